@@ -1,0 +1,252 @@
+// The typed Backend over the native ABI: buffers, transfers and one method per kernel. Model code talks
+// to this interface only; which library (CPU or CUDA) sits behind it is decided at creation.
+import { ptr as hostPtr } from "bun:ffi";
+import { openLibrary, type NativeSymbols } from "./bun-binder.ts";
+import { NativeBuffer, type DeviceBuffer } from "./buffer.ts";
+import { libraryPath, type BackendKind } from "./library-path.ts";
+import { DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
+import { runSelfTest } from "./self-test.ts";
+
+export type { DeviceBuffer } from "./buffer.ts";
+export { DType } from "./symbols.ts";
+
+/** A failed native call: names the kernel and carries the library's own message. */
+export class NativeError extends Error {
+  constructor(
+    readonly op: string,
+    readonly status: number,
+    detail: string,
+  ) {
+    super(`${op} failed (${statusNames[status] ?? `status ${status}`}): ${detail || "no detail from the library"}`);
+    this.name = "NativeError";
+  }
+}
+
+/** A weight tensor on the device: its buffer, dtype and (for FP8) static scales. */
+export interface WeightRef {
+  buffer: DeviceBuffer;
+  dtype: DType;
+  /** FP8 only: static activation scale (multiplier). */
+  actScale: number;
+  /** Multiplier applied to the output: the FP8 weight scale, 1 for plain weights. */
+  weightScale: number;
+}
+
+export interface AttentionArgs {
+  out: DeviceBuffer;
+  q: DeviceBuffer;
+  kCache: DeviceBuffer;
+  vCache: DeviceBuffer;
+  queryStarts: DeviceBuffer;
+  contextLens: DeviceBuffer;
+  blockTables: DeviceBuffer;
+  numSeqs: number;
+  numTokens: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  blockSize: number;
+  maxBlocksPerSeq: number;
+  numBlocks: number;
+  scale: number;
+}
+
+export interface Backend {
+  readonly kind: BackendKind;
+  readonly numThreads: number;
+  /** True when device buffers are host memory, so host views can be borrowed without copying. */
+  readonly sharesHostMemory: boolean;
+  /** True when the AVX2/FMA/F16C kernels are active (CPU only). */
+  readonly vectorized: boolean;
+
+  alloc(byteLength: number): DeviceBuffer;
+  /** A new device buffer holding a copy of `host`. */
+  fromHost(host: ArrayBufferView): DeviceBuffer;
+  /** Borrows host memory without copying (sharesHostMemory backends only); `host` stays alive with it. */
+  borrowHost(host: ArrayBufferView): DeviceBuffer;
+  upload(dst: DeviceBuffer, host: ArrayBufferView, dstOffset?: number): void;
+  download<T extends ArrayBufferView>(src: DeviceBuffer, host: T, srcOffset?: number): T;
+  copy(dst: DeviceBuffer, dstOffset: number, src: DeviceBuffer, srcOffset: number, byteLength: number): void;
+  synchronize(): void;
+
+  fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void;
+  fp8Dequantize(y: DeviceBuffer, codes: DeviceBuffer, n: number, scale: number): void;
+  embed(out: DeviceBuffer, table: WeightRef, ids: DeviceBuffer, numTokens: number, vocab: number, dim: number): void;
+  linear(y: DeviceBuffer, x: DeviceBuffer, w: WeightRef, numTokens: number, nOut: number, kIn: number): void;
+  rmsnorm(y: DeviceBuffer, x: DeviceBuffer, weight: WeightRef, numTokens: number, dim: number, eps: number): void;
+  rope(x: DeviceBuffer, positions: DeviceBuffer, cos: DeviceBuffer, sin: DeviceBuffer, numTokens: number,
+    numHeads: number, headDim: number, tableLen: number): void;
+  queryScale(q: DeviceBuffer, positions: DeviceBuffer, numTokens: number, width: number, beta: number,
+    originalMax: number): void;
+  kvWrite(kCache: DeviceBuffer, vCache: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, slots: DeviceBuffer,
+    numTokens: number, numKvHeads: number, headDim: number, numBlocks: number, blockSize: number): void;
+  attention(args: AttentionArgs): void;
+  siluMul(out: DeviceBuffer, gate: DeviceBuffer, up: DeviceBuffer, n: number): void;
+  add(out: DeviceBuffer, a: DeviceBuffer, b: DeviceBuffer, n: number): void;
+  argmax(out: DeviceBuffer, x: DeviceBuffer, numRows: number, rowLen: number): void;
+  gatherRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
+    numSrcRows: number): void;
+  close(): void;
+}
+
+export interface BackendOptions {
+  /** CPU threads (default: all cores). */
+  numThreads?: number;
+  /** Skip the load-time self-test (only the self-test's own tests do this). */
+  skipSelfTest?: boolean;
+}
+
+class NativeBackend implements Backend {
+  readonly numThreads: number;
+  readonly sharesHostMemory: boolean;
+  readonly vectorized: boolean;
+  readonly #fn: NativeSymbols;
+  readonly #close: () => void;
+  readonly #outPtr = new BigUint64Array(1);
+
+  constructor(readonly kind: BackendKind, fn: NativeSymbols, close: () => void, numThreads: number) {
+    this.#fn = fn;
+    this.#close = close;
+    this.#check("gust_init", fn.gust_init(numThreads));
+    this.numThreads = fn.gust_num_threads() as number;
+    this.sharesHostMemory = kind === "cpu";
+    this.vectorized = ((fn.gust_cpu_features() as number) & 1) === 1;
+  }
+
+  #check(op: SymbolName, status: unknown): void {
+    if (status !== 0) throw new NativeError(op, status as number, String(this.#fn.gust_last_error()));
+  }
+
+  #call(op: SymbolName, ...args: unknown[]): void {
+    this.#check(op, this.#fn[op](...args));
+  }
+
+  alloc(byteLength: number): DeviceBuffer {
+    if (!Number.isSafeInteger(byteLength) || byteLength < 0) throw new RangeError(`alloc: bad byte length ${byteLength}`);
+    this.#call("gust_alloc", byteLength, this.#outPtr);
+    const address = Number(this.#outPtr[0]);
+    return new NativeBuffer(address, byteLength, (p) => this.#fn.gust_free(p));
+  }
+
+  fromHost(host: ArrayBufferView): DeviceBuffer {
+    const buffer = this.alloc(host.byteLength);
+    this.upload(buffer, host);
+    return buffer;
+  }
+
+  borrowHost(host: ArrayBufferView): DeviceBuffer {
+    if (!this.sharesHostMemory) throw new Error(`The ${this.kind} backend cannot borrow host memory; use fromHost.`);
+    if (host.byteLength === 0) return this.alloc(0);
+    return new NativeBuffer(hostPtr(host), host.byteLength, null, host);
+  }
+
+  upload(dst: DeviceBuffer, host: ArrayBufferView, dstOffset = 0): void {
+    if (dstOffset + host.byteLength > dst.byteLength)
+      throw new RangeError(`upload: ${host.byteLength} bytes at offset ${dstOffset} overflow a ${dst.byteLength}-byte buffer`);
+    if (host.byteLength === 0) return;
+    this.#call("gust_upload", dst.ptr, dstOffset, host, host.byteLength);
+  }
+
+  download<T extends ArrayBufferView>(src: DeviceBuffer, host: T, srcOffset = 0): T {
+    if (srcOffset + host.byteLength > src.byteLength)
+      throw new RangeError(`download: ${host.byteLength} bytes at offset ${srcOffset} overflow a ${src.byteLength}-byte buffer`);
+    if (host.byteLength > 0) this.#call("gust_download", host, src.ptr, srcOffset, host.byteLength);
+    return host;
+  }
+
+  copy(dst: DeviceBuffer, dstOffset: number, src: DeviceBuffer, srcOffset: number, byteLength: number): void {
+    if (dstOffset + byteLength > dst.byteLength || srcOffset + byteLength > src.byteLength)
+      throw new RangeError(`copy: ${byteLength} bytes overflow a buffer`);
+    this.#call("gust_copy", dst.ptr, dstOffset, src.ptr, srcOffset, byteLength);
+  }
+
+  synchronize(): void {
+    this.#call("gust_synchronize");
+  }
+
+  fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void {
+    this.#call("gust_fp8_quantize", codes.ptr, x.ptr, n, scale);
+  }
+
+  fp8Dequantize(y: DeviceBuffer, codes: DeviceBuffer, n: number, scale: number): void {
+    this.#call("gust_fp8_dequantize", y.ptr, codes.ptr, n, scale);
+  }
+
+  embed(out: DeviceBuffer, table: WeightRef, ids: DeviceBuffer, numTokens: number, vocab: number, dim: number): void {
+    this.#call("gust_embed", out.ptr, table.buffer.ptr, table.dtype, ids.ptr, numTokens, vocab, dim);
+  }
+
+  linear(y: DeviceBuffer, x: DeviceBuffer, w: WeightRef, numTokens: number, nOut: number, kIn: number): void {
+    this.#call("gust_linear", y.ptr, x.ptr, w.buffer.ptr, w.dtype, numTokens, nOut, kIn, w.actScale, w.weightScale);
+  }
+
+  rmsnorm(y: DeviceBuffer, x: DeviceBuffer, weight: WeightRef, numTokens: number, dim: number, eps: number): void {
+    this.#call("gust_rmsnorm", y.ptr, x.ptr, weight.buffer.ptr, weight.dtype, numTokens, dim, eps);
+  }
+
+  rope(x: DeviceBuffer, positions: DeviceBuffer, cos: DeviceBuffer, sin: DeviceBuffer, numTokens: number,
+    numHeads: number, headDim: number, tableLen: number): void {
+    this.#call("gust_rope", x.ptr, positions.ptr, cos.ptr, sin.ptr, numTokens, numHeads, headDim, tableLen);
+  }
+
+  queryScale(q: DeviceBuffer, positions: DeviceBuffer, numTokens: number, width: number, beta: number,
+    originalMax: number): void {
+    this.#call("gust_query_scale", q.ptr, positions.ptr, numTokens, width, beta, originalMax);
+  }
+
+  kvWrite(kCache: DeviceBuffer, vCache: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, slots: DeviceBuffer,
+    numTokens: number, numKvHeads: number, headDim: number, numBlocks: number, blockSize: number): void {
+    this.#call("gust_kv_write", kCache.ptr, vCache.ptr, k.ptr, v.ptr, slots.ptr, numTokens, numKvHeads, headDim,
+      numBlocks, blockSize);
+  }
+
+  attention(a: AttentionArgs): void {
+    this.#call("gust_attention", a.out.ptr, a.q.ptr, a.kCache.ptr, a.vCache.ptr, a.queryStarts.ptr, a.contextLens.ptr,
+      a.blockTables.ptr, a.numSeqs, a.numTokens, a.numHeads, a.numKvHeads, a.headDim, a.blockSize, a.maxBlocksPerSeq,
+      a.numBlocks, a.scale);
+  }
+
+  siluMul(out: DeviceBuffer, gate: DeviceBuffer, up: DeviceBuffer, n: number): void {
+    this.#call("gust_silu_mul", out.ptr, gate.ptr, up.ptr, n);
+  }
+
+  add(out: DeviceBuffer, a: DeviceBuffer, b: DeviceBuffer, n: number): void {
+    this.#call("gust_add", out.ptr, a.ptr, b.ptr, n);
+  }
+
+  argmax(out: DeviceBuffer, x: DeviceBuffer, numRows: number, rowLen: number): void {
+    this.#call("gust_argmax", out.ptr, x.ptr, numRows, rowLen);
+  }
+
+  gatherRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
+    numSrcRows: number): void {
+    this.#call("gust_gather_rows", out.ptr, x.ptr, rows.ptr, numRows, rowLen, numSrcRows);
+  }
+
+  close(): void {
+    this.#close();
+  }
+}
+
+const opened = new Map<string, Backend>();
+
+/** Loads (once per process and kind) the kernel library, checks its ABI version and runs the self-test. */
+export function createBackend(kind: BackendKind = "cpu", options: BackendOptions = {}): Backend {
+  const key = `${kind}:${options.numThreads ?? 0}`;
+  const cached = opened.get(key);
+  if (cached) return cached;
+  const lib = openLibrary(libraryPath(kind));
+  const version = lib.symbols.gust_abi_version() as number;
+  if (version !== GUST_ABI_VERSION) {
+    lib.close();
+    throw new Error(`${lib.path} speaks ABI ${version}, this code expects ${GUST_ABI_VERSION}: run \`npm run build\`.`);
+  }
+  const backend = new NativeBackend(kind, lib.symbols, lib.close, options.numThreads ?? 0);
+  if (!options.skipSelfTest) {
+    const failures = runSelfTest(backend);
+    if (failures.length > 0)
+      throw new Error(`Kernel self-test of ${lib.path} failed; refusing to start:\n  ${failures.join("\n  ")}`);
+  }
+  opened.set(key, backend);
+  return backend;
+}

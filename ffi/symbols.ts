@@ -1,0 +1,57 @@
+// The native ABI (kernels/gust.h) as data: one entry per exported symbol. Runtime-neutral so a Deno
+// binder could read the same table; the Bun binder maps these type names onto bun:ffi's.
+// Keep in the same order and with the same argument lists as the header.
+
+export type NativeType = "ptr" | "i32" | "u64" | "f32" | "cstring" | "void";
+
+export interface SymbolSpec {
+  readonly args: readonly NativeType[];
+  readonly returns: NativeType;
+}
+
+export const GUST_ABI_VERSION = 1;
+
+export const symbols = {
+  gust_abi_version: { args: [], returns: "i32" },
+  gust_backend_name: { args: [], returns: "cstring" },
+  gust_last_error: { args: [], returns: "cstring" },
+  gust_init: { args: ["i32"], returns: "i32" },
+  gust_num_threads: { args: [], returns: "i32" },
+  gust_cpu_features: { args: [], returns: "i32" },
+
+  gust_alloc: { args: ["u64", "ptr"], returns: "i32" },
+  gust_free: { args: ["ptr"], returns: "i32" },
+  gust_upload: { args: ["ptr", "u64", "ptr", "u64"], returns: "i32" },
+  gust_download: { args: ["ptr", "ptr", "u64", "u64"], returns: "i32" },
+  gust_copy: { args: ["ptr", "u64", "ptr", "u64", "u64"], returns: "i32" },
+  gust_synchronize: { args: [], returns: "i32" },
+
+  gust_fp8_quantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },
+  gust_fp8_dequantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },
+
+  gust_embed: { args: ["ptr", "ptr", "i32", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  gust_linear: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "f32", "f32"], returns: "i32" },
+  gust_rmsnorm: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32", "f32"], returns: "i32" },
+  gust_rope: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32"], returns: "i32" },
+  gust_query_scale: { args: ["ptr", "ptr", "i32", "i32", "f32", "i32"], returns: "i32" },
+  gust_kv_write: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32"], returns: "i32" },
+  gust_attention: {
+    args: ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "i32", "f32"],
+    returns: "i32",
+  },
+  gust_silu_mul: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
+  gust_add: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
+  gust_argmax: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
+  gust_gather_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
+} as const satisfies Record<string, SymbolSpec>;
+
+export type SymbolName = keyof typeof symbols;
+
+/** Element types shared with the header's gust_dtype enum. */
+export const DType = { F32: 0, F16: 1, BF16: 2, F8_E4M3: 3, I32: 4, U8: 5 } as const;
+export type DType = (typeof DType)[keyof typeof DType];
+
+export const dtypeBytes: Record<DType, number> = { 0: 4, 1: 2, 2: 2, 3: 1, 4: 4, 5: 1 };
+
+export const Status = { OK: 0, INVALID_ARGUMENT: 1, OUT_OF_MEMORY: 2, UNSUPPORTED: 3, DEVICE: 4 } as const;
+export const statusNames = ["ok", "invalid argument", "out of memory", "unsupported", "device error"];

@@ -1,0 +1,76 @@
+/* Library identity, errors, threads and memory for the CPU backend. */
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static _Thread_local char last_error[512];
+int gust_has_avx2 = 0;
+static int num_threads_in_use = 1;
+
+int32_t gust_fail(int32_t status, const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(last_error, sizeof last_error, fmt, args);
+  va_end(args);
+  return status;
+}
+
+int32_t gust_abi_version(void) { return GUST_ABI_VERSION; }
+const char *gust_backend_name(void) { return "cpu"; }
+const char *gust_last_error(void) { return last_error; }
+int32_t gust_num_threads(void) { return num_threads_in_use; }
+int32_t gust_cpu_features(void) { return gust_has_avx2 ? 1 : 0; }
+
+int32_t gust_init(int32_t num_threads) {
+  gust_fp8_init();
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  gust_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  if (getenv("GUST_CPU_PORTABLE")) gust_has_avx2 = 0; /* lets tests run the portable twin */
+#endif
+  int cores = omp_get_num_procs();
+  num_threads_in_use = num_threads > 0 ? num_threads : cores;
+  omp_set_num_threads(num_threads_in_use);
+  last_error[0] = 0;
+  return GUST_OK;
+}
+
+int32_t gust_alloc(uint64_t num_bytes, void **out_buffer) {
+  GUST_REQUIRE(out_buffer != NULL, "gust_alloc: out_buffer is NULL");
+  size_t rounded = (size_t)((num_bytes + 63) / 64 * 64);
+  if (rounded == 0) rounded = 64;
+  void *p = aligned_alloc(64, rounded);
+  if (!p) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_alloc: cannot allocate %llu bytes of host memory",
+                           (unsigned long long)num_bytes);
+  memset(p, 0, rounded);
+  *out_buffer = p;
+  return GUST_OK;
+}
+
+int32_t gust_free(void *buffer) {
+  free(buffer);
+  return GUST_OK;
+}
+
+int32_t gust_upload(void *dst, uint64_t dst_offset, const void *src, uint64_t num_bytes) {
+  GUST_REQUIRE(dst && (src || num_bytes == 0), "gust_upload: NULL pointer");
+  memcpy((uint8_t *)dst + dst_offset, src, num_bytes);
+  return GUST_OK;
+}
+
+int32_t gust_download(void *dst, const void *src, uint64_t src_offset, uint64_t num_bytes) {
+  GUST_REQUIRE(src && (dst || num_bytes == 0), "gust_download: NULL pointer");
+  memcpy(dst, (const uint8_t *)src + src_offset, num_bytes);
+  return GUST_OK;
+}
+
+int32_t gust_copy(void *dst, uint64_t dst_offset, const void *src, uint64_t src_offset, uint64_t num_bytes) {
+  GUST_REQUIRE(dst && src, "gust_copy: NULL pointer");
+  memmove((uint8_t *)dst + dst_offset, (const uint8_t *)src + src_offset, num_bytes);
+  return GUST_OK;
+}
+
+int32_t gust_synchronize(void) { return GUST_OK; }

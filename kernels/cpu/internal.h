@@ -1,0 +1,64 @@
+/* Helpers shared by the CPU backend's translation units; not part of the ABI. */
+#ifndef GUST_CPU_INTERNAL_H
+#define GUST_CPU_INTERNAL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../gust.h"
+
+/* Records a printf-style message as the thread's last error and returns status. */
+int32_t gust_fail(int32_t status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define GUST_REQUIRE(cond, ...)                                  \
+  do {                                                           \
+    if (!(cond)) return gust_fail(GUST_ERR_INVALID_ARGUMENT, __VA_ARGS__); \
+  } while (0)
+
+/* 1 when the AVX2 + FMA + F16C kernels may run on this processor (decided once in gust_init). */
+extern int gust_has_avx2;
+
+static inline float gust_bf16_to_f32(uint16_t h) {
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+/* IEEE half to float, exact for every code (subnormals included). */
+static inline float gust_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+  if (exp == 0) {
+    float f = ldexpf((float)mant, -24);
+    return sign ? -f : f;
+  }
+  if (exp == 31) bits = sign | 0x7F800000u | (mant << 13);
+  else bits = sign | ((exp + 112) << 23) | (mant << 13);
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+extern float gust_e4m3_table[256]; /* value of each float8_e4m3fn code, filled by gust_fp8_init */
+void gust_fp8_init(void);
+uint8_t gust_f32_to_e4m3(float x); /* saturating, round to nearest even */
+
+/* Reads element i of a weight vector stored in dtype (f32/f16/bf16/e4m3), unaligned-safe. */
+static inline float gust_load_weight(const void *w, int32_t dtype, int64_t i) {
+  const uint8_t *b = (const uint8_t *)w;
+  switch (dtype) {
+    case GUST_DTYPE_F32: { float f; memcpy(&f, b + 4 * i, 4); return f; }
+    case GUST_DTYPE_F16: { uint16_t h; memcpy(&h, b + 2 * i, 2); return gust_f16_to_f32(h); }
+    case GUST_DTYPE_BF16: { uint16_t h; memcpy(&h, b + 2 * i, 2); return gust_bf16_to_f32(h); }
+    case GUST_DTYPE_F8_E4M3: return gust_e4m3_table[b[i]];
+    default: return NAN;
+  }
+}
+
+static inline int gust_is_float_dtype(int32_t dtype) {
+  return dtype == GUST_DTYPE_F32 || dtype == GUST_DTYPE_F16 || dtype == GUST_DTYPE_BF16;
+}
+
+#endif

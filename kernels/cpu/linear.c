@@ -1,0 +1,164 @@
+/* Linear layers y[T, N] = x[T, K] · W[N, K]ᵀ for f32/f16/bf16/FP8-E4M3 weights.
+ *
+ * Decode (T = 1) is a GEMV bound by reading W once, so the fast path converts each weight to f32 in
+ * registers and never materialises a converted copy. Prefill reuses every converted weight vector for
+ * up to 4 token rows. Work is split over output rows: tasks of ROWS_PER_TASK rows run all token tiles,
+ * so a task's slice of W stays in cache while the token tiles stream past it.
+ *
+ * FP8 trick: e4m3 bits b = s eeee mmm become the f16 bits s 0eeee mmm0000000 (exponent bias 15 vs 7), whose
+ * value is exactly value(b) · 2^-8 (subnormals included); F16C converts 8 of them per instruction and the
+ * 2^8 is folded into the output scale, which is exact for a power of two. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define ROWS_PER_TASK 16
+
+/* ---- portable twin: the specification of the fast path ---------------------------------------- */
+static void linear_portable(float *y, const float *x, const void *w, int32_t dtype, int32_t T, int32_t N, int32_t K,
+                            float m0, float m1, float m2) {
+#pragma omp parallel if ((int64_t)N * K * T > 65536)
+  {
+    float *row = (float *)malloc(sizeof(float) * (size_t)K);
+#pragma omp for schedule(static)
+    for (int32_t n = 0; n < N; n++) {
+      for (int32_t k = 0; k < K; k++) row[k] = gust_load_weight(w, dtype, (int64_t)n * K + k);
+      for (int32_t t = 0; t < T; t++) {
+        const float *xr = x + (size_t)t * K;
+        float acc = 0.0f;
+        for (int32_t k = 0; k < K; k++) acc += xr[k] * row[k];
+        y[(size_t)t * N + n] = ((acc * m0) * m1) * m2;
+      }
+    }
+    free(row);
+  }
+}
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline __m256 load8_f32(const uint8_t *w, int64_t i) { return _mm256_loadu_ps((const float *)w + i); }
+AVX2 static inline __m256 load8_f16(const uint8_t *w, int64_t i) {
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+}
+AVX2 static inline __m256 load8_bf16(const uint8_t *w, int64_t i) {
+  __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+AVX2 static inline __m256 load8_e4m3(const uint8_t *w, int64_t i) { /* value · 2^-8 */
+  __m128i h = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(w + i)));
+  __m128i sign = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x80)), 8);
+  __m128i mag = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7F)), 7);
+  return _mm256_cvtph_ps(_mm_or_si128(sign, mag));
+}
+
+AVX2 static inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+/* One weight row against TB (1, 2 or 4) token rows; two accumulators per token hide FMA latency. */
+#define DEFINE_ROW_DOT(SUFFIX, LOAD8, SCALAR_SCALE)                                                           \
+  AVX2 static inline __attribute__((always_inline)) void row_dot_##SUFFIX(                                  \
+      const uint8_t *w, int32_t dtype, int64_t row_offset, const float *x, int32_t K, int TB, float *out) {   \
+    __m256 acc_a[4], acc_b[4];                                                                                \
+    for (int t = 0; t < TB; t++) acc_a[t] = acc_b[t] = _mm256_setzero_ps();                                   \
+    int32_t k = 0;                                                                                            \
+    for (; k + 16 <= K; k += 16) {                                                                            \
+      __m256 w0 = LOAD8(w, row_offset + k), w1 = LOAD8(w, row_offset + k + 8);                               \
+      for (int t = 0; t < TB; t++) {                                                                          \
+        acc_a[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + (size_t)t * K + k), acc_a[t]);                    \
+        acc_b[t] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + (size_t)t * K + k + 8), acc_b[t]);                \
+      }                                                                                                       \
+    }                                                                                                         \
+    for (; k + 8 <= K; k += 8) {                                                                              \
+      __m256 w0 = LOAD8(w, row_offset + k);                                                                   \
+      for (int t = 0; t < TB; t++)                                                                            \
+        acc_a[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + (size_t)t * K + k), acc_a[t]);                    \
+    }                                                                                                         \
+    for (int t = 0; t < TB; t++) out[t] = hsum8(_mm256_add_ps(acc_a[t], acc_b[t]));                           \
+    for (; k < K; k++) {                                                                                      \
+      float wk = gust_load_weight(w, dtype, row_offset + k) * (SCALAR_SCALE);                                 \
+      for (int t = 0; t < TB; t++) out[t] += x[(size_t)t * K + k] * wk;                                      \
+    }                                                                                                         \
+  }
+
+DEFINE_ROW_DOT(f32, load8_f32, 1.0f)
+DEFINE_ROW_DOT(f16, load8_f16, 1.0f)
+DEFINE_ROW_DOT(bf16, load8_bf16, 1.0f)
+DEFINE_ROW_DOT(e4m3, load8_e4m3, 0.00390625f)
+
+#define DEFINE_LINEAR_AVX2(SUFFIX)                                                                             \
+  AVX2 static void linear_avx2_##SUFFIX(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T,  \
+                                        int32_t N, int32_t K, float m0, float m1, float m2) {                  \
+    int32_t num_tasks = (N + ROWS_PER_TASK - 1) / ROWS_PER_TASK;                                               \
+    _Pragma("omp parallel for schedule(static) if ((int64_t)N * K * T > 65536)")                                \
+    for (int32_t task = 0; task < num_tasks; task++) {                                                         \
+      int32_t n_begin = task * ROWS_PER_TASK, n_end = n_begin + ROWS_PER_TASK < N ? n_begin + ROWS_PER_TASK : N; \
+      for (int32_t t0 = 0; t0 < T;) {                                                                          \
+        int TB = T - t0 >= 4 ? 4 : (T - t0 >= 2 ? 2 : 1);                                                      \
+        const float *xt = x + (size_t)t0 * K;                                                                  \
+        for (int32_t n = n_begin; n < n_end; n++) {                                                            \
+          float out[4];                                                                                        \
+          if (TB == 4) row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 4, out);                              \
+          else if (TB == 2) row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 2, out);                         \
+          else row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 1, out);                                      \
+          for (int t = 0; t < TB; t++) y[(size_t)(t0 + t) * N + n] = ((out[t] * m0) * m1) * m2;                \
+        }                                                                                                      \
+        t0 += TB;                                                                                              \
+      }                                                                                                        \
+    }                                                                                                          \
+  }
+
+DEFINE_LINEAR_AVX2(f32)
+DEFINE_LINEAR_AVX2(f16)
+DEFINE_LINEAR_AVX2(bf16)
+DEFINE_LINEAR_AVX2(e4m3)
+#endif
+
+int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dtype, int32_t num_tokens, int32_t n_out,
+                    int32_t k_in, float act_scale, float weight_scale) {
+  GUST_REQUIRE(y_f32 && x_f32 && w, "gust_linear: NULL pointer");
+  GUST_REQUIRE(num_tokens >= 0 && n_out > 0 && k_in > 0,
+               "gust_linear: shapes must be positive (tokens %d, out %d, in %d)", num_tokens, n_out, k_in);
+  GUST_REQUIRE(gust_is_float_dtype(w_dtype) || w_dtype == GUST_DTYPE_F8_E4M3,
+               "gust_linear: weight dtype %d is not one of f32, f16, bf16, f8_e4m3", w_dtype);
+  if (num_tokens == 0) return GUST_OK;
+  const float *x = (const float *)x_f32;
+  float *y = (float *)y_f32;
+  float m0 = 1.0f, m1 = weight_scale, m2 = 1.0f;
+  float *quantized = NULL;
+  if (w_dtype == GUST_DTYPE_F8_E4M3) {
+    GUST_REQUIRE(act_scale > 0.0f && isfinite(act_scale),
+                 "gust_linear: FP8 weights need a positive static activation scale, got %g", (double)act_scale);
+    size_t count = (size_t)num_tokens * k_in;
+    quantized = (float *)malloc(sizeof(float) * count);
+    if (!quantized) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to quantize activations");
+    for (size_t i = 0; i < count; i++) quantized[i] = gust_e4m3_table[gust_f32_to_e4m3(x[i] / act_scale)];
+    x = quantized;
+    m1 = act_scale;
+    m2 = weight_scale;
+  }
+#if defined(__x86_64__)
+  if (gust_has_avx2) {
+    const uint8_t *wb = (const uint8_t *)w;
+    switch (w_dtype) {
+      case GUST_DTYPE_F32: linear_avx2_f32(y, x, wb, w_dtype, num_tokens, n_out, k_in, m0, m1, m2); break;
+      case GUST_DTYPE_F16: linear_avx2_f16(y, x, wb, w_dtype, num_tokens, n_out, k_in, m0, m1, m2); break;
+      case GUST_DTYPE_BF16: linear_avx2_bf16(y, x, wb, w_dtype, num_tokens, n_out, k_in, m0, m1, m2); break;
+      default: linear_avx2_e4m3(y, x, wb, w_dtype, num_tokens, n_out, k_in, 256.0f, m1, m2); break;
+    }
+    free(quantized);
+    return GUST_OK;
+  }
+#endif
+  linear_portable(y, x, w, w_dtype, num_tokens, n_out, k_in, m0, m1, m2);
+  free(quantized);
+  return GUST_OK;
+}

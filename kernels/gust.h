@@ -1,0 +1,129 @@
+/* gust native ABI: the one contract between ffi/ (TypeScript over bun:ffi) and the kernel libraries.
+ *
+ * libgust_cpu.so and libgust_cuda.so export exactly these symbols. Rules:
+ *  - every function returns a gust_status (0 = GUST_OK) except the few getters documented below;
+ *  - nothing exits, prints or aborts; on failure the library records a message readable with
+ *    gust_last_error() (thread-local, valid until the next failing call on the same thread);
+ *  - "buffers" are opaque device pointers returned by gust_alloc (host memory for the CPU backend,
+ *    device memory for CUDA); host data moves in and out only through gust_upload / gust_download;
+ *  - activations are f32, row-major; weights may be f32, f16, bf16 or FP8 E4M3 (per-tensor scales);
+ *  - integer index arrays (token ids, positions, slots, block tables) are int32 buffers.
+ *
+ * Bump GUST_ABI_VERSION whenever a signature or a semantic changes; ffi/ refuses a mismatched library.
+ */
+#ifndef GUST_H
+#define GUST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GUST_ABI_VERSION 1
+
+typedef enum {
+  GUST_OK = 0,
+  GUST_ERR_INVALID_ARGUMENT = 1, /* a shape, dtype, index or pointer is out of range */
+  GUST_ERR_OUT_OF_MEMORY = 2,
+  GUST_ERR_UNSUPPORTED = 3, /* valid request this backend cannot do (e.g. dtype) */
+  GUST_ERR_DEVICE = 4       /* the accelerator failed or is absent */
+} gust_status;
+
+typedef enum {
+  GUST_DTYPE_F32 = 0,
+  GUST_DTYPE_F16 = 1,
+  GUST_DTYPE_BF16 = 2,
+  GUST_DTYPE_F8_E4M3 = 3,
+  GUST_DTYPE_I32 = 4,
+  GUST_DTYPE_U8 = 5
+} gust_dtype;
+
+/* ---- library ---------------------------------------------------------------------------------- */
+int32_t gust_abi_version(void);                /* returns GUST_ABI_VERSION */
+const char *gust_backend_name(void);           /* "cpu" or "cuda" */
+const char *gust_last_error(void);             /* "" when no error recorded */
+int32_t gust_init(int32_t num_threads);        /* threads for the CPU backend (<=0: all cores) */
+int32_t gust_num_threads(void);                /* returns the thread count in use */
+int32_t gust_cpu_features(void);               /* bit 0: AVX2+FMA+F16C path active */
+
+/* ---- memory ----------------------------------------------------------------------------------- */
+int32_t gust_alloc(uint64_t num_bytes, void **out_buffer); /* zero-filled, 64-byte aligned */
+int32_t gust_free(void *buffer);
+int32_t gust_upload(void *dst_buffer, uint64_t dst_offset, const void *src_host, uint64_t num_bytes);
+int32_t gust_download(void *dst_host, const void *src_buffer, uint64_t src_offset, uint64_t num_bytes);
+int32_t gust_copy(void *dst_buffer, uint64_t dst_offset, const void *src_buffer, uint64_t src_offset,
+                  uint64_t num_bytes);
+int32_t gust_synchronize(void);
+
+/* ---- FP8 E4M3 (float8_e4m3fn: no infinities, 0x7F/0xFF are NaN, max finite 448) ---------------- */
+/* codes[i] = e4m3(clamp(x[i] / scale, -448, 448)), round to nearest, ties to even (a true division,
+ * as transformers does, not a multiply by 1/scale: the two differ in the last bit now and then). */
+int32_t gust_fp8_quantize(void *codes_u8, const void *x_f32, uint64_t n, float scale);
+/* y[i] = value(codes[i]) * scale */
+int32_t gust_fp8_dequantize(void *y_f32, const void *codes_u8, uint64_t n, float scale);
+
+/* ---- ops (all shapes row-major; T = number of token rows) -------------------------------------- */
+/* out[t, :] = table[ids[t], :] as f32; fails if an id is outside [0, vocab). */
+int32_t gust_embed(void *out_f32, const void *table, int32_t table_dtype, const void *ids_i32, int32_t num_tokens,
+                   int32_t vocab, int32_t dim);
+
+/* Linear layer y[T, N] = x[T, K] · W[N, K]ᵀ.
+ *  f32/f16/bf16 weights: y = x·Wᵀ · weight_scale (pass 1.0 for plain weights); act_scale ignored.
+ *  FP8 weights (static per-tensor, transformers' FP8Linear):
+ *      y = (e4m3(clamp(x / act_scale, ±448)) · W_e4m3ᵀ) · act_scale · weight_scale
+ *  Both scales are multipliers; act_scale must be > 0 for FP8. */
+int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dtype, int32_t num_tokens, int32_t n_out,
+                    int32_t k_in, float act_scale, float weight_scale);
+
+/* y[t, :] = weight ⊙ (x[t, :] / sqrt(mean(x[t, :]²) + eps)); weight dtype f32/f16/bf16. */
+int32_t gust_rmsnorm(void *y_f32, const void *x_f32, const void *weight, int32_t weight_dtype, int32_t num_tokens,
+                     int32_t dim, float eps);
+
+/* In-place rotate-half RoPE on x[T, num_heads, head_dim] with pairs (i, i + head_dim/2):
+ *   x'[i] = x[i]·cos[p, i] − x[i + D/2]·sin[p, i];  x'[i + D/2] = x[i + D/2]·cos[p, i] + x[i]·sin[p, i]
+ * where p = positions[t] and cos/sin are tables [table_len, head_dim/2] (attention factor folded in). */
+int32_t gust_rope(void *x_f32, const void *positions_i32, const void *cos_f32, const void *sin_f32,
+                  int32_t num_tokens, int32_t num_heads, int32_t head_dim, int32_t table_len);
+
+/* llama-4 query scale, in place on q[T, width]: q[t, :] *= 1 + beta · ln(1 + floor(positions[t] / original_max)). */
+int32_t gust_query_scale(void *q_f32, const void *positions_i32, int32_t num_tokens, int32_t width, float beta,
+                         int32_t original_max);
+
+/* Paged KV cache layout (one layer): cache[num_blocks, block_size, num_kv_heads, head_dim] f32.
+ * Token t is written to slot slots[t] = block_id · block_size + offset_in_block; slot −1 skips the token. */
+int32_t gust_kv_write(void *k_cache, void *v_cache, const void *k_f32, const void *v_f32, const void *slots_i32,
+                      int32_t num_tokens, int32_t num_kv_heads, int32_t head_dim, int32_t num_blocks,
+                      int32_t block_size);
+
+/* Causal GQA attention over a ragged batch reading K/V from the paged cache.
+ *  q[T, num_heads, head_dim], out[T, num_heads, head_dim];
+ *  query_starts[num_seqs + 1]: rows of sequence s are query_starts[s] .. query_starts[s+1]−1;
+ *  context_lens[num_seqs]: tokens in the cache for s, including this step's (already written);
+ *  block_tables[num_seqs, max_blocks_per_seq]: physical block ids of s in logical order.
+ *  Row j of sequence s (0-based within its n_s rows) has position context_lens[s] − n_s + j and
+ *  attends to cache positions 0 ..= that position. Query head h reads KV head h / (num_heads / num_kv_heads).
+ *  Example: two sequences, one prefilling 3 tokens from scratch, one decoding its 6th token, block_size 4:
+ *    query_starts = [0, 3, 4], context_lens = [3, 6], block_tables = [[7, -1], [2, 5]]
+ *    row 3 (seq 1) has position 5 and reads slots 2·4+0..3 then 5·4+0..1. */
+int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, const void *v_cache,
+                       const void *query_starts_i32, const void *context_lens_i32, const void *block_tables_i32,
+                       int32_t num_seqs, int32_t num_tokens, int32_t num_heads, int32_t num_kv_heads,
+                       int32_t head_dim, int32_t block_size, int32_t max_blocks_per_seq, int32_t num_blocks,
+                       float scale);
+
+/* out[i] = silu(gate[i]) · up[i] */
+int32_t gust_silu_mul(void *out_f32, const void *gate_f32, const void *up_f32, uint64_t n);
+/* out[i] = a[i] + b[i] (out may alias a) */
+int32_t gust_add(void *out_f32, const void *a_f32, const void *b_f32, uint64_t n);
+/* out[t] = index of the largest x[t, :] (first one on ties) */
+int32_t gust_argmax(void *out_i32, const void *x_f32, int32_t num_rows, int32_t row_len);
+/* Gather rows: out[r, :] = x[rows[r], :] (picks the last token of each sequence before the lm_head). */
+int32_t gust_gather_rows(void *out_f32, const void *x_f32, const void *rows_i32, int32_t num_rows, int32_t row_len,
+                         int32_t num_src_rows);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
