@@ -1,0 +1,53 @@
+// One forward step's input: a ragged batch of sequences, flattened.
+//
+// Example: sequence A prefills 3 prompt tokens, sequence B decodes its 6th token; block size 4;
+// A owns block 7, B owns blocks 2 and 5:
+//   tokenIds     = [a0, a1, a2, b5]          positions = [0, 1, 2, 5]
+//   slots        = [28, 29, 30, 21]          (7·4+0.., 5·4+1)
+//   queryStarts  = [0, 3, 4]                 contextLens = [3, 6]
+//   blockTables  = [7, -1, 2, 5]             maxBlocksPerSeq = 2
+//   logitRows    = [2, 3]                    (last row of each sequence)
+
+export interface ForwardBatch {
+  tokenIds: Int32Array;
+  positions: Int32Array;
+  slots: Int32Array;
+  queryStarts: Int32Array;
+  contextLens: Int32Array;
+  blockTables: Int32Array;
+  maxBlocksPerSeq: number;
+  /** Rows whose logits (and final hidden states) are returned, in this order. */
+  logitRows: Int32Array;
+}
+
+export interface ForwardResult {
+  /** [logitRows.length, vocab] */
+  logits: Float32Array;
+  /** Final-norm hidden states of the logit rows [logitRows.length, hidden] (EAGLE's input). */
+  hidden: Float32Array;
+}
+
+export interface ForwardOptions {
+  /** Receives the residual stream after the embedding (layer 0) and after each decoder layer (1..L),
+   *  and the final-norm output of the logit rows as layer "final". For tests and diagnostics. */
+  onHidden?: (layer: number | "final", values: Float32Array) => void;
+}
+
+/** Checks a batch's internal consistency so errors name the sequence, not a kernel argument. */
+export function validateBatch(b: ForwardBatch, vocab: number, maxPositions: number): void {
+  const t = b.tokenIds.length;
+  const s = b.contextLens.length;
+  if (b.positions.length !== t || b.slots.length !== t)
+    throw new RangeError(`Batch has ${t} tokens but ${b.positions.length} positions and ${b.slots.length} slots`);
+  if (b.queryStarts.length !== s + 1 || b.queryStarts[0] !== 0 || b.queryStarts[s] !== t)
+    throw new RangeError(`Batch queryStarts must have ${s + 1} entries from 0 to ${t}`);
+  if (b.blockTables.length !== s * b.maxBlocksPerSeq)
+    throw new RangeError(`Batch blockTables has ${b.blockTables.length} entries, expected ${s} × ${b.maxBlocksPerSeq}`);
+  for (let i = 0; i < t; i++) {
+    const id = b.tokenIds[i];
+    if (!(id >= 0 && id < vocab)) throw new RangeError(`Token id ${id} (row ${i}) is outside the vocabulary [0, ${vocab})`);
+    if (!(b.positions[i] >= 0 && b.positions[i] < maxPositions))
+      throw new RangeError(`Position ${b.positions[i]} (row ${i}) exceeds the model's context of ${maxPositions} tokens`);
+  }
+  for (const r of b.logitRows) if (!(r >= 0 && r < t)) throw new RangeError(`logitRows names row ${r}, the batch has ${t} rows`);
+}

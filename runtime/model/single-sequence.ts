@@ -1,0 +1,50 @@
+// Runs one sequence through the model without the engine: a contiguous run of KV blocks, prefill in
+// chunks, then one-token decode steps. Used by `gust run`, the golden tests and the CPU benchmark;
+// the engine (scheduler, block manager) batches many sequences instead.
+import type { Backend } from "../../ffi/backend.ts";
+import type { ForwardBatch, ForwardOptions } from "./batch.ts";
+import { KvCache } from "./kv-cache.ts";
+import type { TextModel } from "./text-model.ts";
+
+export class SingleSequence {
+  readonly cache: KvCache;
+  readonly tokens: number[] = [];
+  readonly blockTable: Int32Array;
+
+  /** Reserves KV blocks for up to `capacity` tokens. Example: capacity 40, block size 16 → blocks [0, 1, 2]. */
+  constructor(backend: Backend, readonly model: TextModel, readonly capacity: number, readonly blockSize = 16) {
+    if (capacity > model.maxPositions)
+      throw new RangeError(`A sequence of ${capacity} tokens exceeds the model's context of ${model.maxPositions}`);
+    const numBlocks = Math.max(1, Math.ceil(capacity / blockSize));
+    this.cache = new KvCache(backend, model.config, numBlocks, blockSize);
+    this.blockTable = Int32Array.from({ length: numBlocks }, (_, i) => i);
+  }
+
+  /** Appends `ids` in one forward; returns logits for every new row (allRows) or the last one. */
+  append(ids: ArrayLike<number>, options: ForwardOptions & { allRows?: boolean } = {}) {
+    const start = this.tokens.length, n = ids.length;
+    if (n === 0) throw new RangeError("append needs at least one token");
+    if (start + n > this.capacity)
+      throw new RangeError(`Sequence would grow to ${start + n} tokens; it was sized for ${this.capacity}`);
+    const positions = Int32Array.from({ length: n }, (_, i) => start + i);
+    // positions map to slots through the block table: slot = table[p / bs] · bs + p % bs
+    const slots = positions.map((p) => this.blockTable[Math.floor(p / this.blockSize)] * this.blockSize + (p % this.blockSize));
+    const batch: ForwardBatch = {
+      tokenIds: Int32Array.from(ids),
+      positions,
+      slots,
+      queryStarts: Int32Array.of(0, n),
+      contextLens: Int32Array.of(start + n),
+      blockTables: this.blockTable,
+      maxBlocksPerSeq: this.blockTable.length,
+      logitRows: options.allRows ? Int32Array.from({ length: n }, (_, i) => i) : Int32Array.of(n - 1),
+    };
+    const result = this.model.forward(batch, this.cache, options);
+    for (let i = 0; i < n; i++) this.tokens.push(ids[i]);
+    return result;
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+  }
+}

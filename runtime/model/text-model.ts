@@ -1,0 +1,101 @@
+// The Ministral3 decoder forward (model-spec §2.1): embedding, L × (RMSNorm → Q/K/V → RoPE → query
+// scale → paged KV write → causal GQA attention → O → residual → RMSNorm → SwiGLU MLP → residual),
+// final RMSNorm, lm_head. One call runs a whole ragged batch; kernels do the arithmetic.
+import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
+import type { TextConfig } from "../config/text-config.ts";
+import type { TextWeights } from "../weights/load-text.ts";
+import { validateBatch, type ForwardBatch, type ForwardOptions, type ForwardResult } from "./batch.ts";
+import type { KvCache } from "./kv-cache.ts";
+import { buildRopeTables } from "./rope-tables.ts";
+import { Workspace } from "./workspace.ts";
+
+export interface TextModelOptions {
+  /** Longest position the rotary tables cover (default: the model's context length). */
+  maxPositions?: number;
+}
+
+export class TextModel {
+  readonly maxPositions: number;
+  readonly #cos: DeviceBuffer;
+  readonly #sin: DeviceBuffer;
+  readonly #ws: Workspace;
+  readonly #scale: number;
+
+  constructor(
+    readonly backend: Backend,
+    readonly config: TextConfig,
+    readonly weights: TextWeights,
+    options: TextModelOptions = {},
+  ) {
+    this.maxPositions = Math.min(options.maxPositions ?? config.maxPositions, config.maxPositions);
+    const tables = buildRopeTables(config.rope, config.headDim, this.maxPositions);
+    this.#cos = backend.fromHost(tables.cos);
+    this.#sin = backend.fromHost(tables.sin);
+    this.#ws = new Workspace(backend, config);
+    this.#scale = 1 / Math.sqrt(config.headDim);
+  }
+
+  forward(batch: ForwardBatch, cache: KvCache, options: ForwardOptions = {}): ForwardResult {
+    const c = this.config, b = this.backend, w = this.weights, ws = this.#ws;
+    validateBatch(batch, c.vocabSize, this.maxPositions);
+    const numTokens = batch.tokenIds.length, numRows = batch.logitRows.length;
+    const numSeqs = batch.contextLens.length;
+    const qWidth = c.numHeads * c.headDim, kvWidth = c.numKvHeads * c.headDim;
+    ws.ensure(numTokens, numRows);
+    b.upload(ws.ids, batch.tokenIds);
+    b.upload(ws.positions, batch.positions);
+    b.upload(ws.slots, batch.slots);
+    const { ids, positions, slots } = ws;
+    using queryStarts = b.fromHost(batch.queryStarts);
+    using contextLens = b.fromHost(batch.contextLens);
+    using blockTables = b.fromHost(batch.blockTables.length > 0 ? batch.blockTables : new Int32Array(1));
+
+    b.embed(ws.h, w.embed, ids, numTokens, c.vocabSize, c.hiddenSize);
+    this.#report(options, 0, ws.h, numTokens * c.hiddenSize);
+    for (let l = 0; l < c.numLayers; l++) {
+      const lw = w.layers[l];
+      b.rmsnorm(ws.normed, ws.h, lw.attnNorm, numTokens, c.hiddenSize, c.rmsNormEps);
+      b.linear(ws.q, ws.normed, lw.q, numTokens, qWidth, c.hiddenSize);
+      b.linear(ws.k, ws.normed, lw.k, numTokens, kvWidth, c.hiddenSize);
+      b.linear(ws.v, ws.normed, lw.v, numTokens, kvWidth, c.hiddenSize);
+      b.rope(ws.q, positions, this.#cos, this.#sin, numTokens, c.numHeads, c.headDim, this.maxPositions);
+      b.rope(ws.k, positions, this.#cos, this.#sin, numTokens, c.numKvHeads, c.headDim, this.maxPositions);
+      b.queryScale(ws.q, positions, numTokens, qWidth, c.queryScale.beta, c.queryScale.originalMax);
+      b.kvWrite(cache.k[l], cache.v[l], ws.k, ws.v, slots, numTokens, c.numKvHeads, c.headDim, cache.numBlocks, cache.blockSize);
+      b.attention({
+        out: ws.attn, q: ws.q, kCache: cache.k[l], vCache: cache.v[l], queryStarts, contextLens, blockTables,
+        numSeqs, numTokens, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim,
+        blockSize: cache.blockSize, maxBlocksPerSeq: Math.max(1, batch.maxBlocksPerSeq), numBlocks: cache.numBlocks,
+        scale: this.#scale,
+      });
+      b.linear(ws.proj, ws.attn, lw.o, numTokens, c.hiddenSize, qWidth);
+      b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
+      b.rmsnorm(ws.normed, ws.h, lw.mlpNorm, numTokens, c.hiddenSize, c.rmsNormEps);
+      b.linear(ws.gate, ws.normed, lw.gate, numTokens, c.intermediateSize, c.hiddenSize);
+      b.linear(ws.up, ws.normed, lw.up, numTokens, c.intermediateSize, c.hiddenSize);
+      b.siluMul(ws.gate, ws.gate, ws.up, numTokens * c.intermediateSize);
+      b.linear(ws.proj, ws.gate, lw.down, numTokens, c.hiddenSize, c.intermediateSize);
+      b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
+      this.#report(options, l + 1, ws.h, numTokens * c.hiddenSize);
+    }
+    if (numRows === 0) return { logits: new Float32Array(0), hidden: new Float32Array(0) };
+    b.upload(ws.rowIndex, batch.logitRows);
+    b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);
+    b.rmsnorm(ws.rowsNormed, ws.rows, w.finalNorm, numRows, c.hiddenSize, c.rmsNormEps);
+    b.linear(ws.logits, ws.rowsNormed, w.lmHead, numRows, c.vocabSize, c.hiddenSize);
+    const hidden = b.download(ws.rowsNormed, new Float32Array(numRows * c.hiddenSize));
+    options.onHidden?.("final", hidden);
+    const logits = b.download(ws.logits, new Float32Array(numRows * c.vocabSize));
+    return { logits, hidden };
+  }
+
+  #report(options: ForwardOptions, layer: number, buffer: DeviceBuffer, count: number): void {
+    if (options.onHidden) options.onHidden(layer, this.backend.download(buffer, new Float32Array(count)));
+  }
+
+  dispose(): void {
+    this.#cos.dispose();
+    this.#sin.dispose();
+    this.#ws.dispose();
+  }
+}
