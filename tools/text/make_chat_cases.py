@@ -1,0 +1,137 @@
+"""Writes test/text/vectors/chat-v15.cases.json: chat requests and the prompt text mistral-common v15 gives them
+(derived by hand from instruct.py / normalize.py / tests/test_tokenizer_v15.py). Run from the repo root;
+then run tekken_ref.py to refresh chat-v15.ids.json."""
+import json
+MATH = {"type": "function", "function": {"name": "math_interpreter", "description": "Get the value of an arithmetic expression.",
+        "parameters": {"type": "object", "properties": {"expression": {"type": "string", "description": "Math expression."}}}}}
+MATH_TXT = ('[AVAILABLE_TOOLS][{"type": "function", "function": {"name": "math_interpreter",'
+    ' "description": "Get the value of an arithmetic expression.",'
+    ' "parameters": {"type": "object", "properties": {"expression":'
+    ' {"type": "string", "description": "Math expression."}}}}}][/AVAILABLE_TOOLS]')
+SPEC_MSGS = [
+    {"role": "system", "content": "S"},
+    {"role": "user", "content": "U1"},
+    {"role": "assistant", "content": "A1", "tool_calls": [
+        {"id": "123456789", "type": "function", "function": {"name": "F1", "arguments": "{}"}},
+        {"id": "999999999", "type": "function", "function": {"name": "F2", "arguments": "{}"}}]},
+    {"role": "tool", "content": "R1", "tool_call_id": "123456789"},
+    {"role": "tool", "content": "R2", "tool_call_id": "999999999"},
+    {"role": "assistant", "content": "A2"},
+    {"role": "user", "content": "U2"},
+]
+def ms(e): return '[MODEL_SETTINGS]{"reasoning_effort": "%s"}[/MODEL_SETTINGS]' % e
+TAIL = "[INST]U1[/INST]A1[TOOL_CALLS]F1[ARGS]{}[TOOL_CALLS]F2[ARGS]{}</s>[TOOL_RESULTS]R1[/TOOL_RESULTS][TOOL_RESULTS]R2[/TOOL_RESULTS]A2</s>[INST]U2[/INST]"
+cases = [
+  {"name": "mistral-common v15: system, tools, reasoning high, parallel calls, results, new turn",
+   "request": {"messages": SPEC_MSGS, "tools": [MATH], "reasoning_effort": "high"},
+   "expected_text": "<s>[SYSTEM_PROMPT]S[/SYSTEM_PROMPT]" + MATH_TXT + ms("high") + TAIL},
+  {"name": "mistral-common v15: no tools, reasoning none",
+   "request": {"messages": SPEC_MSGS, "reasoning_effort": "none"},
+   "expected_text": "<s>[SYSTEM_PROMPT]S[/SYSTEM_PROMPT]" + ms("none") + TAIL},
+  {"name": "reasoning effort absent: the builder's default none is written",
+   "request": {"messages": [{"role": "user", "content": "Hello"}]},
+   "expected_text": "<s>" + ms("none") + "[INST]Hello[/INST]"},
+  {"name": "reasoning effort null is the same as absent",
+   "request": {"messages": [{"role": "user", "content": "Hello"}], "reasoning_effort": None},
+   "expected_text": "<s>" + ms("none") + "[INST]Hello[/INST]"},
+  {"name": "reasoning effort high",
+   "request": {"messages": [{"role": "user", "content": "What is 2+2?"}], "reasoning_effort": "high"},
+   "expected_text": "<s>" + ms("high") + "[INST]What is 2+2?[/INST]"},
+  {"name": "multi-turn: settings only before the first [INST]; system prompt where it occurs",
+   "request": {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Again"},
+                            {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Bye"}]},
+   "expected_text": "<s>" + ms("none") + "[INST]Hi[/INST]Hello!</s>[INST]Again[/INST][SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT][INST]Bye[/INST]"},
+  {"name": "two system messages are not merged",
+   "request": {"messages": [{"role": "system", "content": "A"}, {"role": "system", "content": "B"}, {"role": "user", "content": "U"}]},
+   "expected_text": "<s>[SYSTEM_PROMPT]A[/SYSTEM_PROMPT][SYSTEM_PROMPT]B[/SYSTEM_PROMPT]" + ms("none") + "[INST]U[/INST]"},
+  {"name": "consecutive user messages merge with a blank line; chunks of one message join with nothing",
+   "request": {"messages": [{"role": "user", "content": "one"}, {"role": "user", "content": [{"type": "text", "text": "two"}, {"type": "text", "text": "three"}]}]},
+   "expected_text": "<s>" + ms("none") + "[INST]one\n\ntwothree[/INST]"},
+  {"name": "consecutive assistant messages merge, their calls concatenate",
+   "request": {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"},
+                            {"role": "user", "content": "r"}]},
+   "expected_text": "<s>" + ms("none") + "[INST]q[/INST]a\n\nb</s>[INST]r[/INST]"},
+  {"name": "parallel tool calls with results out of order are reordered to the call order",
+   "request": {"messages": [{"role": "user", "content": "Weather in Paris and Rome?"},
+       {"role": "assistant", "content": None, "tool_calls": [
+           {"id": "aaaaaaaaa", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}},
+           {"id": "bbbbbbbbb", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}]},
+       {"role": "tool", "tool_call_id": "bbbbbbbbb", "content": "rome: 30C"},
+       {"role": "tool", "tool_call_id": "aaaaaaaaa", "content": "paris: 20C"}],
+     "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}, "strict": True}}]},
+   "expected_text": "<s>[AVAILABLE_TOOLS][{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Weather of a city.\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": [\"city\"]}}}][/AVAILABLE_TOOLS]" + ms("none")
+     + "[INST]Weather in Paris and Rome?[/INST][TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Rome\"}</s>[TOOL_RESULTS]paris: 20C[/TOOL_RESULTS][TOOL_RESULTS]rome: 30C[/TOOL_RESULTS]"},
+  {"name": "OpenAI ids (call_...) are accepted and matched; arguments as an object; missing description and parameters",
+   "request": {"messages": [{"role": "user", "content": "go"},
+       {"role": "assistant", "tool_calls": [{"id": "call_Xy12", "type": "function", "function": {"name": "run", "arguments": {"n": 1, "ok": True}}}]},
+       {"role": "tool", "tool_call_id": "call_Xy12", "content": "{\"done\": true}"}],
+     "tools": [{"type": "function", "function": {"name": "run"}}]},
+   "expected_text": "<s>[AVAILABLE_TOOLS][{\"type\": \"function\", \"function\": {\"name\": \"run\", \"description\": \"\", \"parameters\": {}}}][/AVAILABLE_TOOLS]" + ms("none")
+     + "[INST]go[/INST][TOOL_CALLS]run[ARGS]{\"n\": 1, \"ok\": true}</s>[TOOL_RESULTS]{\"done\": true}[/TOOL_RESULTS]"},
+  {"name": "arguments are re-serialised like Python json.dumps: spacing, floats, non-ASCII kept; invalid JSON becomes a string; empty becomes {}",
+   "request": {"messages": [{"role": "user", "content": "x"},
+       {"role": "assistant", "tool_calls": [
+           {"id": "c00000001", "function": {"name": "f", "arguments": "{\"a\":1.0,\"b\":[1e5,2.50,-0.0],\"c\":\"caf\\u00e9 \u2603\",\"2\":null,\"1\":{}}"}},
+           {"id": "c00000002", "function": {"name": "g", "arguments": "not json"}},
+           {"id": "c00000003", "function": {"name": "h", "arguments": ""}}]},
+       {"role": "tool", "tool_call_id": "c00000001", "content": "1"},
+       {"role": "tool", "tool_call_id": "c00000002", "content": "2"},
+       {"role": "tool", "tool_call_id": "c00000003", "content": "3"}]},
+   "expected_text": "<s>" + ms("none") + "[INST]x[/INST][TOOL_CALLS]f[ARGS]{\"a\": 1.0, \"b\": [100000.0, 2.5, -0.0], \"c\": \"café ☃\", \"2\": null, \"1\": {}}"
+     "[TOOL_CALLS]g[ARGS]\"not json\"[TOOL_CALLS]h[ARGS]{}</s>[TOOL_RESULTS]1[/TOOL_RESULTS][TOOL_RESULTS]2[/TOOL_RESULTS][TOOL_RESULTS]3[/TOOL_RESULTS]"},
+  {"name": "content and tool calls together, think chunk in history (Mistral thinking chunk)",
+   "request": {"messages": [{"role": "user", "content": "2+3?"},
+       {"role": "assistant", "content": [{"type": "thinking", "thinking": [{"type": "text", "text": "add them"}]}, {"type": "text", "text": "Calling."}],
+        "tool_calls": [{"id": "abcdefghi", "function": {"name": "calc", "arguments": "{\"e\": \"2+3\"}"}}]},
+       {"role": "tool", "tool_call_id": "abcdefghi", "content": "5"},
+       {"role": "assistant", "content": "It is 5."},
+       {"role": "user", "content": "thanks"}], "reasoning_effort": "high"},
+   "expected_text": "<s>" + ms("high") + "[INST]2+3?[/INST][THINK]add them[/THINK]Calling.[TOOL_CALLS]calc[ARGS]{\"e\": \"2+3\"}</s>[TOOL_RESULTS]5[/TOOL_RESULTS]It is 5.</s>[INST]thanks[/INST]"},
+  {"name": "reasoning_content (OpenAI-compatible) becomes a leading closed think chunk; unclosed think chunk",
+   "request": {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "reasoning_content": "r1", "content": "b"},
+       {"role": "user", "content": "c"}, {"role": "assistant", "content": [{"type": "thinking", "thinking": "cut", "closed": False}, {"type": "text", "text": "d"}]},
+       {"role": "user", "content": "e"}]},
+   "expected_text": "<s>" + ms("none") + "[INST]a[/INST][THINK]r1[/THINK]b</s>[INST]c[/INST][THINK]cut d</s>[INST]e[/INST]".replace("cut d", "cutd")},
+  {"name": "string assistant content is right-stripped of spaces (not newlines)",
+   "request": {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b \n  "}, {"role": "user", "content": "c"}]},
+   "expected_text": "<s>" + ms("none") + "[INST]a[/INST]b \n</s>[INST]c[/INST]"},
+  {"name": "prefix: the last assistant message is left open",
+   "request": {"messages": [{"role": "user", "content": "Say hi"}, {"role": "assistant", "content": "Hi ", "prefix": True}]},
+   "expected_text": "<s>" + ms("none") + "[INST]Say hi[/INST]Hi"},
+  {"name": "continue_final_message leaves the last assistant message open",
+   "request": {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "continue_final_message": True},
+   "expected_text": "<s>" + ms("none") + "[INST]a[/INST]b"},
+  {"name": "image after text moves first (4x4 image: one cell)",
+   "request": {"messages": [{"role": "user", "content": [{"type": "text", "text": "Here is content"}, {"type": "image_size", "width": 4, "height": 4}]}]},
+   "expected_text": "<s>" + ms("none") + "[INST][IMG][IMG_END]Here is content[/INST]"},
+  {"name": "image grid 100x30 -> 4 columns, 2 rows; text after an image stays",
+   "request": {"messages": [{"role": "user", "content": [{"type": "image_size", "width": 100, "height": 30}, {"type": "text", "text": "what?"}]}]},
+   "expected_text": "<s>" + ms("none") + "[INST][IMG][IMG][IMG][IMG][IMG_BREAK][IMG][IMG][IMG][IMG][IMG_END]what?[/INST]"},
+  {"name": "image larger than max_image_size (300x150, max 112) scales to 112x56: 4x2",
+   "request": {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_size", "width": 300, "height": 150}, {"type": "text", "text": "b"}]}]},
+   "expected_text": "<s>" + ms("none") + "[INST]a[IMG][IMG][IMG][IMG][IMG_BREAK][IMG][IMG][IMG][IMG][IMG_END]b[/INST]"},
+  {"name": "tool result with text and an image (no reordering in tool results)",
+   "request": {"messages": [{"role": "user", "content": "Use the tool"},
+       {"role": "assistant", "tool_calls": [{"id": "test12345", "function": {"name": "fn", "arguments": "{}"}}]},
+       {"role": "tool", "tool_call_id": "test12345", "content": [{"type": "text", "text": "result"}, {"type": "image_size", "width": 4, "height": 4}]}],
+     "tools": [{"type": "function", "function": {"name": "fn", "description": "test", "parameters": {}}}]},
+   "expected_text": "<s>[AVAILABLE_TOOLS][{\"type\": \"function\", \"function\": {\"name\": \"fn\", \"description\": \"test\", \"parameters\": {}}}][/AVAILABLE_TOOLS]" + ms("none")
+     + "[INST]Use the tool[/INST][TOOL_CALLS]fn[ARGS]{}</s>[TOOL_RESULTS]result[IMG][IMG_END][/TOOL_RESULTS]"},
+  {"name": "tools and settings go before the first user message even when later turns exist; non-ASCII kept in tool JSON",
+   "request": {"messages": [{"role": "system", "content": "sys"}, {"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"}, {"role": "user", "content": "u2"}],
+     "tools": [{"type": "function", "function": {"name": "meteo", "description": "Température à Paris — «ok»", "parameters": {"type": "object", "properties": {"t": {"type": "number", "minimum": -1.5, "default": 20.0}}}}}]},
+   "expected_text": "<s>[SYSTEM_PROMPT]sys[/SYSTEM_PROMPT][AVAILABLE_TOOLS][{\"type\": \"function\", \"function\": {\"name\": \"meteo\", \"description\": \"Température à Paris — «ok»\", \"parameters\": {\"type\": \"object\", \"properties\": {\"t\": {\"type\": \"number\", \"minimum\": -1.5, \"default\": 20.0}}}}}][/AVAILABLE_TOOLS]" + ms("none")
+     + "[INST]u1[/INST]a1</s>[INST]u2[/INST]"},
+  {"name": "only a system message: no [INST], so no settings either",
+   "request": {"messages": [{"role": "system", "content": "alone"}]},
+   "expected_text": "<s>[SYSTEM_PROMPT]alone[/SYSTEM_PROMPT]"},
+  {"name": "empty user content still opens and closes [INST]",
+   "request": {"messages": [{"role": "user", "content": ""}]},
+   "expected_text": "<s>" + ms("none") + "[INST][/INST]"},
+  {"name": "developer role is a system message",
+   "request": {"messages": [{"role": "developer", "content": "dev"}, {"role": "user", "content": "u"}]},
+   "expected_text": "<s>[SYSTEM_PROMPT]dev[/SYSTEM_PROMPT]" + ms("none") + "[INST]u[/INST]"},
+]
+rows = [json.dumps(c, ensure_ascii=False) for c in cases]
+open("test/text/vectors/chat-v15.cases.json", "w", encoding="utf-8").write("[\n" + ",\n".join(rows) + "\n]\n")
+print(len(cases))
