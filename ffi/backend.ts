@@ -58,6 +58,8 @@ export interface Backend {
   readonly sharesHostMemory: boolean;
   /** True when the AVX2/FMA/F16C kernels are active (CPU only). */
   readonly vectorized: boolean;
+  /** CPU only: switch between the vector kernels and their portable twins (tests compare the two). */
+  useVectorKernels(enabled: boolean): void;
 
   alloc(byteLength: number): DeviceBuffer;
   /** A new device buffer holding a copy of `host`. */
@@ -68,6 +70,8 @@ export interface Backend {
   download<T extends ArrayBufferView>(src: DeviceBuffer, host: T, srcOffset?: number): T;
   copy(dst: DeviceBuffer, dstOffset: number, src: DeviceBuffer, srcOffset: number, byteLength: number): void;
   synchronize(): void;
+  /** Reads a whole buffer once (bandwidth probe); returns a checksum. */
+  readProbe(buffer: DeviceBuffer): number;
 
   fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void;
   fp8Dequantize(y: DeviceBuffer, codes: DeviceBuffer, n: number, scale: number): void;
@@ -99,7 +103,7 @@ export interface BackendOptions {
 class NativeBackend implements Backend {
   readonly numThreads: number;
   readonly sharesHostMemory: boolean;
-  readonly vectorized: boolean;
+  vectorized: boolean;
   readonly #fn: NativeSymbols;
   readonly #close: () => void;
   readonly #outPtr = new BigUint64Array(1);
@@ -111,6 +115,11 @@ class NativeBackend implements Backend {
     this.numThreads = fn.gust_num_threads() as number;
     this.sharesHostMemory = kind === "cpu";
     this.vectorized = ((fn.gust_cpu_features() as number) & 1) === 1;
+  }
+
+  useVectorKernels(enabled: boolean): void {
+    this.#call("gust_cpu_use_features", enabled ? 1 : 0);
+    this.vectorized = ((this.#fn.gust_cpu_features() as number) & 1) === 1;
   }
 
   #check(op: SymbolName, status: unknown): void {
@@ -162,6 +171,12 @@ class NativeBackend implements Backend {
 
   synchronize(): void {
     this.#call("gust_synchronize");
+  }
+
+  readProbe(buffer: DeviceBuffer): number {
+    const out = new Float32Array(1);
+    this.#call("gust_read_probe", buffer.ptr, buffer.byteLength, out);
+    return out[0];
   }
 
   fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void {

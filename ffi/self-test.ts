@@ -35,6 +35,8 @@ const checks: Record<string, Check> = {
       b.upload(buf, f32(1, 2), 4);
       b.copy(buf, 12, buf, 4, 4);
       b.synchronize();
+      const sum = b.readProbe(buf);
+      if (sum !== 1 + 2 + 1) return `read_probe: checksum ${sum}, want 4`;
       return mismatch("upload/copy/download", b.download(buf, new Float32Array(4)), [0, 1, 2, 1]);
     } finally {
       buf.dispose();

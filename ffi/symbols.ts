@@ -18,6 +18,7 @@ export const symbols = {
   gust_init: { args: ["i32"], returns: "i32" },
   gust_num_threads: { args: [], returns: "i32" },
   gust_cpu_features: { args: [], returns: "i32" },
+  gust_cpu_use_features: { args: ["i32"], returns: "i32" },
 
   gust_alloc: { args: ["u64", "ptr"], returns: "i32" },
   gust_free: { args: ["ptr"], returns: "i32" },
@@ -25,6 +26,7 @@ export const symbols = {
   gust_download: { args: ["ptr", "ptr", "u64", "u64"], returns: "i32" },
   gust_copy: { args: ["ptr", "u64", "ptr", "u64", "u64"], returns: "i32" },
   gust_synchronize: { args: [], returns: "i32" },
+  gust_read_probe: { args: ["ptr", "u64", "ptr"], returns: "i32" },
 
   gust_fp8_quantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },
   gust_fp8_dequantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },

@@ -47,6 +47,9 @@ const char *gust_last_error(void);             /* "" when no error recorded */
 int32_t gust_init(int32_t num_threads);        /* threads for the CPU backend (<=0: all cores) */
 int32_t gust_num_threads(void);                /* returns the thread count in use */
 int32_t gust_cpu_features(void);               /* bit 0: AVX2+FMA+F16C path active */
+/* Restricts the CPU kernels to the feature bits in mask (0 = portable C only) so tests can run each
+ * fast path against its portable twin; bits the processor lacks stay off. No-op on other backends. */
+int32_t gust_cpu_use_features(int32_t mask);
 
 /* ---- memory ----------------------------------------------------------------------------------- */
 int32_t gust_alloc(uint64_t num_bytes, void **out_buffer); /* zero-filled, 64-byte aligned */
@@ -56,6 +59,9 @@ int32_t gust_download(void *dst_host, const void *src_buffer, uint64_t src_offse
 int32_t gust_copy(void *dst_buffer, uint64_t dst_offset, const void *src_buffer, uint64_t src_offset,
                   uint64_t num_bytes);
 int32_t gust_synchronize(void);
+/* Reads every byte of a buffer with all threads (a memory-bandwidth probe for benchmarks); writes a
+ * checksum (the sum of the buffer's 32-bit words as floats) so the reads cannot be optimised away. */
+int32_t gust_read_probe(const void *buffer, uint64_t num_bytes, void *out_checksum_f32);
 
 /* ---- FP8 E4M3 (float8_e4m3fn: no infinities, 0x7F/0xFF are NaN, max finite 448) ---------------- */
 /* codes[i] = e4m3(clamp(x[i] / scale, -448, 448)), round to nearest, ties to even (a true division,

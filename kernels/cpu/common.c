@@ -24,12 +24,20 @@ const char *gust_last_error(void) { return last_error; }
 int32_t gust_num_threads(void) { return num_threads_in_use; }
 int32_t gust_cpu_features(void) { return gust_has_avx2 ? 1 : 0; }
 
+static int detected_avx2 = 0;
+
+int32_t gust_cpu_use_features(int32_t mask) {
+  gust_has_avx2 = detected_avx2 && (mask & 1);
+  return GUST_OK;
+}
+
 int32_t gust_init(int32_t num_threads) {
   gust_fp8_init();
 #if defined(__x86_64__)
   __builtin_cpu_init();
   gust_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  if (getenv("GUST_CPU_PORTABLE")) gust_has_avx2 = 0; /* lets tests run the portable twin */
+  detected_avx2 = gust_has_avx2;
+  if (getenv("GUST_CPU_PORTABLE")) gust_has_avx2 = 0; /* force the portable twin for a whole process */
 #endif
   int cores = omp_get_num_procs();
   num_threads_in_use = num_threads > 0 ? num_threads : cores;
@@ -74,3 +82,45 @@ int32_t gust_copy(void *dst, uint64_t dst_offset, const void *src, uint64_t src_
 }
 
 int32_t gust_synchronize(void) { return GUST_OK; }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2"))) static double read_probe_avx2(const float *words, uint64_t n) {
+  double total = 0.0;
+#pragma omp parallel reduction(+ : total)
+  {
+    __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
+#pragma omp for schedule(static)
+    for (uint64_t i = 0; i < n / 32; i++) {
+      const float *p = words + i * 32;
+      a = _mm256_add_ps(a, _mm256_loadu_ps(p));
+      b = _mm256_add_ps(b, _mm256_loadu_ps(p + 8));
+      c = _mm256_add_ps(c, _mm256_loadu_ps(p + 16));
+      d = _mm256_add_ps(d, _mm256_loadu_ps(p + 24));
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
+    for (int i = 0; i < 8; i++) total += lanes[i];
+  }
+  for (uint64_t i = n / 32 * 32; i < n; i++) total += words[i];
+  return total;
+}
+#endif
+
+int32_t gust_read_probe(const void *buffer, uint64_t num_bytes, void *out_checksum_f32) {
+  GUST_REQUIRE(buffer && out_checksum_f32, "gust_read_probe: NULL pointer");
+  const float *words = (const float *)buffer;
+  uint64_t n = num_bytes / 4;
+  double total = 0.0;
+#if defined(__x86_64__)
+  if (gust_has_avx2) total = read_probe_avx2(words, n);
+  else
+#endif
+  {
+#pragma omp parallel for reduction(+ : total) schedule(static)
+    for (uint64_t i = 0; i < n; i++) total += words[i];
+  }
+  float result = (float)total;
+  memcpy(out_checksum_f32, &result, 4);
+  return GUST_OK;
+}

@@ -1,0 +1,40 @@
+// `gust bench`: CPU decode tokens/s of the bundled tiny models and of a synthetic FP8 model large
+// enough to live in DRAM, next to this machine's measured read bandwidth. Timings only; no pass/fail.
+import { join, resolve } from "node:path";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createBackend } from "../../ffi/backend.ts";
+import { measureDecode, measureReadBandwidth, syntheticModelDir, type DecodeFigures } from "../bench/cpu-decode.ts";
+import { UsageError, parseIntArg } from "./usage-error.ts";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export async function benchCommand(argv: string[]): Promise<string> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { threads: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" } } }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: gust bench [--threads N] [--tokens N] [--json]`);
+  }
+  const backend = createBackend("cpu", { numThreads: parseIntArg("threads", values.threads, 0) });
+  const tokens = parseIntArg("tokens", values.tokens, 32, 1);
+  const bandwidth = measureReadBandwidth(backend);
+  const fixtures = join(repoRoot, "test", "fixtures");
+  const rows: DecodeFigures[] = [
+    measureDecode(backend, join(fixtures, "tiny-mistral3"), "tiny-mistral3 (bf16)", tokens * 4),
+    measureDecode(backend, join(fixtures, "tiny-mistral3-fp8"), "tiny-mistral3-fp8", tokens * 4),
+    measureDecode(backend, syntheticModelDir(join(repoRoot, ".bench")), "synthetic FP8 (8 × 2048/7168)", tokens),
+  ];
+  if (values.json) return JSON.stringify({ threads: backend.numThreads, vectorized: backend.vectorized, readBandwidth: bandwidth, rows });
+  const gb = (b: number) => (b / 1e9).toFixed(2);
+  const lines = [
+    `CPU backend: ${backend.numThreads} threads, ${backend.vectorized ? "AVX2/FMA/F16C" : "portable"} kernels`,
+    `measured read bandwidth: ${gb(bandwidth)} GB/s`,
+    "",
+    "model                              weights MB   tokens/s   weight GB/s   share of bandwidth",
+    ...rows.map((r) =>
+      `${r.model.padEnd(34)} ${(r.weightBytes / 1e6).toFixed(1).padStart(10)} ${r.tokensPerSecond.toFixed(1).padStart(10)} ${gb(r.bytesPerSecond).padStart(13)} ${((100 * r.bytesPerSecond) / bandwidth).toFixed(0).padStart(19)}%`),
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bun
+// The `gust` command line: one subcommand per job (DESIGN §3).
+import { benchCommand } from "./bench-command.ts";
+import { devCommand } from "./dev-command.ts";
+import { runCommand } from "./run-command.ts";
+import { UsageError } from "./usage-error.ts";
+
+const commands: Record<string, (argv: string[]) => Promise<string>> = {
+  run: runCommand,
+  bench: benchCommand,
+  dev: devCommand,
+};
+
+const help = `gust: serverless-style runtime for model functions
+
+commands:
+  run     one generation without a server (gust run --model DIR --ids 1,2,3 --json)
+  bench   CPU decode throughput against this machine's memory bandwidth
+  dev     local development entry point (npm start)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${help}\n`);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`gust: unknown command "${name}"\n\n${help}\n`);
+    return 2;
+  }
+  try {
+    const output = await command(rest);
+    if (output) process.stdout.write(`${output}\n`);
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    process.stderr.write(`gust ${name}: ${e.message}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,31 @@
+// A mistake in how a command was called: printed without a stack trace, exit status 2.
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export function parseIntArg(name: string, raw: string | undefined, fallback: number, min = 0): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return v;
+}
+
+export function parseFloatArg(name: string, raw: string | undefined, fallback: number, min = 0): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min) throw new UsageError(`--${name} must be a number ≥ ${min}, got "${raw}"`);
+  return v;
+}
+
+/** "1,2,3" → [1, 2, 3]; anything that is not a list of non-negative integers is a usage error. */
+export function parseIdList(raw: string): number[] {
+  const parts = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new UsageError("--ids needs a comma-separated list of token ids, e.g. --ids 1,22,333");
+  return parts.map((p) => {
+    if (!/^\d+$/.test(p)) throw new UsageError(`--ids: "${p}" is not a non-negative integer token id`);
+    return Number(p);
+  });
+}

@@ -1,0 +1,61 @@
+// One sequence from prompt to finish: prefill, then decode until max tokens or a stop token.
+import type { Backend } from "../../ffi/backend.ts";
+import { Rng } from "../sampling/rng.ts";
+import { logSoftmax, sampleToken } from "../sampling/basic.ts";
+import { SingleSequence } from "./single-sequence.ts";
+import type { TextModel } from "./text-model.ts";
+
+export interface GenerateOptions {
+  maxTokens: number;
+  temperature: number;
+  seed?: number;
+  ignoreEos?: boolean;
+  stopIds?: number[];
+  /** Largest prefill chunk in tokens (long prompts run in several forwards). */
+  prefillChunk?: number;
+}
+
+export interface GenerateResult {
+  promptIds: number[];
+  ids: number[];
+  /** Log-probability of each generated token under the model (before temperature). */
+  logprobs: number[];
+  finishReason: "stop" | "length";
+}
+
+export function generate(backend: Backend, model: TextModel, promptIds: number[], opts: GenerateOptions): GenerateResult {
+  if (promptIds.length === 0) throw new RangeError("The prompt is empty: pass at least one token id.");
+  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) throw new RangeError(`max tokens must be a non-negative integer, got ${opts.maxTokens}`);
+  const vocab = model.config.vocabSize;
+  promptIds.forEach((id, i) => {
+    if (!(Number.isInteger(id) && id >= 0 && id < vocab))
+      throw new RangeError(`Prompt token ${i} is ${id}, outside the vocabulary [0, ${vocab})`);
+  });
+  const total = promptIds.length + opts.maxTokens;
+  if (total > model.maxPositions)
+    throw new RangeError(`Prompt (${promptIds.length}) plus max tokens (${opts.maxTokens}) is ${total}, over the model's context of ${model.maxPositions}`);
+  const stop = new Set(opts.ignoreEos ? [] : [model.config.eosId, ...(opts.stopIds ?? [])]);
+  const rng = new Rng(opts.seed ?? 0);
+  const chunk = opts.prefillChunk ?? 512;
+  const seq = new SingleSequence(backend, model, Math.max(total, 1));
+  try {
+    let logits = new Float32Array(0);
+    for (let start = 0; start < promptIds.length; start += chunk)
+      logits = seq.append(promptIds.slice(start, start + chunk)).logits;
+    const ids: number[] = [], logprobs: number[] = [];
+    let finishReason: GenerateResult["finishReason"] = "length";
+    while (ids.length < opts.maxTokens) {
+      const token = sampleToken(logits, opts.temperature, rng);
+      ids.push(token);
+      logprobs.push(logSoftmax(logits)[token]);
+      if (stop.has(token)) {
+        finishReason = "stop";
+        break;
+      }
+      if (ids.length < opts.maxTokens) logits = seq.append([token]).logits;
+    }
+    return { promptIds: [...promptIds], ids, logprobs, finishReason };
+  } finally {
+    seq.dispose();
+  }
+}
