@@ -77,8 +77,6 @@ describe("bad chat requests give errors naming the place and the rule", () => {
   });
 
   it("a tokenizer without reasoning settings rejects reasoning_effort", () => {
-    const d = JSON.parse(JSON.stringify({}));
-    void d;
     const tk = Object.create(tok, { modelSettings: { value: {} } });
     expect(() => encodeChat(tk, { messages: [{ role: "user", content: "x" }], reasoning_effort: "high" })).toThrow(/reasoning_effort: reasoning_effort is not supported by this model's tokenizer/);
     expect(tok.decode(encodeChat(tk, { messages: [{ role: "user", content: "x" }] }).ids, "show")).toBe("<s>[INST]x[/INST]");
