@@ -1,0 +1,68 @@
+// Golden tests: logits and every hidden state within tolerance of the reference, the first diverging
+// layer named, greedy tokens exactly equal. Covers the shared fixtures (transformers / numpy goldens)
+// and two models of other shapes made by tools/fixtures/make_odd_fixtures.py.
+import { afterAll, describe, expect, it } from "vitest";
+import { createBackend } from "../../ffi/backend.ts";
+import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
+import { SingleSequence } from "../../runtime/model/single-sequence.ts";
+import { argmax } from "../../runtime/sampling/basic.ts";
+import { closeness, describe as explain } from "../helpers/compare.ts";
+import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+
+const backend = createBackend("cpu");
+const ABS = 1e-4, REL = 1e-3;
+const fixtures = ["tiny-mistral3", "tiny-mistral3-fp8", "tiny-mistral3-native", "odd-bf16", "odd-native-fp8"];
+const loaded: LoadedModel[] = [];
+afterAll(() => loaded.forEach((m) => m.dispose()));
+
+describe.each(fixtures)("golden %s", (name) => {
+  const golden = new Golden(name);
+  const model = loadModel(fixtureDir(name), backend);
+  loaded.push(model);
+  const t = model.config.text;
+
+  it.each(golden.textCases())("case %s: hidden states, logits and greedy tokens", (c) => {
+    const ids = golden.i32(`${c}.input_ids`);
+    const seq = new SingleSequence(backend, model.model, ids.length + 16);
+    try {
+      const hidden = new Map<number | "final", Float32Array>();
+      const result = seq.append(ids, { allRows: true, onHidden: (layer, v) => hidden.set(layer, v) });
+      // golden hidden.0 = embeddings, hidden.i = after layer i−1, hidden.L = after the final norm
+      let firstDivergence: string | null = null;
+      for (let i = 0; i <= t.numLayers; i++) {
+        const ours = i < t.numLayers ? hidden.get(i)! : hidden.get("final")!;
+        const cmp = closeness(ours, golden.f32(`${c}.hidden.${i}`), ABS, REL);
+        if (!cmp.ok && firstDivergence === null) firstDivergence = `hidden.${i} (${i === 0 ? "embeddings" : i === t.numLayers ? "final norm" : `after layer ${i - 1}`}): ${explain(cmp)}`;
+      }
+      expect(firstDivergence, "first diverging hidden state").toBeNull();
+      const logits = closeness(result.logits, golden.f32(`${c}.logits`), ABS, REL);
+      expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
+
+      const greedy: number[] = [];
+      let last = result.logits.subarray((ids.length - 1) * t.vocabSize);
+      for (let i = 0; i < 16; i++) {
+        greedy.push(argmax(last));
+        if (i < 15) last = seq.append([greedy[i]]).logits;
+      }
+      expect(greedy).toEqual(Array.from(golden.i32(`${c}.greedy`)));
+    } finally {
+      seq.dispose();
+    }
+  });
+});
+
+describe("layouts", () => {
+  it("the native fixture reproduces the FP8 fixture's golden from its own files", () => {
+    const fp8 = new Golden("tiny-mistral3-fp8"), native = new Golden("tiny-mistral3-native");
+    expect(native.textCases().sort()).toEqual(fp8.textCases().sort());
+    for (const c of native.textCases()) expect(native.f32(`${c}.logits`)).toEqual(fp8.f32(`${c}.logits`));
+    const a = loadModel(fixtureDir("tiny-mistral3-fp8"), backend), b = loadModel(fixtureDir("tiny-mistral3-native"), backend);
+    try {
+      expect(b.config.layout).toBe("native");
+      expect(b.config.text).toEqual(a.config.text);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+});
