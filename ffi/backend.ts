@@ -146,7 +146,7 @@ class NativeBackend implements Backend {
   borrowHost(host: ArrayBufferView): DeviceBuffer {
     if (!this.sharesHostMemory) throw new Error(`The ${this.kind} backend cannot borrow host memory; use fromHost.`);
     if (host.byteLength === 0) return this.alloc(0);
-    return new NativeBuffer(hostPtr(host), host.byteLength, null, host);
+    return new NativeBuffer(hostPtr(host as DataView), host.byteLength, null, host);
   }
 
   upload(dst: DeviceBuffer, host: ArrayBufferView, dstOffset = 0): void {

@@ -39,7 +39,7 @@ export function generate(backend: Backend, model: TextModel, promptIds: number[]
   const chunk = opts.prefillChunk ?? 512;
   const seq = new SingleSequence(backend, model, Math.max(total, 1));
   try {
-    let logits = new Float32Array(0);
+    let logits: Float32Array = new Float32Array(0);
     for (let start = 0; start < promptIds.length; start += chunk)
       logits = seq.append(promptIds.slice(start, start + chunk)).logits;
     const ids: number[] = [], logprobs: number[] = [];

@@ -66,6 +66,8 @@ export class SafetensorsFile {
         Object.assign(this.metadata, raw as Record<string, string>);
         continue;
       }
+      if (typeof raw !== "object" || raw === null)
+        throw new SafetensorsError(this.path, `header entry ${JSON.stringify(name)} is ${JSON.stringify(raw)}, not a tensor description`);
       const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       const dtype = entry.dtype as SafetensorsDType;
       if (!(dtype in safetensorsDTypeBytes))

@@ -1,0 +1,53 @@
+// `npm run --silent gust -- run ... --json` as a user runs it: a real child process, real output.
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { Golden, fixtureDir, repoRoot } from "../helpers/fixtures.ts";
+
+function gust(args: string[]) {
+  const r = spawnSync("npm", ["run", "--silent", "gust", "--", ...args], { cwd: repoRoot, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.split("\n").filter((l) => !l.includes("npm warn")).join("\n") };
+}
+
+describe("gust run", () => {
+  it.each([
+    ["tiny-mistral3", "text_long"],
+    ["tiny-mistral3-fp8", "random_64"],
+    ["tiny-mistral3-native", "text_short"],
+    ["odd-bf16", "long"],
+    ["odd-native-fp8", "short"],
+  ])("prints the golden greedy tokens for %s (%s)", (name, c) => {
+    const golden = new Golden(name);
+    const ids = Array.from(golden.i32(`${c}.input_ids`));
+    const r = gust(["run", "--model", fixtureDir(name), "--ids", ids.join(","), "--max-tokens", "16", "--temperature", "0", "--ignore-eos", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.prompt_ids).toEqual(ids);
+    expect(out.ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
+    expect(out.finish_reason).toBe("length");
+    expect(out.usage).toEqual({ prompt_tokens: ids.length, completion_tokens: 16, total_tokens: ids.length + 16 });
+  });
+
+  it("is reproducible with a seed at temperature > 0", () => {
+    const args = ["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", "1,3,50,60,4", "--max-tokens", "12", "--temperature", "1.0", "--seed", "42", "--ignore-eos", "--json"];
+    const a = JSON.parse(gust(args).stdout), b = JSON.parse(gust(args).stdout);
+    expect(a.ids).toEqual(b.ids);
+    const other = JSON.parse(gust([...args.slice(0, -3), "43", "--ignore-eos", "--json"]).stdout);
+    expect(other.ids).not.toEqual(a.ids);
+  });
+
+  it.each([
+    [["run", "--ids", "1,2"], 2, /--model DIR is required/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,x"], 2, /"x" is not a non-negative integer token id/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--max-tokens=-3"], 2, /--max-tokens must be an integer/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--bogus"], 2, /Unknown option '--bogus'/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5,512"], 1, /Prompt token 1 is 512, outside the vocabulary \[0, 512\)/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5", "--max-tokens", "300"], 1, /over the model's context of 256/],
+    [["run", "--model", "test/fixtures/does-not-exist", "--ids", "5"], 1, /model directory does not exist/],
+    [["frobnicate"], 2, /unknown command "frobnicate"/],
+  ])("gust %j fails with status %i and a clear message", (args, status, message) => {
+    const r = gust(args as string[]);
+    expect(r.status).toBe(status);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
+  });
+});

@@ -1,0 +1,51 @@
+// DESIGN §2: the model side (runtime, ffi) never imports the HTTP side (edge, functions), and
+// runtime/text stays pure TypeScript (no ffi, no Bun-only modules) so the gateway can use it on Deno.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../helpers/fixtures.ts";
+
+function tsFiles(dir: string): string[] {
+  const abs = join(repoRoot, dir);
+  let entries: string[];
+  try {
+    entries = readdirSync(abs);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const p = join(abs, e);
+    return statSync(p).isDirectory() ? tsFiles(relative(repoRoot, p)) : e.endsWith(".ts") ? [p] : [];
+  });
+}
+
+function imports(file: string): string[] {
+  const src = readFileSync(file, "utf8");
+  const found = [...src.matchAll(/(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)];
+  return found.map((m) => m[1] ?? m[2]);
+}
+
+function violations(dirs: string[], forbidden: (target: string) => boolean): string[] {
+  return dirs.flatMap(tsFiles).flatMap((file) =>
+    imports(file)
+      .map((spec) => (spec.startsWith(".") ? relative(repoRoot, resolve(dirname(file), spec)) : spec))
+      .filter(forbidden)
+      .map((target) => `${relative(repoRoot, file)} → ${target}`),
+  );
+}
+
+describe("import graph", () => {
+  it("runtime, ffi and kernels do not import edge or functions", () => {
+    expect(violations(["runtime", "ffi"], (t) => t.startsWith("edge/") || t.startsWith("functions/"))).toEqual([]);
+  });
+
+  it("runtime/text imports neither ffi nor bun: modules nor the rest of runtime", () => {
+    const bad = violations(["runtime/text"], (t) =>
+      t.startsWith("bun:") || t === "bun" || t.startsWith("ffi/") || (t.startsWith("runtime/") && !t.startsWith("runtime/text")));
+    expect(bad).toEqual([]);
+  });
+
+  it("the walker sees real imports (guards against a vacuous pass)", () => {
+    expect(imports(join(repoRoot, "runtime/model/text-model.ts"))).toContain("../../ffi/backend.ts");
+  });
+});
