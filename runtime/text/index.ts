@@ -1,0 +1,26 @@
+/** gust text layer: tokenizers, instruct v15 chat encoding, output parsing. Pure TypeScript (Bun and Deno). */
+export type { ControlPolicy, EnumSetting, ImageConfig, ModelSettingsSpec, Tokenizer } from "./tokenizer.ts";
+export { TokenizerError } from "./tokenizer.ts";
+export { ChatRequestError } from "./errors.ts";
+export { Tekkenizer } from "./tekken/tekken.ts";
+export { HfTokenizer, V15_DEFAULT_SETTINGS } from "./hf/hf-tokenizer.ts";
+export type { HfOptions } from "./hf/hf-tokenizer.ts";
+export { imageConfigFromModelConfig, loadTokenizer } from "./load.ts";
+export type { LoadOptions } from "./load.ts";
+export { readTextFile } from "./io.ts";
+export type { ReadText } from "./io.ts";
+export { encodeChat, encodeChatJson, normalizeArguments } from "./chat/encode.ts";
+export type { EncodedChat, EncodedImage, EncodeOptions } from "./chat/encode.ts";
+export type { Dialect, InputOptions } from "./chat/input.ts";
+export type { ChatRequest, InputChunk, InputMessage, InputTool, InputToolCall } from "./chat/types.ts";
+export { imageGrid, imageTokens, sniffImageSize } from "./chat/image-size.ts";
+export { mistralToolCallId, newToolCallId } from "./chat/tool-ids.ts";
+export { Detokenizer } from "./parse/detok.ts";
+export { OutputStreamParser } from "./parse/stream.ts";
+export type { OutputErrorCode, ParserOptions, StreamEvent } from "./parse/stream.ts";
+export { foldEvents, parseOutput } from "./parse/output.ts";
+export type { ParsedOutput, ParsedToolCall } from "./parse/output.ts";
+export { pyDumps, pyLoads, PyFloat } from "./json/pyjson.ts";
+export { buildPrompt, runTextFields } from "./run-support.ts";
+export type { PromptSource, RunTextFields } from "./run-support.ts";
+export { tokenizeCommand, TOKENIZE_USAGE, UsageError } from "./tokenize-command.ts";
