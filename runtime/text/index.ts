@@ -23,4 +23,5 @@ export type { ParsedOutput, ParsedToolCall } from "./parse/output.ts";
 export { pyDumps, pyLoads, PyFloat } from "./json/pyjson.ts";
 export { buildPrompt, runTextFields } from "./run-support.ts";
 export type { PromptSource, RunTextFields } from "./run-support.ts";
+export { escapeText, renderIds } from "./render.ts";
 export { tokenizeCommand, TOKENIZE_USAGE, UsageError } from "./tokenize-command.ts";

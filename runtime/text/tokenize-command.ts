@@ -3,6 +3,7 @@
 import { readTextFile } from "./io.ts";
 import type { ReadText } from "./io.ts";
 import { loadTokenizer } from "./load.ts";
+import { renderIds } from "./render.ts";
 import { buildPrompt } from "./run-support.ts";
 import type { Dialect } from "./chat/input.ts";
 
@@ -66,7 +67,10 @@ export async function tokenizeCommand(argv: string[], read: ReadText = readTextF
     ids = enc.ids;
     images = enc.images.map(({ width, height, cols, rows, offset }) => ({ width, height, cols, rows, offset }));
   }
-  const text = tok.decode(ids, "show");
-  if (a.json) return JSON.stringify(images.length ? { ids, text, images } : { ids, text });
-  return `${text}\n${ids.join(",")}`;
+  if (a.json) {
+    const text = tok.decode(ids, "show");
+    return JSON.stringify(images.length ? { ids, text, images } : { ids, text });
+  }
+  // human-readable: controls by name, look-alike text escaped (\[INST]) so the two cannot be confused
+  return `${renderIds(tok, ids)}\n${ids.join(",")}`;
 }
