@@ -1,0 +1,87 @@
+// One generation request inside the engine: its tokens, where its K/V lives, and its life cycle
+// waiting → running → finished | aborted (running → waiting again when preempted).
+import type { ReasoningBudget } from "./reasoning-budget.ts";
+import type { BlockHash } from "./block-hash.ts";
+
+export type SequenceStatus = "waiting" | "running" | "finished" | "aborted";
+export type FinishReason = "stop" | "length" | "abort";
+
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+}
+
+export interface GeneratedToken {
+  token: number;
+  logprob: number;
+  topLogprobs?: TokenLogprob[];
+  /** True when the engine forced the token (reasoning budget), not the model. */
+  forced: boolean;
+}
+
+/** Samples one token from one row of logits; `step` is the index of the token being generated. */
+export interface TokenSampler {
+  sample(logits: Float32Array, generatedIds: readonly number[], step: number): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
+  forced(logits: Float32Array, token: number): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
+}
+
+export interface SequenceLimits {
+  maxTokens: number;
+  stopIds: ReadonlySet<number>;
+}
+
+export class Sequence {
+  status: SequenceStatus = "waiting";
+  finishReason: FinishReason | null = null;
+  /** Prompt followed by generated tokens. */
+  readonly tokens: number[];
+  /** Tokens whose K/V is in the cache (the prefix of `tokens` already computed). */
+  numComputed = 0;
+  /** Prompt tokens served from the prefix cache at the latest admission. */
+  numCachedTokens = 0;
+  /** Physical KV block ids in logical order. */
+  blockTable: number[] = [];
+  /** Chained content hashes of this sequence's full blocks, filled as blocks complete. */
+  readonly blockHashes: BlockHash[] = [];
+  readonly generated: GeneratedToken[] = [];
+  /** Times this sequence was preempted (its K/V freed and recomputed later). */
+  numPreemptions = 0;
+  /** Engine step at which it last entered the waiting queue (for aging). */
+  waitingSince = 0;
+  /** Another sequence whose prompt must be computed first so this one reuses its blocks (n > 1). */
+  waitFor: Sequence | null = null;
+  abortRequested = false;
+
+  constructor(
+    readonly id: number,
+    readonly requestId: string,
+    promptIds: readonly number[],
+    readonly numPromptTokens: number,
+    readonly limits: SequenceLimits,
+    readonly sampler: TokenSampler,
+    readonly budget: ReasoningBudget,
+    readonly priority: number,
+    readonly arrival: number,
+    /** Extra key per block for prefix hashing (image content), or "" */
+    readonly blockExtraKey: (blockIndex: number) => string = () => "",
+    readonly deadline: number | null = null,
+  ) {
+    this.tokens = [...promptIds];
+  }
+
+  get numTokens(): number {
+    return this.tokens.length;
+  }
+
+  get outputIds(): number[] {
+    return this.tokens.slice(this.numPromptTokens);
+  }
+
+  get numOutputTokens(): number {
+    return this.tokens.length - this.numPromptTokens;
+  }
+
+  get isDone(): boolean {
+    return this.status === "finished" || this.status === "aborted";
+  }
+}
