@@ -115,3 +115,40 @@ describe("engine refusals", () => {
     expect(engine.hasWork).toBe(false);
   });
 });
+
+describe("cancellation", () => {
+  it("an abort takes effect at the next step and returns every block", () => {
+    const engine = engineWith(40, 4);
+    engine.add({ requestId: "keep", promptIds: prompt(9, vocab, 51), maxTokens: 12, ignoreEos: true, sampler: () => greedySampler });
+    engine.add({ requestId: "drop", promptIds: prompt(15, vocab, 52), maxTokens: 12, ignoreEos: true, sampler: () => greedySampler });
+    const events: StepEvent[] = [];
+    for (let i = 0; i < 3; i++) events.push(...engine.step());
+    expect(engine.blocks.numUsed).toBeGreaterThan(0);
+    expect(engine.abort("drop")).toBe(true);
+    expect(engine.abort("nope")).toBe(false);
+    const next = engine.step();
+    const dropEnd = next.find((e) => e.requestId === "drop")!;
+    expect(dropEnd.finishReason).toBe("abort");
+    expect(dropEnd.tokens).toEqual([]);
+    expect(next.filter((e) => e.requestId === "keep" && e.tokens.length === 1)).toHaveLength(1);
+    events.push(...next, ...engine.runToCompletion());
+    const kept = collect(events).tokens["keep/0"];
+    expect(kept).toEqual(alone(prompt(9, vocab, 51), 12)); // the other request lost nothing
+    expect(engine.blocks.numFree).toBe(40);
+  });
+
+  it("a deadline is an abort on a timer", () => {
+    let now = 1000;
+    const e = makeEngine(MODEL, 40, 4, { now: () => now });
+    disposers.push(e.dispose);
+    e.engine.add({ requestId: "late", promptIds: prompt(5, vocab, 61), maxTokens: 50, ignoreEos: true, deadline: 1500, sampler: () => greedySampler });
+    const first = e.engine.step();
+    expect(first[0].tokens).toHaveLength(1);
+    now = 1500;
+    const second = e.engine.step();
+    expect(second[0].finishReason).toBe("abort");
+    expect(second[0].usage!.completion_tokens).toBe(1);
+    expect(e.engine.hasWork).toBe(false);
+    expect(e.engine.blocks.numFree).toBe(40);
+  });
+});
