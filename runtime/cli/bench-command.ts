@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createBackend } from "../../ffi/backend.ts";
+import { measureBatchScaling, type BatchFigure } from "../bench/batch-scaling.ts";
 import { measureDecode, measureReadBandwidth, syntheticModelDir, type DecodeFigures } from "../bench/cpu-decode.ts";
 import { UsageError, parseIntArg } from "./usage-error.ts";
 
@@ -13,9 +14,9 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export async function benchCommand(argv: string[]): Promise<string> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { threads: { type: "string" }, tokens: { type: "string" }, json: { type: "boolean" } } }));
+    ({ values } = parseArgs({ args: argv, options: { threads: { type: "string" }, tokens: { type: "string" }, batches: { type: "string" }, json: { type: "boolean" } } }));
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: gust bench [--threads N] [--tokens N] [--json]`);
+    throw new UsageError(`${(err as Error).message}\nusage: gust bench [--threads N] [--tokens N] [--batches 1,4,16,64] [--json]`);
   }
   const backend = createBackend("cpu", { numThreads: parseIntArg("threads", values.threads, 0) });
   const tokens = parseIntArg("tokens", values.tokens, 32, 1);
@@ -26,7 +27,13 @@ export async function benchCommand(argv: string[]): Promise<string> {
     measureDecode(backend, join(fixtures, "tiny-mistral3-fp8"), "tiny-mistral3-fp8", tokens * 4),
     measureDecode(backend, syntheticModelDir(join(repoRoot, ".bench")), "synthetic FP8 (8 × 2048/7168)", tokens),
   ];
-  if (values.json) return JSON.stringify({ threads: backend.numThreads, vectorized: backend.vectorized, readBandwidth: bandwidth, rows });
+  const batches = (values.batches ?? "1,4,16,64").split(",").map((b) => parseIntArg("batches", b, 1, 1));
+  const syntheticDir = syntheticModelDir(join(repoRoot, ".bench"));
+  const scaling: Record<string, BatchFigure[]> = {
+    "tiny-mistral3-fp8": measureBatchScaling(backend, join(fixtures, "tiny-mistral3-fp8"), batches, tokens),
+    "synthetic FP8": measureBatchScaling(backend, syntheticDir, batches, Math.max(4, Math.round(tokens / 4))),
+  };
+  if (values.json) return JSON.stringify({ threads: backend.numThreads, vectorized: backend.vectorized, readBandwidth: bandwidth, rows, scaling });
   const gb = (b: number) => (b / 1e9).toFixed(2);
   const lines = [
     `CPU backend: ${backend.numThreads} threads, ${backend.vectorized ? "AVX2/FMA/F16C" : "portable"} kernels`,
@@ -35,6 +42,10 @@ export async function benchCommand(argv: string[]): Promise<string> {
     "model                              weights MB   tokens/s   weight GB/s   share of bandwidth",
     ...rows.map((r) =>
       `${r.model.padEnd(34)} ${(r.weightBytes / 1e6).toFixed(1).padStart(10)} ${r.tokensPerSecond.toFixed(1).padStart(10)} ${gb(r.bytesPerSecond).padStart(13)} ${((100 * r.bytesPerSecond) / bandwidth).toFixed(0).padStart(19)}%`),
+    "",
+    "batch scaling through the engine (efficiency = tok/s at B ÷ (B × tok/s at 1))",
+    ...Object.entries(scaling).flatMap(([model, figs]) =>
+      figs.map((f) => `${model.padEnd(20)} batch ${String(f.batch).padStart(3)}: ${f.tokensPerSecond.toFixed(1).padStart(9)} tok/s  efficiency ${f.efficiency.toFixed(2)}`)),
   ];
   return lines.join("\n");
 }

@@ -1,0 +1,52 @@
+// Decode throughput against batch size through the real engine (scheduler, paged KV, ragged batches):
+// B requests prefill together, then K decode steps of B tokens each are timed.
+// Scaling efficiency = tok/s at B ÷ (B × tok/s at 1): 1.0 means a batch costs no more than one token.
+import type { Backend } from "../../ffi/backend.ts";
+import { Engine } from "../engine/engine.ts";
+import type { TokenSampler } from "../engine/sequence.ts";
+import { KvCache } from "../model/kv-cache.ts";
+import { loadModel } from "../model/load-model.ts";
+import { argmax } from "../sampling/basic.ts";
+
+export interface BatchFigure {
+  batch: number;
+  tokensPerSecond: number;
+  efficiency: number;
+}
+
+const greedy: TokenSampler = {
+  sample: (logits) => ({ token: argmax(logits), logprob: 0 }),
+  forced: (_logits, token) => ({ token, logprob: 0 }),
+};
+
+export function measureBatchScaling(backend: Backend, dir: string, batches: number[], decodeSteps: number): BatchFigure[] {
+  const promptLen = 8, blockSize = 16;
+  const loaded = loadModel(dir, backend, { maxPositions: promptLen + decodeSteps + 8 });
+  const figures: BatchFigure[] = [];
+  try {
+    const vocab = loaded.config.text.vocabSize;
+    for (const batch of batches) {
+      const blocksPerSeq = Math.ceil((promptLen + decodeSteps + 2) / blockSize);
+      const cache = new KvCache(backend, loaded.config.text, batch * blocksPerSeq, blockSize);
+      const engine = new Engine(backend, loaded.model, cache, {
+        thinkIds: null, eosId: loaded.config.text.eosId, maxNumSeqs: batch, maxBatchedTokens: batch * promptLen,
+      });
+      for (let b = 0; b < batch; b++) {
+        const promptIds = Array.from({ length: promptLen }, (_, i) => (b * 97 + i * 13 + 5) % vocab);
+        engine.add({ requestId: `b${b}`, promptIds, maxTokens: decodeSteps + 2, ignoreEos: true, sampler: () => greedy });
+      }
+      engine.step(); // prefill of every prompt in one step
+      engine.step(); // first decode step (warm-up)
+      const start = performance.now();
+      for (let s = 0; s < decodeSteps; s++) engine.step();
+      const seconds = (performance.now() - start) / 1000;
+      cache.dispose();
+      const tokensPerSecond = (batch * decodeSteps) / seconds;
+      const single = figures[0]?.tokensPerSecond ?? tokensPerSecond;
+      figures.push({ batch, tokensPerSecond, efficiency: tokensPerSecond / (batch * single) });
+    }
+  } finally {
+    loaded.dispose();
+  }
+  return figures;
+}
