@@ -51,6 +51,22 @@ export interface AttentionArgs {
   scale: number;
 }
 
+/** Non-causal attention within segments (no KV cache); see gust_segment_attention in kernels/gust.h. */
+export interface SegmentAttentionArgs {
+  out: DeviceBuffer;
+  q: DeviceBuffer;
+  k: DeviceBuffer;
+  v: DeviceBuffer;
+  /** int32 [numSegments + 1], from 0 to numTokens (cu_seqlens). */
+  segmentStarts: DeviceBuffer;
+  numSegments: number;
+  numTokens: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  scale: number;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly numThreads: number;
@@ -90,6 +106,12 @@ export interface Backend {
   argmax(out: DeviceBuffer, x: DeviceBuffer, numRows: number, rowLen: number): void;
   gatherRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
     numSrcRows: number): void;
+  /** Exact (erf) GELU, element-wise; out may alias x. */
+  gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void;
+  /** out[rows[r], :] = x[r, :] for r < numRows; out has numDstRows rows. */
+  scatterRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
+    numDstRows: number): void;
+  segmentAttention(args: SegmentAttentionArgs): void;
   close(): void;
 }
 
@@ -236,6 +258,20 @@ class NativeBackend implements Backend {
   gatherRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
     numSrcRows: number): void {
     this.#call("gust_gather_rows", out.ptr, x.ptr, rows.ptr, numRows, rowLen, numSrcRows);
+  }
+
+  gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void {
+    this.#call("gust_gelu", out.ptr, x.ptr, n);
+  }
+
+  scatterRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
+    numDstRows: number): void {
+    this.#call("gust_scatter_rows", out.ptr, x.ptr, rows.ptr, numRows, rowLen, numDstRows);
+  }
+
+  segmentAttention(a: SegmentAttentionArgs): void {
+    this.#call("gust_segment_attention", a.out.ptr, a.q.ptr, a.k.ptr, a.v.ptr, a.segmentStarts.ptr, a.numSegments,
+      a.numTokens, a.numHeads, a.numKvHeads, a.headDim, a.scale);
   }
 
   close(): void {

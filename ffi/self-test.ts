@@ -104,6 +104,24 @@ const checks: Record<string, Check> = {
         b.gatherRows(picked, x, rows, 1, 3, 2);
         return mismatch("gather_rows", b.download(picked, new Float32Array(3)), [5, 5, 0]);
       }),
+  vision: (b) =>
+    withBuffers(b,
+      [f32(0, 1, -1, 2), new Float32Array(4), f32(1, 2, 3, 4), i32(2, 0), new Float32Array(6),
+        f32(1, 0, 0, 0, 9, 9), f32(1, 0, 0, 1, 1, 0), f32(1, 2, 3, 4, 5, 6), i32(0, 2, 3), new Float32Array(6)],
+      ([x, y, rowsX, rows, scattered, q, k, v, starts, out]) => {
+        b.gelu(y, x, 4);
+        let c = mismatch("gelu", b.download(y, new Float32Array(4)), [0, 0.8413447460685429, -0.15865525393145707, 1.9544997361036416]);
+        if (c) return c;
+        b.scatterRows(scattered, rowsX, rows, 2, 2, 3);
+        c = mismatch("scatter_rows", b.download(scattered, new Float32Array(6)), [3, 4, 0, 0, 1, 2]);
+        if (c) return c;
+        // segments [0, 2) and [2, 3): row 0 scores k0, k1 as 1, 0; row 1 (q = 0) weighs both equally;
+        // row 2 is alone in its segment, so it returns v2 however strongly its q matches k0
+        b.segmentAttention({ out, q, k, v, segmentStarts: starts, numSegments: 2, numTokens: 3, numHeads: 1,
+          numKvHeads: 1, headDim: 2, scale: 1 });
+        const w0 = Math.E / (Math.E + 1);
+        return mismatch("segment_attention", b.download(out, new Float32Array(6)), [w0 + 3 * (1 - w0), 2 * w0 + 4 * (1 - w0), 2, 3, 5, 6]);
+      }),
 };
 
 /** Runs every check; returns one line per failure (empty when the library is sound). */

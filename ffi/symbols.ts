@@ -45,6 +45,13 @@ export const symbols = {
   gust_add: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
   gust_argmax: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
   gust_gather_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
+
+  gust_gelu: { args: ["ptr", "ptr", "u64"], returns: "i32" },
+  gust_scatter_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  gust_segment_attention: {
+    args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32", "f32"],
+    returns: "i32",
+  },
 } as const satisfies Record<string, SymbolSpec>;
 
 export type SymbolName = keyof typeof symbols;

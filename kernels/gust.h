@@ -129,6 +129,23 @@ int32_t gust_argmax(void *out_i32, const void *x_f32, int32_t num_rows, int32_t 
 int32_t gust_gather_rows(void *out_f32, const void *x_f32, const void *rows_i32, int32_t num_rows, int32_t row_len,
                          int32_t num_src_rows);
 
+/* ---- vision ops --------------------------------------------------------------------------------- */
+/* out[i] = 0.5 · x[i] · (1 + erf(x[i] / √2)), the exact GELU (not the tanh form); out may alias x. */
+int32_t gust_gelu(void *out_f32, const void *x_f32, uint64_t n);
+/* Scatter rows: out[rows[r], :] = x[r, :] (writes image features into the [IMG] rows of the residual
+ * stream). Rows are written in order, so a repeated destination keeps the last source row. */
+int32_t gust_scatter_rows(void *out_f32, const void *x_f32, const void *rows_i32, int32_t num_rows, int32_t row_len,
+                          int32_t num_dst_rows);
+/* Non-causal attention within segments, no KV cache (the vision tower's block-diagonal mask).
+ *  q[T, num_heads, head_dim], k/v[T, num_kv_heads, head_dim], out[T, num_heads, head_dim], all contiguous;
+ *  segment_starts[num_segments + 1] (cu_seqlens): rows of segment s are segment_starts[s] .. [s+1]−1,
+ *  running from 0 to T; a row attends to every row of its own segment (itself included), to no other.
+ *  Query head h reads KV head h / (num_heads / num_kv_heads); scores are q·k · scale, softmax in f32.
+ *  Example: two images of 6 and 4 patches → segment_starts = [0, 6, 10]; row 7 attends to rows 6..9. */
+int32_t gust_segment_attention(void *out_f32, const void *q_f32, const void *k_f32, const void *v_f32,
+                               const void *segment_starts_i32, int32_t num_segments, int32_t num_tokens,
+                               int32_t num_heads, int32_t num_kv_heads, int32_t head_dim, float scale);
+
 #ifdef __cplusplus
 }
 #endif
