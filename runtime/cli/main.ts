@@ -3,18 +3,20 @@
 import { benchCommand } from "./bench-command.ts";
 import { devCommand } from "./dev-command.ts";
 import { runCommand } from "./run-command.ts";
-import { UsageError } from "./usage-error.ts";
+import { tokenizeCommand } from "./tokenize-command.ts";
 
 const commands: Record<string, (argv: string[]) => Promise<string>> = {
   run: runCommand,
   bench: benchCommand,
   dev: devCommand,
+  tokenize: tokenizeCommand,
 };
 
 const help = `gust: serverless-style runtime for model functions
 
 commands:
-  run     one generation without a server (gust run --model DIR --ids 1,2,3 --json)
+  run       one generation without a server (gust run --model DIR --ids 1,2,3 --json)
+  tokenize  chat-encode messages or text with the model's tokenizer (--json: {ids, text})
   bench   CPU decode throughput against this machine's memory bandwidth
   dev     local development entry point (npm start)`;
 
@@ -36,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error;
     process.stderr.write(`gust ${name}: ${e.message}\n`);
-    return err instanceof UsageError ? 2 : 1;
+    return e.name === "UsageError" ? 2 : 1;
   }
 }
 

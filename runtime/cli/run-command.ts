@@ -1,68 +1,106 @@
-// `gust run`: one generation without a server (DESIGN §3). Prints text, or one JSON object with --json.
+// `gust run`: one generation without a server (DESIGN §3), through the engine. Prints text, or one JSON
+// object with --json: {prompt_ids, ids, text, reasoning, tool_calls, finish_reason, usage, spec}; with
+// --n > 1 the object also carries `samples`, one such object per sample.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createBackend } from "../../ffi/backend.ts";
 import type { BackendKind } from "../../ffi/library-path.ts";
-import { generate } from "../model/generate.ts";
+import { endsInsideThink, type ThinkIds } from "../engine/reasoning-budget.ts";
+import { runOnce, type RunOnceSample } from "../engine/run-once.ts";
 import { loadModel, progressPrinter } from "../model/load-model.ts";
+import { SamplingParamsError, type SamplingParams } from "../sampling/params.ts";
+import { buildPrompt, loadTokenizer, readTextFile, runTextFields, type Tokenizer } from "../text/index.ts";
 import { UsageError, parseFloatArg, parseIdList, parseIntArg } from "./usage-error.ts";
 
-export const runUsage = `gust run --model DIR --ids 1,2,3 [--max-tokens N] [--temperature T] [--seed S]
-         [--ignore-eos] [--backend cpu|cuda] [--threads N] [--json]`;
+export const runUsage = `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--max-tokens N]
+         [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
+         [--reasoning-effort none|high] [--reasoning-budget N] [--ignore-eos] [--backend cpu|cuda]
+         [--threads N] [--json]`;
+
+const options = {
+  model: { type: "string" }, ids: { type: "string" }, prompt: { type: "string" }, messages: { type: "string" },
+  "max-tokens": { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
+  "top-k": { type: "string" }, "min-p": { type: "string" }, seed: { type: "string" }, n: { type: "string" },
+  logprobs: { type: "string" }, "reasoning-effort": { type: "string" }, "reasoning-budget": { type: "string" },
+  "ignore-eos": { type: "boolean" }, backend: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
+} as const;
+
+function hasTokenizer(dir: string): boolean {
+  return existsSync(join(dir, "tekken.json")) || existsSync(join(dir, "tokenizer.json"));
+}
+
+function thinkIdsOf(tok: Tokenizer | null): ThinkIds | null {
+  const think = tok?.findControl("[THINK]"), endThink = tok?.findControl("[/THINK]");
+  return think !== undefined && endThink !== undefined ? { think, endThink } : null;
+}
 
 export async function runCommand(argv: string[]): Promise<string> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string" },
-        ids: { type: "string" },
-        prompt: { type: "string" },
-        messages: { type: "string" },
-        "max-tokens": { type: "string" },
-        temperature: { type: "string" },
-        seed: { type: "string" },
-        "ignore-eos": { type: "boolean" },
-        backend: { type: "string" },
-        threads: { type: "string" },
-        json: { type: "boolean" },
-      },
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args: argv, options, strict: true }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${runUsage}`);
   }
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runUsage}`);
-  if (values.prompt !== undefined || values.messages !== undefined)
-    throw new UsageError("--prompt and --messages need the chat encoder, which is not wired into `gust run` yet; pass --ids");
-  if (!values.ids) throw new UsageError(`--ids is required\nusage: ${runUsage}`);
+  const sources = [values.ids, values.prompt, values.messages].filter((v) => v !== undefined).length;
+  if (sources !== 1) throw new UsageError(`give exactly one of --ids, --prompt and --messages\nusage: ${runUsage}`);
   const backendKind = (values.backend ?? "cpu") as BackendKind;
   if (backendKind !== "cpu" && backendKind !== "cuda") throw new UsageError(`--backend must be cpu or cuda, got "${values.backend}"`);
-  const promptIds = parseIdList(values.ids);
-  const maxTokens = parseIntArg("max-tokens", values["max-tokens"], 64);
-  const temperature = parseFloatArg("temperature", values.temperature, 0);
-  const seed = parseIntArg("seed", values.seed, 0);
-  const threads = parseIntArg("threads", values.threads, 0);
+  const effort = values["reasoning-effort"];
+  if (effort !== undefined && effort !== "none" && effort !== "high") throw new UsageError(`--reasoning-effort must be none or high, got "${effort}"`);
+  const budget = values["reasoning-budget"] === undefined ? null : parseIntArg("reasoning-budget", values["reasoning-budget"], 0);
+  const maxTokens = parseIntArg("max-tokens", values["max-tokens"], 64, 1);
+  const n = parseIntArg("n", values.n, 1, 1);
+  const sampling: SamplingParams = {
+    temperature: parseFloatArg("temperature", values.temperature, 0),
+    topP: parseFloatArg("top-p", values["top-p"], 1),
+    topK: parseIntArg("top-k", values["top-k"], 0),
+    minP: parseFloatArg("min-p", values["min-p"], 0),
+    seed: parseIntArg("seed", values.seed, 0),
+    logprobs: parseIntArg("logprobs", values.logprobs, 0),
+  };
 
-  const backend = createBackend(backendKind, { numThreads: threads });
+  const tok = hasTokenizer(values.model) ? await loadTokenizer(values.model) : null;
+  let promptIds: number[];
+  if (values.ids !== undefined) promptIds = parseIdList(values.ids);
+  else {
+    if (!tok) throw new UsageError(`${values.model} has no tekken.json or tokenizer.json, so --prompt/--messages cannot be encoded; pass --ids`);
+    // a budget above 0 asks for reasoning (model-spec §9: budget > 0 ↔ effort high)
+    const reasoningEffort = effort ?? (budget !== null && budget > 0 ? "high" : undefined);
+    let messagesJson: string | undefined;
+    if (values.messages !== undefined) {
+      const text = await readTextFile(values.messages);
+      if (text === null) throw new UsageError(`--messages ${values.messages}: no such file`);
+      messagesJson = text;
+    }
+    promptIds = buildPrompt(tok, { prompt: values.prompt, messagesJson, reasoningEffort }).ids;
+  }
+
+  const thinkIds = thinkIdsOf(tok);
+  const backend = createBackend(backendKind, { numThreads: parseIntArg("threads", values.threads, 0) });
   const loaded = loadModel(values.model, backend, { onProgress: progressPrinter() });
   try {
-    const result = generate(backend, loaded.model, promptIds, {
-      maxTokens, temperature, seed, ignoreEos: values["ignore-eos"] ?? false,
-    });
-    if (values.json) {
-      return JSON.stringify({
-        prompt_ids: result.promptIds,
-        ids: result.ids,
-        finish_reason: result.finishReason,
-        usage: {
-          prompt_tokens: result.promptIds.length,
-          completion_tokens: result.ids.length,
-          total_tokens: result.promptIds.length + result.ids.length,
-        },
-      });
+    let samples: RunOnceSample[];
+    try {
+      samples = runOnce(backend, loaded.model, thinkIds, { promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget });
+    } catch (err) {
+      if (err instanceof SamplingParamsError) throw new UsageError(err.message);
+      throw err;
     }
-    return `${result.ids.join(",")}\nfinish_reason: ${result.finishReason}`;
+    const render = (s: RunOnceSample) => {
+      const ids = s.tokens.map((t) => t.token);
+      // when the prompt left a think block open, the output starts inside it: parse it as reasoning
+      const parseIds = thinkIds && endsInsideThink(promptIds, thinkIds) ? [thinkIds.think, ...ids] : ids;
+      const text = tok ? runTextFields(tok, parseIds) : { text: null, reasoning: null, tool_calls: [] };
+      return {
+        ids, text: text.text, reasoning: text.reasoning, tool_calls: text.tool_calls, finish_reason: s.finishReason, usage: s.usage,
+        ...(sampling.logprobs ? { logprobs: s.tokens.map((t) => ({ token: t.token, logprob: t.logprob, top_logprobs: t.topLogprobs ?? [] })) } : {}),
+      };
+    };
+    const rendered = samples.map(render);
+    if (values.json) return JSON.stringify({ prompt_ids: promptIds, ...rendered[0], spec: null, ...(n > 1 ? { samples: rendered } : {}) });
+    return rendered.map((r) => (r.text ?? r.ids.join(",")) + `\n[finish_reason: ${r.finish_reason}]`).join("\n---\n");
   } finally {
     loaded.dispose();
   }

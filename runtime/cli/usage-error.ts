@@ -1,10 +1,7 @@
-// A mistake in how a command was called: printed without a stack trace, exit status 2.
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+// Flag parsing helpers. UsageError (a mistake in how a command was called: printed without a stack
+// trace, exit status 2) lives in the text layer so `gust tokenize` and the other commands share it.
+import { UsageError } from "../text/errors.ts";
+export { UsageError };
 
 export function parseIntArg(name: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;

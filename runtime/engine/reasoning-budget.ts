@@ -12,6 +12,15 @@ export interface ThinkIds {
 
 type State = "idle" | "counting" | "done";
 
+/** True when the prompt ends inside an open think block: its last [THINK] has no [/THINK] after it. */
+export function endsInsideThink(promptIds: readonly number[], ids: ThinkIds): boolean {
+  for (let i = promptIds.length - 1; i >= 0; i--) {
+    if (promptIds[i] === ids.endThink) return false;
+    if (promptIds[i] === ids.think) return true;
+  }
+  return false;
+}
+
 export class ReasoningBudget {
   #state: State = "idle";
   /** Tokens generated inside the think block (the markers themselves excluded). */
@@ -23,15 +32,8 @@ export class ReasoningBudget {
     readonly budgetTokens: number | null,
     promptIds: readonly number[],
   ) {
-    if (!ids) return;
     // scope: only a think block left open at the very end of the prompt counts (earlier turns are closed)
-    for (let i = promptIds.length - 1; i >= 0; i--) {
-      if (promptIds[i] === ids.endThink) break;
-      if (promptIds[i] === ids.think) {
-        this.#state = "counting";
-        break;
-      }
-    }
+    if (ids && endsInsideThink(promptIds, ids)) this.#state = "counting";
   }
 
   get isThinking(): boolean {

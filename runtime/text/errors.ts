@@ -21,3 +21,8 @@ export class ChatRequestError extends Error {
     return m ? Number(m[1]) : undefined;
   }
 }
+
+/** A command called the wrong way (missing or malformed flags): printed without a stack trace, exit 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}

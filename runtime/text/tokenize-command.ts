@@ -10,9 +10,8 @@ import type { Dialect } from "./chat/input.ts";
 export const TOKENIZE_USAGE =
   "usage: gust tokenize --model DIR (--messages FILE | --text STR) [--json] [--bos] [--reasoning-effort none|high] [--dialect openai|mistral]";
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError } from "./errors.ts";
+import { UsageError } from "./errors.ts";
 
 interface Args {
   model?: string;

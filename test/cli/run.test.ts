@@ -24,7 +24,7 @@ describe("gust run", () => {
     expect(out.prompt_ids).toEqual(ids);
     expect(out.ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
     expect(out.finish_reason).toBe("length");
-    expect(out.usage).toEqual({ prompt_tokens: ids.length, completion_tokens: 16, total_tokens: ids.length + 16 });
+    expect(out.usage).toMatchObject({ prompt_tokens: ids.length, completion_tokens: 16, total_tokens: ids.length + 16 });
   });
 
   it("is reproducible with a seed at temperature > 0", () => {
@@ -35,15 +35,41 @@ describe("gust run", () => {
     expect(other.ids).not.toEqual(a.ids);
   });
 
+  it("a reasoning budget of 5 closes the think block within the first 6 tokens", () => {
+    // the prompt ends with [THINK] (id 34 in the fixture's tekken.json), so the model starts inside reasoning
+    for (const prompt of ["1,3,40,50,4,34", "1,3,200,201,202,4,34", "1,36,98,37,3,77,4,34"]) {
+      const r = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", prompt, "--reasoning-budget", "5", "--max-tokens", "20", "--temperature", "0", "--ignore-eos", "--json"]);
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.ids.slice(0, 6)).toContain(35);
+      expect(out.usage.reasoning_tokens).toBeLessThanOrEqual(5);
+      expect(out.ids).toHaveLength(20); // the forced token counts toward max_tokens
+    }
+  });
+
+  it("--n samples share the prompt and differ by seed; --prompt goes through the chat encoder", () => {
+    const r = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "hello there", "--max-tokens", "6", "--n", "3", "--temperature", "1", "--seed", "9", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.prompt_ids[0]).toBe(1);
+    expect(out.prompt_ids.at(-1)).toBe(4); // ends with [/INST]
+    expect(out.samples).toHaveLength(3);
+    expect(out.samples[0].ids).toEqual(out.ids);
+    expect(new Set(out.samples.map((s: { ids: number[] }) => s.ids.join(","))).size).toBeGreaterThan(1);
+    expect(out.samples[1].usage.cached_tokens).toBeGreaterThan(0);
+  });
+
   it.each([
     [["run", "--ids", "1,2"], 2, /--model DIR is required/],
     [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,x"], 2, /"x" is not a non-negative integer token id/],
     [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--max-tokens=-3"], 2, /--max-tokens must be an integer/],
     [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--bogus"], 2, /Unknown option '--bogus'/],
     [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5,512"], 1, /Prompt token 1 is 512, outside the vocabulary \[0, 512\)/],
-    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5", "--max-tokens", "300"], 1, /over the model's context of 256/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5", "--max-tokens", "300"], 1, /exceeds the context of 256; lower max_tokens to at most 255/],
     [["run", "--model", "test/fixtures/does-not-exist", "--ids", "5"], 1, /model directory does not exist/],
     [["frobnicate"], 2, /unknown command "frobnicate"/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--top-p", "1.5"], 2, /top_p must be in \(0, 1\]/],
+    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--prompt", "x"], 2, /exactly one of --ids, --prompt and --messages/],
   ])("gust %j fails with status %i and a clear message", (args, status, message) => {
     const r = gust(args as string[]);
     expect(r.status).toBe(status);
