@@ -152,3 +152,26 @@ describe("cancellation", () => {
     expect(e.engine.blocks.numFree).toBe(40);
   });
 });
+
+describe("seeded sampling through the engine", () => {
+  it("the same seed gives the same tokens alone, inside a batch, and after preemption", async () => {
+    const { samplerFactory } = await import("../../runtime/engine/sampler-adapter.ts");
+    const params = { temperature: 0.9, topP: 0.95, seed: 1234 };
+    const target = prompt(12, vocab, 71);
+    const run = (numBlocks: number, others: number) => {
+      const engine = engineWith(numBlocks, 4);
+      engine.add({ requestId: "t", promptIds: target, maxTokens: 15, ignoreEos: true, sampler: samplerFactory(params, vocab, target) });
+      for (let i = 0; i < others; i++) {
+        const p = prompt(10 + i, vocab, 80 + i);
+        engine.add({ requestId: `o${i}`, promptIds: p, maxTokens: 15, ignoreEos: true, sampler: samplerFactory({ temperature: 1, seed: i }, vocab, p) });
+      }
+      return collect(engine.runToCompletion());
+    };
+    const aloneRun = run(64, 0), batched = run(64, 4), tight = run(16, 3);
+    expect(batched.tokens["t/0"]).toEqual(aloneRun.tokens["t/0"]);
+    expect(Object.values(tight.usage).reduce((n, u) => n + u!.preemptions, 0)).toBeGreaterThan(0);
+    expect(tight.tokens["t/0"]).toEqual(aloneRun.tokens["t/0"]);
+    const greedyIds = alone(target, 15);
+    expect(aloneRun.tokens["t/0"]).not.toEqual(greedyIds); // it really sampled
+  });
+});
