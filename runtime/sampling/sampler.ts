@@ -124,8 +124,8 @@ export class SequenceSampler {
     let row = out;
     if (!row) {
       ensureScratch(this.vocabSize);
-      row = rowBuf;
-    }
+      row = rowBuf.length === this.vocabSize ? rowBuf : rowBuf.subarray(0, this.vocabSize);
+    } else if (row.length !== this.vocabSize) throw new RangeError(`out has ${row.length} entries, expected ${this.vocabSize}`);
     row.set(logits);
     applyLogitBias(row, this.#biasIds, this.#biasValues);
     if (h) {
