@@ -1,0 +1,99 @@
+// The model binding: what the gateway's routes and users' functions see as `c.var.model`. It speaks
+// token ids (the runtime's language); chat encoding and output parsing happen on this side with
+// runtime/text. Implementations: the socket client to a runtime process (edge/runtime-client/), and
+// fakes in unit tests.
+import type { Tokenizer } from "../../runtime/text/index.ts";
+import type { ImageSettings, RuntimeStats, SamplingParams, Usage } from "../../runtime/wire/messages.ts";
+
+export type { RuntimeStats, SamplingParams, Usage, ImageSettings };
+
+export interface ModelInfo {
+  /** Model id as clients name it (`model` field of requests, /v1/models). */
+  id: string;
+  contextLength: number;
+  vocabSize: number;
+  tokenizer: Tokenizer;
+  image: ImageSettings | null;
+  hasVision: boolean;
+  limits: { maxNumSeqs: number; maxBatchedTokens: number; numBlocks: number; blockSize: number; maxImagesPerRequest: number };
+}
+
+export interface ImageInput {
+  /** RGB bytes, height × width × 3, already resized to the model's grid. */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  hash: string;
+}
+
+export interface GenerateOptions {
+  promptIds: number[];
+  images?: ImageInput[];
+  sampling?: SamplingParams;
+  maxTokens?: number;
+  stopIds?: number[];
+  ignoreEos?: boolean;
+  /** Tokens allowed inside [THINK]…[/THINK]; null = unlimited. */
+  reasoningBudget?: number | null;
+  priority?: number;
+  n?: number;
+  /** The runtime aborts the sequence after this long (the deadline middleware sets it). */
+  timeoutMs?: number;
+  /** Aborting it aborts the sequence in the runtime within one engine step. */
+  signal?: AbortSignal;
+}
+
+export interface GeneratedToken {
+  token: number;
+  logprob: number;
+  topLogprobs?: { token: number; logprob: number }[];
+  forced: boolean;
+}
+
+export interface GenerateEvent {
+  /** Which of the n samples. */
+  index: number;
+  tokens: GeneratedToken[];
+  finishReason: "stop" | "length" | "abort" | null;
+  usage?: Usage;
+}
+
+export interface ModelBinding {
+  readonly info: ModelInfo;
+  /** Streams token deltas until every sample finished. Rejects with a RuntimeError on refusal. */
+  generate(options: GenerateOptions): AsyncIterable<GenerateEvent>;
+  stats(signal?: AbortSignal): Promise<RuntimeStats>;
+}
+
+export type RuntimeErrorCode =
+  | "invalid_request" | "context_overflow" | "does_not_fit" | "duplicate_request" | "draining" | "overloaded" | "internal"
+  | "unavailable";
+
+/** An error from (or about) the runtime; `status` is the HTTP status the gateway should answer with. */
+export class RuntimeError extends Error {
+  override name = "RuntimeError";
+  constructor(
+    readonly code: RuntimeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    switch (this.code) {
+      case "invalid_request":
+      case "context_overflow":
+      case "duplicate_request":
+        return 400;
+      case "does_not_fit":
+        return 413;
+      case "overloaded":
+        return 429;
+      case "draining":
+      case "unavailable":
+        return 503;
+      default:
+        return 500;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// The messages of the runtime protocol (version 1). A gateway connects, receives `hello`, then sends
+// `generate`/`abort`/`stats`; the runtime streams `deltas` (batched per engine step) and `error`s.
+import type { SamplingParams } from "../sampling/params.ts";
+import type { Usage } from "../engine/request.ts";
+
+export type { SamplingParams } from "../sampling/params.ts";
+export type { Usage } from "../engine/request.ts";
+
+export const PROTOCOL_VERSION = 1;
+
+export interface ImageSettings {
+  patchSize: number;
+  spatialMergeSize: number;
+  maxImageSize: number;
+}
+
+/** runtime → gateway, first frame on every connection; the binary attachment is the tokenizer file. */
+export interface HelloMessage {
+  type: "hello";
+  protocol: number;
+  model: { id: string; contextLength: number; vocabSize: number; bosId: number; eosId: number; hasVision: boolean };
+  limits: { maxNumSeqs: number; maxBatchedTokens: number; numBlocks: number; blockSize: number; maxImagesPerRequest: number };
+  tokenizer: { format: "tekken" | "hf"; fileName: string; hfConfig?: unknown };
+  image: ImageSettings | null;
+  draining: boolean;
+}
+
+/** One image of a generate request: raw RGB bytes (height × width × 3) at `byteOffset` of the attachment. */
+export interface WireImage {
+  width: number;
+  height: number;
+  byteOffset: number;
+  /** Content hash (prefix caching keys image positions by it). */
+  hash: string;
+}
+
+/** gateway → runtime */
+export interface GenerateMessage {
+  type: "generate";
+  /** Unique per connection; echoed in deltas and errors. */
+  id: string;
+  promptIds: number[];
+  images?: WireImage[];
+  sampling?: SamplingParams;
+  maxTokens?: number;
+  stopIds?: number[];
+  ignoreEos?: boolean;
+  reasoningBudget?: number | null;
+  priority?: number;
+  n?: number;
+  /** Milliseconds from receipt after which the runtime aborts the request. */
+  timeoutMs?: number;
+}
+
+export interface AbortMessage {
+  type: "abort";
+  id: string;
+}
+
+export interface StatsRequest {
+  type: "stats";
+  id: string;
+}
+
+export type ClientMessage = GenerateMessage | AbortMessage | StatsRequest;
+
+/** [token, logprob] or [token, logprob, [[alt, logprob], ...]] */
+export type WireToken = [number, number] | [number, number, [number, number][]];
+
+export interface WireDelta {
+  id: string;
+  index: number;
+  tokens: WireToken[];
+  /** Tokens the engine forced (reasoning budget), as positions within `tokens`. */
+  forced?: number[];
+  finish: "stop" | "length" | "abort" | null;
+  usage?: Usage;
+}
+
+/** runtime → gateway, one per engine step per connection that has news. */
+export interface DeltasMessage {
+  type: "deltas";
+  deltas: WireDelta[];
+}
+
+export type ErrorCode = "invalid_request" | "context_overflow" | "does_not_fit" | "duplicate_request" | "draining" | "overloaded" | "internal";
+
+export interface ErrorMessage {
+  type: "error";
+  /** The request it concerns, or null for a connection-level error. */
+  id: string | null;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface RuntimeStats {
+  running: number;
+  waiting: number;
+  kvBlocksUsed: number;
+  kvBlocksTotal: number;
+  prefixCacheHitRate: number;
+  steps: number;
+  abortedTotal: number;
+  connections: number;
+}
+
+export interface StatsMessage {
+  type: "stats";
+  id: string;
+  stats: RuntimeStats;
+}
+
+export type ServerMessage = HelloMessage | DeltasMessage | ErrorMessage | StatsMessage;
