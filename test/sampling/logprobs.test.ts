@@ -1,0 +1,64 @@
+// Reported log-probabilities come from the raw logits, whatever the sampling settings.
+import { describe, expect, it } from "vitest";
+import { logSoftmax } from "../../runtime/sampling/basic.ts";
+import { logNormaliser, topLogprobs } from "../../runtime/sampling/logprobs.ts";
+import { Rng } from "../../runtime/sampling/rng.ts";
+import { forcedResult, SequenceSampler } from "../../runtime/sampling/sampler.ts";
+
+const rng = new Rng(31);
+const LOGITS = Float32Array.from({ length: 300 }, () => rng.nextFloat() * 10 - 5);
+const RAW = logSoftmax(LOGITS);
+
+describe("logprobs", () => {
+  it("are the raw log_softmax of the chosen token under every setting", () => {
+    const settings = [
+      {},
+      { temperature: 0 },
+      { temperature: 0.3, topK: 3 },
+      { temperature: 1.5, topP: 0.5, minP: 0.1 },
+      { logitBias: { 7: 20 }, repetitionPenalty: 1.5, presencePenalty: 1 },
+    ];
+    for (const p of settings) {
+      const s = new SequenceSampler({ ...p, seed: 3 }, LOGITS.length, [1, 2]);
+      for (let step = 0; step < 20; step++) {
+        const r = s.sample(LOGITS, [4, 5], step);
+        expect(r.logprob, JSON.stringify(p)).toBeCloseTo(RAW[r.token], 10);
+        expect(r.topLogprobs).toBeUndefined();
+      }
+    }
+    // the bias really moved the choice, yet the logprob is the unbiased one
+    const biased = new SequenceSampler({ temperature: 0, logitBias: { 7: 20 } }, LOGITS.length).sample(LOGITS, [], 0);
+    expect(biased.token).toBe(7);
+    expect(biased.logprob).toBeCloseTo(RAW[7], 10);
+  });
+
+  it("return the n most likely raw alternatives, most likely first", () => {
+    const order = Array.from(RAW.keys()).sort((a, b) => RAW[b] - RAW[a] || a - b);
+    for (const n of [1, 5, 20]) {
+      const r = new SequenceSampler({ logprobs: n, temperature: 0.7, seed: 1 }, LOGITS.length).sample(LOGITS, [], 0);
+      expect(r.topLogprobs!.map((t) => t.token)).toEqual(order.slice(0, n));
+      r.topLogprobs!.forEach((t) => expect(t.logprob).toBeCloseTo(RAW[t.token], 10));
+    }
+  });
+
+  it("rank equal logits by lower id and never rank NaN", () => {
+    const row = Float32Array.of(1, 3, NaN, 3, 2, 3);
+    const logZ = logNormaliser(Float32Array.of(1, 3, 3, 2, 3));
+    expect(topLogprobs(row, logZ, 4).map((t) => t.token)).toEqual([1, 3, 5, 4]);
+    expect(topLogprobs(Float32Array.of(0, 0), 0, 5).map((t) => t.token)).toEqual([0, 1]); // n > vocabulary
+  });
+
+  it("logNormaliser is stable for large logits", () => {
+    expect(logNormaliser(Float32Array.of(1000, 1000))).toBeCloseTo(1000 + Math.log(2), 10);
+    expect(logNormaliser(Float32Array.of(-Infinity, 0))).toBe(0);
+  });
+
+  it("forcedResult reports a forced token's raw logprob and alternatives", () => {
+    const r = forcedResult(LOGITS, 123, 3);
+    expect(r.token).toBe(123);
+    expect(r.logprob).toBeCloseTo(RAW[123], 10);
+    expect(r.topLogprobs).toHaveLength(3);
+    expect(forcedResult(LOGITS, 0, 0).topLogprobs).toBeUndefined();
+    expect(() => forcedResult(LOGITS, 300, 0)).toThrow(/outside the vocabulary/);
+  });
+});
