@@ -18,6 +18,17 @@ export interface ForwardBatch {
   maxBlocksPerSeq: number;
   /** Rows whose logits (and final hidden states) are returned, in this order. */
   logitRows: Int32Array;
+  /** Optional image features (model-spec §4.5): row rows[i] of the residual stream is overwritten with
+   *  values[i·hidden .. (i+1)·hidden) right after the embedding gather, before layer 0. Only [IMG] rows
+   *  belong here ([IMG_BREAK]/[IMG_END] keep their text embeddings); rows strictly increasing.
+   *  Example: tokens [1, 10, 10, 12, 10, 10, 13] with a 2×2 image → rows [1, 2, 4, 5], 4·hidden values. */
+  imageEmbeddings?: ImageEmbeddings;
+}
+
+export interface ImageEmbeddings {
+  rows: Int32Array;
+  /** [rows.length, hidden] f32, the projector's outputs in the order of `rows`. */
+  values: Float32Array;
 }
 
 export interface ForwardResult {
@@ -50,4 +61,15 @@ export function validateBatch(b: ForwardBatch, vocab: number, maxPositions: numb
       throw new RangeError(`Position ${b.positions[i]} (row ${i}) exceeds the model's context of ${maxPositions} tokens`);
   }
   for (const r of b.logitRows) if (!(r >= 0 && r < t)) throw new RangeError(`logitRows names row ${r}, the batch has ${t} rows`);
+}
+
+/** Checks the optional image rows against the batch and the decoder width. */
+export function validateImageEmbeddings(e: ImageEmbeddings, numTokens: number, hidden: number): void {
+  if (e.values.length !== e.rows.length * hidden)
+    throw new RangeError(`imageEmbeddings has ${e.rows.length} rows but ${e.values.length} values; expected ${e.rows.length} × ${hidden}`);
+  for (let i = 0; i < e.rows.length; i++) {
+    const r = e.rows[i];
+    if (!(r >= 0 && r < numTokens)) throw new RangeError(`imageEmbeddings row ${r} (entry ${i}) is outside the batch's ${numTokens} rows`);
+    if (i > 0 && r <= e.rows[i - 1]) throw new RangeError(`imageEmbeddings rows must increase strictly; entry ${i} is ${r} after ${e.rows[i - 1]}`);
+  }
 }

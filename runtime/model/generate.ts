@@ -2,6 +2,7 @@
 import type { Backend } from "../../ffi/backend.ts";
 import { Rng } from "../sampling/rng.ts";
 import { logSoftmax, sampleToken } from "../sampling/basic.ts";
+import { ImageFeatureCursor, type ImageFeatures } from "./image-prefill.ts";
 import { SingleSequence } from "./single-sequence.ts";
 import type { TextModel } from "./text-model.ts";
 
@@ -13,6 +14,8 @@ export interface GenerateOptions {
   stopIds?: number[];
   /** Largest prefill chunk in tokens (long prompts run in several forwards). */
   prefillChunk?: number;
+  /** Vision-tower outputs for the prompt's [IMG] tokens (VisionModel.encode), consumed in order. */
+  images?: ImageFeatures;
 }
 
 export interface GenerateResult {
@@ -37,11 +40,15 @@ export function generate(backend: Backend, model: TextModel, promptIds: number[]
   const stop = new Set(opts.ignoreEos ? [] : [model.config.eosId, ...(opts.stopIds ?? [])]);
   const rng = new Rng(opts.seed ?? 0);
   const chunk = opts.prefillChunk ?? 512;
+  if (opts.images) ImageFeatureCursor.check(promptIds, opts.images);
+  const cursor = opts.images ? new ImageFeatureCursor(opts.images) : null;
   const seq = new SingleSequence(backend, model, Math.max(total, 1));
   try {
     let logits: Float32Array = new Float32Array(0);
-    for (let start = 0; start < promptIds.length; start += chunk)
-      logits = seq.append(promptIds.slice(start, start + chunk)).logits;
+    for (let start = 0; start < promptIds.length; start += chunk) {
+      const ids = promptIds.slice(start, start + chunk);
+      logits = seq.append(ids, { imageEmbeddings: cursor?.take(ids) }).logits;
+    }
     const ids: number[] = [], logprobs: number[] = [];
     let finishReason: GenerateResult["finishReason"] = "length";
     while (ids.length < opts.maxTokens) {

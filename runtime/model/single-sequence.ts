@@ -2,7 +2,7 @@
 // chunks, then one-token decode steps. Used by `gust run`, the golden tests and the CPU benchmark;
 // the engine (scheduler, block manager) batches many sequences instead.
 import type { Backend } from "../../ffi/backend.ts";
-import type { ForwardBatch, ForwardOptions } from "./batch.ts";
+import type { ForwardBatch, ForwardOptions, ImageEmbeddings } from "./batch.ts";
 import { KvCache } from "./kv-cache.ts";
 import type { TextModel } from "./text-model.ts";
 
@@ -20,8 +20,9 @@ export class SingleSequence {
     this.blockTable = Int32Array.from({ length: numBlocks }, (_, i) => i);
   }
 
-  /** Appends `ids` in one forward; returns logits for every new row (allRows) or the last one. */
-  append(ids: ArrayLike<number>, options: ForwardOptions & { allRows?: boolean } = {}) {
+  /** Appends `ids` in one forward; returns logits for every new row (allRows) or the last one.
+   *  `imageEmbeddings` rows are relative to `ids` (see image-prefill.ts for taking them from an image cursor). */
+  append(ids: ArrayLike<number>, options: ForwardOptions & { allRows?: boolean; imageEmbeddings?: ImageEmbeddings } = {}) {
     const start = this.tokens.length, n = ids.length;
     if (n === 0) throw new RangeError("append needs at least one token");
     if (start + n > this.capacity)
@@ -38,6 +39,7 @@ export class SingleSequence {
       blockTables: this.blockTable,
       maxBlocksPerSeq: this.blockTable.length,
       logitRows: options.allRows ? Int32Array.from({ length: n }, (_, i) => i) : Int32Array.of(n - 1),
+      imageEmbeddings: options.imageEmbeddings,
     };
     const result = this.model.forward(batch, this.cache, options);
     for (let i = 0; i < n; i++) this.tokens.push(ids[i]);

@@ -1,10 +1,11 @@
-// The Ministral3 decoder forward (model-spec §2.1): embedding, L × (RMSNorm → Q/K/V → RoPE → query
+// The Ministral3 decoder forward (model-spec §2.1): embedding (image features scattered into the [IMG]
+// rows when the batch carries them, §4.5), L × (RMSNorm → Q/K/V → RoPE → query
 // scale → paged KV write → causal GQA attention → O → residual → RMSNorm → SwiGLU MLP → residual),
 // final RMSNorm, lm_head. One call runs a whole ragged batch; kernels do the arithmetic.
 import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { TextWeights } from "../weights/load-text.ts";
-import { validateBatch, type ForwardBatch, type ForwardOptions, type ForwardResult } from "./batch.ts";
+import { validateBatch, validateImageEmbeddings, type ForwardBatch, type ForwardOptions, type ForwardResult } from "./batch.ts";
 import type { KvCache } from "./kv-cache.ts";
 import { buildRopeTables } from "./rope-tables.ts";
 import { Workspace } from "./workspace.ts";
@@ -39,6 +40,8 @@ export class TextModel {
     const c = this.config, b = this.backend, w = this.weights, ws = this.#ws;
     validateBatch(batch, c.vocabSize, this.maxPositions);
     const numTokens = batch.tokenIds.length, numRows = batch.logitRows.length;
+    const images = batch.imageEmbeddings;
+    if (images) validateImageEmbeddings(images, numTokens, c.hiddenSize);
     const numSeqs = batch.contextLens.length;
     const qWidth = c.numHeads * c.headDim, kvWidth = c.numKvHeads * c.headDim;
     ws.ensure(numTokens, numRows);
@@ -51,6 +54,12 @@ export class TextModel {
     using blockTables = b.fromHost(batch.blockTables.length > 0 ? batch.blockTables : new Int32Array(1));
 
     b.embed(ws.h, w.embed, ids, numTokens, c.vocabSize, c.hiddenSize);
+    if (images && images.rows.length > 0) {
+      // image features replace the [IMG] rows' embeddings (masked scatter, model-spec §4.5)
+      using imageRows = b.fromHost(images.rows);
+      using imageValues = b.fromHost(images.values);
+      b.scatterRows(ws.h, imageValues, imageRows, images.rows.length, c.hiddenSize, numTokens);
+    }
     this.#report(options, 0, ws.h, numTokens * c.hiddenSize);
     for (let l = 0; l < c.numLayers; l++) {
       const lw = w.layers[l];
