@@ -119,7 +119,8 @@ describe("SequenceSampler truncation", () => {
     const ln = Math.log;
     const logits = [2, 2 + ln(0.1) + 1e-3, 2 + ln(0.1) - 1e-3, 5 - 10, 2];
     expect(kept({ minP: 0.1 }, logits)).toEqual([0, 1, 4]);
-    expect(kept({ minP: 1 }, logits)).toEqual([0, 4]); // ties with the top survive
+    expect(kept({ minP: 1 }, logits)).toEqual([0, 4]); // ties with the top survive (≥ at the threshold)
+    expect(kept({ minP: 1, topK: 3 }, logits)).toEqual([0, 4]); // same rule after another filter
     expect(kept({ minP: 0.1, topK: 2 }, logits)).toEqual([0, 4]);
     expect(kept({ minP: 0.1, topP: 0.3 }, logits)).toEqual([0]);
   });
