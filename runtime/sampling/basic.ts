@@ -1,5 +1,5 @@
 // Token choice from one row of logits: greedy, or temperature sampling with a seeded stream.
-// (The engine's full sampler — top-k/p, min-p, penalties, bias, log-probs — builds on this.)
+// Used by single-sequence generation; the engine's full per-request sampler is sampler.ts.
 import type { Rng } from "./rng.ts";
 
 export function argmax(logits: Float32Array): number {

@@ -8,10 +8,10 @@
 //       min-p keeps the tokens (of what is left) with probability ≥ min_p × the top token's probability.
 //   * The draw is the exponential race: token = argmax_i w_i / E_i with E_i = −ln u_i, where w_i is the
 //     unnormalised probability and u_i a counter hash of (seed, step, i) (counter-hash.ts). This picks i
-//     with probability w_i / Σw (the minimum of independent Exp(1)/w_i is attained at i with that
-//     probability), needs no normalisation, no cumulative sum and no shared generator state: the result
-//     depends only on (seed, step, logits), never on batch composition or call order, and a GPU can run it
-//     without a host round-trip.
+//     with probability w_i / Σw (E_i / w_i are independent exponentials with rates w_i, and the smallest
+//     of them is the i-th with probability w_i / Σw), needs no normalisation, no cumulative sum and no
+//     shared generator state: the result depends only on (seed, step, logits), never on batch
+//     composition or call order, and a GPU can run it without a host round-trip.
 // Log-probabilities are from the raw logits (logprobs.ts).
 import { counterHashAt, counterHashPrefix, randomSeed, splitSeed } from "./counter-hash.ts";
 import { logNormaliser, topLogprobs, type TopLogprob } from "./logprobs.ts";
