@@ -2,13 +2,14 @@
 // quantile). Each test draws 24,000 tokens from one seeded sampler at steps 0, 1, 2, … so it is
 // deterministic; a sampler drawing from the wrong distribution fails by a wide margin (last test).
 import { describe, expect, it } from "vitest";
+import type { SamplingParams } from "../../runtime/sampling/params.ts";
 import { SequenceSampler } from "../../runtime/sampling/sampler.ts";
 import { CHI2_999, chiSquare, keptReference, softmax, type Truncation } from "./reference.ts";
 
 const LOGITS = [1.2, -0.3, 0.8, 2.0, -1.5, 0.1, 1.7, 0.4];
 const N = 24_000;
 
-function draw(params: Record<string, unknown>, logits = LOGITS, seed = 20240601): number[] {
+function draw(params: SamplingParams, logits = LOGITS, seed = 20240601): number[] {
   const s = new SequenceSampler({ ...params, seed }, logits.length);
   const row = Float32Array.from(logits);
   const counts = new Array(logits.length).fill(0);
