@@ -3,6 +3,7 @@
 import { benchCommand } from "./bench-command.ts";
 import { devCommand } from "./dev-command.ts";
 import { runCommand } from "./run-command.ts";
+import { runtimeCommand } from "./runtime-command.ts";
 import { tokenizeCommand } from "./tokenize-command.ts";
 
 const commands: Record<string, (argv: string[]) => Promise<string>> = {
@@ -10,6 +11,7 @@ const commands: Record<string, (argv: string[]) => Promise<string>> = {
   bench: benchCommand,
   dev: devCommand,
   tokenize: tokenizeCommand,
+  runtime: runtimeCommand,
 };
 
 const help = `gust: serverless-style runtime for model functions
@@ -17,8 +19,9 @@ const help = `gust: serverless-style runtime for model functions
 commands:
   run       one generation without a server (gust run --model DIR --ids 1,2,3 --json)
   tokenize  chat-encode messages or text with the model's tokenizer (--json: {ids, text})
-  bench   CPU decode throughput against this machine's memory bandwidth
-  dev     local development entry point (npm start)`;
+  runtime   the persistent model process (gust runtime --model DIR --socket PATH)
+  bench     CPU decode throughput against this machine's memory bandwidth
+  dev       local development entry point (npm start)`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -14,13 +14,15 @@ export interface ImageSettings {
   maxImageSize: number;
 }
 
-/** runtime → gateway, first frame on every connection; the binary attachment is the tokenizer file. */
+/** runtime → gateway, first frame on every connection; the binary attachment holds the tokenizer files. */
 export interface HelloMessage {
   type: "hello";
   protocol: number;
   model: { id: string; contextLength: number; vocabSize: number; bosId: number; eosId: number; hasVision: boolean };
   limits: { maxNumSeqs: number; maxBatchedTokens: number; numBlocks: number; blockSize: number; maxImagesPerRequest: number };
-  tokenizer: { format: "tekken" | "hf"; fileName: string; hfConfig?: unknown };
+  /** Tokenizer files (tekken.json, or tokenizer.json with tokenizer_config.json and config.json), packed
+   *  one after another in the attachment; the gateway rebuilds the tokenizer with runtime/text's loader. */
+  tokenizer: { files: { name: string; byteOffset: number; byteLength: number }[] };
   image: ImageSettings | null;
   draining: boolean;
 }

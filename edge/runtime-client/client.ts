@@ -1,0 +1,196 @@
+// The model binding over a socket to a runtime process. Works on Bun and Deno (node:net). One client
+// is one connection; RuntimeLink (link.ts) reconnects when the runtime restarts.
+import { createConnection, type Socket } from "node:net";
+import { loadTokenizer } from "../../runtime/text/index.ts";
+import { FrameDecoder, encodeFrame } from "../../runtime/wire/frames.ts";
+import type { ClientMessage, DeltasMessage, ErrorMessage, HelloMessage, RuntimeStats, ServerMessage, StatsMessage } from "../../runtime/wire/messages.ts";
+import { PROTOCOL_VERSION } from "../../runtime/wire/messages.ts";
+import { RuntimeError, type GenerateEvent, type GenerateOptions, type ModelBinding, type ModelInfo } from "../binding/types.ts";
+import { AsyncQueue } from "./async-queue.ts";
+
+/** "unix:/path", "tcp:host:port", "host:port" or a bare socket path. */
+export function parseRuntimeAddress(address: string): { path: string } | { host: string; port: number } {
+  if (address.startsWith("unix:")) return { path: address.slice(5) };
+  const tcp = address.startsWith("tcp:") ? address.slice(4) : address;
+  const m = /^([^/:]+|\[[^\]]+\]):(\d+)$/.exec(tcp);
+  if (m) return { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+  return { path: address };
+}
+
+interface Pending {
+  queue: AsyncQueue<GenerateEvent>;
+  samplesLeft: number;
+}
+
+export class RuntimeClient implements ModelBinding {
+  readonly #pending = new Map<string, Pending>();
+  readonly #statsWaiters = new Map<string, (s: RuntimeStats) => void>();
+  #nextId = 1;
+  #closed = false;
+  onClose: (() => void) | null = null;
+
+  private constructor(readonly address: string, readonly info: ModelInfo, readonly socket: Socket, decoder: FrameDecoder) {
+    socket.on("data", (chunk: Uint8Array) => {
+      let frames;
+      try {
+        frames = decoder.push(new Uint8Array(chunk));
+      } catch (err) {
+        this.#shutdown(`the runtime sent an unreadable frame (${(err as Error).message})`);
+        return;
+      }
+      for (const f of frames) this.#dispatch(f.message as ServerMessage);
+    });
+    socket.on("close", () => this.#shutdown("the runtime connection closed"));
+    socket.on("error", (err: Error) => this.#shutdown(`the runtime connection failed: ${err.message}`));
+  }
+
+  /** Connects and waits for the runtime's hello (model info, limits, tokenizer files). */
+  static connect(address: string, timeoutMs = 10_000): Promise<RuntimeClient> {
+    return new Promise((resolve, reject) => {
+      const target = parseRuntimeAddress(address);
+      const socket = "path" in target ? createConnection({ path: target.path }) : createConnection({ host: target.host, port: target.port });
+      const decoder = new FrameDecoder();
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new RuntimeError("unavailable", `Cannot reach the gust runtime at ${address}: ${why}. Start it with \`gust runtime --model DIR --socket PATH\`.`));
+      };
+      const timer = setTimeout(() => fail(`no hello within ${timeoutMs} ms`), timeoutMs);
+      const onError = (err: Error) => fail(err.message);
+      socket.once("error", onError);
+      const onData = async (chunk: Uint8Array) => {
+        let frames;
+        try {
+          frames = decoder.push(new Uint8Array(chunk));
+        } catch (err) {
+          return fail((err as Error).message);
+        }
+        if (frames.length === 0) return;
+        socket.off("data", onData);
+        socket.pause();
+        clearTimeout(timer);
+        const hello = frames[0].message as HelloMessage;
+        if (hello.type !== "hello" || hello.protocol !== PROTOCOL_VERSION)
+          return fail(`it speaks protocol ${hello.protocol ?? "unknown"}, this gateway speaks ${PROTOCOL_VERSION}`);
+        try {
+          const files = new Map(hello.tokenizer.files.map((f) => [f.name, new TextDecoder().decode(frames[0].binary.subarray(f.byteOffset, f.byteOffset + f.byteLength))]));
+          const tokenizer = await loadTokenizer("runtime", { read: async (path) => files.get(path.split("/").pop()!) ?? null });
+          const info: ModelInfo = {
+            id: hello.model.id, contextLength: hello.model.contextLength, vocabSize: hello.model.vocabSize, tokenizer,
+            image: hello.image, hasVision: hello.model.hasVision, limits: hello.limits,
+          };
+          socket.off("error", onError);
+          const client = new RuntimeClient(address, info, socket, decoder);
+          for (const f of frames.slice(1)) client.#dispatch(f.message as ServerMessage);
+          socket.resume();
+          resolve(client);
+        } catch (err) {
+          fail(`its tokenizer could not be loaded: ${(err as Error).message}`);
+        }
+      };
+      socket.on("data", onData);
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  #send(message: ClientMessage, binary?: Uint8Array): void {
+    this.socket.write(encodeFrame(message, binary));
+  }
+
+  #dispatch(msg: ServerMessage): void {
+    if (msg.type === "deltas") this.#deltas(msg);
+    else if (msg.type === "error") this.#error(msg);
+    else if (msg.type === "stats") this.#stats(msg);
+  }
+
+  #deltas(msg: DeltasMessage): void {
+    for (const d of msg.deltas) {
+      const p = this.#pending.get(d.id);
+      if (!p) continue;
+      const forced = new Set(d.forced ?? []);
+      p.queue.push({
+        index: d.index, finishReason: d.finish, usage: d.usage,
+        tokens: d.tokens.map((t, i) => ({
+          token: t[0], logprob: t[1], forced: forced.has(i),
+          ...(t.length > 2 ? { topLogprobs: t[2]!.map(([token, logprob]) => ({ token, logprob })) } : {}),
+        })),
+      });
+      if (d.finish && --p.samplesLeft === 0) {
+        p.queue.close();
+        this.#pending.delete(d.id);
+      }
+    }
+  }
+
+  #error(msg: ErrorMessage): void {
+    const err = new RuntimeError(msg.code, msg.message);
+    if (msg.id === null) return this.#shutdown(msg.message);
+    const p = this.#pending.get(msg.id);
+    if (!p) return;
+    this.#pending.delete(msg.id);
+    p.queue.fail(err);
+  }
+
+  #stats(msg: StatsMessage): void {
+    this.#statsWaiters.get(msg.id)?.(msg.stats);
+    this.#statsWaiters.delete(msg.id);
+  }
+
+  #shutdown(why: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const err = new RuntimeError("unavailable", `The gust runtime at ${this.address} is unavailable: ${why}`);
+    for (const p of this.#pending.values()) p.queue.fail(err);
+    this.#pending.clear();
+    this.socket.destroy();
+    this.onClose?.();
+  }
+
+  generate(o: GenerateOptions): AsyncIterable<GenerateEvent> {
+    if (this.#closed) throw new RuntimeError("unavailable", `The gust runtime at ${this.address} is not connected`);
+    const id = String(this.#nextId++);
+    const queue = new AsyncQueue<GenerateEvent>();
+    const n = o.n ?? 1;
+    this.#pending.set(id, { queue, samplesLeft: n });
+    const abort = () => {
+      if (this.#pending.has(id) && !this.#closed) this.#send({ type: "abort", id });
+    };
+    queue.onReturn = abort;
+    o.signal?.addEventListener("abort", abort, { once: true });
+    let binary: Uint8Array | undefined;
+    const images = o.images?.map((img) => ({ width: img.width, height: img.height, hash: img.hash, byteOffset: 0 }));
+    if (o.images && o.images.length > 0) {
+      const total = o.images.reduce((s, i) => s + i.rgb.byteLength, 0);
+      binary = new Uint8Array(total);
+      let off = 0;
+      o.images.forEach((img, i) => {
+        images![i].byteOffset = off;
+        binary!.set(img.rgb, off);
+        off += img.rgb.byteLength;
+      });
+    }
+    this.#send({
+      type: "generate", id, promptIds: o.promptIds, images, sampling: o.sampling, maxTokens: o.maxTokens, stopIds: o.stopIds,
+      ignoreEos: o.ignoreEos, reasoningBudget: o.reasoningBudget, priority: o.priority, n, timeoutMs: o.timeoutMs,
+    }, binary);
+    if (o.signal?.aborted) abort();
+    return queue;
+  }
+
+  stats(signal?: AbortSignal): Promise<RuntimeStats> {
+    if (this.#closed) return Promise.reject(new RuntimeError("unavailable", `The gust runtime at ${this.address} is not connected`));
+    const id = `s${this.#nextId++}`;
+    return new Promise((resolve, reject) => {
+      this.#statsWaiters.set(id, resolve);
+      signal?.addEventListener("abort", () => reject(new Error("stats request aborted")), { once: true });
+      this.#send({ type: "stats", id });
+    });
+  }
+
+  close(): void {
+    this.#shutdown("the gateway closed the connection");
+  }
+}

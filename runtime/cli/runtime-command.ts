@@ -1,0 +1,63 @@
+// `gust runtime`: the persistent model process. Loads the model once, serves gateways over a Unix socket
+// (or loopback TCP) until SIGTERM/SIGINT, then drains: no new requests, in-flight ones get a grace period.
+import { parseArgs } from "node:util";
+import { createBackend } from "../../ffi/backend.ts";
+import type { BackendKind } from "../../ffi/library-path.ts";
+import { ModelHost } from "../server/model-host.ts";
+import { RuntimeServer } from "../server/runtime-server.ts";
+import { UsageError, parseFloatArg, parseIntArg } from "./usage-error.ts";
+
+export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N] [--model-id NAME] [--max-num-seqs N]
+             [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
+             [--grace-ms N] [--backend cpu|cuda] [--threads N]`;
+
+export async function runtimeCommand(argv: string[]): Promise<string> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv, strict: true,
+      options: {
+        model: { type: "string" }, socket: { type: "string" }, port: { type: "string" }, "model-id": { type: "string" },
+        "max-num-seqs": { type: "string" }, "max-batched-tokens": { type: "string" }, "max-model-len": { type: "string" },
+        "kv-memory-fraction": { type: "string" }, "num-blocks": { type: "string" }, "grace-ms": { type: "string" },
+        backend: { type: "string" }, threads: { type: "string" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${runtimeUsage}`);
+  }
+  if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runtimeUsage}`);
+  if (values.socket && values.port) throw new UsageError("give --socket or --port, not both");
+  const kind = (values.backend ?? "cpu") as BackendKind;
+  if (kind !== "cpu" && kind !== "cuda") throw new UsageError(`--backend must be cpu or cuda, got "${values.backend}"`);
+  const fraction = values["kv-memory-fraction"] === undefined ? undefined : parseFloatArg("kv-memory-fraction", values["kv-memory-fraction"], 0.5);
+  if (fraction !== undefined && !(fraction > 0 && fraction <= 0.95)) throw new UsageError("--kv-memory-fraction must be in (0, 0.95]");
+  const backend = createBackend(kind, { numThreads: parseIntArg("threads", values.threads, 0) });
+  const host = await ModelHost.open(backend, {
+    modelDir: values.model, modelId: values["model-id"],
+    maxNumSeqs: parseIntArg("max-num-seqs", values["max-num-seqs"], 64, 1),
+    maxBatchedTokens: parseIntArg("max-batched-tokens", values["max-batched-tokens"], 2048, 1),
+    maxModelLen: values["max-model-len"] === undefined ? undefined : parseIntArg("max-model-len", values["max-model-len"], 0, 1),
+    numBlocks: values["num-blocks"] === undefined ? undefined : parseIntArg("num-blocks", values["num-blocks"], 0, 1),
+    kvMemoryFraction: fraction,
+  });
+  const server = new RuntimeServer(host, {
+    socketPath: values.socket ?? (values.port ? undefined : "/tmp/gust-runtime.sock"),
+    port: values.port ? parseIntArg("port", values.port, 0, 1) : undefined,
+  });
+  const where = server.listen();
+  const s = server.stats();
+  process.stderr.write(`gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen})\n`);
+  const graceMs = parseIntArg("grace-ms", values["grace-ms"], 10_000);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`gust runtime: ${signal}, draining (grace ${graceMs} ms)\n`);
+      server.drain(graceMs).then(resolve, resolve);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  host.dispose();
+  process.stderr.write("gust runtime: stopped\n");
+  return "";
+}

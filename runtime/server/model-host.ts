@@ -1,0 +1,93 @@
+// Everything the runtime process serves from: the loaded model, its engine with a KV pool sized from
+// free memory, the tokenizer files the gateways receive in `hello`, and the control ids the engine needs.
+import { existsSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { Backend } from "../../ffi/backend.ts";
+import { Engine } from "../engine/engine.ts";
+import { choosePoolSize } from "../engine/pool-size.ts";
+import type { ThinkIds } from "../engine/reasoning-budget.ts";
+import { KvCache } from "../model/kv-cache.ts";
+import { loadModel, progressPrinter, type LoadedModel } from "../model/load-model.ts";
+import { loadTokenizer, type Tokenizer } from "../text/index.ts";
+import type { HelloMessage } from "../wire/messages.ts";
+import { PROTOCOL_VERSION } from "../wire/messages.ts";
+
+export interface HostOptions {
+  modelDir: string;
+  /** Name clients use in the `model` field (default: the directory name). */
+  modelId?: string;
+  maxNumSeqs?: number;
+  maxBatchedTokens?: number;
+  /** Longest sequence served (default: the model's context). */
+  maxModelLen?: number;
+  blockSize?: number;
+  /** Share of free memory for the KV cache. */
+  kvMemoryFraction?: number;
+  /** Exact number of KV blocks (overrides the memory-based size; tests use it). */
+  numBlocks?: number;
+}
+
+const TOKENIZER_FILES = ["tekken.json", "tokenizer.json", "tokenizer_config.json", "config.json"];
+
+export class ModelHost {
+  readonly engine: Engine;
+  readonly cache: KvCache;
+  readonly modelId: string;
+  readonly thinkIds: ThinkIds | null;
+  readonly #tokenizerFiles: { name: string; bytes: Uint8Array }[];
+
+  private constructor(readonly loaded: LoadedModel, readonly tokenizer: Tokenizer, o: HostOptions, backend: Backend) {
+    const text = loaded.config.text;
+    this.modelId = o.modelId ?? basename(resolve(o.modelDir));
+    const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
+    const numBlocks = o.numBlocks ?? choosePoolSize(text, { blockSize, maxNumSeqs, maxModelLen: loaded.model.maxPositions, memoryFraction: o.kvMemoryFraction }).numBlocks;
+    this.cache = new KvCache(backend, text, numBlocks, blockSize);
+    const think = tokenizer.findControl("[THINK]"), endThink = tokenizer.findControl("[/THINK]");
+    this.thinkIds = think !== undefined && endThink !== undefined ? { think, endThink } : null;
+    this.engine = new Engine(backend, loaded.model, this.cache, {
+      thinkIds: this.thinkIds, eosId: text.eosId, maxNumSeqs, maxBatchedTokens: o.maxBatchedTokens ?? 2048,
+    });
+    this.#tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(o.modelDir, f)))
+      .filter((f) => f !== "tokenizer.json" || !existsSync(join(o.modelDir, "tekken.json")))
+      .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(o.modelDir, name))) }));
+  }
+
+  static async open(backend: Backend, o: HostOptions): Promise<ModelHost> {
+    const tokenizer = await loadTokenizer(o.modelDir);
+    const loaded = loadModel(o.modelDir, backend, { onProgress: progressPrinter(), maxPositions: o.maxModelLen });
+    if (tokenizer.vocabSize > loaded.config.text.vocabSize)
+      throw new Error(`The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary is ${loaded.config.text.vocabSize}`);
+    return new ModelHost(loaded, tokenizer, o, backend);
+  }
+
+  hello(draining: boolean): { message: HelloMessage; binary: Uint8Array } {
+    const text = this.loaded.config.text;
+    let offset = 0;
+    const files = this.#tokenizerFiles.map((f) => {
+      const entry = { name: f.name, byteOffset: offset, byteLength: f.bytes.byteLength };
+      offset += f.bytes.byteLength;
+      return entry;
+    });
+    const binary = new Uint8Array(offset);
+    this.#tokenizerFiles.forEach((f, i) => binary.set(f.bytes, files[i].byteOffset));
+    const img = this.tokenizer.image;
+    return {
+      message: {
+        type: "hello", protocol: PROTOCOL_VERSION, draining,
+        model: { id: this.modelId, contextLength: this.engine.maxModelLen, vocabSize: text.vocabSize, bosId: text.bosId, eosId: text.eosId, hasVision: false },
+        limits: {
+          maxNumSeqs: this.engine.scheduler.config.maxNumSeqs, maxBatchedTokens: this.engine.scheduler.config.maxBatchedTokens,
+          numBlocks: this.cache.numBlocks, blockSize: this.cache.blockSize, maxImagesPerRequest: 0,
+        },
+        tokenizer: { files },
+        image: img ? { patchSize: img.imagePatchSize, spatialMergeSize: img.spatialMergeSize, maxImageSize: img.maxImageSize } : null,
+      },
+      binary,
+    };
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+    this.loaded.dispose();
+  }
+}

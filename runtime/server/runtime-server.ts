@@ -1,0 +1,251 @@
+// The runtime process's server: gateways connect over a Unix socket (or loopback TCP), send generate /
+// abort / stats frames, and receive token-id deltas batched per engine step. The engine loop runs
+// here, yielding to I/O between steps; no socket ever blocks it.
+import { existsSync, unlinkSync } from "node:fs";
+import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
+import { EngineError } from "../engine/request.ts";
+import { samplerFactory } from "../engine/sampler-adapter.ts";
+import { SamplingParamsError } from "../sampling/params.ts";
+import { FrameError, type Frame } from "../wire/frames.ts";
+import type { ClientMessage, DeltasMessage, ErrorCode, GenerateMessage, RuntimeStats, WireDelta } from "../wire/messages.ts";
+import { Connection, type ConnectionLimits } from "./connection.ts";
+import type { ModelHost } from "./model-host.ts";
+
+export interface ServerOptions extends Partial<ConnectionLimits> {
+  socketPath?: string;
+  port?: number;
+  hostname?: string;
+  log?: (line: string) => void;
+}
+
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class RuntimeServer {
+  readonly #connections = new Map<Socket<unknown>, Connection>();
+  readonly #owners = new Map<string, Connection>(); // engine request id → connection
+  #listener: UnixSocketListener<unknown> | TCPSocketListener<unknown> | null = null;
+  #wake: (() => void) | null = null;
+  #nextConnection = 1;
+  #stopped = false;
+  #loop: Promise<void> | null = null;
+  draining = false;
+  steps = 0;
+  abortedTotal = 0;
+  readonly limits: ConnectionLimits;
+  readonly #log: (line: string) => void;
+
+  constructor(readonly host: ModelHost, readonly options: ServerOptions) {
+    this.limits = { maxPendingBytes: options.maxPendingBytes ?? 16 << 20, stallTimeoutMs: options.stallTimeoutMs ?? 30_000 };
+    this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  listen(): string {
+    const handlers = {
+      open: (s: Socket<unknown>) => this.#open(s),
+      data: (s: Socket<unknown>, chunk: Uint8Array) => this.#data(s, chunk),
+      drain: (s: Socket<unknown>) => this.#connections.get(s)?.onDrain(),
+      close: (s: Socket<unknown>) => this.#close(s),
+      error: (s: Socket<unknown>, err: Error) => {
+        this.#log(`runtime: connection error: ${err.message}`);
+        this.#close(s);
+      },
+    };
+    let where: string;
+    if (this.options.socketPath) {
+      if (existsSync(this.options.socketPath)) unlinkSync(this.options.socketPath); // a stale socket from a crash
+      this.#listener = Bun.listen({ unix: this.options.socketPath, socket: handlers });
+      where = `unix:${this.options.socketPath}`;
+    } else {
+      const hostname = this.options.hostname ?? "127.0.0.1";
+      this.#listener = Bun.listen({ hostname, port: this.options.port ?? 0, socket: handlers });
+      where = `tcp:${hostname}:${(this.#listener as TCPSocketListener<unknown>).port}`;
+    }
+    this.#loop = this.#run();
+    return where;
+  }
+
+  #open(socket: Socket<unknown>): void {
+    const conn = new Connection(this.#nextConnection++, socket, this.limits);
+    this.#connections.set(socket, conn);
+    const { message, binary } = this.host.hello(this.draining);
+    conn.send(message, binary);
+  }
+
+  #data(socket: Socket<unknown>, chunk: Uint8Array): void {
+    const conn = this.#connections.get(socket);
+    if (!conn) return;
+    let frames: Frame[];
+    try {
+      frames = conn.decoder.push(new Uint8Array(chunk));
+    } catch (err) {
+      if (err instanceof FrameError) {
+        conn.send({ type: "error", id: null, code: "invalid_request", message: err.message });
+        socket.end();
+        return;
+      }
+      throw err;
+    }
+    for (const frame of frames) this.#handle(conn, frame.message as ClientMessage);
+  }
+
+  #handle(conn: Connection, msg: ClientMessage): void {
+    if (!msg || typeof msg !== "object" || typeof (msg as { id?: unknown }).id !== "string") {
+      conn.send({ type: "error", id: null, code: "invalid_request", message: "Every frame needs a type and a string id" });
+      return;
+    }
+    switch (msg.type) {
+      case "generate":
+        return this.#generate(conn, msg);
+      case "abort":
+        if (this.host.engine.abort(conn.engineId(msg.id))) this.#wakeUp();
+        return;
+      case "stats":
+        conn.send({ type: "stats", id: msg.id, stats: this.stats() });
+        return;
+      default:
+        conn.send({ type: "error", id: (msg as { id: string }).id, code: "invalid_request", message: `Unknown message type ${JSON.stringify((msg as { type?: unknown }).type)}; expected generate, abort or stats` });
+    }
+  }
+
+  #refuse(conn: Connection, id: string, code: ErrorCode, message: string): void {
+    conn.send({ type: "error", id, code, message });
+  }
+
+  #generate(conn: Connection, msg: GenerateMessage): void {
+    if (this.draining) return this.#refuse(conn, msg.id, "draining", "The runtime is shutting down and accepts no new requests");
+    if (conn.requests.has(msg.id)) return this.#refuse(conn, msg.id, "duplicate_request", `Request id ${msg.id} is already running on this connection`);
+    if (!Array.isArray(msg.promptIds)) return this.#refuse(conn, msg.id, "invalid_request", "promptIds must be an array of token ids");
+    if (msg.images && msg.images.length > 0)
+      return this.#refuse(conn, msg.id, "invalid_request", `Model ${this.host.modelId} has no vision tower in this runtime; send text only`);
+    const engine = this.host.engine;
+    try {
+      const sampler = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
+      sampler(0); // validates the sampling parameters before anything is queued
+      const n = msg.n ?? 1;
+      engine.add({
+        requestId: conn.engineId(msg.id), promptIds: msg.promptIds, maxTokens: msg.maxTokens, stopIds: msg.stopIds,
+        ignoreEos: msg.ignoreEos, reasoningBudget: msg.reasoningBudget ?? null, priority: msg.priority, n,
+        deadline: msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : undefined, sampler,
+      });
+      conn.requests.set(msg.id, n);
+      this.#owners.set(conn.engineId(msg.id), conn);
+      this.#wakeUp();
+    } catch (err) {
+      if (err instanceof EngineError) return this.#refuse(conn, msg.id, err.code, err.message);
+      if (err instanceof SamplingParamsError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
+      this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
+      return this.#refuse(conn, msg.id, "internal", `Internal error: ${(err as Error).message}`);
+    }
+  }
+
+  #close(socket: Socket<unknown>): void {
+    const conn = this.#connections.get(socket);
+    if (!conn) return;
+    conn.closed = true;
+    this.#connections.delete(socket);
+    for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id)); // the reader is gone
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async #run(): Promise<void> {
+    const engine = this.host.engine;
+    while (!this.#stopped) {
+      this.#abortStalled();
+      if (!engine.hasWork) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      let events;
+      try {
+        events = engine.step();
+      } catch (err) {
+        this.#log(`runtime: engine step failed: ${(err as Error).stack ?? err}`);
+        this.#failAll(`Internal error in the engine: ${(err as Error).message}`);
+        continue;
+      }
+      this.steps++;
+      const batches = new Map<Connection, WireDelta[]>();
+      for (const e of events) {
+        const conn = this.#owners.get(e.requestId);
+        if (!conn) continue;
+        const wireId = e.requestId.slice(e.requestId.indexOf("/") + 1);
+        const forced = e.tokens.flatMap((t, i) => (t.forced ? [i] : []));
+        const delta: WireDelta = {
+          id: wireId, index: e.index, finish: e.finishReason, usage: e.usage,
+          tokens: e.tokens.map((t) => (t.topLogprobs ? [t.token, t.logprob, t.topLogprobs.map((a) => [a.token, a.logprob] as [number, number])] : [t.token, t.logprob])),
+          ...(forced.length > 0 ? { forced } : {}),
+        };
+        if (!batches.has(conn)) batches.set(conn, []);
+        batches.get(conn)!.push(delta);
+        if (e.finishReason) {
+          if (e.finishReason === "abort") this.abortedTotal++;
+          const left = (conn.requests.get(wireId) ?? 1) - 1;
+          if (left > 0) conn.requests.set(wireId, left);
+          else {
+            conn.requests.delete(wireId);
+            this.#owners.delete(e.requestId);
+          }
+        }
+      }
+      for (const [conn, deltas] of batches) conn.send({ type: "deltas", deltas } satisfies DeltasMessage);
+      await yieldToIo();
+    }
+  }
+
+  /** Requests of a connection that stopped reading are aborted so they stop holding KV blocks. */
+  #abortStalled(): void {
+    const now = Date.now();
+    for (const conn of this.#connections.values())
+      if (conn.isStalledTooLong(now)) {
+        this.#log(`runtime: connection ${conn.id} stopped reading for ${this.limits.stallTimeoutMs} ms with ${conn.pendingBytes} bytes queued; aborting its requests`);
+        for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
+        conn.socket.end();
+      }
+  }
+
+  #failAll(message: string): void {
+    for (const [engineId, conn] of this.#owners) {
+      const wireId = engineId.slice(engineId.indexOf("/") + 1);
+      conn.send({ type: "error", id: wireId, code: "internal", message });
+      this.host.engine.abort(engineId);
+    }
+  }
+
+  stats(): RuntimeStats {
+    const e = this.host.engine;
+    return {
+      running: e.scheduler.running.length, waiting: e.scheduler.waiting.length,
+      kvBlocksUsed: e.blocks.numUsed, kvBlocksTotal: e.blocks.numBlocks,
+      prefixCacheHitRate: e.blocks.cacheQueries > 0 ? e.blocks.cacheHits / e.blocks.cacheQueries : 0,
+      steps: this.steps, abortedTotal: this.abortedTotal, connections: this.#connections.size,
+    };
+  }
+
+  /** Stops admitting, lets in-flight work finish for up to graceMs, aborts the rest, then closes. */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    const until = Date.now() + graceMs;
+    while (this.host.engine.hasWork && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (this.host.engine.hasWork) {
+      for (const conn of this.#connections.values()) for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
+      this.#wakeUp();
+      while (this.host.engine.hasWork) await new Promise((r) => setTimeout(r, 5));
+    }
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    this.#stopped = true;
+    this.#wakeUp();
+    await this.#loop;
+    for (const conn of this.#connections.values()) conn.socket.end();
+    this.#listener?.stop(true);
+    if (this.options.socketPath && existsSync(this.options.socketPath)) unlinkSync(this.options.socketPath);
+  }
+}

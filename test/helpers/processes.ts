@@ -1,0 +1,53 @@
+// Real child processes for end-to-end tests: the runtime (and later the gateway), started with the
+// same CLI a user runs, stopped with SIGTERM.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "./fixtures.ts";
+
+export const bunBin = join(repoRoot, "node_modules", ".bin", "bun");
+
+export interface Started {
+  proc: ChildProcess;
+  output: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** Starts `gust <args>` and resolves once a stderr/stdout line matches `ready`. */
+export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
+  const proc = spawn(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const started: Started = {
+    proc,
+    output: () => out,
+    stop: async (signal = "SIGTERM") => {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`gust ${args.join(" ")} did not become ready in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(started);
+      }
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", onData);
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gust ${args.join(" ")} exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+}
+
+export function tempSocket(name: string): string {
+  return join(mkdtempSync(join(tmpdir(), "gust-")), `${name}.sock`);
+}
