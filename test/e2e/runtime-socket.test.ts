@@ -99,7 +99,7 @@ describe("runtime restarts and drains", () => {
     await link.start();
     expect(link.binding).not.toBeNull();
     expect(await rt.stop("SIGKILL")).toBeNull();
-    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 200 && link.binding; i++) await new Promise((r) => setTimeout(r, 25));
     expect(link.binding).toBeNull();
     expect(link.lastError).toMatch(/went away|Cannot reach/);
     rt = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", sock, "--num-blocks", "32"], /serving/);
@@ -119,7 +119,7 @@ describe("runtime restarts and drains", () => {
     const running = collect(c.generate({ promptIds: promptOf(4), maxTokens: 230, n: 8, ignoreEos: true, sampling: { temperature: 0 } }));
     await new Promise((r) => setTimeout(r, 10));
     const exit = rt.stop("SIGTERM");
-    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 400 && !/draining/.test(rt.output()); i++) await new Promise((r) => setTimeout(r, 5));
     const refused = (async () => collect(c.generate({ promptIds: promptOf(5), maxTokens: 3 })))().catch((e: RuntimeError) => e);
     const finished = await running;
     expect(finished.finish).toEqual(Array(8).fill("length"));
