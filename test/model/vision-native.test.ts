@@ -59,7 +59,7 @@ function nativeDir(permuteQK: boolean): string {
   for (const [name, info] of text.tensors) tensors[name] = { dtype: info.dtype, shape: info.shape, data: text.bytes(info).slice() };
   for (const [name, info] of hf.tensors) {
     if (!name.includes("vision_tower") && !name.includes("multi_modal_projector")) continue;
-    let data = hf.bytes(info).slice();
+    let data: Uint8Array = hf.bytes(info).slice();
     if (permuteQK && /attention\.[qk]_proj/.test(name)) data = interleave(data, 4, 12);
     tensors[nativeName(name)] = { dtype: info.dtype, shape: info.shape, data };
   }
