@@ -1,0 +1,85 @@
+/** One image from encoded bytes to what the runtime needs, in two steps so that a request's token budget is
+ * checked before anything is decoded:
+ *   probe  — format and size from the header, pixel cap, orientation; no pixel decoding;
+ *   render — decode, composite onto white, resize by the grid (bicubic, OpenCV-exact), hash.
+ * `prepareImage` does both for a single image. */
+import { createHash } from "node:crypto";
+import { resizeBicubic, toBytes } from "./bicubic.ts";
+import type { ImageCache } from "./cache.ts";
+import { toRgbOnWhite } from "./composite.ts";
+import { decode, orientedSize } from "./decode.ts";
+import { VisionError } from "./errors.ts";
+import { readHeader } from "./format.ts";
+import type { Header } from "./format.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { gridFor } from "./size-rule.ts";
+import type { Grid } from "./size-rule.ts";
+
+export interface PreparedImage {
+  /** SHA-256 (hex) of width and height (u32 little-endian each) followed by `rgb`: equal hashes, equal pixels. */
+  hash: string;
+  /** After the resize: multiples of patch × merge (28). */
+  width: number;
+  height: number;
+  /** Token grid: `cols` [IMG] per row, `rows` rows. */
+  cols: number;
+  rows: number;
+  /** height × width × 3 bytes, row-major, not normalised (the runtime divides by 255 and applies mean/std). */
+  rgb: Uint8Array;
+  /** cols · rows + rows: the image's tokens in the prompt. */
+  tokens: number;
+}
+
+export interface Probed {
+  bytes: Uint8Array;
+  header: Header;
+  /** Size after EXIF orientation (when applied): what the grid is computed from. */
+  width: number;
+  height: number;
+  /** SHA-256 (hex) of the encoded bytes: the cache key's content part. */
+  contentHash: string;
+}
+
+export type PipelineOptions = Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize">;
+
+/** SHA-256 (hex) of the parts in order, without concatenating them. */
+export function sha256Hex(...parts: Uint8Array[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("hex");
+}
+
+/** Header checks and the oriented size; throws VisionError (400 format/corrupt, 413 pixels). */
+export async function probeImage(bytes: Uint8Array, opts: PipelineOptions): Promise<Probed> {
+  const header = readHeader(bytes, opts.maxPixels);
+  const size = await orientedSize(bytes, header, opts.maxPixels, opts.exifOrientation);
+  return { bytes, header, ...size, contentHash: sha256Hex(bytes) };
+}
+
+/** Decode and resize to `grid` (from gridFor on the probed size, or a smaller max edge), through the cache. */
+export function renderImage(p: Probed, grid: Grid, opts: PipelineOptions, cache?: ImageCache | null): Promise<PreparedImage> {
+  const make = () => render(p, grid, opts);
+  if (!cache) return make();
+  return cache.getOrCreate(`${p.contentHash}:${opts.exifOrientation ? "exif" : "raw"}:${grid.width}x${grid.height}`, make);
+}
+
+async function render(p: Probed, grid: Grid, opts: PipelineOptions): Promise<PreparedImage> {
+  const d = await decode(p.bytes, p.header, opts.maxPixels, opts.exifOrientation);
+  if (d.width !== p.width || d.height !== p.height) {
+    // The token grid was computed from the header; a file whose pixels disagree with it is refused.
+    throw new VisionError(400, "image_decode", `image header says ${p.width} x ${p.height} but the pixels decode to ${d.width} x ${d.height}; the file is corrupt`);
+  }
+  const src = toRgbOnWhite(d.data, d.width * d.height, d.channels);
+  // Same size: OpenCV copies (the cubic weights at offset 0 are [0, 1, 0, 0]), so skip the arithmetic.
+  const rgb = d.width === grid.width && d.height === grid.height ? src : toBytes(resizeBicubic({ width: d.width, height: d.height, channels: 3, data: src }, grid.width, grid.height).data);
+  const dims = new Uint8Array(8);
+  new DataView(dims.buffer).setUint32(0, grid.width, true);
+  new DataView(dims.buffer).setUint32(4, grid.height, true);
+  return { hash: sha256Hex(dims, rgb), width: grid.width, height: grid.height, cols: grid.cols, rows: grid.rows, rgb, tokens: grid.tokens };
+}
+
+/** One image, no request budget: probe, grid by the model's rule, render. */
+export async function prepareImage(bytes: Uint8Array, opts: PipelineOptions, cache?: ImageCache | null): Promise<PreparedImage> {
+  const p = await probeImage(bytes, opts);
+  return renderImage(p, gridFor(p.width, p.height, opts), opts, cache);
+}
