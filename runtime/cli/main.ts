@@ -2,6 +2,7 @@
 // The `gust` command line: one subcommand per job (DESIGN §3).
 import { benchCommand } from "./bench-command.ts";
 import { devCommand } from "./dev-command.ts";
+import { deployCommand, rollbackCommand } from "../../edge/cli/deploy-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runtimeCommand } from "./runtime-command.ts";
 import { tokenizeCommand } from "./tokenize-command.ts";
@@ -12,6 +13,8 @@ const commands: Record<string, (argv: string[]) => Promise<string>> = {
   dev: devCommand,
   tokenize: tokenizeCommand,
   runtime: runtimeCommand,
+  deploy: deployCommand,
+  rollback: rollbackCommand,
 };
 
 const help = `gust: serverless-style runtime for model functions
@@ -20,6 +23,8 @@ commands:
   run       one generation without a server (gust run --model DIR --ids 1,2,3 --json)
   tokenize  chat-encode messages or text with the model's tokenizer (--json: {ids, text})
   runtime   the persistent model process (gust runtime --model DIR --socket PATH)
+  deploy    bundle a function and deploy it to a running gateway (gust deploy FILE --name N)
+  rollback  re-activate a function's previous version (gust rollback N)
   bench     CPU decode throughput against this machine's memory bandwidth
   dev       local development entry point (npm start)`;
 

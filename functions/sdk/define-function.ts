@@ -1,0 +1,55 @@
+// A function is a module whose default export is a Hono app, or `defineFunction({...})` around one.
+// The gateway calls the app with its bindings in `c.env`; `gust()` (applied automatically by
+// defineFunction) copies them into `c.var` so handlers read `c.var.model`.
+import { Hono, type MiddlewareHandler } from "hono";
+import type { FunctionEnv, ReasoningSetting } from "./types.ts";
+
+export interface FunctionLimits {
+  /** Longest a request may run before the runtime sequence is aborted. */
+  timeoutMs?: number;
+  /** Concurrent requests of this function (queued beyond that). */
+  maxConcurrency?: number;
+  /** Largest request body in bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface FunctionVisionOptions {
+  maxImages?: number;
+  maxImageTokens?: number;
+  allowUrls?: boolean;
+}
+
+export interface FunctionDefinition<E extends FunctionEnv = FunctionEnv> {
+  readonly kind: "gust-function";
+  readonly name?: string;
+  readonly app: Hono<E>;
+  /** Route default for the reasoning budget (requests may lower it, operators cap it). */
+  readonly reasoning?: Partial<ReasoningSetting>;
+  /** Image preprocessing options; absent = images refused for this function. */
+  readonly vision?: FunctionVisionOptions;
+  readonly limits?: FunctionLimits;
+}
+
+/** Copies the gateway's bindings from `c.env` into `c.var` (model, reasoning, requestId). */
+export function gust(): MiddlewareHandler<FunctionEnv> {
+  return async (c, next) => {
+    if (!c.env?.model) throw new Error("gust(): no model binding in c.env; is this app running under the gust gateway?");
+    c.set("model", c.env.model);
+    c.set("reasoning", c.env.reasoning);
+    c.set("requestId", c.env.requestId);
+    await next();
+  };
+}
+
+export function defineFunction<E extends FunctionEnv = FunctionEnv>(def: Omit<FunctionDefinition<E>, "kind">): FunctionDefinition<E> {
+  if (def.name !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(def.name))
+    throw new Error(`Function name "${def.name}" is invalid: use 1-63 lowercase letters, digits and dashes, starting with a letter or digit`);
+  const wrapped = new Hono<E>();
+  wrapped.use(gust() as unknown as MiddlewareHandler<E>);
+  wrapped.route("/", def.app);
+  return { ...def, kind: "gust-function", app: wrapped };
+}
+
+export function isFunctionDefinition(value: unknown): value is FunctionDefinition {
+  return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "gust-function";
+}

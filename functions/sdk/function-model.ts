@@ -1,0 +1,71 @@
+// The high-level model binding functions use: chat messages in, parsed answers out (reasoning, content,
+// tool calls), over the low-level token-id binding. Encoding and parsing are runtime/text's.
+import type { ModelBinding } from "../../edge/binding/types.ts";
+import { OutputStreamParser, encodeChat, type ChatRequest } from "../../runtime/text/index.ts";
+import type { ChatInput, ChatResult, ChatStreamEvent, FunctionModel, ReasoningSetting, Usage } from "./types.ts";
+
+const emptyUsage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, reasoning_tokens: 0, budget_exhausted: false, cached_tokens: 0, preemptions: 0 };
+
+export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSetting): FunctionModel {
+  const tok = binding.info.tokenizer;
+
+  function promptOf(input: ChatInput, reasoning: ReasoningSetting): number[] {
+    const req: ChatRequest = { messages: input.messages, tools: input.tools, reasoning_effort: reasoning.effort, continue_final_message: input.continue_final_message };
+    return encodeChat(tok, req).ids;
+  }
+
+  async function* stream(input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent> {
+    const reasoning = { ...defaults, ...input.reasoning };
+    const promptIds = promptOf(input, reasoning);
+    const parser = new OutputStreamParser(tok);
+    let usage = emptyUsage, finish: ChatResult["finishReason"] = "stop", sawCall = false;
+    const pending = new Map<number, { id: string; name: string }>();
+    const translate = function* (events: ReturnType<OutputStreamParser["push"]>): Generator<ChatStreamEvent> {
+      for (const e of events) {
+        if (e.type === "reasoning" || e.type === "content") yield { type: e.type, text: e.text };
+        else if (e.type === "tool_call_start") pending.set(e.index, { id: e.id, name: e.name });
+        else if (e.type === "tool_call_end") {
+          const p = pending.get(e.index)!;
+          sawCall = true;
+          yield { type: "tool_call", call: { id: p.id, name: p.name, arguments: e.arguments } };
+        }
+      }
+    };
+    for await (const event of binding.generate({
+      promptIds, maxTokens: input.maxTokens, stopIds: input.stopTokenIds, signal, timeoutMs: input.timeoutMs,
+      reasoningBudget: reasoning.effort === "high" ? reasoning.budgetTokens : 0,
+      sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
+    })) {
+      yield* translate(parser.push(event.tokens.map((t) => t.token)));
+      if (event.finishReason) {
+        usage = event.usage ?? usage;
+        finish = event.finishReason;
+      }
+    }
+    yield* translate(parser.finish());
+    yield { type: "done", finishReason: sawCall && finish === "stop" ? "tool_calls" : finish, usage };
+  }
+
+  return {
+    info: binding.info,
+    binding,
+    stream,
+    async chat(input, signal) {
+      const result: ChatResult = { content: null, reasoning: null, toolCalls: [], finishReason: "stop", usage: emptyUsage };
+      for await (const e of stream(input, signal)) {
+        if (e.type === "content") result.content = (result.content ?? "") + e.text;
+        else if (e.type === "reasoning") result.reasoning = (result.reasoning ?? "") + e.text;
+        else if (e.type === "tool_call") result.toolCalls.push(e.call);
+        else {
+          result.finishReason = e.finishReason;
+          result.usage = e.usage;
+        }
+      }
+      return result;
+    },
+    tokenize(input) {
+      if ("text" in input) return tok.encode(input.text);
+      return encodeChat(tok, { messages: input.messages, tools: input.tools, reasoning_effort: defaults.effort }).ids;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// What a function sees: `c.var.model` (a FunctionModel: chat, stream, tokenize, info — each taking an
+// AbortSignal), `c.var.reasoning` (the resolved reasoning budget of this request) and `c.var.vision`.
+import type { GenerateEvent, ModelBinding, ModelInfo, Usage } from "../../edge/binding/types.ts";
+import type { ChatRequest } from "../../runtime/text/index.ts";
+
+export type { ModelBinding, ModelInfo, Usage, GenerateEvent };
+
+export interface ReasoningSetting {
+  effort: "none" | "high";
+  /** Tokens allowed in the think block; null = unlimited. */
+  budgetTokens: number | null;
+}
+
+export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
+  /** Overrides the request's resolved reasoning setting. */
+  reasoning?: Partial<ReasoningSetting>;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Token ids that stop generation (besides end of sequence). */
+  stopTokenIds?: number[];
+  /** Extra milliseconds before the runtime aborts the sequence. */
+  timeoutMs?: number;
+}
+
+export interface ChatToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the arguments, as the model wrote them. */
+  arguments: string;
+}
+
+export interface ChatResult {
+  content: string | null;
+  reasoning: string | null;
+  toolCalls: ChatToolCall[];
+  finishReason: "stop" | "length" | "tool_calls" | "abort";
+  usage: Usage;
+}
+
+export type ChatStreamEvent =
+  | { type: "reasoning"; text: string }
+  | { type: "content"; text: string }
+  | { type: "tool_call"; call: ChatToolCall }
+  | { type: "done"; finishReason: ChatResult["finishReason"]; usage: Usage };
+
+export interface FunctionModel {
+  readonly info: ModelInfo;
+  chat(input: ChatInput, signal?: AbortSignal): Promise<ChatResult>;
+  stream(input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent>;
+  /** Chat-encodes messages (or plain text) into prompt ids, control tokens included. */
+  tokenize(input: { messages: ChatInput["messages"]; tools?: ChatInput["tools"] } | { text: string }): number[];
+  /** The low-level token-id binding, for functions that build prompts themselves. */
+  readonly binding: ModelBinding;
+}
+
+/** The Hono `Env` of a function: bindings arrive in `c.env` and `gust()` copies them into `c.var`. */
+export interface FunctionEnv {
+  Bindings: FunctionBindings;
+  Variables: { model: FunctionModel; reasoning: ReasoningSetting; requestId: string };
+}
+
+export interface FunctionBindings {
+  model: FunctionModel;
+  reasoning: ReasoningSetting;
+  requestId: string;
+  /** Prepared images of this request (from the vision middleware), when the function enabled vision. */
+  vision?: unknown;
+}
