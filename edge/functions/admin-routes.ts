@@ -24,7 +24,7 @@ const err = (message: string, code: string) => ({ error: { message, type: "inval
 
 export function adminRoutes(registry: FunctionRegistry, o: AdminOptions): Hono {
   const app = new Hono();
-  app.use("*", async (c, next) => {
+  app.use("/admin/*", async (c, next) => {
     if (o.adminKey === null) {
       if (!o.allowWithoutKey) return c.json(err("Admin routes are disabled: set GUST_ADMIN_KEY (or --admin-key) on the gateway", "admin_disabled"), 403);
     } else {
