@@ -52,3 +52,21 @@ export class ImageFeatureCursor {
     return { rows: Int32Array.from(rows), values };
   }
 }
+
+/**
+ * Stateless variant for schedulers that may skip spans (prefix-cache hits) or redo them (preemption):
+ * the image rows of tokens[start, end), found by counting the [IMG] tokens before `start`.
+ * Rows are relative to `start`. Example: tokens [1, 10, 10, 12, 10, 10, 13], span [2, 5) → rows [0, 2]
+ * (tokens 2 and 4) with feature rows 1 and 2.
+ */
+export function imageEmbeddingsForSpan(tokens: ArrayLike<number>, start: number, end: number, f: ImageFeatures): ImageEmbeddings | undefined {
+  let before = 0;
+  for (let i = 0; i < start; i++) if (tokens[i] === f.imageTokenId) before++;
+  const rows: number[] = [];
+  for (let i = start; i < end; i++) if (tokens[i] === f.imageTokenId) rows.push(i - start);
+  if (rows.length === 0) return undefined;
+  const available = f.values.length / f.hidden;
+  if (before + rows.length > available)
+    throw new RangeError(`Tokens ${start}..${end - 1} need image rows ${before}..${before + rows.length - 1}, the images gave only ${available}`);
+  return { rows: Int32Array.from(rows), values: f.values.subarray(before * f.hidden, (before + rows.length) * f.hidden) };
+}

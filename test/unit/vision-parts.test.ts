@@ -1,7 +1,9 @@
 // The vision path's index arithmetic on the worked examples of its comments: patch rows, the 2-D
 // rotary table, the patch merger's gather order and weight permutation, the image-row cursor.
 import { describe, expect, it } from "vitest";
-import { ImageFeatureCursor } from "../../runtime/model/image-prefill.ts";
+import { ImageFeatureCursor, imageEmbeddingsForSpan } from "../../runtime/model/image-prefill.ts";
+import { imageBlockKeys, imageDigest } from "../../runtime/vision/image-keys.ts";
+import type { VisionConfig } from "../../runtime/vision/vision-config.ts";
 import { mergerSourceRows, permuteMergingColumns } from "../../runtime/vision/merge-order.ts";
 import { pixelValues, writePatches, type RgbImage } from "../../runtime/vision/pixels.ts";
 import { patchPositions, visionRopeTables } from "../../runtime/vision/rope-2d.ts";
@@ -109,5 +111,36 @@ describe("image feature cursor", () => {
     expect(() => ImageFeatureCursor.check([10, 10, 10], { values, hidden, imageTokenId: 10 }))
       .toThrow(/3 \[IMG\] tokens \(id 10\) but the images give 4 feature rows/);
     expect(() => new ImageFeatureCursor({ values: new Float32Array(3), hidden: 2, imageTokenId: 10 })).toThrow(/not a whole number of 2-wide rows/);
+  });
+});
+
+describe("image features for spans and prefix-cache keys", () => {
+  it("imageEmbeddingsForSpan finds the rows by counting earlier [IMG] tokens (the comment's example)", () => {
+    const f = { values: Float32Array.from({ length: 8 }, (_, i) => i), hidden: 2, imageTokenId: 10 };
+    const tokens = [1, 10, 10, 12, 10, 10, 13];
+    const e = imageEmbeddingsForSpan(tokens, 2, 5, f)!;
+    expect(Array.from(e.rows)).toEqual([0, 2]);
+    expect(Array.from(e.values)).toEqual([2, 3, 4, 5]);
+    expect(imageEmbeddingsForSpan(tokens, 6, 7, f)).toBeUndefined();
+    // every split of the prompt gives the same rows as the stateful cursor
+    for (let cut = 1; cut < tokens.length; cut++) {
+      const cursor = new ImageFeatureCursor(f);
+      const a = cursor.take(tokens.slice(0, cut)), b = cursor.take(tokens.slice(cut));
+      expect(imageEmbeddingsForSpan(tokens, 0, cut, f)).toEqual(a);
+      expect(imageEmbeddingsForSpan(tokens, cut, tokens.length, f)).toEqual(b);
+    }
+  });
+
+  it("blocks holding an image's tokens are keyed by its content, other blocks are not", () => {
+    const v = { imageTokenId: 10, imageBreakId: 12, imageEndId: 13 } as VisionConfig;
+    const img = (byte: number): RgbImage => ({ rgb: new Uint8Array(12).fill(byte), height: 2, width: 2 });
+    const ids = [1, 10, 10, 12, 10, 10, 13, 5, 6];
+    const keys = imageBlockKeys(ids, [img(1)], v, 4), other = imageBlockKeys(ids, [img(2)], v, 4);
+    expect(keys(0)).toBe(imageDigest(img(1)));
+    expect(keys(1)).toBe(imageDigest(img(1)));
+    expect(keys(2)).toBe("");
+    expect(other(0)).not.toBe(keys(0));
+    expect(imageDigest({ ...img(1), height: 1, width: 4 })).not.toBe(imageDigest(img(1))); // size is part of the key
+    expect(() => imageBlockKeys(ids, [], v, 4)).toThrow(/holds 1 image runs but 0 images/);
   });
 });
