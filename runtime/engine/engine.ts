@@ -3,6 +3,7 @@
 import type { Backend } from "../../ffi/backend.ts";
 import type { KvCache } from "../model/kv-cache.ts";
 import type { TextModel } from "../model/text-model.ts";
+import { ImageFeatureCursor } from "../model/image-prefill.ts";
 import { BlockManager } from "./block-manager.ts";
 import { runStep } from "./model-runner.ts";
 import { ReasoningBudget, type ThinkIds } from "./reasoning-budget.ts";
@@ -74,6 +75,13 @@ export class Engine {
     const blocksNeeded = this.blocks.blocksFor(req.promptIds.length + maxTokens);
     if (blocksNeeded > this.blocks.numBlocks)
       throw new EngineError("does_not_fit", `Cannot schedule request ${req.requestId}: it needs ${blocksNeeded} KV blocks (${req.promptIds.length + maxTokens} tokens of ${this.blocks.blockSize}), the whole pool has ${this.blocks.numBlocks}`);
+    if (req.images) {
+      try {
+        ImageFeatureCursor.check(req.promptIds, req.images);
+      } catch (err) {
+        throw new EngineError("invalid_request", (err as Error).message);
+      }
+    }
     const stopIds = new Set([...(req.stopIds ?? []), ...(req.ignoreEos ? [] : [this.options.eosId])]);
     const arrival = this.#arrivals++;
     const seqs: Sequence[] = [];
@@ -82,6 +90,7 @@ export class Engine {
         req.sampler(i), new ReasoningBudget(this.options.thinkIds, budget, req.promptIds), req.priority ?? 0, arrival,
         req.blockExtraKey, req.deadline ?? null);
       if (i > 0) seq.waitFor = seqs[0];
+      seq.images = req.images ?? null;
       seqs.push(seq);
       this.scheduler.add(seq);
     }

@@ -6,6 +6,7 @@
 //   queryStarts [0, 1, 4], contextLens [7, 3], blockTables [5, 17, 3, -1] (2 per sequence),
 //   logitRows [0, 3]: A's row, and B's last row because its prompt completes in this step.
 import type { ForwardBatch, ForwardResult } from "../model/batch.ts";
+import { imageEmbeddingsForSpan } from "../model/image-prefill.ts";
 import type { KvCache } from "../model/kv-cache.ts";
 import type { TextModel } from "../model/text-model.ts";
 import type { ScheduledItem } from "./scheduler.ts";
@@ -24,9 +25,18 @@ export function buildBatch(items: ScheduledItem[], blockSize: number): { batch: 
   const queryStarts = new Int32Array(items.length + 1), contextLens = new Int32Array(items.length);
   const blockTables = new Int32Array(items.length * maxBlocks).fill(-1);
   const logitRows: number[] = [], sampled: Sequence[] = [];
+  const imageRows: number[] = [], imageValues: Float32Array[] = [];
   let row = 0;
   items.forEach(({ seq, numNewTokens }, s) => {
     queryStarts[s] = row;
+    if (seq.images) {
+      // the [IMG] positions of this span take their feature rows (counted from the prompt's start)
+      const span = imageEmbeddingsForSpan(seq.tokens, seq.numComputed, seq.numComputed + numNewTokens, seq.images);
+      if (span) {
+        for (const r of span.rows) imageRows.push(row + r);
+        imageValues.push(span.values);
+      }
+    }
     blockTables.set(seq.blockTable, s * maxBlocks);
     for (let j = 0; j < numNewTokens; j++, row++) {
       const p = seq.numComputed + j;
@@ -45,6 +55,15 @@ export function buildBatch(items: ScheduledItem[], blockSize: number): { batch: 
     tokenIds, positions, slots, queryStarts, contextLens, blockTables, maxBlocksPerSeq: maxBlocks,
     logitRows: Int32Array.from(logitRows),
   };
+  if (imageRows.length > 0) {
+    const values = new Float32Array(imageValues.reduce((n, v) => n + v.length, 0));
+    let offset = 0;
+    for (const v of imageValues) {
+      values.set(v, offset);
+      offset += v.length;
+    }
+    batch.imageEmbeddings = { rows: Int32Array.from(imageRows), values };
+  }
   return { batch, sampled };
 }
 

@@ -1,4 +1,5 @@
 // What a caller asks the engine for, what it gets back per step, and the engine's refusals.
+import type { ImageFeatures } from "../model/image-prefill.ts";
 import type { FinishReason, GeneratedToken, TokenSampler } from "./sequence.ts";
 
 export interface EngineRequest {
@@ -17,6 +18,8 @@ export interface EngineRequest {
   n?: number;
   /** Absolute time (ms since epoch) after which the request is aborted. */
   deadline?: number;
+  /** Vision-tower outputs for the prompt's [IMG] tokens, one row per [IMG] in prompt order. */
+  images?: ImageFeatures;
   /** Extra prefix-cache key per block (image content behind placeholders). */
   blockExtraKey?: (blockIndex: number) => string;
   /** Builds the sampler of sample `index` (0..n−1). */

@@ -1,5 +1,6 @@
 // One generation request inside the engine: its tokens, where its K/V lives, and its life cycle
 // waiting → running → finished | aborted (running → waiting again when preempted).
+import type { ImageFeatures } from "../model/image-prefill.ts";
 import type { ReasoningBudget } from "./reasoning-budget.ts";
 import type { BlockHash } from "./block-hash.ts";
 
@@ -51,6 +52,8 @@ export class Sequence {
   /** Another sequence whose prompt must be computed first so this one reuses its blocks (n > 1). */
   waitFor: Sequence | null = null;
   abortRequested = false;
+  /** Image features consumed by the [IMG] positions of the prompt (kept for recompute after preemption). */
+  images: ImageFeatures | null = null;
 
   constructor(
     readonly id: number,

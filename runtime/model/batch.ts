@@ -23,6 +23,12 @@ export interface ForwardBatch {
    *  belong here ([IMG_BREAK]/[IMG_END] keep their text embeddings); rows strictly increasing.
    *  Example: tokens [1, 10, 10, 12, 10, 10, 13] with a 2×2 image → rows [1, 2, 4, 5], 4·hidden values. */
   imageEmbeddings?: ImageEmbeddings;
+  /** Optional input rows [T, hidden] used instead of the token-embedding gather (an EAGLE draft's
+   *  eagle_linear(concat(embed, feature)) inputs). tokenIds are then only checked, not embedded. */
+  inputEmbeddings?: Float32Array;
+  /** Rows whose final-norm hidden states are returned in `ForwardResult.allHidden` (EAGLE features for
+   *  prompt positions, which need no logits). */
+  hiddenRows?: Int32Array;
 }
 
 export interface ImageEmbeddings {
@@ -36,6 +42,8 @@ export interface ForwardResult {
   logits: Float32Array;
   /** Final-norm hidden states of the logit rows [logitRows.length, hidden] (EAGLE's input). */
   hidden: Float32Array;
+  /** Final-norm hidden states of `hiddenRows` [hiddenRows.length, hidden], when asked for. */
+  allHidden?: Float32Array;
 }
 
 export interface ForwardOptions {

@@ -53,7 +53,11 @@ export class TextModel {
     using contextLens = b.fromHost(batch.contextLens);
     using blockTables = b.fromHost(batch.blockTables.length > 0 ? batch.blockTables : new Int32Array(1));
 
-    b.embed(ws.h, w.embed, ids, numTokens, c.vocabSize, c.hiddenSize);
+    if (batch.inputEmbeddings) {
+      if (batch.inputEmbeddings.length !== numTokens * c.hiddenSize)
+        throw new RangeError(`inputEmbeddings has ${batch.inputEmbeddings.length} values, expected ${numTokens} × ${c.hiddenSize}`);
+      b.upload(ws.h, batch.inputEmbeddings);
+    } else b.embed(ws.h, w.embed, ids, numTokens, c.vocabSize, c.hiddenSize);
     if (images && images.rows.length > 0) {
       // image features replace the [IMG] rows' embeddings (masked scatter, model-spec §4.5)
       using imageRows = b.fromHost(images.rows);
@@ -87,7 +91,8 @@ export class TextModel {
       b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
       this.#report(options, l + 1, ws.h, numTokens * c.hiddenSize);
     }
-    if (numRows === 0) return { logits: new Float32Array(0), hidden: new Float32Array(0) };
+    const allHidden = batch.hiddenRows && batch.hiddenRows.length > 0 ? this.#finalHidden(ws.h, batch.hiddenRows, numTokens) : undefined;
+    if (numRows === 0) return { logits: new Float32Array(0), hidden: new Float32Array(0), allHidden };
     b.upload(ws.rowIndex, batch.logitRows);
     b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);
     b.rmsnorm(ws.rowsNormed, ws.rows, w.finalNorm, numRows, c.hiddenSize, c.rmsNormEps);
@@ -95,7 +100,21 @@ export class TextModel {
     const hidden = b.download(ws.rowsNormed, new Float32Array(numRows * c.hiddenSize));
     options.onHidden?.("final", hidden);
     const logits = b.download(ws.logits, new Float32Array(numRows * c.vocabSize));
-    return { logits, hidden };
+    return { logits, hidden, allHidden };
+  }
+
+  /** Final-norm hidden states of arbitrary rows (no lm_head), in chunks of the workspace's row capacity. */
+  #finalHidden(h: DeviceBuffer, rows: Int32Array, numTokens: number): Float32Array {
+    const c = this.config, b = this.backend, ws = this.#ws;
+    const out = new Float32Array(rows.length * c.hiddenSize);
+    for (let start = 0; start < rows.length; start += ws.rowCapacity) {
+      const part = rows.subarray(start, Math.min(rows.length, start + ws.rowCapacity));
+      b.upload(ws.rowIndex, part);
+      b.gatherRows(ws.rows, h, ws.rowIndex, part.length, c.hiddenSize, numTokens);
+      b.rmsnorm(ws.rowsNormed, ws.rows, this.weights.finalNorm, part.length, c.hiddenSize, c.rmsNormEps);
+      b.download(ws.rowsNormed, out.subarray(start * c.hiddenSize, (start + part.length) * c.hiddenSize));
+    }
+    return out;
   }
 
   #report(options: ForwardOptions, layer: number, buffer: DeviceBuffer, count: number): void {

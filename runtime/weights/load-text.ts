@@ -104,11 +104,17 @@ class TextLoader {
   }
 }
 
+/** Embedding and lm_head borrowed from another model (an EAGLE draft ships neither). */
+export interface SharedHeads {
+  embed: WeightRef;
+  lmHead: WeightRef;
+}
+
 export function loadTextWeights(backend: Backend, ckpt: Checkpoint, scheme: NameScheme, c: TextConfig,
-  onProgress?: (p: LoadProgress) => void): TextWeights {
+  onProgress?: (p: LoadProgress) => void, shared?: SharedHeads): TextWeights {
   const loader = new TextLoader(backend, ckpt, scheme, c, onProgress);
   try {
-    const embed = loader.plain(scheme.embed, "the token embedding", [c.vocabSize, c.hiddenSize]);
+    const embed = shared?.embed ?? loader.plain(scheme.embed, "the token embedding", [c.vocabSize, c.hiddenSize]);
     const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
     const layers: LayerWeights[] = [];
     for (let l = 0; l < c.numLayers; l++) {
@@ -126,7 +132,8 @@ export function loadTextWeights(backend: Backend, ckpt: Checkpoint, scheme: Name
     }
     const finalNorm = loader.plain(scheme.finalNorm, "the final norm", [c.hiddenSize]);
     const hasHead = scheme.lmHead.some((n) => ckpt.has(n));
-    const lmHead = hasHead || !c.tieWordEmbeddings ? loader.plain(scheme.lmHead, "the lm_head", [c.vocabSize, c.hiddenSize]) : embed;
+    const lmHead = shared?.lmHead ??
+      (hasHead || !c.tieWordEmbeddings ? loader.plain(scheme.lmHead, "the lm_head", [c.vocabSize, c.hiddenSize]) : embed);
     const lmHeadBytes = lmHead.buffer.byteLength;
     return {
       embed, lmHead, finalNorm, layers,
