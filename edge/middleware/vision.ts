@@ -8,8 +8,8 @@
  *       // chat.images[k] ↔ images.get(source): the runtime gets rgb, width, height in prompt order
  *     });
  *
- * It reads the body once: `rawBody` is reused if an earlier middleware set it, and set otherwise (the chat
- * encoder parses the raw text itself, Python-style). A GET/HEAD or an empty body passes with no images.
+ * It reads the body once: an earlier reader's `body` (parsed) or `rawBody` (text) is reused, and both are set
+ * otherwise (the chat encoder parses the raw text itself, Python-style). A GET/HEAD or an empty body passes with no images.
  * Refusals answer `{error: {message, type, code, param}}` — 400 bad image / type / count, 403 refused URL,
  * 413 over a byte, pixel or token cap (the message states the limit and the actual value) — and the handler
  * does not run. Nothing thrown inside escapes as a stack trace. */
@@ -42,17 +42,23 @@ export function vision(options: VisionOptions = {}): MiddlewareHandler {
       return next();
     }
     try {
-      let text = c.get("rawBody");
-      if (typeof text !== "string") {
-        text = await c.req.text();
-        c.set("rawBody", text);
-      }
-      let body: unknown = null;
-      if (text.trim() !== "") {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          throw new VisionError(400, "invalid_json", "request body is not valid JSON; send a JSON chat request");
+      // `body` (parsed JSON) is the gateway's shared slot (edge/body.ts); it is not in this module's typings.
+      const shared = c as unknown as { get(k: "body"): unknown; set(k: "body", v: unknown): void };
+      let body = shared.get("body");
+      if (body === undefined) {
+        let text = c.get("rawBody");
+        if (typeof text !== "string") {
+          text = await c.req.text();
+          c.set("rawBody", text);
+        }
+        body = null;
+        if (text.trim() !== "") {
+          try {
+            body = JSON.parse(text);
+          } catch {
+            throw new VisionError(400, "invalid_json", "request body is not valid JSON; send a JSON chat request");
+          }
+          shared.set("body", body);
         }
       }
       c.set("vision", await prepareRequestImages(body, o, cache));

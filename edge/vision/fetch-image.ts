@@ -52,8 +52,9 @@ async function defaultResolve(host: string): Promise<string[]> {
   return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 }
 
-/** Connect and check that the peer is the address we asked for (a socket layer that re-resolved would fail here). */
-function defaultDial(req: DialRequest): Promise<Duplex> {
+/** Connect and check that the peer is the address we asked for (a socket layer that re-resolved would fail here).
+ * The default dialer; exported for tests. */
+export function dialChecked(req: DialRequest): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const sock = req.tls
       ? tlsConnect({ host: req.address, port: req.port, servername: req.servername, ALPNProtocols: ["http/1.1"] })
@@ -95,7 +96,7 @@ async function addressesOf(host: string, literal: boolean, resolve: (h: string) 
 
 async function fetchChecked(start: URL, p: FetchPolicy, signal: AbortSignal): Promise<Fetched> {
   const resolve = p.fetchHooks?.resolve ?? defaultResolve;
-  const dial = p.fetchHooks?.dial ?? defaultDial;
+  const dial = p.fetchHooks?.dial ?? dialChecked;
   let url = start;
   for (let hop = 0; ; hop++) {
     const t = checkUrl(url, p);
