@@ -12,8 +12,9 @@ import { loadModel, progressPrinter } from "../model/load-model.ts";
 import { SamplingParamsError, type SamplingParams } from "../sampling/params.ts";
 import { buildPrompt, loadTokenizer, readTextFile, runTextFields, type Tokenizer } from "../text/index.ts";
 import { UsageError, parseFloatArg, parseIdList, parseIntArg } from "./usage-error.ts";
+import { featuresFor, promptWithImages } from "./run-images.ts";
 
-export const runUsage = `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--max-tokens N]
+export const runUsage = `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--image FILE]... [--max-tokens N]
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
          [--reasoning-effort none|high] [--reasoning-budget N] [--ignore-eos] [--backend cpu|cuda]
          [--threads N] [--json]`;
@@ -23,6 +24,7 @@ const options = {
   "max-tokens": { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
   "top-k": { type: "string" }, "min-p": { type: "string" }, seed: { type: "string" }, n: { type: "string" },
   logprobs: { type: "string" }, "reasoning-effort": { type: "string" }, "reasoning-budget": { type: "string" },
+  image: { type: "string", multiple: true },
   "ignore-eos": { type: "boolean" }, backend: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
 } as const;
 
@@ -61,6 +63,9 @@ export async function runCommand(argv: string[]): Promise<string> {
     logprobs: parseIntArg("logprobs", values.logprobs, 0),
   };
 
+  const imageFiles = values.image ?? [];
+  if (imageFiles.length > 0 && values.messages !== undefined)
+    throw new UsageError("--image goes with --ids (layout already in place) or --prompt; with --messages, put the images in the messages");
   const tok = hasTokenizer(values.model) ? await loadTokenizer(values.model) : null;
   let promptIds: number[];
   if (values.ids !== undefined) promptIds = parseIdList(values.ids);
@@ -74,16 +79,20 @@ export async function runCommand(argv: string[]): Promise<string> {
       if (text === null) throw new UsageError(`--messages ${values.messages}: no such file`);
       messagesJson = text;
     }
-    promptIds = buildPrompt(tok, { prompt: values.prompt, messagesJson, reasoningEffort }).ids;
+    promptIds = values.prompt !== undefined && imageFiles.length > 0
+      ? promptWithImages(tok, values.prompt, imageFiles, reasoningEffort)
+      : buildPrompt(tok, { prompt: values.prompt, messagesJson, reasoningEffort }).ids;
   }
 
   const thinkIds = thinkIdsOf(tok);
   const backend = createBackend(backendKind, { numThreads: parseIntArg("threads", values.threads, 0) });
   const loaded = loadModel(values.model, backend, { onProgress: progressPrinter() });
   try {
+    const images = imageFiles.length > 0 || promptIds.includes(loaded.config.imageTokenId ?? -1)
+      ? featuresFor(loaded.config, backend, promptIds, imageFiles) : undefined;
     let samples: RunOnceSample[];
     try {
-      samples = runOnce(backend, loaded.model, thinkIds, { promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget });
+      samples = runOnce(backend, loaded.model, thinkIds, { promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget, images });
     } catch (err) {
       if (err instanceof SamplingParamsError) throw new UsageError(err.message);
       throw err;

@@ -1,6 +1,7 @@
 // One request from prompt ids to finished samples on a private engine: what `gust run` and the dev
 // command use when no runtime server is involved.
 import type { Backend } from "../../ffi/backend.ts";
+import type { ImageFeatures } from "../model/image-prefill.ts";
 import { KvCache } from "../model/kv-cache.ts";
 import type { TextModel } from "../model/text-model.ts";
 import type { SamplingParams } from "../sampling/params.ts";
@@ -18,6 +19,7 @@ export interface RunOnceRequest {
   ignoreEos?: boolean;
   stopIds?: number[];
   reasoningBudget?: number | null;
+  images?: ImageFeatures;
 }
 
 export interface RunOnceSample {
@@ -35,7 +37,7 @@ export function runOnce(backend: Backend, model: TextModel, thinkIds: ThinkIds |
     const engine = new Engine(backend, model, cache, { thinkIds, eosId: model.config.eosId, maxNumSeqs: n, maxBatchedTokens: 512 });
     engine.add({
       requestId: "run", promptIds: req.promptIds, maxTokens: req.maxTokens, n, ignoreEos: req.ignoreEos,
-      stopIds: req.stopIds, reasoningBudget: req.reasoningBudget ?? null,
+      stopIds: req.stopIds, reasoningBudget: req.reasoningBudget ?? null, images: req.images,
       sampler: samplerFactory(req.sampling, model.config.vocabSize, req.promptIds),
     });
     const samples: RunOnceSample[] = Array.from({ length: n }, () => ({ tokens: [], finishReason: "length" as FinishReason, usage: undefined as unknown as Usage }));

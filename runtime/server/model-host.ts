@@ -9,6 +9,7 @@ import type { ThinkIds } from "../engine/reasoning-budget.ts";
 import { KvCache } from "../model/kv-cache.ts";
 import { loadModel, progressPrinter, type LoadedModel } from "../model/load-model.ts";
 import { loadTokenizer, type Tokenizer } from "../text/index.ts";
+import { openVision, type LoadedVision } from "../vision/open-vision.ts";
 import type { HelloMessage } from "../wire/messages.ts";
 import { PROTOCOL_VERSION } from "../wire/messages.ts";
 
@@ -25,6 +26,9 @@ export interface HostOptions {
   kvMemoryFraction?: number;
   /** Exact number of KV blocks (overrides the memory-based size; tests use it). */
   numBlocks?: number;
+  /** Skip the vision tower even if the checkpoint has one. */
+  textOnly?: boolean;
+  maxImagesPerRequest?: number;
 }
 
 const TOKENIZER_FILES = ["tekken.json", "tokenizer.json", "tokenizer_config.json", "config.json"];
@@ -34,10 +38,15 @@ export class ModelHost {
   readonly cache: KvCache;
   readonly modelId: string;
   readonly thinkIds: ThinkIds | null;
+  /** The vision tower, when the checkpoint has one. */
+  readonly vision: LoadedVision | null;
+  readonly maxImagesPerRequest: number;
   readonly #tokenizerFiles: { name: string; bytes: Uint8Array }[];
 
   private constructor(readonly loaded: LoadedModel, readonly tokenizer: Tokenizer, o: HostOptions, backend: Backend) {
     const text = loaded.config.text;
+    this.vision = o.textOnly ? null : openVision(loaded.config, backend);
+    this.maxImagesPerRequest = this.vision ? (o.maxImagesPerRequest ?? 8) : 0;
     this.modelId = o.modelId ?? basename(resolve(o.modelDir));
     const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
     const numBlocks = o.numBlocks ?? choosePoolSize(text, { blockSize, maxNumSeqs, maxModelLen: loaded.model.maxPositions, memoryFraction: o.kvMemoryFraction }).numBlocks;
@@ -74,10 +83,10 @@ export class ModelHost {
     return {
       message: {
         type: "hello", protocol: PROTOCOL_VERSION, draining,
-        model: { id: this.modelId, contextLength: this.engine.maxModelLen, vocabSize: text.vocabSize, bosId: text.bosId, eosId: text.eosId, hasVision: false },
+        model: { id: this.modelId, contextLength: this.engine.maxModelLen, vocabSize: text.vocabSize, bosId: text.bosId, eosId: text.eosId, hasVision: this.vision !== null },
         limits: {
           maxNumSeqs: this.engine.scheduler.config.maxNumSeqs, maxBatchedTokens: this.engine.scheduler.config.maxBatchedTokens,
-          numBlocks: this.cache.numBlocks, blockSize: this.cache.blockSize, maxImagesPerRequest: 0,
+          numBlocks: this.cache.numBlocks, blockSize: this.cache.blockSize, maxImagesPerRequest: this.maxImagesPerRequest,
         },
         tokenizer: { files },
         image: img ? { patchSize: img.imagePatchSize, spatialMergeSize: img.spatialMergeSize, maxImageSize: img.maxImageSize } : null,
@@ -87,6 +96,7 @@ export class ModelHost {
   }
 
   dispose(): void {
+    this.vision?.dispose();
     this.cache.dispose();
     this.loaded.dispose();
   }

@@ -9,6 +9,7 @@ import { SamplingParamsError } from "../sampling/params.ts";
 import { FrameError, type Frame } from "../wire/frames.ts";
 import type { ClientMessage, DeltasMessage, ErrorCode, GenerateMessage, RuntimeStats, WireDelta } from "../wire/messages.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
+import { ImageRequestError, prepareImages } from "./images.ts";
 import type { ModelHost } from "./model-host.ts";
 
 export interface ServerOptions extends Partial<ConnectionLimits> {
@@ -85,17 +86,17 @@ export class RuntimeServer {
       }
       throw err;
     }
-    for (const frame of frames) this.#handle(conn, frame.message as ClientMessage);
+    for (const frame of frames) this.#handle(conn, frame.message as ClientMessage, frame.binary);
   }
 
-  #handle(conn: Connection, msg: ClientMessage): void {
+  #handle(conn: Connection, msg: ClientMessage, binary: Uint8Array): void {
     if (!msg || typeof msg !== "object" || typeof (msg as { id?: unknown }).id !== "string") {
       conn.send({ type: "error", id: null, code: "invalid_request", message: "Every frame needs a type and a string id" });
       return;
     }
     switch (msg.type) {
       case "generate":
-        return this.#generate(conn, msg);
+        return this.#generate(conn, msg, binary);
       case "abort":
         if (this.host.engine.abort(conn.engineId(msg.id))) this.#wakeUp();
         return;
@@ -111,14 +112,13 @@ export class RuntimeServer {
     conn.send({ type: "error", id, code, message });
   }
 
-  #generate(conn: Connection, msg: GenerateMessage): void {
+  #generate(conn: Connection, msg: GenerateMessage, binary: Uint8Array): void {
     if (this.draining) return this.#refuse(conn, msg.id, "draining", "The runtime is shutting down and accepts no new requests");
     if (conn.requests.has(msg.id)) return this.#refuse(conn, msg.id, "duplicate_request", `Request id ${msg.id} is already running on this connection`);
     if (!Array.isArray(msg.promptIds)) return this.#refuse(conn, msg.id, "invalid_request", "promptIds must be an array of token ids");
-    if (msg.images && msg.images.length > 0)
-      return this.#refuse(conn, msg.id, "invalid_request", `Model ${this.host.modelId} has no vision tower in this runtime; send text only`);
     const engine = this.host.engine;
     try {
+      const vision = msg.images && msg.images.length > 0 ? prepareImages(this.host, msg, binary) : undefined;
       const sampler = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
       sampler(0); // validates the sampling parameters before anything is queued
       const n = msg.n ?? 1;
@@ -126,13 +126,14 @@ export class RuntimeServer {
         requestId: conn.engineId(msg.id), promptIds: msg.promptIds, maxTokens: msg.maxTokens, stopIds: msg.stopIds,
         ignoreEos: msg.ignoreEos, reasoningBudget: msg.reasoningBudget ?? null, priority: msg.priority, n,
         deadline: msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : undefined, sampler,
+        images: vision?.features, blockExtraKey: vision?.blockExtraKey,
       });
       conn.requests.set(msg.id, n);
       this.#owners.set(conn.engineId(msg.id), conn);
       this.#wakeUp();
     } catch (err) {
       if (err instanceof EngineError) return this.#refuse(conn, msg.id, err.code, err.message);
-      if (err instanceof SamplingParamsError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
+      if (err instanceof SamplingParamsError || err instanceof ImageRequestError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
       this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
       return this.#refuse(conn, msg.id, "internal", `Internal error: ${(err as Error).message}`);
     }

@@ -27,6 +27,21 @@ describe("gust run", () => {
     expect(out.usage).toMatchObject({ prompt_tokens: ids.length, completion_tokens: 16, total_tokens: ids.length + 16 });
   });
 
+  it.each([
+    ["one_image", ["one_image.image0.png"]],
+    ["two_images", ["two_images.image0.png", "two_images.image1.png"]],
+  ])("prints the golden greedy tokens for tiny-mistral3 %s with --image files", (c, files) => {
+    const golden = new Golden("tiny-mistral3");
+    const ids = Array.from(golden.i32(`${c}.input_ids`));
+    const images = files.flatMap((f) => ["--image", `${fixtureDir("tiny-mistral3")}/${f}`]);
+    const r = gust(["run", "--model", fixtureDir("tiny-mistral3"), "--ids", ids.join(","), ...images, "--max-tokens", "16", "--temperature", "0", "--ignore-eos", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
+    const missing = gust(["run", "--model", fixtureDir("tiny-mistral3"), "--ids", ids.join(","), "--max-tokens", "2", "--json"]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/image/);
+  });
+
   it("is reproducible with a seed at temperature > 0", () => {
     const args = ["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", "1,3,50,60,4", "--max-tokens", "12", "--temperature", "1.0", "--seed", "42", "--ignore-eos", "--json"];
     const a = JSON.parse(gust(args).stdout), b = JSON.parse(gust(args).stdout);
