@@ -123,19 +123,9 @@ export function resizeBicubic(src: Raster<Uint8Array | Float32Array>, dstW: numb
   return { width: dstW, height: dstH, channels: ch, data: out };
 }
 
-/** Float samples to bytes: round half to even (OpenCV's saturate_cast / numpy's rint), clamp to 0…255. */
+/** Float samples to bytes: round half to even (OpenCV's saturate_cast / numpy's rint), clamp to 0…255, NaN → 0.
+ * That is exactly the ECMAScript ToUint8Clamp conversion, so the typed-array constructor does it natively. */
 export function toBytes(src: Float32Array): Uint8Array {
-  const out = new Uint8Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const v = src[i];
-    if (!(v > 0)) continue; // also maps NaN to 0
-    if (v >= 255) {
-      out[i] = 255;
-      continue;
-    }
-    let r = Math.round(v);
-    if (r - v === 0.5 && (r & 1) === 1) r -= 1; // Math.round sends halves up; halves go to the even neighbour
-    out[i] = r;
-  }
-  return out;
+  const out = new Uint8ClampedArray(src);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
