@@ -95,7 +95,8 @@ export function httpGet(socket: Duplex, req: { path: string; hostHeader: string 
       if (e) reject(e);
       else resolve(r!);
     };
-    const complete = () => finish(null, { status: head!.status, headers: head!.headers, body: chunked ? concat(chunked.parts, chunked.size) : concat(parts, size) });
+    // bytes past Content-Length (a misbehaving server) are dropped
+    const complete = () => finish(null, { status: head!.status, headers: head!.headers, body: chunked ? concat(chunked.parts, chunked.size) : concat(parts, size).subarray(0, length >= 0 ? length : size) });
     const onBody = (data: Uint8Array) => {
       if (chunked) {
         chunked.push(data);
