@@ -1,0 +1,98 @@
+/**
+ * The gateway: one Hono app for Bun and Deno.
+ *
+ * Middleware order (each its own file and factory in ./middleware):
+ *   every request:   requestId → observe (metrics, end-of-body hooks) → apiKeyAuth → bodyLimit
+ *   model routes:    requireModel → concurrency → deadline → reasoning → vision hook → route
+ *   /fn/<name>/*:    concurrency → deadline → function registry (functions compose reasoning/vision themselves)
+ *   errors:          one onError (errorHandler) → OpenAI-shaped bodies
+ *
+ * Routes: POST /v1/chat/completions, POST /mistral/v1/chat/completions, GET /v1/models, GET /mistral/v1/models,
+ * GET /health, GET /ready, GET /metrics, ANY /fn/<name>/*.
+ */
+import { Hono } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { mistralChat, MISTRAL_CHAT_PATH } from "../functions/builtin/mistral-chat.ts";
+import { mistralModels, openAIModels } from "../functions/builtin/models.ts";
+import { OPENAI_CHAT_PATH, openAIChat } from "../functions/builtin/openai-chat.ts";
+import type { ChatRouteOptions } from "../functions/builtin/openai-chat.ts";
+import { health, metricsRoute, ready } from "../functions/builtin/ops.ts";
+import type { GatewayEnv } from "./env.ts";
+import { HttpError, errorResponse } from "./errors.ts";
+import { FunctionSlot } from "./functions-mount.ts";
+import { GatewayMetrics } from "./metrics/gateway-metrics.ts";
+import { apiKeyAuth } from "./middleware/auth.ts";
+import { bodyLimit } from "./middleware/body-limit.ts";
+import { concurrency, Limiter } from "./middleware/concurrency.ts";
+import { deadline } from "./middleware/deadline.ts";
+import { errorHandler } from "./middleware/error-handler.ts";
+import { observe } from "./middleware/observe.ts";
+import { reasoning } from "./middleware/reasoning.ts";
+import { requestId } from "./middleware/request-id.ts";
+import { requireModel } from "./middleware/require-model.ts";
+import type { FunctionsHandler, GatewayOptions, ResolvedGatewayOptions } from "./options.ts";
+import { resolveOptions } from "./options.ts";
+
+export interface GatewayApp extends Hono<GatewayEnv> {
+  /** No API key is configured: the server entry must bind to loopback only (serveBun/serveDeno enforce it). */
+  readonly localOnly: boolean;
+  readonly metrics: GatewayMetrics;
+  readonly limiter: Limiter;
+  readonly gatewayOptions: ResolvedGatewayOptions;
+  /** Install or replace the function registry's handler for /fn/<name>/* (null unmounts). */
+  mountFunctions(handler: FunctionsHandler | null): void;
+}
+
+const passThrough: MiddlewareHandler<GatewayEnv> = (_c, next) => next();
+
+export function createApp(options: GatewayOptions): GatewayApp {
+  const o = resolveOptions(options);
+  const { clock, limits } = o;
+  const metrics = new GatewayMetrics();
+  const limiter = new Limiter({ ...limits, clock });
+  metrics.inFlight.collect = () => limiter.running;
+  metrics.queued.collect = () => limiter.waiting;
+  const slot = new FunctionSlot(o.functions);
+
+  const app = new Hono<GatewayEnv>();
+  app.use("*", requestId());
+  app.use("*", observe({ metrics, clock }));
+  app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/health", "/ready"] }));
+  app.use("*", bodyLimit({ maxBytes: limits.maxBodyBytes }));
+
+  const model = requireModel(o.model);
+  const slots = concurrency(limiter);
+  const timeout = deadline({ timeoutMs: limits.requestTimeoutMs, clock });
+  const vision = o.vision ?? passThrough;
+  const chat: ChatRouteOptions = {
+    limits: { defaultMaxTokens: limits.defaultMaxTokens, maxMaxTokens: limits.maxMaxTokens, maxN: limits.maxN, modelAliases: o.modelAliases },
+    respond: { clock, keepAliveMs: o.keepAliveMs },
+  };
+  const chatReasoning = (mistral: boolean) => reasoning({ ...o.reasoning, mistral, readBody: "always" });
+
+  app.post(OPENAI_CHAT_PATH, model, slots, timeout, chatReasoning(false), vision, openAIChat(chat));
+  app.post(MISTRAL_CHAT_PATH, model, slots, timeout, chatReasoning(true), vision, mistralChat(chat));
+  const created = Math.floor(clock.now() / 1000);
+  app.get("/v1/models", model, openAIModels({ aliases: o.modelAliases, created }));
+  app.get("/mistral/v1/models", model, mistralModels({ aliases: o.modelAliases, created }));
+  app.get("/health", health());
+  app.get("/ready", ready(o.model));
+  app.get("/metrics", metricsRoute({ getBinding: o.model, metrics, clock, statsTimeoutMs: 2000 }));
+  app.all("/fn/*", slots, timeout, slot.route());
+  app.all("/fn", () => {
+    throw new HttpError(400, "invalid_function_name", "no function name: call /fn/<name>/...", "name");
+  });
+
+  app.notFound((c) =>
+    errorResponse(new HttpError(404, "not_found", `no route for ${c.req.method} ${c.req.path}; the gateway serves POST /v1/chat/completions, POST /mistral/v1/chat/completions, GET /v1/models, /health, /ready, /metrics and /fn/<name>/*`)),
+  );
+  app.onError(errorHandler(o.logError));
+
+  return Object.assign(app, {
+    localOnly: o.apiKeys.length === 0,
+    metrics,
+    limiter,
+    gatewayOptions: o,
+    mountFunctions: (handler: FunctionsHandler | null) => slot.mount(handler),
+  });
+}

@@ -1,0 +1,31 @@
+/** Reading a JSON request body once per request, shared by the reasoning middleware, the vision middleware and the
+ * routes: the first reader parses and stores it in `c.var.body` / `c.var.rawBody`. */
+import type { GatewayContext } from "./env.ts";
+import { HttpError } from "./errors.ts";
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** The parsed body; 400 `invalid_json` when it is not JSON, 400 `invalid_type` when it is JSON but not an object. */
+export async function jsonBody(c: GatewayContext): Promise<Record<string, unknown>> {
+  let body = c.get("body");
+  if (body === undefined) {
+    let text = c.get("rawBody") as unknown;
+    if (typeof text !== "string") {
+      // Hono caches c.req.text(), so a middleware that read the body before us does not make this fail
+      text = text instanceof Uint8Array ? new TextDecoder().decode(text) : await c.req.text();
+      c.set("rawBody", text as string);
+    }
+    try {
+      body = JSON.parse(text as string);
+    } catch (e) {
+      const detail = (text as string).length === 0 ? "the request body is empty" : `the request body is not valid JSON (${(e as Error).message})`;
+      throw new HttpError(400, "invalid_json", `${detail}; send a JSON object with Content-Type: application/json`, "body");
+    }
+    c.set("body", body);
+  }
+  if (!isObject(body)) {
+    const got = body === null ? "null" : Array.isArray(body) ? "an array" : typeof body;
+    throw new HttpError(400, "invalid_type", `the request body must be a JSON object, got ${got}`, "body");
+  }
+  return body;
+}

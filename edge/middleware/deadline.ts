@@ -1,0 +1,46 @@
+/** Request deadline. When it passes, `c.var.deadline.signal` aborts; routes hand that signal (and the time left,
+ * as `timeoutMs`) to the runtime, so the sequence itself stops and frees its KV blocks, not just the HTTP answer.
+ * If no response has been produced yet the client gets a 504; a stream already under way ends with an error
+ * event written by its route. The server's idle timeout is lifted here, because the deadline now bounds the
+ * request (Bun's 10 s idle default would otherwise cut a silent prefill or hidden reasoning). */
+import type { MiddlewareHandler } from "hono";
+import type { Clock } from "../clock.ts";
+import type { GatewayEnv } from "../env.ts";
+import { HttpError } from "../errors.ts";
+
+export interface DeadlineOptions {
+  timeoutMs: number;
+  clock: Clock;
+}
+
+export function deadlineExceeded(timeoutMs: number): HttpError {
+  return new HttpError(504, "deadline_exceeded", `the request did not finish within the gateway's deadline of ${timeoutMs} ms; its generation was aborted`);
+}
+
+export function deadline(opts: DeadlineOptions): MiddlewareHandler<GatewayEnv> {
+  const { timeoutMs, clock } = opts;
+  return async (c, next) => {
+    const controller = new AbortController();
+    const expiresAt = clock.now() + timeoutMs;
+    let fire!: () => void;
+    const fired = new Promise<"deadline">((resolve) => (fire = () => resolve("deadline")));
+    const timer = clock.setTimeout(() => {
+      controller.abort(deadlineExceeded(timeoutMs));
+      fire();
+    }, timeoutMs);
+    c.set("deadline", { signal: controller.signal, expiresAt, remainingMs: () => Math.max(0, expiresAt - clock.now()) });
+    c.env?.liftIdleTimeout?.();
+    const onDone = c.get("onDone");
+    if (onDone) onDone(() => clock.clearTimeout(timer));
+    // the handler keeps running after a lost race; its late rejection is handled by the error handler
+    const handled = next().then(() => "done" as const);
+    const outcome = await Promise.race([handled, fired]);
+    if (!onDone) clock.clearTimeout(timer);
+    if (outcome === "deadline" && !c.finalized) {
+      // No response in time (the handler is being aborted through the signal): answer for it, and tell the error
+      // handler that a late error from the handler must not replace this answer.
+      c.set("answered", true);
+      throw deadlineExceeded(timeoutMs);
+    }
+  };
+}

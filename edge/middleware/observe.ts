@@ -1,0 +1,45 @@
+/** Request bookkeeping that must see every response, errors included: start time, the `onDone` hook that fires
+ * when the response body is over (slots and timers are released there, not when the handler returns, because
+ * streams outlive handlers), and the request count / duration metrics by route label. */
+import type { MiddlewareHandler } from "hono";
+import type { Clock } from "../clock.ts";
+import type { GatewayEnv } from "../env.ts";
+import { whenBodyDone } from "../lifecycle.ts";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
+
+export interface ObserveOptions {
+  metrics: GatewayMetrics;
+  clock: Clock;
+}
+
+export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
+  const { metrics, clock } = opts;
+  return async (c, next) => {
+    const startedAt = clock.now();
+    const hooks: Array<() => void> = [];
+    let over = false;
+    c.set("startedAt", startedAt);
+    c.set("metrics", metrics);
+    c.set("onDone", (fn) => {
+      if (over) fn();
+      else hooks.push(fn);
+    });
+    await next();
+    const status = c.res.status;
+    const method = c.req.method;
+    c.res = whenBodyDone(c.res, () => {
+      over = true;
+      // label read at the end: routes set it while handling
+      const route = c.get("routeLabel") ?? "unmatched";
+      metrics.requests.inc({ route, method, status: String(status) });
+      metrics.duration.observe((clock.now() - startedAt) / 1000, { route });
+      for (const fn of hooks.splice(0)) {
+        try {
+          fn();
+        } catch {
+          // a failing cleanup must not stop the others
+        }
+      }
+    });
+  };
+}

@@ -1,0 +1,27 @@
+/** Model routes need a connected runtime: without one they answer 503 at once (no queueing behind a dead socket),
+ * while /health keeps answering and /ready reports the outage. Sets `c.var.binding`. */
+import type { MiddlewareHandler } from "hono";
+import type { ModelBinding } from "../binding/types.ts";
+import type { GatewayEnv } from "../env.ts";
+import { HttpError } from "../errors.ts";
+
+export type BindingGetter = () => ModelBinding | null | undefined;
+
+export function runtimeUnavailable(): HttpError {
+  return new HttpError(
+    503,
+    "runtime_unavailable",
+    "the model runtime is not connected to this gateway; model requests fail until it is back (the gateway reconnects on its own), see /ready",
+    null,
+    { "retry-after": "5" },
+  );
+}
+
+export function requireModel(getBinding: BindingGetter): MiddlewareHandler<GatewayEnv> {
+  return async (c, next) => {
+    const binding = getBinding();
+    if (!binding) throw runtimeUnavailable();
+    c.set("binding", binding);
+    return next();
+  };
+}

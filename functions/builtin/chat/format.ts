@@ -1,0 +1,32 @@
+/** What a dialect (OpenAI, Mistral) supplies to the shared response drivers in respond.ts. */
+import type { ChoiceState } from "./choice.ts";
+import type { ChatRun, Update } from "./run.ts";
+
+export interface ResponseMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export interface DialectFormat {
+  /** A fresh response id ("chatcmpl-..."). */
+  newId(): string;
+  /** The whole answer as one JSON body. */
+  completion(run: ChatRun, meta: ResponseMeta): unknown;
+  /** Chunks sent when the stream opens (the assistant role). */
+  openChunks(run: ChatRun, meta: ResponseMeta): unknown[];
+  /** Chunks for one update (text, tool calls, log-probs; the finish when `update.finished`). */
+  updateChunks(update: Update, run: ChatRun, meta: ResponseMeta): unknown[];
+  /** Chunks after every choice finished (usage), before `data: [DONE]`. */
+  closeChunks(run: ChatRun, meta: ResponseMeta): unknown[];
+}
+
+/** Random lowercase hex for response ids. */
+export function randomHex(chars: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil(chars / 2)));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, chars);
+}
+
+export function validToolCalls(ch: ChoiceState) {
+  return ch.toolCalls.filter((t) => t && t.done);
+}

@@ -1,0 +1,69 @@
+/** Mistral chat completion request (La Plateforme's schema, as @mistralai/mistralai sends it): valibot schema and
+ * its conversion to ChatParams. `reasoning_effort` and `prompt_mode` are read by the reasoning middleware. */
+import * as v from "valibot";
+import { HttpError } from "../../../edge/errors.ts";
+import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
+import { checkResponseFormat, needsConstrainedDecoding } from "./openai-schema.ts";
+import type { ChatParams } from "./params.ts";
+import { stopList } from "./params.ts";
+import { commonFields, int, opt } from "./schema-parts.ts";
+
+const bool = (i: v.BaseIssue<unknown>) => `must be true or false, got ${i.received}`;
+
+export const mistralChatSchema = v.looseObject({
+  ...commonFields,
+  random_seed: opt(int(0, Number.MAX_SAFE_INTEGER, "an integer ≥ 0")),
+  tool_choice: opt(
+    v.union(
+      [
+        v.picklist(["auto", "none", "any", "required"], (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none" ("any", "required" and named functions need constrained decoding)`),
+        v.looseObject({ type: v.optional(v.literal("function")), function: v.looseObject({ name: v.string() }) }),
+      ],
+      (i) => `must be "auto", "none", "any", "required" or {"type": "function", "function": {"name": ...}}, got ${i.received}`,
+    ),
+  ),
+  safe_prompt: opt(v.boolean(bool)),
+  // accepted and not used: a prediction only speeds decoding up, the answer is the same without it
+  prediction: opt(v.looseObject({ type: v.optional(v.string()), content: v.optional(v.string()) })),
+  guardrails: opt(v.array(v.unknown())),
+});
+
+export type MistralChatRequest = v.InferOutput<typeof mistralChatSchema>;
+
+export function mistralParams(body: unknown): ChatParams {
+  const r = v.parse(mistralChatSchema, body);
+  const tc = r.tool_choice ?? "auto";
+  if (tc !== "auto" && tc !== "none") {
+    throw needsConstrainedDecoding("tool_choice", typeof tc === "string" ? `tool_choice ${JSON.stringify(tc)}` : "a named tool_choice");
+  }
+  checkResponseFormat(r.response_format);
+  if (r.parallel_tool_calls === false) throw new HttpError(400, "unsupported_value", "parallel_tool_calls: false needs constrained decoding to hold the model to one call, which gust does not have yet; leave it out or send true", "parallel_tool_calls");
+  if (r.guardrails && r.guardrails.length > 0) throw new HttpError(400, "unsupported_value", "guardrails: moderation guardrails are not available on this server; leave the field out (safe_prompt is supported)", "guardrails");
+  return {
+    model: r.model ?? null,
+    messages: r.messages as unknown as InputMessage[],
+    tools: (r.tools ?? null) as InputTool[] | null,
+    toolChoice: tc,
+    maxTokens: r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null,
+    temperature: r.temperature ?? undefined,
+    topP: r.top_p ?? undefined,
+    topK: r.top_k ?? undefined,
+    minP: r.min_p ?? undefined,
+    presencePenalty: r.presence_penalty ?? undefined,
+    frequencyPenalty: r.frequency_penalty ?? undefined,
+    repetitionPenalty: r.repetition_penalty ?? undefined,
+    seed: r.random_seed ?? undefined,
+    stop: stopList(r.stop),
+    stopTokenIds: r.stop_token_ids ?? [],
+    n: r.n ?? 1,
+    logprobs: false,
+    topLogprobs: 0,
+    stream: r.stream === true,
+    includeUsage: true,
+    includeReasoning: true,
+    ignoreEos: r.ignore_eos === true,
+    continueFinal: r.continue_final_message === true,
+    priority: r.priority ?? undefined,
+    safePrompt: r.safe_prompt === true,
+  };
+}

@@ -1,0 +1,85 @@
+/** OpenAI chat completion request: valibot schema and its conversion to ChatParams. */
+import * as v from "valibot";
+import { HttpError } from "../../../edge/errors.ts";
+import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
+import type { ChatParams } from "./params.ts";
+import { stopList } from "./params.ts";
+import { commonFields, int, opt, range } from "./schema-parts.ts";
+
+const toolChoiceSchema = opt(
+  v.union(
+    [
+      v.picklist(["auto", "none", "required"], (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none" ("required" and named functions need constrained decoding)`),
+      v.looseObject({ type: v.literal("function"), function: v.looseObject({ name: v.string() }) }),
+    ],
+    (i) => `must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}, got ${i.received}`,
+  ),
+);
+
+export const openAIChatSchema = v.looseObject({
+  ...commonFields,
+  max_completion_tokens: opt(int(1, Number.MAX_SAFE_INTEGER, "an integer ≥ 1")),
+  seed: opt(int(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, "an integer")),
+  logprobs: opt(v.boolean((i) => `must be true or false, got ${i.received}`)),
+  top_logprobs: opt(int(0, 20, "an integer in [0, 20]")),
+  logit_bias: opt(v.record(v.pipe(v.string(), v.regex(/^(0|[1-9]\d*)$/, (i) => `keys must be token ids, got ${i.received}`)), range(-100, 100, "in [-100, 100]"))),
+  tool_choice: toolChoiceSchema,
+  stream_options: opt(v.looseObject({ include_usage: opt(v.boolean((i) => `must be true or false, got ${i.received}`)) })),
+  include_reasoning: opt(v.boolean((i) => `must be true or false, got ${i.received}`)),
+});
+
+export type OpenAIChatRequest = v.InferOutput<typeof openAIChatSchema>;
+
+export function needsConstrainedDecoding(param: string, what: string): HttpError {
+  return new HttpError(400, "unsupported_value", `${param}: ${what} needs constrained decoding, which gust does not have yet; use "auto" (the model may call tools) or "none"`, param);
+}
+
+export function checkResponseFormat(rf: { type: string } | null | undefined): void {
+  if (rf && rf.type !== "text") {
+    throw new HttpError(400, "unsupported_value", `response_format: type ${JSON.stringify(rf.type)} needs constrained decoding, which gust does not have yet; allowed: "text" (ask for JSON in the prompt instead)`, "response_format.type");
+  }
+}
+
+export function openAIParams(body: unknown): ChatParams {
+  const r = v.parse(openAIChatSchema, body);
+  const tc = r.tool_choice ?? "auto";
+  if (tc !== "auto" && tc !== "none") needsConstrainedDecodingThrow(tc);
+  checkResponseFormat(r.response_format);
+  if (r.parallel_tool_calls === false) throw new HttpError(400, "unsupported_value", "parallel_tool_calls: false needs constrained decoding to hold the model to one call, which gust does not have yet; leave it out or send true", "parallel_tool_calls");
+  if (r.top_logprobs && !r.logprobs) throw new HttpError(400, "invalid_value", "top_logprobs: needs logprobs: true", "top_logprobs");
+  const maxTokens =
+    r.max_completion_tokens != null ? { value: r.max_completion_tokens, field: "max_completion_tokens" } : r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null;
+  return {
+    model: r.model ?? null,
+    messages: r.messages as unknown as InputMessage[],
+    tools: (r.tools ?? null) as InputTool[] | null,
+    toolChoice: tc as "auto" | "none",
+    maxTokens,
+    temperature: r.temperature ?? undefined,
+    topP: r.top_p ?? undefined,
+    topK: r.top_k ?? undefined,
+    minP: r.min_p ?? undefined,
+    presencePenalty: r.presence_penalty ?? undefined,
+    frequencyPenalty: r.frequency_penalty ?? undefined,
+    repetitionPenalty: r.repetition_penalty ?? undefined,
+    logitBias: r.logit_bias ? Object.fromEntries(Object.entries(r.logit_bias).map(([k, b]) => [Number(k), b])) : undefined,
+    seed: r.seed ?? undefined,
+    stop: stopList(r.stop),
+    stopTokenIds: r.stop_token_ids ?? [],
+    n: r.n ?? 1,
+    logprobs: r.logprobs === true,
+    topLogprobs: r.top_logprobs ?? 0,
+    stream: r.stream === true,
+    includeUsage: r.stream_options?.include_usage === true,
+    includeReasoning: r.include_reasoning !== false,
+    ignoreEos: r.ignore_eos === true,
+    continueFinal: r.continue_final_message === true,
+    priority: r.priority ?? undefined,
+    safePrompt: false,
+  };
+}
+
+function needsConstrainedDecodingThrow(tc: unknown): never {
+  const what = tc === "required" ? 'tool_choice "required"' : "a named tool_choice";
+  throw needsConstrainedDecoding("tool_choice", what);
+}

@@ -1,0 +1,137 @@
+/** From a checked chat request to what the runtime is asked for: prompt ids (instruct v15, with the reasoning
+ * setting the middleware decided), images from the vision middleware, sampling, limits checked against the context
+ * so that the error names the field instead of coming back as a runtime refusal. */
+import type { GenerateOptions, ImageInput, ModelInfo, SamplingParams } from "../../../edge/binding/types.ts";
+import type { GatewayContext, ReasoningSettings, VisionState } from "../../../edge/env.ts";
+import { HttpError } from "../../../edge/errors.ts";
+import { encodeChat } from "../../../runtime/text/chat/encode.ts";
+import type { EncodedChat } from "../../../runtime/text/chat/encode.ts";
+import type { Dialect } from "../../../runtime/text/chat/input.ts";
+import type { InputMessage } from "../../../runtime/text/chat/types.ts";
+import { ChatRequestError } from "../../../runtime/text/errors.ts";
+import type { ChatParams } from "./params.ts";
+import { MISTRAL_SAFE_PROMPT } from "./params.ts";
+
+export interface ChatLimits {
+  /** max_tokens when the request gives none; null = all the room the context leaves. */
+  defaultMaxTokens: number | null;
+  /** Largest max_tokens a request may ask for; null = the context decides. */
+  maxMaxTokens: number | null;
+  /** Largest n. */
+  maxN: number;
+  /** Other names the model answers to in the `model` field. */
+  modelAliases: readonly string[];
+}
+
+export interface ChatPlan {
+  params: ChatParams;
+  encoded: EncodedChat;
+  generate: Omit<GenerateOptions, "signal" | "timeoutMs">;
+  maxTokens: number;
+  reasoning: ReasoningSettings;
+}
+
+export function checkModel(info: ModelInfo, requested: string | null, aliases: readonly string[]): void {
+  if (requested === null || requested === info.id || aliases.includes(requested)) return;
+  const names = [info.id, ...aliases].map((n) => JSON.stringify(n)).join(", ");
+  throw new HttpError(404, "model_not_found", `model: ${JSON.stringify(requested)} is not served here; this gateway serves ${names} (see /v1/models)`, "model");
+}
+
+function imageResolver(info: ModelInfo, vision: VisionState | undefined) {
+  return (source: string, path: string) => {
+    if (!info.hasVision) throw new ChatRequestError(path, "image-unsupported", `model ${info.id} takes text only`, "text content");
+    const img = vision?.images.get(source);
+    if (!img) {
+      const why = vision ? "the vision middleware did not prepare this image" : "this route has no vision middleware to prepare images";
+      throw new ChatRequestError(path, "image-unprepared", why, "text content, or a route with vision() in its middleware");
+    }
+    return { width: img.width, height: img.height };
+  };
+}
+
+function imagesFor(encoded: EncodedChat, vision: VisionState | undefined): ImageInput[] {
+  return encoded.images.map((e) => {
+    const img = vision!.images.get(e.source!)!;
+    return { rgb: img.rgb, width: img.width, height: img.height, hash: img.hash };
+  });
+}
+
+export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dialect, limits: ChatLimits): ChatPlan {
+  const info = c.var.binding.info;
+  const tok = info.tokenizer;
+  checkModel(info, params.model, limits.modelAliases);
+  if (params.n > limits.maxN) throw new HttpError(400, "invalid_value", `n: ${params.n} answers asked for; this gateway allows at most ${limits.maxN}`, "n");
+  const reasoning = c.var.reasoning ?? { effort: "none", budgetTokens: 0, source: "no-reasoning-middleware" };
+  const vision = c.var.vision;
+  const messages: InputMessage[] = params.safePrompt ? [{ role: "system", content: MISTRAL_SAFE_PROMPT }, ...params.messages] : params.messages;
+  let encoded: EncodedChat;
+  try {
+    encoded = encodeChat(
+      tok,
+      { messages, tools: params.tools, reasoning_effort: reasoning.effort, continue_final_message: params.continueFinal },
+      { dialect, resolveImage: imageResolver(info, vision) },
+    );
+  } catch (e) {
+    // the safe prompt shifted every message index by one; report the client's own indices
+    if (params.safePrompt && e instanceof ChatRequestError) throw shiftIndex(e);
+    throw e;
+  }
+  const context = info.contextLength;
+  const promptLen = encoded.ids.length;
+  const room = context - promptLen;
+  if (room < 1) {
+    throw new HttpError(400, "context_length_exceeded", `messages: the prompt is ${promptLen} tokens and the model's context holds ${context}, leaving no room to generate; shorten the conversation`, "messages");
+  }
+  let maxTokens: number;
+  if (params.maxTokens) {
+    const { value, field } = params.maxTokens;
+    if (limits.maxMaxTokens !== null && value > limits.maxMaxTokens) {
+      throw new HttpError(400, "invalid_value", `${field}: ${value} is above this gateway's limit of ${limits.maxMaxTokens}`, field);
+    }
+    if (value > room) {
+      throw new HttpError(400, "context_length_exceeded", `${field}: the prompt (${promptLen} tokens) plus ${field} (${value}) exceeds the model's context of ${context}; ask for at most ${room}`, field);
+    }
+    maxTokens = value;
+  } else maxTokens = Math.min(room, limits.defaultMaxTokens ?? room, limits.maxMaxTokens ?? room);
+  params.stopTokenIds.forEach((id, i) => {
+    if (id >= info.vocabSize) throw new HttpError(400, "invalid_value", `stop_token_ids[${i}]: ${id} is outside the vocabulary [0, ${info.vocabSize})`, `stop_token_ids[${i}]`);
+  });
+  const logitBias = { ...params.logitBias };
+  for (const id of Object.keys(logitBias).map(Number)) {
+    if (id >= info.vocabSize) throw new HttpError(400, "invalid_value", `logit_bias: token id ${id} is outside the vocabulary [0, ${info.vocabSize})`, "logit_bias");
+  }
+  // tool_choice "none" without constrained decoding: make the call token all but impossible (bias is additive on
+  // the raw logit, e^-100 ≈ 0) and keep the tools in the prompt so earlier tool turns still make sense
+  const callId = tok.findControl("[TOOL_CALLS]");
+  if (params.toolChoice === "none" && params.tools && params.tools.length > 0 && callId !== undefined) logitBias[callId] = -100;
+  const sampling: SamplingParams = {
+    temperature: params.temperature,
+    topP: params.topP,
+    topK: params.topK,
+    minP: params.minP,
+    presencePenalty: params.presencePenalty,
+    frequencyPenalty: params.frequencyPenalty,
+    repetitionPenalty: params.repetitionPenalty,
+    logitBias: Object.keys(logitBias).length ? logitBias : undefined,
+    seed: params.seed,
+    logprobs: params.logprobs ? params.topLogprobs : undefined,
+  };
+  for (const k of Object.keys(sampling) as (keyof SamplingParams)[]) if (sampling[k] === undefined) delete sampling[k];
+  const generate: ChatPlan["generate"] = {
+    promptIds: encoded.ids,
+    sampling,
+    maxTokens,
+    reasoningBudget: reasoning.budgetTokens,
+    n: params.n,
+  };
+  if (encoded.images.length > 0) generate.images = imagesFor(encoded, vision);
+  if (params.stopTokenIds.length > 0) generate.stopIds = params.stopTokenIds;
+  if (params.ignoreEos) generate.ignoreEos = true;
+  if (params.priority !== undefined) generate.priority = params.priority;
+  return { params, encoded, generate, maxTokens, reasoning };
+}
+
+function shiftIndex(e: ChatRequestError): ChatRequestError {
+  const path = e.path.replace(/^messages\[(\d+)\]/, (_, i) => `messages[${Number(i) - 1}]`);
+  return new ChatRequestError(path, e.rule, e.detail, e.allowed);
+}

@@ -1,0 +1,95 @@
+/** The two ways a chat answer goes out, shared by the dialects: one JSON body, or SSE.
+ *
+ * SSE: the response is held back until the first update, an error, or `keepAliveMs` — so a refusal that comes
+ * quickly (runtime overloaded, deadline) still gets its real HTTP status — then the stream opens with the role
+ * chunk, carries `data: {...}` chunks with `: keep-alive` comments in silences, and ends with `data: [DONE]`. An
+ * error after the stream opened is sent as a `data: {"error": {...}}` event (what OpenAI's SDK turns into an
+ * exception) and the stream ends without [DONE]. A client disconnect aborts the generation. */
+import type { Clock, TimerHandle } from "../../../edge/clock.ts";
+import type { GatewayContext } from "../../../edge/env.ts";
+import { toHttpError } from "../../../edge/errors.ts";
+import { SSE_HEADERS, SseStream } from "../../../edge/sse.ts";
+import type { ChoiceOptions } from "./choice.ts";
+import type { DialectFormat, ResponseMeta } from "./format.ts";
+import type { ChatPlan } from "./prepare.ts";
+import { ChatRun, ClientGone } from "./run.ts";
+import type { Update } from "./run.ts";
+
+export interface RespondOptions {
+  clock: Clock;
+  keepAliveMs: number;
+  route: string;
+}
+
+/** Status for a request whose client is gone (nginx's convention; nobody reads it). */
+const CLIENT_CLOSED = 499;
+
+export async function respondChat(c: GatewayContext, plan: ChatPlan, format: DialectFormat, opts: RespondOptions): Promise<Response> {
+  const binding = c.var.binding;
+  const choiceOptions: ChoiceOptions = {
+    stop: plan.params.stop,
+    stopTokenIds: new Set(plan.params.stopTokenIds),
+    logprobs: plan.params.logprobs,
+  };
+  const run = new ChatRun(plan, {
+    binding,
+    clientSignal: c.req.raw.signal,
+    deadline: c.var.deadline,
+    metrics: c.var.metrics,
+    clock: opts.clock,
+    startedAt: c.var.startedAt ?? opts.clock.now(),
+    route: opts.route,
+  }, choiceOptions);
+  const meta: ResponseMeta = { id: format.newId(), created: Math.floor(opts.clock.now() / 1000), model: binding.info.id };
+  if (!plan.params.stream) {
+    try {
+      for await (const _ of run.updates());
+    } catch (e) {
+      if (e instanceof ClientGone) return new Response(null, { status: CLIENT_CLOSED });
+      throw e;
+    }
+    return c.json(format.completion(run, meta) as object);
+  }
+  return streamChat(run, format, meta, opts);
+}
+
+type Early = { kind: "update"; result: IteratorResult<Update[]> } | { kind: "error"; error: unknown } | { kind: "timeout" };
+
+async function streamChat(run: ChatRun, format: DialectFormat, meta: ResponseMeta, opts: RespondOptions): Promise<Response> {
+  const updates = run.updates();
+  const first = updates.next().then(
+    (result): Early => ({ kind: "update", result }),
+    (error): Early => ({ kind: "error", error }),
+  );
+  let timer: TimerHandle | null = null;
+  const timeout = new Promise<Early>((resolve) => (timer = opts.clock.setTimeout(() => resolve({ kind: "timeout" }), opts.keepAliveMs)));
+  const early = await Promise.race([first, timeout]);
+  opts.clock.clearTimeout(timer);
+  if (early.kind === "error") {
+    if (early.error instanceof ClientGone) return new Response(null, { status: CLIENT_CLOSED });
+    throw early.error; // nothing sent yet: the error handler gives it its status
+  }
+  const sse = new SseStream({ clock: opts.clock, keepAliveMs: opts.keepAliveMs, onCancel: () => run.abort(new ClientGone("the client closed the stream")) });
+  void pump(sse, updates, early.kind === "update" ? Promise.resolve(early) : first, run, format, meta);
+  return new Response(sse.readable, { status: 200, headers: SSE_HEADERS });
+}
+
+async function pump(sse: SseStream, updates: AsyncGenerator<Update[]>, first: Promise<Early>, run: ChatRun, format: DialectFormat, meta: ResponseMeta): Promise<void> {
+  try {
+    for (const ch of format.openChunks(run, meta)) sse.event(ch);
+    const head = await first;
+    if (head.kind === "error") throw head.error;
+    let result = (head as { result: IteratorResult<Update[]> }).result;
+    while (!result.done) {
+      for (const update of result.value) for (const ch of format.updateChunks(update, run, meta)) sse.event(ch);
+      await sse.ready();
+      result = await updates.next();
+    }
+    for (const ch of format.closeChunks(run, meta)) sse.event(ch);
+    sse.event("[DONE]");
+  } catch (e) {
+    if (!(e instanceof ClientGone)) sse.event(toHttpError(e).toJSON());
+  } finally {
+    sse.close();
+  }
+}

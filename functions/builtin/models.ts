@@ -1,0 +1,49 @@
+/** GET /v1/models and GET /mistral/v1/models: the one model this gateway's runtime serves (plus operator aliases),
+ * in each dialect's list shape. Mistral's SDK needs `type: "base"` and a capabilities object. */
+import type { Handler } from "hono";
+import type { ModelInfo } from "../../edge/binding/types.ts";
+import type { GatewayEnv } from "../../edge/env.ts";
+
+export interface ModelsOptions {
+  aliases: readonly string[];
+  /** Seconds since the epoch shown as `created` (when the gateway started). */
+  created: number;
+  ownedBy?: string;
+}
+
+function names(info: ModelInfo, aliases: readonly string[]): string[] {
+  return [info.id, ...aliases.filter((a) => a !== info.id)];
+}
+
+export function openAIModels(opts: ModelsOptions): Handler<GatewayEnv> {
+  return (c) => {
+    c.set("routeLabel", "/v1/models");
+    const info = c.var.binding.info;
+    return c.json({
+      object: "list",
+      data: names(info, opts.aliases).map((id) => ({ id, object: "model", created: opts.created, owned_by: opts.ownedBy ?? "gust", root: info.id, max_model_len: info.contextLength })),
+    });
+  };
+}
+
+export function mistralModels(opts: ModelsOptions): Handler<GatewayEnv> {
+  return (c) => {
+    c.set("routeLabel", "/mistral/v1/models");
+    const info = c.var.binding.info;
+    const reasoning = info.tokenizer.modelSettings?.reasoningEffort?.values.includes("high") ?? false;
+    return c.json({
+      object: "list",
+      data: names(info, opts.aliases).map((id) => ({
+        id,
+        object: "model",
+        created: opts.created,
+        owned_by: opts.ownedBy ?? "gust",
+        capabilities: { completion_chat: true, function_calling: true, reasoning, vision: info.hasVision, completion_fim: false, fine_tuning: false },
+        name: id,
+        max_context_length: info.contextLength,
+        aliases: names(info, opts.aliases).filter((n) => n !== id),
+        type: "base",
+      })),
+    });
+  };
+}

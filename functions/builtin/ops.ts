@@ -1,0 +1,63 @@
+/** Operations routes: /health (the gateway process is up; always 200), /ready (a runtime is connected; 503
+ * otherwise, for load balancers), /metrics (Prometheus text; runtime gauges from `binding.stats()`). */
+import type { Handler } from "hono";
+import type { BindingGetter } from "../../edge/middleware/require-model.ts";
+import type { Clock } from "../../edge/clock.ts";
+import type { GatewayEnv } from "../../edge/env.ts";
+import { errorResponse } from "../../edge/errors.ts";
+import type { GatewayMetrics } from "../../edge/metrics/gateway-metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../../edge/metrics/registry.ts";
+import type { RuntimeStats } from "../../edge/binding/types.ts";
+import { runtimeUnavailable } from "../../edge/middleware/require-model.ts";
+
+export function health(): Handler<GatewayEnv> {
+  return (c) => {
+    c.set("routeLabel", "/health");
+    return c.json({ status: "ok" });
+  };
+}
+
+export function ready(getBinding: BindingGetter): Handler<GatewayEnv> {
+  return (c) => {
+    c.set("routeLabel", "/ready");
+    const binding = getBinding();
+    if (!binding) return errorResponse(runtimeUnavailable());
+    return c.json({ status: "ready", model: binding.info.id, context_length: binding.info.contextLength });
+  };
+}
+
+export interface MetricsRouteOptions {
+  getBinding: BindingGetter;
+  metrics: GatewayMetrics;
+  clock: Clock;
+  /** A scrape does not wait longer than this for the runtime's stats. */
+  statsTimeoutMs: number;
+}
+
+export function metricsRoute(opts: MetricsRouteOptions): Handler<GatewayEnv> {
+  return async (c) => {
+    c.set("routeLabel", "/metrics");
+    const binding = opts.getBinding();
+    let stats: RuntimeStats | null = null;
+    if (binding) {
+      const ac = new AbortController();
+      let timer: unknown = null;
+      const timedOut = new Promise<null>((resolve) => {
+        timer = opts.clock.setTimeout(() => {
+          ac.abort(new Error("stats timed out"));
+          resolve(null);
+        }, opts.statsTimeoutMs);
+      });
+      try {
+        // raced as well as signalled: a scrape must not hang on a runtime that ignores the signal
+        stats = await Promise.race([binding.stats(ac.signal), timedOut]);
+      } catch {
+        stats = null; // shown as gust_runtime_up 0; a scrape never fails because the runtime is slow or gone
+      } finally {
+        opts.clock.clearTimeout(timer);
+      }
+    }
+    opts.metrics.setRuntime(stats);
+    return c.body(opts.metrics.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+  };
+}
