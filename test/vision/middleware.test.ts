@@ -107,6 +107,20 @@ describe("vision context", () => {
     }
   });
 
+  it("an internal failure is a 500 with a generic message, nothing from the cause", async () => {
+    class Broken extends ImageCache {
+      override getOrCreate(): never {
+        throw new Error("ENOMEM at /srv/secret/path.ts:12");
+      }
+    }
+    const { post } = appWith(vision({ cache: new Broken() }));
+    const res = await post(JSON.stringify(chatWith(dataUrl(await makeImage(8, 8)))));
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text).error).toMatchObject({ type: "server_error", code: "internal_error", param: "messages[0].content[1].image_url.url" });
+    expect(text).not.toMatch(/ENOMEM|secret|\.ts/);
+  });
+
   it("bad options fail at setup with the allowed values", () => {
     expect(() => vision({ maxImages: 0 })).toThrow(/maxImages must be a positive integer/);
     expect(() => vision({ urlPorts: [70000] })).toThrow(/1..65535/);
