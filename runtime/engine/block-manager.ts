@@ -107,6 +107,14 @@ export class BlockManager {
     return true;
   }
 
+  /** Gives back the blocks past the first `keepBlocks` (rejected speculative positions). */
+  truncate(seq: Sequence, keepBlocks: number): void {
+    while (seq.blockTable.length > keepBlocks) {
+      const b = seq.blockTable.pop()!;
+      if (--this.#refCount[b] === 0) this.#free.set(b, true);
+    }
+  }
+
   /** Registers the sequence's full, computed blocks in the prefix cache (idempotent). */
   registerComputed(seq: Sequence): void {
     const full = Math.floor(seq.numComputed / this.blockSize);

@@ -5,27 +5,38 @@
 //   tokenIds [a6, b0, b1, b2], positions [6, 0, 1, 2], slots [17·4+2, 12, 13, 14],
 //   queryStarts [0, 1, 4], contextLens [7, 3], blockTables [5, 17, 3, -1] (2 per sequence),
 //   logitRows [0, 3]: A's row, and B's last row because its prompt completes in this step.
-import type { ForwardBatch, ForwardResult } from "../model/batch.ts";
+import type { ForwardBatch } from "../model/batch.ts";
 import { imageEmbeddingsForSpan } from "../model/image-prefill.ts";
-import type { KvCache } from "../model/kv-cache.ts";
-import type { TextModel } from "../model/text-model.ts";
 import type { ScheduledItem } from "./scheduler.ts";
 import type { Sequence } from "./sequence.ts";
 
-export interface StepLogits {
-  /** Sequences whose next token can be sampled now, in the order of the logit rows. */
-  sequences: Sequence[];
-  result: ForwardResult;
+/** Where a sequence's rows landed in the batch and in the returned logits / hidden states. */
+export interface SeqSpan {
+  firstRow: number;
+  numRows: number;
+  /** Index of its first row among the logit rows (−1 when it has none). */
+  firstLogit: number;
+  /** Index of its first row among the hidden rows (−1 when none were asked for). */
+  firstHidden: number;
 }
 
-export function buildBatch(items: ScheduledItem[], blockSize: number): { batch: ForwardBatch; sampled: Sequence[] } {
-  const numTokens = items.reduce((n, it) => n + it.numNewTokens, 0);
+export interface BatchExtras {
+  /** Draft tokens to verify after each sequence's last token (EAGLE): all their rows get logits. */
+  drafts?: Map<Sequence, number[]>;
+  /** Sequences whose rows' final-norm hidden states are needed (to feed the draft later). */
+  wantHidden?: Set<Sequence>;
+}
+
+export function buildBatch(items: ScheduledItem[], blockSize: number, extras: BatchExtras = {}): { batch: ForwardBatch; sampled: Sequence[]; spans: Map<Sequence, SeqSpan> } {
+  const draftsOf = (seq: Sequence) => extras.drafts?.get(seq) ?? [];
+  const numTokens = items.reduce((n, it) => n + it.numNewTokens + draftsOf(it.seq).length, 0);
   const maxBlocks = Math.max(1, ...items.map((it) => it.seq.blockTable.length));
   const tokenIds = new Int32Array(numTokens), positions = new Int32Array(numTokens), slots = new Int32Array(numTokens);
   const queryStarts = new Int32Array(items.length + 1), contextLens = new Int32Array(items.length);
   const blockTables = new Int32Array(items.length * maxBlocks).fill(-1);
-  const logitRows: number[] = [], sampled: Sequence[] = [];
+  const logitRows: number[] = [], hiddenRows: number[] = [], sampled: Sequence[] = [];
   const imageRows: number[] = [], imageValues: Float32Array[] = [];
+  const spans = new Map<Sequence, SeqSpan>();
   let row = 0;
   items.forEach(({ seq, numNewTokens }, s) => {
     queryStarts[s] = row;
@@ -38,22 +49,34 @@ export function buildBatch(items: ScheduledItem[], blockSize: number): { batch: 
       }
     }
     blockTables.set(seq.blockTable, s * maxBlocks);
-    for (let j = 0; j < numNewTokens; j++, row++) {
+    const drafts = draftsOf(seq), numRows = numNewTokens + drafts.length;
+    const span: SeqSpan = { firstRow: row, numRows, firstLogit: -1, firstHidden: -1 };
+    for (let j = 0; j < numRows; j++, row++) {
       const p = seq.numComputed + j;
-      tokenIds[row] = seq.tokens[p];
+      tokenIds[row] = j < numNewTokens ? seq.tokens[p] : drafts[j - numNewTokens];
       positions[row] = p;
       slots[row] = seq.blockTable[Math.floor(p / blockSize)] * blockSize + (p % blockSize);
     }
-    contextLens[s] = seq.numComputed + numNewTokens;
-    if (contextLens[s] === seq.numTokens) {
+    contextLens[s] = seq.numComputed + numRows;
+    if (drafts.length > 0) {
+      span.firstLogit = logitRows.length;
+      for (let j = 0; j < numRows; j++) logitRows.push(span.firstRow + j);
+    } else if (contextLens[s] === seq.numTokens) {
+      span.firstLogit = logitRows.length;
       logitRows.push(row - 1);
       sampled.push(seq);
     }
+    if (extras.wantHidden?.has(seq)) {
+      span.firstHidden = hiddenRows.length;
+      for (let j = 0; j < numRows; j++) hiddenRows.push(span.firstRow + j);
+    }
+    spans.set(seq, span);
   });
   queryStarts[items.length] = row;
   const batch: ForwardBatch = {
     tokenIds, positions, slots, queryStarts, contextLens, blockTables, maxBlocksPerSeq: maxBlocks,
     logitRows: Int32Array.from(logitRows),
+    ...(hiddenRows.length > 0 ? { hiddenRows: Int32Array.from(hiddenRows) } : {}),
   };
   if (imageRows.length > 0) {
     const values = new Float32Array(imageValues.reduce((n, v) => n + v.length, 0));
@@ -64,11 +87,5 @@ export function buildBatch(items: ScheduledItem[], blockSize: number): { batch: 
     }
     batch.imageEmbeddings = { rows: Int32Array.from(imageRows), values };
   }
-  return { batch, sampled };
-}
-
-export function runStep(model: TextModel, cache: KvCache, items: ScheduledItem[]): StepLogits {
-  const { batch, sampled } = buildBatch(items, cache.blockSize);
-  const result = model.forward(batch, cache);
-  return { sequences: sampled, result };
+  return { batch, sampled, spans };
 }

@@ -22,6 +22,8 @@ export interface EngineRequest {
   images?: ImageFeatures;
   /** Extra prefix-cache key per block (image content behind placeholders). */
   blockExtraKey?: (blockIndex: number) => string;
+  /** Draft tokens per speculative round (default: the engine's; 0 turns speculation off for this request). */
+  speculativeTokens?: number;
   /** Builds the sampler of sample `index` (0..n−1). */
   sampler: (index: number) => TokenSampler;
 }
@@ -34,6 +36,8 @@ export interface Usage {
   budget_exhausted: boolean;
   cached_tokens: number;
   preemptions: number;
+  /** Speculative decoding for this sample, when the engine has a draft model. */
+  spec?: { drafted: number; accepted: number; target_steps: number; tokens_per_step: number; off_reason: string | null };
 }
 
 export interface StepEvent {

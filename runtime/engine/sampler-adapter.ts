@@ -15,6 +15,7 @@ export function samplerFactory(params: SamplingParams, vocabSize: number, prompt
     return {
       sample: (logits, generated, step) => sampler.sample(logits, generated, step),
       forced: (logits, token) => forcedResult(logits, token, sampler.params.logprobs),
+      sequenceSampler: sampler,
     };
   };
 }

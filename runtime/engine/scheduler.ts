@@ -30,6 +30,8 @@ export class Scheduler {
   readonly waiting: Sequence[] = [];
   readonly running: Sequence[] = [];
   step = 0;
+  /** Called whenever a sequence's blocks are freed (finish, abort, preemption), e.g. to free draft blocks. */
+  onRelease: ((seq: Sequence) => void) | null = null;
 
   constructor(readonly config: SchedulerConfig, readonly blocks: BlockManager) {}
 
@@ -46,6 +48,7 @@ export class Scheduler {
     const r = this.running.indexOf(seq);
     if (r >= 0) this.running.splice(r, 1);
     if (seq.blockTable.length > 0) this.blocks.release(seq);
+    this.onRelease?.(seq);
   }
 
   #effectivePriority(seq: Sequence): number {
@@ -55,6 +58,7 @@ export class Scheduler {
   #preempt(seq: Sequence, out: SchedulerOutput): void {
     this.running.splice(this.running.indexOf(seq), 1);
     this.blocks.release(seq);
+    this.onRelease?.(seq);
     seq.status = "waiting";
     seq.numPreemptions++;
     seq.waitingSince = this.step;

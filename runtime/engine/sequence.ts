@@ -1,6 +1,7 @@
 // One generation request inside the engine: its tokens, where its K/V lives, and its life cycle
 // waiting → running → finished | aborted (running → waiting again when preempted).
 import type { ImageFeatures } from "../model/image-prefill.ts";
+import type { SequenceSampler } from "../sampling/sampler.ts";
 import type { ReasoningBudget } from "./reasoning-budget.ts";
 import type { BlockHash } from "./block-hash.ts";
 
@@ -24,6 +25,8 @@ export interface GeneratedToken {
 export interface TokenSampler {
   sample(logits: Float32Array, generatedIds: readonly number[], step: number): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
   forced(logits: Float32Array, token: number): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
+  /** The full sampler behind it, when there is one (speculative verification needs its distributions). */
+  sequenceSampler?: SequenceSampler;
 }
 
 export interface SequenceLimits {
@@ -54,6 +57,8 @@ export class Sequence {
   abortRequested = false;
   /** Image features consumed by the [IMG] positions of the prompt (kept for recompute after preemption). */
   images: ImageFeatures | null = null;
+  /** Draft tokens per speculative round for this sequence (0 = never speculate). */
+  speculativeTokens = 0;
 
   constructor(
     readonly id: number,
