@@ -117,7 +117,7 @@ describe("speculative decoding (greedy)", () => {
     const ev = e.engine.step();
     expect(ev[0].finishReason).toBe("abort");
     expect(e.engine.blocks.numFree).toBe(96);
-    expect(e.engine.options.speculator!.blocks.numFree).toBe(104);
+    expect((e.engine.options.speculator as Speculator).blocks.numFree).toBe(104);
     e.dispose();
   });
 });
