@@ -9,6 +9,8 @@ import type { BackendKind } from "../../ffi/library-path.ts";
 import { endsInsideThink, type ThinkIds } from "../engine/reasoning-budget.ts";
 import { runOnce, type RunOnceSample } from "../engine/run-once.ts";
 import { loadModel, progressPrinter } from "../model/load-model.ts";
+import { loadDraft } from "../eagle/load-draft.ts";
+import { Speculator, defaultSpecOptions } from "../eagle/speculator.ts";
 import { SamplingParamsError, type SamplingParams } from "../sampling/params.ts";
 import { buildPrompt, loadTokenizer, readTextFile, runTextFields, type Tokenizer } from "../text/index.ts";
 import { UsageError, parseFloatArg, parseIdList, parseIntArg } from "./usage-error.ts";
@@ -16,7 +18,8 @@ import { featuresFor, promptWithImages } from "./run-images.ts";
 
 export const runUsage = `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--image FILE]... [--max-tokens N]
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
-         [--reasoning-effort none|high] [--reasoning-budget N] [--ignore-eos] [--backend cpu|cuda]
+         [--reasoning-effort none|high] [--reasoning-budget N] [--draft DIR [--spec-tokens K]]
+         [--ignore-eos] [--backend cpu|cuda]
          [--threads N] [--json]`;
 
 const options = {
@@ -24,7 +27,7 @@ const options = {
   "max-tokens": { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
   "top-k": { type: "string" }, "min-p": { type: "string" }, seed: { type: "string" }, n: { type: "string" },
   logprobs: { type: "string" }, "reasoning-effort": { type: "string" }, "reasoning-budget": { type: "string" },
-  image: { type: "string", multiple: true },
+  image: { type: "string", multiple: true }, draft: { type: "string" }, "spec-tokens": { type: "string" },
   "ignore-eos": { type: "boolean" }, backend: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
 } as const;
 
@@ -90,12 +93,19 @@ export async function runCommand(argv: string[]): Promise<string> {
   try {
     const images = imageFiles.length > 0 || promptIds.includes(loaded.config.imageTokenId ?? -1)
       ? featuresFor(loaded.config, backend, promptIds, imageFiles) : undefined;
+    const draft = values.draft ? loadDraft(values.draft, backend, loaded) : null;
+    const specTokens = parseIntArg("spec-tokens", values["spec-tokens"], defaultSpecOptions.k, 1);
+    const blocks = n * Math.ceil((promptIds.length + maxTokens + specTokens + 1) / 16) + 1;
+    const speculator = draft ? new Speculator(backend, loaded, draft, blocks, 16, { ...defaultSpecOptions, k: specTokens }) : undefined;
     let samples: RunOnceSample[];
     try {
-      samples = runOnce(backend, loaded.model, thinkIds, { promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget, images });
+      samples = runOnce(backend, loaded.model, thinkIds, { speculativeTokens: specTokens, promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget, images }, speculator);
     } catch (err) {
       if (err instanceof SamplingParamsError) throw new UsageError(err.message);
       throw err;
+    } finally {
+      speculator?.dispose();
+      draft?.dispose();
     }
     const render = (s: RunOnceSample) => {
       const ids = s.tokens.map((t) => t.token);
@@ -108,7 +118,7 @@ export async function runCommand(argv: string[]): Promise<string> {
       };
     };
     const rendered = samples.map(render);
-    if (values.json) return JSON.stringify({ prompt_ids: promptIds, ...rendered[0], spec: null, ...(n > 1 ? { samples: rendered } : {}) });
+    if (values.json) return JSON.stringify({ prompt_ids: promptIds, ...rendered[0], spec: samples[0].usage.spec ?? null, ...(n > 1 ? { samples: rendered } : {}) });
     return rendered.map((r) => (r.text ?? r.ids.join(",")) + `\n[finish_reason: ${r.finish_reason}]`).join("\n---\n");
   } finally {
     loaded.dispose();

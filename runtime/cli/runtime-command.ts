@@ -9,7 +9,8 @@ import { UsageError, parseFloatArg, parseIntArg } from "./usage-error.ts";
 
 export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N] [--model-id NAME] [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
-             [--grace-ms N] [--backend cpu|cuda] [--threads N]`;
+             [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
+             [--text-only] [--backend cpu|cuda] [--threads N]`;
 
 export async function runtimeCommand(argv: string[]): Promise<string> {
   let values;
@@ -20,7 +21,8 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         model: { type: "string" }, socket: { type: "string" }, port: { type: "string" }, "model-id": { type: "string" },
         "max-num-seqs": { type: "string" }, "max-batched-tokens": { type: "string" }, "max-model-len": { type: "string" },
         "kv-memory-fraction": { type: "string" }, "num-blocks": { type: "string" }, "grace-ms": { type: "string" },
-        backend: { type: "string" }, threads: { type: "string" },
+        backend: { type: "string" }, threads: { type: "string" }, draft: { type: "string" }, "spec-tokens": { type: "string" },
+        "spec-max-batch": { type: "string" }, "spec-min-tokens-per-step": { type: "string" }, "text-only": { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -40,6 +42,13 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
     maxModelLen: values["max-model-len"] === undefined ? undefined : parseIntArg("max-model-len", values["max-model-len"], 0, 1),
     numBlocks: values["num-blocks"] === undefined ? undefined : parseIntArg("num-blocks", values["num-blocks"], 0, 1),
     kvMemoryFraction: fraction,
+    textOnly: values["text-only"] ?? false,
+    draftDir: values.draft,
+    specOptions: {
+      ...(values["spec-tokens"] ? { k: parseIntArg("spec-tokens", values["spec-tokens"], 3, 1) } : {}),
+      ...(values["spec-max-batch"] ? { maxBatch: parseIntArg("spec-max-batch", values["spec-max-batch"], 16, 1) } : {}),
+      ...(values["spec-min-tokens-per-step"] ? { minTokensPerStep: parseFloatArg("spec-min-tokens-per-step", values["spec-min-tokens-per-step"], 1.2) } : {}),
+    },
   });
   const server = new RuntimeServer(host, {
     socketPath: values.socket ?? (values.port ? undefined : "/tmp/gust-runtime.sock"),
@@ -47,7 +56,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   });
   const where = server.listen();
   const s = server.stats();
-  process.stderr.write(`gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen})\n`);
+  process.stderr.write(`gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen}${host.speculator ? `, EAGLE k=${host.speculator.options.k}` : ""}${host.vision ? ", vision" : ""})\n`);
   const graceMs = parseIntArg("grace-ms", values["grace-ms"], 10_000);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -7,6 +7,7 @@ import type { TextModel } from "../model/text-model.ts";
 import type { SamplingParams } from "../sampling/params.ts";
 import { Engine } from "./engine.ts";
 import type { ThinkIds } from "./reasoning-budget.ts";
+import type { DraftProposer } from "../eagle/speculator.ts";
 import type { StepEvent, Usage } from "./request.ts";
 import { samplerFactory } from "./sampler-adapter.ts";
 import type { FinishReason, GeneratedToken } from "./sequence.ts";
@@ -20,6 +21,8 @@ export interface RunOnceRequest {
   stopIds?: number[];
   reasoningBudget?: number | null;
   images?: ImageFeatures;
+  /** Draft tokens per round when a speculator is given. */
+  speculativeTokens?: number;
 }
 
 export interface RunOnceSample {
@@ -28,16 +31,17 @@ export interface RunOnceSample {
   usage: Usage;
 }
 
-export function runOnce(backend: Backend, model: TextModel, thinkIds: ThinkIds | null, req: RunOnceRequest): RunOnceSample[] {
+export function runOnce(backend: Backend, model: TextModel, thinkIds: ThinkIds | null, req: RunOnceRequest,
+  speculator?: DraftProposer): RunOnceSample[] {
   const n = req.n ?? 1, blockSize = 16;
   // room for every sample's full length; the prompt's full blocks are shared, so this is generous
   const numBlocks = n * Math.ceil((req.promptIds.length + req.maxTokens + 1) / blockSize) + 1;
   const cache = new KvCache(backend, model.config, numBlocks, blockSize);
   try {
-    const engine = new Engine(backend, model, cache, { thinkIds, eosId: model.config.eosId, maxNumSeqs: n, maxBatchedTokens: 512 });
+    const engine = new Engine(backend, model, cache, { thinkIds, eosId: model.config.eosId, maxNumSeqs: n, maxBatchedTokens: 512, speculator });
     engine.add({
       requestId: "run", promptIds: req.promptIds, maxTokens: req.maxTokens, n, ignoreEos: req.ignoreEos,
-      stopIds: req.stopIds, reasoningBudget: req.reasoningBudget ?? null, images: req.images,
+      stopIds: req.stopIds, reasoningBudget: req.reasoningBudget ?? null, images: req.images, speculativeTokens: req.speculativeTokens,
       sampler: samplerFactory(req.sampling, model.config.vocabSize, req.promptIds),
     });
     const samples: RunOnceSample[] = Array.from({ length: n }, () => ({ tokens: [], finishReason: "length" as FinishReason, usage: undefined as unknown as Usage }));

@@ -10,6 +10,8 @@ import { KvCache } from "../model/kv-cache.ts";
 import { loadModel, progressPrinter, type LoadedModel } from "../model/load-model.ts";
 import { loadTokenizer, type Tokenizer } from "../text/index.ts";
 import { openVision, type LoadedVision } from "../vision/open-vision.ts";
+import { loadDraft, type LoadedDraft } from "../eagle/load-draft.ts";
+import { Speculator, defaultSpecOptions, type SpecOptions } from "../eagle/speculator.ts";
 import type { HelloMessage } from "../wire/messages.ts";
 import { PROTOCOL_VERSION } from "../wire/messages.ts";
 
@@ -29,6 +31,9 @@ export interface HostOptions {
   /** Skip the vision tower even if the checkpoint has one. */
   textOnly?: boolean;
   maxImagesPerRequest?: number;
+  /** EAGLE draft head directory: enables speculative decoding. */
+  draftDir?: string;
+  specOptions?: Partial<SpecOptions>;
 }
 
 const TOKENIZER_FILES = ["tekken.json", "tokenizer.json", "tokenizer_config.json", "config.json"];
@@ -41,6 +46,8 @@ export class ModelHost {
   /** The vision tower, when the checkpoint has one. */
   readonly vision: LoadedVision | null;
   readonly maxImagesPerRequest: number;
+  readonly draft: LoadedDraft | null;
+  readonly speculator: Speculator | null;
   readonly #tokenizerFiles: { name: string; bytes: Uint8Array }[];
 
   private constructor(readonly loaded: LoadedModel, readonly tokenizer: Tokenizer, o: HostOptions, backend: Backend) {
@@ -53,8 +60,11 @@ export class ModelHost {
     this.cache = new KvCache(backend, text, numBlocks, blockSize);
     const think = tokenizer.findControl("[THINK]"), endThink = tokenizer.findControl("[/THINK]");
     this.thinkIds = think !== undefined && endThink !== undefined ? { think, endThink } : null;
+    this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded) : null;
+    // the draft's pool mirrors the target's, plus room for every sequence's k chain positions
+    this.speculator = this.draft ? new Speculator(backend, loaded, this.draft, numBlocks + maxNumSeqs, blockSize, { ...defaultSpecOptions, ...o.specOptions }) : null;
     this.engine = new Engine(backend, loaded.model, this.cache, {
-      thinkIds: this.thinkIds, eosId: text.eosId, maxNumSeqs, maxBatchedTokens: o.maxBatchedTokens ?? 2048,
+      thinkIds: this.thinkIds, eosId: text.eosId, maxNumSeqs, maxBatchedTokens: o.maxBatchedTokens ?? 2048, speculator: this.speculator ?? undefined,
     });
     this.#tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(o.modelDir, f)))
       .filter((f) => f !== "tokenizer.json" || !existsSync(join(o.modelDir, "tekken.json")))
@@ -96,6 +106,8 @@ export class ModelHost {
   }
 
   dispose(): void {
+    this.speculator?.dispose();
+    this.draft?.dispose();
     this.vision?.dispose();
     this.cache.dispose();
     this.loaded.dispose();

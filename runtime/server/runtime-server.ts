@@ -126,7 +126,7 @@ export class RuntimeServer {
         requestId: conn.engineId(msg.id), promptIds: msg.promptIds, maxTokens: msg.maxTokens, stopIds: msg.stopIds,
         ignoreEos: msg.ignoreEos, reasoningBudget: msg.reasoningBudget ?? null, priority: msg.priority, n,
         deadline: msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : undefined, sampler,
-        images: vision?.features, blockExtraKey: vision?.blockExtraKey,
+        images: vision?.features, blockExtraKey: vision?.blockExtraKey, speculativeTokens: msg.speculativeTokens,
       });
       conn.requests.set(msg.id, n);
       this.#owners.set(conn.engineId(msg.id), conn);

@@ -50,6 +50,8 @@ export interface GenerateMessage {
   reasoningBudget?: number | null;
   priority?: number;
   n?: number;
+  /** Draft tokens per speculative round (0 = no speculation for this request; default: the runtime's). */
+  speculativeTokens?: number;
   /** Milliseconds from receipt after which the runtime aborts the request. */
   timeoutMs?: number;
 }

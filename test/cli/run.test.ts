@@ -42,6 +42,21 @@ describe("gust run", () => {
     expect(missing.stderr).toMatch(/image/);
   });
 
+  it("--draft (EAGLE) gives the same greedy tokens and reports spec stats", () => {
+    const base = ["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", "1,3,77,78,79,4", "--max-tokens", "14", "--ignore-eos", "--json"];
+    const plain = JSON.parse(gust(base).stdout);
+    const r = gust([...base, "--draft", fixtureDir("tiny-mistral3-eagle"), "--spec-tokens", "2"]);
+    expect(r.status, r.stderr).toBe(0);
+    const spec = JSON.parse(r.stdout);
+    expect(spec.ids).toEqual(plain.ids);
+    expect(plain.spec).toBeNull();
+    expect(spec.spec.drafted).toBeGreaterThan(0);
+    expect(spec.spec.target_steps).toBeGreaterThan(0);
+    const bad = gust([...base, "--draft", fixtureDir("tiny-mistral3")]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/eagle_linear\.weight is missing|does not fit its target/);
+  });
+
   it("is reproducible with a seed at temperature > 0", () => {
     const args = ["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", "1,3,50,60,4", "--max-tokens", "12", "--temperature", "1.0", "--seed", "42", "--ignore-eos", "--json"];
     const a = JSON.parse(gust(args).stdout), b = JSON.parse(gust(args).stdout);
