@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isFunctionDefinition, type FunctionDefinition } from "../../functions/sdk/define-function.ts";
 
-export const FUNCTION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+import { FUNCTION_NAME_RE } from "../functions-mount.ts";
+
+/** The one rule for function names, shared with the gateway's /fn/<name> router. */
+export const FUNCTION_NAME = FUNCTION_NAME_RE;
 
 export interface DeployedFunction {
   name: string;
@@ -27,7 +30,7 @@ export class DeployError extends Error {
 
 export function checkFunctionName(name: string): void {
   if (!FUNCTION_NAME.test(name))
-    throw new DeployError(`Function name ${JSON.stringify(name)} is invalid: use 1-63 lowercase letters, digits and dashes, starting with a letter or digit`, 400);
+    throw new DeployError(`Function name ${JSON.stringify(name)} is invalid: use a letter or digit, then letters, digits, _ or -, at most 64 characters`, 400);
 }
 
 /** Accepts `export default app` (anything with fetch) or `export default defineFunction({...})`. */

