@@ -1,31 +1,105 @@
-// `gust dev`: the local entry point behind `npm start`. Until the gateway and the embedded default
-// model land (issues 6 and 10), it loads the bundled tiny FP8 model, runs one greedy generation
-// through the native kernels and says so plainly.
-import { join, resolve, dirname } from "node:path";
+// `gust dev`: runtime + gateway for local work. The runtime is a child process (the model stays loaded);
+// the gateway runs here on Bun or as a Deno child; every *.ts function in --functions is bundled and
+// deployed on start and again on each save, without touching the runtime.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, statSync, watch } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createBackend } from "../../ffi/backend.ts";
-import { generate } from "../model/generate.ts";
-import { loadModel } from "../model/load-model.ts";
+import { parseArgs } from "node:util";
+import { bundleFunction } from "../../edge/functions/bundle.ts";
+import { startGateway } from "../../edge/gateway.ts";
+import { defaultModelDir, defaultModelNote } from "../config/default-model.ts";
+import { UsageError, parseIntArg } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
+export const devUsage = "gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]";
 
-export async function devCommand(_argv: string[]): Promise<string> {
-  const dir = join(repoRoot, "test", "fixtures", "tiny-mistral3-fp8");
-  const backend = createBackend("cpu");
-  const loaded = loadModel(dir, backend);
-  try {
-    const t = loaded.config.text;
-    const prompt = [1, 3, 100, 200, 300, 4];
-    const start = performance.now();
-    const result = generate(backend, loaded.model, prompt, { maxTokens: 16, temperature: 0, ignoreEos: true });
-    const ms = performance.now() - start;
-    return [
-      `gust dev: kernels ${backend.kind} (${backend.numThreads} threads, ${backend.vectorized ? "AVX2" : "portable"}), self-test passed`,
-      `model ${dir}: ${t.numLayers} layers, hidden ${t.hiddenSize}, ${t.numHeads}/${t.numKvHeads} heads, vocab ${t.vocabSize}, ${t.quantization ? "FP8" : "bf16"}`,
-      `greedy ids for prompt [${prompt}]: [${result.ids}] (${ms.toFixed(0)} ms)`,
-      "The HTTP gateway and the embedded default model are not built yet; this prints a native generation instead.",
-    ].join("\n");
-  } finally {
-    loaded.dispose();
+/** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
+function startChild(cmd: string, args: string[], ready: RegExp, label: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    let seen = "";
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      process.stderr.write(text.split("\n").filter((l) => l && !l.includes("npm warn")).map((l) => `[${label}] ${l}\n`).join(""));
+      seen += text;
+      if (ready.test(seen)) resolve(child);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${label} exited with status ${code} before it was ready`)));
+  });
+}
+
+/** Function entry files of a folder: NAME.ts, or NAME/index.ts. Tests (*.test.ts) are skipped. */
+export function functionEntries(dir: string): { name: string; file: string }[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return existsSync(join(path, "index.ts")) ? [{ name: entry, file: join(path, "index.ts") }] : [];
+    return entry.endsWith(".ts") && !entry.endsWith(".test.ts") ? [{ name: basename(entry, ".ts"), file: path }] : [];
+  });
+}
+
+async function deployAll(dir: string, base: string): Promise<void> {
+  for (const { name, file } of functionEntries(dir)) {
+    try {
+      const bundle = await bundleFunction(file);
+      const res = await fetch(`${base}/admin/functions/${name}`, { method: "POST", body: bundle });
+      const body = (await res.json()) as { version?: number; error?: { message: string } };
+      process.stderr.write(res.ok ? `gust dev: deployed ${name} v${body.version} → ${base}/fn/${name}/\n` : `gust dev: ${name} not deployed: ${body.error?.message}\n`);
+    } catch (err) {
+      process.stderr.write(`gust dev: ${name} not deployed: ${(err as Error).message}\n`);
+    }
   }
+}
+
+export async function devCommand(argv: string[]): Promise<string> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: {
+      model: { type: "string" }, draft: { type: "string" }, functions: { type: "string" }, port: { type: "string" }, gateway: { type: "string" },
+    } }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${devUsage}`);
+  }
+  const gatewayKind = values.gateway ?? "bun";
+  if (gatewayKind !== "bun" && gatewayKind !== "deno") throw new UsageError(`--gateway must be bun or deno, got "${values.gateway}"`);
+  const port = parseIntArg("port", values.port, 8080);
+  const modelDir = values.model ?? defaultModelDir;
+  const functionsDir = values.functions ?? join(repoRoot, "functions", "examples");
+  const work = mkdtempSync(join(tmpdir(), "gust-dev-"));
+  const socket = join(work, "runtime.sock");
+  if (!values.model) process.stderr.write(`gust dev: no --model, serving ${defaultModelNote}\n`);
+  const runtime = await startChild(bin("bun"), [join(repoRoot, "runtime/cli/main.ts"), "runtime", "--model", modelDir, "--socket", socket,
+    "--max-num-seqs", "16", ...(values.draft ? ["--draft", values.draft] : [])], /serving/, "runtime");
+  let stopGateway: () => Promise<void>;
+  const base = `http://127.0.0.1:${port}`;
+  if (gatewayKind === "bun") {
+    const gw = await startGateway({ runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions") });
+    stopGateway = gw.stop;
+  } else {
+    const child = await startChild(bin("deno"), ["run", "-A", join(repoRoot, "edge/main-deno.ts"), "--runtime", socket, "--port", String(port), "--state-dir", join(work, "functions")], /gateway on/, "gateway");
+    stopGateway = async () => void child.kill("SIGTERM");
+  }
+  if (existsSync(functionsDir)) {
+    await deployAll(functionsDir, base);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    watch(functionsDir, { recursive: true }, () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void deployAll(functionsDir, base), 150); // one redeploy per burst of saves
+    });
+  }
+  process.stderr.write(`\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${basename(resolve(modelDir))}","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`);
+  await new Promise<void>((done) => {
+    const stop = async () => {
+      await stopGateway();
+      runtime.kill("SIGTERM");
+      done();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  return "";
 }

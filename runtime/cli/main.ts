@@ -29,7 +29,7 @@ commands:
   deploy    bundle a function and deploy it to a running gateway (gust deploy FILE --name N)
   rollback  re-activate a function's previous version (gust rollback N)
   bench     CPU decode throughput against this machine's memory bandwidth
-  dev       local development entry point (npm start)`;
+  dev       runtime + gateway for local work, functions redeployed on save (npm start)`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
