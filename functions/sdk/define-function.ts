@@ -48,6 +48,13 @@ export function defineFunction<E extends FunctionEnv = FunctionEnv>(def: Omit<Fu
   const wrapped = new Hono<E>();
   wrapped.use(gust() as unknown as MiddlewareHandler<E>);
   wrapped.route("/", def.app);
+  // model errors keep their status (400 for a prompt that does not fit, 503 while the runtime is down)
+  wrapped.onError((err, c) => {
+    const status = (err as { status?: unknown }).status;
+    const code = typeof status === "number" && status >= 400 && status < 600 ? status : 500;
+    const message = code === 500 && typeof status !== "number" ? `Internal error in function: ${err.message}` : err.message;
+    return c.json({ error: { message, type: code < 500 ? "invalid_request_error" : "server_error", code: (err as { code?: string }).code ?? null } }, code as 500);
+  });
   return { ...def, kind: "gust-function", app: wrapped };
 }
 

@@ -17,6 +17,9 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
   async function* stream(input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent> {
     const reasoning = { ...defaults, ...input.reasoning };
     const promptIds = promptOf(input, reasoning);
+    // maxTokens is an upper bound: a function written for a long context still runs on a short one
+    const room = binding.info.contextLength - promptIds.length;
+    const maxTokens = input.maxTokens === undefined ? undefined : Math.max(1, Math.min(input.maxTokens, room));
     const parser = new OutputStreamParser(tok);
     let usage = emptyUsage, finish: ChatResult["finishReason"] = "stop", sawCall = false;
     const pending = new Map<number, { id: string; name: string }>();
@@ -32,7 +35,7 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
       }
     };
     for await (const event of binding.generate({
-      promptIds, maxTokens: input.maxTokens, stopIds: input.stopTokenIds, signal, timeoutMs: input.timeoutMs,
+      promptIds, maxTokens, stopIds: input.stopTokenIds, signal, timeoutMs: input.timeoutMs,
       reasoningBudget: reasoning.effort === "high" ? reasoning.budgetTokens : 0,
       sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
     })) {

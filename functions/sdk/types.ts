@@ -14,6 +14,7 @@ export interface ReasoningSetting {
 export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   /** Overrides the request's resolved reasoning setting. */
   reasoning?: Partial<ReasoningSetting>;
+  /** Upper bound on generated tokens, clamped to what the context leaves after the prompt. */
   maxTokens?: number;
   temperature?: number;
   topP?: number;
