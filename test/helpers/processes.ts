@@ -14,9 +14,21 @@ export interface Started {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
+export const denoBin = join(repoRoot, "node_modules", ".bin", "deno");
+
 /** Starts `gust <args>` and resolves once a stderr/stdout line matches `ready`. */
 export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
-  const proc = spawn(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  return startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], ready, timeoutMs);
+}
+
+/** The gateway on Deno (edge/main-deno.ts) with `gust serve`'s flags. */
+export function startDenoGateway(args: string[], timeoutMs = 60_000): Promise<Started> {
+  return startProcess(denoBin, ["run", "-A", join(repoRoot, "edge/main-deno.ts"), ...args], /gateway on/, timeoutMs);
+}
+
+export function startProcess(cmd: string, cmdArgs: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
+  const args = cmdArgs;
+  const proc = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   const started: Started = {
@@ -30,7 +42,7 @@ export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000): Pr
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
-      reject(new Error(`gust ${args.join(" ")} did not become ready in ${timeoutMs} ms:\n${out}`));
+      reject(new Error(`${args.join(" ")} did not become ready in ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
@@ -43,7 +55,7 @@ export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000): Pr
     proc.stderr!.on("data", onData);
     proc.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`gust ${args.join(" ")} exited with ${code} before it was ready:\n${out}`));
+      reject(new Error(`${args.join(" ")} exited with ${code} before it was ready:\n${out}`));
     });
   });
 }

@@ -1,0 +1,162 @@
+// End to end with real processes: a runtime on the tiny fixture model, a gateway on Bun and the same
+// suite on Deno, real HTTP clients (`openai`, `@mistralai/mistralai`), deploys, disconnects and a
+// runtime restart.
+import { Mistral } from "@mistralai/mistralai";
+import OpenAI from "openai";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleFunction } from "../../edge/functions/bundle.ts";
+import { fixtureDir } from "../helpers/fixtures.ts";
+import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
+
+const MODEL = "tiny-mistral3";
+const runtimeArgs = (socket: string) => ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "256", "--max-num-seqs", "16"];
+
+async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(" ").pop()) : NaN;
+}
+
+async function until(check: () => Promise<boolean>, what: string, tries = 200): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
+  const socket = tempSocket(`rt-${kind}`);
+  const stateDir = mkdtempSync(join(tmpdir(), `gust-gw-${kind}-`));
+  const port = kind === "bun" ? 18431 : 18432;
+  const base = `http://127.0.0.1:${port}`;
+  let runtime: Started, gateway: Started;
+  const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
+  const mistral = new Mistral({ serverURL: `${base}/mistral`, apiKey: "unused" });
+
+  beforeAll(async () => {
+    runtime = await startGust(runtimeArgs(socket), /serving/);
+    const args = ["--runtime", socket, "--port", String(port), "--state-dir", stateDir];
+    gateway = kind === "bun" ? await startGust(["serve", ...args], /gateway on/) : await startDenoGateway(args);
+  }, 90_000);
+  afterAll(async () => {
+    await gateway?.stop();
+    await runtime?.stop();
+  });
+
+  it("answers the openai client, non-streaming and streaming with usage", async () => {
+    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 8, temperature: 0 });
+    expect(r.object).toBe("chat.completion");
+    expect(r.choices[0].finish_reason).toBe("length");
+    expect(r.usage?.completion_tokens).toBe(8);
+    const stream = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let text = "", usage;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe(r.choices[0].message.content);
+    expect(usage).toMatchObject({ completion_tokens: 8 });
+  });
+
+  it("accepts tools through the openai client", async () => {
+    const r = await openai.chat.completions.create({
+      model: MODEL, max_tokens: 6, temperature: 0, messages: [{ role: "user", content: "add 2 and 3" }],
+      tools: [{ type: "function", function: { name: "add", parameters: { type: "object", properties: { a: { type: "number" } } } } }],
+    });
+    expect(["length", "stop", "tool_calls"]).toContain(r.choices[0].finish_reason);
+  });
+
+  it("answers the mistral client at /mistral", async () => {
+    const r = await mistral.chat.complete({ model: MODEL, messages: [{ role: "user", content: "Hello" }], maxTokens: 6, temperature: 0, randomSeed: 3 });
+    expect(r.choices[0].finishReason).toBe("length");
+    expect(r.usage.completionTokens).toBe(6);
+    const stream = await mistral.chat.stream({ model: MODEL, messages: [{ role: "user", content: "Hello" }], maxTokens: 6, temperature: 0 });
+    let events = 0;
+    for await (const e of stream) if (e.data.choices.length > 0) events++;
+    expect(events).toBeGreaterThan(1);
+  });
+
+  it("8 concurrent greedy requests each equal the same request sent alone", async () => {
+    const ask = (i: number) => openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: `question number ${i}` }], max_tokens: 10, temperature: 0 })
+      .then((r) => r.choices[0].message.content);
+    const together = await Promise.all(Array.from({ length: 8 }, (_, i) => ask(i)));
+    for (let i = 0; i < 8; i++) expect(together[i]).toBe(await ask(i));
+  });
+
+  it("a client that disconnects mid-stream leaves no KV blocks in use", async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${base}/v1/chat/completions`, {
+      method: "POST", signal: ac.signal, headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "long story" }], max_tokens: 200, stream: true, temperature: 0 }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    await until(async () => (await metric(base, "gust_kv_blocks_used")) === 0, "KV blocks to return to the pool");
+    expect(await metric(base, "gust_kv_blocks_used")).toBe(0);
+  });
+
+  it("a deploy during a stream lets it finish and routes the next request to the new version", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gust-fn-src-"));
+    const source = (v: string) => `
+      import { Hono } from "hono";
+      import { defineFunction } from "gust/sdk";
+      const app = new Hono();
+      app.get("/", async (c) => {
+        const stream = await c.var.model.stream({ messages: [{ role: "user", content: "hi" }], maxTokens: 40 });
+        let n = 0;
+        for await (const e of stream) if (e.type === "content") n++;
+        return c.json({ version: "${v}", events: n });
+      });
+      app.get("/v", (c) => c.json({ version: "${v}" }));
+      export default defineFunction({ name: "ver", app });`;
+    const deploy = async (v: string) => {
+      writeFileSync(join(dir, "f.ts"), source(v));
+      const res = await fetch(`${base}/admin/functions/ver`, { method: "POST", body: await bundleFunction(join(dir, "f.ts")) });
+      expect(res.status, await res.clone().text()).toBe(200);
+    };
+    await deploy("one");
+    const running = fetch(`${base}/fn/ver/`).then((r) => r.json());
+    await deploy("two");
+    expect(await running).toMatchObject({ version: "one" });
+    expect(await (await fetch(`${base}/fn/ver/v`)).json()).toEqual({ version: "two" });
+  });
+
+  it("bad input gets a 4xx naming the field, and the server stays up", async () => {
+    const post = (body: string) => fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const cases: [string, number, RegExp][] = [
+      ["{not json", 400, /JSON/i],
+      [JSON.stringify({ model: MODEL, messages: "hi" }), 400, /messages/],
+      [JSON.stringify({ model: MODEL, messages: [{ role: "wizard", content: "x" }] }), 400, /role/],
+      [JSON.stringify({ model: MODEL, messages: [] }), 400, /messages/],
+      [JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 0 }), 400, /max_tokens/],
+      [JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 100000 }), 400, /max_tokens|context/],
+      [JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "word ".repeat(400) }] }), 400, /context/],
+      [JSON.stringify({ model: "no-such-model", messages: [{ role: "user", content: "x" }] }), 404, /no-such-model/],
+    ];
+    for (const [body, status, message] of cases) {
+      const res = await post(body);
+      expect(res.status, body.slice(0, 60)).toBe(status);
+      expect((await res.json()).error.message).toMatch(message);
+    }
+    expect((await fetch(`${base}/fn/..%2Fetc/x`)).status).toBe(400);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+
+  it("fails fast with 503 while the runtime is down and recovers when it restarts", async () => {
+    await runtime.stop("SIGKILL");
+    await until(async () => (await fetch(`${base}/ready`)).status === 503, "the gateway to notice");
+    const down = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 2 }) });
+    expect(down.status).toBe(503);
+    expect((await down.json()).error.message).toMatch(/runtime/i);
+    runtime = await startGust(runtimeArgs(socket), /serving/);
+    await until(async () => (await fetch(`${base}/ready`)).status === 200, "the gateway to reconnect");
+    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "again" }], max_tokens: 3 });
+    expect(r.choices[0].message.content).toBeTypeOf("string");
+  });
+});
