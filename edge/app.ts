@@ -56,7 +56,8 @@ export function createApp(options: GatewayOptions): GatewayApp {
 
   const app = new Hono<GatewayEnv>();
   app.use("*", requestId());
-  app.use("*", observe({ metrics, clock }));
+  const knownPaths = new Set([OPENAI_CHAT_PATH, MISTRAL_CHAT_PATH, "/v1/models", "/mistral/v1/models", "/health", "/ready", "/metrics"]);
+  app.use("*", observe({ metrics, clock, knownPaths }));
   app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/health", "/ready"] }));
   app.use("*", bodyLimit({ maxBytes: limits.maxBodyBytes }));
 

@@ -40,7 +40,11 @@ export class FunctionSlot {
       c.set("routeLabel", `/fn/${name}`);
       const handler = this.handler; // taken once: a deploy during this request does not switch it midway
       const res = handler ? await handler(c, name) : null;
-      if (!res) throw new HttpError(404, "function_not_found", `no function named ${JSON.stringify(name)} is deployed on this gateway`, "name");
+      if (!res) {
+        // unknown names are unbounded; a metrics label must not be
+        c.set("routeLabel", "/fn/:unknown");
+        throw new HttpError(404, "function_not_found", `no function named ${JSON.stringify(name)} is deployed on this gateway`, "name");
+      }
       return res;
     };
   }

@@ -10,6 +10,9 @@ import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 export interface ObserveOptions {
   metrics: GatewayMetrics;
   clock: Clock;
+  /** Paths that are their own metrics label even when a request fails before reaching its route (a 401). Other
+   * paths are labelled by the route that matched, or "other": never by the raw path, whose values are unbounded. */
+  knownPaths?: ReadonlySet<string>;
 }
 
 export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
@@ -27,10 +30,14 @@ export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
     await next();
     const status = c.res.status;
     const method = c.req.method;
+    // routes label themselves; a request that failed before its handler is labelled by its known path, else by
+    // the registered route that matched ("*" is the catch-all middleware: nothing matched)
+    const registered = c.req.routePath;
+    const fallback = opts.knownPaths?.has(c.req.path) ? c.req.path : registered && registered !== "*" && registered !== "/*" ? registered : "other";
     c.res = whenBodyDone(c.res, () => {
       over = true;
       // label read at the end: routes set it while handling
-      const route = c.get("routeLabel") ?? "unmatched";
+      const route = c.get("routeLabel") ?? fallback;
       metrics.requests.inc({ route, method, status: String(status) });
       metrics.duration.observe((clock.now() - startedAt) / 1000, { route });
       for (const fn of hooks.splice(0)) {
