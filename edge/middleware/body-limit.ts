@@ -21,8 +21,8 @@ export function formatBytes(n: number): string {
 }
 
 function tooLarge(maxBytes: number, got?: number): HttpError {
-  const size = got !== undefined ? `${got} bytes` : "more than that";
-  return new HttpError(413, "request_too_large", `the request body is ${size}; the limit is ${formatBytes(maxBytes)}`, null);
+  const what = got !== undefined ? `is ${got} bytes, over` : "is larger than";
+  return new HttpError(413, "request_too_large", `the request body ${what} the limit of ${formatBytes(maxBytes)}`, null);
 }
 
 export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<GatewayEnv> {

@@ -24,7 +24,7 @@ describe("body size limit", () => {
     const body = await res.json();
     expect(body.error.code).toBe("request_too_large");
     expect(body.error.message).toContain(`${LIMIT + 1} bytes`);
-    expect(body.error.message).toContain("limit is 1024 bytes (1 KiB)");
+    expect(body.error.message).toContain("limit of 1024 bytes (1 KiB)");
   });
 
   it("counts a body without Content-Length as it arrives", async () => {
@@ -32,7 +32,7 @@ describe("body size limit", () => {
     const big = JSON.stringify(user("x".repeat(2 * LIMIT)));
     const res = await g.app.request("/v1/chat/completions", { method: "POST", body: chunked(big, 8), headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
     expect(res.status).toBe(413);
-    expect((await res.json()).error.message).toContain("the limit is 1024 bytes");
+    expect((await res.json()).error.message).toContain("larger than the limit of 1024 bytes");
     expect(g.fake.calls).toHaveLength(0);
   });
 

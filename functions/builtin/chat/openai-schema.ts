@@ -36,7 +36,7 @@ export function needsConstrainedDecoding(param: string, what: string): HttpError
 
 export function checkResponseFormat(rf: { type: string } | null | undefined): void {
   if (rf && rf.type !== "text") {
-    throw new HttpError(400, "unsupported_value", `response_format: type ${JSON.stringify(rf.type)} needs constrained decoding, which gust does not have yet; allowed: "text" (ask for JSON in the prompt instead)`, "response_format.type");
+    throw new HttpError(400, "unsupported_value", `response_format.type: ${JSON.stringify(rf.type)} needs constrained decoding, which gust does not have yet; allowed: "text" (ask for JSON in the prompt instead)`, "response_format.type");
   }
 }
 
