@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
 import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
-import { argmax } from "../../runtime/sampling/basic.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { firstHiddenDivergence, greedyContinuation } from "../helpers/golden-checks.ts";
 
 const backend = createBackend("cpu");
 const ABS = 1e-4, REL = 1e-3;
@@ -27,23 +27,11 @@ describe.each(fixtures)("golden %s", (name) => {
     try {
       const hidden = new Map<number | "final", Float32Array>();
       const result = seq.append(ids, { allRows: true, onHidden: (layer, v) => hidden.set(layer, v) });
-      // golden hidden.0 = embeddings, hidden.i = after layer i−1, hidden.L = after the final norm
-      let firstDivergence: string | null = null;
-      for (let i = 0; i <= t.numLayers; i++) {
-        const ours = i < t.numLayers ? hidden.get(i)! : hidden.get("final")!;
-        const cmp = closeness(ours, golden.f32(`${c}.hidden.${i}`), ABS, REL);
-        if (!cmp.ok && firstDivergence === null) firstDivergence = `hidden.${i} (${i === 0 ? "embeddings" : i === t.numLayers ? "final norm" : `after layer ${i - 1}`}): ${explain(cmp)}`;
-      }
-      expect(firstDivergence, "first diverging hidden state").toBeNull();
+      expect(firstHiddenDivergence(hidden, golden, c, t.numLayers), "first diverging hidden state").toBeNull();
       const logits = closeness(result.logits, golden.f32(`${c}.logits`), ABS, REL);
       expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
 
-      const greedy: number[] = [];
-      let last = result.logits.subarray((ids.length - 1) * t.vocabSize);
-      for (let i = 0; i < 16; i++) {
-        greedy.push(argmax(last));
-        if (i < 15) last = seq.append([greedy[i]]).logits;
-      }
+      const greedy = greedyContinuation(seq, result.logits.subarray((ids.length - 1) * t.vocabSize), 16);
       expect(greedy).toEqual(Array.from(golden.i32(`${c}.greedy`)));
     } finally {
       seq.dispose();

@@ -12,6 +12,7 @@ import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { pixelValues, type RgbImage } from "../../runtime/vision/pixels.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { greedyContinuation } from "../helpers/golden-checks.ts";
 import { goldenImages as imagesOf } from "../helpers/vision-fixtures.ts";
 
 const backend = createBackend("cpu");
@@ -83,12 +84,7 @@ describe.each(cases)("vision golden %s", (c) => {
       expect(firstDivergence(hidden, c), "first diverging hidden state").toBeNull();
       const logits = closeness(result.logits, golden.f32(`${c}.logits`), ABS, REL);
       expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
-      const greedy: number[] = [];
-      let last = result.logits.subarray((ids.length - 1) * t.vocabSize);
-      for (let i = 0; i < 16; i++) {
-        greedy.push(argmax(last));
-        if (i < 15) last = seq.append([greedy[i]]).logits;
-      }
+      const greedy = greedyContinuation(seq, result.logits.subarray((ids.length - 1) * t.vocabSize), 16);
       expect(greedy).toEqual(Array.from(golden.i32(`${c}.greedy`)));
     } finally {
       seq.dispose();
