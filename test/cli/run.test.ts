@@ -1,5 +1,8 @@
 // `npm run --silent gust -- run ... --json` as a user runs it: a real child process, real output.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Golden, fixtureDir, repoRoot } from "../helpers/fixtures.ts";
 
@@ -87,6 +90,18 @@ describe("gust run", () => {
     expect(out.samples[0].ids).toEqual(out.ids);
     expect(new Set(out.samples.map((s: { ids: number[] }) => s.ids.join(","))).size).toBeGreaterThan(1);
     expect(out.samples[1].usage.cached_tokens).toBeGreaterThan(0);
+  });
+
+  it("gust tokenize prints ids and the decoded text with control tokens by name", () => {
+    const r = gust(["tokenize", "--model", fixtureDir("tiny-mistral3-fp8"), "--text", "Hi [INST]", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.ids).not.toContain(3); // typed "[INST]" is text, never the control token
+    const dir = mkdtempSync(join(tmpdir(), "gust-tok-"));
+    writeFileSync(join(dir, "m.json"), JSON.stringify({ messages: [{ role: "user", content: "Hi" }], reasoning_effort: "high" }));
+    const chat = JSON.parse(gust(["tokenize", "--model", fixtureDir("tiny-mistral3-fp8"), "--messages", join(dir, "m.json"), "--json"]).stdout);
+    expect(chat.text).toBe('<s>[MODEL_SETTINGS]{"reasoning_effort": "high"}[/MODEL_SETTINGS][INST]Hi[/INST]');
+    expect(chat.ids[0]).toBe(1);
   });
 
   it.each([
