@@ -1,0 +1,67 @@
+// Images through a chat request, end to end: the openai client sends the golden PNGs as data URLs,
+// the gateway's vision middleware decodes them, the runtime runs the vision tower, and the greedy answer
+// equals the same prompt run in-process with the same pixels (engine + vision tower, no HTTP).
+import OpenAI from "openai";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runOnce } from "../../runtime/engine/run-once.ts";
+import { encodeChat, loadTokenizer, runTextFields } from "../../runtime/text/index.ts";
+import { requireVision } from "../../runtime/vision/open-vision.ts";
+import { imageFeaturesForIds } from "../../runtime/vision/run-images.ts";
+import { backend, fixtureModel } from "../helpers/engine.ts";
+import { fixtureDir } from "../helpers/fixtures.ts";
+import { startGust, tempSocket, type Started } from "../helpers/processes.ts";
+
+const MODEL = "tiny-mistral3";
+const socket = tempSocket("vision");
+const port = 18441;
+let runtime: Started, gateway: Started;
+
+beforeAll(async () => {
+  runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "128"], /serving/);
+  gateway = await startGust(["serve", "--runtime", socket, "--port", String(port), "--state-dir", mkdtempSync(join(tmpdir(), "gust-v-"))], /gateway on/);
+}, 60_000);
+afterAll(async () => {
+  await gateway?.stop();
+  await runtime?.stop();
+});
+
+describe("images in chat requests", () => {
+  it.each([
+    [["one_image.image0.png"]],
+    [["two_images.image0.png", "two_images.image1.png"]],
+  ])("greedy answer with %j equals the in-process run on the same pixels", async (files) => {
+    const paths = files.map((f) => join(fixtureDir(MODEL), f));
+    const urls = paths.map((p) => `data:image/png;base64,${readFileSync(p).toString("base64")}`);
+    const content = [...urls.map((url) => ({ type: "image_url" as const, image_url: { url } })), { type: "text" as const, text: "What is in these pictures?" }];
+
+    // in-process: the same request encoded with the PNGs' sizes, pixels through the vision tower
+    const tok = await loadTokenizer(fixtureDir(MODEL));
+    const sizes = new Map(urls.map((u, i) => {
+      const png = readFileSync(paths[i]);
+      return [u, { width: png.readUInt32BE(16), height: png.readUInt32BE(20) }];
+    }));
+    const promptIds = encodeChat(tok, { messages: [{ role: "user", content }] }, { resolveImage: (src) => sizes.get(src!)! }).ids;
+    const model = fixtureModel(MODEL);
+    const vision = requireVision(model.config, backend);
+    const images = imageFeaturesForIds(vision, promptIds, paths);
+    vision.dispose();
+    const [local] = runOnce(backend, model.model, null, { promptIds, maxTokens: 8, sampling: { temperature: 0 }, images });
+    const want = runTextFields(tok, local.tokens.map((t) => t.token)).text;
+
+    const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
+    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 });
+    expect(r.usage?.prompt_tokens).toBe(promptIds.length);
+    expect(r.choices[0].message.content).toBe(want);
+  });
+
+  it("refuses an image the model's caps do not allow, with the numbers", async () => {
+    const big = readFileSync(join(fixtureDir(MODEL), "two_images.image1.png")).toString("base64");
+    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 2, messages: [{ role: "user", content: Array.from({ length: 12 }, () => ({ type: "image_url", image_url: { url: `data:image/png;base64,${big}` } })) }] }) });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toMatch(/12 .*image|image.* 12|at most/i);
+  });
+});
