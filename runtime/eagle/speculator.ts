@@ -46,6 +46,8 @@ export interface DraftProposer {
 }
 
 export class Speculator implements DraftProposer {
+  /** Totals over every sequence, for the runtime's stats and the gateway's /metrics. */
+  readonly totals = { drafted: 0, accepted: 0, steps: 0, emitted: 0 };
   readonly cache: KvCache;
   readonly blocks: DraftBlocks;
   readonly #states = new WeakMap<Sequence, DraftState>();
@@ -85,6 +87,10 @@ export class Speculator implements DraftProposer {
     s.stats.accepted += accepted;
     s.stats.steps++;
     s.stats.emitted += emitted;
+    this.totals.drafted += drafted;
+    this.totals.accepted += accepted;
+    this.totals.steps++;
+    this.totals.emitted += emitted;
     if (s.stats.steps >= this.options.warmupSteps && s.stats.emitted / s.stats.steps < this.options.minTokensPerStep)
       s.disable(`acceptance below break-even (${(s.stats.emitted / s.stats.steps).toFixed(2)} tokens per step < ${this.options.minTokensPerStep})`);
   }

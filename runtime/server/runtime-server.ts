@@ -225,6 +225,8 @@ export class RuntimeServer {
       kvBlocksUsed: e.blocks.numUsed, kvBlocksTotal: e.blocks.numBlocks,
       prefixCacheHitRate: e.blocks.cacheQueries > 0 ? e.blocks.cacheHits / e.blocks.cacheQueries : 0,
       steps: this.steps, abortedTotal: this.abortedTotal, connections: this.#connections.size,
+      spec: (({ drafted, accepted, steps, emitted }) => ({ drafted, accepted, targetSteps: steps, emitted }))(
+        this.host.speculator?.totals ?? { drafted: 0, accepted: 0, steps: 0, emitted: 0 }),
     };
   }
 

@@ -106,6 +106,8 @@ export interface RuntimeStats {
   steps: number;
   abortedTotal: number;
   connections: number;
+  /** Speculative decoding totals (all zero without a draft model). */
+  spec: { drafted: number; accepted: number; targetSteps: number; emitted: number };
 }
 
 export interface StatsMessage {

@@ -148,6 +148,7 @@ export class FakeBinding implements ModelBinding {
       steps: 0,
       abortedTotal: this.calls.filter((c) => c.aborted).length,
       connections: 1,
+      spec: { drafted: 0, accepted: 0, targetSteps: 0, emitted: 0 },
       ...this.statsOverride,
     };
   }
