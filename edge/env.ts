@@ -35,9 +35,13 @@ export interface Deadline {
  * routes read are named here; the vision library owns the full type. */
 export interface PreparedImageLike {
   rgb: Uint8Array;
+  /** After the resize (multiples of patch × merge). */
   width: number;
   height: number;
   hash: string;
+  /** The token grid the vision library computed; the chat encoder must agree with it. */
+  cols?: number;
+  rows?: number;
 }
 
 /** `c.var.vision`, set by the vision middleware when the request has images. */

@@ -1,5 +1,6 @@
 /** Errors the gateway answers with, and the one mapping from any thrown value to an OpenAI-shaped error body
  * `{error: {message, type, param, code}}` (Mistral's SDK and most other clients read the same shape). */
+import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import { RuntimeError } from "./binding/types.ts";
 import { ChatRequestError } from "../runtime/text/errors.ts";
@@ -91,6 +92,15 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
   if (isSelfDescribing(err)) {
     const body = err.toJSON().error;
     return new HttpError(err.status, body.code ?? "error", body.message, body.param, {}, body.type as ErrorType);
+  }
+  // Hono's HTTPException, and errors a function tagged with an HTTP status on purpose (`Object.assign(new
+  // Error("..."), {status: 503})`): the thrower chose the status, so its message is meant for the client.
+  const tagged = (err as { status?: unknown })?.status;
+  if (err instanceof Error && typeof tagged === "number" && Number.isInteger(tagged) && tagged >= 400 && tagged < 600) {
+    const own = (err as unknown as { code?: unknown }).code;
+    const code = typeof own === "string" ? own : err instanceof HTTPException ? "http_exception" : "error";
+    const retry: Record<string, string> = tagged === 503 || tagged === 429 ? { "retry-after": "1" } : {};
+    return new HttpError(tagged, code, err.message || `request failed with status ${tagged}`, null, retry);
   }
   const ref = requestId ? ` (request id ${requestId})` : "";
   return new HttpError(500, "internal_error", `internal error in the gateway${ref}; the request was not completed`);

@@ -2,6 +2,7 @@
  * 400 naming the field path, ChatRequestError → 400 with its path and rule, RuntimeError → its status, HttpError
  * → as thrown); anything else is a 500 that names the request id and nothing internal, and is logged. */
 import type { Context, ErrorHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { GatewayEnv } from "../env.ts";
 import { errorResponse, toHttpError } from "../errors.ts";
 
@@ -15,6 +16,8 @@ export function errorHandler(log: ErrorLogger = consoleErrorLogger): ErrorHandle
   return (err: Error, c: Context<GatewayEnv>) => {
     // A middleware already answered (the deadline's 504) while this handler ran on; keep that answer.
     if (c.get("answered") && c.finalized) return c.res;
+    // an HTTPException carrying its own response (Hono's convention) is answered as is
+    if (err instanceof HTTPException && (err as { res?: Response }).res) return err.getResponse();
     const requestId = c.get("requestId");
     const deadline = c.get("deadline");
     // After the deadline passed, whatever the handler throws (an abort, a broken stream) is the deadline's doing.

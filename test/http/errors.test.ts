@@ -82,6 +82,22 @@ describe("error handler", () => {
     expect((await res.json()).error).toEqual({ message: "image too large", type: "invalid_request_error", param: "messages[0].content[1]", code: "image_too_many_bytes" });
   });
 
+  it("errors tagged with a status (and Hono's HTTPException) keep it and their message", async () => {
+    const { HTTPException } = await import("hono/http-exception");
+    let { app } = appThrowing(Object.assign(new Error("The model runtime is not connected"), { status: 503 }));
+    let res = await app.request("/");
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect((await res.json()).error).toMatchObject({ message: "The model runtime is not connected", type: "service_unavailable_error" });
+    ({ app } = appThrowing(new HTTPException(403, { message: "no entry" })));
+    res = await app.request("/");
+    expect(res.status).toBe(403);
+    expect((await res.json()).error).toMatchObject({ message: "no entry", type: "permission_error", code: "http_exception" });
+    ({ app } = appThrowing(new HTTPException(418, { res: new Response("teapot", { status: 418 }) })));
+    res = await app.request("/");
+    expect(await res.text()).toBe("teapot");
+  });
+
   it("anything else → 500 without message or stack, logged", async () => {
     const secret = new TypeError("Cannot read properties of undefined (reading 'x') at /srv/gust/edge/secret.ts:12");
     const { app, logged } = appThrowing(secret);

@@ -52,6 +52,10 @@ function imageResolver(info: ModelInfo, vision: VisionState | undefined) {
 function imagesFor(encoded: EncodedChat, vision: VisionState | undefined): ImageInput[] {
   return encoded.images.map((e) => {
     const img = vision!.images.get(e.source!)!;
+    // the prompt's [IMG] grid and the pixels must describe the same image, or the runtime would misplace features
+    if ((img.cols !== undefined && img.cols !== e.cols) || (img.rows !== undefined && img.rows !== e.rows)) {
+      throw new HttpError(500, "image_grid_mismatch", `the vision middleware prepared a ${img.cols}x${img.rows} token grid but the chat encoder laid out ${e.cols}x${e.rows}; their image settings differ`);
+    }
     return { rgb: img.rgb, width: img.width, height: img.height, hash: img.hash };
   });
 }
