@@ -25,6 +25,13 @@ function imports(file: string): string[] {
   return found.map((m) => m[1] ?? m[2]);
 }
 
+/** Imports that exist at run time: `import type` and `export type` are erased by the compiler. */
+function valueImports(file: string): string[] {
+  const src = readFileSync(file, "utf8");
+  const found = [...src.matchAll(/(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)];
+  return found.filter((m) => m[4] !== undefined || !m[2]).map((m) => m[3] ?? m[4]);
+}
+
 function violations(dirs: string[], forbidden: (target: string) => boolean): string[] {
   return dirs.flatMap(tsFiles).flatMap((file) =>
     imports(file)
@@ -49,6 +56,34 @@ describe("import graph", () => {
     const bad = violations(["runtime/text"], (t) =>
       t.startsWith("bun:") || t === "bun" || t.startsWith("ffi/") || (t.startsWith("runtime/") && !t.startsWith("runtime/text")));
     expect(bad).toEqual([]);
+  });
+
+  it("edge and functions import only edge, functions, runtime/text and runtime/wire of the repo (never ffi or the model side)", () => {
+    const bad = violations(["edge", "functions"], (t) =>
+      t.startsWith("bun:") || t.startsWith("ffi/") || t.startsWith("kernels/") ||
+      (t.startsWith("runtime/") && !t.startsWith("runtime/text/") && !t.startsWith("runtime/wire/")));
+    expect(bad).toEqual([]);
+  });
+
+  it("nothing the gateway loads at run time reaches the model side (type-only imports are erased)", () => {
+    // follow value imports (not `import type`/`export type`) from every gateway file, transitively
+    const seen = new Set<string>();
+    const stack = [...tsFiles("edge"), ...tsFiles("functions")];
+    const reached: string[] = [];
+    while (stack.length) {
+      const file = stack.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const rel = relative(repoRoot, file);
+      reached.push(rel);
+      for (const spec of valueImports(file)) {
+        if (spec.startsWith("bun:")) reached.push(`${rel} → ${spec}`);
+        if (spec.startsWith(".")) stack.push(resolve(dirname(file), spec));
+      }
+    }
+    const modelSide = reached.filter((f) => f.includes("bun:") || f.startsWith("ffi/") || f.startsWith("kernels/") || (f.startsWith("runtime/") && !f.startsWith("runtime/text/") && !f.startsWith("runtime/wire/")));
+    expect(modelSide).toEqual([]);
+    expect(reached).toContain("runtime/text/parse/stream.ts"); // the walk did go somewhere
   });
 
   it("the walker sees real imports (guards against a vacuous pass)", () => {
