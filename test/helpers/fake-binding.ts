@@ -236,6 +236,7 @@ async function* run(script: Script, options: GenerateOptions, call: FakeCall, to
       sent[i] += take.length;
       const last = sent[i] >= c.ids.length;
       if (last) done[i] = true;
+      if (done.every(Boolean)) call.finished = true; // the sequence is over once its last event is out
       call.emitted++;
       yield {
         index: i,

@@ -75,6 +75,7 @@ describe("the gateway on Deno", () => {
       hostname: "127.0.0.1",
       oneShot: { status: 200, content: "Hello there" },
       stream: { status: 200, last: "[DONE]", content: "Hello there" },
+      slow: { content: "slow and steady", aborted: false },
       badRole: { status: 400, param: "messages[0].role" },
       unauthorized: 401,
     });

@@ -165,6 +165,15 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     expect((await res.json()).error).toEqual({ message: "the engine queue is full", type: "rate_limit_error", param: null, code: "overloaded" });
   });
 
+  it("a signal that fires after the answer is complete (Deno's legacy abort) does not reach the runtime", async () => {
+    const g = testGateway();
+    const ac = new AbortController();
+    const res = await g.post(CHAT, user("hi"), { signal: ac.signal });
+    await res.json();
+    ac.abort();
+    expect(g.fake.lastCall.options.signal!.aborted).toBe(false);
+  });
+
   it("a client that disconnects aborts the sequence (non-streaming)", async () => {
     const g = testGateway();
     g.fake.script = () => ({ choices: [{ ids: ids("long answer", "</s>") }], manual: true });

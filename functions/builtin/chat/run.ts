@@ -57,9 +57,17 @@ export class ChatRun {
    * ClientGone for a disconnect, RuntimeError for a runtime refusal. */
   async *updates(): AsyncGenerator<Update[]> {
     const { binding, clientSignal, deadline } = this.ctx;
-    const signals = [clientSignal, this.internal.signal];
-    if (deadline) signals.push(deadline.signal);
-    const signal = AbortSignal.any(signals);
+    // One signal for the runtime, fed by the client, the deadline and ourselves, and cut loose from them when the
+    // generation is over: Deno fires request.signal after every finished response, which must not send a
+    // pointless abort for a request that is already complete.
+    const linked = new AbortController();
+    const signal = linked.signal;
+    const sources = [clientSignal, this.internal.signal, ...(deadline ? [deadline.signal] : [])];
+    const forward = (e: Event) => linked.abort((e.target as AbortSignal).reason);
+    for (const s of sources) {
+      if (s.aborted) linked.abort(s.reason);
+      else s.addEventListener("abort", forward, { once: true });
+    }
     const timeoutMs = deadline ? Math.ceil(deadline.remainingMs()) + RUNTIME_TIMEOUT_GRACE_MS : undefined;
     const iterator = binding.generate({ ...this.plan.generate, signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })[Symbol.asyncIterator]();
     let complete = false;
@@ -102,7 +110,8 @@ export class ChatRun {
         complete = true;
       }
     } finally {
-      if (!complete && !signal.aborted) this.internal.abort(new Error("response ended early"));
+      if (!complete && !signal.aborted) linked.abort(new Error("response ended early"));
+      for (const s of sources) s.removeEventListener("abort", forward);
       await iterator.return?.().catch(() => {});
       this.record();
     }
