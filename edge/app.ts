@@ -67,7 +67,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
   const vision = o.vision ?? passThrough;
   const chat: ChatRouteOptions = {
     limits: { defaultMaxTokens: limits.defaultMaxTokens, maxMaxTokens: limits.maxMaxTokens, maxN: limits.maxN, modelAliases: o.modelAliases },
-    respond: { clock, keepAliveMs: o.keepAliveMs },
+    respond: { clock, keepAliveMs: o.keepAliveMs, logError: o.logError },
   };
   const chatReasoning = (mistral: boolean) => reasoning({ ...o.reasoning, mistral, readBody: "always" });
 

@@ -16,15 +16,3 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
-
-/** Resolves after `ms` on `clock`, or never if `signal` aborts first (the timer is then cleared). */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const h = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", stop);
-      resolve();
-    }, ms);
-    const stop = () => clock.clearTimeout(h);
-    signal?.addEventListener("abort", stop, { once: true });
-  });
-}

@@ -186,6 +186,7 @@ describe("POST /v1/chat/completions with stream: true", () => {
     const err = chunks.at(-1).error;
     expect(err.type).toBe("server_error");
     expect(err.message).not.toContain("gust.sock");
+    expect(g.errors).toHaveLength(1); // but it is logged
   });
 
   it("a refusal before the first token keeps its HTTP status", async () => {

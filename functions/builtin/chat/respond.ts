@@ -8,6 +8,7 @@
 import type { Clock, TimerHandle } from "../../../edge/clock.ts";
 import type { GatewayContext } from "../../../edge/env.ts";
 import { toHttpError } from "../../../edge/errors.ts";
+import type { ErrorLogger } from "../../../edge/middleware/error-handler.ts";
 import { SSE_HEADERS, SseStream } from "../../../edge/sse.ts";
 import type { ChoiceOptions } from "./choice.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
@@ -19,6 +20,8 @@ export interface RespondOptions {
   clock: Clock;
   keepAliveMs: number;
   route: string;
+  /** Where failures after the stream opened are logged (before it, the app's error handler logs them). */
+  logError?: ErrorLogger;
 }
 
 /** Status for a request whose client is gone (nginx's convention; nobody reads it). */
@@ -50,7 +53,8 @@ export async function respondChat(c: GatewayContext, plan: ChatPlan, format: Dia
     }
     return c.json(format.completion(run, meta) as object);
   }
-  return streamChat(run, format, meta, opts);
+  const requestId = c.var.requestId;
+  return streamChat(run, format, meta, { ...opts, logError: opts.logError && ((e) => opts.logError!({ ...e, requestId })) });
 }
 
 type Early = { kind: "update"; result: IteratorResult<Update[]> } | { kind: "error"; error: unknown } | { kind: "timeout" };
@@ -70,11 +74,11 @@ async function streamChat(run: ChatRun, format: DialectFormat, meta: ResponseMet
     throw early.error; // nothing sent yet: the error handler gives it its status
   }
   const sse = new SseStream({ clock: opts.clock, keepAliveMs: opts.keepAliveMs, onCancel: () => run.abort(new ClientGone("the client closed the stream")) });
-  void pump(sse, updates, early.kind === "update" ? Promise.resolve(early) : first, run, format, meta);
+  void pump(sse, updates, early.kind === "update" ? Promise.resolve(early) : first, run, format, meta, opts.logError);
   return new Response(sse.readable, { status: 200, headers: SSE_HEADERS });
 }
 
-async function pump(sse: SseStream, updates: AsyncGenerator<Update[]>, first: Promise<Early>, run: ChatRun, format: DialectFormat, meta: ResponseMeta): Promise<void> {
+async function pump(sse: SseStream, updates: AsyncGenerator<Update[]>, first: Promise<Early>, run: ChatRun, format: DialectFormat, meta: ResponseMeta, log?: ErrorLogger): Promise<void> {
   try {
     for (const ch of format.openChunks(run, meta)) sse.event(ch);
     const head = await first;
@@ -88,7 +92,11 @@ async function pump(sse: SseStream, updates: AsyncGenerator<Update[]>, first: Pr
     for (const ch of format.closeChunks(run, meta)) sse.event(ch);
     sse.event("[DONE]");
   } catch (e) {
-    if (!(e instanceof ClientGone)) sse.event(toHttpError(e).toJSON());
+    if (!(e instanceof ClientGone)) {
+      const err = toHttpError(e);
+      if (err.code === "internal_error") log?.({ requestId: undefined, status: err.status, error: e });
+      sse.event(err.toJSON());
+    }
   } finally {
     sse.close();
   }
