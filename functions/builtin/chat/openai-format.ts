@@ -1,7 +1,8 @@
 /** OpenAI chat completion bodies and stream chunks. Reasoning goes out twice, as `reasoning` (vLLM's current name)
  * and `reasoning_content` (older clients and the Vercel AI SDK read that one); usage adds
  * `completion_tokens_details.reasoning_tokens`, and gust's `reasoning_budget_exhausted` beside it. Malformed tool
- * calls are listed in a `tool_call_errors` extension instead of being passed off as text or calls. */
+ * calls are listed in a `tool_call_errors` extension instead of being passed off as text or calls. Log-probs cover
+ * every generated token (reasoning and control tokens included, controls by name with empty `bytes`), as vLLM's do. */
 import type { ChoiceState } from "./choice.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
 import { randomHex, validToolCalls } from "./format.ts";
