@@ -37,6 +37,8 @@ export interface GenerateOptions {
   reasoningBudget?: number | null;
   priority?: number;
   n?: number;
+  /** Draft tokens per speculative round; 0 turns speculation off for this request (default: the runtime's). */
+  speculativeTokens?: number;
   /** The runtime aborts the sequence after this long (the deadline middleware sets it). */
   timeoutMs?: number;
   /** Aborting it aborts the sequence in the runtime within one engine step. */

@@ -28,6 +28,9 @@ export class GatewayMetrics {
   readonly kvTotal = this.registry.register(new Gauge("gust_kv_blocks_total", "KV cache blocks in the runtime's pool."));
   readonly prefixHitRate = this.registry.register(new Gauge("gust_prefix_cache_hit_rate", "Share of prompt tokens served from the prefix cache."));
   readonly runtimeAborted = this.registry.register(new Gauge("gust_runtime_aborted_total", "Sequences the runtime aborted since it started (any cause)."));
+  readonly specDrafted = this.registry.register(new Gauge("gust_spec_drafted_tokens_total", "Draft tokens the runtime's EAGLE head proposed since it started."));
+  readonly specAccepted = this.registry.register(new Gauge("gust_spec_accepted_tokens_total", "Draft tokens the target accepted since the runtime started."));
+  readonly specTokensPerStep = this.registry.register(new Gauge("gust_spec_tokens_per_target_step", "Mean tokens emitted per speculative verification step (1 = no gain)."));
 
   /** Sets the runtime gauges from a stats answer, or marks the runtime down (gauges then drop out of the output). */
   setRuntime(stats: RuntimeStats | null): void {
@@ -39,6 +42,9 @@ export class GatewayMetrics {
       [this.kvTotal, stats?.kvBlocksTotal],
       [this.prefixHitRate, stats?.prefixCacheHitRate],
       [this.runtimeAborted, stats?.abortedTotal],
+      [this.specDrafted, stats?.spec?.drafted],
+      [this.specAccepted, stats?.spec?.accepted],
+      [this.specTokensPerStep, stats?.spec && stats.spec.targetSteps > 0 ? stats.spec.emitted / stats.spec.targetSteps : undefined],
     ];
     for (const [g, value] of pairs) g.collect = () => (value === undefined ? null : value);
   }

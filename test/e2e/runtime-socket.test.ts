@@ -91,6 +91,28 @@ describe("runtime over its socket", () => {
   });
 });
 
+describe("runtime with an EAGLE draft", () => {
+  it("speculates with the same greedy tokens and reports totals in stats", async () => {
+    const sock = tempSocket("spec");
+    const rt = await startGust(["runtime", "--model", fixtureDir(MODEL), "--draft", fixtureDir("tiny-mistral3-eagle"), "--socket", sock,
+      "--num-blocks", "64", "--spec-min-tokens-per-step", "0"], /EAGLE k=3/);
+    const c = await RuntimeClient.connect(sock);
+    try {
+      const r = await collect(c.generate({ promptIds: promptOf(6), maxTokens: 12, ignoreEos: true, sampling: { temperature: 0 } }));
+      expect(r.ids[0]).toEqual(alone(promptOf(6), 12));
+      expect(r.usage?.spec?.drafted).toBeGreaterThan(0);
+      const stats = await c.stats();
+      expect(stats.spec.drafted).toBe(r.usage!.spec!.drafted);
+      expect(stats.spec.targetSteps).toBeGreaterThan(0);
+      const off = await collect(c.generate({ promptIds: promptOf(7), maxTokens: 5, ignoreEos: true, speculativeTokens: 0, sampling: { temperature: 0 } }));
+      expect(off.usage?.spec?.drafted).toBe(0);
+    } finally {
+      c.close();
+      await rt.stop();
+    }
+  });
+});
+
 describe("runtime restarts and drains", () => {
   it("a link fails fast while the runtime is down and recovers when it comes back", async () => {
     const sock = tempSocket("restart");

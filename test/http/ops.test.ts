@@ -86,6 +86,15 @@ describe("/metrics", () => {
     for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? [-+0-9.eInfNa]+$/);
   });
 
+  it("reports the runtime's speculative-decoding totals", async () => {
+    const g = testGateway();
+    g.fake.statsOverride = { spec: { drafted: 30, accepted: 12, targetSteps: 10, emitted: 22 } };
+    const text = await (await g.app.request("/metrics")).text();
+    expect(text).toContain("gust_spec_drafted_tokens_total 30\n");
+    expect(text).toContain("gust_spec_accepted_tokens_total 12\n");
+    expect(text).toContain("gust_spec_tokens_per_target_step 2.2\n");
+  });
+
   it("reads KV blocks from the runtime while a request runs, and 0 after it is aborted", async () => {
     const g = testGateway();
     g.fake.script = () => ({ choices: [{ ids: ids("abc", "</s>") }], manual: true });
