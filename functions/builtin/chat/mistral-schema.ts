@@ -6,7 +6,7 @@ import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.t
 import { checkResponseFormat, needsConstrainedDecoding } from "./openai-schema.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
-import { commonFields, int, opt } from "./schema-parts.ts";
+import { commonFields, int, opt, commonSampling } from "./schema-parts.ts";
 
 const bool = (i: v.BaseIssue<unknown>) => `must be true or false, got ${i.received}`;
 
@@ -45,13 +45,7 @@ export function mistralParams(body: unknown): ChatParams {
     tools: (r.tools ?? null) as InputTool[] | null,
     toolChoice: tc,
     maxTokens: r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null,
-    temperature: r.temperature ?? undefined,
-    topP: r.top_p ?? undefined,
-    topK: r.top_k ?? undefined,
-    minP: r.min_p ?? undefined,
-    presencePenalty: r.presence_penalty ?? undefined,
-    frequencyPenalty: r.frequency_penalty ?? undefined,
-    repetitionPenalty: r.repetition_penalty ?? undefined,
+    ...commonSampling(r),
     seed: r.random_seed ?? undefined,
     stop: stopList(r.stop),
     stopTokenIds: r.stop_token_ids ?? [],

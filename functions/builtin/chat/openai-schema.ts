@@ -4,7 +4,7 @@ import { HttpError } from "../../../edge/errors.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
-import { commonFields, int, opt, range } from "./schema-parts.ts";
+import { commonFields, int, opt, range, commonSampling } from "./schema-parts.ts";
 
 const toolChoiceSchema = opt(
   v.union(
@@ -55,13 +55,7 @@ export function openAIParams(body: unknown): ChatParams {
     tools: (r.tools ?? null) as InputTool[] | null,
     toolChoice: tc as "auto" | "none",
     maxTokens,
-    temperature: r.temperature ?? undefined,
-    topP: r.top_p ?? undefined,
-    topK: r.top_k ?? undefined,
-    minP: r.min_p ?? undefined,
-    presencePenalty: r.presence_penalty ?? undefined,
-    frequencyPenalty: r.frequency_penalty ?? undefined,
-    repetitionPenalty: r.repetition_penalty ?? undefined,
+    ...commonSampling(r),
     logitBias: r.logit_bias ? Object.fromEntries(Object.entries(r.logit_bias).map(([k, b]) => [Number(k), b])) : undefined,
     seed: r.seed ?? undefined,
     stop: stopList(r.stop),

@@ -75,3 +75,19 @@ export const commonFields = {
   continue_final_message: opt(v.boolean(typeMsg("true or false"))),
   priority: opt(int(-1_000_000, 1_000_000, "an integer")),
 };
+
+/** The sampling fields both dialects spell the same way, mapped to the common params (null → absent). */
+export function commonSampling(r: {
+  temperature?: number | null; top_p?: number | null; top_k?: number | null; min_p?: number | null;
+  presence_penalty?: number | null; frequency_penalty?: number | null; repetition_penalty?: number | null;
+}) {
+  return {
+    temperature: r.temperature ?? undefined,
+    topP: r.top_p ?? undefined,
+    topK: r.top_k ?? undefined,
+    minP: r.min_p ?? undefined,
+    presencePenalty: r.presence_penalty ?? undefined,
+    frequencyPenalty: r.frequency_penalty ?? undefined,
+    repetitionPenalty: r.repetition_penalty ?? undefined,
+  };
+}
