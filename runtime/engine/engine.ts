@@ -213,7 +213,7 @@ export class Engine {
     const pick = forced !== null ? seq.sampler.forced(row, forced)
       : candidate !== null ? seq.sampler.forced(row, candidate) : seq.sampler.sample(row, seq.outputIds, seq.numOutputTokens);
     const generated = { ...pick, forced: forced !== null };
-    seq.tokens.push(generated.token);
+    seq.appendOutput(generated.token);
     seq.generated.push(generated);
     seq.budget.observe(generated.token, generated.forced);
     event.tokens.push(generated);

@@ -81,8 +81,13 @@ export class Sequence {
     return this.tokens.length;
   }
 
-  get outputIds(): number[] {
-    return this.tokens.slice(this.numPromptTokens);
+  /** Generated tokens so far (kept alongside `tokens` so the per-token path never slices). */
+  readonly outputIds: number[] = [];
+
+  /** Appends a generated token. */
+  appendOutput(token: number): void {
+    this.tokens.push(token);
+    this.outputIds.push(token);
   }
 
   get numOutputTokens(): number {
