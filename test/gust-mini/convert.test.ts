@@ -54,7 +54,7 @@ describe("converted EAGLE head (convert_eagle.py) in gust's draft loader", () =>
 
     it("the target's final-norm hidden states match the reference", () => {
       const seq = new SingleSequence(backend, target.model, T + 1);
-      let finalRows = new Float32Array(0);
+      let finalRows: Float32Array = new Float32Array(0);
       seq.append(ids, { allRows: true, onHidden: (l, v) => { if (l === "final") finalRows = v; } });
       seq.dispose();
       const cmp = closeness(finalRows, targetHidden, 1e-4, 1e-3);
