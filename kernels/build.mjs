@@ -1,7 +1,8 @@
 // Builds the native kernel libraries into kernels/build/.
 // CPU: always, with the system C compiler (-O3, OpenMP; AVX2 paths are selected at run time).
 // CUDA: whenever nvcc is on PATH (compile errors surface on machines without a GPU too).
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { mkdirSync, readdirSync, statSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,7 +31,16 @@ function buildCpu() {
   console.log(`built ${target}`);
 }
 
-function buildCuda() {
+// CUDA: one object per .cu (rebuilt when it, a header or this script changes; compiled in parallel),
+// linked into one shared library. Notes:
+//  - `-gencode arch=compute_90a,code=sm_90a`: Hopper machine code only (no PTX to JIT). The plain
+//    `-arch=sm_90a` shorthand also runs an sm_90 pass that rejects sm_90a-only instructions.
+//  - the CUDA runtime is linked statically (nvcc's default), so the library needs only the driver
+//    (libcuda.so.1) at run time, found by the loader on any machine with a GPU; without one, dlopen still
+//    succeeds and gust_init reports that no device is present.
+//  - no cuBLAS: this CUDA install has none, so every kernel is our own (kernels/cuda/README.md).
+//  - exports.map keeps the exported symbols to the ABI's gust_* functions.
+async function buildCuda() {
   const probe = spawnSync("nvcc", ["--version"], { encoding: "utf8" });
   if (probe.status !== 0) return;
   const dir = join(root, "cuda");
@@ -38,11 +48,40 @@ function buildCuda() {
   const sources = readdirSync(dir).filter((f) => f.endsWith(".cu")).map((f) => join(dir, f));
   if (sources.length === 0) return;
   const target = join(out, "libgust_cuda.so");
+  const objDir = join(out, "cuda-obj");
+  mkdirSync(objDir, { recursive: true });
   const headers = readdirSync(dir).filter((f) => f.endsWith(".cuh")).map((f) => join(dir, f));
-  if (upToDate(target, [...sources, ...headers, join(root, "gust.h")])) return;
-  execFileSync("nvcc", ["-O3", "-std=c++17", "-arch=sm_90a", "-Xcompiler", "-fPIC", "-shared", "-o", target, ...sources, "-lcublasLt"], { stdio: "inherit" });
+  const exportsMap = join(dir, "exports.map");
+  const shared = [...headers, join(root, "gust.h"), fileURLToPath(import.meta.url)];
+  const flags = ["-O3", "-std=c++17", "-gencode", "arch=compute_90a,code=sm_90a", "-Xcompiler", "-fPIC,-Wall,-Wextra",
+    "-Xptxas", "-warn-spills,-warn-lmem-usage"];
+  const objects = sources.map((src) => ({ src, obj: join(objDir, src.slice(dir.length + 1).replace(/\.cu$/, ".o")) }));
+  const stale = objects.filter(({ src, obj }) => !upToDate(obj, [src, ...shared]));
+  const jobs = Math.max(1, Math.min(availableParallelism(), 8));
+  let failed = null;
+  const queue = [...stale];
+  const worker = async () => {
+    while (queue.length > 0 && !failed) {
+      const { src, obj } = queue.shift();
+      const result = await run("nvcc", [...flags, "-c", src, "-o", obj]);
+      if (result !== 0) failed = src;
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  if (failed) throw new Error(`nvcc failed on ${failed}`);
+  if (stale.length === 0 && upToDate(target, [...objects.map((o) => o.obj), exportsMap])) return;
+  execFileSync("nvcc", ["-shared", "-o", target, ...objects.map((o) => o.obj), "-Xlinker", `--version-script=${exportsMap}`],
+    { stdio: "inherit" });
   console.log(`built ${target}`);
 }
 
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: "inherit" });
+    child.on("close", (code) => resolve(code ?? 1));
+    child.on("error", () => resolve(1));
+  });
+}
+
 buildCpu();
-buildCuda();
+await buildCuda();

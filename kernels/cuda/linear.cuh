@@ -1,0 +1,62 @@
+/* Internal interface between the linear-layer translation units (dispatch in linear.cu). */
+#ifndef GUST_CUDA_LINEAR_CUH
+#define GUST_CUDA_LINEAR_CUH
+
+#include "common.cuh"
+
+/* One y[T, N] = x[T, K] · W[N, K]ᵀ call, with the output multipliers applied as ((acc · m1) · m2), the
+ * CPU backend's order: FP8 has m1 = act_scale, m2 = weight_scale; plain weights m1 = weight_scale, m2 = 1. */
+struct LinearJob {
+  float *y;
+  const void *w;
+  int32_t dtype;
+  const float *x;    /* f32 activations (non-FP8 weights) */
+  const uint8_t *xq; /* FP8 only: quantised activations, rows of xq_stride bytes, zero-padded past K */
+  int32_t xq_stride;
+  int32_t T, N, K;
+  float m1, m2;
+};
+
+/* Quantises x[T, K] into rows of row_stride bytes (row_stride a multiple of 4, ≥ K), zero padding. */
+int32_t gust_quantize_rows(uint8_t *xq, const float *x, int32_t T, int32_t K, int32_t row_stride, float act_scale);
+
+/* Tensor-core "skinny" kernel for FP8 and BF16 weights: streams W once per 64 tokens (decode, small
+ * batches); any shape and alignment. Split-K partials need splits · T · N floats of scratch. */
+struct SkinnyPlan {
+  int32_t row_tiles;   /* ceil(N / 16) */
+  int32_t token_tiles; /* ceil(T / (8 · n_tiles)) */
+  int32_t n_tiles;     /* 8-token mma tiles per block: 1, 2, 4 or 8 */
+  int32_t splits;      /* K slices reduced by the last block of each output tile */
+  int32_t k_per_split; /* elements, a multiple of the 64-byte chunk */
+};
+SkinnyPlan gust_skinny_plan(const LinearJob &job);
+size_t gust_skinny_partials_bytes(const LinearJob &job, const SkinnyPlan &plan);
+int32_t gust_linear_skinny(const LinearJob &job, const SkinnyPlan &plan, float *partials);
+
+/* Tiled FP8 tensor-core GEMM for prefill (many tokens): needs K % 16 == 0 and a 16-byte aligned W. */
+bool gust_gemm_fp8_applies(const LinearJob &job);
+int32_t gust_linear_gemm_fp8(const LinearJob &job);
+
+/* f32/f16 weights (and any dtype when asked): a shared-memory tiled FFMA GEMM. */
+int32_t gust_linear_simt(const LinearJob &job);
+/* Reference: one thread per output, sequential k like the CPU's portable loop (GUST_CUDA_KERNELS=naive). */
+int32_t gust_linear_naive(const LinearJob &job);
+
+/* ---- mma.sync wrappers (sm_89+ for e4m3, sm_80+ for bf16); fragments per the PTX ISA ---------------- */
+__device__ inline void gust_mma_e4m3(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                     uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__device__ inline void gust_mma_bf16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                     uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+#endif
