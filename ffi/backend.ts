@@ -292,7 +292,14 @@ export function createBackend(kind: BackendKind = "cpu", options: BackendOptions
     lib.close();
     throw new Error(`${lib.path} speaks ABI ${version}, this code expects ${GUST_ABI_VERSION}: run \`npm run build\`.`);
   }
-  const backend = new NativeBackend(kind, lib.symbols, lib.close, options.numThreads ?? 0);
+  let backend: NativeBackend;
+  try {
+    // gust_init fails cleanly where the library cannot run (the CUDA one on a machine without a GPU)
+    backend = new NativeBackend(kind, lib.symbols, lib.close, options.numThreads ?? 0);
+  } catch (err) {
+    lib.close();
+    throw err;
+  }
   if (!options.skipSelfTest) {
     const failures = runSelfTest(backend);
     if (failures.length > 0)

@@ -4,8 +4,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createBackend } from "../../ffi/backend.ts";
-import type { BackendKind } from "../../ffi/library-path.ts";
 import { endsInsideThink, type ThinkIds } from "../engine/reasoning-budget.ts";
 import { runOnce, type RunOnceSample } from "../engine/run-once.ts";
 import { loadModel, progressPrinter } from "../model/load-model.ts";
@@ -14,12 +12,13 @@ import { Speculator, defaultSpecOptions } from "../eagle/speculator.ts";
 import { SamplingParamsError, type SamplingParams } from "../sampling/params.ts";
 import { buildPrompt, loadTokenizer, readTextFile, runTextFields, type Tokenizer } from "../text/index.ts";
 import { UsageError, parseFloatArg, parseIdList, parseIntArg } from "./usage-error.ts";
+import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { featuresFor, promptWithImages } from "./run-images.ts";
 
 export const runUsage = `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--image FILE]... [--max-tokens N]
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
          [--reasoning-effort none|high] [--reasoning-budget N] [--draft DIR [--spec-tokens K]]
-         [--ignore-eos] [--backend cpu|cuda]
+         [--ignore-eos] [--backend auto|cpu|cuda]
          [--threads N] [--json]`;
 
 const options = {
@@ -50,8 +49,7 @@ export async function runCommand(argv: string[]): Promise<string> {
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runUsage}`);
   const sources = [values.ids, values.prompt, values.messages].filter((v) => v !== undefined).length;
   if (sources !== 1) throw new UsageError(`give exactly one of --ids, --prompt and --messages\nusage: ${runUsage}`);
-  const backendKind = (values.backend ?? "cpu") as BackendKind;
-  if (backendKind !== "cpu" && backendKind !== "cuda") throw new UsageError(`--backend must be cpu or cuda, got "${values.backend}"`);
+  const backendChoice = parseBackendFlag(values.backend);
   const effort = values["reasoning-effort"];
   if (effort !== undefined && effort !== "none" && effort !== "high") throw new UsageError(`--reasoning-effort must be none or high, got "${effort}"`);
   const budget = values["reasoning-budget"] === undefined ? null : parseIntArg("reasoning-budget", values["reasoning-budget"], 0);
@@ -88,7 +86,7 @@ export async function runCommand(argv: string[]): Promise<string> {
   }
 
   const thinkIds = thinkIdsOf(tok);
-  const backend = createBackend(backendKind, { numThreads: parseIntArg("threads", values.threads, 0) });
+  const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
   const loaded = loadModel(values.model, backend, { onProgress: progressPrinter() });
   try {
     const images = imageFiles.length > 0 || promptIds.includes(loaded.config.imageTokenId ?? -1)

@@ -1,16 +1,15 @@
 // `gust runtime`: the persistent model process. Loads the model once, serves gateways over a Unix socket
 // (or loopback TCP) until SIGTERM/SIGINT, then drains: no new requests, in-flight ones get a grace period.
 import { parseArgs } from "node:util";
-import { createBackend } from "../../ffi/backend.ts";
-import type { BackendKind } from "../../ffi/library-path.ts";
 import { ModelHost } from "../server/model-host.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
+import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { UsageError, parseFloatArg, parseIntArg } from "./usage-error.ts";
 
 export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N] [--model-id NAME] [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
-             [--text-only] [--backend cpu|cuda] [--threads N]`;
+             [--text-only] [--backend auto|cpu|cuda] [--threads N]`;
 
 export async function runtimeCommand(argv: string[]): Promise<string> {
   let values;
@@ -30,11 +29,10 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   }
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runtimeUsage}`);
   if (values.socket && values.port) throw new UsageError("give --socket or --port, not both");
-  const kind = (values.backend ?? "cpu") as BackendKind;
-  if (kind !== "cpu" && kind !== "cuda") throw new UsageError(`--backend must be cpu or cuda, got "${values.backend}"`);
+  const backendChoice = parseBackendFlag(values.backend);
   const fraction = values["kv-memory-fraction"] === undefined ? undefined : parseFloatArg("kv-memory-fraction", values["kv-memory-fraction"], 0.5);
   if (fraction !== undefined && !(fraction > 0 && fraction <= 0.95)) throw new UsageError("--kv-memory-fraction must be in (0, 0.95]");
-  const backend = createBackend(kind, { numThreads: parseIntArg("threads", values.threads, 0) });
+  const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
   const host = await ModelHost.open(backend, {
     modelDir: values.model, modelId: values["model-id"],
     maxNumSeqs: parseIntArg("max-num-seqs", values["max-num-seqs"], 64, 1),
