@@ -136,7 +136,8 @@ class Encoder:
         for i in ids:
             if i < NUM_SPECIAL:
                 out.append(run.decode("utf-8", "replace")); run = b""; out.append(SPECIALS[i])
-            else: run += self.ranks[i - NUM_SPECIAL]
+            elif i - NUM_SPECIAL < len(self.ranks): run += self.ranks[i - NUM_SPECIAL]
+            else: run += "\ufffd".encode()  # an id of the model's vocabulary that the tokenizer never uses
         return "".join(out) + run.decode("utf-8", "replace")
 
 def cross_check(enc, texts, ref_limit=300):
