@@ -23,10 +23,10 @@
  * FP8 accumulation: Hopper's FP8 MMA keeps fewer accumulator bits than f32 (DeepSeek-V3 §3.3.2), so each
  * 64-element chunk is accumulated from zero and then added to f32 registers ("promotion").
  *
- * Grid: x = 16-row tiles of W, y = K splits, z = token tiles of 8·NT rows; 4 warps per block interleave
- * over the K chunks of their split, then reduce through shared memory. With splits > 1 each block writes
- * raw partial sums and the last block of a tile (a device-scope counter) adds them in split order, so the
- * result is deterministic. */
+ * Grid: x = 16-row tiles of W, y = K splits, z = token tiles of 8·NT rows; 4 warps per block take turns
+ * over runs of U adjacent K chunks of their split, then reduce through shared memory. With splits > 1
+ * each block writes raw partial sums and the last block of a tile (a device-scope counter) adds them in
+ * split order, so the result is deterministic. */
 #include <cuda_bf16.h>
 
 #include "linear.cuh"
@@ -99,11 +99,13 @@ __global__ void __launch_bounds__(kThreads) skinny_kernel(SkinnyArgs a) {
 #pragma unroll
   for (int j = 0; j < NT; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
 
-  for (int c = c_begin + warp; c < c_end; c += kWarps * U) {
+  /* warp w takes U adjacent chunks per round, so the two 64-byte halves of each 128-byte line of W are
+   * read by the same warp back to back: chunks c_begin + w·U .. + U − 1, then kWarps·U further on */
+  for (int c = c_begin + warp * U; c < c_end; c += kWarps * U) {
     uint4 wa[U], wb[U], xr[U][NT][XW];
 #pragma unroll
     for (int u = 0; u < U; u++) { /* issue every load of U chunks before the first mma */
-      const int cu = c + kWarps * u, k = cu * CHUNK + t * EPT;
+      const int cu = c + u, k = cu * CHUNK + t * EPT;
       const bool live = cu < c_end;
       wa[u] = live ? load_w<FP8, W_VEC>(a.w, n0 + g, a.N, a.K, k) : make_uint4(0, 0, 0, 0);
       wb[u] = live ? load_w<FP8, W_VEC>(a.w, n0 + g + 8, a.N, a.K, k) : make_uint4(0, 0, 0, 0);
