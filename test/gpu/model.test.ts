@@ -189,9 +189,13 @@ describe.skipIf(!gpu)("greedy tokens on CUDA equal the CPU's while the CPU's top
 if (standIn) console.log("gust run --backend cuda skipped: the CPU is standing in for CUDA (GUST_GPU_SUITES_ON_CPU=1)");
 
 describe.skipIf(!gpu || standIn)("gust run --backend cuda", () => {
+  // the run command in a fresh process, without main.ts, whose gateway imports the lean device carry lacks;
+  // `bun -e code -- args` gives argv = [bun, ...args]
+  const launcher = `import { runCommand } from ${JSON.stringify(join(repoRoot, "runtime/cli/run-command.ts"))};
+    process.stdout.write((await runCommand(process.argv.slice(1))) + "\\n");`;
   it.each([["tiny-mistral3-fp8", "random_64"], ["odd-bf16", "long"]])("prints the golden greedy tokens for %s (%s)", (name, c) => {
     const golden = new Golden(name), ids = Array.from(golden.i32(`${c}.input_ids`));
-    const r = spawnSync(process.execPath, [join(repoRoot, "runtime/cli/main.ts"), "run", "--model", fixtureDir(name), "--ids", ids.join(","),
+    const r = spawnSync(process.execPath, ["-e", launcher, "--", "--model", fixtureDir(name), "--ids", ids.join(","),
       "--max-tokens", "16", "--temperature", "0", "--ignore-eos", "--backend", "cuda", "--json"], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));

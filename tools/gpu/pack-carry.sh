@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run HERE (the build machine) before a device call. The device machine has nvcc, PyTorch and python3 but
+# no Bun and no node_modules, and a call carries at most 64 MiB, so this packs what the GPU suites and
+# the bench need into .gpu-carry/ (ignored through .git/info/exclude):
+#   bun.xz               the Bun binary from node_modules/bun, xz-compressed (~37 MB)
+#   node_modules.tar.xz  vitest's dependency closure plus @huggingface/tokenizers (~10 MB)
+# and builds kernels/build/ (carry it too: the device then rebuilds only what is stale).
+# Then: run(command="bash tools/gpu/device-run.sh", carry=[".gpu-carry", "kernels/build"]).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+exclude="$(git rev-parse --git-path info/exclude)"
+mkdir -p "$(dirname "$exclude")"
+grep -qx '/.gpu-carry/' "$exclude" 2>/dev/null || echo '/.gpu-carry/' >> "$exclude"
+mkdir -p .gpu-carry
+npm run --silent build
+xz -T0 -6 -c node_modules/bun/bin/bun.exe > .gpu-carry/bun.xz
+node -e '
+const fs = require("fs"), path = require("path"), seen = new Set();
+function visit(name) {
+  const dir = path.join("node_modules", name);
+  if (seen.has(name) || !fs.existsSync(dir)) return;
+  seen.add(name);
+  const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+  for (const d of Object.keys({ ...pj.dependencies, ...pj.optionalDependencies })) visit(d);
+}
+["vitest", "@huggingface/tokenizers"].forEach(visit);
+console.log([...seen].join("\n"));
+' > .gpu-carry/modules.txt
+(cd node_modules && tar cf - $(cat ../.gpu-carry/modules.txt)) | xz -T0 -6 > .gpu-carry/node_modules.tar.xz
+du -sh .gpu-carry kernels/build
