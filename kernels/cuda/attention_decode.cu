@@ -77,10 +77,12 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(DecodeArgs a, KV kv) {
     /* 1. this warp's 32 keys into its private tile (rows of keys past hi, or with a bad block, are zero) */
     float *kt = k_s + warp * 32 * KS;
     const int32_t wbase = base + warp * 32;
+    /* each lane looks up one key's row (block table, division) and the warp shares them by shuffle */
+    const int64_t lane_off = wbase + lane < hi ? kv.row(s, r0, wbase + lane, g) : -1;
+    slot_s[warp * 32 + lane] = lane_off;
+#pragma unroll 4
     for (int kk = 0; kk < 32; kk++) {
-      const int32_t p = wbase + kk;
-      const int64_t off = p < hi ? kv.row(s, r0, p, g) : -1;
-      if (lane == 0) slot_s[warp * 32 + kk] = off;
+      const int64_t off = __shfl_sync(0xffffffffu, lane_off, kk);
       if (vec) {
         for (int d4 = lane; d4 < D / 4; d4 += 32)
           *(float4 *)(kt + kk * KS + 4 * d4) = off >= 0 ? __ldg((const float4 *)(kv.k + off) + d4) : make_float4(0.f, 0.f, 0.f, 0.f);

@@ -33,6 +33,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_kernel(AttnShape sh, Attn
   constexpr int QS = DP + 4, C = DP / 32;
   extern __shared__ __align__(16) float sm[];
   float *Qs = sm, *Ks = Qs + kQ * QS, *Vs = Ks + kKeys * QS, *Ps = Vs + kKeys * QS;
+  __shared__ int64_t key_off[kKeys]; /* float offset of each tile key's K/V row, −1 past the end */
   const int32_t tile = blockIdx.x;
   if (tile >= w.counts[1]) return;
   const int2 te = w.tiles[tile];
@@ -67,30 +68,28 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_kernel(AttnShape sh, Attn
 
   for (int32_t k0 = 0; k0 < key_end; k0 += kKeys) {
     __syncthreads(); /* the previous tile's P·V is done (and the Q tile is written) before overwriting */
+    if (tid < kKeys) key_off[tid] = k0 + tid < key_end ? kv.row(s, r0, k0 + tid, g) : -1; /* −1: zeros */
+    __syncthreads();
     if (vec) {
       for (int i = tid; i < kKeys * (DP / 4); i += kThreads) {
-        const int kk = i / (DP / 4), d = (i % (DP / 4)) * 4, p = k0 + kk;
+        const int kk = i / (DP / 4), d = (i % (DP / 4)) * 4;
+        const int64_t off = key_off[kk];
         float4 k4 = make_float4(0.f, 0.f, 0.f, 0.f), v4 = k4;
-        if (p < key_end && d < D) {
-          const int64_t off = kv.row(s, r0, p, g);
-          if (off >= 0) {
-            k4 = __ldg((const float4 *)(kv.k + off + d));
-            v4 = __ldg((const float4 *)(kv.v + off + d));
-          }
+        if (off >= 0 && d < D) {
+          k4 = __ldg((const float4 *)(kv.k + off + d));
+          v4 = __ldg((const float4 *)(kv.v + off + d));
         }
         *(float4 *)(Ks + kk * QS + d) = k4;
         *(float4 *)(Vs + kk * QS + d) = v4;
       }
     } else {
       for (int i = tid; i < kKeys * DP; i += kThreads) {
-        const int kk = i / DP, d = i % DP, p = k0 + kk;
+        const int kk = i / DP, d = i % DP;
+        const int64_t off = key_off[kk];
         float kx = 0.0f, vx = 0.0f;
-        if (p < key_end && d < D) {
-          const int64_t off = kv.row(s, r0, p, g);
-          if (off >= 0) {
-            kx = kv.k[off + d];
-            vx = kv.v[off + d];
-          }
+        if (off >= 0 && d < D) {
+          kx = kv.k[off + d];
+          vx = kv.v[off + d];
         }
         Ks[kk * QS + d] = kx;
         Vs[kk * QS + d] = vx;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run ON THE DEVICE MACHINE from the repository root, after tools/gpu/pack-carry.sh here:
-#   run(command="bash tools/gpu/device-run.sh [tests|bench|all]", carry=[".gpu-carry", "kernels/build"])
+#   run(command="bash tools/gpu/device-run.sh tests", carry=[".gpu-carry", "kernels/build"], timeout_s=600)
+#   run(command="bash tools/gpu/device-run.sh bench", carry=[".gpu-carry", "kernels/build"], timeout_s=600)
+# (two calls: one device command may run 10 minutes; `all` does both when they fit)
 # Unpacks Bun and node_modules, rebuilds stale kernels with the device's nvcc, then
 #   tests: the GPU suites (test/gpu) and the CPU native suites, logs in $OUT/tests.log
 #   bench: test/bench/gpu-layer.ts and tools/gpu/torch_peer.py on the same GPU, JSON + logs in $OUT
@@ -16,7 +18,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max
 status=()
 bun kernels/build.mjs 2>&1 | tee "$OUT/build.log"; status+=("build=${PIPESTATUS[0]}")
 if [[ "$what" == tests || "$what" == all ]]; then
-  timeout 420 bun --bun node_modules/vitest/vitest.mjs run test/gpu test/native 2>&1 | tee "$OUT/tests.log"
+  timeout 500 bun --bun node_modules/vitest/vitest.mjs run test/gpu test/native 2>&1 | tee "$OUT/tests.log"
   status+=("tests=${PIPESTATUS[0]}")
 fi
 if [[ "$what" == bench || "$what" == all ]]; then
