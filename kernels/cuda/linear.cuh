@@ -42,11 +42,37 @@ int32_t gust_linear_simt(const LinearJob &job);
 /* Reference: one thread per output, sequential k like the CPU's portable loop (GUST_CUDA_KERNELS=naive). */
 int32_t gust_linear_naive(const LinearJob &job);
 
-/* ---- mma.sync wrappers (sm_89+ for e4m3, sm_80+ for bf16); fragments per the PTX ISA ---------------- */
-__device__ inline void gust_mma_e4m3(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
-                                     uint32_t b1) {
+/* ---- tensor-core helpers ----------------------------------------------------------------------------
+ * FP8 goes through f16 mma.sync on purpose: mma.sync with e4m3 operands is native on Ada (sm_89) only;
+ * on Hopper ptxas emulates it by converting to f16 for every instruction (NVIDIA/cutlass#1986), and
+ * Hopper's native FP8 path is wgmma. Converting once ourselves (cvt.rn.f16x2.e4m3x2, exact: every e4m3
+ * value is an f16) lets one converted fragment feed several mmas. Products of two e4m3 values are exact
+ * in f16 × f16 → f32, so the arithmetic is the CPU's up to summation order. */
+__device__ inline uint32_t gust_e4m3x2_to_f16x2(uint32_t two_codes) {
+  uint32_t out;
+  const uint16_t in = (uint16_t)two_codes;
+  asm("cvt.rn.f16x2.e4m3x2 %0, %1;\n" : "=r"(out) : "h"(in)); /* low byte → low half */
+  return out;
+}
+
+/* 16 e4m3 codes (one uint4) → 8 f16x2 registers: h[i] holds codes 2i (low half) and 2i + 1. */
+__device__ inline void gust_e4m3x16_to_f16(const uint4 q, uint32_t (&h)[8]) {
+  h[0] = gust_e4m3x2_to_f16x2(q.x);
+  h[1] = gust_e4m3x2_to_f16x2(q.x >> 16);
+  h[2] = gust_e4m3x2_to_f16x2(q.y);
+  h[3] = gust_e4m3x2_to_f16x2(q.y >> 16);
+  h[4] = gust_e4m3x2_to_f16x2(q.z);
+  h[5] = gust_e4m3x2_to_f16x2(q.z >> 16);
+  h[6] = gust_e4m3x2_to_f16x2(q.w);
+  h[7] = gust_e4m3x2_to_f16x2(q.w >> 16);
+}
+
+/* m16n8k16 with f32 accumulators (PTX ISA fragment layouts): A regs {row g, row g+8} × {cols 2t..2t+1,
+ * cols 8+2t..8+2t+1} as a0, a1, a2, a3; B regs k 2t..2t+1 and 8+2t..8+2t+1 of column g. */
+__device__ inline void gust_mma_f16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                    uint32_t b1) {
   asm volatile(
-      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }

@@ -3,17 +3,19 @@
  * Compute-bound once T is past a few hundred, so the kernel reuses every loaded byte many times: a block
  * owns a 128 (rows of W) × 128 (tokens) output tile and walks K in 128-byte steps through a 3-stage
  * cp.async pipeline in shared memory (copies of step k+2 overlap the mmas of step k). Eight warps split the
- * tile 2 × 4; each warp owns 64 rows × 32 tokens = 4 × 4 mma tiles of m16n8k32 e4m3.
+ * tile 2 × 4; each warp owns 64 rows × 32 tokens = 4 × 4 mma tiles of 16 × 8.
  *
  * It feeds the mmas with the same K permutation as the skinny kernel (linear_skinny.cu): a thread reads
- * 16 contiguous bytes of its fragment row and uses them for two mmas, so plain 16-byte shared loads
- * replace ldmatrix. Shared tiles are stored as two 64-byte-wide panels per stage ([panel][row][64 B]) so
- * that the 8 lanes of a load phase (rows g, g+1; t = 0..3) touch 128 contiguous bytes: no bank conflicts.
+ * 16 contiguous bytes of its fragment row, converts them to f16 (exact) and uses them for four m16n8k16
+ * mmas, so plain 16-byte shared loads replace ldmatrix. Shared tiles are stored as two 64-byte-wide panels
+ * per stage ([panel][row][64 B]) so that the 8 lanes of a load phase (rows g, g+1; t = 0..3) touch 128
+ * contiguous bytes: no bank conflicts.
  *
  * Accumulation: each 128-element K step is summed from zero in the mma accumulators, then added to f32
- * registers (Hopper FP8 MMAs keep fewer accumulator bits than f32; DeepSeek-V3 promotes at 128 too).
+ * registers (insurance against reduced-precision accumulation; DeepSeek-V3 promotes FP8 at 128 too).
  *
- * This is the portable sm_80+-style kernel; the Hopper-native next step is wgmma with TMA loads. */
+ * Speed ceiling: this runs at Hopper's f16 mma.sync rate (at most half the FP8 peak, minus conversions);
+ * e4m3 mma.sync is not native on sm_90. Reaching the FP8 peak needs wgmma with TMA loads (next step). */
 #include "linear.cuh"
 
 namespace {
@@ -89,22 +91,23 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_fp8_kernel(float *__restrict
 #pragma unroll
     for (int panel = 0; panel < kBK / kPanel; panel++) {
       const uint8_t *ap = a_s + panel * (kBM * kPanel), *bp = b_s + panel * (kBN * kPanel);
-      uint4 alo[4], ahi[4], b[4];
+      /* the warp's 4 token fragments, converted to f16 once and reused by its 4 row tiles */
+      uint32_t bh[4][8];
+#pragma unroll
+      for (int ni = 0; ni < 4; ni++)
+        gust_e4m3x16_to_f16(*(const uint4 *)(bp + (warp_n * 32 + ni * 8 + g) * kPanel + t * 16), bh[ni]);
 #pragma unroll
       for (int mi = 0; mi < 4; mi++) {
         const int row = warp_m * 64 + mi * 16 + g;
-        alo[mi] = *(const uint4 *)(ap + row * kPanel + t * 16);
-        ahi[mi] = *(const uint4 *)(ap + (row + 8) * kPanel + t * 16);
+        uint32_t lo[8], hi[8];
+        gust_e4m3x16_to_f16(*(const uint4 *)(ap + row * kPanel + t * 16), lo);
+        gust_e4m3x16_to_f16(*(const uint4 *)(ap + (row + 8) * kPanel + t * 16), hi);
+#pragma unroll
+        for (int ni = 0; ni < 4; ni++)
+#pragma unroll
+          for (int q = 0; q < 4; q++) /* 16 contiguous bytes of K per thread → 4 k16 mmas (linear_skinny.cu) */
+            gust_mma_f16(part[mi][ni], lo[2 * q], hi[2 * q], lo[2 * q + 1], hi[2 * q + 1], bh[ni][2 * q], bh[ni][2 * q + 1]);
       }
-#pragma unroll
-      for (int ni = 0; ni < 4; ni++) b[ni] = *(const uint4 *)(bp + (warp_n * 32 + ni * 8 + g) * kPanel + t * 16);
-#pragma unroll
-      for (int mi = 0; mi < 4; mi++)
-#pragma unroll
-        for (int ni = 0; ni < 4; ni++) {
-          gust_mma_e4m3(part[mi][ni], alo[mi].x, ahi[mi].x, alo[mi].y, ahi[mi].y, b[ni].x, b[ni].y);
-          gust_mma_e4m3(part[mi][ni], alo[mi].z, ahi[mi].z, alo[mi].w, ahi[mi].w, b[ni].z, b[ni].w);
-        }
     }
 #pragma unroll
     for (int mi = 0; mi < 4; mi++)

@@ -2,26 +2,27 @@
  *
  * At batch 1 the layer is a GEMV whose time is reading W once, so the kernel's job is to keep enough
  * 16-byte weight loads in flight and do the arithmetic for free. It uses the tensor cores (mma.sync
- * m16n8k32 e4m3 / m16n8k16 bf16) rather than FFMA because they take the raw FP8/BF16 bytes as they sit in
- * memory: no per-element conversion instructions, and products of two e4m3 values are exact.
+ * m16n8k16, f16 for FP8 weights after an exact e4m3 → f16 conversion in registers, bf16 for BF16) rather
+ * than FFMA: a few conversion instructions per 16 bytes, then every multiply-add is on the tensor cores.
  *
- * The K permutation. An mma's A fragment scatters each thread's bytes over K (thread t of a quad holds
- * columns 4t..4t+3 and 16+4t..16+4t+3 of a 32-wide k-step). A dot product does not care about the order
- * of its terms, so we let thread t own 16 *contiguous* bytes of a 64-byte row chunk instead and feed them
- * to two mmas; B (the activations) uses the very same mapping, so every product pairs the right w and x.
- * Worked example (FP8, chunk at k0): lane 6 is group g = 1, t = 2; it loads W[n0+1][k0+32 .. k0+47] and
- * W[n0+9][k0+32 .. k0+47]; bytes 0..3 (k0+32..35) go to the first mma's A register 0 (fragment columns
- * 8..11, i.e. 4t..4t+3), bytes 4..7 to register 2 (columns 24..27, i.e. 16+4t..); the first mma's B
- * registers 0 and 1 get x[token 1][k0+32..35] and [k0+36..39] from the same lane, which fragment rows
- * 8..11 and 24..27 expect. Bytes 8..15 feed the second mma the same way. BF16 is the same with 8
- * two-byte elements per thread: chunk = 32 elements.
+ * The K permutation. An mma's A fragment scatters each thread's elements over K (thread t of a quad holds
+ * columns 2t, 2t+1 and 8+2t, 8+2t+1 of a 16-wide k-step). A dot product does not care about the order of
+ * its terms, so we let thread t own 16 *contiguous* bytes of each 64-byte row chunk instead and feed them
+ * to consecutive mmas; B (the activations) uses the very same mapping, so every product pairs the right
+ * w and x. Worked example (FP8, 64-element chunk at k0): lane 6 is group g = 1, t = 2; it loads
+ * W[n0+1][k0+32 .. k0+47] and W[n0+9][k0+32 .. k0+47] and converts them to 8 f16 pairs each; mma q = 0
+ * takes elements k0+32, k0+33 as A register 0 (fragment columns 4, 5 = 2t, 2t+1) and k0+34, k0+35 as A
+ * register 2 (columns 12, 13 = 8+2t, 8+2t+1), with B registers 0 and 1 holding x[token 1][k0+32..33] and
+ * x[token 1][k0+34..35], exactly the fragment rows 4, 5 and 12, 13 of that lane; mmas q = 1, 2, 3 take
+ * elements 36..39, 40..43, 44..47. BF16 chunks are 32 two-byte elements: 8 per thread, two mmas.
  *
  * BF16 activations: the ABI keeps activations in f32, so x = hi + lo with hi = bf16(x), lo = bf16(x − hi)
  * and y = W·hi + W·lo: W is exactly bf16, the split keeps ~16 bits of each activation (error ~2^-17
  * relative), and accumulation is f32. The FP8 path quantises x on purpose (transformers' semantics).
  *
- * FP8 accumulation: Hopper's FP8 MMA keeps fewer accumulator bits than f32 (DeepSeek-V3 §3.3.2), so each
- * 64-element chunk is accumulated from zero and then added to f32 registers ("promotion").
+ * Accumulation: each 64-byte chunk is accumulated from zero in the mma registers and then added to f32
+ * registers, which bounds what a reduced-precision accumulator could lose (cheap insurance; the f16/bf16
+ * mmas are expected to accumulate in full f32).
  *
  * Grid: x = 16-row tiles of W, y = K splits, z = token tiles of 8·NT rows; 4 warps per block take turns
  * over runs of U adjacent K chunks of their split, then reduce through shared memory. With splits > 1
@@ -127,13 +128,19 @@ __global__ void __launch_bounds__(kThreads) skinny_kernel(SkinnyArgs a) {
     }
 #pragma unroll
     for (int u = 0; u < U; u++) {
+      uint32_t wh[FP8 ? 8 : 1], wh8[FP8 ? 8 : 1]; /* rows g and g + 8 as f16 pairs, shared by all n-tiles */
+      if constexpr (FP8) {
+        gust_e4m3x16_to_f16(wa[u], wh);
+        gust_e4m3x16_to_f16(wb[u], wh8);
+      }
 #pragma unroll
       for (int j = 0; j < NT; j++) {
         float c4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         if constexpr (FP8) {
-          const uint4 xb = xr[u][j][0];
-          gust_mma_e4m3(c4, wa[u].x, wb[u].x, wa[u].y, wb[u].y, xb.x, xb.y);
-          gust_mma_e4m3(c4, wa[u].z, wb[u].z, wa[u].w, wb[u].w, xb.z, xb.w);
+          uint32_t xh[8];
+          gust_e4m3x16_to_f16(xr[u][j][0], xh);
+#pragma unroll
+          for (int q = 0; q < 4; q++) gust_mma_f16(c4, wh[2 * q], wh8[2 * q], wh[2 * q + 1], wh8[2 * q + 1], xh[2 * q], xh[2 * q + 1]);
         } else {
           float v[8] = {__uint_as_float(xr[u][j][0].x), __uint_as_float(xr[u][j][0].y), __uint_as_float(xr[u][j][0].z),
                         __uint_as_float(xr[u][j][0].w), __uint_as_float(xr[u][j][1].x), __uint_as_float(xr[u][j][1].y),

@@ -6,8 +6,8 @@
 // Error budget, relative to magnitude[t, n] = Σ_k |x·w| (what any summation order can be off by):
 //   f32 / f16: 2e-6·K (both sides f32 FFMA in different orders)
 //   bf16:      3e-5 + 2e-6·K (the GPU splits each f32 activation into two bf16 parts, ~2^-17 relative)
-//   fp8:       1.5e-4 + 2e-6·K (identical quantised activations; Hopper's FP8 MMA keeps fewer
-//              accumulator bits inside each 64-element chunk, f32 between chunks)
+//   fp8:       1.5e-4 + 2e-6·K (identical quantised activations and exact products in f16 mmas; the
+//              constant term allows a reduced-precision accumulator inside each 64-element chunk)
 import { describe, expect, it } from "vitest";
 import { DType, type Backend } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
