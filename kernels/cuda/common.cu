@@ -47,6 +47,11 @@ static bool env_flag(const char *name, const char *value) {
  * synchronisation: the pool then is the "one pool" that grows to the working set and is reused. An
  * optional GUST_CUDA_RESERVE_BYTES grows it once at start so later allocations never reach the driver. */
 static int32_t setup_pool(int device) {
+  int supported = 0;
+  GUST_CUDA_TRY("gust_init", "querying memory-pool support",
+                cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device));
+  g_cuda.pool = supported != 0;
+  if (!g_cuda.pool) return GUST_OK; /* e.g. some virtualised drivers: fall back to cudaMalloc per buffer */
   cudaMemPool_t pool;
   GUST_CUDA_TRY("gust_init", "cudaDeviceGetDefaultMemPool", cudaDeviceGetDefaultMemPool(&pool, device));
   uint64_t keep_all = UINT64_MAX;

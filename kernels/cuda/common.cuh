@@ -94,6 +94,7 @@ struct GustCudaState {
   cudaStream_t stream;
   GustDeviceErrors errors;
   GustErrorDetail *detail_host;
+  bool pool;          /* stream-ordered allocator available (else plain cudaMalloc / cudaFree) */
   bool sync_checks;   /* GUST_CUDA_SYNC_CHECKS=1: report index errors at the failing call */
   bool naive_kernels; /* GUST_CUDA_KERNELS=naive: one-thread-per-output reference kernels */
 };
@@ -105,6 +106,10 @@ int32_t gust_require_init(const char *op);
 int32_t gust_after_launch(const char *op);
 /* Waits for the stream, then reports a sticky CUDA error or a recorded index violation (and clears it). */
 int32_t gust_sync_and_check(const char *op);
+
+/* Device memory from the stream-ordered pool (or cudaMalloc/cudaFree where pools are unsupported). */
+cudaError_t gust_device_malloc(void **p, size_t bytes);
+cudaError_t gust_device_free(void *p);
 
 /* Scratch device memory for one ABI call (a single buffer that grows and is reused call after call;
  * safe because every user runs on the one stream). Carve sub-buffers with GustCarve. */

@@ -10,6 +10,13 @@
 
 #include "common.cuh"
 
+cudaError_t gust_device_malloc(void **p, size_t bytes) {
+  return g_cuda.pool ? cudaMallocAsync(p, bytes, g_cuda.stream) : cudaMalloc(p, bytes);
+}
+
+/* Without a pool, cudaFree waits for the device first, which keeps it safe for buffers queued work reads. */
+cudaError_t gust_device_free(void *p) { return g_cuda.pool ? cudaFreeAsync(p, g_cuda.stream) : cudaFree(p); }
+
 static void *scratch_ptr = NULL;
 static size_t scratch_bytes = 0;
 static int32_t *counters_ptr = NULL;
@@ -18,10 +25,10 @@ static size_t counters_count = 0;
 int32_t gust_scratch(const char *op, size_t bytes, void **out) {
   if (bytes > scratch_bytes) {
     size_t grow = scratch_bytes * 2 > bytes ? scratch_bytes * 2 : bytes;
-    if (scratch_ptr) GUST_CUDA_TRY(op, "cudaFreeAsync (scratch)", cudaFreeAsync(scratch_ptr, g_cuda.stream));
+    if (scratch_ptr) GUST_CUDA_TRY(op, "freeing scratch", gust_device_free(scratch_ptr));
     scratch_ptr = NULL;
     scratch_bytes = 0;
-    GUST_CUDA_TRY(op, "cudaMallocAsync (scratch)", cudaMallocAsync(&scratch_ptr, grow, g_cuda.stream));
+    GUST_CUDA_TRY(op, "allocating scratch", gust_device_malloc(&scratch_ptr, grow));
     scratch_bytes = grow;
   }
   *out = scratch_ptr;
@@ -31,10 +38,10 @@ int32_t gust_scratch(const char *op, size_t bytes, void **out) {
 int32_t gust_counters(const char *op, size_t count, int32_t **out) {
   if (count > counters_count) {
     size_t grow = counters_count * 2 > count ? counters_count * 2 : count;
-    if (counters_ptr) GUST_CUDA_TRY(op, "cudaFreeAsync (counters)", cudaFreeAsync(counters_ptr, g_cuda.stream));
+    if (counters_ptr) GUST_CUDA_TRY(op, "freeing counters", gust_device_free(counters_ptr));
     counters_ptr = NULL;
     counters_count = 0;
-    GUST_CUDA_TRY(op, "cudaMallocAsync (counters)", cudaMallocAsync((void **)&counters_ptr, grow * sizeof(int32_t), g_cuda.stream));
+    GUST_CUDA_TRY(op, "allocating counters", gust_device_malloc((void **)&counters_ptr, grow * sizeof(int32_t)));
     GUST_CUDA_TRY(op, "cudaMemsetAsync (counters)", cudaMemsetAsync(counters_ptr, 0, grow * sizeof(int32_t), g_cuda.stream));
     counters_count = grow;
   }
@@ -50,7 +57,7 @@ int32_t gust_alloc(uint64_t num_bytes, void **out_buffer) {
   size_t rounded = (size_t)((num_bytes + 63) / 64 * 64);
   if (rounded == 0) rounded = 64; /* a zero-byte buffer still gets a unique, freeable address */
   void *p = NULL;
-  cudaError_t err = cudaMallocAsync(&p, rounded, g_cuda.stream);
+  cudaError_t err = gust_device_malloc(&p, rounded);
   if (err != cudaSuccess) {
     cudaGetLastError();
     size_t free_bytes = 0, total = 0;
@@ -60,8 +67,8 @@ int32_t gust_alloc(uint64_t num_bytes, void **out_buffer) {
                      (unsigned long long)num_bytes, cudaGetErrorString(err), free_bytes / 1073741824.0, total / 1073741824.0);
   }
   if (((uintptr_t)p & 63) != 0) {
-    cudaFreeAsync(p, g_cuda.stream);
-    return gust_fail(GUST_ERR_DEVICE, "gust_alloc: the CUDA pool returned %p, which is not 64-byte aligned as the ABI promises", p);
+    gust_device_free(p);
+    return gust_fail(GUST_ERR_DEVICE, "gust_alloc: the CUDA allocator returned %p, which is not 64-byte aligned as the ABI promises", p);
   }
   GUST_CUDA_TRY("gust_alloc", "cudaMemsetAsync", cudaMemsetAsync(p, 0, rounded, g_cuda.stream));
   *out_buffer = p;
@@ -71,7 +78,7 @@ int32_t gust_alloc(uint64_t num_bytes, void **out_buffer) {
 int32_t gust_free(void *buffer) {
   if (buffer == NULL) return GUST_OK;
   GUST_TRY(gust_require_init("gust_free"));
-  GUST_CUDA_TRY("gust_free", "cudaFreeAsync", cudaFreeAsync(buffer, g_cuda.stream));
+  GUST_CUDA_TRY("gust_free", "freeing device memory", gust_device_free(buffer));
   return GUST_OK;
 }
 
