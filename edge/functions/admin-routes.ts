@@ -1,7 +1,9 @@
 // Admin routes for deploys: POST /admin/functions/:name (body: the bundled module), POST
-// /admin/functions/:name/rollback, GET /admin/functions. Guarded by the admin key (constant-time
-// comparison); with no key configured they answer only when the gateway is bound to loopback.
+// /admin/functions/:name/rollback, GET /admin/functions. Guarded by the admin key in `x-admin-key`
+// (constant-time comparison; `Authorization` stays free for the API key the gateway may also require);
+// with no admin key configured they answer only when the gateway is bound to loopback.
 import { Hono } from "hono";
+import { secretMatches } from "../middleware/auth.ts";
 import { DeployError, type FunctionRegistry } from "./registry.ts";
 
 export interface AdminOptions {
@@ -12,14 +14,6 @@ export interface AdminOptions {
   maxBundleBytes?: number;
 }
 
-/** Constant-time string comparison (no early exit on the first differing byte). */
-export function sameSecret(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i % Math.max(1, x.length)] ?? 0) ^ (y[i % Math.max(1, y.length)] ?? 0);
-  return diff === 0;
-}
-
 const err = (message: string, code: string) => ({ error: { message, type: "invalid_request_error", param: null, code } });
 
 export function adminRoutes(registry: FunctionRegistry, o: AdminOptions): Hono {
@@ -28,9 +22,9 @@ export function adminRoutes(registry: FunctionRegistry, o: AdminOptions): Hono {
     if (o.adminKey === null) {
       if (!o.allowWithoutKey) return c.json(err("Admin routes are disabled: set GUST_ADMIN_KEY (or --admin-key) on the gateway", "admin_disabled"), 403);
     } else {
-      const header = c.req.header("authorization") ?? "";
-      const given = header.startsWith("Bearer ") ? header.slice(7) : c.req.header("x-admin-key") ?? "";
-      if (!sameSecret(given, o.adminKey)) return c.json(err("Invalid admin key", "invalid_admin_key"), 401);
+      const given = c.req.header("x-admin-key");
+      if (given === undefined) return c.json(err("Admin routes need the admin key in the x-admin-key header", "missing_admin_key"), 401);
+      if (!(await secretMatches(given, [o.adminKey]))) return c.json(err("Invalid admin key", "invalid_admin_key"), 401);
     }
     await next();
   });

@@ -31,6 +31,11 @@ function anyEqual(a: Uint8Array, candidates: readonly Uint8Array[]): boolean {
   return found === 1;
 }
 
+/** Constant-time check of one presented secret against configured ones (used for the admin key too). */
+export async function secretMatches(presented: string, secrets: readonly string[]): Promise<boolean> {
+  return anyEqual(await digest(presented), await Promise.all(secrets.map(digest)));
+}
+
 /** The key a request presents and the header it came in, or null. */
 export function presentedKey(headers: { get(name: string): string | null }): { key: string; header: string } | null {
   const auth = headers.get("authorization");

@@ -33,7 +33,7 @@ const source = (version: string) => `
   export default app;`;
 
 async function deploy(name: string, code: string, key = "s3cret") {
-  return app.request(`/admin/functions/${name}`, { method: "POST", body: code, headers: { authorization: `Bearer ${key}` } });
+  return app.request(`/admin/functions/${name}`, { method: "POST", body: code, headers: { "x-admin-key": key } });
 }
 
 describe("function registry", () => {
@@ -54,10 +54,10 @@ describe("function registry", () => {
     gate.release();
     expect(await (await inFlight).json()).toEqual({ version: "one" }); // finished on the old version
 
-    const back = await app.request("/admin/functions/hello/rollback", { method: "POST", headers: { authorization: "Bearer s3cret" } });
+    const back = await app.request("/admin/functions/hello/rollback", { method: "POST", headers: { "x-admin-key": "s3cret" } });
     expect(await back.json()).toMatchObject({ version: 1 });
     expect(await (await app.request("/fn/hello/hello")).json()).toMatchObject({ version: "one" });
-    const list = await (await app.request("/admin/functions", { headers: { authorization: "Bearer s3cret" } })).json();
+    const list = await (await app.request("/admin/functions", { headers: { "x-admin-key": "s3cret" } })).json();
     expect(list.functions[0]).toMatchObject({ name: "hello", version: 1, versions: [1, 2] });
     rmSync(dir, { recursive: true, force: true });
   });
@@ -80,7 +80,7 @@ describe("function registry", () => {
     expect((await deploy("..%2Fescape", "export default 1")).status).toBe(400);
     const missing = await app.request("/fn/nobody/x");
     expect(missing.status).toBe(404);
-    const noRollback = await app.request("/admin/functions/nobody/rollback", { method: "POST", headers: { authorization: "Bearer s3cret" } });
+    const noRollback = await app.request("/admin/functions/nobody/rollback", { method: "POST", headers: { "x-admin-key": "s3cret" } });
     expect(noRollback.status).toBe(404);
   });
 
@@ -89,5 +89,24 @@ describe("function registry", () => {
     await fresh.restore();
     expect(fresh.get("hello")?.version).toBe(1);
     expect(fresh.get("keep")?.version).toBe(1);
+  });
+});
+
+describe("admin routes behind API keys", () => {
+  it("a deploy needs the API key in Authorization and the admin key in x-admin-key", async () => {
+    const { startGateway } = await import("../../edge/gateway.ts");
+    const gw = await startGateway({ runtime: "/nonexistent/gust.sock", port: 0, apiKeys: ["api-key-1"], adminKey: "admin-key-1",
+      stateDir: mkdtempSync(join(tmpdir(), "gust-adm-")), log: () => {} });
+    try {
+      const bundle = "export default { fetch: () => new Response('hi') };";
+      const send = (headers: Record<string, string>) => gw.app.request("/admin/functions/hi", { method: "POST", body: bundle, headers });
+      expect((await send({ "x-admin-key": "admin-key-1" })).status).toBe(401); // no API key
+      expect((await send({ authorization: "Bearer api-key-1" })).status).toBe(401); // no admin key
+      expect((await send({ authorization: "Bearer api-key-1", "x-admin-key": "wrong" })).status).toBe(401);
+      expect((await send({ authorization: "Bearer api-key-1", "x-admin-key": "admin-key-1" })).status).toBe(200);
+      expect(await (await gw.app.request("/fn/hi/", { headers: { authorization: "Bearer api-key-1" } })).text()).toBe("hi");
+    } finally {
+      await gw.stop();
+    }
   });
 });
