@@ -2,7 +2,7 @@
 // registry with its admin routes, served by Bun or Deno (whichever runs this). `gust serve`, `gust dev`
 // and the Deno entry (edge/main-deno.ts) all start gateways through here.
 import type { MiddlewareHandler } from "hono";
-import { createFunctionModel } from "../functions/sdk/function-model.ts";
+import { createFunctionModel, unavailableModel } from "../functions/sdk/function-model.ts";
 import { createApp, type GatewayApp } from "./app.ts";
 import type { GatewayEnv } from "./env.ts";
 import { adminRoutes } from "./functions/admin-routes.ts";
@@ -57,9 +57,10 @@ export async function startGateway(cfg: GatewayConfig): Promise<RunningGateway> 
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, allowWithoutKey: app.localOnly }) as never);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {
     const binding = link.binding;
-    if (!binding) throw Object.assign(new Error(`The model runtime is not connected: ${link.lastError}`), { status: 503 });
     const reasoning = { effort: fn.definition.reasoning?.effort ?? "none", budgetTokens: fn.definition.reasoning?.budgetTokens ?? null } as const;
-    return { model: createFunctionModel(binding, reasoning), reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
+    // a function that does not touch the model keeps working while the runtime is away
+    const model = binding ? createFunctionModel(binding, reasoning) : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
+    return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
   }));
   const deno = (globalThis as { Deno?: unknown }).Deno;
   let url: string, stop: () => Promise<void>;

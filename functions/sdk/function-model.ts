@@ -1,6 +1,6 @@
 // The high-level model binding functions use: chat messages in, parsed answers out (reasoning, content,
 // tool calls), over the low-level token-id binding. Encoding and parsing are runtime/text's.
-import type { ModelBinding } from "../../edge/binding/types.ts";
+import { RuntimeError, type ModelBinding } from "../../edge/binding/types.ts";
 import { OutputStreamParser, encodeChat, type ChatRequest } from "../../runtime/text/index.ts";
 import type { ChatInput, ChatResult, ChatStreamEvent, FunctionModel, ReasoningSetting, Usage } from "./types.ts";
 
@@ -70,5 +70,19 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
       if ("text" in input) return tok.encode(input.text);
       return encodeChat(tok, { messages: input.messages, tools: input.tools, reasoning_effort: defaults.effort }).ids;
     },
+  };
+}
+
+/** The model while no runtime is connected: every use fails with a 503 that says why. */
+export function unavailableModel(why: string): FunctionModel {
+  const fail = (): never => {
+    throw new RuntimeError("unavailable", why);
+  };
+  return {
+    get info() { return fail(); },
+    get binding() { return fail(); },
+    chat: async () => fail(),
+    stream: () => fail(),
+    tokenize: () => fail(),
   };
 }
