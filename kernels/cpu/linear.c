@@ -50,10 +50,10 @@ AVX2 static inline __m256 load8_bf16(const uint8_t *w, int64_t i) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
 }
 AVX2 static inline __m256 load8_e4m3(const uint8_t *w, int64_t i) { /* value · 2^-8 */
-  __m128i h = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(w + i)));
-  __m128i sign = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x80)), 8);
-  __m128i mag = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7F)), 7);
-  return _mm256_cvtph_ps(_mm_or_si128(sign, mag));
+  /* x = b << 7 puts the magnitude at bits 7..13 and the sign at bit 14; adding (x & 0x4000) carries the
+   * sign into bit 15 and clears bit 14: the f16 bits s 0eeee mmm0000000 in two ops instead of four. */
+  __m128i x = _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(w + i))), 7);
+  return _mm256_cvtph_ps(_mm_add_epi16(x, _mm_and_si128(x, _mm_set1_epi16(0x4000))));
 }
 
 AVX2 static inline float hsum8(__m256 v) {
@@ -70,6 +70,17 @@ AVX2 static inline float hsum8(__m256 v) {
     __m256 acc_a[4], acc_b[4];                                                                                \
     for (int t = 0; t < TB; t++) acc_a[t] = acc_b[t] = _mm256_setzero_ps();                                   \
     int32_t k = 0;                                                                                            \
+    if (TB == 1) { /* decode: four independent chains hide the FMA latency that bounds a lone row */          \
+      __m256 c0 = _mm256_setzero_ps(), c1 = c0;                                                               \
+      for (; k + 32 <= K; k += 32) {                                                                          \
+        acc_a[0] = _mm256_fmadd_ps(LOAD8(w, row_offset + k), _mm256_loadu_ps(x + k), acc_a[0]);              \
+        acc_b[0] = _mm256_fmadd_ps(LOAD8(w, row_offset + k + 8), _mm256_loadu_ps(x + k + 8), acc_b[0]);      \
+        c0 = _mm256_fmadd_ps(LOAD8(w, row_offset + k + 16), _mm256_loadu_ps(x + k + 16), c0);                \
+        c1 = _mm256_fmadd_ps(LOAD8(w, row_offset + k + 24), _mm256_loadu_ps(x + k + 24), c1);                \
+      }                                                                                                       \
+      acc_a[0] = _mm256_add_ps(acc_a[0], c0);                                                                 \
+      acc_b[0] = _mm256_add_ps(acc_b[0], c1);                                                                 \
+    }                                                                                                         \
     for (; k + 16 <= K; k += 16) {                                                                            \
       __m256 w0 = LOAD8(w, row_offset + k), w1 = LOAD8(w, row_offset + k + 8);                               \
       for (int t = 0; t < TB; t++) {                                                                          \
