@@ -76,6 +76,8 @@ export interface Backend {
   readonly vectorized: boolean;
   /** CPU only: switch between the vector kernels and their portable twins (tests compare the two). */
   useVectorKernels(enabled: boolean): void;
+  /** CPU only: allow exactly these kernel feature bits (1 = AVX2 paths, 2 = AVX-512 FP8 decode); returns the bits now active. */
+  useCpuFeatures(mask: number): number;
 
   alloc(byteLength: number): DeviceBuffer;
   /** A new device buffer holding a copy of `host`. */
@@ -140,8 +142,14 @@ class NativeBackend implements Backend {
   }
 
   useVectorKernels(enabled: boolean): void {
-    this.#call("gust_cpu_use_features", enabled ? 1 : 0);
-    this.vectorized = ((this.#fn.gust_cpu_features() as number) & 1) === 1;
+    this.useCpuFeatures(enabled ? 3 : 0);
+  }
+
+  useCpuFeatures(mask: number): number {
+    this.#call("gust_cpu_use_features", mask);
+    const active = this.#fn.gust_cpu_features() as number;
+    this.vectorized = (active & 1) === 1;
+    return active;
   }
 
   #check(op: SymbolName, status: unknown): void {

@@ -46,7 +46,7 @@ const char *gust_backend_name(void);           /* "cpu" or "cuda" */
 const char *gust_last_error(void);             /* "" when no error recorded */
 int32_t gust_init(int32_t num_threads);        /* threads for the CPU backend (<=0: all cores) */
 int32_t gust_num_threads(void);                /* returns the thread count in use */
-int32_t gust_cpu_features(void);               /* bit 0: AVX2+FMA+F16C path active */
+int32_t gust_cpu_features(void);               /* bit 0: AVX2+FMA+F16C path active; bit 1: AVX-512 FP8 decode */
 /* Restricts the CPU kernels to the feature bits in mask (0 = portable C only) so tests can run each
  * fast path against its portable twin; bits the processor lacks stay off. No-op on other backends. */
 int32_t gust_cpu_use_features(int32_t mask);

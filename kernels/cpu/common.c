@@ -8,6 +8,7 @@
 
 static _Thread_local char last_error[512];
 int gust_has_avx2 = 0;
+int gust_has_avx512 = 0;
 static int num_threads_in_use = 1;
 
 int32_t gust_fail(int32_t status, const char *fmt, ...) {
@@ -22,12 +23,13 @@ int32_t gust_abi_version(void) { return GUST_ABI_VERSION; }
 const char *gust_backend_name(void) { return "cpu"; }
 const char *gust_last_error(void) { return last_error; }
 int32_t gust_num_threads(void) { return num_threads_in_use; }
-int32_t gust_cpu_features(void) { return gust_has_avx2 ? 1 : 0; }
+int32_t gust_cpu_features(void) { return (gust_has_avx2 ? 1 : 0) | (gust_has_avx512 ? 2 : 0); }
 
-static int detected_avx2 = 0;
+static int detected_avx2 = 0, detected_avx512 = 0;
 
 int32_t gust_cpu_use_features(int32_t mask) {
   gust_has_avx2 = detected_avx2 && (mask & 1);
+  gust_has_avx512 = gust_has_avx2 && detected_avx512 && (mask & 2);
   return GUST_OK;
 }
 
@@ -37,7 +39,8 @@ int32_t gust_init(int32_t num_threads) {
   __builtin_cpu_init();
   gust_has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
   detected_avx2 = gust_has_avx2;
-  if (getenv("GUST_CPU_PORTABLE")) gust_has_avx2 = 0; /* force the portable twin for a whole process */
+  detected_avx512 = gust_has_avx512 = gust_has_avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  if (getenv("GUST_CPU_PORTABLE")) gust_has_avx2 = gust_has_avx512 = 0; /* force the portable twin for a whole process */
 #endif
   int cores = omp_get_num_procs();
   num_threads_in_use = num_threads > 0 ? num_threads : cores;

@@ -18,6 +18,8 @@ int32_t gust_fail(int32_t status, const char *fmt, ...) __attribute__((format(pr
 
 /* 1 when the AVX2 + FMA + F16C kernels may run on this processor (decided once in gust_init). */
 extern int gust_has_avx2;
+/* 1 when the AVX-512 (F + BW) FP8 decode kernel may run (implies gust_has_avx2). */
+extern int gust_has_avx512;
 
 static inline float gust_bf16_to_f32(uint16_t h) {
   uint32_t bits = (uint32_t)h << 16;

@@ -131,6 +131,34 @@ DEFINE_LINEAR_AVX2(f32)
 DEFINE_LINEAR_AVX2(f16)
 DEFINE_LINEAR_AVX2(bf16)
 DEFINE_LINEAR_AVX2(e4m3)
+
+/* FP8 decode (one token row) with AVX-512: 64 weights per iteration, the same e4m3 → f16-bits trick on
+ * 32 lanes at once, four accumulators. Halves the instructions per weight byte of the AVX2 path, which
+ * is compute-bound on two cores. */
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+AVX512 static inline __m512i e4m3_f16_bits32(const uint8_t *p) {
+  __m512i x = _mm512_slli_epi16(_mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)p)), 7);
+  return _mm512_add_epi16(x, _mm512_and_si512(x, _mm512_set1_epi16(0x4000)));
+}
+
+AVX512 static void gemv_e4m3_avx512(float *y, const float *x, const uint8_t *w, int32_t N, int32_t K, float m1, float m2) {
+#pragma omp parallel for schedule(static) if ((int64_t)N * K > 65536)
+  for (int32_t n = 0; n < N; n++) {
+    const uint8_t *wr = w + (size_t)n * K;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int32_t k = 0;
+    for (; k + 64 <= K; k += 64) {
+      __m512i h0 = e4m3_f16_bits32(wr + k), h1 = e4m3_f16_bits32(wr + k + 32);
+      a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h0)), _mm512_loadu_ps(x + k), a0);
+      a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h0, 1)), _mm512_loadu_ps(x + k + 16), a1);
+      a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_castsi512_si256(h1)), _mm512_loadu_ps(x + k + 32), a2);
+      a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_extracti64x4_epi64(h1, 1)), _mm512_loadu_ps(x + k + 48), a3);
+    }
+    float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; k < K; k++) acc += x[k] * (gust_e4m3_table[wr[k]] * 0.00390625f);
+    y[n] = ((acc * 256.0f) * m1) * m2;
+  }
+}
 #endif
 
 int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dtype, int32_t num_tokens, int32_t n_out,
@@ -163,7 +191,10 @@ int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dty
       case GUST_DTYPE_F32: linear_avx2_f32(y, x, wb, w_dtype, num_tokens, n_out, k_in, m0, m1, m2); break;
       case GUST_DTYPE_F16: linear_avx2_f16(y, x, wb, w_dtype, num_tokens, n_out, k_in, m0, m1, m2); break;
       case GUST_DTYPE_BF16: linear_avx2_bf16(y, x, wb, w_dtype, num_tokens, n_out, k_in, m0, m1, m2); break;
-      default: linear_avx2_e4m3(y, x, wb, w_dtype, num_tokens, n_out, k_in, 256.0f, m1, m2); break;
+      default:
+        if (num_tokens == 1 && gust_has_avx512) gemv_e4m3_avx512(y, x, wb, n_out, k_in, m1, m2);
+        else linear_avx2_e4m3(y, x, wb, w_dtype, num_tokens, n_out, k_in, 256.0f, m1, m2);
+        break;
     }
     free(quantized);
     return GUST_OK;
