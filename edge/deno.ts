@@ -29,3 +29,12 @@ export function serveDeno(app: Servable, opts: DenoServeOptions = {}): { finishe
   const hostname = listenHostname(app.localOnly ?? false, opts.hostname);
   return deno.serve({ port: opts.port ?? DEFAULT_PORT, hostname, signal: opts.signal, onListen: opts.onListen }, (req) => app.fetch(req, {}));
 }
+
+/** serveDeno as a gateway ServeFn (edge/gateway.ts). */
+export async function serveOnDeno(app: Servable, port?: number, hostname?: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const ac = new AbortController();
+  const addr = await new Promise<{ hostname: string; port: number }>((resolve) => {
+    serveDeno(app, { port, hostname, signal: ac.signal, onListen: resolve });
+  });
+  return { url: `http://${addr.hostname}:${addr.port}`, stop: async () => ac.abort() };
+}

@@ -1,6 +1,6 @@
 // Assembles a running gateway: the link to the runtime, the Hono app with its vision hook, the function
-// registry with its admin routes, served by Bun or Deno (whichever runs this). `gust serve`, `gust dev`
-// and the Deno entry (edge/main-deno.ts) all start gateways through here.
+// registry with its admin routes, served by the server function the entry point passes (serveBun in
+// `gust serve`/`gust dev`, serveDeno in edge/main-deno.ts), so this file loads on either runtime.
 import type { MiddlewareHandler } from "hono";
 import { createFunctionModel, unavailableModel } from "../functions/sdk/function-model.ts";
 import { createApp, type GatewayApp } from "./app.ts";
@@ -26,6 +26,9 @@ export interface GatewayConfig {
   log?: (line: string) => void;
 }
 
+/** Starts serving `app`; returns its URL and a stop function (see serveOnBun in ./bun.ts, serveOnDeno in ./deno.ts). */
+export type ServeFn = (app: GatewayApp, port: number | undefined, hostname: string | undefined) => Promise<{ url: string; stop: () => Promise<void> }>;
+
 export interface RunningGateway {
   app: GatewayApp;
   link: RuntimeLink;
@@ -47,7 +50,7 @@ function visionHook(link: RuntimeLink): MiddlewareHandler<GatewayEnv> {
   };
 }
 
-export async function startGateway(cfg: GatewayConfig): Promise<RunningGateway> {
+export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<RunningGateway> {
   const log = cfg.log ?? ((line: string) => console.error(line));
   const link = new RuntimeLink(cfg.runtime, { log });
   await link.start();
@@ -62,22 +65,7 @@ export async function startGateway(cfg: GatewayConfig): Promise<RunningGateway> 
     const model = binding ? createFunctionModel(binding, reasoning) : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
     return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
   }));
-  const deno = (globalThis as { Deno?: unknown }).Deno;
-  let url: string, stop: () => Promise<void>;
-  if (deno) {
-    const { serveDeno } = await import("./deno.ts");
-    const ac = new AbortController();
-    const addr = await new Promise<{ hostname: string; port: number }>((resolve) => {
-      serveDeno(app, { port: cfg.port, hostname: cfg.hostname, signal: ac.signal, onListen: resolve });
-    });
-    url = `http://${addr.hostname}:${addr.port}`;
-    stop = async () => ac.abort();
-  } else {
-    const { serveBun } = await import("./bun.ts");
-    const server = serveBun(app, { port: cfg.port, hostname: cfg.hostname });
-    url = `http://${server.hostname}:${server.port}`;
-    stop = async () => server.stop(true);
-  }
+  const { url, stop } = await serve(app, cfg.port, cfg.hostname);
   return {
     app, link, registry, url,
     stop: async () => {

@@ -1,42 +1,12 @@
-// `gust serve --runtime SOCKET`: the gateway process (Bun). Deno users run edge/main-deno.ts with the
-// same flags. Keys: GUST_API_KEYS (comma-separated) and GUST_ADMIN_KEY, or the flags.
-import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { homedir } from "node:os";
-import { UsageError } from "../../runtime/text/errors.ts";
+// `gust serve --runtime SOCKET`: the gateway process on Bun. Deno users run edge/main-deno.ts with the
+// same flags (edge/cli/serve-args.ts).
+import { serveOnBun } from "../bun.ts";
 import { startGateway } from "../gateway.ts";
-
-export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
-           [--admin-key KEY] [--state-dir DIR]`;
-
-export function parseServeArgs(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv, strict: true,
-      options: {
-        runtime: { type: "string" }, port: { type: "string" }, host: { type: "string" },
-        "api-key": { type: "string", multiple: true }, "admin-key": { type: "string" }, "state-dir": { type: "string" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${serveUsage}`);
-  }
-  if (!values.runtime) throw new UsageError(`--runtime is required (the socket \`gust runtime\` listens on)\nusage: ${serveUsage}`);
-  const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
-  const env = (n: string) => (typeof process !== "undefined" ? process.env[n] : undefined);
-  const apiKeys = values["api-key"] ?? env("GUST_API_KEYS")?.split(",").map((k) => k.trim()).filter(Boolean) ?? [];
-  return {
-    runtime: values.runtime, port, hostname: values.host, apiKeys,
-    adminKey: values["admin-key"] ?? env("GUST_ADMIN_KEY") ?? null,
-    stateDir: values["state-dir"] ?? join(homedir(), ".gust", "functions"),
-  };
-}
+import { parseServeArgs } from "./serve-args.ts";
 
 export async function serveCommand(argv: string[]): Promise<string> {
   const cfg = parseServeArgs(argv);
-  const gw = await startGateway(cfg);
+  const gw = await startGateway(cfg, serveOnBun);
   process.stderr.write(`gust serve: gateway on ${gw.url} (runtime ${cfg.runtime}: ${gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : `not connected yet, ${gw.link.lastError}`})\n`);
   await new Promise<void>((resolve) => {
     const stop = () => gw.stop().then(resolve, resolve);

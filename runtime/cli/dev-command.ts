@@ -1,6 +1,7 @@
 // `gust dev`: runtime + gateway for local work. The runtime is a child process (the model stays loaded);
 // the gateway runs here on Bun or as a Deno child; every *.ts function in --functions is bundled and
 // deployed on start and again on each save, without touching the runtime.
+import { serveOnBun } from "../../edge/bun.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, statSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
@@ -77,7 +78,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   let stopGateway: () => Promise<void>;
   const base = `http://127.0.0.1:${port}`;
   if (gatewayKind === "bun") {
-    const gw = await startGateway({ runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions") });
+    const gw = await startGateway({ runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions") }, serveOnBun);
     stopGateway = gw.stop;
   } else {
     const child = await startChild(bin("deno"), ["run", "-A", join(repoRoot, "edge/main-deno.ts"), "--runtime", socket, "--port", String(port), "--state-dir", join(work, "functions")], /gateway on/, "gateway");

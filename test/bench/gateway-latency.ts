@@ -3,6 +3,7 @@
 // gateway; and a bare Bun.serve SSE server measured in the same run as the baseline.
 //   npx bun test/bench/gateway-latency.ts [requests]
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
+import { serveOnBun } from "../../edge/bun.ts";
 import { startGateway } from "../../edge/gateway.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
@@ -18,7 +19,7 @@ const messages = [{ role: "user" as const, content: "Hello there" }];
 const socket = tempSocket("bench");
 const runtime = await startGust(["runtime", "--model", fixtureDir("tiny-mistral3-fp8"), "--socket", socket, "--num-blocks", "512"], /serving/);
 const client = await RuntimeClient.connect(socket);
-const gw = await startGateway({ runtime: socket, port: 0, hostname: "127.0.0.1", stateDir: mkdtempSync(join(tmpdir(), "gust-bench-")), log: () => {} });
+const gw = await startGateway({ runtime: socket, port: 0, hostname: "127.0.0.1", stateDir: mkdtempSync(join(tmpdir(), "gust-bench-")), log: () => {} }, serveOnBun);
 const promptIds = encodeChat(client.info.tokenizer, { messages }).ids;
 
 async function runtimeFirstToken(): Promise<number> {

@@ -95,8 +95,9 @@ describe("function registry", () => {
 describe("admin routes behind API keys", () => {
   it("a deploy needs the API key in Authorization and the admin key in x-admin-key", async () => {
     const { startGateway } = await import("../../edge/gateway.ts");
+    const { serveOnBun } = await import("../../edge/bun.ts");
     const gw = await startGateway({ runtime: "/nonexistent/gust.sock", port: 0, apiKeys: ["api-key-1"], adminKey: "admin-key-1",
-      stateDir: mkdtempSync(join(tmpdir(), "gust-adm-")), log: () => {} });
+      stateDir: mkdtempSync(join(tmpdir(), "gust-adm-")), log: () => {} }, serveOnBun);
     try {
       const bundle = "export default { fetch: () => new Response('hi') };";
       const send = (headers: Record<string, string>) => gw.app.request("/admin/functions/hi", { method: "POST", body: bundle, headers });

@@ -1,0 +1,34 @@
+// Flags of the gateway process, shared by `gust serve` (Bun) and edge/main-deno.ts (Deno). Keys:
+// GUST_API_KEYS (comma-separated) and GUST_ADMIN_KEY, or the flags.
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { homedir } from "node:os";
+import { UsageError } from "../../runtime/text/errors.ts";
+
+export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
+           [--admin-key KEY] [--state-dir DIR]`;
+
+export function parseServeArgs(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv, strict: true,
+      options: {
+        runtime: { type: "string" }, port: { type: "string" }, host: { type: "string" },
+        "api-key": { type: "string", multiple: true }, "admin-key": { type: "string" }, "state-dir": { type: "string" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${serveUsage}`);
+  }
+  if (!values.runtime) throw new UsageError(`--runtime is required (the socket \`gust runtime\` listens on)\nusage: ${serveUsage}`);
+  const port = values.port === undefined ? 8080 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
+  const env = (n: string) => (typeof process !== "undefined" ? process.env[n] : undefined);
+  const apiKeys = values["api-key"] ?? env("GUST_API_KEYS")?.split(",").map((k) => k.trim()).filter(Boolean) ?? [];
+  return {
+    runtime: values.runtime, port, hostname: values.host, apiKeys,
+    adminKey: values["admin-key"] ?? env("GUST_ADMIN_KEY") ?? null,
+    stateDir: values["state-dir"] ?? join(homedir(), ".gust", "functions"),
+  };
+}
