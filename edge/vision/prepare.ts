@@ -4,7 +4,7 @@
  *   render — decode, composite onto white, resize by the grid (bicubic, OpenCV-exact), hash.
  * `prepareImage` does both for a single image. */
 import { createHash } from "node:crypto";
-import { resizeBicubic, toBytes } from "./bicubic.ts";
+import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
 import type { ImageCache } from "./cache.ts";
 import { toRgbOnWhite } from "./composite.ts";
 import { decode, orientedSize } from "./decode.ts";

@@ -90,7 +90,7 @@ export async function runCommand(argv: string[]): Promise<string> {
   const loaded = loadModel(values.model, backend, { onProgress: progressPrinter() });
   try {
     const images = imageFiles.length > 0 || promptIds.includes(loaded.config.imageTokenId ?? -1)
-      ? featuresFor(loaded.config, backend, promptIds, imageFiles) : undefined;
+      ? featuresFor(loaded.config, backend, promptIds, imageFiles, values.prompt !== undefined) : undefined;
     const draft = values.draft ? loadDraft(values.draft, backend, loaded) : null;
     const specTokens = parseIntArg("spec-tokens", values["spec-tokens"], defaultSpecOptions.k, 1);
     const blocks = n * Math.ceil((promptIds.length + maxTokens + specTokens + 1) / 16) + 1;

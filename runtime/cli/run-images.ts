@@ -1,6 +1,6 @@
 // `gust run --image FILE`: PNG files paired with the image runs of the prompt, through the vision tower.
-// With --ids the layout must already be in the ids; with --prompt it is built from each image's size
-// (which must already be on the model's grid: gust run does not resize; the gateway does).
+// With --ids the layout must already be in the ids (and the files sized to it); with --prompt it is built
+// from each image's size and the files are resized like mistral-common does (exact OpenCV INTER_CUBIC).
 import type { Backend } from "../../ffi/backend.ts";
 import type { ModelConfig } from "../config/text-config.ts";
 import type { ImageFeatures } from "../model/image-prefill.ts";
@@ -10,11 +10,19 @@ import { decodePng } from "../vision/png.ts";
 import { imageFeaturesForIds } from "../vision/run-images.ts";
 import { readFileSync } from "node:fs";
 import { UsageError } from "./usage-error.ts";
+import { resizeBicubic, toBytes } from "../text/image/bicubic.ts";
+import type { RgbImage } from "../vision/pixels.ts";
 
-export function featuresFor(config: ModelConfig, backend: Backend, promptIds: number[], files: string[]): ImageFeatures {
+/** The same resize the gateway applies (float32 INTER_CUBIC, rounded to bytes). */
+function resizeRgb(img: RgbImage, width: number, height: number): RgbImage {
+  const out = resizeBicubic({ width: img.width, height: img.height, channels: 3, data: img.rgb }, width, height);
+  return { rgb: toBytes(out.data), width, height };
+}
+
+export function featuresFor(config: ModelConfig, backend: Backend, promptIds: number[], files: string[], resize: boolean): ImageFeatures {
   const vision = requireVision(config, backend);
   try {
-    return imageFeaturesForIds(vision, promptIds, files);
+    return imageFeaturesForIds(vision, promptIds, files, resize ? { resize: resizeRgb } : {});
   } catch (err) {
     throw new UsageError((err as Error).message);
   } finally {

@@ -60,6 +60,18 @@ describe("gust run", () => {
     expect(bad.stderr).toMatch(/eagle_linear\.weight is missing|does not fit its target/);
   });
 
+  it("--prompt with an off-grid --image resizes it like mistral-common and lays out its grid", async () => {
+    const { encodePng } = await import("../../runtime/vision/png.ts");
+    const dir = mkdtempSync(join(tmpdir(), "gust-img-"));
+    const rgb = Uint8Array.from({ length: 50 * 37 * 3 }, (_, i) => (i * 7) % 251);
+    writeFileSync(join(dir, "odd.png"), encodePng({ rgb, width: 50, height: 37 }));
+    const r = gust(["run", "--model", fixtureDir("tiny-mistral3"), "--prompt", "what is it", "--image", join(dir, "odd.png"), "--max-tokens", "3", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const ids: number[] = JSON.parse(r.stdout).prompt_ids;
+    // 50×37 → 2×2 cells of 28 px (56×56): [IMG][IMG][IMG_BREAK][IMG][IMG][IMG_END]
+    expect(ids.slice(ids.indexOf(10), ids.indexOf(13) + 1)).toEqual([10, 10, 12, 10, 10, 13]);
+  });
+
   it("is reproducible with a seed at temperature > 0", () => {
     const args = ["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", "1,3,50,60,4", "--max-tokens", "12", "--temperature", "1.0", "--seed", "42", "--ignore-eos", "--json"];
     const a = JSON.parse(gust(args).stdout), b = JSON.parse(gust(args).stdout);
