@@ -55,6 +55,8 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   const where = server.listen();
   const s = server.stats();
   process.stderr.write(`gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen}${host.speculator ? `, EAGLE k=${host.speculator.options.k}` : ""}${host.vision ? ", vision" : ""})\n`);
+  if (host.contextCappedByPool)
+    process.stderr.write(`gust runtime: the KV pool holds ${s.kvBlocksTotal * host.cache.blockSize} tokens, less than the model's context of ${host.loaded.model.maxPositions}; serving a context of ${host.engine.maxModelLen} (free memory, lower --max-num-seqs or raise --kv-memory-fraction for more)\n`);
   const graceMs = parseIntArg("grace-ms", values["grace-ms"], 10_000);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -19,6 +19,8 @@ export interface EngineOptions extends Partial<SchedulerConfig> {
   eosId: number;
   /** Clock for deadlines (tests inject one). */
   now?: () => number;
+  /** Caps the served context below the model's (e.g. to what the KV pool can hold for one sequence). */
+  maxModelLen?: number;
   /** EAGLE speculative decoding (runtime/eagle); absent = plain decoding. */
   speculator?: DraftProposer;
 }
@@ -52,8 +54,9 @@ export class Engine {
     return this.scheduler.waiting.length > 0 || this.scheduler.running.length > 0;
   }
 
+  /** Longest sequence served: the model's context, or less when the operator (or the KV pool) says so. */
   get maxModelLen(): number {
-    return this.model.maxPositions;
+    return Math.min(this.model.maxPositions, this.options.maxModelLen ?? Infinity);
   }
 
   /** Validates and queues a request; returns its sequences (n of them). Throws EngineError. */

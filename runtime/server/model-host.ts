@@ -47,6 +47,8 @@ export class ModelHost {
   readonly vision: LoadedVision | null;
   readonly maxImagesPerRequest: number;
   readonly draft: LoadedDraft | null;
+  /** True when the KV pool holds fewer tokens than the model's context, so the served context is the pool's. */
+  readonly contextCappedByPool: boolean;
   readonly speculator: Speculator | null;
   readonly #tokenizerFiles: { name: string; bytes: Uint8Array }[];
 
@@ -63,8 +65,13 @@ export class ModelHost {
     this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded) : null;
     // the draft's pool mirrors the target's, plus room for every sequence's k chain positions
     this.speculator = this.draft ? new Speculator(backend, loaded, this.draft, numBlocks + maxNumSeqs, blockSize, { ...defaultSpecOptions, ...o.specOptions }) : null;
+    // like vLLM, one sequence must be able to use the whole context: when the pool is smaller than the
+    // model's context, the served context shrinks to the pool (said at start-up and in hello)
+    const poolTokens = numBlocks * blockSize;
+    this.contextCappedByPool = poolTokens < loaded.model.maxPositions;
     this.engine = new Engine(backend, loaded.model, this.cache, {
       thinkIds: this.thinkIds, eosId: text.eosId, maxNumSeqs, maxBatchedTokens: o.maxBatchedTokens ?? 2048, speculator: this.speculator ?? undefined,
+      maxModelLen: poolTokens,
     });
     this.#tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(o.modelDir, f)))
       .filter((f) => f !== "tokenizer.json" || !existsSync(join(o.modelDir, "tekken.json")))

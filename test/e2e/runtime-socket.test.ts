@@ -91,6 +91,24 @@ describe("runtime over its socket", () => {
   });
 });
 
+describe("runtime with a small KV pool", () => {
+  it("serves the context the pool can hold and says so", async () => {
+    const sock = tempSocket("small");
+    const rt = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", sock, "--num-blocks", "8"], /serving/);
+    const c = await RuntimeClient.connect(sock);
+    try {
+      expect(c.info.contextLength).toBe(128); // 8 blocks × 16 tokens < the model's 256
+      await new Promise((r) => setTimeout(r, 50));
+      expect(rt.output()).toMatch(/KV pool holds 128 tokens, less than the model's context of 256; serving a context of 128/);
+      const r = await collect(c.generate({ promptIds: promptOf(3), ignoreEos: true, sampling: { temperature: 0 } }));
+      expect(r.usage?.total_tokens).toBe(128); // no max_tokens: generates up to the served context
+    } finally {
+      c.close();
+      await rt.stop();
+    }
+  });
+});
+
 describe("runtime with an EAGLE draft", () => {
   it("speculates with the same greedy tokens and reports totals in stats", async () => {
     const sock = tempSocket("spec");
