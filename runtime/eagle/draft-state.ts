@@ -1,9 +1,13 @@
-// What the speculator remembers per sequence, and the draft's own pool of KV blocks.
+// What the speculator remembers per sequence, and the draft's own pool of KV blocks with a prefix cache.
 //
 // Draft position p holds the input (token[p+1], target_hidden[p]). The draft KV is valid below
 // `draftComputed`; `pendingHidden[i]` is the target's final-norm state at position draftComputed + i,
 // waiting for the next catch-up. Example: prompt of 6 tokens prefilled (target positions 0..5, hidden
 // for all), token 6 sampled → catch-up runs draft positions 0..5 with tokens 1..6.
+//
+// Draft prefix cache: draft block i (positions i·bs .. (i+1)·bs − 1) depends on the tokens up to and
+// including (i+1)·bs, one past the block, so its key is the target's chained hash of block i plus that
+// next token. Example, bs 4, tokens [1 5 9 2 | 7 7 3 8 | 4]: draft block 0 = key(h0, 7), block 1 = key(h1, 4).
 
 export interface SpecStats {
   /** Draft tokens proposed. */
@@ -23,6 +27,8 @@ export class DraftState {
   draftComputed = 0;
   pendingHidden: Float32Array[] = [];
   blockTable: number[] = [];
+  /** Full draft blocks already registered in the draft prefix cache. */
+  registeredBlocks = 0;
   readonly stats: SpecStats = { drafted: 0, accepted: 0, steps: 0, emitted: 0 };
 
   disable(reason: string): void {
@@ -32,31 +38,81 @@ export class DraftState {
   }
 }
 
-/** A plain free list over the draft cache's blocks (no sharing, so no refcounts or hashing). */
+export const draftBlockKey = (targetHash: string, nextToken: number) => `${targetHash}>${nextToken}`;
+
+/** The draft cache's blocks: refcounts, a free queue in eviction order, and the prefix cache. */
 export class DraftBlocks {
-  readonly #free: number[];
+  readonly #refCount: Int32Array;
+  readonly #keyOf: (string | null)[];
+  readonly #free = new Map<number, true>();
+  readonly #cached = new Map<string, number>();
 
   constructor(readonly numBlocks: number, readonly blockSize: number) {
-    this.#free = Array.from({ length: numBlocks }, (_, i) => numBlocks - 1 - i);
+    this.#refCount = new Int32Array(numBlocks);
+    this.#keyOf = new Array(numBlocks).fill(null);
+    for (let b = 0; b < numBlocks; b++) this.#free.set(b, true);
   }
 
   get numFree(): number {
-    return this.#free.length;
+    return this.#free.size;
+  }
+
+  #take(): number {
+    const [block] = this.#free.keys();
+    this.#free.delete(block);
+    const stale = this.#keyOf[block];
+    if (stale !== null && this.#cached.get(stale) === block) this.#cached.delete(stale);
+    this.#keyOf[block] = null;
+    this.#refCount[block] = 1;
+    return block;
+  }
+
+  /** How many leading draft blocks the cache holds for these keys (stops at the first miss). */
+  hits(keys: string[]): number {
+    let n = 0;
+    while (n < keys.length && this.#cached.has(keys[n])) n++;
+    return n;
+  }
+
+  /** Takes references on the cached blocks for `keys` as the state's first blocks; its draft KV is then valid below them. */
+  adopt(state: DraftState, keys: string[]): void {
+    if (state.blockTable.length > 0) throw new Error("adopt needs a sequence without draft blocks");
+    for (const key of keys) {
+      const b = this.#cached.get(key)!;
+      if (this.#refCount[b] === 0) this.#free.delete(b);
+      this.#refCount[b]++;
+      state.blockTable.push(b);
+    }
+    state.draftComputed = keys.length * this.blockSize;
+    state.registeredBlocks = keys.length;
+  }
+
+  /** Registers a full, valid draft block of the state under its key (idempotent). */
+  register(state: DraftState, index: number, key: string): void {
+    const b = state.blockTable[index];
+    if (this.#keyOf[b] === null) {
+      this.#keyOf[b] = key;
+      if (!this.#cached.has(key)) this.#cached.set(key, b);
+    }
   }
 
   /** Grows `state.blockTable` to cover positions < numPositions; false (no change) if the pool is short. */
   ensure(state: DraftState, numPositions: number): boolean {
     const need = Math.ceil(numPositions / this.blockSize) - state.blockTable.length;
     if (need <= 0) return true;
-    if (need > this.#free.length) return false;
-    for (let i = 0; i < need; i++) state.blockTable.push(this.#free.pop()!);
+    if (need > this.#free.size) return false;
+    for (let i = 0; i < need; i++) state.blockTable.push(this.#take());
     return true;
   }
 
   release(state: DraftState): void {
-    this.#free.push(...state.blockTable.reverse());
+    for (let i = state.blockTable.length - 1; i >= 0; i--) {
+      const b = state.blockTable[i];
+      if (--this.#refCount[b] === 0) this.#free.set(b, true);
+    }
     state.blockTable = [];
     state.draftComputed = 0;
+    state.registeredBlocks = 0;
     state.pendingHidden = [];
   }
 }

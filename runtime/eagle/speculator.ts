@@ -4,6 +4,7 @@
 // speculation above `maxBatch` decoding sequences, and a sequence whose tokens per target step stay
 // below `minTokensPerStep` after `warmupSteps` rounds stops speculating (it would only cost time).
 import type { Backend } from "../../ffi/backend.ts";
+import type { BlockManager } from "../engine/block-manager.ts";
 import type { Sequence } from "../engine/sequence.ts";
 import type { ForwardBatch } from "../model/batch.ts";
 import { KvCache } from "../model/kv-cache.ts";
@@ -11,7 +12,7 @@ import type { LoadedModel } from "../model/load-model.ts";
 import { argmax } from "../sampling/basic.ts";
 import type { SequenceSampler } from "../sampling/sampler.ts";
 import { draftInputs } from "./draft-inputs.ts";
-import { DraftBlocks, DraftState } from "./draft-state.ts";
+import { DraftBlocks, DraftState, draftBlockKey } from "./draft-state.ts";
 import type { LoadedDraft } from "./load-draft.ts";
 import { Lane, drawFrom, laneUniform } from "./verify.ts";
 
@@ -43,6 +44,10 @@ export interface DraftProposer {
   catchUp(seqs: Sequence[]): void;
   recordRound(seq: Sequence, drafted: number, accepted: number, emitted: number): void;
   propose(seqs: Sequence[], k: number): Map<Sequence, Proposal>;
+  /** Prefix caching (optional): the target's block manager, the reuse limit at admission, and adoption. */
+  attach?(targetBlocks: BlockManager): void;
+  maxHitBlocks?(seq: Sequence): number;
+  onAdmit?(seq: Sequence): void;
 }
 
 export class Speculator implements DraftProposer {
@@ -51,6 +56,7 @@ export class Speculator implements DraftProposer {
   readonly cache: KvCache;
   readonly blocks: DraftBlocks;
   readonly #states = new WeakMap<Sequence, DraftState>();
+  #targetBlocks: BlockManager | null = null;
 
   constructor(readonly backend: Backend, readonly target: LoadedModel, readonly draft: LoadedDraft, numBlocks: number,
     blockSize: number, readonly options: SpecOptions = defaultSpecOptions) {
@@ -65,6 +71,41 @@ export class Speculator implements DraftProposer {
       this.#states.set(seq, s);
     }
     return s;
+  }
+
+  attach(targetBlocks: BlockManager): void {
+    this.#targetBlocks = targetBlocks;
+  }
+
+  /** Draft cache keys of draft blocks 0..count−1 (the target's block hash + the token after the block). */
+  #keys(seq: Sequence, count: number): string[] {
+    const bs = this.blocks.blockSize, tb = this.#targetBlocks!;
+    return Array.from({ length: count }, (_, i) => draftBlockKey(tb.hashAt(seq, i), seq.tokens[(i + 1) * bs]));
+  }
+
+  /** A speculating sequence may reuse target blocks only as far as the draft cache can follow. */
+  maxHitBlocks(seq: Sequence): number {
+    if (seq.speculativeTokens === 0 || !this.#targetBlocks || !this.state(seq).enabled) return Infinity;
+    return this.blocks.hits(this.#keys(seq, Math.floor((seq.numTokens - 1) / this.blocks.blockSize)));
+  }
+
+  /** After admission with prefix hits: take the matching draft blocks, so the draft starts where the target does. */
+  onAdmit(seq: Sequence): void {
+    const s = this.state(seq);
+    const hits = seq.numComputed / this.blocks.blockSize;
+    if (seq.speculativeTokens === 0 || !s.enabled || hits === 0 || !this.#targetBlocks) return;
+    this.blocks.adopt(s, this.#keys(seq, hits));
+  }
+
+  /** Registers the sequence's full draft blocks computed from target features (the catch-up's). */
+  #register(seq: Sequence, s: DraftState): void {
+    if (!this.#targetBlocks) return;
+    const bs = this.blocks.blockSize;
+    while ((s.registeredBlocks + 1) * bs <= s.draftComputed && (s.registeredBlocks + 1) * bs < seq.numTokens) {
+      const i = s.registeredBlocks;
+      this.blocks.register(s, i, draftBlockKey(this.#targetBlocks.hashAt(seq, i), seq.tokens[(i + 1) * bs]));
+      s.registeredBlocks++;
+    }
   }
 
   /** A sequence's K/V was freed (preempted or finished): its draft blocks go too. */
@@ -144,7 +185,10 @@ export class Speculator implements DraftProposer {
     });
     if (rows.length === 0) return;
     this.#draftForward(rows);
-    for (const r of rows) this.#advance(r.state, r.positions.length);
+    for (const r of rows) {
+      this.#advance(r.state, r.positions.length);
+      this.#register(r.seq, r.state);
+    }
   }
 
   #advance(s: DraftState, count: number): void {
@@ -165,7 +209,10 @@ export class Speculator implements DraftProposer {
     });
     if (rows.length === 0) return out;
     let result = this.#draftForward(rows);
-    rows.forEach((r) => this.#advance(r.state, r.positions.length));
+    rows.forEach((r) => {
+      this.#advance(r.state, r.positions.length);
+      this.#register(r.seq, r.state);
+    });
     const live = rows.map((r) => ({ ...r, drafts: [] as number[], probs: [] as (Float64Array | null)[] }));
     for (let i = 0; i < k; i++) {
       live.forEach((r, j) => {

@@ -55,6 +55,10 @@ export class BlockManager {
   }
 
   /** Chained hash of full block i of seq, computed once and memoised on the sequence. */
+  hashAt(seq: Sequence, i: number): BlockHash {
+    return this.#hashAt(seq, i);
+  }
+
   #hashAt(seq: Sequence, i: number): BlockHash {
     while (seq.blockHashes.length <= i) {
       const j = seq.blockHashes.length;
@@ -67,12 +71,13 @@ export class BlockManager {
   /**
    * Gives a waiting sequence blocks for all its tokens, reusing cached full blocks of its prefix.
    * The block holding the last token is never taken from the cache, so at least one token is computed
-   * and produces logits. Returns false, changing nothing, when the pool cannot supply the rest.
+   * and produces logits. At most `maxHitBlocks` blocks come from the cache (a speculating sequence can
+   * reuse only as much as its draft can). Returns false, changing nothing, when the pool cannot supply the rest.
    */
-  allocate(seq: Sequence): boolean {
+  allocate(seq: Sequence, maxHitBlocks = Infinity): boolean {
     if (seq.blockTable.length > 0) throw new Error(`Sequence ${seq.id} already holds ${seq.blockTable.length} blocks`);
     const total = this.blocksFor(seq.numTokens);
-    const cacheable = Math.floor((seq.numTokens - 1) / this.blockSize);
+    const cacheable = Math.min(maxHitBlocks, Math.floor((seq.numTokens - 1) / this.blockSize));
     const hits: number[] = [];
     for (let i = 0; i < cacheable; i++) {
       const block = this.#cached.get(this.#hashAt(seq, i));

@@ -47,7 +47,12 @@ export class Engine {
     }, this.blocks);
     this.#now = options.now ?? Date.now;
     const spec = options.speculator;
-    if (spec) this.scheduler.onRelease = (seq) => spec.release(seq);
+    if (spec) {
+      this.scheduler.onRelease = (seq) => spec.release(seq);
+      spec.attach?.(this.blocks);
+      if (spec.maxHitBlocks) this.scheduler.maxHitBlocks = (seq) => spec.maxHitBlocks!(seq);
+      if (spec.onAdmit) this.scheduler.onAdmit = (seq) => spec.onAdmit!(seq);
+    }
   }
 
   get hasWork(): boolean {

@@ -32,6 +32,10 @@ export class Scheduler {
   step = 0;
   /** Called whenever a sequence's blocks are freed (finish, abort, preemption), e.g. to free draft blocks. */
   onRelease: ((seq: Sequence) => void) | null = null;
+  /** Limits prefix-cache reuse at admission (a speculating sequence reuses only what its draft has too). */
+  maxHitBlocks: ((seq: Sequence) => number) | null = null;
+  /** Called right after a sequence got its blocks (it may now share cached ones). */
+  onAdmit: ((seq: Sequence) => void) | null = null;
 
   constructor(readonly config: SchedulerConfig, readonly blocks: BlockManager) {}
 
@@ -116,7 +120,8 @@ export class Scheduler {
           i++; // its sibling's prompt is not computed yet; let others pass
           continue;
         }
-        if (!this.blocks.allocate(seq)) break; // head of line waits for blocks; keeps FIFO fair
+        if (!this.blocks.allocate(seq, this.maxHitBlocks?.(seq) ?? Infinity)) break; // head of line waits for blocks; keeps FIFO fair
+        this.onAdmit?.(seq);
         const numNew = Math.min(seq.numTokens - seq.numComputed, budget);
         this.waiting.splice(i, 1);
         seq.status = "running";

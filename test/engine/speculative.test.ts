@@ -188,3 +188,28 @@ describe("speculative decoding with an oracle draft (exercises acceptance and ro
     cache.dispose();
   });
 });
+
+describe("speculation with prefix caching", () => {
+  it("a prompt served from the prefix cache keeps speculating, with the draft KV it would have computed", () => {
+    const cache = new KvCache(backend, target.config.text, 96, 4);
+    const spec = new Speculator(backend, target, draft, 104, 4, { ...defaultSpecOptions, k: 3, minTokensPerStep: 0 });
+    const proposals: Record<string, number[][]> = {};
+    const propose = spec.propose.bind(spec);
+    spec.propose = (seqs, k) => {
+      const out = propose(seqs, k);
+      for (const [seq, p] of out) (proposals[seq.requestId] ??= []).push(p.drafts);
+      return out;
+    };
+    const engine = new Engine(backend, target.model, cache, { thinkIds: null, eosId: 2, speculator: spec });
+    const p = prompt(23, V, 123);
+    const first = run(engine, [{ id: "a", prompt: p, max: 12 }]);
+    const second = run(engine, [{ id: "b", prompt: p, max: 12 }]);
+    expect(second.usage.b!.cached_tokens).toBe(20);
+    expect(second.usage.b!.spec!.off_reason).toBeNull();
+    expect(second.usage.b!.spec!.drafted).toBeGreaterThan(0);
+    expect(second.tokens.b).toEqual(first.tokens.a);
+    expect(proposals.b).toEqual(proposals.a); // the adopted draft blocks hold exactly what a fresh catch-up computes
+    cache.dispose();
+    spec.dispose();
+  });
+});
