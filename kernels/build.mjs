@@ -22,7 +22,7 @@ function upToDate(target, inputs) {
 function buildCpu() {
   const dir = join(root, "cpu");
   const sources = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => join(dir, f));
-  const inputs = [...sources, join(dir, "internal.h"), join(root, "gust.h"), fileURLToPath(import.meta.url)];
+  const inputs = [...sources, join(dir, "internal.h"), join(root, "gust.h"), join(root, "e4m3.h"), fileURLToPath(import.meta.url)];
   const target = join(out, "libgust_cpu.so");
   if (upToDate(target, inputs)) return;
   const cc = process.env.CC ?? "cc";
@@ -52,7 +52,7 @@ async function buildCuda() {
   mkdirSync(objDir, { recursive: true });
   const headers = readdirSync(dir).filter((f) => f.endsWith(".cuh")).map((f) => join(dir, f));
   const exportsMap = join(dir, "exports.map");
-  const shared = [...headers, join(root, "gust.h"), fileURLToPath(import.meta.url)];
+  const shared = [...headers, join(root, "gust.h"), join(root, "e4m3.h"), fileURLToPath(import.meta.url)];
   const flags = ["-O3", "-std=c++17", "-gencode", "arch=compute_90a,code=sm_90a", "-Xcompiler", "-fPIC,-Wall,-Wextra",
     "-Xptxas", "-warn-spills,-warn-lmem-usage"];
   const objects = sources.map((src) => ({ src, obj: join(objDir, src.slice(dir.length + 1).replace(/\.cu$/, ".o")) }));

@@ -1,4 +1,5 @@
 /* FP8 E4M3 (float8_e4m3fn) encoding and decoding: the scalar reference every fast path is checked against. */
+#include "../e4m3.h"
 #include "internal.h"
 
 float gust_e4m3_table[256];
@@ -13,27 +14,7 @@ void gust_fp8_init(void) {
   }
 }
 
-/* Round to nearest even, saturating at ±448 (what clamp-then-cast does in torch). */
-uint8_t gust_f32_to_e4m3(float x) {
-  uint32_t bits;
-  memcpy(&bits, &x, 4);
-  uint8_t sign = (uint8_t)((bits >> 24) & 0x80);
-  if (isnan(x)) return (uint8_t)(sign | 0x7F);
-  float a = fabsf(x);
-  if (a >= 448.0f) return (uint8_t)(sign | 0x7E);
-  if (a < 0.015625f) {
-    /* subnormal range: quantum 2^-9; m == 8 rounds up into the smallest normal, code 0x08 */
-    int m = (int)rintf(a * 512.0f);
-    return (uint8_t)(sign | m);
-  }
-  /* normal: keep 3 of the 23 mantissa bits, round the dropped 20 to nearest even */
-  uint32_t mag = bits & 0x7FFFFFFFu;
-  mag += 0x7FFFFu + ((mag >> 20) & 1u);
-  int e = (int)(mag >> 23) - 127 + 7;
-  int m = (int)((mag >> 20) & 7u);
-  if (e > 15 || (e == 15 && m == 7)) return (uint8_t)(sign | 0x7E);
-  return (uint8_t)(sign | (e << 3) | m);
-}
+uint8_t gust_f32_to_e4m3(float x) { return gust_e4m3_encode(x); }
 
 int32_t gust_fp8_quantize(void *codes_u8, const void *x_f32, uint64_t n, float scale) {
   GUST_REQUIRE(codes_u8 && x_f32, "gust_fp8_quantize: NULL pointer");
