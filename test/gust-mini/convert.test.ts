@@ -6,12 +6,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { draftInputs } from "../../runtime/eagle/draft-inputs.ts";
 import { loadDraft } from "../../runtime/eagle/load-draft.ts";
-import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
+import { runDraftOver } from "../helpers/eagle.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
 
 const NAME = "mini-eagle-convert";
@@ -21,21 +20,7 @@ const golden = new Golden(NAME);
 afterAll(() => draft.dispose());
 const C = target.config.text.hiddenSize, V = target.config.text.vocabSize;
 
-function runDraft(tokens: Int32Array, features: Float32Array, swapHalves = false) {
-  const n = tokens.length, blocks = Math.ceil(n / 16) + 1;
-  const d = swapHalves ? { ...draft, eagleEmbed: draft.eagleFeature, eagleFeature: draft.eagleEmbed } : draft;
-  const x = draftInputs(backend, d, target.weights, tokens, features);
-  const cache = new KvCache(backend, draft.config.text, blocks, 16);
-  try {
-    const all = Int32Array.from({ length: n }, (_, i) => i);
-    return draft.model.forward({
-      tokenIds: tokens, positions: all, slots: all, queryStarts: Int32Array.of(0, n), contextLens: Int32Array.of(n),
-      blockTables: Int32Array.from({ length: blocks }, (_, i) => i), maxBlocksPerSeq: blocks, logitRows: all, inputEmbeddings: x,
-    }, cache);
-  } finally {
-    cache.dispose();
-  }
-}
+const runDraft = (tokens: Int32Array, features: Float32Array, swap = false) => runDraftOver(draft, target, tokens, features, swap);
 
 describe("converted EAGLE head (convert_eagle.py) in gust's draft loader", () => {
   it("params.json carries the target's geometry and RoPE, and the draft's layer count", () => {

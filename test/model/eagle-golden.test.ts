@@ -4,10 +4,9 @@
 // a wrong shift, and features that are not the target's final-norm state.
 import { afterAll, describe, expect, it } from "vitest";
 import { loadDraft } from "../../runtime/eagle/load-draft.ts";
-import { draftInputs } from "../../runtime/eagle/draft-inputs.ts";
-import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
+import { runDraftOver } from "../helpers/eagle.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 
@@ -17,22 +16,7 @@ const golden = new Golden("tiny-mistral3-eagle");
 afterAll(() => draft.dispose());
 const C = 64, V = 512;
 
-function runDraft(tokens: Int32Array, features: Float32Array, swapConcat = false) {
-  const n = tokens.length;
-  const d = swapConcat ? { ...draft, eagleEmbed: draft.eagleFeature, eagleFeature: draft.eagleEmbed } : draft;
-  const x = draftInputs(backend, d, target.weights, tokens, features);
-  const cache = new KvCache(backend, draft.config.text, Math.ceil(n / 16) + 1, 16);
-  try {
-    const all = Int32Array.from({ length: n }, (_, i) => i);
-    return draft.model.forward({
-      tokenIds: tokens, positions: all, slots: all, queryStarts: Int32Array.of(0, n), contextLens: Int32Array.of(n),
-      blockTables: Int32Array.from({ length: Math.ceil(n / 16) + 1 }, (_, i) => i), maxBlocksPerSeq: Math.ceil(n / 16) + 1,
-      logitRows: all, inputEmbeddings: x,
-    }, cache);
-  } finally {
-    cache.dispose();
-  }
-}
+const runDraft = (tokens: Int32Array, features: Float32Array, swap = false) => runDraftOver(draft, target, tokens, features, swap);
 
 describe.each(["text_long", "random_64"])("EAGLE draft golden (%s)", (c) => {
   const ids = golden.i32(`${c}.input_ids`);
