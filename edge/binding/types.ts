@@ -3,7 +3,7 @@
 // runtime/text. Implementations: the socket client to a runtime process (edge/runtime-client/), and
 // fakes in unit tests.
 import type { Tokenizer } from "../../runtime/text/index.ts";
-import type { ImageSettings, RuntimeStats, SamplingParams, Usage } from "../../runtime/wire/messages.ts";
+import type { GenerateMessage, ImageSettings, RuntimeStats, SamplingParams, Usage } from "../../runtime/wire/messages.ts";
 
 export type { RuntimeStats, SamplingParams, Usage, ImageSettings };
 
@@ -26,24 +26,12 @@ export interface ImageInput {
   hash: string;
 }
 
-export interface GenerateOptions {
-  promptIds: number[];
+/** A generation request as the binding takes it: the wire message's fields (runtime/wire/messages.ts documents
+ *  each), with images as pixels and an AbortSignal that aborts the sequence in the runtime within one step. */
+export type GenerateOptions = Omit<GenerateMessage, "type" | "id" | "images"> & {
   images?: ImageInput[];
-  sampling?: SamplingParams;
-  maxTokens?: number;
-  stopIds?: number[];
-  ignoreEos?: boolean;
-  /** Tokens allowed inside [THINK]…[/THINK]; null = unlimited. */
-  reasoningBudget?: number | null;
-  priority?: number;
-  n?: number;
-  /** Draft tokens per speculative round; 0 turns speculation off for this request (default: the runtime's). */
-  speculativeTokens?: number;
-  /** The runtime aborts the sequence after this long (the deadline middleware sets it). */
-  timeoutMs?: number;
-  /** Aborting it aborts the sequence in the runtime within one engine step. */
   signal?: AbortSignal;
-}
+};
 
 export interface GeneratedToken {
   token: number;

@@ -41,14 +41,21 @@ export interface GenerateMessage {
   type: "generate";
   /** Unique per connection; echoed in deltas and errors. */
   id: string;
+  /** The whole prompt, chat-encoded, image token layouts included. */
   promptIds: number[];
+  /** RGB pixels of the prompt's images, in prompt order. */
   images?: WireImage[];
   sampling?: SamplingParams;
+  /** Most tokens to generate (default: what the served context leaves). */
   maxTokens?: number;
+  /** Token ids that end generation besides end-of-sequence. */
   stopIds?: number[];
   ignoreEos?: boolean;
+  /** Tokens allowed inside [THINK]…[/THINK]; null or absent = unlimited. */
   reasoningBudget?: number | null;
+  /** Lower = more urgent; default 0. */
   priority?: number;
+  /** Independent samples of the prompt (they share its KV blocks). */
   n?: number;
   /** Draft tokens per speculative round (0 = no speculation for this request; default: the runtime's). */
   speculativeTokens?: number;
