@@ -9,7 +9,8 @@ import { SamplingParamsError } from "../sampling/params.ts";
 import { FrameError, type Frame } from "../wire/frames.ts";
 import type { ClientMessage, DeltasMessage, ErrorCode, GenerateMessage, RuntimeStats, WireDelta } from "../wire/messages.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
-import { ImageRequestError, prepareImages } from "./images.ts";
+import { ImageRequestError, encodeBatch, readWireImages, type PreparedImages } from "./images.ts";
+import type { RgbImage } from "../vision/pixels.ts";
 import type { ModelHost } from "./model-host.ts";
 
 export interface ServerOptions extends Partial<ConnectionLimits> {
@@ -26,6 +27,9 @@ export class RuntimeServer {
   readonly #owners = new Map<string, Connection>(); // engine request id → connection
   #listener: UnixSocketListener<unknown> | TCPSocketListener<unknown> | null = null;
   #wake: (() => void) | null = null;
+  /** Image requests waiting for the next vision-tower batch (encoded together before the next step). */
+  #pendingImages: { conn: Connection; msg: GenerateMessage; images: RgbImage[] }[] = [];
+  readonly vision = { batches: 0, requests: 0 };
   #nextConnection = 1;
   #stopped = false;
   #loop: Promise<void> | null = null;
@@ -114,11 +118,40 @@ export class RuntimeServer {
 
   #generate(conn: Connection, msg: GenerateMessage, binary: Uint8Array): void {
     if (this.draining) return this.#refuse(conn, msg.id, "draining", "The runtime is shutting down and accepts no new requests");
-    if (conn.requests.has(msg.id)) return this.#refuse(conn, msg.id, "duplicate_request", `Request id ${msg.id} is already running on this connection`);
+    if (conn.requests.has(msg.id) || this.#pendingImages.some((p) => p.conn === conn && p.msg.id === msg.id))
+      return this.#refuse(conn, msg.id, "duplicate_request", `Request id ${msg.id} is already running on this connection`);
     if (!Array.isArray(msg.promptIds)) return this.#refuse(conn, msg.id, "invalid_request", "promptIds must be an array of token ids");
+    if (msg.images && msg.images.length > 0) {
+      try {
+        this.#pendingImages.push({ conn, msg, images: readWireImages(this.host, msg, binary) });
+        this.#wakeUp();
+      } catch (err) {
+        if (err instanceof ImageRequestError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
+        throw err;
+      }
+      return;
+    }
+    this.#admit(conn, msg);
+  }
+
+  /** Encodes every waiting image request in one vision-tower call, then admits each. */
+  #admitImageRequests(): void {
+    const batch = this.#pendingImages.filter((p) => !p.conn.closed);
+    this.#pendingImages = [];
+    if (batch.length === 0) return;
+    this.vision.batches++;
+    this.vision.requests += batch.length;
+    const prepared = encodeBatch(this.host, batch.map((p) => ({ promptIds: p.msg.promptIds, images: p.images })));
+    batch.forEach((p, i) => {
+      const r = prepared[i];
+      if (r instanceof ImageRequestError) this.#refuse(p.conn, p.msg.id, "invalid_request", r.message);
+      else this.#admit(p.conn, p.msg, r);
+    });
+  }
+
+  #admit(conn: Connection, msg: GenerateMessage, vision?: PreparedImages): void {
     const engine = this.host.engine;
     try {
-      const vision = msg.images && msg.images.length > 0 ? prepareImages(this.host, msg, binary) : undefined;
       const sampler = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
       sampler(0); // validates the sampling parameters before anything is queued
       const n = msg.n ?? 1;
@@ -133,7 +166,7 @@ export class RuntimeServer {
       this.#wakeUp();
     } catch (err) {
       if (err instanceof EngineError) return this.#refuse(conn, msg.id, err.code, err.message);
-      if (err instanceof SamplingParamsError || err instanceof ImageRequestError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
+      if (err instanceof SamplingParamsError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
       this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
       return this.#refuse(conn, msg.id, "internal", `Internal error: ${(err as Error).message}`);
     }
@@ -158,7 +191,8 @@ export class RuntimeServer {
     const engine = this.host.engine;
     while (!this.#stopped) {
       this.#abortStalled();
-      if (!engine.hasWork) {
+      this.#admitImageRequests();
+      if (!engine.hasWork && this.#pendingImages.length === 0) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
@@ -224,7 +258,7 @@ export class RuntimeServer {
       running: e.scheduler.running.length, waiting: e.scheduler.waiting.length,
       kvBlocksUsed: e.blocks.numUsed, kvBlocksTotal: e.blocks.numBlocks,
       prefixCacheHitRate: e.blocks.cacheQueries > 0 ? e.blocks.cacheHits / e.blocks.cacheQueries : 0,
-      steps: this.steps, abortedTotal: this.abortedTotal, connections: this.#connections.size,
+      steps: this.steps, abortedTotal: this.abortedTotal, connections: this.#connections.size, vision: { ...this.vision },
       spec: (({ drafted, accepted, steps, emitted }) => ({ drafted, accepted, targetSteps: steps, emitted }))(
         this.host.speculator?.totals ?? { drafted: 0, accepted: 0, steps: 0, emitted: 0 }),
     };
@@ -234,7 +268,7 @@ export class RuntimeServer {
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
     const until = Date.now() + graceMs;
-    while (this.host.engine.hasWork && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while ((this.host.engine.hasWork || this.#pendingImages.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.host.engine.hasWork) {
       for (const conn of this.#connections.values()) for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
       this.#wakeUp();

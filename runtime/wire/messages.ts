@@ -113,6 +113,8 @@ export interface RuntimeStats {
   steps: number;
   abortedTotal: number;
   connections: number;
+  /** Vision-tower calls and the image requests they served (several requests share a call). */
+  vision?: { batches: number; requests: number };
   /** Speculative decoding totals (all zero without a draft model). */
   spec: { drafted: number; accepted: number; targetSteps: number; emitted: number };
 }

@@ -29,6 +29,54 @@ afterAll(async () => {
 });
 
 describe("images in chat requests", () => {
+  async function expected(files: string[], text: string) {
+    const paths = files.map((f) => join(fixtureDir(MODEL), f));
+    const urls = paths.map((p) => `data:image/png;base64,${readFileSync(p).toString("base64")}`);
+    const content = [...urls.map((url) => ({ type: "image_url" as const, image_url: { url } })), { type: "text" as const, text }];
+    const tok = await loadTokenizer(fixtureDir(MODEL));
+    const sizes = new Map(urls.map((u, i) => {
+      const png = readFileSync(paths[i]);
+      return [u, { width: png.readUInt32BE(16), height: png.readUInt32BE(20) }];
+    }));
+    const promptIds = encodeChat(tok, { messages: [{ role: "user", content }] }, { resolveImage: (src) => sizes.get(src!)! }).ids;
+    const model = fixtureModel(MODEL);
+    const vision = requireVision(model.config, backend);
+    const images = imageFeaturesForIds(vision, promptIds, paths);
+    vision.dispose();
+    const [local] = runOnce(backend, model.model, null, { promptIds, maxTokens: 8, sampling: { temperature: 0 }, images });
+    return { content, want: runTextFields(tok, local.tokens.map((t) => t.token)).text };
+  }
+
+  it("concurrent image requests (encoded together by the runtime) each get their own answer", async () => {
+    const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
+    const cases = [
+      await expected(["one_image.image0.png"], "first"),
+      await expected(["two_images.image0.png", "two_images.image1.png"], "second"),
+      await expected(["two_images.image1.png"], "third"),
+      await expected(["one_image.image0.png", "two_images.image1.png"], "fourth"),
+    ];
+    const answers = await Promise.all(cases.map((c) => openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: c.content }], max_tokens: 8, temperature: 0 })));
+    answers.forEach((a, i) => expect(a.choices[0].message.content, `case ${i}`).toBe(cases[i].want));
+  });
+
+  it("image requests sent together share one vision-tower call", async () => {
+    const { RuntimeClient } = await import("../../edge/runtime-client/client.ts");
+    const client = await RuntimeClient.connect(socket);
+    try {
+      const before = (await client.stats()).vision!;
+      const rgb = (w: number, h: number, v: number) => ({ rgb: new Uint8Array(w * h * 3).fill(v), width: w, height: h, hash: `h${v}` });
+      // one 2×2-cell image (56×56 → [IMG][IMG][IMG_BREAK][IMG][IMG][IMG_END]) per request, after <s>
+      const prompt = [1, 3, 10, 10, 12, 10, 10, 13, 4];
+      const runs = [20, 90, 200].map((v) => client.generate({ promptIds: prompt, images: [rgb(56, 56, v)], maxTokens: 2, ignoreEos: true, sampling: { temperature: 0 } }));
+      for (const r of runs) for await (const _ of r) { /* drain */ }
+      const after = (await client.stats()).vision!;
+      expect(after.requests - before.requests).toBe(3);
+      expect(after.batches - before.batches).toBeLessThan(3); // at least two of the three shared a call
+    } finally {
+      client.close();
+    }
+  });
+
   it.each([
     [["one_image.image0.png"]],
     [["two_images.image0.png", "two_images.image1.png"]],
