@@ -84,10 +84,11 @@ export async function devCommand(argv: string[]): Promise<string> {
     const child = await startChild(bin("deno"), ["run", "-A", join(repoRoot, "edge/main-deno.ts"), "--runtime", socket, "--port", String(port), "--state-dir", join(work, "functions")], /gateway on/, "gateway");
     stopGateway = async () => void child.kill("SIGTERM");
   }
+  let watcher: ReturnType<typeof watch> | null = null;
   if (existsSync(functionsDir)) {
     await deployAll(functionsDir, base);
     let timer: ReturnType<typeof setTimeout> | null = null;
-    watch(functionsDir, { recursive: true }, () => {
+    watcher = watch(functionsDir, { recursive: true }, () => {
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => void deployAll(functionsDir, base), 150); // one redeploy per burst of saves
     });
@@ -95,6 +96,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   process.stderr.write(`\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${basename(resolve(modelDir))}","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`);
   await new Promise<void>((done) => {
     const stop = async () => {
+      watcher?.close();
       await stopGateway();
       runtime.kill("SIGTERM");
       done();

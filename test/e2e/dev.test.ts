@@ -1,0 +1,47 @@
+// `gust dev` as a developer uses it: runtime + gateway started together, a functions folder deployed on
+// start and redeployed on save, without restarting the runtime.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { startGust, type Started } from "../helpers/processes.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "gust-dev-fns-"));
+const port = 18461;
+let dev: Started | undefined;
+afterAll(async () => {
+  await dev?.stop("SIGINT");
+});
+
+const source = (greeting: string) => `
+  import { Hono } from "hono";
+  import { defineFunction } from "gust/sdk";
+  const app = new Hono();
+  app.get("/", (c) => c.json({ greeting: "${greeting}", model: c.var.model.info.id }));
+  export default defineFunction({ name: "hello", app });`;
+
+async function get(path: string) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.json() };
+}
+
+describe("gust dev", () => {
+  it("deploys the functions folder on start and again on save, with the runtime untouched", async () => {
+    writeFileSync(join(dir, "hello.ts"), source("hi"));
+    dev = await startGust(["dev", "--functions", dir, "--port", String(port)], /ready on/, 60_000);
+    expect(dev.output()).toMatch(/deployed hello v1/);
+    expect(await get("/fn/hello/")).toEqual({ status: 200, body: { greeting: "hi", model: "tiny-mistral3" } });
+    const runtimeStarts = (dev.output().match(/gust runtime: serving/g) ?? []).length;
+
+    writeFileSync(join(dir, "hello.ts"), source("hello again"));
+    for (let i = 0; i < 200 && !/deployed hello v2/.test(dev.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(dev.output()).toMatch(/deployed hello v2/);
+    expect((await get("/fn/hello/")).body.greeting).toBe("hello again");
+    expect((dev.output().match(/gust runtime: serving/g) ?? []).length).toBe(runtimeStarts);
+
+    writeFileSync(join(dir, "hello.ts"), "export default {{ broken");
+    for (let i = 0; i < 200 && !/hello not deployed/.test(dev.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(dev.output()).toMatch(/hello not deployed/);
+    expect((await get("/fn/hello/")).body.greeting).toBe("hello again"); // the last good version keeps serving
+  });
+});
