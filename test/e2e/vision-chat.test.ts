@@ -44,7 +44,7 @@ describe("images in chat requests", () => {
     const images = imageFeaturesForIds(vision, promptIds, paths);
     vision.dispose();
     const [local] = runOnce(backend, model.model, null, { promptIds, maxTokens: 8, sampling: { temperature: 0 }, images });
-    return { content, want: runTextFields(tok, local.tokens.map((t) => t.token)).text };
+    return { content, promptIds, want: runTextFields(tok, local.tokens.map((t) => t.token)).text };
   }
 
   it("concurrent image requests (encoded together by the runtime) each get their own answer", async () => {
@@ -81,24 +81,8 @@ describe("images in chat requests", () => {
     [["one_image.image0.png"]],
     [["two_images.image0.png", "two_images.image1.png"]],
   ])("greedy answer with %j equals the in-process run on the same pixels", async (files) => {
-    const paths = files.map((f) => join(fixtureDir(MODEL), f));
-    const urls = paths.map((p) => `data:image/png;base64,${readFileSync(p).toString("base64")}`);
-    const content = [...urls.map((url) => ({ type: "image_url" as const, image_url: { url } })), { type: "text" as const, text: "What is in these pictures?" }];
-
     // in-process: the same request encoded with the PNGs' sizes, pixels through the vision tower
-    const tok = await loadTokenizer(fixtureDir(MODEL));
-    const sizes = new Map(urls.map((u, i) => {
-      const png = readFileSync(paths[i]);
-      return [u, { width: png.readUInt32BE(16), height: png.readUInt32BE(20) }];
-    }));
-    const promptIds = encodeChat(tok, { messages: [{ role: "user", content }] }, { resolveImage: (src) => sizes.get(src!)! }).ids;
-    const model = fixtureModel(MODEL);
-    const vision = requireVision(model.config, backend);
-    const images = imageFeaturesForIds(vision, promptIds, paths);
-    vision.dispose();
-    const [local] = runOnce(backend, model.model, null, { promptIds, maxTokens: 8, sampling: { temperature: 0 }, images });
-    const want = runTextFields(tok, local.tokens.map((t) => t.token)).text;
-
+    const { content, promptIds, want } = await expected(files, "What is in these pictures?");
     const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
     const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 });
     expect(r.usage?.prompt_tokens).toBe(promptIds.length);
