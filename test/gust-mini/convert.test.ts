@@ -7,10 +7,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadDraft } from "../../runtime/eagle/load-draft.ts";
-import { SingleSequence } from "../../runtime/model/single-sequence.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
-import { runDraftOver } from "../helpers/eagle.ts";
+import { draftGoldenMismatch, runDraftOver, targetFinalHidden } from "../helpers/eagle.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
 
 const NAME = "mini-eagle-convert";
@@ -38,21 +37,14 @@ describe("converted EAGLE head (convert_eagle.py) in gust's draft loader", () =>
     const T = ids.length;
 
     it("the target's final-norm hidden states match the reference", () => {
-      const seq = new SingleSequence(backend, target.model, T + 1);
-      let finalRows: Float32Array = new Float32Array(0);
-      seq.append(ids, { allRows: true, onHidden: (l, v) => { if (l === "final") finalRows = v; } });
-      seq.dispose();
-      const cmp = closeness(finalRows, targetHidden, 1e-4, 1e-3);
+      const cmp = closeness(targetFinalHidden(target, ids), targetHidden, 1e-4, 1e-3);
       expect(cmp.ok, explain(cmp)).toBe(true);
     });
 
     it("reproduces the reference's draft logits and hidden states from the HF-layout weights", () => {
       const r = runDraft(ids.subarray(1), targetHidden.subarray(0, (T - 1) * C));
       expect(r.logits.length).toBe((T - 1) * V);
-      const logits = closeness(r.logits, golden.f32(`${c}.draft_logits`), 1e-4, 1e-3);
-      expect(logits.ok, `draft logits: ${explain(logits)}`).toBe(true);
-      const hidden = closeness(r.hidden, golden.f32(`${c}.draft_hidden`), 1e-4, 1e-3);
-      expect(hidden.ok, `draft hidden: ${explain(hidden)}`).toBe(true);
+      expect(draftGoldenMismatch(r, golden, c)).toBeNull();
     });
 
     it("would notice swapped eagle_linear halves (control)", () => {

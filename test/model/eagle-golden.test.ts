@@ -4,9 +4,8 @@
 // a wrong shift, and features that are not the target's final-norm state.
 import { afterAll, describe, expect, it } from "vitest";
 import { loadDraft } from "../../runtime/eagle/load-draft.ts";
-import { SingleSequence } from "../../runtime/model/single-sequence.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
-import { runDraftOver } from "../helpers/eagle.ts";
+import { draftGoldenMismatch, runDraftOver, targetFinalHidden } from "../helpers/eagle.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 
@@ -24,20 +23,13 @@ describe.each(["text_long", "random_64"])("EAGLE draft golden (%s)", (c) => {
   const T = ids.length;
 
   it("the target's final-norm hidden states match the golden's target_hidden", () => {
-    const seq = new SingleSequence(backend, target.model, T + 1);
-    let finalRows: Float32Array = new Float32Array(0);
-    seq.append(ids, { allRows: true, onHidden: (l, v) => { if (l === "final") finalRows = v; } });
-    seq.dispose();
-    const cmp = closeness(finalRows, targetHidden, 1e-4, 1e-3);
+    const cmp = closeness(targetFinalHidden(target, ids), targetHidden, 1e-4, 1e-3);
     expect(cmp.ok, explain(cmp)).toBe(true);
   });
 
   it("reproduces draft_logits and draft_hidden", () => {
     const r = runDraft(ids.subarray(1), targetHidden.subarray(0, (T - 1) * C));
-    const logits = closeness(r.logits, golden.f32(`${c}.draft_logits`), 1e-4, 1e-3);
-    expect(logits.ok, `draft logits: ${explain(logits)}`).toBe(true);
-    const hidden = closeness(r.hidden, golden.f32(`${c}.draft_hidden`), 1e-4, 1e-3);
-    expect(hidden.ok, `draft hidden: ${explain(hidden)}`).toBe(true);
+    expect(draftGoldenMismatch(r, golden, c)).toBeNull();
     expect(r.logits.length).toBe((T - 1) * V);
   });
 
