@@ -1,6 +1,7 @@
 // Shared golden checks: the first hidden state that diverges (named by layer) and the greedy
 // continuation compared against a golden's `.greedy`.
 import type { SingleSequence } from "../../runtime/model/single-sequence.ts";
+import { expect } from "vitest";
 import { argmax } from "../../runtime/sampling/basic.ts";
 import { closeness, describe as explain } from "./compare.ts";
 import type { Golden } from "./fixtures.ts";
@@ -26,4 +27,12 @@ export function greedyContinuation(seq: SingleSequence, lastLogits: Float32Array
     if (i < count - 1) last = seq.append([out[i]]).logits;
   }
   return out;
+}
+
+/** Logits of the whole prompt against the golden, then 16 greedy tokens from the last row. */
+export function expectLogitsAndGreedy(seq: SingleSequence, logits: Float32Array, golden: Golden, c: string, vocab: number): void {
+  const cmp = closeness(logits, golden.f32(`${c}.logits`), GOLDEN_ABS, GOLDEN_REL);
+  expect(cmp.ok, `logits: ${explain(cmp)}`).toBe(true);
+  const numRows = logits.length / vocab;
+  expect(greedyContinuation(seq, logits.subarray((numRows - 1) * vocab), 16)).toEqual(Array.from(golden.i32(`${c}.greedy`)));
 }

@@ -7,7 +7,7 @@ import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
-import { firstHiddenDivergence, greedyContinuation } from "../helpers/golden-checks.ts";
+import { firstHiddenDivergence, expectLogitsAndGreedy } from "../helpers/golden-checks.ts";
 
 const backend = createBackend("cpu");
 const ABS = 1e-4, REL = 1e-3;
@@ -28,11 +28,7 @@ describe.each(fixtures)("golden %s", (name) => {
       const hidden = new Map<number | "final", Float32Array>();
       const result = seq.append(ids, { allRows: true, onHidden: (layer, v) => hidden.set(layer, v) });
       expect(firstHiddenDivergence(hidden, golden, c, t.numLayers), "first diverging hidden state").toBeNull();
-      const logits = closeness(result.logits, golden.f32(`${c}.logits`), ABS, REL);
-      expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
-
-      const greedy = greedyContinuation(seq, result.logits.subarray((ids.length - 1) * t.vocabSize), 16);
-      expect(greedy).toEqual(Array.from(golden.i32(`${c}.greedy`)));
+      expectLogitsAndGreedy(seq, result.logits, golden, c, t.vocabSize);
     } finally {
       seq.dispose();
     }

@@ -12,7 +12,7 @@ import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { pixelValues, type RgbImage } from "../../runtime/vision/pixels.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
-import { greedyContinuation } from "../helpers/golden-checks.ts";
+import { expectLogitsAndGreedy } from "../helpers/golden-checks.ts";
 import { goldenImages as imagesOf } from "../helpers/vision-fixtures.ts";
 
 const backend = createBackend("cpu");
@@ -82,10 +82,7 @@ describe.each(cases)("vision golden %s", (c) => {
       const result = seq.append(ids, { allRows: true, onHidden: (l, v) => hidden.set(l, v), imageEmbeddings: cursor.take(ids) });
       expect(cursor.consumed).toBe(cursor.numRows);
       expect(firstDivergence(hidden, c), "first diverging hidden state").toBeNull();
-      const logits = closeness(result.logits, golden.f32(`${c}.logits`), ABS, REL);
-      expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
-      const greedy = greedyContinuation(seq, result.logits.subarray((ids.length - 1) * t.vocabSize), 16);
-      expect(greedy).toEqual(Array.from(golden.i32(`${c}.greedy`)));
+      expectLogitsAndGreedy(seq, result.logits, golden, c, t.vocabSize);
     } finally {
       seq.dispose();
     }
