@@ -5,12 +5,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
 import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
-import { closeness, describe as explain } from "../helpers/compare.ts";
 import { Golden, fixtureDir } from "../helpers/fixtures.ts";
 import { firstHiddenDivergence, expectLogitsAndGreedy } from "../helpers/golden-checks.ts";
 
 const backend = createBackend("cpu");
-const ABS = 1e-4, REL = 1e-3;
 const fixtures = ["tiny-mistral3", "tiny-mistral3-fp8", "tiny-mistral3-native", "odd-bf16", "odd-native-fp8"];
 const loaded: LoadedModel[] = [];
 afterAll(() => loaded.forEach((m) => m.dispose()));
