@@ -30,3 +30,16 @@ export function randomHex(chars: number): string {
 export function validToolCalls(ch: ChoiceState) {
   return ch.toolCalls.filter((t) => t && t.done);
 }
+
+/** The usage object both dialects send. `cachedTokens`: OpenAI has prompt_tokens_details; Mistral's schema does
+ * not (its SDK passes unknown fields through, so the reasoning details go out in both). */
+export function usageBody(run: ChatRun, opts: { cachedTokens: boolean }) {
+  const u = run.usage();
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    ...(opts.cachedTokens ? { prompt_tokens_details: { cached_tokens: u.cachedTokens } } : {}),
+    completion_tokens_details: { reasoning_tokens: u.reasoningTokens, reasoning_budget_exhausted: u.budgetExhausted },
+  };
+}

@@ -4,19 +4,10 @@
  * piece, not as argument fragments), usage on the last chunk. */
 import type { ChoiceState } from "./choice.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
-import { randomHex, validToolCalls } from "./format.ts";
+import { randomHex, usageBody, validToolCalls } from "./format.ts";
 import type { ChatRun, Update } from "./run.ts";
 
-function usage(run: ChatRun) {
-  const u = run.usage();
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.promptTokens + u.completionTokens,
-    // not in Mistral's schema; its SDK passes unknown fields through untouched
-    completion_tokens_details: { reasoning_tokens: u.reasoningTokens, reasoning_budget_exhausted: u.budgetExhausted },
-  };
-}
+const usage = (run: ChatRun) => usageBody(run, { cachedTokens: false });
 
 function finishReason(ch: ChoiceState): "stop" | "length" | "tool_calls" | "error" {
   if (ch.finishReason === "length") return "length";

@@ -5,19 +5,10 @@
  * every generated token (reasoning and control tokens included, controls by name with empty `bytes`), as vLLM's do. */
 import type { ChoiceState } from "./choice.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
-import { randomHex, validToolCalls } from "./format.ts";
+import { randomHex, usageBody, validToolCalls } from "./format.ts";
 import type { ChatRun, Update } from "./run.ts";
 
-function usage(run: ChatRun) {
-  const u = run.usage();
-  return {
-    prompt_tokens: u.promptTokens,
-    completion_tokens: u.completionTokens,
-    total_tokens: u.promptTokens + u.completionTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedTokens },
-    completion_tokens_details: { reasoning_tokens: u.reasoningTokens, reasoning_budget_exhausted: u.budgetExhausted },
-  };
-}
+const usage = (run: ChatRun) => usageBody(run, { cachedTokens: true });
 
 function finishReason(ch: ChoiceState): "stop" | "length" | "tool_calls" {
   // "abort" never reaches a body: aborted runs answer with an error instead
