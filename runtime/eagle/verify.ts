@@ -32,16 +32,7 @@ export function laneUniform(seed: number, step: number, vocab: number, lane: num
 
 /** The target's processed distribution for one row (what the sampler would draw from). */
 export function targetDistribution(sampler: SequenceSampler, logits: Float32Array, generated: readonly number[]): Float64Array {
-  const V = sampler.vocabSize, T = sampler.params.temperature;
-  const adjusted = sampler.adjustLogits(logits, generated, new Float32Array(V));
-  const kept = sampler.keptTokens(logits, generated);
-  let max = -Infinity;
-  for (const i of kept) if (adjusted[i] > max) max = adjusted[i];
-  const p = new Float64Array(V);
-  let total = 0;
-  for (const i of kept) total += p[i] = Math.exp((adjusted[i] - max) / T);
-  for (const i of kept) p[i] /= total;
-  return p;
+  return sampler.distribution(logits, generated);
 }
 
 /** Draws from a (possibly unnormalised) non-negative distribution with one uniform: inverse CDF. */

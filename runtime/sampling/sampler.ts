@@ -143,6 +143,25 @@ export class SequenceSampler {
     return n < 0 ? Int32Array.from({ length: this.vocabSize }, (_, i) => i) : idxBuf.slice(0, n).sort();
   }
 
+  /** The processed distribution a draw at this point samples from (bias, penalties, temperature, truncation),
+   *  normalised over the kept ids; what speculative verification compares drafts against. */
+  distribution(logits: Float32Array, generatedIds: readonly number[]): Float64Array {
+    const V = this.vocabSize, p = new Float64Array(V);
+    const row = this.adjustLogits(logits, generatedIds);
+    if (this.params.temperature === 0) {
+      p[argmaxOf(row, V)] = 1;
+      return p;
+    }
+    const total = this.#weights(row);
+    const n = this.#truncate(total);
+    if (n < 0) for (let i = 0; i < V; i++) p[i] = wBuf[i];
+    else for (let j = 0; j < n; j++) p[idxBuf[j]] = wBuf[idxBuf[j]];
+    let mass = 0;
+    for (let i = 0; i < V; i++) mass += p[i];
+    for (let i = 0; i < V; i++) p[i] /= mass;
+    return p;
+  }
+
   #checkRow(logits: Float32Array): void {
     if (logits.length !== this.vocabSize) throw new RangeError(`logits row has ${logits.length} entries, expected the vocabulary size ${this.vocabSize}`);
   }
