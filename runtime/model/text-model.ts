@@ -49,9 +49,11 @@ export class TextModel {
     b.upload(ws.positions, batch.positions);
     b.upload(ws.slots, batch.slots);
     const { ids, positions, slots } = ws;
-    using queryStarts = b.fromHost(batch.queryStarts);
-    using contextLens = b.fromHost(batch.contextLens);
-    using blockTables = b.fromHost(batch.blockTables.length > 0 ? batch.blockTables : new Int32Array(1));
+    ws.ensureBatch(numSeqs, Math.max(1, batch.blockTables.length));
+    b.upload(ws.queryStarts, batch.queryStarts);
+    b.upload(ws.contextLens, batch.contextLens);
+    b.upload(ws.blockTables, batch.blockTables);
+    const { queryStarts, contextLens, blockTables } = ws;
 
     if (batch.inputEmbeddings) {
       if (batch.inputEmbeddings.length !== numTokens * c.hiddenSize)

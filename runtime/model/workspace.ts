@@ -21,9 +21,31 @@ export class Workspace {
   rowsNormed!: DeviceBuffer; // [R, C]
   logits!: DeviceBuffer; // [R, V]
   rowIndex!: DeviceBuffer; // [R]
+  queryStarts!: DeviceBuffer; // [S + 1] int32
+  contextLens!: DeviceBuffer; // [S] int32
+  blockTables!: DeviceBuffer; // [S · maxBlocksPerSeq] int32
+  seqCapacity = 0;
+  tableCapacity = 0;
   #buffers: DeviceBuffer[] = [];
 
   constructor(readonly backend: Backend, readonly config: TextConfig) {}
+
+  /** Index buffers of the batch description, grown like the activations so a step allocates nothing. */
+  ensureBatch(numSeqs: number, tableEntries: number): void {
+    if (numSeqs > this.seqCapacity) {
+      const s = Math.max(numSeqs, this.seqCapacity * 2, 8);
+      this.#release(this.queryStarts, this.contextLens);
+      this.queryStarts = this.#alloc((s + 1) * 4);
+      this.contextLens = this.#alloc(s * 4);
+      this.seqCapacity = s;
+    }
+    if (tableEntries > this.tableCapacity) {
+      const t = Math.max(tableEntries, this.tableCapacity * 2, 64);
+      this.#release(this.blockTables);
+      this.blockTables = this.#alloc(t * 4);
+      this.tableCapacity = t;
+    }
+  }
 
   ensure(numTokens: number, numRows: number): void {
     if (numTokens > this.tokenCapacity) this.#growTokens(Math.max(numTokens, this.tokenCapacity * 2, 16));
@@ -71,6 +93,6 @@ export class Workspace {
 
   dispose(): void {
     this.#release(...this.#buffers);
-    this.tokenCapacity = this.rowCapacity = 0;
+    this.tokenCapacity = this.rowCapacity = this.seqCapacity = this.tableCapacity = 0;
   }
 }
