@@ -1,7 +1,8 @@
 // The high-level model binding functions use: chat messages in, parsed answers out (reasoning, content,
 // tool calls), over the low-level token-id binding. Encoding and parsing are runtime/text's.
 import { RuntimeError, type ModelBinding } from "../../edge/binding/types.ts";
-import { OutputStreamParser, encodeChat, type ChatRequest } from "../../runtime/text/index.ts";
+import { encodeChat, type ChatRequest } from "../../runtime/text/index.ts";
+import { ChoiceState, type ChatEvent } from "../builtin/chat/choice.ts";
 import type { ChatInput, ChatResult, ChatStreamEvent, FunctionModel, ReasoningSetting, Usage } from "./types.ts";
 
 const emptyUsage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, reasoning_tokens: 0, budget_exhausted: false, cached_tokens: 0, preemptions: 0 };
@@ -20,16 +21,15 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
     // maxTokens is an upper bound: a function written for a long context still runs on a short one
     const room = binding.info.contextLength - promptIds.length;
     const maxTokens = input.maxTokens === undefined ? undefined : Math.max(1, Math.min(input.maxTokens, room));
-    const parser = new OutputStreamParser(tok);
-    let usage = emptyUsage, finish: ChatResult["finishReason"] = "stop", sawCall = false;
+    // the same per-choice state the built-in chat routes use: parsing, tool-call folding, finish reason
+    const choice = new ChoiceState(0, tok, { stop: [], stopTokenIds: new Set(), logprobs: false });
     const pending = new Map<number, { id: string; name: string }>();
-    const translate = function* (events: ReturnType<OutputStreamParser["push"]>): Generator<ChatStreamEvent> {
+    const translate = function* (events: ChatEvent[]): Generator<ChatStreamEvent> {
       for (const e of events) {
         if (e.type === "reasoning" || e.type === "content") yield { type: e.type, text: e.text };
         else if (e.type === "tool_call_start") pending.set(e.index, { id: e.id, name: e.name });
         else if (e.type === "tool_call_end") {
           const p = pending.get(e.index)!;
-          sawCall = true;
           yield { type: "tool_call", call: { id: p.id, name: p.name, arguments: e.arguments } };
         }
       }
@@ -38,15 +38,9 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
       promptIds, maxTokens, stopIds: input.stopTokenIds, signal, timeoutMs: input.timeoutMs,
       reasoningBudget: reasoning.effort === "high" ? reasoning.budgetTokens : 0,
       sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
-    })) {
-      yield* translate(parser.push(event.tokens.map((t) => t.token)));
-      if (event.finishReason) {
-        usage = event.usage ?? usage;
-        finish = event.finishReason;
-      }
-    }
-    yield* translate(parser.finish());
-    yield { type: "done", finishReason: sawCall && finish === "stop" ? "tool_calls" : finish, usage };
+    })) yield* translate(choice.apply(event));
+    yield* translate(choice.abandon("abort")); // no-op when the runtime finished the choice
+    yield { type: "done", finishReason: choice.finishReason ?? "stop", usage: choice.usage ?? emptyUsage };
   }
 
   return {
