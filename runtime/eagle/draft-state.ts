@@ -9,6 +9,8 @@
 // including (i+1)·bs, one past the block, so its key is the target's chained hash of block i plus that
 // next token. Example, bs 4, tokens [1 5 9 2 | 7 7 3 8 | 4]: draft block 0 = key(h0, 7), block 1 = key(h1, 4).
 
+import { BlockPool } from "../engine/block-pool.ts";
+
 export interface SpecStats {
   /** Draft tokens proposed. */
   drafted: number;
@@ -40,37 +42,23 @@ export class DraftState {
 
 export const draftBlockKey = (targetHash: string, nextToken: number) => `${targetHash}>${nextToken}`;
 
-/** The draft cache's blocks: refcounts, a free queue in eviction order, and the prefix cache. */
+/** The draft cache's blocks: the engine's BlockPool (refcounts, eviction order, keyed cache) with the
+ *  draft's own keys. */
 export class DraftBlocks {
-  readonly #refCount: Int32Array;
-  readonly #keyOf: (string | null)[];
-  readonly #free = new Map<number, true>();
-  readonly #cached = new Map<string, number>();
+  readonly #pool: BlockPool;
 
   constructor(readonly numBlocks: number, readonly blockSize: number) {
-    this.#refCount = new Int32Array(numBlocks);
-    this.#keyOf = new Array(numBlocks).fill(null);
-    for (let b = 0; b < numBlocks; b++) this.#free.set(b, true);
+    this.#pool = new BlockPool(numBlocks);
   }
 
   get numFree(): number {
-    return this.#free.size;
-  }
-
-  #take(): number {
-    const [block] = this.#free.keys();
-    this.#free.delete(block);
-    const stale = this.#keyOf[block];
-    if (stale !== null && this.#cached.get(stale) === block) this.#cached.delete(stale);
-    this.#keyOf[block] = null;
-    this.#refCount[block] = 1;
-    return block;
+    return this.#pool.numFree;
   }
 
   /** How many leading draft blocks the cache holds for these keys (stops at the first miss). */
   hits(keys: string[]): number {
     let n = 0;
-    while (n < keys.length && this.#cached.has(keys[n])) n++;
+    while (n < keys.length && this.#pool.lookup(keys[n]) !== undefined) n++;
     return n;
   }
 
@@ -78,9 +66,8 @@ export class DraftBlocks {
   adopt(state: DraftState, keys: string[]): void {
     if (state.blockTable.length > 0) throw new Error("adopt needs a sequence without draft blocks");
     for (const key of keys) {
-      const b = this.#cached.get(key)!;
-      if (this.#refCount[b] === 0) this.#free.delete(b);
-      this.#refCount[b]++;
+      const b = this.#pool.lookup(key)!;
+      this.#pool.retain(b);
       state.blockTable.push(b);
     }
     state.draftComputed = keys.length * this.blockSize;
@@ -89,27 +76,20 @@ export class DraftBlocks {
 
   /** Registers a full, valid draft block of the state under its key (idempotent). */
   register(state: DraftState, index: number, key: string): void {
-    const b = state.blockTable[index];
-    if (this.#keyOf[b] === null) {
-      this.#keyOf[b] = key;
-      if (!this.#cached.has(key)) this.#cached.set(key, b);
-    }
+    this.#pool.register(state.blockTable[index], key);
   }
 
   /** Grows `state.blockTable` to cover positions < numPositions; false (no change) if the pool is short. */
   ensure(state: DraftState, numPositions: number): boolean {
     const need = Math.ceil(numPositions / this.blockSize) - state.blockTable.length;
     if (need <= 0) return true;
-    if (need > this.#free.size) return false;
-    for (let i = 0; i < need; i++) state.blockTable.push(this.#take());
+    if (need > this.#pool.numFree) return false;
+    for (let i = 0; i < need; i++) state.blockTable.push(this.#pool.take());
     return true;
   }
 
   release(state: DraftState): void {
-    for (let i = state.blockTable.length - 1; i >= 0; i--) {
-      const b = state.blockTable[i];
-      if (--this.#refCount[b] === 0) this.#free.set(b, true);
-    }
+    for (let i = state.blockTable.length - 1; i >= 0; i--) this.#pool.release(state.blockTable[i]);
     state.blockTable = [];
     state.draftComputed = 0;
     state.registeredBlocks = 0;

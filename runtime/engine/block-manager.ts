@@ -5,53 +5,37 @@
 //   blocks needed for n tokens = ceil(n / blockSize); slot(p) = table[floor(p / blockSize)]·blockSize + p % blockSize
 //   Example, blockSize 16, 40 tokens, table [7, 2, 9]: position 33 → 9·16 + 1 = 145.
 //
-// Prefix cache: each full, computed block is registered under its chained content hash. A freed block
-// (refcount 0) keeps its registration while it sits in the free queue, so a later request can still
-// reuse it; it loses it only when the block is handed out for new content (least recently freed first).
+// Prefix cache: each full, computed block is registered under its chained content hash in the BlockPool
+// (refcounts, free queue in eviction order, keyed cache).
 import { hashBlock, type BlockHash } from "./block-hash.ts";
+import { BlockPool } from "./block-pool.ts";
 import type { Sequence } from "./sequence.ts";
 
 export class BlockManager {
-  readonly #refCount: Int32Array;
-  readonly #hashOf: (BlockHash | null)[];
-  /** Free blocks in eviction order (Map keeps insertion order; first = evicted first). */
-  readonly #free = new Map<number, true>();
-  readonly #cached = new Map<BlockHash, number>();
+  readonly #pool: BlockPool;
   cacheHits = 0;
   cacheQueries = 0;
 
   constructor(readonly numBlocks: number, readonly blockSize: number) {
     if (!(Number.isInteger(numBlocks) && numBlocks > 0 && Number.isInteger(blockSize) && blockSize > 0))
       throw new RangeError(`Block pool needs positive integer sizes, got ${numBlocks} blocks of ${blockSize}`);
-    this.#refCount = new Int32Array(numBlocks);
-    this.#hashOf = new Array(numBlocks).fill(null);
-    for (let b = 0; b < numBlocks; b++) this.#free.set(b, true);
+    this.#pool = new BlockPool(numBlocks);
   }
 
   get numFree(): number {
-    return this.#free.size;
+    return this.#pool.numFree;
   }
 
   get numUsed(): number {
-    return this.numBlocks - this.#free.size;
+    return this.numBlocks - this.#pool.numFree;
   }
 
   refCount(block: number): number {
-    return this.#refCount[block];
+    return this.#pool.refCount(block);
   }
 
   blocksFor(numTokens: number): number {
     return Math.ceil(numTokens / this.blockSize);
-  }
-
-  #take(): number {
-    const [block] = this.#free.keys();
-    this.#free.delete(block);
-    const stale = this.#hashOf[block];
-    if (stale !== null && this.#cached.get(stale) === block) this.#cached.delete(stale);
-    this.#hashOf[block] = null;
-    this.#refCount[block] = 1;
-    return block;
   }
 
   /** Chained hash of full block i of seq, computed once and memoised on the sequence. */
@@ -80,20 +64,17 @@ export class BlockManager {
     const cacheable = Math.min(maxHitBlocks, Math.floor((seq.numTokens - 1) / this.blockSize));
     const hits: number[] = [];
     for (let i = 0; i < cacheable; i++) {
-      const block = this.#cached.get(this.#hashAt(seq, i));
+      const block = this.#pool.lookup(this.#hashAt(seq, i));
       if (block === undefined) break;
       hits.push(block);
     }
-    const hitsFromFree = hits.filter((b) => this.#refCount[b] === 0).length;
-    if (total - hits.length + hitsFromFree > this.#free.size) return false;
+    const hitsFromFree = hits.filter((b) => this.#pool.refCount(b) === 0).length;
+    if (total - hits.length + hitsFromFree > this.#pool.numFree) return false;
     this.cacheQueries += cacheable;
     this.cacheHits += hits.length;
-    for (const b of hits) {
-      if (this.#refCount[b] === 0) this.#free.delete(b);
-      this.#refCount[b]++;
-    }
+    for (const b of hits) this.#pool.retain(b);
     seq.blockTable = [...hits];
-    while (seq.blockTable.length < total) seq.blockTable.push(this.#take());
+    while (seq.blockTable.length < total) seq.blockTable.push(this.#pool.take());
     seq.numComputed = hits.length * this.blockSize;
     seq.numCachedTokens = seq.numComputed;
     return true;
@@ -107,17 +88,14 @@ export class BlockManager {
   /** Grows the block table to cover `numNewTokens` more positions; false (no change) if the pool is short. */
   grow(seq: Sequence, numNewTokens: number): boolean {
     const need = this.blocksToGrow(seq, numNewTokens);
-    if (need > this.#free.size) return false;
-    for (let i = 0; i < need; i++) seq.blockTable.push(this.#take());
+    if (need > this.#pool.numFree) return false;
+    for (let i = 0; i < need; i++) seq.blockTable.push(this.#pool.take());
     return true;
   }
 
   /** Gives back the blocks past the first `keepBlocks` (rejected speculative positions). */
   truncate(seq: Sequence, keepBlocks: number): void {
-    while (seq.blockTable.length > keepBlocks) {
-      const b = seq.blockTable.pop()!;
-      if (--this.#refCount[b] === 0) this.#free.set(b, true);
-    }
+    while (seq.blockTable.length > keepBlocks) this.#pool.release(seq.blockTable.pop()!);
   }
 
   /** Registers the sequence's full, computed blocks in the prefix cache (idempotent). */
@@ -125,34 +103,21 @@ export class BlockManager {
     const full = Math.floor(seq.numComputed / this.blockSize);
     for (let i = 0; i < full; i++) {
       const block = seq.blockTable[i];
-      if (this.#hashOf[block] !== null) continue;
-      const h = this.#hashAt(seq, i);
-      this.#hashOf[block] = h;
-      if (!this.#cached.has(h)) this.#cached.set(h, block);
+      if (!this.#pool.isRegistered(block)) this.#pool.register(block, this.#hashAt(seq, i));
     }
   }
 
   /** Drops the sequence's references; blocks reaching 0 join the free queue tail-first, so a shared
    *  prefix is evicted after the suffixes that hang off it. */
   release(seq: Sequence): void {
-    for (let i = seq.blockTable.length - 1; i >= 0; i--) {
-      const b = seq.blockTable[i];
-      if (this.#refCount[b] <= 0) throw new Error(`Block ${b} of sequence ${seq.id} released with refcount ${this.#refCount[b]}`);
-      if (--this.#refCount[b] === 0) this.#free.set(b, true);
-    }
+    for (let i = seq.blockTable.length - 1; i >= 0; i--) this.#pool.release(seq.blockTable[i]);
     seq.blockTable = [];
     seq.numComputed = 0;
   }
 
   /** Consistency check for tests: free + used = total, refcounts ≥ 0, free blocks have refcount 0. */
   checkInvariants(): string | null {
-    let used = 0;
-    for (let b = 0; b < this.numBlocks; b++) {
-      if (this.#refCount[b] < 0) return `block ${b} has refcount ${this.#refCount[b]}`;
-      if (this.#refCount[b] > 0) used++;
-      if (this.#free.has(b) !== (this.#refCount[b] === 0)) return `block ${b}: free=${this.#free.has(b)} refcount=${this.#refCount[b]}`;
-    }
-    if (used + this.#free.size !== this.numBlocks) return `used ${used} + free ${this.#free.size} ≠ total ${this.numBlocks}`;
-    return null;
+    return this.#pool.checkInvariants();
   }
+
 }
