@@ -2,12 +2,14 @@
 // registry with its admin routes, served by the server function the entry point passes (serveBun in
 // `gust serve`/`gust dev`, serveDeno in edge/main-deno.ts), so this file loads on either runtime.
 import type { MiddlewareHandler } from "hono";
+import { systemClock } from "./clock.ts";
 import { createFunctionModel, unavailableModel } from "../functions/sdk/function-model.ts";
 import { createApp, type GatewayApp } from "./app.ts";
 import type { GatewayEnv } from "./env.ts";
 import { adminRoutes } from "./functions/admin-routes.ts";
 import { functionsHandler } from "./functions/dispatch.ts";
 import { FunctionRegistry } from "./functions/registry.ts";
+import { LoopLagMonitor } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
 import type { GatewayOptions } from "./options.ts";
 import { RuntimeLink } from "./runtime-client/link.ts";
@@ -65,10 +67,13 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
     const model = binding ? createFunctionModel(binding, reasoning) : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
     return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
   }));
+  const lag = new LoopLagMonitor(app.metrics.loopLag, systemClock).start();
+  app.metrics.loopLagMax.collect = () => lag.maxMs / 1000;
   const { url, stop } = await serve(app, cfg.port, cfg.hostname);
   return {
     app, link, registry, url,
     stop: async () => {
+      lag.stop();
       await stop();
       link.stop();
     },

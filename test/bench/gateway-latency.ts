@@ -1,27 +1,75 @@
-// Gateway overhead (issue 6): time to the first SSE content byte through the gateway (its own process)
-// minus the runtime's
-// own first-token time over its socket, p50/p99 over sequential requests; sustained SSE events/s of the
-// gateway; and a bare Bun.serve SSE server measured in the same run as the baseline.
-//   npx bun test/bench/gateway-latency.ts [requests]
-import { RuntimeClient } from "../../edge/runtime-client/client.ts";
-import { encodeChat } from "../../runtime/text/index.ts";
-import { fixtureDir } from "../helpers/fixtures.ts";
-import { startGust, tempSocket } from "../helpers/processes.ts";
-import { mkdtempSync } from "node:fs";
+// Gateway overhead (issue 6), with every figure of the same run beside its baseline:
+//  - added latency per request: time to the first SSE content byte through the gateway (its own process) minus
+//    the runtime's first-token time *for that same request*, read back from the gateway's
+//    gust_runtime_first_token_seconds_sum (requests are sequential, so each sum step is one request);
+//  - stalls: requests whose added latency exceeded 5 ms, the gateway's own event-loop lag (its
+//    gust_event_loop_lag_* metrics), and the machine's floor: how often a busy loop in this process is not
+//    scheduled for more than 5 ms while nothing else runs (a shared VM's hypervisor does that on its own);
+//  - SSE events per second and per CPU-second of the gateway process (/proc/PID/stat), beside a bare Bun.serve
+//    SSE server in its own process measured the same way.
+//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin]
+// --pin puts the runtime (one kernel thread) on CPU 0 and the gateway and this client on CPU 1, so the
+// runtime's compute does not compete with the gateway for a core (needs taskset and 2+ CPUs).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { RuntimeClient } from "../../edge/runtime-client/client.ts";
+import { encodeChat } from "../../runtime/text/index.ts";
+import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
+import { bunBin, startDenoGateway, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
 
-const N = Number(process.argv[2] ?? 200);
+const argv = process.argv.slice(2);
+const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
+const gatewayKind = argv.includes("--gateway") ? argv[argv.indexOf("--gateway") + 1] : "bun";
+const pin = argv.includes("--pin");
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+const MODEL = "tiny-mistral3-fp8";
 const messages = [{ role: "user" as const, content: "Hello there" }];
 
+/** user+system CPU seconds of a process so far (Linux /proc; clock ticks are 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Longest gaps of a busy loop over `durationMs`: time this thread was not running though it wanted to. */
+function schedulerGaps(durationMs: number): { over5: number; worst: number } {
+  const start = performance.now();
+  let last = start;
+  let over5 = 0;
+  let worst = 0;
+  for (let now = start; now - start < durationMs; now = performance.now()) {
+    const gap = now - last;
+    if (gap > 5) over5++;
+    if (gap > worst) worst = gap;
+    last = now;
+  }
+  return { over5, worst };
+}
+
+async function metrics(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+function sample(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(" ").pop()) : NaN;
+}
+
 const socket = tempSocket("bench");
-const runtime = await startGust(["runtime", "--model", fixtureDir("tiny-mistral3-fp8"), "--socket", socket, "--num-blocks", "512"], /serving/);
-const client = await RuntimeClient.connect(socket);
-// the gateway in its own process, as in production (an in-process gateway would share this client's thread)
+const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512", ...(pin ? ["--threads", "1"] : [])], /serving/);
 const gwPort = 18499;
-const gwProc = await startGust(["serve", "--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-bench-"))], /gateway on/);
-const gw = { url: `http://127.0.0.1:${gwPort}`, stop: () => gwProc.stop() };
+const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-bench-"))];
+const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs) : await startGust(["serve", ...gwArgs], /gateway on/);
+if (pin) {
+  execFileSync("taskset", ["-a", "-cp", "0", String(runtime.proc.pid)]);
+  execFileSync("taskset", ["-a", "-cp", "1", String(gateway.proc.pid)]);
+  execFileSync("taskset", ["-a", "-cp", "1", String(process.pid)]);
+}
+const client = await RuntimeClient.connect(socket);
+const gwUrl = `http://127.0.0.1:${gwPort}`;
+const chatUrl = `${gwUrl}/v1/chat/completions`;
 const promptIds = encodeChat(client.info.tokenizer, { messages }).ids;
 
 async function runtimeFirstToken(): Promise<number> {
@@ -30,65 +78,85 @@ async function runtimeFirstToken(): Promise<number> {
   return performance.now() - t;
 }
 
-async function gatewayFirstByte(url: string, body: string): Promise<number> {
+/** Time to the first SSE event that carries content text (or any data event, for the bare server). */
+async function firstContentByte(url: string, body: string): Promise<number> {
   const t = performance.now();
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
   const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
   let text = "";
-  while (!text.includes('"content":"') || text.includes('"content":""') && !/"content":"[^"]/.test(text)) {
+  while (!/"content":"[^"]/.test(text)) {
     const { value, done } = await reader.read();
     if (done) break;
-    text += new TextDecoder().decode(value);
+    text += decoder.decode(value, { stream: true });
   }
-  const ms = performance.now() - t;
+  const elapsed = performance.now() - t;
   await reader.cancel();
-  return ms;
+  return elapsed;
 }
 
-const body = JSON.stringify({ model: "tiny-mistral3-fp8", messages, max_tokens: 1, stream: true, temperature: 0 });
-const chatUrl = `${gw.url}/v1/chat/completions`;
-for (let i = 0; i < 10; i++) { await runtimeFirstToken(); await gatewayFirstByte(chatUrl, body); } // warm-up
-const direct: number[] = [], through: number[] = [];
+const runtimeSum = async () => sample(await metrics(gwUrl), 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000;
+const body = JSON.stringify({ model: MODEL, messages, max_tokens: 1, stream: true, temperature: 0, ignore_eos: true });
+for (let i = 0; i < 200; i++) {
+  await runtimeFirstToken();
+  await firstContentByte(chatUrl, body);
+}
+const floor = schedulerGaps(3000);
+const before = await metrics(gwUrl);
+const direct: number[] = [], through: number[] = [], runtimeShare: number[] = [];
+let sum = await runtimeSum();
 for (let i = 0; i < N; i++) {
   direct.push(await runtimeFirstToken());
-  through.push(await gatewayFirstByte(chatUrl, body));
+  through.push(await firstContentByte(chatUrl, body));
+  const next = await runtimeSum();
+  runtimeShare.push(next - sum);
+  sum = next;
 }
-const added = through.map((t, i) => t - direct[i]);
-const stalls = added.filter((a) => a > 5).length;
+const added = through.map((t, i) => t - runtimeShare[i]);
+const after = await metrics(gwUrl);
+const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_count") - sample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
 
-// sustained SSE events/s through the gateway: 4 concurrent long streams
-async function eventsPerSecond(url: string, payload: string, streams: number): Promise<number> {
+/** SSE data events over `rounds` × `streams` concurrent streams: per wall second, and per CPU second of `pid`
+ * (CPU time is counted in 10 ms ticks, so enough rounds are run for the process to use a few hundred of them). */
+async function events(url: string, payload: string, streams: number, rounds: number, pid: number): Promise<{ perSecond: number; perCpuSecond: number }> {
+  const cpu0 = cpuSeconds(pid);
   const t = performance.now();
-  const counts = await Promise.all(Array.from({ length: streams }, async () => {
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload });
-    const text = await res.text();
-    return text.split("\n\n").filter((l) => l.startsWith("data: {")).length;
-  }));
-  return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t) / 1000);
+  let total = 0;
+  for (let round = 0; round < rounds; round++) {
+    const counts = await Promise.all(Array.from({ length: streams }, async () => {
+      const text = await (await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload })).text();
+      return text.split("\n\n").filter((l) => l.startsWith("data: {")).length;
+    }));
+    total += counts.reduce((a, b) => a + b, 0);
+  }
+  return { perSecond: total / ((performance.now() - t) / 1000), perCpuSecond: total / Math.max(0.01, cpuSeconds(pid) - cpu0) };
 }
-const longBody = JSON.stringify({ model: "tiny-mistral3-fp8", messages, max_tokens: 200, stream: true, temperature: 0, ignore_eos: true });
-const gatewayEvents = await eventsPerSecond(chatUrl, longBody, 4);
+const longBody = JSON.stringify({ model: MODEL, messages, max_tokens: 200, stream: true, temperature: 0, ignore_eos: true, logprobs: true });
+const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
-// baseline: a bare Bun.serve SSE endpoint emitting the same number of events as fast as it can
-const bare = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(new ReadableStream({
-  start(c) {
-    const enc = new TextEncoder();
-    for (let i = 0; i < 200; i++) c.enqueue(enc.encode(`data: {"choices":[{"delta":{"content":"x"}}]}\n\n`));
-    c.close();
-  },
-}), { headers: { "content-type": "text/event-stream" } }) });
+// baseline: a bare Bun.serve SSE server in its own process, 200 events per request as fast as it can
+const bareScript = `const ev = new TextEncoder().encode('data: {"choices":[{"delta":{"content":"x"}}]}\\n\\n');
+const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(new ReadableStream({ start(c) { for (let i = 0; i < 200; i++) c.enqueue(ev); c.close(); } }), { headers: { "content-type": "text/event-stream" } }) });
+console.log("bare on " + s.port);`;
+const bare = await startProcess(bunBin, ["-e", bareScript], /bare on \d+/);
+if (pin) execFileSync("taskset", ["-a", "-cp", "1", String(bare.proc.pid)]);
+const bareUrl = `http://127.0.0.1:${/bare on (\d+)/.exec(bare.output())![1]}/`;
 const bareFirst: number[] = [];
-for (let i = 0; i < N; i++) bareFirst.push(await gatewayFirstByte(`http://127.0.0.1:${bare.port}/`, body.replace('"content":""', "")));
-const bareEvents = await eventsPerSecond(`http://127.0.0.1:${bare.port}/`, "{}", 4);
+for (let i = 0; i < N; i++) bareFirst.push(await firstContentByte(bareUrl, "{}"));
+const bareEvents = await events(bareUrl, "{}", 16, 300, bare.proc.pid!);
 
-console.log(`requests: ${N} sequential, tiny-mistral3-fp8, prompt ${promptIds.length} tokens, 1 generated token`);
-console.log(`runtime first token (socket)      p50 ${pct(direct, 50).toFixed(2)} ms  p99 ${pct(direct, 99).toFixed(2)} ms`);
-console.log(`gateway first SSE content byte    p50 ${pct(through, 50).toFixed(2)} ms  p99 ${pct(through, 99).toFixed(2)} ms`);
-console.log(`gateway added latency             p50 ${pct(added, 50).toFixed(2)} ms  p99 ${pct(added, 99).toFixed(2)} ms  (target ≤ 1 ms p50)`);
-console.log(`requests whose added latency exceeded 5 ms: ${stalls} of ${N}; worst ${Math.max(...added).toFixed(2)} ms`);
-console.log(`bare Bun.serve first SSE byte     p50 ${pct(bareFirst, 50).toFixed(2)} ms  p99 ${pct(bareFirst, 99).toFixed(2)} ms`);
-console.log(`SSE events/s, 4 streams: gateway ${gatewayEvents.toFixed(0)} (bounded by the runtime's decode), bare Bun.serve ${bareEvents.toFixed(0)}`);
-bare.stop(true);
-await gw.stop();
+console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${pin ? "; pinned: runtime (1 thread) on CPU 0, gateway + client on CPU 1" : "; not pinned"}; repo ${repoRoot}`);
+console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
+console.log(`requests: ${N} sequential, ${MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
+console.log(`runtime first token, bench's own socket       p50 ${ms(pct(direct, 50))}  p99 ${ms(pct(direct, 99))}`);
+console.log(`runtime first token, as the gateway saw it    p50 ${ms(pct(runtimeShare, 50))}  p99 ${ms(pct(runtimeShare, 99))}`);
+console.log(`first SSE content byte through the gateway    p50 ${ms(pct(through, 50))}  p99 ${ms(pct(through, 99))}`);
+console.log(`gateway added latency (same request)          p50 ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  max ${ms(Math.max(...added))}  (target ≤ 1 ms p50)`);
+console.log(`requests whose added latency exceeded 5 ms: ${added.filter((a) => a > 5).length} of ${N}`);
+console.log(`gateway event loop during the requests: ${lagOver5(after) - lagOver5(before)} probes late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);
+console.log(`bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirst, 50))}  p99 ${ms(pct(bareFirst, 99))}  max ${ms(Math.max(...bareFirst))}`);
+console.log(`SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${gwEvents.perCpuSecond.toFixed(0)} per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${bareEvents.perCpuSecond.toFixed(0)} per server CPU-second`);
+await bare.stop();
+await gateway.stop();
 client.close();
 await runtime.stop();

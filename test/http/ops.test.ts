@@ -76,6 +76,9 @@ describe("/metrics", () => {
     expect(text).toContain("# TYPE gust_time_to_first_token_seconds histogram");
     expect(text).toContain('gust_time_to_first_token_seconds_bucket{route="/v1/chat/completions",le="0.25"} 1');
     expect(text).toContain('gust_time_to_first_token_seconds_bucket{route="/v1/chat/completions",le="0.1"} 0');
+    // the runtime's share: the whole prefill, since the fake gateway sent the generation at once
+    expect(text).toContain('gust_runtime_first_token_seconds_bucket{route="/v1/chat/completions",le="0.25"} 1');
+    expect(text).toContain('gust_runtime_first_token_seconds_bucket{route="/v1/chat/completions",le="0.1"} 0');
     expect(text).toContain('gust_time_per_output_token_seconds_count{route="/v1/chat/completions"} 1');
     expect(text).toContain(`gust_generation_tokens_total ${ids("abc", "</s>").length}`);
     expect(text).toMatch(/gust_prompt_tokens_total \d+/);

@@ -41,6 +41,8 @@ export class ChatRun {
   readonly choices: ChoiceState[];
   private readonly internal = new AbortController();
   private firstTokenAt: number | null = null;
+  /** When the generation went to the runtime: TTFT minus (first token − this) is the gateway's own share. */
+  private sentAt = 0;
   private lastTokenAt = 0;
 
   constructor(readonly plan: ChatPlan, private readonly ctx: RunContext, choiceOptions: ChoiceOptions) {
@@ -69,6 +71,7 @@ export class ChatRun {
       else s.addEventListener("abort", forward, { once: true });
     }
     const timeoutMs = deadline ? Math.ceil(deadline.remainingMs()) + RUNTIME_TIMEOUT_GRACE_MS : undefined;
+    this.sentAt = this.ctx.clock.now();
     const iterator = binding.generate({ ...this.plan.generate, signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })[Symbol.asyncIterator]();
     let complete = false;
     try {
@@ -136,6 +139,7 @@ export class ChatRun {
     if (this.firstTokenAt === null) {
       this.firstTokenAt = now;
       this.ctx.metrics?.ttft.observe((now - this.ctx.startedAt) / 1000, { route: this.ctx.route });
+      this.ctx.metrics?.runtimeFirstToken.observe((now - this.sentAt) / 1000, { route: this.ctx.route });
     }
     this.lastTokenAt = now;
   }
