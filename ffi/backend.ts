@@ -3,6 +3,7 @@
 import { ptr as hostPtr } from "bun:ffi";
 import { openLibrary, type NativeSymbols } from "./bun-binder.ts";
 import { NativeBuffer, type DeviceBuffer } from "./buffer.ts";
+import { defaultCpuThreads } from "./cpu-threads.ts";
 import { libraryPath, type BackendKind } from "./library-path.ts";
 import { DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
 import { runSelfTest } from "./self-test.ts";
@@ -118,7 +119,7 @@ export interface Backend {
 }
 
 export interface BackendOptions {
-  /** CPU threads (default: all cores). */
+  /** CPU threads (default: defaultCpuThreads(): the CPUs this process may use, container quota included). */
   numThreads?: number;
   /** Skip the load-time self-test (only the self-test's own tests do this). */
   skipSelfTest?: boolean;
@@ -303,7 +304,8 @@ export function createBackend(kind: BackendKind = "cpu", options: BackendOptions
   let backend: NativeBackend;
   try {
     // gust_init fails cleanly where the library cannot run (the CUDA one on a machine without a GPU)
-    backend = new NativeBackend(kind, lib.symbols, lib.close, options.numThreads ?? 0);
+    const numThreads = options.numThreads || (kind === "cpu" ? defaultCpuThreads() : 0);
+    backend = new NativeBackend(kind, lib.symbols, lib.close, numThreads);
   } catch (err) {
     lib.close();
     throw err;
