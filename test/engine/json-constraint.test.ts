@@ -1,0 +1,146 @@
+// JSON mode through the engine on the real tiny model: every answer is a JSON object when it ends on
+// end-of-sequence and a viable prefix of one when it runs out of tokens, whatever the seed and biases; the phase
+// logic around [THINK] is checked on the rows the wrapped sampler receives.
+import { beforeAll, describe, expect, it } from "vitest";
+import { JsonConstraints } from "../../runtime/engine/constrained-sampler.ts";
+import { samplerFactory } from "../../runtime/engine/sampler-adapter.ts";
+import type { TokenSampler } from "../../runtime/engine/sequence.ts";
+import { loadTokenizer } from "../../runtime/text/index.ts";
+import type { Tokenizer } from "../../runtime/text/tokenizer.ts";
+import { fixtureDir } from "../helpers/fixtures.ts";
+import { makeEngine } from "../helpers/engine.ts";
+
+const THINK = 34, END_THINK = 35;
+let tok: Tokenizer;
+let constraints: JsonConstraints;
+beforeAll(async () => {
+  tok = await loadTokenizer(fixtureDir("tiny-mistral3-fp8"));
+  constraints = new JsonConstraints(tok);
+});
+
+function idOf(text: string): number {
+  const ids = tok.encode(text);
+  if (ids.length !== 1) throw new Error(`${JSON.stringify(text)} is not one token`);
+  return ids[0];
+}
+
+function generate(seed: number, opts: { maxTokens: number; bias?: Record<number, number>; promptIds?: number[]; reasoningBudget?: number | null }) {
+  const { engine, dispose } = makeEngine("tiny-mistral3-fp8", 64, 16);
+  try {
+    const promptIds = opts.promptIds ?? [1, 3, ...tok.encode("Answer in JSON."), 4];
+    const base = samplerFactory({ temperature: 1, seed, logitBias: opts.bias ?? {} }, tok.vocabSize, promptIds);
+    const ids: number[] = [];
+    let finish = "";
+    engine.add({ requestId: "r", promptIds, maxTokens: opts.maxTokens, reasoningBudget: opts.reasoningBudget ?? null,
+      sampler: constraints.wrap(base, promptIds, opts.reasoningBudget !== 0) });
+    engine.runToCompletion((e) => {
+      ids.push(...e.tokens.map((t) => t.token));
+      if (e.finishReason) finish = e.finishReason;
+    });
+    return { ids, finish };
+  } finally {
+    dispose();
+  }
+}
+
+function answerText(ids: number[]): string {
+  const end = ids.lastIndexOf(END_THINK);
+  return tok.decode(ids.slice(end + 1));
+}
+
+describe("JSON mode on the tiny model", () => {
+  it("ends every answer as a JSON object or, cut by max_tokens, as a prefix the grammar still accepts", () => {
+    const { grammar } = constraints.masker;
+    // biases toward closing quotes and braces make documents end within the context; the constraint must hold anyway
+    const bias = { [idOf('"')]: 4, [idOf("}")]: 4, [idOf(":")]: 2 };
+    const finishes: Record<string, number> = {};
+    for (let seed = 0; seed < 12; seed++) {
+      const { ids, finish } = generate(seed, { maxTokens: 120, bias, reasoningBudget: 0 });
+      finishes[finish] = (finishes[finish] ?? 0) + 1;
+      const text = answerText(ids);
+      if (finish === "stop") {
+        const value = JSON.parse(text);
+        expect(typeof value === "object" && value !== null && !Array.isArray(value), text).toBe(true);
+      } else {
+        expect(finish).toBe("length");
+        expect(grammar.stepAll(grammar.start, new TextEncoder().encode(text)), text).toBeGreaterThanOrEqual(0);
+      }
+      expect(ids.includes(THINK), "a budget of 0 forbids [THINK]").toBe(false);
+    }
+    expect(finishes.stop ?? 0, JSON.stringify(finishes)).toBeGreaterThan(0);
+  });
+
+  it("leaves the reasoning free and constrains what follows [/THINK] (budget-forced included)", () => {
+    // the prompt ends inside [THINK]: a budget of 3 forces [/THINK] after three free tokens
+    const promptIds = [1, 3, ...tok.encode("Think, then JSON."), 4, THINK];
+    for (let seed = 0; seed < 4; seed++) {
+      const { ids, finish } = generate(seed, { maxTokens: 60, promptIds, reasoningBudget: 3, bias: { [idOf('"')]: 4, [idOf("}")]: 4 } });
+      const end = ids.indexOf(END_THINK);
+      expect(end).toBeGreaterThanOrEqual(0);
+      expect(end).toBeLessThanOrEqual(3);
+      const text = tok.decode(ids.slice(end + 1));
+      expect(text.trimStart().startsWith("{") || text.trim() === "", text).toBe(true);
+      if (finish === "stop") expect(() => JSON.parse(text)).not.toThrow();
+    }
+  });
+});
+
+describe("JsonSampler phases", () => {
+  /** An inner sampler that records the row it was asked to draw from and returns its argmax. */
+  function recorder() {
+    const rows: Float32Array[] = [];
+    const inner: TokenSampler = {
+      sample: (row) => {
+        rows.push(row.slice());
+        let best = 0;
+        for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+        return { token: best, logprob: 0 };
+      },
+      forced: (_logits, token) => ({ token, logprob: -1 }),
+    };
+    return { rows, factory: () => inner };
+  }
+  const allowedIds = (row: Float32Array) => Array.from(row.keys()).filter((i) => row[i] > -Infinity);
+
+  it("allows [THINK] or the start of an object first; anything but EOS inside [THINK]; EOS once the object is closed", () => {
+    const { rows, factory } = recorder();
+    const sampler = constraints.wrap(factory, [1, 3, 4], true)(0);
+    const logits = new Float32Array(tok.vocabSize).fill(0);
+    const eos = tok.eosId;
+    const ids: number[] = [];
+    const result = sampler.sample(logits, ids, 0);
+    expect(result.logprob).toBe(-1); // reported from the raw logits via forced()
+    const first = allowedIds(rows[0]);
+    expect(first).toContain(THINK);
+    expect(first).toContain(idOf("{"));
+    expect(first).not.toContain(eos);
+    expect(first).not.toContain(idOf('"'));
+    ids.push(THINK, idOf("x"));
+    sampler.sample(logits, ids, 2);
+    expect(allowedIds(rows[1]).length).toBe(tok.vocabSize - 1); // all but EOS
+    expect(allowedIds(rows[1])).not.toContain(eos);
+    ids.push(END_THINK);
+    sampler.sample(logits, ids, 3);
+    expect(allowedIds(rows[2])).toContain(idOf("{"));
+    expect(allowedIds(rows[2])).not.toContain(THINK);
+    ids.push(...tok.encode('{"a": 1'));
+    sampler.sample(logits, ids, ids.length);
+    expect(allowedIds(rows[3])).not.toContain(eos);
+    expect(allowedIds(rows[3])).toContain(idOf("}"));
+    ids.push(idOf("}"));
+    sampler.sample(logits, ids, ids.length);
+    const done = allowedIds(rows[4]);
+    expect(done).toContain(eos);
+    expect(done).not.toContain(idOf("}"));
+    expect(done.every((id) => id === eos || /^\s+$/.test(tok.decode([id])))).toBe(true);
+  });
+
+  it("starts inside [THINK] when the prompt ends in one, and never offers [THINK] when thinking is off", () => {
+    const a = recorder();
+    constraints.wrap(a.factory, [1, 3, 4, THINK], true)(0).sample(new Float32Array(tok.vocabSize), [], 0);
+    expect(allowedIds(a.rows[0]).length).toBe(tok.vocabSize - 1);
+    const b = recorder();
+    constraints.wrap(b.factory, [1, 3, 4], false)(0).sample(new Float32Array(tok.vocabSize), [], 0);
+    expect(allowedIds(b.rows[0])).not.toContain(THINK);
+  });
+});
