@@ -175,6 +175,7 @@ export class RuntimeClient implements ModelBinding {
     this.#send({
       type: "generate", id, promptIds: o.promptIds, images, sampling: o.sampling, maxTokens: o.maxTokens, stopIds: o.stopIds,
       ignoreEos: o.ignoreEos, reasoningBudget: o.reasoningBudget, priority: o.priority, n, timeoutMs: o.timeoutMs, speculativeTokens: o.speculativeTokens,
+      ...(o.responseFormat ? { responseFormat: o.responseFormat } : {}),
     }, binary);
     if (o.signal?.aborted) abort();
     return queue;

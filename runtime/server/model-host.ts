@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Backend } from "../../ffi/backend.ts";
+import { JsonConstraints } from "../engine/constrained-sampler.ts";
 import { Engine } from "../engine/engine.ts";
 import { choosePoolSize } from "../engine/pool-size.ts";
 import type { ThinkIds } from "../engine/reasoning-budget.ts";
@@ -51,6 +52,8 @@ export class ModelHost {
   readonly contextCappedByPool: boolean;
   readonly speculator: Speculator | null;
   readonly #tokenizerFiles: { name: string; bytes: Uint8Array }[];
+  /** JSON-mode masks over this tokenizer's vocabulary (the trie is built on the first JSON request). */
+  readonly jsonConstraints: JsonConstraints;
 
   private constructor(readonly loaded: LoadedModel, readonly tokenizer: Tokenizer, o: HostOptions, backend: Backend) {
     const text = loaded.config.text;
@@ -73,6 +76,7 @@ export class ModelHost {
       thinkIds: this.thinkIds, eosId: text.eosId, maxNumSeqs, maxBatchedTokens: o.maxBatchedTokens ?? 2048, speculator: this.speculator ?? undefined,
       maxModelLen: poolTokens,
     });
+    this.jsonConstraints = new JsonConstraints(tokenizer);
     this.#tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(o.modelDir, f)))
       .filter((f) => f !== "tokenizer.json" || !existsSync(join(o.modelDir, "tekken.json")))
       .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(o.modelDir, name))) }));

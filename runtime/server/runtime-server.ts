@@ -152,14 +152,19 @@ export class RuntimeServer {
   #admit(conn: Connection, msg: GenerateMessage, vision?: PreparedImages): void {
     const engine = this.host.engine;
     try {
-      const sampler = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
-      sampler(0); // validates the sampling parameters before anything is queued
+      const format = msg.responseFormat;
+      if (format !== undefined && (format === null || typeof format !== "object" || format.type !== "json_object"))
+        return this.#refuse(conn, msg.id, "invalid_request", `responseFormat must be {"type": "json_object"} or absent, got ${JSON.stringify(format)}`);
+      const plain = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
+      plain(0); // validates the sampling parameters before anything is queued
+      // constrained answers take no speculation: drafts are verified against the unconstrained distribution
+      const sampler = format ? this.host.jsonConstraints.wrap(plain, msg.promptIds, msg.reasoningBudget !== 0) : plain;
       const n = msg.n ?? 1;
       engine.add({
         requestId: conn.engineId(msg.id), promptIds: msg.promptIds, maxTokens: msg.maxTokens, stopIds: msg.stopIds,
         ignoreEos: msg.ignoreEos, reasoningBudget: msg.reasoningBudget ?? null, priority: msg.priority, n,
         deadline: msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : undefined, sampler,
-        images: vision?.features, blockExtraKey: vision?.blockExtraKey, speculativeTokens: msg.speculativeTokens,
+        images: vision?.features, blockExtraKey: vision?.blockExtraKey, speculativeTokens: format ? 0 : msg.speculativeTokens,
       });
       conn.requests.set(msg.id, n);
       this.#owners.set(conn.engineId(msg.id), conn);

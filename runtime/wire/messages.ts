@@ -61,6 +61,8 @@ export interface GenerateMessage {
   speculativeTokens?: number;
   /** Milliseconds from receipt after which the runtime aborts the request. */
   timeoutMs?: number;
+  /** Constrain the answer (after any [THINK]…[/THINK]) to a JSON object; absent = free text. */
+  responseFormat?: { type: "json_object" };
 }
 
 export interface AbortMessage {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
+import { loadTokenizer } from "../../runtime/text/index.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
 
@@ -68,6 +69,22 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
       tools: [{ type: "function", function: { name: "add", parameters: { type: "object", properties: { a: { type: "number" } } } } }],
     });
     expect(["length", "stop", "tool_calls"]).toContain(r.choices[0].finish_reason);
+  });
+
+  it("response_format json_object gives the openai client JSON objects (and the mistral client too)", async () => {
+    const tok = await loadTokenizer(fixtureDir(MODEL));
+    // biases toward closing quotes and braces so the random model's documents end inside the context
+    const logit_bias = { [tok.encode('"')[0]]: 4, [tok.encode("}")[0]]: 4 };
+    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Give me JSON" }], max_tokens: 150, n: 3, seed: 4, temperature: 1, logit_bias, response_format: { type: "json_object" } });
+    for (const choice of r.choices) {
+      expect(choice.finish_reason).toBe("stop");
+      const value = JSON.parse(choice.message.content!);
+      expect(value !== null && typeof value === "object" && !Array.isArray(value)).toBe(true);
+    }
+    const m = await mistral.chat.complete({ model: MODEL, messages: [{ role: "user", content: "Give me JSON" }], maxTokens: 150, randomSeed: 4, temperature: 1, responseFormat: { type: "json_object" } });
+    if (m.choices[0].finishReason === "stop") expect(() => JSON.parse(m.choices[0].message.content as string)).not.toThrow();
+    else expect(m.choices[0].finishReason).toBe("length");
+    expect(String(m.choices[0].message.content).trimStart().startsWith("{")).toBe(true);
   });
 
   it("answers the mistral client at /mistral", async () => {

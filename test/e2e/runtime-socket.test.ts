@@ -84,6 +84,16 @@ describe("runtime over its socket", () => {
     expect(ok.ids[0]).toHaveLength(3);
   });
 
+  it("responseFormat json_object answers with JSON objects, and an unknown format is refused", async () => {
+    const tok = client.info.tokenizer;
+    const bias = { [tok.encode('"')[0]]: 4, [tok.encode("}")[0]]: 4 };
+    const r = await collect(client.generate({ promptIds: promptOf(4), maxTokens: 150, n: 4, responseFormat: { type: "json_object" }, reasoningBudget: 0, sampling: { temperature: 1, seed: 9, logitBias: bias } }));
+    expect(r.finish).toEqual(["stop", "stop", "stop", "stop"]);
+    for (const ids of r.ids) expect(JSON.parse(tok.decode(ids))).toBeTypeOf("object");
+    const bad = collect(client.generate({ promptIds: promptOf(4), maxTokens: 5, responseFormat: { type: "yaml" } as never }));
+    await expect(bad).rejects.toMatchObject({ code: "invalid_request", message: expect.stringMatching(/responseFormat must be \{"type": "json_object"\}/) });
+  });
+
   it("samples n > 1 and reports usage with cached prompt blocks", async () => {
     const r = await collect(client.generate({ promptIds: promptOf(12), maxTokens: 4, n: 3, ignoreEos: true, sampling: { temperature: 1, seed: 5 } }));
     expect(r.ids).toHaveLength(3);
@@ -124,6 +134,10 @@ describe("runtime with an EAGLE draft", () => {
       expect(stats.spec.targetSteps).toBeGreaterThan(0);
       const off = await collect(c.generate({ promptIds: promptOf(7), maxTokens: 5, ignoreEos: true, speculativeTokens: 0, sampling: { temperature: 0 } }));
       expect(off.usage?.spec?.drafted).toBe(0);
+      // a JSON-constrained answer is not speculated (drafts are checked against the unconstrained distribution)
+      const json = await collect(c.generate({ promptIds: promptOf(7), maxTokens: 5, responseFormat: { type: "json_object" }, reasoningBudget: 0, sampling: { temperature: 0 } }));
+      expect(json.usage?.spec?.drafted).toBe(0);
+      expect(c.info.tokenizer.decode(json.ids[0]).trimStart().startsWith("{")).toBe(true);
     } finally {
       c.close();
       await rt.stop();

@@ -62,6 +62,7 @@ const rows: Row[] = [
   { name: "tool_choice required", body: { ...msgs(u("x")), tool_choice: "required" }, status: 400, param: "tool_choice", code: "unsupported_value", both: true },
   { name: "unknown tool_choice", body: { ...msgs(u("x")), tool_choice: "sometimes" }, status: 400, param: "tool_choice", both: true },
   { name: "response_format json_schema", body: { ...msgs(u("x")), response_format: { type: "json_schema" } }, status: 400, param: "response_format.type", both: true },
+  { name: "unknown response_format", body: { ...msgs(u("x")), response_format: { type: "xml" } }, status: 400, param: "response_format.type", code: "invalid_value", both: true },
   { name: "unknown reasoning_effort", body: { ...msgs(u("x")), reasoning_effort: "max" }, status: 400, param: "reasoning_effort", both: true },
   { name: "negative reasoning budget", body: { ...msgs(u("x")), reasoning: { budget_tokens: -1 } }, status: 400, param: "reasoning.budget_tokens", both: true },
   { name: "top_logprobs out of range", body: { ...msgs(u("x")), logprobs: true, top_logprobs: 50 }, status: 400, param: "top_logprobs" },

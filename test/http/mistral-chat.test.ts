@@ -38,6 +38,13 @@ describe("POST /mistral/v1/chat/completions", () => {
     expect(g.fake.lastCall.options.sampling).toMatchObject({ seed: 1234, temperature: 0.7 });
   });
 
+  it("response_format json_object asks the runtime for a JSON-constrained answer", async () => {
+    const g = testGateway();
+    const res = await g.post(CHAT, { ...user("Hi"), response_format: { type: "json_object" } });
+    expect(res.status).toBe(200);
+    expect(g.fake.lastCall.options.responseFormat).toEqual({ type: "json_object" });
+  });
+
   it("safe_prompt puts Mistral's guardrail system prompt first", async () => {
     const g = testGateway();
     await g.post(CHAT, { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "x" }], safe_prompt: true });

@@ -44,6 +44,16 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     expect(o.maxTokens).toBe(4096 - o.promptIds.length); // no max_tokens: all the room the context leaves
   });
 
+  it("response_format json_object asks the runtime for a JSON-constrained answer; text and none ask for nothing", async () => {
+    const g = testGateway();
+    await chat(g, { ...user("Hi"), response_format: { type: "json_object" } });
+    expect(g.fake.lastCall.options.responseFormat).toEqual({ type: "json_object" });
+    await chat(g, { ...user("Hi"), response_format: { type: "text" } });
+    expect(g.fake.lastCall.options.responseFormat).toBeUndefined();
+    await chat(g, user("Hi"));
+    expect(g.fake.lastCall.options.responseFormat).toBeUndefined();
+  });
+
   it("takes max_completion_tokens over max_tokens, and applies the operator default", async () => {
     const g = testGateway({ limits: { defaultMaxTokens: 100 } });
     await chat(g, { ...user("Hi"), max_tokens: 50, max_completion_tokens: 20 });

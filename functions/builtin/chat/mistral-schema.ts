@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
-import { checkResponseFormat, needsConstrainedDecoding } from "./openai-schema.ts";
+import { needsConstrainedDecoding, responseFormatOf } from "./openai-schema.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
 import { commonFields, int, opt, commonSampling } from "./schema-parts.ts";
@@ -36,7 +36,7 @@ export function mistralParams(body: unknown): ChatParams {
   if (tc !== "auto" && tc !== "none") {
     throw needsConstrainedDecoding("tool_choice", typeof tc === "string" ? `tool_choice ${JSON.stringify(tc)}` : "a named tool_choice");
   }
-  checkResponseFormat(r.response_format);
+  const responseFormat = responseFormatOf(r.response_format);
   if (r.parallel_tool_calls === false) throw new HttpError(400, "unsupported_value", "parallel_tool_calls: false needs constrained decoding to hold the model to one call, which gust does not have yet; leave it out or send true", "parallel_tool_calls");
   if (r.guardrails && r.guardrails.length > 0) throw new HttpError(400, "unsupported_value", "guardrails: moderation guardrails are not available on this server; leave the field out (safe_prompt is supported)", "guardrails");
   return {
@@ -59,5 +59,6 @@ export function mistralParams(body: unknown): ChatParams {
     continueFinal: r.continue_final_message === true,
     priority: r.priority ?? undefined,
     safePrompt: r.safe_prompt === true,
+    responseFormat,
   };
 }

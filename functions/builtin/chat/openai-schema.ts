@@ -34,17 +34,20 @@ export function needsConstrainedDecoding(param: string, what: string): HttpError
   return new HttpError(400, "unsupported_value", `${param}: ${what} needs constrained decoding, which gust does not have yet; use "auto" (the model may call tools) or "none"`, param);
 }
 
-export function checkResponseFormat(rf: { type: string } | null | undefined): void {
-  if (rf && rf.type !== "text") {
-    throw new HttpError(400, "unsupported_value", `response_format.type: ${JSON.stringify(rf.type)} needs constrained decoding, which gust does not have yet; allowed: "text" (ask for JSON in the prompt instead)`, "response_format.type");
-  }
+/** "text" or "json_object"; a JSON schema is refused until schema-constrained grammars exist. */
+export function responseFormatOf(rf: { type: string } | null | undefined): ChatParams["responseFormat"] {
+  if (!rf || rf.type === "text") return "text";
+  if (rf.type === "json_object") return "json_object";
+  if (rf.type === "json_schema")
+    throw new HttpError(400, "unsupported_value", 'response_format.type: "json_schema" needs a schema-constrained grammar, which gust does not have yet; allowed: "text", "json_object" (any JSON object; describe the schema in the prompt)', "response_format.type");
+  throw new HttpError(400, "invalid_value", `response_format.type: ${JSON.stringify(rf.type)} is not a response format; allowed: "text", "json_object"`, "response_format.type");
 }
 
 export function openAIParams(body: unknown): ChatParams {
   const r = v.parse(openAIChatSchema, body);
   const tc = r.tool_choice ?? "auto";
   if (tc !== "auto" && tc !== "none") needsConstrainedDecodingThrow(tc);
-  checkResponseFormat(r.response_format);
+  const responseFormat = responseFormatOf(r.response_format);
   if (r.parallel_tool_calls === false) throw new HttpError(400, "unsupported_value", "parallel_tool_calls: false needs constrained decoding to hold the model to one call, which gust does not have yet; leave it out or send true", "parallel_tool_calls");
   if (r.top_logprobs && !r.logprobs) throw new HttpError(400, "invalid_value", "top_logprobs: needs logprobs: true", "top_logprobs");
   const maxTokens =
@@ -70,6 +73,7 @@ export function openAIParams(body: unknown): ChatParams {
     continueFinal: r.continue_final_message === true,
     priority: r.priority ?? undefined,
     safePrompt: false,
+    responseFormat,
   };
 }
 

@@ -32,6 +32,8 @@ export interface ChatParams {
   priority?: number;
   /** Mistral `safe_prompt`: the guardrail system prompt goes first. */
   safePrompt: boolean;
+  /** "json_object": the answer is constrained to a JSON object (the runtime masks every other token). */
+  responseFormat: "text" | "json_object";
 }
 
 /** The system prompt Mistral's API prepends for `safe_prompt: true`, word for word from docs.mistral.ai
