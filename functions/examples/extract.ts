@@ -1,5 +1,6 @@
 // Example function: extract fields from text as JSON. The model is asked for one JSON object with the
-// requested keys; invalid output gets one retry with the parse error, then a 422 with the raw text.
+// requested keys in JSON mode (the runtime only lets it write a JSON object); an answer cut short by the token
+// limit gets one retry, then a 422 with the raw text.
 //   curl localhost:8080/fn/extract/ -d '{"text": "Ada Lovelace, 36, London", "fields": ["name", "age", "city"]}'
 import { Hono } from "hono";
 import { defineFunction, type ChatInput, type FunctionEnv } from "../sdk/index.ts";
@@ -31,10 +32,10 @@ app.post("/", async (c) => {
   ];
   let raw = "";
   for (let attempt = 0; attempt < 2; attempt++) {
-    raw = (await c.var.model.chat({ messages, maxTokens: 256 }, c.req.raw.signal)).content ?? "";
+    raw = (await c.var.model.chat({ messages, maxTokens: 256, responseFormat: "json_object" }, c.req.raw.signal)).content ?? "";
     const data = firstJsonObject(raw);
     if (data) return c.json({ data: Object.fromEntries(fields.map((f: string) => [f, data[f] ?? null])), attempts: attempt + 1 });
-    messages.push({ role: "assistant", content: raw }, { role: "user", content: "That was not a JSON object. Answer with the JSON object only." });
+    messages.push({ role: "assistant", content: raw }, { role: "user", content: "That was not a complete JSON object. Answer with the JSON object only, shorter." });
   }
   return c.json({ error: { message: "the model did not produce a JSON object", type: "extraction_failed", raw } }, 422);
 });

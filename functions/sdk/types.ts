@@ -23,6 +23,8 @@ export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   stopTokenIds?: number[];
   /** Extra milliseconds before the runtime aborts the sequence. */
   timeoutMs?: number;
+  /** "json_object": the answer (after any reasoning) is constrained to a JSON object. Default "text". */
+  responseFormat?: "text" | "json_object";
 }
 
 export interface ChatToolCall {

@@ -82,9 +82,10 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
       expect(value !== null && typeof value === "object" && !Array.isArray(value)).toBe(true);
     }
     const m = await mistral.chat.complete({ model: MODEL, messages: [{ role: "user", content: "Give me JSON" }], maxTokens: 150, randomSeed: 4, temperature: 1, responseFormat: { type: "json_object" } });
-    if (m.choices[0].finishReason === "stop") expect(() => JSON.parse(m.choices[0].message.content as string)).not.toThrow();
-    else expect(m.choices[0].finishReason).toBe("length");
-    expect(String(m.choices[0].message.content).trimStart().startsWith("{")).toBe(true);
+    const mc = m.choices[0]!;
+    if (mc.finishReason === "stop") expect(() => JSON.parse(mc.message!.content as string)).not.toThrow();
+    else expect(mc.finishReason).toBe("length");
+    expect(String(mc.message!.content).trimStart().startsWith("{")).toBe(true);
   });
 
   it("answers the mistral client at /mistral", async () => {

@@ -65,7 +65,9 @@ describe("extract", () => {
     });
     const res = await call(extract, binding, { text: "Ada, 36", fields: ["name", "age", "city"] });
     expect(await res.json()).toEqual({ data: { name: "Ada", age: 36, city: null }, attempts: 2 });
-    expect(decode(binding, 1)).toContain("That was not a JSON object");
+    expect(decode(binding, 1)).toContain("That was not a complete JSON object");
+    // both attempts ask the runtime for JSON mode
+    expect(binding.calls.map((c) => c.options.responseFormat)).toEqual([{ type: "json_object" }, { type: "json_object" }]);
   });
 
   it("answers 422 when the model never produces JSON, and 400 on bad input", async () => {
