@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { JsonConstraints } from "../engine/constrained-sampler.ts";
 import { endsInsideThink, type ThinkIds } from "../engine/reasoning-budget.ts";
 import { runOnce, type RunOnceSample } from "../engine/run-once.ts";
 import { loadModel, progressPrinter } from "../model/load-model.ts";
@@ -18,7 +19,7 @@ import { featuresFor, promptWithImages } from "./run-images.ts";
 export const runUsage = `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--image FILE]... [--max-tokens N]
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
          [--reasoning-effort none|high] [--reasoning-budget N] [--draft DIR [--spec-tokens K]]
-         [--ignore-eos] [--backend auto|cpu|cuda]
+         [--response-format text|json_object] [--ignore-eos] [--backend auto|cpu|cuda]
          [--threads N] [--json]`;
 
 const options = {
@@ -27,7 +28,7 @@ const options = {
   "top-k": { type: "string" }, "min-p": { type: "string" }, seed: { type: "string" }, n: { type: "string" },
   logprobs: { type: "string" }, "reasoning-effort": { type: "string" }, "reasoning-budget": { type: "string" },
   image: { type: "string", multiple: true }, draft: { type: "string" }, "spec-tokens": { type: "string" },
-  "ignore-eos": { type: "boolean" }, backend: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
+  "ignore-eos": { type: "boolean" }, "response-format": { type: "string" }, backend: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
 } as const;
 
 function hasTokenizer(dir: string): boolean {
@@ -85,6 +86,10 @@ export async function runCommand(argv: string[]): Promise<string> {
       : buildPrompt(tok, { prompt: values.prompt, messagesJson, reasoningEffort }).ids;
   }
 
+  const format = values["response-format"] ?? "text";
+  if (format !== "text" && format !== "json_object") throw new UsageError(`--response-format ${format}: allowed text, json_object`);
+  if (format === "json_object" && !tok) throw new UsageError(`--response-format json_object needs the model's tokenizer (tekken.json or tokenizer.json in ${values.model})`);
+  const json = format === "json_object" ? new JsonConstraints(tok!) : null;
   const thinkIds = thinkIdsOf(tok);
   const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
   const loaded = loadModel(values.model, backend, { onProgress: progressPrinter() });
@@ -97,7 +102,8 @@ export async function runCommand(argv: string[]): Promise<string> {
     const speculator = draft ? new Speculator(backend, loaded, draft, blocks, 16, { ...defaultSpecOptions, k: specTokens }) : undefined;
     let samples: RunOnceSample[];
     try {
-      samples = runOnce(backend, loaded.model, thinkIds, { speculativeTokens: specTokens, promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget, images }, speculator);
+      samples = runOnce(backend, loaded.model, thinkIds, { speculativeTokens: specTokens, promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget, images,
+        ...(json ? { wrapSampler: (f) => json.wrap(f, promptIds, budget !== 0), speculativeTokens: 0 } : {}) }, speculator);
     } catch (err) {
       if (err instanceof SamplingParamsError) throw new UsageError(err.message);
       throw err;

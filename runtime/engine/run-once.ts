@@ -10,7 +10,7 @@ import type { ThinkIds } from "./reasoning-budget.ts";
 import type { DraftProposer } from "../eagle/speculator.ts";
 import type { StepEvent, Usage } from "./request.ts";
 import { samplerFactory } from "./sampler-adapter.ts";
-import type { FinishReason, GeneratedToken } from "./sequence.ts";
+import type { FinishReason, GeneratedToken, TokenSampler } from "./sequence.ts";
 
 export interface RunOnceRequest {
   promptIds: number[];
@@ -23,6 +23,8 @@ export interface RunOnceRequest {
   images?: ImageFeatures;
   /** Draft tokens per round when a speculator is given. */
   speculativeTokens?: number;
+  /** Wraps each sample's sampler (JSON mode: JsonConstraints.wrap). */
+  wrapSampler?: (factory: (index: number) => TokenSampler) => (index: number) => TokenSampler;
 }
 
 export interface RunOnceSample {
@@ -42,7 +44,7 @@ export function runOnce(backend: Backend, model: TextModel, thinkIds: ThinkIds |
     engine.add({
       requestId: "run", promptIds: req.promptIds, maxTokens: req.maxTokens, n, ignoreEos: req.ignoreEos,
       stopIds: req.stopIds, reasoningBudget: req.reasoningBudget ?? null, images: req.images, speculativeTokens: req.speculativeTokens,
-      sampler: samplerFactory(req.sampling, model.config.vocabSize, req.promptIds),
+      sampler: (req.wrapSampler ?? ((f) => f))(samplerFactory(req.sampling, model.config.vocabSize, req.promptIds)),
     });
     const samples: RunOnceSample[] = Array.from({ length: n }, () => ({ tokens: [], finishReason: "length" as FinishReason, usage: undefined as unknown as Usage }));
     engine.runToCompletion((e: StepEvent) => {

@@ -92,6 +92,24 @@ describe("gust run", () => {
     }
   });
 
+  it("--response-format json_object holds the answer to JSON (a viable prefix when cut short) and refuses other formats", () => {
+    for (const seed of ["1", "2"]) {
+      const r = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "JSON please", "--response-format", "json_object", "--reasoning-budget", "0",
+        "--max-tokens", "60", "--temperature", "1", "--seed", seed, "--json"]);
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.text.trimStart().startsWith("{"), out.text).toBe(true);
+      if (out.finish_reason === "stop") expect(() => JSON.parse(out.text)).not.toThrow();
+      // unconstrained, the same seed does not write JSON
+      const free = JSON.parse(gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "JSON please", "--reasoning-budget", "0",
+        "--max-tokens", "60", "--temperature", "1", "--seed", seed, "--json"]).stdout);
+      expect(free.text.trimStart().startsWith("{")).toBe(false);
+    }
+    const bad = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "x", "--response-format", "yaml"]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("--response-format yaml: allowed text, json_object");
+  });
+
   it("--n samples share the prompt and differ by seed; --prompt goes through the chat encoder", () => {
     const r = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "hello there", "--max-tokens", "6", "--n", "3", "--temperature", "1", "--seed", "9", "--json"]);
     expect(r.status, r.stderr).toBe(0);
