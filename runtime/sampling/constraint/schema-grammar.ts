@@ -1,0 +1,201 @@
+// A JSON Schema compiled to a byte grammar (an NFA read through a lazy DFA), for "response_format":
+// {"type": "json_schema"}. Supported: type (one or a list), properties (written in the schema's order; every
+// `required` one present, the others optional), additionalProperties as the value schema of a property-less
+// object, items, minItems ≥ 1, enum, const, anyOf/oneOf, allOf of one schema, $ref into #/$defs or
+// #/definitions (not recursive), and {} / true for any JSON value (nested at most ANY_DEPTH deep). Keywords that
+// only narrow values (pattern, format, minimum, maxLength, …) are accepted and not enforced; anything else that
+// would change the shape is refused with a SchemaError naming its path.
+//
+// Worked example: {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]} accepts
+// `{"a": -12}` and `{ "a":3 }` but not `{}` (a is required), `{"a":1.5}` or `{"b":1,"a":1}` (no other keys).
+import { MAX_WS_RUN } from "./json-grammar.ts";
+import { LazyDfa, Nfa, byteSet, oneByte } from "./nfa.ts";
+
+export class SchemaError extends Error {
+  override name = "SchemaError";
+}
+
+/** How deep an unconstrained value ({} in a schema) may nest objects and arrays. */
+export const ANY_DEPTH = 3;
+
+const enc = new TextEncoder();
+const isWs = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
+const WS = byteSet(isWs);
+const DIGIT = byteSet(isDigit);
+const DIGIT19 = byteSet((b) => b >= 0x31 && b <= 0x39);
+const HEX = byteSet((b) => isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46));
+const STRING_BYTE = byteSet((b) => b >= 0x20 && b !== 0x22 && b !== 0x5c);
+const ESCAPE = byteSet((b) => [0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74].includes(b));
+const SIGN = byteSet((b) => b === 0x2b || b === 0x2d);
+const EXP = byteSet((b) => b === 0x65 || b === 0x45);
+const ch = (c: string) => oneByte(c.charCodeAt(0));
+
+const SHAPE_KEYS = new Set(["type", "properties", "required", "additionalProperties", "items", "minItems", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions"]);
+const REFUSED_KEYS = ["prefixItems", "patternProperties", "not", "if", "then", "else", "dependentSchemas", "unevaluatedProperties", "contains"];
+
+type Schema = Record<string, unknown>;
+
+export function compileSchema(schema: unknown, maxDfaStates = 100_000): LazyDfa {
+  const nfa = new Nfa();
+  const c = new Compiler(nfa, schema);
+  const start = c.ws(c.value(schema, "$", c.ws(nfa.accept), []));
+  return new LazyDfa(nfa, start, maxDfaStates);
+}
+
+class Compiler {
+  constructor(private readonly nfa: Nfa, private readonly root: unknown) {}
+
+  /** Up to MAX_WS_RUN whitespace bytes, then `next`. */
+  ws(next: number): number {
+    let s = next;
+    for (let i = 0; i < MAX_WS_RUN; i++) {
+      const t = this.nfa.state();
+      this.nfa.epsilon[t].push(next);
+      this.nfa.edges[t].push([WS, s]);
+      s = t;
+    }
+    return s;
+  }
+
+  lit(text: string, next: number): number {
+    return this.nfa.literal(enc.encode(text), next);
+  }
+
+  value(schema: unknown, path: string, next: number, refs: string[]): number {
+    if (schema === true) return this.any(next, 0);
+    if (schema === false) throw new SchemaError(`${path}: the schema false accepts no value`);
+    if (schema === null || typeof schema !== "object" || Array.isArray(schema)) throw new SchemaError(`${path}: a schema must be an object or a boolean, got ${JSON.stringify(schema)}`);
+    const s = schema as Schema;
+    for (const key of REFUSED_KEYS) if (key in s) throw new SchemaError(`${path}.${key}: not supported in gust's JSON schema mode; supported: ${[...SHAPE_KEYS].join(", ")}`);
+    if (typeof s.$ref === "string") return this.ref(s.$ref, path, next, refs);
+    if ("const" in s) return this.lit(JSON.stringify(s.const), next);
+    if (Array.isArray(s.enum)) {
+      if (s.enum.length === 0) throw new SchemaError(`${path}.enum: an empty enum accepts no value`);
+      return this.nfa.either(...s.enum.map((v) => this.lit(JSON.stringify(v), next)));
+    }
+    for (const key of ["anyOf", "oneOf"] as const) {
+      const alts = s[key];
+      if (alts === undefined) continue;
+      if (!Array.isArray(alts) || alts.length === 0) throw new SchemaError(`${path}.${key}: must be a non-empty list of schemas`);
+      return this.nfa.either(...alts.map((alt, i) => this.value({ ...s, [key]: undefined, ...(alt as Schema) }, `${path}.${key}[${i}]`, next, refs)));
+    }
+    if (s.allOf !== undefined) {
+      if (!Array.isArray(s.allOf) || s.allOf.length !== 1) throw new SchemaError(`${path}.allOf: only a list of one schema is supported`);
+      return this.value({ ...s, allOf: undefined, ...(s.allOf[0] as Schema) }, `${path}.allOf[0]`, next, refs);
+    }
+    const type = s.type ?? (s.properties !== undefined ? "object" : s.items !== undefined ? "array" : undefined);
+    if (type === undefined) return this.any(next, 0);
+    if (Array.isArray(type)) return this.nfa.either(...type.map((t, i) => this.typed(String(t), s, `${path}.type[${i}]`, next, refs)));
+    return this.typed(String(type), s, path, next, refs);
+  }
+
+  typed(type: string, s: Schema, path: string, next: number, refs: string[]): number {
+    switch (type) {
+      case "object": return this.object(s, path, next, refs);
+      case "array": return this.array(s.items, typeof s.minItems === "number" && s.minItems >= 1, `${path}.items`, next, refs, 0);
+      case "string": return this.string(next);
+      case "integer": return this.integer(next);
+      case "number": return this.number(next);
+      case "boolean": return this.nfa.either(this.lit("true", next), this.lit("false", next));
+      case "null": return this.lit("null", next);
+      default: throw new SchemaError(`${path}.type: ${JSON.stringify(type)} is not a JSON Schema type; allowed: object, array, string, integer, number, boolean, null`);
+    }
+  }
+
+  ref(ref: string, path: string, next: number, refs: string[]): number {
+    const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(ref);
+    const defs = m ? ((this.root as Schema)?.[m[1]] as Schema | undefined) : undefined;
+    if (!m || !defs || !(m[2] in defs)) throw new SchemaError(`${path}.$ref: ${JSON.stringify(ref)} does not name an entry of #/$defs or #/definitions`);
+    if (refs.includes(ref)) throw new SchemaError(`${path}.$ref: ${ref} refers to itself; recursive schemas are not supported`);
+    return this.value(defs[m[2]], `${ref.slice(2).replace(/\//g, ".")}`, next, [...refs, ref]);
+  }
+
+  /** Properties in schema order; `build(i, emitted)` is "properties i.. still to come", memoised because an
+   * optional property leads to the same tail whether it was written or skipped. */
+  object(s: Schema, path: string, next: number, refs: string[]): number {
+    const props = s.properties;
+    if (props === undefined) {
+      const valueSchema = s.additionalProperties === undefined || s.additionalProperties === true ? true : s.additionalProperties === false ? null : s.additionalProperties;
+      if (valueSchema === null) return this.lit("{", this.ws(this.lit("}", next)));
+      return this.map(valueSchema === true ? null : valueSchema, `${path}.additionalProperties`, next, refs, 0);
+    }
+    if (props === null || typeof props !== "object" || Array.isArray(props)) throw new SchemaError(`${path}.properties: must be an object of schemas`);
+    const names = Object.keys(props);
+    const required = new Set(Array.isArray(s.required) ? (s.required as unknown[]).map(String) : []);
+    for (const r of required) if (!names.includes(r)) throw new SchemaError(`${path}.required: ${JSON.stringify(r)} is not among the properties`);
+    const memo = new Map<string, number>();
+    const build = (i: number, emitted: boolean): number => {
+      const key = `${i}|${emitted}`;
+      const hit = memo.get(key);
+      if (hit !== undefined) return hit;
+      let start: number;
+      if (i === names.length) start = this.ws(this.lit("}", next));
+      else {
+        const name = names[i];
+        const afterKey = this.ws(this.lit(":", this.ws(this.value((props as Schema)[name], `${path}.properties.${name}`, build(i + 1, true), refs))));
+        const keyed = this.lit(JSON.stringify(name), afterKey);
+        const present = this.ws(emitted ? this.lit(",", this.ws(keyed)) : keyed);
+        start = required.has(name) ? present : this.nfa.either(present, build(i + 1, emitted));
+      }
+      memo.set(key, start);
+      return start;
+    };
+    return this.lit("{", build(0, false));
+  }
+
+  /** An object of any keys whose values follow `valueSchema` (null: any value). */
+  map(valueSchema: unknown, path: string, next: number, refs: string[], depth: number): number {
+    const after = this.nfa.state();
+    const value = (into: number) => (valueSchema === null ? this.any(into, depth + 1) : this.value(valueSchema, path, into, refs));
+    const entry = this.string(this.ws(this.lit(":", this.ws(value(after)))));
+    this.nfa.epsilon[after].push(this.ws(this.lit(",", this.ws(entry))), this.ws(this.lit("}", next)));
+    return this.lit("{", this.ws(this.nfa.either(this.lit("}", next), entry)));
+  }
+
+  /** `[` items separated by commas `]`; items undefined = any value. */
+  array(items: unknown, nonEmpty: boolean, path: string, next: number, refs: string[], depth: number): number {
+    const after = this.nfa.state();
+    const item = items === undefined || items === true ? this.any(after, depth + 1) : this.value(items, path, after, refs);
+    this.nfa.epsilon[after].push(this.ws(this.lit(",", this.ws(item))), this.ws(this.lit("]", next)));
+    return this.lit("[", this.ws(nonEmpty ? item : this.nfa.either(this.lit("]", next), item)));
+  }
+
+  any(next: number, depth: number): number {
+    const alts = [this.string(next), this.number(next), this.lit("true", next), this.lit("false", next), this.lit("null", next)];
+    if (depth < ANY_DEPTH) alts.push(this.map(null, "", next, [], depth), this.array(undefined, false, "", next, [], depth));
+    return this.nfa.either(...alts);
+  }
+
+  string(next: number): number {
+    const nfa = this.nfa;
+    const body = nfa.state();
+    const hex = nfa.on(HEX, nfa.on(HEX, nfa.on(HEX, nfa.on(HEX, body))));
+    const escape = nfa.state();
+    nfa.edges[escape].push([ESCAPE, body], [ch("u"), hex]);
+    nfa.edges[body].push([STRING_BYTE, body], [ch('"'), next], [ch("\\"), escape]);
+    return nfa.on(ch('"'), body);
+  }
+
+  integer(next: number): number {
+    const nfa = this.nfa;
+    const digits = nfa.state();
+    nfa.edges[digits].push([DIGIT, digits]);
+    nfa.epsilon[digits].push(next);
+    const unsigned = nfa.either(nfa.on(ch("0"), next), nfa.on(DIGIT19, digits));
+    return nfa.either(unsigned, nfa.on(ch("-"), unsigned));
+  }
+
+  number(next: number): number {
+    const nfa = this.nfa;
+    const expDigits = nfa.state();
+    nfa.edges[expDigits].push([DIGIT, expDigits]);
+    nfa.epsilon[expDigits].push(next);
+    const exp = nfa.on(EXP, nfa.either(nfa.on(SIGN, nfa.on(DIGIT, expDigits)), nfa.on(DIGIT, expDigits)));
+    const fracDigits = nfa.state();
+    nfa.edges[fracDigits].push([DIGIT, fracDigits]);
+    nfa.epsilon[fracDigits].push(next, exp);
+    const afterInt = nfa.either(next, nfa.on(ch("."), nfa.on(DIGIT, fracDigits)), exp);
+    return this.integer(afterInt);
+  }
+}
