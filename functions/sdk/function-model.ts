@@ -38,7 +38,8 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
       promptIds, maxTokens, stopIds: input.stopTokenIds, signal, timeoutMs: input.timeoutMs,
       reasoningBudget: reasoning.effort === "high" ? reasoning.budgetTokens : 0,
       sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
-      ...(input.responseFormat === "json_object" ? { responseFormat: { type: "json_object" as const } } : {}),
+      ...(input.responseFormat === "json_object" ? { responseFormat: { type: "json_object" as const } }
+        : typeof input.responseFormat === "object" ? { responseFormat: input.responseFormat } : {}),
     })) yield* translate(choice.apply(event));
     yield* translate(choice.abandon("abort")); // no-op when the runtime finished the choice
     yield { type: "done", finishReason: choice.finishReason ?? "stop", usage: choice.usage ?? emptyUsage };

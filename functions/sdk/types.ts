@@ -23,8 +23,9 @@ export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   stopTokenIds?: number[];
   /** Extra milliseconds before the runtime aborts the sequence. */
   timeoutMs?: number;
-  /** "json_object": the answer (after any reasoning) is constrained to a JSON object. Default "text". */
-  responseFormat?: "text" | "json_object";
+  /** "json_object": the answer (after any reasoning) is held to a JSON object; {type: "json_schema", schema}: to
+   * that JSON Schema (see runtime/sampling/constraint/schema-grammar.ts for the supported keywords). Default "text". */
+  responseFormat?: "text" | "json_object" | { type: "json_schema"; schema: unknown };
 }
 
 export interface ChatToolCall {

@@ -1,5 +1,5 @@
 // Constrained decoding: a TokenSampler wrapper that lets the answer be only a JSON object ("response_format":
-// {"type": "json_object"}). Reasoning stays free: before the answer the model may open [THINK], and inside
+// {"type": "json_object"}) or a value of a JSON Schema ({"type": "json_schema"}, see schema-grammar.ts). Reasoning stays free: before the answer the model may open [THINK], and inside
 // [THINK]…[/THINK] only end-of-sequence is withheld (an answer must follow); after [/THINK], or from the first
 // token when it does not think, every token must continue the JSON document, and end-of-sequence is allowed once
 // the object is closed. Draws go through the request's own sampler on the masked row, so temperature, top-p and
@@ -10,17 +10,22 @@
 // begin with optional whitespace and `{`. Forced tokens (the reasoning budget's [/THINK]) arrive through
 // `generatedIds` like sampled ones, so one replay of the new ids keeps the phase right, across preemption too.
 import { JsonGrammar } from "../sampling/constraint/json-grammar.ts";
+import { compileSchema } from "../sampling/constraint/schema-grammar.ts";
 import { TokenMasker, TokenTrie } from "../sampling/constraint/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 import type { TokenSampler } from "./sequence.ts";
 
-export interface ResponseFormat {
-  type: "json_object";
-}
+export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; schema: unknown };
 
-/** One per served tokenizer: the grammar and the vocabulary trie are built once, on the first JSON request. */
+/** Compiled schemas kept (their masks are the expensive part, and clients resend the same schema). */
+const SCHEMA_CACHE_SIZE = 16;
+
+/** One per served tokenizer: the vocabulary trie is built once, on the first constrained request; the JSON
+ * grammar is shared, schema grammars are cached by their text. */
 export class JsonConstraints {
+  #trie: TokenTrie | null = null;
   #masker: TokenMasker | null = null;
+  readonly #schemas = new Map<string, TokenMasker>();
   readonly #eos: number;
   readonly #think: number | undefined;
   readonly #endThink: number | undefined;
@@ -31,15 +36,35 @@ export class JsonConstraints {
     this.#endThink = tokenizer.findControl("[/THINK]");
   }
 
+  get trie(): TokenTrie {
+    this.#trie ??= TokenTrie.fromTokenizer(this.tokenizer);
+    return this.#trie;
+  }
+
+  /** The JSON-object masker. */
   get masker(): TokenMasker {
-    this.#masker ??= new TokenMasker(new JsonGrammar(), TokenTrie.fromTokenizer(this.tokenizer));
+    this.#masker ??= new TokenMasker(new JsonGrammar(), this.trie);
     return this.#masker;
   }
 
+  /** The masker of a response format; throws SchemaError for a schema it cannot honour. */
+  maskerFor(format: ResponseFormat): TokenMasker {
+    if (format.type === "json_object") return this.masker;
+    const key = JSON.stringify(format.schema);
+    let masker = this.#schemas.get(key);
+    if (masker) this.#schemas.delete(key);
+    else masker = new TokenMasker(compileSchema(format.schema), this.trie);
+    this.#schemas.set(key, masker);
+    if (this.#schemas.size > SCHEMA_CACHE_SIZE) this.#schemas.delete(this.#schemas.keys().next().value!);
+    return masker;
+  }
+
   /** Wraps every sampler of a request. `allowThinking`: false when the request's reasoning budget is 0. */
-  wrap(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean): (index: number) => TokenSampler {
+  wrap(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean,
+    format: ResponseFormat = { type: "json_object" }): (index: number) => TokenSampler {
+    const masker = this.maskerFor(format);
     const insideThink = this.#think !== undefined && promptIds.lastIndexOf(this.#think) > (this.#endThink === undefined ? -1 : promptIds.lastIndexOf(this.#endThink));
-    return (index) => new JsonSampler(factory(index), this.masker, { eos: this.#eos, think: allowThinking ? this.#think : undefined, endThink: this.#endThink }, insideThink ? "think" : "start");
+    return (index) => new JsonSampler(factory(index), masker, { eos: this.#eos, think: allowThinking ? this.#think : undefined, endThink: this.#endThink }, insideThink ? "think" : "start");
   }
 }
 

@@ -5,6 +5,7 @@ import { existsSync, unlinkSync } from "node:fs";
 import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
 import { EngineError } from "../engine/request.ts";
 import { samplerFactory } from "../engine/sampler-adapter.ts";
+import { SchemaError } from "../sampling/constraint/schema-grammar.ts";
 import { SamplingParamsError } from "../sampling/params.ts";
 import { FrameError, type Frame } from "../wire/frames.ts";
 import type { ClientMessage, DeltasMessage, ErrorCode, GenerateMessage, RuntimeStats, WireDelta } from "../wire/messages.ts";
@@ -153,12 +154,12 @@ export class RuntimeServer {
     const engine = this.host.engine;
     try {
       const format = msg.responseFormat;
-      if (format !== undefined && (format === null || typeof format !== "object" || format.type !== "json_object"))
-        return this.#refuse(conn, msg.id, "invalid_request", `responseFormat must be {"type": "json_object"} or absent, got ${JSON.stringify(format)}`);
+      if (format !== undefined && (format === null || typeof format !== "object" || (format.type !== "json_object" && format.type !== "json_schema")))
+        return this.#refuse(conn, msg.id, "invalid_request", `responseFormat must be {"type": "json_object"}, {"type": "json_schema", "schema": …} or absent, got ${JSON.stringify(format)}`);
       const plain = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
       plain(0); // validates the sampling parameters before anything is queued
       // constrained answers take no speculation: drafts are verified against the unconstrained distribution
-      const sampler = format ? this.host.jsonConstraints.wrap(plain, msg.promptIds, msg.reasoningBudget !== 0) : plain;
+      const sampler = format ? this.host.jsonConstraints.wrap(plain, msg.promptIds, msg.reasoningBudget !== 0, format) : plain;
       const n = msg.n ?? 1;
       engine.add({
         requestId: conn.engineId(msg.id), promptIds: msg.promptIds, maxTokens: msg.maxTokens, stopIds: msg.stopIds,
@@ -172,6 +173,7 @@ export class RuntimeServer {
     } catch (err) {
       if (err instanceof EngineError) return this.#refuse(conn, msg.id, err.code, err.message);
       if (err instanceof SamplingParamsError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
+      if (err instanceof SchemaError) return this.#refuse(conn, msg.id, "invalid_request", `responseFormat.schema: ${err.message}`);
       this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
       return this.#refuse(conn, msg.id, "internal", `Internal error: ${(err as Error).message}`);
     }

@@ -61,8 +61,8 @@ export interface GenerateMessage {
   speculativeTokens?: number;
   /** Milliseconds from receipt after which the runtime aborts the request. */
   timeoutMs?: number;
-  /** Constrain the answer (after any [THINK]…[/THINK]) to a JSON object; absent = free text. */
-  responseFormat?: { type: "json_object" };
+  /** Constrain the answer (after any [THINK]…[/THINK]) to a JSON object or a JSON Schema; absent = free text. */
+  responseFormat?: { type: "json_object" } | { type: "json_schema"; schema: unknown };
 }
 
 export interface AbortMessage {

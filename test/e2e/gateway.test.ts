@@ -81,6 +81,17 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
       const value = JSON.parse(choice.message.content!);
       expect(value !== null && typeof value === "object" && !Array.isArray(value)).toBe(true);
     }
+    const schema = { type: "object", properties: { city: { type: "string" }, sunny: { type: "boolean" } }, required: ["city", "sunny"], additionalProperties: false };
+    const s = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Weather?" }], max_tokens: 150, n: 3, seed: 5, temperature: 1, logit_bias,
+      response_format: { type: "json_schema", json_schema: { name: "weather", schema, strict: true } } });
+    const stopped = s.choices.filter((c) => c.finish_reason === "stop");
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const c of stopped) {
+      const v = JSON.parse(c.message.content!);
+      expect(Object.keys(v)).toEqual(["city", "sunny"]);
+      expect(typeof v.city).toBe("string");
+      expect(typeof v.sunny).toBe("boolean");
+    }
     const m = await mistral.chat.complete({ model: MODEL, messages: [{ role: "user", content: "Give me JSON" }], maxTokens: 150, randomSeed: 4, temperature: 1, responseFormat: { type: "json_object" } });
     const mc = m.choices[0]!;
     if (mc.finishReason === "stop") expect(() => JSON.parse(mc.message!.content as string)).not.toThrow();

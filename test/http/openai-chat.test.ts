@@ -52,6 +52,9 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     expect(g.fake.lastCall.options.responseFormat).toBeUndefined();
     await chat(g, user("Hi"));
     expect(g.fake.lastCall.options.responseFormat).toBeUndefined();
+    const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
+    await chat(g, { ...user("Hi"), response_format: { type: "json_schema", json_schema: { name: "thing", schema, strict: true } } });
+    expect(g.fake.lastCall.options.responseFormat).toEqual({ type: "json_schema", schema });
   });
 
   it("takes max_completion_tokens over max_tokens, and applies the operator default", async () => {

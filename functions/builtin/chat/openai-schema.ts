@@ -1,6 +1,7 @@
 /** OpenAI chat completion request: valibot schema and its conversion to ChatParams. */
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
+import { SchemaError, compileSchema } from "../../../runtime/sampling/constraint/schema-grammar.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
@@ -34,13 +35,25 @@ export function needsConstrainedDecoding(param: string, what: string): HttpError
   return new HttpError(400, "unsupported_value", `${param}: ${what} needs constrained decoding, which gust does not have yet; use "auto" (the model may call tools) or "none"`, param);
 }
 
-/** "text" or "json_object"; a JSON schema is refused until schema-constrained grammars exist. */
+/** The response format of both dialects: text (null), JSON mode, or a JSON Schema checked here so that a schema
+ * gust cannot honour is a 400 naming the schema path before anything reaches the runtime. */
 export function responseFormatOf(rf: { type: string } | null | undefined): ChatParams["responseFormat"] {
-  if (!rf || rf.type === "text") return "text";
-  if (rf.type === "json_object") return "json_object";
-  if (rf.type === "json_schema")
-    throw new HttpError(400, "unsupported_value", 'response_format.type: "json_schema" needs a schema-constrained grammar, which gust does not have yet; allowed: "text", "json_object" (any JSON object; describe the schema in the prompt)', "response_format.type");
-  throw new HttpError(400, "invalid_value", `response_format.type: ${JSON.stringify(rf.type)} is not a response format; allowed: "text", "json_object"`, "response_format.type");
+  if (!rf || rf.type === "text") return null;
+  if (rf.type === "json_object") return { type: "json_object" };
+  if (rf.type !== "json_schema")
+    throw new HttpError(400, "invalid_value", `response_format.type: ${JSON.stringify(rf.type)} is not a response format; allowed: "text", "json_object", "json_schema"`, "response_format.type");
+  const js = (rf as { json_schema?: unknown }).json_schema;
+  if (js === null || typeof js !== "object" || Array.isArray(js))
+    throw new HttpError(400, "invalid_value", 'response_format.json_schema: must be an object like {"name": "...", "schema": {...}}', "response_format.json_schema");
+  const schema = (js as { schema?: unknown }).schema;
+  if (schema === undefined) throw new HttpError(400, "invalid_value", "response_format.json_schema.schema: is required (the JSON Schema the answer must follow)", "response_format.json_schema.schema");
+  try {
+    compileSchema(schema);
+  } catch (e) {
+    if (e instanceof SchemaError) throw new HttpError(400, "invalid_value", `response_format.json_schema.schema: ${e.message}`, "response_format.json_schema.schema");
+    throw e;
+  }
+  return { type: "json_schema", schema };
 }
 
 export function openAIParams(body: unknown): ChatParams {

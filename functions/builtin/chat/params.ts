@@ -1,4 +1,5 @@
 /** The dialect-neutral chat request the generation code works from; each dialect's schema file produces one. */
+import type { GenerateOptions } from "../../../edge/binding/types.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
 
 export interface ChatParams {
@@ -32,8 +33,8 @@ export interface ChatParams {
   priority?: number;
   /** Mistral `safe_prompt`: the guardrail system prompt goes first. */
   safePrompt: boolean;
-  /** "json_object": the answer is constrained to a JSON object (the runtime masks every other token). */
-  responseFormat: "text" | "json_object";
+  /** JSON mode or a JSON Schema the answer is held to (the runtime masks every other token); null = free text. */
+  responseFormat: NonNullable<GenerateOptions["responseFormat"]> | null;
 }
 
 /** The system prompt Mistral's API prepends for `safe_prompt: true`, word for word from docs.mistral.ai

@@ -132,7 +132,7 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
   if (params.stopTokenIds.length > 0) generate.stopIds = params.stopTokenIds;
   if (params.ignoreEos) generate.ignoreEos = true;
   if (params.priority !== undefined) generate.priority = params.priority;
-  if (params.responseFormat === "json_object") generate.responseFormat = { type: "json_object" };
+  if (params.responseFormat) generate.responseFormat = params.responseFormat;
   return { params, encoded, generate, maxTokens, reasoning };
 }
 
