@@ -9,9 +9,9 @@
 // the phase went start → think (34) → answer (35), and the grammar is at its start state, so the next token must
 // begin with optional whitespace and `{`. Forced tokens (the reasoning budget's [/THINK]) arrive through
 // `generatedIds` like sampled ones, so one replay of the new ids keeps the phase right, across preemption too.
-import { JsonGrammar } from "../sampling/constraint/json-grammar.ts";
-import { compileSchema } from "../sampling/constraint/schema-grammar.ts";
-import { TokenMasker, TokenTrie } from "../sampling/constraint/token-mask.ts";
+import { JsonGrammar } from "../text/grammar/json-grammar.ts";
+import { compileSchema } from "../text/grammar/schema-grammar.ts";
+import { TokenMasker, TokenTrie } from "../text/grammar/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 import type { TokenSampler } from "./sequence.ts";
 

@@ -1,7 +1,7 @@
 /** OpenAI chat completion request: valibot schema and its conversion to ChatParams. */
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
-import { SchemaError, compileSchema } from "../../../runtime/sampling/constraint/schema-grammar.ts";
+import { SchemaError, compileSchema } from "../../../runtime/text/grammar/schema-grammar.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
