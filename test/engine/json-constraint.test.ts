@@ -2,7 +2,7 @@
 // end-of-sequence and a viable prefix of one when it runs out of tokens, whatever the seed and biases; the phase
 // logic around [THINK] is checked on the rows the wrapped sampler receives.
 import { beforeAll, describe, expect, it } from "vitest";
-import { JsonConstraints } from "../../runtime/engine/constrained-sampler.ts";
+import { JsonConstraints } from "../../runtime/engine/constraints.ts";
 import { samplerFactory } from "../../runtime/engine/sampler-adapter.ts";
 import type { TokenSampler } from "../../runtime/engine/sequence.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";

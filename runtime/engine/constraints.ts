@@ -1,0 +1,179 @@
+// The answer automata of constrained decoding, and the per-tokenizer factory that builds them:
+//  - a JSON document: a JSON object (JSON mode) or a value of a JSON Schema;
+//  - tool calls (tool_choice "required" or one named function): `[TOOL_CALLS]name[ARGS]{arguments}`, repeated
+//    when parallel calls are allowed, where the name is one of the offered tools and the arguments follow that
+//    tool's parameter schema (any JSON object where the schema is absent or not one gust can hold to).
+// Worked example, tools get_weather and get_time, required: the first token must be [TOOL_CALLS]; then name bytes
+// that stay on "get_weather" or "get_time" ("get_" allows both); [ARGS] once a whole name is written; then the
+// arguments' grammar; then end-of-sequence or, with parallel calls, [TOOL_CALLS] again.
+import { JsonGrammar } from "../text/grammar/json-grammar.ts";
+import { LazyDfa, Nfa } from "../text/grammar/nfa.ts";
+import { SchemaError, compileSchema } from "../text/grammar/schema-grammar.ts";
+import { TokenMasker, TokenTrie } from "../text/grammar/token-mask.ts";
+import type { Tokenizer } from "../text/tokenizer.ts";
+import { ConstrainedSampler, type AnswerAutomaton } from "./constrained-sampler.ts";
+import type { TokenSampler } from "./sequence.ts";
+
+export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; schema: unknown };
+export interface ToolCallConstraint {
+  /** The tools a call may name, with their parameter schemas. */
+  tools: { name: string; parameters?: unknown }[];
+  /** More than one call allowed. */
+  parallel: boolean;
+}
+
+/** Compiled grammars kept (their masks are the expensive part, and clients resend the same schemas). */
+const CACHE_SIZE = 32;
+
+/** One per served tokenizer: the vocabulary trie is built on the first constrained request; grammars are cached. */
+export class JsonConstraints {
+  #trie: TokenTrie | null = null;
+  #json: TokenMasker | null = null;
+  readonly #cache = new Map<string, TokenMasker>();
+  readonly #eos: number;
+  readonly #think: number | undefined;
+  readonly #endThink: number | undefined;
+  readonly #calls: number | undefined;
+  readonly #args: number | undefined;
+
+  constructor(private readonly tokenizer: Tokenizer) {
+    this.#eos = tokenizer.eosId;
+    this.#think = tokenizer.findControl("[THINK]");
+    this.#endThink = tokenizer.findControl("[/THINK]");
+    this.#calls = tokenizer.findControl("[TOOL_CALLS]");
+    this.#args = tokenizer.findControl("[ARGS]");
+  }
+
+  get trie(): TokenTrie {
+    this.#trie ??= TokenTrie.fromTokenizer(this.tokenizer);
+    return this.#trie;
+  }
+
+  /** The JSON-object masker. */
+  get masker(): TokenMasker {
+    this.#json ??= new TokenMasker(new JsonGrammar(), this.trie);
+    return this.#json;
+  }
+
+  /** The masker of a response format; throws SchemaError for a schema it cannot honour. */
+  maskerFor(format: ResponseFormat): TokenMasker {
+    if (format.type === "json_object") return this.masker;
+    return this.#cached(`schema:${JSON.stringify(format.schema)}`, () => compileSchema(format.schema));
+  }
+
+  /** Wraps every sampler of a request whose answer is a JSON document. */
+  wrap(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean,
+    format: ResponseFormat = { type: "json_object" }): (index: number) => TokenSampler {
+    const masker = this.maskerFor(format);
+    return this.#wrap(factory, promptIds, allowThinking, () => new DocumentAutomaton(masker, this.#eos));
+  }
+
+  /** Wraps every sampler of a request whose answer must be tool calls. */
+  wrapToolCalls(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean,
+    constraint: ToolCallConstraint): (index: number) => TokenSampler {
+    if (this.#calls === undefined || this.#args === undefined) throw new SchemaError("this model's tokenizer has no [TOOL_CALLS]/[ARGS] tokens, so calls cannot be required");
+    if (constraint.tools.length === 0) throw new SchemaError("tool calls were required but no tool was offered");
+    const names = constraint.tools.map((t) => t.name);
+    const nameMasker = this.#cached(`names:${JSON.stringify(names)}`, () => {
+      const nfa = new Nfa();
+      const enc = new TextEncoder();
+      return new LazyDfa(nfa, nfa.either(...names.map((n) => nfa.literal(enc.encode(n), nfa.accept))));
+    });
+    const argMaskers = new Map(constraint.tools.map((t) => [t.name, this.#argsMasker(t.parameters)]));
+    const ids = { calls: this.#calls, args: this.#args, eos: this.#eos };
+    return this.#wrap(factory, promptIds, allowThinking, () => new ToolCallAutomaton(nameMasker, argMaskers, ids, constraint.parallel));
+  }
+
+  /** A tool's arguments: its schema, or any JSON object where there is none or gust cannot hold to it. */
+  #argsMasker(parameters: unknown): TokenMasker {
+    if (parameters === undefined || parameters === null) return this.masker;
+    try {
+      return this.maskerFor({ type: "json_schema", schema: parameters });
+    } catch (e) {
+      if (e instanceof SchemaError) return this.masker;
+      throw e;
+    }
+  }
+
+  #wrap(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean, automaton: () => AnswerAutomaton) {
+    const insideThink = this.#think !== undefined && promptIds.lastIndexOf(this.#think) > (this.#endThink === undefined ? -1 : promptIds.lastIndexOf(this.#endThink));
+    const ids = { eos: this.#eos, think: allowThinking ? this.#think : undefined, endThink: this.#endThink };
+    return (index: number) => new ConstrainedSampler(factory(index), automaton(), ids, insideThink ? "think" : "start");
+  }
+
+  #cached(key: string, build: () => LazyDfa): TokenMasker {
+    let masker = this.#cache.get(key);
+    if (masker) this.#cache.delete(key); // refresh its place in the LRU order
+    else masker = new TokenMasker(build(), this.trie);
+    this.#cache.set(key, masker);
+    if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    return masker;
+  }
+}
+
+/** Steps a grammar through the bytes of each token; a control token or a rejected byte leaves it dead. */
+class GrammarCursor {
+  state: number;
+  constructor(readonly masker: TokenMasker) {
+    this.state = masker.grammar.start;
+  }
+  consume(id: number): void {
+    const { trie, grammar } = this.masker;
+    const bytes = this.state < 0 || id >= trie.vocabSize ? null : trie.tokenBytes(id);
+    this.state = bytes === null || bytes.length === 0 ? -1 : grammar.stepAll(this.state, bytes);
+  }
+  get mask(): Uint8Array | null {
+    return this.state < 0 ? null : this.masker.allowed(this.state);
+  }
+  get isComplete(): boolean {
+    return this.state >= 0 && this.masker.grammar.isComplete(this.state);
+  }
+}
+
+class DocumentAutomaton implements AnswerAutomaton {
+  readonly #doc: GrammarCursor;
+  constructor(masker: TokenMasker, private readonly eos: number) {
+    this.#doc = new GrammarCursor(masker);
+  }
+  consume(id: number): void {
+    this.#doc.consume(id);
+  }
+  allowed() {
+    return { mask: this.#doc.mask, controls: this.#doc.isComplete ? [this.eos] : [] };
+  }
+}
+
+class ToolCallAutomaton implements AnswerAutomaton {
+  #phase: "call" | "name" | "args" = "call";
+  #name: GrammarCursor | null = null;
+  #nameBytes: number[] = [];
+  #args: GrammarCursor | null = null;
+
+  constructor(private readonly names: TokenMasker, private readonly args: Map<string, TokenMasker>,
+    private readonly ids: { calls: number; args: number; eos: number }, private readonly parallel: boolean) {}
+
+  consume(id: number): void {
+    if (id === this.ids.calls && (this.#phase === "call" || (this.#phase === "args" && this.#args?.isComplete))) {
+      this.#phase = "name";
+      this.#name = new GrammarCursor(this.names);
+      this.#nameBytes = [];
+    } else if (this.#phase === "name" && id === this.ids.args) {
+      const name = new TextDecoder().decode(Uint8Array.from(this.#nameBytes));
+      const masker = this.args.get(name);
+      this.#phase = "args";
+      this.#args = masker ? new GrammarCursor(masker) : null;
+    } else if (this.#phase === "name" && this.#name) {
+      this.#name.consume(id);
+      this.#nameBytes.push(...this.names.trie.tokenBytes(id));
+    } else if (this.#phase === "args" && this.#args) this.#args.consume(id);
+    else this.#args = null; // a token that fits nowhere: only end-of-sequence is left
+  }
+
+  allowed() {
+    if (this.#phase === "call") return { mask: null, controls: [this.ids.calls] };
+    if (this.#phase === "name") return { mask: this.#name!.mask, controls: this.#name!.isComplete ? [this.ids.args] : [] };
+    if (!this.#args) return { mask: null, controls: [] };
+    if (!this.#args.isComplete) return { mask: this.#args.mask, controls: [] };
+    return { mask: this.#args.mask, controls: this.parallel ? [this.ids.eos, this.ids.calls] : [this.ids.eos] };
+  }
+}
