@@ -176,6 +176,7 @@ export class RuntimeClient implements ModelBinding {
       type: "generate", id, promptIds: o.promptIds, images, sampling: o.sampling, maxTokens: o.maxTokens, stopIds: o.stopIds,
       ignoreEos: o.ignoreEos, reasoningBudget: o.reasoningBudget, priority: o.priority, n, timeoutMs: o.timeoutMs, speculativeTokens: o.speculativeTokens,
       ...(o.responseFormat ? { responseFormat: o.responseFormat } : {}),
+      ...(o.toolCalls ? { toolCalls: o.toolCalls } : {}),
     }, binary);
     if (o.signal?.aborted) abort();
     return queue;

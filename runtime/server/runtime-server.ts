@@ -158,14 +158,21 @@ export class RuntimeServer {
         return this.#refuse(conn, msg.id, "invalid_request", `responseFormat must be {"type": "json_object"}, {"type": "json_schema", "schema": …} or absent, got ${JSON.stringify(format)}`);
       const plain = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
       plain(0); // validates the sampling parameters before anything is queued
+      const calls = msg.toolCalls;
+      if (calls !== undefined && (calls === null || typeof calls !== "object" || !Array.isArray(calls.tools) || calls.tools.some((t) => typeof t?.name !== "string")))
+        return this.#refuse(conn, msg.id, "invalid_request", `toolCalls must be {"tools": [{"name": …, "parameters"?: …}], "parallel": true|false}, got ${JSON.stringify(calls)}`);
+      if (calls && format) return this.#refuse(conn, msg.id, "invalid_request", "toolCalls and responseFormat cannot both constrain one answer; send one");
       // constrained answers take no speculation: drafts are verified against the unconstrained distribution
-      const sampler = format ? this.host.jsonConstraints.wrap(plain, msg.promptIds, msg.reasoningBudget !== 0, format) : plain;
+      const allowThinking = msg.reasoningBudget !== 0;
+      const sampler = format ? this.host.jsonConstraints.wrap(plain, msg.promptIds, allowThinking, format)
+        : calls ? this.host.jsonConstraints.wrapToolCalls(plain, msg.promptIds, allowThinking, { tools: calls.tools, parallel: calls.parallel !== false })
+        : plain;
       const n = msg.n ?? 1;
       engine.add({
         requestId: conn.engineId(msg.id), promptIds: msg.promptIds, maxTokens: msg.maxTokens, stopIds: msg.stopIds,
         ignoreEos: msg.ignoreEos, reasoningBudget: msg.reasoningBudget ?? null, priority: msg.priority, n,
         deadline: msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : undefined, sampler,
-        images: vision?.features, blockExtraKey: vision?.blockExtraKey, speculativeTokens: format ? 0 : msg.speculativeTokens,
+        images: vision?.features, blockExtraKey: vision?.blockExtraKey, speculativeTokens: format || calls ? 0 : msg.speculativeTokens,
       });
       conn.requests.set(msg.id, n);
       this.#owners.set(conn.engineId(msg.id), conn);
@@ -173,7 +180,7 @@ export class RuntimeServer {
     } catch (err) {
       if (err instanceof EngineError) return this.#refuse(conn, msg.id, err.code, err.message);
       if (err instanceof SamplingParamsError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
-      if (err instanceof SchemaError) return this.#refuse(conn, msg.id, "invalid_request", `responseFormat.schema: ${err.message}`);
+      if (err instanceof SchemaError) return this.#refuse(conn, msg.id, "invalid_request", `${msg.toolCalls ? "toolCalls" : "responseFormat.schema"}: ${err.message}`);
       this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
       return this.#refuse(conn, msg.id, "internal", `Internal error: ${(err as Error).message}`);
     }

@@ -63,6 +63,9 @@ export interface GenerateMessage {
   timeoutMs?: number;
   /** Constrain the answer (after any [THINK]…[/THINK]) to a JSON object or a JSON Schema; absent = free text. */
   responseFormat?: { type: "json_object" } | { type: "json_schema"; schema: unknown };
+  /** The answer must be calls to these tools, arguments per their parameter schemas (tool_choice required or
+   * named); `parallel` allows more than one call. Not combined with responseFormat. */
+  toolCalls?: { tools: { name: string; parameters?: unknown }[]; parallel: boolean };
 }
 
 export interface AbortMessage {

@@ -99,6 +99,34 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
     expect(String(mc.message!.content).trimStart().startsWith("{")).toBe(true);
   });
 
+  it("tool_choice required and a named function hold the openai client's answer to tool calls", async () => {
+    const tok = await loadTokenizer(fixtureDir(MODEL));
+    const logit_bias = { [tok.encode('"')[0]]: 3, [tok.encode("}")[0]]: 3 };
+    // short tool definitions: the tiny model's context is 256 tokens, mostly single bytes
+    const bare = [{ type: "function" as const, function: { name: "w" } }, { type: "function" as const, function: { name: "t" } }];
+    const typed = [{ type: "function" as const, function: { name: "t", parameters: { type: "object", properties: { z: { enum: ["U", "C"] } }, required: ["z"] } } }];
+    const ask = (tools: OpenAI.Chat.ChatCompletionTool[], tool_choice: OpenAI.Chat.ChatCompletionToolChoiceOption) => openai.chat.completions.create({
+      model: MODEL, messages: [{ role: "user", content: "Use a tool" }], max_tokens: 80, n: 3, seed: 6, temperature: 1, logit_bias, tools, tool_choice });
+    const required = await ask(bare, "required");
+    const named = await ask(typed, { type: "function", function: { name: "t" } });
+    for (const [r, names] of [[required, ["w", "t"]], [named, ["t"]]] as const) {
+      const done = r.choices.filter((c) => c.finish_reason === "tool_calls");
+      expect(done.length, JSON.stringify(r.choices.map((c) => c.finish_reason))).toBeGreaterThan(0);
+      expect(r.choices.every((c) => c.finish_reason === "tool_calls" || c.finish_reason === "length")).toBe(true);
+      for (const c of done) {
+        expect(c.message.content ?? "").toBe("");
+        for (const call of c.message.tool_calls!) {
+          const fn = (call as { function: { name: string; arguments: string } }).function;
+          expect(names).toContain(fn.name);
+          const args = JSON.parse(fn.arguments);
+          expect(typeof args).toBe("object");
+          if (r === named) expect(["U", "C"]).toContain(args.z);
+        }
+      }
+    }
+    for (const c of named.choices) if (c.finish_reason === "tool_calls") expect(c.message.tool_calls).toHaveLength(1);
+  });
+
   it("answers the mistral client at /mistral", async () => {
     const r = await mistral.chat.complete({ model: MODEL, messages: [{ role: "user", content: "Hello" }], maxTokens: 6, temperature: 0, randomSeed: 3 });
     expect(r.choices[0].finishReason).toBe("length");

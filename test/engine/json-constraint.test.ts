@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { JsonConstraints } from "../../runtime/engine/constraints.ts";
 import { samplerFactory } from "../../runtime/engine/sampler-adapter.ts";
 import type { TokenSampler } from "../../runtime/engine/sequence.ts";
+import { parseOutput } from "../../runtime/text/parse/output.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import type { Tokenizer } from "../../runtime/text/tokenizer.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
@@ -81,6 +82,64 @@ describe("JSON mode on the tiny model", () => {
       const text = tok.decode(ids.slice(end + 1));
       expect(text.trimStart().startsWith("{") || text.trim() === "", text).toBe(true);
       if (finish === "stop") expect(() => JSON.parse(text)).not.toThrow();
+    }
+  });
+});
+
+describe("required tool calls on the tiny model", () => {
+  const TOOLS = [
+    { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } }, required: ["city"] } },
+    { name: "get_time", parameters: { type: "object", properties: { zone: { enum: ["UTC", "CET"] } }, required: ["zone"] } },
+  ];
+
+  function calls(seed: number, tools: typeof TOOLS, parallel: boolean) {
+    const { engine, dispose } = makeEngine("tiny-mistral3-fp8", 64, 16);
+    try {
+      const promptIds = [1, 3, ...tok.encode("Call a tool."), 4];
+      const bias = { [idOf('"')]: 3, [idOf("}")]: 3 };
+      const base = samplerFactory({ temperature: 1, seed, logitBias: bias }, tok.vocabSize, promptIds);
+      const ids: number[] = [];
+      let finish = "";
+      engine.add({ requestId: "t", promptIds, maxTokens: 150, reasoningBudget: 0, sampler: constraints.wrapToolCalls(base, promptIds, false, { tools, parallel }) });
+      engine.runToCompletion((e) => {
+        ids.push(...e.tokens.map((t) => t.token));
+        if (e.finishReason) finish = e.finishReason;
+      });
+      return { ids, finish };
+    } finally {
+      dispose();
+    }
+  }
+
+  it("answers only with calls to offered tools whose arguments follow each tool's schema", () => {
+    let stopped = 0;
+    for (let seed = 0; seed < 8; seed++) {
+      const { ids, finish } = calls(seed, TOOLS, true);
+      expect(ids[0]).toBe(tok.controlId("[TOOL_CALLS]"));
+      if (finish !== "stop") continue;
+      stopped++;
+      const out = parseOutput(tok, ids);
+      expect(out.errors).toEqual([]);
+      expect(out.content ?? "").toBe("");
+      expect(out.toolCalls.length).toBeGreaterThan(0);
+      for (const call of out.toolCalls) {
+        const args = JSON.parse(call.arguments);
+        if (call.name === "get_weather") expect(typeof args.city).toBe("string");
+        else {
+          expect(call.name).toBe("get_time");
+          expect(["UTC", "CET"]).toContain(args.zone);
+        }
+      }
+    }
+    expect(stopped).toBeGreaterThan(0);
+  });
+
+  it("a named function gets exactly one call to it", () => {
+    for (let seed = 0; seed < 4; seed++) {
+      const { ids, finish } = calls(seed, [TOOLS[1]], false);
+      const out = parseOutput(tok, ids);
+      expect(out.toolCalls.map((c) => c.name)).toEqual(finish === "stop" ? ["get_time"] : out.toolCalls.map(() => "get_time"));
+      expect(ids.filter((id) => id === tok.controlId("[TOOL_CALLS]"))).toHaveLength(1);
     }
   });
 });

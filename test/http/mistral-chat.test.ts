@@ -81,17 +81,19 @@ describe("POST /mistral/v1/chat/completions", () => {
     expect((await g.post(CHAT, { messages: fixed, tools: TOOLS })).status).toBe(200);
   });
 
-  it("tool_choice any (and required, named) answers 400 until constrained decoding exists", async () => {
+  it("tool_choice any/required and a named function ask the runtime for calls; auto asks for nothing", async () => {
     const g = testGateway();
-    for (const tool_choice of ["any", "required", { type: "function", function: { name: "get_weather" } }]) {
-      const res = await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice });
-      expect(res.status).toBe(400);
-      const err = (await res.json()).error;
-      expect(err).toMatchObject({ param: "tool_choice", code: "unsupported_value" });
-      expect(err.message).toContain("constrained decoding");
+    const offered = [{ name: "get_weather", parameters: { type: "object" } }];
+    for (const tool_choice of ["any", "required"]) {
+      expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice })).status).toBe(200);
+      expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: true });
     }
+    expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: "any", parallel_tool_calls: false })).status).toBe(200);
+    expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: false });
+    expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: { type: "function", function: { name: "get_weather" } } })).status).toBe(200);
+    expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: false });
     expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: "auto" })).status).toBe(200);
-    expect(g.fake.calls).toHaveLength(1);
+    expect(g.fake.lastCall.options.toolCalls).toBeUndefined();
   });
 
   it("an assistant prefix is continued", async () => {

@@ -129,10 +129,10 @@ describe("@mistralai/mistralai client (serverURL …/mistral)", () => {
     expect(list.data?.[0]).toMatchObject({ id: "tiny-mistral3", type: "base", maxContextLength: 4096 });
   });
 
-  it("tool_choice any is refused with a 400 the client surfaces", async () => {
+  it("a named tool_choice that is not among the tools is refused with a 400 the client surfaces", async () => {
     const { mistral } = clients();
-    const err = await mistral.chat.complete({ model: "tiny-mistral3", messages: [{ role: "user", content: "x" }], tools: TOOLS, toolChoice: "any" }).catch((e) => e);
+    const err = await mistral.chat.complete({ model: "tiny-mistral3", messages: [{ role: "user", content: "x" }], tools: TOOLS, toolChoice: { type: "function", function: { name: "nope" } } }).catch((e) => e);
     expect(err).toBeInstanceOf(Error);
-    expect(String(err.body ?? err.message)).toContain("constrained decoding");
+    expect(String(err.body ?? err.message)).toContain("is not among the tools");
   });
 });

@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
-import { needsConstrainedDecoding, responseFormatOf } from "./openai-schema.ts";
+import { checkParallel, responseFormatOf } from "./openai-schema.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
 import { commonFields, int, opt, commonSampling } from "./schema-parts.ts";
@@ -16,7 +16,7 @@ export const mistralChatSchema = v.looseObject({
   tool_choice: opt(
     v.union(
       [
-        v.picklist(["auto", "none", "any", "required"], (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none" ("any", "required" and named functions need constrained decoding)`),
+        v.picklist(["auto", "none", "any", "required"], (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none", "any", "required" or a named function`),
         v.looseObject({ type: v.optional(v.literal("function")), function: v.looseObject({ name: v.string() }) }),
       ],
       (i) => `must be "auto", "none", "any", "required" or {"type": "function", "function": {"name": ...}}, got ${i.received}`,
@@ -32,18 +32,18 @@ export type MistralChatRequest = v.InferOutput<typeof mistralChatSchema>;
 
 export function mistralParams(body: unknown): ChatParams {
   const r = v.parse(mistralChatSchema, body);
-  const tc = r.tool_choice ?? "auto";
-  if (tc !== "auto" && tc !== "none") {
-    throw needsConstrainedDecoding("tool_choice", typeof tc === "string" ? `tool_choice ${JSON.stringify(tc)}` : "a named tool_choice");
-  }
+  const raw = r.tool_choice ?? "auto";
+  // Mistral's "any" is OpenAI's "required": at least one call
+  const tc: ChatParams["toolChoice"] = typeof raw === "string" ? (raw === "any" ? "required" : raw) : { name: raw.function.name };
   const responseFormat = responseFormatOf(r.response_format);
-  if (r.parallel_tool_calls === false) throw new HttpError(400, "unsupported_value", "parallel_tool_calls: false needs constrained decoding to hold the model to one call, which gust does not have yet; leave it out or send true", "parallel_tool_calls");
+  const parallelToolCalls = checkParallel(r.parallel_tool_calls, tc);
   if (r.guardrails && r.guardrails.length > 0) throw new HttpError(400, "unsupported_value", "guardrails: moderation guardrails are not available on this server; leave the field out (safe_prompt is supported)", "guardrails");
   return {
     model: r.model ?? null,
     messages: r.messages as unknown as InputMessage[],
     tools: (r.tools ?? null) as InputTool[] | null,
     toolChoice: tc,
+    parallelToolCalls,
     maxTokens: r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null,
     ...commonSampling(r),
     seed: r.random_seed ?? undefined,

@@ -10,7 +10,7 @@ import { commonFields, int, opt, range, commonSampling } from "./schema-parts.ts
 const toolChoiceSchema = opt(
   v.union(
     [
-      v.picklist(["auto", "none", "required"], (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none" ("required" and named functions need constrained decoding)`),
+      v.picklist(["auto", "none", "required"], (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none", "required" or a named function`),
       v.looseObject({ type: v.literal("function"), function: v.looseObject({ name: v.string() }) }),
     ],
     (i) => `must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}, got ${i.received}`,
@@ -31,8 +31,13 @@ export const openAIChatSchema = v.looseObject({
 
 export type OpenAIChatRequest = v.InferOutput<typeof openAIChatSchema>;
 
-export function needsConstrainedDecoding(param: string, what: string): HttpError {
-  return new HttpError(400, "unsupported_value", `${param}: ${what} needs constrained decoding, which gust does not have yet; use "auto" (the model may call tools) or "none"`, param);
+/** parallel_tool_calls: false is held (one call) only where calls are required; with "auto" gust cannot stop a
+ * second call without also forcing the first. */
+export function checkParallel(parallel: boolean | null | undefined, toolChoice: ChatParams["toolChoice"]): boolean {
+  if (parallel !== false) return true;
+  if (toolChoice === "auto" || toolChoice === "none")
+    throw new HttpError(400, "unsupported_value", 'parallel_tool_calls: false is supported with tool_choice "required" or a named function (the answer is then exactly one call); with "auto", leave it out or send true', "parallel_tool_calls");
+  return false;
 }
 
 /** The response format of both dialects: text (null), JSON mode, or a JSON Schema checked here so that a schema
@@ -58,10 +63,10 @@ export function responseFormatOf(rf: { type: string } | null | undefined): ChatP
 
 export function openAIParams(body: unknown): ChatParams {
   const r = v.parse(openAIChatSchema, body);
-  const tc = r.tool_choice ?? "auto";
-  if (tc !== "auto" && tc !== "none") needsConstrainedDecodingThrow(tc);
+  const raw = r.tool_choice ?? "auto";
+  const tc: ChatParams["toolChoice"] = typeof raw === "string" ? raw : { name: raw.function.name };
   const responseFormat = responseFormatOf(r.response_format);
-  if (r.parallel_tool_calls === false) throw new HttpError(400, "unsupported_value", "parallel_tool_calls: false needs constrained decoding to hold the model to one call, which gust does not have yet; leave it out or send true", "parallel_tool_calls");
+  const parallelToolCalls = checkParallel(r.parallel_tool_calls, tc);
   if (r.top_logprobs && !r.logprobs) throw new HttpError(400, "invalid_value", "top_logprobs: needs logprobs: true", "top_logprobs");
   const maxTokens =
     r.max_completion_tokens != null ? { value: r.max_completion_tokens, field: "max_completion_tokens" } : r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null;
@@ -69,7 +74,8 @@ export function openAIParams(body: unknown): ChatParams {
     model: r.model ?? null,
     messages: r.messages as unknown as InputMessage[],
     tools: (r.tools ?? null) as InputTool[] | null,
-    toolChoice: tc as "auto" | "none",
+    toolChoice: tc,
+    parallelToolCalls,
     maxTokens,
     ...commonSampling(r),
     logitBias: r.logit_bias ? Object.fromEntries(Object.entries(r.logit_bias).map(([k, b]) => [Number(k), b])) : undefined,
@@ -88,9 +94,4 @@ export function openAIParams(body: unknown): ChatParams {
     safePrompt: false,
     responseFormat,
   };
-}
-
-function needsConstrainedDecodingThrow(tc: unknown): never {
-  const what = tc === "required" ? 'tool_choice "required"' : "a named tool_choice";
-  throw needsConstrainedDecoding("tool_choice", what);
 }

@@ -6,8 +6,10 @@ export interface ChatParams {
   model: string | null;
   messages: InputMessage[];
   tools: InputTool[] | null;
-  /** "auto" and "none" only: other modes need constrained decoding and are refused before this point. */
-  toolChoice: "auto" | "none";
+  /** "required" (OpenAI; Mistral "any"/"required") and a named function hold the answer to tool calls. */
+  toolChoice: "auto" | "none" | "required" | { name: string };
+  /** false: at most one call (only with "required" or a named function). */
+  parallelToolCalls: boolean;
   /** Requested max tokens and the field it came from (for error messages); null = not given. */
   maxTokens: { value: number; field: string } | null;
   temperature?: number;
