@@ -22,8 +22,10 @@ export interface ToolCallConstraint {
   parallel: boolean;
 }
 
-/** Compiled grammars kept (their masks are the expensive part, and clients resend the same schemas). */
-const CACHE_SIZE = 32;
+/** Compiled grammars kept (their masks are the expensive part, and clients resend the same schemas). Each holds at
+ * most MAX_DFA_STATES transition rows (1 KiB each) and 64 cached masks (one byte per vocabulary entry). */
+const CACHE_SIZE = 16;
+const MAX_DFA_STATES = 10_000;
 
 /** One per served tokenizer: the vocabulary trie is built on the first constrained request; grammars are cached. */
 export class JsonConstraints {
@@ -36,7 +38,7 @@ export class JsonConstraints {
   readonly #calls: number | undefined;
   readonly #args: number | undefined;
 
-  constructor(private readonly tokenizer: Tokenizer) {
+  constructor(private readonly tokenizer: Tokenizer, private readonly maxDfaStates = MAX_DFA_STATES) {
     this.#eos = tokenizer.eosId;
     this.#think = tokenizer.findControl("[THINK]");
     this.#endThink = tokenizer.findControl("[/THINK]");
@@ -58,7 +60,7 @@ export class JsonConstraints {
   /** The masker of a response format; throws SchemaError for a schema it cannot honour. */
   maskerFor(format: ResponseFormat): TokenMasker {
     if (format.type === "json_object") return this.masker;
-    return this.#cached(`schema:${JSON.stringify(format.schema)}`, () => compileSchema(format.schema));
+    return this.#cached(`schema:${JSON.stringify(format.schema)}`, () => compileSchema(format.schema, this.maxDfaStates));
   }
 
   /** Wraps every sampler of a request whose answer is a JSON document. */
@@ -77,7 +79,7 @@ export class JsonConstraints {
     const nameMasker = this.#cached(`names:${JSON.stringify(names)}`, () => {
       const nfa = new Nfa();
       const enc = new TextEncoder();
-      return new LazyDfa(nfa, nfa.either(...names.map((n) => nfa.literal(enc.encode(n), nfa.accept))));
+      return new LazyDfa(nfa, nfa.either(...names.map((n) => nfa.literal(enc.encode(n), nfa.accept))), this.maxDfaStates);
     });
     const argMaskers = new Map(constraint.tools.map((t) => [t.name, this.#argsMasker(t.parameters)]));
     const ids = { calls: this.#calls, args: this.#args, eos: this.#eos };
@@ -111,7 +113,9 @@ export class JsonConstraints {
   }
 }
 
-/** Steps a grammar through the bytes of each token; a control token or a rejected byte leaves it dead. */
+/** Steps a grammar through the bytes of each token; a control token or a rejected byte leaves it dead. A grammar
+ * that outgrows its DFA state budget also leaves it dead (the answer then ends) instead of failing the engine step
+ * that every other sequence shares. */
 class GrammarCursor {
   state: number;
   constructor(readonly masker: TokenMasker) {
@@ -120,10 +124,10 @@ class GrammarCursor {
   consume(id: number): void {
     const { trie, grammar } = this.masker;
     const bytes = this.state < 0 || id >= trie.vocabSize ? null : trie.tokenBytes(id);
-    this.state = bytes === null || bytes.length === 0 ? -1 : grammar.stepAll(this.state, bytes);
+    this.state = bytes === null || bytes.length === 0 ? -1 : guard(() => grammar.stepAll(this.state, bytes), -1);
   }
   get mask(): Uint8Array | null {
-    return this.state < 0 ? null : this.masker.allowed(this.state);
+    return this.state < 0 ? null : guard(() => this.masker.allowed(this.state), null);
   }
   get isComplete(): boolean {
     return this.state >= 0 && this.masker.grammar.isComplete(this.state);
@@ -175,5 +179,14 @@ class ToolCallAutomaton implements AnswerAutomaton {
     if (!this.#args) return { mask: null, controls: [] };
     if (!this.#args.isComplete) return { mask: this.#args.mask, controls: [] };
     return { mask: this.#args.mask, controls: this.parallel ? [this.ids.eos, this.ids.calls] : [this.ids.eos] };
+  }
+}
+
+function guard<T>(fn: () => T, onOverflow: T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RangeError) return onOverflow;
+    throw e;
   }
 }

@@ -144,6 +144,30 @@ describe("required tool calls on the tiny model", () => {
   });
 });
 
+describe("a grammar that outgrows its DFA budget", () => {
+  it("ends that answer instead of failing the engine step", () => {
+    const small = new JsonConstraints(tok, 6);
+    const { engine, dispose } = makeEngine("tiny-mistral3-fp8", 64, 16);
+    try {
+      const promptIds = [1, 3, ...tok.encode("JSON"), 4];
+      const schema = { type: "object", properties: { alpha: { type: "string" }, beta: { type: "integer" } }, required: ["alpha", "beta"] };
+      const wrapped = small.wrap(samplerFactory({ temperature: 1, seed: 1 }, tok.vocabSize, promptIds), promptIds, false, { type: "json_schema", schema });
+      const ids: number[] = [];
+      let finish = "";
+      engine.add({ requestId: "o", promptIds, maxTokens: 50, reasoningBudget: 0, sampler: wrapped });
+      engine.runToCompletion((e) => {
+        ids.push(...e.tokens.map((t) => t.token));
+        if (e.finishReason) finish = e.finishReason;
+      });
+      expect(finish).toBe("stop");
+      expect(ids.at(-1)).toBe(tok.eosId);
+      expect(ids.length).toBeLessThan(50);
+    } finally {
+      dispose();
+    }
+  });
+});
+
 describe("JsonSampler phases", () => {
   /** An inner sampler that records the row it was asked to draw from and returns its argmax. */
   function recorder() {
