@@ -52,7 +52,7 @@ export class ModelHost {
   readonly contextCappedByPool: boolean;
   readonly speculator: Speculator | null;
   readonly #tokenizerFiles: { name: string; bytes: Uint8Array }[];
-  /** JSON-mode masks over this tokenizer's vocabulary (the trie is built on the first JSON request). */
+  /** Constrained-decoding grammars and masks over this tokenizer's vocabulary. */
   readonly jsonConstraints: JsonConstraints;
 
   private constructor(readonly loaded: LoadedModel, readonly tokenizer: Tokenizer, o: HostOptions, backend: Backend) {
@@ -77,6 +77,7 @@ export class ModelHost {
       maxModelLen: poolTokens,
     });
     this.jsonConstraints = new JsonConstraints(tokenizer);
+    void this.jsonConstraints.trie; // built now (~0.3 s at 131k tokens) rather than inside the first constrained step
     this.#tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(o.modelDir, f)))
       .filter((f) => f !== "tokenizer.json" || !existsSync(join(o.modelDir, "tekken.json")))
       .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(o.modelDir, name))) }));
