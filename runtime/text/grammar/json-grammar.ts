@@ -11,6 +11,8 @@
 // Limits that keep a sampled document finite: at most MAX_WS_RUN whitespace bytes in a row, MAX_DEPTH open
 // containers.
 
+import { MemoisedGrammar } from "./memo-grammar.ts";
+
 export const MAX_WS_RUN = 16;
 export const MAX_DEPTH = 32;
 
@@ -61,36 +63,18 @@ interface State {
 }
 
 /** One automaton over interned states; share one per process (states and transitions only grow). */
-export class JsonGrammar {
+export class JsonGrammar extends MemoisedGrammar {
   readonly start: number;
   readonly #states: State[] = [];
   readonly #ids = new Map<string, number>();
-  /** #transitions[state][byte]: next state id, -1 = rejected, -2 = not computed yet. */
-  readonly #transitions: Int32Array[] = [];
 
   constructor() {
+    super();
     this.start = this.#intern(Mode.Top, "", 0);
   }
 
   get numStates(): number {
     return this.#states.length;
-  }
-
-  /** The state after `byte`, or -1 when the byte cannot continue a JSON object document. */
-  step(state: number, byte: number): number {
-    const row = this.#transitions[state];
-    let next = row[byte];
-    if (next === -2) {
-      next = this.#compute(this.#states[state], byte);
-      row[byte] = next;
-    }
-    return next;
-  }
-
-  /** The state after all of `bytes`, or -1. */
-  stepAll(state: number, bytes: ArrayLike<number>): number {
-    for (let i = 0; i < bytes.length && state >= 0; i++) state = this.step(state, bytes[i]);
-    return state;
   }
 
   /** True when the bytes so far form a whole document (end of sequence may come now). */
@@ -106,12 +90,13 @@ export class JsonGrammar {
       id = this.#states.length;
       this.#states.push({ mode, stack, wsRun });
       this.#ids.set(key, id);
-      this.#transitions.push(new Int32Array(256).fill(-2));
+      this.addStateRow();
     }
     return id;
   }
 
-  #compute(s: State, b: number): number {
+  protected compute(state: number, b: number): number {
+    const s = this.#states[state];
     const { mode, stack } = s;
     const to = (m: Mode, st = stack) => this.#intern(m, st, 0);
     const ws = () => (s.wsRun < MAX_WS_RUN ? this.#intern(mode, stack, s.wsRun + 1) : -1);

@@ -7,6 +7,8 @@
 // state 3, a→2 from state 4, and state 5 with ε to 3 and 4. The DFA start is closure{5} = {3,4,5}; reading `a`
 // leads to {1,2}; reading `b` from there to {0}, which holds the accept state, so isComplete is true.
 
+import { MemoisedGrammar } from "./memo-grammar.ts";
+
 /** Bytes an edge accepts: a 256-entry table of 0/1. */
 export type ByteSet = Uint8Array;
 
@@ -56,14 +58,14 @@ export class Nfa {
 }
 
 /** The DFA of an NFA, states interned as sorted sets of NFA states and built as they are reached. */
-export class LazyDfa {
+export class LazyDfa extends MemoisedGrammar {
   readonly start: number;
   readonly #sets: number[][] = [];
   readonly #ids = new Map<string, number>();
   readonly #accepting: boolean[] = [];
-  readonly #transitions: Int32Array[] = [];
 
   constructor(readonly nfa: Nfa, nfaStart: number, private readonly maxStates = 100_000) {
+    super();
     this.start = this.#intern(this.#closure([nfaStart]));
   }
 
@@ -71,21 +73,10 @@ export class LazyDfa {
     return this.#sets.length;
   }
 
-  step(state: number, byte: number): number {
-    const row = this.#transitions[state];
-    let next = row[byte];
-    if (next === -2) {
-      const targets: number[] = [];
-      for (const s of this.#sets[state]) for (const [set, to] of this.nfa.edges[s]) if (set[byte] === 1) targets.push(to);
-      next = targets.length === 0 ? -1 : this.#intern(this.#closure(targets));
-      row[byte] = next;
-    }
-    return next;
-  }
-
-  stepAll(state: number, bytes: ArrayLike<number>): number {
-    for (let i = 0; i < bytes.length && state >= 0; i++) state = this.step(state, bytes[i]);
-    return state;
+  protected compute(state: number, byte: number): number {
+    const targets: number[] = [];
+    for (const s of this.#sets[state]) for (const [set, to] of this.nfa.edges[s]) if (set[byte] === 1) targets.push(to);
+    return targets.length === 0 ? -1 : this.#intern(this.#closure(targets));
   }
 
   isComplete(state: number): boolean {
@@ -116,7 +107,7 @@ export class LazyDfa {
       this.#sets.push(set);
       this.#ids.set(key, id);
       this.#accepting.push(set.includes(this.nfa.accept));
-      this.#transitions.push(new Int32Array(256).fill(-2));
+      this.addStateRow();
     }
     return id;
   }
