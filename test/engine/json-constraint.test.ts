@@ -25,15 +25,13 @@ function idOf(text: string): number {
   return ids[0];
 }
 
-function generate(seed: number, opts: { maxTokens: number; bias?: Record<number, number>; promptIds?: number[]; reasoningBudget?: number | null }) {
+/** One request through a fresh engine with a wrapped sampler; the generated ids and the finish reason. */
+function runWrapped(promptIds: number[], maxTokens: number, reasoningBudget: number | null, sampler: (index: number) => TokenSampler) {
   const { engine, dispose } = makeEngine("tiny-mistral3-fp8", 64, 16);
   try {
-    const promptIds = opts.promptIds ?? [1, 3, ...tok.encode("Answer in JSON."), 4];
-    const base = samplerFactory({ temperature: 1, seed, logitBias: opts.bias ?? {} }, tok.vocabSize, promptIds);
     const ids: number[] = [];
     let finish = "";
-    engine.add({ requestId: "r", promptIds, maxTokens: opts.maxTokens, reasoningBudget: opts.reasoningBudget ?? null,
-      sampler: constraints.wrap(base, promptIds, opts.reasoningBudget !== 0) });
+    engine.add({ requestId: "r", promptIds, maxTokens, reasoningBudget, sampler });
     engine.runToCompletion((e) => {
       ids.push(...e.tokens.map((t) => t.token));
       if (e.finishReason) finish = e.finishReason;
@@ -42,6 +40,12 @@ function generate(seed: number, opts: { maxTokens: number; bias?: Record<number,
   } finally {
     dispose();
   }
+}
+
+function generate(seed: number, opts: { maxTokens: number; bias?: Record<number, number>; promptIds?: number[]; reasoningBudget?: number | null }) {
+  const promptIds = opts.promptIds ?? [1, 3, ...tok.encode("Answer in JSON."), 4];
+  const base = samplerFactory({ temperature: 1, seed, logitBias: opts.bias ?? {} }, tok.vocabSize, promptIds);
+  return runWrapped(promptIds, opts.maxTokens, opts.reasoningBudget ?? null, constraints.wrap(base, promptIds, opts.reasoningBudget !== 0));
 }
 
 function answerText(ids: number[]): string {
@@ -93,22 +97,9 @@ describe("required tool calls on the tiny model", () => {
   ];
 
   function calls(seed: number, tools: typeof TOOLS, parallel: boolean) {
-    const { engine, dispose } = makeEngine("tiny-mistral3-fp8", 64, 16);
-    try {
-      const promptIds = [1, 3, ...tok.encode("Call a tool."), 4];
-      const bias = { [idOf('"')]: 3, [idOf("}")]: 3 };
-      const base = samplerFactory({ temperature: 1, seed, logitBias: bias }, tok.vocabSize, promptIds);
-      const ids: number[] = [];
-      let finish = "";
-      engine.add({ requestId: "t", promptIds, maxTokens: 150, reasoningBudget: 0, sampler: constraints.wrapToolCalls(base, promptIds, false, { tools, parallel }) });
-      engine.runToCompletion((e) => {
-        ids.push(...e.tokens.map((t) => t.token));
-        if (e.finishReason) finish = e.finishReason;
-      });
-      return { ids, finish };
-    } finally {
-      dispose();
-    }
+    const promptIds = [1, 3, ...tok.encode("Call a tool."), 4];
+    const base = samplerFactory({ temperature: 1, seed, logitBias: { [idOf('"')]: 3, [idOf("}")]: 3 } }, tok.vocabSize, promptIds);
+    return runWrapped(promptIds, 150, 0, constraints.wrapToolCalls(base, promptIds, false, { tools, parallel }));
   }
 
   it("answers only with calls to offered tools whose arguments follow each tool's schema", () => {
@@ -147,24 +138,13 @@ describe("required tool calls on the tiny model", () => {
 describe("a grammar that outgrows its DFA budget", () => {
   it("ends that answer instead of failing the engine step", () => {
     const small = new JsonConstraints(tok, 6);
-    const { engine, dispose } = makeEngine("tiny-mistral3-fp8", 64, 16);
-    try {
-      const promptIds = [1, 3, ...tok.encode("JSON"), 4];
-      const schema = { type: "object", properties: { alpha: { type: "string" }, beta: { type: "integer" } }, required: ["alpha", "beta"] };
-      const wrapped = small.wrap(samplerFactory({ temperature: 1, seed: 1 }, tok.vocabSize, promptIds), promptIds, false, { type: "json_schema", schema });
-      const ids: number[] = [];
-      let finish = "";
-      engine.add({ requestId: "o", promptIds, maxTokens: 50, reasoningBudget: 0, sampler: wrapped });
-      engine.runToCompletion((e) => {
-        ids.push(...e.tokens.map((t) => t.token));
-        if (e.finishReason) finish = e.finishReason;
-      });
-      expect(finish).toBe("stop");
-      expect(ids.at(-1)).toBe(tok.eosId);
-      expect(ids.length).toBeLessThan(50);
-    } finally {
-      dispose();
-    }
+    const promptIds = [1, 3, ...tok.encode("JSON"), 4];
+    const schema = { type: "object", properties: { alpha: { type: "string" }, beta: { type: "integer" } }, required: ["alpha", "beta"] };
+    const wrapped = small.wrap(samplerFactory({ temperature: 1, seed: 1 }, tok.vocabSize, promptIds), promptIds, false, { type: "json_schema", schema });
+    const { ids, finish } = runWrapped(promptIds, 50, 0, wrapped);
+    expect(finish).toBe("stop");
+    expect(ids.at(-1)).toBe(tok.eosId);
+    expect(ids.length).toBeLessThan(50);
   });
 });
 
