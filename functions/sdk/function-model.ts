@@ -40,6 +40,7 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
       sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
       ...(input.responseFormat === "json_object" ? { responseFormat: { type: "json_object" as const } }
         : typeof input.responseFormat === "object" ? { responseFormat: input.responseFormat } : {}),
+      ...requiredCalls(input),
     })) yield* translate(choice.apply(event));
     yield* translate(choice.abandon("abort")); // no-op when the runtime finished the choice
     yield { type: "done", finishReason: choice.finishReason ?? "stop", usage: choice.usage ?? emptyUsage };
@@ -67,6 +68,20 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
       return encodeChat(tok, { messages: input.messages, tools: input.tools, reasoning_effort: defaults.effort }).ids;
     },
   };
+}
+
+/** The runtime's tool-call constraint for toolChoice "required" or a named tool. */
+function requiredCalls(input: ChatInput): { toolCalls?: { tools: { name: string; parameters?: unknown }[]; parallel: boolean } } {
+  const choice = input.toolChoice ?? "auto";
+  if (choice === "auto") return {};
+  const tools = (input.tools ?? []).map((t) => ({ name: t.function.name, parameters: t.function.parameters ?? undefined }));
+  if (choice === "required") {
+    if (tools.length === 0) throw new TypeError('toolChoice "required" needs tools');
+    return { toolCalls: { tools, parallel: true } };
+  }
+  const named = tools.find((t) => t.name === choice.name);
+  if (!named) throw new TypeError(`toolChoice names ${JSON.stringify(choice.name)}, which is not among the tools (${tools.map((t) => t.name).join(", ") || "none"})`);
+  return { toolCalls: { tools: [named], parallel: false } };
 }
 
 /** The model while no runtime is connected: every use fails with a 503 that says why. */

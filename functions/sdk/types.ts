@@ -26,6 +26,9 @@ export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   /** "json_object": the answer (after any reasoning) is held to a JSON object; {type: "json_schema", schema}: to
    * that JSON Schema (see runtime/text/grammar/schema-grammar.ts for the supported keywords). Default "text". */
   responseFormat?: "text" | "json_object" | { type: "json_schema"; schema: unknown };
+  /** "required": the answer is one or more calls to `tools`; `{ name }`: exactly one call to that tool. Default
+   * "auto" (the model decides). Arguments follow each tool's `parameters` schema. */
+  toolChoice?: "auto" | "required" | { name: string };
 }
 
 export interface ChatToolCall {

@@ -78,3 +78,33 @@ describe("extract", () => {
     expect(firstJsonObject('a {"k": [1, {"z": 2}]} b }')).toEqual({ k: [1, { z: 2 }] });
   });
 });
+
+describe("FunctionModel options", () => {
+  const tools = [{ type: "function" as const, function: { name: "add", parameters: { type: "object" } } }, { type: "function" as const, function: { name: "mul" } }];
+  const model = (binding: FakeBinding) => createFunctionModel(binding, { effort: "none", budgetTokens: null });
+
+  it("passes JSON mode, a schema, and required or named tool calls to the runtime", async () => {
+    const binding = new FakeBinding().reply(ids("{}", "</s>"));
+    const m = model(binding);
+    const messages = [{ role: "user" as const, content: "x" }];
+    await m.chat({ messages, responseFormat: "json_object" });
+    expect(binding.lastCall.options.responseFormat).toEqual({ type: "json_object" });
+    await m.chat({ messages, responseFormat: { type: "json_schema", schema: { type: "object" } } });
+    expect(binding.lastCall.options.responseFormat).toEqual({ type: "json_schema", schema: { type: "object" } });
+    await m.chat({ messages, tools, toolChoice: "required" });
+    expect(binding.lastCall.options.toolCalls).toEqual({ tools: [{ name: "add", parameters: { type: "object" } }, { name: "mul", parameters: undefined }], parallel: true });
+    await m.chat({ messages, tools, toolChoice: { name: "mul" } });
+    expect(binding.lastCall.options.toolCalls).toEqual({ tools: [{ name: "mul", parameters: undefined }], parallel: false });
+    await m.chat({ messages, tools });
+    expect(binding.lastCall.options.toolCalls).toBeUndefined();
+    expect(binding.lastCall.options.responseFormat).toBeUndefined();
+  });
+
+  it("refuses a tool choice the tools cannot satisfy, before anything reaches the runtime", async () => {
+    const binding = new FakeBinding();
+    const messages = [{ role: "user" as const, content: "x" }];
+    await expect(model(binding).chat({ messages, toolChoice: "required" })).rejects.toThrow(/needs tools/);
+    await expect(model(binding).chat({ messages, tools, toolChoice: { name: "div" } })).rejects.toThrow(/"div", which is not among the tools \(add, mul\)/);
+    expect(binding.calls).toHaveLength(0);
+  });
+});
