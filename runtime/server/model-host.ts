@@ -77,7 +77,8 @@ export class ModelHost {
       maxModelLen: poolTokens,
     });
     this.jsonConstraints = new JsonConstraints(tokenizer);
-    void this.jsonConstraints.trie; // built now (~0.3 s at 131k tokens) rather than inside the first constrained step
+    // the trie (~0.3 s at 131k tokens) and the common JSON masks are built now, not inside the first constrained step
+    this.jsonConstraints.warm();
     this.#tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(o.modelDir, f)))
       .filter((f) => f !== "tokenizer.json" || !existsSync(join(o.modelDir, "tekken.json")))
       .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(o.modelDir, name))) }));

@@ -135,6 +135,20 @@ describe("required tool calls on the tiny model", () => {
   });
 });
 
+describe("JsonConstraints.warm", () => {
+  it("memoises the masks of the states a typical document passes through, in-string ones included", () => {
+    const c = new JsonConstraints(tok);
+    const { grammar } = c.masker;
+    const inString = grammar.stepAll(grammar.start, new TextEncoder().encode('{"key": "va'));
+    const inNested = grammar.stepAll(grammar.start, new TextEncoder().encode('{"list": [1, {"k": "'));
+    expect(c.masker.has(inString)).toBe(false);
+    c.warm();
+    expect(c.masker.has(grammar.start)).toBe(true);
+    expect(c.masker.has(inString)).toBe(true);
+    expect(c.masker.has(inNested)).toBe(true);
+  });
+});
+
 describe("a grammar that outgrows its DFA budget", () => {
   it("ends that answer instead of failing the engine step", () => {
     const small = new JsonConstraints(tok, 6);

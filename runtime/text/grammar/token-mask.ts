@@ -72,6 +72,11 @@ export class TokenMasker {
 
   constructor(readonly grammar: ByteGrammar, readonly trie: TokenTrie, private readonly cacheSize = 64) {}
 
+  /** True when the mask of `state` is memoised (the next allowed() is a lookup). */
+  has(state: number): boolean {
+    return this.#cache.has(state);
+  }
+
   /** Tokens whose every byte the grammar accepts from `state`. The array is shared: do not modify it. */
   allowed(state: number): Uint8Array {
     const hit = this.#cache.get(state);
