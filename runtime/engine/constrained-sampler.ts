@@ -10,14 +10,15 @@
 // next token must begin with optional whitespace and `{`. Forced tokens (the reasoning budget's [/THINK]) arrive
 // through `generatedIds` like sampled ones, so one replay of the new ids keeps the phase right, across
 // preemption too.
+import type { TokenMask } from "../text/grammar/token-mask.ts";
 import type { TokenSampler } from "./sequence.ts";
 
 /** What the answer may be, token by token. */
 export interface AnswerAutomaton {
   /** A token of the answer was generated (sampled or forced). */
   consume(id: number): void;
-  /** Ordinary tokens allowed next (1 = allowed; null = none), and control tokens allowed next. */
-  allowed(): { mask: Uint8Array | null; controls: readonly number[] };
+  /** Ordinary tokens allowed next (null = none), and control tokens allowed next. */
+  allowed(): { mask: TokenMask | null; controls: readonly number[] };
 }
 
 export interface ThinkControls {
@@ -73,12 +74,19 @@ export class ConstrainedSampler implements TokenSampler {
     const { mask, controls } = this.answer.allowed();
     let any = controls.length > 0;
     if (mask === null) row.fill(-Infinity);
-    else {
-      for (let i = 0; i < row.length; i++) {
-        const ok = i < mask.length && mask[i] === 1;
-        row[i] = ok ? logits[i] : -Infinity;
-        any ||= ok;
-      }
+    else if (mask.complement) {
+      // most tokens allowed: copy the row, block the listed ones
+      row.set(logits);
+      const ids = mask.ids;
+      for (let i = 0; i < ids.length; i++) row[ids[i]] = -Infinity;
+      // control tokens are never in the trie, so they are blocked unless listed in `controls` below
+      for (let i = mask.bits.length; i < row.length; i++) row[i] = -Infinity;
+      any = true;
+    } else {
+      row.fill(-Infinity);
+      const ids = mask.ids;
+      for (let i = 0; i < ids.length; i++) row[ids[i]] = logits[ids[i]];
+      any ||= mask.ids.length > 0;
     }
     for (const id of controls) row[id] = logits[id];
     if (this.phase === "start" && think !== undefined) row[think] = logits[think];

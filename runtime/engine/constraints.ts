@@ -9,7 +9,7 @@
 import { JsonGrammar } from "../text/grammar/json-grammar.ts";
 import { LazyDfa, Nfa } from "../text/grammar/nfa.ts";
 import { SchemaError, compileSchema } from "../text/grammar/schema-grammar.ts";
-import { TokenMasker, TokenTrie } from "../text/grammar/token-mask.ts";
+import { TokenMasker, TokenTrie, type TokenMask } from "../text/grammar/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 import { ConstrainedSampler, type AnswerAutomaton } from "./constrained-sampler.ts";
 import type { TokenSampler } from "./sequence.ts";
@@ -140,7 +140,7 @@ class GrammarCursor {
     const bytes = this.state < 0 || id >= trie.vocabSize ? null : trie.tokenBytes(id);
     this.state = bytes === null || bytes.length === 0 ? -1 : guard(() => grammar.stepAll(this.state, bytes), -1);
   }
-  get mask(): Uint8Array | null {
+  get mask(): TokenMask | null {
     return this.state < 0 ? null : guard(() => this.masker.allowed(this.state), null);
   }
   get isComplete(): boolean {

@@ -200,7 +200,16 @@ describe("JsonSampler phases", () => {
     sampler.sample(logits, ids, 3);
     expect(allowedIds(rows[2])).toContain(idOf("{"));
     expect(allowedIds(rows[2])).not.toContain(THINK);
-    ids.push(...tok.encode('{"a": 1'));
+    ids.push(...tok.encode('{"s": "'));
+    sampler.sample(logits, ids, ids.length);
+    // inside a string most tokens are allowed (the mask is kept as its blocked list): the row must still be exact
+    const { grammar, trie } = constraints.masker;
+    const inString = grammar.stepAll(grammar.start, new TextEncoder().encode('{"s": "'));
+    const want = Array.from({ length: tok.vocabSize }, (_, id) => id).filter((id) => !tok.isControl(id) && grammar.stepAll(inString, trie.tokenBytes(id)) >= 0);
+    expect(allowedIds(rows[3])).toEqual(want);
+    expect(constraints.masker.allowed(inString).complement).toBe(true);
+    rows.splice(3, 1);
+    ids.push(...tok.encode('x", "a": 1'));
     sampler.sample(logits, ids, ids.length);
     expect(allowedIds(rows[3])).not.toContain(eos);
     expect(allowedIds(rows[3])).toContain(idOf("}"));

@@ -63,9 +63,29 @@ export class TokenTrie {
   }
 }
 
-/** Allowed-token masks (1 = allowed) of one grammar over one vocabulary. */
+/** One state's allowed tokens: as a table, and as the shorter of the allowed and the blocked id lists, so that
+ * masking a logits row writes only that many entries (a structural state allows a few hundred of 131k tokens,
+ * an in-string state blocks a few thousand). */
+export interface TokenMask {
+  /** 1 = allowed, per token id. */
+  readonly bits: Uint8Array;
+  /** Allowed ids, or blocked ids when `complement`. */
+  readonly ids: Int32Array;
+  readonly complement: boolean;
+}
+
+function tokenMask(bits: Uint8Array): TokenMask {
+  let allowed = 0;
+  for (let i = 0; i < bits.length; i++) allowed += bits[i];
+  const complement = allowed > bits.length / 2;
+  const ids = new Int32Array(complement ? bits.length - allowed : allowed);
+  for (let i = 0, n = 0; i < bits.length; i++) if ((bits[i] === 1) !== complement) ids[n++] = i;
+  return { bits, ids, complement };
+}
+
+/** Allowed-token masks of one grammar over one vocabulary. */
 export class TokenMasker {
-  readonly #cache = new Map<number, Uint8Array>();
+  readonly #cache = new Map<number, TokenMask>();
   // explicit DFS stacks, reused across walks
   #nodes = new Int32Array(1024);
   #states = new Int32Array(1024);
@@ -77,8 +97,8 @@ export class TokenMasker {
     return this.#cache.has(state);
   }
 
-  /** Tokens whose every byte the grammar accepts from `state`. The array is shared: do not modify it. */
-  allowed(state: number): Uint8Array {
+  /** Tokens whose every byte the grammar accepts from `state`. Shared: do not modify it. */
+  allowed(state: number): TokenMask {
     const hit = this.#cache.get(state);
     if (hit) {
       // refresh its place in the LRU order
@@ -86,7 +106,7 @@ export class TokenMasker {
       this.#cache.set(state, hit);
       return hit;
     }
-    const mask = this.#walk(state);
+    const mask = tokenMask(this.#walk(state));
     if (this.#cache.size >= this.cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(state, mask);
     return mask;
