@@ -62,7 +62,7 @@ export async function runCommand(argv: string[]): Promise<string> {
     topK: parseIntArg("top-k", values["top-k"], 0),
     minP: parseFloatArg("min-p", values["min-p"], 0),
     seed: parseIntArg("seed", values.seed, 0),
-    logprobs: parseIntArg("logprobs", values.logprobs, 0),
+    logprobs: values.logprobs === undefined ? undefined : parseIntArg("logprobs", values.logprobs, 0),
   };
 
   const imageFiles = values.image ?? [];
@@ -118,7 +118,7 @@ export async function runCommand(argv: string[]): Promise<string> {
       const text = tok ? runTextFields(tok, parseIds) : { text: null, reasoning: null, tool_calls: [] };
       return {
         ids, text: text.text, reasoning: text.reasoning, tool_calls: text.tool_calls, finish_reason: s.finishReason, usage: s.usage,
-        ...(sampling.logprobs ? { logprobs: s.tokens.map((t) => ({ token: t.token, logprob: t.logprob, top_logprobs: t.topLogprobs ?? [] })) } : {}),
+        ...(sampling.logprobs !== undefined ? { logprobs: s.tokens.map((t) => ({ token: t.token, logprob: t.logprob, top_logprobs: t.topLogprobs ?? [] })) } : {}),
       };
     };
     const rendered = samples.map(render);

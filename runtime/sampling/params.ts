@@ -21,8 +21,9 @@ export interface SamplingParams {
   logitBias?: Readonly<Record<number, number>>;
   /** Integer; the same seed reproduces the same tokens. A random one is chosen when absent. */
   seed?: number;
-  /** How many top alternatives (0..20) to return with each token's log-probability. Default 0. */
-  logprobs?: number;
+  /** Return each token's log-probability with this many top alternatives (0..20); absent or null = no
+   * log-probabilities at all (they cost a pass over the vocabulary per token, so they are computed only when asked). */
+  logprobs?: number | null;
   /** Most tokens to generate (≥ 1); absent = until a stop token or the context ends. Enforced by the engine. */
   maxTokens?: number;
   /** Extra token ids that end the sequence (besides EOS). Enforced by the engine. */
@@ -42,7 +43,8 @@ export interface ResolvedSamplingParams {
   /** Frozen; zero biases dropped. */
   readonly logitBias: Readonly<Record<number, number>>;
   readonly seed: number | undefined;
-  readonly logprobs: number;
+  /** null: no log-probabilities; 0: the chosen token's only; k: plus the top k. */
+  readonly logprobs: number | null;
   readonly maxTokens: number | undefined;
   readonly stopTokenIds: readonly number[];
 }
@@ -58,7 +60,7 @@ export const DEFAULT_SAMPLING_PARAMS: ResolvedSamplingParams = Object.freeze({
   repetitionPenalty: 1,
   logitBias: Object.freeze({}),
   seed: undefined,
-  logprobs: 0,
+  logprobs: null,
   maxTokens: undefined,
   stopTokenIds: Object.freeze([]),
 });
@@ -117,7 +119,7 @@ export function validateSamplingParams(p: SamplingParams, vocabSize: number): Re
   const seedRaw = p.seed ?? undefined;
   if (seedRaw !== undefined && !(typeof seedRaw === "number" && Number.isSafeInteger(seedRaw)))
     fail("seed", "an integer in [-(2^53 - 1), 2^53 - 1]", seedRaw);
-  const logprobs = num("logprobs", p.logprobs, 0, (x) => Number.isInteger(x) && x >= 0 && x <= MAX_LOGPROBS, `an integer in [0, ${MAX_LOGPROBS}]`);
+  const logprobs = p.logprobs === undefined || p.logprobs === null ? null : num("logprobs", p.logprobs, 0, (x) => Number.isInteger(x) && x >= 0 && x <= MAX_LOGPROBS, `an integer in [0, ${MAX_LOGPROBS}]`);
   const maxTokensRaw = p.maxTokens ?? undefined;
   if (maxTokensRaw !== undefined && !(typeof maxTokensRaw === "number" && Number.isSafeInteger(maxTokensRaw) && maxTokensRaw >= 1))
     fail("max_tokens", "an integer ≥ 1", maxTokensRaw);

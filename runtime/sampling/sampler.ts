@@ -23,7 +23,7 @@ export type { TopLogprob } from "./logprobs.ts";
 
 export interface SampleResult {
   token: number;
-  /** log p(token) under the raw model distribution. */
+  /** log p(token) under the raw model distribution; NaN when the request asked for no log-probabilities. */
   logprob: number;
   /** The `logprobs` most likely tokens under the raw distribution, most likely first (only when asked). */
   topLogprobs?: TopLogprob[];
@@ -109,6 +109,7 @@ export class SequenceSampler {
       const n = this.#truncate(total);
       token = this.#race(n, step);
     }
+    if (this.params.logprobs === null) return { token, logprob: NaN }; // not asked for: skip the pass over the row
     if (Number.isNaN(logZ)) logZ = logNormaliser(logits);
     return this.#result(logits, token, logZ);
   }
@@ -258,17 +259,19 @@ export class SequenceSampler {
   #result(logits: Float32Array, token: number, logZ: number): SampleResult {
     const k = this.params.logprobs;
     const r: SampleResult = { token, logprob: logits[token] - logZ };
-    if (k > 0) r.topLogprobs = topLogprobs(logits, logZ, k);
+    if (k !== null && k > 0) r.topLogprobs = topLogprobs(logits, logZ, k);
     return r;
   }
 }
 
 /**
  * A result for a token the engine forces (e.g. [/THINK] when a reasoning budget runs out): its raw
- * log-probability, and the top alternatives when `logprobs` > 0, as if it had been sampled.
+ * log-probability, and the top alternatives when `logprobs` > 0, as if it had been sampled (NaN when the request
+ * asked for no log-probabilities).
  */
-export function forcedResult(logits: Float32Array, token: number, logprobs: number): SampleResult {
+export function forcedResult(logits: Float32Array, token: number, logprobs: number | null): SampleResult {
   if (!(Number.isInteger(token) && token >= 0 && token < logits.length)) throw new RangeError(`forced token ${token} is outside the vocabulary [0, ${logits.length})`);
+  if (logprobs === null) return { token, logprob: NaN };
   const logZ = logNormaliser(logits);
   const r: SampleResult = { token, logprob: logits[token] - logZ };
   if (logprobs > 0) r.topLogprobs = topLogprobs(logits, logZ, logprobs);

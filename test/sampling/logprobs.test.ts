@@ -19,7 +19,7 @@ describe("logprobs", () => {
       { logitBias: { 7: 20 }, repetitionPenalty: 1.5, presencePenalty: 1 },
     ];
     for (const p of settings) {
-      const s = new SequenceSampler({ ...p, seed: 3 }, LOGITS.length, [1, 2]);
+      const s = new SequenceSampler({ ...p, seed: 3, logprobs: 0 }, LOGITS.length, [1, 2]);
       for (let step = 0; step < 20; step++) {
         const r = s.sample(LOGITS, [4, 5], step);
         expect(r.logprob, JSON.stringify(p)).toBeCloseTo(RAW[r.token], 10);
@@ -27,9 +27,24 @@ describe("logprobs", () => {
       }
     }
     // the bias really moved the choice, yet the logprob is the unbiased one
-    const biased = new SequenceSampler({ temperature: 0, logitBias: { 7: 20 } }, LOGITS.length).sample(LOGITS, [], 0);
+    const biased = new SequenceSampler({ temperature: 0, logitBias: { 7: 20 }, logprobs: 0 }, LOGITS.length).sample(LOGITS, [], 0);
     expect(biased.token).toBe(7);
     expect(biased.logprob).toBeCloseTo(RAW[7], 10);
+  });
+
+  it("are not computed unless asked for (NaN), and asking does not change the token", () => {
+    for (const p of [{ temperature: 0 }, { temperature: 0.8, topP: 0.9 }, { temperature: 1 }]) {
+      const quiet = new SequenceSampler({ ...p, seed: 5 }, LOGITS.length);
+      const asked = new SequenceSampler({ ...p, seed: 5, logprobs: 0 }, LOGITS.length);
+      for (let step = 0; step < 20; step++) {
+        const a = quiet.sample(LOGITS, [], step), b = asked.sample(LOGITS, [], step);
+        expect(a.token).toBe(b.token);
+        expect(a.logprob).toBeNaN();
+        expect(b.logprob).toBeCloseTo(RAW[b.token], 10);
+      }
+    }
+    expect(forcedResult(LOGITS, 3, null).logprob).toBeNaN();
+    expect(forcedResult(LOGITS, 3, 0).logprob).toBeCloseTo(RAW[3], 10);
   });
 
   it("return the n most likely raw alternatives, most likely first", () => {

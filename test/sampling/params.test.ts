@@ -22,7 +22,7 @@ function errorOf(p: unknown): SamplingParamsError {
 describe("validateSamplingParams", () => {
   it("fills vLLM's defaults", () => {
     expect(validateSamplingParams({}, V)).toEqual(DEFAULT_SAMPLING_PARAMS);
-    expect(DEFAULT_SAMPLING_PARAMS).toMatchObject({ temperature: 1, topP: 1, topK: 0, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, logprobs: 0 });
+    expect(DEFAULT_SAMPLING_PARAMS).toMatchObject({ temperature: 1, topP: 1, topK: 0, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, logprobs: null });
   });
 
   it("normalises: top_k -1 and k ≥ vocabulary mean off, zero biases dropped, nulls are absent", () => {
