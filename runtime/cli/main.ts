@@ -1,22 +1,17 @@
 #!/usr/bin/env bun
 // The `gust` command line: one subcommand per job (DESIGN §3).
-import { benchCommand } from "./bench-command.ts";
-import { devCommand } from "./dev-command.ts";
-import { deployCommand, rollbackCommand } from "../../edge/cli/deploy-command.ts";
-import { serveCommand } from "../../edge/cli/serve-command.ts";
-import { runCommand } from "./run-command.ts";
-import { runtimeCommand } from "./runtime-command.ts";
-import { tokenizeCommand } from "./tokenize-command.ts";
-
-const commands: Record<string, (argv: string[]) => Promise<string>> = {
-  run: runCommand,
-  bench: benchCommand,
-  dev: devCommand,
-  tokenize: tokenizeCommand,
-  runtime: runtimeCommand,
-  serve: serveCommand,
-  deploy: deployCommand,
-  rollback: rollbackCommand,
+// Each command's module loads only when that command runs: the gateway process (`gust serve`) must not carry the
+// model side (bun:ffi, kernels, engine) or esbuild, whose code would sit in its heap and lengthen every GC pause.
+type Command = (argv: string[]) => Promise<string>;
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./run-command.ts")).runCommand,
+  bench: async () => (await import("./bench-command.ts")).benchCommand,
+  dev: async () => (await import("./dev-command.ts")).devCommand,
+  tokenize: async () => (await import("./tokenize-command.ts")).tokenizeCommand,
+  runtime: async () => (await import("./runtime-command.ts")).runtimeCommand,
+  serve: async () => (await import("../../edge/cli/serve-command.ts")).serveCommand,
+  deploy: async () => (await import("../../edge/cli/deploy-command.ts")).deployCommand,
+  rollback: async () => (await import("../../edge/cli/deploy-command.ts")).rollbackCommand,
 };
 
 const help = `gust: serverless-style runtime for model functions
@@ -37,13 +32,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${help}\n`);
     return name ? 0 : 2;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = commands[name];
+  if (!load) {
     process.stderr.write(`gust: unknown command "${name}"\n\n${help}\n`);
     return 2;
   }
   try {
-    const output = await command(rest);
+    const output = await (await load())(rest);
     if (output) process.stdout.write(`${output}\n`);
     return 0;
   } catch (err) {
@@ -54,3 +49,4 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+export {};
