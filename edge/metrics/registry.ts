@@ -26,22 +26,34 @@ interface Metric {
   render(): string;
 }
 
-abstract class Family<T> implements Metric {
-  protected readonly series = new Map<string, { labels: Labels; value: T }>();
-  constructor(readonly name: string, readonly help: string, readonly type: "counter" | "gauge" | "histogram") {}
+/** One labelled series; `text` is its sample-line prefix (`name{labels} `), built once because a scrape renders
+ * every series and rebuilding label text each time was most of a scrape's garbage. */
+interface Series<T> {
+  labels: Labels;
+  value: T;
+  text: string;
+}
 
-  protected get(labels: Labels, init: () => T): T {
+abstract class Family<T> implements Metric {
+  protected readonly series = new Map<string, Series<T>>();
+  readonly #header: string;
+
+  constructor(readonly name: string, readonly help: string, readonly type: "counter" | "gauge" | "histogram") {
+    this.#header = `# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}\n# TYPE ${name} ${type}\n`;
+  }
+
+  protected get(labels: Labels, init: (labels: Labels) => T): T {
     const key = keyOf(labels);
     let s = this.series.get(key);
     if (!s) {
-      s = { labels: { ...labels }, value: init() };
+      s = { labels: { ...labels }, value: init(labels), text: `${this.name}${labelText(labels)} ` };
       this.series.set(key, s);
     }
     return s.value;
   }
 
   protected header(): string {
-    return `# HELP ${this.name} ${this.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}\n# TYPE ${this.name} ${this.type}\n`;
+    return this.#header;
   }
 
   abstract render(): string;
@@ -59,7 +71,7 @@ export class Counter extends Family<{ v: number }> {
   }
   render(): string {
     let out = this.header();
-    for (const { labels, value } of this.series.values()) out += `${this.name}${labelText(labels)} ${formatNumber(value.v)}\n`;
+    for (const { text, value } of this.series.values()) out += `${text}${formatNumber(value.v)}\n`;
     return out;
   }
 }
@@ -82,17 +94,32 @@ export class Gauge extends Family<{ v: number }> {
       else for (const [labels, v] of got) this.set(v, labels);
     }
     let out = this.header();
-    for (const { labels, value } of this.series.values()) out += `${this.name}${labelText(labels)} ${formatNumber(value.v)}\n`;
+    for (const { text, value } of this.series.values()) out += `${text}${formatNumber(value.v)}\n`;
     return out;
   }
 }
 
-export class Histogram extends Family<{ counts: number[]; sum: number; count: number }> {
+/** A histogram series: its counts, and the prefixes of its bucket, sum and count lines (see Series.text). */
+interface HistogramValue {
+  counts: number[];
+  sum: number;
+  count: number;
+  bucketText: string[];
+  sumText: string;
+  countText: string;
+}
+
+export class Histogram extends Family<HistogramValue> {
   constructor(name: string, help: string, readonly buckets: number[]) {
     super(name, help, "histogram");
   }
   observe(x: number, labels: Labels = {}): void {
-    const s = this.get(labels, () => ({ counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    const s = this.get(labels, (l) => ({
+      counts: this.buckets.map(() => 0), sum: 0, count: 0,
+      bucketText: [...this.buckets.map(formatNumber), "+Inf"].map((le) => `${this.name}_bucket${labelText(l, ["le", le])} `),
+      sumText: `${this.name}_sum${labelText(l)} `,
+      countText: `${this.name}_count${labelText(l)} `,
+    }));
     for (let i = 0; i < this.buckets.length; i++) if (x <= this.buckets[i]) s.counts[i]++;
     s.sum += x;
     s.count++;
@@ -102,11 +129,9 @@ export class Histogram extends Family<{ counts: number[]; sum: number; count: nu
   }
   render(): string {
     let out = this.header();
-    for (const { labels, value } of this.series.values()) {
-      this.buckets.forEach((b, i) => (out += `${this.name}_bucket${labelText(labels, ["le", formatNumber(b)])} ${value.counts[i]}\n`));
-      out += `${this.name}_bucket${labelText(labels, ["le", "+Inf"])} ${value.count}\n`;
-      out += `${this.name}_sum${labelText(labels)} ${formatNumber(value.sum)}\n`;
-      out += `${this.name}_count${labelText(labels)} ${value.count}\n`;
+    for (const { value: v } of this.series.values()) {
+      for (let i = 0; i < this.buckets.length; i++) out += `${v.bucketText[i]}${v.counts[i]}\n`;
+      out += `${v.bucketText[this.buckets.length]}${v.count}\n${v.sumText}${formatNumber(v.sum)}\n${v.countText}${v.count}\n`;
     }
     return out;
   }
