@@ -63,6 +63,20 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
     expect(usage).toMatchObject({ completion_tokens: 8 });
   });
 
+  it("returns log-probabilities from the runtime only when asked", async () => {
+    const asked = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2, ignore_eos: true } as never);
+    const entries = (asked as OpenAI.Chat.ChatCompletion).choices[0].logprobs!.content!;
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      expect(Number.isFinite(e.logprob) && e.logprob <= 0).toBe(true);
+      expect(e.top_logprobs).toHaveLength(2);
+      expect(e.top_logprobs[0].logprob).toBeGreaterThanOrEqual(e.logprob); // greedy picks the most likely
+    }
+    const quiet = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 6, temperature: 0, ignore_eos: true } as never) as OpenAI.Chat.ChatCompletion;
+    expect(quiet.choices[0].logprobs).toBeNull();
+    expect(quiet.choices[0].message.content).toBe((asked as OpenAI.Chat.ChatCompletion).choices[0].message.content);
+  });
+
   it("accepts tools through the openai client", async () => {
     const r = await openai.chat.completions.create({
       model: MODEL, max_tokens: 6, temperature: 0, messages: [{ role: "user", content: "add 2 and 3" }],
