@@ -12,6 +12,7 @@ import { SchemaError, compileSchema } from "../text/grammar/schema-grammar.ts";
 import { TokenMasker, TokenTrie, type TokenMask } from "../text/grammar/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 import { ConstrainedSampler, type AnswerAutomaton } from "./constrained-sampler.ts";
+import { endsInsideThink } from "./reasoning-budget.ts";
 import type { TokenSampler } from "./sequence.ts";
 
 export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; schema: unknown };
@@ -112,7 +113,7 @@ export class JsonConstraints {
   }
 
   #wrap(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean, automaton: () => AnswerAutomaton) {
-    const insideThink = this.#think !== undefined && promptIds.lastIndexOf(this.#think) > (this.#endThink === undefined ? -1 : promptIds.lastIndexOf(this.#endThink));
+    const insideThink = this.#think !== undefined && this.#endThink !== undefined && endsInsideThink(promptIds, { think: this.#think, endThink: this.#endThink });
     const ids = { eos: this.#eos, think: allowThinking ? this.#think : undefined, endThink: this.#endThink };
     return (index: number) => new ConstrainedSampler(factory(index), automaton(), ids, insideThink ? "think" : "start");
   }
