@@ -39,9 +39,8 @@ export class ConstrainedSampler implements TokenSampler {
 
   sample(logits: Float32Array, generatedIds: readonly number[], step: number) {
     this.#replay(generatedIds);
-    const drawn = this.inner.sample(this.#masked(logits), generatedIds, step);
-    // report the raw distribution's log-probabilities, as unconstrained requests do
-    return this.inner.forced(logits, drawn.token);
+    // drawn from the masked row; log-probabilities of the raw one, as unconstrained requests report them
+    return this.inner.sample(this.#masked(logits), generatedIds, step, logits);
   }
 
   forced(logits: Float32Array, token: number) {

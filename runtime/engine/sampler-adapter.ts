@@ -13,7 +13,7 @@ export function samplerFactory(params: SamplingParams, vocabSize: number, prompt
   return (index) => {
     const sampler = new SequenceSampler({ ...params, seed: index === 0 ? baseSeed : deriveSeed(baseSeed, index) }, vocabSize, promptIds);
     return {
-      sample: (logits, generated, step) => sampler.sample(logits, generated, step),
+      sample: (logits, generated, step, rawLogits) => sampler.sample(logits, generated, step, rawLogits),
       forced: (logits, token) => forcedResult(logits, token, sampler.params.logprobs),
       sequenceSampler: sampler,
     };

@@ -92,10 +92,12 @@ export class SequenceSampler {
   /**
    * Chooses the token for decode step `step` (the index of the token being generated; the engine keeps it
    * stable across preemption and batching). `generatedIds` are this sequence's output tokens so far,
-   * forced ones included. `logits` is not modified.
+   * forced ones included. `logits` is not modified. `rawLogits` is the row the reported log-probabilities are of
+   * when it differs from the one drawn from (constrained decoding draws from a masked copy).
    */
-  sample(logits: Float32Array, generatedIds: readonly number[], step: number): SampleResult {
+  sample(logits: Float32Array, generatedIds: readonly number[], step: number, rawLogits: Float32Array = logits): SampleResult {
     this.#checkRow(logits);
+    this.#checkRow(rawLogits);
     if (!(Number.isInteger(step) && step >= 0 && step < TWO_POW_32)) throw new RangeError(`step must be an integer in [0, 2^32), got ${step}`);
     const V = this.vocabSize, T = this.params.temperature;
     const row = this.adjustLogits(logits, generatedIds);
@@ -105,13 +107,13 @@ export class SequenceSampler {
     else {
       const total = this.#weights(row);
       // With no adjustment at temperature 1 the weights are exp(logit − max): reuse them for the normaliser.
-      if (row === logits && T === 1) logZ = lastMax + Math.log(total);
+      if (row === rawLogits && T === 1) logZ = lastMax + Math.log(total);
       const n = this.#truncate(total);
       token = this.#race(n, step);
     }
     if (this.params.logprobs === null) return { token, logprob: NaN }; // not asked for: skip the pass over the row
-    if (Number.isNaN(logZ)) logZ = logNormaliser(logits);
-    return this.#result(logits, token, logZ);
+    if (Number.isNaN(logZ)) logZ = logNormaliser(rawLogits);
+    return this.#result(rawLogits, token, logZ);
   }
 
   /**

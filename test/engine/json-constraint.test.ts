@@ -167,11 +167,12 @@ describe("JsonSampler phases", () => {
   function recorder() {
     const rows: Float32Array[] = [];
     const inner: TokenSampler = {
-      sample: (row) => {
+      sample: (row, _generated, _step, rawLogits) => {
         rows.push(row.slice());
         let best = 0;
         for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-        return { token: best, logprob: 0 };
+        // -1 marks a log-probability reported from a raw row handed in beside the masked one
+        return { token: best, logprob: rawLogits !== undefined && rawLogits !== row ? -1 : 0 };
       },
       forced: (_logits, token) => ({ token, logprob: -1 }),
     };
@@ -186,7 +187,7 @@ describe("JsonSampler phases", () => {
     const eos = tok.eosId;
     const ids: number[] = [];
     const result = sampler.sample(logits, ids, 0);
-    expect(result.logprob).toBe(-1); // reported from the raw logits via forced()
+    expect(result.logprob).toBe(-1); // reported from the raw logits, not the masked row
     const first = allowedIds(rows[0]);
     expect(first).toContain(THINK);
     expect(first).toContain(idOf("{"));

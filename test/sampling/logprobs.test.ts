@@ -32,6 +32,18 @@ describe("logprobs", () => {
     expect(biased.logprob).toBeCloseTo(RAW[7], 10);
   });
 
+  it("come from the raw row when the draw is from a masked copy", () => {
+    const masked = Float32Array.from(LOGITS, (x, i) => (i % 2 === 0 ? x : -Infinity));
+    for (const p of [{ temperature: 0 }, { temperature: 1 }, { temperature: 0.6, topP: 0.9 }]) {
+      const s = new SequenceSampler({ ...p, seed: 2, logprobs: 0 }, LOGITS.length);
+      for (let step = 0; step < 10; step++) {
+        const r = s.sample(masked, [], step, LOGITS);
+        expect(r.token % 2).toBe(0);
+        expect(r.logprob).toBeCloseTo(RAW[r.token], 10);
+      }
+    }
+  });
+
   it("are not computed unless asked for (NaN), and asking does not change the token", () => {
     for (const p of [{ temperature: 0 }, { temperature: 0.8, topP: 0.9 }, { temperature: 1 }]) {
       const quiet = new SequenceSampler({ ...p, seed: 5 }, LOGITS.length);
