@@ -3,6 +3,7 @@
 import { RuntimeError, type ModelBinding } from "../../edge/binding/types.ts";
 import { encodeChat, type ChatRequest } from "../../runtime/text/index.ts";
 import { ChoiceState, type ChatEvent } from "../builtin/chat/choice.ts";
+import { ToolChoiceError, toolCallConstraint } from "../builtin/chat/constraint-params.ts";
 import type { ChatInput, ChatResult, ChatStreamEvent, FunctionModel, ReasoningSetting, Usage } from "./types.ts";
 
 const emptyUsage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, reasoning_tokens: 0, budget_exhausted: false, cached_tokens: 0, preemptions: 0 };
@@ -71,17 +72,14 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
 }
 
 /** The runtime's tool-call constraint for toolChoice "required" or a named tool. */
-function requiredCalls(input: ChatInput): { toolCalls?: { tools: { name: string; parameters?: unknown }[]; parallel: boolean } } {
-  const choice = input.toolChoice ?? "auto";
-  if (choice === "auto") return {};
-  const tools = (input.tools ?? []).map((t) => ({ name: t.function.name, parameters: t.function.parameters ?? undefined }));
-  if (choice === "required") {
-    if (tools.length === 0) throw new TypeError('toolChoice "required" needs tools');
-    return { toolCalls: { tools, parallel: true } };
+function requiredCalls(input: ChatInput): { toolCalls?: NonNullable<ReturnType<typeof toolCallConstraint>> } {
+  try {
+    const toolCalls = toolCallConstraint(input.tools, input.toolChoice ?? "auto", true);
+    return toolCalls ? { toolCalls } : {};
+  } catch (e) {
+    if (e instanceof ToolChoiceError) throw new TypeError(`toolChoice: ${e.message}`);
+    throw e;
   }
-  const named = tools.find((t) => t.name === choice.name);
-  if (!named) throw new TypeError(`toolChoice names ${JSON.stringify(choice.name)}, which is not among the tools (${tools.map((t) => t.name).join(", ") || "none"})`);
-  return { toolCalls: { tools: [named], parallel: false } };
 }
 
 /** The model while no runtime is connected: every use fails with a 503 that says why. */

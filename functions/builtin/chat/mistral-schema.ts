@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
-import { checkParallel, responseFormatOf } from "./openai-schema.ts";
+import { constraintFields } from "./constraint-params.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
 import { commonFields, int, opt, commonSampling } from "./schema-parts.ts";
@@ -32,17 +32,13 @@ export type MistralChatRequest = v.InferOutput<typeof mistralChatSchema>;
 
 export function mistralParams(body: unknown): ChatParams {
   const r = v.parse(mistralChatSchema, body);
-  const raw = r.tool_choice ?? "auto";
-  // Mistral's "any" is OpenAI's "required": at least one call
-  const tc: ChatParams["toolChoice"] = typeof raw === "string" ? (raw === "any" ? "required" : raw) : { name: raw.function.name };
-  const responseFormat = responseFormatOf(r.response_format);
-  const parallelToolCalls = checkParallel(r.parallel_tool_calls, tc);
+  const { toolChoice, parallelToolCalls, responseFormat } = constraintFields(r);
   if (r.guardrails && r.guardrails.length > 0) throw new HttpError(400, "unsupported_value", "guardrails: moderation guardrails are not available on this server; leave the field out (safe_prompt is supported)", "guardrails");
   return {
     model: r.model ?? null,
     messages: r.messages as unknown as InputMessage[],
     tools: (r.tools ?? null) as InputTool[] | null,
-    toolChoice: tc,
+    toolChoice,
     parallelToolCalls,
     maxTokens: r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null,
     ...commonSampling(r),

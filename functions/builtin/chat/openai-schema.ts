@@ -1,8 +1,8 @@
 /** OpenAI chat completion request: valibot schema and its conversion to ChatParams. */
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
-import { SchemaError, compileSchema } from "../../../runtime/text/grammar/schema-grammar.ts";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
+import { constraintFields } from "./constraint-params.ts";
 import type { ChatParams } from "./params.ts";
 import { stopList } from "./params.ts";
 import { commonFields, int, opt, range, commonSampling } from "./schema-parts.ts";
@@ -31,42 +31,9 @@ export const openAIChatSchema = v.looseObject({
 
 export type OpenAIChatRequest = v.InferOutput<typeof openAIChatSchema>;
 
-/** parallel_tool_calls: false is held (one call) only where calls are required; with "auto" gust cannot stop a
- * second call without also forcing the first. */
-export function checkParallel(parallel: boolean | null | undefined, toolChoice: ChatParams["toolChoice"]): boolean {
-  if (parallel !== false) return true;
-  if (toolChoice === "auto" || toolChoice === "none")
-    throw new HttpError(400, "unsupported_value", 'parallel_tool_calls: false is supported with tool_choice "required" or a named function (the answer is then exactly one call); with "auto", leave it out or send true', "parallel_tool_calls");
-  return false;
-}
-
-/** The response format of both dialects: text (null), JSON mode, or a JSON Schema checked here so that a schema
- * gust cannot honour is a 400 naming the schema path before anything reaches the runtime. */
-export function responseFormatOf(rf: { type: string } | null | undefined): ChatParams["responseFormat"] {
-  if (!rf || rf.type === "text") return null;
-  if (rf.type === "json_object") return { type: "json_object" };
-  if (rf.type !== "json_schema")
-    throw new HttpError(400, "invalid_value", `response_format.type: ${JSON.stringify(rf.type)} is not a response format; allowed: "text", "json_object", "json_schema"`, "response_format.type");
-  const js = (rf as { json_schema?: unknown }).json_schema;
-  if (js === null || typeof js !== "object" || Array.isArray(js))
-    throw new HttpError(400, "invalid_value", 'response_format.json_schema: must be an object like {"name": "...", "schema": {...}}', "response_format.json_schema");
-  const schema = (js as { schema?: unknown }).schema;
-  if (schema === undefined) throw new HttpError(400, "invalid_value", "response_format.json_schema.schema: is required (the JSON Schema the answer must follow)", "response_format.json_schema.schema");
-  try {
-    compileSchema(schema);
-  } catch (e) {
-    if (e instanceof SchemaError) throw new HttpError(400, "invalid_value", `response_format.json_schema.schema: ${e.message}`, "response_format.json_schema.schema");
-    throw e;
-  }
-  return { type: "json_schema", schema };
-}
-
 export function openAIParams(body: unknown): ChatParams {
   const r = v.parse(openAIChatSchema, body);
-  const raw = r.tool_choice ?? "auto";
-  const tc: ChatParams["toolChoice"] = typeof raw === "string" ? raw : { name: raw.function.name };
-  const responseFormat = responseFormatOf(r.response_format);
-  const parallelToolCalls = checkParallel(r.parallel_tool_calls, tc);
+  const { toolChoice, parallelToolCalls, responseFormat } = constraintFields(r);
   if (r.top_logprobs && !r.logprobs) throw new HttpError(400, "invalid_value", "top_logprobs: needs logprobs: true", "top_logprobs");
   const maxTokens =
     r.max_completion_tokens != null ? { value: r.max_completion_tokens, field: "max_completion_tokens" } : r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null;
@@ -74,7 +41,7 @@ export function openAIParams(body: unknown): ChatParams {
     model: r.model ?? null,
     messages: r.messages as unknown as InputMessage[],
     tools: (r.tools ?? null) as InputTool[] | null,
-    toolChoice: tc,
+    toolChoice,
     parallelToolCalls,
     maxTokens,
     ...commonSampling(r),

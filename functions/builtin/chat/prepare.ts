@@ -9,6 +9,7 @@ import type { EncodedChat } from "../../../runtime/text/chat/encode.ts";
 import type { Dialect } from "../../../runtime/text/chat/input.ts";
 import type { InputMessage } from "../../../runtime/text/chat/types.ts";
 import { ChatRequestError } from "../../../runtime/text/errors.ts";
+import { ToolChoiceError, toolCallConstraint } from "./constraint-params.ts";
 import type { ChatParams } from "./params.ts";
 import { MISTRAL_SAFE_PROMPT } from "./params.ts";
 
@@ -134,7 +135,10 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
   if (params.priority !== undefined) generate.priority = params.priority;
   if (params.responseFormat) generate.responseFormat = params.responseFormat;
   const toolCalls = requiredCalls(params);
-  if (toolCalls) generate.toolCalls = toolCalls;
+  if (toolCalls) {
+    if (params.responseFormat) throw new HttpError(400, "invalid_value", "response_format: cannot be combined with a tool_choice that requires calls (the answer is the calls); drop one of them", "response_format");
+    generate.toolCalls = toolCalls;
+  }
   return { params, encoded, generate, maxTokens, reasoning };
 }
 
@@ -143,16 +147,11 @@ function shiftIndex(e: ChatRequestError): ChatRequestError {
   return new ChatRequestError(path, e.rule, e.detail, e.allowed);
 }
 
-/** tool_choice "required" or a named function: the calls the runtime must hold the answer to. */
 function requiredCalls(params: ChatParams): GenerateOptions["toolCalls"] {
-  const tc = params.toolChoice;
-  if (tc === "auto" || tc === "none") return undefined;
-  const tools = params.tools ?? [];
-  if (tools.length === 0) throw new HttpError(400, "invalid_value", `tool_choice: ${typeof tc === "string" ? `"${tc}"` : "a named function"} needs tools, and the request offers none`, "tool_choice");
-  if (params.responseFormat) throw new HttpError(400, "invalid_value", "response_format: cannot be combined with a tool_choice that requires calls (the answer is the calls); drop one of them", "response_format");
-  const offered = tools.map((t) => ({ name: t.function.name, parameters: t.function.parameters ?? undefined }));
-  if (tc === "required") return { tools: offered, parallel: params.parallelToolCalls };
-  const named = offered.find((t) => t.name === tc.name);
-  if (!named) throw new HttpError(400, "invalid_value", `tool_choice.function.name: ${JSON.stringify(tc.name)} is not among the tools; offered: ${offered.map((t) => JSON.stringify(t.name)).join(", ")}`, "tool_choice.function.name");
-  return { tools: [named], parallel: false };
+  try {
+    return toolCallConstraint(params.tools, params.toolChoice, params.parallelToolCalls);
+  } catch (e) {
+    if (e instanceof ToolChoiceError) throw new HttpError(400, "invalid_value", `${e.field}: ${e.message}`, e.field);
+    throw e;
+  }
 }
