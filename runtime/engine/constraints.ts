@@ -7,7 +7,7 @@
 // that stay on "get_weather" or "get_time" ("get_" allows both); [ARGS] once a whole name is written; then the
 // arguments' grammar; then end-of-sequence or, with parallel calls, [TOOL_CALLS] again.
 import { JsonGrammar } from "../text/grammar/json-grammar.ts";
-import { LazyDfa, Nfa } from "../text/grammar/nfa.ts";
+import { GrammarLimitError, LazyDfa, Nfa } from "../text/grammar/nfa.ts";
 import { SchemaError, compileSchema } from "../text/grammar/schema-grammar.ts";
 import { TokenMasker, TokenTrie, type TokenMask } from "../text/grammar/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
@@ -201,7 +201,7 @@ function guard<T>(fn: () => T, onOverflow: T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof RangeError) return onOverflow;
+    if (e instanceof GrammarLimitError) return onOverflow;
     throw e;
   }
 }

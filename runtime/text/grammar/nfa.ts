@@ -57,6 +57,11 @@ export class Nfa {
   }
 }
 
+/** A grammar needed more DFA states than its budget allows (the schema is too large or too loose to hold). */
+export class GrammarLimitError extends RangeError {
+  override name = "GrammarLimitError";
+}
+
 /** The DFA of an NFA, states interned as sorted sets of NFA states and built as they are reached. */
 export class LazyDfa extends MemoisedGrammar {
   readonly start: number;
@@ -102,7 +107,7 @@ export class LazyDfa extends MemoisedGrammar {
     const key = set.join(",");
     let id = this.#ids.get(key);
     if (id === undefined) {
-      if (this.#sets.length >= this.maxStates) throw new RangeError(`The grammar needs more than ${this.maxStates} DFA states; simplify the schema`);
+      if (this.#sets.length >= this.maxStates) throw new GrammarLimitError(`The grammar needs more than ${this.maxStates} DFA states; simplify the schema`);
       id = this.#sets.length;
       this.#sets.push(set);
       this.#ids.set(key, id);
