@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
 import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
+import { metricSample } from "../helpers/metrics.ts";
 import { bunBin, startDenoGateway, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
 
 const argv = process.argv.slice(2);
@@ -52,10 +53,7 @@ function schedulerGaps(durationMs: number): { over5: number; worst: number } {
 async function metrics(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
 }
-function sample(text: string, name: string): number {
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(" ").pop()) : NaN;
-}
+const sample = metricSample;
 
 const socket = tempSocket("bench");
 const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512", ...(pin ? ["--threads", "1"] : [])], /serving/);

@@ -10,16 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
+import { scrapeMetric } from "../helpers/metrics.ts";
 import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
 const runtimeArgs = (socket: string) => ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "256", "--max-num-seqs", "16"];
 
-async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(" ").pop()) : NaN;
-}
+const metric = scrapeMetric;
 
 async function until(check: () => Promise<boolean>, what: string, tries = 200): Promise<void> {
   for (let i = 0; i < tries; i++) {
