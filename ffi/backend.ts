@@ -4,6 +4,7 @@ import { ptr as hostPtr } from "bun:ffi";
 import { openLibrary, type NativeSymbols } from "./bun-binder.ts";
 import { NativeBuffer, type DeviceBuffer } from "./buffer.ts";
 import { defaultCpuThreads } from "./cpu-threads.ts";
+import { applyOmpWaitDefaults } from "./omp-wait.ts";
 import { libraryPath, type BackendKind } from "./library-path.ts";
 import { DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
 import { runSelfTest } from "./self-test.ts";
@@ -295,6 +296,7 @@ export function createBackend(kind: BackendKind = "cpu", options: BackendOptions
   const key = `${kind}:${options.numThreads ?? 0}`;
   const cached = opened.get(key);
   if (cached) return cached;
+  if (kind === "cpu") applyOmpWaitDefaults();
   const lib = openLibrary(libraryPath(kind));
   const version = lib.symbols.gust_abi_version() as number;
   if (version !== GUST_ABI_VERSION) {
