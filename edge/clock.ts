@@ -16,3 +16,14 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
+
+/** A background timer must not keep a process alive on its own: Bun/Node timers have unref(), Deno has
+ * Deno.unrefTimer. */
+export function unrefTimer(timer: ReturnType<typeof setTimeout> | ReturnType<typeof setInterval>): void {
+  const t = timer as unknown as { unref?: () => void };
+  if (typeof t.unref === "function") t.unref();
+  else {
+    const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
+    if (deno && typeof timer === "number") deno.unrefTimer(timer);
+  }
+}

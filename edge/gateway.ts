@@ -10,6 +10,7 @@ import { adminRoutes } from "./functions/admin-routes.ts";
 import { functionsHandler } from "./functions/dispatch.ts";
 import { FunctionRegistry } from "./functions/registry.ts";
 import { LoopLagMonitor } from "./metrics/loop-lag.ts";
+import { CompilerThreadPriority } from "./compiler-threads.ts";
 import { vision } from "./middleware/vision.ts";
 import type { GatewayOptions } from "./options.ts";
 import { RuntimeLink } from "./runtime-client/link.ts";
@@ -69,11 +70,13 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   }));
   const lag = new LoopLagMonitor(app.metrics.loopLag, systemClock).start();
   app.metrics.loopLagMax.collect = () => lag.maxMs / 1000;
+  const compilers = new CompilerThreadPriority().start();
   const { url, stop } = await serve(app, cfg.port, cfg.hostname);
   return {
     app, link, registry, url,
     stop: async () => {
       lag.stop();
+      compilers.stop();
       await stop();
       link.stop();
     },

@@ -5,7 +5,7 @@
  *
  * Worked example, intervalMs 25: the timer was armed at t=1000 and fires at t=1031 → lag 6 ms is observed; a tick
  * at t=1026 → lag 1 ms. A 200 ms synchronous block yields one observation of ~175–200 ms, not eight small ones. */
-import type { Clock } from "../clock.ts";
+import { unrefTimer, type Clock } from "../clock.ts";
 
 export interface LagSink {
   observe(lagSeconds: number): void;
@@ -32,7 +32,7 @@ export class LoopLagMonitor {
         this.sink.observe(lagMs / 1000);
         if (this.#timer) arm();
       }, this.intervalMs);
-      unref(this.#timer);
+      unrefTimer(this.#timer);
     };
     arm();
     return this;
@@ -41,15 +41,5 @@ export class LoopLagMonitor {
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-  }
-}
-
-/** The monitor must not keep a process alive on its own: Bun/Node timers have unref(), Deno has Deno.unrefTimer. */
-function unref(timer: ReturnType<typeof setTimeout>): void {
-  const t = timer as unknown as { unref?: () => void };
-  if (typeof t.unref === "function") t.unref();
-  else {
-    const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
-    if (deno && typeof timer === "number") deno.unrefTimer(timer);
   }
 }
