@@ -5,6 +5,9 @@
 //  - stalls: requests whose added latency exceeded 5 ms, the gateway's own event-loop lag (its
 //    gust_event_loop_lag_* metrics), and the machine's floor: how often a busy loop in this process is not
 //    scheduled for more than 5 ms while nothing else runs (a shared VM's hypervisor does that on its own);
+//  - where each request's time went (Linux /proc, test/bench/proc-sched.ts): the CPU the gateway's threads used
+//    during it (its own work: a stall of its making), the time its event-loop thread and this client waited for a
+//    CPU, the runtime's CPU, and the hypervisor's steal; the verdict on "no stall > 5 ms" is the gateway's own CPU;
 //  - SSE events per second and per CPU-second of the gateway process (/proc/PID/stat), beside a bare Bun.serve
 //    SSE server in its own process measured the same way.
 //   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin]
@@ -19,6 +22,7 @@ import { encodeChat } from "../../runtime/text/index.ts";
 import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
 import { bunBin, startDenoGateway, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
+import { procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
@@ -95,7 +99,8 @@ async function firstContentByte(url: string, body: string): Promise<number> {
 
 const runtimeSum = async () => sample(await metrics(gwUrl), 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000;
 const body = JSON.stringify({ model: MODEL, messages, max_tokens: 1, stream: true, temperature: 0, ignore_eos: true });
-for (let i = 0; i < 200; i++) {
+// long enough for the engine's compilers to reach their steady tiers for this path (fewer compiles during the run)
+for (let i = 0; i < 1000; i++) {
   await runtimeFirstToken();
   await firstContentByte(chatUrl, body);
 }
@@ -103,14 +108,39 @@ const floor = schedulerGaps(3000);
 const before = await metrics(gwUrl);
 const direct: number[] = [], through: number[] = [], runtimeShare: number[] = [];
 let sum = await runtimeSum();
+
+/** One request's time split by who used the CPU (ms), from /proc before and after it. */
+interface Attribution { gatewayThreads: Map<string, number>; gatewayOwn: number; gatewayBackground: number; gatewayWaited: number; clientWaited: number; runtimeRan: number; stealTicks: number }
+// Threads that never hold the event loop: Bun's compilers (niced by the gateway, edge/compiler-threads.ts), its
+// allocator's page scavenger and JSC's warm-up thread. They compete for a CPU only. Every other thread counts as the
+// gateway's own (its event-loop thread, and the GC's helpers, which the event loop waits for during a pause): the
+// sum over those is an upper bound of how long the gateway itself held a request.
+const BACKGROUND = new Set(["JITWorker", "mi-scavenger", "JSCWarmUp"]);
+const withProc = procAvailable(gateway.proc.pid!);
+const snapshot = () => ({ gw: threadTimes(gateway.proc.pid!), client: threadTimes(process.pid), rt: threadTimes(runtime.proc.pid!), steal: stealTicks() });
+const sumMs = (m: Map<string, number>, keep: (name: string) => boolean) => [...m].filter(([n]) => keep(n)).reduce((a, [, ms]) => a + ms, 0);
+function attribute(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>): Attribution {
+  const gw = ranBetween(a.gw, b.gw);
+  const waited = (x: ThreadTimes, y: ThreadTimes) => (y.mainWaitNs - x.mainWaitNs) / 1e6;
+  return {
+    gatewayThreads: gw, gatewayOwn: sumMs(gw, (n) => !BACKGROUND.has(n)), gatewayBackground: sumMs(gw, (n) => BACKGROUND.has(n)),
+    gatewayWaited: waited(a.gw, b.gw), clientWaited: waited(a.client, b.client),
+    runtimeRan: sumMs(ranBetween(a.rt, b.rt), () => true), stealTicks: b.steal - a.steal,
+  };
+}
+const attributions: Attribution[] = [];
+const runStart = withProc ? snapshot() : null;
 for (let i = 0; i < N; i++) {
   direct.push(await runtimeFirstToken());
+  const before = withProc ? snapshot() : null;
   through.push(await firstContentByte(chatUrl, body));
+  if (before) attributions.push(attribute(before, snapshot()));
   const next = await runtimeSum();
   runtimeShare.push(next - sum);
   sum = next;
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
+const runThreads = runStart ? attribute(runStart, snapshot()).gatewayThreads : new Map<string, number>();
 const after = await metrics(gwUrl);
 const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_count") - sample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
 
@@ -151,6 +181,18 @@ console.log(`runtime first token, as the gateway saw it    p50 ${ms(pct(runtimeS
 console.log(`first SSE content byte through the gateway    p50 ${ms(pct(through, 50))}  p99 ${ms(pct(through, 99))}`);
 console.log(`gateway added latency (same request)          p50 ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  max ${ms(Math.max(...added))}  (target ≤ 1 ms p50)`);
 console.log(`requests whose added latency exceeded 5 ms: ${added.filter((a) => a > 5).length} of ${N}`);
+if (attributions.length) {
+  const own = attributions.map((a) => a.gatewayOwn);
+  console.log(`gateway's own CPU per request (event loop + GC helpers: a stall of its making)  p50 ${ms(pct(own, 50))}  p99 ${ms(pct(own, 99))}  max ${ms(Math.max(...own))}; over 5 ms: ${own.filter((x) => x > 5).length} of ${N}`);
+  console.log(`gateway threads' CPU over the ${N} requests: ${[...runThreads].map(([n, t]) => `${n}${BACKGROUND.has(n) ? " (background)" : ""} ${ms(t)}`).join(", ")}`);
+  const busiest = attributions.map((t, i) => [t.gatewayOwn, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
+  for (const [own, i] of busiest) console.log(`  busiest request ${i}: gateway threads ran ${ms(own)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; added ${ms(added[i])}`);
+  const slow = added.map((a, i) => [a, i] as const).filter(([a]) => a > 5).sort((x, y) => y[0] - x[0]).slice(0, 10);
+  for (const [a, i] of slow) {
+    const t = attributions[i];
+    console.log(`  request ${i}: added ${ms(a)} = gateway ran ${ms(t.gatewayOwn)} (+ background ${ms(t.gatewayBackground)}), gateway waited for a CPU ${ms(t.gatewayWaited)}, client waited for a CPU ${ms(t.clientWaited)}, runtime ran ${ms(t.runtimeRan)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks)`);
+  }
+}
 console.log(`gateway event loop during the requests: ${lagOver5(after) - lagOver5(before)} probes late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);
 console.log(`bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirst, 50))}  p99 ${ms(pct(bareFirst, 99))}  max ${ms(Math.max(...bareFirst))}; over 5 ms: ${bareFirst.filter((t) => t > 5).length} of ${N} (no gateway code at all: the machine's own stalls)`);
 console.log(`SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${gwEvents.perCpuSecond.toFixed(0)} per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${bareEvents.perCpuSecond.toFixed(0)} per server CPU-second`);
