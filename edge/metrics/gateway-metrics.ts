@@ -1,7 +1,7 @@
 /** The gateway's metrics (names are part of the operator interface; README and tests refer to them). Runtime
  * figures (KV blocks, engine queue) are read from `binding.stats()` when /metrics is scraped. */
 import type { RuntimeStats } from "../binding/types.ts";
-import { Counter, Gauge, Histogram, Registry } from "./registry.ts";
+import { Counter, Gauge, Histogram, Registry, wanted, type MetricNames } from "./registry.ts";
 
 // sub-millisecond buckets first: the gateway's own share of a first token is meant to stay under a millisecond
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -37,6 +37,16 @@ export class GatewayMetrics {
   readonly specAccepted = this.registry.register(new Gauge("gust_spec_accepted_tokens_total", "Draft tokens the target accepted since the runtime started."));
   readonly specTokensPerStep = this.registry.register(new Gauge("gust_spec_tokens_per_target_step", "Mean tokens emitted per speculative verification step (1 = no gain)."));
 
+  /** The gauges filled from the runtime's stats answer (setRuntime). */
+  get runtimeGauges(): Gauge[] {
+    return [this.runtimeUp, this.runtimeRunning, this.runtimeWaiting, this.kvUsed, this.kvTotal, this.prefixHitRate, this.runtimeAborted, this.specDrafted, this.specAccepted, this.specTokensPerStep];
+  }
+
+  /** Whether a scrape of `names` shows a runtime gauge, i.e. whether it must ask the runtime for stats. */
+  needsRuntime(names: MetricNames): boolean {
+    return this.runtimeGauges.some((g) => wanted(g, names));
+  }
+
   /** Sets the runtime gauges from a stats answer, or marks the runtime down (gauges then drop out of the output). */
   setRuntime(stats: RuntimeStats | null): void {
     this.runtimeUp.set(stats ? 1 : 0);
@@ -54,7 +64,7 @@ export class GatewayMetrics {
     for (const [g, value] of pairs) g.collect = () => (value === undefined ? null : value);
   }
 
-  render(): string {
-    return this.registry.render();
+  render(names: MetricNames = null): string {
+    return this.registry.render(names);
   }
 }

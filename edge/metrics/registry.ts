@@ -23,8 +23,17 @@ function formatNumber(x: number): string {
 const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort());
 
 interface Metric {
+  readonly name: string;
+  /** The names its sample lines carry (a histogram's are name_bucket, name_sum and name_count). */
+  sampleNames(): string[];
   render(): string;
 }
+
+/** Which families a scrape asked for (`?name[]=…`, as in the Python client's exposition handler): a family is
+ * rendered whole when its name or one of its sample names was asked for; null renders every family. */
+export type MetricNames = ReadonlySet<string> | null;
+
+export const wanted = (m: Metric, names: MetricNames): boolean => names === null || m.sampleNames().some((n) => names.has(n));
 
 /** One labelled series; `text` is its sample-line prefix (`name{labels} `), built once because a scrape renders
  * every series and rebuilding label text each time was most of a scrape's garbage. */
@@ -54,6 +63,10 @@ abstract class Family<T> implements Metric {
 
   protected header(): string {
     return this.#header;
+  }
+
+  sampleNames(): string[] {
+    return this.type === "histogram" ? [this.name, `${this.name}_bucket`, `${this.name}_sum`, `${this.name}_count`] : [this.name];
   }
 
   abstract render(): string;
@@ -143,8 +156,10 @@ export class Registry {
     this.metrics.push(m);
     return m;
   }
-  render(): string {
-    return this.metrics.map((m) => m.render()).join("");
+  render(names: MetricNames = null): string {
+    let out = "";
+    for (const m of this.metrics) if (wanted(m, names)) out += m.render();
+    return out;
   }
 }
 

@@ -1,5 +1,6 @@
 /** Operations routes: /health (the gateway process is up; always 200), /ready (a runtime is connected; 503
- * otherwise, for load balancers), /metrics (Prometheus text; runtime gauges from `binding.stats()`). */
+ * otherwise, for load balancers), /metrics (Prometheus text; runtime gauges from `binding.stats()`; `?name[]=` picks
+ * families). */
 import type { Handler } from "hono";
 import type { BindingGetter } from "../../edge/middleware/require-model.ts";
 import type { Clock } from "../../edge/clock.ts";
@@ -37,7 +38,12 @@ export interface MetricsRouteOptions {
 export function metricsRoute(opts: MetricsRouteOptions): Handler<GatewayEnv> {
   return async (c) => {
     c.set("routeLabel", "/metrics");
-    const binding = opts.getBinding();
+    // `?name[]=gust_kv_blocks_used&name[]=…` renders only those families, and asks the runtime for stats only when
+    // one of them is a runtime gauge: a cheap targeted scrape for scripts and benchmarks
+    const asked = c.req.queries("name[]");
+    const names = asked && asked.length > 0 ? new Set(asked) : null;
+    const needsRuntime = opts.metrics.needsRuntime(names);
+    const binding = needsRuntime ? opts.getBinding() : null;
     let stats: RuntimeStats | null = null;
     if (binding) {
       const ac = new AbortController();
@@ -57,7 +63,7 @@ export function metricsRoute(opts: MetricsRouteOptions): Handler<GatewayEnv> {
         opts.clock.clearTimeout(timer);
       }
     }
-    opts.metrics.setRuntime(stats);
-    return c.body(opts.metrics.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+    if (needsRuntime) opts.metrics.setRuntime(stats);
+    return c.body(opts.metrics.render(names), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
   };
 }

@@ -124,6 +124,24 @@ describe("/metrics", () => {
     expect(text).not.toContain("gust_kv_blocks_used 0");
   });
 
+  it("renders only the families named by name[] (a histogram by its sample names too), asking the runtime only for its gauges", async () => {
+    const g = testGateway();
+    await (await g.post("/v1/chat/completions", user("x"))).text();
+    const before = g.fake.statsCalls;
+    const text = await (await g.app.request("/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_prompt_tokens_total")).text();
+    expect(text).toContain("# TYPE gust_runtime_first_token_seconds histogram\n");
+    expect(text).toContain('gust_runtime_first_token_seconds_count{route="/v1/chat/completions"} 1\n');
+    expect(text).toMatch(/^gust_prompt_tokens_total \d+$/m);
+    expect(text).not.toContain("gust_http_requests_total");
+    expect(text).not.toContain("gust_kv_blocks_used");
+    expect(g.fake.statsCalls).toBe(before);
+    const kv = await (await g.app.request("/metrics?name[]=gust_kv_blocks_used")).text();
+    expect(kv).toContain("gust_kv_blocks_used 0\n");
+    expect(kv).not.toContain("gust_runtime_up");
+    expect(g.fake.statsCalls).toBe(before + 1);
+    expect(await (await g.app.request("/metrics?name[]=no_such_metric")).text()).toBe("");
+  });
+
   it("does not hang on a runtime that never answers stats", async () => {
     const g = testGateway();
     g.fake.stats = () => new Promise(() => {});
