@@ -37,31 +37,31 @@ export class GatewayMetrics {
   readonly specAccepted = this.registry.register(new Gauge("gust_spec_accepted_tokens_total", "Draft tokens the target accepted since the runtime started."));
   readonly specTokensPerStep = this.registry.register(new Gauge("gust_spec_tokens_per_target_step", "Mean tokens emitted per speculative verification step (1 = no gain)."));
 
-  /** The gauges filled from the runtime's stats answer (setRuntime). */
-  get runtimeGauges(): Gauge[] {
-    return [this.runtimeUp, this.runtimeRunning, this.runtimeWaiting, this.kvUsed, this.kvTotal, this.prefixHitRate, this.runtimeAborted, this.specDrafted, this.specAccepted, this.specTokensPerStep];
-  }
+  /** Each gauge filled from the runtime's stats answer, with how to read it (undefined: not reported). */
+  readonly #fromStats: Array<[Gauge, (stats: RuntimeStats) => number | undefined]> = [
+    [this.runtimeRunning, (s) => s.running],
+    [this.runtimeWaiting, (s) => s.waiting],
+    [this.kvUsed, (s) => s.kvBlocksUsed],
+    [this.kvTotal, (s) => s.kvBlocksTotal],
+    [this.prefixHitRate, (s) => s.prefixCacheHitRate],
+    [this.runtimeAborted, (s) => s.abortedTotal],
+    [this.specDrafted, (s) => s.spec?.drafted],
+    [this.specAccepted, (s) => s.spec?.accepted],
+    [this.specTokensPerStep, (s) => (s.spec && s.spec.targetSteps > 0 ? s.spec.emitted / s.spec.targetSteps : undefined)],
+  ];
 
   /** Whether a scrape of `names` shows a runtime gauge, i.e. whether it must ask the runtime for stats. */
   needsRuntime(names: MetricNames): boolean {
-    return this.runtimeGauges.some((g) => wanted(g, names));
+    return wanted(this.runtimeUp, names) || this.#fromStats.some(([g]) => wanted(g, names));
   }
 
   /** Sets the runtime gauges from a stats answer, or marks the runtime down (gauges then drop out of the output). */
   setRuntime(stats: RuntimeStats | null): void {
     this.runtimeUp.set(stats ? 1 : 0);
-    const pairs: Array<[Gauge, number | undefined]> = [
-      [this.runtimeRunning, stats?.running],
-      [this.runtimeWaiting, stats?.waiting],
-      [this.kvUsed, stats?.kvBlocksUsed],
-      [this.kvTotal, stats?.kvBlocksTotal],
-      [this.prefixHitRate, stats?.prefixCacheHitRate],
-      [this.runtimeAborted, stats?.abortedTotal],
-      [this.specDrafted, stats?.spec?.drafted],
-      [this.specAccepted, stats?.spec?.accepted],
-      [this.specTokensPerStep, stats?.spec && stats.spec.targetSteps > 0 ? stats.spec.emitted / stats.spec.targetSteps : undefined],
-    ];
-    for (const [g, value] of pairs) g.collect = () => (value === undefined ? null : value);
+    for (const [g, read] of this.#fromStats) {
+      const value = stats ? read(stats) : undefined;
+      g.collect = () => (value === undefined ? null : value);
+    }
   }
 
   render(names: MetricNames = null): string {

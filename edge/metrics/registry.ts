@@ -23,7 +23,6 @@ function formatNumber(x: number): string {
 const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort());
 
 interface Metric {
-  readonly name: string;
   /** The names its sample lines carry (a histogram's are name_bucket, name_sum and name_count). */
   sampleNames(): string[];
   render(): string;

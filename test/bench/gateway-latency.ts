@@ -22,7 +22,7 @@ import { encodeChat } from "../../runtime/text/index.ts";
 import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
 import { bunBin, startDenoGateway, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
-import { procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
+import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
@@ -33,11 +33,6 @@ const ms = (x: number) => `${x.toFixed(2)} ms`;
 const MODEL = "tiny-mistral3-fp8";
 const messages = [{ role: "user" as const, content: "Hello there" }];
 
-/** user+system CPU seconds of a process so far (Linux /proc; clock ticks are 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** Longest gaps of a busy loop over `durationMs`: time this thread was not running though it wanted to. */
 function schedulerGaps(durationMs: number): { over5: number; worst: number } {
@@ -142,7 +137,7 @@ for (let i = 0; i < N; i++) {
   sum = next;
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
-const runThreads = runStart ? attribute(runStart, snapshot()).gatewayThreads : new Map<string, number>();
+const runThreads = runStart ? ranBetween(runStart.gw, threadTimes(gateway.proc.pid!)) : new Map<string, number>();
 const after = await metrics(gwUrl);
 const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_count") - sample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
 

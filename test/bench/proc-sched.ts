@@ -43,6 +43,12 @@ export function stealTicks(): number {
   return Number(readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/)[8]);
 }
 
+/** user+system CPU seconds of a process so far (/proc/PID/stat; clock ticks are 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export const procAvailable = (pid: number): boolean => {
   try {
     threadTimes(pid);

@@ -2,11 +2,9 @@
  * its conversion to ChatParams. `reasoning_effort` and `prompt_mode` are read by the reasoning middleware. */
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
-import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
 import { constraintFields } from "./constraint-params.ts";
 import type { ChatParams } from "./params.ts";
-import { stopList } from "./params.ts";
-import { commonFields, int, opt, commonSampling } from "./schema-parts.ts";
+import { commonFields, commonParams, int, opt } from "./schema-parts.ts";
 
 const bool = (i: v.BaseIssue<unknown>) => `must be true or false, got ${i.received}`;
 
@@ -35,25 +33,15 @@ export function mistralParams(body: unknown): ChatParams {
   const { toolChoice, parallelToolCalls, responseFormat } = constraintFields(r);
   if (r.guardrails && r.guardrails.length > 0) throw new HttpError(400, "unsupported_value", "guardrails: moderation guardrails are not available on this server; leave the field out (safe_prompt is supported)", "guardrails");
   return {
-    model: r.model ?? null,
-    messages: r.messages as unknown as InputMessage[],
-    tools: (r.tools ?? null) as InputTool[] | null,
+    ...commonParams(r),
     toolChoice,
     parallelToolCalls,
     maxTokens: r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null,
-    ...commonSampling(r),
     seed: r.random_seed ?? undefined,
-    stop: stopList(r.stop),
-    stopTokenIds: r.stop_token_ids ?? [],
-    n: r.n ?? 1,
     logprobs: false,
     topLogprobs: 0,
-    stream: r.stream === true,
     includeUsage: true,
     includeReasoning: true,
-    ignoreEos: r.ignore_eos === true,
-    continueFinal: r.continue_final_message === true,
-    priority: r.priority ?? undefined,
     safePrompt: r.safe_prompt === true,
     responseFormat,
   };

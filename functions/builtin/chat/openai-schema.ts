@@ -1,11 +1,9 @@
 /** OpenAI chat completion request: valibot schema and its conversion to ChatParams. */
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
-import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
 import { constraintFields } from "./constraint-params.ts";
 import type { ChatParams } from "./params.ts";
-import { stopList } from "./params.ts";
-import { commonFields, int, opt, range, commonSampling } from "./schema-parts.ts";
+import { commonFields, commonParams, int, opt, range } from "./schema-parts.ts";
 
 const toolChoiceSchema = opt(
   v.union(
@@ -38,26 +36,16 @@ export function openAIParams(body: unknown): ChatParams {
   const maxTokens =
     r.max_completion_tokens != null ? { value: r.max_completion_tokens, field: "max_completion_tokens" } : r.max_tokens != null ? { value: r.max_tokens, field: "max_tokens" } : null;
   return {
-    model: r.model ?? null,
-    messages: r.messages as unknown as InputMessage[],
-    tools: (r.tools ?? null) as InputTool[] | null,
+    ...commonParams(r),
     toolChoice,
     parallelToolCalls,
     maxTokens,
-    ...commonSampling(r),
     logitBias: r.logit_bias ? Object.fromEntries(Object.entries(r.logit_bias).map(([k, b]) => [Number(k), b])) : undefined,
     seed: r.seed ?? undefined,
-    stop: stopList(r.stop),
-    stopTokenIds: r.stop_token_ids ?? [],
-    n: r.n ?? 1,
     logprobs: r.logprobs === true,
     topLogprobs: r.top_logprobs ?? 0,
-    stream: r.stream === true,
     includeUsage: r.stream_options?.include_usage === true,
     includeReasoning: r.include_reasoning !== false,
-    ignoreEos: r.ignore_eos === true,
-    continueFinal: r.continue_final_message === true,
-    priority: r.priority ?? undefined,
     safePrompt: false,
     responseFormat,
   };

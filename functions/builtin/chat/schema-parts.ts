@@ -2,6 +2,8 @@
  * that say what is allowed; message contents (chunks, tool calls, ids) are checked by the chat encoder, whose
  * errors also name the field. Unknown top-level fields pass (clients send `user`, `metadata`, ...). */
 import * as v from "valibot";
+import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
+import { stopList } from "./params.ts";
 
 const ROLES = ["system", "user", "assistant", "tool", "developer"] as const;
 
@@ -76,12 +78,14 @@ export const commonFields = {
   priority: opt(int(-1_000_000, 1_000_000, "an integer")),
 };
 
-/** The sampling fields both dialects spell the same way, mapped to the common params (null → absent). */
-export function commonSampling(r: {
-  temperature?: number | null; top_p?: number | null; top_k?: number | null; min_p?: number | null;
-  presence_penalty?: number | null; frequency_penalty?: number | null; repetition_penalty?: number | null;
-}) {
+const commonRequest = v.looseObject(commonFields);
+
+/** The ChatParams fields both dialects spell the same way, from a parsed request (null → absent or default). */
+export function commonParams(r: v.InferOutput<typeof commonRequest>) {
   return {
+    model: r.model ?? null,
+    messages: r.messages as unknown as InputMessage[],
+    tools: (r.tools ?? null) as InputTool[] | null,
     temperature: r.temperature ?? undefined,
     topP: r.top_p ?? undefined,
     topK: r.top_k ?? undefined,
@@ -89,5 +93,12 @@ export function commonSampling(r: {
     presencePenalty: r.presence_penalty ?? undefined,
     frequencyPenalty: r.frequency_penalty ?? undefined,
     repetitionPenalty: r.repetition_penalty ?? undefined,
+    stop: stopList(r.stop),
+    stopTokenIds: r.stop_token_ids ?? [],
+    n: r.n ?? 1,
+    stream: r.stream === true,
+    ignoreEos: r.ignore_eos === true,
+    continueFinal: r.continue_final_message === true,
+    priority: r.priority ?? undefined,
   };
 }
