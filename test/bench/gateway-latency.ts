@@ -181,6 +181,9 @@ console.log(`requests whose added latency exceeded 5 ms: ${added.filter((a) => a
 if (attributions.length) {
   const own = attributions.map((a) => a.gatewayOwn);
   console.log(`gateway's own CPU per request (event loop + GC helpers: a stall of its making)  p50 ${ms(pct(own, 50))}  p99 ${ms(pct(own, 99))}  max ${ms(Math.max(...own))}; over 5 ms: ${own.filter((x) => x > 5).length} of ${N}`);
+  // a collection inside a request shows as JSC's GC helper thread running then
+  const helperRan = attributions.filter((a) => (a.gatewayThreads.get("HeapHelper") ?? 0) > 0).length;
+  console.log(`requests with the GC helper thread running inside them: ${helperRan} of ${N}`);
   console.log(`gateway threads' CPU over the ${N} requests: ${[...runThreads].map(([n, t]) => `${n}${BACKGROUND.has(n) ? " (background)" : ""} ${ms(t)}`).join(", ")}`);
   const busiest = attributions.map((t, i) => [t.gatewayOwn, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
   for (const [own, i] of busiest) console.log(`  busiest request ${i}: gateway threads ran ${ms(own)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; added ${ms(added[i])}`);

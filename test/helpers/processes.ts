@@ -26,9 +26,9 @@ export function startDenoGateway(args: string[], timeoutMs = 60_000): Promise<St
   return startProcess(denoBin, ["run", "-A", join(repoRoot, "edge/main-deno.ts"), ...args], /gateway on/, timeoutMs);
 }
 
-export function startProcess(cmd: string, cmdArgs: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
-  const args = cmdArgs;
-  const proc = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+/** Starts `cmd` (with `env` added to this process's environment) and resolves once its output matches `ready`. */
+export function startProcess(cmd: string, args: string[], ready: RegExp, timeoutMs = 30_000, env?: Record<string, string>): Promise<Started> {
+  const proc = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let out = "";
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   const started: Started = {

@@ -1,0 +1,128 @@
+// Where the gateway allocates, per served request (issue 6: fewer bytes per request, fewer collections inside
+// requests). Two views:
+//  --engine deno (default): the gateway runs on Deno with its inspector open; V8's sampling heap profiler records
+//    every sampled allocation *including objects already collected* (DevTools' "allocation sampling" with both
+//    include-flags), so the profile is the allocation rate by call site, not what is still alive. JSC has no such
+//    profiler; the sites are the gateway's own code and libraries on both engines, though sizes differ.
+//  --engine bun: how much the Bun gateway allocates per request, from how often JSC collects. With BUN_JSC_logGC
+//    set, JSC logs each collection and, for those the allocation count triggered, the bytes it allows between
+//    collections (8 MiB on a heap this small); collections × that / requests is the allocation per request.
+//    Logging slows each collection down, so this counts collections and ignores their logged pause times.
+//   npx bun test/bench/gateway-alloc.ts [requests] [--engine deno|bun] [--top K]
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
+import { bunBin, denoBin, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
+
+const argv = process.argv.slice(2);
+const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 500);
+const TOP = argv.includes("--top") ? Number(argv[argv.indexOf("--top") + 1]) : 25;
+const engine = argv.includes("--engine") ? argv[argv.indexOf("--engine") + 1] : "deno";
+const MODEL = "tiny-mistral3-fp8";
+const inspectPort = 19339;
+const gwPort = 18498;
+
+interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
+interface ProfileNode { id: number; callFrame: CallFrame; selfSize: number; children: ProfileNode[] }
+
+/** A tiny Chrome DevTools Protocol client: one request at a time, answers matched by id. */
+async function cdp(wsUrl: string) {
+  const ws = new WebSocket(wsUrl);
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  let nextId = 1;
+  const waiting = new Map<number, (result: unknown) => void>();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(String(e.data));
+    if (msg.id !== undefined) waiting.get(msg.id)?.(msg.error ? Promise.reject(new Error(JSON.stringify(msg.error))) : msg.result);
+  };
+  return {
+    send: <T>(method: string, params: object = {}) => new Promise<T>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve as (r: unknown) => void);
+      ws.send(JSON.stringify({ id, method, params }));
+    }),
+    close: () => ws.close(),
+  };
+}
+
+const short = (url: string) => url.replace(`file://${repoRoot}/`, "").replace(/^.*node_modules\//, "npm:");
+const frameName = (f: CallFrame) => `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`;
+const isOurs = (url: string) => url.startsWith(`file://${repoRoot}/`) && !url.includes("/node_modules/");
+
+/** Bytes by the allocating frame (self), and by the nearest frame of our own code on the stack (who asked for it). */
+function aggregate(root: ProfileNode) {
+  const self = new Map<string, number>();
+  const ours = new Map<string, number>();
+  const pairs = new Map<string, number>();
+  let total = 0;
+  const walk = (node: ProfileNode, nearestOurs: string) => {
+    const here = isOurs(node.callFrame.url) ? frameName(node.callFrame) : nearestOurs;
+    if (node.selfSize) {
+      total += node.selfSize;
+      const key = frameName(node.callFrame);
+      self.set(key, (self.get(key) ?? 0) + node.selfSize);
+      ours.set(here, (ours.get(here) ?? 0) + node.selfSize);
+      const pair = here === key ? key : `${here}  →  ${key}`;
+      pairs.set(pair, (pairs.get(pair) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) walk(child, here);
+  };
+  walk(root, "(not under gateway code)");
+  return { self, ours, pairs, total };
+}
+
+const socket = tempSocket("alloc");
+const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512"], /serving/);
+const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-alloc-"))];
+const chatUrl = `http://127.0.0.1:${gwPort}/v1/chat/completions`;
+const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Hello there" }], max_tokens: 1, stream: true, temperature: 0, ignore_eos: true });
+const what = `${N} streaming 1-token chat requests`;
+
+async function oneRequest(): Promise<void> {
+  const res = await fetch(chatUrl, { method: "POST", headers: { "content-type": "application/json" }, body });
+  await res.text();
+  if (res.status !== 200) throw new Error(`gateway answered ${res.status}`);
+}
+
+async function profileDeno(): Promise<Started> {
+  const gateway = await startProcess(denoBin, ["run", "-A", `--inspect=127.0.0.1:${inspectPort}`, join(repoRoot, "edge/main-deno.ts"), ...gwArgs], /gateway on/, 60_000);
+  for (let i = 0; i < 300; i++) await oneRequest();
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const session = await cdp(target.webSocketDebuggerUrl);
+  await session.send("HeapProfiler.enable");
+  await session.send("HeapProfiler.startSampling", { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  for (let i = 0; i < N; i++) await oneRequest();
+  const { profile } = await session.send<{ profile: { head: ProfileNode } }>("HeapProfiler.stopSampling");
+  session.close();
+  const { self, ours, pairs, total } = aggregate(profile.head);
+  const perReq = (bytes: number) => `${(bytes / N).toFixed(0).padStart(7)} B/req`;
+  console.log(`sampled allocation: ${perReq(total)} over ${what} (Deno gateway)`);
+  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, v]) => `  ${perReq(v)}  ${k}`).join("\n");
+  console.log(`\nby allocating frame:\n${top(self)}`);
+  console.log(`\nby nearest gateway frame on the stack:\n${top(ours)}`);
+  console.log(`\nby (nearest gateway frame → allocating frame):\n${top(pairs)}`);
+  return gateway;
+}
+
+async function countBun(): Promise<Started> {
+  const gateway = await startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), "serve", ...gwArgs], /gateway on/, 60_000, { BUN_JSC_logGC: "1" });
+  for (let i = 0; i < 500; i++) await oneRequest();
+  const mark = gateway.output().length;
+  for (let i = 0; i < N; i++) await oneRequest();
+  const log = gateway.output().slice(mark);
+  const collections = log.split("\n").filter((l) => /START M \d+kb => \w+Collection/.test(l));
+  const allowed = Number(/bytes allowed: (\d+)/.exec(log)?.[1] ?? /bytes allowed: (\d+)/.exec(gateway.output())?.[1] ?? NaN);
+  const full = collections.filter((l) => l.includes("FullCollection")).length;
+  console.log(`Bun gateway, ${what}: ${collections.length} collections (${full} full), ${(allowed / 2 ** 20).toFixed(1)} MiB allowed between them`);
+  console.log(`allocation ≈ ${((collections.length * allowed) / N / 1024).toFixed(1)} KiB per request (± ${(allowed / N / 1024).toFixed(1)}: one collection more or less)`);
+  return gateway;
+}
+
+let gateway: Started | null = null;
+try {
+  gateway = engine === "bun" ? await countBun() : await profileDeno();
+} finally {
+  await gateway?.stop();
+  await runtime.stop();
+}
