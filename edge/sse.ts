@@ -2,6 +2,7 @@
  * was written for `keepAliveMs` (prefill and hidden reasoning can be silent for a long time, and proxies drop
  * silent streams). The stream applies backpressure: `ready()` waits while the client is not reading. */
 import type { Clock, TimerHandle } from "./clock.ts";
+import { reportsBodyEnd } from "./lifecycle.ts";
 
 const encoder = new TextEncoder();
 
@@ -12,13 +13,25 @@ export interface SseOptions {
   onCancel?: (reason: unknown) => void;
 }
 
+/** Events written and not yet taken by the reader beyond which `ready()` makes the writer wait. */
+const MAX_PENDING_EVENTS = 8;
+
+/** The stream is pull-driven: events wait in `pending` until the reader asks, and go out together as one chunk
+ * (one encode and one socket write for a burst of events). When the reader asks and nothing is pending, the next
+ * event goes straight to it. Because every chunk leaves on a pull, the stream knows when the reader has taken the
+ * last one, and says so through `onBodyEnd` (edge/lifecycle.ts) without a wrapping stream. */
 export class SseStream {
   readonly readable: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private pending: string[] = [];
+  /** The reader asked for a chunk and got none yet: the next write goes to it directly. */
+  private readerWaiting = false;
   private closed = false;
+  private ended = false;
+  private endListeners: Array<() => void> = [];
   private lastWrite: number;
   private timer: TimerHandle | null = null;
-  private wakeReader: (() => void) | null = null;
+  private wakeWriter: (() => void) | null = null;
 
   constructor(private readonly opts: SseOptions) {
     this.lastWrite = opts.clock.now();
@@ -27,17 +40,19 @@ export class SseStream {
         start: (controller) => {
           this.controller = controller;
         },
-        pull: () => {
-          this.wakeReader?.();
-          this.wakeReader = null;
-        },
+        pull: () => this.pull(),
         cancel: (reason) => {
           this.stop();
+          this.end();
           opts.onCancel?.(reason);
         },
       },
-      { highWaterMark: 8 },
+      { highWaterMark: 0 },
     );
+    reportsBodyEnd(this.readable, (fn) => {
+      if (this.ended) fn();
+      else this.endListeners.push(fn);
+    });
     this.arm(opts.keepAliveMs);
   }
 
@@ -56,36 +71,68 @@ export class SseStream {
 
   /** Resolves when the client has room for more (immediately unless it stopped reading). */
   ready(): Promise<void> {
-    if (this.closed || (this.controller.desiredSize ?? 1) > 0) return Promise.resolve();
-    return new Promise((resolve) => (this.wakeReader = resolve));
+    if (this.closed || this.pending.length < MAX_PENDING_EVENTS) return Promise.resolve();
+    return new Promise((resolve) => (this.wakeWriter = resolve));
   }
 
+  /** No more events; the body ends once the reader has taken what is pending. */
   close(): void {
     if (this.closed) return;
     this.stop();
-    try {
-      this.controller.close();
-    } catch {
-      // already cancelled by the client
-    }
+    if (this.readerWaiting) this.finish();
   }
 
   private write(text: string): void {
     if (this.closed) return;
     this.lastWrite = this.opts.clock.now();
+    if (this.readerWaiting) {
+      this.readerWaiting = false;
+      this.enqueue(text);
+    } else this.pending.push(text);
+  }
+
+  private pull(): void {
+    if (this.pending.length > 0) {
+      const text = this.pending.length === 1 ? this.pending[0] : this.pending.join("");
+      this.pending = [];
+      this.enqueue(text);
+      this.wakeWriter?.();
+      this.wakeWriter = null;
+    } else if (this.closed) this.finish();
+    else this.readerWaiting = true;
+  }
+
+  private enqueue(text: string): void {
     try {
       this.controller.enqueue(encoder.encode(text));
     } catch {
-      this.stop();
+      this.stop(); // cancelled meanwhile
     }
+  }
+
+  /** Everything was taken and nothing more will come: end the body. */
+  private finish(): void {
+    this.readerWaiting = false;
+    try {
+      this.controller.close();
+    } catch {
+      // already cancelled by the client
+    }
+    this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const fn of this.endListeners.splice(0)) fn();
   }
 
   private stop(): void {
     this.closed = true;
     if (this.timer !== null) this.opts.clock.clearTimeout(this.timer);
     this.timer = null;
-    this.wakeReader?.();
-    this.wakeReader = null;
+    this.wakeWriter?.();
+    this.wakeWriter = null;
   }
 
   /** One timer re-armed for the time left since the last write, instead of a new timer per event. */

@@ -34,7 +34,7 @@ export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
     // the registered route that matched ("*" is the catch-all middleware: nothing matched)
     const registered = c.req.routePath;
     const fallback = opts.knownPaths?.has(c.req.path) ? c.req.path : registered && registered !== "*" && registered !== "/*" ? registered : "other";
-    c.res = whenBodyDone(c.res, () => {
+    const watched = whenBodyDone(c.res, () => {
       over = true;
       // label read at the end: routes set it while handling
       const route = c.get("routeLabel") ?? fallback;
@@ -48,5 +48,7 @@ export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
         }
       }
     });
+    // Hono's setter rebuilds the Response and copies its headers: only when the body had to be wrapped
+    if (watched !== c.res) c.res = watched;
   };
 }

@@ -85,10 +85,33 @@ describe("SseStream", () => {
     await settle();
     expect(ready).toBe(false);
     const reader = sse.readable.getReader();
-    for (let i = 0; i < 20; i++) await reader.read();
+    const { value } = await reader.read(); // everything pending leaves as one chunk
+    expect(parseSse(new TextDecoder().decode(value)).length).toBe(20);
     await settle();
     expect(ready).toBe(true);
     sse.close();
+  });
+
+  it("sends a burst as one chunk, an event written while the reader waits at once, and ends the body when the reader took the last one", async () => {
+    const clock = new ManualClock();
+    const sse = new SseStream({ clock, keepAliveMs: 60_000 });
+    let ended = 0;
+    const res = whenBodyDone(new Response(sse.readable), () => ended++);
+    const reader = res.body!.getReader();
+    const text = async () => new TextDecoder().decode((await reader.read()).value);
+    sse.event({ a: 1 });
+    sse.event({ b: 2 });
+    expect(await text()).toBe('data: {"a":1}\n\ndata: {"b":2}\n\n');
+    const waiting = text(); // the reader asks before anything is written
+    await settle();
+    sse.event("[DONE]");
+    expect(await waiting).toBe("data: [DONE]\n\n");
+    sse.event({ late: 1 });
+    sse.close();
+    expect(ended).toBe(0); // one event still pending: the body is not over
+    expect(await text()).toBe('data: {"late":1}\n\n');
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+    expect(ended).toBe(1);
   });
 });
 
@@ -132,6 +155,17 @@ describe("whenBodyDone", () => {
     expect(n).toBe(0);
     expect(await res.text()).toBe("hello");
     expect(n).toBe(1);
+  });
+
+  it("hands back the same Response for a body that reports its own end (the SSE stream), and fires on cancel", async () => {
+    let n = 0;
+    const sse = new SseStream({ clock: new ManualClock(), keepAliveMs: 60_000 });
+    const original = new Response(sse.readable);
+    const res = whenBodyDone(original, () => n++);
+    expect(res).toBe(original); // no wrapping stream, no copied Response
+    await res.body!.cancel();
+    expect(n).toBe(1);
+    expect(sse.isClosed).toBe(true);
   });
 
   it("fires when the reader cancels, and at once without a body", async () => {
