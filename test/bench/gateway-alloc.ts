@@ -13,7 +13,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
-import { bunBin, denoBin, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 500);
@@ -31,15 +31,19 @@ async function cdp(wsUrl: string) {
   const ws = new WebSocket(wsUrl);
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
   let nextId = 1;
-  const waiting = new Map<number, (result: unknown) => void>();
+  const waiting = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
   ws.onmessage = (e) => {
     const msg = JSON.parse(String(e.data));
-    if (msg.id !== undefined) waiting.get(msg.id)?.(msg.error ? Promise.reject(new Error(JSON.stringify(msg.error))) : msg.result);
+    const call = waiting.get(msg.id);
+    if (!call) return; // an event, not an answer
+    waiting.delete(msg.id);
+    if (msg.error) call.reject(new Error(`${JSON.stringify(msg.error)}`));
+    else call.resolve(msg.result);
   };
   return {
-    send: <T>(method: string, params: object = {}) => new Promise<T>((resolve) => {
+    send: <T>(method: string, params: object = {}) => new Promise<T>((resolve, reject) => {
       const id = nextId++;
-      waiting.set(id, resolve as (r: unknown) => void);
+      waiting.set(id, { resolve: resolve as (r: unknown) => void, reject });
       ws.send(JSON.stringify({ id, method, params }));
     }),
     close: () => ws.close(),
@@ -56,15 +60,15 @@ function aggregate(root: ProfileNode) {
   const ours = new Map<string, number>();
   const pairs = new Map<string, number>();
   let total = 0;
+  const add = (m: Map<string, number>, key: string, bytes: number) => m.set(key, (m.get(key) ?? 0) + bytes);
   const walk = (node: ProfileNode, nearestOurs: string) => {
     const here = isOurs(node.callFrame.url) ? frameName(node.callFrame) : nearestOurs;
     if (node.selfSize) {
       total += node.selfSize;
       const key = frameName(node.callFrame);
-      self.set(key, (self.get(key) ?? 0) + node.selfSize);
-      ours.set(here, (ours.get(here) ?? 0) + node.selfSize);
-      const pair = here === key ? key : `${here}  →  ${key}`;
-      pairs.set(pair, (pairs.get(pair) ?? 0) + node.selfSize);
+      add(self, key, node.selfSize);
+      add(ours, here, node.selfSize);
+      add(pairs, here === key ? key : `${here}  →  ${key}`, node.selfSize);
     }
     for (const child of node.children) walk(child, here);
   };
@@ -86,7 +90,7 @@ async function oneRequest(): Promise<void> {
 }
 
 async function profileDeno(): Promise<Started> {
-  const gateway = await startProcess(denoBin, ["run", "-A", `--inspect=127.0.0.1:${inspectPort}`, join(repoRoot, "edge/main-deno.ts"), ...gwArgs], /gateway on/, 60_000);
+  const gateway = await startDenoGateway(gwArgs, 60_000, [`--inspect=127.0.0.1:${inspectPort}`]);
   for (let i = 0; i < 300; i++) await oneRequest();
   const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const session = await cdp(target.webSocketDebuggerUrl);
@@ -106,7 +110,7 @@ async function profileDeno(): Promise<Started> {
 }
 
 async function countBun(): Promise<Started> {
-  const gateway = await startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), "serve", ...gwArgs], /gateway on/, 60_000, { BUN_JSC_logGC: "1" });
+  const gateway = await startGust(["serve", ...gwArgs], /gateway on/, 60_000, { BUN_JSC_logGC: "1" });
   for (let i = 0; i < 500; i++) await oneRequest();
   const mark = gateway.output().length;
   for (let i = 0; i < N; i++) await oneRequest();

@@ -17,13 +17,13 @@ export interface Started {
 export const denoBin = join(repoRoot, "node_modules", ".bin", "deno");
 
 /** Starts `gust <args>` and resolves once a stderr/stdout line matches `ready`. */
-export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000): Promise<Started> {
-  return startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], ready, timeoutMs);
+export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000, env?: Record<string, string>): Promise<Started> {
+  return startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], ready, timeoutMs, env);
 }
 
 /** The gateway on Deno (edge/main-deno.ts) with `gust serve`'s flags. */
-export function startDenoGateway(args: string[], timeoutMs = 60_000): Promise<Started> {
-  return startProcess(denoBin, ["run", "-A", join(repoRoot, "edge/main-deno.ts"), ...args], /gateway on/, timeoutMs);
+export function startDenoGateway(args: string[], timeoutMs = 60_000, denoFlags: string[] = []): Promise<Started> {
+  return startProcess(denoBin, ["run", "-A", ...denoFlags, join(repoRoot, "edge/main-deno.ts"), ...args], /gateway on/, timeoutMs);
 }
 
 /** Starts `cmd` (with `env` added to this process's environment) and resolves once its output matches `ready`. */
