@@ -15,6 +15,11 @@ export interface ObserveOptions {
   knownPaths?: ReadonlySet<string>;
 }
 
+function fallbackLabel(path: string, registered: string | undefined, knownPaths: ReadonlySet<string> | undefined): string {
+  if (knownPaths?.has(path)) return path;
+  return registered && registered !== "*" && registered !== "/*" ? registered : "other";
+}
+
 export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
   const { metrics, clock } = opts;
   return async (c, next) => {
@@ -32,8 +37,8 @@ export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
     const method = c.req.method;
     // routes label themselves; a request that failed before its handler is labelled by its known path, else by
     // the registered route that matched ("*" is the catch-all middleware: nothing matched)
-    const registered = c.req.routePath;
-    const fallback = opts.knownPaths?.has(c.req.path) ? c.req.path : registered && registered !== "*" && registered !== "/*" ? registered : "other";
+    // (c.req.routePath builds an array of every matched route: read only for requests no route labelled)
+    const fallback = c.get("routeLabel") ?? fallbackLabel(c.req.path, c.req.routePath, opts.knownPaths);
     const watched = whenBodyDone(c.res, () => {
       over = true;
       // label read at the end: routes set it while handling

@@ -18,7 +18,7 @@ function names(info: ModelInfo, aliases: readonly string[]): string[] {
 export function openAIModels(opts: ModelsOptions): Handler<GatewayEnv> {
   return (c) => {
     c.set("routeLabel", "/v1/models");
-    const info = c.var.binding.info;
+    const info = c.get("binding").info;
     return c.json({
       object: "list",
       data: names(info, opts.aliases).map((id) => ({ id, object: "model", created: opts.created, owned_by: opts.ownedBy ?? "gust", root: info.id, max_model_len: info.contextLength })),
@@ -29,7 +29,7 @@ export function openAIModels(opts: ModelsOptions): Handler<GatewayEnv> {
 export function mistralModels(opts: ModelsOptions): Handler<GatewayEnv> {
   return (c) => {
     c.set("routeLabel", "/mistral/v1/models");
-    const info = c.var.binding.info;
+    const info = c.get("binding").info;
     const reasoning = info.tokenizer.modelSettings?.reasoningEffort?.values.includes("high") ?? false;
     return c.json({
       object: "list",

@@ -8,7 +8,8 @@
 //    set, JSC logs each collection and, for those the allocation count triggered, the bytes it allows between
 //    collections (8 MiB on a heap this small); collections × that / requests is the allocation per request.
 //    Logging slows each collection down, so this counts collections and ignores their logged pause times.
-//   npx bun test/bench/gateway-alloc.ts [requests] [--engine deno|bun] [--top K]
+//   npx bun test/bench/gateway-alloc.ts [requests] [--engine deno|bun] [--top K] [--stacks FRAME]
+// --stacks FRAME (Deno) also prints the call stacks under which allocating frames named FRAME (e.g. "next") allocate.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import { startDenoGateway, startGust, tempSocket, type Started } from "../helper
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 500);
 const TOP = argv.includes("--top") ? Number(argv[argv.indexOf("--top") + 1]) : 25;
+const stacksOf = argv.includes("--stacks") ? argv[argv.indexOf("--stacks") + 1] : null;
 const engine = argv.includes("--engine") ? argv[argv.indexOf("--engine") + 1] : "deno";
 const MODEL = "tiny-mistral3-fp8";
 const inspectPort = 19339;
@@ -59,21 +61,24 @@ function aggregate(root: ProfileNode) {
   const self = new Map<string, number>();
   const ours = new Map<string, number>();
   const pairs = new Map<string, number>();
+  const stacks = new Map<string, number>();
   let total = 0;
   const add = (m: Map<string, number>, key: string, bytes: number) => m.set(key, (m.get(key) ?? 0) + bytes);
-  const walk = (node: ProfileNode, nearestOurs: string) => {
+  const walk = (node: ProfileNode, nearestOurs: string, path: string[]) => {
     const here = isOurs(node.callFrame.url) ? frameName(node.callFrame) : nearestOurs;
+    const stack = [...path, frameName(node.callFrame)];
     if (node.selfSize) {
       total += node.selfSize;
       const key = frameName(node.callFrame);
       add(self, key, node.selfSize);
       add(ours, here, node.selfSize);
       add(pairs, here === key ? key : `${here}  →  ${key}`, node.selfSize);
+      if (stacksOf !== null && node.callFrame.functionName === stacksOf) add(stacks, stack.slice(-8).reverse().join("\n      ← "), node.selfSize);
     }
-    for (const child of node.children) walk(child, here);
+    for (const child of node.children) walk(child, here, stack);
   };
-  walk(root, "(not under gateway code)");
-  return { self, ours, pairs, total };
+  walk(root, "(not under gateway code)", []);
+  return { self, ours, pairs, stacks, total };
 }
 
 const socket = tempSocket("alloc");
@@ -99,13 +104,14 @@ async function profileDeno(): Promise<Started> {
   for (let i = 0; i < N; i++) await oneRequest();
   const { profile } = await session.send<{ profile: { head: ProfileNode } }>("HeapProfiler.stopSampling");
   session.close();
-  const { self, ours, pairs, total } = aggregate(profile.head);
+  const { self, ours, pairs, stacks, total } = aggregate(profile.head);
   const perReq = (bytes: number) => `${(bytes / N).toFixed(0).padStart(7)} B/req`;
   console.log(`sampled allocation: ${perReq(total)} over ${what} (Deno gateway)`);
   const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, v]) => `  ${perReq(v)}  ${k}`).join("\n");
   console.log(`\nby allocating frame:\n${top(self)}`);
   console.log(`\nby nearest gateway frame on the stack:\n${top(ours)}`);
   console.log(`\nby (nearest gateway frame → allocating frame):\n${top(pairs)}`);
+  if (stacksOf !== null) console.log(`\nstacks allocating in ${stacksOf} (innermost first):\n${top(stacks)}`);
   return gateway;
 }
 

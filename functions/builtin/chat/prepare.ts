@@ -62,12 +62,12 @@ function imagesFor(encoded: EncodedChat, vision: VisionState | undefined): Image
 }
 
 export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dialect, limits: ChatLimits): ChatPlan {
-  const info = c.var.binding.info;
+  const info = c.get("binding").info;
   const tok = info.tokenizer;
   checkModel(info, params.model, limits.modelAliases);
   if (params.n > limits.maxN) throw new HttpError(400, "invalid_value", `n: ${params.n} answers asked for; this gateway allows at most ${limits.maxN}`, "n");
-  const reasoning = c.var.reasoning ?? { effort: "none", budgetTokens: 0, source: "no-reasoning-middleware" };
-  const vision = c.var.vision;
+  const reasoning = c.get("reasoning") ?? { effort: "none", budgetTokens: 0, source: "no-reasoning-middleware" };
+  const vision = c.get("vision");
   const messages: InputMessage[] = params.safePrompt ? [{ role: "system", content: MISTRAL_SAFE_PROMPT }, ...params.messages] : params.messages;
   let encoded: EncodedChat;
   try {

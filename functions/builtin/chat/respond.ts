@@ -28,7 +28,7 @@ export interface RespondOptions {
 const CLIENT_CLOSED = 499;
 
 export async function respondChat(c: GatewayContext, plan: ChatPlan, format: DialectFormat, opts: RespondOptions): Promise<Response> {
-  const binding = c.var.binding;
+  const binding = c.get("binding");
   const choiceOptions: ChoiceOptions = {
     stop: plan.params.stop,
     stopTokenIds: new Set(plan.params.stopTokenIds),
@@ -37,10 +37,10 @@ export async function respondChat(c: GatewayContext, plan: ChatPlan, format: Dia
   const run = new ChatRun(plan, {
     binding,
     clientSignal: c.req.raw.signal,
-    deadline: c.var.deadline,
-    metrics: c.var.metrics,
+    deadline: c.get("deadline"),
+    metrics: c.get("metrics"),
     clock: opts.clock,
-    startedAt: c.var.startedAt ?? opts.clock.now(),
+    startedAt: c.get("startedAt") ?? opts.clock.now(),
     route: opts.route,
   }, choiceOptions);
   const meta: ResponseMeta = { id: format.newId(), created: Math.floor(opts.clock.now() / 1000), model: binding.info.id };
@@ -53,7 +53,7 @@ export async function respondChat(c: GatewayContext, plan: ChatPlan, format: Dia
     }
     return c.json(format.completion(run, meta) as object);
   }
-  const requestId = c.var.requestId;
+  const requestId = c.get("requestId");
   return streamChat(run, format, meta, { ...opts, logError: opts.logError && ((e) => opts.logError!({ ...e, requestId })) });
 }
 
