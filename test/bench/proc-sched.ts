@@ -7,12 +7,15 @@ import { readdirSync, readFileSync } from "node:fs";
 export interface ThreadTimes {
   /** thread name ("bun", "JITWorker", "HeapHelper", …) → ns on a CPU, summed over threads of that name */
   runNs: Map<string, number>;
+  /** ns the process's main thread (the event loop) was on a CPU */
+  mainRunNs: number;
   /** ns the process's main thread was runnable but waiting for a CPU */
   mainWaitNs: number;
 }
 
 export function threadTimes(pid: number): ThreadTimes {
   const runNs = new Map<string, number>();
+  let mainRunNs = 0;
   let mainWaitNs = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let name: string, fields: number[];
@@ -23,9 +26,9 @@ export function threadTimes(pid: number): ThreadTimes {
       continue; // the thread exited between listing and reading
     }
     runNs.set(name, (runNs.get(name) ?? 0) + fields[0]);
-    if (tid === String(pid)) mainWaitNs = fields[1];
+    if (tid === String(pid)) [mainRunNs, mainWaitNs] = fields;
   }
-  return { runNs, mainWaitNs };
+  return { runNs, mainRunNs, mainWaitNs };
 }
 
 /** Milliseconds each thread group ran between two readings (threads that ran less than `minMs` left out). */

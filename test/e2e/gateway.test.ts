@@ -45,6 +45,10 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
     await runtime?.stop();
   });
 
+  it.runIf(kind === "bun")("runs with the deployment's young-generation budget and says so", () => {
+    expect(gateway.output()).toContain("young-generation GC budget 32 MiB)");
+  });
+
   it("answers the openai client, non-streaming and streaming with usage", async () => {
     const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 8, temperature: 0 });
     expect(r.object).toBe("chat.completion");

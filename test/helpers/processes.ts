@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GATEWAY_BUN_ENV } from "../../edge/bun-heap.ts";
 import { repoRoot } from "./fixtures.ts";
 
 export const bunBin = join(repoRoot, "node_modules", ".bin", "bun");
@@ -18,7 +19,9 @@ export const denoBin = join(repoRoot, "node_modules", ".bin", "deno");
 
 /** Starts `gust <args>` and resolves once a stderr/stdout line matches `ready`. */
 export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000, env?: Record<string, string>): Promise<Started> {
-  return startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], ready, timeoutMs, env);
+  // a gateway starts as the deployment unit starts it (edge/bun-heap.ts)
+  const withDefaults = args[0] === "serve" ? { ...GATEWAY_BUN_ENV, ...env } : env;
+  return startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], ready, timeoutMs, withDefaults);
 }
 
 /** The gateway on Deno (edge/main-deno.ts) with `gust serve`'s flags. */
