@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 
 describe("the Bun gateway's young-generation budget", () => {
   it("names the budget in force and how to get the recommended one", () => {
-    expect(edenBudgetNote({})).toBe(`young-generation GC budget 8 MiB (Bun's default); ${EDEN_BUDGET_ENV}=33554432 (32 MiB) collects 4× less often inside requests`);
+    expect(edenBudgetNote({})).toBe(`young-generation GC budget 8 MiB (Bun's default); ${EDEN_BUDGET_ENV}=33554432 (32 MiB) collects 4× less often under load`);
     expect(edenBudgetNote({ ...GATEWAY_BUN_ENV })).toBe("young-generation GC budget 32 MiB");
     expect(edenBudgetNote({ [EDEN_BUDGET_ENV]: "16777216" })).toMatch(/^young-generation GC budget 16 MiB; .*=33554432/);
     expect(edenBudgetNote({ [EDEN_BUDGET_ENV]: "lots" })).toBe(`${EDEN_BUDGET_ENV}="lots" is not a byte count; set ${EDEN_BUDGET_ENV}=33554432`);
