@@ -37,12 +37,12 @@ export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
     const method = c.req.method;
     // routes label themselves; a request that failed before its handler is labelled by its known path, else by
     // the registered route that matched ("*" is the catch-all middleware: nothing matched)
-    // (c.req.routePath builds an array of every matched route: read only for requests no route labelled)
-    const fallback = c.get("routeLabel") ?? fallbackLabel(c.req.path, c.req.routePath, opts.knownPaths);
+    // (c.req.routePath builds an array of every matched route: read only for requests no route has labelled yet)
+    const labelSoFar = c.get("routeLabel") ?? fallbackLabel(c.req.path, c.req.routePath, opts.knownPaths);
     const watched = whenBodyDone(c.res, () => {
       over = true;
       // label read at the end: routes set it while handling
-      const route = c.get("routeLabel") ?? fallback;
+      const route = c.get("routeLabel") ?? labelSoFar;
       metrics.requests.inc({ route, method, status: String(status) });
       metrics.duration.observe((clock.now() - startedAt) / 1000, { route });
       for (const fn of hooks.splice(0)) {

@@ -7,9 +7,10 @@
 //    scheduled for more than 5 ms while nothing else runs (a shared VM's hypervisor does that on its own);
 //  - where each request's time went (Linux /proc, test/bench/proc-sched.ts): the CPU the gateway's threads used
 //    during it (its own work: a stall of its making), the time its event-loop thread and this client waited for a
-//    CPU, the runtime's CPU, and the hypervisor's steal; the verdict on "no stall > 5 ms" is the gateway's own CPU;
+//    CPU, the runtime's CPU, and the hypervisor's steal; the verdict on "no stall > 5 ms" is the gateway's own CPU:
+//    its event-loop thread alone, and with the GC's helper threads added (an upper bound);
 //  - SSE events per second and per CPU-second of the gateway process (/proc/PID/stat), beside a bare Bun.serve
-//    SSE server in its own process measured the same way.
+//    SSE server in its own process measured the same way (its first-byte times interleave with the gateway's requests).
 //   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin]
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
@@ -101,7 +102,6 @@ const bare = await startProcess(bunBin, ["-e", bareScript], /bare on \d+/);
 if (pin) execFileSync("taskset", ["-a", "-cp", "1", String(bare.proc.pid)]);
 const bareUrl = `http://127.0.0.1:${/bare on (\d+)/.exec(bare.output())![1]}/`;
 const bareFirst: number[] = [];
-for (let i = 0; i < 1000; i++) await firstContentByte(bareUrl, "{}");
 
 // a targeted scrape (one family, no runtime stats call): a full scrape after every request made more garbage than
 // the request itself, and so more of the gateway's collections than production would see
@@ -111,6 +111,7 @@ const body = JSON.stringify({ model: MODEL, messages, max_tokens: 1, stream: tru
 for (let i = 0; i < 1000; i++) {
   await runtimeFirstToken();
   await firstContentByte(chatUrl, body);
+  await firstContentByte(bareUrl, "{}");
 }
 const floor = schedulerGaps(3000);
 const before = await metrics(gwUrl);
