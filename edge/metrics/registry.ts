@@ -20,7 +20,19 @@ function formatNumber(x: number): string {
   return String(x);
 }
 
-const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort());
+/** A series' map key: its labels by name, each part length-prefixed so no two label sets share a key
+ * ({a: "b,c"} and {a: "b", c: ""} differ). Runs on every observation, several per request, so it builds one string
+ * and no entry arrays: {route: "/v1/chat/completions"} → "5:route20:/v1/chat/completions". */
+function keyOf(labels: Labels): string {
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = "";
+  for (const name of names) {
+    const value = labels[name];
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
+}
 
 interface Metric {
   /** The names its sample lines carry (a histogram's are name_bucket, name_sum and name_count). */

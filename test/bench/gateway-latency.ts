@@ -11,7 +11,8 @@
 //    its event-loop thread alone, and with the GC's helper threads added (an upper bound);
 //  - SSE events per second and per CPU-second of the gateway process (/proc/PID/stat), beside a bare Bun.serve
 //    SSE server in its own process measured the same way (its first-byte times interleave with the gateway's requests).
-//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin]
+//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log]
+// --gc-log (Bun gateway) runs the gateway with JSC's GC log and prints the collections inside each request it lists.
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
 import { execFileSync } from "node:child_process";
@@ -29,6 +30,9 @@ const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
 const gatewayKind = argv.includes("--gateway") ? argv[argv.indexOf("--gateway") + 1] : "bun";
 const pin = argv.includes("--pin");
+const gcLog = argv.includes("--gc-log");
+// --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
+const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 const MODEL = "tiny-mistral3-fp8";
@@ -59,7 +63,7 @@ const socket = tempSocket("bench");
 const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512", ...(pin ? ["--threads", "1"] : [])], /serving/);
 const gwPort = 18499;
 const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-bench-"))];
-const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs) : await startGust(["serve", ...gwArgs], /gateway on/);
+const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
 if (pin) {
   execFileSync("taskset", ["-a", "-cp", "0", String(runtime.proc.pid)]);
   execFileSync("taskset", ["-a", "-cp", "1", String(gateway.proc.pid)]);
@@ -138,12 +142,38 @@ function attribute(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot
   };
 }
 const attributions: Attribution[] = [];
+
+const outputSpans: [number, number][] = []; // the gateway's output during each request: its GC log with --gc-log
+interface LoggedCollection { start: number; end: number; kind: string; pauseMs: number | null }
+let logged: LoggedCollection[] | null = null;
+/** The collections in JSC's GC log, read once after the requests. A collection's line runs from "START" to "END]"
+ * and is written as the collection goes, so its span in the output covers a concurrent one's whole course. */
+function loggedCollections(): LoggedCollection[] {
+  if (logged) return logged;
+  const log = gateway.output();
+  logged = [...log.matchAll(/START [^\n]*?=> (\w+)Collection/g)].map((m) => {
+    const end = log.indexOf("END]", m.index);
+    const pause = end === -1 ? null : /p=([\d.]+)ms/.exec(log.slice(m.index, end));
+    return { start: m.index, end: end === -1 ? Infinity : end, kind: m[1], pauseMs: pause ? Number(pause[1]) : null };
+  });
+  return logged;
+}
+/** Collections overlapping request `i`, as "Eden 0.40 ms" (the pause, JSC's "p=") each. */
+function collectionsIn(i: number): string[] {
+  const [from, to] = outputSpans[i];
+  return loggedCollections().filter((c) => c.start < to && c.end >= from).map((c) => `${c.kind} ${c.pauseMs === null ? "(unfinished)" : ms(c.pauseMs)}`);
+}
+const gcNote = (i: number) => (gcLog ? `; collections inside: ${collectionsIn(i).join(", ") || "none"}` : "");
 const runStart = withProc ? snapshot() : null;
 for (let i = 0; i < N; i++) {
   direct.push(await runtimeFirstToken());
   const before = withProc ? snapshot() : null;
+  const outputFrom = gateway.output().length;
   through.push(await firstContentByte(chatUrl, body));
   if (before) attributions.push(attribute(before, snapshot()));
+  // the gateway writes its GC log before it answers, but this process may take the answer before the log's pipe data
+  if (gcLog) await new Promise((resolve) => setTimeout(resolve, 2));
+  outputSpans.push([outputFrom, gateway.output().length]);
   const next = await runtimeSum();
   runtimeShare.push(next - sum);
   sum = next;
@@ -194,13 +224,23 @@ if (attributions.length) {
   // a collection inside a request shows as JSC's GC helper thread running then
   const helperRan = attributions.filter((a) => (a.gatewayThreads.get("HeapHelper") ?? 0) > 0).length;
   console.log(`requests with the GC helper thread running inside them: ${helperRan} of ${N}`);
+  if (gcLog) {
+    const withGc = loop.map((_, i) => i).filter((i) => collectionsIn(i).length > 0);
+    const maxLoop = (is: number[]) => ms(Math.max(0, ...is.map((i) => loop[i])));
+    console.log(`requests with a collection inside (JSC's log): ${withGc.length} of ${N}; event-loop CPU max ${maxLoop(withGc)} with one, ${maxLoop(loop.map((_, i) => i).filter((i) => !withGc.includes(i)))} without`);
+    const during = loggedCollections().filter((c) => c.start >= outputSpans[0][0] && c.start < outputSpans[N - 1][1]);
+    for (const kind of ["Eden", "Full"]) {
+      const pauses = during.filter((c) => c.kind === kind && c.pauseMs !== null).map((c) => c.pauseMs!);
+      if (pauses.length) console.log(`${kind} collections during the requests (pause, JSC's "p="): ${pauses.length}, p50 ${ms(pct(pauses, 50))}, max ${ms(Math.max(...pauses))}`);
+    }
+  }
   console.log(`gateway threads' CPU over the ${N} requests: ${[...runThreads].map(([n, t]) => `${n}${BACKGROUND.has(n) ? " (background)" : ""} ${ms(t)}`).join(", ")}`);
   const busiest = attributions.map((t, i) => [t.gatewayOwn, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
-  for (const [own, i] of busiest) console.log(`  busiest request ${i}: gateway threads ran ${ms(own)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; added ${ms(added[i])}`);
+  for (const [own, i] of busiest) console.log(`  busiest request ${i}: gateway threads ran ${ms(own)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; added ${ms(added[i])}${gcNote(i)}`);
   const slow = added.map((a, i) => [a, i] as const).filter(([a]) => a > 5).sort((x, y) => y[0] - x[0]).slice(0, 10);
   for (const [a, i] of slow) {
     const t = attributions[i];
-    console.log(`  request ${i}: added ${ms(a)} = gateway ran ${ms(t.gatewayOwn)} (+ background ${ms(t.gatewayBackground)}), gateway waited for a CPU ${ms(t.gatewayWaited)}, client waited for a CPU ${ms(t.clientWaited)}, runtime ran ${ms(t.runtimeRan)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks)`);
+    console.log(`  request ${i}: added ${ms(a)} = gateway ran ${ms(t.gatewayOwn)} (+ background ${ms(t.gatewayBackground)}), gateway waited for a CPU ${ms(t.gatewayWaited)}, client waited for a CPU ${ms(t.clientWaited)}, runtime ran ${ms(t.runtimeRan)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks)${gcNote(i)}`);
   }
 }
 console.log(`gateway event loop during the requests: ${lagOver5(after) - lagOver5(before)} probes late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);

@@ -146,6 +146,19 @@ describe("Prometheus registry", () => {
       ].join("\n"),
     );
   });
+
+  it("keeps one series per label set whatever the labels' order, and never merges two different sets", () => {
+    const c = new Counter("x_total", "Things.");
+    c.inc({ route: "/a", status: "200" });
+    c.inc({ status: "200", route: "/a" });
+    // sets that a plain join of names and values would confuse
+    c.inc({ route: "/a5:status", status: "" });
+    c.inc({ route: "/a", status: "2", x: "00" });
+    expect(c.value({ route: "/a", status: "200" })).toBe(2);
+    expect(c.value({ route: "/a5:status", status: "" })).toBe(1);
+    expect(c.value({ x: "00", status: "2", route: "/a" })).toBe(1);
+    expect(c.render().split("\n").filter((l) => l.startsWith("x_total{"))).toHaveLength(3);
+  });
 });
 
 describe("whenBodyDone", () => {
