@@ -4,6 +4,7 @@
 // (app.request, the fake runtime of the unit tests, the SSE body read to its end), one request per event-loop turn,
 // timed from its start to its body's end. A request that took > 5 ms held the loop that long: a collection (pause and
 // the sweeping after it) inside it, or a compile.
+// The children inherit this shell's environment otherwise (the README's figures: Bun's GC timer on).
 //   npx bun test/bench/gateway-gc-stalls.ts [requests] [--budgets 8,16,32]   (budgets in MiB)
 import { spawnSync } from "node:child_process";
 import { bunBin } from "../helpers/processes.ts";
