@@ -8,10 +8,10 @@
 //   npx bun test/bench/gateway-gc-stalls.ts [requests] [--budgets 8,16,32]   (budgets in MiB)
 import { spawnSync } from "node:child_process";
 import { bunBin } from "../helpers/processes.ts";
+import { percentile as pct } from "./percentile.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 20_000);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 interface Result { budgetMiB: number; requestsPerSecond: number; p50: number; p99: number; max: number; over3: number; over5: number; worst: number[] }
 

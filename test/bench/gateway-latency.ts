@@ -25,6 +25,7 @@ import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
 import { bunBin, startDenoGateway, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
+import { percentile as pct } from "./percentile.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
@@ -33,7 +34,6 @@ const pin = argv.includes("--pin");
 const gcLog = argv.includes("--gc-log");
 // --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
 const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 const MODEL = "tiny-mistral3-fp8";
 const messages = [{ role: "user" as const, content: "Hello there" }];
