@@ -12,6 +12,7 @@
 //  - SSE events per second and per CPU-second of the gateway process (/proc/PID/stat), beside a bare Bun.serve
 //    SSE server in its own process measured the same way (its first-byte times interleave with the gateway's requests).
 //   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log]
+// --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
 // --gc-log (Bun gateway) runs the gateway with JSC's GC log and prints the collections inside each request it lists.
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
@@ -32,6 +33,8 @@ const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
 const gatewayKind = argv.includes("--gateway") ? argv[argv.indexOf("--gateway") + 1] : "bun";
 const pin = argv.includes("--pin");
 const gcLog = argv.includes("--gc-log");
+// --show-output prints what the gateway wrote during each busiest request (with --env, e.g. JSC's compile reports)
+const showOutput = argv.includes("--show-output");
 // --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
 const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
 const ms = (x: number) => `${x.toFixed(2)} ms`;
@@ -106,6 +109,24 @@ const bare = await startProcess(bunBin, ["-e", bareScript], /bare on \d+/);
 if (pin) execFileSync("taskset", ["-a", "-cp", "1", String(bare.proc.pid)]);
 const bareUrl = `http://127.0.0.1:${/bare on (\d+)/.exec(bare.output())![1]}/`;
 const bareFirst: number[] = [];
+// the bare server's event-loop CPU per request: the same /proc reading on code that does almost nothing, so a burst
+// there is the machine's (CPU time charged while the VM's vCPU was slowed or preempted), not the gateway's
+const bareLoop: number[] = [];
+// control: a server whose every request is the same fixed arithmetic, sized to the gateway's typical event-loop CPU
+// per request and allocating nothing (no GC, no compiles once warm). Its event-loop CPU per request varies only with
+// the machine, so its bursts over 5 ms are the floor for the gateway's at the same exposure.
+const CONTROL_WORK_MS = 0.5;
+const controlScript = `const spin = (n) => { let x = 1; for (let i = 0; i < n; i++) x = (Math.imul(x, 1103515245) + 12345) | 0; return x; };
+for (let i = 0; i < 200; i++) spin(1e5);
+let best = Infinity;
+for (let i = 0; i < 20; i++) { const t = performance.now(); spin(1e6); best = Math.min(best, performance.now() - t); }
+const n = Math.round(1e6 * ${CONTROL_WORK_MS} / best);
+const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(String(spin(n))) });
+console.log("control on " + s.port + ", " + n + " steps per request");`;
+const control = await startProcess(bunBin, ["-e", controlScript], /control on \d+/);
+if (pin) execFileSync("taskset", ["-a", "-cp", "1", String(control.proc.pid)]);
+const controlUrl = `http://127.0.0.1:${/control on (\d+)/.exec(control.output())![1]}/`;
+const controlLoop: number[] = [];
 
 // a targeted scrape (one family, no runtime stats call): a full scrape after every request made more garbage than
 // the request itself, and so more of the gateway's collections than production would see
@@ -116,6 +137,7 @@ for (let i = 0; i < 1000; i++) {
   await runtimeFirstToken();
   await firstContentByte(chatUrl, body);
   await firstContentByte(bareUrl, "{}");
+  await (await fetch(controlUrl)).text();
 }
 const floor = schedulerGaps(3000);
 const before = await metrics(gwUrl);
@@ -123,7 +145,7 @@ const direct: number[] = [], through: number[] = [], runtimeShare: number[] = []
 let sum = await runtimeSum();
 
 /** One request's time split by who used the CPU (ms), from /proc before and after it. */
-interface Attribution { gatewayThreads: Map<string, number>; eventLoop: number; gatewayOwn: number; gatewayBackground: number; gatewayWaited: number; clientWaited: number; runtimeRan: number; stealTicks: number }
+interface Attribution { gatewayThreads: Map<string, number>; eventLoop: number; eventLoopFaults: number; gatewayOwn: number; gatewayBackground: number; gatewayWaited: number; clientWaited: number; runtimeRan: number; stealTicks: number }
 // Threads that never hold the event loop: Bun's compilers (niced by the gateway, edge/compiler-threads.ts), its
 // allocator's page scavenger and JSC's warm-up thread. They compete for a CPU only. Every other thread counts as the
 // gateway's own (its event-loop thread, and the GC's helpers, which the event loop waits for during a pause): the
@@ -136,7 +158,7 @@ function attribute(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot
   const gw = ranBetween(a.gw, b.gw);
   const waited = (x: ThreadTimes, y: ThreadTimes) => (y.mainWaitNs - x.mainWaitNs) / 1e6;
   return {
-    gatewayThreads: gw, eventLoop: (b.gw.mainRunNs - a.gw.mainRunNs) / 1e6, gatewayOwn: sumMs(gw, (n) => !BACKGROUND.has(n)), gatewayBackground: sumMs(gw, (n) => BACKGROUND.has(n)),
+    gatewayThreads: gw, eventLoop: (b.gw.mainRunNs - a.gw.mainRunNs) / 1e6, eventLoopFaults: b.gw.mainFaults - a.gw.mainFaults, gatewayOwn: sumMs(gw, (n) => !BACKGROUND.has(n)), gatewayBackground: sumMs(gw, (n) => BACKGROUND.has(n)),
     gatewayWaited: waited(a.gw, b.gw), clientWaited: waited(a.client, b.client),
     runtimeRan: sumMs(ranBetween(a.rt, b.rt), () => true), stealTicks: b.steal - a.steal,
   };
@@ -172,12 +194,17 @@ for (let i = 0; i < N; i++) {
   through.push(await firstContentByte(chatUrl, body));
   if (before) attributions.push(attribute(before, snapshot()));
   // the gateway writes its GC log before it answers, but this process may take the answer before the log's pipe data
-  if (gcLog) await new Promise((resolve) => setTimeout(resolve, 2));
+  if (gcLog || showOutput) await new Promise((resolve) => setTimeout(resolve, 2));
   outputSpans.push([outputFrom, gateway.output().length]);
   const next = await runtimeSum();
   runtimeShare.push(next - sum);
   sum = next;
+  const bareBefore = withProc ? threadTimes(bare.proc.pid!) : null;
   bareFirst.push(await firstContentByte(bareUrl, "{}"));
+  if (bareBefore) bareLoop.push((threadTimes(bare.proc.pid!).mainRunNs - bareBefore.mainRunNs) / 1e6);
+  const controlBefore = withProc ? threadTimes(control.proc.pid!) : null;
+  await (await fetch(controlUrl)).text();
+  if (controlBefore) controlLoop.push((threadTimes(control.proc.pid!).mainRunNs - controlBefore.mainRunNs) / 1e6);
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
 const runThreads = runStart ? ranBetween(runStart.gw, threadTimes(gateway.proc.pid!)) : new Map<string, number>();
@@ -235,8 +262,16 @@ if (attributions.length) {
     }
   }
   console.log(`gateway threads' CPU over the ${N} requests: ${[...runThreads].map(([n, t]) => `${n}${BACKGROUND.has(n) ? " (background)" : ""} ${ms(t)}`).join(", ")}`);
-  const busiest = attributions.map((t, i) => [t.gatewayOwn, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
-  for (const [own, i] of busiest) console.log(`  busiest request ${i}: gateway threads ran ${ms(own)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; added ${ms(added[i])}${gcNote(i)}`);
+  const faults = attributions.map((a) => a.eventLoopFaults);
+  console.log(`gateway event-loop thread page faults per request    p50 ${pct(faults, 50)}  p99 ${pct(faults, 99)}  max ${Math.max(...faults)}`);
+  const loopLine = (xs: number[]) => `p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(Math.max(...xs))}; over 5 ms: ${xs.filter((x) => x > 5).length} of ${N}`;
+  console.log(`bare Bun.serve event-loop thread CPU per request    ${loopLine(bareLoop)} (200 events each)`);
+  console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic each: the machine's floor for the gateway's line)`);
+  const busiest = attributions.map((t, i) => [t.eventLoop, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
+  for (const [, i] of busiest) {
+    console.log(`  busiest request ${i}: gateway threads ran ${ms(attributions[i].gatewayOwn)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; event loop ${attributions[i].eventLoopFaults} page faults; added ${ms(added[i])}${gcNote(i)}`);
+    if (showOutput) for (const line of gateway.output().slice(...outputSpans[i]).split("\n").filter(Boolean).slice(0, 12)) console.log(`    | ${line.slice(0, 200)}`);
+  }
   const slow = added.map((a, i) => [a, i] as const).filter(([a]) => a > 5).sort((x, y) => y[0] - x[0]).slice(0, 10);
   for (const [a, i] of slow) {
     const t = attributions[i];
@@ -247,6 +282,7 @@ console.log(`gateway event loop during the requests: ${lagOver5(after) - lagOver
 console.log(`bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirst, 50))}  p99 ${ms(pct(bareFirst, 99))}  max ${ms(Math.max(...bareFirst))}; over 5 ms: ${bareFirst.filter((t) => t > 5).length} of ${N} (interleaved with the gateway's requests; no gateway code at all: the machine's own stalls)`);
 console.log(`SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${gwEvents.perCpuSecond.toFixed(0)} per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${bareEvents.perCpuSecond.toFixed(0)} per server CPU-second`);
 await bare.stop();
+await control.stop();
 await gateway.stop();
 client.close();
 await runtime.stop();

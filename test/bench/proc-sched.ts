@@ -11,12 +11,15 @@ export interface ThreadTimes {
   mainRunNs: number;
   /** ns the process's main thread was runnable but waiting for a CPU */
   mainWaitNs: number;
+  /** page faults of the main thread so far (minor + major): each is kernel time charged to the event loop */
+  mainFaults: number;
 }
 
 export function threadTimes(pid: number): ThreadTimes {
   const runNs = new Map<string, number>();
   let mainRunNs = 0;
   let mainWaitNs = 0;
+  let mainFaults = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let name: string, fields: number[];
     try {
@@ -26,9 +29,13 @@ export function threadTimes(pid: number): ThreadTimes {
       continue; // the thread exited between listing and reading
     }
     runNs.set(name, (runNs.get(name) ?? 0) + fields[0]);
-    if (tid === String(pid)) [mainRunNs, mainWaitNs] = fields;
+    if (tid !== String(pid)) continue;
+    [mainRunNs, mainWaitNs] = fields;
+    // /proc/PID/task/TID/stat after the ") " that ends the thread name: state is [0], minflt [7], majflt [9]
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1].split(" ");
+    mainFaults = Number(stat[7]) + Number(stat[9]);
   }
-  return { runNs, mainRunNs, mainWaitNs };
+  return { runNs, mainRunNs, mainWaitNs, mainFaults };
 }
 
 /** Milliseconds each thread group ran between two readings (threads that ran less than `minMs` left out). */
