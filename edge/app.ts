@@ -21,6 +21,7 @@ import type { GatewayEnv } from "./env.ts";
 import { HttpError, errorResponse } from "./errors.ts";
 import { FunctionSlot } from "./functions-mount.ts";
 import { GatewayMetrics } from "./metrics/gateway-metrics.ts";
+import { LoopLagMonitor } from "./metrics/loop-lag.ts";
 import { apiKeyAuth } from "./middleware/auth.ts";
 import { bodyLimit } from "./middleware/body-limit.ts";
 import { concurrency, Limiter } from "./middleware/concurrency.ts";
@@ -37,6 +38,8 @@ export interface GatewayApp extends Hono<GatewayEnv> {
   /** No API key is configured: the server entry must bind to loopback only (serveBun/serveDeno enforce it). */
   readonly localOnly: boolean;
   readonly metrics: GatewayMetrics;
+  /** The event-loop stall monitor: requests mark it here; the runtime link marks it when frames arrive. */
+  readonly loopLag: LoopLagMonitor;
   readonly limiter: Limiter;
   readonly gatewayOptions: ResolvedGatewayOptions;
   /** Install or replace the function registry's handler for /fn/<name>/* (null unmounts). */
@@ -52,12 +55,14 @@ export function createApp(options: GatewayOptions): GatewayApp {
   const limiter = new Limiter({ ...limits, clock });
   metrics.inFlight.collect = () => limiter.running;
   metrics.queued.collect = () => limiter.waiting;
+  const loopLag = new LoopLagMonitor(metrics.loopLag, clock);
+  metrics.loopLagMax.collect = () => loopLag.maxMs / 1000;
   const slot = new FunctionSlot(o.functions);
 
   const app = new Hono<GatewayEnv>();
   app.use("*", requestId());
   const knownPaths = new Set([OPENAI_CHAT_PATH, MISTRAL_CHAT_PATH, "/v1/models", "/mistral/v1/models", "/health", "/ready", "/metrics"]);
-  app.use("*", observe({ metrics, clock, knownPaths }));
+  app.use("*", observe({ metrics, clock, knownPaths, loop: loopLag }));
   app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/health", "/ready"] }));
   app.use("*", bodyLimit({ maxBytes: limits.maxBodyBytes }));
 
@@ -92,6 +97,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
   return Object.assign(app, {
     localOnly: o.apiKeys.length === 0,
     metrics,
+    loopLag,
     limiter,
     gatewayOptions: o,
     mountFunctions: (handler: FunctionsHandler | null) => slot.mount(handler),

@@ -2,15 +2,14 @@
 // registry with its admin routes, served by the server function the entry point passes (serveBun in
 // `gust serve`/`gust dev`, serveDeno in edge/main-deno.ts), so this file loads on either runtime.
 import type { MiddlewareHandler } from "hono";
-import { systemClock } from "./clock.ts";
 import { createFunctionModel, unavailableModel } from "../functions/sdk/function-model.ts";
 import { createApp, type GatewayApp } from "./app.ts";
 import type { GatewayEnv } from "./env.ts";
 import { adminRoutes } from "./functions/admin-routes.ts";
 import { functionsHandler } from "./functions/dispatch.ts";
 import { FunctionRegistry } from "./functions/registry.ts";
-import { LoopLagMonitor } from "./metrics/loop-lag.ts";
 import { CompilerThreadPriority } from "./compiler-threads.ts";
+import type { LoopMarker } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
 import type { GatewayOptions } from "./options.ts";
 import { RuntimeLink } from "./runtime-client/link.ts";
@@ -55,11 +54,14 @@ function visionHook(link: RuntimeLink): MiddlewareHandler<GatewayEnv> {
 
 export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<RunningGateway> {
   const log = cfg.log ?? ((line: string) => console.error(line));
-  const link = new RuntimeLink(cfg.runtime, { log });
+  // frames from the runtime mark the app's stall monitor, which exists once the app does
+  let loop: LoopMarker | null = null;
+  const link = new RuntimeLink(cfg.runtime, { log, onData: () => loop?.mark() });
   await link.start();
   const registry = new FunctionRegistry(cfg.stateDir, log);
   await registry.restore();
   const app = createApp({ ...cfg.app, model: () => link.binding, apiKeys: cfg.apiKeys, vision: visionHook(link) });
+  loop = app.loopLag;
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, allowWithoutKey: app.localOnly }) as never);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {
     const binding = link.binding;
@@ -68,14 +70,12 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
     const model = binding ? createFunctionModel(binding, reasoning) : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
     return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
   }));
-  const lag = new LoopLagMonitor(app.metrics.loopLag, systemClock).start();
-  app.metrics.loopLagMax.collect = () => lag.maxMs / 1000;
   const compilers = new CompilerThreadPriority().start();
   const { url, stop } = await serve(app, cfg.port, cfg.hostname);
   return {
     app, link, registry, url,
     stop: async () => {
-      lag.stop();
+      app.loopLag.stop();
       compilers.stop();
       await stop();
       link.stop();

@@ -16,7 +16,7 @@ export class GatewayMetrics {
   readonly duration = this.registry.register(new Histogram("gust_http_request_duration_seconds", "Time from request arrival to the end of the response body.", LATENCY_BUCKETS));
   readonly ttft = this.registry.register(new Histogram("gust_time_to_first_token_seconds", "Time from request arrival to the first generated token.", LATENCY_BUCKETS));
   readonly runtimeFirstToken = this.registry.register(new Histogram("gust_runtime_first_token_seconds", "Time from sending a generation to the runtime to its first token arriving back (the runtime's share of gust_time_to_first_token_seconds).", LATENCY_BUCKETS));
-  readonly loopLag = this.registry.register(new Histogram("gust_event_loop_lag_seconds", "How late the gateway's 25 ms probe timer fired: time no request could make progress (own work, GC, or the OS not scheduling the process).", LAG_BUCKETS));
+  readonly loopLag = this.registry.register(new Histogram("gust_event_loop_lag_seconds", "How long work that became ready on the gateway's event loop (a request, frames from the runtime) waited for that loop turn to end: time no stream could make progress (own work, GC, or the OS not scheduling the process).", LAG_BUCKETS));
   readonly loopLagMax = this.registry.register(new Gauge("gust_event_loop_lag_max_seconds", "Worst event-loop lag since the gateway started."));
   readonly tpot = this.registry.register(new Histogram("gust_time_per_output_token_seconds", "Mean time between generated tokens after the first, per request.", TPOT_BUCKETS));
   readonly promptTokens = this.registry.register(new Counter("gust_prompt_tokens_total", "Prompt tokens sent to the runtime."));

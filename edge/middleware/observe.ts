@@ -6,6 +6,7 @@ import type { Clock } from "../clock.ts";
 import type { GatewayEnv } from "../env.ts";
 import { whenBodyDone } from "../lifecycle.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
+import type { LoopMarker } from "../metrics/loop-lag.ts";
 
 export interface ObserveOptions {
   metrics: GatewayMetrics;
@@ -13,6 +14,8 @@ export interface ObserveOptions {
   /** Paths that are their own metrics label even when a request fails before reaching its route (a 401). Other
    * paths are labelled by the route that matched, or "other": never by the raw path, whose values are unbounded. */
   knownPaths?: ReadonlySet<string>;
+  /** Told of each arriving request: the event-loop stall monitor samples the loop turns that have work. */
+  loop?: LoopMarker;
 }
 
 function fallbackLabel(path: string, registered: string | undefined, knownPaths: ReadonlySet<string> | undefined): string {
@@ -23,6 +26,7 @@ function fallbackLabel(path: string, registered: string | undefined, knownPaths:
 export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
   const { metrics, clock } = opts;
   return async (c, next) => {
+    opts.loop?.mark();
     const startedAt = clock.now();
     const hooks: Array<() => void> = [];
     let over = false;

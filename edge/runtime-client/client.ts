@@ -28,9 +28,12 @@ export class RuntimeClient implements ModelBinding {
   #nextId = 1;
   #closed = false;
   onClose: (() => void) | null = null;
+  /** Called for each chunk read from the runtime, before its frames are dispatched (the gateway's stall monitor). */
+  onData: (() => void) | null = null;
 
   private constructor(readonly address: string, readonly info: ModelInfo, readonly socket: Socket, decoder: FrameDecoder) {
     socket.on("data", (chunk: Uint8Array) => {
+      this.onData?.();
       let frames;
       try {
         frames = decoder.push(new Uint8Array(chunk));

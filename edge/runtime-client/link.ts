@@ -9,6 +9,8 @@ export interface LinkOptions {
   retryMs?: number;
   maxRetryMs?: number;
   log?: (line: string) => void;
+  /** Called for each chunk read from the runtime (see RuntimeClient.onData). */
+  onData?: () => void;
 }
 
 export class RuntimeLink {
@@ -39,6 +41,7 @@ export class RuntimeLink {
     try {
       const client = await RuntimeClient.connect(this.address);
       this.#client = client;
+      client.onData = this.options.onData ?? null;
       this.#delay = this.options.retryMs ?? 200;
       this.options.log?.(`gateway: connected to runtime ${this.address} (model ${client.info.id})`);
       client.onClose = () => {

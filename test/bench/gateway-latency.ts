@@ -164,6 +164,9 @@ function attribute(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot
   };
 }
 const attributions: Attribution[] = [];
+// each request's measured window in wall-clock ms since the epoch, to find it in a profiler's samples
+// (perf record -k CLOCK_REALTIME)
+const windows: [number, number][] = [];
 
 const outputSpans: [number, number][] = []; // the gateway's output during each request: its GC log with --gc-log
 interface LoggedCollection { start: number; end: number; kind: string; pauseMs: number | null }
@@ -189,10 +192,12 @@ const gcNote = (i: number) => (gcLog ? `; collections inside: ${collectionsIn(i)
 const runStart = withProc ? snapshot() : null;
 for (let i = 0; i < N; i++) {
   direct.push(await runtimeFirstToken());
+  const windowFrom = performance.timeOrigin + performance.now();
   const before = withProc ? snapshot() : null;
   const outputFrom = gateway.output().length;
   through.push(await firstContentByte(chatUrl, body));
   if (before) attributions.push(attribute(before, snapshot()));
+  windows.push([windowFrom, performance.timeOrigin + performance.now()]);
   // the gateway writes its GC log before it answers, but this process may take the answer before the log's pipe data
   if (gcLog || showOutput) await new Promise((resolve) => setTimeout(resolve, 2));
   outputSpans.push([outputFrom, gateway.output().length]);
@@ -269,7 +274,7 @@ if (attributions.length) {
   console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic each: the machine's floor for the gateway's line)`);
   const busiest = attributions.map((t, i) => [t.eventLoop, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
   for (const [, i] of busiest) {
-    console.log(`  busiest request ${i}: gateway threads ran ${ms(attributions[i].gatewayOwn)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; event loop ${attributions[i].eventLoopFaults} page faults; added ${ms(added[i])}${gcNote(i)}`);
+    console.log(`  busiest request ${i}: gateway threads ran ${ms(attributions[i].gatewayOwn)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; event loop ${attributions[i].eventLoopFaults} page faults; added ${ms(added[i])}${gcNote(i)}; window ${windows[i].map((t) => (t / 1000).toFixed(6)).join("–")} s`);
     if (showOutput) for (const line of gateway.output().slice(...outputSpans[i]).split("\n").filter(Boolean).slice(0, 12)) console.log(`    | ${line.slice(0, 200)}`);
   }
   const slow = added.map((a, i) => [a, i] as const).filter(([a]) => a > 5).sort((x, y) => y[0] - x[0]).slice(0, 10);
