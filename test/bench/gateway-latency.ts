@@ -13,6 +13,7 @@
 //    SSE server in its own process measured the same way (its first-byte times interleave with the gateway's requests).
 //   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log]
 // --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
+// --perf splits the event-loop thread's CPU per request into user space and kernel by perf's samples.
 // --gc-log (Bun gateway) runs the gateway with JSC's GC log and prints the collections inside each request it lists.
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
@@ -27,6 +28,7 @@ import { metricSample } from "../helpers/metrics.ts";
 import { bunBin, startDenoGateway, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
+import { PerfSampler, sampledBetween } from "./perf-samples.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
@@ -35,6 +37,8 @@ const pin = argv.includes("--pin");
 const gcLog = argv.includes("--gc-log");
 // --show-output prints what the gateway wrote during each busiest request (with --env, e.g. JSC's compile reports)
 const showOutput = argv.includes("--show-output");
+// --perf samples the gateway's event-loop thread with Linux perf during the requests (test/bench/perf-samples.ts)
+const withPerf = argv.includes("--perf");
 // --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
 const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
 const ms = (x: number) => `${x.toFixed(2)} ms`;
@@ -190,6 +194,9 @@ function collectionsIn(i: number): string[] {
 }
 const gcNote = (i: number) => (gcLog ? `; collections inside: ${collectionsIn(i).join(", ") || "none"}` : "");
 const runStart = withProc ? snapshot() : null;
+const sampler = withPerf ? PerfSampler.start(gateway.proc.pid!) : null;
+if (withPerf && !sampler) console.log("--perf: perf is not installed; no samples");
+if (sampler) await new Promise((resolve) => setTimeout(resolve, 500)); // perf attaches
 for (let i = 0; i < N; i++) {
   direct.push(await runtimeFirstToken());
   const windowFrom = performance.timeOrigin + performance.now();
@@ -212,6 +219,7 @@ for (let i = 0; i < N; i++) {
   if (controlBefore) controlLoop.push((threadTimes(control.proc.pid!).mainRunNs - controlBefore.mainRunNs) / 1e6);
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
+const perfSamples = sampler ? await sampler.stop() : null;
 const runThreads = runStart ? ranBetween(runStart.gw, threadTimes(gateway.proc.pid!)) : new Map<string, number>();
 const after = await metrics(gwUrl);
 const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_count") - sample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
@@ -272,6 +280,17 @@ if (attributions.length) {
   const loopLine = (xs: number[]) => `p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(Math.max(...xs))}; over 5 ms: ${xs.filter((x) => x > 5).length} of ${N}`;
   console.log(`bare Bun.serve event-loop thread CPU per request    ${loopLine(bareLoop)} (200 events each)`);
   console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic each: the machine's floor for the gateway's line)`);
+  if (perfSamples && sampler) {
+    // perf's timer samples time the thread really ran; CPU time by /proc that no sample saw is time the VM charged
+    // while its vCPU was not running (or had the timer held off)
+    const sampled = windows.map(([a, b]) => sampledBetween(perfSamples, sampler.hz, a, b));
+    const user = sampled.map((x) => x.userMs);
+    console.log(`gateway event-loop thread in user space per request, by perf samples at ${sampler.hz} Hz (${perfSamples.length} samples)    p50 ${ms(pct(user, 50))}  p99 ${ms(pct(user, 99))}  max ${ms(Math.max(...user))}; over 5 ms: ${user.filter((x) => x > 5).length} of ${N}`);
+    for (const i of loop.map((_, i) => i).filter((i) => loop[i] > 5)) {
+      const { userMs, kernelMs } = sampled[i];
+      console.log(`  request ${i}: event-loop CPU ${ms(loop[i])} by /proc = user space ${ms(userMs)} + kernel ${ms(kernelMs)} by perf + ${ms(Math.max(0, loop[i] - userMs - kernelMs))} no sample saw`);
+    }
+  }
   const busiest = attributions.map((t, i) => [t.eventLoop, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
   for (const [, i] of busiest) {
     console.log(`  busiest request ${i}: gateway threads ran ${ms(attributions[i].gatewayOwn)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; event loop ${attributions[i].eventLoopFaults} page faults; added ${ms(added[i])}${gcNote(i)}; window ${windows[i].map((t) => (t / 1000).toFixed(6)).join("–")} s`);

@@ -1,0 +1,62 @@
+// Where one thread's CPU time went, by Linux perf's cpu-clock samples: user space (for the gateway's event loop: our
+// JS, Bun's HTTP code, JSC's collector on the loop thread) or the kernel (syscalls, page faults, softirqs, lock waits).
+// The latency bench uses it (--perf) on requests whose event-loop CPU by /proc was over 5 ms: on a virtual machine
+// that figure also holds kernel waits the hypervisor stretched (a lock held by a vCPU it preempted) and time the
+// vCPU did not run at all, which perf's timer cannot sample. Needs `perf` and permission to trace the thread.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface PerfSample {
+  /** wall-clock ms since the epoch (perf record -k CLOCK_REALTIME) */
+  atMs: number;
+  isKernel: boolean;
+}
+
+export interface SampledTime {
+  userMs: number;
+  kernelMs: number;
+}
+
+// x86-64 kernel addresses live in the upper half of the address space
+const isKernelIp = (ip: string) => ip.length === 16 && ip[0] === "f";
+
+export class PerfSampler {
+  private constructor(private readonly proc: ChildProcess, private readonly file: string, readonly hz: number) {}
+
+  /** Starts sampling thread `tid`; null when perf is not installed. */
+  static start(tid: number, hz = 999): PerfSampler | null {
+    if (spawnSync("perf", ["--version"]).status !== 0) return null;
+    const file = join(mkdtempSync(join(tmpdir(), "gust-perf-")), "perf.data");
+    const proc = spawn("perf", ["record", "-e", "cpu-clock", "-F", String(hz), "-k", "CLOCK_REALTIME", "-t", String(tid), "-o", file], { stdio: "ignore" });
+    return new PerfSampler(proc, file, hz);
+  }
+
+  /** Stops recording and reads the samples back, in time order. */
+  async stop(): Promise<PerfSample[]> {
+    const exited = new Promise((resolve) => this.proc.once("exit", resolve));
+    this.proc.kill("SIGINT");
+    await exited;
+    const out = spawnSync("perf", ["script", "-i", this.file, "-F", "time,ip"], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout ?? "";
+    const samples: PerfSample[] = [];
+    // one line per sample: "  1795407234.166214:  1a7c696"
+    for (const m of out.matchAll(/^\s*([\d.]+):\s+([0-9a-f]+)/gm)) samples.push({ atMs: Number(m[1]) * 1000, isKernel: isKernelIp(m[2]) });
+    return samples.sort((a, b) => a.atMs - b.atMs);
+  }
+}
+
+/** The CPU time the samples inside [fromMs, toMs] stand for, split by where they landed (1 sample = 1000/hz ms). */
+export function sampledBetween(samples: PerfSample[], hz: number, fromMs: number, toMs: number): SampledTime {
+  let lo = 0;
+  let hi = samples.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid].atMs < fromMs) lo = mid + 1;
+    else hi = mid;
+  }
+  let user = 0;
+  let kernel = 0;
+  for (let i = lo; i < samples.length && samples[i].atMs <= toMs; i++) samples[i].isKernel ? kernel++ : user++;
+  return { userMs: (user * 1000) / hz, kernelMs: (kernel * 1000) / hz };
+}
