@@ -7,8 +7,9 @@
  * Why not a probe timer (one that should fire every 25 ms, observing how late it fires): each timer expiry wakes the
  * sleeping loop from the kernel's timer interrupt, and on a virtual machine that wakeup can spin in the kernel for
  * milliseconds when the woken thread runs on another vCPU than the one finishing the timer interrupt (perf on the
- * 2-vCPU development VM: `hrtimer_cancel` under `epoll_pwait2`, 5–15 ms at a time, 13–18 times in a 2000-request
- * bench run with the 25 ms probe, 0–2 with a 1 s one). The probe caused the stalls it was there to see. An immediate
+ * 2-vCPU development VM: `hrtimer_cancel` under `epoll_pwait2`, 2–15 ms at a time, 13–18 times in a 2000-request
+ * bench run with the 25 ms probe, 0–2 with a 1 s one, 0–1 with this monitor). The probe caused the stalls it was there
+ * to see. An immediate
  * callback needs no timer: the loop polls without a timeout while one is pending. An idle loop is not sampled,
  * and nothing waits on an idle loop.
  *

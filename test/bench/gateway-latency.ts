@@ -282,7 +282,8 @@ if (attributions.length) {
   console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic each: the machine's floor for the gateway's line)`);
   if (perfSamples && sampler) {
     // perf's timer samples time the thread really ran; CPU time by /proc that no sample saw is time the VM charged
-    // while its vCPU was not running (or had the timer held off)
+    // while its vCPU was not running (or had the timer held off). One sample stands for 1000/hz ms, and a sample is
+    // taken when its timer interrupt is handled, so a window can hold one for time just before it: ±1–2 ms a request.
     const sampled = windows.map(([a, b]) => sampledBetween(perfSamples, sampler.hz, a, b));
     const user = sampled.map((x) => x.userMs);
     console.log(`gateway event-loop thread in user space per request, by perf samples at ${sampler.hz} Hz (${perfSamples.length} samples)    p50 ${ms(pct(user, 50))}  p99 ${ms(pct(user, 99))}  max ${ms(Math.max(...user))}; over 5 ms: ${user.filter((x) => x > 5).length} of ${N}`);
