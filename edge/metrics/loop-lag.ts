@@ -9,9 +9,8 @@
  * milliseconds when the woken thread runs on another vCPU than the one finishing the timer interrupt (perf on the
  * 2-vCPU development VM: `hrtimer_cancel` under `epoll_pwait2`, 2–15 ms at a time, 13–18 times in a 2000-request
  * bench run with the 25 ms probe, 0–2 with a 1 s one, 0–1 with this monitor). The probe caused the stalls it was there
- * to see. An immediate
- * callback needs no timer: the loop polls without a timeout while one is pending. An idle loop is not sampled,
- * and nothing waits on an idle loop.
+ * to see. An immediate callback needs no timer: the loop polls without a timeout while one is pending. An idle loop
+ * is not sampled, and nothing waits on an idle loop.
  *
  * Worked example: a request arrives at t=1000 (mark: noted 1000, immediate scheduled), the handler and an eden
  * collection run until t=1006, the immediate runs at t=1006 → lag 6 ms is observed. Marks at t=1002 and t=1004 (frames
@@ -51,7 +50,7 @@ export class LoopLagMonitor implements LoopMarker {
   }
 
   readonly #observe = (): void => {
-    const lagMs = Math.max(0, this.clock.now() - (this.#markedAt ?? this.clock.now()));
+    const lagMs = Math.max(0, this.clock.now() - this.#markedAt!);
     this.#markedAt = null;
     if (this.#stopped) return;
     if (lagMs > this.#maxMs) this.#maxMs = lagMs;

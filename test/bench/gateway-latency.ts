@@ -11,7 +11,9 @@
 //    its event-loop thread alone, and with the GC's helper threads added (an upper bound);
 //  - SSE events per second and per CPU-second of the gateway process (/proc/PID/stat), beside a bare Bun.serve
 //    SSE server in its own process measured the same way (its first-byte times interleave with the gateway's requests).
-//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log]
+//  - the same event-loop CPU per request for the bare server and for a control server doing fixed arithmetic: the
+//    machine's own floor for that figure (on a VM, CPU time is also charged while a vCPU is not really running);
+//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--env NAME=VALUE]
 // --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
 // --perf splits the event-loop thread's CPU per request into user space and kernel by perf's samples.
 // --gc-log (Bun gateway) runs the gateway with JSC's GC log and prints the collections inside each request it lists.
@@ -193,6 +195,13 @@ function collectionsIn(i: number): string[] {
   return loggedCollections().filter((c) => c.start < to && c.end >= from).map((c) => `${c.kind} ${c.pauseMs === null ? "(unfinished)" : ms(c.pauseMs)}`);
 }
 const gcNote = (i: number) => (gcLog ? `; collections inside: ${collectionsIn(i).join(", ") || "none"}` : "");
+/** Runs `fn`, adding the event-loop CPU (ms) process `pid`'s main thread used meanwhile to `into` (with /proc). */
+async function loopCpuDuring<T>(pid: number, into: number[], fn: () => Promise<T>): Promise<T> {
+  const before = withProc ? threadTimes(pid).mainRunNs : 0;
+  const result = await fn();
+  if (withProc) into.push((threadTimes(pid).mainRunNs - before) / 1e6);
+  return result;
+}
 const runStart = withProc ? snapshot() : null;
 const sampler = withPerf ? PerfSampler.start(gateway.proc.pid!) : null;
 if (withPerf && !sampler) console.log("--perf: perf is not installed; no samples");
@@ -211,12 +220,8 @@ for (let i = 0; i < N; i++) {
   const next = await runtimeSum();
   runtimeShare.push(next - sum);
   sum = next;
-  const bareBefore = withProc ? threadTimes(bare.proc.pid!) : null;
-  bareFirst.push(await firstContentByte(bareUrl, "{}"));
-  if (bareBefore) bareLoop.push((threadTimes(bare.proc.pid!).mainRunNs - bareBefore.mainRunNs) / 1e6);
-  const controlBefore = withProc ? threadTimes(control.proc.pid!) : null;
-  await (await fetch(controlUrl)).text();
-  if (controlBefore) controlLoop.push((threadTimes(control.proc.pid!).mainRunNs - controlBefore.mainRunNs) / 1e6);
+  bareFirst.push(await loopCpuDuring(bare.proc.pid!, bareLoop, () => firstContentByte(bareUrl, "{}")));
+  await loopCpuDuring(control.proc.pid!, controlLoop, async () => (await fetch(controlUrl)).text());
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
 const perfSamples = sampler ? await sampler.stop() : null;
