@@ -33,7 +33,7 @@ export class PerfSampler {
     return new PerfSampler(proc, file, hz);
   }
 
-  /** Stops recording and reads the samples back, in time order. */
+  /** Stops recording and reads the samples back. */
   async stop(): Promise<PerfSample[]> {
     const exited = new Promise((resolve) => this.proc.once("exit", resolve));
     this.proc.kill("SIGINT");
@@ -42,21 +42,13 @@ export class PerfSampler {
     const samples: PerfSample[] = [];
     // one line per sample: "  1795407234.166214:  1a7c696"
     for (const m of out.matchAll(/^\s*([\d.]+):\s+([0-9a-f]+)/gm)) samples.push({ atMs: Number(m[1]) * 1000, isKernel: isKernelIp(m[2]) });
-    return samples.sort((a, b) => a.atMs - b.atMs);
+    return samples;
   }
 }
 
 /** The CPU time the samples inside [fromMs, toMs] stand for, split by where they landed (1 sample = 1000/hz ms). */
 export function sampledBetween(samples: PerfSample[], hz: number, fromMs: number, toMs: number): SampledTime {
-  let lo = 0;
-  let hi = samples.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (samples[mid].atMs < fromMs) lo = mid + 1;
-    else hi = mid;
-  }
-  let user = 0;
-  let kernel = 0;
-  for (let i = lo; i < samples.length && samples[i].atMs <= toMs; i++) samples[i].isKernel ? kernel++ : user++;
-  return { userMs: (user * 1000) / hz, kernelMs: (kernel * 1000) / hz };
+  const inside = samples.filter((x) => x.atMs >= fromMs && x.atMs <= toMs);
+  const kernel = inside.filter((x) => x.isKernel).length;
+  return { userMs: ((inside.length - kernel) * 1000) / hz, kernelMs: (kernel * 1000) / hz };
 }
