@@ -1,14 +1,25 @@
-// The gateway on Deno: deno run -A edge/main-deno.ts --runtime SOCKET [--port 8080] ... (same flags as
-// `gust serve`). The runtime itself always runs on Bun.
+// The gateway on Deno: deno run -A --v8-flags=--max-semi-space-size=2 edge/main-deno.ts --runtime SOCKET
+// [--port 8080] ... (same flags as `gust serve`; the V8 flag: edge/deno-heap.ts). The runtime always runs on Bun.
+import { readFileSync } from "node:fs";
+import { denoHeapNote } from "./deno-heap.ts";
 import { serveOnDeno } from "./deno.ts";
 import { startGateway } from "./gateway.ts";
 import { parseServeArgs } from "./cli/serve-args.ts";
+
+/** This process's command line, V8 flags included (Linux), or null where /proc is not there. */
+function commandLine(): string[] | null {
+  try {
+    return readFileSync("/proc/self/cmdline", "utf8").split("\0").filter(Boolean);
+  } catch {
+    return null;
+  }
+}
 
 const deno = (globalThis as unknown as { Deno: { args: string[]; exit(code: number): never } }).Deno;
 try {
   const cfg = parseServeArgs(deno.args);
   const gw = await startGateway(cfg, serveOnDeno);
-  console.error(`gust serve (deno): gateway on ${gw.url} (runtime ${cfg.runtime}: ${gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : "not connected yet"})`);
+  console.error(`gust serve (deno): gateway on ${gw.url} (runtime ${cfg.runtime}: ${gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : "not connected yet"}; ${denoHeapNote(commandLine())})`);
 } catch (err) {
   console.error(`gust serve (deno): ${(err as Error).message}`);
   deno.exit((err as Error).name === "UsageError" ? 2 : 1);

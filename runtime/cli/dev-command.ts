@@ -2,6 +2,7 @@
 // the gateway runs here on Bun or as a Deno child; every *.ts function in --functions is bundled and
 // deployed on start and again on each save, without touching the runtime.
 import { serveOnBun } from "../../edge/bun.ts";
+import { DENO_GATEWAY_V8_FLAG } from "../../edge/deno-heap.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, statSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,7 +82,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     const gw = await startGateway({ runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions") }, serveOnBun);
     stopGateway = gw.stop;
   } else {
-    const child = await startChild(bin("deno"), ["run", "-A", join(repoRoot, "edge/main-deno.ts"), "--runtime", socket, "--port", String(port), "--state-dir", join(work, "functions")], /gateway on/, "gateway");
+    const child = await startChild(bin("deno"), ["run", "-A", DENO_GATEWAY_V8_FLAG, join(repoRoot, "edge/main-deno.ts"), "--runtime", socket, "--port", String(port), "--state-dir", join(work, "functions")], /gateway on/, "gateway");
     stopGateway = async () => void child.kill("SIGTERM");
   }
   let watcher: ReturnType<typeof watch> | null = null;

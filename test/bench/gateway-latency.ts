@@ -13,37 +13,50 @@
 //    SSE server in its own process measured the same way (its first-byte times interleave with the gateway's requests).
 //  - the same event-loop CPU per request for the bare server and for a control server doing fixed arithmetic: the
 //    machine's own floor for that figure (on a VM, CPU time is also charged while a vCPU is not really running);
-//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--env NAME=VALUE]
+//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--env NAME=VALUE] [--deno-flag FLAG] [--save-output FILE]
 // --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
 // --perf splits the event-loop thread's CPU per request into user space and kernel by perf's samples.
-// --gc-log (Bun gateway) runs the gateway with JSC's GC log and prints the collections inside each request it lists.
+// --gc-log runs the gateway with its engine's GC log: on Bun, JSC's, with the collections inside each request it lists;
+// on Deno, V8's --trace-gc, with the pauses by kind since the gateway started.
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
 import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
-import { bunBin, startDenoGateway, startGust, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
+import { startBareServer, startControlServer } from "./baseline-servers.ts";
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
 import { PerfSampler, sampledBetween } from "./perf-samples.ts";
+import { v8Pauses } from "./v8-gc-log.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
 const gatewayKind = argv.includes("--gateway") ? argv[argv.indexOf("--gateway") + 1] : "bun";
 const pin = argv.includes("--pin");
 const gcLog = argv.includes("--gc-log");
+// --save-output FILE writes all the gateway printed (its GC log with --gc-log) to FILE at the end
+const saveOutput = argv.includes("--save-output") ? argv[argv.indexOf("--save-output") + 1] : null;
 // --show-output prints what the gateway wrote during each busiest request (with --env, e.g. JSC's compile reports)
 const showOutput = argv.includes("--show-output");
 // --perf samples the gateway's event-loop thread with Linux perf during the requests (test/bench/perf-samples.ts)
 const withPerf = argv.includes("--perf");
 // --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
 const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
+// --deno-flag FLAG (repeatable) adds to the Deno gateway's command line, e.g. --deno-flag --v8-flags=--trace-gc
+const denoFlags = argv.flatMap((a, i) => (a === "--deno-flag" ? [argv[i + 1]] : []));
 const ms = (x: number) => `${x.toFixed(2)} ms`;
+/** Environment that makes a child's C stdio line-buffered (coreutils' stdbuf library), or null where it is missing:
+ * V8 prints --trace-gc with C stdio, block-buffered into a pipe, which delays its lines past the requests. */
+function lineBufferedEnv(): Record<string, string> | null {
+  const lib = ["/usr/libexec/coreutils/libstdbuf.so", "/usr/lib/x86_64-linux-gnu/coreutils/libstdbuf.so", "/usr/lib/coreutils/libstdbuf.so"].find((f) => existsSync(f));
+  return lib ? { LD_PRELOAD: lib, _STDBUF_O: "L" } : null;
+}
 const MODEL = "tiny-mistral3-fp8";
 const messages = [{ role: "user" as const, content: "Hello there" }];
 
@@ -72,7 +85,7 @@ const socket = tempSocket("bench");
 const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512", ...(pin ? ["--threads", "1"] : [])], /serving/);
 const gwPort = 18499;
 const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-bench-"))];
-const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
+const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs, 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, gcLog || showOutput ? lineBufferedEnv() ?? undefined : undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
 if (pin) {
   execFileSync("taskset", ["-a", "-cp", "0", String(runtime.proc.pid)]);
   execFileSync("taskset", ["-a", "-cp", "1", String(gateway.proc.pid)]);
@@ -106,37 +119,18 @@ async function firstContentByte(url: string, body: string): Promise<number> {
   return elapsed;
 }
 
-// baseline: a bare Bun.serve SSE server in its own process, 200 events per request as fast as it can. Its requests
-// interleave with the gateway's, so both meet the same machine (a shared VM's stalls come and go within minutes).
-const bareScript = `const ev = new TextEncoder().encode('data: {"choices":[{"delta":{"content":"x"}}]}\\n\\n');
-const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(new ReadableStream({ start(c) { for (let i = 0; i < 200; i++) c.enqueue(ev); c.close(); } }), { headers: { "content-type": "text/event-stream" } }) });
-console.log("bare on " + s.port);`;
-const bare = await startProcess(bunBin, ["-e", bareScript], /bare on \d+/);
-if (pin) execFileSync("taskset", ["-a", "-cp", "1", String(bare.proc.pid)]);
-const bareUrl = `http://127.0.0.1:${/bare on (\d+)/.exec(bare.output())![1]}/`;
+// baselines in their own processes, interleaved with the gateway's requests (test/bench/baseline-servers.ts)
+const bare = await startBareServer(pin ? 1 : null);
+const bareUrl = bare.url;
 const bareFirst: number[] = [];
 // the bare server's event-loop CPU per request: the same /proc reading on code that does almost nothing, so a burst
 // there is the machine's (CPU time charged while the VM's vCPU was slowed or preempted), not the gateway's
 const bareLoop: number[] = [];
-// control: a server whose every request is the same fixed arithmetic, sized to the gateway's typical event-loop CPU
-// per request and allocating nothing (no GC, no compiles once warm). Its event-loop CPU per request varies only with
-// the machine, so its bursts over 5 ms are the floor for the gateway's at the same exposure.
 const CONTROL_WORK_MS = 0.5;
-const controlScript = `const spin = (n) => { let x = 1; for (let i = 0; i < n; i++) x = (Math.imul(x, 1103515245) + 12345) | 0; return x; };
-for (let i = 0; i < 200; i++) spin(1e5);
-let best = Infinity;
-for (let i = 0; i < 20; i++) { const t = performance.now(); spin(1e6); best = Math.min(best, performance.now() - t); }
-const n = Math.round(1e6 * ${CONTROL_WORK_MS} / best);
-const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(String(spin(n))) });
-console.log("control on " + s.port + ", " + n + " steps per request");`;
-const control = await startProcess(bunBin, ["-e", controlScript], /control on \d+/);
-if (pin) execFileSync("taskset", ["-a", "-cp", "1", String(control.proc.pid)]);
-const controlUrl = `http://127.0.0.1:${/control on (\d+)/.exec(control.output())![1]}/`;
+const control = await startControlServer(CONTROL_WORK_MS, pin ? [1, 0] : null);
+const controlUrl = control.url;
 const controlLoop: number[] = [];
 
-// a targeted scrape (one family, no runtime stats call): a full scrape after every request made more garbage than
-// the request itself, and so more of the gateway's collections than production would see
-const runtimeSum = async () => sample(await (await fetch(`${gwUrl}/metrics?name[]=gust_runtime_first_token_seconds_sum`)).text(), 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000;
 const body = JSON.stringify({ model: MODEL, messages, max_tokens: 1, stream: true, temperature: 0, ignore_eos: true });
 // long enough for the engine's compilers to reach their steady tiers for this path (fewer compiles during the run)
 for (let i = 0; i < 1000; i++) {
@@ -148,7 +142,6 @@ for (let i = 0; i < 1000; i++) {
 const floor = schedulerGaps(3000);
 const before = await metrics(gwUrl);
 const direct: number[] = [], through: number[] = [], runtimeShare: number[] = [];
-let sum = await runtimeSum();
 
 /** One request's time split by who used the CPU (ms), from /proc before and after it. */
 interface Attribution { gatewayThreads: Map<string, number>; eventLoop: number; eventLoopFaults: number; gatewayOwn: number; gatewayBackground: number; gatewayWaited: number; clientWaited: number; runtimeRan: number; stealTicks: number }
@@ -169,6 +162,20 @@ function attribute(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot
     runtimeRan: sumMs(ranBetween(a.rt, b.rt), () => true), stealTicks: b.steal - a.steal,
   };
 }
+const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_count") - sample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
+/** After each request: the runtime's first-token sum (one step per request, requests being sequential) and the
+ * gateway's late loop samples so far, with /proc's reading at that moment. A targeted scrape (two families, no
+ * runtime stats call): a full scrape after every request made more garbage than the request itself, and so more of
+ * the gateway's collections than production would see. */
+interface Scrape { firstTokenMs: number; lagOver5: number; at: ReturnType<typeof snapshot> | null }
+async function scrape(): Promise<Scrape> {
+  const text = await (await fetch(`${gwUrl}/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count`)).text();
+  return { firstTokenMs: sample(text, 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000, lagOver5: lagOver5(text), at: withProc ? snapshot() : null };
+}
+// Late loop samples (> 5 ms) per window between two scrapes (window i holds request i and the interleaved bare,
+// control and direct-runtime requests before it). A late sample is the gateway's own stall only if its event loop
+// (or the GC helpers a pause waits for) ran for that long within the window; otherwise the loop was ready but not run.
+const lateWindows: { i: number; late: number; during: Attribution }[] = [];
 const attributions: Attribution[] = [];
 // each request's measured window in wall-clock ms since the epoch, to find it in a profiler's samples
 // (perf record -k CLOCK_REALTIME)
@@ -194,7 +201,7 @@ function collectionsIn(i: number): string[] {
   const [from, to] = outputSpans[i];
   return loggedCollections().filter((c) => c.start < to && c.end >= from).map((c) => `${c.kind} ${c.pauseMs === null ? "(unfinished)" : ms(c.pauseMs)}`);
 }
-const gcNote = (i: number) => (gcLog ? `; collections inside: ${collectionsIn(i).join(", ") || "none"}` : "");
+const gcNote = (i: number) => (gcLog && gatewayKind === "bun" ? `; collections inside: ${collectionsIn(i).join(", ") || "none"}` : "");
 /** Runs `fn`, adding the event-loop CPU (ms) process `pid`'s main thread used meanwhile to `into` (with /proc). */
 async function loopCpuDuring<T>(pid: number, into: number[], fn: () => Promise<T>): Promise<T> {
   const before = withProc ? threadTimes(pid).mainRunNs : 0;
@@ -206,6 +213,7 @@ const runStart = withProc ? snapshot() : null;
 const sampler = withPerf ? PerfSampler.start(gateway.proc.pid!) : null;
 if (withPerf && !sampler) console.log("--perf: perf is not installed; no samples");
 if (sampler) await new Promise((resolve) => setTimeout(resolve, 500)); // perf attaches
+let last = await scrape();
 for (let i = 0; i < N; i++) {
   direct.push(await runtimeFirstToken());
   const windowFrom = performance.timeOrigin + performance.now();
@@ -217,17 +225,17 @@ for (let i = 0; i < N; i++) {
   // the gateway writes its GC log before it answers, but this process may take the answer before the log's pipe data
   if (gcLog || showOutput) await new Promise((resolve) => setTimeout(resolve, 2));
   outputSpans.push([outputFrom, gateway.output().length]);
-  const next = await runtimeSum();
-  runtimeShare.push(next - sum);
-  sum = next;
-  bareFirst.push(await loopCpuDuring(bare.proc.pid!, bareLoop, () => firstContentByte(bareUrl, "{}")));
-  await loopCpuDuring(control.proc.pid!, controlLoop, async () => (await fetch(controlUrl)).text());
+  const next = await scrape();
+  runtimeShare.push(next.firstTokenMs - last.firstTokenMs);
+  if (next.lagOver5 > last.lagOver5 && last.at && next.at) lateWindows.push({ i, late: next.lagOver5 - last.lagOver5, during: attribute(last.at, next.at) });
+  last = next;
+  bareFirst.push(await loopCpuDuring(bare.server.proc.pid!, bareLoop, () => firstContentByte(bareUrl, "{}")));
+  await loopCpuDuring(control.server.proc.pid!, controlLoop, async () => (await fetch(controlUrl)).text());
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
 const perfSamples = sampler ? await sampler.stop() : null;
 const runThreads = runStart ? ranBetween(runStart.gw, threadTimes(gateway.proc.pid!)) : new Map<string, number>();
 const after = await metrics(gwUrl);
-const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_count") - sample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
 
 /** SSE data events over `rounds` × `streams` concurrent streams: per wall second, and per CPU second of `pid`
  * (CPU time is counted in 10 ms ticks, so enough rounds are run for the process to use a few hundred of them). */
@@ -247,7 +255,7 @@ async function events(url: string, payload: string, streams: number, rounds: num
 const longBody = JSON.stringify({ model: MODEL, messages, max_tokens: 200, stream: true, temperature: 0, ignore_eos: true, logprobs: true });
 const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
-const bareEvents = await events(bareUrl, "{}", 16, 300, bare.proc.pid!);
+const bareEvents = await events(bareUrl, "{}", 16, 300, bare.server.proc.pid!);
 
 console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${pin ? "; pinned: gateway alone on CPU 1, runtime (1 thread) + client on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
 console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
@@ -269,7 +277,7 @@ if (attributions.length) {
   // a collection inside a request shows as JSC's GC helper thread running then
   const helperRan = attributions.filter((a) => (a.gatewayThreads.get("HeapHelper") ?? 0) > 0).length;
   console.log(`requests with the GC helper thread running inside them: ${helperRan} of ${N}`);
-  if (gcLog) {
+  if (gcLog && gatewayKind === "bun") {
     const withGc = loop.map((_, i) => i).filter((i) => collectionsIn(i).length > 0);
     const maxLoop = (is: number[]) => ms(Math.max(0, ...is.map((i) => loop[i])));
     console.log(`requests with a collection inside (JSC's log): ${withGc.length} of ${N}; event-loop CPU max ${maxLoop(withGc)} with one, ${maxLoop(loop.map((_, i) => i).filter((i) => !withGc.includes(i)))} without`);
@@ -284,7 +292,7 @@ if (attributions.length) {
   console.log(`gateway event-loop thread page faults per request    p50 ${pct(faults, 50)}  p99 ${pct(faults, 99)}  max ${Math.max(...faults)}`);
   const loopLine = (xs: number[]) => `p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(Math.max(...xs))}; over 5 ms: ${xs.filter((x) => x > 5).length} of ${N}`;
   console.log(`bare Bun.serve event-loop thread CPU per request    ${loopLine(bareLoop)} (200 events each)`);
-  console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic each: the machine's floor for the gateway's line)`);
+  console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic, a Unix-socket round trip and a 2-event SSE answer each: the machine's floor for the gateway's line)`);
   if (perfSamples && sampler) {
     // perf's timer samples time the thread really ran; CPU time by /proc that no sample saw is time the VM charged
     // while its vCPU was not running (or had the timer held off). One sample stands for 1000/hz ms, and a sample is
@@ -308,9 +316,19 @@ if (attributions.length) {
     console.log(`  request ${i}: added ${ms(a)} = gateway ran ${ms(t.gatewayOwn)} (+ background ${ms(t.gatewayBackground)}), gateway waited for a CPU ${ms(t.gatewayWaited)}, client waited for a CPU ${ms(t.clientWaited)}, runtime ran ${ms(t.runtimeRan)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks)${gcNote(i)}`);
   }
 }
-console.log(`gateway event loop during the requests: ${lagOver5(after) - lagOver5(before)} probes late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);
+console.log(`gateway event loop during the requests: ${lagOver5(after) - lagOver5(before)} samples late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);
+for (const { i, late, during: t } of lateWindows) {
+  const verdict = t.gatewayOwn > 5 ? "the gateway's own work could account for it" : "the loop was ready but not running (its own CPU stayed under 5 ms)";
+  console.log(`  ${late} late around request ${i}: event loop ran ${ms(t.eventLoop)}, with GC helpers ${ms(t.gatewayOwn)}, waited for a CPU ${ms(t.gatewayWaited)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks): ${verdict}`);
+}
 console.log(`bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirst, 50))}  p99 ${ms(pct(bareFirst, 99))}  max ${ms(Math.max(...bareFirst))}; over 5 ms: ${bareFirst.filter((t) => t > 5).length} of ${N} (interleaved with the gateway's requests; no gateway code at all: the machine's own stalls)`);
 console.log(`SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${gwEvents.perCpuSecond.toFixed(0)} per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${bareEvents.perCpuSecond.toFixed(0)} per server CPU-second`);
+if (gcLog && gatewayKind === "deno") {
+  // only with its output line-buffered can V8's lines be placed among the requests
+  const during = lineBufferedEnv() ? gateway.output().slice(outputSpans[0][0], outputSpans[N - 1][1]) : gateway.output();
+  for (const p of v8Pauses(during)) console.log(`V8 ${p.kind} collections ${lineBufferedEnv() ? "during the requests" : "since the gateway started (no libstdbuf here to place them)"}: ${p.count}, pause p50 ${ms(p.p50Ms)}, max ${ms(p.maxMs)}, over 5 ms: ${p.over5}`);
+}
+if (saveOutput) writeFileSync(saveOutput, gateway.output());
 await bare.stop();
 await control.stop();
 await gateway.stop();

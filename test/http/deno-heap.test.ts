@@ -1,0 +1,37 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DENO_GATEWAY_V8_FLAG, MAX_SEMI_SPACE_MIB, denoHeapNote } from "../../edge/deno-heap.ts";
+import { denoBin } from "../helpers/processes.ts";
+
+describe("the Deno gateway's V8 heap setting", () => {
+  it("names the young-generation cap on the command line and how to get the recommended one", () => {
+    const hint = `; deno run ${DENO_GATEWAY_V8_FLAG} keeps its scavenges short`;
+    expect(denoHeapNote(["deno", "run", "-A", DENO_GATEWAY_V8_FLAG, "edge/main-deno.ts"])).toBe("young generation capped at 2 MiB per semi-space");
+    expect(denoHeapNote(["deno", "run", "-A", "edge/main-deno.ts"])).toBe(`V8's default young generation${hint}`);
+    // V8 takes the last value, in either spelling, among other flags
+    expect(denoHeapNote(["deno", "--v8-flags=--max_semi_space_size=8,--trace-gc,--max-semi-space-size=2"])).toBe("young generation capped at 2 MiB per semi-space");
+    expect(denoHeapNote(["deno", "--v8-flags=--max-semi-space-size=8"])).toBe(`young generation capped at 8 MiB per semi-space${hint}`);
+    // a script argument is not a V8 flag
+    expect(denoHeapNote(["deno", "main.ts", "--max-semi-space-size=2"])).toBe(`V8's default young generation${hint}`);
+    expect(denoHeapNote(null)).toMatch(/^young-generation cap unknown/);
+  });
+
+  it("is the young generation V8 really keeps when passed on Deno's command line", () => {
+    // allocate steadily, as a serving gateway does; V8 grows new space while the allocation rate stays high
+    const script = join(mkdtempSync(join(tmpdir(), "gust-deno-heap-")), "alloc.js");
+    writeFileSync(script, `import v8 from "node:v8";
+let keep = []; for (let i = 0; i < 3e6; i++) { keep.push({ i, s: "x" + i }); if (keep.length > 20000) keep = []; }
+console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size);`);
+    const newSpaceMiB = (flags: string[]) => {
+      const r = spawnSync(denoBin, ["run", "-A", ...flags, script], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      return Number(r.stdout.trim()) / 2 ** 20;
+    };
+    // two semi-spaces and V8's page rounding
+    expect(newSpaceMiB([DENO_GATEWAY_V8_FLAG])).toBeLessThanOrEqual(2 * MAX_SEMI_SPACE_MIB + 1);
+    expect(newSpaceMiB([])).toBeGreaterThan(4 * MAX_SEMI_SPACE_MIB);
+  });
+});
