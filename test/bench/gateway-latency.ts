@@ -11,13 +11,17 @@
 //    its event-loop thread alone, and with the GC's helper threads added (an upper bound);
 //  - SSE events per second and per CPU-second of the gateway process (/proc/PID/stat), beside a bare Bun.serve
 //    SSE server in its own process measured the same way (its first-byte times interleave with the gateway's requests).
-//  - the same event-loop CPU per request for the bare server and for a control server doing fixed arithmetic: the
-//    machine's own floor for that figure (on a VM, CPU time is also charged while a vCPU is not really running);
+//  - the same event-loop CPU per request for the bare server and for a control server doing the gateway's I/O with
+//    fixed work (test/bench/baseline-servers.ts): the machine's own floor for that figure (on a VM, CPU time is also
+//    charged while a vCPU is not really running);
+//  - each late loop sample (> 5 ms) set beside the gateway's event-loop CPU in the same request window: the gateway's
+//    own stall only if its loop ran that long;
 //   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--env NAME=VALUE] [--deno-flag FLAG] [--save-output FILE]
 // --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
 // --perf splits the event-loop thread's CPU per request into user space and kernel by perf's samples.
 // --gc-log runs the gateway with its engine's GC log: on Bun, JSC's, with the collections inside each request it lists;
-// on Deno, V8's --trace-gc, with the pauses by kind since the gateway started.
+// on Deno, V8's --trace-gc, with the pauses by kind during the requests (its output made line-buffered with
+// coreutils' libstdbuf; without it, since the gateway started).
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
 import { execFileSync } from "node:child_process";
