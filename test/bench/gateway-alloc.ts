@@ -7,7 +7,9 @@
 //  --engine bun: how much the Bun gateway allocates per request. With BUN_JSC_logGC set, JSC logs each collection
 //    with the heap's size when it starts and when it ends; the growth between one's end and the next one's start is
 //    what was allocated meanwhile. Logging slows each collection down, so its pause times are ignored here.
-//   npx bun test/bench/gateway-alloc.ts [requests] [--engine deno|bun] [--top K] [--stacks FRAME]
+//   npx bun test/bench/gateway-alloc.ts [requests] [--engine deno|bun] [--top K] [--stacks FRAME] [--promoted]
+// --promoted (Deno) leaves out what young collections freed: what remains is what outlived them (promoted to the old
+// generation, where only a full collection frees it) or is still alive, by the site that allocated it.
 // --stacks FRAME (Deno) also prints the call stacks under which allocating frames named FRAME (e.g. "next") allocate.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +21,7 @@ const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 500);
 const TOP = argv.includes("--top") ? Number(argv[argv.indexOf("--top") + 1]) : 25;
 const stacksOf = argv.includes("--stacks") ? argv[argv.indexOf("--stacks") + 1] : null;
+const promotedOnly = argv.includes("--promoted");
 const engine = argv.includes("--engine") ? argv[argv.indexOf("--engine") + 1] : "deno";
 const MODEL = "tiny-mistral3-fp8";
 const inspectPort = 19339;
@@ -99,13 +102,13 @@ async function profileDeno(): Promise<Started> {
   const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const session = await cdp(target.webSocketDebuggerUrl);
   await session.send("HeapProfiler.enable");
-  await session.send("HeapProfiler.startSampling", { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await session.send("HeapProfiler.startSampling", { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly });
   for (let i = 0; i < N; i++) await oneRequest();
   const { profile } = await session.send<{ profile: { head: ProfileNode } }>("HeapProfiler.stopSampling");
   session.close();
   const { self, ours, pairs, stacks, total } = aggregate(profile.head);
   const perReq = (bytes: number) => `${(bytes / N).toFixed(0).padStart(7)} B/req`;
-  console.log(`sampled allocation: ${perReq(total)} over ${what} (Deno gateway)`);
+  console.log(`sampled allocation${promotedOnly ? " that outlived young collections" : ""}: ${perReq(total)} over ${what} (Deno gateway)`);
   const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, v]) => `  ${perReq(v)}  ${k}`).join("\n");
   console.log(`\nby allocating frame:\n${top(self)}`);
   console.log(`\nby nearest gateway frame on the stack:\n${top(ours)}`);
