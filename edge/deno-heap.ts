@@ -22,14 +22,20 @@ export const MAX_SEMI_SPACE_MIB = 2;
 /** Deno's command-line flag carrying the gateway's V8 settings (before the script name). */
 export const DENO_GATEWAY_V8_FLAG = `--v8-flags=--max-semi-space-size=${MAX_SEMI_SPACE_MIB}`;
 
+const V8_FLAGS = "--v8-flags=";
+
+/** The V8 flags in a Deno command line, in order (each `--v8-flags=a,b` argument split at its commas). */
+export function v8FlagsIn(args: readonly string[]): string[] {
+  return args.filter((a) => a.startsWith(V8_FLAGS)).flatMap((a) => a.slice(V8_FLAGS.length).split(","));
+}
+
 /** For the startup line: the young-generation cap this process runs with, from its command line (Deno passes
  * `--v8-flags=a,b` to V8; on Linux /proc/self/cmdline shows it, elsewhere `args` is null), and how to set the
  * recommended one where it differs. */
 export function denoHeapNote(args: readonly string[] | null): string {
   if (args === null) return "young-generation cap unknown (no /proc/self/cmdline)";
-  const v8Flags = args.filter((a) => a.startsWith("--v8-flags=")).flatMap((a) => a.slice("--v8-flags=".length).split(","));
   // V8 takes a flag's last value
-  const semi = v8Flags.map((f) => /^--max[-_]semi[-_]space[-_]size=(\d+)$/.exec(f)).filter((m) => m !== null).at(-1);
+  const semi = v8FlagsIn(args).map((f) => /^--max[-_]semi[-_]space[-_]size=(\d+)$/.exec(f)).filter((m) => m !== null).at(-1);
   const what = semi ? `young generation capped at ${semi[1]} MiB per semi-space` : "V8's default young generation";
   return semi && Number(semi[1]) === MAX_SEMI_SPACE_MIB ? what : `${what}; deno run ${DENO_GATEWAY_V8_FLAG} keeps its scavenges short`;
 }

@@ -11,7 +11,8 @@ export interface Baseline {
   stop(): Promise<void>;
 }
 
-const pinTo = (cpu: number, pid: number) => execFileSync("taskset", ["-a", "-cp", String(cpu), String(pid)]);
+/** Pins every thread of process `pid` to one CPU. */
+export const pinTo = (cpu: number, pid: number) => execFileSync("taskset", ["-a", "-cp", String(cpu), String(pid)]);
 const portOf = (started: Started) => /on (\d+)/.exec(started.output())![1];
 
 /** A bare Bun.serve SSE server: 200 events per request, as fast as it can. `pinCpu`: the CPU it runs on. */

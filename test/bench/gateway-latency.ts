@@ -24,7 +24,6 @@
 // coreutils' libstdbuf; without it, since the gateway started).
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +32,7 @@ import { encodeChat } from "../../runtime/text/index.ts";
 import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
 import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
-import { startBareServer, startControlServer } from "./baseline-servers.ts";
+import { pinTo, startBareServer, startControlServer } from "./baseline-servers.ts";
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
 import { PerfSampler, sampledBetween } from "./perf-samples.ts";
@@ -61,6 +60,8 @@ function lineBufferedEnv(): Record<string, string> | null {
   const lib = ["/usr/libexec/coreutils/libstdbuf.so", "/usr/lib/x86_64-linux-gnu/coreutils/libstdbuf.so", "/usr/lib/coreutils/libstdbuf.so"].find((f) => existsSync(f));
   return lib ? { LD_PRELOAD: lib, _STDBUF_O: "L" } : null;
 }
+// the Deno gateway's output, line-buffered where it is read against the requests
+const lineBuffered = gatewayKind === "deno" && (gcLog || showOutput) ? lineBufferedEnv() : null;
 const MODEL = "tiny-mistral3-fp8";
 const messages = [{ role: "user" as const, content: "Hello there" }];
 
@@ -89,11 +90,11 @@ const socket = tempSocket("bench");
 const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512", ...(pin ? ["--threads", "1"] : [])], /serving/);
 const gwPort = 18499;
 const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-bench-"))];
-const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs, 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, gcLog || showOutput ? lineBufferedEnv() ?? undefined : undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
+const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs, 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, lineBuffered ?? undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
 if (pin) {
-  execFileSync("taskset", ["-a", "-cp", "0", String(runtime.proc.pid)]);
-  execFileSync("taskset", ["-a", "-cp", "1", String(gateway.proc.pid)]);
-  execFileSync("taskset", ["-a", "-cp", "0", String(process.pid)]);
+  pinTo(0, runtime.proc.pid!);
+  pinTo(1, gateway.proc.pid!);
+  pinTo(0, process.pid);
 }
 const client = await RuntimeClient.connect(socket);
 const gwUrl = `http://127.0.0.1:${gwPort}`;
@@ -125,14 +126,12 @@ async function firstContentByte(url: string, body: string): Promise<number> {
 
 // baselines in their own processes, interleaved with the gateway's requests (test/bench/baseline-servers.ts)
 const bare = await startBareServer(pin ? 1 : null);
-const bareUrl = bare.url;
 const bareFirst: number[] = [];
 // the bare server's event-loop CPU per request: the same /proc reading on code that does almost nothing, so a burst
 // there is the machine's (CPU time charged while the VM's vCPU was slowed or preempted), not the gateway's
 const bareLoop: number[] = [];
 const CONTROL_WORK_MS = 0.5;
 const control = await startControlServer(CONTROL_WORK_MS, pin ? [1, 0] : null);
-const controlUrl = control.url;
 const controlLoop: number[] = [];
 
 const body = JSON.stringify({ model: MODEL, messages, max_tokens: 1, stream: true, temperature: 0, ignore_eos: true });
@@ -140,8 +139,8 @@ const body = JSON.stringify({ model: MODEL, messages, max_tokens: 1, stream: tru
 for (let i = 0; i < 1000; i++) {
   await runtimeFirstToken();
   await firstContentByte(chatUrl, body);
-  await firstContentByte(bareUrl, "{}");
-  await (await fetch(controlUrl)).text();
+  await firstContentByte(bare.url, "{}");
+  await (await fetch(control.url)).text();
 }
 const floor = schedulerGaps(3000);
 const before = await metrics(gwUrl);
@@ -233,8 +232,8 @@ for (let i = 0; i < N; i++) {
   runtimeShare.push(next.firstTokenMs - last.firstTokenMs);
   if (next.lagOver5 > last.lagOver5 && last.at && next.at) lateWindows.push({ i, late: next.lagOver5 - last.lagOver5, during: attribute(last.at, next.at) });
   last = next;
-  bareFirst.push(await loopCpuDuring(bare.server.proc.pid!, bareLoop, () => firstContentByte(bareUrl, "{}")));
-  await loopCpuDuring(control.server.proc.pid!, controlLoop, async () => (await fetch(controlUrl)).text());
+  bareFirst.push(await loopCpuDuring(bare.server.proc.pid!, bareLoop, () => firstContentByte(bare.url, "{}")));
+  await loopCpuDuring(control.server.proc.pid!, controlLoop, async () => (await fetch(control.url)).text());
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
 const perfSamples = sampler ? await sampler.stop() : null;
@@ -259,7 +258,7 @@ async function events(url: string, payload: string, streams: number, rounds: num
 const longBody = JSON.stringify({ model: MODEL, messages, max_tokens: 200, stream: true, temperature: 0, ignore_eos: true, logprobs: true });
 const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
-const bareEvents = await events(bareUrl, "{}", 16, 300, bare.server.proc.pid!);
+const bareEvents = await events(bare.url, "{}", 16, 300, bare.server.proc.pid!);
 
 console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${pin ? "; pinned: gateway alone on CPU 1, runtime (1 thread) + client on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
 console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
@@ -329,8 +328,8 @@ console.log(`bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirs
 console.log(`SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${gwEvents.perCpuSecond.toFixed(0)} per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${bareEvents.perCpuSecond.toFixed(0)} per server CPU-second`);
 if (gcLog && gatewayKind === "deno") {
   // only with its output line-buffered can V8's lines be placed among the requests
-  const during = lineBufferedEnv() ? gateway.output().slice(outputSpans[0][0], outputSpans[N - 1][1]) : gateway.output();
-  for (const p of v8Pauses(during)) console.log(`V8 ${p.kind} collections ${lineBufferedEnv() ? "during the requests" : "since the gateway started (no libstdbuf here to place them)"}: ${p.count}, pause p50 ${ms(p.p50Ms)}, max ${ms(p.maxMs)}, over 5 ms: ${p.over5}`);
+  const during = lineBuffered ? gateway.output().slice(outputSpans[0][0], outputSpans[N - 1][1]) : gateway.output();
+  for (const p of v8Pauses(during)) console.log(`V8 ${p.kind} collections ${lineBuffered ? "during the requests" : "since the gateway started (no libstdbuf here to place them)"}: ${p.count}, pause p50 ${ms(p.p50Ms)}, max ${ms(p.maxMs)}, over 5 ms: ${p.over5}`);
 }
 if (saveOutput) writeFileSync(saveOutput, gateway.output());
 await bare.stop();
