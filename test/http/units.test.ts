@@ -1,7 +1,7 @@
 // Small pieces of the gateway on their own: stop-sequence matching, the SSE writer, the Prometheus writer, the
 // end-of-body hook and the listen-address rule of the server entries.
 import { describe, expect, it } from "vitest";
-import { whenBodyDone } from "../../edge/lifecycle.ts";
+import { bodyInMemory, whenBodyDone } from "../../edge/lifecycle.ts";
 import { Counter, Gauge, Histogram, Registry } from "../../edge/metrics/registry.ts";
 import { listenHostname } from "../../edge/serve-options.ts";
 import { SseStream } from "../../edge/sse.ts";
@@ -179,6 +179,26 @@ describe("whenBodyDone", () => {
     await res.body!.cancel();
     expect(n).toBe(1);
     expect(sse.isClosed).toBe(true);
+  });
+
+  it("takes a self-reporting stream's registration out when it uses it (a finished stream must not hold its request)", async () => {
+    const sse = new SseStream({ clock: new ManualClock(), keepAliveMs: 60_000 });
+    const first = new Response(sse.readable);
+    expect(whenBodyDone(first, () => {})).toBe(first);
+    // registered once, used once: the same stream again is watched like any other body
+    const again = new Response(sse.readable);
+    expect(whenBodyDone(again, () => {})).not.toBe(again);
+  });
+
+  it("fires at once for a body marked in memory, and hands back the same Response with its body unread", async () => {
+    let n = 0;
+    const original = bodyInMemory(new Response("whole"));
+    const res = whenBodyDone(original, () => n++);
+    expect(n).toBe(1);
+    expect(res).toBe(original);
+    expect(res.bodyUsed).toBe(false);
+    expect(await res.text()).toBe("whole");
+    expect(n).toBe(1);
   });
 
   it("fires when the reader cancels, and at once without a body", async () => {

@@ -8,6 +8,7 @@
 import type { Clock, TimerHandle } from "../../../edge/clock.ts";
 import type { GatewayContext } from "../../../edge/env.ts";
 import { toHttpError } from "../../../edge/errors.ts";
+import { bodyInMemory } from "../../../edge/lifecycle.ts";
 import type { ErrorLogger } from "../../../edge/middleware/error-handler.ts";
 import { SSE_HEADERS, SseStream } from "../../../edge/sse.ts";
 import type { ChoiceOptions } from "./choice.ts";
@@ -51,7 +52,7 @@ export async function respondChat(c: GatewayContext, plan: ChatPlan, format: Dia
       if (e instanceof ClientGone) return new Response(null, { status: CLIENT_CLOSED });
       throw e;
     }
-    return c.json(format.completion(run, meta) as object);
+    return bodyInMemory(c.json(format.completion(run, meta) as object));
   }
   const requestId = c.get("requestId");
   return streamChat(run, format, meta, { ...opts, logError: opts.logError && ((e) => opts.logError!({ ...e, requestId })) });
