@@ -1,0 +1,56 @@
+// How much of the Deno gateway's young generation survives each scavenge, by request pattern (issue 6). What survives
+// two scavenges is promoted, and the old generation's growth sets how often V8 runs a full collection (the pause that
+// can stall the gateway past 5 ms). This is how the body-stream link in edge/lifecycle.ts was found: streamed chat
+// 13% survived (10.4 KiB promoted per request), unstreamed 5%, a bare Deno.serve string response 0%.
+//   npx bun test/bench/gateway-survival.ts [PATTERN] [requests] [--deno-flag FLAG]...
+// PATTERN joins with "-" any of: chat (streamed 1-token chat), nostream (the same unstreamed), metrics (the bench's
+// targeted scrape), health, sleep (12 ms between iterations). Default "chat".
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fixtureDir } from "../helpers/fixtures.ts";
+import { startDenoGateway, startGust, tempSocket } from "../helpers/processes.ts";
+
+const argv = process.argv.slice(2);
+const pattern = argv.find((a, i) => /^[a-z][a-z-]*$/.test(a) && argv[i - 1] !== "--deno-flag") ?? "chat";
+const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 800);
+const denoFlags = argv.flatMap((a, i) => (a === "--deno-flag" ? [argv[i + 1]] : []));
+const has = (part: string) => pattern.split("-").includes(part);
+const MODEL = "tiny-mistral3-fp8";
+const gwPort = 18497;
+
+const socket = tempSocket("survival");
+const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512"], /serving/);
+const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-survival-"))];
+// V8's per-collection statistics, one JSON line each (trace-gc-nvp)
+const gateway = await startDenoGateway(gwArgs, 60_000, ["--v8-flags=--trace-gc-nvp", ...denoFlags]);
+const base = `http://127.0.0.1:${gwPort}`;
+const chatBody = (stream: boolean) => JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Hello there" }], max_tokens: 1, stream, temperature: 0, ignore_eos: true });
+const post = async (body: string) => (await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body })).text();
+const get = async (path: string) => (await fetch(`${base}${path}`)).text();
+
+async function iteration(): Promise<void> {
+  if (has("chat")) await post(chatBody(true));
+  if (has("nostream")) await post(chatBody(false));
+  if (has("metrics")) await get("/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count");
+  if (has("health")) await get("/health");
+  if (has("sleep")) await new Promise((r) => setTimeout(r, 12));
+}
+
+interface V8Collection { gc: string; allocated: number; promoted: number; new_space_survived: number }
+try {
+  for (let i = 0; i < 300; i++) await iteration(); // warm-up: compiled code, caches, pools
+  const mark = gateway.output().length;
+  for (let i = 0; i < N; i++) await iteration();
+  await new Promise((r) => setTimeout(r, 300)); // the last lines
+  const all = [...gateway.output().slice(mark).matchAll(/GC: (\{.*\})/g)].map((m) => JSON.parse(m[1]) as V8Collection);
+  const scavenges = all.filter((e) => e.gc === "s");
+  const sum = (k: "allocated" | "promoted" | "new_space_survived") => scavenges.reduce((a, e) => a + e[k], 0);
+  const kib = (bytes: number) => (bytes / 1024).toFixed(1);
+  console.log(`Deno gateway, ${N} iterations of ${pattern}${denoFlags.length ? ` (${denoFlags.join(" ")})` : ""}:`);
+  console.log(`  ${scavenges.length} scavenges, ${all.length - scavenges.length} full collections`);
+  console.log(`  allocated ${kib(sum("allocated") / N)} KiB per iteration; survived a scavenge ${(100 * sum("new_space_survived") / Math.max(1, sum("allocated"))).toFixed(1)}%; promoted ${kib(sum("promoted") / N)} KiB per iteration`);
+} finally {
+  await gateway.stop();
+  await runtime.stop();
+}
