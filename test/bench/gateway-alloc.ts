@@ -11,11 +11,9 @@
 // --promoted (Deno) leaves out what young collections freed: what remains is what outlived them (promoted to the old
 // generation, where only a full collection frees it) or is still alive, by the site that allocated it.
 // --stacks FRAME (Deno) also prints the call stacks under which allocating frames named FRAME (e.g. "next") allocate.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
-import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
+import { repoRoot } from "../helpers/fixtures.ts";
+import { startDenoGateway, startGust, type Started } from "../helpers/processes.ts";
+import { oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 500);
@@ -23,7 +21,6 @@ const TOP = argv.includes("--top") ? Number(argv[argv.indexOf("--top") + 1]) : 2
 const stacksOf = argv.includes("--stacks") ? argv[argv.indexOf("--stacks") + 1] : null;
 const promotedOnly = argv.includes("--promoted");
 const engine = argv.includes("--engine") ? argv[argv.indexOf("--engine") + 1] : "deno";
-const MODEL = "tiny-mistral3-fp8";
 const inspectPort = 19339;
 const gwPort = 18498;
 
@@ -83,11 +80,9 @@ function aggregate(root: ProfileNode) {
   return { self, ours, pairs, stacks, total };
 }
 
-const socket = tempSocket("alloc");
-const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512"], /serving/);
-const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-alloc-"))];
+const { runtime, gatewayArgs: gwArgs } = await startBenchRuntime("alloc", gwPort);
 const chatUrl = `http://127.0.0.1:${gwPort}/v1/chat/completions`;
-const body = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Hello there" }], max_tokens: 1, stream: true, temperature: 0, ignore_eos: true });
+const body = oneTokenChat(true);
 const what = `${N} streaming 1-token chat requests`;
 
 async function oneRequest(): Promise<void> {

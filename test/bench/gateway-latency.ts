@@ -24,15 +24,14 @@
 // coreutils' libstdbuf; without it, since the gateway started).
 // --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
 // server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
-import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
+import { repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
-import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, startGust, type Started } from "../helpers/processes.ts";
 import { pinTo, startBareServer, startControlServer } from "./baseline-servers.ts";
+import { BENCH_MESSAGES, BENCH_MODEL, oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
 import { PerfSampler, sampledBetween } from "./perf-samples.ts";
@@ -62,8 +61,6 @@ function lineBufferedEnv(): Record<string, string> | null {
 }
 // the Deno gateway's output, line-buffered where it is read against the requests
 const lineBuffered = gatewayKind === "deno" && (gcLog || showOutput) ? lineBufferedEnv() : null;
-const MODEL = "tiny-mistral3-fp8";
-const messages = [{ role: "user" as const, content: "Hello there" }];
 
 
 /** Longest gaps of a busy loop over `durationMs`: time this thread was not running though it wanted to. */
@@ -86,10 +83,8 @@ async function metrics(url: string): Promise<string> {
 }
 const sample = metricSample;
 
-const socket = tempSocket("bench");
-const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512", ...(pin ? ["--threads", "1"] : [])], /serving/);
 const gwPort = 18499;
-const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-bench-"))];
+const { runtime, socket, gatewayArgs: gwArgs } = await startBenchRuntime("bench", gwPort, pin ? ["--threads", "1"] : []);
 const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs, 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, lineBuffered ?? undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
 if (pin) {
   pinTo(0, runtime.proc.pid!);
@@ -99,7 +94,7 @@ if (pin) {
 const client = await RuntimeClient.connect(socket);
 const gwUrl = `http://127.0.0.1:${gwPort}`;
 const chatUrl = `${gwUrl}/v1/chat/completions`;
-const promptIds = encodeChat(client.info.tokenizer, { messages }).ids;
+const promptIds = encodeChat(client.info.tokenizer, { messages: BENCH_MESSAGES }).ids;
 
 async function runtimeFirstToken(): Promise<number> {
   const t = performance.now();
@@ -134,7 +129,7 @@ const CONTROL_WORK_MS = 0.5;
 const control = await startControlServer(CONTROL_WORK_MS, pin ? [1, 0] : null);
 const controlLoop: number[] = [];
 
-const body = JSON.stringify({ model: MODEL, messages, max_tokens: 1, stream: true, temperature: 0, ignore_eos: true });
+const body = oneTokenChat(true);
 // long enough for the engine's compilers to reach their steady tiers for this path (fewer compiles during the run)
 for (let i = 0; i < 1000; i++) {
   await runtimeFirstToken();
@@ -255,14 +250,14 @@ async function events(url: string, payload: string, streams: number, rounds: num
   }
   return { perSecond: total / ((performance.now() - t) / 1000), perCpuSecond: total / Math.max(0.01, cpuSeconds(pid) - cpu0) };
 }
-const longBody = JSON.stringify({ model: MODEL, messages, max_tokens: 200, stream: true, temperature: 0, ignore_eos: true, logprobs: true });
+const longBody = JSON.stringify({ model: BENCH_MODEL, messages: BENCH_MESSAGES, max_tokens: 200, stream: true, temperature: 0, ignore_eos: true, logprobs: true });
 const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
 const bareEvents = await events(bare.url, "{}", 16, 300, bare.server.proc.pid!);
 
 console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${pin ? "; pinned: gateway alone on CPU 1, runtime (1 thread) + client on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
 console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
-console.log(`requests: ${N} sequential, ${MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
+console.log(`requests: ${N} sequential, ${BENCH_MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
 console.log(`runtime first token, bench's own socket       p50 ${ms(pct(direct, 50))}  p99 ${ms(pct(direct, 99))}`);
 console.log(`runtime first token, as the gateway saw it    p50 ${ms(pct(runtimeShare, 50))}  p99 ${ms(pct(runtimeShare, 99))}`);
 console.log(`first SSE content byte through the gateway    p50 ${ms(pct(through, 50))}  p99 ${ms(pct(through, 99))}`);

@@ -5,45 +5,38 @@
 //   npx bun test/bench/gateway-survival.ts [PATTERN] [requests] [--deno-flag FLAG]...
 // PATTERN joins with "-" any of: chat (streamed 1-token chat), nostream (the same unstreamed), metrics (the bench's
 // targeted scrape), health, sleep (12 ms between iterations). Default "chat".
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fixtureDir } from "../helpers/fixtures.ts";
-import { startDenoGateway, startGust, tempSocket } from "../helpers/processes.ts";
+import { startDenoGateway } from "../helpers/processes.ts";
+import { oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
+import { v8Collections } from "./v8-gc-log.ts";
 
 const argv = process.argv.slice(2);
 const pattern = argv.find((a, i) => /^[a-z][a-z-]*$/.test(a) && argv[i - 1] !== "--deno-flag") ?? "chat";
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 800);
 const denoFlags = argv.flatMap((a, i) => (a === "--deno-flag" ? [argv[i + 1]] : []));
 const has = (part: string) => pattern.split("-").includes(part);
-const MODEL = "tiny-mistral3-fp8";
 const gwPort = 18497;
 
-const socket = tempSocket("survival");
-const runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "512"], /serving/);
-const gwArgs = ["--runtime", socket, "--port", String(gwPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-survival-"))];
+const { runtime, gatewayArgs } = await startBenchRuntime("survival", gwPort);
 // V8's per-collection statistics, one JSON line each (trace-gc-nvp)
-const gateway = await startDenoGateway(gwArgs, 60_000, ["--v8-flags=--trace-gc-nvp", ...denoFlags]);
+const gateway = await startDenoGateway(gatewayArgs, 60_000, ["--v8-flags=--trace-gc-nvp", ...denoFlags]);
 const base = `http://127.0.0.1:${gwPort}`;
-const chatBody = (stream: boolean) => JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Hello there" }], max_tokens: 1, stream, temperature: 0, ignore_eos: true });
 const post = async (body: string) => (await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body })).text();
 const get = async (path: string) => (await fetch(`${base}${path}`)).text();
 
 async function iteration(): Promise<void> {
-  if (has("chat")) await post(chatBody(true));
-  if (has("nostream")) await post(chatBody(false));
+  if (has("chat")) await post(oneTokenChat(true));
+  if (has("nostream")) await post(oneTokenChat(false));
   if (has("metrics")) await get("/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count");
   if (has("health")) await get("/health");
   if (has("sleep")) await new Promise((r) => setTimeout(r, 12));
 }
 
-interface V8Collection { gc: string; allocated: number; promoted: number; new_space_survived: number }
 try {
   for (let i = 0; i < 300; i++) await iteration(); // warm-up: compiled code, caches, pools
   const mark = gateway.output().length;
   for (let i = 0; i < N; i++) await iteration();
   await new Promise((r) => setTimeout(r, 300)); // the last lines
-  const all = [...gateway.output().slice(mark).matchAll(/GC: (\{.*\})/g)].map((m) => JSON.parse(m[1]) as V8Collection);
+  const all = v8Collections(gateway.output().slice(mark));
   const scavenges = all.filter((e) => e.gc === "s");
   const sum = (k: "allocated" | "promoted" | "new_space_survived") => scavenges.reduce((a, e) => a + e[k], 0);
   const kib = (bytes: number) => (bytes / 1024).toFixed(1);

@@ -1,4 +1,4 @@
-// V8's --trace-gc lines (the Deno gateway's collections), summed by kind. A line reads
+// V8's --trace-gc lines (the Deno gateway's collections), summed by kind, and its --trace-gc-nvp lines. A --trace-gc line reads
 //   [pid:0x…]  9743 ms: Scavenge 37.2 (51.8) -> 27.3 (53.3) MB, pooled: 0.0 MB, 3.57 / 0.00 ms (average mu = …
 // where "3.57" is the pause on the main thread.
 import { percentile } from "./percentile.ts";
@@ -12,4 +12,12 @@ export function v8Pauses(log: string): PauseSummary[] {
     if (pauses.length) out.push({ kind, count: pauses.length, p50Ms: percentile(pauses, 50), maxMs: Math.max(...pauses), over5: pauses.filter((p) => p > 5).length });
   }
   return out;
+}
+
+/** One collection's statistics as V8's --trace-gc-nvp prints them: `GC: {"pause":1.08,"gc":"s",…}` per line
+ * ("s" a scavenge, "mc" a mark-compact); the byte counts used by the survival bench. */
+export interface V8Collection { gc: string; pause: number; allocated: number; promoted: number; new_space_survived: number }
+
+export function v8Collections(log: string): V8Collection[] {
+  return [...log.matchAll(/GC: (\{.*\})/g)].map((m) => JSON.parse(m[1]) as V8Collection);
 }
