@@ -97,7 +97,9 @@ describe.skipIf(!gpu)("CUDA ops match the CPU backend", () => {
       });
       expectExact(b, a, `add in place n=${n}`);
       [a, b] = onBoth(g(), [x], () => new Float32Array(n), (be, [xb], o) => be.gelu(o, xb, n));
-      expectWithin(b, a, { abs: 1e-7, rel: 2e-6, nmse: 1e-12 }, `gelu n=${n}`);
+      // gelu(x) = ½·x·(1 + erf(x/√2)): an erff result 1–2 ulp of 1.0 apart (CUDA vs glibc) moves the output by up to
+      // ½·|x|·2.4e-7 where 1 + erf cancels (x ≈ −4: 5e-7), so the absolute budget scales with the inputs' range
+      expectWithin(b, a, { abs: 1e-6, rel: 2e-6, nmse: 1e-12 }, `gelu n=${n}`);
     }
   });
 
