@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
-import { defaultModelDir, defaultModelNote } from "../config/default-model.ts";
+import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
 import { UsageError, parseIntArg } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -75,7 +75,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   const socket = join(work, "runtime.sock");
   if (!values.model) process.stderr.write(`gust dev: no --model, serving ${defaultModelNote}\n`);
   const runtime = await startChild(bin("bun"), [join(repoRoot, "runtime/cli/main.ts"), "runtime", "--model", modelDir, "--socket", socket,
-    "--max-num-seqs", "16", ...(values.draft ? ["--draft", values.draft] : [])], /serving/, "runtime");
+    "--max-num-seqs", "16", ...draftArgs(values.model, values.draft)], /serving/, "runtime");
   let stopGateway: () => Promise<void>;
   const base = `http://127.0.0.1:${port}`;
   if (gatewayKind === "bun") {
@@ -106,4 +106,10 @@ export async function devCommand(argv: string[]): Promise<string> {
     process.once("SIGTERM", stop);
   });
   return "";
+}
+
+/** The default model speculates with its own draft; another model only with the --draft it is given. */
+function draftArgs(model: string | undefined, draft: string | undefined): string[] {
+  if (draft) return ["--draft", draft];
+  return model ? [] : ["--draft", defaultDraftDir];
 }
