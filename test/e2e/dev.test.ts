@@ -30,7 +30,7 @@ describe("gust dev", () => {
     writeFileSync(join(dir, "hello.ts"), source("hi"));
     dev = await startGust(["dev", "--functions", dir, "--port", String(port)], /ready on/, 60_000);
     expect(dev.output()).toMatch(/deployed hello v1/);
-    expect(await get("/fn/hello/")).toEqual({ status: 200, body: { greeting: "hi", model: "tiny-mistral3" } });
+    expect(await get("/fn/hello/")).toEqual({ status: 200, body: { greeting: "hi", model: "gust-mini" } });
     const runtimeStarts = (dev.output().match(/gust runtime: serving/g) ?? []).length;
 
     writeFileSync(join(dir, "hello.ts"), source("hello again"));

@@ -93,6 +93,14 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     expect(g.fake.info.tokenizer.decode(g.fake.lastCall.options.promptIds, "show")).toContain("[AVAILABLE_TOOLS]");
   });
 
+  it("says tool_calls when the call's last tokens and the finish arrive in one event (speculative decoding)", async () => {
+    const g = testGateway();
+    g.fake.script = () => ({ choices: [{ ids: ids("[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Paris"}', "</s>") }], chunk: 64 });
+    const { body } = await chat(g, { ...user("weather?"), tools: TOOLS });
+    expect(body.choices[0].finish_reason).toBe("tool_calls");
+    expect(body.choices[0].message.tool_calls).toHaveLength(1);
+  });
+
   it("reports malformed tool calls instead of passing them off as text", async () => {
     const g = testGateway();
     g.fake.reply(ids("[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": Paris}', "</s>"));

@@ -71,7 +71,10 @@ export class ChoiceState {
       this.take(this.parser.finish(), out);
       if (!this.done) {
         if (this.stop) this.emitContent(this.stop.flush(), out);
-        this.finishReason = ev.finishReason === "stop" && this.toolCalls.some((c) => c.done) ? "tool_calls" : ev.finishReason;
+        // a call may end in this very event (its last tokens and the finish in one step, as speculation delivers
+        // them), before record() has marked it done
+        const calledTool = this.toolCalls.some((c) => c.done) || out.some((e) => e.type === "tool_call_end");
+        this.finishReason = ev.finishReason === "stop" && calledTool ? "tool_calls" : ev.finishReason;
       }
     }
     this.record(out);
