@@ -51,7 +51,7 @@ export async function benchCommand(argv: string[]): Promise<string> {
     ...Object.entries(scaling).flatMap(([model, figs]) =>
       figs.map((f) => `${model.padEnd(20)} batch ${String(f.batch).padStart(3)}: ${f.tokensPerSecond.toFixed(1).padStart(9)} tok/s  efficiency ${f.efficiency.toFixed(2)}`)),
     "",
-    "EAGLE speculation (k = 3; random draft weights accept ~nothing, so expect speedup < 1 until a trained draft)",
+    `EAGLE speculation, k = 3, ${values["spec-model"] ? `${values["spec-model"]} (its held conversations when it ships held.json)` : "tiny fixture with a random draft (accepts ~nothing: speedup < 1)"}`,
     ...speculation.map((f) => `batch ${String(f.batch).padStart(3)}: plain ${f.plainTokensPerSecond.toFixed(1).padStart(8)} tok/s  spec ${f.specTokensPerSecond.toFixed(1).padStart(8)} tok/s  ` +
       `speedup ${f.speedup.toFixed(2)}  tokens/target step ${f.tokensPerTargetStep.toFixed(2)}  draft cost ${(100 * f.draftCostFraction).toFixed(0)}% of target`),
   ];
