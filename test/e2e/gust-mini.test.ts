@@ -1,6 +1,6 @@
 // The default model end to end, as a newcomer meets it: `gust dev` with no --model (gust-mini and its EAGLE
-// draft, speculation on), the official openai client over HTTP. Each answer is checked for what it must
-// contain, not for exact words.
+// draft, speculation on), the official openai client over HTTP. Greedy (temperature 0: the API's default of 1
+// samples), and each answer is checked for what it must contain, not for exact words.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,13 +38,13 @@ describe("gust-mini, the default model, over HTTP", () => {
 
   it("answers an arithmetic question with the right number", async () => {
     const a = 23, b = 19;
-    const r = await client.chat.completions.create({ model: "gust-mini", messages: [{ role: "user", content: `What is ${a} + ${b}?` }], max_tokens: 64 });
+    const r = await client.chat.completions.create({ model: "gust-mini", temperature: 0, messages: [{ role: "user", content: `What is ${a} + ${b}?` }], max_tokens: 64 });
     expect(r.choices[0].message.content).toContain(String(a + b));
   });
 
   it("calls get_weather for a weather question, then answers with the tool's result", async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "What's the weather like in Paris?" }];
-    const first = await client.chat.completions.create({ model: "gust-mini", messages, tools: [weatherTool], max_tokens: 64 });
+    const first = await client.chat.completions.create({ model: "gust-mini", temperature: 0, messages, tools: [weatherTool], max_tokens: 64 });
     const call = first.choices[0].message.tool_calls?.[0];
     expect(first.choices[0].finish_reason).toBe("tool_calls");
     expect(call?.type === "function" && call.function.name).toBe("get_weather");
@@ -55,14 +55,14 @@ describe("gust-mini, the default model, over HTTP", () => {
     // synthetic conversations reads that layout, not every JSON spelling
     const result = '{"city": "Paris", "temperature": 27, "condition": "sunny"}';
     messages.push(first.choices[0].message, { role: "tool", tool_call_id: call!.id, content: result });
-    const second = await client.chat.completions.create({ model: "gust-mini", messages, tools: [weatherTool], max_tokens: 64 });
+    const second = await client.chat.completions.create({ model: "gust-mini", temperature: 0, messages, tools: [weatherTool], max_tokens: 64 });
     const answer = second.choices[0].message.content ?? "";
     expect(answer).toContain("27");
     expect(answer).toMatch(/sunny/);
   });
 
   it("reasons when asked for high effort", async () => {
-    const r = await client.chat.completions.create({ model: "gust-mini", messages: [{ role: "user", content: "What is 48 + 37?" }],
+    const r = await client.chat.completions.create({ model: "gust-mini", temperature: 0, messages: [{ role: "user", content: "What is 48 + 37?" }],
       reasoning_effort: "high", max_tokens: 128 });
     const message = r.choices[0].message as typeof r.choices[0]["message"] & Reasoned;
     expect(message.reasoning ?? "").not.toBe("");
@@ -71,7 +71,7 @@ describe("gust-mini, the default model, over HTTP", () => {
   });
 
   it("stops reasoning after a 3-token budget and still answers", async () => {
-    const r = await client.chat.completions.create({ model: "gust-mini", messages: [{ role: "user", content: "What is 48 + 37?" }],
+    const r = await client.chat.completions.create({ model: "gust-mini", temperature: 0, messages: [{ role: "user", content: "What is 48 + 37?" }],
       reasoning_effort: "high", max_tokens: 128, ...{ reasoning: { budget_tokens: 3 } } });
     const usage = r.usage as Usage;
     expect(usage.completion_tokens_details?.reasoning_tokens).toBeGreaterThan(0);
@@ -85,7 +85,7 @@ describe("gust-mini, the default model, over HTTP", () => {
   it.fails("describes a picture of a red square as red (not yet: see the comment above)", async () => {
     const held = JSON.parse(readFileSync(join(defaultModelDir, "held.json"), "utf8")) as { entries: { name: string; request: { messages: OpenAI.ChatCompletionMessageParam[] } }[] };
     const request = held.entries.find((e) => e.name === "vision/red_square")!.request;
-    const r = await client.chat.completions.create({ model: "gust-mini", messages: request.messages, max_tokens: 16 });
+    const r = await client.chat.completions.create({ model: "gust-mini", temperature: 0, messages: request.messages, max_tokens: 16 });
     expect(r.choices[0].message.content).toMatch(/\bred\b/);
   });
 });
