@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../../ffi/backend.ts";
+import { loadModelConfig } from "../config/load-config.ts";
 import { loadDraft } from "../eagle/load-draft.ts";
 import { Speculator, defaultSpecOptions } from "../eagle/speculator.ts";
 import { Engine } from "../engine/engine.ts";
@@ -35,11 +36,9 @@ function heldPrompts(modelDir: string, imageTokenId: number | undefined): BenchP
 
 export function measureSpeculation(backend: Backend, modelDir: string, draftDir: string, batches: number[], maxTokens: number, k = 3): SpecFigure[] {
   const blockSize = 16;
-  const probe = loadModel(modelDir, backend, { maxPositions: 64 });
-  const V = probe.config.text.vocabSize;
-  const prompts = heldPrompts(modelDir, probe.config.imageTokenId ?? undefined) ??
+  const config = loadModelConfig(modelDir), V = config.text.vocabSize;
+  const prompts = heldPrompts(modelDir, config.imageTokenId ?? undefined) ??
     [Array.from({ length: 12 }, (_, i) => (i * 17 + 7) % V)].map((ids) => ({ ids, ignoreEos: true }));
-  probe.dispose();
   const promptLen = Math.max(...prompts.map((p) => p.ids.length));
   const target = loadModel(modelDir, backend, { maxPositions: promptLen + maxTokens + k + 8 });
   const draft = loadDraft(draftDir, backend, target);
@@ -78,6 +77,7 @@ export function measureSpeculation(backend: Backend, modelDir: string, draftDir:
         spec?.dispose();
         return { tps: decoded / seconds, tokensPerStep: steps > 0 ? emitted / steps : 1, draftFraction: targetMs > 0 ? draftMs / targetMs : 0 };
       };
+      if (batch === batches[0]) { once(false); once(true); } // warm-up: JIT, first touch of the weights and caches
       const plain = once(false), spec = once(true);
       figures.push({ batch, plainTokensPerSecond: plain.tps, specTokensPerSecond: spec.tps, speedup: spec.tps / plain.tps,
         tokensPerTargetStep: spec.tokensPerStep, draftCostFraction: spec.draftFraction });
