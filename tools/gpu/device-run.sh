@@ -10,12 +10,7 @@
 # Each step's exit status is printed at the end; the reply's output tail carries the summary.
 set -uo pipefail
 what=" ${*:-tests bench} "
-OUT="${OUT:-/tmp/gust-out}"
-mkdir -p "$OUT" /tmp/gust-bin
-xz -dc .gpu-carry/bun.xz > /tmp/gust-bin/bun && chmod +x /tmp/gust-bin/bun
-export PATH="/tmp/gust-bin:$PATH" PYTHONUNBUFFERED=1
-mkdir -p node_modules/.bin && tar xJf .gpu-carry/node_modules.tar.xz -C node_modules
-ln -sf /tmp/gust-bin/bun node_modules/.bin/bun  # test/helpers/processes.ts spawns Bun from here
+source "$(dirname "$0")/unpack-carry.sh"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv | tee "$OUT/gpu.txt"
 status=()
 bun kernels/build.mjs 2>&1 | tee "$OUT/build.log"; status+=("build=${PIPESTATUS[0]}")

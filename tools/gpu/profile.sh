@@ -4,10 +4,7 @@
 # registers, occupancy) in $OUT/ncu.csv. It skips the first launches (warm-up) and profiles about three layers.
 #   run(command="bash tools/gpu/profile.sh", carry=[".gpu-carry", "kernels/build"], timeout_s=600)
 set -uo pipefail
-OUT="${OUT:-/tmp/gust-out}"
-mkdir -p "$OUT" /tmp/gust-bin
-xz -dc .gpu-carry/bun.xz > /tmp/gust-bin/bun && chmod +x /tmp/gust-bin/bun
-export PATH="/tmp/gust-bin:$PATH"
+source "$(dirname "$0")/unpack-carry.sh"
 bun kernels/build.mjs
 ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2>/dev/null | head -1)
 metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed

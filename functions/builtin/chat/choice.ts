@@ -67,17 +67,17 @@ export class ChoiceState {
     const out: ChatEvent[] = [];
     if (this.opts.logprobs && tokens.length > 0) out.push({ type: "logprobs", tokens: tokens.map((t) => this.logprob(t)) });
     this.take(this.parser.push(tokens.map((t) => t.token)), out);
-    if (!this.done && ev.finishReason !== null) {
+    const finishing = !this.done && ev.finishReason !== null;
+    if (finishing) {
       this.take(this.parser.finish(), out);
-      if (!this.done) {
-        if (this.stop) this.emitContent(this.stop.flush(), out);
-        // a call may end in this very event (its last tokens and the finish in one step, as speculation delivers
-        // them), before record() has marked it done
-        const calledTool = this.toolCalls.some((c) => c.done) || out.some((e) => e.type === "tool_call_end");
-        this.finishReason = ev.finishReason === "stop" && calledTool ? "tool_calls" : ev.finishReason;
-      }
+      if (!this.done && this.stop) this.emitContent(this.stop.flush(), out);
     }
+    // recorded before the finish is decided: a call may end in this very event (its last tokens and the finish
+    // in one step, as speculation delivers them)
     this.record(out);
+    if (finishing && !this.done) {
+      this.finishReason = ev.finishReason === "stop" && this.toolCalls.some((c) => c.done) ? "tool_calls" : ev.finishReason;
+    }
     return out;
   }
 
