@@ -16,9 +16,10 @@
 //    charged while a vCPU is not really running);
 //  - each late loop sample (> 5 ms) set beside the gateway's event-loop CPU in the same request window: the gateway's
 //    own stall only if its loop ran that long;
-//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--env NAME=VALUE] [--deno-flag FLAG] [--save-output FILE]
+//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--sched] [--env NAME=VALUE] [--deno-flag FLAG] [--save-output FILE]
 // --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
 // --perf splits the event-loop thread's CPU per request into user space and kernel by perf's samples.
+// --sched (with --pin) lists who had the gateway's CPU while its event loop was ready (test/bench/sched-trace.ts).
 // --gc-log runs the gateway with its engine's GC log: on Bun, JSC's, with the collections inside each request it lists;
 // on Deno, V8's --trace-gc, with the pauses by kind during the requests (its output made line-buffered with
 // coreutils' libstdbuf; without it, since the gateway started).
@@ -35,12 +36,14 @@ import { BENCH_MESSAGES, BENCH_MODEL, oneTokenChat, startBenchRuntime } from "./
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
 import { PerfSampler, sampledBetween } from "./perf-samples.ts";
+import { heldOff, SchedTrace } from "./sched-trace.ts";
 import { v8Pauses } from "./v8-gc-log.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 300);
 const gatewayKind = argv.includes("--gateway") ? argv[argv.indexOf("--gateway") + 1] : "bun";
 const pin = argv.includes("--pin");
+const GATEWAY_CPU = 1; // with --pin
 const gcLog = argv.includes("--gc-log");
 // --save-output FILE writes all the gateway printed (its GC log with --gc-log) to FILE at the end
 const saveOutput = argv.includes("--save-output") ? argv[argv.indexOf("--save-output") + 1] : null;
@@ -48,6 +51,8 @@ const saveOutput = argv.includes("--save-output") ? argv[argv.indexOf("--save-ou
 const showOutput = argv.includes("--show-output");
 // --perf samples the gateway's event-loop thread with Linux perf during the requests (test/bench/perf-samples.ts)
 const withPerf = argv.includes("--perf");
+// --sched (with --pin) records the scheduler's switches on the gateway's CPU: who ran while its loop was ready
+const withSched = argv.includes("--sched") && pin;
 // --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
 const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
 // --deno-flag FLAG (repeatable) adds to the Deno gateway's command line, e.g. --deno-flag --v8-flags=--trace-gc
@@ -88,7 +93,7 @@ const { runtime, socket, gatewayArgs: gwArgs } = await startBenchRuntime("bench"
 const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs, 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, lineBuffered ?? undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
 if (pin) {
   pinTo(0, runtime.proc.pid!);
-  pinTo(1, gateway.proc.pid!);
+  pinTo(GATEWAY_CPU, gateway.proc.pid!);
   pinTo(0, process.pid);
 }
 const client = await RuntimeClient.connect(socket);
@@ -210,7 +215,9 @@ async function loopCpuDuring<T>(pid: number, into: number[], fn: () => Promise<T
 const runStart = withProc ? snapshot() : null;
 const sampler = withPerf ? PerfSampler.start(gateway.proc.pid!) : null;
 if (withPerf && !sampler) console.log("--perf: perf is not installed; no samples");
-if (sampler) await new Promise((resolve) => setTimeout(resolve, 500)); // perf attaches
+const schedTrace = withSched ? SchedTrace.start(GATEWAY_CPU) : null;
+if (withSched && !schedTrace) console.log("--sched: perf is not installed; no scheduler trace");
+if (sampler || schedTrace) await new Promise((resolve) => setTimeout(resolve, 500)); // perf attaches
 let last = await scrape();
 for (let i = 0; i < N; i++) {
   direct.push(await runtimeFirstToken());
@@ -232,6 +239,7 @@ for (let i = 0; i < N; i++) {
 }
 const added = through.map((t, i) => t - runtimeShare[i]);
 const perfSamples = sampler ? await sampler.stop() : null;
+const schedRuns = schedTrace ? await schedTrace.stop() : null;
 const runThreads = runStart ? ranBetween(runStart.gw, threadTimes(gateway.proc.pid!)) : new Map<string, number>();
 const after = await metrics(gwUrl);
 
@@ -290,6 +298,9 @@ if (attributions.length) {
   console.log(`gateway event-loop thread page faults per request    p50 ${pct(faults, 50)}  p99 ${pct(faults, 99)}  max ${Math.max(...faults)}`);
   const loopLine = (xs: number[]) => `p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(Math.max(...xs))}; over 5 ms: ${xs.filter((x) => x > 5).length} of ${N}`;
   console.log(`bare Bun.serve event-loop thread CPU per request    ${loopLine(bareLoop)} (200 events each)`);
+  // run-queue wait is the guest scheduler's own count: a CPU it gave to another thread (pinned: mostly the gateway's
+  // own helpers), never the hypervisor's steal, so it separates competition on the gateway's core from VM noise
+  console.log(`gateway event-loop thread waited for a CPU per request (run queue; steal not included)    ${loopLine(attributions.map((a) => a.gatewayWaited))}`);
   console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic, a Unix-socket round trip and a 2-event SSE answer each: the machine's floor for the gateway's line)`);
   if (perfSamples && sampler) {
     // perf's timer samples time the thread really ran; CPU time by /proc that no sample saw is time the VM charged
@@ -321,6 +332,15 @@ for (const { i, late, during: t } of lateWindows) {
 }
 console.log(`bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirst, 50))}  p99 ${ms(pct(bareFirst, 99))}  max ${ms(Math.max(...bareFirst))}; over 5 ms: ${bareFirst.filter((t) => t > 5).length} of ${N} (interleaved with the gateway's requests; no gateway code at all: the machine's own stalls)`);
 console.log(`SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${gwEvents.perCpuSecond.toFixed(0)} per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${bareEvents.perCpuSecond.toFixed(0)} per server CPU-second`);
+if (schedRuns) {
+  // the guest scheduler's own record: steal is in none of these, so each stretch went to a thread named here
+  const waits = heldOff(schedRuns, gateway.proc.pid!);
+  const byThread = new Map<string, number>();
+  for (const w of waits) for (const [name, t] of w.ran) byThread.set(name, (byThread.get(name) ?? 0) + t);
+  const who = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ");
+  console.log(`gateway event loop ready while another thread had CPU ${GATEWAY_CPU} (perf sched, during the requests): ${waits.length} times, total ${ms(waits.reduce((a, w) => a + w.ms, 0))}, max ${ms(Math.max(0, ...waits.map((w) => w.ms)))}; over 1 ms: ${waits.filter((w) => w.ms > 1).length}, over 5 ms: ${waits.filter((w) => w.ms > 5).length}; by thread (ms): ${who(byThread)}`);
+  for (const w of [...waits].sort((a, b) => b.ms - a.ms).slice(0, 5)) console.log(`  ready ${ms(w.ms)}: ${who(w.ran)}`);
+}
 if (gcLog && gatewayKind === "deno") {
   // only with its output line-buffered can V8's lines be placed among the requests
   const during = lineBuffered ? gateway.output().slice(outputSpans[0][0], outputSpans[N - 1][1]) : gateway.output();

@@ -1,0 +1,94 @@
+// Who had the gateway's CPU while its event loop was ready to run, by the Linux scheduler's own tracepoints
+// (perf's sched:sched_switch and sched:sched_wakeup on that CPU, read back with `perf sched timehist`). The guest's
+// scheduler records these, so the hypervisor's steal is in none of them: a wait found here was given to another
+// thread of this machine, and the thread's name says whose (V8's GC helpers, a kernel thread, another process).
+// The latency bench uses it with --pin --sched, where the gateway has a CPU of its own. Needs `perf` and permission
+// to trace scheduler events.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** One row of `perf sched timehist --state`: a run of `tid` on the CPU, ending at `endS`. */
+export interface SchedRun {
+  endS: number;
+  tid: number;
+  name: string;
+  /** ms from this thread's previous switch-out to this run's start (asleep, or ready but not picked) */
+  waitMs: number;
+  /** ms from its wakeup to this run's start: ready but not picked */
+  wakeDelayMs: number;
+  runMs: number;
+  /** state it left the CPU in: "R" preempted (still ready), "S"/"D" asleep */
+  state: string;
+}
+
+/** A stretch where the thread was ready to run while others had its CPU. */
+export interface HeldOff {
+  startS: number;
+  ms: number;
+  /** thread name → ms it ran inside the stretch */
+  ran: Map<string, number>;
+}
+
+//    31369.405943 [0001]  deno[3979]                          0.000      0.000      0.018      S
+//    31369.449196 [0001]  V8 DefaultWorke[3981/3979]         42.564      0.139      0.580      S
+const ROW = /^\s*([\d.]+)\s+\[\d+\]\s+(.*?)\[(\d+)(?:\/\d+)?\]\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\S+)\s*$/;
+
+export function parseTimehist(text: string): SchedRun[] {
+  const runs: SchedRun[] = [];
+  for (const line of text.split("\n")) {
+    const m = ROW.exec(line);
+    if (m) runs.push({ endS: Number(m[1]), name: m[2], tid: Number(m[3]), waitMs: Number(m[4]), wakeDelayMs: Number(m[5]), runMs: Number(m[6]), state: m[7] });
+  }
+  return runs;
+}
+
+/** Stretches where `tid` was ready but not running, each with who ran meanwhile. A run that follows a preemption
+ * (previous state R) waited its whole `waitMs` ready; one that follows a sleep waited `wakeDelayMs` of it.
+ * Example: tid 7 leaves the CPU preempted at 10.000 s, a helper runs 10.000–10.004, tid 7 runs 10.004–10.005:
+ * the row for tid 7's second run has endS 10.005, runMs 1, waitMs 4 → one stretch of 4 ms, starting at 10.000,
+ * with the helper's 4 ms in it. */
+export function heldOff(runs: SchedRun[], tid: number, minMs = 0.05): HeldOff[] {
+  const out: HeldOff[] = [];
+  let previousState: string | null = null;
+  for (let i = 0; i < runs.length; i++) {
+    const r = runs[i];
+    if (r.tid !== tid) continue;
+    const readyMs = previousState === "R" ? r.waitMs : r.wakeDelayMs;
+    previousState = r.state;
+    if (readyMs < minMs) continue;
+    const endS = r.endS - r.runMs / 1000;
+    const startS = endS - readyMs / 1000;
+    const ran = new Map<string, number>();
+    for (let j = i - 1; j >= 0 && runs[j].endS > startS; j--) {
+      const o = runs[j];
+      const overlapMs = (Math.min(o.endS, endS) - Math.max(o.endS - o.runMs / 1000, startS)) * 1000;
+      if (overlapMs > 0) ran.set(o.name, (ran.get(o.name) ?? 0) + overlapMs);
+    }
+    out.push({ startS, ms: readyMs, ran });
+  }
+  return out;
+}
+
+export class SchedTrace {
+  private constructor(private readonly proc: ChildProcess, private readonly file: string) {}
+
+  /** Starts recording scheduler events on `cpu`; null when perf is missing or may not trace them. */
+  static start(cpu: number): SchedTrace | null {
+    if (spawnSync("perf", ["--version"]).status !== 0) return null;
+    const file = join(mkdtempSync(join(tmpdir(), "gust-sched-")), "sched.data");
+    const events = ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new", "sched:sched_migrate_task"].flatMap((e) => ["-e", e]);
+    const proc = spawn("perf", ["record", ...events, "-C", String(cpu), "-o", file], { stdio: "ignore" });
+    return new SchedTrace(proc, file);
+  }
+
+  /** Stops recording and reads the runs back. */
+  async stop(): Promise<SchedRun[]> {
+    const exited = new Promise((resolve) => this.proc.once("exit", resolve));
+    this.proc.kill("SIGINT");
+    await exited;
+    const out = spawnSync("perf", ["sched", "timehist", "--state", "-i", this.file], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout ?? "";
+    return parseTimehist(out);
+  }
+}
