@@ -29,7 +29,8 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<GatewayEnv>
   const max = opts.maxBytes;
   return async (c, next) => {
     const raw = c.req.raw;
-    if (raw.body === null || c.req.method === "GET" || c.req.method === "HEAD") return next();
+    // the method first: on Deno, reading raw.body makes the request's body stream, garbage for every GET
+    if (c.req.method === "GET" || c.req.method === "HEAD" || raw.body === null) return next();
     const declared = raw.headers.get("content-length");
     if (declared !== null) {
       const n = Number(declared);

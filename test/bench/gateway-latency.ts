@@ -338,7 +338,7 @@ if (schedRuns) {
   const byThread = new Map<string, number>();
   for (const w of waits) for (const [name, t] of w.ran) byThread.set(name, (byThread.get(name) ?? 0) + t);
   const who = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ");
-  console.log(`gateway event loop ready while another thread had CPU ${GATEWAY_CPU} (perf sched, during the requests): ${waits.length} times, total ${ms(waits.reduce((a, w) => a + w.ms, 0))}, max ${ms(Math.max(0, ...waits.map((w) => w.ms)))}; over 1 ms: ${waits.filter((w) => w.ms > 1).length}, over 5 ms: ${waits.filter((w) => w.ms > 5).length}; by thread (ms): ${who(byThread)}`);
+  console.log(`gateway event loop ready while another thread had CPU ${GATEWAY_CPU} (perf sched, during the requests): ${waits.length} times, total ${ms(waits.reduce((a, w) => a + w.ms, 0))}, max ${ms(Math.max(0, ...waits.map((w) => w.ms)))}; over 1 ms: ${waits.filter((w) => w.ms > 1).length}, over 5 ms: ${waits.filter((w) => w.ms > 5).length}, of them over 5 ms held by the gateway's own threads: ${waits.filter((w) => w.ownMs > 5).length}; by thread (ms): ${who(byThread)}`);
   for (const w of [...waits].sort((a, b) => b.ms - a.ms).slice(0, 5)) console.log(`  ready ${ms(w.ms)}: ${who(w.ran)}`);
 }
 if (gcLog && gatewayKind === "deno") {

@@ -13,6 +13,8 @@ import { join } from "node:path";
 export interface SchedRun {
   endS: number;
   tid: number;
+  /** the thread's process (its thread-group id) */
+  pid: number;
   name: string;
   /** ms from this thread's previous switch-out to this run's start (asleep, or ready but not picked) */
   waitMs: number;
@@ -29,17 +31,20 @@ export interface HeldOff {
   ms: number;
   /** thread name → ms it ran inside the stretch */
   ran: Map<string, number>;
+  /** ms of the stretch that threads of the waiting thread's own process ran */
+  ownMs: number;
 }
 
 //    31369.405943 [0001]  deno[3979]                          0.000      0.000      0.018      S
 //    31369.449196 [0001]  V8 DefaultWorke[3981/3979]         42.564      0.139      0.580      S
-const ROW = /^\s*([\d.]+)\s+\[\d+\]\s+(.*?)\[(\d+)(?:\/\d+)?\]\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\S+)\s*$/;
+const ROW = /^\s*([\d.]+)\s+\[\d+\]\s+(.*?)\[(\d+)(?:\/(\d+))?\]\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\S+)\s*$/;
 
 export function parseTimehist(text: string): SchedRun[] {
   const runs: SchedRun[] = [];
   for (const line of text.split("\n")) {
     const m = ROW.exec(line);
-    if (m) runs.push({ endS: Number(m[1]), name: m[2], tid: Number(m[3]), waitMs: Number(m[4]), wakeDelayMs: Number(m[5]), runMs: Number(m[6]), state: m[7] });
+    // a process's main thread is written with its id alone: "deno[3979]"
+    if (m) runs.push({ endS: Number(m[1]), name: m[2], tid: Number(m[3]), pid: Number(m[4] ?? m[3]), waitMs: Number(m[5]), wakeDelayMs: Number(m[6]), runMs: Number(m[7]), state: m[8] });
   }
   return runs;
 }
@@ -61,12 +66,15 @@ export function heldOff(runs: SchedRun[], tid: number, minMs = 0.05): HeldOff[] 
     const endS = r.endS - r.runMs / 1000;
     const startS = endS - readyMs / 1000;
     const ran = new Map<string, number>();
+    let ownMs = 0;
     for (let j = i - 1; j >= 0 && runs[j].endS > startS; j--) {
       const o = runs[j];
       const overlapMs = (Math.min(o.endS, endS) - Math.max(o.endS - o.runMs / 1000, startS)) * 1000;
-      if (overlapMs > 0) ran.set(o.name, (ran.get(o.name) ?? 0) + overlapMs);
+      if (overlapMs <= 0) continue;
+      ran.set(o.name, (ran.get(o.name) ?? 0) + overlapMs);
+      if (o.pid === r.pid) ownMs += overlapMs;
     }
-    out.push({ startS, ms: readyMs, ran });
+    out.push({ startS, ms: readyMs, ran, ownMs });
   }
   return out;
 }

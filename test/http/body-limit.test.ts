@@ -47,6 +47,16 @@ describe("body size limit", () => {
     expect(tok.decode(g.fake.calls[0].options.promptIds)).toContain("hello");
   });
 
+  // on Deno, reading Request.body creates the body's stream: a GET (every metrics scrape, /health) must not
+  it("does not touch a GET's body", async () => {
+    const g = testGateway({ limits: { maxBodyBytes: LIMIT } });
+    const req = new Request("http://localhost/health");
+    let bodyReads = 0;
+    Object.defineProperty(req, "body", { get: () => (bodyReads++, null) });
+    expect((await g.app.request(req)).status).toBe(200);
+    expect(bodyReads).toBe(0);
+  });
+
   it("leaves the gateway serving after a refusal", async () => {
     const g = testGateway({ limits: { maxBodyBytes: LIMIT } });
     await g.post("/v1/chat/completions", JSON.stringify(user("y".repeat(5000))));

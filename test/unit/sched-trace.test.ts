@@ -22,7 +22,8 @@ describe("perf sched timehist", () => {
     expect(runs.map((r) => [r.tid, r.name, r.state])).toEqual([
       [7, "deno", "R"], [8, "V8 DefaultWorke", "S"], [99, "kworker/1:1-mm_", "S"], [7, "deno", "S"], [8, "V8 DefaultWorke", "R"], [7, "deno", "S"],
     ]);
-    expect(runs[1]).toMatchObject({ endS: 10.003, waitMs: 50, wakeDelayMs: 0.01, runMs: 3 });
+    expect(runs[1]).toMatchObject({ endS: 10.003, pid: 7, waitMs: 50, wakeDelayMs: 0.01, runMs: 3 });
+    expect(runs[2].pid).toBe(99);
   });
 
   it("counts a preempted thread's whole wait and a woken thread's wakeup delay, with who ran", () => {
@@ -32,6 +33,7 @@ describe("perf sched timehist", () => {
     expect(waits[0].startS).toBeCloseTo(10.0, 9);
     expect(waits[0].ms).toBe(4);
     expect(Object.fromEntries([...waits[0].ran].map(([n, t]) => [n, Number(t.toFixed(6))]))).toEqual({ "V8 DefaultWorke": 3, "kworker/1:1-mm_": 1 });
+    expect(waits[0].ownMs).toBeCloseTo(3, 9); // the helper is deno's; the kworker is not
     // asleep after 10.005, woken 2 ms before running at 10.020: the helper ran those 2 ms; the 13 ms asleep are not counted
     expect(waits[1].ms).toBe(2);
     expect(Object.fromEntries([...waits[1].ran].map(([n, t]) => [n, Number(t.toFixed(6))]))).toEqual({ "V8 DefaultWorke": 2 });
