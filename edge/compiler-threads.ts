@@ -7,7 +7,8 @@
  * > 5 ms for the gateway had a compile running beside them. At nice 19 a compiler thread gets a CPU only when
  * nothing at normal priority wants it, so the event loop and the runtime always go first; on a host with idle cores
  * it compiles exactly as before. Linux only (a thread's nice value is per thread there). V8 (Deno) shares its worker
- * threads between compiling and garbage collection, so its threads are left alone.
+ * threads between compiling and garbage collection, and a collection waits for them, so its threads are left alone:
+ * lowered, they made a 1.6 s scavenge pause where other processes kept the CPUs busy (edge/README.md).
  *
  * Threads start when the engine first needs them, so the task list is read again every `rescanMs`
  * (a /proc directory of ~10 entries: microseconds). */
