@@ -53,6 +53,7 @@ const showOutput = argv.includes("--show-output");
 const withPerf = argv.includes("--perf");
 // --sched (with --pin) records the scheduler's switches on the gateway's CPU: who ran while its loop was ready
 const withSched = argv.includes("--sched") && pin;
+if (argv.includes("--sched") && !pin) console.log("--sched needs --pin (it traces the gateway's own CPU); no scheduler trace");
 // --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
 const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
 // --deno-flag FLAG (repeatable) adds to the Deno gateway's command line, e.g. --deno-flag --v8-flags=--trace-gc
@@ -297,10 +298,10 @@ if (attributions.length) {
   const faults = attributions.map((a) => a.eventLoopFaults);
   console.log(`gateway event-loop thread page faults per request    p50 ${pct(faults, 50)}  p99 ${pct(faults, 99)}  max ${Math.max(...faults)}`);
   const loopLine = (xs: number[]) => `p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(Math.max(...xs))}; over 5 ms: ${xs.filter((x) => x > 5).length} of ${N}`;
-  console.log(`bare Bun.serve event-loop thread CPU per request    ${loopLine(bareLoop)} (200 events each)`);
   // run-queue wait is the guest scheduler's own count: a CPU it gave to another thread (pinned: mostly the gateway's
   // own helpers), never the hypervisor's steal, so it separates competition on the gateway's core from VM noise
   console.log(`gateway event-loop thread waited for a CPU per request (run queue; steal not included)    ${loopLine(attributions.map((a) => a.gatewayWaited))}`);
+  console.log(`bare Bun.serve event-loop thread CPU per request    ${loopLine(bareLoop)} (200 events each)`);
   console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic, a Unix-socket round trip and a 2-event SSE answer each: the machine's floor for the gateway's line)`);
   if (perfSamples && sampler) {
     // perf's timer samples time the thread really ran; CPU time by /proc that no sample saw is time the VM charged
