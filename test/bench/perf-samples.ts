@@ -3,10 +3,7 @@
 // The latency bench uses it (--perf) on requests whose event-loop CPU by /proc was over 5 ms: on a virtual machine
 // that figure also holds kernel waits the hypervisor stretched (a lock held by a vCPU it preempted) and time the
 // vCPU did not run at all, which perf's timer cannot sample. Needs `perf` and permission to trace the thread.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { PerfRecord } from "./perf-record.ts";
 
 export interface PerfSample {
   /** wall-clock ms since the epoch (perf record -k CLOCK_REALTIME) */
@@ -23,22 +20,17 @@ export interface SampledTime {
 const isKernelIp = (ip: string) => ip.length === 16 && ip[0] === "f";
 
 export class PerfSampler {
-  private constructor(private readonly proc: ChildProcess, private readonly file: string, readonly hz: number) {}
+  private constructor(private readonly record: PerfRecord, readonly hz: number) {}
 
   /** Starts sampling thread `tid`; null when perf is not installed. */
   static start(tid: number, hz = 999): PerfSampler | null {
-    if (spawnSync("perf", ["--version"]).status !== 0) return null;
-    const file = join(mkdtempSync(join(tmpdir(), "gust-perf-")), "perf.data");
-    const proc = spawn("perf", ["record", "-e", "cpu-clock", "-F", String(hz), "-k", "CLOCK_REALTIME", "-t", String(tid), "-o", file], { stdio: "ignore" });
-    return new PerfSampler(proc, file, hz);
+    const record = PerfRecord.start(["-e", "cpu-clock", "-F", String(hz), "-k", "CLOCK_REALTIME", "-t", String(tid)]);
+    return record && new PerfSampler(record, hz);
   }
 
   /** Stops recording and reads the samples back. */
   async stop(): Promise<PerfSample[]> {
-    const exited = new Promise((resolve) => this.proc.once("exit", resolve));
-    this.proc.kill("SIGINT");
-    await exited;
-    const out = spawnSync("perf", ["script", "-i", this.file, "-F", "time,ip"], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout ?? "";
+    const out = await this.record.stop(["script", "-F", "time,ip"]);
     const samples: PerfSample[] = [];
     // one line per sample: "  1795407234.166214:  1a7c696"
     for (const m of out.matchAll(/^\s*([\d.]+):\s+([0-9a-f]+)/gm)) samples.push({ atMs: Number(m[1]) * 1000, isKernel: isKernelIp(m[2]) });

@@ -4,10 +4,7 @@
 // thread of this machine, and the thread's name says whose (V8's GC helpers, a kernel thread, another process).
 // The latency bench uses it with --pin --sched, where the gateway has a CPU of its own. Needs `perf` and permission
 // to trace scheduler events.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { PerfRecord } from "./perf-record.ts";
 
 /** One row of `perf sched timehist --state`: a run of `tid` on the CPU, ending at `endS`. */
 export interface SchedRun {
@@ -80,23 +77,17 @@ export function heldOff(runs: SchedRun[], tid: number, minMs = 0.05): HeldOff[] 
 }
 
 export class SchedTrace {
-  private constructor(private readonly proc: ChildProcess, private readonly file: string) {}
+  private constructor(private readonly record: PerfRecord) {}
 
-  /** Starts recording scheduler events on `cpu`; null when perf is missing or may not trace them. */
+  /** Starts recording scheduler events on `cpu`; null when perf is not installed. */
   static start(cpu: number): SchedTrace | null {
-    if (spawnSync("perf", ["--version"]).status !== 0) return null;
-    const file = join(mkdtempSync(join(tmpdir(), "gust-sched-")), "sched.data");
     const events = ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new", "sched:sched_migrate_task"].flatMap((e) => ["-e", e]);
-    const proc = spawn("perf", ["record", ...events, "-C", String(cpu), "-o", file], { stdio: "ignore" });
-    return new SchedTrace(proc, file);
+    const record = PerfRecord.start([...events, "-C", String(cpu)]);
+    return record && new SchedTrace(record);
   }
 
   /** Stops recording and reads the runs back. */
   async stop(): Promise<SchedRun[]> {
-    const exited = new Promise((resolve) => this.proc.once("exit", resolve));
-    this.proc.kill("SIGINT");
-    await exited;
-    const out = spawnSync("perf", ["sched", "timehist", "--state", "-i", this.file], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout ?? "";
-    return parseTimehist(out);
+    return parseTimehist(await this.record.stop(["sched", "timehist", "--state"]));
   }
 }

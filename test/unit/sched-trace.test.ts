@@ -15,6 +15,9 @@ const TIMEHIST = `           time    cpu  task name                       wait t
       10.021000 [0001]  deno[7]                            15.000      2.000      1.000      S
 `;
 
+/** thread name → ms, rounded off float noise */
+const ranMs = (ran: Map<string, number>) => Object.fromEntries([...ran].map(([n, t]) => [n, Number(t.toFixed(6))]));
+
 describe("perf sched timehist", () => {
   const runs = parseTimehist(TIMEHIST);
 
@@ -32,11 +35,11 @@ describe("perf sched timehist", () => {
     // preempted at 10.000, back at 10.004: the helper's 3 ms and the kworker's 1 ms
     expect(waits[0].startS).toBeCloseTo(10.0, 9);
     expect(waits[0].ms).toBe(4);
-    expect(Object.fromEntries([...waits[0].ran].map(([n, t]) => [n, Number(t.toFixed(6))]))).toEqual({ "V8 DefaultWorke": 3, "kworker/1:1-mm_": 1 });
+    expect(ranMs(waits[0].ran)).toEqual({ "V8 DefaultWorke": 3, "kworker/1:1-mm_": 1 });
     expect(waits[0].ownMs).toBeCloseTo(3, 9); // the helper is deno's; the kworker is not
     // asleep after 10.005, woken 2 ms before running at 10.020: the helper ran those 2 ms; the 13 ms asleep are not counted
     expect(waits[1].ms).toBe(2);
-    expect(Object.fromEntries([...waits[1].ran].map(([n, t]) => [n, Number(t.toFixed(6))]))).toEqual({ "V8 DefaultWorke": 2 });
+    expect(ranMs(waits[1].ran)).toEqual({ "V8 DefaultWorke": 2 });
   });
 
   it("leaves out waits under the threshold", () => {
