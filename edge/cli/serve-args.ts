@@ -4,9 +4,12 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { homedir } from "node:os";
 import { UsageError } from "../../runtime/text/errors.ts";
+import { GC_THREADS_MODES, type GcThreadsMode } from "../helper-threads.ts";
 
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
-           [--admin-key KEY] [--state-dir DIR]`;
+           [--admin-key KEY] [--state-dir DIR] [--gc-threads normal|idle]
+  --gc-threads idle (Deno only): V8's collector helper threads under SCHED_IDLE, so they never hold the event loop;
+                    only where the gateway's cores are its own (edge/helper-threads.ts)`;
 
 export function parseServeArgs(argv: string[]) {
   let values;
@@ -16,6 +19,7 @@ export function parseServeArgs(argv: string[]) {
       options: {
         runtime: { type: "string" }, port: { type: "string" }, host: { type: "string" },
         "api-key": { type: "string", multiple: true }, "admin-key": { type: "string" }, "state-dir": { type: "string" },
+        "gc-threads": { type: "string" },
       },
     }));
   } catch (err) {
@@ -24,11 +28,14 @@ export function parseServeArgs(argv: string[]) {
   if (!values.runtime) throw new UsageError(`--runtime is required (the socket \`gust runtime\` listens on)\nusage: ${serveUsage}`);
   const port = values.port === undefined ? 8080 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
+  const gcThreads = (values["gc-threads"] ?? "normal") as GcThreadsMode;
+  if (!GC_THREADS_MODES.includes(gcThreads)) throw new UsageError(`--gc-threads must be one of ${GC_THREADS_MODES.join(", ")}, got "${values["gc-threads"]}"`);
   const env = (n: string) => (typeof process !== "undefined" ? process.env[n] : undefined);
   const apiKeys = values["api-key"] ?? env("GUST_API_KEYS")?.split(",").map((k) => k.trim()).filter(Boolean) ?? [];
   return {
     runtime: values.runtime, port, hostname: values.host, apiKeys,
     adminKey: values["admin-key"] ?? env("GUST_ADMIN_KEY") ?? null,
     stateDir: values["state-dir"] ?? join(homedir(), ".gust", "functions"),
+    gcThreads,
   };
 }

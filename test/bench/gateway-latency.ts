@@ -16,7 +16,7 @@
 //    charged while a vCPU is not really running);
 //  - each late loop sample (> 5 ms) set beside the gateway's event-loop CPU in the same request window: the gateway's
 //    own stall only if its loop ran that long;
-//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--sched] [--env NAME=VALUE] [--deno-flag FLAG] [--save-output FILE]
+//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--sched] [--env NAME=VALUE] [--deno-flag FLAG] [--gc-threads normal|idle] [--save-output FILE]
 // --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
 // --perf splits the event-loop thread's CPU per request into user space and kernel by perf's samples.
 // --sched (with --pin) lists who had the gateway's CPU while its event loop was ready (test/bench/sched-trace.ts).
@@ -58,6 +58,9 @@ if (argv.includes("--sched") && !pin) console.log("--sched needs --pin (it trace
 const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
 // --deno-flag FLAG (repeatable) adds to the Deno gateway's command line, e.g. --deno-flag --v8-flags=--trace-gc
 const denoFlags = argv.flatMap((a, i) => (a === "--deno-flag" ? [argv[i + 1]] : []));
+// --gc-threads normal|idle: the Deno gateway's flag (edge/helper-threads.ts). Pinned, the gateway has a core of its own,
+// the deployment that flag is for, so idle is the default there; normal elsewhere (and to compare)
+const gcThreads = argv.includes("--gc-threads") ? argv[argv.indexOf("--gc-threads") + 1] : pin && gatewayKind === "deno" ? "idle" : "normal";
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 /** Environment that makes a child's C stdio line-buffered (coreutils' stdbuf library), or null where it is missing:
  * V8 prints --trace-gc with C stdio, block-buffered into a pipe, which delays its lines past the requests. */
@@ -91,7 +94,7 @@ const sample = metricSample;
 
 const gwPort = 18499;
 const { runtime, socket, gatewayArgs: gwArgs } = await startBenchRuntime("bench", gwPort, pin ? ["--threads", "1"] : []);
-const gateway: Started = gatewayKind === "deno" ? await startDenoGateway(gwArgs, 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, lineBuffered ?? undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
+const gateway: Started = gatewayKind === "deno" ? await startDenoGateway([...gwArgs, "--gc-threads", gcThreads], 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, lineBuffered ?? undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
 if (pin) {
   pinTo(0, runtime.proc.pid!);
   pinTo(GATEWAY_CPU, gateway.proc.pid!);
@@ -149,7 +152,7 @@ const direct: number[] = [], through: number[] = [], runtimeShare: number[] = []
 
 /** One request's time split by who used the CPU (ms), from /proc before and after it. */
 interface Attribution { gatewayThreads: Map<string, number>; eventLoop: number; eventLoopFaults: number; gatewayOwn: number; gatewayBackground: number; gatewayWaited: number; clientWaited: number; runtimeRan: number; stealTicks: number }
-// Threads that never hold the event loop: Bun's compilers (niced by the gateway, edge/compiler-threads.ts), its
+// Threads that never hold the event loop: Bun's compilers (niced by the gateway, edge/helper-threads.ts), its
 // allocator's page scavenger and JSC's warm-up thread. They compete for a CPU only. Every other thread counts as the
 // gateway's own (its event-loop thread, and the GC's helpers, which the event loop waits for during a pause): the
 // sum over those is an upper bound of how long the gateway itself held a request.
@@ -264,7 +267,7 @@ const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
 const bareEvents = await events(bare.url, "{}", 16, 300, bare.server.proc.pid!);
 
-console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${pin ? "; pinned: gateway alone on CPU 1, runtime (1 thread) + client on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
+console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? "; pinned: gateway alone on CPU 1, runtime (1 thread) + client on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
 console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
 console.log(`requests: ${N} sequential, ${BENCH_MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
 console.log(`runtime first token, bench's own socket       p50 ${ms(pct(direct, 50))}  p99 ${ms(pct(direct, 99))}`);
