@@ -23,8 +23,9 @@
 // --gc-log runs the gateway with its engine's GC log: on Bun, JSC's, with the collections inside each request it lists;
 // on Deno, V8's --trace-gc, with the pauses by kind during the requests (its output made line-buffered with
 // coreutils' libstdbuf; without it, since the gateway started).
-// --pin gives the gateway a core of its own, as a deployment would: the gateway (and, for the baseline, the bare
-// server) on CPU 1, the runtime (one kernel thread) and this client on CPU 0 (needs taskset and 2+ CPUs).
+// --pin gives the gateway a core of its own, as a deployment would: the gateway alone on CPU 1; the runtime (one kernel
+// thread), this client and the baseline servers on CPU 0 (needs taskset and 2+ CPUs). The baselines once shared CPU 1,
+// but a request's tail in the gateway overlaps the next baseline request, so they took the gateway's core from it.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
@@ -129,13 +130,13 @@ async function firstContentByte(url: string, body: string): Promise<number> {
 }
 
 // baselines in their own processes, interleaved with the gateway's requests (test/bench/baseline-servers.ts)
-const bare = await startBareServer(pin ? 1 : null);
+const bare = await startBareServer(pin ? 0 : null);
 const bareFirst: number[] = [];
 // the bare server's event-loop CPU per request: the same /proc reading on code that does almost nothing, so a burst
 // there is the machine's (CPU time charged while the VM's vCPU was slowed or preempted), not the gateway's
 const bareLoop: number[] = [];
 const CONTROL_WORK_MS = 0.5;
-const control = await startControlServer(CONTROL_WORK_MS, pin ? [1, 0] : null);
+const control = await startControlServer(CONTROL_WORK_MS, pin ? [0, 0] : null);
 const controlLoop: number[] = [];
 
 const body = oneTokenChat(true);
