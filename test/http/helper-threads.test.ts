@@ -1,14 +1,14 @@
 // The gateway lowers its engine's helper threads (edge/helper-threads.ts): JavaScriptCore's compiler threads to
 // nice 19 always, V8's workers to SCHED_IDLE with --gc-threads idle (edge/sched-idle.ts).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMPILER_THREAD_NICE, helperThreadRules, HelperThreadPriority, V8_WORKER_THREAD_NAME, type ThreadTable } from "../../edge/helper-threads.ts";
 import { bindSchedIdle } from "../../edge/sched-idle.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
-import { bunBin, denoBin } from "../helpers/processes.ts";
+import { bunBin, denoBin, startDenoGateway, tempSocket } from "../helpers/processes.ts";
 
 function fakeTable(threads: Array<[number, string]>, failOn: number[] = []) {
   const changes: Array<[number, number | "idle"]> = [];
@@ -110,6 +110,28 @@ describe.runIf(process.platform === "linux")("in real processes", () => {
     expect(workers.length).toBeGreaterThan(0);
     for (const [, , policy] of workers) expect(policy).toBe(SCHED_IDLE);
     for (const [, , policy] of rows.filter(([name]) => name !== V8_WORKER_THREAD_NAME)) expect(policy).toBe(SCHED_OTHER);
+  });
+
+  it("the Deno gateway with --gc-threads idle: its V8 workers under SCHED_IDLE, its event loop not, and it serves", async () => {
+    const state = mkdtempSync(join(tmpdir(), "gust-gcthreads-"));
+    // no runtime behind it: the gateway starts anyway and says so; /health needs none
+    const gw = await startDenoGateway(["--runtime", tempSocket("absent"), "--port", "0", "--state-dir", state, "--gc-threads", "idle"]);
+    try {
+      expect(gw.output()).toMatch(/V8's collector helper threads under SCHED_IDLE/);
+      const pid = gw.proc.pid!;
+      const policy = (tid: string) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
+      };
+      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => [readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim(), policy(tid)] as const);
+      expect(threads.filter(([name]) => name === V8_WORKER_THREAD_NAME).map(([, p]) => p)).not.toContain(SCHED_OTHER);
+      expect(threads.filter(([name]) => name === V8_WORKER_THREAD_NAME).length).toBeGreaterThan(0);
+      expect(policy(String(pid))).toBe(SCHED_OTHER);
+      const url = /gateway on (http:\/\/\S+)/.exec(gw.output())![1];
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+    } finally {
+      await gw.stop();
+    }
   });
 
   it("Deno without --allow-ffi: the binding refuses with what to do", () => {
