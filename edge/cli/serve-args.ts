@@ -8,7 +8,7 @@ import { GC_THREADS_MODES, type GcThreadsMode } from "../helper-threads.ts";
 
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--gc-threads normal|idle]
-  --gc-threads idle (Deno only): V8's collector helper threads under SCHED_IDLE, so they never hold the event loop;
+  --gc-threads idle (Deno only): V8's collector helper threads under SCHED_IDLE, so a waking event loop goes first;
                     only where the gateway's cores are its own (edge/helper-threads.ts)`;
 
 export function parseServeArgs(argv: string[]) {

@@ -268,7 +268,7 @@ const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
 const bareEvents = await events(bare.url, "{}", 16, 300, bare.server.proc.pid!);
 
-console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? "; pinned: gateway alone on CPU 1, runtime (1 thread) + client on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
+console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? "; pinned: gateway alone on CPU 1; runtime (1 thread), client and baseline servers on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
 console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
 console.log(`requests: ${N} sequential, ${BENCH_MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
 console.log(`runtime first token, bench's own socket       p50 ${ms(pct(direct, 50))}  p99 ${ms(pct(direct, 99))}`);
