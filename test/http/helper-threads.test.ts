@@ -62,21 +62,25 @@ describe("HelperThreadPriority.scan", () => {
   });
 });
 
-/** [name, nice, scheduling policy] of each thread of the process that prints it: fields 19 and 41 of
- * /proc/self/task/TID/stat (counted from 1; the name in parentheses is field 2, so after ") " field N is at N - 3). */
-const READ_THREADS = `
-  const rows = readdirSync("/proc/self/task").map((tid) => {
-    const stat = readFileSync("/proc/self/task/" + tid + "/stat", "utf8");
+/** [name, nice, scheduling policy, thread id] of each thread of process `pid` ("self" from inside it), main thread
+ * first: fields 19 and 41 of /proc/PID/task/TID/stat (counted from 1; the name in parentheses is field 2, so after
+ * ") " field N is at N - 3). Read here for the gateway and, as source text, inside the child scripts; `fs` is passed in
+ * so the function's text names nothing from this module. */
+function threadRows(pid: number | string, fs: { readdirSync(path: string): string[]; readFileSync(path: string, enc: "utf8"): string }) {
+  return fs.readdirSync(`/proc/${pid}/task`).sort((a, b) => Number(a) - Number(b)).map((tid) => {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return [readFileSync("/proc/self/task/" + tid + "/comm", "utf8").trim(), Number(fields[16]), Number(fields[38])];
-  });`;
+    return [fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim(), Number(fields[16]), Number(fields[38]), Number(tid)] as [string, number, number, number];
+  });
+}
+const READ_THREADS = `const rows = (${threadRows.toString()})("self", { readdirSync, readFileSync });`;
 const SCHED_OTHER = 0, SCHED_IDLE = 5;
 
 function runScript(bin: string, args: string[], name: string, script: string): Array<[string, number, number]> {
   // a file, not \`bun -e\`: code run with -e was never handed to the compiler threads here
   const file = join(mkdtempSync(join(tmpdir(), "gust-threads-")), name);
   writeFileSync(file, script);
-  return (JSON.parse(execFileSync(bin, [...args, file], { encoding: "utf8" })) as { rows: Array<[string, number, number]> }).rows;
+  return (JSON.parse(execFileSync(bin, [...args, file], { encoding: "utf8" })) as { rows: Array<[string, number, number, number]> }).rows;
 }
 
 describe.runIf(process.platform === "linux")("in real processes", () => {
@@ -119,14 +123,10 @@ describe.runIf(process.platform === "linux")("in real processes", () => {
     try {
       expect(gw.output()).toMatch(/V8's collector helper threads under SCHED_IDLE/);
       const pid = gw.proc.pid!;
-      const policy = (tid: string) => {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
-      };
-      const threads = readdirSync(`/proc/${pid}/task`).map((tid) => [readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim(), policy(tid)] as const);
-      expect(threads.filter(([name]) => name === V8_WORKER_THREAD_NAME).map(([, p]) => p)).not.toContain(SCHED_OTHER);
+      const threads = threadRows(pid, { readdirSync, readFileSync });
+      expect(threads.filter(([name]) => name === V8_WORKER_THREAD_NAME).map(([, , p]) => p)).not.toContain(SCHED_OTHER);
       expect(threads.filter(([name]) => name === V8_WORKER_THREAD_NAME).length).toBeGreaterThan(0);
-      expect(policy(String(pid))).toBe(SCHED_OTHER);
+      expect(threads.find(([, , , tid]) => tid === pid)![2]).toBe(SCHED_OTHER);
       const url = /gateway on (http:\/\/\S+)/.exec(gw.output())![1];
       expect((await fetch(`${url}/health`)).status).toBe(200);
     } finally {
