@@ -76,11 +76,11 @@ function threadRows(pid: number | string, fs: { readdirSync(path: string): strin
 const READ_THREADS = `const rows = (${threadRows.toString()})("self", { readdirSync, readFileSync });`;
 const SCHED_OTHER = 0, SCHED_IDLE = 5;
 
-function runScript(bin: string, args: string[], name: string, script: string): Array<[string, number, number]> {
+function runScript(bin: string, args: string[], name: string, script: string): ReturnType<typeof threadRows> {
   // a file, not \`bun -e\`: code run with -e was never handed to the compiler threads here
   const file = join(mkdtempSync(join(tmpdir(), "gust-threads-")), name);
   writeFileSync(file, script);
-  return (JSON.parse(execFileSync(bin, [...args, file], { encoding: "utf8" })) as { rows: Array<[string, number, number, number]> }).rows;
+  return (JSON.parse(execFileSync(bin, [...args, file], { encoding: "utf8" })) as { rows: ReturnType<typeof threadRows> }).rows;
 }
 
 describe.runIf(process.platform === "linux")("in real processes", () => {
