@@ -142,6 +142,56 @@ describe("pre-tokenizer pattern translation", () => {
 });
 
 import { bytePairEncode } from "../../runtime/text/tekken/bpe.ts";
+import { RankTable } from "../../runtime/text/tekken/rank-table.ts";
+import { keyToBytes } from "../../runtime/text/utf8.ts";
+
+/** The rank table of a Map from binary strings to ranks 0..n-1 (the Map is the spec the table is checked against). */
+function tableOf(ranks: Map<string, number>): RankTable {
+  const tokens: Uint8Array[] = [];
+  for (const [key, r] of ranks) tokens[r] = keyToBytes(key);
+  return new RankTable(tokens);
+}
+
+describe("rank table", () => {
+  const rand = rng(7);
+  const ranks = new Map<string, number>();
+  for (let i = 0; i < 256; i++) ranks.set(String.fromCharCode(i), i);
+  while (ranks.size < 5000) {
+    let t = "";
+    for (let j = 0, len = 2 + Math.floor(rand() * 9); j < len; j++) t += String.fromCharCode(Math.floor(rand() * 256));
+    if (!ranks.has(t)) ranks.set(t, ranks.size);
+  }
+  const table = tableOf(ranks);
+
+  it("finds every token by its bytes, whole or as a range of a longer string, and gives its bytes back", () => {
+    expect(table.size).toBe(5000);
+    expect(table.firstDuplicate).toBe(-1);
+    for (const [key, r] of ranks) {
+      expect(table.rankOf(key)).toBe(r);
+      expect(table.rankOf(`\u00ff${key}\u0000`, 1, key.length + 1)).toBe(r);
+      expect([...table.bytes(r)]).toEqual([...keyToBytes(key)]);
+    }
+  });
+
+  it("answers -1 for byte strings that are no token, as the Map does", () => {
+    for (let c = 0; c < 5000; c++) {
+      let key = "";
+      for (let j = 0, len = 2 + Math.floor(rand() * 12); j < len; j++) key += String.fromCharCode(Math.floor(rand() * 256));
+      const start = Math.floor(rand() * key.length);
+      const end = start + Math.floor(rand() * (key.length - start + 1));
+      expect(table.rankOf(key, start, end)).toBe(ranks.get(key.slice(start, end)) ?? -1);
+    }
+  });
+
+  it("names the first rank whose bytes repeat an earlier one, and tekken.json loading refuses it", () => {
+    const bytes = (s: string) => keyToBytes(s);
+    expect(new RankTable([bytes("a"), bytes("bc"), bytes("a"), bytes("bc")]).firstDuplicate).toBe(2);
+    expect(new RankTable([bytes("a"), bytes("ab")]).firstDuplicate).toBe(-1);
+    const doc = readJson("test/fixtures/tiny-mistral3/tekken.json") as { vocab: { token_bytes: string }[] };
+    doc.vocab[300].token_bytes = doc.vocab[299].token_bytes;
+    expect(() => Tekkenizer.fromJSON(doc)).toThrow("vocab[300] repeats the bytes of an earlier rank");
+  });
+});
 
 describe("byte-pair merge", () => {
   /** The textbook merge, written independently: lowest rank first, leftmost on ties. */
@@ -170,12 +220,13 @@ describe("byte-pair merge", () => {
       for (let j = 0; j < len; j++) t += alpha[Math.floor(rand() * alpha.length)];
       if (!ranks.has(t)) ranks.set(t, r++);
     }
+    const table = tableOf(ranks);
     for (let c = 0; c < 50; c++) {
       const len = 129 + Math.floor(rand() * 400);
       let key = "";
       for (let j = 0; j < len; j++) key += alpha[Math.floor(rand() * alpha.length)];
       const out: number[] = [];
-      bytePairEncode(key, ranks, out);
+      bytePairEncode(key, table, out);
       expect(out).toEqual(naive(key, ranks));
     }
   });

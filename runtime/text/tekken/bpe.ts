@@ -1,10 +1,13 @@
 /**
  * tiktoken's byte-pair merge: the pieces of one pre-token are merged pairwise, always the adjacent pair whose
  * concatenation has the lowest rank (leftmost on ties), until no adjacent pair is in the vocabulary.
- * Byte strings are "binary" JS strings (one char per byte) so that a rank lookup is a Map lookup on a slice.
+ * Byte strings are "binary" JS strings (one char per byte); a rank lookup names a range of one, so no slice is cut.
  */
 
-export type Ranks = Map<string, number>;
+/** Rank of the bytes in key[start, end), or -1 when they are not a token (RankTable in the tokenizer). */
+export interface Ranks {
+  rankOf(key: string, start: number, end: number): number;
+}
 
 const NONE = 0x7fffffff;
 
@@ -20,8 +23,8 @@ export function bytePairEncode(key: string, ranks: Ranks, out: number[]): void {
   const rankOf = (i: number): number => {
     // rank of merging part i and part i+1 (needs boundaries i..i+2)
     if (i + 2 >= len) return NONE;
-    const r = ranks.get(key.slice(starts[i], starts[i + 2]));
-    return r === undefined ? NONE : r;
+    const r = ranks.rankOf(key, starts[i], starts[i + 2]);
+    return r < 0 ? NONE : r;
   };
   for (let i = 0; i < len - 2; i++) pr[i] = rankOf(i);
   pr[len - 2] = NONE;
@@ -41,7 +44,7 @@ export function bytePairEncode(key: string, ranks: Ranks, out: number[]): void {
     pr[at] = rankOf(at);
     if (at > 0) pr[at - 1] = rankOf(at - 1);
   }
-  for (let i = 0; i < len - 1; i++) out.push(ranks.get(key.slice(starts[i], starts[i + 1]))!);
+  for (let i = 0; i < len - 1; i++) out.push(ranks.rankOf(key, starts[i], starts[i + 1]));
 }
 
 /** The same merge order with a binary heap and a linked list: O(n log n) for very long pieces. */
@@ -98,8 +101,8 @@ function heapMerge(key: string, ranks: Ranks, out: number[]): void {
   const pairRank = (node: number): number => {
     const b = next[node];
     if (b >= n) return NONE;
-    const r = ranks.get(key.slice(start[node], start[next[b]] ?? n));
-    return r === undefined ? NONE : r;
+    const r = ranks.rankOf(key, start[node], start[next[b]] ?? n);
+    return r < 0 ? NONE : r;
   };
   // node i spans [start[i], start[next[i]]); node n is the end sentinel
   start[n] = n;
@@ -125,6 +128,6 @@ function heapMerge(key: string, ranks: Ranks, out: number[]): void {
       if (pr !== NONE) push(pr, p);
     }
   }
-  for (let i = 0; i < n; i = next[i]) out.push(ranks.get(key.slice(start[i], start[next[i]]))!);
+  for (let i = 0; i < n; i = next[i]) out.push(ranks.rankOf(key, start[i], start[next[i]]));
   hr = hn = hv = [];
 }

@@ -1,6 +1,7 @@
 /** Parse and check a tekken.json document (model-spec §6.1; mistral-common `Tekkenizer.from_file`). */
 import { TokenizerError } from "../tokenizer.ts";
 import type { EnumSetting, ImageConfig, ModelSettingsSpec } from "../tokenizer.ts";
+import { RankTable } from "./rank-table.ts";
 
 /** Versions mistral-common knows. Any loads for plain encoding; the chat encoder needs v15. */
 export const KNOWN_VERSIONS = ["v1", "v2", "v3", "v7", "v11", "v13", "v15"] as const;
@@ -11,7 +12,7 @@ export interface TekkenData {
   numSpecial: number;
   vocabSize: number;
   /** Token bytes by rank (rank = id - numSpecial), already cut to vocabSize - numSpecial. */
-  tokenBytes: Uint8Array[];
+  ranks: RankTable;
   /** Names of the control tokens by id, filled with `<SPECIAL_i>` up to numSpecial. */
   specialNames: string[];
   image: ImageConfig | null;
@@ -66,7 +67,6 @@ export function parseTekken(doc: unknown): TekkenData {
   if (inner < 256) fail(`default_vocab_size ${vocabSize} - default_num_special_tokens ${numSpecial} leaves fewer than 256 byte tokens`);
   if (d.vocab.length < inner) fail(`vocab has ${d.vocab.length} entries, fewer than default_vocab_size - default_num_special_tokens = ${inner}`);
   const tokenBytes: Uint8Array[] = new Array(inner);
-  const seen = new Set<string>();
   for (let i = 0; i < inner; i++) {
     const e = d.vocab[i];
     if (!e || e.rank !== i) fail(`vocab[${i}].rank must be ${i}, got ${JSON.stringify(e?.rank)} (ranks must be 0..n-1 in order)`);
@@ -74,11 +74,10 @@ export function parseTekken(doc: unknown): TekkenData {
     const b = base64Decode(e.token_bytes);
     if (i < 256 && (b.length !== 1 || b[0] !== i)) fail(`vocab[${i}] must be the single byte ${i} (ranks 0-255 are the bytes)`);
     if (b.length === 0) fail(`vocab[${i}].token_bytes is empty`);
-    const k = String.fromCharCode(...b);
-    if (seen.has(k)) fail(`vocab[${i}] repeats the bytes of an earlier rank`);
-    seen.add(k);
     tokenBytes[i] = b;
   }
+  const ranks = new RankTable(tokenBytes);
+  if (ranks.firstDuplicate >= 0) fail(`vocab[${ranks.firstDuplicate}] repeats the bytes of an earlier rank`);
   const specials = d.special_tokens;
   if (!Array.isArray(specials)) fail("`special_tokens` must be a list (required for tokenizers after v7)");
   if (specials.length > numSpecial) fail(`special_tokens has ${specials.length} entries, more than default_num_special_tokens = ${numSpecial}`);
@@ -108,5 +107,5 @@ export function parseTekken(doc: unknown): TekkenData {
     modelSettings = {};
     if (mb.reasoning_effort != null) modelSettings.reasoningEffort = parseEnumSetting(mb.reasoning_effort, "model_settings_builder.reasoning_effort");
   }
-  return { version, pattern: cfg.pattern, numSpecial, vocabSize, tokenBytes, specialNames, image, modelSettings };
+  return { version, pattern: cfg.pattern, numSpecial, vocabSize, ranks, specialNames, image, modelSettings };
 }
