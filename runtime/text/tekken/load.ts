@@ -11,7 +11,7 @@ export interface TekkenData {
   pattern: string;
   numSpecial: number;
   vocabSize: number;
-  /** Token bytes by rank (rank = id - numSpecial), already cut to vocabSize - numSpecial. */
+  /** Token bytes by rank and rank by bytes (rank = id - numSpecial), already cut to vocabSize - numSpecial. */
   ranks: RankTable;
   /** Names of the control tokens by id, filled with `<SPECIAL_i>` up to numSpecial. */
   specialNames: string[];

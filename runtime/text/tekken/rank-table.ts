@@ -53,7 +53,9 @@ export class RankTable {
     this.firstDuplicate = firstDuplicate;
   }
 
-  /** Rank r's bytes: a view into the pool (read it, do not write it). */
+  /** Rank r's bytes: a view into the pool (read it, do not write it). A new view per call, on the per-token decode
+   * path too: young garbage that no scavenge has to copy, where a kept array per token is old garbage every full
+   * collection marks. */
   bytes(rank: number): Uint8Array {
     return this.pool.subarray(this.offsets[rank], this.offsets[rank + 1]);
   }
