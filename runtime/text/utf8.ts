@@ -11,7 +11,7 @@ export function utf8Decode(bytes: Uint8Array): string {
   return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes);
 }
 
-/** A byte string as a "binary" JS string: one char per byte (char code 0..255). Used as a Map key for ranks. */
+/** A byte string as a "binary" JS string: one char per byte (char code 0..255), the key tekken's RankTable looks up. */
 export function bytesToKey(bytes: Uint8Array): string {
   let out = "";
   const CHUNK = 8192;

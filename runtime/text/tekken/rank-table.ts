@@ -76,7 +76,9 @@ export class RankTable {
     }
   }
 
-  /** Puts rank r in the hash table; false when an earlier rank has the same bytes (r is then left out). */
+  /** Puts rank r in the hash table; false when an earlier rank has the same bytes (r is then left out). The probe
+   * is rankOf's over pool bytes instead of a string's chars, written out rather than shared through a callback so
+   * that the lookup on the encode path stays a plain loop. */
   private insert(r: number): boolean {
     const at = this.offsets[r];
     const len = this.offsets[r + 1] - at;
