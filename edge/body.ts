@@ -3,6 +3,17 @@
 import type { GatewayContext } from "./env.ts";
 import { HttpError } from "./errors.ts";
 
+/** Whether `req` may carry a body, read from its method and framing headers where they settle it. On Deno the `body`
+ * getter makes a stream for the request body, and a body then read through it stays reachable past two young
+ * collections (promoted, ~1 KiB per request; `text()` alone reads it without a stream: test/bench/gateway-survival.ts),
+ * so the getter is left for requests whose headers do not say (chunked, or built in-process without a length). */
+export function mayHaveBody(req: Request): boolean {
+  if (req.method === "GET" || req.method === "HEAD") return false;
+  const declared = req.headers.get("content-length");
+  if (declared !== null && !req.headers.has("transfer-encoding")) return Number(declared) !== 0;
+  return req.body !== null;
+}
+
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** The parsed body; 400 `invalid_json` when it is not JSON, 400 `invalid_type` when it is JSON but not an object. */

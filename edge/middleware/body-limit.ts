@@ -29,8 +29,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<GatewayEnv>
   const max = opts.maxBytes;
   return async (c, next) => {
     const raw = c.req.raw;
-    // the method first: on Deno, reading raw.body makes the request's body stream, garbage for every GET
-    if (c.req.method === "GET" || c.req.method === "HEAD" || raw.body === null) return next();
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     const declared = raw.headers.get("content-length");
     if (declared !== null) {
       const n = Number(declared);
@@ -39,7 +38,10 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<GatewayEnv>
     if (declared !== null && !raw.headers.has("transfer-encoding")) return next(); // the server holds the body to it
     // No length declared (chunked): read and count now, refusing the moment the limit passes, then hand the
     // routes a buffered body. Routes read the whole JSON body anyway, so nothing is lost by reading it here.
-    const reader = raw.body.getReader();
+    // Only here the body getter, which on Deno makes a stream (why that matters: mayHaveBody in edge/body.ts).
+    const body = raw.body;
+    if (body === null) return next();
+    const reader = body.getReader();
     const chunks: Uint8Array[] = [];
     let seen = 0;
     for (;;) {

@@ -22,7 +22,7 @@
  * caps the budget (an unlimited budget becomes the cap).
  */
 import type { MiddlewareHandler } from "hono";
-import { jsonBody } from "../body.ts";
+import { jsonBody, mayHaveBody } from "../body.ts";
 import type { GatewayContext, GatewayEnv, ReasoningSettings } from "../env.ts";
 import { HttpError } from "../errors.ts";
 
@@ -122,8 +122,7 @@ function fromRequest(body: Record<string, unknown> | null, opts: ReasoningOption
 }
 
 async function readBody(c: GatewayContext, mode: "always" | "if-json"): Promise<Record<string, unknown> | null> {
-  const method = c.req.method;
-  if (method === "GET" || method === "HEAD" || c.req.raw.body === null) return null;
+  if (!mayHaveBody(c.req.raw)) return null;
   if (mode === "if-json" && !/\bjson\b/i.test(c.req.header("content-type") ?? "")) return null;
   return jsonBody(c);
 }

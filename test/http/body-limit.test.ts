@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mayHaveBody } from "../../edge/body.ts";
 import { testGateway, user } from "../helpers/gateway.ts";
 
 const LIMIT = 1024;
@@ -57,9 +58,37 @@ describe("body size limit", () => {
     expect(bodyReads).toBe(0);
   });
 
+  // on Deno, a body read through that stream is promoted past the young generation (edge/body.ts, mayHaveBody):
+  // with a declared length no middleware may take the stream, and the route still gets the whole body
+  it("reads a body with a declared length without touching its stream", async () => {
+    const g = testGateway({ limits: { maxBodyBytes: LIMIT } });
+    const text = JSON.stringify(user("declared"));
+    const req = new Request("http://localhost/v1/chat/completions", { method: "POST", body: text, headers: { "content-type": "application/json", "content-length": String(new TextEncoder().encode(text).length) } });
+    let bodyReads = 0;
+    const proto = Object.getOwnPropertyDescriptor(Request.prototype, "body")!;
+    Object.defineProperty(req, "body", { get: () => (bodyReads++, proto.get!.call(req)) });
+    expect((await g.app.request(req)).status).toBe(200);
+    expect(bodyReads).toBe(0);
+    expect(g.fake.info.tokenizer.decode(g.fake.calls[0].options.promptIds)).toContain("declared");
+  });
+
   it("leaves the gateway serving after a refusal", async () => {
     const g = testGateway({ limits: { maxBodyBytes: LIMIT } });
     await g.post("/v1/chat/completions", JSON.stringify(user("y".repeat(5000))));
     expect((await g.post("/v1/chat/completions", user("again"))).status).toBe(200);
+  });
+});
+
+describe("mayHaveBody", () => {
+  const post = (headers: Record<string, string>, body: BodyInit | null = "x") => new Request("http://localhost/", { method: "POST", headers, body });
+  it("settles from the method and a declared length alone", () => {
+    expect(mayHaveBody(new Request("http://localhost/", { method: "GET" }))).toBe(false);
+    expect(mayHaveBody(post({ "content-length": "0" }, null))).toBe(false);
+    expect(mayHaveBody(post({ "content-length": "1" }))).toBe(true);
+  });
+  it("asks the body itself when the headers do not say", () => {
+    expect(mayHaveBody(post({}, null))).toBe(false);
+    expect(mayHaveBody(post({}))).toBe(true);
+    expect(mayHaveBody(post({ "content-length": "1", "transfer-encoding": "chunked" }))).toBe(true);
   });
 });
