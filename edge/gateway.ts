@@ -11,6 +11,7 @@ import { FunctionRegistry } from "./functions/registry.ts";
 import { type GcThreadsMode, helperThreadRules, HelperThreadPriority, linuxThreads } from "./helper-threads.ts";
 import type { LoopMarker } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
+import { closeSharedRenderPools } from "./vision/render-pool.ts";
 import type { GatewayOptions } from "./options.ts";
 import { RuntimeLink } from "./runtime-client/link.ts";
 import { bindSchedIdle, type SetIdlePolicy } from "./sched-idle.ts";
@@ -90,6 +91,7 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
       app.loopLag.stop();
       helpers.stop();
       await stop();
+      closeSharedRenderPools();
       link.stop();
     },
   };

@@ -1,6 +1,7 @@
 /** Options of `vision()` and of the library functions, with their defaults and checks. */
 import type { ImageCache } from "./cache.ts";
 import type { FetchHooks } from "./fetch-image.ts";
+import { defaultRenderWorkers } from "./render-pool.ts";
 
 export interface VisionOptions {
   /** Image parts per request (each occurrence counts, repeats included). Default 8. */
@@ -36,13 +37,17 @@ export interface VisionOptions {
   maxImageSize?: number;
   /** Cache of prepared images by content; shared across requests of one middleware by default. false: none. */
   cache?: ImageCache | false;
+  /** Worker threads that decode and resize images off the event loop (render-pool.ts), shared by every vision()
+   * in the process. Default: the cores but one, 1 to 4. 0: on the event loop, where each image holds every other
+   * request for its decode and resize (~50–250 ms for a 1–12 megapixel photo). */
+  renderWorkers?: number;
   /** Test seams for URL fetching (DNS resolver, socket dialer). Production leaves these unset. */
   fetchHooks?: FetchHooks;
 }
 
 export type ResolvedOptions = Required<Omit<VisionOptions, "cache" | "fetchHooks">> & Pick<VisionOptions, "cache" | "fetchHooks">;
 
-export const DEFAULTS: Omit<ResolvedOptions, "cache" | "fetchHooks"> = {
+export const DEFAULTS: Omit<ResolvedOptions, "cache" | "fetchHooks" | "renderWorkers"> = {
   maxImages: 8,
   maxImageTokens: 16_384,
   maxImageBytes: 20 * 1024 * 1024,
@@ -63,10 +68,11 @@ const POSITIVE_INTS = ["maxImages", "maxImageTokens", "maxImageBytes", "maxPixel
 
 /** Defaults filled in; a bad option is a programming error, so it throws at setup with the allowed values. */
 export function resolveOptions(o: VisionOptions = {}): ResolvedOptions {
-  const r = { ...DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
+  const r = { ...DEFAULTS, renderWorkers: defaultRenderWorkers(), ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
   for (const k of POSITIVE_INTS) {
     if (!Number.isSafeInteger(r[k]) || r[k] <= 0) throw new TypeError(`vision option ${k} must be a positive integer, got ${String(r[k])}`);
   }
+  if (!Number.isSafeInteger(r.renderWorkers) || r.renderWorkers < 0 || r.renderWorkers > 64) throw new TypeError(`vision option renderWorkers must be an integer 0..64 (0: on the event loop), got ${String(r.renderWorkers)}`);
   if (!Number.isSafeInteger(r.maxRedirects) || r.maxRedirects < 0) throw new TypeError(`vision option maxRedirects must be an integer >= 0, got ${String(r.maxRedirects)}`);
   if (!Array.isArray(r.urlAllowlist) || r.urlAllowlist.some((h) => typeof h !== "string" || h.length === 0)) {
     throw new TypeError("vision option urlAllowlist must be a list of host names: example.com, *.example.com or *");

@@ -1,17 +1,16 @@
 /** One image from encoded bytes to what the runtime needs, in two steps so that a request's token budget is
  * checked before anything is decoded:
  *   probe  — format and size from the header, pixel cap, orientation; no pixel decoding;
- *   render — decode, composite onto white, resize by the grid (bicubic, OpenCV-exact), hash.
+ *   render — decode, composite onto white, resize by the grid (bicubic, OpenCV-exact), hash (render.ts), on the
+ *            render pool's worker threads unless `renderWorkers` is 0 (render-pool.ts).
  * `prepareImage` does both for a single image. */
-import { createHash } from "node:crypto";
-import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
 import type { ImageCache } from "./cache.ts";
-import { toRgbOnWhite } from "./composite.ts";
-import { decode, orientedSize } from "./decode.ts";
-import { VisionError } from "./errors.ts";
+import { orientedSize } from "./decode.ts";
 import { readHeader } from "./format.ts";
 import type { Header } from "./format.ts";
 import type { ResolvedOptions } from "./options.ts";
+import { renderPixels, sha256Hex } from "./render.ts";
+import { sharedRenderPool } from "./render-pool.ts";
 import { gridFor } from "./size-rule.ts";
 import type { Grid } from "./size-rule.ts";
 
@@ -40,14 +39,9 @@ export interface Probed {
   contentHash: string;
 }
 
-export type PipelineOptions = Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize">;
+export type PipelineOptions = Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize"> & Partial<Pick<ResolvedOptions, "renderWorkers">>;
 
-/** SHA-256 (hex) of the parts in order, without concatenating them. */
-export function sha256Hex(...parts: Uint8Array[]): string {
-  const h = createHash("sha256");
-  for (const p of parts) h.update(p);
-  return h.digest("hex");
-}
+export { sha256Hex };
 
 /** Header checks and the oriented size; throws VisionError (400 format/corrupt, 413 pixels). */
 export async function probeImage(bytes: Uint8Array, opts: PipelineOptions): Promise<Probed> {
@@ -64,18 +58,10 @@ export function renderImage(p: Probed, grid: Grid, opts: PipelineOptions, cache?
 }
 
 async function render(p: Probed, grid: Grid, opts: PipelineOptions): Promise<PreparedImage> {
-  const d = await decode(p.bytes, p.header, opts.maxPixels, opts.exifOrientation);
-  if (d.width !== p.width || d.height !== p.height) {
-    // The token grid was computed from the header; a file whose pixels disagree with it is refused.
-    throw new VisionError(400, "image_decode", `image header says ${p.width} x ${p.height} but the pixels decode to ${d.width} x ${d.height}; the file is corrupt`);
-  }
-  const src = toRgbOnWhite(d.data, d.width * d.height, d.channels);
-  // Same size: OpenCV copies (the cubic weights at offset 0 are [0, 1, 0, 0]), so skip the arithmetic.
-  const rgb = d.width === grid.width && d.height === grid.height ? src : toBytes(resizeBicubic({ width: d.width, height: d.height, channels: 3, data: src }, grid.width, grid.height).data);
-  const dims = new Uint8Array(8);
-  new DataView(dims.buffer).setUint32(0, grid.width, true);
-  new DataView(dims.buffer).setUint32(4, grid.height, true);
-  return { hash: sha256Hex(dims, rgb), width: grid.width, height: grid.height, cols: grid.cols, rows: grid.rows, rgb, tokens: grid.tokens };
+  const job = { bytes: p.bytes, header: p.header, width: p.width, height: p.height, outWidth: grid.width, outHeight: grid.height, maxPixels: opts.maxPixels, exifOrientation: opts.exifOrientation };
+  const workers = opts.renderWorkers ?? 0;
+  const { hash, rgb } = workers > 0 ? await sharedRenderPool(workers).render(job) : await renderPixels(job);
+  return { hash, width: grid.width, height: grid.height, cols: grid.cols, rows: grid.rows, rgb, tokens: grid.tokens };
 }
 
 /** One image, no request budget: probe, grid by the model's rule, render. */

@@ -1,7 +1,8 @@
 // Benchmark (not a test; timings never gate CI): gateway-side image preprocessing time per source megapixel,
 // by stage — base64, probe (header + decoder metadata + SHA-256 of the file), decode (sharp), composite onto
 // white, bicubic resize (OpenCV-exact, float32-emulated), rounding to bytes, hash — for photo-like inputs of the
-// sizes users send, through the mistral-common size rule (max edge 1540).
+// sizes users send, through the mistral-common size rule (max edge 1540); and end to end, how long the event loop
+// was held (the longest wait of a 1 ms interval timer) with the render on the loop and on the render pool's worker.
 //   npx bun test/bench/vision-preprocess.ts [repeats=5]
 //   npx deno run -A test/bench/vision-preprocess.ts
 import { Buffer } from "node:buffer";
@@ -13,11 +14,13 @@ import { toRgbOnWhite } from "../../edge/vision/composite.ts";
 import { decode } from "../../edge/vision/decode.ts";
 import { resolveOptions } from "../../edge/vision/options.ts";
 import { prepareImage, probeImage, sha256Hex } from "../../edge/vision/prepare.ts";
+import { closeSharedRenderPools } from "../../edge/vision/render-pool.ts";
 import { gridFor } from "../../edge/vision/size-rule.ts";
 import { readSource } from "../../edge/vision/source.ts";
 
 const repeats = Number(process.argv[2] ?? 5);
 const opts = resolveOptions({});
+const onLoop = { ...opts, renderWorkers: 0 };
 
 /** Smooth gradients, a few hard edges and mild noise: compresses and decodes like a photo, unlike pure noise. */
 async function photo(w: number, h: number, fmt: "jpeg" | "png" | "webp", alpha = false): Promise<Uint8Array> {
@@ -40,6 +43,21 @@ async function photo(w: number, h: number, fmt: "jpeg" | "png" | "webp", alpha =
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Runs `f` with a 1 ms interval timer beside it; the longest the timer waited past its period (ms): the event loop
+ * held by work on it. */
+async function heldDuring(f: () => Promise<unknown>): Promise<number> {
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - 1);
+    last = now;
+  }, 1);
+  await f();
+  clearInterval(timer);
+  return Math.max(worst, performance.now() - last - 1);
+}
+
 async function timed(f: () => unknown | Promise<unknown>): Promise<number> {
   const t = performance.now();
   await f();
@@ -57,13 +75,14 @@ const cases: [string, number, number, "jpeg" | "png" | "webp", boolean][] = [
 ];
 
 console.log(`vision preprocessing, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), median of ${repeats}`);
-console.log("input                    MP    -> target      b64   probe  decode  compos  resize  bytes  hash |  total   ms/MP ms/outMP  end-to-end  cached");
+console.log(`render pool: ${opts.renderWorkers} worker thread(s)`);
+console.log("input                    MP    -> target      b64   probe  decode  compos  resize  bytes  hash |  total   ms/MP ms/outMP  end-to-end  cached | loop held: on loop  pool");
 for (const [label, w, h, fmt, alpha] of cases) {
   const file = await photo(w, h, fmt, alpha);
   const url = `data:image/${fmt};base64,${Buffer.from(file).toString("base64")}`;
   const mp = (w * h) / 1e6;
   const g = gridFor(w, h, opts);
-  const t: Record<string, number[]> = { b64: [], probe: [], decode: [], composite: [], resize: [], bytes: [], hash: [], e2e: [], cached: [] };
+  const t: Record<string, number[]> = { b64: [], probe: [], decode: [], composite: [], resize: [], bytes: [], hash: [], e2e: [], cached: [], heldLoop: [], heldPool: [] };
   for (let r = 0; r <= repeats; r++) {
     const rec = (k: string, v: number) => r > 0 && t[k].push(v); // run 0 warms up
     let bytes!: Uint8Array;
@@ -83,6 +102,8 @@ for (const [label, w, h, fmt, alpha] of cases) {
     rec("bytes", await timed(() => (out = toBytes(f))));
     rec("hash", await timed(() => sha256Hex(out)));
     rec("e2e", await timed(() => prepareImage(bytes, opts)));
+    rec("heldLoop", await heldDuring(() => prepareImage(bytes, onLoop)));
+    rec("heldPool", await heldDuring(() => prepareImage(bytes, opts)));
     const cache = new ImageCache();
     await prepareImage(bytes, opts, cache);
     rec("cached", await timed(() => prepareImage(bytes, opts, cache)));
@@ -91,7 +112,9 @@ for (const [label, w, h, fmt, alpha] of cases) {
   const total = m.b64 + m.probe + m.decode + m.composite + m.resize + m.bytes + m.hash;
   const f1 = (x: number) => x.toFixed(1).padStart(6);
   console.log(
-    `${label.padEnd(22)} ${mp.toFixed(2).padStart(5)} -> ${`${g.width}x${g.height}`.padEnd(10)} ${f1(m.b64)} ${f1(m.probe)} ${f1(m.decode)}  ${f1(m.composite)} ${f1(m.resize)} ${f1(m.bytes)} ${f1(m.hash)} | ${f1(total)} ${f1(total / mp)}   ${f1(total / ((g.width * g.height) / 1e6))}  ${f1(m.e2e).padStart(10)}  ${f1(m.cached)}`,
+    `${label.padEnd(22)} ${mp.toFixed(2).padStart(5)} -> ${`${g.width}x${g.height}`.padEnd(10)} ${f1(m.b64)} ${f1(m.probe)} ${f1(m.decode)}  ${f1(m.composite)} ${f1(m.resize)} ${f1(m.bytes)} ${f1(m.hash)} | ${f1(total)} ${f1(total / mp)}   ${f1(total / ((g.width * g.height) / 1e6))}  ${f1(m.e2e).padStart(10)}  ${f1(m.cached)} |          ${f1(m.heldLoop)} ${f1(m.heldPool)}`,
   );
 }
-console.log("ms per stage; ms/MP = total / source megapixels, ms/outMP = total / resized megapixels; end-to-end = prepareImage from file bytes; cached = a content-cache hit (probe + lookup)");
+console.log("ms per stage; ms/MP = total / source megapixels, ms/outMP = total / resized megapixels; end-to-end = prepareImage from file bytes; cached = a content-cache hit (probe + lookup);\n" +
+  "loop held = the longest the event loop could not run a timer during one prepareImage, the render on the loop (renderWorkers 0) or on the pool");
+closeSharedRenderPools();

@@ -12,19 +12,23 @@ import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { imageFeaturesForIds } from "../../runtime/vision/run-images.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
-import { startGust, tempSocket, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
 const socket = tempSocket("vision");
 const port = 18441;
-let runtime: Started, gateway: Started;
+const denoPort = 18442;
+let runtime: Started, gateway: Started, denoGateway: Started;
 
 beforeAll(async () => {
   runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "128"], /serving/);
   gateway = await startGust(["serve", "--runtime", socket, "--port", String(port), "--state-dir", mkdtempSync(join(tmpdir(), "gust-v-"))], /gateway on/);
-}, 60_000);
+  // the same gateway on Deno: its images are rendered by Deno's worker threads (edge/vision/render-pool.ts)
+  denoGateway = await startDenoGateway(["--runtime", socket, "--port", String(denoPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-vd-"))]);
+}, 90_000);
 afterAll(async () => {
   await gateway?.stop();
+  await denoGateway?.stop();
   await runtime?.stop();
 });
 
@@ -84,6 +88,14 @@ describe("images in chat requests", () => {
     // in-process: the same request encoded with the PNGs' sizes, pixels through the vision tower
     const { content, promptIds, want } = await expected(files, "What is in these pictures?");
     const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
+    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 });
+    expect(r.usage?.prompt_tokens).toBe(promptIds.length);
+    expect(r.choices[0].message.content).toBe(want);
+  });
+
+  it("the Deno gateway answers an image request as the in-process run does", async () => {
+    const { content, promptIds, want } = await expected(["two_images.image0.png", "two_images.image1.png"], "And on Deno?");
+    const openai = new OpenAI({ baseURL: `http://127.0.0.1:${denoPort}/v1`, apiKey: "unused", maxRetries: 0 });
     const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 });
     expect(r.usage?.prompt_tokens).toBe(promptIds.length);
     expect(r.choices[0].message.content).toBe(want);

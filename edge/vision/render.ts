@@ -1,0 +1,55 @@
+/** The pixel work of one image, from encoded bytes to the runtime's RGB: decode (sharp), composite onto white,
+ * bicubic resize to the grid (OpenCV-exact), round to bytes, hash. It is CPU work of tens to hundreds of
+ * milliseconds per photo (test/bench/vision-preprocess.ts), so the gateway runs it on worker threads
+ * (render-pool.ts, render-worker.ts); run here on the calling thread it is also the pool's spec. */
+import { createHash } from "node:crypto";
+import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
+import { toRgbOnWhite } from "./composite.ts";
+import { decode } from "./decode.ts";
+import { VisionError } from "./errors.ts";
+import type { Header } from "./format.ts";
+
+/** What a render needs, all structured-clonable (it crosses to a worker as is). */
+export interface RenderJob {
+  bytes: Uint8Array;
+  header: Header;
+  /** Size after orientation, from the probe: the decoded pixels must match it. */
+  width: number;
+  height: number;
+  /** The grid's pixel size: the resize target. */
+  outWidth: number;
+  outHeight: number;
+  maxPixels: number;
+  exifOrientation: boolean;
+}
+
+export interface Rendered {
+  /** SHA-256 (hex) of outWidth and outHeight (u32 little-endian each) followed by `rgb`. */
+  hash: string;
+  /** outHeight × outWidth × 3 bytes, in an ArrayBuffer of its own (so it can be transferred). */
+  rgb: Uint8Array;
+}
+
+/** SHA-256 (hex) of the parts in order, without concatenating them. */
+export function sha256Hex(...parts: Uint8Array[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("hex");
+}
+
+export async function renderPixels(job: RenderJob): Promise<Rendered> {
+  const d = await decode(job.bytes, job.header, job.maxPixels, job.exifOrientation);
+  if (d.width !== job.width || d.height !== job.height) {
+    // The token grid was computed from the header; a file whose pixels disagree with it is refused.
+    throw new VisionError(400, "image_decode", `image header says ${job.width} x ${job.height} but the pixels decode to ${d.width} x ${d.height}; the file is corrupt`);
+  }
+  const src = toRgbOnWhite(d.data, d.width * d.height, d.channels);
+  // Same size: OpenCV copies (the cubic weights at offset 0 are [0, 1, 0, 0]), so skip the arithmetic. RGB input
+  // comes back as the decoder's own buffer, which Bun will not transfer between threads: copied then.
+  const same = d.width === job.outWidth && d.height === job.outHeight;
+  const rgb = same ? (src === d.data ? src.slice() : src) : toBytes(resizeBicubic({ width: d.width, height: d.height, channels: 3, data: src }, job.outWidth, job.outHeight).data);
+  const dims = new Uint8Array(8);
+  new DataView(dims.buffer).setUint32(0, job.outWidth, true);
+  new DataView(dims.buffer).setUint32(4, job.outHeight, true);
+  return { hash: sha256Hex(dims, rgb), rgb };
+}
