@@ -20,7 +20,7 @@ scope.onmessage = async (e) => {
   const { id, job } = e.data;
   try {
     const { hash, rgb } = await renderPixels(job);
-    scope.postMessage({ id, hash, rgb }, [rgb.buffer]);
+    scope.postMessage({ id, hash, rgb }, [rgb.buffer as ArrayBuffer]);
   } catch (err) {
     if (err instanceof VisionError) scope.postMessage({ id, refused: { status: err.status, code: err.code, message: err.message } });
     else scope.postMessage({ id, failed: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });

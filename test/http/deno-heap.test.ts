@@ -30,8 +30,9 @@ console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space"
       expect(r.status, r.stderr).toBe(0);
       return Number(r.stdout.trim()) / 2 ** 20;
     };
-    // two semi-spaces and V8's page rounding
-    expect(newSpaceMiB([DENO_GATEWAY_V8_FLAG])).toBeLessThanOrEqual(2 * MAX_SEMI_SPACE_MIB + 1);
+    // two semi-spaces and V8's page rounding: 3.5–4 MiB, once 6.25 MiB in a full suite run on 2 vCPUs; without the
+    // flag 28–48 MiB, so the bound leaves room for that and still tells the two apart
+    expect(newSpaceMiB([DENO_GATEWAY_V8_FLAG])).toBeLessThanOrEqual(3 * MAX_SEMI_SPACE_MIB + 1);
     expect(newSpaceMiB([])).toBeGreaterThan(4 * MAX_SEMI_SPACE_MIB);
   });
 });
