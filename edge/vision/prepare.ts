@@ -41,8 +41,6 @@ export interface Probed {
 
 export type PipelineOptions = Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize"> & Partial<Pick<ResolvedOptions, "renderWorkers">>;
 
-export { sha256Hex };
-
 /** Header checks and the oriented size; throws VisionError (400 format/corrupt, 413 pixels). */
 export async function probeImage(bytes: Uint8Array, opts: PipelineOptions): Promise<Probed> {
   const header = readHeader(bytes, opts.maxPixels);
@@ -59,7 +57,7 @@ export function renderImage(p: Probed, grid: Grid, opts: PipelineOptions, cache?
 
 async function render(p: Probed, grid: Grid, opts: PipelineOptions): Promise<PreparedImage> {
   const job = { bytes: p.bytes, header: p.header, width: p.width, height: p.height, outWidth: grid.width, outHeight: grid.height, maxPixels: opts.maxPixels, exifOrientation: opts.exifOrientation };
-  const workers = opts.renderWorkers ?? 0;
+  const workers = opts.renderWorkers ?? 0; // absent from a hand-made options object: on the calling thread
   const { hash, rgb } = workers > 0 ? await sharedRenderPool(workers).render(job) : await renderPixels(job);
   return { hash, width: grid.width, height: grid.height, cols: grid.cols, rows: grid.rows, rgb, tokens: grid.tokens };
 }
