@@ -9,9 +9,15 @@ import { HttpError } from "./errors.ts";
  * so the getter is left for requests whose headers do not say (chunked, or built in-process without a length). */
 export function mayHaveBody(req: Request): boolean {
   if (req.method === "GET" || req.method === "HEAD") return false;
+  const framed = framedLength(req);
+  return framed !== null ? framed !== 0 : req.body !== null;
+}
+
+/** The body's length when Content-Length frames it (the server then holds the body to it), or null when it does not
+ * (no Content-Length, or Transfer-Encoding beside it, which wins). */
+export function framedLength(req: Request): number | null {
   const declared = req.headers.get("content-length");
-  if (declared !== null && !req.headers.has("transfer-encoding")) return Number(declared) !== 0;
-  return req.body !== null;
+  return declared !== null && !req.headers.has("transfer-encoding") ? Number(declared) : null;
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);

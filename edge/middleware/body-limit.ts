@@ -3,6 +3,7 @@
  * oversized upload never sits in memory whole. */
 import type { MiddlewareHandler } from "hono";
 import type { GatewayEnv } from "../env.ts";
+import { framedLength } from "../body.ts";
 import { HttpError } from "../errors.ts";
 
 export interface BodyLimitOptions {
@@ -35,7 +36,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<GatewayEnv>
       const n = Number(declared);
       if (Number.isFinite(n) && n > max) throw tooLarge(max, n);
     }
-    if (declared !== null && !raw.headers.has("transfer-encoding")) return next(); // the server holds the body to it
+    if (framedLength(raw) !== null) return next(); // the server holds the body to it
     // No length declared (chunked): read and count now, refusing the moment the limit passes, then hand the
     // routes a buffered body. Routes read the whole JSON body anyway, so nothing is lost by reading it here.
     // Only here the body getter, which on Deno makes a stream (why that matters: mayHaveBody in edge/body.ts).
