@@ -18,9 +18,9 @@
  *
  * Threads start when the engine first needs them, so the task list is read again every `rescanMs`
  * (a /proc directory of ~10 entries: microseconds). */
-import { readdirSync, readFileSync } from "node:fs";
-import { setPriority } from "node:os";
 import { unrefTimer } from "./clock.ts";
+import { files } from "./platform/files.ts";
+import { denoNamespace, nodeBuiltin, platformOs } from "./platform/system.ts";
 import type { SetIdlePolicy } from "./sched-idle.ts";
 
 export const COMPILER_THREAD_NAME = "JITWorker";
@@ -39,9 +39,13 @@ export interface ThreadTable {
 }
 
 export const linuxThreads: ThreadTable = {
-  list: () => readdirSync("/proc/self/task").map((tid) => [Number(tid), readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim()]),
-  // setpriority(PRIO_PROCESS, tid) acts on that one thread on Linux; lowering a priority needs no privilege
-  setNice: (threadId, nice) => setPriority(threadId, nice),
+  list: () => files().listDir("/proc/self/task").map((tid) => [Number(tid), files().readText(`/proc/self/task/${tid}/comm`).trim()]),
+  // setpriority(PRIO_PROCESS, tid) acts on that one thread on Linux; lowering a priority needs no privilege. Only
+  // Bun's compiler threads get a nice value, and Deno has no setpriority outside its Node layer.
+  setNice: (threadId, nice) => {
+    if (denoNamespace()) throw new Error("thread nice values are set on Bun only");
+    nodeBuiltin<{ setPriority(pid: number, priority: number): void }>("node:os").setPriority(threadId, nice);
+  },
 };
 
 /** What to do to each thread with a given name. */
@@ -93,7 +97,7 @@ export class HelperThreadPriority {
   }
 
   start(): this {
-    if (this.#timer || process.platform !== "linux") return this;
+    if (this.#timer || platformOs() !== "linux") return this;
     this.scan();
     this.#timer = setInterval(() => this.scan(), this.rescanMs);
     unrefTimer(this.#timer);

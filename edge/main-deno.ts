@@ -1,7 +1,6 @@
 // The gateway on Deno: deno run -A --v8-flags=--max-semi-space-size=2 edge/main-deno.ts --runtime SOCKET
 // [--port 8080] ... (same flags as `gust serve`; the V8 flag: edge/deno-heap.ts; --gc-threads idle where the gateway has
 // cores of its own: edge/helper-threads.ts). The runtime always runs on Bun.
-import { readFileSync } from "node:fs";
 import { denoHeapNote } from "./deno-heap.ts";
 import { serveOnDeno } from "./deno.ts";
 import { startGateway } from "./gateway.ts";
@@ -10,13 +9,13 @@ import { parseServeArgs } from "./cli/serve-args.ts";
 /** This process's command line, V8 flags included (Linux), or null where /proc is not there. */
 function commandLine(): string[] | null {
   try {
-    return readFileSync("/proc/self/cmdline", "utf8").split("\0").filter(Boolean);
+    return deno.readTextFileSync("/proc/self/cmdline").split("\0").filter(Boolean);
   } catch {
     return null;
   }
 }
 
-const deno = (globalThis as unknown as { Deno: { args: string[]; exit(code: number): never } }).Deno;
+const deno = (globalThis as unknown as { Deno: { args: string[]; exit(code: number): never; readTextFileSync(path: string): string } }).Deno;
 try {
   const cfg = parseServeArgs(deno.args);
   const gw = await startGateway(cfg, serveOnDeno);

@@ -7,6 +7,7 @@ import type { ReasoningOptions } from "./middleware/reasoning.ts";
 import type { BindingGetter } from "./middleware/require-model.ts";
 import type { ErrorLogger } from "./middleware/error-handler.ts";
 import { consoleErrorLogger } from "./middleware/error-handler.ts";
+import { platformEnv } from "./platform/system.ts";
 
 /** Answers requests under /fn/<name>/ (the function registry). `name` has been checked against FUNCTION_NAME_RE.
  * Return null (or undefined) when no such function is deployed: the gateway answers 404. */
@@ -83,17 +84,6 @@ export const DEFAULT_LIMITS: Required<GatewayLimits> = {
   maxMaxTokens: null,
   maxN: 8,
 };
-
-/** Deno.env.get (needs --allow-env; without it we see nothing rather than crash) or process.env. */
-export function platformEnv(name: string): string | undefined {
-  const g = globalThis as { Deno?: { env: { get(n: string): string | undefined } }; process?: { env: Record<string, string | undefined> } };
-  try {
-    if (g.Deno) return g.Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-  return g.process?.env?.[name];
-}
 
 export function parseKeys(text: string | undefined): string[] {
   return (text ?? "").split(",").map((k) => k.trim()).filter((k) => k.length > 0);

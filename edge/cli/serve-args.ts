@@ -1,10 +1,11 @@
 // Flags of the gateway process, shared by `gust serve` (Bun) and edge/main-deno.ts (Deno). Keys:
 // GUST_API_KEYS (comma-separated) and GUST_ADMIN_KEY, or the flags.
-import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { homedir } from "node:os";
+import { joinPath } from "../../runtime/text/io.ts";
 import { UsageError } from "../../runtime/text/errors.ts";
 import { GC_THREADS_MODES, type GcThreadsMode } from "../helper-threads.ts";
+import { parseKeys } from "../options.ts";
+import { homeDir, platformEnv } from "../platform/system.ts";
+import { parseFlags } from "./flags.ts";
 
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--gc-threads normal|idle]
@@ -14,14 +15,11 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 808
 export function parseServeArgs(argv: string[]) {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv, strict: true,
-      options: {
-        runtime: { type: "string" }, port: { type: "string" }, host: { type: "string" },
-        "api-key": { type: "string", multiple: true }, "admin-key": { type: "string" }, "state-dir": { type: "string" },
-        "gc-threads": { type: "string" },
-      },
-    }));
+    values = parseFlags(argv, {
+      runtime: { type: "string" }, port: { type: "string" }, host: { type: "string" },
+      "api-key": { type: "string", multiple: true }, "admin-key": { type: "string" }, "state-dir": { type: "string" },
+      "gc-threads": { type: "string" },
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${serveUsage}`);
   }
@@ -30,12 +28,11 @@ export function parseServeArgs(argv: string[]) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
   const gcThreads = (values["gc-threads"] ?? "normal") as GcThreadsMode;
   if (!GC_THREADS_MODES.includes(gcThreads)) throw new UsageError(`--gc-threads must be one of ${GC_THREADS_MODES.join(", ")}, got "${values["gc-threads"]}"`);
-  const env = (n: string) => (typeof process !== "undefined" ? process.env[n] : undefined);
-  const apiKeys = values["api-key"] ?? env("GUST_API_KEYS")?.split(",").map((k) => k.trim()).filter(Boolean) ?? [];
+  const apiKeys = values["api-key"] ?? parseKeys(platformEnv("GUST_API_KEYS"));
   return {
     runtime: values.runtime, port, hostname: values.host, apiKeys,
-    adminKey: values["admin-key"] ?? env("GUST_ADMIN_KEY") ?? null,
-    stateDir: values["state-dir"] ?? join(homedir(), ".gust", "functions"),
+    adminKey: values["admin-key"] ?? platformEnv("GUST_ADMIN_KEY") ?? null,
+    stateDir: values["state-dir"] ?? joinPath(homeDir(), ".gust/functions"),
     gcThreads,
   };
 }

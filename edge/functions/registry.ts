@@ -4,12 +4,11 @@
 // is rejected and the active version keeps serving.
 //
 // Layout: <stateDir>/<name>/v<N>.mjs and <stateDir>/<name>/active (the active version number).
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { joinPath } from "../../runtime/text/io.ts";
 import { isFunctionDefinition, type FunctionDefinition } from "../../functions/sdk/define-function.ts";
 
 import { FUNCTION_NAME_RE } from "../functions-mount.ts";
+import { absolutePath, fileUrl, files } from "../platform/files.ts";
 
 /** The one rule for function names, shared with the gateway's /fn/<name> router. */
 export const FUNCTION_NAME = FUNCTION_NAME_RE;
@@ -42,11 +41,21 @@ export function asDefinition(mod: Record<string, unknown>, name: string): Functi
   throw new DeployError(`Function ${name}: the module's default export must be a Hono app or defineFunction({...}), got ${d === undefined ? "nothing" : typeof d}`, 400);
 }
 
+/** `<stateDir>/<name>/<file>` */
+function pathIn(stateDir: string, name: string, file?: string): string {
+  const dir = joinPath(stateDir, name);
+  return file === undefined ? dir : joinPath(dir, file);
+}
+
 export class FunctionRegistry {
   readonly #active = new Map<string, DeployedFunction>();
+  readonly #fs = files();
+  /** Absolute, so a version's file: URL does not depend on the working directory at import time. */
+  readonly stateDir: string;
 
-  constructor(readonly stateDir: string, readonly log: (line: string) => void = () => {}) {
-    mkdirSync(stateDir, { recursive: true });
+  constructor(stateDir: string, readonly log: (line: string) => void = () => {}) {
+    this.stateDir = absolutePath(stateDir);
+    this.#fs.makeDir(this.stateDir);
   }
 
   get(name: string): DeployedFunction | undefined {
@@ -58,16 +67,16 @@ export class FunctionRegistry {
   }
 
   #versions(name: string): number[] {
-    const dir = join(this.stateDir, name);
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir).map((f) => /^v(\d+)\.mjs$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
+    const dir = pathIn(this.stateDir, name);
+    if (!this.#fs.exists(dir)) return [];
+    return this.#fs.listDir(dir).map((f) => /^v(\d+)\.mjs$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
   }
 
   async #load(name: string, version: number): Promise<DeployedFunction> {
-    const file = join(this.stateDir, name, `v${version}.mjs`);
+    const file = pathIn(this.stateDir, name, `v${version}.mjs`);
     let mod: Record<string, unknown>;
     try {
-      mod = await import(pathToFileURL(file).href);
+      mod = await import(fileUrl(file));
     } catch (err) {
       throw new DeployError(`Function ${name} v${version} failed to load: ${(err as Error).message}`, 400);
     }
@@ -76,7 +85,7 @@ export class FunctionRegistry {
 
   #activate(f: DeployedFunction): void {
     this.#active.set(f.name, f);
-    writeFileSync(join(this.stateDir, f.name, "active"), String(f.version));
+    this.#fs.writeText(pathIn(this.stateDir, f.name, "active"), String(f.version));
     this.log(`gateway: function ${f.name} v${f.version} is live at /fn/${f.name}/`);
   }
 
@@ -84,9 +93,9 @@ export class FunctionRegistry {
   async deploy(name: string, bundle: string): Promise<DeployedFunction> {
     checkFunctionName(name);
     if (bundle.trim().length === 0) throw new DeployError(`Function ${name}: the bundle is empty`, 400);
-    mkdirSync(join(this.stateDir, name), { recursive: true });
+    this.#fs.makeDir(pathIn(this.stateDir, name));
     const version = (this.#versions(name).at(-1) ?? 0) + 1;
-    writeFileSync(join(this.stateDir, name, `v${version}.mjs`), bundle);
+    this.#fs.writeText(pathIn(this.stateDir, name, `v${version}.mjs`), bundle);
     const loaded = await this.#load(name, version);
     this.#activate(loaded);
     return loaded;
@@ -106,11 +115,11 @@ export class FunctionRegistry {
 
   /** Loads the active version of every function found in the state directory (gateway start). */
   async restore(): Promise<void> {
-    for (const name of readdirSync(this.stateDir)) {
-      const pointer = join(this.stateDir, name, "active");
-      if (!FUNCTION_NAME.test(name) || !existsSync(pointer)) continue;
+    for (const name of this.#fs.listDir(this.stateDir)) {
+      const pointer = pathIn(this.stateDir, name, "active");
+      if (!FUNCTION_NAME.test(name) || !this.#fs.exists(pointer)) continue;
       try {
-        this.#activate(await this.#load(name, Number(readFileSync(pointer, "utf8"))));
+        this.#activate(await this.#load(name, Number(this.#fs.readText(pointer))));
       } catch (err) {
         this.log(`gateway: could not restore function ${name}: ${(err as Error).message}`);
       }

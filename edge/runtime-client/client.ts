@@ -1,15 +1,15 @@
-// The model binding over a socket to a runtime process. Works on Bun and Deno (node:net). One client
-// is one connection; RuntimeLink (link.ts) reconnects when the runtime restarts.
-import { createConnection, type Socket } from "node:net";
+// The model binding over a socket to a runtime process, on Bun and Deno (byte-stream.ts). One client is one
+// connection; RuntimeLink (link.ts) reconnects when the runtime restarts.
 import { loadTokenizer } from "../../runtime/text/index.ts";
-import { FrameDecoder, encodeFrame } from "../../runtime/wire/frames.ts";
+import { FrameDecoder, encodeFrame, type Frame } from "../../runtime/wire/frames.ts";
 import type { ClientMessage, DeltasMessage, ErrorMessage, HelloMessage, RuntimeStats, ServerMessage, StatsMessage } from "../../runtime/wire/messages.ts";
 import { PROTOCOL_VERSION } from "../../runtime/wire/messages.ts";
 import { RuntimeError, type GenerateEvent, type GenerateOptions, type ModelBinding, type ModelInfo } from "../binding/types.ts";
 import { AsyncQueue } from "./async-queue.ts";
+import { connectByteStream, type ByteStream, type RuntimeTarget, type StreamHandlers } from "./byte-stream.ts";
 
 /** "unix:/path", "tcp:host:port", "host:port" or a bare socket path. */
-export function parseRuntimeAddress(address: string): { path: string } | { host: string; port: number } {
+export function parseRuntimeAddress(address: string): RuntimeTarget {
   if (address.startsWith("unix:")) return { path: address.slice(5) };
   const tcp = address.startsWith("tcp:") ? address.slice(4) : address;
   const m = /^([^/:]+|\[[^\]]+\]):(\d+)$/.exec(tcp);
@@ -31,67 +31,80 @@ export class RuntimeClient implements ModelBinding {
   /** Called for each chunk read from the runtime, before its frames are dispatched (the gateway's stall monitor). */
   onData: (() => void) | null = null;
 
-  private constructor(readonly address: string, readonly info: ModelInfo, readonly socket: Socket, decoder: FrameDecoder) {
-    socket.on("data", (chunk: Uint8Array) => {
-      this.onData?.();
-      let frames;
-      try {
-        frames = decoder.push(new Uint8Array(chunk));
-      } catch (err) {
-        this.#shutdown(`the runtime sent an unreadable frame (${(err as Error).message})`);
-        return;
-      }
-      for (const f of frames) this.#dispatch(f.message as ServerMessage);
-    });
-    socket.on("close", () => this.#shutdown("the runtime connection closed"));
-    socket.on("error", (err: Error) => this.#shutdown(`the runtime connection failed: ${err.message}`));
+  private constructor(readonly address: string, readonly info: ModelInfo, private readonly stream: ByteStream, private readonly decoder: FrameDecoder) {}
+
+  /** A chunk from the runtime (the stream reuses its memory: the decoder gets a copy). */
+  #receive(chunk: Uint8Array): void {
+    this.onData?.();
+    let frames;
+    try {
+      frames = this.decoder.push(chunk.slice());
+    } catch (err) {
+      this.#shutdown(`the runtime sent an unreadable frame (${(err as Error).message})`);
+      return;
+    }
+    for (const f of frames) this.#dispatch(f.message as ServerMessage);
   }
 
-  /** Connects and waits for the runtime's hello (model info, limits, tokenizer files). */
+  /** Connects and waits for the runtime's hello (model info, limits, tokenizer files). Frames that come after the
+   * hello while its tokenizer loads are held and dispatched, in order, once the client exists. */
   static connect(address: string, timeoutMs = 10_000): Promise<RuntimeClient> {
     return new Promise((resolve, reject) => {
-      const target = parseRuntimeAddress(address);
-      const socket = "path" in target ? createConnection({ path: target.path }) : createConnection({ host: target.host, port: target.port });
       const decoder = new FrameDecoder();
+      const early: Frame[] = [];
+      let client: RuntimeClient | null = null;
+      let stream: ByteStream | null = null;
+      let settled = false;
       const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        socket.destroy();
+        stream?.close();
         reject(new RuntimeError("unavailable", `Cannot reach the gust runtime at ${address}: ${why}. Start it with \`gust runtime --model DIR --socket PATH\`.`));
       };
       const timer = setTimeout(() => fail(`no hello within ${timeoutMs} ms`), timeoutMs);
-      const onError = (err: Error) => fail(err.message);
-      socket.once("error", onError);
-      const onData = async (chunk: Uint8Array) => {
-        let frames;
-        try {
-          frames = decoder.push(new Uint8Array(chunk));
-        } catch (err) {
-          return fail((err as Error).message);
-        }
-        if (frames.length === 0) return;
-        socket.off("data", onData);
-        socket.pause();
-        clearTimeout(timer);
-        const hello = frames[0].message as HelloMessage;
+      const greet = async (first: Frame) => {
+        const hello = first.message as HelloMessage;
         if (hello.type !== "hello" || hello.protocol !== PROTOCOL_VERSION)
           return fail(`it speaks protocol ${hello.protocol ?? "unknown"}, this gateway speaks ${PROTOCOL_VERSION}`);
+        let info: ModelInfo;
         try {
-          const files = new Map(hello.tokenizer.files.map((f) => [f.name, new TextDecoder().decode(frames[0].binary.subarray(f.byteOffset, f.byteOffset + f.byteLength))]));
+          const files = new Map(hello.tokenizer.files.map((f) => [f.name, new TextDecoder().decode(first.binary.subarray(f.byteOffset, f.byteOffset + f.byteLength))]));
           const tokenizer = await loadTokenizer("runtime", { read: async (path) => files.get(path.split("/").pop()!) ?? null });
-          const info: ModelInfo = {
+          info = {
             id: hello.model.id, contextLength: hello.model.contextLength, vocabSize: hello.model.vocabSize, tokenizer,
             image: hello.image, hasVision: hello.model.hasVision, limits: hello.limits,
           };
-          socket.off("error", onError);
-          const client = new RuntimeClient(address, info, socket, decoder);
-          for (const f of frames.slice(1)) client.#dispatch(f.message as ServerMessage);
-          socket.resume();
-          resolve(client);
         } catch (err) {
-          fail(`its tokenizer could not be loaded: ${(err as Error).message}`);
+          return fail(`its tokenizer could not be loaded: ${(err as Error).message}`);
         }
+        if (settled) return; // timed out or closed while the tokenizer loaded
+        settled = true;
+        clearTimeout(timer);
+        const c = new RuntimeClient(address, info, stream!, decoder);
+        for (const f of early.splice(0).slice(1)) c.#dispatch(f.message as ServerMessage);
+        client = c;
+        resolve(c);
       };
-      socket.on("data", onData);
+      const handlers: StreamHandlers = {
+        data: (chunk) => {
+          if (client) return client.#receive(chunk);
+          let frames;
+          try {
+            frames = decoder.push(chunk.slice());
+          } catch (err) {
+            return fail((err as Error).message);
+          }
+          const greeting = early.length > 0;
+          early.push(...frames);
+          if (!greeting && early.length > 0) void greet(early[0]);
+        },
+        closed: (why) => (client ? client.#shutdown(why) : fail(why)),
+      };
+      connectByteStream(parseRuntimeAddress(address), handlers).then(
+        (s) => (settled ? s.close() : (stream = s)),
+        (err: Error) => fail(err.message),
+      );
     });
   }
 
@@ -100,7 +113,7 @@ export class RuntimeClient implements ModelBinding {
   }
 
   #send(message: ClientMessage, binary?: Uint8Array): void {
-    this.socket.write(encodeFrame(message, binary));
+    this.stream.write(encodeFrame(message, binary));
   }
 
   #dispatch(msg: ServerMessage): void {
@@ -148,7 +161,7 @@ export class RuntimeClient implements ModelBinding {
     const err = new RuntimeError("unavailable", `The gust runtime at ${this.address} is unavailable: ${why}`);
     for (const p of this.#pending.values()) p.queue.fail(err);
     this.#pending.clear();
-    this.socket.destroy();
+    this.stream.close();
     this.onClose?.();
   }
 

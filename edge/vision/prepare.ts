@@ -1,15 +1,15 @@
 /** One image from encoded bytes to what the runtime needs, in two steps so that a request's token budget is
  * checked before anything is decoded:
- *   probe  — format and size from the header, pixel cap, orientation; no pixel decoding;
- *   render — decode, composite onto white, resize by the grid (bicubic, OpenCV-exact), hash (render.ts), on the
- *            render pool's worker threads unless `renderWorkers` is 0 (render-pool.ts).
- * `prepareImage` does both for a single image. */
+ *   probe  — format and size from the header and the pixel cap (here), then orientation and the content hash;
+ *            no pixel decoding;
+ *   render — decode, composite onto white, resize by the grid (bicubic, OpenCV-exact), hash.
+ * The decoder's part of both (render.ts) runs on the render pool's worker threads unless `renderWorkers` is 0
+ * (render-pool.ts); then render.ts is loaded here on first use. `prepareImage` does both for a single image. */
 import type { ImageCache } from "./cache.ts";
-import { orientedSize } from "./decode.ts";
 import { readHeader } from "./format.ts";
 import type { Header } from "./format.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { renderPixels, sha256Hex } from "./render.ts";
+import type { ProbeJob, ProbeResult, RenderJob, Rendered } from "./render.ts";
 import { sharedRenderPool } from "./render-pool.ts";
 import { gridFor } from "./size-rule.ts";
 import type { Grid } from "./size-rule.ts";
@@ -41,11 +41,24 @@ export interface Probed {
 
 export type PipelineOptions = Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize"> & Partial<Pick<ResolvedOptions, "renderWorkers">>;
 
+interface DecoderWork {
+  probe(job: ProbeJob): Promise<ProbeResult>;
+  render(job: RenderJob): Promise<Rendered>;
+}
+
+/** The pool's workers, or this thread (render.ts imported when first needed). */
+async function decoderWork(opts: PipelineOptions): Promise<DecoderWork> {
+  const workers = opts.renderWorkers ?? 0; // absent from a hand-made options object: on the calling thread
+  if (workers > 0) return sharedRenderPool(workers);
+  const { probeEncoded, renderPixels } = await import("./render.ts");
+  return { probe: probeEncoded, render: renderPixels };
+}
+
 /** Header checks and the oriented size; throws VisionError (400 format/corrupt, 413 pixels). */
 export async function probeImage(bytes: Uint8Array, opts: PipelineOptions): Promise<Probed> {
   const header = readHeader(bytes, opts.maxPixels);
-  const size = await orientedSize(bytes, header, opts.maxPixels, opts.exifOrientation);
-  return { bytes, header, ...size, contentHash: sha256Hex(bytes) };
+  const probed = await (await decoderWork(opts)).probe({ bytes, header, maxPixels: opts.maxPixels, exifOrientation: opts.exifOrientation });
+  return { bytes, header, ...probed };
 }
 
 /** Decode and resize to `grid` (from gridFor on the probed size, or a smaller max edge), through the cache. */
@@ -57,8 +70,7 @@ export function renderImage(p: Probed, grid: Grid, opts: PipelineOptions, cache?
 
 async function render(p: Probed, grid: Grid, opts: PipelineOptions): Promise<PreparedImage> {
   const job = { bytes: p.bytes, header: p.header, width: p.width, height: p.height, outWidth: grid.width, outHeight: grid.height, maxPixels: opts.maxPixels, exifOrientation: opts.exifOrientation };
-  const workers = opts.renderWorkers ?? 0; // absent from a hand-made options object: on the calling thread
-  const { hash, rgb } = workers > 0 ? await sharedRenderPool(workers).render(job) : await renderPixels(job);
+  const { hash, rgb } = await (await decoderWork(opts)).render(job);
   return { hash, width: grid.width, height: grid.height, cols: grid.cols, rows: grid.rows, rgb, tokens: grid.tokens };
 }
 

@@ -1,16 +1,17 @@
-/** Worker threads for the pixel work of images (render.ts), so that decoding and resizing a photo (tens to
+/** Worker threads for the decoder's work on images (render.ts), so that decoding and resizing a photo (tens to
  * hundreds of milliseconds of CPU) never holds the gateway's event loop: on the loop, one 1920×1080 JPEG held every
- * other stream for ~100 ms (resize and rounding; the decode itself already runs on libvips' threads).
+ * other stream for ~100 ms (resize and rounding; the decode itself already runs on libvips' threads). Probes go
+ * there too, so that the gateway's own isolate never loads the decoder (sharp).
  *
  * Workers start on first use, so a gateway that never sees an image never starts one. A job goes to the worker
  * with the fewest jobs in flight, starting another while all are busy and fewer than `size` run. The encoded bytes
  * are copied to the worker; the RGB result is transferred back. A worker that dies fails its own jobs only (500)
  * and is replaced by the next job. Bun and Deno both run it: the Web Worker API, a module worker. */
 import { VisionError } from "./errors.ts";
-import type { RenderJob, Rendered } from "./render.ts";
+import type { ProbeJob, ProbeResult, RenderJob, Rendered } from "./render.ts";
 import type { JobMessage, ResultMessage } from "./render-worker.ts";
 
-interface Pending { resolve: (r: Rendered) => void; reject: (e: unknown) => void }
+interface Pending { resolve: (result: unknown) => void; reject: (e: unknown) => void }
 interface Slot { worker: Worker; pending: Map<number, Pending> }
 
 const WORKER_URL = new URL("./render-worker.ts", import.meta.url).href;
@@ -36,12 +37,20 @@ export class RenderPool {
   }
 
   render(job: RenderJob): Promise<Rendered> {
+    return this.post<Rendered>((id) => ({ id, render: job }));
+  }
+
+  probe(job: ProbeJob): Promise<ProbeResult> {
+    return this.post<ProbeResult>((id) => ({ id, probe: job }));
+  }
+
+  private post<T>(message: (id: number) => JobMessage): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the image render pool is closed (the gateway is stopping)"));
     const slot = this.pick();
     const id = this.nextId++;
-    return new Promise<Rendered>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, job } satisfies JobMessage);
+    return new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
+      slot.worker.postMessage(message(id));
     });
   }
 
@@ -75,7 +84,8 @@ export class RenderPool {
     const p = slot.pending.get(m.id);
     if (!p) return;
     slot.pending.delete(m.id);
-    if ("rgb" in m) p.resolve({ hash: m.hash, rgb: m.rgb });
+    if ("rgb" in m) p.resolve({ hash: m.hash, rgb: m.rgb } satisfies Rendered);
+    else if ("probed" in m) p.resolve(m.probed);
     else if ("refused" in m) p.reject(new VisionError(m.refused.status, m.refused.code, m.refused.message));
     else p.reject(new Error(`image worker: ${m.failed}`));
   }

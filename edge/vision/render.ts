@@ -1,11 +1,15 @@
-/** The pixel work of one image, from encoded bytes to the runtime's RGB: decode (sharp), composite onto white,
- * bicubic resize to the grid (OpenCV-exact), round to bytes, hash. It is CPU work of tens to hundreds of
- * milliseconds per photo (test/bench/vision-preprocess.ts), so the gateway runs it on worker threads
- * (render-pool.ts, render-worker.ts); run here on the calling thread it is also the pool's spec. */
+/** The decoder's work on one image, in two jobs:
+ *   probe  — the decoder's reading of the header (orientation, and that it agrees on the format) and the SHA-256 of
+ *            the encoded bytes (the cache key): no pixels yet, so the request's token budget is checked first;
+ *   render — decode (sharp), composite onto white, bicubic resize to the grid (OpenCV-exact), round to bytes, hash.
+ * Rendering is CPU work of tens to hundreds of milliseconds per photo and hashing a 10 MB file ~20 ms
+ * (test/bench/vision-preprocess.ts), so the gateway runs both on worker threads (render-pool.ts, render-worker.ts);
+ * run here on the calling thread this is also the pool's spec. It loads sharp and `node:crypto`, which is why the
+ * Deno gateway's own isolate never imports this file (it would load Deno's Node layer: ../platform/system.ts). */
 import { createHash } from "node:crypto";
 import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
 import { toRgbOnWhite } from "./composite.ts";
-import { decode } from "./decode.ts";
+import { decode, orientedSize } from "./decode.ts";
 import { VisionError } from "./errors.ts";
 import type { Header } from "./format.ts";
 
@@ -23,6 +27,22 @@ export interface RenderJob {
   exifOrientation: boolean;
 }
 
+/** What a probe needs: the encoded bytes and the header format.ts read from them. */
+export interface ProbeJob {
+  bytes: Uint8Array;
+  header: Header;
+  maxPixels: number;
+  exifOrientation: boolean;
+}
+
+export interface ProbeResult {
+  /** Size after EXIF orientation (when applied): what the grid is computed from. */
+  width: number;
+  height: number;
+  /** SHA-256 (hex) of the encoded bytes. */
+  contentHash: string;
+}
+
 export interface Rendered {
   /** SHA-256 (hex) of outWidth and outHeight (u32 little-endian each) followed by `rgb`. */
   hash: string;
@@ -35,6 +55,11 @@ export function sha256Hex(...parts: Uint8Array[]): string {
   const h = createHash("sha256");
   for (const p of parts) h.update(p);
   return h.digest("hex");
+}
+
+export async function probeEncoded(job: ProbeJob): Promise<ProbeResult> {
+  const size = await orientedSize(job.bytes, job.header, job.maxPixels, job.exifOrientation);
+  return { ...size, contentHash: sha256Hex(job.bytes) };
 }
 
 export async function renderPixels(job: RenderJob): Promise<Rendered> {

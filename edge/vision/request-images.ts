@@ -8,7 +8,6 @@
  * Errors carry the request path of the part they are about. Framework-free: the Hono middleware wraps this. */
 import type { ImageCache } from "./cache.ts";
 import { asVisionError, num, VisionError } from "./errors.ts";
-import { checkContentType, fetchImage } from "./fetch-image.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { findImageParts } from "./parts.ts";
 import { probeImage, renderImage } from "./prepare.ts";
@@ -30,6 +29,8 @@ export const emptyVision = (maxImageSize: number): VisionContext => ({ images: n
 async function bytesOf(source: string, o: ResolvedOptions): Promise<Uint8Array> {
   const s = readSource(source, o.maxImageBytes);
   if (s.kind === "bytes") return s.bytes;
+  // loaded on the first image URL: it dials through node:net and node:tls, Deno's Node layer (../platform/system.ts)
+  const { checkContentType, fetchImage } = await import("./fetch-image.ts");
   const got = await fetchImage(s.url, o);
   checkContentType(got.contentType);
   return got.bytes;

@@ -5,7 +5,6 @@
  * with `data:image`); text/html, application/*, an empty type and the like are refused. Within image/*, the
  * bytes decide the format: `data:image/png` carrying JPEG bytes is decoded as the JPEG it is, which is what
  * PIL (and so mistral-common) does. Whatever the label, only PNG, JPEG, GIF and WebP bytes are decoded. */
-import { Buffer } from "node:buffer";
 import { num, VisionError } from "./errors.ts";
 
 export type ImageSource =
@@ -30,8 +29,13 @@ function decodeBase64(b64: string, maxBytes: number, what: string): Uint8Array {
     throw new VisionError(413, "image_too_many_bytes", `image is ${num(size)} bytes; the limit is ${num(maxBytes)} bytes per image`);
   }
   if (size === 0) throw new VisionError(400, "image_source", `${what} is empty`);
-  const buf = Buffer.from(clean, "base64");
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  // Uint8Array.fromBase64 (Bun, Deno): not Node's Buffer, which would load Deno's Node layer (../platform/system.ts).
+  // Stricter than Buffer about padding: "AB=" (one '=' where two are due) is refused, not read as one byte.
+  try {
+    return (Uint8Array as unknown as { fromBase64(text: string): Uint8Array }).fromBase64(clean);
+  } catch {
+    throw new VisionError(400, "image_source", `${what} is not valid base64 (its '=' padding does not complete the last 4-character group)`);
+  }
 }
 
 /** Classify and, for inline images, decode. Throws VisionError (no path; the caller adds it). */

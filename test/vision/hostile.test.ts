@@ -142,6 +142,7 @@ describe("corrupt, truncated and mislabelled files", () => {
 
   it("bad base64, empty payloads, non-base64 data URLs and other schemes are refused", async () => {
     expectError(await post({}, chatWith("data:image/png;base64,@@@@")), 400, "image_source", /not valid base64/);
+    expectError(await post({}, chatWith("data:image/png;base64,AB=")), 400, "image_source", /padding does not complete/);
     expectError(await post({}, chatWith("data:image/png;base64,")), 400, "image_source", /empty/);
     expectError(await post({}, chatWith("data:image/png,%89PNG")), 400, "image_source", /not base64-encoded/);
     expectError(await post({}, chatWith("file:///etc/passwd")), 400, "image_source", /scheme "file:" is not supported/);
