@@ -29,14 +29,10 @@ export interface PreparedImage {
   tokens: number;
 }
 
-export interface Probed {
+/** The decoder's probe (oriented size, content hash: the cache key's content part) with what it was made from. */
+export interface Probed extends ProbeResult {
   bytes: Uint8Array;
   header: Header;
-  /** Size after EXIF orientation (when applied): what the grid is computed from. */
-  width: number;
-  height: number;
-  /** SHA-256 (hex) of the encoded bytes: the cache key's content part. */
-  contentHash: string;
 }
 
 export type PipelineOptions = Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize"> & Partial<Pick<ResolvedOptions, "renderWorkers">>;

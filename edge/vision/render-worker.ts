@@ -1,6 +1,6 @@
 /** Worker thread entry of the render pool (render-pool.ts): probes or renders each job it is sent (render.ts) and
- * answers with the job's id; a render's pixels are transferred (not copied) back. A refusal (VisionError) goes back as its
- * status, code and message; anything else as a message only, which the pool turns into a 500. */
+ * answers with the job's id; a render's pixels are transferred (not copied) back. A refusal (VisionError) goes back
+ * as its status, code and message; anything else as a message only, which the pool turns into a 500. */
 import { VisionError } from "./errors.ts";
 import { probeEncoded, renderPixels, type ProbeJob, type ProbeResult, type RenderJob } from "./render.ts";
 

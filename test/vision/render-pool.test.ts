@@ -2,7 +2,7 @@
 // (edge/vision/render.ts): equal pixels and hashes, equal refusals, and a pool that keeps serving.
 import { afterAll, describe, expect, it } from "vitest";
 import { readHeader } from "../../edge/vision/format.ts";
-import { renderPixels, type RenderJob } from "../../edge/vision/render.ts";
+import { probeEncoded, renderPixels, type RenderJob } from "../../edge/vision/render.ts";
 import { RenderPool } from "../../edge/vision/render-pool.ts";
 import { makeImage, type Fmt } from "./helpers.ts";
 
@@ -52,6 +52,22 @@ describe("render pool", () => {
       expect(inline.status).toBe(400);
       expect(await refusal(p.render(j))).toEqual(inline);
     }
+  });
+
+  it("probes as the calling thread probes: oriented size, content hash, and the same refusals", async () => {
+    const p = pool(1);
+    const bytes = await makeImage(120, 80, "jpeg", { seed: 4 });
+    const header = readHeader(bytes, 50_000_000);
+    const probe = { bytes, header, maxPixels: 50_000_000, exifOrientation: true };
+    const inline = await probeEncoded(probe);
+    expect(inline.width).toBe(120);
+    expect(inline.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(await p.probe(probe)).toEqual(inline);
+    // a PNG header on JPEG bytes: the decoder disagrees with the sniffer
+    const lying = { ...probe, header: { ...header, format: "png" as const } };
+    const refused = await refusal(probeEncoded(lying));
+    expect(refused.code).toBe("image_format");
+    expect(await refusal(p.probe(lying))).toEqual(refused);
   });
 
   it("spreads concurrent jobs over at most its size in workers and answers each with its own image", async () => {
