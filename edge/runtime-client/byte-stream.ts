@@ -14,7 +14,7 @@ export interface ByteStream {
 }
 
 export interface StreamHandlers {
-  /** A chunk as read. Valid during the call only (the reader may reuse its memory): copy what you keep. */
+  /** A chunk as read, the handler's to keep (the frame decoder holds a partial frame's chunks until the rest comes). */
   data(chunk: Uint8Array): void;
   /** Called at most once, when the peer closes the connection or it fails; `why` says which. */
   closed(why: string): void;

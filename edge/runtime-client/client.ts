@@ -33,12 +33,12 @@ export class RuntimeClient implements ModelBinding {
 
   private constructor(readonly address: string, readonly info: ModelInfo, private readonly stream: ByteStream, private readonly decoder: FrameDecoder) {}
 
-  /** A chunk from the runtime (the stream reuses its memory: the decoder gets a copy). */
+  /** A chunk from the runtime. */
   #receive(chunk: Uint8Array): void {
     this.onData?.();
     let frames;
     try {
-      frames = this.decoder.push(chunk.slice());
+      frames = this.decoder.push(chunk);
     } catch (err) {
       this.#shutdown(`the runtime sent an unreadable frame (${(err as Error).message})`);
       return;
@@ -91,7 +91,7 @@ export class RuntimeClient implements ModelBinding {
           if (client) return client.#receive(chunk);
           let frames;
           try {
-            frames = decoder.push(chunk.slice());
+            frames = decoder.push(chunk);
           } catch (err) {
             return fail((err as Error).message);
           }

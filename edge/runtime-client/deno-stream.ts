@@ -1,5 +1,5 @@
 /** ByteStream over Deno's own sockets (`Deno.connect`), so that the Deno gateway does not load Deno's Node layer.
- * One read loop into a reused 64 KiB buffer (the client copies what it keeps); writes go out one after another
+ * One read loop into a reused 64 KiB buffer, each chunk handed on as a copy of what was read; writes go out one after another
  * through a queue, since a Deno write is asynchronous and may write part of its bytes. Example: write(A, 100 bytes)
  * then write(B) while A is in flight → B queued; A's write returns 60 → A[60..100) goes first, then B. */
 import type { ByteStream, RuntimeTarget, StreamHandlers } from "./byte-stream.ts";
@@ -39,7 +39,7 @@ export async function connect(target: RuntimeTarget, handlers: StreamHandlers): 
       for (;;) {
         const n = await conn.read(buffer);
         if (n === null) break;
-        if (!ended) handlers.data(buffer.subarray(0, n));
+        if (!ended) handlers.data(buffer.slice(0, n)); // a copy: the read buffer is reused
       }
       end("the runtime connection closed");
     } catch (err) {

@@ -1,4 +1,5 @@
-/** ByteStream over `node:net` (Bun; the gateway's tests): Node's socket buffers writes itself. */
+/** ByteStream over `node:net` (Bun; the gateway's tests): Node's socket buffers writes itself, and each chunk it
+ * reads is a fresh buffer, handed on as is (no copy on the per-token path). */
 import { createConnection } from "node:net";
 import type { ByteStream, RuntimeTarget, StreamHandlers } from "./byte-stream.ts";
 
