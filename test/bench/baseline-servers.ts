@@ -3,6 +3,7 @@
 // gateway code, so what they show over 5 ms is the machine's.
 import { execFileSync } from "node:child_process";
 import { bunBin, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
+import { pinTo } from "./pinning.ts";
 
 export interface Baseline {
   url: string;
@@ -11,8 +12,6 @@ export interface Baseline {
   stop(): Promise<void>;
 }
 
-/** Pins every thread of process `pid` to one CPU. */
-export const pinTo = (cpu: number, pid: number) => execFileSync("taskset", ["-a", "-cp", String(cpu), String(pid)]);
 const portOf = (started: Started) => /on (\d+)/.exec(started.output())![1];
 
 /** A bare Bun.serve SSE server: 200 events per request, as fast as it can. `pinCpu`: the CPU it runs on. */

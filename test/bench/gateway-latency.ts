@@ -16,7 +16,7 @@
 //    charged while a vCPU is not really running);
 //  - each late loop sample (> 5 ms) set beside the gateway's event-loop CPU in the same request window: the gateway's
 //    own stall only if its loop ran that long;
-//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-log] [--show-output] [--perf] [--sched] [--env NAME=VALUE] [--deno-flag FLAG] [--gc-threads normal|idle] [--save-output FILE]
+//   npx bun test/bench/gateway-latency.ts [requests] [--gateway bun|deno] [--pin] [--gc-helpers-spare] [--gc-log] [--show-output] [--perf] [--sched] [--env NAME=VALUE] [--deno-flag FLAG] [--gc-threads normal|idle] [--save-output FILE]
 // --show-output prints the gateway's output during each busiest request (e.g. --env BUN_JSC_reportCompileTimes=1).
 // --perf splits the event-loop thread's CPU per request into user space and kernel by perf's samples.
 // --sched (with --pin) lists who had the gateway's CPU while its event loop was ready (test/bench/sched-trace.ts).
@@ -32,7 +32,8 @@ import { encodeChat } from "../../runtime/text/index.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
 import { startDenoGateway, startGust, type Started } from "../helpers/processes.ts";
-import { pinTo, startBareServer, startControlServer } from "./baseline-servers.ts";
+import { startBareServer, startControlServer } from "./baseline-servers.ts";
+import { pinTo, pinV8HelpersTo, v8HelperThreadIds } from "./pinning.ts";
 import { BENCH_MESSAGES, BENCH_MODEL, oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
@@ -62,6 +63,9 @@ const denoFlags = argv.flatMap((a, i) => (a === "--deno-flag" ? [argv[i + 1]] : 
 // --gc-threads normal|idle: the Deno gateway's flag (edge/helper-threads.ts). Pinned, the gateway has a core of its own,
 // the deployment that flag is for, so idle is the default there; normal elsewhere (and to compare)
 const gcThreads = argv.includes("--gc-threads") ? argv[argv.indexOf("--gc-threads") + 1] : pin && gatewayKind === "deno" ? "idle" : "normal";
+// --gc-helpers-spare (Deno, with --pin): V8's helper threads on CPU 0 instead of the gateway's core, as on a host whose
+// other cores are not all busy: what concurrent marking can take off the event loop when it has a core to run on
+const gcHelpersSpare = argv.includes("--gc-helpers-spare") && pin && gatewayKind === "deno";
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 /** Environment that makes a child's C stdio line-buffered (coreutils' stdbuf library), or null where it is missing:
  * V8 prints --trace-gc with C stdio, block-buffered into a pipe, which delays its lines past the requests. */
@@ -100,6 +104,7 @@ if (pin) {
   pinTo(0, runtime.proc.pid!);
   pinTo(GATEWAY_CPU, gateway.proc.pid!);
   pinTo(0, process.pid);
+  if (gcHelpersSpare) pinV8HelpersTo(0, gateway.proc.pid!);
 }
 const client = await RuntimeClient.connect(socket);
 const gwUrl = `http://127.0.0.1:${gwPort}`;
@@ -268,7 +273,7 @@ const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
 const bareEvents = await events(bare.url, "{}", 16, 300, bare.server.proc.pid!);
 
-console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? "; pinned: gateway alone on CPU 1; runtime (1 thread), client and baseline servers on CPU 0" : "; not pinned"}; repo ${repoRoot}`);
+console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? `; pinned: gateway alone on CPU 1${gcHelpersSpare ? ` but its ${v8HelperThreadIds(gateway.proc.pid!).length} V8 helper threads on CPU 0` : ""}; runtime (1 thread), client and baseline servers on CPU 0` : "; not pinned"}; repo ${repoRoot}`);
 console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
 console.log(`requests: ${N} sequential, ${BENCH_MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
 console.log(`runtime first token, bench's own socket       p50 ${ms(pct(direct, 50))}  p99 ${ms(pct(direct, 99))}`);
