@@ -21,7 +21,9 @@ const gcThreads = option("--gc-threads") ?? "normal";
 const denoFlags = argv.flatMap((a, i) => (a === "--deno-flag" ? [argv[i + 1]] : []));
 const gwPort = 18495;
 
-interface MarkCompact { pause: number; start_object_size: number; incremental?: number; incremental_walltime_duration?: number; incremental_longest_step?: number; reason: string }
+// the final pause's own phases in --trace-gc-nvp (its other keys are sub-phases, background work, sizes and rates)
+const PAUSE_PHASES = ["prologue", "mark", "clear", "evacuate", "sweep", "finish", "epilogue"] as const;
+interface MarkCompact extends Partial<Record<(typeof PAUSE_PHASES)[number], number>> { pause: number; promoted: number; start_object_size: number; incremental?: number; incremental_walltime_duration?: number; incremental_longest_step?: number; reason: string }
 
 const { runtime, gatewayArgs } = await startBenchRuntime("saturated", gwPort, pin ? ["--threads", "1"] : []);
 const gateway = await startDenoGateway([...gatewayArgs, "--gc-threads", gcThreads], 60_000, ["--v8-flags=--trace-gc-nvp", ...denoFlags]);
@@ -55,6 +57,8 @@ try {
   console.log(`  full collections: ${full.length}`);
   for (const c of full) {
     console.log(`    ${c.gc} (${c.reason}): heap ${mb(c.start_object_size)} MB at its start, final pause ${c.pause.toFixed(2)} ms; marking on the loop ${(c.incremental ?? 0).toFixed(2)} ms within ${(c.incremental_walltime_duration ?? 0).toFixed(1)} ms, longest step ${(c.incremental_longest_step ?? 0).toFixed(2)} ms`);
+    const phases = PAUSE_PHASES.map((p) => [p, c[p] ?? 0] as const).sort((a, b) => b[1] - a[1]).slice(0, 3);
+    console.log(`      pause: ${phases.map(([p, t]) => `${p} ${t.toFixed(2)} ms`).join(", ")}; ${mb(c.promoted)} MB moved out of the young generation`);
   }
 } finally {
   await gateway.stop();
