@@ -28,7 +28,7 @@ import type { GcThreadsMode } from "./helper-threads.ts";
 
 export const MAX_SEMI_SPACE_MIB = 2;
 /** V8 flags that take full-collection marking and compaction off the loop, for helpers that have a core. */
-export const OFF_LOOP_MARKING_FLAGS = ["--no-incremental-marking-task", "--no-compaction-on-regular-gcs"] as const;
+const OFF_LOOP_MARKING_FLAGS = ["--no-incremental-marking-task", "--no-compaction-on-regular-gcs"] as const;
 
 /** Deno's command-line flag carrying the gateway's V8 settings (before the script name) for a `--gc-threads` mode. */
 export function denoGatewayV8Flag(gcThreads: GcThreadsMode = "normal"): string {
