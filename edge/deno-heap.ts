@@ -53,17 +53,20 @@ function v8Bool(flags: readonly string[], name: string, fallback: boolean): bool
 
 /** For the startup line: the heap settings this process runs with, from its command line (Deno passes `--v8-flags=a,b`
  * to V8; on Linux /proc/self/cmdline shows it, elsewhere `args` is null), and what to change where they differ from
- * the recommended ones for `gcThreads`. */
+ * the recommended ones for `gcThreads` (denoGatewayV8Flag). */
 export function denoHeapNote(args: readonly string[] | null, gcThreads: GcThreadsMode = "normal"): string {
   if (args === null) return "V8 heap settings unknown (no /proc/self/cmdline)";
   const flags = v8FlagsIn(args);
   const semi = flags.map((f) => /^--max[-_]semi[-_]space[-_]size=(\d+)$/.exec(f)).filter((m) => m !== null).at(-1);
   const young = semi ? `young generation capped at ${semi[1]} MiB per semi-space` : "V8's default young generation";
-  const markingTask = v8Bool(flags, "incremental-marking-task", true);
-  const marking = markingTask ? "marking on the event loop" : "marking off the event loop";
+  const marking = v8Bool(flags, "incremental-marking-task", true) ? "marking on the event loop" : "marking off the event loop";
   const recommended = denoGatewayV8Flag(gcThreads);
+  const expected = v8FlagsIn([recommended]);
   const semiOk = semi !== undefined && Number(semi[1]) === MAX_SEMI_SPACE_MIB;
-  const markingOk = markingTask === (gcThreads === "idle") && (gcThreads === "idle" || !v8Bool(flags, "compaction-on-regular-gcs", true));
+  const markingOk = OFF_LOOP_MARKING_FLAGS.every((f) => {
+    const name = f.replace(/^--no-/, "");
+    return v8Bool(flags, name, true) === v8Bool(expected, name, true);
+  });
   if (semiOk && markingOk) return `${young}, ${marking}`;
   const why = !markingOk && gcThreads === "idle" ? "(with --gc-threads idle the markers cannot keep up off the loop)" : "(shorter collections)";
   return `${young}, ${marking}; deno run ${recommended} ${why}`;

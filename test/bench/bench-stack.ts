@@ -17,6 +17,13 @@ export async function startBenchRuntime(name: string, gatewayPort: number, extra
   return { runtime, socket, gatewayArgs };
 }
 
-/** The chat body every bench times: one greedy token, EOS ignored so each request does the same work. */
-export const oneTokenChat = (stream: boolean): string =>
-  JSON.stringify({ model: BENCH_MODEL, messages: BENCH_MESSAGES, max_tokens: 1, stream, temperature: 0, ignore_eos: true });
+/** A greedy chat body of `maxTokens` tokens, EOS ignored so each request does the same work. */
+export const benchChat = (stream: boolean, maxTokens: number): string =>
+  JSON.stringify({ model: BENCH_MODEL, messages: BENCH_MESSAGES, max_tokens: maxTokens, stream, temperature: 0, ignore_eos: true });
+/** The chat body every latency bench times: one token. */
+export const oneTokenChat = (stream: boolean): string => benchChat(stream, 1);
+
+/** Sends `body` to the chat route of the gateway on `port` and reads the whole answer. */
+export async function postChat(port: number, body: string): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body })).text();
+}

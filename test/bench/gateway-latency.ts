@@ -33,7 +33,7 @@ import { repoRoot } from "../helpers/fixtures.ts";
 import { metricSample } from "../helpers/metrics.ts";
 import { startDenoGateway, startGust, type Started } from "../helpers/processes.ts";
 import { startBareServer, startControlServer } from "./baseline-servers.ts";
-import { pinTo, pinV8HelpersTo, v8HelperThreadIds } from "./pinning.ts";
+import { pinTo, pinV8HelpersTo } from "./pinning.ts";
 import { BENCH_MESSAGES, BENCH_MODEL, oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
 import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
@@ -100,11 +100,12 @@ const sample = metricSample;
 const gwPort = 18499;
 const { runtime, socket, gatewayArgs: gwArgs } = await startBenchRuntime("bench", gwPort, pin ? ["--threads", "1"] : []);
 const gateway: Started = gatewayKind === "deno" ? await startDenoGateway([...gwArgs, "--gc-threads", gcThreads], 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, lineBuffered ?? undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
+let movedHelpers = 0;
 if (pin) {
   pinTo(0, runtime.proc.pid!);
   pinTo(GATEWAY_CPU, gateway.proc.pid!);
   pinTo(0, process.pid);
-  if (gcHelpersSpare) pinV8HelpersTo(0, gateway.proc.pid!);
+  if (gcHelpersSpare) movedHelpers = pinV8HelpersTo(0, gateway.proc.pid!);
 }
 const client = await RuntimeClient.connect(socket);
 const gwUrl = `http://127.0.0.1:${gwPort}`;
@@ -273,7 +274,7 @@ const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
 const bareEvents = await events(bare.url, "{}", 16, 300, bare.server.proc.pid!);
 
-console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? `; pinned: gateway alone on CPU 1${gcHelpersSpare ? ` but its ${v8HelperThreadIds(gateway.proc.pid!).length} V8 helper threads on CPU 0` : ""}; runtime (1 thread), client and baseline servers on CPU 0` : "; not pinned"}; repo ${repoRoot}`);
+console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? `; pinned: gateway alone on CPU 1${gcHelpersSpare ? ` but its ${movedHelpers} V8 helper threads on CPU 0` : ""}; runtime (1 thread), client and baseline servers on CPU 0` : "; not pinned"}; repo ${repoRoot}`);
 console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
 console.log(`requests: ${N} sequential, ${BENCH_MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
 console.log(`runtime first token, bench's own socket       p50 ${ms(pct(direct, 50))}  p99 ${ms(pct(direct, 99))}`);

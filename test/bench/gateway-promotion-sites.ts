@@ -5,7 +5,7 @@
 // young generation: promoted, or still young at the end (at most one young generation's worth, ~25 requests).
 //   npx bun test/bench/gateway-promotion-sites.ts [requests] [--frames K] [--pattern chat|nostream]
 import { startDenoGateway } from "../helpers/processes.ts";
-import { oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
+import { oneTokenChat, postChat, startBenchRuntime } from "./bench-stack.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 3000);
@@ -39,9 +39,8 @@ const where = (f: CallFrame) => `${f.functionName || "(anonymous)"} ${f.url.repl
 
 const { runtime, gatewayArgs } = await startBenchRuntime("promotion", gwPort);
 const gateway = await startDenoGateway(gatewayArgs, 60_000, [`--inspect=127.0.0.1:${inspectPort}`]);
-const base = `http://127.0.0.1:${gwPort}`;
 const chat = oneTokenChat(stream);
-const post = async () => (await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: chat })).text();
+const post = () => postChat(gwPort, chat);
 try {
   for (let i = 0; i < 300; i++) await post(); // warm-up: compiled code, caches, pools
   const session = await inspector(inspectPort);

@@ -7,9 +7,10 @@
 // --pin: the gateway alone on CPU 1; the runtime and this client on CPU 0. --gc-helpers-spare (with --pin): V8's
 // helper threads on CPU 0, the core a multi-core host would give them.
 import { startDenoGateway } from "../helpers/processes.ts";
-import { oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
+import { benchChat, postChat, startBenchRuntime } from "./bench-stack.ts";
 import { percentile as pct } from "./percentile.ts";
 import { pinTo, pinV8HelpersTo } from "./pinning.ts";
+import { v8Collections, type V8Collection } from "./v8-gc-log.ts";
 
 const argv = process.argv.slice(2);
 const option = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -23,7 +24,7 @@ const gwPort = 18495;
 
 // the final pause's own phases in --trace-gc-nvp (its other keys are sub-phases, background work, sizes and rates)
 const PAUSE_PHASES = ["prologue", "mark", "clear", "evacuate", "sweep", "finish", "epilogue"] as const;
-interface MarkCompact extends Partial<Record<(typeof PAUSE_PHASES)[number], number>> { pause: number; promoted: number; start_object_size: number; incremental?: number; incremental_walltime_duration?: number; incremental_longest_step?: number; reason: string }
+interface MarkCompact extends Partial<Record<(typeof PAUSE_PHASES)[number], number>> { start_object_size: number; incremental?: number; incremental_walltime_duration?: number; incremental_longest_step?: number; reason: string }
 
 const { runtime, gatewayArgs } = await startBenchRuntime("saturated", gwPort, pin ? ["--threads", "1"] : []);
 const gateway = await startDenoGateway([...gatewayArgs, "--gc-threads", gcThreads], 60_000, ["--v8-flags=--trace-gc-nvp", ...denoFlags]);
@@ -34,8 +35,8 @@ if (pin) {
   pinTo(0, process.pid);
   if (helpersSpare) moved = pinV8HelpersTo(0, gateway.proc.pid!);
 }
-const body = oneTokenChat(true).replace('"max_tokens":1', '"max_tokens":16');
-const chat = async () => (await fetch(`http://127.0.0.1:${gwPort}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body })).text();
+const body = benchChat(true, 16);
+const chat = () => postChat(gwPort, body);
 try {
   for (let i = 0; i < 200; i++) await chat(); // warm-up
   const mark = gateway.output().length;
@@ -48,7 +49,7 @@ try {
     }
   }));
   await new Promise((r) => setTimeout(r, 300));
-  const all = [...gateway.output().slice(mark).matchAll(/GC: (\{.*\})/g)].map((m) => JSON.parse(m[1]) as MarkCompact & { gc: string });
+  const all = v8Collections(gateway.output().slice(mark)) as Array<V8Collection & MarkCompact>;
   const scavenges = all.filter((c) => c.gc === "s").map((c) => c.pause);
   const full = all.filter((c) => c.gc !== "s");
   const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);

@@ -6,7 +6,7 @@
 // PATTERN joins with "-" any of: chat (streamed 1-token chat), nostream (the same unstreamed), metrics (the bench's
 // targeted scrape), health, sleep (12 ms between iterations). Default "chat".
 import { startDenoGateway } from "../helpers/processes.ts";
-import { oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
+import { oneTokenChat, postChat, startBenchRuntime } from "./bench-stack.ts";
 import { v8Collections } from "./v8-gc-log.ts";
 
 const argv = process.argv.slice(2);
@@ -20,12 +20,11 @@ const { runtime, gatewayArgs } = await startBenchRuntime("survival", gwPort);
 // V8's per-collection statistics, one JSON line each (trace-gc-nvp)
 const gateway = await startDenoGateway(gatewayArgs, 60_000, ["--v8-flags=--trace-gc-nvp", ...denoFlags]);
 const base = `http://127.0.0.1:${gwPort}`;
-const post = async (body: string) => (await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body })).text();
 const get = async (path: string) => (await fetch(`${base}${path}`)).text();
 
 async function iteration(): Promise<void> {
-  if (has("chat")) await post(oneTokenChat(true));
-  if (has("nostream")) await post(oneTokenChat(false));
+  if (has("chat")) await postChat(gwPort, oneTokenChat(true));
+  if (has("nostream")) await postChat(gwPort, oneTokenChat(false));
   if (has("metrics")) await get("/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count");
   if (has("health")) await get("/health");
   if (has("sleep")) await new Promise((r) => setTimeout(r, 12));

@@ -8,7 +8,7 @@ import { V8_WORKER_THREAD_NAME } from "../../edge/helper-threads.ts";
 export const pinTo = (cpu: number, pid: number) => execFileSync("taskset", ["-a", "-cp", String(cpu), String(pid)]);
 
 /** Thread ids of V8's helper threads ("V8 DefaultWorker") in process `pid`. */
-export const v8HelperThreadIds = (pid: number): number[] =>
+const v8HelperThreadIds = (pid: number): number[] =>
   readdirSync(`/proc/${pid}/task`).filter((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() === V8_WORKER_THREAD_NAME).map(Number);
 
 /** Moves V8's helper threads of process `pid` to `cpu` (after pinTo put the whole process elsewhere): concurrent
