@@ -1,6 +1,7 @@
 // The model binding over a socket to a runtime process, on Bun and Deno (byte-stream.ts). One client is one
 // connection; RuntimeLink (link.ts) reconnects when the runtime restarts.
 import { loadTokenizer } from "../../runtime/text/index.ts";
+import { concatBytes } from "../../runtime/text/utf8.ts";
 import { FrameDecoder, encodeFrame, type Frame } from "../../runtime/wire/frames.ts";
 import type { ClientMessage, DeltasMessage, ErrorMessage, HelloMessage, RuntimeStats, ServerMessage, StatsMessage } from "../../runtime/wire/messages.ts";
 import { PROTOCOL_VERSION } from "../../runtime/wire/messages.ts";
@@ -112,8 +113,20 @@ export class RuntimeClient implements ModelBinding {
     return this.#closed;
   }
 
+  /** Frames sent in this turn of the event loop, written as one at its end: requests sent together reach the
+   * runtime in one read, so it sees them at once (one vision-tower call for their images, one scheduling step) and
+   * the socket takes one write instead of one per frame. Example: generate A, generate B, abort C in one turn →
+   * one write of A+B+C after the turn's synchronous code. */
+  #outbox: Uint8Array[] = [];
+  readonly #flushOutbox = (): void => {
+    const frames = this.#outbox;
+    this.#outbox = [];
+    if (this.#closed || frames.length === 0) return; // shut down meanwhile: those requests were failed already
+    this.stream.write(frames.length === 1 ? frames[0] : concatBytes(frames));
+  };
+
   #send(message: ClientMessage, binary?: Uint8Array): void {
-    this.stream.write(encodeFrame(message, binary));
+    if (this.#outbox.push(encodeFrame(message, binary)) === 1) queueMicrotask(this.#flushOutbox);
   }
 
   #dispatch(msg: ServerMessage): void {
@@ -212,3 +225,4 @@ export class RuntimeClient implements ModelBinding {
     this.#shutdown("the gateway closed the connection");
   }
 }
+
