@@ -225,4 +225,3 @@ export class RuntimeClient implements ModelBinding {
     this.#shutdown("the gateway closed the connection");
   }
 }
-

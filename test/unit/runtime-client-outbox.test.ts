@@ -12,7 +12,7 @@ import { fixtureDir } from "../helpers/fixtures.ts";
 import { tempSocket } from "../helpers/processes.ts";
 
 const socketPath = tempSocket("outbox");
-const received: ClientMessage[][] = []; // frames per chunk read
+const received: ClientMessage[] = []; // every frame the server read, in order
 let server: Server;
 
 beforeAll(async () => {
@@ -26,8 +26,7 @@ beforeAll(async () => {
   server = createServer((conn: Socket) => {
     const decoder = new FrameDecoder();
     conn.on("data", (chunk: Uint8Array) => {
-      const frames = decoder.push(chunk).map((f) => f.message as ClientMessage);
-      if (frames.length) received.push(frames);
+      for (const f of decoder.push(chunk)) received.push(f.message as ClientMessage);
     });
     conn.write(encodeFrame(hello, tekken));
   });
@@ -56,14 +55,14 @@ describe("runtime client outbox", () => {
       client.generate({ promptIds: [1, 5], maxTokens: 1, signal: aborter.signal });
       aborter.abort(); // an abort in the same turn follows its generate in the same write
       expect(writes).toEqual([]); // nothing written before the turn ends
-      await until(() => received.flat().length >= 4);
+      await until(() => received.length >= 4);
       expect(writes).toHaveLength(1);
-      expect(received.flat().map((m) => `${m.type} ${m.id}`)).toEqual(["generate 1", "generate 2", "generate 3", "abort 3"]);
+      expect(received.map((m) => `${m.type} ${m.id}`)).toEqual(["generate 1", "generate 2", "generate 3", "abort 3"]);
 
       client.generate({ promptIds: [1, 6], maxTokens: 1 });
-      await until(() => received.flat().length >= 5);
+      await until(() => received.length >= 5);
       expect(writes).toHaveLength(2);
-      expect(received.flat()[4]).toMatchObject({ type: "generate", id: "4", promptIds: [1, 6] });
+      expect(received[4]).toMatchObject({ type: "generate", id: "4", promptIds: [1, 6] });
     } finally {
       client.close();
     }
@@ -71,10 +70,10 @@ describe("runtime client outbox", () => {
 
   it("drops what a closed client had not written yet", async () => {
     const client = await RuntimeClient.connect(socketPath);
-    const before = received.flat().length;
+    const before = received.length;
     client.generate({ promptIds: [1, 7], maxTokens: 1 });
     client.close(); // the same turn: the request was failed with the close, so it is never sent
     await new Promise((r) => setTimeout(r, 100));
-    expect(received.flat().length).toBe(before);
+    expect(received.length).toBe(before);
   });
 });
