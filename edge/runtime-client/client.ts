@@ -121,7 +121,7 @@ export class RuntimeClient implements ModelBinding {
   readonly #flushOutbox = (): void => {
     const frames = this.#outbox;
     this.#outbox = [];
-    if (this.#closed || frames.length === 0) return; // shut down meanwhile: those requests were failed already
+    if (this.#closed) return; // shut down meanwhile: those requests were failed already
     this.stream.write(frames.length === 1 ? frames[0] : concatBytes(frames));
   };
 

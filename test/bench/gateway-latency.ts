@@ -30,7 +30,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
-import { metricSample } from "../helpers/metrics.ts";
+import { loopLagOver5ms, metricSample } from "../helpers/metrics.ts";
 import { startDenoGateway, startGust, type Started } from "../helpers/processes.ts";
 import { startBareServer, startControlServer } from "./baseline-servers.ts";
 import { pinTo, pinV8HelpersTo } from "./pinning.ts";
@@ -176,7 +176,6 @@ function attribute(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot
     runtimeRan: sumMs(ranBetween(a.rt, b.rt), () => true), stealTicks: b.steal - a.steal,
   };
 }
-const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_count") - sample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
 /** After each request: the runtime's first-token sum (one step per request, requests being sequential) and the
  * gateway's late loop samples so far, with /proc's reading at that moment. A targeted scrape (two families, no
  * runtime stats call): a full scrape after every request made more garbage than the request itself, and so more of
@@ -184,7 +183,7 @@ const lagOver5 = (text: string) => sample(text, "gust_event_loop_lag_seconds_cou
 interface Scrape { firstTokenMs: number; lagOver5: number; at: ReturnType<typeof snapshot> | null }
 async function scrape(): Promise<Scrape> {
   const text = await (await fetch(`${gwUrl}/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count`)).text();
-  return { firstTokenMs: sample(text, 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000, lagOver5: lagOver5(text), at: withProc ? snapshot() : null };
+  return { firstTokenMs: sample(text, 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000, lagOver5: loopLagOver5ms(text), at: withProc ? snapshot() : null };
 }
 // Late loop samples (> 5 ms) per window between two scrapes (window i holds request i and the interleaved bare,
 // control and direct-runtime requests before it). A late sample is the gateway's own stall only if its event loop
@@ -338,7 +337,7 @@ if (attributions.length) {
     console.log(`  request ${i}: added ${ms(a)} = gateway ran ${ms(t.gatewayOwn)} (+ background ${ms(t.gatewayBackground)}), gateway waited for a CPU ${ms(t.gatewayWaited)}, client waited for a CPU ${ms(t.clientWaited)}, runtime ran ${ms(t.runtimeRan)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks)${gcNote(i)}`);
   }
 }
-console.log(`gateway event loop during the requests: ${lagOver5(after) - lagOver5(before)} samples late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);
+console.log(`gateway event loop during the requests: ${loopLagOver5ms(after) - loopLagOver5ms(before)} samples late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);
 for (const { i, late, during: t } of lateWindows) {
   const verdict = t.gatewayOwn > 5 ? "the gateway's own work could account for it" : "the loop was ready but not running (its own CPU stayed under 5 ms)";
   console.log(`  ${late} late around request ${i}: event loop ran ${ms(t.eventLoop)}, with GC helpers ${ms(t.gatewayOwn)}, waited for a CPU ${ms(t.gatewayWaited)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks): ${verdict}`);
