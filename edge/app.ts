@@ -12,13 +12,13 @@
  */
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
-import { mistralChat, MISTRAL_CHAT_PATH } from "../functions/builtin/mistral-chat.ts";
+import { MISTRAL_CHAT_PATH, mistralChat } from "../functions/builtin/mistral-chat.ts";
 import { mistralModels, openAIModels } from "../functions/builtin/models.ts";
 import { OPENAI_CHAT_PATH, openAIChat } from "../functions/builtin/openai-chat.ts";
 import type { ChatRouteOptions } from "../functions/builtin/openai-chat.ts";
 import { health, metricsRoute, ready } from "../functions/builtin/ops.ts";
 import type { GatewayEnv } from "./env.ts";
-import { HttpError, errorResponse } from "./errors.ts";
+import { errorResponse, HttpError } from "./errors.ts";
 import { FunctionSlot } from "./functions-mount.ts";
 import { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { LoopLagMonitor } from "./metrics/loop-lag.ts";
@@ -61,7 +61,15 @@ export function createApp(options: GatewayOptions): GatewayApp {
 
   const app = new Hono<GatewayEnv>();
   app.use("*", requestId());
-  const knownPaths = new Set([OPENAI_CHAT_PATH, MISTRAL_CHAT_PATH, "/v1/models", "/mistral/v1/models", "/health", "/ready", "/metrics"]);
+  const knownPaths = new Set([
+    OPENAI_CHAT_PATH,
+    MISTRAL_CHAT_PATH,
+    "/v1/models",
+    "/mistral/v1/models",
+    "/health",
+    "/ready",
+    "/metrics",
+  ]);
   app.use("*", observe({ metrics, clock, knownPaths, loop: loopLag }));
   app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/health", "/ready"] }));
   app.use("*", bodyLimit({ maxBytes: limits.maxBodyBytes }));
@@ -71,7 +79,12 @@ export function createApp(options: GatewayOptions): GatewayApp {
   const timeout = deadline({ timeoutMs: limits.requestTimeoutMs, clock });
   const vision = o.vision ?? passThrough;
   const chat: ChatRouteOptions = {
-    limits: { defaultMaxTokens: limits.defaultMaxTokens, maxMaxTokens: limits.maxMaxTokens, maxN: limits.maxN, modelAliases: o.modelAliases },
+    limits: {
+      defaultMaxTokens: limits.defaultMaxTokens,
+      maxMaxTokens: limits.maxMaxTokens,
+      maxN: limits.maxN,
+      modelAliases: o.modelAliases,
+    },
     respond: { clock, keepAliveMs: o.keepAliveMs, logError: o.logError },
   };
   const chatReasoning = (mistral: boolean) => reasoning({ ...o.reasoning, mistral, readBody: "always" });
@@ -90,7 +103,13 @@ export function createApp(options: GatewayOptions): GatewayApp {
   });
 
   app.notFound((c) =>
-    errorResponse(new HttpError(404, "not_found", `no route for ${c.req.method} ${c.req.path}; the gateway serves POST /v1/chat/completions, POST /mistral/v1/chat/completions, GET /v1/models, /health, /ready, /metrics and /fn/<name>/*`)),
+    errorResponse(
+      new HttpError(
+        404,
+        "not_found",
+        `no route for ${c.req.method} ${c.req.path}; the gateway serves POST /v1/chat/completions, POST /mistral/v1/chat/completions, GET /v1/models, /health, /ready, /metrics and /fn/<name>/*`,
+      ),
+    )
   );
   app.onError(errorHandler(o.logError));
 

@@ -35,8 +35,15 @@ export async function jsonBody(c: GatewayContext): Promise<Record<string, unknow
     try {
       body = JSON.parse(text as string);
     } catch (e) {
-      const detail = (text as string).length === 0 ? "the request body is empty" : `the request body is not valid JSON (${(e as Error).message})`;
-      throw new HttpError(400, "invalid_json", `${detail}; send a JSON object with Content-Type: application/json`, "body");
+      const detail = (text as string).length === 0
+        ? "the request body is empty"
+        : `the request body is not valid JSON (${(e as Error).message})`;
+      throw new HttpError(
+        400,
+        "invalid_json",
+        `${detail}; send a JSON object with Content-Type: application/json`,
+        "body",
+      );
     }
     c.set("body", body);
   }

@@ -33,12 +33,17 @@ export const GATEWAY_EDEN_BUDGET_BYTES = 32 * 2 ** 20;
 /** Bun turns its GC timer off when this variable exists, whatever its value. */
 export const GC_TIMER_OFF_ENV = "BUN_GC_TIMER_DISABLE";
 /** Environment to start a Bun gateway process with. */
-export const GATEWAY_BUN_ENV: Readonly<Record<string, string>> = { [EDEN_BUDGET_ENV]: String(GATEWAY_EDEN_BUDGET_BYTES), [GC_TIMER_OFF_ENV]: "1" };
+export const GATEWAY_BUN_ENV: Readonly<Record<string, string>> = {
+  [EDEN_BUDGET_ENV]: String(GATEWAY_EDEN_BUDGET_BYTES),
+  [GC_TIMER_OFF_ENV]: "1",
+};
 const BUN_DEFAULT_BYTES = 8 * 2 ** 20;
 
 /** For the startup line: the GC settings this process runs with, and how to set the recommended ones where they differ. */
 export function gcSettingsNote(env: Record<string, string | undefined>): string {
-  const timer = env[GC_TIMER_OFF_ENV] === undefined ? `Bun's GC timer on; ${GC_TIMER_OFF_ENV}=1 keeps its full collections out of requests` : "Bun's GC timer off";
+  const timer = env[GC_TIMER_OFF_ENV] === undefined
+    ? `Bun's GC timer on; ${GC_TIMER_OFF_ENV}=1 keeps its full collections out of requests`
+    : "Bun's GC timer off";
   return `${edenBudgetNote(env)}; ${timer}`;
 }
 
@@ -46,7 +51,15 @@ function edenBudgetNote(env: Record<string, string | undefined>): string {
   const raw = env[EDEN_BUDGET_ENV];
   const bytes = raw === undefined ? BUN_DEFAULT_BYTES : Number(raw);
   const mib = (n: number) => `${+(n / 2 ** 20).toFixed(1)} MiB`;
-  if (!Number.isInteger(bytes) || bytes <= 0) return `${EDEN_BUDGET_ENV}=${JSON.stringify(raw)} is not a byte count; set ${EDEN_BUDGET_ENV}=${GATEWAY_EDEN_BUDGET_BYTES}`;
+  if (!Number.isInteger(bytes) || bytes <= 0) {
+    return `${EDEN_BUDGET_ENV}=${
+      JSON.stringify(raw)
+    } is not a byte count; set ${EDEN_BUDGET_ENV}=${GATEWAY_EDEN_BUDGET_BYTES}`;
+  }
   const what = `young-generation GC budget ${mib(bytes)}${raw === undefined ? " (Bun's default)" : ""}`;
-  return bytes === GATEWAY_EDEN_BUDGET_BYTES ? what : `${what}; ${EDEN_BUDGET_ENV}=${GATEWAY_EDEN_BUDGET_BYTES} (${mib(GATEWAY_EDEN_BUDGET_BYTES)}) collects 4× less often under load`;
+  return bytes === GATEWAY_EDEN_BUDGET_BYTES
+    ? what
+    : `${what}; ${EDEN_BUDGET_ENV}=${GATEWAY_EDEN_BUDGET_BYTES} (${
+      mib(GATEWAY_EDEN_BUDGET_BYTES)
+    }) collects 4× less often under load`;
 }

@@ -28,7 +28,11 @@ export function serveBun(app: Servable, opts: BunServeOptions = {}): ReturnType<
 }
 
 /** serveBun as a gateway ServeFn (edge/gateway.ts). */
-export async function serveOnBun(app: Servable, port?: number, hostname?: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function serveOnBun(
+  app: Servable,
+  port?: number,
+  hostname?: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const server = serveBun(app, { port, hostname });
   return { url: `http://${server.hostname}:${server.port}`, stop: async () => void server.stop(true) };
 }

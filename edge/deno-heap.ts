@@ -32,7 +32,9 @@ const OFF_LOOP_MARKING_FLAGS = ["--no-incremental-marking-task", "--no-compactio
 
 /** Deno's command-line flag carrying the gateway's V8 settings (before the script name) for a `--gc-threads` mode. */
 export function denoGatewayV8Flag(gcThreads: GcThreadsMode = "normal"): string {
-  return `--v8-flags=${[`--max-semi-space-size=${MAX_SEMI_SPACE_MIB}`, ...(gcThreads === "normal" ? OFF_LOOP_MARKING_FLAGS : [])].join(",")}`;
+  return `--v8-flags=${
+    [`--max-semi-space-size=${MAX_SEMI_SPACE_MIB}`, ...(gcThreads === "normal" ? OFF_LOOP_MARKING_FLAGS : [])].join(",")
+  }`;
 }
 /** The flag for the default `--gc-threads normal`. */
 export const DENO_GATEWAY_V8_FLAG = denoGatewayV8Flag("normal");
@@ -59,7 +61,9 @@ export function denoHeapNote(args: readonly string[] | null, gcThreads: GcThread
   const flags = v8FlagsIn(args);
   const semi = flags.map((f) => /^--max[-_]semi[-_]space[-_]size=(\d+)$/.exec(f)).filter((m) => m !== null).at(-1);
   const young = semi ? `young generation capped at ${semi[1]} MiB per semi-space` : "V8's default young generation";
-  const marking = v8Bool(flags, "incremental-marking-task", true) ? "marking on the event loop" : "marking off the event loop";
+  const marking = v8Bool(flags, "incremental-marking-task", true)
+    ? "marking on the event loop"
+    : "marking off the event loop";
   const recommended = denoGatewayV8Flag(gcThreads);
   const expected = v8FlagsIn([recommended]);
   const semiOk = semi !== undefined && Number(semi[1]) === MAX_SEMI_SPACE_MIB;
@@ -68,6 +72,8 @@ export function denoHeapNote(args: readonly string[] | null, gcThreads: GcThread
     return v8Bool(flags, name, true) === v8Bool(expected, name, true);
   });
   if (semiOk && markingOk) return `${young}, ${marking}`;
-  const why = !markingOk && gcThreads === "idle" ? "(with --gc-threads idle the markers cannot keep up off the loop)" : "(shorter collections)";
+  const why = !markingOk && gcThreads === "idle"
+    ? "(with --gc-threads idle the markers cannot keep up off the loop)"
+    : "(shorter collections)";
   return `${young}, ${marking}; deno run ${recommended} ${why}`;
 }

@@ -18,20 +18,35 @@ export interface DenoServeOptions extends ServeOptions {
 /** The part of Deno's API used here (typed locally so the file also type-checks under Bun's tsc). */
 interface DenoServe {
   serve(
-    options: { port: number; hostname: string; signal?: AbortSignal; onListen?: (addr: { hostname: string; port: number }) => void },
+    options: {
+      port: number;
+      hostname: string;
+      signal?: AbortSignal;
+      onListen?: (addr: { hostname: string; port: number }) => void;
+    },
     handler: (req: Request) => Response | Promise<Response>,
   ): { finished: Promise<void>; shutdown(): Promise<void> };
 }
 
-export function serveDeno(app: Servable, opts: DenoServeOptions = {}): { finished: Promise<void>; shutdown(): Promise<void> } {
+export function serveDeno(
+  app: Servable,
+  opts: DenoServeOptions = {},
+): { finished: Promise<void>; shutdown(): Promise<void> } {
   const deno = (globalThis as { Deno?: DenoServe }).Deno;
   if (!deno) throw new Error("serveDeno needs the Deno runtime; on Bun use serveBun from edge/bun.ts");
   const hostname = listenHostname(app.localOnly ?? false, opts.hostname);
-  return deno.serve({ port: opts.port ?? DEFAULT_PORT, hostname, signal: opts.signal, onListen: opts.onListen }, (req) => app.fetch(req, {}));
+  return deno.serve(
+    { port: opts.port ?? DEFAULT_PORT, hostname, signal: opts.signal, onListen: opts.onListen },
+    (req) => app.fetch(req, {}),
+  );
 }
 
 /** serveDeno as a gateway ServeFn (edge/gateway.ts). */
-export async function serveOnDeno(app: Servable, port?: number, hostname?: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function serveOnDeno(
+  app: Servable,
+  port?: number,
+  hostname?: string,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const ac = new AbortController();
   const addr = await new Promise<{ hostname: string; port: number }>((resolve) => {
     serveDeno(app, { port, hostname, signal: ac.signal, onListen: resolve });

@@ -57,7 +57,8 @@ interface SelfDescribingError {
 
 function isSelfDescribing(e: unknown): e is SelfDescribingError {
   const s = (e as { status?: unknown })?.status;
-  return e instanceof Error && typeof s === "number" && s >= 400 && s < 600 && typeof (e as { toJSON?: unknown }).toJSON === "function";
+  return e instanceof Error && typeof s === "number" && s >= 400 && s < 600 &&
+    typeof (e as { toJSON?: unknown }).toJSON === "function";
 }
 
 /** `messages[2].role` from a valibot issue path (valibot's own dot path would say `messages.2.role`). */
@@ -78,7 +79,9 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
   if (err instanceof v.ValiError) {
     const issue = err.issues[0] as v.BaseIssue<unknown>;
     const path = issuePath(issue) || "request";
-    const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem${err.issues.length > 2 ? "s" : ""})` : "";
+    const more = err.issues.length > 1
+      ? ` (and ${err.issues.length - 1} more problem${err.issues.length > 2 ? "s" : ""})`
+      : "";
     return new HttpError(400, "invalid_value", `${path}: ${issue.message}${more}`, path);
   }
   if (err instanceof ChatRequestError) {
@@ -108,8 +111,10 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
 }
 
 export function errorResponse(e: HttpError): Response {
-  return bodyInMemory(new Response(JSON.stringify(e.toJSON()), {
-    status: e.status,
-    headers: { "content-type": "application/json; charset=utf-8", ...e.headers },
-  }));
+  return bodyInMemory(
+    new Response(JSON.stringify(e.toJSON()), {
+      status: e.status,
+      headers: { "content-type": "application/json; charset=utf-8", ...e.headers },
+    }),
+  );
 }

@@ -35,7 +35,14 @@ export class FunctionSlot {
       }
       if (!FUNCTION_NAME_RE.test(name) || raw !== name) {
         c.set("routeLabel", "/fn/:invalid");
-        throw new HttpError(400, "invalid_function_name", `function name ${JSON.stringify(name)} is not valid; allowed: a letter or digit, then letters, digits, _ or -, at most 64 characters`, "name");
+        throw new HttpError(
+          400,
+          "invalid_function_name",
+          `function name ${
+            JSON.stringify(name)
+          } is not valid; allowed: a letter or digit, then letters, digits, _ or -, at most 64 characters`,
+          "name",
+        );
       }
       c.set("routeLabel", `/fn/${name}`);
       const handler = this.handler; // taken once: a deploy during this request does not switch it midway
@@ -43,7 +50,12 @@ export class FunctionSlot {
       if (!res) {
         // unknown names are unbounded; a metrics label must not be
         c.set("routeLabel", "/fn/:unknown");
-        throw new HttpError(404, "function_not_found", `no function named ${JSON.stringify(name)} is deployed on this gateway`, "name");
+        throw new HttpError(
+          404,
+          "function_not_found",
+          `no function named ${JSON.stringify(name)} is deployed on this gateway`,
+          "name",
+        );
       }
       return res;
     };

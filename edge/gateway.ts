@@ -8,7 +8,7 @@ import type { GatewayEnv } from "./env.ts";
 import { adminRoutes } from "./functions/admin-routes.ts";
 import { functionsHandler } from "./functions/dispatch.ts";
 import { FunctionRegistry } from "./functions/registry.ts";
-import { type GcThreadsMode, helperThreadRules, HelperThreadPriority, linuxThreads } from "./helper-threads.ts";
+import { type GcThreadsMode, HelperThreadPriority, helperThreadRules, linuxThreads } from "./helper-threads.ts";
 import type { LoopMarker } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
 import { closeSharedRenderPools } from "./vision/render-pool.ts";
@@ -33,7 +33,11 @@ export interface GatewayConfig {
 }
 
 /** Starts serving `app`; returns its URL and a stop function (see serveOnBun in ./bun.ts, serveOnDeno in ./deno.ts). */
-export type ServeFn = (app: GatewayApp, port: number | undefined, hostname: string | undefined) => Promise<{ url: string; stop: () => Promise<void> }>;
+export type ServeFn = (
+  app: GatewayApp,
+  port: number | undefined,
+  hostname: string | undefined,
+) => Promise<{ url: string; stop: () => Promise<void> }>;
 
 export interface RunningGateway {
   app: GatewayApp;
@@ -50,8 +54,17 @@ function visionHook(link: RuntimeLink): MiddlewareHandler<GatewayEnv> {
     const info = link.binding?.info;
     if (!info?.hasVision || !info.image) return next();
     const key = JSON.stringify(info.image);
-    if (built?.key !== key)
-      built = { key, mw: vision({ imagePatchSize: info.image.patchSize, spatialMergeSize: info.image.spatialMergeSize, maxImageSize: info.image.maxImageSize, maxImages: info.limits.maxImagesPerRequest || 8 }) };
+    if (built?.key !== key) {
+      built = {
+        key,
+        mw: vision({
+          imagePatchSize: info.image.patchSize,
+          spatialMergeSize: info.image.spatialMergeSize,
+          maxImageSize: info.image.maxImageSize,
+          maxImages: info.limits.maxImagesPerRequest || 8,
+        }),
+      };
+    }
     return built.mw(c as never, next);
   };
 }
@@ -78,15 +91,23 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, allowWithoutKey: app.localOnly }) as never);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {
     const binding = link.binding;
-    const reasoning = { effort: fn.definition.reasoning?.effort ?? "none", budgetTokens: fn.definition.reasoning?.budgetTokens ?? null } as const;
+    const reasoning = {
+      effort: fn.definition.reasoning?.effort ?? "none",
+      budgetTokens: fn.definition.reasoning?.budgetTokens ?? null,
+    } as const;
     // a function that does not touch the model keeps working while the runtime is away
-    const model = binding ? createFunctionModel(binding, reasoning) : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
+    const model = binding
+      ? createFunctionModel(binding, reasoning)
+      : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
     return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
   }));
   const helpers = new HelperThreadPriority(helperThreadRules(linuxThreads, setIdle)).start();
   const { url, stop } = await serve(app, cfg.port, cfg.hostname);
   return {
-    app, link, registry, url,
+    app,
+    link,
+    registry,
+    url,
     stop: async () => {
       app.loopLag.stop();
       helpers.stop();

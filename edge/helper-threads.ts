@@ -39,7 +39,10 @@ export interface ThreadTable {
 }
 
 export const linuxThreads: ThreadTable = {
-  list: () => files().listDir("/proc/self/task").map((tid) => [Number(tid), files().readText(`/proc/self/task/${tid}/comm`).trim()]),
+  list: () =>
+    files().listDir("/proc/self/task").map((
+      tid,
+    ) => [Number(tid), files().readText(`/proc/self/task/${tid}/comm`).trim()]),
   // setpriority(PRIO_PROCESS, tid) acts on that one thread on Linux; lowering a priority needs no privilege. Only
   // Bun's compiler threads get a nice value, and Deno has no setpriority outside its Node layer.
   setNice: (threadId, nice) => {
@@ -57,7 +60,10 @@ export interface ThreadRule {
 /** The gateway's rules: compiler threads at nice 19 always; V8's workers under SCHED_IDLE when `setIdle` is given
  * (bound by the caller with ./sched-idle.ts for `--gc-threads idle`). */
 export function helperThreadRules(table: ThreadTable, setIdle: SetIdlePolicy | null = null): ThreadRule[] {
-  const rules: ThreadRule[] = [{ name: COMPILER_THREAD_NAME, apply: (tid) => table.setNice(tid, COMPILER_THREAD_NICE) }];
+  const rules: ThreadRule[] = [{
+    name: COMPILER_THREAD_NAME,
+    apply: (tid) => table.setNice(tid, COMPILER_THREAD_NICE),
+  }];
   if (setIdle) rules.push({ name: V8_WORKER_THREAD_NAME, apply: setIdle });
   return rules;
 }

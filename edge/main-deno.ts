@@ -17,11 +17,19 @@ function commandLine(): string[] | null {
   }
 }
 
-const deno = (globalThis as unknown as { Deno: { args: string[]; exit(code: number): never; readTextFileSync(path: string): string } }).Deno;
+const deno = (globalThis as unknown as {
+  Deno: { args: string[]; exit(code: number): never; readTextFileSync(path: string): string };
+}).Deno;
 try {
   const cfg = parseServeArgs(deno.args);
   const gw = await startGateway(cfg, serveOnDeno);
-  console.error(`gust serve (deno): gateway on ${gw.url} (runtime ${cfg.runtime}: ${gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : "not connected yet"}; ${denoHeapNote(commandLine(), cfg.gcThreads)}${cfg.gcThreads === "idle" ? "; V8's collector helper threads under SCHED_IDLE" : ""})`);
+  console.error(
+    `gust serve (deno): gateway on ${gw.url} (runtime ${cfg.runtime}: ${
+      gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : "not connected yet"
+    }; ${denoHeapNote(commandLine(), cfg.gcThreads)}${
+      cfg.gcThreads === "idle" ? "; V8's collector helper threads under SCHED_IDLE" : ""
+    })`,
+  );
 } catch (err) {
   console.error(`gust serve (deno): ${(err as Error).message}`);
   deno.exit((err as Error).name === "UsageError" ? 2 : 1);

@@ -11,7 +11,10 @@ import { platformEnv } from "./platform/system.ts";
 
 /** Answers requests under /fn/<name>/ (the function registry). `name` has been checked against FUNCTION_NAME_RE.
  * Return null (or undefined) when no such function is deployed: the gateway answers 404. */
-export type FunctionsHandler = (c: GatewayContext, name: string) => Response | null | undefined | Promise<Response | null | undefined>;
+export type FunctionsHandler = (
+  c: GatewayContext,
+  name: string,
+) => Response | null | undefined | Promise<Response | null | undefined>;
 
 export interface GatewayLimits {
   /** Largest request body. Default 32 MiB (a few base64 images fit). */
@@ -90,22 +93,35 @@ export function parseKeys(text: string | undefined): string[] {
 }
 
 function positiveInt(name: string, v: number, allowZero = false): void {
-  if (!Number.isSafeInteger(v) || v < (allowZero ? 0 : 1)) throw new TypeError(`gateway limit ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${String(v)}`);
+  if (!Number.isSafeInteger(v) || v < (allowZero ? 0 : 1)) {
+    throw new TypeError(`gateway limit ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${String(v)}`);
+  }
 }
 
 export function resolveOptions(o: GatewayOptions): ResolvedGatewayOptions {
-  if (typeof o.model !== "function") throw new TypeError("createApp needs `model`: a function returning the runtime binding, or null while none is connected");
+  if (typeof o.model !== "function") {
+    throw new TypeError(
+      "createApp needs `model`: a function returning the runtime binding, or null while none is connected",
+    );
+  }
   const env = o.env ?? platformEnv;
   const apiKeys = [...(o.apiKeys ?? parseKeys(env("GUST_API_KEYS")))];
-  const limits = { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(o.limits ?? {}).filter(([, v]) => v !== undefined)) } as Required<GatewayLimits>;
-  for (const k of ["maxBodyBytes", "maxConcurrent", "maxQueueWaitMs", "requestTimeoutMs", "maxN"] as const) positiveInt(k, limits[k]);
+  const limits = {
+    ...DEFAULT_LIMITS,
+    ...Object.fromEntries(Object.entries(o.limits ?? {}).filter(([, v]) => v !== undefined)),
+  } as Required<GatewayLimits>;
+  for (const k of ["maxBodyBytes", "maxConcurrent", "maxQueueWaitMs", "requestTimeoutMs", "maxN"] as const) {
+    positiveInt(k, limits[k]);
+  }
   positiveInt("maxQueue", limits.maxQueue, true);
   positiveInt("retryAfterSeconds", limits.retryAfterSeconds, true);
   for (const k of ["defaultMaxTokens", "maxMaxTokens"] as const) if (limits[k] !== null) positiveInt(k, limits[k]!);
   const keepAliveMs = o.keepAliveMs ?? 5000;
   positiveInt("keepAliveMs", keepAliveMs);
   for (const [name, keys] of Object.entries(o.functionKeys ?? {})) {
-    if (keys.some((k) => typeof k !== "string" || k.length === 0)) throw new TypeError(`functionKeys.${name} must be a list of non-empty strings`);
+    if (keys.some((k) => typeof k !== "string" || k.length === 0)) {
+      throw new TypeError(`functionKeys.${name} must be a list of non-empty strings`);
+    }
   }
   if (apiKeys.some((k) => k.length === 0)) throw new TypeError("apiKeys must be non-empty strings");
   return {

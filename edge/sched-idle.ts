@@ -12,7 +12,10 @@ const SCHED_IDLE = 5;
 const LIBC = "libc.so.6";
 
 interface DenoFfi {
-  dlopen(path: string, symbols: Record<string, { parameters: string[]; result: string }>): { symbols: Record<string, (...args: unknown[]) => unknown> };
+  dlopen(
+    path: string,
+    symbols: Record<string, { parameters: string[]; result: string }>,
+  ): { symbols: Record<string, (...args: unknown[]) => unknown> };
   UnsafePointerView: new (pointer: unknown) => { getInt32(): number };
   build: { os: string };
 }
@@ -32,7 +35,11 @@ export function bindSchedIdle(): SetIdlePolicy {
       __errno_location: { parameters: [], result: "pointer" },
     });
   } catch (err) {
-    throw new Error(`cannot load ${LIBC} through Deno's FFI (run with -A or --allow-ffi, on a glibc system): ${(err as Error).message}`);
+    throw new Error(
+      `cannot load ${LIBC} through Deno's FFI (run with -A or --allow-ffi, on a glibc system): ${
+        (err as Error).message
+      }`,
+    );
   }
   // struct sched_param { int sched_priority; }: 0 is the only priority SCHED_IDLE takes
   const param = new Int32Array(1);

@@ -21,7 +21,9 @@ export function listenHostname(localOnly: boolean, hostname?: string): string {
   if (!localOnly) return hostname ?? "0.0.0.0";
   const h = hostname ?? "127.0.0.1";
   if (!LOOPBACK.has(h)) {
-    throw new Error(`no API key is configured (set GUST_API_KEYS or pass apiKeys), so the gateway listens on loopback only and will not bind ${h}; configure a key to serve other addresses`);
+    throw new Error(
+      `no API key is configured (set GUST_API_KEYS or pass apiKeys), so the gateway listens on loopback only and will not bind ${h}; configure a key to serve other addresses`,
+    );
   }
   return h;
 }

@@ -1,11 +1,11 @@
 // The typed Backend over the native ABI: buffers, transfers and one method per kernel. Model code talks
 // to this interface only; which library (CPU or CUDA) sits behind it is decided at creation.
 import { ptr as hostPtr } from "bun:ffi";
-import { openLibrary, type NativeSymbols } from "./bun-binder.ts";
-import { NativeBuffer, type DeviceBuffer } from "./buffer.ts";
+import { type NativeSymbols, openLibrary } from "./bun-binder.ts";
+import { type DeviceBuffer, NativeBuffer } from "./buffer.ts";
 import { defaultCpuThreads } from "./cpu-threads.ts";
 import { applyOmpWaitDefaults } from "./omp-wait.ts";
-import { libraryPath, type BackendKind } from "./library-path.ts";
+import { type BackendKind, libraryPath } from "./library-path.ts";
 import { DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
 import { runSelfTest } from "./self-test.ts";
 
@@ -98,23 +98,59 @@ export interface Backend {
   embed(out: DeviceBuffer, table: WeightRef, ids: DeviceBuffer, numTokens: number, vocab: number, dim: number): void;
   linear(y: DeviceBuffer, x: DeviceBuffer, w: WeightRef, numTokens: number, nOut: number, kIn: number): void;
   rmsnorm(y: DeviceBuffer, x: DeviceBuffer, weight: WeightRef, numTokens: number, dim: number, eps: number): void;
-  rope(x: DeviceBuffer, positions: DeviceBuffer, cos: DeviceBuffer, sin: DeviceBuffer, numTokens: number,
-    numHeads: number, headDim: number, tableLen: number): void;
-  queryScale(q: DeviceBuffer, positions: DeviceBuffer, numTokens: number, width: number, beta: number,
-    originalMax: number): void;
-  kvWrite(kCache: DeviceBuffer, vCache: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, slots: DeviceBuffer,
-    numTokens: number, numKvHeads: number, headDim: number, numBlocks: number, blockSize: number): void;
+  rope(
+    x: DeviceBuffer,
+    positions: DeviceBuffer,
+    cos: DeviceBuffer,
+    sin: DeviceBuffer,
+    numTokens: number,
+    numHeads: number,
+    headDim: number,
+    tableLen: number,
+  ): void;
+  queryScale(
+    q: DeviceBuffer,
+    positions: DeviceBuffer,
+    numTokens: number,
+    width: number,
+    beta: number,
+    originalMax: number,
+  ): void;
+  kvWrite(
+    kCache: DeviceBuffer,
+    vCache: DeviceBuffer,
+    k: DeviceBuffer,
+    v: DeviceBuffer,
+    slots: DeviceBuffer,
+    numTokens: number,
+    numKvHeads: number,
+    headDim: number,
+    numBlocks: number,
+    blockSize: number,
+  ): void;
   attention(args: AttentionArgs): void;
   siluMul(out: DeviceBuffer, gate: DeviceBuffer, up: DeviceBuffer, n: number): void;
   add(out: DeviceBuffer, a: DeviceBuffer, b: DeviceBuffer, n: number): void;
   argmax(out: DeviceBuffer, x: DeviceBuffer, numRows: number, rowLen: number): void;
-  gatherRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
-    numSrcRows: number): void;
+  gatherRows(
+    out: DeviceBuffer,
+    x: DeviceBuffer,
+    rows: DeviceBuffer,
+    numRows: number,
+    rowLen: number,
+    numSrcRows: number,
+  ): void;
   /** Exact (erf) GELU, element-wise; out may alias x. */
   gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void;
   /** out[rows[r], :] = x[r, :] for r < numRows; out has numDstRows rows. */
-  scatterRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
-    numDstRows: number): void;
+  scatterRows(
+    out: DeviceBuffer,
+    x: DeviceBuffer,
+    rows: DeviceBuffer,
+    numRows: number,
+    rowLen: number,
+    numDstRows: number,
+  ): void;
   segmentAttention(args: SegmentAttentionArgs): void;
   close(): void;
 }
@@ -163,7 +199,9 @@ class NativeBackend implements Backend {
   }
 
   alloc(byteLength: number): DeviceBuffer {
-    if (!Number.isSafeInteger(byteLength) || byteLength < 0) throw new RangeError(`alloc: bad byte length ${byteLength}`);
+    if (!Number.isSafeInteger(byteLength) || byteLength < 0) {
+      throw new RangeError(`alloc: bad byte length ${byteLength}`);
+    }
     this.#call("gust_alloc", byteLength, this.#outPtr);
     const address = Number(this.#outPtr[0]);
     return new NativeBuffer(address, byteLength, (p) => this.#fn.gust_free(p));
@@ -182,22 +220,29 @@ class NativeBackend implements Backend {
   }
 
   upload(dst: DeviceBuffer, host: ArrayBufferView, dstOffset = 0): void {
-    if (dstOffset + host.byteLength > dst.byteLength)
-      throw new RangeError(`upload: ${host.byteLength} bytes at offset ${dstOffset} overflow a ${dst.byteLength}-byte buffer`);
+    if (dstOffset + host.byteLength > dst.byteLength) {
+      throw new RangeError(
+        `upload: ${host.byteLength} bytes at offset ${dstOffset} overflow a ${dst.byteLength}-byte buffer`,
+      );
+    }
     if (host.byteLength === 0) return;
     this.#call("gust_upload", dst.ptr, dstOffset, host, host.byteLength);
   }
 
   download<T extends ArrayBufferView>(src: DeviceBuffer, host: T, srcOffset = 0): T {
-    if (srcOffset + host.byteLength > src.byteLength)
-      throw new RangeError(`download: ${host.byteLength} bytes at offset ${srcOffset} overflow a ${src.byteLength}-byte buffer`);
+    if (srcOffset + host.byteLength > src.byteLength) {
+      throw new RangeError(
+        `download: ${host.byteLength} bytes at offset ${srcOffset} overflow a ${src.byteLength}-byte buffer`,
+      );
+    }
     if (host.byteLength > 0) this.#call("gust_download", host, src.ptr, srcOffset, host.byteLength);
     return host;
   }
 
   copy(dst: DeviceBuffer, dstOffset: number, src: DeviceBuffer, srcOffset: number, byteLength: number): void {
-    if (dstOffset + byteLength > dst.byteLength || srcOffset + byteLength > src.byteLength)
+    if (dstOffset + byteLength > dst.byteLength || srcOffset + byteLength > src.byteLength) {
       throw new RangeError(`copy: ${byteLength} bytes overflow a buffer`);
+    }
     this.#call("gust_copy", dst.ptr, dstOffset, src.ptr, srcOffset, byteLength);
   }
 
@@ -231,26 +276,77 @@ class NativeBackend implements Backend {
     this.#call("gust_rmsnorm", y.ptr, x.ptr, weight.buffer.ptr, weight.dtype, numTokens, dim, eps);
   }
 
-  rope(x: DeviceBuffer, positions: DeviceBuffer, cos: DeviceBuffer, sin: DeviceBuffer, numTokens: number,
-    numHeads: number, headDim: number, tableLen: number): void {
+  rope(
+    x: DeviceBuffer,
+    positions: DeviceBuffer,
+    cos: DeviceBuffer,
+    sin: DeviceBuffer,
+    numTokens: number,
+    numHeads: number,
+    headDim: number,
+    tableLen: number,
+  ): void {
     this.#call("gust_rope", x.ptr, positions.ptr, cos.ptr, sin.ptr, numTokens, numHeads, headDim, tableLen);
   }
 
-  queryScale(q: DeviceBuffer, positions: DeviceBuffer, numTokens: number, width: number, beta: number,
-    originalMax: number): void {
+  queryScale(
+    q: DeviceBuffer,
+    positions: DeviceBuffer,
+    numTokens: number,
+    width: number,
+    beta: number,
+    originalMax: number,
+  ): void {
     this.#call("gust_query_scale", q.ptr, positions.ptr, numTokens, width, beta, originalMax);
   }
 
-  kvWrite(kCache: DeviceBuffer, vCache: DeviceBuffer, k: DeviceBuffer, v: DeviceBuffer, slots: DeviceBuffer,
-    numTokens: number, numKvHeads: number, headDim: number, numBlocks: number, blockSize: number): void {
-    this.#call("gust_kv_write", kCache.ptr, vCache.ptr, k.ptr, v.ptr, slots.ptr, numTokens, numKvHeads, headDim,
-      numBlocks, blockSize);
+  kvWrite(
+    kCache: DeviceBuffer,
+    vCache: DeviceBuffer,
+    k: DeviceBuffer,
+    v: DeviceBuffer,
+    slots: DeviceBuffer,
+    numTokens: number,
+    numKvHeads: number,
+    headDim: number,
+    numBlocks: number,
+    blockSize: number,
+  ): void {
+    this.#call(
+      "gust_kv_write",
+      kCache.ptr,
+      vCache.ptr,
+      k.ptr,
+      v.ptr,
+      slots.ptr,
+      numTokens,
+      numKvHeads,
+      headDim,
+      numBlocks,
+      blockSize,
+    );
   }
 
   attention(a: AttentionArgs): void {
-    this.#call("gust_attention", a.out.ptr, a.q.ptr, a.kCache.ptr, a.vCache.ptr, a.queryStarts.ptr, a.contextLens.ptr,
-      a.blockTables.ptr, a.numSeqs, a.numTokens, a.numHeads, a.numKvHeads, a.headDim, a.blockSize, a.maxBlocksPerSeq,
-      a.numBlocks, a.scale);
+    this.#call(
+      "gust_attention",
+      a.out.ptr,
+      a.q.ptr,
+      a.kCache.ptr,
+      a.vCache.ptr,
+      a.queryStarts.ptr,
+      a.contextLens.ptr,
+      a.blockTables.ptr,
+      a.numSeqs,
+      a.numTokens,
+      a.numHeads,
+      a.numKvHeads,
+      a.headDim,
+      a.blockSize,
+      a.maxBlocksPerSeq,
+      a.numBlocks,
+      a.scale,
+    );
   }
 
   siluMul(out: DeviceBuffer, gate: DeviceBuffer, up: DeviceBuffer, n: number): void {
@@ -265,8 +361,14 @@ class NativeBackend implements Backend {
     this.#call("gust_argmax", out.ptr, x.ptr, numRows, rowLen);
   }
 
-  gatherRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
-    numSrcRows: number): void {
+  gatherRows(
+    out: DeviceBuffer,
+    x: DeviceBuffer,
+    rows: DeviceBuffer,
+    numRows: number,
+    rowLen: number,
+    numSrcRows: number,
+  ): void {
     this.#call("gust_gather_rows", out.ptr, x.ptr, rows.ptr, numRows, rowLen, numSrcRows);
   }
 
@@ -274,14 +376,32 @@ class NativeBackend implements Backend {
     this.#call("gust_gelu", out.ptr, x.ptr, n);
   }
 
-  scatterRows(out: DeviceBuffer, x: DeviceBuffer, rows: DeviceBuffer, numRows: number, rowLen: number,
-    numDstRows: number): void {
+  scatterRows(
+    out: DeviceBuffer,
+    x: DeviceBuffer,
+    rows: DeviceBuffer,
+    numRows: number,
+    rowLen: number,
+    numDstRows: number,
+  ): void {
     this.#call("gust_scatter_rows", out.ptr, x.ptr, rows.ptr, numRows, rowLen, numDstRows);
   }
 
   segmentAttention(a: SegmentAttentionArgs): void {
-    this.#call("gust_segment_attention", a.out.ptr, a.q.ptr, a.k.ptr, a.v.ptr, a.segmentStarts.ptr, a.numSegments,
-      a.numTokens, a.numHeads, a.numKvHeads, a.headDim, a.scale);
+    this.#call(
+      "gust_segment_attention",
+      a.out.ptr,
+      a.q.ptr,
+      a.k.ptr,
+      a.v.ptr,
+      a.segmentStarts.ptr,
+      a.numSegments,
+      a.numTokens,
+      a.numHeads,
+      a.numKvHeads,
+      a.headDim,
+      a.scale,
+    );
   }
 
   close(): void {
@@ -314,8 +434,9 @@ export function createBackend(kind: BackendKind = "cpu", options: BackendOptions
   }
   if (!options.skipSelfTest) {
     const failures = runSelfTest(backend);
-    if (failures.length > 0)
+    if (failures.length > 0) {
       throw new Error(`Kernel self-test of ${lib.path} failed; refusing to start:\n  ${failures.join("\n  ")}`);
+    }
   }
   opened.set(key, backend);
   return backend;

@@ -1,6 +1,6 @@
 // Opens a kernel library with bun:ffi using the runtime-neutral symbol table.
 import { dlopen, type FFIFunction } from "bun:ffi";
-import { symbols, type NativeType, type SymbolName } from "./symbols.ts";
+import { type NativeType, type SymbolName, symbols } from "./symbols.ts";
 
 const bunTypes: Record<NativeType, string> = {
   ptr: "ptr",
@@ -31,7 +31,9 @@ export function openLibrary(path: string): NativeLibrary {
   try {
     lib = dlopen(path, spec);
   } catch (err) {
-    throw new Error(`Cannot load native library ${path}: ${(err as Error).message}. Rebuild it with \`npm run build\`.`);
+    throw new Error(
+      `Cannot load native library ${path}: ${(err as Error).message}. Rebuild it with \`npm run build\`.`,
+    );
   }
   return { path, symbols: lib.symbols as unknown as NativeSymbols, close: () => lib.close() };
 }

@@ -32,7 +32,11 @@ function cores(quota: number, period: number): number | null {
   return Math.max(1, Math.ceil(quota / period));
 }
 
-export function defaultCpuThreads(env: Record<string, string | undefined> = process.env, read: ReadText = readOrNull, parallelism = availableParallelism()): number {
+export function defaultCpuThreads(
+  env: Record<string, string | undefined> = process.env,
+  read: ReadText = readOrNull,
+  parallelism = availableParallelism(),
+): number {
   let n = Math.max(1, parallelism);
   const limit = cgroupCpuLimit(read);
   if (limit !== null) n = Math.min(n, limit);

@@ -26,7 +26,9 @@ export function applyOmpWaitDefaults(env: Record<string, string | undefined> = p
   applied = true;
   const entries = Object.entries(ompWaitDefaults(env));
   if (entries.length === 0 || process.platform !== "linux") return;
-  const libc = dlopen("libc.so.6", { setenv: { args: [FFIType.cstring, FFIType.cstring, FFIType.i32], returns: FFIType.i32 } });
+  const libc = dlopen("libc.so.6", {
+    setenv: { args: [FFIType.cstring, FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  });
   try {
     for (const [name, value] of entries) libc.symbols.setenv(Buffer.from(`${name}\0`), Buffer.from(`${value}\0`), 0);
   } finally {

@@ -7,7 +7,9 @@ type Check = (b: Backend) => string | null;
 
 function close(got: ArrayLike<number>, want: number[], tol = 1e-5): boolean {
   if (got.length !== want.length) return false;
-  for (let i = 0; i < want.length; i++) if (!(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])))) return false;
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= tol * (1 + Math.abs(want[i])))) return false;
+  }
   return true;
 }
 
@@ -26,7 +28,12 @@ function withBuffers<T>(b: Backend, views: ArrayBufferView[], fn: (bufs: DeviceB
 
 const f32 = (...v: number[]) => new Float32Array(v);
 const i32 = (...v: number[]) => new Int32Array(v);
-const plain = (buffer: DeviceBuffer, dtype: DType = DType.F32): WeightRef => ({ buffer, dtype, actScale: 0, weightScale: 1 });
+const plain = (buffer: DeviceBuffer, dtype: DType = DType.F32): WeightRef => ({
+  buffer,
+  dtype,
+  actScale: 0,
+  weightScale: 1,
+});
 
 const checks: Record<string, Check> = {
   memory: (b) => {
@@ -56,15 +63,19 @@ const checks: Record<string, Check> = {
       return mismatch("embed", b.download(out, new Float32Array(4)), [5, 6, 1, 2]);
     }),
   linear: (b) =>
-    withBuffers(b, [f32(1, 2), f32(1, 0, 1, 1, 2, -1), new Uint8Array([0x38, 0, 0x38, 0x38, 0x40, 0xb8]), new Float32Array(3)],
-      ([x, w, w8, y]) => {
-        b.linear(y, x, { buffer: w, dtype: DType.F32, actScale: 0, weightScale: 2 }, 1, 3, 2);
-        const c = mismatch("linear f32", b.download(y, new Float32Array(3)), [2, 6, 0]);
-        if (c) return c;
-        // x / 0.5 = [2, 4] is exact in e4m3; W = [[1, 0], [1, 1], [2, -1]]; y = (xq·Wᵀ)·0.5·3
-        b.linear(y, x, { buffer: w8, dtype: DType.F8_E4M3, actScale: 0.5, weightScale: 3 }, 1, 3, 2);
-        return mismatch("linear fp8", b.download(y, new Float32Array(3)), [3, 9, 0]);
-      }),
+    withBuffers(b, [
+      f32(1, 2),
+      f32(1, 0, 1, 1, 2, -1),
+      new Uint8Array([0x38, 0, 0x38, 0x38, 0x40, 0xb8]),
+      new Float32Array(3),
+    ], ([x, w, w8, y]) => {
+      b.linear(y, x, { buffer: w, dtype: DType.F32, actScale: 0, weightScale: 2 }, 1, 3, 2);
+      const c = mismatch("linear f32", b.download(y, new Float32Array(3)), [2, 6, 0]);
+      if (c) return c;
+      // x / 0.5 = [2, 4] is exact in e4m3; W = [[1, 0], [1, 1], [2, -1]]; y = (xq·Wᵀ)·0.5·3
+      b.linear(y, x, { buffer: w8, dtype: DType.F8_E4M3, actScale: 0.5, weightScale: 3 }, 1, 3, 2);
+      return mismatch("linear fp8", b.download(y, new Float32Array(3)), [3, 9, 0]);
+    }),
   rmsnorm: (b) =>
     withBuffers(b, [f32(3, 4), f32(1, 2), new Float32Array(2)], ([x, w, y]) => {
       b.rmsnorm(y, x, plain(w), 1, 2, 0);
@@ -79,49 +90,114 @@ const checks: Record<string, Check> = {
       return mismatch("query_scale", b.download(q, new Float32Array(1)), [4 * (1 + 0.5 * Math.log(3))]);
     }),
   attention: (b) =>
-    withBuffers(b,
-      [new Float32Array(8), new Float32Array(8), f32(1, 0, 0, 1), f32(1, 2, 3, 4), i32(2, 3), f32(1, 0), i32(0, 1), i32(2), i32(1), new Float32Array(2)],
-      ([kc, vc, k, v, slots, q, starts, lens, tables, out]) => {
-        b.kvWrite(kc, vc, k, v, slots, 2, 1, 2, 2, 2);
-        b.attention({ out, q, kCache: kc, vCache: vc, queryStarts: starts, contextLens: lens, blockTables: tables,
-          numSeqs: 1, numTokens: 1, numHeads: 1, numKvHeads: 1, headDim: 2, blockSize: 2, maxBlocksPerSeq: 1,
-          numBlocks: 2, scale: 1 });
-        const w0 = Math.E / (Math.E + 1);
-        return mismatch("kv_write/attention", b.download(out, new Float32Array(2)), [w0 + 3 * (1 - w0), 2 * w0 + 4 * (1 - w0)]);
-      }),
+    withBuffers(b, [
+      new Float32Array(8),
+      new Float32Array(8),
+      f32(1, 0, 0, 1),
+      f32(1, 2, 3, 4),
+      i32(2, 3),
+      f32(1, 0),
+      i32(0, 1),
+      i32(2),
+      i32(1),
+      new Float32Array(2),
+    ], ([kc, vc, k, v, slots, q, starts, lens, tables, out]) => {
+      b.kvWrite(kc, vc, k, v, slots, 2, 1, 2, 2, 2);
+      b.attention({
+        out,
+        q,
+        kCache: kc,
+        vCache: vc,
+        queryStarts: starts,
+        contextLens: lens,
+        blockTables: tables,
+        numSeqs: 1,
+        numTokens: 1,
+        numHeads: 1,
+        numKvHeads: 1,
+        headDim: 2,
+        blockSize: 2,
+        maxBlocksPerSeq: 1,
+        numBlocks: 2,
+        scale: 1,
+      });
+      const w0 = Math.E / (Math.E + 1);
+      return mismatch("kv_write/attention", b.download(out, new Float32Array(2)), [
+        w0 + 3 * (1 - w0),
+        2 * w0 + 4 * (1 - w0),
+      ]);
+    }),
   elementwise: (b) =>
-    withBuffers(b, [f32(0, 1), f32(5, 2), new Float32Array(2), f32(1, 3, 2, 5, 5, 0), new Int32Array(2), i32(1), new Float32Array(3)],
-      ([g, u, out, x, idx, rows, picked]) => {
-        b.siluMul(out, g, u, 2);
-        let c = mismatch("silu_mul", b.download(out, new Float32Array(2)), [0, 2 / (1 + Math.exp(-1))]);
-        if (c) return c;
-        b.add(out, g, u, 2);
-        c = mismatch("add", b.download(out, new Float32Array(2)), [5, 3]);
-        if (c) return c;
-        b.argmax(idx, x, 2, 3);
-        c = mismatch("argmax", b.download(idx, new Int32Array(2)), [1, 0]);
-        if (c) return c;
-        b.gatherRows(picked, x, rows, 1, 3, 2);
-        return mismatch("gather_rows", b.download(picked, new Float32Array(3)), [5, 5, 0]);
-      }),
+    withBuffers(b, [
+      f32(0, 1),
+      f32(5, 2),
+      new Float32Array(2),
+      f32(1, 3, 2, 5, 5, 0),
+      new Int32Array(2),
+      i32(1),
+      new Float32Array(3),
+    ], ([g, u, out, x, idx, rows, picked]) => {
+      b.siluMul(out, g, u, 2);
+      let c = mismatch("silu_mul", b.download(out, new Float32Array(2)), [0, 2 / (1 + Math.exp(-1))]);
+      if (c) return c;
+      b.add(out, g, u, 2);
+      c = mismatch("add", b.download(out, new Float32Array(2)), [5, 3]);
+      if (c) return c;
+      b.argmax(idx, x, 2, 3);
+      c = mismatch("argmax", b.download(idx, new Int32Array(2)), [1, 0]);
+      if (c) return c;
+      b.gatherRows(picked, x, rows, 1, 3, 2);
+      return mismatch("gather_rows", b.download(picked, new Float32Array(3)), [5, 5, 0]);
+    }),
   vision: (b) =>
-    withBuffers(b,
-      [f32(0, 1, -1, 2), new Float32Array(4), f32(1, 2, 3, 4), i32(2, 0), new Float32Array(6),
-        f32(1, 0, 0, 0, 9, 9), f32(1, 0, 0, 1, 1, 0), f32(1, 2, 3, 4, 5, 6), i32(0, 2, 3), new Float32Array(6)],
-      ([x, y, rowsX, rows, scattered, q, k, v, starts, out]) => {
-        b.gelu(y, x, 4);
-        let c = mismatch("gelu", b.download(y, new Float32Array(4)), [0, 0.8413447460685429, -0.15865525393145707, 1.9544997361036416]);
-        if (c) return c;
-        b.scatterRows(scattered, rowsX, rows, 2, 2, 3);
-        c = mismatch("scatter_rows", b.download(scattered, new Float32Array(6)), [3, 4, 0, 0, 1, 2]);
-        if (c) return c;
-        // segments [0, 2) and [2, 3): row 0 scores k0, k1 as 1, 0; row 1 (q = 0) weighs both equally;
-        // row 2 is alone in its segment, so it returns v2 however strongly its q matches k0
-        b.segmentAttention({ out, q, k, v, segmentStarts: starts, numSegments: 2, numTokens: 3, numHeads: 1,
-          numKvHeads: 1, headDim: 2, scale: 1 });
-        const w0 = Math.E / (Math.E + 1);
-        return mismatch("segment_attention", b.download(out, new Float32Array(6)), [w0 + 3 * (1 - w0), 2 * w0 + 4 * (1 - w0), 2, 3, 5, 6]);
-      }),
+    withBuffers(b, [
+      f32(0, 1, -1, 2),
+      new Float32Array(4),
+      f32(1, 2, 3, 4),
+      i32(2, 0),
+      new Float32Array(6),
+      f32(1, 0, 0, 0, 9, 9),
+      f32(1, 0, 0, 1, 1, 0),
+      f32(1, 2, 3, 4, 5, 6),
+      i32(0, 2, 3),
+      new Float32Array(6),
+    ], ([x, y, rowsX, rows, scattered, q, k, v, starts, out]) => {
+      b.gelu(y, x, 4);
+      let c = mismatch("gelu", b.download(y, new Float32Array(4)), [
+        0,
+        0.8413447460685429,
+        -0.15865525393145707,
+        1.9544997361036416,
+      ]);
+      if (c) return c;
+      b.scatterRows(scattered, rowsX, rows, 2, 2, 3);
+      c = mismatch("scatter_rows", b.download(scattered, new Float32Array(6)), [3, 4, 0, 0, 1, 2]);
+      if (c) return c;
+      // segments [0, 2) and [2, 3): row 0 scores k0, k1 as 1, 0; row 1 (q = 0) weighs both equally;
+      // row 2 is alone in its segment, so it returns v2 however strongly its q matches k0
+      b.segmentAttention({
+        out,
+        q,
+        k,
+        v,
+        segmentStarts: starts,
+        numSegments: 2,
+        numTokens: 3,
+        numHeads: 1,
+        numKvHeads: 1,
+        headDim: 2,
+        scale: 1,
+      });
+      const w0 = Math.E / (Math.E + 1);
+      return mismatch("segment_attention", b.download(out, new Float32Array(6)), [
+        w0 + 3 * (1 - w0),
+        2 * w0 + 4 * (1 - w0),
+        2,
+        3,
+        5,
+        6,
+      ]);
+    }),
 };
 
 /** Runs every check; returns one line per failure (empty when the library is sound). */

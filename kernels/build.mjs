@@ -3,7 +3,7 @@
 // CUDA: whenever nvcc is on PATH (compile errors surface on machines without a GPU too).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { mkdirSync, readdirSync, statSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,11 +22,27 @@ function upToDate(target, inputs) {
 function buildCpu() {
   const dir = join(root, "cpu");
   const sources = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => join(dir, f));
-  const inputs = [...sources, join(dir, "internal.h"), join(root, "gust.h"), join(root, "e4m3.h"), fileURLToPath(import.meta.url)];
+  const inputs = [
+    ...sources,
+    join(dir, "internal.h"),
+    join(root, "gust.h"),
+    join(root, "e4m3.h"),
+    fileURLToPath(import.meta.url),
+  ];
   const target = join(out, "libgust_cpu.so");
   if (upToDate(target, inputs)) return;
   const cc = process.env.CC ?? "cc";
-  const flags = ["-O3", "-std=c11", "-D_GNU_SOURCE", "-fPIC", "-shared", "-fopenmp", "-Wall", "-Wextra", "-Wno-unused-parameter"];
+  const flags = [
+    "-O3",
+    "-std=c11",
+    "-D_GNU_SOURCE",
+    "-fPIC",
+    "-shared",
+    "-fopenmp",
+    "-Wall",
+    "-Wextra",
+    "-Wno-unused-parameter",
+  ];
   execFileSync(cc, [...flags, "-o", target, ...sources, "-lm"], { stdio: "inherit" });
   console.log(`built ${target}`);
 }
@@ -53,8 +69,16 @@ async function buildCuda() {
   const headers = readdirSync(dir).filter((f) => f.endsWith(".cuh")).map((f) => join(dir, f));
   const exportsMap = join(dir, "exports.map");
   const shared = [...headers, join(root, "gust.h"), join(root, "e4m3.h"), fileURLToPath(import.meta.url)];
-  const flags = ["-O3", "-std=c++17", "-gencode", "arch=compute_90a,code=sm_90a", "-Xcompiler", "-fPIC,-Wall,-Wextra",
-    "-Xptxas", "-warn-spills,-warn-lmem-usage"];
+  const flags = [
+    "-O3",
+    "-std=c++17",
+    "-gencode",
+    "arch=compute_90a,code=sm_90a",
+    "-Xcompiler",
+    "-fPIC,-Wall,-Wextra",
+    "-Xptxas",
+    "-warn-spills,-warn-lmem-usage",
+  ];
   const objects = sources.map((src) => ({ src, obj: join(objDir, src.slice(dir.length + 1).replace(/\.cu$/, ".o")) }));
   const stale = objects.filter(({ src, obj }) => !upToDate(obj, [src, ...shared]));
   const jobs = Math.max(1, Math.min(availableParallelism(), 8));
@@ -70,8 +94,14 @@ async function buildCuda() {
   await Promise.all(Array.from({ length: jobs }, worker));
   if (failed) throw new Error(`nvcc failed on ${failed}`);
   if (stale.length === 0 && upToDate(target, [...objects.map((o) => o.obj), exportsMap])) return;
-  execFileSync("nvcc", ["-shared", "-o", target, ...objects.map((o) => o.obj), "-Xlinker", `--version-script=${exportsMap}`],
-    { stdio: "inherit" });
+  execFileSync("nvcc", [
+    "-shared",
+    "-o",
+    target,
+    ...objects.map((o) => o.obj),
+    "-Xlinker",
+    `--version-script=${exportsMap}`,
+  ], { stdio: "inherit" });
   console.log(`built ${target}`);
 }
 

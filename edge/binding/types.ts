@@ -3,9 +3,15 @@
 // runtime/text. Implementations: the socket client to a runtime process (edge/runtime-client/), and
 // fakes in unit tests.
 import type { Tokenizer } from "../../runtime/text/index.ts";
-import type { GenerateMessage, ImageSettings, RuntimeStats, SamplingParams, Usage } from "../../runtime/wire/messages.ts";
+import type {
+  GenerateMessage,
+  ImageSettings,
+  RuntimeStats,
+  SamplingParams,
+  Usage,
+} from "../../runtime/wire/messages.ts";
 
-export type { RuntimeStats, SamplingParams, Usage, ImageSettings };
+export type { ImageSettings, RuntimeStats, SamplingParams, Usage };
 
 export interface ModelInfo {
   /** Model id as clients name it (`model` field of requests, /v1/models). */
@@ -15,7 +21,13 @@ export interface ModelInfo {
   tokenizer: Tokenizer;
   image: ImageSettings | null;
   hasVision: boolean;
-  limits: { maxNumSeqs: number; maxBatchedTokens: number; numBlocks: number; blockSize: number; maxImagesPerRequest: number };
+  limits: {
+    maxNumSeqs: number;
+    maxBatchedTokens: number;
+    numBlocks: number;
+    blockSize: number;
+    maxImagesPerRequest: number;
+  };
 }
 
 export interface ImageInput {
@@ -56,7 +68,13 @@ export interface ModelBinding {
 }
 
 export type RuntimeErrorCode =
-  | "invalid_request" | "context_overflow" | "does_not_fit" | "duplicate_request" | "draining" | "overloaded" | "internal"
+  | "invalid_request"
+  | "context_overflow"
+  | "does_not_fit"
+  | "duplicate_request"
+  | "draining"
+  | "overloaded"
+  | "internal"
   | "unavailable";
 
 /** An error from (or about) the runtime; `status` is the HTTP status the gateway should answer with. */

@@ -9,7 +9,17 @@ const rollbackUsage = "gust rollback NAME [--url http://127.0.0.1:8080] [--key A
 
 function parse(argv: string[], usage: string) {
   try {
-    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: { name: { type: "string" }, url: { type: "string" }, key: { type: "string" }, "api-key": { type: "string" } } });
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        name: { type: "string" },
+        url: { type: "string" },
+        key: { type: "string" },
+        "api-key": { type: "string" },
+      },
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${usage}`);
   }
@@ -25,13 +35,19 @@ interface Keys {
 async function post(url: string, keys: Keys, body?: string): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await fetch(url, { method: "POST", body, headers: {
-      "content-type": "application/javascript",
-      ...(keys.admin ? { "x-admin-key": keys.admin } : {}),
-      ...(keys.api ? { authorization: `Bearer ${keys.api}` } : {}),
-    } });
+    res = await fetch(url, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/javascript",
+        ...(keys.admin ? { "x-admin-key": keys.admin } : {}),
+        ...(keys.api ? { authorization: `Bearer ${keys.api}` } : {}),
+      },
+    });
   } catch (err) {
-    throw new Error(`Cannot reach the gateway at ${url}: ${(err as Error).message}. Is \`gust serve\` or \`gust dev\` running?`);
+    throw new Error(
+      `Cannot reach the gateway at ${url}: ${(err as Error).message}. Is \`gust serve\` or \`gust dev\` running?`,
+    );
   }
   const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } } & Record<string, unknown>;
   if (!res.ok) throw new Error(`The gateway refused (${res.status}): ${json.error?.message ?? res.statusText}`);

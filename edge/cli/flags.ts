@@ -20,11 +20,15 @@ export function parseFlags<S extends FlagSpec>(argv: readonly string[], spec: S)
   const values: Record<string, string | boolean | string[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith("--") || arg === "--") throw new FlagError(`Unexpected argument '${arg}': this command takes only --options`);
+    if (!arg.startsWith("--") || arg === "--") {
+      throw new FlagError(`Unexpected argument '${arg}': this command takes only --options`);
+    }
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const option = Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (!option) throw new FlagError(`Unknown option '--${name}'; allowed: ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`);
+    if (!option) {
+      throw new FlagError(`Unknown option '--${name}'; allowed: ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`);
+    }
     if (option.type === "boolean") {
       if (eq >= 0) throw new FlagError(`Option '--${name}' does not take a value`);
       values[name] = true;

@@ -16,21 +16,34 @@ export function parseServeArgs(argv: string[]) {
   let values;
   try {
     values = parseFlags(argv, {
-      runtime: { type: "string" }, port: { type: "string" }, host: { type: "string" },
-      "api-key": { type: "string", multiple: true }, "admin-key": { type: "string" }, "state-dir": { type: "string" },
+      runtime: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      "api-key": { type: "string", multiple: true },
+      "admin-key": { type: "string" },
+      "state-dir": { type: "string" },
       "gc-threads": { type: "string" },
     });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${serveUsage}`);
   }
-  if (!values.runtime) throw new UsageError(`--runtime is required (the socket \`gust runtime\` listens on)\nusage: ${serveUsage}`);
+  if (!values.runtime) {
+    throw new UsageError(`--runtime is required (the socket \`gust runtime\` listens on)\nusage: ${serveUsage}`);
+  }
   const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
+  }
   const gcThreads = (values["gc-threads"] ?? "normal") as GcThreadsMode;
-  if (!GC_THREADS_MODES.includes(gcThreads)) throw new UsageError(`--gc-threads must be one of ${GC_THREADS_MODES.join(", ")}, got "${values["gc-threads"]}"`);
+  if (!GC_THREADS_MODES.includes(gcThreads)) {
+    throw new UsageError(`--gc-threads must be one of ${GC_THREADS_MODES.join(", ")}, got "${values["gc-threads"]}"`);
+  }
   const apiKeys = values["api-key"] ?? parseKeys(platformEnv("GUST_API_KEYS"));
   return {
-    runtime: values.runtime, port, hostname: values.host, apiKeys,
+    runtime: values.runtime,
+    port,
+    hostname: values.host,
+    apiKeys,
     adminKey: values["admin-key"] ?? platformEnv("GUST_ADMIN_KEY") ?? null,
     stateDir: values["state-dir"] ?? joinPath(homeDir(), ".gust/functions"),
     gcThreads,

@@ -14,17 +14,28 @@ export interface AdminOptions {
   maxBundleBytes?: number;
 }
 
-const err = (message: string, code: string) => ({ error: { message, type: "invalid_request_error", param: null, code } });
+const err = (message: string, code: string) => ({
+  error: { message, type: "invalid_request_error", param: null, code },
+});
 
 export function adminRoutes(registry: FunctionRegistry, o: AdminOptions): Hono {
   const app = new Hono();
   app.use("/admin/*", async (c, next) => {
     if (o.adminKey === null) {
-      if (!o.allowWithoutKey) return c.json(err("Admin routes are disabled: set GUST_ADMIN_KEY (or --admin-key) on the gateway", "admin_disabled"), 403);
+      if (!o.allowWithoutKey) {
+        return c.json(
+          err("Admin routes are disabled: set GUST_ADMIN_KEY (or --admin-key) on the gateway", "admin_disabled"),
+          403,
+        );
+      }
     } else {
       const given = c.req.header("x-admin-key");
-      if (given === undefined) return c.json(err("Admin routes need the admin key in the x-admin-key header", "missing_admin_key"), 401);
-      if (!(await secretMatches(given, [o.adminKey]))) return c.json(err("Invalid admin key", "invalid_admin_key"), 401);
+      if (given === undefined) {
+        return c.json(err("Admin routes need the admin key in the x-admin-key header", "missing_admin_key"), 401);
+      }
+      if (!(await secretMatches(given, [o.adminKey]))) {
+        return c.json(err("Invalid admin key", "invalid_admin_key"), 401);
+      }
     }
     await next();
   });
@@ -32,7 +43,9 @@ export function adminRoutes(registry: FunctionRegistry, o: AdminOptions): Hono {
   app.post("/admin/functions/:name", async (c) => {
     const bundle = await c.req.text();
     const limit = o.maxBundleBytes ?? 20 << 20;
-    if (bundle.length > limit) return c.json(err(`The bundle is ${bundle.length} bytes; the limit is ${limit}`, "bundle_too_large"), 413);
+    if (bundle.length > limit) {
+      return c.json(err(`The bundle is ${bundle.length} bytes; the limit is ${limit}`, "bundle_too_large"), 413);
+    }
     try {
       const f = await registry.deploy(c.req.param("name"), bundle);
       return c.json({ name: f.name, version: f.version, url: `/fn/${f.name}/` });

@@ -14,8 +14,16 @@ export class BundleError extends Error {
 export async function bundleFunction(entry: string): Promise<string> {
   try {
     const result = await build({
-      entryPoints: [entry], bundle: true, write: false, format: "esm", platform: "neutral", target: "es2022",
-      mainFields: ["module", "main"], conditions: ["import", "default"], logLevel: "silent", minify: false,
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      mainFields: ["module", "main"],
+      conditions: ["import", "default"],
+      logLevel: "silent",
+      minify: false,
       // a function anywhere on disk can import hono and the SDK ("gust/sdk") from this installation
       nodePaths: [join(repoRoot, "node_modules")],
       alias: { "gust/sdk": join(repoRoot, "functions", "sdk", "index.ts") },
@@ -23,7 +31,9 @@ export async function bundleFunction(entry: string): Promise<string> {
     return result.outputFiles[0].text;
   } catch (err) {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors ?? [];
-    const detail = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join("\n  ");
+    const detail = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join(
+      "\n  ",
+    );
     throw new BundleError(`Cannot bundle ${entry}:\n  ${detail || (err as Error).message}`);
   }
 }

@@ -5,10 +5,10 @@
 //
 // Layout: <stateDir>/<name>/v<N>.mjs and <stateDir>/<name>/active (the active version number).
 import { joinPath } from "../../runtime/text/io.ts";
-import { isFunctionDefinition, type FunctionDefinition } from "../../functions/sdk/define-function.ts";
+import { type FunctionDefinition, isFunctionDefinition } from "../../functions/sdk/define-function.ts";
 
 import { FUNCTION_NAME_RE } from "../functions-mount.ts";
-import { absolutePath, fileUrl, files } from "../platform/files.ts";
+import { absolutePath, files, fileUrl } from "../platform/files.ts";
 
 /** The one rule for function names, shared with the gateway's /fn/<name> router. */
 export const FUNCTION_NAME = FUNCTION_NAME_RE;
@@ -28,17 +28,29 @@ export class DeployError extends Error {
 }
 
 export function checkFunctionName(name: string): void {
-  if (!FUNCTION_NAME.test(name))
-    throw new DeployError(`Function name ${JSON.stringify(name)} is invalid: use a letter or digit, then letters, digits, _ or -, at most 64 characters`, 400);
+  if (!FUNCTION_NAME.test(name)) {
+    throw new DeployError(
+      `Function name ${
+        JSON.stringify(name)
+      } is invalid: use a letter or digit, then letters, digits, _ or -, at most 64 characters`,
+      400,
+    );
+  }
 }
 
 /** Accepts `export default app` (anything with fetch) or `export default defineFunction({...})`. */
 export function asDefinition(mod: Record<string, unknown>, name: string): FunctionDefinition {
   const d = mod.default;
   if (isFunctionDefinition(d)) return d;
-  if (typeof d === "object" && d !== null && typeof (d as { fetch?: unknown }).fetch === "function")
+  if (typeof d === "object" && d !== null && typeof (d as { fetch?: unknown }).fetch === "function") {
     return { kind: "gust-function", name, app: d as FunctionDefinition["app"] };
-  throw new DeployError(`Function ${name}: the module's default export must be a Hono app or defineFunction({...}), got ${d === undefined ? "nothing" : typeof d}`, 400);
+  }
+  throw new DeployError(
+    `Function ${name}: the module's default export must be a Hono app or defineFunction({...}), got ${
+      d === undefined ? "nothing" : typeof d
+    }`,
+    400,
+  );
 }
 
 /** `<stateDir>/<name>/<file>` */
@@ -63,13 +75,19 @@ export class FunctionRegistry {
   }
 
   list(): { name: string; version: number; versions: number[]; deployedAt: string }[] {
-    return [...this.#active.values()].map((f) => ({ name: f.name, version: f.version, versions: this.#versions(f.name), deployedAt: f.deployedAt }));
+    return [...this.#active.values()].map((f) => ({
+      name: f.name,
+      version: f.version,
+      versions: this.#versions(f.name),
+      deployedAt: f.deployedAt,
+    }));
   }
 
   #versions(name: string): number[] {
     const dir = pathIn(this.stateDir, name);
     if (!this.#fs.exists(dir)) return [];
-    return this.#fs.listDir(dir).map((f) => /^v(\d+)\.mjs$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1])).sort((a, b) => a - b);
+    return this.#fs.listDir(dir).map((f) => /^v(\d+)\.mjs$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1]))
+      .sort((a, b) => a - b);
   }
 
   async #load(name: string, version: number): Promise<DeployedFunction> {
@@ -107,7 +125,9 @@ export class FunctionRegistry {
     const current = this.#active.get(name);
     if (!current) throw new DeployError(`Function ${name} is not deployed`, 404);
     const older = this.#versions(name).filter((v) => v < current.version);
-    if (older.length === 0) throw new DeployError(`Function ${name} has no version older than v${current.version} to roll back to`, 409);
+    if (older.length === 0) {
+      throw new DeployError(`Function ${name} has no version older than v${current.version} to roll back to`, 409);
+    }
     const loaded = await this.#load(name, older.at(-1)!);
     this.#activate(loaded);
     return loaded;

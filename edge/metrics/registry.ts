@@ -44,7 +44,8 @@ interface Metric {
  * rendered whole when its name or one of its sample names was asked for; null renders every family. */
 export type MetricNames = ReadonlySet<string> | null;
 
-export const wanted = (m: Metric, names: MetricNames): boolean => names === null || m.sampleNames().some((n) => names.has(n));
+export const wanted = (m: Metric, names: MetricNames): boolean =>
+  names === null || m.sampleNames().some((n) => names.has(n));
 
 /** One labelled series; `text` is its sample-line prefix (`name{labels} `), built once because a scrape renders
  * every series and rebuilding label text each time was most of a scrape's garbage. */
@@ -77,7 +78,9 @@ abstract class Family<T> implements Metric {
   }
 
   sampleNames(): string[] {
-    return this.type === "histogram" ? [this.name, `${this.name}_bucket`, `${this.name}_sum`, `${this.name}_count`] : [this.name];
+    return this.type === "histogram"
+      ? [this.name, `${this.name}_bucket`, `${this.name}_sum`, `${this.name}_count`]
+      : [this.name];
   }
 
   abstract render(): string;
@@ -139,8 +142,12 @@ export class Histogram extends Family<HistogramValue> {
   }
   observe(x: number, labels: Labels = {}): void {
     const s = this.get(labels, (l) => ({
-      counts: this.buckets.map(() => 0), sum: 0, count: 0,
-      bucketText: [...this.buckets.map(formatNumber), "+Inf"].map((le) => `${this.name}_bucket${labelText(l, ["le", le])} `),
+      counts: this.buckets.map(() => 0),
+      sum: 0,
+      count: 0,
+      bucketText: [...this.buckets.map(formatNumber), "+Inf"].map((le) =>
+        `${this.name}_bucket${labelText(l, ["le", le])} `
+      ),
       sumText: `${this.name}_sum${labelText(l)} `,
       countText: `${this.name}_count${labelText(l)} `,
     }));
@@ -155,7 +162,9 @@ export class Histogram extends Family<HistogramValue> {
     let out = this.header();
     for (const { value: v } of this.series.values()) {
       for (let i = 0; i < this.buckets.length; i++) out += `${v.bucketText[i]}${v.counts[i]}\n`;
-      out += `${v.bucketText[this.buckets.length]}${v.count}\n${v.sumText}${formatNumber(v.sum)}\n${v.countText}${v.count}\n`;
+      out += `${v.bucketText[this.buckets.length]}${v.count}\n${v.sumText}${
+        formatNumber(v.sum)
+      }\n${v.countText}${v.count}\n`;
     }
     return out;
   }

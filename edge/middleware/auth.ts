@@ -53,11 +53,16 @@ export function apiKeyAuth(opts: AuthOptions): MiddlewareHandler<GatewayEnv> {
   const publicPaths = new Set(opts.publicPaths ?? []);
   // digests are computed once, on the first request (crypto.subtle is async; the factory is not)
   let tables: Promise<{ global: Uint8Array[]; perFunction: Map<string, Uint8Array[]> }> | null = null;
-  const load = () =>
-    (tables ??= (async () => ({
-      global: await Promise.all(opts.keys.map(digest)),
-      perFunction: new Map(await Promise.all(Object.entries(opts.functionKeys ?? {}).map(async ([name, keys]) => [name, await Promise.all(keys.map(digest))] as const))),
-    }))());
+  const load = () => (tables ??= (async () => ({
+    global: await Promise.all(opts.keys.map(digest)),
+    perFunction: new Map(
+      await Promise.all(
+        Object.entries(opts.functionKeys ?? {}).map(async ([name, keys]) =>
+          [name, await Promise.all(keys.map(digest))] as const
+        ),
+      ),
+    ),
+  }))());
 
   return async (c, next) => {
     const path = c.req.path;
@@ -69,12 +74,26 @@ export function apiKeyAuth(opts: AuthOptions): MiddlewareHandler<GatewayEnv> {
     if (global.length === 0 && fnKeys.length === 0) return next();
     const presented = presentedKey(c.req.raw.headers);
     if (presented === null) {
-      throw new HttpError(401, "missing_api_key", "no API key: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`", null, { "www-authenticate": 'Bearer realm="gust"' });
+      throw new HttpError(
+        401,
+        "missing_api_key",
+        "no API key: send it as `Authorization: Bearer <key>` or `x-api-key: <key>`",
+        null,
+        { "www-authenticate": 'Bearer realm="gust"' },
+      );
     }
     const d = await digest(presented.key);
     if (!anyEqual(d, [...global, ...fnKeys])) {
-      const scope = fn !== undefined ? `the gateway's keys or the keys of function ${JSON.stringify(fn)}` : "the gateway's keys";
-      throw new HttpError(401, "invalid_api_key", `the API key in ${presented.header} is not one of ${scope}`, presented.header, { "www-authenticate": 'Bearer realm="gust", error="invalid_token"' });
+      const scope = fn !== undefined
+        ? `the gateway's keys or the keys of function ${JSON.stringify(fn)}`
+        : "the gateway's keys";
+      throw new HttpError(
+        401,
+        "invalid_api_key",
+        `the API key in ${presented.header} is not one of ${scope}`,
+        presented.header,
+        { "www-authenticate": 'Bearer realm="gust", error="invalid_token"' },
+      );
     }
     return next();
   };

@@ -23,7 +23,12 @@ export function formatBytes(n: number): string {
 
 function tooLarge(maxBytes: number, got?: number): HttpError {
   const what = got !== undefined ? `is ${got} bytes, over` : "is larger than";
-  return new HttpError(413, "request_too_large", `the request body ${what} the limit of ${formatBytes(maxBytes)}`, null);
+  return new HttpError(
+    413,
+    "request_too_large",
+    `the request body ${what} the limit of ${formatBytes(maxBytes)}`,
+    null,
+  );
 }
 
 export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<GatewayEnv> {

@@ -41,7 +41,15 @@ export class Limiter {
     }
     const retry = { "retry-after": String(retryAfterSeconds) };
     if (this.queue.length >= maxQueue) {
-      return Promise.reject(new HttpError(429, "rate_limit_exceeded", `the gateway is at its limit: ${maxConcurrent} requests running and ${maxQueue} queued; retry after ${retryAfterSeconds} s`, null, retry));
+      return Promise.reject(
+        new HttpError(
+          429,
+          "rate_limit_exceeded",
+          `the gateway is at its limit: ${maxConcurrent} requests running and ${maxQueue} queued; retry after ${retryAfterSeconds} s`,
+          null,
+          retry,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       const leave = () => {
@@ -63,7 +71,16 @@ export class Limiter {
       };
       const onAbort = () => waiter.fail(signal!.reason ?? new Error("client went away while queued"));
       const timer = clock.setTimeout(
-        () => waiter.fail(new HttpError(429, "queue_timeout", `waited ${maxQueueWaitMs} ms in the gateway's queue without getting one of its ${maxConcurrent} slots; retry after ${retryAfterSeconds} s`, null, retry)),
+        () =>
+          waiter.fail(
+            new HttpError(
+              429,
+              "queue_timeout",
+              `waited ${maxQueueWaitMs} ms in the gateway's queue without getting one of its ${maxConcurrent} slots; retry after ${retryAfterSeconds} s`,
+              null,
+              retry,
+            ),
+          ),
         maxQueueWaitMs,
       );
       this.queue.push(waiter);

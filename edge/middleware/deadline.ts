@@ -14,7 +14,11 @@ export interface DeadlineOptions {
 }
 
 export function deadlineExceeded(timeoutMs: number): HttpError {
-  return new HttpError(504, "deadline_exceeded", `the request did not finish within the gateway's deadline of ${timeoutMs} ms; its generation was aborted`);
+  return new HttpError(
+    504,
+    "deadline_exceeded",
+    `the request did not finish within the gateway's deadline of ${timeoutMs} ms; its generation was aborted`,
+  );
 }
 
 export function deadline(opts: DeadlineOptions): MiddlewareHandler<GatewayEnv> {
@@ -28,7 +32,11 @@ export function deadline(opts: DeadlineOptions): MiddlewareHandler<GatewayEnv> {
       controller.abort(deadlineExceeded(timeoutMs));
       fire();
     }, timeoutMs);
-    c.set("deadline", { signal: controller.signal, expiresAt, remainingMs: () => Math.max(0, expiresAt - clock.now()) });
+    c.set("deadline", {
+      signal: controller.signal,
+      expiresAt,
+      remainingMs: () => Math.max(0, expiresAt - clock.now()),
+    });
     c.env?.liftIdleTimeout?.();
     const onDone = c.get("onDone");
     if (onDone) onDone(() => clock.clearTimeout(timer));

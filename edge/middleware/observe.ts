@@ -18,7 +18,11 @@ export interface ObserveOptions {
   loop?: LoopMarker;
 }
 
-function fallbackLabel(path: string, registered: string | undefined, knownPaths: ReadonlySet<string> | undefined): string {
+function fallbackLabel(
+  path: string,
+  registered: string | undefined,
+  knownPaths: ReadonlySet<string> | undefined,
+): string {
   if (knownPaths?.has(path)) return path;
   return registered && registered !== "*" && registered !== "/*" ? registered : "other";
 }

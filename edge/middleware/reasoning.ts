@@ -64,22 +64,32 @@ const bad = (param: string, message: string) => new HttpError(400, "invalid_valu
 function effortWord(v: unknown, param: string): EffortWord | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string" || !(EFFORT_WORDS as readonly string[]).includes(v)) {
-    throw bad(param, `unknown reasoning effort ${JSON.stringify(v)}; allowed: ${EFFORT_WORDS.join(", ")} (this model runs none or high; the others set a reasoning budget)`);
+    throw bad(
+      param,
+      `unknown reasoning effort ${JSON.stringify(v)}; allowed: ${
+        EFFORT_WORDS.join(", ")
+      } (this model runs none or high; the others set a reasoning budget)`,
+    );
   }
   return v as EffortWord;
 }
 
 function budgetField(v: unknown, param: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw bad(param, `must be an integer ≥ 0 (0 = no reasoning), got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw bad(param, `must be an integer ≥ 0 (0 = no reasoning), got ${JSON.stringify(v)}`);
+  }
   return v;
 }
 
 /** The decision for one request body (exported for tests and for functions that resolve settings themselves). */
 export function resolveReasoning(body: Record<string, unknown> | null, opts: ReasoningOptions = {}): ReasoningSettings {
   const budgets = { ...DEFAULT_EFFORT_BUDGETS, ...opts.effortBudgets };
-  let decided = fromRequest(body, opts, budgets) ?? fromWord(opts.default?.effort ?? "none", opts.default?.budgetTokens, budgets, "route-default");
-  if (opts.allowReasoning === false && decided.effort !== "none") decided = { effort: "none", budgetTokens: 0, source: "operator:reasoning-disabled" };
+  let decided = fromRequest(body, opts, budgets) ??
+    fromWord(opts.default?.effort ?? "none", opts.default?.budgetTokens, budgets, "route-default");
+  if (opts.allowReasoning === false && decided.effort !== "none") {
+    decided = { effort: "none", budgetTokens: 0, source: "operator:reasoning-disabled" };
+  }
   const cap = opts.maxBudgetTokens ?? null;
   if (decided.effort === "high" && cap !== null && (decided.budgetTokens === null || decided.budgetTokens > cap)) {
     decided = { ...decided, budgetTokens: cap, source: `${decided.source}+operator-cap` };
@@ -87,26 +97,46 @@ export function resolveReasoning(body: Record<string, unknown> | null, opts: Rea
   return decided;
 }
 
-function fromWord(word: EffortWord, budget: number | null | undefined, budgets: Record<string, number | null>, source: string): ReasoningSettings {
+function fromWord(
+  word: EffortWord,
+  budget: number | null | undefined,
+  budgets: Record<string, number | null>,
+  source: string,
+): ReasoningSettings {
   if (word === "none") return { effort: "none", budgetTokens: 0, source };
   return { effort: "high", budgetTokens: budget !== undefined ? budget : budgets[word], source };
 }
 
-function fromRequest(body: Record<string, unknown> | null, opts: ReasoningOptions, budgets: Record<string, number | null>): ReasoningSettings | null {
+function fromRequest(
+  body: Record<string, unknown> | null,
+  opts: ReasoningOptions,
+  budgets: Record<string, number | null>,
+): ReasoningSettings | null {
   if (!body) return null;
   const top = effortWord(body.reasoning_effort, "reasoning_effort");
   const r = body.reasoning;
-  if (r !== undefined && r !== null && (typeof r !== "object" || Array.isArray(r))) throw bad("reasoning", "must be an object like {\"budget_tokens\": 2048} or {\"effort\": \"high\"}");
+  if (r !== undefined && r !== null && (typeof r !== "object" || Array.isArray(r))) {
+    throw bad("reasoning", 'must be an object like {"budget_tokens": 2048} or {"effort": "high"}');
+  }
   const nested = r ? effortWord((r as Record<string, unknown>).effort, "reasoning.effort") : undefined;
   const budget = r ? budgetField((r as Record<string, unknown>).budget_tokens, "reasoning.budget_tokens") : undefined;
-  if (top !== undefined && nested !== undefined && top !== nested) throw bad("reasoning.effort", `${JSON.stringify(nested)} contradicts reasoning_effort ${JSON.stringify(top)}; send one of them`);
+  if (top !== undefined && nested !== undefined && top !== nested) {
+    throw bad(
+      "reasoning.effort",
+      `${JSON.stringify(nested)} contradicts reasoning_effort ${JSON.stringify(top)}; send one of them`,
+    );
+  }
   let word = top ?? nested;
   let source = top !== undefined ? "request:reasoning_effort" : nested !== undefined ? "request:reasoning.effort" : "";
   if (opts.mistral) {
     const mode = body.prompt_mode;
-    if (mode !== undefined && mode !== null && mode !== "reasoning") throw bad("prompt_mode", `unknown prompt_mode ${JSON.stringify(mode)}; allowed: "reasoning" or null`);
+    if (mode !== undefined && mode !== null && mode !== "reasoning") {
+      throw bad("prompt_mode", `unknown prompt_mode ${JSON.stringify(mode)}; allowed: "reasoning" or null`);
+    }
     if (mode === "reasoning") {
-      if (word === "none") throw bad("prompt_mode", 'prompt_mode "reasoning" contradicts reasoning_effort "none"; send one of them');
+      if (word === "none") {
+        throw bad("prompt_mode", 'prompt_mode "reasoning" contradicts reasoning_effort "none"; send one of them');
+      }
       if (word === undefined) {
         word = "high";
         source = "request:prompt_mode";
@@ -114,9 +144,21 @@ function fromRequest(body: Record<string, unknown> | null, opts: ReasoningOption
     }
   }
   if (budget !== undefined) {
-    if (budget > 0 && word === "none") throw bad("reasoning.budget_tokens", `a budget of ${budget} tokens contradicts reasoning effort "none"; leave one out`);
-    if (budget === 0 && word !== undefined && word !== "none") throw bad("reasoning.budget_tokens", `a budget of 0 means no reasoning, which contradicts reasoning effort ${JSON.stringify(word)}`);
-    return budget === 0 ? { effort: "none", budgetTokens: 0, source: "request:reasoning.budget_tokens" } : { effort: "high", budgetTokens: budget, source: "request:reasoning.budget_tokens" };
+    if (budget > 0 && word === "none") {
+      throw bad(
+        "reasoning.budget_tokens",
+        `a budget of ${budget} tokens contradicts reasoning effort "none"; leave one out`,
+      );
+    }
+    if (budget === 0 && word !== undefined && word !== "none") {
+      throw bad(
+        "reasoning.budget_tokens",
+        `a budget of 0 means no reasoning, which contradicts reasoning effort ${JSON.stringify(word)}`,
+      );
+    }
+    return budget === 0
+      ? { effort: "none", budgetTokens: 0, source: "request:reasoning.budget_tokens" }
+      : { effort: "high", budgetTokens: budget, source: "request:reasoning.budget_tokens" };
   }
   return word === undefined ? null : fromWord(word, undefined, budgets, source);
 }
@@ -128,8 +170,16 @@ async function readBody(c: GatewayContext, mode: "always" | "if-json"): Promise<
 }
 
 export function reasoning(opts: ReasoningOptions = {}): MiddlewareHandler<GatewayEnv> {
-  for (const [k, b] of Object.entries({ ...opts.effortBudgets, maxBudgetTokens: opts.maxBudgetTokens, default: opts.default?.budgetTokens })) {
-    if (b !== undefined && b !== null && !(Number.isSafeInteger(b) && b >= 0)) throw new TypeError(`reasoning option ${k} must be an integer ≥ 0 or null, got ${String(b)}`);
+  for (
+    const [k, b] of Object.entries({
+      ...opts.effortBudgets,
+      maxBudgetTokens: opts.maxBudgetTokens,
+      default: opts.default?.budgetTokens,
+    })
+  ) {
+    if (b !== undefined && b !== null && !(Number.isSafeInteger(b) && b >= 0)) {
+      throw new TypeError(`reasoning option ${k} must be an integer ≥ 0 or null, got ${String(b)}`);
+    }
   }
   const mode = opts.readBody ?? "if-json";
   return async (c, next) => {

@@ -28,7 +28,11 @@ export function denoNamespace<T = DenoSystem>(): T | null {
 /** Node's `process` (Bun, Node); only called where `denoNamespace()` is null. */
 export function nodeProcess(): NodeProcess {
   const p = (globalThis as { process?: NodeProcess }).process;
-  if (!p) throw new Error("this runtime has neither Deno's namespace nor Node's process object; run the gateway on Bun or Deno");
+  if (!p) {
+    throw new Error(
+      "this runtime has neither Deno's namespace nor Node's process object; run the gateway on Bun or Deno",
+    );
+  }
   return p;
 }
 

@@ -2,12 +2,26 @@
 // connection; RuntimeLink (link.ts) reconnects when the runtime restarts.
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import { concatBytes } from "../../runtime/text/utf8.ts";
-import { FrameDecoder, encodeFrame, type Frame } from "../../runtime/wire/frames.ts";
-import type { ClientMessage, DeltasMessage, ErrorMessage, HelloMessage, RuntimeStats, ServerMessage, StatsMessage } from "../../runtime/wire/messages.ts";
+import { encodeFrame, type Frame, FrameDecoder } from "../../runtime/wire/frames.ts";
+import type {
+  ClientMessage,
+  DeltasMessage,
+  ErrorMessage,
+  HelloMessage,
+  RuntimeStats,
+  ServerMessage,
+  StatsMessage,
+} from "../../runtime/wire/messages.ts";
 import { PROTOCOL_VERSION } from "../../runtime/wire/messages.ts";
-import { RuntimeError, type GenerateEvent, type GenerateOptions, type ModelBinding, type ModelInfo } from "../binding/types.ts";
+import {
+  type GenerateEvent,
+  type GenerateOptions,
+  type ModelBinding,
+  type ModelInfo,
+  RuntimeError,
+} from "../binding/types.ts";
 import { AsyncQueue } from "./async-queue.ts";
-import { connectByteStream, type ByteStream, type RuntimeTarget, type StreamHandlers } from "./byte-stream.ts";
+import { type ByteStream, connectByteStream, type RuntimeTarget, type StreamHandlers } from "./byte-stream.ts";
 
 /** "unix:/path", "tcp:host:port", "host:port" or a bare socket path. */
 export function parseRuntimeAddress(address: string): RuntimeTarget {
@@ -32,7 +46,12 @@ export class RuntimeClient implements ModelBinding {
   /** Called for each chunk read from the runtime, before its frames are dispatched (the gateway's stall monitor). */
   onData: (() => void) | null = null;
 
-  private constructor(readonly address: string, readonly info: ModelInfo, private readonly stream: ByteStream, private readonly decoder: FrameDecoder) {}
+  private constructor(
+    readonly address: string,
+    readonly info: ModelInfo,
+    private readonly stream: ByteStream,
+    private readonly decoder: FrameDecoder,
+  ) {}
 
   /** A chunk from the runtime. */
   #receive(chunk: Uint8Array): void {
@@ -61,20 +80,37 @@ export class RuntimeClient implements ModelBinding {
         settled = true;
         clearTimeout(timer);
         stream?.close();
-        reject(new RuntimeError("unavailable", `Cannot reach the gust runtime at ${address}: ${why}. Start it with \`gust runtime --model DIR --socket PATH\`.`));
+        reject(
+          new RuntimeError(
+            "unavailable",
+            `Cannot reach the gust runtime at ${address}: ${why}. Start it with \`gust runtime --model DIR --socket PATH\`.`,
+          ),
+        );
       };
       const timer = setTimeout(() => fail(`no hello within ${timeoutMs} ms`), timeoutMs);
       const greet = async (first: Frame) => {
         const hello = first.message as HelloMessage;
-        if (hello.type !== "hello" || hello.protocol !== PROTOCOL_VERSION)
+        if (hello.type !== "hello" || hello.protocol !== PROTOCOL_VERSION) {
           return fail(`it speaks protocol ${hello.protocol ?? "unknown"}, this gateway speaks ${PROTOCOL_VERSION}`);
+        }
         let info: ModelInfo;
         try {
-          const files = new Map(hello.tokenizer.files.map((f) => [f.name, new TextDecoder().decode(first.binary.subarray(f.byteOffset, f.byteOffset + f.byteLength))]));
-          const tokenizer = await loadTokenizer("runtime", { read: async (path) => files.get(path.split("/").pop()!) ?? null });
+          const files = new Map(
+            hello.tokenizer.files.map((
+              f,
+            ) => [f.name, new TextDecoder().decode(first.binary.subarray(f.byteOffset, f.byteOffset + f.byteLength))]),
+          );
+          const tokenizer = await loadTokenizer("runtime", {
+            read: async (path) => files.get(path.split("/").pop()!) ?? null,
+          });
           info = {
-            id: hello.model.id, contextLength: hello.model.contextLength, vocabSize: hello.model.vocabSize, tokenizer,
-            image: hello.image, hasVision: hello.model.hasVision, limits: hello.limits,
+            id: hello.model.id,
+            contextLength: hello.model.contextLength,
+            vocabSize: hello.model.vocabSize,
+            tokenizer,
+            image: hello.image,
+            hasVision: hello.model.hasVision,
+            limits: hello.limits,
           };
         } catch (err) {
           return fail(`its tokenizer could not be loaded: ${(err as Error).message}`);
@@ -141,9 +177,13 @@ export class RuntimeClient implements ModelBinding {
       if (!p) continue;
       const forced = new Set(d.forced ?? []);
       p.queue.push({
-        index: d.index, finishReason: d.finish, usage: d.usage,
+        index: d.index,
+        finishReason: d.finish,
+        usage: d.usage,
         tokens: d.tokens.map((t, i) => ({
-          token: t[0], logprob: t[1], forced: forced.has(i),
+          token: t[0],
+          logprob: t[1],
+          forced: forced.has(i),
           ...(t.length > 2 ? { topLogprobs: t[2]!.map(([token, logprob]) => ({ token, logprob })) } : {}),
         })),
       });
@@ -202,8 +242,19 @@ export class RuntimeClient implements ModelBinding {
       });
     }
     this.#send({
-      type: "generate", id, promptIds: o.promptIds, images, sampling: o.sampling, maxTokens: o.maxTokens, stopIds: o.stopIds,
-      ignoreEos: o.ignoreEos, reasoningBudget: o.reasoningBudget, priority: o.priority, n, timeoutMs: o.timeoutMs, speculativeTokens: o.speculativeTokens,
+      type: "generate",
+      id,
+      promptIds: o.promptIds,
+      images,
+      sampling: o.sampling,
+      maxTokens: o.maxTokens,
+      stopIds: o.stopIds,
+      ignoreEos: o.ignoreEos,
+      reasoningBudget: o.reasoningBudget,
+      priority: o.priority,
+      n,
+      timeoutMs: o.timeoutMs,
+      speculativeTokens: o.speculativeTokens,
       ...(o.responseFormat ? { responseFormat: o.responseFormat } : {}),
       ...(o.toolCalls ? { toolCalls: o.toolCalls } : {}),
     }, binary);
@@ -212,7 +263,9 @@ export class RuntimeClient implements ModelBinding {
   }
 
   stats(signal?: AbortSignal): Promise<RuntimeStats> {
-    if (this.#closed) return Promise.reject(new RuntimeError("unavailable", `The gust runtime at ${this.address} is not connected`));
+    if (this.#closed) {
+      return Promise.reject(new RuntimeError("unavailable", `The gust runtime at ${this.address} is not connected`));
+    }
     const id = `s${this.#nextId++}`;
     return new Promise((resolve, reject) => {
       this.#statsWaiters.set(id, resolve);

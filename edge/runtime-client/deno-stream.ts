@@ -12,14 +12,18 @@ interface Conn {
 }
 
 interface DenoNet {
-  connect(o: { transport: "unix"; path: string } | { transport?: "tcp"; hostname: string; port: number }): Promise<Conn>;
+  connect(
+    o: { transport: "unix"; path: string } | { transport?: "tcp"; hostname: string; port: number },
+  ): Promise<Conn>;
 }
 
 const READ_BYTES = 64 * 1024;
 
 export async function connect(target: RuntimeTarget, handlers: StreamHandlers): Promise<ByteStream> {
   const deno = (globalThis as unknown as { Deno: DenoNet }).Deno;
-  const conn = "path" in target ? await deno.connect({ transport: "unix", path: target.path }) : await deno.connect({ hostname: target.host, port: target.port });
+  const conn = "path" in target
+    ? await deno.connect({ transport: "unix", path: target.path })
+    : await deno.connect({ hostname: target.host, port: target.port });
   if ("host" in target) conn.setNoDelay?.(true); // small frames (abort) go out at once
   let ended = false;
   const end = (why: string) => {

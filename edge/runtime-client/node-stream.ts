@@ -5,7 +5,9 @@ import type { ByteStream, RuntimeTarget, StreamHandlers } from "./byte-stream.ts
 
 export function connect(target: RuntimeTarget, handlers: StreamHandlers): Promise<ByteStream> {
   return new Promise((resolve, reject) => {
-    const socket = "path" in target ? createConnection({ path: target.path }) : createConnection({ host: target.host, port: target.port });
+    const socket = "path" in target
+      ? createConnection({ path: target.path })
+      : createConnection({ host: target.host, port: target.port });
     let open = false;
     let ended = false;
     const end = (why: string) => {

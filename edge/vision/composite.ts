@@ -15,13 +15,19 @@ function blendWhite(c: number, a: number): number {
 
 /** `channels` samples per pixel (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) → packed RGB. */
 export function toRgbOnWhite(data: Uint8Array, pixels: number, channels: number): Uint8Array {
-  if (data.length !== pixels * channels) throw new RangeError(`expected ${pixels * channels} samples for ${pixels} pixels x ${channels}, got ${data.length}`);
+  if (data.length !== pixels * channels) {
+    throw new RangeError(
+      `expected ${pixels * channels} samples for ${pixels} pixels x ${channels}, got ${data.length}`,
+    );
+  }
   if (channels === 3) return data;
   const out = new Uint8Array(pixels * 3);
   if (channels === 1) {
     for (let p = 0; p < pixels; p++) out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = data[p];
   } else if (channels === 2) {
-    for (let p = 0; p < pixels; p++) out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = blendWhite(data[p * 2], data[p * 2 + 1]);
+    for (let p = 0; p < pixels; p++) {
+      out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = blendWhite(data[p * 2], data[p * 2 + 1]);
+    }
   } else if (channels === 4) {
     for (let p = 0; p < pixels; p++) {
       const a = data[p * 4 + 3];

@@ -36,29 +36,62 @@ function decoderDetail(e: unknown): string {
 }
 
 /** Size after orientation, from the header (no pixel decoding). EXIF orientations 5–8 swap width and height. */
-export async function orientedSize(bytes: Uint8Array, header: Header, maxPixels: number, applyExif: boolean): Promise<{ width: number; height: number }> {
+export async function orientedSize(
+  bytes: Uint8Array,
+  header: Header,
+  maxPixels: number,
+  applyExif: boolean,
+): Promise<{ width: number; height: number }> {
   let meta: Metadata;
   try {
     meta = await sharp(bytes, inputOptions(maxPixels)).metadata();
   } catch (e) {
-    throw new VisionError(400, "image_decode", `${header.format.toUpperCase()} file could not be read (${decoderDetail(e)}); send an intact PNG, JPEG, GIF or WebP`);
+    throw new VisionError(
+      400,
+      "image_decode",
+      `${header.format.toUpperCase()} file could not be read (${
+        decoderDetail(e)
+      }); send an intact PNG, JPEG, GIF or WebP`,
+    );
   }
   if (meta.format !== header.format) {
     // Our sniffer and the decoder disagree about what the file is: refuse rather than guess.
-    throw new VisionError(400, "image_format", `image bytes start like ${header.format.toUpperCase()} but the decoder reads ${String(meta.format).toUpperCase()}; send an intact PNG, JPEG, GIF or WebP`);
+    throw new VisionError(
+      400,
+      "image_format",
+      `image bytes start like ${header.format.toUpperCase()} but the decoder reads ${
+        String(meta.format).toUpperCase()
+      }; send an intact PNG, JPEG, GIF or WebP`,
+    );
   }
   const swap = applyExif && (meta.orientation ?? 1) >= 5;
   return swap ? { width: header.height, height: header.width } : { width: header.width, height: header.height };
 }
 
 /** Decode to 8-bit interleaved samples, oriented if asked. */
-export async function decode(bytes: Uint8Array, header: Header, maxPixels: number, applyExif: boolean): Promise<Decoded> {
+export async function decode(
+  bytes: Uint8Array,
+  header: Header,
+  maxPixels: number,
+  applyExif: boolean,
+): Promise<Decoded> {
   try {
     let img = sharp(bytes, inputOptions(maxPixels));
     if (applyExif) img = img.autoOrient();
     const { data, info } = await img.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    return {
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
   } catch (e) {
-    throw new VisionError(400, "image_decode", `${header.format.toUpperCase()} image could not be decoded (${decoderDetail(e)}); the file is truncated or corrupt`);
+    throw new VisionError(
+      400,
+      "image_decode",
+      `${header.format.toUpperCase()} image could not be decoded (${
+        decoderDetail(e)
+      }); the file is truncated or corrupt`,
+    );
   }
 }

@@ -36,7 +36,11 @@ export class VisionError extends Error {
   }
 
   toJSON(): { error: { message: string; type: string; code: VisionErrorCode; param: string | null } } {
-    const type = this.status === 500 ? "server_error" : this.status === 403 ? "permission_error" : "invalid_request_error";
+    const type = this.status === 500
+      ? "server_error"
+      : this.status === 403
+      ? "permission_error"
+      : "invalid_request_error";
     return { error: { message: this.message, type, code: this.code, param: this.param } };
   }
 }
@@ -45,7 +49,11 @@ export class VisionError extends Error {
  * (the cause may name files or addresses; the caller may log `cause`). */
 export function asVisionError(e: unknown): VisionError {
   if (e instanceof VisionError) return e;
-  const err = new VisionError(500, "internal_error", "internal error while preparing images; the request was not processed");
+  const err = new VisionError(
+    500,
+    "internal_error",
+    "internal error while preparing images; the request was not processed",
+  );
   (err as { cause?: unknown }).cause = e;
   return err;
 }

@@ -67,17 +67,33 @@ export function dialChecked(req: DialRequest): Promise<Duplex> {
       const want = parseIp(req.address);
       if (!peer || !want || peer.length !== want.length || peer.some((b, i) => b !== want[i])) {
         sock.destroy();
-        reject(new VisionError(403, "image_url_refused", "image URL connection ended up at a different address than the one checked"));
+        reject(
+          new VisionError(
+            403,
+            "image_url_refused",
+            "image URL connection ended up at a different address than the one checked",
+          ),
+        );
         return;
       }
       resolve(sock);
     });
-    sock.once("error", () => reject(new VisionError(400, "image_url_fetch", "image URL host refused the connection or could not be reached")));
+    sock.once(
+      "error",
+      () =>
+        reject(
+          new VisionError(400, "image_url_fetch", "image URL host refused the connection or could not be reached"),
+        ),
+    );
   });
 }
 
 /** Checked addresses of a target; throws 403 if any is refused, 400 if the name does not resolve. */
-async function addressesOf(host: string, literal: boolean, resolve: (h: string) => Promise<string[]>): Promise<string[]> {
+async function addressesOf(
+  host: string,
+  literal: boolean,
+  resolve: (h: string) => Promise<string[]>,
+): Promise<string[]> {
   if (literal) return [host];
   let addrs: string[];
   try {
@@ -89,7 +105,13 @@ async function addressesOf(host: string, literal: boolean, resolve: (h: string) 
   for (const a of addrs) {
     const why = refusedAddress(a);
     // Say what kind of address, not which: the client need not learn our internal DNS.
-    if (why) throw new VisionError(403, "image_url_refused", `image URL host ${host} resolves to ${why.replace(/ \(.*\)$/, "")}; only public addresses are fetched`);
+    if (why) {
+      throw new VisionError(
+        403,
+        "image_url_refused",
+        `image URL host ${host} resolves to ${why.replace(/ \(.*\)$/, "")}; only public addresses are fetched`,
+      );
+    }
   }
   return addrs;
 }
@@ -98,7 +120,7 @@ async function fetchChecked(start: URL, p: FetchPolicy, signal: AbortSignal): Pr
   const resolve = p.fetchHooks?.resolve ?? defaultResolve;
   const dial = p.fetchHooks?.dial ?? dialChecked;
   let url = start;
-  for (let hop = 0; ; hop++) {
+  for (let hop = 0;; hop++) {
     const t = checkUrl(url, p);
     const addrs = await addressesOf(t.host, t.literal, resolve);
     let sock: Duplex | null = null;
@@ -124,8 +146,16 @@ async function fetchChecked(start: URL, p: FetchPolicy, signal: AbortSignal): Pr
     }
     if (REDIRECTS.has(res.status)) {
       const loc = res.headers.get("location");
-      if (!loc) throw new VisionError(400, "image_url_fetch", `image URL answered HTTP ${res.status} without a Location`);
-      if (hop >= p.maxRedirects) throw new VisionError(400, "image_url_fetch", `image URL redirected more than ${p.maxRedirects} times; the limit is ${p.maxRedirects}`);
+      if (!loc) {
+        throw new VisionError(400, "image_url_fetch", `image URL answered HTTP ${res.status} without a Location`);
+      }
+      if (hop >= p.maxRedirects) {
+        throw new VisionError(
+          400,
+          "image_url_fetch",
+          `image URL redirected more than ${p.maxRedirects} times; the limit is ${p.maxRedirects}`,
+        );
+      }
       try {
         url = new URL(loc, url);
       } catch {
@@ -133,7 +163,13 @@ async function fetchChecked(start: URL, p: FetchPolicy, signal: AbortSignal): Pr
       }
       continue;
     }
-    if (res.status !== 200) throw new VisionError(400, "image_url_fetch", `image URL answered HTTP ${res.status}; expected 200 with an image`);
+    if (res.status !== 200) {
+      throw new VisionError(
+        400,
+        "image_url_fetch",
+        `image URL answered HTTP ${res.status}; expected 200 with an image`,
+      );
+    }
     return { bytes: res.body, contentType: res.headers.get("content-type") ?? null };
   }
 }
@@ -145,7 +181,13 @@ export async function fetchImage(url: URL, p: FetchPolicy): Promise<Fetched> {
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       ctl.abort();
-      reject(new VisionError(400, "image_url_fetch", `image URL did not deliver the image within ${num(p.fetchTimeoutMs)} ms`));
+      reject(
+        new VisionError(
+          400,
+          "image_url_fetch",
+          `image URL did not deliver the image within ${num(p.fetchTimeoutMs)} ms`,
+        ),
+      );
     }, p.fetchTimeoutMs);
   });
   try {
@@ -163,5 +205,9 @@ export function checkContentType(contentType: string | null): void {
   if (contentType === null) return;
   const mime = contentType.split(";")[0].trim().toLowerCase();
   if (mime.startsWith("image/") || mime === "application/octet-stream" || mime === "") return;
-  throw new VisionError(400, "image_mime", `image URL answered with Content-Type ${mime}, not an image; allowed: image/png, image/jpeg, image/gif, image/webp`);
+  throw new VisionError(
+    400,
+    "image_mime",
+    `image URL answered with Content-Type ${mime}, not an image; allowed: image/png, image/jpeg, image/gif, image/webp`,
+  );
 }

@@ -13,7 +13,8 @@ export interface Header {
   height: number;
 }
 
-const ascii = (b: Uint8Array, o: number, s: string) => b.length >= o + s.length && [...s].every((c, k) => b[o + k] === c.charCodeAt(0));
+const ascii = (b: Uint8Array, o: number, s: string) =>
+  b.length >= o + s.length && [...s].every((c, k) => b[o + k] === c.charCodeAt(0));
 
 /** The format the magic bytes say, or null. */
 export function sniffFormat(b: Uint8Array): ImageFormat | null {
@@ -38,14 +39,26 @@ function describe(b: Uint8Array): string {
 /** Format and stored size, checked against the pixel cap. Throws VisionError with the numbers. */
 export function readHeader(b: Uint8Array, maxPixels: number): Header {
   const format = sniffFormat(b);
-  if (format === null) throw new VisionError(400, "image_format", `image bytes are ${describe(b)}; allowed formats: PNG, JPEG, GIF, WebP`);
+  if (format === null) {
+    throw new VisionError(400, "image_format", `image bytes are ${describe(b)}; allowed formats: PNG, JPEG, GIF, WebP`);
+  }
   const size = sniffImageSize(b);
   if (size === null || !(size.width > 0 && size.height > 0)) {
-    throw new VisionError(400, "image_decode", `${format.toUpperCase()} header is truncated or corrupt: no valid width and height found`);
+    throw new VisionError(
+      400,
+      "image_decode",
+      `${format.toUpperCase()} header is truncated or corrupt: no valid width and height found`,
+    );
   }
   const pixels = size.width * size.height;
   if (pixels > maxPixels) {
-    throw new VisionError(413, "image_too_many_pixels", `image is ${num(size.width)} x ${num(size.height)} = ${num(pixels)} pixels; the limit is ${num(maxPixels)} pixels per image`);
+    throw new VisionError(
+      413,
+      "image_too_many_pixels",
+      `image is ${num(size.width)} x ${num(size.height)} = ${num(pixels)} pixels; the limit is ${
+        num(maxPixels)
+      } pixels per image`,
+    );
   }
   return { format, width: size.width, height: size.height };
 }

@@ -15,7 +15,11 @@ export interface HttpResponse {
 const MAX_HEADER_BYTES = 16 * 1024;
 const fetchError = (m: string) => new VisionError(400, "image_url_fetch", m);
 const tooBig = (n: number, max: number, what: string) =>
-  new VisionError(413, "image_too_many_bytes", `image URL ${what} ${num(n)} bytes; the limit is ${num(max)} bytes per image`);
+  new VisionError(
+    413,
+    "image_too_many_bytes",
+    `image URL ${what} ${num(n)} bytes; the limit is ${num(max)} bytes per image`,
+  );
 
 function parseHead(text: string): { status: number; headers: Map<string, string> } {
   const lines = text.split("\r\n");
@@ -79,7 +83,11 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
 }
 
 /** Send one GET on `socket` and read the answer. The socket is destroyed when this settles. */
-export function httpGet(socket: Duplex, req: { path: string; hostHeader: string }, maxBodyBytes: number): Promise<HttpResponse> {
+export function httpGet(
+  socket: Duplex,
+  req: { path: string; hostHeader: string },
+  maxBodyBytes: number,
+): Promise<HttpResponse> {
   return new Promise<HttpResponse>((resolve, reject) => {
     let head: { status: number; headers: Map<string, string> } | null = null;
     let headBuf = new Uint8Array(0);
@@ -96,7 +104,14 @@ export function httpGet(socket: Duplex, req: { path: string; hostHeader: string 
       else resolve(r!);
     };
     // bytes past Content-Length (a misbehaving server) are dropped
-    const complete = () => finish(null, { status: head!.status, headers: head!.headers, body: chunked ? concat(chunked.parts, chunked.size) : concat(parts, size).subarray(0, length >= 0 ? length : size) });
+    const complete = () =>
+      finish(null, {
+        status: head!.status,
+        headers: head!.headers,
+        body: chunked
+          ? concat(chunked.parts, chunked.size)
+          : concat(parts, size).subarray(0, length >= 0 ? length : size),
+      });
     const onBody = (data: Uint8Array) => {
       if (chunked) {
         chunked.push(data);
@@ -118,20 +133,28 @@ export function httpGet(socket: Duplex, req: { path: string; hostHeader: string 
         joined.set(chunk, headBuf.length);
         const end = Buffer.from(joined.buffer, joined.byteOffset, joined.byteLength).indexOf("\r\n\r\n");
         if (end < 0) {
-          if (joined.length > MAX_HEADER_BYTES) return finish(fetchError(`image URL sent more than ${num(MAX_HEADER_BYTES)} bytes of headers`));
+          if (joined.length > MAX_HEADER_BYTES) {
+            return finish(fetchError(`image URL sent more than ${num(MAX_HEADER_BYTES)} bytes of headers`));
+          }
           headBuf = joined;
           return;
         }
         head = parseHead(Buffer.from(joined.buffer, joined.byteOffset, end).toString("latin1"));
         // Redirects and errors: the status and headers are all we need.
-        if (head.status !== 200) return finish(null, { status: head.status, headers: head.headers, body: new Uint8Array(0) });
+        if (head.status !== 200) {
+          return finish(null, { status: head.status, headers: head.headers, body: new Uint8Array(0) });
+        }
         const te = head.headers.get("transfer-encoding")?.toLowerCase();
         if (te && te !== "identity") {
-          if (te !== "chunked") return finish(fetchError(`image URL used transfer encoding ${te}; supported: chunked, identity`));
+          if (te !== "chunked") {
+            return finish(fetchError(`image URL used transfer encoding ${te}; supported: chunked, identity`));
+          }
           chunked = new Dechunker();
         } else if (head.headers.has("content-length")) {
           length = Number(head.headers.get("content-length"));
-          if (!Number.isSafeInteger(length) || length < 0) return finish(fetchError("image URL sent an invalid Content-Length"));
+          if (!Number.isSafeInteger(length) || length < 0) {
+            return finish(fetchError("image URL sent an invalid Content-Length"));
+          }
           if (length > maxBodyBytes) return finish(tooBig(length, maxBodyBytes, "announced"));
         }
         const rest = joined.subarray(end + 4);
@@ -142,7 +165,9 @@ export function httpGet(socket: Duplex, req: { path: string; hostHeader: string 
     });
     socket.on("end", () => {
       if (!head) return finish(fetchError("image URL closed the connection before answering"));
-      if (chunked || length >= 0) return finish(fetchError("image URL closed the connection before the whole image arrived"));
+      if (chunked || length >= 0) {
+        return finish(fetchError("image URL closed the connection before the whole image arrived"));
+      }
       complete(); // body framed by connection close
     });
     socket.on("close", () => finish(fetchError("image URL closed the connection before answering")));

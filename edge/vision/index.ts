@@ -1,6 +1,6 @@
 /** gust vision preprocessing (gateway side): image parts → checked, decoded, resized RGB with token grids.
  * The Hono middleware is edge/middleware/vision.ts; this is the framework-free library under it. */
-export { resizeBicubic, toBytes, axisTaps, cubicWeights } from "../../runtime/text/image/bicubic.ts";
+export { axisTaps, cubicWeights, resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
 export type { Raster } from "../../runtime/text/image/bicubic.ts";
 export { ImageCache } from "./cache.ts";
 export type { CacheStats } from "./cache.ts";

@@ -104,7 +104,11 @@ export function refusedAddress(ip: string): string | null {
   const direct = V6_REFUSED.find(([net, bits]) => inPrefix(b, net, bits));
   if (direct) return direct[2];
   // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address inside them.
-  const embedded = inPrefix(b, [0, 0x64, 0xff, 0x9b], 96) ? b.subarray(12, 16) : inPrefix(b, [0x20, 0x02], 16) ? b.subarray(2, 6) : null;
+  const embedded = inPrefix(b, [0, 0x64, 0xff, 0x9b], 96)
+    ? b.subarray(12, 16)
+    : inPrefix(b, [0x20, 0x02], 16)
+    ? b.subarray(2, 6)
+    : null;
   if (embedded) {
     const inner = V4_REFUSED.find(([net, bits]) => inPrefix(embedded, net, bits));
     if (inner) return `an IPv6 address embedding ${inner[2]}`;

@@ -45,7 +45,9 @@ export interface VisionOptions {
   fetchHooks?: FetchHooks;
 }
 
-export type ResolvedOptions = Required<Omit<VisionOptions, "cache" | "fetchHooks">> & Pick<VisionOptions, "cache" | "fetchHooks">;
+export type ResolvedOptions =
+  & Required<Omit<VisionOptions, "cache" | "fetchHooks">>
+  & Pick<VisionOptions, "cache" | "fetchHooks">;
 
 export const DEFAULTS: Omit<ResolvedOptions, "cache" | "fetchHooks" | "renderWorkers"> = {
   maxImages: 8,
@@ -64,16 +66,37 @@ export const DEFAULTS: Omit<ResolvedOptions, "cache" | "fetchHooks" | "renderWor
   maxImageSize: 1540,
 };
 
-const POSITIVE_INTS = ["maxImages", "maxImageTokens", "maxImageBytes", "maxPixels", "fetchTimeoutMs", "imagePatchSize", "spatialMergeSize", "maxImageSize"] as const;
+const POSITIVE_INTS = [
+  "maxImages",
+  "maxImageTokens",
+  "maxImageBytes",
+  "maxPixels",
+  "fetchTimeoutMs",
+  "imagePatchSize",
+  "spatialMergeSize",
+  "maxImageSize",
+] as const;
 
 /** Defaults filled in; a bad option is a programming error, so it throws at setup with the allowed values. */
 export function resolveOptions(o: VisionOptions = {}): ResolvedOptions {
-  const r = { ...DEFAULTS, renderWorkers: defaultRenderWorkers(), ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
+  const r = {
+    ...DEFAULTS,
+    renderWorkers: defaultRenderWorkers(),
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+  } as ResolvedOptions;
   for (const k of POSITIVE_INTS) {
-    if (!Number.isSafeInteger(r[k]) || r[k] <= 0) throw new TypeError(`vision option ${k} must be a positive integer, got ${String(r[k])}`);
+    if (!Number.isSafeInteger(r[k]) || r[k] <= 0) {
+      throw new TypeError(`vision option ${k} must be a positive integer, got ${String(r[k])}`);
+    }
   }
-  if (!Number.isSafeInteger(r.renderWorkers) || r.renderWorkers < 0 || r.renderWorkers > 64) throw new TypeError(`vision option renderWorkers must be an integer 0..64 (0: on the event loop), got ${String(r.renderWorkers)}`);
-  if (!Number.isSafeInteger(r.maxRedirects) || r.maxRedirects < 0) throw new TypeError(`vision option maxRedirects must be an integer >= 0, got ${String(r.maxRedirects)}`);
+  if (!Number.isSafeInteger(r.renderWorkers) || r.renderWorkers < 0 || r.renderWorkers > 64) {
+    throw new TypeError(
+      `vision option renderWorkers must be an integer 0..64 (0: on the event loop), got ${String(r.renderWorkers)}`,
+    );
+  }
+  if (!Number.isSafeInteger(r.maxRedirects) || r.maxRedirects < 0) {
+    throw new TypeError(`vision option maxRedirects must be an integer >= 0, got ${String(r.maxRedirects)}`);
+  }
   if (!Array.isArray(r.urlAllowlist) || r.urlAllowlist.some((h) => typeof h !== "string" || h.length === 0)) {
     throw new TypeError("vision option urlAllowlist must be a list of host names: example.com, *.example.com or *");
   }
@@ -81,6 +104,10 @@ export function resolveOptions(o: VisionOptions = {}): ResolvedOptions {
     throw new TypeError("vision option urlPorts must be a list of TCP ports 1..65535");
   }
   const cell = r.imagePatchSize * r.spatialMergeSize;
-  if (r.maxImageSize < cell) throw new TypeError(`vision option maxImageSize (${r.maxImageSize}) must be at least one token cell (${cell} pixels)`);
+  if (r.maxImageSize < cell) {
+    throw new TypeError(
+      `vision option maxImageSize (${r.maxImageSize}) must be at least one token cell (${cell} pixels)`,
+    );
+  }
   return r;
 }

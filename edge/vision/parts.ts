@@ -27,9 +27,16 @@ export function findImageParts(body: unknown): ImagePart[] {
         const v = c.image_url;
         if (typeof v === "string") out.push({ source: v, path: `${at}.image_url` });
         else if (isObj(v) && typeof v.url === "string") out.push({ source: v.url, path: `${at}.image_url.url` });
-        else throw new VisionError(400, "image_source", 'image_url must be a string or an object with a string url, e.g. {"url": "data:image/png;base64,..."}', `${at}.image_url`);
+        else {throw new VisionError(
+            400,
+            "image_source",
+            'image_url must be a string or an object with a string url, e.g. {"url": "data:image/png;base64,..."}',
+            `${at}.image_url`,
+          );}
       } else if (c.type === "image") {
-        if (typeof c.image !== "string") throw new VisionError(400, "image_source", "image must be a base64 string or a URL string", `${at}.image`);
+        if (typeof c.image !== "string") {
+          throw new VisionError(400, "image_source", "image must be a base64 string or a URL string", `${at}.image`);
+        }
         out.push({ source: c.image, path: `${at}.image` });
       }
     });

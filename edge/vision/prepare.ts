@@ -9,7 +9,7 @@ import type { ImageCache } from "./cache.ts";
 import { readHeader } from "./format.ts";
 import type { Header } from "./format.ts";
 import type { ResolvedOptions } from "./options.ts";
-import type { ProbeJob, ProbeResult, RenderJob, Rendered } from "./render.ts";
+import type { ProbeJob, ProbeResult, Rendered, RenderJob } from "./render.ts";
 import { sharedRenderPool } from "./render-pool.ts";
 import { gridFor } from "./size-rule.ts";
 import type { Grid } from "./size-rule.ts";
@@ -35,7 +35,9 @@ export interface Probed extends ProbeResult {
   header: Header;
 }
 
-export type PipelineOptions = Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize"> & Partial<Pick<ResolvedOptions, "renderWorkers">>;
+export type PipelineOptions =
+  & Pick<ResolvedOptions, "maxPixels" | "exifOrientation" | "imagePatchSize" | "spatialMergeSize" | "maxImageSize">
+  & Partial<Pick<ResolvedOptions, "renderWorkers">>;
 
 interface DecoderWork {
   probe(job: ProbeJob): Promise<ProbeResult>;
@@ -53,25 +55,51 @@ async function decoderWork(opts: PipelineOptions): Promise<DecoderWork> {
 /** Header checks and the oriented size; throws VisionError (400 format/corrupt, 413 pixels). */
 export async function probeImage(bytes: Uint8Array, opts: PipelineOptions): Promise<Probed> {
   const header = readHeader(bytes, opts.maxPixels);
-  const probed = await (await decoderWork(opts)).probe({ bytes, header, maxPixels: opts.maxPixels, exifOrientation: opts.exifOrientation });
+  const probed = await (await decoderWork(opts)).probe({
+    bytes,
+    header,
+    maxPixels: opts.maxPixels,
+    exifOrientation: opts.exifOrientation,
+  });
   return { bytes, header, ...probed };
 }
 
 /** Decode and resize to `grid` (from gridFor on the probed size, or a smaller max edge), through the cache. */
-export function renderImage(p: Probed, grid: Grid, opts: PipelineOptions, cache?: ImageCache | null): Promise<PreparedImage> {
+export function renderImage(
+  p: Probed,
+  grid: Grid,
+  opts: PipelineOptions,
+  cache?: ImageCache | null,
+): Promise<PreparedImage> {
   const make = () => render(p, grid, opts);
   if (!cache) return make();
-  return cache.getOrCreate(`${p.contentHash}:${opts.exifOrientation ? "exif" : "raw"}:${grid.width}x${grid.height}`, make);
+  return cache.getOrCreate(
+    `${p.contentHash}:${opts.exifOrientation ? "exif" : "raw"}:${grid.width}x${grid.height}`,
+    make,
+  );
 }
 
 async function render(p: Probed, grid: Grid, opts: PipelineOptions): Promise<PreparedImage> {
-  const job = { bytes: p.bytes, header: p.header, width: p.width, height: p.height, outWidth: grid.width, outHeight: grid.height, maxPixels: opts.maxPixels, exifOrientation: opts.exifOrientation };
+  const job = {
+    bytes: p.bytes,
+    header: p.header,
+    width: p.width,
+    height: p.height,
+    outWidth: grid.width,
+    outHeight: grid.height,
+    maxPixels: opts.maxPixels,
+    exifOrientation: opts.exifOrientation,
+  };
   const { hash, rgb } = await (await decoderWork(opts)).render(job);
   return { hash, width: grid.width, height: grid.height, cols: grid.cols, rows: grid.rows, rgb, tokens: grid.tokens };
 }
 
 /** One image, no request budget: probe, grid by the model's rule, render. */
-export async function prepareImage(bytes: Uint8Array, opts: PipelineOptions, cache?: ImageCache | null): Promise<PreparedImage> {
+export async function prepareImage(
+  bytes: Uint8Array,
+  opts: PipelineOptions,
+  cache?: ImageCache | null,
+): Promise<PreparedImage> {
   const p = await probeImage(bytes, opts);
   return renderImage(p, gridFor(p.width, p.height, opts), opts, cache);
 }

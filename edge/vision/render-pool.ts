@@ -8,11 +8,17 @@
  * are copied to the worker; the RGB result is transferred back. A worker that dies fails its own jobs only (500)
  * and is replaced by the next job. Bun and Deno both run it: the Web Worker API, a module worker. */
 import { VisionError } from "./errors.ts";
-import type { ProbeJob, ProbeResult, RenderJob, Rendered } from "./render.ts";
+import type { ProbeJob, ProbeResult, Rendered, RenderJob } from "./render.ts";
 import type { JobMessage, ResultMessage } from "./render-worker.ts";
 
-interface Pending { resolve: (result: unknown) => void; reject: (e: unknown) => void }
-interface Slot { worker: Worker; pending: Map<number, Pending> }
+interface Pending {
+  resolve: (result: unknown) => void;
+  reject: (e: unknown) => void;
+}
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
 
 const WORKER_URL = new URL("./render-worker.ts", import.meta.url).href;
 
@@ -28,7 +34,9 @@ export class RenderPool {
   private closed = false;
 
   constructor(readonly size: number) {
-    if (!Number.isSafeInteger(size) || size < 1) throw new TypeError(`render pool size must be an integer >= 1, got ${String(size)}`);
+    if (!Number.isSafeInteger(size) || size < 1) {
+      throw new TypeError(`render pool size must be an integer >= 1, got ${String(size)}`);
+    }
   }
 
   /** Workers started so far (they start on demand). */
@@ -57,7 +65,9 @@ export class RenderPool {
   /** Stops every worker; jobs in flight fail. */
   close(): void {
     this.closed = true;
-    for (const slot of this.slots.splice(0)) this.fail(slot, new Error("the image render pool was closed before this image was done"));
+    for (const slot of this.slots.splice(0)) {
+      this.fail(slot, new Error("the image render pool was closed before this image was done"));
+    }
   }
 
   private pick(): Slot {
@@ -107,7 +117,7 @@ const shared = new Map<number, RenderPool>();
 /** One pool per size for the whole process: every vision() middleware (one per function) shares its threads. */
 export function sharedRenderPool(size: number): RenderPool {
   let pool = shared.get(size);
-  if (!pool) shared.set(size, (pool = new RenderPool(size)));
+  if (!pool) shared.set(size, pool = new RenderPool(size));
   return pool;
 }
 

@@ -2,7 +2,7 @@
  * answers with the job's id; a render's pixels are transferred (not copied) back. A refusal (VisionError) goes back
  * as its status, code and message; anything else as a message only, which the pool turns into a 500. */
 import { VisionError } from "./errors.ts";
-import { probeEncoded, renderPixels, type ProbeJob, type ProbeResult, type RenderJob } from "./render.ts";
+import { probeEncoded, type ProbeJob, type ProbeResult, type RenderJob, renderPixels } from "./render.ts";
 
 export type JobMessage = { id: number; render: RenderJob } | { id: number; probe: ProbeJob };
 export type ResultMessage =
@@ -28,7 +28,8 @@ scope.onmessage = async (e) => {
     const { hash, rgb } = await renderPixels(m.render);
     scope.postMessage({ id, hash, rgb }, [rgb.buffer as ArrayBuffer]);
   } catch (err) {
-    if (err instanceof VisionError) scope.postMessage({ id, refused: { status: err.status, code: err.code, message: err.message } });
-    else scope.postMessage({ id, failed: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    if (err instanceof VisionError) {
+      scope.postMessage({ id, refused: { status: err.status, code: err.code, message: err.message } });
+    } else scope.postMessage({ id, failed: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
   }
 };

@@ -66,13 +66,19 @@ export async function renderPixels(job: RenderJob): Promise<Rendered> {
   const d = await decode(job.bytes, job.header, job.maxPixels, job.exifOrientation);
   if (d.width !== job.width || d.height !== job.height) {
     // The token grid was computed from the header; a file whose pixels disagree with it is refused.
-    throw new VisionError(400, "image_decode", `image header says ${job.width} x ${job.height} but the pixels decode to ${d.width} x ${d.height}; the file is corrupt`);
+    throw new VisionError(
+      400,
+      "image_decode",
+      `image header says ${job.width} x ${job.height} but the pixels decode to ${d.width} x ${d.height}; the file is corrupt`,
+    );
   }
   const src = toRgbOnWhite(d.data, d.width * d.height, d.channels);
   // Same size: OpenCV copies (the cubic weights at offset 0 are [0, 1, 0, 0]), so skip the arithmetic. RGB input
   // comes back as the decoder's own buffer, which Bun will not transfer between threads: copied then.
   const same = d.width === job.outWidth && d.height === job.outHeight;
-  const rgb = same ? (src === d.data ? src.slice() : src) : toBytes(resizeBicubic({ width: d.width, height: d.height, channels: 3, data: src }, job.outWidth, job.outHeight).data);
+  const rgb = same ? (src === d.data ? src.slice() : src) : toBytes(
+    resizeBicubic({ width: d.width, height: d.height, channels: 3, data: src }, job.outWidth, job.outHeight).data,
+  );
   const dims = new Uint8Array(8);
   new DataView(dims.buffer).setUint32(0, job.outWidth, true);
   new DataView(dims.buffer).setUint32(4, job.outHeight, true);

@@ -24,7 +24,11 @@ export interface VisionContext {
   maxImageSize: number;
 }
 
-export const emptyVision = (maxImageSize: number): VisionContext => ({ images: new Map(), imageTokens: 0, maxImageSize });
+export const emptyVision = (maxImageSize: number): VisionContext => ({
+  images: new Map(),
+  imageTokens: 0,
+  maxImageSize,
+});
 
 async function bytesOf(source: string, o: ResolvedOptions): Promise<Uint8Array> {
   const s = readSource(source, o.maxImageBytes);
@@ -36,11 +40,20 @@ async function bytesOf(source: string, o: ResolvedOptions): Promise<Uint8Array> 
   return got.bytes;
 }
 
-export async function prepareRequestImages(body: unknown, o: ResolvedOptions, cache: ImageCache | null): Promise<VisionContext> {
+export async function prepareRequestImages(
+  body: unknown,
+  o: ResolvedOptions,
+  cache: ImageCache | null,
+): Promise<VisionContext> {
   const parts = findImageParts(body);
   if (parts.length === 0) return emptyVision(o.maxImageSize);
   if (parts.length > o.maxImages) {
-    throw new VisionError(400, "too_many_images", `request has ${parts.length} images; the limit is ${o.maxImages} images per request`, parts[o.maxImages].path);
+    throw new VisionError(
+      400,
+      "too_many_images",
+      `request has ${parts.length} images; the limit is ${o.maxImages} images per request`,
+      parts[o.maxImages].path,
+    );
   }
   const probes = new Map<string, Probed>();
   for (const part of parts) {
@@ -53,20 +66,30 @@ export async function prepareRequestImages(body: unknown, o: ResolvedOptions, ca
   }
   let cfg = { imagePatchSize: o.imagePatchSize, spatialMergeSize: o.spatialMergeSize, maxImageSize: o.maxImageSize };
   const sizes = parts.map((p) => probes.get(p.source)!);
-  const tokensAt = () => sizes.reduce((n, s, i) => {
-    try {
-      return n + gridFor(s.width, s.height, cfg).tokens;
-    } catch (e) {
-      throw asVisionError(e).at(parts[i].path);
-    }
-  }, 0);
+  const tokensAt = () =>
+    sizes.reduce((n, s, i) => {
+      try {
+        return n + gridFor(s.width, s.height, cfg).tokens;
+      } catch (e) {
+        throw asVisionError(e).at(parts[i].path);
+      }
+    }, 0);
   let total = tokensAt();
   if (total > o.maxImageTokens) {
     const edge = o.downscaleToFit ? fitMaxEdge(sizes, cfg, o.maxImageTokens) : null;
     if (edge === null) {
-      const each = parts.map((p) => num(gridFor(probes.get(p.source)!.width, probes.get(p.source)!.height, cfg).tokens)).join(" + ");
-      const how = o.downscaleToFit ? " (even shrunk to the smallest grid they do not fit)" : "; send smaller or fewer images";
-      throw new VisionError(413, "image_too_many_tokens", `images need ${num(total)} tokens (${each}); the limit is ${num(o.maxImageTokens)} image tokens per request${how}`);
+      const each = parts.map((p) => num(gridFor(probes.get(p.source)!.width, probes.get(p.source)!.height, cfg).tokens))
+        .join(" + ");
+      const how = o.downscaleToFit
+        ? " (even shrunk to the smallest grid they do not fit)"
+        : "; send smaller or fewer images";
+      throw new VisionError(
+        413,
+        "image_too_many_tokens",
+        `images need ${num(total)} tokens (${each}); the limit is ${
+          num(o.maxImageTokens)
+        } image tokens per request${how}`,
+      );
     }
     cfg = { ...cfg, maxImageSize: edge };
     total = tokensAt();

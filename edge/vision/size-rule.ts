@@ -25,7 +25,13 @@ export const gridTokens = (cols: number, rows: number): number => cols * rows + 
 export function gridFor(width: number, height: number, cfg: ImageConfig): Grid {
   const { cols, rows } = imageGrid({ width, height }, cfg);
   if (cols <= 0 || rows <= 0) {
-    throw new VisionError(400, "image_size", `image ${width} x ${height} is too thin: scaled to fit ${cfg.maxImageSize} pixels its shorter side rounds to 0; the aspect ratio must be below about ${num(2 * cfg.maxImageSize)}:1`);
+    throw new VisionError(
+      400,
+      "image_size",
+      `image ${width} x ${height} is too thin: scaled to fit ${cfg.maxImageSize} pixels its shorter side rounds to 0; the aspect ratio must be below about ${
+        num(2 * cfg.maxImageSize)
+      }:1`,
+    );
   }
   const cell = cfg.imagePatchSize * cfg.spatialMergeSize;
   return { cols, rows, width: cols * cell, height: rows * cell, tokens: gridTokens(cols, rows) };
@@ -59,7 +65,11 @@ function lastTrue(lo: number, hi: number, pred: (k: number) => boolean): number 
  * largest edge within budget by binary search over k = edge / cell.
  * Worked example: two 4032 × 3024 photos need 2 · 2352 = 4704 tokens at 1540; with budget 3000 the search settles
  * on k = 44 (edge 1232: 1232 × 924, a 44 × 33 grid, 1485 tokens each, 2970 in all); k = 45 gives 45 × 34 → 3128. */
-export function fitMaxEdge(sizes: { width: number; height: number }[], cfg: ImageConfig, budget: number): number | null {
+export function fitMaxEdge(
+  sizes: { width: number; height: number }[],
+  cfg: ImageConfig,
+  budget: number,
+): number | null {
   const cell = cfg.imagePatchSize * cfg.spatialMergeSize;
   const at = (k: number) => total(sizes, { ...cfg, maxImageSize: k * cell });
   const kMax = Math.floor(cfg.maxImageSize / cell);

@@ -26,7 +26,11 @@ function decodeBase64(b64: string, maxBytes: number, what: string): Uint8Array {
   }
   const size = base64Length(clean);
   if (size > maxBytes) {
-    throw new VisionError(413, "image_too_many_bytes", `image is ${num(size)} bytes; the limit is ${num(maxBytes)} bytes per image`);
+    throw new VisionError(
+      413,
+      "image_too_many_bytes",
+      `image is ${num(size)} bytes; the limit is ${num(maxBytes)} bytes per image`,
+    );
   }
   if (size === 0) throw new VisionError(400, "image_source", `${what} is empty`);
   // Uint8Array.fromBase64 (Bun, Deno): not Node's Buffer, which would load Deno's Node layer (../platform/system.ts).
@@ -34,7 +38,11 @@ function decodeBase64(b64: string, maxBytes: number, what: string): Uint8Array {
   try {
     return (Uint8Array as unknown as { fromBase64(text: string): Uint8Array }).fromBase64(clean);
   } catch {
-    throw new VisionError(400, "image_source", `${what} is not valid base64 (its '=' padding does not complete the last 4-character group)`);
+    throw new VisionError(
+      400,
+      "image_source",
+      `${what} is not valid base64 (its '=' padding does not complete the last 4-character group)`,
+    );
   }
 }
 
@@ -42,14 +50,36 @@ function decodeBase64(b64: string, maxBytes: number, what: string): Uint8Array {
 export function readSource(src: string, maxBytes: number): ImageSource {
   if (src.startsWith("data:")) {
     const comma = src.indexOf(",");
-    if (comma < 0) throw new VisionError(400, "image_source", "data URL has no comma before its payload (expected data:image/png;base64,...)");
+    if (comma < 0) {
+      throw new VisionError(
+        400,
+        "image_source",
+        "data URL has no comma before its payload (expected data:image/png;base64,...)",
+      );
+    }
     const meta = src.slice(5, comma).split(";").map((s) => s.trim().toLowerCase());
     const mime = meta[0];
     if (!mime.startsWith("image/")) {
-      throw new VisionError(400, "image_mime", `data URL type ${JSON.stringify(mime || "(none)")} is not an image type; allowed: image/png, image/jpeg, image/gif, image/webp`);
+      throw new VisionError(
+        400,
+        "image_mime",
+        `data URL type ${
+          JSON.stringify(mime || "(none)")
+        } is not an image type; allowed: image/png, image/jpeg, image/gif, image/webp`,
+      );
     }
-    if (!meta.includes("base64")) throw new VisionError(400, "image_source", "data URL is not base64-encoded; allowed: data:image/<type>;base64,<payload>");
-    return { kind: "bytes", bytes: decodeBase64(src.slice(comma + 1), maxBytes, "data URL payload"), declaredMime: mime };
+    if (!meta.includes("base64")) {
+      throw new VisionError(
+        400,
+        "image_source",
+        "data URL is not base64-encoded; allowed: data:image/<type>;base64,<payload>",
+      );
+    }
+    return {
+      kind: "bytes",
+      bytes: decodeBase64(src.slice(comma + 1), maxBytes, "data URL payload"),
+      declaredMime: mime,
+    };
   }
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(src)?.[1]?.toLowerCase();
   if (scheme === "http" || scheme === "https") {
@@ -63,7 +93,13 @@ export function readSource(src: string, maxBytes: number): ImageSource {
   }
   // Bare base64 has no scheme; its alphabet has no ':' so any "word:" prefix is a scheme we do not fetch.
   if (scheme !== undefined) {
-    throw new VisionError(400, "image_source", `image URL scheme ${JSON.stringify(scheme + ":")} is not supported; allowed: data:image/...;base64, http:, https: (if enabled), or bare base64`);
+    throw new VisionError(
+      400,
+      "image_source",
+      `image URL scheme ${
+        JSON.stringify(scheme + ":")
+      } is not supported; allowed: data:image/...;base64, http:, https: (if enabled), or bare base64`,
+    );
   }
   return { kind: "bytes", bytes: decodeBase64(src, maxBytes, "image"), declaredMime: null };
 }

@@ -34,26 +34,50 @@ export function hostAllowed(host: string, allowlist: string[]): boolean {
 
 export function checkUrl(url: URL, policy: UrlPolicy): Target {
   if (!policy.allowUrls) {
-    throw new VisionError(403, "image_url_disabled", "this endpoint does not fetch image URLs; send the image inline as data:image/<type>;base64,<payload>");
+    throw new VisionError(
+      403,
+      "image_url_disabled",
+      "this endpoint does not fetch image URLs; send the image inline as data:image/<type>;base64,<payload>",
+    );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new VisionError(403, "image_url_refused", `image URL scheme ${url.protocol} is not fetched; allowed: http:, https:`);
+    throw new VisionError(
+      403,
+      "image_url_refused",
+      `image URL scheme ${url.protocol} is not fetched; allowed: http:, https:`,
+    );
   }
-  if (url.username || url.password) throw new VisionError(403, "image_url_refused", "image URLs with credentials (user:password@) are not fetched");
+  if (url.username || url.password) {
+    throw new VisionError(403, "image_url_refused", "image URLs with credentials (user:password@) are not fetched");
+  }
   const tls = url.protocol === "https:";
   const port = url.port ? Number(url.port) : tls ? 443 : 80;
   if (!policy.urlPorts.includes(port)) {
-    throw new VisionError(403, "image_url_refused", `image URL port ${port} is not allowed; allowed ports: ${policy.urlPorts.join(", ")}`);
+    throw new VisionError(
+      403,
+      "image_url_refused",
+      `image URL port ${port} is not allowed; allowed ports: ${policy.urlPorts.join(", ")}`,
+    );
   }
   const host = url.hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
   const literal = parseIp(host) !== null;
   if (!hostAllowed(host, policy.urlAllowlist)) {
     const allowed = policy.urlAllowlist.length ? policy.urlAllowlist.join(", ") : "none configured";
-    throw new VisionError(403, "image_url_refused", `image URL host ${host} is not on this endpoint's allowlist (${allowed})`);
+    throw new VisionError(
+      403,
+      "image_url_refused",
+      `image URL host ${host} is not on this endpoint's allowlist (${allowed})`,
+    );
   }
   if (literal) {
     const why = refusedAddress(host);
-    if (why) throw new VisionError(403, "image_url_refused", `image URL host ${host} is ${why}; only public addresses are fetched`);
+    if (why) {
+      throw new VisionError(
+        403,
+        "image_url_refused",
+        `image URL host ${host} is ${why}; only public addresses are fetched`,
+      );
+    }
   }
   return { host, literal, port, tls, path: (url.pathname || "/") + url.search, hostHeader: url.host };
 }

@@ -22,7 +22,14 @@ export function openAIModels(opts: ModelsOptions): Handler<GatewayEnv> {
     const info = c.get("binding").info;
     return bodyInMemory(c.json({
       object: "list",
-      data: names(info, opts.aliases).map((id) => ({ id, object: "model", created: opts.created, owned_by: opts.ownedBy ?? "gust", root: info.id, max_model_len: info.contextLength })),
+      data: names(info, opts.aliases).map((id) => ({
+        id,
+        object: "model",
+        created: opts.created,
+        owned_by: opts.ownedBy ?? "gust",
+        root: info.id,
+        max_model_len: info.contextLength,
+      })),
     }));
   };
 }
@@ -39,7 +46,14 @@ export function mistralModels(opts: ModelsOptions): Handler<GatewayEnv> {
         object: "model",
         created: opts.created,
         owned_by: opts.ownedBy ?? "gust",
-        capabilities: { completion_chat: true, function_calling: true, reasoning, vision: info.hasVision, completion_fim: false, fine_tuning: false },
+        capabilities: {
+          completion_chat: true,
+          function_calling: true,
+          reasoning,
+          vision: info.hasVision,
+          completion_fim: false,
+          fine_tuning: false,
+        },
         name: id,
         max_context_length: info.contextLength,
         aliases: names(info, opts.aliases).filter((n) => n !== id),

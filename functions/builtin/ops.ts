@@ -24,7 +24,9 @@ export function ready(getBinding: BindingGetter): Handler<GatewayEnv> {
     c.set("routeLabel", "/ready");
     const binding = getBinding();
     if (!binding) return errorResponse(runtimeUnavailable());
-    return bodyInMemory(c.json({ status: "ready", model: binding.info.id, context_length: binding.info.contextLength }));
+    return bodyInMemory(
+      c.json({ status: "ready", model: binding.info.id, context_length: binding.info.contextLength }),
+    );
   };
 }
 

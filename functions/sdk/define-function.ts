@@ -33,7 +33,9 @@ export interface FunctionDefinition<E extends FunctionEnv = FunctionEnv> {
 /** Copies the gateway's bindings from `c.env` into `c.var` (model, reasoning, requestId). */
 export function gust(): MiddlewareHandler<FunctionEnv> {
   return async (c, next) => {
-    if (!c.env?.model) throw new Error("gust(): no model binding in c.env; is this app running under the gust gateway?");
+    if (!c.env?.model) {
+      throw new Error("gust(): no model binding in c.env; is this app running under the gust gateway?");
+    }
     c.set("model", c.env.model);
     c.set("reasoning", c.env.reasoning);
     c.set("requestId", c.env.requestId);
@@ -41,10 +43,15 @@ export function gust(): MiddlewareHandler<FunctionEnv> {
   };
 }
 
-export function defineFunction<E extends FunctionEnv = FunctionEnv>(def: Omit<FunctionDefinition<E>, "kind">): FunctionDefinition<E> {
+export function defineFunction<E extends FunctionEnv = FunctionEnv>(
+  def: Omit<FunctionDefinition<E>, "kind">,
+): FunctionDefinition<E> {
   // same rule as the gateway's /fn/<name> router (edge/functions-mount.ts)
-  if (def.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(def.name))
-    throw new Error(`Function name "${def.name}" is invalid: use a letter or digit, then letters, digits, _ or -, at most 64 characters`);
+  if (def.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(def.name)) {
+    throw new Error(
+      `Function name "${def.name}" is invalid: use a letter or digit, then letters, digits, _ or -, at most 64 characters`,
+    );
+  }
   const wrapped = new Hono<E>();
   wrapped.use(gust() as unknown as MiddlewareHandler<E>);
   wrapped.route("/", def.app);
@@ -52,8 +59,16 @@ export function defineFunction<E extends FunctionEnv = FunctionEnv>(def: Omit<Fu
   wrapped.onError((err, c) => {
     const status = (err as { status?: unknown }).status;
     const code = typeof status === "number" && status >= 400 && status < 600 ? status : 500;
-    const message = code === 500 && typeof status !== "number" ? `Internal error in function: ${err.message}` : err.message;
-    return c.json({ error: { message, type: code < 500 ? "invalid_request_error" : "server_error", code: (err as { code?: string }).code ?? null } }, code as 500);
+    const message = code === 500 && typeof status !== "number"
+      ? `Internal error in function: ${err.message}`
+      : err.message;
+    return c.json({
+      error: {
+        message,
+        type: code < 500 ? "invalid_request_error" : "server_error",
+        code: (err as { code?: string }).code ?? null,
+      },
+    }, code as 500);
   });
   return { ...def, kind: "gust-function", app: wrapped };
 }

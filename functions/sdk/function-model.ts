@@ -1,18 +1,31 @@
 // The high-level model binding functions use: chat messages in, parsed answers out (reasoning, content,
 // tool calls), over the low-level token-id binding. Encoding and parsing are runtime/text's.
-import { RuntimeError, type ModelBinding } from "../../edge/binding/types.ts";
-import { encodeChat, type ChatRequest } from "../../runtime/text/index.ts";
-import { ChoiceState, type ChatEvent } from "../builtin/chat/choice.ts";
-import { ToolChoiceError, toolCallConstraint } from "../builtin/chat/constraint-params.ts";
+import { type ModelBinding, RuntimeError } from "../../edge/binding/types.ts";
+import { type ChatRequest, encodeChat } from "../../runtime/text/index.ts";
+import { type ChatEvent, ChoiceState } from "../builtin/chat/choice.ts";
+import { toolCallConstraint, ToolChoiceError } from "../builtin/chat/constraint-params.ts";
 import type { ChatInput, ChatResult, ChatStreamEvent, FunctionModel, ReasoningSetting, Usage } from "./types.ts";
 
-const emptyUsage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, reasoning_tokens: 0, budget_exhausted: false, cached_tokens: 0, preemptions: 0 };
+const emptyUsage: Usage = {
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  reasoning_tokens: 0,
+  budget_exhausted: false,
+  cached_tokens: 0,
+  preemptions: 0,
+};
 
 export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSetting): FunctionModel {
   const tok = binding.info.tokenizer;
 
   function promptOf(input: ChatInput, reasoning: ReasoningSetting): number[] {
-    const req: ChatRequest = { messages: input.messages, tools: input.tools, reasoning_effort: reasoning.effort, continue_final_message: input.continue_final_message };
+    const req: ChatRequest = {
+      messages: input.messages,
+      tools: input.tools,
+      reasoning_effort: reasoning.effort,
+      continue_final_message: input.continue_final_message,
+    };
     return encodeChat(tok, req).ids;
   }
 
@@ -35,14 +48,23 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
         }
       }
     };
-    for await (const event of binding.generate({
-      promptIds, maxTokens, stopIds: input.stopTokenIds, signal, timeoutMs: input.timeoutMs,
-      reasoningBudget: reasoning.effort === "high" ? reasoning.budgetTokens : 0,
-      sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
-      ...(input.responseFormat === "json_object" ? { responseFormat: { type: "json_object" as const } }
-        : typeof input.responseFormat === "object" ? { responseFormat: input.responseFormat } : {}),
-      ...requiredCalls(input),
-    })) yield* translate(choice.apply(event));
+    for await (
+      const event of binding.generate({
+        promptIds,
+        maxTokens,
+        stopIds: input.stopTokenIds,
+        signal,
+        timeoutMs: input.timeoutMs,
+        reasoningBudget: reasoning.effort === "high" ? reasoning.budgetTokens : 0,
+        sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
+        ...(input.responseFormat === "json_object"
+          ? { responseFormat: { type: "json_object" as const } }
+          : typeof input.responseFormat === "object"
+          ? { responseFormat: input.responseFormat }
+          : {}),
+        ...requiredCalls(input),
+      })
+    ) yield* translate(choice.apply(event));
     yield* translate(choice.abandon("abort")); // no-op when the runtime finished the choice
     yield { type: "done", finishReason: choice.finishReason ?? "stop", usage: choice.usage ?? emptyUsage };
   }
@@ -52,7 +74,13 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
     binding,
     stream,
     async chat(input, signal) {
-      const result: ChatResult = { content: null, reasoning: null, toolCalls: [], finishReason: "stop", usage: emptyUsage };
+      const result: ChatResult = {
+        content: null,
+        reasoning: null,
+        toolCalls: [],
+        finishReason: "stop",
+        usage: emptyUsage,
+      };
       for await (const e of stream(input, signal)) {
         if (e.type === "content") result.content = (result.content ?? "") + e.text;
         else if (e.type === "reasoning") result.reasoning = (result.reasoning ?? "") + e.text;
@@ -88,8 +116,12 @@ export function unavailableModel(why: string): FunctionModel {
     throw new RuntimeError("unavailable", why);
   };
   return {
-    get info() { return fail(); },
-    get binding() { return fail(); },
+    get info() {
+      return fail();
+    },
+    get binding() {
+      return fail();
+    },
     chat: async () => fail(),
     stream: () => fail(),
     tokenize: () => fail(),

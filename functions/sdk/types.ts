@@ -3,7 +3,7 @@
 import type { GenerateEvent, ModelBinding, ModelInfo, Usage } from "../../edge/binding/types.ts";
 import type { ChatRequest } from "../../runtime/text/index.ts";
 
-export type { ModelBinding, ModelInfo, Usage, GenerateEvent };
+export type { GenerateEvent, ModelBinding, ModelInfo, Usage };
 
 export interface ReasoningSetting {
   effort: "none" | "high";

@@ -19,7 +19,12 @@ const greedy: TokenSampler = {
   forced: (_logits, token) => ({ token, logprob: 0 }),
 };
 
-export function measureBatchScaling(backend: Backend, dir: string, batches: number[], decodeSteps: number): BatchFigure[] {
+export function measureBatchScaling(
+  backend: Backend,
+  dir: string,
+  batches: number[],
+  decodeSteps: number,
+): BatchFigure[] {
   const promptLen = 8, blockSize = 16;
   const loaded = loadModel(dir, backend, { maxPositions: promptLen + decodeSteps + 8 });
   const figures: BatchFigure[] = [];
@@ -29,11 +34,20 @@ export function measureBatchScaling(backend: Backend, dir: string, batches: numb
       const blocksPerSeq = Math.ceil((promptLen + decodeSteps + 2) / blockSize);
       const cache = new KvCache(backend, loaded.config.text, batch * blocksPerSeq, blockSize);
       const engine = new Engine(backend, loaded.model, cache, {
-        thinkIds: null, eosId: loaded.config.text.eosId, maxNumSeqs: batch, maxBatchedTokens: batch * promptLen,
+        thinkIds: null,
+        eosId: loaded.config.text.eosId,
+        maxNumSeqs: batch,
+        maxBatchedTokens: batch * promptLen,
       });
       for (let b = 0; b < batch; b++) {
         const promptIds = Array.from({ length: promptLen }, (_, i) => (b * 97 + i * 13 + 5) % vocab);
-        engine.add({ requestId: `b${b}`, promptIds, maxTokens: decodeSteps + 2, ignoreEos: true, sampler: () => greedy });
+        engine.add({
+          requestId: `b${b}`,
+          promptIds,
+          maxTokens: decodeSteps + 2,
+          ignoreEos: true,
+          sampler: () => greedy,
+        });
       }
       engine.step(); // prefill of every prompt in one step
       engine.step(); // first decode step (warm-up)

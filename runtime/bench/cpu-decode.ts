@@ -6,7 +6,7 @@ import type { Backend } from "../../ffi/backend.ts";
 import { loadModel } from "../model/load-model.ts";
 import { SingleSequence } from "../model/single-sequence.ts";
 import { argmax } from "../sampling/basic.ts";
-import { writeSyntheticModel, type SyntheticShape } from "./synthetic-model.ts";
+import { type SyntheticShape, writeSyntheticModel } from "./synthetic-model.ts";
 
 export interface DecodeFigures {
   model: string;
@@ -43,7 +43,12 @@ export function measureDecode(backend: Backend, dir: string, label: string, deco
     for (let i = 0; i < numTokens; i++) logits = seq.append([argmax(logits)]).logits;
     const seconds = (performance.now() - start) / 1000;
     const tokensPerSecond = numTokens / seconds;
-    return { model: label, weightBytes: loaded.weights.decoderBytes, tokensPerSecond, bytesPerSecond: tokensPerSecond * loaded.weights.decoderBytes };
+    return {
+      model: label,
+      weightBytes: loaded.weights.decoderBytes,
+      tokensPerSecond,
+      bytesPerSecond: tokensPerSecond * loaded.weights.decoderBytes,
+    };
   } finally {
     seq.dispose();
     loaded.dispose();
@@ -51,7 +56,15 @@ export function measureDecode(backend: Backend, dir: string, label: string, deco
 }
 
 export const syntheticFp8Shape: SyntheticShape = {
-  hidden: 2048, intermediate: 7168, layers: 8, heads: 16, kvHeads: 4, headDim: 128, vocab: 8192, maxPositions: 4096, fp8: true,
+  hidden: 2048,
+  intermediate: 7168,
+  layers: 8,
+  heads: 16,
+  kvHeads: 4,
+  headDim: 128,
+  vocab: 8192,
+  maxPositions: 4096,
+  fp8: true,
 };
 
 /** Writes the synthetic FP8 checkpoint once into `cacheDir` and returns its folder. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Backend } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../config/load-config.ts";
 import { loadDraft } from "../eagle/load-draft.ts";
-import { Speculator, defaultSpecOptions } from "../eagle/speculator.ts";
+import { defaultSpecOptions, Speculator } from "../eagle/speculator.ts";
 import { Engine } from "../engine/engine.ts";
 import { samplerFactory } from "../engine/sampler-adapter.ts";
 import { KvCache } from "../model/kv-cache.ts";
@@ -23,7 +23,10 @@ export interface SpecFigure {
   draftCostFraction: number;
 }
 
-interface BenchPrompt { ids: number[]; ignoreEos: boolean }
+interface BenchPrompt {
+  ids: number[];
+  ignoreEos: boolean;
+}
 
 /** held.json's text conversations (image ones need pixels), or null when the model has none. */
 function heldPrompts(modelDir: string, imageTokenId: number | undefined): BenchPrompt[] | null {
@@ -34,7 +37,14 @@ function heldPrompts(modelDir: string, imageTokenId: number | undefined): BenchP
   return text.length > 0 ? text.map((e) => ({ ids: e.prompt_ids, ignoreEos: false })) : null;
 }
 
-export function measureSpeculation(backend: Backend, modelDir: string, draftDir: string, batches: number[], maxTokens: number, k = 3): SpecFigure[] {
+export function measureSpeculation(
+  backend: Backend,
+  modelDir: string,
+  draftDir: string,
+  batches: number[],
+  maxTokens: number,
+  k = 3,
+): SpecFigure[] {
   const blockSize = 16;
   const config = loadModelConfig(modelDir), V = config.text.vocabSize;
   const prompts = heldPrompts(modelDir, config.imageTokenId ?? undefined) ??
@@ -48,20 +58,54 @@ export function measureSpeculation(backend: Backend, modelDir: string, draftDir:
       const numBlocks = batch * Math.ceil((promptLen + maxTokens + k + 2) / blockSize);
       const once = (speculate: boolean) => {
         const cache = new KvCache(backend, target.config.text, numBlocks, blockSize);
-        const spec = speculate ? new Speculator(backend, target, draft, numBlocks + batch, blockSize, { ...defaultSpecOptions, k, maxBatch: 64, minTokensPerStep: 0 }) : undefined;
+        const spec = speculate
+          ? new Speculator(backend, target, draft, numBlocks + batch, blockSize, {
+            ...defaultSpecOptions,
+            k,
+            maxBatch: 64,
+            minTokensPerStep: 0,
+          })
+          : undefined;
         let draftMs = 0, targetMs = 0;
         if (spec) {
           const propose = spec.propose.bind(spec);
-          spec.propose = (seqs, kk) => { const t = performance.now(); const r = propose(seqs, kk); draftMs += performance.now() - t; return r; };
+          spec.propose = (seqs, kk) => {
+            const t = performance.now();
+            const r = propose(seqs, kk);
+            draftMs += performance.now() - t;
+            return r;
+          };
         }
-        const engine = new Engine(backend, target.model, cache, { thinkIds: null, eosId: target.config.text.eosId, maxNumSeqs: batch, maxBatchedTokens: batch * promptLen, speculator: spec });
+        const engine = new Engine(backend, target.model, cache, {
+          thinkIds: null,
+          eosId: target.config.text.eosId,
+          maxNumSeqs: batch,
+          maxBatchedTokens: batch * promptLen,
+          speculator: spec,
+        });
         const forward = target.model.forward.bind(target.model);
-        target.model.forward = (b, c, o) => { const t = performance.now(); const r = forward(b, c, o); targetMs += performance.now() - t; return r; };
+        target.model.forward = (b, c, o) => {
+          const t = performance.now();
+          const r = forward(b, c, o);
+          targetMs += performance.now() - t;
+          return r;
+        };
         // held conversations: all of them, B at a time, timed from their prefills to their </s> (serving
         // throughput); pseudo-random ids: B requests, timed after the prefill (decode throughput)
         const held = !prompts[0].ignoreEos;
-        const requests = held ? prompts : Array.from({ length: batch }, (_, b) => ({ ...prompts[0], ids: prompts[0].ids.map((t) => (t + b * 131) % V) }));
-        requests.forEach((p, i) => engine.add({ requestId: `r${i}`, promptIds: p.ids, maxTokens, ignoreEos: p.ignoreEos, sampler: samplerFactory({ temperature: 0 }, V, p.ids) }));
+        const requests = held ? prompts : Array.from({ length: batch }, (_, b) => ({
+          ...prompts[0],
+          ids: prompts[0].ids.map((t) => (t + b * 131) % V),
+        }));
+        requests.forEach((p, i) =>
+          engine.add({
+            requestId: `r${i}`,
+            promptIds: p.ids,
+            maxTokens,
+            ignoreEos: p.ignoreEos,
+            sampler: samplerFactory({ temperature: 0 }, V, p.ids),
+          })
+        );
         if (!held) engine.step(); // the prefill and its first tokens, untimed
         let decoded = 0;
         const start = performance.now();
@@ -69,18 +113,34 @@ export function measureSpeculation(backend: Backend, modelDir: string, draftDir:
         const events = engine.runToCompletion();
         for (const e of events) {
           decoded += e.tokens.length;
-          if (e.usage?.spec) { steps += e.usage.spec.target_steps; emitted += e.usage.spec.drafted > 0 ? e.usage.spec.tokens_per_step * e.usage.spec.target_steps : 0; }
+          if (e.usage?.spec) {
+            steps += e.usage.spec.target_steps;
+            emitted += e.usage.spec.drafted > 0 ? e.usage.spec.tokens_per_step * e.usage.spec.target_steps : 0;
+          }
         }
         const seconds = (performance.now() - start) / 1000;
         target.model.forward = forward;
         cache.dispose();
         spec?.dispose();
-        return { tps: decoded / seconds, tokensPerStep: steps > 0 ? emitted / steps : 1, draftFraction: targetMs > 0 ? draftMs / targetMs : 0 };
+        return {
+          tps: decoded / seconds,
+          tokensPerStep: steps > 0 ? emitted / steps : 1,
+          draftFraction: targetMs > 0 ? draftMs / targetMs : 0,
+        };
       };
-      if (batch === batches[0]) { once(false); once(true); } // warm-up: JIT, first touch of the weights and caches
+      if (batch === batches[0]) {
+        once(false);
+        once(true);
+      } // warm-up: JIT, first touch of the weights and caches
       const plain = once(false), spec = once(true);
-      figures.push({ batch, plainTokensPerSecond: plain.tps, specTokensPerSecond: spec.tps, speedup: spec.tps / plain.tps,
-        tokensPerTargetStep: spec.tokensPerStep, draftCostFraction: spec.draftFraction });
+      figures.push({
+        batch,
+        plainTokensPerSecond: plain.tps,
+        specTokensPerSecond: spec.tps,
+        speedup: spec.tps / plain.tps,
+        tokensPerTargetStep: spec.tokensPerStep,
+        draftCostFraction: spec.draftFraction,
+      });
     }
   } finally {
     draft.dispose();

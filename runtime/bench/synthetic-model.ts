@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../sampling/rng.ts";
-import { writeSafetensors, type TensorToWrite } from "../weights/write-safetensors.ts";
+import { type TensorToWrite, writeSafetensors } from "../weights/write-safetensors.ts";
 
 export interface SyntheticShape {
   hidden: number;
@@ -40,25 +40,45 @@ function randomFp8(rng: Rng, count: number): Uint8Array {
   return out;
 }
 
-const scalar = (v: number): TensorToWrite => ({ dtype: "F32", shape: [], data: new Uint8Array(new Float32Array([v]).buffer) });
+const scalar = (v: number): TensorToWrite => ({
+  dtype: "F32",
+  shape: [],
+  data: new Uint8Array(new Float32Array([v]).buffer),
+});
 
 export function writeSyntheticModel(dir: string, s: SyntheticShape, seed = 1): void {
   mkdirSync(dir, { recursive: true });
   const rng = new Rng(seed);
   const p = "model.language_model.";
   const tensors: Record<string, TensorToWrite> = {};
-  const ones = (n: number): TensorToWrite => ({ dtype: "BF16", shape: [n], data: new Uint8Array(new Uint16Array(n).fill(0x3f80).buffer) });
+  const ones = (n: number): TensorToWrite => ({
+    dtype: "BF16",
+    shape: [n],
+    data: new Uint8Array(new Uint16Array(n).fill(0x3f80).buffer),
+  });
   const linear = (name: string, out: number, inp: number) => {
     if (s.fp8) {
       tensors[`${name}.weight`] = { dtype: "F8_E4M3", shape: [out, inp], data: randomFp8(rng, out * inp) };
       tensors[`${name}.weight_scale_inv`] = scalar(1 / Math.sqrt(inp));
       tensors[`${name}.activation_scale`] = scalar(0.02);
     } else {
-      tensors[`${name}.weight`] = { dtype: "BF16", shape: [out, inp], data: randomBf16(rng, out * inp, 1 / Math.sqrt(inp)) };
+      tensors[`${name}.weight`] = {
+        dtype: "BF16",
+        shape: [out, inp],
+        data: randomBf16(rng, out * inp, 1 / Math.sqrt(inp)),
+      };
     }
   };
-  tensors[`${p}embed_tokens.weight`] = { dtype: "BF16", shape: [s.vocab, s.hidden], data: randomBf16(rng, s.vocab * s.hidden, 1) };
-  tensors["lm_head.weight"] = { dtype: "BF16", shape: [s.vocab, s.hidden], data: randomBf16(rng, s.vocab * s.hidden, 1 / Math.sqrt(s.hidden)) };
+  tensors[`${p}embed_tokens.weight`] = {
+    dtype: "BF16",
+    shape: [s.vocab, s.hidden],
+    data: randomBf16(rng, s.vocab * s.hidden, 1),
+  };
+  tensors["lm_head.weight"] = {
+    dtype: "BF16",
+    shape: [s.vocab, s.hidden],
+    data: randomBf16(rng, s.vocab * s.hidden, 1 / Math.sqrt(s.hidden)),
+  };
   tensors[`${p}norm.weight`] = ones(s.hidden);
   for (let l = 0; l < s.layers; l++) {
     const q = `${p}layers.${l}.`;
@@ -76,15 +96,33 @@ export function writeSyntheticModel(dir: string, s: SyntheticShape, seed = 1): v
   const config = {
     model_type: "mistral3",
     text_config: {
-      model_type: "ministral3", vocab_size: s.vocab, hidden_size: s.hidden, intermediate_size: s.intermediate,
-      num_hidden_layers: s.layers, num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, head_dim: s.headDim,
-      rms_norm_eps: 1e-5, max_position_embeddings: s.maxPositions, hidden_act: "silu", tie_word_embeddings: false,
+      model_type: "ministral3",
+      vocab_size: s.vocab,
+      hidden_size: s.hidden,
+      intermediate_size: s.intermediate,
+      num_hidden_layers: s.layers,
+      num_attention_heads: s.heads,
+      num_key_value_heads: s.kvHeads,
+      head_dim: s.headDim,
+      rms_norm_eps: 1e-5,
+      max_position_embeddings: s.maxPositions,
+      hidden_act: "silu",
+      tie_word_embeddings: false,
       rope_parameters: {
-        rope_type: "yarn", rope_theta: 1e6, factor: 8, original_max_position_embeddings: s.maxPositions / 8,
-        beta_fast: 4, beta_slow: 1, mscale: 1, mscale_all_dim: 0, llama_4_scaling_beta: 0,
+        rope_type: "yarn",
+        rope_theta: 1e6,
+        factor: 8,
+        original_max_position_embeddings: s.maxPositions / 8,
+        beta_fast: 4,
+        beta_slow: 1,
+        mscale: 1,
+        mscale_all_dim: 0,
+        llama_4_scaling_beta: 0,
       },
     },
-    ...(s.fp8 ? { quantization_config: { quant_method: "fp8", activation_scheme: "static", weight_block_size: null } } : {}),
+    ...(s.fp8
+      ? { quantization_config: { quant_method: "fp8", activation_scheme: "static", weight_block_size: null } }
+      : {}),
   };
   writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2));
 }

@@ -26,7 +26,11 @@ function syntheticImage(height: number, width: number, seed: number): RgbImage {
 
 /** Multiply-adds ×2 of the linears plus attention's QKᵀ and PV for one image of `patches` patches. */
 function flops(c: VisionConfig, patches: number): number {
-  const d = c.hiddenSize, f = c.intermediateSize, s2 = c.spatialMergeSize ** 2, merged = patches / s2, e = c.textHiddenSize;
+  const d = c.hiddenSize,
+    f = c.intermediateSize,
+    s2 = c.spatialMergeSize ** 2,
+    merged = patches / s2,
+    e = c.textHiddenSize;
   const perLayer = patches * (4 * d * d + 3 * d * f) + 2 * patches * patches * d;
   return 2 * (patches * 3 * c.patchSize ** 2 * d + c.numLayers * perLayer + merged * (s2 * d * d + d * e + e * e));
 }
@@ -55,12 +59,25 @@ export function measureVisionTower(backend: Backend, dir: string, repeats = 20):
     };
     const figures: VisionFigure[] = images.map((img) => {
       const ms = time([img]);
-      return { label: `${img.width}×${img.height}`, images: 1, patches: patchesOf(img), msPerCall: ms, msPerImage: ms, gflopPerImage: flops(c, patchesOf(img)) / 1e9 };
+      return {
+        label: `${img.width}×${img.height}`,
+        images: 1,
+        patches: patchesOf(img),
+        msPerCall: ms,
+        msPerImage: ms,
+        gflopPerImage: flops(c, patchesOf(img)) / 1e9,
+      };
     });
     const ms = time(images);
     const patches = images.reduce((n, img) => n + patchesOf(img), 0);
-    figures.push({ label: "all three in one call", images: images.length, patches, msPerCall: ms, msPerImage: ms / images.length,
-      gflopPerImage: images.reduce((n, img) => n + flops(c, patchesOf(img)), 0) / images.length / 1e9 });
+    figures.push({
+      label: "all three in one call",
+      images: images.length,
+      patches,
+      msPerCall: ms,
+      msPerImage: ms / images.length,
+      gflopPerImage: images.reduce((n, img) => n + flops(c, patchesOf(img)), 0) / images.length / 1e9,
+    });
     return figures;
   } finally {
     vision.dispose();
@@ -71,7 +88,12 @@ if (import.meta.main) {
   const dir = process.argv[2] ?? "test/fixtures/tiny-mistral3";
   const backend = createBackend("cpu");
   console.log(`vision tower on the CPU (${backend.numThreads} threads, vector kernels: ${backend.vectorized}), ${dir}`);
-  for (const f of measureVisionTower(backend, dir, Number(process.argv[3] ?? 20)))
-    console.log(`  ${f.label.padEnd(22)} ${String(f.patches).padStart(5)} patches  ${f.msPerImage.toFixed(3)} ms/image  ` +
-      `(${f.msPerCall.toFixed(3)} ms/call, ${f.gflopPerImage.toFixed(4)} GFLOP/image, ${(f.gflopPerImage / (f.msPerImage / 1000)).toFixed(2)} GFLOP/s)`);
+  for (const f of measureVisionTower(backend, dir, Number(process.argv[3] ?? 20))) {
+    console.log(
+      `  ${f.label.padEnd(22)} ${String(f.patches).padStart(5)} patches  ${f.msPerImage.toFixed(3)} ms/image  ` +
+        `(${f.msPerCall.toFixed(3)} ms/call, ${f.gflopPerImage.toFixed(4)} GFLOP/image, ${
+          (f.gflopPerImage / (f.msPerImage / 1000)).toFixed(2)
+        } GFLOP/s)`,
+    );
+  }
 }

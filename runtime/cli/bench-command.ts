@@ -5,20 +5,33 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createBackend } from "../../ffi/backend.ts";
-import { measureBatchScaling, type BatchFigure } from "../bench/batch-scaling.ts";
+import { type BatchFigure, measureBatchScaling } from "../bench/batch-scaling.ts";
 import { measureSpeculation } from "../bench/speculative.ts";
-import { measureDecode, measureReadBandwidth, syntheticModelDir, type DecodeFigures } from "../bench/cpu-decode.ts";
-import { UsageError, parseIntArg } from "./usage-error.ts";
+import { type DecodeFigures, measureDecode, measureReadBandwidth, syntheticModelDir } from "../bench/cpu-decode.ts";
+import { parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 export async function benchCommand(argv: string[]): Promise<string> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { threads: { type: "string" }, tokens: { type: "string" }, batches: { type: "string" }, json: { type: "boolean" },
-      "spec-model": { type: "string" }, "spec-draft": { type: "string" } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        threads: { type: "string" },
+        tokens: { type: "string" },
+        batches: { type: "string" },
+        json: { type: "boolean" },
+        "spec-model": { type: "string" },
+        "spec-draft": { type: "string" },
+      },
+    }));
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: gust bench [--threads N] [--tokens N] [--batches 1,4,16,64] [--spec-model DIR --spec-draft DIR] [--json]`);
+    throw new UsageError(
+      `${
+        (err as Error).message
+      }\nusage: gust bench [--threads N] [--tokens N] [--batches 1,4,16,64] [--spec-model DIR --spec-draft DIR] [--json]`,
+    );
   }
   const backend = createBackend("cpu", { numThreads: parseIntArg("threads", values.threads, 0) });
   const tokens = parseIntArg("tokens", values.tokens, 32, 1);
@@ -35,9 +48,23 @@ export async function benchCommand(argv: string[]): Promise<string> {
     "tiny-mistral3-fp8": measureBatchScaling(backend, join(fixtures, "tiny-mistral3-fp8"), batches, tokens),
     "synthetic FP8": measureBatchScaling(backend, syntheticDir, batches, Math.max(4, Math.round(tokens / 4))),
   };
-  const speculation = measureSpeculation(backend, values["spec-model"] ?? join(fixtures, "tiny-mistral3-fp8"),
-    values["spec-draft"] ?? join(fixtures, "tiny-mistral3-eagle"), [1, 4, 16], tokens);
-  if (values.json) return JSON.stringify({ threads: backend.numThreads, vectorized: backend.vectorized, readBandwidth: bandwidth, rows, scaling, speculation });
+  const speculation = measureSpeculation(
+    backend,
+    values["spec-model"] ?? join(fixtures, "tiny-mistral3-fp8"),
+    values["spec-draft"] ?? join(fixtures, "tiny-mistral3-eagle"),
+    [1, 4, 16],
+    tokens,
+  );
+  if (values.json) {
+    return JSON.stringify({
+      threads: backend.numThreads,
+      vectorized: backend.vectorized,
+      readBandwidth: bandwidth,
+      rows,
+      scaling,
+      speculation,
+    });
+  }
   const gb = (b: number) => (b / 1e9).toFixed(2);
   const lines = [
     `CPU backend: ${backend.numThreads} threads, ${backend.vectorized ? "AVX2/FMA/F16C" : "portable"} kernels`,
@@ -45,15 +72,33 @@ export async function benchCommand(argv: string[]): Promise<string> {
     "",
     "model                              weights MB   tokens/s   weight GB/s   share of bandwidth",
     ...rows.map((r) =>
-      `${r.model.padEnd(34)} ${(r.weightBytes / 1e6).toFixed(1).padStart(10)} ${r.tokensPerSecond.toFixed(1).padStart(10)} ${gb(r.bytesPerSecond).padStart(13)} ${((100 * r.bytesPerSecond) / bandwidth).toFixed(0).padStart(19)}%`),
+      `${r.model.padEnd(34)} ${(r.weightBytes / 1e6).toFixed(1).padStart(10)} ${
+        r.tokensPerSecond.toFixed(1).padStart(10)
+      } ${gb(r.bytesPerSecond).padStart(13)} ${((100 * r.bytesPerSecond) / bandwidth).toFixed(0).padStart(19)}%`
+    ),
     "",
     "batch scaling through the engine (efficiency = tok/s at B ÷ (B × tok/s at 1))",
     ...Object.entries(scaling).flatMap(([model, figs]) =>
-      figs.map((f) => `${model.padEnd(20)} batch ${String(f.batch).padStart(3)}: ${f.tokensPerSecond.toFixed(1).padStart(9)} tok/s  efficiency ${f.efficiency.toFixed(2)}`)),
+      figs.map((f) =>
+        `${model.padEnd(20)} batch ${String(f.batch).padStart(3)}: ${
+          f.tokensPerSecond.toFixed(1).padStart(9)
+        } tok/s  efficiency ${f.efficiency.toFixed(2)}`
+      )
+    ),
     "",
-    `EAGLE speculation, k = 3, ${values["spec-model"] ? `${values["spec-model"]} (its held conversations when it ships held.json)` : "tiny fixture with a random draft (accepts ~nothing: speedup < 1)"}`,
-    ...speculation.map((f) => `batch ${String(f.batch).padStart(3)}: plain ${f.plainTokensPerSecond.toFixed(1).padStart(8)} tok/s  spec ${f.specTokensPerSecond.toFixed(1).padStart(8)} tok/s  ` +
-      `speedup ${f.speedup.toFixed(2)}  tokens/target step ${f.tokensPerTargetStep.toFixed(2)}  draft cost ${(100 * f.draftCostFraction).toFixed(0)}% of target`),
+    `EAGLE speculation, k = 3, ${
+      values["spec-model"]
+        ? `${values["spec-model"]} (its held conversations when it ships held.json)`
+        : "tiny fixture with a random draft (accepts ~nothing: speedup < 1)"
+    }`,
+    ...speculation.map((f) =>
+      `batch ${String(f.batch).padStart(3)}: plain ${f.plainTokensPerSecond.toFixed(1).padStart(8)} tok/s  spec ${
+        f.specTokensPerSecond.toFixed(1).padStart(8)
+      } tok/s  ` +
+      `speedup ${f.speedup.toFixed(2)}  tokens/target step ${f.tokensPerTargetStep.toFixed(2)}  draft cost ${
+        (100 * f.draftCostFraction).toFixed(0)
+      }% of target`
+    ),
   ];
   return lines.join("\n");
 }

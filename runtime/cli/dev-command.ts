@@ -3,7 +3,7 @@
 // deployed on start and again on each save, without touching the runtime.
 import { serveOnBun } from "../../edge/bun.ts";
 import { DENO_GATEWAY_V8_FLAG } from "../../edge/deno-heap.ts";
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, statSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
-import { UsageError, parseIntArg } from "./usage-error.ts";
+import { parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
@@ -25,7 +25,9 @@ function startChild(cmd: string, args: string[], ready: RegExp, label: string): 
     let seen = "";
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
-      process.stderr.write(text.split("\n").filter((l) => l && !l.includes("npm warn")).map((l) => `[${label}] ${l}\n`).join(""));
+      process.stderr.write(
+        text.split("\n").filter((l) => l && !l.includes("npm warn")).map((l) => `[${label}] ${l}\n`).join(""),
+      );
       seen += text;
       if (ready.test(seen)) resolve(child);
     };
@@ -39,7 +41,9 @@ function startChild(cmd: string, args: string[], ready: RegExp, label: string): 
 export function functionEntries(dir: string): { name: string; file: string }[] {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry);
-    if (statSync(path).isDirectory()) return existsSync(join(path, "index.ts")) ? [{ name: entry, file: join(path, "index.ts") }] : [];
+    if (statSync(path).isDirectory()) {
+      return existsSync(join(path, "index.ts")) ? [{ name: entry, file: join(path, "index.ts") }] : [];
+    }
     return entry.endsWith(".ts") && !entry.endsWith(".test.ts") ? [{ name: basename(entry, ".ts"), file: path }] : [];
   });
 }
@@ -50,7 +54,11 @@ async function deployAll(dir: string, base: string): Promise<void> {
       const bundle = await bundleFunction(file);
       const res = await fetch(`${base}/admin/functions/${name}`, { method: "POST", body: bundle });
       const body = (await res.json()) as { version?: number; error?: { message: string } };
-      process.stderr.write(res.ok ? `gust dev: deployed ${name} v${body.version} → ${base}/fn/${name}/\n` : `gust dev: ${name} not deployed: ${body.error?.message}\n`);
+      process.stderr.write(
+        res.ok
+          ? `gust dev: deployed ${name} v${body.version} → ${base}/fn/${name}/\n`
+          : `gust dev: ${name} not deployed: ${body.error?.message}\n`,
+      );
     } catch (err) {
       process.stderr.write(`gust dev: ${name} not deployed: ${(err as Error).message}\n`);
     }
@@ -60,29 +68,72 @@ async function deployAll(dir: string, base: string): Promise<void> {
 export async function devCommand(argv: string[]): Promise<string> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: {
-      model: { type: "string" }, draft: { type: "string" }, functions: { type: "string" }, port: { type: "string" }, gateway: { type: "string" },
-    } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        model: { type: "string" },
+        draft: { type: "string" },
+        functions: { type: "string" },
+        port: { type: "string" },
+        gateway: { type: "string" },
+      },
+    }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${devUsage}`);
   }
   const gatewayKind = values.gateway ?? "bun";
-  if (gatewayKind !== "bun" && gatewayKind !== "deno") throw new UsageError(`--gateway must be bun or deno, got "${values.gateway}"`);
+  if (gatewayKind !== "bun" && gatewayKind !== "deno") {
+    throw new UsageError(`--gateway must be bun or deno, got "${values.gateway}"`);
+  }
   const port = parseIntArg("port", values.port, 8080);
   const modelDir = values.model ?? defaultModelDir;
   const functionsDir = values.functions ?? join(repoRoot, "functions", "examples");
   const work = mkdtempSync(join(tmpdir(), "gust-dev-"));
   const socket = join(work, "runtime.sock");
   if (!values.model) process.stderr.write(`gust dev: no --model, serving ${defaultModelNote}\n`);
-  const runtime = await startChild(bin("bun"), [join(repoRoot, "runtime/cli/main.ts"), "runtime", "--model", modelDir, "--socket", socket,
-    "--max-num-seqs", "16", ...draftArgs(values.model, values.draft)], /serving/, "runtime");
+  const runtime = await startChild(
+    bin("bun"),
+    [
+      join(repoRoot, "runtime/cli/main.ts"),
+      "runtime",
+      "--model",
+      modelDir,
+      "--socket",
+      socket,
+      "--max-num-seqs",
+      "16",
+      ...draftArgs(values.model, values.draft),
+    ],
+    /serving/,
+    "runtime",
+  );
   let stopGateway: () => Promise<void>;
   const base = `http://127.0.0.1:${port}`;
   if (gatewayKind === "bun") {
-    const gw = await startGateway({ runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions") }, serveOnBun);
+    const gw = await startGateway(
+      { runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions") },
+      serveOnBun,
+    );
     stopGateway = gw.stop;
   } else {
-    const child = await startChild(bin("deno"), ["run", "-A", DENO_GATEWAY_V8_FLAG, join(repoRoot, "edge/main-deno.ts"), "--runtime", socket, "--port", String(port), "--state-dir", join(work, "functions")], /gateway on/, "gateway");
+    const child = await startChild(
+      bin("deno"),
+      [
+        "run",
+        "-A",
+        DENO_GATEWAY_V8_FLAG,
+        join(repoRoot, "edge/main-deno.ts"),
+        "--runtime",
+        socket,
+        "--port",
+        String(port),
+        "--state-dir",
+        join(work, "functions"),
+      ],
+      /gateway on/,
+      "gateway",
+    );
     stopGateway = async () => void child.kill("SIGTERM");
   }
   let watcher: ReturnType<typeof watch> | null = null;
@@ -94,7 +145,11 @@ export async function devCommand(argv: string[]): Promise<string> {
       timer = setTimeout(() => void deployAll(functionsDir, base), 150); // one redeploy per burst of saves
     });
   }
-  process.stderr.write(`\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${basename(resolve(modelDir))}","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`);
+  process.stderr.write(
+    `\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
+      basename(resolve(modelDir))
+    }","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`,
+  );
   await new Promise<void>((done) => {
     const stop = async () => {
       watcher?.close();

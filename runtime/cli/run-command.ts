@@ -9,26 +9,43 @@ import { endsInsideThink, type ThinkIds } from "../engine/reasoning-budget.ts";
 import { runOnce, type RunOnceSample } from "../engine/run-once.ts";
 import { loadModel, progressPrinter } from "../model/load-model.ts";
 import { loadDraft } from "../eagle/load-draft.ts";
-import { Speculator, defaultSpecOptions } from "../eagle/speculator.ts";
-import { SamplingParamsError, type SamplingParams } from "../sampling/params.ts";
+import { defaultSpecOptions, Speculator } from "../eagle/speculator.ts";
+import { type SamplingParams, SamplingParamsError } from "../sampling/params.ts";
 import { buildPrompt, loadTokenizer, readTextFile, runTextFields, type Tokenizer } from "../text/index.ts";
-import { UsageError, parseFloatArg, parseIdList, parseIntArg } from "./usage-error.ts";
+import { parseFloatArg, parseIdList, parseIntArg, UsageError } from "./usage-error.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { featuresFor, promptWithImages } from "./run-images.ts";
 
-export const runUsage = `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--image FILE]... [--max-tokens N]
+export const runUsage =
+  `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--image FILE]... [--max-tokens N]
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
          [--reasoning-effort none|high] [--reasoning-budget N] [--draft DIR [--spec-tokens K]]
          [--response-format text|json_object] [--ignore-eos] [--backend auto|cpu|cuda]
          [--threads N] [--json]`;
 
 const options = {
-  model: { type: "string" }, ids: { type: "string" }, prompt: { type: "string" }, messages: { type: "string" },
-  "max-tokens": { type: "string" }, temperature: { type: "string" }, "top-p": { type: "string" },
-  "top-k": { type: "string" }, "min-p": { type: "string" }, seed: { type: "string" }, n: { type: "string" },
-  logprobs: { type: "string" }, "reasoning-effort": { type: "string" }, "reasoning-budget": { type: "string" },
-  image: { type: "string", multiple: true }, draft: { type: "string" }, "spec-tokens": { type: "string" },
-  "ignore-eos": { type: "boolean" }, "response-format": { type: "string" }, backend: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
+  model: { type: "string" },
+  ids: { type: "string" },
+  prompt: { type: "string" },
+  messages: { type: "string" },
+  "max-tokens": { type: "string" },
+  temperature: { type: "string" },
+  "top-p": { type: "string" },
+  "top-k": { type: "string" },
+  "min-p": { type: "string" },
+  seed: { type: "string" },
+  n: { type: "string" },
+  logprobs: { type: "string" },
+  "reasoning-effort": { type: "string" },
+  "reasoning-budget": { type: "string" },
+  image: { type: "string", multiple: true },
+  draft: { type: "string" },
+  "spec-tokens": { type: "string" },
+  "ignore-eos": { type: "boolean" },
+  "response-format": { type: "string" },
+  backend: { type: "string" },
+  threads: { type: "string" },
+  json: { type: "boolean" },
 } as const;
 
 function hasTokenizer(dir: string): boolean {
@@ -52,8 +69,12 @@ export async function runCommand(argv: string[]): Promise<string> {
   if (sources !== 1) throw new UsageError(`give exactly one of --ids, --prompt and --messages\nusage: ${runUsage}`);
   const backendChoice = parseBackendFlag(values.backend);
   const effort = values["reasoning-effort"];
-  if (effort !== undefined && effort !== "none" && effort !== "high") throw new UsageError(`--reasoning-effort must be none or high, got "${effort}"`);
-  const budget = values["reasoning-budget"] === undefined ? null : parseIntArg("reasoning-budget", values["reasoning-budget"], 0);
+  if (effort !== undefined && effort !== "none" && effort !== "high") {
+    throw new UsageError(`--reasoning-effort must be none or high, got "${effort}"`);
+  }
+  const budget = values["reasoning-budget"] === undefined
+    ? null
+    : parseIntArg("reasoning-budget", values["reasoning-budget"], 0);
   const maxTokens = parseIntArg("max-tokens", values["max-tokens"], 64, 1);
   const n = parseIntArg("n", values.n, 1, 1);
   const sampling: SamplingParams = {
@@ -66,13 +87,20 @@ export async function runCommand(argv: string[]): Promise<string> {
   };
 
   const imageFiles = values.image ?? [];
-  if (imageFiles.length > 0 && values.messages !== undefined)
-    throw new UsageError("--image goes with --ids (layout already in place) or --prompt; with --messages, put the images in the messages");
+  if (imageFiles.length > 0 && values.messages !== undefined) {
+    throw new UsageError(
+      "--image goes with --ids (layout already in place) or --prompt; with --messages, put the images in the messages",
+    );
+  }
   const tok = hasTokenizer(values.model) ? await loadTokenizer(values.model) : null;
   let promptIds: number[];
   if (values.ids !== undefined) promptIds = parseIdList(values.ids);
   else {
-    if (!tok) throw new UsageError(`${values.model} has no tekken.json or tokenizer.json, so --prompt/--messages cannot be encoded; pass --ids`);
+    if (!tok) {
+      throw new UsageError(
+        `${values.model} has no tekken.json or tokenizer.json, so --prompt/--messages cannot be encoded; pass --ids`,
+      );
+    }
     // a budget above 0 asks for reasoning (model-spec §9: budget > 0 ↔ effort high)
     const reasoningEffort = effort ?? (budget !== null && budget > 0 ? "high" : undefined);
     let messagesJson: string | undefined;
@@ -87,23 +115,41 @@ export async function runCommand(argv: string[]): Promise<string> {
   }
 
   const format = values["response-format"] ?? "text";
-  if (format !== "text" && format !== "json_object") throw new UsageError(`--response-format ${format}: allowed text, json_object`);
-  if (format === "json_object" && !tok) throw new UsageError(`--response-format json_object needs the model's tokenizer (tekken.json or tokenizer.json in ${values.model})`);
+  if (format !== "text" && format !== "json_object") {
+    throw new UsageError(`--response-format ${format}: allowed text, json_object`);
+  }
+  if (format === "json_object" && !tok) {
+    throw new UsageError(
+      `--response-format json_object needs the model's tokenizer (tekken.json or tokenizer.json in ${values.model})`,
+    );
+  }
   const json = format === "json_object" ? new JsonConstraints(tok!) : null;
   const thinkIds = thinkIdsOf(tok);
   const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
   const loaded = loadModel(values.model, backend, { onProgress: progressPrinter() });
   try {
     const images = imageFiles.length > 0 || promptIds.includes(loaded.config.imageTokenId ?? -1)
-      ? featuresFor(loaded.config, backend, promptIds, imageFiles, values.prompt !== undefined) : undefined;
+      ? featuresFor(loaded.config, backend, promptIds, imageFiles, values.prompt !== undefined)
+      : undefined;
     const draft = values.draft ? loadDraft(values.draft, backend, loaded) : null;
     const specTokens = parseIntArg("spec-tokens", values["spec-tokens"], defaultSpecOptions.k, 1);
     const blocks = n * Math.ceil((promptIds.length + maxTokens + specTokens + 1) / 16) + 1;
-    const speculator = draft ? new Speculator(backend, loaded, draft, blocks, 16, { ...defaultSpecOptions, k: specTokens }) : undefined;
+    const speculator = draft
+      ? new Speculator(backend, loaded, draft, blocks, 16, { ...defaultSpecOptions, k: specTokens })
+      : undefined;
     let samples: RunOnceSample[];
     try {
-      samples = runOnce(backend, loaded.model, thinkIds, { speculativeTokens: specTokens, promptIds, maxTokens, n, sampling, ignoreEos: values["ignore-eos"] ?? false, reasoningBudget: budget, images,
-        ...(json ? { wrapSampler: (f) => json.wrap(f, promptIds, budget !== 0), speculativeTokens: 0 } : {}) }, speculator);
+      samples = runOnce(backend, loaded.model, thinkIds, {
+        speculativeTokens: specTokens,
+        promptIds,
+        maxTokens,
+        n,
+        sampling,
+        ignoreEos: values["ignore-eos"] ?? false,
+        reasoningBudget: budget,
+        images,
+        ...(json ? { wrapSampler: (f) => json.wrap(f, promptIds, budget !== 0), speculativeTokens: 0 } : {}),
+      }, speculator);
     } catch (err) {
       if (err instanceof SamplingParamsError) throw new UsageError(err.message);
       throw err;
@@ -117,12 +163,28 @@ export async function runCommand(argv: string[]): Promise<string> {
       const parseIds = thinkIds && endsInsideThink(promptIds, thinkIds) ? [thinkIds.think, ...ids] : ids;
       const text = tok ? runTextFields(tok, parseIds) : { text: null, reasoning: null, tool_calls: [] };
       return {
-        ids, text: text.text, reasoning: text.reasoning, tool_calls: text.tool_calls, finish_reason: s.finishReason, usage: s.usage,
-        ...(sampling.logprobs !== undefined ? { logprobs: s.tokens.map((t) => ({ token: t.token, logprob: t.logprob, top_logprobs: t.topLogprobs ?? [] })) } : {}),
+        ids,
+        text: text.text,
+        reasoning: text.reasoning,
+        tool_calls: text.tool_calls,
+        finish_reason: s.finishReason,
+        usage: s.usage,
+        ...(sampling.logprobs !== undefined
+          ? {
+            logprobs: s.tokens.map((t) => ({ token: t.token, logprob: t.logprob, top_logprobs: t.topLogprobs ?? [] })),
+          }
+          : {}),
       };
     };
     const rendered = samples.map(render);
-    if (values.json) return JSON.stringify({ prompt_ids: promptIds, ...rendered[0], spec: samples[0].usage.spec ?? null, ...(n > 1 ? { samples: rendered } : {}) });
+    if (values.json) {
+      return JSON.stringify({
+        prompt_ids: promptIds,
+        ...rendered[0],
+        spec: samples[0].usage.spec ?? null,
+        ...(n > 1 ? { samples: rendered } : {}),
+      });
+    }
     return rendered.map((r) => (r.text ?? r.ids.join(",")) + `\n[finish_reason: ${r.finish_reason}]`).join("\n---\n");
   } finally {
     loaded.dispose();

@@ -19,7 +19,13 @@ function resizeRgb(img: RgbImage, width: number, height: number): RgbImage {
   return { rgb: toBytes(out.data), width, height };
 }
 
-export function featuresFor(config: ModelConfig, backend: Backend, promptIds: number[], files: string[], resize: boolean): ImageFeatures {
+export function featuresFor(
+  config: ModelConfig,
+  backend: Backend,
+  promptIds: number[],
+  files: string[],
+  resize: boolean,
+): ImageFeatures {
   const vision = requireVision(config, backend);
   try {
     return imageFeaturesForIds(vision, promptIds, files, resize ? { resize: resizeRgb } : {});
@@ -36,5 +42,8 @@ export function promptWithImages(tok: Tokenizer, text: string, files: string[], 
     const png = decodePng(new Uint8Array(readFileSync(f)));
     return { type: "image_size" as const, width: png.width, height: png.height };
   });
-  return encodeChat(tok, { messages: [{ role: "user", content: [...content, { type: "text", text }] }], reasoning_effort: reasoningEffort ?? null }).ids;
+  return encodeChat(tok, {
+    messages: [{ role: "user", content: [...content, { type: "text", text }] }],
+    reasoning_effort: reasoningEffort ?? null,
+  }).ids;
 }

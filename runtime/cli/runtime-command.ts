@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { ModelHost } from "../server/model-host.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
-import { UsageError, parseFloatArg, parseIntArg } from "./usage-error.ts";
+import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 
 export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N] [--model-id NAME] [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
@@ -15,13 +15,26 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, strict: true,
+      args: argv,
+      strict: true,
       options: {
-        model: { type: "string" }, socket: { type: "string" }, port: { type: "string" }, "model-id": { type: "string" },
-        "max-num-seqs": { type: "string" }, "max-batched-tokens": { type: "string" }, "max-model-len": { type: "string" },
-        "kv-memory-fraction": { type: "string" }, "num-blocks": { type: "string" }, "grace-ms": { type: "string" },
-        backend: { type: "string" }, threads: { type: "string" }, draft: { type: "string" }, "spec-tokens": { type: "string" },
-        "spec-max-batch": { type: "string" }, "spec-min-tokens-per-step": { type: "string" }, "text-only": { type: "boolean" },
+        model: { type: "string" },
+        socket: { type: "string" },
+        port: { type: "string" },
+        "model-id": { type: "string" },
+        "max-num-seqs": { type: "string" },
+        "max-batched-tokens": { type: "string" },
+        "max-model-len": { type: "string" },
+        "kv-memory-fraction": { type: "string" },
+        "num-blocks": { type: "string" },
+        "grace-ms": { type: "string" },
+        backend: { type: "string" },
+        threads: { type: "string" },
+        draft: { type: "string" },
+        "spec-tokens": { type: "string" },
+        "spec-max-batch": { type: "string" },
+        "spec-min-tokens-per-step": { type: "string" },
+        "text-only": { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -30,14 +43,21 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runtimeUsage}`);
   if (values.socket && values.port) throw new UsageError("give --socket or --port, not both");
   const backendChoice = parseBackendFlag(values.backend);
-  const fraction = values["kv-memory-fraction"] === undefined ? undefined : parseFloatArg("kv-memory-fraction", values["kv-memory-fraction"], 0.5);
-  if (fraction !== undefined && !(fraction > 0 && fraction <= 0.95)) throw new UsageError("--kv-memory-fraction must be in (0, 0.95]");
+  const fraction = values["kv-memory-fraction"] === undefined
+    ? undefined
+    : parseFloatArg("kv-memory-fraction", values["kv-memory-fraction"], 0.5);
+  if (fraction !== undefined && !(fraction > 0 && fraction <= 0.95)) {
+    throw new UsageError("--kv-memory-fraction must be in (0, 0.95]");
+  }
   const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
   const host = await ModelHost.open(backend, {
-    modelDir: values.model, modelId: values["model-id"],
+    modelDir: values.model,
+    modelId: values["model-id"],
     maxNumSeqs: parseIntArg("max-num-seqs", values["max-num-seqs"], 64, 1),
     maxBatchedTokens: parseIntArg("max-batched-tokens", values["max-batched-tokens"], 2048, 1),
-    maxModelLen: values["max-model-len"] === undefined ? undefined : parseIntArg("max-model-len", values["max-model-len"], 0, 1),
+    maxModelLen: values["max-model-len"] === undefined
+      ? undefined
+      : parseIntArg("max-model-len", values["max-model-len"], 0, 1),
     numBlocks: values["num-blocks"] === undefined ? undefined : parseIntArg("num-blocks", values["num-blocks"], 0, 1),
     kvMemoryFraction: fraction,
     textOnly: values["text-only"] ?? false,
@@ -45,7 +65,9 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
     specOptions: {
       ...(values["spec-tokens"] ? { k: parseIntArg("spec-tokens", values["spec-tokens"], 3, 1) } : {}),
       ...(values["spec-max-batch"] ? { maxBatch: parseIntArg("spec-max-batch", values["spec-max-batch"], 16, 1) } : {}),
-      ...(values["spec-min-tokens-per-step"] ? { minTokensPerStep: parseFloatArg("spec-min-tokens-per-step", values["spec-min-tokens-per-step"], 1.2) } : {}),
+      ...(values["spec-min-tokens-per-step"]
+        ? { minTokensPerStep: parseFloatArg("spec-min-tokens-per-step", values["spec-min-tokens-per-step"], 1.2) }
+        : {}),
     },
   });
   const server = new RuntimeServer(host, {
@@ -54,9 +76,18 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   });
   const where = server.listen();
   const s = server.stats();
-  process.stderr.write(`gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen}${host.speculator ? `, EAGLE k=${host.speculator.options.k}` : ""}${host.vision ? ", vision" : ""})\n`);
-  if (host.contextCappedByPool)
-    process.stderr.write(`gust runtime: the KV pool holds ${s.kvBlocksTotal * host.cache.blockSize} tokens, less than the model's context of ${host.loaded.model.maxPositions}; serving a context of ${host.engine.maxModelLen} (free memory, lower --max-num-seqs or raise --kv-memory-fraction for more)\n`);
+  process.stderr.write(
+    `gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen}${
+      host.speculator ? `, EAGLE k=${host.speculator.options.k}` : ""
+    }${host.vision ? ", vision" : ""})\n`,
+  );
+  if (host.contextCappedByPool) {
+    process.stderr.write(
+      `gust runtime: the KV pool holds ${
+        s.kvBlocksTotal * host.cache.blockSize
+      } tokens, less than the model's context of ${host.loaded.model.maxPositions}; serving a context of ${host.engine.maxModelLen} (free memory, lower --max-num-seqs or raise --kv-memory-fraction for more)\n`,
+    );
+  }
   const graceMs = parseIntArg("grace-ms", values["grace-ms"], 10_000);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -16,9 +16,9 @@ export class FieldReader {
   positiveInt(obj: Json, path: string): number {
     const v = this.#get(obj, path);
     if (v === undefined || v === null) this.problems.push(`${path} is missing (expected a positive integer)`);
-    else if (typeof v !== "number" || !Number.isInteger(v) || v <= 0)
+    else if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
       this.problems.push(`${path} is ${JSON.stringify(v)} (expected a positive integer)`);
-    else return v;
+    } else return v;
     return 1;
   }
 
@@ -27,9 +27,11 @@ export class FieldReader {
     const v = this.#get(obj, path);
     if ((v === undefined || v === null) && opts.fallback !== undefined) return opts.fallback;
     if (v === undefined || v === null) this.problems.push(`${path} is missing (expected a number)`);
-    else if (typeof v !== "number" || !Number.isFinite(v) || (opts.positive && v <= 0))
-      this.problems.push(`${path} is ${JSON.stringify(v)} (expected a ${opts.positive ? "positive " : ""}finite number)`);
-    else return v;
+    else if (typeof v !== "number" || !Number.isFinite(v) || (opts.positive && v <= 0)) {
+      this.problems.push(
+        `${path} is ${JSON.stringify(v)} (expected a ${opts.positive ? "positive " : ""}finite number)`,
+      );
+    } else return v;
     return 1;
   }
 
@@ -71,7 +73,9 @@ export class FieldReader {
     const v = this.#get(obj, path) as T;
     if ((v === undefined || v === null) && fallback !== undefined) return fallback;
     if (!allowed.includes(v)) {
-      this.problems.push(`${path} is ${JSON.stringify(v)}; gust supports ${allowed.map((a) => JSON.stringify(a)).join(", ")}`);
+      this.problems.push(
+        `${path} is ${JSON.stringify(v)}; gust supports ${allowed.map((a) => JSON.stringify(a)).join(", ")}`,
+      );
       return allowed[0];
     }
     return v;
@@ -80,9 +84,12 @@ export class FieldReader {
   /** Fields not in `known` change the model in ways gust does not implement: name them. */
   unknownKeys(obj: Json, prefix: string, known: ReadonlySet<string>): void {
     const unknown = Object.keys(obj).filter((k) => !known.has(k));
-    if (unknown.length > 0)
-      this.problems.push(`${prefix || "top level"} has fields gust does not know: ${unknown.join(", ")} ` +
-        `(if they do not change the model's math, add them to the known list in runtime/config)`);
+    if (unknown.length > 0) {
+      this.problems.push(
+        `${prefix || "top level"} has fields gust does not know: ${unknown.join(", ")} ` +
+          `(if they do not change the model's math, add them to the known list in runtime/config)`,
+      );
+    }
   }
 
   throwIfAny(): void {

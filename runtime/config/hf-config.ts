@@ -1,62 +1,150 @@
 // Reads a Hugging Face config.json (Mistral3 wrapper with text_config, or a bare Ministral3/Mistral
 // decoder) into a TextConfig, with transformers' YaRN semantics (modeling_rope_utils, rope_parameters).
 import { FieldReader, type Json } from "./fields.ts";
-import { checkTextConfig, yarnMscale, type ModelConfig, type RopeConfig, type TextConfig } from "./text-config.ts";
+import { checkTextConfig, type ModelConfig, type RopeConfig, type TextConfig, yarnMscale } from "./text-config.ts";
 
 const TOP_LEVEL_KNOWN = new Set([
-  "architectures", "model_type", "text_config", "vision_config", "image_token_index", "image_token_id",
-  "multimodal_projector_bias", "projector_hidden_act", "spatial_merge_size", "vision_feature_layer",
-  "tie_word_embeddings", "transformers_version", "torch_dtype", "dtype", "quantization_config", "_name_or_path",
-  "use_cache", "bos_token_id", "eos_token_id", "pad_token_id",
+  "architectures",
+  "model_type",
+  "text_config",
+  "vision_config",
+  "image_token_index",
+  "image_token_id",
+  "multimodal_projector_bias",
+  "projector_hidden_act",
+  "spatial_merge_size",
+  "vision_feature_layer",
+  "tie_word_embeddings",
+  "transformers_version",
+  "torch_dtype",
+  "dtype",
+  "quantization_config",
+  "_name_or_path",
+  "use_cache",
+  "bos_token_id",
+  "eos_token_id",
+  "pad_token_id",
 ]);
 
 // Fields of the decoder section that do not change the forward math, or that are checked below.
 const TEXT_KNOWN = new Set([
-  "attention_dropout", "bos_token_id", "eos_token_id", "pad_token_id", "head_dim", "hidden_act", "hidden_size",
-  "initializer_range", "intermediate_size", "max_position_embeddings", "model_type", "num_attention_heads",
-  "num_hidden_layers", "num_key_value_heads", "rms_norm_eps", "rope_parameters", "rope_scaling", "rope_theta",
-  "sliding_window", "tie_word_embeddings", "use_cache", "vocab_size", "torch_dtype", "dtype", "architectures",
-  "transformers_version", "attention_bias", "mlp_bias", "output_attentions", "output_hidden_states",
-  "layer_types", "max_window_layers", "use_sliding_window",
+  "attention_dropout",
+  "bos_token_id",
+  "eos_token_id",
+  "pad_token_id",
+  "head_dim",
+  "hidden_act",
+  "hidden_size",
+  "initializer_range",
+  "intermediate_size",
+  "max_position_embeddings",
+  "model_type",
+  "num_attention_heads",
+  "num_hidden_layers",
+  "num_key_value_heads",
+  "rms_norm_eps",
+  "rope_parameters",
+  "rope_scaling",
+  "rope_theta",
+  "sliding_window",
+  "tie_word_embeddings",
+  "use_cache",
+  "vocab_size",
+  "torch_dtype",
+  "dtype",
+  "architectures",
+  "transformers_version",
+  "attention_bias",
+  "mlp_bias",
+  "output_attentions",
+  "output_hidden_states",
+  "layer_types",
+  "max_window_layers",
+  "use_sliding_window",
 ]);
 
 const ROPE_KNOWN = new Set([
-  "rope_type", "type", "rope_theta", "factor", "original_max_position_embeddings", "beta_fast", "beta_slow", "mscale",
-  "mscale_all_dim", "attention_factor", "llama_4_scaling_beta", "max_position_embeddings", "truncate",
+  "rope_type",
+  "type",
+  "rope_theta",
+  "factor",
+  "original_max_position_embeddings",
+  "beta_fast",
+  "beta_slow",
+  "mscale",
+  "mscale_all_dim",
+  "attention_factor",
+  "llama_4_scaling_beta",
+  "max_position_embeddings",
+  "truncate",
 ]);
 
 function readRope(r: FieldReader, text: Json, maxPositions: number): { rope: RopeConfig; beta: number; l0: number } {
-  const params = r.object(text, "text_config.rope_parameters", false) ?? r.object(text, "text_config.rope_scaling", false);
+  const params = r.object(text, "text_config.rope_parameters", false) ??
+    r.object(text, "text_config.rope_scaling", false);
   const thetaSource = params && params.rope_theta !== undefined ? params : text;
-  const theta = r.number(thetaSource, params && params.rope_theta !== undefined ? "rope_parameters.rope_theta" : "text_config.rope_theta", { positive: true });
+  const theta = r.number(
+    thetaSource,
+    params && params.rope_theta !== undefined ? "rope_parameters.rope_theta" : "text_config.rope_theta",
+    { positive: true },
+  );
   if (!params) {
-    const rope: RopeConfig = { theta, type: "default", factor: 1, originalMaxPositions: maxPositions, betaFast: 32,
-      betaSlow: 1, attentionFactor: 1, truncate: true };
+    const rope: RopeConfig = {
+      theta,
+      type: "default",
+      factor: 1,
+      originalMaxPositions: maxPositions,
+      betaFast: 32,
+      betaSlow: 1,
+      attentionFactor: 1,
+      truncate: true,
+    };
     return { rope, beta: 0, l0: maxPositions };
   }
   r.unknownKeys(params, "text_config.rope_parameters", ROPE_KNOWN);
-  const type = r.oneOf(params, params.rope_type !== undefined ? "rope_parameters.rope_type" : "rope_parameters.type",
-    ["yarn", "default"] as const);
+  const type = r.oneOf(
+    params,
+    params.rope_type !== undefined ? "rope_parameters.rope_type" : "rope_parameters.type",
+    ["yarn", "default"] as const,
+  );
   const beta = r.number(params, "rope_parameters.llama_4_scaling_beta", { fallback: 0 });
-  const hasOriginal = params.original_max_position_embeddings !== undefined && params.original_max_position_embeddings !== null;
+  const hasOriginal = params.original_max_position_embeddings !== undefined &&
+    params.original_max_position_embeddings !== null;
   const l0 = hasOriginal ? r.positiveInt(params, "rope_parameters.original_max_position_embeddings") : maxPositions;
   if (type === "default") {
-    return { rope: { theta, type, factor: 1, originalMaxPositions: l0, betaFast: 32, betaSlow: 1, attentionFactor: 1, truncate: true }, beta, l0 };
+    return {
+      rope: {
+        theta,
+        type,
+        factor: 1,
+        originalMaxPositions: l0,
+        betaFast: 32,
+        betaSlow: 1,
+        attentionFactor: 1,
+        truncate: true,
+      },
+      beta,
+      l0,
+    };
   }
   // transformers recomputes the factor from the context lengths whenever the original length is given
   const factor = hasOriginal ? maxPositions / l0 : r.number(params, "rope_parameters.factor", { positive: true });
   const mscale = r.number(params, "rope_parameters.mscale", { fallback: 0 });
   const mscaleAllDim = r.number(params, "rope_parameters.mscale_all_dim", { fallback: 0 });
   let attentionFactor: number;
-  if (params.attention_factor !== undefined && params.attention_factor !== null)
+  if (params.attention_factor !== undefined && params.attention_factor !== null) {
     attentionFactor = r.number(params, "rope_parameters.attention_factor", { positive: true });
-  else if (mscale && mscaleAllDim) attentionFactor = yarnMscale(factor, mscale) / yarnMscale(factor, mscaleAllDim);
+  } else if (mscale && mscaleAllDim) attentionFactor = yarnMscale(factor, mscale) / yarnMscale(factor, mscaleAllDim);
   else attentionFactor = yarnMscale(factor);
   const rope: RopeConfig = {
-    theta, type, factor, originalMaxPositions: l0,
+    theta,
+    type,
+    factor,
+    originalMaxPositions: l0,
     betaFast: r.number(params, "rope_parameters.beta_fast", { fallback: 32 }) || 32,
     betaSlow: r.number(params, "rope_parameters.beta_slow", { fallback: 1 }) || 1,
-    attentionFactor, truncate: r.bool(params, "rope_parameters.truncate", true),
+    attentionFactor,
+    truncate: r.bool(params, "rope_parameters.truncate", true),
   };
   return { rope, beta, l0 };
 }
@@ -66,8 +154,13 @@ function readQuantization(r: FieldReader, top: Json): TextConfig["quantization"]
   if (!q) return null;
   r.oneOf(q, "quantization_config.quant_method", ["fp8"] as const);
   r.oneOf(q, "quantization_config.activation_scheme", ["static"] as const);
-  if (q.weight_block_size !== undefined && q.weight_block_size !== null)
-    r.problems.push(`quantization_config.weight_block_size is ${JSON.stringify(q.weight_block_size)}; gust supports per-tensor scales only (null)`);
+  if (q.weight_block_size !== undefined && q.weight_block_size !== null) {
+    r.problems.push(
+      `quantization_config.weight_block_size is ${
+        JSON.stringify(q.weight_block_size)
+      }; gust supports per-tensor scales only (null)`,
+    );
+  }
   return { kind: "fp8-e4m3-static-tensor" };
 }
 
@@ -78,9 +171,14 @@ export function parseHfConfig(top: Json, dir: string, source: string): ModelConf
   const text = nested ?? top;
   if (nested) r.unknownKeys(text, "text_config", TEXT_KNOWN);
   r.oneOf(text, "text_config.hidden_act", ["silu"] as const, "silu");
-  if (text.sliding_window !== undefined && text.sliding_window !== null)
-    r.problems.push(`text_config.sliding_window is ${JSON.stringify(text.sliding_window)}; gust supports full attention only (null)`);
-  if (text.attention_bias === true || text.mlp_bias === true) r.problems.push("attention_bias/mlp_bias: gust supports bias-free linears only");
+  if (text.sliding_window !== undefined && text.sliding_window !== null) {
+    r.problems.push(
+      `text_config.sliding_window is ${JSON.stringify(text.sliding_window)}; gust supports full attention only (null)`,
+    );
+  }
+  if (text.attention_bias === true || text.mlp_bias === true) {
+    r.problems.push("attention_bias/mlp_bias: gust supports bias-free linears only");
+  }
   const hiddenSize = r.positiveInt(text, "text_config.hidden_size");
   const numHeads = r.positiveInt(text, "text_config.num_attention_heads");
   const maxPositions = r.positiveInt(text, "text_config.max_position_embeddings");
@@ -92,8 +190,12 @@ export function parseHfConfig(top: Json, dir: string, source: string): ModelConf
     intermediateSize: r.positiveInt(text, "text_config.intermediate_size"),
     numLayers: r.positiveInt(text, "text_config.num_hidden_layers"),
     numHeads,
-    numKvHeads: text.num_key_value_heads === undefined ? numHeads : r.positiveInt(text, "text_config.num_key_value_heads"),
-    headDim: text.head_dim === undefined || text.head_dim === null ? hiddenSize / numHeads : r.positiveInt(text, "text_config.head_dim"),
+    numKvHeads: text.num_key_value_heads === undefined
+      ? numHeads
+      : r.positiveInt(text, "text_config.num_key_value_heads"),
+    headDim: text.head_dim === undefined || text.head_dim === null
+      ? hiddenSize / numHeads
+      : r.positiveInt(text, "text_config.head_dim"),
     rmsNormEps: r.number(text, "text_config.rms_norm_eps", { positive: true }),
     maxPositions,
     rope,
@@ -108,5 +210,12 @@ export function parseHfConfig(top: Json, dir: string, source: string): ModelConf
   checkTextConfig(config, source);
   const vision = nested ? r.object(top, "vision_config", false) : null;
   const imageToken = top.image_token_index ?? top.image_token_id;
-  return { layout: "hf", dir, source, text: config, vision, imageTokenId: typeof imageToken === "number" ? imageToken : null };
+  return {
+    layout: "hf",
+    dir,
+    source,
+    text: config,
+    vision,
+    imageTokenId: typeof imageToken === "number" ? imageToken : null,
+  };
 }

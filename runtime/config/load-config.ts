@@ -19,13 +19,18 @@ function readJson(path: string): Json {
   } catch (err) {
     throw new ConfigError(path, [`not valid JSON: ${(err as Error).message}`]);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(path, ["expected a JSON object"]);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(path, ["expected a JSON object"]);
+  }
   return value as Json;
 }
 
 export function loadModelConfig(dir: string): ModelConfig {
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new ConfigError(dir, ["model directory does not exist (pass --model with a folder holding config.json or params.json)"]);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ConfigError(dir, [
+      "model directory does not exist (pass --model with a folder holding config.json or params.json)",
+    ]);
+  }
   const hf = join(dir, "config.json");
   const native = join(dir, "params.json");
   if (existsSync(hf)) return parseHfConfig(readJson(hf), dir, hf);

@@ -2,33 +2,68 @@
 // (yarn.beta → beta_fast, yarn.alpha → beta_slow, no mscale key so the attention factor is
 // get_mscale(factor), unless yarn.apply_scale is false, which forces 1).
 import { FieldReader, type Json } from "./fields.ts";
-import { checkTextConfig, yarnMscale, type ModelConfig, type TextConfig } from "./text-config.ts";
+import { checkTextConfig, type ModelConfig, type TextConfig, yarnMscale } from "./text-config.ts";
 
 const KNOWN = new Set([
-  "dim", "n_layers", "head_dim", "hidden_dim", "n_heads", "n_kv_heads", "norm_eps", "vocab_size", "rope_theta",
-  "max_seq_len", "max_position_embeddings", "tied_embeddings", "yarn", "llama_4_scaling", "quantization",
-  "vision_encoder", "model_type", "dtype", "torch_dtype", "sliding_window", "bos_token_id", "eos_token_id",
-  "pad_token_id", "multimodal", "model_max_length", "moe",
+  "dim",
+  "n_layers",
+  "head_dim",
+  "hidden_dim",
+  "n_heads",
+  "n_kv_heads",
+  "norm_eps",
+  "vocab_size",
+  "rope_theta",
+  "max_seq_len",
+  "max_position_embeddings",
+  "tied_embeddings",
+  "yarn",
+  "llama_4_scaling",
+  "quantization",
+  "vision_encoder",
+  "model_type",
+  "dtype",
+  "torch_dtype",
+  "sliding_window",
+  "bos_token_id",
+  "eos_token_id",
+  "pad_token_id",
+  "multimodal",
+  "model_max_length",
+  "moe",
 ]);
 
 export function parseNativeParams(p: Json, dir: string, source: string): ModelConfig {
   const r = new FieldReader(source);
   r.unknownKeys(p, "", KNOWN);
   if (p.moe !== undefined && p.moe !== null) r.problems.push("moe: gust runs dense decoders only");
-  if (p.sliding_window !== undefined && p.sliding_window !== null)
+  if (p.sliding_window !== undefined && p.sliding_window !== null) {
     r.problems.push(`sliding_window is ${JSON.stringify(p.sliding_window)}; gust supports full attention only`);
+  }
   const dim = r.positiveInt(p, "dim");
   const numHeads = r.positiveInt(p, "n_heads");
-  const maxPositions = p.max_position_embeddings !== undefined ? r.positiveInt(p, "max_position_embeddings") : r.positiveInt(p, "max_seq_len");
+  const maxPositions = p.max_position_embeddings !== undefined
+    ? r.positiveInt(p, "max_position_embeddings")
+    : r.positiveInt(p, "max_seq_len");
   const theta = r.number(p, "rope_theta", { positive: true, fallback: 10000 });
   const yarn = r.object(p, "yarn", false);
-  let rope: TextConfig["rope"] = { theta, type: "default", factor: 1, originalMaxPositions: maxPositions, betaFast: 32,
-    betaSlow: 1, attentionFactor: 1, truncate: true };
+  let rope: TextConfig["rope"] = {
+    theta,
+    type: "default",
+    factor: 1,
+    originalMaxPositions: maxPositions,
+    betaFast: 32,
+    betaSlow: 1,
+    attentionFactor: 1,
+    truncate: true,
+  };
   if (yarn) {
     const factor = r.number(yarn, "yarn.factor", { positive: true });
     const applyScale = r.bool(yarn, "yarn.apply_scale", true);
     rope = {
-      theta, type: "yarn", factor,
+      theta,
+      type: "yarn",
+      factor,
       originalMaxPositions: r.positiveInt(yarn, "yarn.original_max_position_embeddings"),
       betaFast: r.number(yarn, "yarn.beta", { fallback: 32 }) || 32,
       betaSlow: r.number(yarn, "yarn.alpha", { fallback: 1 }) || 1,
@@ -38,7 +73,10 @@ export function parseNativeParams(p: Json, dir: string, source: string): ModelCo
   }
   const l4 = r.object(p, "llama_4_scaling", false);
   const queryScale = l4
-    ? { beta: r.number(l4, "llama_4_scaling.beta"), originalMax: r.positiveInt(l4, "llama_4_scaling.original_max_position_embeddings") }
+    ? {
+      beta: r.number(l4, "llama_4_scaling.beta"),
+      originalMax: r.positiveInt(l4, "llama_4_scaling.original_max_position_embeddings"),
+    }
     : { beta: 0, originalMax: rope.originalMaxPositions };
   let quantization: TextConfig["quantization"] = null;
   const q = r.object(p, "quantization", false);

@@ -60,12 +60,14 @@ export interface ModelConfig {
 /** Checks relations between fields that each passed their own validation. */
 export function checkTextConfig(c: TextConfig, source: string): void {
   const problems: string[] = [];
-  if (c.numHeads % c.numKvHeads !== 0)
+  if (c.numHeads % c.numKvHeads !== 0) {
     problems.push(`num_attention_heads ${c.numHeads} is not a multiple of num_key_value_heads ${c.numKvHeads}`);
+  }
   if (c.headDim % 2 !== 0) problems.push(`head_dim ${c.headDim} must be even for rotate-half RoPE`);
   if (c.rope.type === "yarn" && !(c.rope.factor > 0)) problems.push(`YaRN factor ${c.rope.factor} must be positive`);
-  if (c.bosId >= c.vocabSize || c.eosId >= c.vocabSize)
+  if (c.bosId >= c.vocabSize || c.eosId >= c.vocabSize) {
     problems.push(`bos/eos ids ${c.bosId}/${c.eosId} must be below vocab_size ${c.vocabSize}`);
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
 }
 

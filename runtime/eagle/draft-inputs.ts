@@ -5,9 +5,17 @@ import type { TextWeights } from "../weights/load-text.ts";
 import type { LoadedDraft } from "./load-draft.ts";
 
 /** tokens[i] is the token at position p+1 of row i; features[i·C..] the feature (target or draft hidden) at p. */
-export function draftInputs(backend: Backend, draft: LoadedDraft, shared: TextWeights, tokens: Int32Array, features: Float32Array): Float32Array {
+export function draftInputs(
+  backend: Backend,
+  draft: LoadedDraft,
+  shared: TextWeights,
+  tokens: Int32Array,
+  features: Float32Array,
+): Float32Array {
   const c = draft.config.text, n = tokens.length, C = c.hiddenSize;
-  if (features.length !== n * C) throw new RangeError(`draft inputs: ${features.length} feature values for ${n} rows of ${C}`);
+  if (features.length !== n * C) {
+    throw new RangeError(`draft inputs: ${features.length} feature values for ${n} rows of ${C}`);
+  }
   using ids = backend.fromHost(tokens);
   using embedded = backend.alloc(n * C * 4);
   using feats = backend.fromHost(features);

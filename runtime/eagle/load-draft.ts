@@ -2,15 +2,15 @@
 // target. The draft ships neither embedding nor lm_head: it borrows the target's. Its `eagle_linear`
 // [C, 2C] is split by columns at load into W_e (embedding half) and W_h (feature half), so
 // eagle_linear(concat(e, h)) = W_e·e + W_h·h needs no concat op (same FP8 scales for both halves).
-import { DType, type Backend, type WeightRef } from "../../ffi/backend.ts";
+import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../config/load-config.ts";
 import type { ModelConfig, TextConfig } from "../config/text-config.ts";
 import type { LoadedModel } from "../model/load-model.ts";
 import { TextModel } from "../model/text-model.ts";
-import { openCheckpoint, type Checkpoint } from "../weights/checkpoint.ts";
+import { type Checkpoint, openCheckpoint } from "../weights/checkpoint.ts";
 import { loadTextWeights, type TextWeights } from "../weights/load-text.ts";
 import { hfScheme, nativeScheme } from "../weights/names.ts";
-import { SafetensorsError, readScalarF32 } from "../weights/safetensors.ts";
+import { readScalarF32, SafetensorsError } from "../weights/safetensors.ts";
 
 export interface LoadedDraft {
   config: ModelConfig;
@@ -27,11 +27,19 @@ const dtypes: Record<string, DType> = { F32: DType.F32, F16: DType.F16, BF16: DT
 /** Fields that must agree so the draft sees the same geometry as the target. */
 function checkCompatible(d: TextConfig, t: TextConfig, source: string): void {
   const problems: string[] = [];
-  for (const k of ["hiddenSize", "vocabSize", "numHeads", "numKvHeads", "headDim"] as const)
+  for (const k of ["hiddenSize", "vocabSize", "numHeads", "numKvHeads", "headDim"] as const) {
     if (d[k] !== t[k]) problems.push(`${k} is ${d[k]} in the draft but ${t[k]} in the target`);
-  if (JSON.stringify(d.rope) !== JSON.stringify(t.rope))
-    problems.push(`its RoPE/YaRN settings differ from the target's (draft ${JSON.stringify(d.rope)}, target ${JSON.stringify(t.rope)}); positions would not line up`);
-  if (problems.length > 0) throw new Error(`Draft model ${source} does not fit its target:\n  - ${problems.join("\n  - ")}`);
+  }
+  if (JSON.stringify(d.rope) !== JSON.stringify(t.rope)) {
+    problems.push(
+      `its RoPE/YaRN settings differ from the target's (draft ${JSON.stringify(d.rope)}, target ${
+        JSON.stringify(t.rope)
+      }); positions would not line up`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new Error(`Draft model ${source} does not fit its target:\n  - ${problems.join("\n  - ")}`);
+  }
 }
 
 /** Splits a row-major [C, 2C] weight into its two [C, C] column halves. */
@@ -51,9 +59,17 @@ function loadEagleLinear(backend: Backend, ckpt: Checkpoint, c: TextConfig): [We
   if (!name) throw new SafetensorsError(ckpt.dir, "eagle_linear.weight is missing: this is not an EAGLE draft head");
   const info = ckpt.info(name);
   const dtype = dtypes[info.dtype];
-  if (dtype === undefined) throw new SafetensorsError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16, F32 or F8_E4M3`);
-  if (info.shape.join(",") !== `${c.hiddenSize},${2 * c.hiddenSize}`)
-    throw new SafetensorsError(info.file, `${name} has shape [${info.shape}] but a draft of hidden size ${c.hiddenSize} needs [${c.hiddenSize}, ${2 * c.hiddenSize}]`);
+  if (dtype === undefined) {
+    throw new SafetensorsError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16, F32 or F8_E4M3`);
+  }
+  if (info.shape.join(",") !== `${c.hiddenSize},${2 * c.hiddenSize}`) {
+    throw new SafetensorsError(
+      info.file,
+      `${name} has shape [${info.shape}] but a draft of hidden size ${c.hiddenSize} needs [${c.hiddenSize}, ${
+        2 * c.hiddenSize
+      }]`,
+    );
+  }
   let actScale = 0, weightScale = 1;
   if (dtype === DType.F8_E4M3) {
     const base = name.slice(0, -".weight".length);
@@ -67,7 +83,10 @@ function loadEagleLinear(backend: Backend, ckpt: Checkpoint, c: TextConfig): [We
   }
   const elementBytes = dtype === DType.F8_E4M3 ? 1 : dtype === DType.F32 ? 4 : 2;
   const [left, right] = splitColumns(ckpt.bytes(name), c.hiddenSize, elementBytes);
-  return [left, right].map((bytes) => ({ buffer: backend.fromHost(bytes), dtype, actScale, weightScale })) as [WeightRef, WeightRef];
+  return [left, right].map((bytes) => ({ buffer: backend.fromHost(bytes), dtype, actScale, weightScale })) as [
+    WeightRef,
+    WeightRef,
+  ];
 }
 
 export function loadDraft(dir: string, backend: Backend, target: LoadedModel): LoadedDraft {
@@ -75,7 +94,10 @@ export function loadDraft(dir: string, backend: Backend, target: LoadedModel): L
   checkCompatible(config.text, target.config.text, config.source);
   const ckpt = openCheckpoint(dir, config.layout);
   const scheme = config.layout === "hf" ? hfScheme : nativeScheme;
-  const weights = loadTextWeights(backend, ckpt, scheme, config.text, undefined, { embed: target.weights.embed, lmHead: target.weights.lmHead });
+  const weights = loadTextWeights(backend, ckpt, scheme, config.text, undefined, {
+    embed: target.weights.embed,
+    lmHead: target.weights.lmHead,
+  });
   let eagle: [WeightRef, WeightRef];
   try {
     eagle = loadEagleLinear(backend, ckpt, config.text);
@@ -85,7 +107,11 @@ export function loadDraft(dir: string, backend: Backend, target: LoadedModel): L
   }
   const model = new TextModel(backend, config.text, weights, { maxPositions: target.model.maxPositions });
   return {
-    config, weights, model, eagleEmbed: eagle[0], eagleFeature: eagle[1],
+    config,
+    weights,
+    model,
+    eagleEmbed: eagle[0],
+    eagleFeature: eagle[1],
     dispose: () => {
       model.dispose();
       weights.dispose();

@@ -12,9 +12,9 @@ import type { LoadedModel } from "../model/load-model.ts";
 import { argmax } from "../sampling/basic.ts";
 import type { SequenceSampler } from "../sampling/sampler.ts";
 import { draftInputs } from "./draft-inputs.ts";
-import { DraftBlocks, DraftState, draftBlockKey } from "./draft-state.ts";
+import { draftBlockKey, DraftBlocks, DraftState } from "./draft-state.ts";
 import type { LoadedDraft } from "./load-draft.ts";
-import { Lane, drawFrom, laneUniform } from "./verify.ts";
+import { drawFrom, Lane, laneUniform } from "./verify.ts";
 
 export interface SpecOptions {
   /** Draft tokens per round (chain length). */
@@ -58,8 +58,14 @@ export class Speculator implements DraftProposer {
   readonly #states = new WeakMap<Sequence, DraftState>();
   #targetBlocks: BlockManager | null = null;
 
-  constructor(readonly backend: Backend, readonly target: LoadedModel, readonly draft: LoadedDraft, numBlocks: number,
-    blockSize: number, readonly options: SpecOptions = defaultSpecOptions) {
+  constructor(
+    readonly backend: Backend,
+    readonly target: LoadedModel,
+    readonly draft: LoadedDraft,
+    numBlocks: number,
+    blockSize: number,
+    readonly options: SpecOptions = defaultSpecOptions,
+  ) {
     this.cache = new KvCache(backend, draft.config.text, numBlocks, blockSize);
     this.blocks = new DraftBlocks(numBlocks, blockSize);
   }
@@ -132,12 +138,19 @@ export class Speculator implements DraftProposer {
     this.totals.accepted += accepted;
     this.totals.steps++;
     this.totals.emitted += emitted;
-    if (s.stats.steps >= this.options.warmupSteps && s.stats.emitted / s.stats.steps < this.options.minTokensPerStep)
-      s.disable(`acceptance below break-even (${(s.stats.emitted / s.stats.steps).toFixed(2)} tokens per step < ${this.options.minTokensPerStep})`);
+    if (s.stats.steps >= this.options.warmupSteps && s.stats.emitted / s.stats.steps < this.options.minTokensPerStep) {
+      s.disable(
+        `acceptance below break-even (${
+          (s.stats.emitted / s.stats.steps).toFixed(2)
+        } tokens per step < ${this.options.minTokensPerStep})`,
+      );
+    }
   }
 
   /** Runs one draft forward over rows of several sequences; returns logits and post-norm states of `lastRows`. */
-  #draftForward(rows: { seq: Sequence; state: DraftState; positions: number[]; tokens: number[]; features: Float32Array[] }[]) {
+  #draftForward(
+    rows: { seq: Sequence; state: DraftState; positions: number[]; tokens: number[]; features: Float32Array[] }[],
+  ) {
     const C = this.draft.config.text.hiddenSize, bs = this.cache.blockSize;
     const tokens = rows.flatMap((r) => r.tokens), n = tokens.length;
     const features = new Float32Array(n * C);
@@ -146,11 +159,17 @@ export class Speculator implements DraftProposer {
     const x = draftInputs(this.backend, this.draft, this.target.weights, Int32Array.from(tokens), features);
     const maxBlocks = Math.max(1, ...rows.map((r) => r.state.blockTable.length));
     const batch: ForwardBatch = {
-      tokenIds: Int32Array.from(tokens), inputEmbeddings: x,
+      tokenIds: Int32Array.from(tokens),
+      inputEmbeddings: x,
       positions: Int32Array.from(rows.flatMap((r) => r.positions)),
-      slots: Int32Array.from(rows.flatMap((r) => r.positions.map((p) => r.state.blockTable[Math.floor(p / bs)] * bs + (p % bs)))),
-      queryStarts: new Int32Array(rows.length + 1), contextLens: Int32Array.from(rows.map((r) => r.positions.at(-1)! + 1)),
-      blockTables: new Int32Array(rows.length * maxBlocks).fill(-1), maxBlocksPerSeq: maxBlocks, logitRows: new Int32Array(rows.length),
+      slots: Int32Array.from(
+        rows.flatMap((r) => r.positions.map((p) => r.state.blockTable[Math.floor(p / bs)] * bs + (p % bs))),
+      ),
+      queryStarts: new Int32Array(rows.length + 1),
+      contextLens: Int32Array.from(rows.map((r) => r.positions.at(-1)! + 1)),
+      blockTables: new Int32Array(rows.length * maxBlocks).fill(-1),
+      maxBlocksPerSeq: maxBlocks,
+      logitRows: new Int32Array(rows.length),
     };
     let row = 0;
     rows.forEach((r, i) => {
@@ -167,7 +186,13 @@ export class Speculator implements DraftProposer {
   #catchUpRows(seq: Sequence, s: DraftState, upTo: number) {
     const count = upTo - s.draftComputed;
     const positions = Array.from({ length: count }, (_, i) => s.draftComputed + i);
-    return { seq, state: s, positions, tokens: positions.map((p) => seq.tokens[p + 1]), features: s.pendingHidden.slice(0, count) };
+    return {
+      seq,
+      state: s,
+      positions,
+      tokens: positions.map((p) => seq.tokens[p + 1]),
+      features: s.pendingHidden.slice(0, count),
+    };
   }
 
   /** Brings the draft KV of prefilling sequences up to date without proposing (bounds pendingHidden). */
@@ -231,7 +256,10 @@ export class Speculator implements DraftProposer {
       if (i === k - 1) break;
       // chain step: draft position (numTokens − 1 + i), input (its own token, its own post-norm state)
       result = this.#draftForward(live.map((r, j) => ({
-        seq: r.seq, state: r.state, positions: [r.seq.numTokens - 1 + i], tokens: [r.drafts[i]],
+        seq: r.seq,
+        state: r.state,
+        positions: [r.seq.numTokens - 1 + i],
+        tokens: [r.drafts[i]],
         features: [result.hidden.slice(j * C, (j + 1) * C)],
       })));
     }

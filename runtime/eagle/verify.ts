@@ -31,7 +31,11 @@ export function laneUniform(seed: number, step: number, vocab: number, lane: num
 }
 
 /** The target's processed distribution for one row (what the sampler would draw from). */
-export function targetDistribution(sampler: SequenceSampler, logits: Float32Array, generated: readonly number[]): Float64Array {
+export function targetDistribution(
+  sampler: SequenceSampler,
+  logits: Float32Array,
+  generated: readonly number[],
+): Float64Array {
   return sampler.distribution(logits, generated);
 }
 

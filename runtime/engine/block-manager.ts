@@ -7,7 +7,7 @@
 //
 // Prefix cache: each full, computed block is registered under its chained content hash in the BlockPool
 // (refcounts, free queue in eviction order, keyed cache).
-import { hashBlock, type BlockHash } from "./block-hash.ts";
+import { type BlockHash, hashBlock } from "./block-hash.ts";
 import { BlockPool } from "./block-pool.ts";
 import type { Sequence } from "./sequence.ts";
 
@@ -17,8 +17,9 @@ export class BlockManager {
   cacheQueries = 0;
 
   constructor(readonly numBlocks: number, readonly blockSize: number) {
-    if (!(Number.isInteger(numBlocks) && numBlocks > 0 && Number.isInteger(blockSize) && blockSize > 0))
+    if (!(Number.isInteger(numBlocks) && numBlocks > 0 && Number.isInteger(blockSize) && blockSize > 0)) {
       throw new RangeError(`Block pool needs positive integer sizes, got ${numBlocks} blocks of ${blockSize}`);
+    }
     this.#pool = new BlockPool(numBlocks);
   }
 
@@ -47,7 +48,9 @@ export class BlockManager {
     while (seq.blockHashes.length <= i) {
       const j = seq.blockHashes.length;
       const parent = j === 0 ? null : seq.blockHashes[j - 1];
-      seq.blockHashes.push(hashBlock(parent, seq.tokens.slice(j * this.blockSize, (j + 1) * this.blockSize), seq.blockExtraKey(j)));
+      seq.blockHashes.push(
+        hashBlock(parent, seq.tokens.slice(j * this.blockSize, (j + 1) * this.blockSize), seq.blockExtraKey(j)),
+      );
     }
     return seq.blockHashes[i];
   }
@@ -119,5 +122,4 @@ export class BlockManager {
   checkInvariants(): string | null {
     return this.#pool.checkInvariants();
   }
-
 }

@@ -69,9 +69,13 @@ export class BlockPool {
     for (let b = 0; b < this.numBlocks; b++) {
       if (this.#refCount[b] < 0) return `block ${b} has refcount ${this.#refCount[b]}`;
       if (this.#refCount[b] > 0) used++;
-      if (this.#free.has(b) !== (this.#refCount[b] === 0)) return `block ${b}: free=${this.#free.has(b)} refcount=${this.#refCount[b]}`;
+      if (this.#free.has(b) !== (this.#refCount[b] === 0)) {
+        return `block ${b}: free=${this.#free.has(b)} refcount=${this.#refCount[b]}`;
+      }
     }
-    if (used + this.#free.size !== this.numBlocks) return `used ${used} + free ${this.#free.size} ≠ total ${this.numBlocks}`;
+    if (used + this.#free.size !== this.numBlocks) {
+      return `used ${used} + free ${this.#free.size} ≠ total ${this.numBlocks}`;
+    }
     return null;
   }
 }

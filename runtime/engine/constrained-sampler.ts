@@ -34,8 +34,12 @@ let scratch = new Float32Array(0);
 export class ConstrainedSampler implements TokenSampler {
   #consumed = 0;
 
-  constructor(private readonly inner: TokenSampler, private readonly answer: AnswerAutomaton,
-    private readonly ids: ThinkControls, private phase: Phase) {}
+  constructor(
+    private readonly inner: TokenSampler,
+    private readonly answer: AnswerAutomaton,
+    private readonly ids: ThinkControls,
+    private phase: Phase,
+  ) {}
 
   sample(logits: Float32Array, generatedIds: readonly number[], step: number) {
     this.#replay(generatedIds);

@@ -8,10 +8,10 @@
 // arguments' grammar; then end-of-sequence or, with parallel calls, [TOOL_CALLS] again.
 import { JsonGrammar } from "../text/grammar/json-grammar.ts";
 import { GrammarLimitError, LazyDfa, Nfa } from "../text/grammar/nfa.ts";
-import { SchemaError, compileSchema } from "../text/grammar/schema-grammar.ts";
-import { TokenMasker, TokenTrie, type TokenMask } from "../text/grammar/token-mask.ts";
+import { compileSchema, SchemaError } from "../text/grammar/schema-grammar.ts";
+import { type TokenMask, TokenMasker, TokenTrie } from "../text/grammar/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
-import { ConstrainedSampler, type AnswerAutomaton } from "./constrained-sampler.ts";
+import { type AnswerAutomaton, ConstrainedSampler } from "./constrained-sampler.ts";
 import { endsInsideThink } from "./reasoning-budget.ts";
 import type { TokenSampler } from "./sequence.ts";
 
@@ -75,30 +75,52 @@ export class JsonConstraints {
   /** The masker of a response format; throws SchemaError for a schema it cannot honour. */
   maskerFor(format: ResponseFormat): TokenMasker {
     if (format.type === "json_object") return this.masker;
-    return this.#cached(`schema:${JSON.stringify(format.schema)}`, () => compileSchema(format.schema, this.maxDfaStates));
+    return this.#cached(
+      `schema:${JSON.stringify(format.schema)}`,
+      () => compileSchema(format.schema, this.maxDfaStates),
+    );
   }
 
   /** Wraps every sampler of a request whose answer is a JSON document. */
-  wrap(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean,
-    format: ResponseFormat = { type: "json_object" }): (index: number) => TokenSampler {
+  wrap(
+    factory: (index: number) => TokenSampler,
+    promptIds: readonly number[],
+    allowThinking: boolean,
+    format: ResponseFormat = { type: "json_object" },
+  ): (index: number) => TokenSampler {
     const masker = this.maskerFor(format);
     return this.#wrap(factory, promptIds, allowThinking, () => new DocumentAutomaton(masker, this.#eos));
   }
 
   /** Wraps every sampler of a request whose answer must be tool calls. */
-  wrapToolCalls(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean,
-    constraint: ToolCallConstraint): (index: number) => TokenSampler {
-    if (this.#calls === undefined || this.#args === undefined) throw new SchemaError("this model's tokenizer has no [TOOL_CALLS]/[ARGS] tokens, so calls cannot be required");
+  wrapToolCalls(
+    factory: (index: number) => TokenSampler,
+    promptIds: readonly number[],
+    allowThinking: boolean,
+    constraint: ToolCallConstraint,
+  ): (index: number) => TokenSampler {
+    if (this.#calls === undefined || this.#args === undefined) {
+      throw new SchemaError("this model's tokenizer has no [TOOL_CALLS]/[ARGS] tokens, so calls cannot be required");
+    }
     if (constraint.tools.length === 0) throw new SchemaError("tool calls were required but no tool was offered");
     const names = constraint.tools.map((t) => t.name);
     const nameMasker = this.#cached(`names:${JSON.stringify(names)}`, () => {
       const nfa = new Nfa();
       const enc = new TextEncoder();
-      return new LazyDfa(nfa, nfa.either(...names.map((n) => nfa.literal(enc.encode(n), nfa.accept))), this.maxDfaStates);
+      return new LazyDfa(
+        nfa,
+        nfa.either(...names.map((n) => nfa.literal(enc.encode(n), nfa.accept))),
+        this.maxDfaStates,
+      );
     });
     const argMaskers = new Map(constraint.tools.map((t) => [t.name, this.#argsMasker(t.parameters)]));
     const ids = { calls: this.#calls, args: this.#args, eos: this.#eos };
-    return this.#wrap(factory, promptIds, allowThinking, () => new ToolCallAutomaton(nameMasker, argMaskers, ids, constraint.parallel));
+    return this.#wrap(
+      factory,
+      promptIds,
+      allowThinking,
+      () => new ToolCallAutomaton(nameMasker, argMaskers, ids, constraint.parallel),
+    );
   }
 
   /** A tool's arguments: its schema, or any JSON object where there is none or gust cannot hold to it. */
@@ -112,8 +134,14 @@ export class JsonConstraints {
     }
   }
 
-  #wrap(factory: (index: number) => TokenSampler, promptIds: readonly number[], allowThinking: boolean, automaton: () => AnswerAutomaton) {
-    const insideThink = this.#think !== undefined && this.#endThink !== undefined && endsInsideThink(promptIds, { think: this.#think, endThink: this.#endThink });
+  #wrap(
+    factory: (index: number) => TokenSampler,
+    promptIds: readonly number[],
+    allowThinking: boolean,
+    automaton: () => AnswerAutomaton,
+  ) {
+    const insideThink = this.#think !== undefined && this.#endThink !== undefined &&
+      endsInsideThink(promptIds, { think: this.#think, endThink: this.#endThink });
     const ids = { eos: this.#eos, think: allowThinking ? this.#think : undefined, endThink: this.#endThink };
     return (index: number) => new ConstrainedSampler(factory(index), automaton(), ids, insideThink ? "think" : "start");
   }
@@ -168,8 +196,12 @@ class ToolCallAutomaton implements AnswerAutomaton {
   #nameBytes: number[] = [];
   #args: GrammarCursor | null = null;
 
-  constructor(private readonly names: TokenMasker, private readonly args: Map<string, TokenMasker>,
-    private readonly ids: { calls: number; args: number; eos: number }, private readonly parallel: boolean) {}
+  constructor(
+    private readonly names: TokenMasker,
+    private readonly args: Map<string, TokenMasker>,
+    private readonly ids: { calls: number; args: number; eos: number },
+    private readonly parallel: boolean,
+  ) {}
 
   consume(id: number): void {
     if (id === this.ids.calls && (this.#phase === "call" || (this.#phase === "args" && this.#args?.isComplete))) {
@@ -190,7 +222,9 @@ class ToolCallAutomaton implements AnswerAutomaton {
 
   allowed() {
     if (this.#phase === "call") return { mask: null, controls: [this.ids.calls] };
-    if (this.#phase === "name") return { mask: this.#name!.mask, controls: this.#name!.isComplete ? [this.ids.args] : [] };
+    if (this.#phase === "name") {
+      return { mask: this.#name!.mask, controls: this.#name!.isComplete ? [this.ids.args] : [] };
+    }
     if (!this.#args) return { mask: null, controls: [] };
     if (!this.#args.isComplete) return { mask: this.#args.mask, controls: [] };
     return { mask: this.#args.mask, controls: this.parallel ? [this.ids.eos, this.ids.calls] : [this.ids.eos] };

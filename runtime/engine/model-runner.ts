@@ -27,7 +27,11 @@ export interface BatchExtras {
   wantHidden?: Set<Sequence>;
 }
 
-export function buildBatch(items: ScheduledItem[], blockSize: number, extras: BatchExtras = {}): { batch: ForwardBatch; sampled: Sequence[]; spans: Map<Sequence, SeqSpan> } {
+export function buildBatch(
+  items: ScheduledItem[],
+  blockSize: number,
+  extras: BatchExtras = {},
+): { batch: ForwardBatch; sampled: Sequence[]; spans: Map<Sequence, SeqSpan> } {
   const draftsOf = (seq: Sequence) => extras.drafts?.get(seq) ?? [];
   const numTokens = items.reduce((n, it) => n + it.numNewTokens + draftsOf(it.seq).length, 0);
   const maxBlocks = Math.max(1, ...items.map((it) => it.seq.blockTable.length));
@@ -74,7 +78,13 @@ export function buildBatch(items: ScheduledItem[], blockSize: number, extras: Ba
   });
   queryStarts[items.length] = row;
   const batch: ForwardBatch = {
-    tokenIds, positions, slots, queryStarts, contextLens, blockTables, maxBlocksPerSeq: maxBlocks,
+    tokenIds,
+    positions,
+    slots,
+    queryStarts,
+    contextLens,
+    blockTables,
+    maxBlocksPerSeq: maxBlocks,
     logitRows: Int32Array.from(logitRows),
     ...(hiddenRows.length > 0 ? { hiddenRows: Int32Array.from(hiddenRows) } : {}),
   };

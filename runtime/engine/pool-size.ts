@@ -31,8 +31,13 @@ export function choosePoolSize(config: TextConfig, o: PoolSizeOptions): PoolSize
   const byMemory = Math.floor((availableBytes * (o.memoryFraction ?? 0.5)) / bytesPerBlock);
   const useful = Math.ceil((o.maxNumSeqs * o.maxModelLen) / o.blockSize);
   const numBlocks = Math.min(byMemory, useful);
-  if (numBlocks < 1)
-    throw new RangeError(`No room for the KV cache: one block of ${o.blockSize} tokens needs ${bytesPerBlock} bytes, ` +
-      `${availableBytes} bytes are available (fraction ${o.memoryFraction ?? 0.5}); free memory or shorten the context`);
+  if (numBlocks < 1) {
+    throw new RangeError(
+      `No room for the KV cache: one block of ${o.blockSize} tokens needs ${bytesPerBlock} bytes, ` +
+        `${availableBytes} bytes are available (fraction ${
+          o.memoryFraction ?? 0.5
+        }); free memory or shorten the context`,
+    );
+  }
   return { numBlocks, bytesPerBlock, availableBytes, capacityTokens: numBlocks * o.blockSize };
 }

@@ -42,8 +42,11 @@ export class ReasoningBudget {
 
   /** The token the engine must emit next regardless of the model, or null. */
   forcedNext(): number | null {
-    if (this.ids && this.budgetTokens !== null && this.#state === "counting" && this.reasoningTokens >= this.budgetTokens)
+    if (
+      this.ids && this.budgetTokens !== null && this.#state === "counting" && this.reasoningTokens >= this.budgetTokens
+    ) {
       return this.ids.endThink;
+    }
     return null;
   }
 

@@ -37,7 +37,13 @@ export interface Usage {
   cached_tokens: number;
   preemptions: number;
   /** Speculative decoding for this sample, when the engine has a draft model. */
-  spec?: { drafted: number; accepted: number; target_steps: number; tokens_per_step: number; off_reason: string | null };
+  spec?: {
+    drafted: number;
+    accepted: number;
+    target_steps: number;
+    tokens_per_step: number;
+    off_reason: string | null;
+  };
 }
 
 export interface StepEvent {

@@ -33,20 +33,41 @@ export interface RunOnceSample {
   usage: Usage;
 }
 
-export function runOnce(backend: Backend, model: TextModel, thinkIds: ThinkIds | null, req: RunOnceRequest,
-  speculator?: DraftProposer): RunOnceSample[] {
+export function runOnce(
+  backend: Backend,
+  model: TextModel,
+  thinkIds: ThinkIds | null,
+  req: RunOnceRequest,
+  speculator?: DraftProposer,
+): RunOnceSample[] {
   const n = req.n ?? 1, blockSize = 16;
   // room for every sample's full length; the prompt's full blocks are shared, so this is generous
   const numBlocks = n * Math.ceil((req.promptIds.length + req.maxTokens + 1) / blockSize) + 1;
   const cache = new KvCache(backend, model.config, numBlocks, blockSize);
   try {
-    const engine = new Engine(backend, model, cache, { thinkIds, eosId: model.config.eosId, maxNumSeqs: n, maxBatchedTokens: 512, speculator });
+    const engine = new Engine(backend, model, cache, {
+      thinkIds,
+      eosId: model.config.eosId,
+      maxNumSeqs: n,
+      maxBatchedTokens: 512,
+      speculator,
+    });
     engine.add({
-      requestId: "run", promptIds: req.promptIds, maxTokens: req.maxTokens, n, ignoreEos: req.ignoreEos,
-      stopIds: req.stopIds, reasoningBudget: req.reasoningBudget ?? null, images: req.images, speculativeTokens: req.speculativeTokens,
+      requestId: "run",
+      promptIds: req.promptIds,
+      maxTokens: req.maxTokens,
+      n,
+      ignoreEos: req.ignoreEos,
+      stopIds: req.stopIds,
+      reasoningBudget: req.reasoningBudget ?? null,
+      images: req.images,
+      speculativeTokens: req.speculativeTokens,
       sampler: (req.wrapSampler ?? ((f) => f))(samplerFactory(req.sampling, model.config.vocabSize, req.promptIds)),
     });
-    const samples: RunOnceSample[] = Array.from({ length: n }, () => ({ tokens: [], finishReason: "length" as FinishReason, usage: undefined as unknown as Usage }));
+    const samples: RunOnceSample[] = Array.from(
+      { length: n },
+      () => ({ tokens: [], finishReason: "length" as FinishReason, usage: undefined as unknown as Usage }),
+    );
     engine.runToCompletion((e: StepEvent) => {
       samples[e.index].tokens.push(...e.tokens);
       if (e.finishReason) {

@@ -73,8 +73,9 @@ export class Scheduler {
   /** The running sequence to give up first: least urgent priority, then the latest arrival. */
   #victim(): Sequence {
     let victim = this.running[0];
-    for (const s of this.running)
+    for (const s of this.running) {
       if (s.priority > victim.priority || (s.priority === victim.priority && s.arrival > victim.arrival)) victim = s;
+    }
     return victim;
   }
 
@@ -83,7 +84,7 @@ export class Scheduler {
     let budget = this.config.maxBatchedTokens;
     const scheduled = new Set<Sequence>();
     // 1. running sequences, in admission order: decode (1 token) or the next prefill chunk
-    for (let i = 0; i < this.running.length && budget > 0; ) {
+    for (let i = 0; i < this.running.length && budget > 0;) {
       const seq = this.running[i];
       const numNew = Math.min(seq.numTokens - seq.numComputed, budget);
       if (numNew <= 0) {
@@ -114,7 +115,7 @@ export class Scheduler {
     // 2. waiting sequences, unless this step had to preempt (admitting now would only thrash)
     if (out.preempted.length === 0) {
       this.waiting.sort((a, b) => this.#effectivePriority(a) - this.#effectivePriority(b) || a.arrival - b.arrival);
-      for (let i = 0; i < this.waiting.length && budget > 0 && this.running.length < this.config.maxNumSeqs; ) {
+      for (let i = 0; i < this.waiting.length && budget > 0 && this.running.length < this.config.maxNumSeqs;) {
         const seq = this.waiting[i];
         if (seq.waitFor && !seq.waitFor.isDone && seq.waitFor.numComputed < seq.waitFor.numPromptTokens) {
           i++; // its sibling's prompt is not computed yet; let others pass

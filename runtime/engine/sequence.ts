@@ -24,7 +24,12 @@ export interface GeneratedToken {
 /** Samples one token from one row of logits; `step` is the index of the token being generated. */
 export interface TokenSampler {
   /** `rawLogits`: the row log-probabilities are reported from when the draw is from a modified copy (default logits). */
-  sample(logits: Float32Array, generatedIds: readonly number[], step: number, rawLogits?: Float32Array): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
+  sample(
+    logits: Float32Array,
+    generatedIds: readonly number[],
+    step: number,
+    rawLogits?: Float32Array,
+  ): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
   forced(logits: Float32Array, token: number): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
   /** The full sampler behind it, when there is one (speculative verification needs its distributions). */
   sequenceSampler?: SequenceSampler;

@@ -56,28 +56,45 @@ export interface ForwardOptions {
 export function validateBatch(b: ForwardBatch, vocab: number, maxPositions: number): void {
   const t = b.tokenIds.length;
   const s = b.contextLens.length;
-  if (b.positions.length !== t || b.slots.length !== t)
+  if (b.positions.length !== t || b.slots.length !== t) {
     throw new RangeError(`Batch has ${t} tokens but ${b.positions.length} positions and ${b.slots.length} slots`);
-  if (b.queryStarts.length !== s + 1 || b.queryStarts[0] !== 0 || b.queryStarts[s] !== t)
+  }
+  if (b.queryStarts.length !== s + 1 || b.queryStarts[0] !== 0 || b.queryStarts[s] !== t) {
     throw new RangeError(`Batch queryStarts must have ${s + 1} entries from 0 to ${t}`);
-  if (b.blockTables.length !== s * b.maxBlocksPerSeq)
+  }
+  if (b.blockTables.length !== s * b.maxBlocksPerSeq) {
     throw new RangeError(`Batch blockTables has ${b.blockTables.length} entries, expected ${s} × ${b.maxBlocksPerSeq}`);
+  }
   for (let i = 0; i < t; i++) {
     const id = b.tokenIds[i];
-    if (!(id >= 0 && id < vocab)) throw new RangeError(`Token id ${id} (row ${i}) is outside the vocabulary [0, ${vocab})`);
-    if (!(b.positions[i] >= 0 && b.positions[i] < maxPositions))
-      throw new RangeError(`Position ${b.positions[i]} (row ${i}) exceeds the model's context of ${maxPositions} tokens`);
+    if (!(id >= 0 && id < vocab)) {
+      throw new RangeError(`Token id ${id} (row ${i}) is outside the vocabulary [0, ${vocab})`);
+    }
+    if (!(b.positions[i] >= 0 && b.positions[i] < maxPositions)) {
+      throw new RangeError(
+        `Position ${b.positions[i]} (row ${i}) exceeds the model's context of ${maxPositions} tokens`,
+      );
+    }
   }
-  for (const r of b.logitRows) if (!(r >= 0 && r < t)) throw new RangeError(`logitRows names row ${r}, the batch has ${t} rows`);
+  for (const r of b.logitRows) {
+    if (!(r >= 0 && r < t)) throw new RangeError(`logitRows names row ${r}, the batch has ${t} rows`);
+  }
 }
 
 /** Checks the optional image rows against the batch and the decoder width. */
 export function validateImageEmbeddings(e: ImageEmbeddings, numTokens: number, hidden: number): void {
-  if (e.values.length !== e.rows.length * hidden)
-    throw new RangeError(`imageEmbeddings has ${e.rows.length} rows but ${e.values.length} values; expected ${e.rows.length} × ${hidden}`);
+  if (e.values.length !== e.rows.length * hidden) {
+    throw new RangeError(
+      `imageEmbeddings has ${e.rows.length} rows but ${e.values.length} values; expected ${e.rows.length} × ${hidden}`,
+    );
+  }
   for (let i = 0; i < e.rows.length; i++) {
     const r = e.rows[i];
-    if (!(r >= 0 && r < numTokens)) throw new RangeError(`imageEmbeddings row ${r} (entry ${i}) is outside the batch's ${numTokens} rows`);
-    if (i > 0 && r <= e.rows[i - 1]) throw new RangeError(`imageEmbeddings rows must increase strictly; entry ${i} is ${r} after ${e.rows[i - 1]}`);
+    if (!(r >= 0 && r < numTokens)) {
+      throw new RangeError(`imageEmbeddings row ${r} (entry ${i}) is outside the batch's ${numTokens} rows`);
+    }
+    if (i > 0 && r <= e.rows[i - 1]) {
+      throw new RangeError(`imageEmbeddings rows must increase strictly; entry ${i} is ${r} after ${e.rows[i - 1]}`);
+    }
   }
 }

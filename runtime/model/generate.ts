@@ -26,17 +26,28 @@ export interface GenerateResult {
   finishReason: "stop" | "length";
 }
 
-export function generate(backend: Backend, model: TextModel, promptIds: number[], opts: GenerateOptions): GenerateResult {
+export function generate(
+  backend: Backend,
+  model: TextModel,
+  promptIds: number[],
+  opts: GenerateOptions,
+): GenerateResult {
   if (promptIds.length === 0) throw new RangeError("The prompt is empty: pass at least one token id.");
-  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) throw new RangeError(`max tokens must be a non-negative integer, got ${opts.maxTokens}`);
+  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) {
+    throw new RangeError(`max tokens must be a non-negative integer, got ${opts.maxTokens}`);
+  }
   const vocab = model.config.vocabSize;
   promptIds.forEach((id, i) => {
-    if (!(Number.isInteger(id) && id >= 0 && id < vocab))
+    if (!(Number.isInteger(id) && id >= 0 && id < vocab)) {
       throw new RangeError(`Prompt token ${i} is ${id}, outside the vocabulary [0, ${vocab})`);
+    }
   });
   const total = promptIds.length + opts.maxTokens;
-  if (total > model.maxPositions)
-    throw new RangeError(`Prompt (${promptIds.length}) plus max tokens (${opts.maxTokens}) is ${total}, over the model's context of ${model.maxPositions}`);
+  if (total > model.maxPositions) {
+    throw new RangeError(
+      `Prompt (${promptIds.length}) plus max tokens (${opts.maxTokens}) is ${total}, over the model's context of ${model.maxPositions}`,
+    );
+  }
   const stop = new Set(opts.ignoreEos ? [] : [model.config.eosId, ...(opts.stopIds ?? [])]);
   const rng = new Rng(opts.seed ?? 0);
   const chunk = opts.prefillChunk ?? 512;

@@ -20,8 +20,11 @@ export class ImageFeatureCursor {
   readonly numRows: number;
 
   constructor(readonly features: ImageFeatures) {
-    if (!(features.hidden > 0) || features.values.length % features.hidden !== 0)
-      throw new RangeError(`Image features hold ${features.values.length} values, not a whole number of ${features.hidden}-wide rows`);
+    if (!(features.hidden > 0) || features.values.length % features.hidden !== 0) {
+      throw new RangeError(
+        `Image features hold ${features.values.length} values, not a whole number of ${features.hidden}-wide rows`,
+      );
+    }
     this.numRows = features.values.length / features.hidden;
   }
 
@@ -30,9 +33,12 @@ export class ImageFeatureCursor {
     let count = 0;
     for (let i = 0; i < promptIds.length; i++) if (promptIds[i] === features.imageTokenId) count++;
     const rows = features.values.length / features.hidden;
-    if (count !== rows)
-      throw new RangeError(`The prompt has ${count} [IMG] tokens (id ${features.imageTokenId}) but the images give ${rows} feature rows; ` +
-        "each image needs exactly its grid of [IMG] tokens (rows × cols, model-spec §4.4)");
+    if (count !== rows) {
+      throw new RangeError(
+        `The prompt has ${count} [IMG] tokens (id ${features.imageTokenId}) but the images give ${rows} feature rows; ` +
+          "each image needs exactly its grid of [IMG] tokens (rows × cols, model-spec §4.4)",
+      );
+    }
   }
 
   get consumed(): number {
@@ -44,8 +50,11 @@ export class ImageFeatureCursor {
     const rows: number[] = [];
     for (let i = 0; i < chunk.length; i++) if (chunk[i] === this.features.imageTokenId) rows.push(i);
     if (rows.length === 0) return undefined;
-    if (this.#next + rows.length > this.numRows)
-      throw new RangeError(`Chunk needs image rows ${this.#next}..${this.#next + rows.length - 1}, the images gave only ${this.numRows}`);
+    if (this.#next + rows.length > this.numRows) {
+      throw new RangeError(
+        `Chunk needs image rows ${this.#next}..${this.#next + rows.length - 1}, the images gave only ${this.numRows}`,
+      );
+    }
     const h = this.features.hidden;
     const values = this.features.values.subarray(this.#next * h, (this.#next + rows.length) * h);
     this.#next += rows.length;
@@ -59,14 +68,27 @@ export class ImageFeatureCursor {
  * Rows are relative to `start`. Example: tokens [1, 10, 10, 12, 10, 10, 13], span [2, 5) → rows [0, 2]
  * (tokens 2 and 4) with feature rows 1 and 2.
  */
-export function imageEmbeddingsForSpan(tokens: ArrayLike<number>, start: number, end: number, f: ImageFeatures): ImageEmbeddings | undefined {
+export function imageEmbeddingsForSpan(
+  tokens: ArrayLike<number>,
+  start: number,
+  end: number,
+  f: ImageFeatures,
+): ImageEmbeddings | undefined {
   let before = 0;
   for (let i = 0; i < start; i++) if (tokens[i] === f.imageTokenId) before++;
   const rows: number[] = [];
   for (let i = start; i < end; i++) if (tokens[i] === f.imageTokenId) rows.push(i - start);
   if (rows.length === 0) return undefined;
   const available = f.values.length / f.hidden;
-  if (before + rows.length > available)
-    throw new RangeError(`Tokens ${start}..${end - 1} need image rows ${before}..${before + rows.length - 1}, the images gave only ${available}`);
-  return { rows: Int32Array.from(rows), values: f.values.subarray(before * f.hidden, (before + rows.length) * f.hidden) };
+  if (before + rows.length > available) {
+    throw new RangeError(
+      `Tokens ${start}..${end - 1} need image rows ${before}..${
+        before + rows.length - 1
+      }, the images gave only ${available}`,
+    );
+  }
+  return {
+    rows: Int32Array.from(rows),
+    values: f.values.subarray(before * f.hidden, (before + rows.length) * f.hidden),
+  };
 }

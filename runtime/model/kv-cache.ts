@@ -14,7 +14,9 @@ export class KvCache {
   readonly bytesPerBlock: number;
 
   constructor(backend: Backend, readonly config: TextConfig, readonly numBlocks: number, readonly blockSize: number) {
-    if (!(numBlocks > 0 && blockSize > 0)) throw new RangeError(`KV cache needs positive sizes, got ${numBlocks} blocks of ${blockSize}`);
+    if (!(numBlocks > 0 && blockSize > 0)) {
+      throw new RangeError(`KV cache needs positive sizes, got ${numBlocks} blocks of ${blockSize}`);
+    }
     const layerBytes = numBlocks * blockSize * config.numKvHeads * config.headDim * 4;
     this.bytesPerBlock = (2 * layerBytes * config.numLayers) / numBlocks;
     try {

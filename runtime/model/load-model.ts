@@ -3,7 +3,7 @@ import type { Backend } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../config/load-config.ts";
 import type { ModelConfig } from "../config/text-config.ts";
 import { openCheckpoint } from "../weights/checkpoint.ts";
-import { loadTextWeights, type LoadProgress, type TextWeights } from "../weights/load-text.ts";
+import { type LoadProgress, loadTextWeights, type TextWeights } from "../weights/load-text.ts";
 import { hfScheme, nativeScheme } from "../weights/names.ts";
 import { TextModel } from "./text-model.ts";
 
@@ -26,7 +26,9 @@ export function loadModel(dir: string, backend: Backend, options: LoadModelOptio
   const weights = loadTextWeights(backend, ckpt, scheme, config.text, options.onProgress);
   const model = new TextModel(backend, config.text, weights, { maxPositions: options.maxPositions });
   return {
-    config, weights, model,
+    config,
+    weights,
+    model,
     dispose: () => {
       model.dispose();
       weights.dispose();
@@ -41,7 +43,11 @@ export function progressPrinter(minBytes = 1 << 30): (p: LoadProgress) => void {
     if (p.totalBytes < minBytes) return;
     const percent = (100 * p.loadedBytes) / p.totalBytes;
     if (percent >= nextPercent) {
-      process.stderr.write(`loading weights: ${Math.floor(percent)}% (${(p.loadedBytes / 2 ** 30).toFixed(1)} of ${(p.totalBytes / 2 ** 30).toFixed(1)} GiB)\n`);
+      process.stderr.write(
+        `loading weights: ${Math.floor(percent)}% (${(p.loadedBytes / 2 ** 30).toFixed(1)} of ${
+          (p.totalBytes / 2 ** 30).toFixed(1)
+        } GiB)\n`,
+      );
       while (nextPercent <= percent) nextPercent += 10;
     }
   };

@@ -16,7 +16,8 @@ export function ropeInverseFrequencies(rope: RopeConfig, headDim: number): Float
   }
   const l0 = rope.originalMaxPositions;
   // dimension index where the wavelength equals L0 / rotations: d·ln(L0 / (2π·r)) / (2·ln θ)
-  const correction = (rotations: number) => (headDim * Math.log(l0 / (rotations * 2 * Math.PI))) / (2 * Math.log(rope.theta));
+  const correction = (rotations: number) =>
+    (headDim * Math.log(l0 / (rotations * 2 * Math.PI))) / (2 * Math.log(rope.theta));
   let low = correction(rope.betaFast), high = correction(rope.betaSlow);
   if (rope.truncate) {
     low = Math.floor(low);
@@ -49,11 +50,12 @@ export function buildRopeTables(rope: RopeConfig, headDim: number, length: numbe
   const half = headDim / 2;
   const cos = new Float32Array(length * half), sin = new Float32Array(length * half);
   const factor = f(rope.attentionFactor);
-  for (let p = 0; p < length; p++)
+  for (let p = 0; p < length; p++) {
     for (let i = 0; i < half; i++) {
       const angle = f(f(p) * inv[i]);
       cos[p * half + i] = f(f(Math.cos(angle)) * factor);
       sin[p * half + i] = f(f(Math.sin(angle)) * factor);
     }
+  }
   return { cos, sin, length };
 }

@@ -13,8 +13,9 @@ export class SingleSequence {
 
   /** Reserves KV blocks for up to `capacity` tokens. Example: capacity 40, block size 16 → blocks [0, 1, 2]. */
   constructor(backend: Backend, readonly model: TextModel, readonly capacity: number, readonly blockSize = 16) {
-    if (capacity > model.maxPositions)
+    if (capacity > model.maxPositions) {
       throw new RangeError(`A sequence of ${capacity} tokens exceeds the model's context of ${model.maxPositions}`);
+    }
     const numBlocks = Math.max(1, Math.ceil(capacity / blockSize));
     this.cache = new KvCache(backend, model.config, numBlocks, blockSize);
     this.blockTable = Int32Array.from({ length: numBlocks }, (_, i) => i);
@@ -22,14 +23,20 @@ export class SingleSequence {
 
   /** Appends `ids` in one forward; returns logits for every new row (allRows) or the last one.
    *  `imageEmbeddings` rows are relative to `ids` (see image-prefill.ts for taking them from an image cursor). */
-  append(ids: ArrayLike<number>, options: ForwardOptions & { allRows?: boolean; imageEmbeddings?: ImageEmbeddings } = {}) {
+  append(
+    ids: ArrayLike<number>,
+    options: ForwardOptions & { allRows?: boolean; imageEmbeddings?: ImageEmbeddings } = {},
+  ) {
     const start = this.tokens.length, n = ids.length;
     if (n === 0) throw new RangeError("append needs at least one token");
-    if (start + n > this.capacity)
+    if (start + n > this.capacity) {
       throw new RangeError(`Sequence would grow to ${start + n} tokens; it was sized for ${this.capacity}`);
+    }
     const positions = Int32Array.from({ length: n }, (_, i) => start + i);
     // positions map to slots through the block table: slot = table[p / bs] · bs + p % bs
-    const slots = positions.map((p) => this.blockTable[Math.floor(p / this.blockSize)] * this.blockSize + (p % this.blockSize));
+    const slots = positions.map((p) =>
+      this.blockTable[Math.floor(p / this.blockSize)] * this.blockSize + (p % this.blockSize)
+    );
     const batch: ForwardBatch = {
       tokenIds: Int32Array.from(ids),
       positions,

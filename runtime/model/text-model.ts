@@ -5,7 +5,13 @@
 import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { TextWeights } from "../weights/load-text.ts";
-import { validateBatch, validateImageEmbeddings, type ForwardBatch, type ForwardOptions, type ForwardResult } from "./batch.ts";
+import {
+  type ForwardBatch,
+  type ForwardOptions,
+  type ForwardResult,
+  validateBatch,
+  validateImageEmbeddings,
+} from "./batch.ts";
 import type { KvCache } from "./kv-cache.ts";
 import { buildRopeTables } from "./rope-tables.ts";
 import { Workspace } from "./workspace.ts";
@@ -56,8 +62,11 @@ export class TextModel {
     const { queryStarts, contextLens, blockTables } = ws;
 
     if (batch.inputEmbeddings) {
-      if (batch.inputEmbeddings.length !== numTokens * c.hiddenSize)
-        throw new RangeError(`inputEmbeddings has ${batch.inputEmbeddings.length} values, expected ${numTokens} × ${c.hiddenSize}`);
+      if (batch.inputEmbeddings.length !== numTokens * c.hiddenSize) {
+        throw new RangeError(
+          `inputEmbeddings has ${batch.inputEmbeddings.length} values, expected ${numTokens} × ${c.hiddenSize}`,
+        );
+      }
       b.upload(ws.h, batch.inputEmbeddings);
     } else b.embed(ws.h, w.embed, ids, numTokens, c.vocabSize, c.hiddenSize);
     if (images && images.rows.length > 0) {
@@ -76,11 +85,34 @@ export class TextModel {
       b.rope(ws.q, positions, this.#cos, this.#sin, numTokens, c.numHeads, c.headDim, this.maxPositions);
       b.rope(ws.k, positions, this.#cos, this.#sin, numTokens, c.numKvHeads, c.headDim, this.maxPositions);
       b.queryScale(ws.q, positions, numTokens, qWidth, c.queryScale.beta, c.queryScale.originalMax);
-      b.kvWrite(cache.k[l], cache.v[l], ws.k, ws.v, slots, numTokens, c.numKvHeads, c.headDim, cache.numBlocks, cache.blockSize);
+      b.kvWrite(
+        cache.k[l],
+        cache.v[l],
+        ws.k,
+        ws.v,
+        slots,
+        numTokens,
+        c.numKvHeads,
+        c.headDim,
+        cache.numBlocks,
+        cache.blockSize,
+      );
       b.attention({
-        out: ws.attn, q: ws.q, kCache: cache.k[l], vCache: cache.v[l], queryStarts, contextLens, blockTables,
-        numSeqs, numTokens, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim,
-        blockSize: cache.blockSize, maxBlocksPerSeq: Math.max(1, batch.maxBlocksPerSeq), numBlocks: cache.numBlocks,
+        out: ws.attn,
+        q: ws.q,
+        kCache: cache.k[l],
+        vCache: cache.v[l],
+        queryStarts,
+        contextLens,
+        blockTables,
+        numSeqs,
+        numTokens,
+        numHeads: c.numHeads,
+        numKvHeads: c.numKvHeads,
+        headDim: c.headDim,
+        blockSize: cache.blockSize,
+        maxBlocksPerSeq: Math.max(1, batch.maxBlocksPerSeq),
+        numBlocks: cache.numBlocks,
         scale: this.#scale,
       });
       b.linear(ws.proj, ws.attn, lw.o, numTokens, c.hiddenSize, qWidth);
@@ -93,7 +125,9 @@ export class TextModel {
       b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
       this.#report(options, l + 1, ws.h, numTokens * c.hiddenSize);
     }
-    const allHidden = batch.hiddenRows && batch.hiddenRows.length > 0 ? this.#finalHidden(ws.h, batch.hiddenRows, numTokens) : undefined;
+    const allHidden = batch.hiddenRows && batch.hiddenRows.length > 0
+      ? this.#finalHidden(ws.h, batch.hiddenRows, numTokens)
+      : undefined;
     if (numRows === 0) return { logits: new Float32Array(0), hidden: new Float32Array(0), allHidden };
     b.upload(ws.rowIndex, batch.logitRows);
     b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);

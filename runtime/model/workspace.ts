@@ -65,7 +65,20 @@ export class Workspace {
 
   #growTokens(t: number): void {
     const c = this.config;
-    this.#release(this.h, this.normed, this.q, this.k, this.v, this.attn, this.proj, this.gate, this.up, this.ids, this.positions, this.slots);
+    this.#release(
+      this.h,
+      this.normed,
+      this.q,
+      this.k,
+      this.v,
+      this.attn,
+      this.proj,
+      this.gate,
+      this.up,
+      this.ids,
+      this.positions,
+      this.slots,
+    );
     this.h = this.#alloc(t * c.hiddenSize * 4);
     this.normed = this.#alloc(t * c.hiddenSize * 4);
     this.q = this.#alloc(t * c.numHeads * c.headDim * 4);
@@ -93,6 +106,10 @@ export class Workspace {
 
   dispose(): void {
     this.#release(...this.#buffers);
-    this.tokenCapacity = this.rowCapacity = this.seqCapacity = this.tableCapacity = 0;
+    this.tokenCapacity =
+      this.rowCapacity =
+      this.seqCapacity =
+      this.tableCapacity =
+        0;
   }
 }

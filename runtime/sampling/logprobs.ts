@@ -11,7 +11,9 @@ export interface TopLogprob {
 export function logNormaliser(logits: Float32Array): number {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  if (!(max > -Infinity) || max === Infinity) throw new RangeError(`logits row has no usable maximum (${max}): the model produced -inf/NaN/+inf everywhere`);
+  if (!(max > -Infinity) || max === Infinity) {
+    throw new RangeError(`logits row has no usable maximum (${max}): the model produced -inf/NaN/+inf everywhere`);
+  }
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
   return max + Math.log(sum);

@@ -98,15 +98,20 @@ function num(field: string, v: unknown, def: number, ok: (x: number) => boolean,
 }
 
 function tokenId(field: string, v: unknown, vocabSize: number): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= vocabSize)
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= vocabSize) {
     fail(field, `a token id (integer in [0, ${vocabSize}))`, v);
+  }
   return v;
 }
 
 /** Checks every field and fills defaults; throws `SamplingParamsError` naming the first bad field. */
 export function validateSamplingParams(p: SamplingParams, vocabSize: number): ResolvedSamplingParams {
-  if (!(Number.isInteger(vocabSize) && vocabSize > 0)) throw new RangeError(`vocabSize must be a positive integer, got ${vocabSize}`);
-  if (p === null || typeof p !== "object") throw new SamplingParamsError("sampling", `sampling parameters must be an object, got ${show(p)}`);
+  if (!(Number.isInteger(vocabSize) && vocabSize > 0)) {
+    throw new RangeError(`vocabSize must be a positive integer, got ${vocabSize}`);
+  }
+  if (p === null || typeof p !== "object") {
+    throw new SamplingParamsError("sampling", `sampling parameters must be an object, got ${show(p)}`);
+  }
 
   const temperature = num("temperature", p.temperature, 1, (x) => x >= 0, "a number ≥ 0 (0 = greedy)");
   let topK = num("top_k", p.topK, 0, (x) => Number.isInteger(x) && x >= -1, "-1 or 0 (off) or an integer ≥ 1");
@@ -117,12 +122,20 @@ export function validateSamplingParams(p: SamplingParams, vocabSize: number): Re
   const frequencyPenalty = num("frequency_penalty", p.frequencyPenalty, 0, (x) => x >= -2 && x <= 2, "in [-2, 2]");
   const repetitionPenalty = num("repetition_penalty", p.repetitionPenalty, 1, (x) => x > 0, "a number > 0 (1 = off)");
   const seedRaw = p.seed ?? undefined;
-  if (seedRaw !== undefined && !(typeof seedRaw === "number" && Number.isSafeInteger(seedRaw)))
+  if (seedRaw !== undefined && !(typeof seedRaw === "number" && Number.isSafeInteger(seedRaw))) {
     fail("seed", "an integer in [-(2^53 - 1), 2^53 - 1]", seedRaw);
-  const logprobs = p.logprobs === undefined || p.logprobs === null ? null : num("logprobs", p.logprobs, 0, (x) => Number.isInteger(x) && x >= 0 && x <= MAX_LOGPROBS, `an integer in [0, ${MAX_LOGPROBS}]`);
+  }
+  const logprobs = p.logprobs === undefined || p.logprobs === null
+    ? null
+    : num("logprobs", p.logprobs, 0, (x) =>
+      Number.isInteger(x) && x >= 0 && x <= MAX_LOGPROBS, `an integer in [0, ${MAX_LOGPROBS}]`);
   const maxTokensRaw = p.maxTokens ?? undefined;
-  if (maxTokensRaw !== undefined && !(typeof maxTokensRaw === "number" && Number.isSafeInteger(maxTokensRaw) && maxTokensRaw >= 1))
+  if (
+    maxTokensRaw !== undefined &&
+    !(typeof maxTokensRaw === "number" && Number.isSafeInteger(maxTokensRaw) && maxTokensRaw >= 1)
+  ) {
     fail("max_tokens", "an integer ≥ 1", maxTokensRaw);
+  }
 
   return Object.freeze({
     temperature,
@@ -142,14 +155,22 @@ export function validateSamplingParams(p: SamplingParams, vocabSize: number): Re
 
 function validateLogitBias(bias: unknown, vocabSize: number): Readonly<Record<number, number>> {
   if (bias === undefined || bias === null) return DEFAULT_SAMPLING_PARAMS.logitBias;
-  if (typeof bias !== "object" || Array.isArray(bias)) fail("logit_bias", "an object mapping token ids to numbers", bias);
+  if (typeof bias !== "object" || Array.isArray(bias)) {
+    fail("logit_bias", "an object mapping token ids to numbers", bias);
+  }
   const out: Record<number, number> = {};
   for (const [key, value] of Object.entries(bias)) {
     // Object keys are strings; accept only the canonical decimal spelling of an id ("7", not "07" or "7.0").
     const id = /^(0|[1-9]\d*)$/.test(key) ? Number(key) : NaN;
-    if (!(Number.isSafeInteger(id) && id < vocabSize))
-      throw new SamplingParamsError("logit_bias", `logit_bias keys must be token ids (integers in [0, ${vocabSize})), got ${show(key)}`);
-    if (typeof value !== "number" || !Number.isFinite(value) || value < -100 || value > 100) fail(`logit_bias[${id}]`, "in [-100, 100]", value);
+    if (!(Number.isSafeInteger(id) && id < vocabSize)) {
+      throw new SamplingParamsError(
+        "logit_bias",
+        `logit_bias keys must be token ids (integers in [0, ${vocabSize})), got ${show(key)}`,
+      );
+    }
+    if (typeof value !== "number" || !Number.isFinite(value) || value < -100 || value > 100) {
+      fail(`logit_bias[${id}]`, "in [-100, 100]", value);
+    }
     if (value !== 0) out[id] = value;
   }
   return Object.freeze(out);

@@ -14,8 +14,8 @@
 //     composition or call order, and a GPU can run it without a host round-trip.
 // Log-probabilities are from the raw logits (logprobs.ts).
 import { counterHashAt, counterHashPrefix, randomSeed, splitSeed } from "./counter-hash.ts";
-import { logNormaliser, topLogprobs, type TopLogprob } from "./logprobs.ts";
-import { validateSamplingParams, type ResolvedSamplingParams, type SamplingParams } from "./params.ts";
+import { logNormaliser, type TopLogprob, topLogprobs } from "./logprobs.ts";
+import { type ResolvedSamplingParams, type SamplingParams, validateSamplingParams } from "./params.ts";
 import { applyLogitBias, applyPenalties, TokenHistory } from "./penalties.ts";
 import { selectTopCount, selectTopCountHeap, selectTopMass } from "./select.ts";
 
@@ -95,10 +95,17 @@ export class SequenceSampler {
    * forced ones included. `logits` is not modified. `rawLogits` is the row the reported log-probabilities are of
    * when it differs from the one drawn from (constrained decoding draws from a masked copy).
    */
-  sample(logits: Float32Array, generatedIds: readonly number[], step: number, rawLogits: Float32Array = logits): SampleResult {
+  sample(
+    logits: Float32Array,
+    generatedIds: readonly number[],
+    step: number,
+    rawLogits: Float32Array = logits,
+  ): SampleResult {
     this.#checkRow(logits);
     this.#checkRow(rawLogits);
-    if (!(Number.isInteger(step) && step >= 0 && step < TWO_POW_32)) throw new RangeError(`step must be an integer in [0, 2^32), got ${step}`);
+    if (!(Number.isInteger(step) && step >= 0 && step < TWO_POW_32)) {
+      throw new RangeError(`step must be an integer in [0, 2^32), got ${step}`);
+    }
     const V = this.vocabSize, T = this.params.temperature;
     const row = this.adjustLogits(logits, generatedIds);
     let token: number;
@@ -128,7 +135,9 @@ export class SequenceSampler {
     if (!row) {
       ensureScratch(this.vocabSize);
       row = rowBuf.length === this.vocabSize ? rowBuf : rowBuf.subarray(0, this.vocabSize);
-    } else if (row.length !== this.vocabSize) throw new RangeError(`out has ${row.length} entries, expected ${this.vocabSize}`);
+    } else if (row.length !== this.vocabSize) {
+      throw new RangeError(`out has ${row.length} entries, expected ${this.vocabSize}`);
+    }
     row.set(logits);
     applyLogitBias(row, this.#biasIds, this.#biasValues);
     if (h) {
@@ -157,7 +166,7 @@ export class SequenceSampler {
     }
     const total = this.#weights(row);
     const n = this.#truncate(total);
-    if (n < 0) for (let i = 0; i < V; i++) p[i] = wBuf[i];
+    if (n < 0) { for (let i = 0; i < V; i++) p[i] = wBuf[i]; }
     else for (let j = 0; j < n; j++) p[idxBuf[j]] = wBuf[idxBuf[j]];
     let mass = 0;
     for (let i = 0; i < V; i++) mass += p[i];
@@ -166,7 +175,9 @@ export class SequenceSampler {
   }
 
   #checkRow(logits: Float32Array): void {
-    if (logits.length !== this.vocabSize) throw new RangeError(`logits row has ${logits.length} entries, expected the vocabulary size ${this.vocabSize}`);
+    if (logits.length !== this.vocabSize) {
+      throw new RangeError(`logits row has ${logits.length} entries, expected the vocabulary size ${this.vocabSize}`);
+    }
   }
 
   /** wBuf[i] = exp((row[i] − max) / T): unnormalised probabilities, the top one exactly 1. Returns Σ. */
@@ -177,7 +188,11 @@ export class SequenceSampler {
     const imax = argmaxOf(row, V), max = row[imax];
     lastMax = max;
     lastArgmax = imax;
-    if (!(max > -Infinity) || max === Infinity) throw new RangeError(`adjusted logits have no usable maximum (${max}): the model produced -inf/NaN/+inf everywhere`);
+    if (!(max > -Infinity) || max === Infinity) {
+      throw new RangeError(
+        `adjusted logits have no usable maximum (${max}): the model produced -inf/NaN/+inf everywhere`,
+      );
+    }
     let total = 0;
     for (let i = 0; i < V; i++) {
       const e = Math.exp((row[i] - max) / T);
@@ -272,7 +287,9 @@ export class SequenceSampler {
  * asked for no log-probabilities).
  */
 export function forcedResult(logits: Float32Array, token: number, logprobs: number | null): SampleResult {
-  if (!(Number.isInteger(token) && token >= 0 && token < logits.length)) throw new RangeError(`forced token ${token} is outside the vocabulary [0, ${logits.length})`);
+  if (!(Number.isInteger(token) && token >= 0 && token < logits.length)) {
+    throw new RangeError(`forced token ${token} is outside the vocabulary [0, ${logits.length})`);
+  }
   if (logprobs === null) return { token, logprob: NaN };
   const logZ = logNormaliser(logits);
   const r: SampleResult = { token, logprob: logits[token] - logZ };

@@ -2,7 +2,7 @@
 // slow reader never makes the engine wait (past the bound it is marked stalled; stalled too long,
 // its requests are aborted and it is closed).
 import type { Socket } from "bun";
-import { FrameDecoder, encodeFrame } from "../wire/frames.ts";
+import { encodeFrame, FrameDecoder } from "../wire/frames.ts";
 import type { ServerMessage } from "../wire/messages.ts";
 
 export interface ConnectionLimits {

@@ -21,14 +21,21 @@ export interface PreparedImages {
 export function readWireImages(host: ModelHost, msg: GenerateMessage, binary: Uint8Array): RgbImage[] {
   const images = msg.images ?? [];
   if (!host.vision) throw new ImageRequestError(`Model ${host.modelId} has no vision tower; send text only`);
-  if (images.length > host.maxImagesPerRequest)
-    throw new ImageRequestError(`The request has ${images.length} images; this runtime accepts at most ${host.maxImagesPerRequest} per request`);
+  if (images.length > host.maxImagesPerRequest) {
+    throw new ImageRequestError(
+      `The request has ${images.length} images; this runtime accepts at most ${host.maxImagesPerRequest} per request`,
+    );
+  }
   return images.map((img, i) => {
     const bytes = img.width * img.height * 3;
-    if (!(Number.isInteger(img.width) && Number.isInteger(img.height) && img.width > 0 && img.height > 0))
+    if (!(Number.isInteger(img.width) && Number.isInteger(img.height) && img.width > 0 && img.height > 0)) {
       throw new ImageRequestError(`Image ${i} has an invalid size ${img.width}×${img.height}`);
-    if (!(img.byteOffset >= 0 && img.byteOffset + bytes <= binary.byteLength))
-      throw new ImageRequestError(`Image ${i} (${img.width}×${img.height}) needs ${bytes} bytes at offset ${img.byteOffset}; the attachment has ${binary.byteLength}`);
+    }
+    if (!(img.byteOffset >= 0 && img.byteOffset + bytes <= binary.byteLength)) {
+      throw new ImageRequestError(
+        `Image ${i} (${img.width}×${img.height}) needs ${bytes} bytes at offset ${img.byteOffset}; the attachment has ${binary.byteLength}`,
+      );
+    }
     // a copy: the frame buffer is not kept alive until the batch runs
     return { rgb: binary.slice(img.byteOffset, img.byteOffset + bytes), width: img.width, height: img.height };
   });
@@ -39,7 +46,10 @@ export function readWireImages(host: ModelHost, msg: GenerateMessage, binary: Ui
  * request. Example: requests with 1 and 2 images → encode([a, b1, b2]); grids give each image's rows at
  * `offset`, so request 2 gets the rows of b1 and b2. Returns, per request, its features or the error.
  */
-export function encodeBatch(host: ModelHost, requests: { promptIds: number[]; images: RgbImage[] }[]): (PreparedImages | ImageRequestError)[] {
+export function encodeBatch(
+  host: ModelHost,
+  requests: { promptIds: number[]; images: RgbImage[] }[],
+): (PreparedImages | ImageRequestError)[] {
   const vision = host.vision!;
   const prepare = (promptIds: number[], images: RgbImage[], values: Float32Array, hidden: number): PreparedImages => ({
     features: { values, hidden, imageTokenId: vision.config.imageTokenId },

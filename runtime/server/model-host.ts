@@ -8,11 +8,11 @@ import { Engine } from "../engine/engine.ts";
 import { choosePoolSize } from "../engine/pool-size.ts";
 import type { ThinkIds } from "../engine/reasoning-budget.ts";
 import { KvCache } from "../model/kv-cache.ts";
-import { loadModel, progressPrinter, type LoadedModel } from "../model/load-model.ts";
+import { type LoadedModel, loadModel, progressPrinter } from "../model/load-model.ts";
 import { loadTokenizer, type Tokenizer } from "../text/index.ts";
-import { openVision, type LoadedVision } from "../vision/open-vision.ts";
+import { type LoadedVision, openVision } from "../vision/open-vision.ts";
 import { loadDraft, type LoadedDraft } from "../eagle/load-draft.ts";
-import { Speculator, defaultSpecOptions, type SpecOptions } from "../eagle/speculator.ts";
+import { defaultSpecOptions, type SpecOptions, Speculator } from "../eagle/speculator.ts";
 import type { HelloMessage } from "../wire/messages.ts";
 import { PROTOCOL_VERSION } from "../wire/messages.ts";
 
@@ -61,19 +61,34 @@ export class ModelHost {
     this.maxImagesPerRequest = this.vision ? (o.maxImagesPerRequest ?? 8) : 0;
     this.modelId = o.modelId ?? basename(resolve(o.modelDir));
     const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
-    const numBlocks = o.numBlocks ?? choosePoolSize(text, { blockSize, maxNumSeqs, maxModelLen: loaded.model.maxPositions, memoryFraction: o.kvMemoryFraction }).numBlocks;
+    const numBlocks = o.numBlocks ??
+      choosePoolSize(text, {
+        blockSize,
+        maxNumSeqs,
+        maxModelLen: loaded.model.maxPositions,
+        memoryFraction: o.kvMemoryFraction,
+      }).numBlocks;
     this.cache = new KvCache(backend, text, numBlocks, blockSize);
     const think = tokenizer.findControl("[THINK]"), endThink = tokenizer.findControl("[/THINK]");
     this.thinkIds = think !== undefined && endThink !== undefined ? { think, endThink } : null;
     this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded) : null;
     // the draft's pool mirrors the target's, plus room for every sequence's k chain positions
-    this.speculator = this.draft ? new Speculator(backend, loaded, this.draft, numBlocks + maxNumSeqs, blockSize, { ...defaultSpecOptions, ...o.specOptions }) : null;
+    this.speculator = this.draft
+      ? new Speculator(backend, loaded, this.draft, numBlocks + maxNumSeqs, blockSize, {
+        ...defaultSpecOptions,
+        ...o.specOptions,
+      })
+      : null;
     // like vLLM, one sequence must be able to use the whole context: when the pool is smaller than the
     // model's context, the served context shrinks to the pool (said at start-up and in hello)
     const poolTokens = numBlocks * blockSize;
     this.contextCappedByPool = poolTokens < loaded.model.maxPositions;
     this.engine = new Engine(backend, loaded.model, this.cache, {
-      thinkIds: this.thinkIds, eosId: text.eosId, maxNumSeqs, maxBatchedTokens: o.maxBatchedTokens ?? 2048, speculator: this.speculator ?? undefined,
+      thinkIds: this.thinkIds,
+      eosId: text.eosId,
+      maxNumSeqs,
+      maxBatchedTokens: o.maxBatchedTokens ?? 2048,
+      speculator: this.speculator ?? undefined,
       maxModelLen: poolTokens,
     });
     this.jsonConstraints = new JsonConstraints(tokenizer);
@@ -87,8 +102,11 @@ export class ModelHost {
   static async open(backend: Backend, o: HostOptions): Promise<ModelHost> {
     const tokenizer = await loadTokenizer(o.modelDir);
     const loaded = loadModel(o.modelDir, backend, { onProgress: progressPrinter(), maxPositions: o.maxModelLen });
-    if (tokenizer.vocabSize > loaded.config.text.vocabSize)
-      throw new Error(`The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary is ${loaded.config.text.vocabSize}`);
+    if (tokenizer.vocabSize > loaded.config.text.vocabSize) {
+      throw new Error(
+        `The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary is ${loaded.config.text.vocabSize}`,
+      );
+    }
     return new ModelHost(loaded, tokenizer, o, backend);
   }
 
@@ -105,14 +123,28 @@ export class ModelHost {
     const img = this.tokenizer.image;
     return {
       message: {
-        type: "hello", protocol: PROTOCOL_VERSION, draining,
-        model: { id: this.modelId, contextLength: this.engine.maxModelLen, vocabSize: text.vocabSize, bosId: text.bosId, eosId: text.eosId, hasVision: this.vision !== null },
+        type: "hello",
+        protocol: PROTOCOL_VERSION,
+        draining,
+        model: {
+          id: this.modelId,
+          contextLength: this.engine.maxModelLen,
+          vocabSize: text.vocabSize,
+          bosId: text.bosId,
+          eosId: text.eosId,
+          hasVision: this.vision !== null,
+        },
         limits: {
-          maxNumSeqs: this.engine.scheduler.config.maxNumSeqs, maxBatchedTokens: this.engine.scheduler.config.maxBatchedTokens,
-          numBlocks: this.cache.numBlocks, blockSize: this.cache.blockSize, maxImagesPerRequest: this.maxImagesPerRequest,
+          maxNumSeqs: this.engine.scheduler.config.maxNumSeqs,
+          maxBatchedTokens: this.engine.scheduler.config.maxBatchedTokens,
+          numBlocks: this.cache.numBlocks,
+          blockSize: this.cache.blockSize,
+          maxImagesPerRequest: this.maxImagesPerRequest,
         },
         tokenizer: { files },
-        image: img ? { patchSize: img.imagePatchSize, spatialMergeSize: img.spatialMergeSize, maxImageSize: img.maxImageSize } : null,
+        image: img
+          ? { patchSize: img.imagePatchSize, spatialMergeSize: img.spatialMergeSize, maxImageSize: img.maxImageSize }
+          : null,
       },
       binary,
     };

@@ -7,10 +7,17 @@ import { EngineError } from "../engine/request.ts";
 import { samplerFactory } from "../engine/sampler-adapter.ts";
 import { SchemaError } from "../text/grammar/schema-grammar.ts";
 import { SamplingParamsError } from "../sampling/params.ts";
-import { FrameError, type Frame } from "../wire/frames.ts";
-import type { ClientMessage, DeltasMessage, ErrorCode, GenerateMessage, RuntimeStats, WireDelta } from "../wire/messages.ts";
+import { type Frame, FrameError } from "../wire/frames.ts";
+import type {
+  ClientMessage,
+  DeltasMessage,
+  ErrorCode,
+  GenerateMessage,
+  RuntimeStats,
+  WireDelta,
+} from "../wire/messages.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
-import { ImageRequestError, encodeBatch, readWireImages, type PreparedImages } from "./images.ts";
+import { encodeBatch, ImageRequestError, type PreparedImages, readWireImages } from "./images.ts";
 import type { RgbImage } from "../vision/pixels.ts";
 import type { ModelHost } from "./model-host.ts";
 
@@ -41,7 +48,10 @@ export class RuntimeServer {
   readonly #log: (line: string) => void;
 
   constructor(readonly host: ModelHost, readonly options: ServerOptions) {
-    this.limits = { maxPendingBytes: options.maxPendingBytes ?? 16 << 20, stallTimeoutMs: options.stallTimeoutMs ?? 30_000 };
+    this.limits = {
+      maxPendingBytes: options.maxPendingBytes ?? 16 << 20,
+      stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    };
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
@@ -96,7 +106,12 @@ export class RuntimeServer {
 
   #handle(conn: Connection, msg: ClientMessage, binary: Uint8Array): void {
     if (!msg || typeof msg !== "object" || typeof (msg as { id?: unknown }).id !== "string") {
-      conn.send({ type: "error", id: null, code: "invalid_request", message: "Every frame needs a type and a string id" });
+      conn.send({
+        type: "error",
+        id: null,
+        code: "invalid_request",
+        message: "Every frame needs a type and a string id",
+      });
       return;
     }
     switch (msg.type) {
@@ -109,7 +124,14 @@ export class RuntimeServer {
         conn.send({ type: "stats", id: msg.id, stats: this.stats() });
         return;
       default:
-        conn.send({ type: "error", id: (msg as { id: string }).id, code: "invalid_request", message: `Unknown message type ${JSON.stringify((msg as { type?: unknown }).type)}; expected generate, abort or stats` });
+        conn.send({
+          type: "error",
+          id: (msg as { id: string }).id,
+          code: "invalid_request",
+          message: `Unknown message type ${
+            JSON.stringify((msg as { type?: unknown }).type)
+          }; expected generate, abort or stats`,
+        });
     }
   }
 
@@ -118,10 +140,20 @@ export class RuntimeServer {
   }
 
   #generate(conn: Connection, msg: GenerateMessage, binary: Uint8Array): void {
-    if (this.draining) return this.#refuse(conn, msg.id, "draining", "The runtime is shutting down and accepts no new requests");
-    if (conn.requests.has(msg.id) || this.#pendingImages.some((p) => p.conn === conn && p.msg.id === msg.id))
-      return this.#refuse(conn, msg.id, "duplicate_request", `Request id ${msg.id} is already running on this connection`);
-    if (!Array.isArray(msg.promptIds)) return this.#refuse(conn, msg.id, "invalid_request", "promptIds must be an array of token ids");
+    if (this.draining) {
+      return this.#refuse(conn, msg.id, "draining", "The runtime is shutting down and accepts no new requests");
+    }
+    if (conn.requests.has(msg.id) || this.#pendingImages.some((p) => p.conn === conn && p.msg.id === msg.id)) {
+      return this.#refuse(
+        conn,
+        msg.id,
+        "duplicate_request",
+        `Request id ${msg.id} is already running on this connection`,
+      );
+    }
+    if (!Array.isArray(msg.promptIds)) {
+      return this.#refuse(conn, msg.id, "invalid_request", "promptIds must be an array of token ids");
+    }
     if (msg.images && msg.images.length > 0) {
       try {
         this.#pendingImages.push({ conn, msg, images: readWireImages(this.host, msg, binary) });
@@ -154,25 +186,70 @@ export class RuntimeServer {
     const engine = this.host.engine;
     try {
       const format = msg.responseFormat;
-      if (format !== undefined && (format === null || typeof format !== "object" || (format.type !== "json_object" && format.type !== "json_schema")))
-        return this.#refuse(conn, msg.id, "invalid_request", `responseFormat must be {"type": "json_object"}, {"type": "json_schema", "schema": …} or absent, got ${JSON.stringify(format)}`);
+      if (
+        format !== undefined &&
+        (format === null || typeof format !== "object" ||
+          (format.type !== "json_object" && format.type !== "json_schema"))
+      ) {
+        return this.#refuse(
+          conn,
+          msg.id,
+          "invalid_request",
+          `responseFormat must be {"type": "json_object"}, {"type": "json_schema", "schema": …} or absent, got ${
+            JSON.stringify(format)
+          }`,
+        );
+      }
       const plain = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
       plain(0); // validates the sampling parameters before anything is queued
       const calls = msg.toolCalls;
-      if (calls !== undefined && (calls === null || typeof calls !== "object" || !Array.isArray(calls.tools) || calls.tools.some((t) => typeof t?.name !== "string")))
-        return this.#refuse(conn, msg.id, "invalid_request", `toolCalls must be {"tools": [{"name": …, "parameters"?: …}], "parallel": true|false}, got ${JSON.stringify(calls)}`);
-      if (calls && format) return this.#refuse(conn, msg.id, "invalid_request", "toolCalls and responseFormat cannot both constrain one answer; send one");
+      if (
+        calls !== undefined &&
+        (calls === null || typeof calls !== "object" || !Array.isArray(calls.tools) ||
+          calls.tools.some((t) => typeof t?.name !== "string"))
+      ) {
+        return this.#refuse(
+          conn,
+          msg.id,
+          "invalid_request",
+          `toolCalls must be {"tools": [{"name": …, "parameters"?: …}], "parallel": true|false}, got ${
+            JSON.stringify(calls)
+          }`,
+        );
+      }
+      if (calls && format) {
+        return this.#refuse(
+          conn,
+          msg.id,
+          "invalid_request",
+          "toolCalls and responseFormat cannot both constrain one answer; send one",
+        );
+      }
       // constrained answers take no speculation: drafts are verified against the unconstrained distribution
       const allowThinking = msg.reasoningBudget !== 0;
-      const sampler = format ? this.host.jsonConstraints.wrap(plain, msg.promptIds, allowThinking, format)
-        : calls ? this.host.jsonConstraints.wrapToolCalls(plain, msg.promptIds, allowThinking, { tools: calls.tools, parallel: calls.parallel !== false })
+      const sampler = format
+        ? this.host.jsonConstraints.wrap(plain, msg.promptIds, allowThinking, format)
+        : calls
+        ? this.host.jsonConstraints.wrapToolCalls(plain, msg.promptIds, allowThinking, {
+          tools: calls.tools,
+          parallel: calls.parallel !== false,
+        })
         : plain;
       const n = msg.n ?? 1;
       engine.add({
-        requestId: conn.engineId(msg.id), promptIds: msg.promptIds, maxTokens: msg.maxTokens, stopIds: msg.stopIds,
-        ignoreEos: msg.ignoreEos, reasoningBudget: msg.reasoningBudget ?? null, priority: msg.priority, n,
-        deadline: msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : undefined, sampler,
-        images: vision?.features, blockExtraKey: vision?.blockExtraKey, speculativeTokens: format || calls ? 0 : msg.speculativeTokens,
+        requestId: conn.engineId(msg.id),
+        promptIds: msg.promptIds,
+        maxTokens: msg.maxTokens,
+        stopIds: msg.stopIds,
+        ignoreEos: msg.ignoreEos,
+        reasoningBudget: msg.reasoningBudget ?? null,
+        priority: msg.priority,
+        n,
+        deadline: msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : undefined,
+        sampler,
+        images: vision?.features,
+        blockExtraKey: vision?.blockExtraKey,
+        speculativeTokens: format || calls ? 0 : msg.speculativeTokens,
       });
       conn.requests.set(msg.id, n);
       this.#owners.set(conn.engineId(msg.id), conn);
@@ -180,7 +257,14 @@ export class RuntimeServer {
     } catch (err) {
       if (err instanceof EngineError) return this.#refuse(conn, msg.id, err.code, err.message);
       if (err instanceof SamplingParamsError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
-      if (err instanceof SchemaError) return this.#refuse(conn, msg.id, "invalid_request", `${msg.toolCalls ? "toolCalls" : "responseFormat.schema"}: ${err.message}`);
+      if (err instanceof SchemaError) {
+        return this.#refuse(
+          conn,
+          msg.id,
+          "invalid_request",
+          `${msg.toolCalls ? "toolCalls" : "responseFormat.schema"}: ${err.message}`,
+        );
+      }
       this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
       return this.#refuse(conn, msg.id, "internal", `Internal error: ${(err as Error).message}`);
     }
@@ -226,8 +310,16 @@ export class RuntimeServer {
         const wireId = e.requestId.slice(e.requestId.indexOf("/") + 1);
         const forced = e.tokens.flatMap((t, i) => (t.forced ? [i] : []));
         const delta: WireDelta = {
-          id: wireId, index: e.index, finish: e.finishReason, usage: e.usage,
-          tokens: e.tokens.map((t) => (t.topLogprobs ? [t.token, t.logprob, t.topLogprobs.map((a) => [a.token, a.logprob] as [number, number])] : [t.token, t.logprob])),
+          id: wireId,
+          index: e.index,
+          finish: e.finishReason,
+          usage: e.usage,
+          tokens: e.tokens.map((
+            t,
+          ) => (t.topLogprobs
+            ? [t.token, t.logprob, t.topLogprobs.map((a) => [a.token, a.logprob] as [number, number])]
+            : [t.token, t.logprob])
+          ),
           ...(forced.length > 0 ? { forced } : {}),
         };
         if (!batches.has(conn)) batches.set(conn, []);
@@ -250,12 +342,15 @@ export class RuntimeServer {
   /** Requests of a connection that stopped reading are aborted so they stop holding KV blocks. */
   #abortStalled(): void {
     const now = Date.now();
-    for (const conn of this.#connections.values())
+    for (const conn of this.#connections.values()) {
       if (conn.isStalledTooLong(now)) {
-        this.#log(`runtime: connection ${conn.id} stopped reading for ${this.limits.stallTimeoutMs} ms with ${conn.pendingBytes} bytes queued; aborting its requests`);
+        this.#log(
+          `runtime: connection ${conn.id} stopped reading for ${this.limits.stallTimeoutMs} ms with ${conn.pendingBytes} bytes queued; aborting its requests`,
+        );
         for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
         conn.socket.end();
       }
+    }
   }
 
   #failAll(message: string): void {
@@ -269,12 +364,18 @@ export class RuntimeServer {
   stats(): RuntimeStats {
     const e = this.host.engine;
     return {
-      running: e.scheduler.running.length, waiting: e.scheduler.waiting.length,
-      kvBlocksUsed: e.blocks.numUsed, kvBlocksTotal: e.blocks.numBlocks,
+      running: e.scheduler.running.length,
+      waiting: e.scheduler.waiting.length,
+      kvBlocksUsed: e.blocks.numUsed,
+      kvBlocksTotal: e.blocks.numBlocks,
       prefixCacheHitRate: e.blocks.cacheQueries > 0 ? e.blocks.cacheHits / e.blocks.cacheQueries : 0,
-      steps: this.steps, abortedTotal: this.abortedTotal, connections: this.#connections.size, vision: { ...this.vision },
+      steps: this.steps,
+      abortedTotal: this.abortedTotal,
+      connections: this.#connections.size,
+      vision: { ...this.vision },
       spec: (({ drafted, accepted, steps, emitted }) => ({ drafted, accepted, targetSteps: steps, emitted }))(
-        this.host.speculator?.totals ?? { drafted: 0, accepted: 0, steps: 0, emitted: 0 }),
+        this.host.speculator?.totals ?? { drafted: 0, accepted: 0, steps: 0, emitted: 0 },
+      ),
     };
   }
 
@@ -282,9 +383,13 @@ export class RuntimeServer {
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
     const until = Date.now() + graceMs;
-    while ((this.host.engine.hasWork || this.#pendingImages.length > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while ((this.host.engine.hasWork || this.#pendingImages.length > 0) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     if (this.host.engine.hasWork) {
-      for (const conn of this.#connections.values()) for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
+      for (const conn of this.#connections.values()) {
+        for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
+      }
       this.#wakeUp();
       while (this.host.engine.hasWork) await new Promise((r) => setTimeout(r, 5));
     }

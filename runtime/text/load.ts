@@ -25,7 +25,11 @@ function parse(text: string, path: string): unknown {
 export function imageConfigFromModelConfig(config: any): ImageConfig | null {
   const v = config?.vision_config;
   if (!v || !Number.isInteger(v.patch_size) || !Number.isInteger(v.image_size)) return null;
-  return { imagePatchSize: v.patch_size, maxImageSize: v.image_size, spatialMergeSize: Number.isInteger(config.spatial_merge_size) ? config.spatial_merge_size : 1 };
+  return {
+    imagePatchSize: v.patch_size,
+    maxImageSize: v.image_size,
+    spatialMergeSize: Number.isInteger(config.spatial_merge_size) ? config.spatial_merge_size : 1,
+  };
 }
 
 export async function loadTokenizer(dir: string, opts: LoadOptions = {}): Promise<Tokenizer> {
@@ -38,6 +42,10 @@ export async function loadTokenizer(dir: string, opts: LoadOptions = {}): Promis
   if (tj === null) throw new TokenizerError(`no tokenizer in ${dir}: looked for tekken.json and tokenizer.json`);
   const cfgText = await read(joinPath(dir, "tokenizer_config.json"));
   const modelCfg = await read(joinPath(dir, "config.json"));
-  const image = opts.hf?.image ?? (modelCfg ? imageConfigFromModelConfig(parse(modelCfg, joinPath(dir, "config.json"))) : null);
-  return new HfTokenizer(parse(tj, tjPath), cfgText ? parse(cfgText, joinPath(dir, "tokenizer_config.json")) : {}, { ...opts.hf, image });
+  const image = opts.hf?.image ??
+    (modelCfg ? imageConfigFromModelConfig(parse(modelCfg, joinPath(dir, "config.json"))) : null);
+  return new HfTokenizer(parse(tj, tjPath), cfgText ? parse(cfgText, joinPath(dir, "tokenizer_config.json")) : {}, {
+    ...opts.hf,
+    image,
+  });
 }

@@ -22,19 +22,34 @@ export interface PromptSource {
 /** Prompt ids for `gust run --prompt` / `--messages` (chat-encoded, instruct v15). */
 export function buildPrompt(tok: Tokenizer, src: PromptSource, opts: EncodeOptions = {}): EncodedChat {
   if ((src.prompt === undefined) === (src.messagesJson === undefined)) {
-    throw new ChatRequestError("request", "shape", "give exactly one of a prompt and a messages file", "--prompt TEXT or --messages FILE");
+    throw new ChatRequestError(
+      "request",
+      "shape",
+      "give exactly one of a prompt and a messages file",
+      "--prompt TEXT or --messages FILE",
+    );
   }
   if (src.prompt !== undefined) {
-    return encodeChat(tok, { messages: [{ role: "user", content: src.prompt }], reasoning_effort: src.reasoningEffort ?? null }, opts);
+    return encodeChat(tok, {
+      messages: [{ role: "user", content: src.prompt }],
+      reasoning_effort: src.reasoningEffort ?? null,
+    }, opts);
   }
   if (src.reasoningEffort === undefined) return encodeChatJson(tok, src.messagesJson!, opts);
   let req: unknown;
   try {
     req = pyLoads(src.messagesJson!); // keeps Python number spelling and key order
   } catch (e) {
-    throw new ChatRequestError("request", "json", `the request is not valid JSON: ${(e as Error).message}`, "a JSON object");
+    throw new ChatRequestError(
+      "request",
+      "json",
+      `the request is not valid JSON: ${(e as Error).message}`,
+      "a JSON object",
+    );
   }
-  if (typeof req !== "object" || req === null || Array.isArray(req)) throw new ChatRequestError("request", "shape", "the request must be a JSON object", '{"messages": [...]}');
+  if (typeof req !== "object" || req === null || Array.isArray(req)) {
+    throw new ChatRequestError("request", "shape", "the request must be a JSON object", '{"messages": [...]}');
+  }
   return encodeChat(tok, { ...(req as ChatRequest), reasoning_effort: src.reasoningEffort }, opts);
 }
 
@@ -51,7 +66,11 @@ export function runTextFields(tok: Tokenizer, generated: ArrayLike<number>, opts
   return {
     text: p.content,
     reasoning: p.reasoning,
-    tool_calls: p.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
+    tool_calls: p.toolCalls.map((c) => ({
+      id: c.id,
+      type: "function",
+      function: { name: c.name, arguments: c.arguments },
+    })),
     tool_call_errors: p.errors,
   };
 }

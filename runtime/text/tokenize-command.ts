@@ -38,15 +38,21 @@ function parseArgs(argv: string[]): Args {
     else if (f === "--reasoning-effort") a.reasoningEffort = value(i++, f);
     else if (f === "--dialect") {
       const d = value(i++, f);
-      if (d !== "openai" && d !== "mistral") throw new UsageError(`--dialect must be openai or mistral, got ${d}\n${TOKENIZE_USAGE}`);
+      if (d !== "openai" && d !== "mistral") {
+        throw new UsageError(`--dialect must be openai or mistral, got ${d}\n${TOKENIZE_USAGE}`);
+      }
       a.dialect = d;
     } else if (f === "--json") a.json = true;
     else if (f === "--bos") a.bos = true;
     else throw new UsageError(`unknown argument ${f}\n${TOKENIZE_USAGE}`);
   }
   if (!a.model) throw new UsageError(`--model DIR is required\n${TOKENIZE_USAGE}`);
-  if ((a.messages === undefined) === (a.text === undefined)) throw new UsageError(`give exactly one of --messages FILE and --text STR\n${TOKENIZE_USAGE}`);
-  if (a.text !== undefined && (a.reasoningEffort !== undefined || a.dialect !== undefined)) throw new UsageError(`--reasoning-effort and --dialect apply to --messages only\n${TOKENIZE_USAGE}`);
+  if ((a.messages === undefined) === (a.text === undefined)) {
+    throw new UsageError(`give exactly one of --messages FILE and --text STR\n${TOKENIZE_USAGE}`);
+  }
+  if (a.text !== undefined && (a.reasoningEffort !== undefined || a.dialect !== undefined)) {
+    throw new UsageError(`--reasoning-effort and --dialect apply to --messages only\n${TOKENIZE_USAGE}`);
+  }
   return a;
 }
 

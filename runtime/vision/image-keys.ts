@@ -16,11 +16,16 @@ export function imageDigest(img: RgbImage): string {
 }
 
 /** blockExtraKey for a prompt whose image runs carry `images` (in prompt order). */
-export function imageBlockKeys(promptIds: ArrayLike<number>, images: RgbImage[], v: VisionConfig,
-  blockSize: number): (blockIndex: number) => string {
+export function imageBlockKeys(
+  promptIds: ArrayLike<number>,
+  images: RgbImage[],
+  v: VisionConfig,
+  blockSize: number,
+): (blockIndex: number) => string {
   const runs = findImageRuns(promptIds, { img: v.imageTokenId, imgBreak: v.imageBreakId, imgEnd: v.imageEndId });
-  if (runs.length !== images.length)
+  if (runs.length !== images.length) {
     throw new RangeError(`The prompt holds ${runs.length} image runs but ${images.length} images were given`);
+  }
   const digests = images.map(imageDigest);
   return (block) => {
     const lo = block * blockSize, hi = lo + blockSize;

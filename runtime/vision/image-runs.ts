@@ -20,7 +20,9 @@ export interface ImageRun {
 
 export class ImageLayoutError extends Error {
   constructor(detail: string) {
-    super(`Image token layout in the ids is malformed: ${detail}. Each image must be ([IMG]×cols + [IMG_BREAK])×rows with the last [IMG_BREAK] replaced by [IMG_END] (model-spec §4.4).`);
+    super(
+      `Image token layout in the ids is malformed: ${detail}. Each image must be ([IMG]×cols + [IMG_BREAK])×rows with the last [IMG_BREAK] replaced by [IMG_END] (model-spec §4.4).`,
+    );
     this.name = "ImageLayoutError";
   }
 }
@@ -30,8 +32,11 @@ export function findImageRuns(ids: ArrayLike<number>, t: ImageTokenIds): ImageRu
   let i = 0;
   while (i < ids.length) {
     const id = ids[i];
-    if (id === t.imgBreak || id === t.imgEnd)
-      throw new ImageLayoutError(`token ${i} is ${id === t.imgBreak ? "[IMG_BREAK]" : "[IMG_END]"} outside an image (no [IMG] before it)`);
+    if (id === t.imgBreak || id === t.imgEnd) {
+      throw new ImageLayoutError(
+        `token ${i} is ${id === t.imgBreak ? "[IMG_BREAK]" : "[IMG_END]"} outside an image (no [IMG] before it)`,
+      );
+    }
     if (id !== t.img) {
       i++;
       continue;
@@ -42,12 +47,26 @@ export function findImageRuns(ids: ArrayLike<number>, t: ImageTokenIds): ImageRu
       const rowStart = i;
       while (i < ids.length && ids[i] === t.img) i++;
       const n = i - rowStart;
-      if (i >= ids.length) throw new ImageLayoutError(`the image starting at token ${start} is cut off by the end of the ids (no [IMG_END])`);
-      if (ids[i] !== t.imgBreak && ids[i] !== t.imgEnd)
-        throw new ImageLayoutError(`token ${i} (id ${ids[i]}) interrupts the image starting at token ${start}; a row must end with [IMG_BREAK] or [IMG_END]`);
-      if (n === 0) throw new ImageLayoutError(`row ${rows} of the image starting at token ${start} has no [IMG] tokens`);
-      if (cols >= 0 && n !== cols)
-        throw new ImageLayoutError(`row ${rows} of the image starting at token ${start} has ${n} [IMG] tokens, the first row has ${cols}`);
+      if (i >= ids.length) {
+        throw new ImageLayoutError(
+          `the image starting at token ${start} is cut off by the end of the ids (no [IMG_END])`,
+        );
+      }
+      if (ids[i] !== t.imgBreak && ids[i] !== t.imgEnd) {
+        throw new ImageLayoutError(
+          `token ${i} (id ${
+            ids[i]
+          }) interrupts the image starting at token ${start}; a row must end with [IMG_BREAK] or [IMG_END]`,
+        );
+      }
+      if (n === 0) {
+        throw new ImageLayoutError(`row ${rows} of the image starting at token ${start} has no [IMG] tokens`);
+      }
+      if (cols >= 0 && n !== cols) {
+        throw new ImageLayoutError(
+          `row ${rows} of the image starting at token ${start} has ${n} [IMG] tokens, the first row has ${cols}`,
+        );
+      }
       cols = n;
       rows++;
       if (ids[i++] === t.imgEnd) break;

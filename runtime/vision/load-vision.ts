@@ -3,10 +3,10 @@
 //  - patch_conv [hidden, C, p, p] is used as a linear [hidden, C·p²] (its bytes already are that matrix);
 //  - merging_layer's columns go from channel-major to patch-major (see merge-order.ts).
 // Native checkpoints' wq/wk rows are permuted from interleaved to rotate-half order, as for the decoder.
-import { DType, type Backend, type WeightRef } from "../../ffi/backend.ts";
+import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import type { Checkpoint } from "../weights/checkpoint.ts";
 import { permuteInterleavedRows } from "../weights/names.ts";
-import { SafetensorsError, safetensorsDTypeBytes, type SafetensorsDType } from "../weights/safetensors.ts";
+import { type SafetensorsDType, safetensorsDTypeBytes, SafetensorsError } from "../weights/safetensors.ts";
 import { permuteMergingColumns } from "./merge-order.ts";
 import type { VisionConfig } from "./vision-config.ts";
 import type { VisionLinearRole, VisionNameScheme } from "./vision-names.ts";
@@ -44,19 +44,37 @@ class VisionLoader {
 
   find(candidates: string[], what: string): string {
     const hit = candidates.find((n) => this.ckpt.has(n));
-    if (!hit) throw new SafetensorsError(this.ckpt.dir, `${what} is missing: none of ${candidates.join(", ")} is in the checkpoint`);
+    if (!hit) {
+      throw new SafetensorsError(
+        this.ckpt.dir,
+        `${what} is missing: none of ${candidates.join(", ")} is in the checkpoint`,
+      );
+    }
     return hit;
   }
 
   /** A float tensor of exactly `shape`; `rearrange` may return reordered bytes (same size). */
-  load(candidates: string[], what: string, shape: number[], rearrange?: (bytes: Uint8Array, elementBytes: number) => Uint8Array): WeightRef {
+  load(
+    candidates: string[],
+    what: string,
+    shape: number[],
+    rearrange?: (bytes: Uint8Array, elementBytes: number) => Uint8Array,
+  ): WeightRef {
     const name = this.find(candidates, what);
     const info = this.ckpt.info(name);
     const dtype = dtypeOf[info.dtype];
-    if (dtype === undefined)
-      throw new SafetensorsError(info.file, `${name} has dtype ${info.dtype}; the vision tower and projector must be BF16, F16 or F32 (they are not quantized)`);
-    if (info.shape.join(",") !== shape.join(","))
-      throw new SafetensorsError(info.file, `${name} has shape [${info.shape}] but the vision config implies [${shape}]`);
+    if (dtype === undefined) {
+      throw new SafetensorsError(
+        info.file,
+        `${name} has dtype ${info.dtype}; the vision tower and projector must be BF16, F16 or F32 (they are not quantized)`,
+      );
+    }
+    if (info.shape.join(",") !== shape.join(",")) {
+      throw new SafetensorsError(
+        info.file,
+        `${name} has shape [${info.shape}] but the vision config implies [${shape}]`,
+      );
+    }
     let bytes = this.ckpt.bytes(name);
     if (rearrange) bytes = rearrange(bytes, safetensorsDTypeBytes[info.dtype]);
     const buffer = this.backend.sharesHostMemory ? this.backend.borrowHost(bytes) : this.backend.fromHost(bytes);
@@ -66,22 +84,46 @@ class VisionLoader {
   }
 
   /** A bias-free linear [outDim, inDim]; a bias tensor next to it is refused rather than ignored. */
-  linear(bases: string[], what: string, outDim: number, inDim: number, rearrange?: (b: Uint8Array, e: number) => Uint8Array): WeightRef {
+  linear(
+    bases: string[],
+    what: string,
+    outDim: number,
+    inDim: number,
+    rearrange?: (b: Uint8Array, e: number) => Uint8Array,
+  ): WeightRef {
     const bias = bases.map((b) => `${b}.bias`).find((n) => this.ckpt.has(n));
-    if (bias) throw new SafetensorsError(this.ckpt.dir, `${bias} exists; gust's vision path has bias-free linears only`);
+    if (bias) {
+      throw new SafetensorsError(this.ckpt.dir, `${bias} exists; gust's vision path has bias-free linears only`);
+    }
     return this.load(bases.map((b) => `${b}.weight`), what, [outDim, inDim], rearrange);
   }
 }
 
-export function loadVisionWeights(backend: Backend, ckpt: Checkpoint, scheme: VisionNameScheme, c: VisionConfig): VisionWeights {
+export function loadVisionWeights(
+  backend: Backend,
+  ckpt: Checkpoint,
+  scheme: VisionNameScheme,
+  c: VisionConfig,
+): VisionWeights {
   const loader = new VisionLoader(backend, ckpt);
   const d = c.hiddenSize, s = c.spatialMergeSize;
   const qkPermute = (bytes: Uint8Array) =>
     scheme.interleavedQK ? permuteInterleavedRows(bytes, c.numHeads, c.headDim, bytes.byteLength / d) : bytes;
   const linear = (l: number, role: VisionLinearRole, outDim: number, inDim: number) =>
-    loader.linear(scheme.linear(l, role), `vision layer ${l} ${role} weight`, outDim, inDim, role === "q" || role === "k" ? qkPermute : undefined);
+    loader.linear(
+      scheme.linear(l, role),
+      `vision layer ${l} ${role} weight`,
+      outDim,
+      inDim,
+      role === "q" || role === "k" ? qkPermute : undefined,
+    );
   try {
-    const patchConv = loader.load(scheme.patchConv, "the patch convolution", [d, c.numChannels, c.patchSize, c.patchSize]);
+    const patchConv = loader.load(scheme.patchConv, "the patch convolution", [
+      d,
+      c.numChannels,
+      c.patchSize,
+      c.patchSize,
+    ]);
     const lnPre = loader.load(scheme.lnPre, "ln_pre", [d]);
     const layers: VisionLayerWeights[] = [];
     for (let l = 0; l < c.numLayers; l++) {
@@ -98,12 +140,23 @@ export function loadVisionWeights(backend: Backend, ckpt: Checkpoint, scheme: Vi
       });
     }
     const projectorNorm = loader.load(scheme.projectorNorm, "the projector norm", [d]);
-    const merging = loader.linear(scheme.merging, "the patch merger's merging_layer", d, d * s * s,
-      (bytes, e) => permuteMergingColumns(bytes, d, d, s, e));
+    const merging = loader.linear(
+      scheme.merging,
+      "the patch merger's merging_layer",
+      d,
+      d * s * s,
+      (bytes, e) => permuteMergingColumns(bytes, d, d, s, e),
+    );
     const linear1 = loader.linear(scheme.linear1, "the projector's linear_1", c.textHiddenSize, d);
     const linear2 = loader.linear(scheme.linear2, "the projector's linear_2", c.textHiddenSize, c.textHiddenSize);
     return {
-      patchConv, lnPre, layers, projectorNorm, merging, linear1, linear2,
+      patchConv,
+      lnPre,
+      layers,
+      projectorNorm,
+      merging,
+      linear1,
+      linear2,
       dispose: () => loader.refs.forEach((w) => w.buffer.dispose()),
     };
   } catch (err) {

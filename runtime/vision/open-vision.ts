@@ -23,7 +23,9 @@ export function openVision(model: ModelConfig, backend: Backend): LoadedVision |
   const weights = loadVisionWeights(backend, ckpt, model.layout === "hf" ? hfVisionScheme : nativeVisionScheme, config);
   const vision = new VisionModel(backend, config, weights);
   return {
-    config, weights, model: vision,
+    config,
+    weights,
+    model: vision,
     dispose: () => {
       vision.dispose();
       weights.dispose();
@@ -34,7 +36,10 @@ export function openVision(model: ModelConfig, backend: Backend): LoadedVision |
 /** Like openVision, but a model without a vision tower is an error that says so. */
 export function requireVision(model: ModelConfig, backend: Backend): LoadedVision {
   const v = openVision(model, backend);
-  if (!v)
-    throw new Error(`${model.source} has no vision section (vision_config / vision_encoder): this model cannot read images. Drop the images or use a multimodal checkpoint.`);
+  if (!v) {
+    throw new Error(
+      `${model.source} has no vision section (vision_config / vision_encoder): this model cannot read images. Drop the images or use a multimodal checkpoint.`,
+    );
+  }
   return v;
 }

@@ -33,9 +33,11 @@ const defaultTables = normalizationTables();
 export function pixelValues(img: RgbImage, tables = defaultTables): Float32Array {
   const { rgb, height: H, width: W } = img;
   const out = new Float32Array(3 * H * W);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
       for (let c = 0; c < 3; c++) out[(c * H + y) * W + x] = tables[c][rgb[(y * W + x) * 3 + c]];
+    }
+  }
   return out;
 }
 
@@ -44,10 +46,16 @@ export function pixelValues(img: RgbImage, tables = defaultTables): Float32Array
  * Example, p = 14, a 28×42 image: 2×3 patches; row firstRow + 4 is patch (1, 1), whose element
  * 1·196 + 2·14 + 5 is the green value of pixel (row 14 + 2, column 14 + 5).
  */
-export function writePatches(img: RgbImage, p: number, out: Float32Array, firstRow: number, tables = defaultTables): void {
+export function writePatches(
+  img: RgbImage,
+  p: number,
+  out: Float32Array,
+  firstRow: number,
+  tables = defaultTables,
+): void {
   const { rgb, width: W } = img;
   const rows = img.height / p, cols = W / p, rowLen = 3 * p * p;
-  for (let r = 0; r < rows; r++)
+  for (let r = 0; r < rows; r++) {
     for (let q = 0; q < cols; q++) {
       const base = (firstRow + r * cols + q) * rowLen;
       for (let c = 0; c < 3; c++) {
@@ -58,4 +66,5 @@ export function writePatches(img: RgbImage, p: number, out: Float32Array, firstR
         }
       }
     }
+  }
 }

@@ -39,7 +39,12 @@ export interface PngOptions {
   what?: string;
 }
 
-interface Header { width: number; height: number; depth: number; colorType: number }
+interface Header {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+}
 
 /** Paeth predictor (PNG spec §9.4). */
 function paeth(a: number, b: number, c: number): number {
@@ -51,12 +56,16 @@ function paeth(a: number, b: number, c: number): number {
 function unfilter(data: Uint8Array, h: Header, what: string): Uint8Array {
   const bpp = Math.max(1, (CHANNELS[h.colorType] * h.depth) >> 3);
   const stride = Math.ceil((h.width * CHANNELS[h.colorType] * h.depth) / 8);
-  if (data.length < h.height * (stride + 1)) throw new PngError(what, `image data is truncated: ${data.length} bytes, ${h.height * (stride + 1)} expected`);
+  if (data.length < h.height * (stride + 1)) {
+    throw new PngError(what, `image data is truncated: ${data.length} bytes, ${h.height * (stride + 1)} expected`);
+  }
   const out = new Uint8Array(h.height * stride);
   for (let y = 0; y < h.height; y++) {
     const filter = data[y * (stride + 1)], src = y * (stride + 1) + 1, row = y * stride, prev = row - stride;
     for (let x = 0; x < stride; x++) {
-      const a = x >= bpp ? out[row + x - bpp] : 0, b = y > 0 ? out[prev + x] : 0, c = y > 0 && x >= bpp ? out[prev + x - bpp] : 0;
+      const a = x >= bpp ? out[row + x - bpp] : 0,
+        b = y > 0 ? out[prev + x] : 0,
+        c = y > 0 && x >= bpp ? out[prev + x - bpp] : 0;
       let v = data[src + x];
       if (filter === 1) v += a;
       else if (filter === 2) v += b;
@@ -87,20 +96,35 @@ export function decodePng(bytes: Uint8Array, options: PngOptions = {}): RgbImage
   for (let o = 8; !ended;) {
     if (o + 12 > bytes.length) throw new PngError(what, `truncated at byte ${o} (no IEND chunk)`);
     const len = view.getUint32(o), type = String.fromCharCode(...bytes.subarray(o + 4, o + 8));
-    if (o + 12 + len > bytes.length) throw new PngError(what, `truncated: chunk ${type} at byte ${o} claims ${len} bytes`);
+    if (o + 12 + len > bytes.length) {
+      throw new PngError(what, `truncated: chunk ${type} at byte ${o} claims ${len} bytes`);
+    }
     const data = bytes.subarray(o + 8, o + 8 + len);
-    if ((crc32(bytes.subarray(o + 4, o + 8 + len)) ^ 0xffffffff) >>> 0 !== view.getUint32(o + 8 + len))
+    if ((crc32(bytes.subarray(o + 4, o + 8 + len)) ^ 0xffffffff) >>> 0 !== view.getUint32(o + 8 + len)) {
       throw new PngError(what, `chunk ${type} at byte ${o} fails its CRC check (corrupt file)`);
+    }
     if (type === "IHDR") {
       if (len !== 13) throw new PngError(what, `IHDR has ${len} bytes, not 13`);
       const dv = new DataView(data.buffer, data.byteOffset, 13);
       header = { width: dv.getUint32(0), height: dv.getUint32(4), depth: data[8], colorType: data[9] };
-      if (!(header.colorType in DEPTHS) || !DEPTHS[header.colorType].includes(header.depth))
-        throw new PngError(what, `colour type ${header.colorType} with bit depth ${header.depth} is not a valid PNG combination`);
-      if (data[12] !== 0) throw new PngError(what, "interlaced (Adam7) PNGs are not supported here; re-save it without interlacing");
-      if (header.width === 0 || header.height === 0) throw new PngError(what, `empty image ${header.width}×${header.height}`);
-      if (header.width * header.height > maxPixels)
-        throw new PngError(what, `${header.width}×${header.height} pixels exceeds the limit of ${maxPixels}; downscale it first`);
+      if (!(header.colorType in DEPTHS) || !DEPTHS[header.colorType].includes(header.depth)) {
+        throw new PngError(
+          what,
+          `colour type ${header.colorType} with bit depth ${header.depth} is not a valid PNG combination`,
+        );
+      }
+      if (data[12] !== 0) {
+        throw new PngError(what, "interlaced (Adam7) PNGs are not supported here; re-save it without interlacing");
+      }
+      if (header.width === 0 || header.height === 0) {
+        throw new PngError(what, `empty image ${header.width}×${header.height}`);
+      }
+      if (header.width * header.height > maxPixels) {
+        throw new PngError(
+          what,
+          `${header.width}×${header.height} pixels exceeds the limit of ${maxPixels}; downscale it first`,
+        );
+      }
     } else if (!header) throw new PngError(what, `chunk ${type} comes before IHDR`);
     else if (type === "PLTE") palette = data;
     else if (type === "tRNS") trns = data;
@@ -122,18 +146,32 @@ export function decodePng(bytes: Uint8Array, options: PngOptions = {}): RgbImage
 }
 
 /** Converts scanlines of any colour type to RGB bytes, compositing alpha onto white. */
-function toRgb(raw: Uint8Array, h: Header, stride: number, palette: Uint8Array | null, trns: Uint8Array | null, what: string): RgbImage {
+function toRgb(
+  raw: Uint8Array,
+  h: Header,
+  stride: number,
+  palette: Uint8Array | null,
+  trns: Uint8Array | null,
+  what: string,
+): RgbImage {
   const { width: W, height: H, depth, colorType } = h, ch = CHANNELS[colorType];
   const rgb = new Uint8Array(W * H * 3);
-  const key = trns && colorType !== 3 ? Array.from({ length: trns.length / 2 }, (_, i) => (trns[2 * i] << 8) | trns[2 * i + 1]) : null;
+  const key = trns && colorType !== 3
+    ? Array.from({ length: trns.length / 2 }, (_, i) => (trns[2 * i] << 8) | trns[2 * i + 1])
+    : null;
   const blend = (c: number, a: number) => Math.round((c * a + 255 * (255 - a)) / 255);
-  for (let y = 0; y < H; y++)
+  for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const s = (i: number) => sample(raw, y * stride, x * ch + i, depth, colorType === 3);
       let r: number, g: number, b: number, a = 255;
       if (colorType === 3) {
         const idx = s(0);
-        if (3 * idx + 2 >= palette!.length) throw new PngError(what, `palette index ${idx} at (${x}, ${y}) is outside the ${palette!.length / 3}-entry palette`);
+        if (3 * idx + 2 >= palette!.length) {
+          throw new PngError(
+            what,
+            `palette index ${idx} at (${x}, ${y}) is outside the ${palette!.length / 3}-entry palette`,
+          );
+        }
         [r, g, b] = [palette![3 * idx], palette![3 * idx + 1], palette![3 * idx + 2]];
         if (trns && idx < trns.length) a = trns[idx];
       } else if (colorType === 0 || colorType === 4) {
@@ -144,8 +182,14 @@ function toRgb(raw: Uint8Array, h: Header, stride: number, palette: Uint8Array |
         if (colorType === 6) a = s(3);
       }
       if (key) { // tRNS for gray/RGB: one exact sample value (at the file's bit depth) is transparent
-        const rawAt = (i: number) => (depth === 16 ? (raw[y * stride + 2 * (x * ch + i)] << 8) | raw[y * stride + 2 * (x * ch + i) + 1] : sample(raw, y * stride, x * ch + i, depth, true));
-        const match = colorType === 0 ? rawAt(0) === key[0] : rawAt(0) === key[0] && rawAt(1) === key[1] && rawAt(2) === key[2];
+        const rawAt = (
+          i: number,
+        ) => (depth === 16
+          ? (raw[y * stride + 2 * (x * ch + i)] << 8) | raw[y * stride + 2 * (x * ch + i) + 1]
+          : sample(raw, y * stride, x * ch + i, depth, true));
+        const match = colorType === 0
+          ? rawAt(0) === key[0]
+          : rawAt(0) === key[0] && rawAt(1) === key[1] && rawAt(2) === key[2];
         if (match) a = 0;
       }
       const o = (y * W + x) * 3;
@@ -153,6 +197,7 @@ function toRgb(raw: Uint8Array, h: Header, stride: number, palette: Uint8Array |
       rgb[o + 1] = blend(g, a);
       rgb[o + 2] = blend(b, a);
     }
+  }
   return { rgb, height: H, width: W };
 }
 
@@ -165,7 +210,12 @@ export function encodePng(img: RgbImage): Uint8Array {
   new DataView(ihdr.buffer).setUint32(0, W);
   new DataView(ihdr.buffer).setUint32(4, H);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  const parts = [Uint8Array.from(SIGNATURE), chunk("IHDR", ihdr), chunk("IDAT", new Uint8Array(deflateSync(raw))), chunk("IEND", new Uint8Array(0))];
+  const parts = [
+    Uint8Array.from(SIGNATURE),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", new Uint8Array(deflateSync(raw))),
+    chunk("IEND", new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
   return out;

@@ -23,7 +23,7 @@ export function visionRopeTables(headDim: number, theta: number, maxSide: number
   const freqs = Float32Array.from({ length: half }, (_, j) => f(1 / f(Math.pow(theta, f(f(2 * j) / headDim)))));
   const length = maxSide * maxSide;
   const cos = new Float32Array(length * half), sin = new Float32Array(length * half);
-  for (let r = 0; r < maxSide; r++)
+  for (let r = 0; r < maxSide; r++) {
     for (let c = 0; c < maxSide; c++) {
       const base = (r * maxSide + c) * half;
       for (let i = 0; i < half; i++) {
@@ -32,6 +32,7 @@ export function visionRopeTables(headDim: number, theta: number, maxSide: number
         sin[base + i] = f(Math.sin(angle));
       }
     }
+  }
   return { cos, sin, length };
 }
 

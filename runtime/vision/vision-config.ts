@@ -40,17 +40,50 @@ export const TEKKEN_IMAGE_IDS = { img: 10, imgBreak: 12, imgEnd: 13 } as const;
 
 // Fields of vision_config that do not change the forward math, or that are checked below.
 const HF_VISION_KNOWN = new Set([
-  "attention_dropout", "head_dim", "hidden_act", "hidden_size", "image_size", "initializer_range", "intermediate_size",
-  "model_type", "num_attention_heads", "num_channels", "num_hidden_layers", "patch_size", "rope_parameters",
-  "rope_theta", "rope_scaling", "torch_dtype", "dtype", "architectures", "transformers_version",
-  "output_attentions", "output_hidden_states", "use_return_dict",
+  "attention_dropout",
+  "head_dim",
+  "hidden_act",
+  "hidden_size",
+  "image_size",
+  "initializer_range",
+  "intermediate_size",
+  "model_type",
+  "num_attention_heads",
+  "num_channels",
+  "num_hidden_layers",
+  "patch_size",
+  "rope_parameters",
+  "rope_theta",
+  "rope_scaling",
+  "torch_dtype",
+  "dtype",
+  "architectures",
+  "transformers_version",
+  "output_attentions",
+  "output_hidden_states",
+  "use_return_dict",
 ]);
 const HF_ROPE_KNOWN = new Set(["rope_theta", "rope_type", "type"]);
 
 const NATIVE_KNOWN = new Set([
-  "hidden_size", "num_channels", "image_size", "max_image_size", "patch_size", "intermediate_size", "num_hidden_layers",
-  "num_attention_heads", "head_dim", "rope_theta", "image_token_id", "image_break_token_id", "image_end_token_id",
-  "adapter_bias", "spatial_merge_size", "add_pre_mm_projector_layer_norm", "mm_projector_id", "model_type",
+  "hidden_size",
+  "num_channels",
+  "image_size",
+  "max_image_size",
+  "patch_size",
+  "intermediate_size",
+  "num_hidden_layers",
+  "num_attention_heads",
+  "head_dim",
+  "rope_theta",
+  "image_token_id",
+  "image_break_token_id",
+  "image_end_token_id",
+  "adapter_bias",
+  "spatial_merge_size",
+  "add_pre_mm_projector_layer_norm",
+  "mm_projector_id",
+  "model_type",
 ]);
 
 function readJson(path: string): Json {
@@ -67,18 +100,35 @@ function common(r: FieldReader, v: Json, where: string) {
   const numHeads = r.positiveInt(v, `${where}.num_attention_heads`);
   // transformers' PixtralAttention uses hidden_size / heads whatever head_dim says, so the two must agree
   const headDim = hiddenSize / numHeads;
-  if (!Number.isInteger(headDim)) r.problems.push(`${where}.hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`);
-  if (v.head_dim !== undefined && v.head_dim !== null && v.head_dim !== headDim)
-    r.problems.push(`${where}.head_dim is ${JSON.stringify(v.head_dim)} but hidden_size / num_attention_heads is ${headDim}; gust (like transformers) needs them equal`);
-  if (Number.isInteger(headDim) && headDim % 4 !== 0)
-    r.problems.push(`${where}: head_dim ${headDim} must be a multiple of 4 (2-D RoPE splits each half into row and column frequencies)`);
+  if (!Number.isInteger(headDim)) {
+    r.problems.push(`${where}.hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`);
+  }
+  if (v.head_dim !== undefined && v.head_dim !== null && v.head_dim !== headDim) {
+    r.problems.push(
+      `${where}.head_dim is ${
+        JSON.stringify(v.head_dim)
+      } but hidden_size / num_attention_heads is ${headDim}; gust (like transformers) needs them equal`,
+    );
+  }
+  if (Number.isInteger(headDim) && headDim % 4 !== 0) {
+    r.problems.push(
+      `${where}: head_dim ${headDim} must be a multiple of 4 (2-D RoPE splits each half into row and column frequencies)`,
+    );
+  }
   const numChannels = v.num_channels === undefined ? 3 : r.positiveInt(v, `${where}.num_channels`);
   if (numChannels !== 3) r.problems.push(`${where}.num_channels is ${numChannels}; gust reads RGB images (3)`);
   const patchSize = r.positiveInt(v, `${where}.patch_size`);
   const imageSize = r.positiveInt(v, `${where}.image_size`);
-  if (imageSize < patchSize) r.problems.push(`${where}.image_size ${imageSize} is smaller than patch_size ${patchSize}`);
+  if (imageSize < patchSize) {
+    r.problems.push(`${where}.image_size ${imageSize} is smaller than patch_size ${patchSize}`);
+  }
   return {
-    hiddenSize, numHeads, headDim: Math.floor(headDim), numChannels, patchSize, imageSize,
+    hiddenSize,
+    numHeads,
+    headDim: Math.floor(headDim),
+    numChannels,
+    patchSize,
+    imageSize,
     maxPatchesPerSide: Math.floor(imageSize / patchSize),
     intermediateSize: r.positiveInt(v, `${where}.intermediate_size`),
     numLayers: r.positiveInt(v, `${where}.num_hidden_layers`),
@@ -86,8 +136,13 @@ function common(r: FieldReader, v: Json, where: string) {
 }
 
 function checkMerge(r: FieldReader, c: { imageSize: number; patchSize: number }, merge: number, where: string): void {
-  if (Math.floor(c.imageSize / c.patchSize) % merge !== 0)
-    r.problems.push(`${where}: image_size / patch_size = ${Math.floor(c.imageSize / c.patchSize)} patches per side is not a multiple of spatial_merge_size ${merge}`);
+  if (Math.floor(c.imageSize / c.patchSize) % merge !== 0) {
+    r.problems.push(
+      `${where}: image_size / patch_size = ${
+        Math.floor(c.imageSize / c.patchSize)
+      } patches per side is not a multiple of spatial_merge_size ${merge}`,
+    );
+  }
 }
 
 export function parseHfVision(top: Json, textHiddenSize: number, textEps: number, source: string): VisionConfig {
@@ -102,10 +157,20 @@ export function parseHfVision(top: Json, textHiddenSize: number, textEps: number
   if (rope) {
     r.unknownKeys(rope, "vision_config.rope_parameters", HF_ROPE_KNOWN);
     // transformers ≥5 writes "axial" for Pixtral's 2-D table; older versions write "default": same math
-    r.oneOf(rope, rope.rope_type !== undefined ? "rope_parameters.rope_type" : "rope_parameters.type", ["default", "axial"] as const, "default");
-    ropeTheta = r.number(rope, "rope_parameters.rope_theta", { positive: true, fallback: r.number(v, "vision_config.rope_theta", { positive: true, fallback: 10000 }) });
+    r.oneOf(
+      rope,
+      rope.rope_type !== undefined ? "rope_parameters.rope_type" : "rope_parameters.type",
+      ["default", "axial"] as const,
+      "default",
+    );
+    ropeTheta = r.number(rope, "rope_parameters.rope_theta", {
+      positive: true,
+      fallback: r.number(v, "vision_config.rope_theta", { positive: true, fallback: 10000 }),
+    });
   } else {
-    if (v.rope_scaling !== undefined && v.rope_scaling !== null) r.problems.push("vision_config.rope_scaling: gust supports the plain 2-D Pixtral RoPE only");
+    if (v.rope_scaling !== undefined && v.rope_scaling !== null) {
+      r.problems.push("vision_config.rope_scaling: gust supports the plain 2-D Pixtral RoPE only");
+    }
     ropeTheta = r.number(v, "vision_config.rope_theta", { positive: true, fallback: 10000 });
   }
   r.oneOf(top, "projector_hidden_act", ["gelu"] as const, "gelu");
@@ -114,14 +179,30 @@ export function parseHfVision(top: Json, textHiddenSize: number, textEps: number
   const spatialMergeSize = top.spatial_merge_size === undefined ? 2 : r.positiveInt(top, "spatial_merge_size");
   const layer = top.vision_feature_layer ?? -1;
   const single = Array.isArray(layer) && layer.length === 1 ? layer[0] : layer;
-  if (single !== -1 && single !== c.numLayers)
-    r.problems.push(`vision_feature_layer is ${JSON.stringify(layer)}; gust takes the output of the last encoder layer only (-1)`);
-  const imageTokenId = r.optionalInt(top, top.image_token_index !== undefined ? "image_token_index" : "image_token_id", TEKKEN_IMAGE_IDS.img);
+  if (single !== -1 && single !== c.numLayers) {
+    r.problems.push(
+      `vision_feature_layer is ${JSON.stringify(layer)}; gust takes the output of the last encoder layer only (-1)`,
+    );
+  }
+  const imageTokenId = r.optionalInt(
+    top,
+    top.image_token_index !== undefined ? "image_token_index" : "image_token_id",
+    TEKKEN_IMAGE_IDS.img,
+  );
   checkMerge(r, c, spatialMergeSize, "vision_config");
   r.throwIfAny();
   return {
-    layout: "hf", ...c, ropeTheta, normEps: 1e-5, spatialMergeSize, projectorNormEps: textEps, textHiddenSize,
-    projectorBias, imageTokenId, imageBreakId: TEKKEN_IMAGE_IDS.imgBreak, imageEndId: TEKKEN_IMAGE_IDS.imgEnd,
+    layout: "hf",
+    ...c,
+    ropeTheta,
+    normEps: 1e-5,
+    spatialMergeSize,
+    projectorNormEps: textEps,
+    textHiddenSize,
+    projectorBias,
+    imageTokenId,
+    imageBreakId: TEKKEN_IMAGE_IDS.imgBreak,
+    imageEndId: TEKKEN_IMAGE_IDS.imgEnd,
   };
 }
 
@@ -131,12 +212,19 @@ export function parseNativeVision(params: Json, textHiddenSize: number, source: 
   r.unknownKeys(v, "vision_encoder", NATIVE_KNOWN);
   const c = common(r, v, "vision_encoder");
   const ropeTheta = r.number(v, "vision_encoder.rope_theta", { positive: true, fallback: 10000 });
-  const spatialMergeSize = v.spatial_merge_size === undefined ? 1 : r.positiveInt(v, "vision_encoder.spatial_merge_size");
+  const spatialMergeSize = v.spatial_merge_size === undefined
+    ? 1
+    : r.positiveInt(v, "vision_encoder.spatial_merge_size");
   // vLLM's defaults: no pre-projector norm and no patch merger. Medium 3.5 has both; gust implements that shape.
-  if (!r.bool(v, "vision_encoder.add_pre_mm_projector_layer_norm", false))
-    r.problems.push("vision_encoder.add_pre_mm_projector_layer_norm is not true; gust implements the projector with its RMSNorm (Mistral Medium 3.5)");
+  if (!r.bool(v, "vision_encoder.add_pre_mm_projector_layer_norm", false)) {
+    r.problems.push(
+      "vision_encoder.add_pre_mm_projector_layer_norm is not true; gust implements the projector with its RMSNorm (Mistral Medium 3.5)",
+    );
+  }
   r.oneOf(v, "vision_encoder.mm_projector_id", ["patch_merge"] as const);
-  if (spatialMergeSize < 2) r.problems.push(`vision_encoder.spatial_merge_size is ${spatialMergeSize}; the patch merger needs 2 or more`);
+  if (spatialMergeSize < 2) {
+    r.problems.push(`vision_encoder.spatial_merge_size is ${spatialMergeSize}; the patch merger needs 2 or more`);
+  }
   checkMerge(r, c, spatialMergeSize, "vision_encoder");
   const ids = {
     imageTokenId: r.optionalInt(v, "vision_encoder.image_token_id", TEKKEN_IMAGE_IDS.img),
@@ -145,9 +233,16 @@ export function parseNativeVision(params: Json, textHiddenSize: number, source: 
   };
   r.throwIfAny();
   return {
-    layout: "native", ...c, ropeTheta, normEps: 1e-5, spatialMergeSize, projectorNormEps: 1e-5, textHiddenSize,
+    layout: "native",
+    ...c,
+    ropeTheta,
+    normEps: 1e-5,
+    spatialMergeSize,
+    projectorNormEps: 1e-5,
+    textHiddenSize,
     // vLLM's default is true; the loader refuses bias tensors if any are present
-    projectorBias: r.bool(v, "vision_encoder.adapter_bias", true), ...ids,
+    projectorBias: r.bool(v, "vision_encoder.adapter_bias", true),
+    ...ids,
   };
 }
 

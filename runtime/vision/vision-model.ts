@@ -7,7 +7,7 @@
 import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
 import type { VisionWeights } from "./load-vision.ts";
 import { mergerSourceRows } from "./merge-order.ts";
-import { writePatches, type RgbImage } from "./pixels.ts";
+import { type RgbImage, writePatches } from "./pixels.ts";
 import { patchPositions, visionRopeTables } from "./rope-2d.ts";
 import type { VisionConfig } from "./vision-config.ts";
 
@@ -51,14 +51,22 @@ export class VisionModel {
   checkImage(img: RgbImage, index: number): void {
     const c = this.config, cell = c.patchSize * c.spatialMergeSize;
     const { height: h, width: w } = img;
-    if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0))
+    if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) {
       throw new RangeError(`Image ${index} has size ${w}×${h}; width and height must be positive integers`);
-    if (h % cell !== 0 || w % cell !== 0)
-      throw new RangeError(`Image ${index} is ${w}×${h} pixels; both sides must be multiples of ${cell} (patch ${c.patchSize} × merge ${c.spatialMergeSize}). Resize it first (model-spec §4.4; the gateway's vision() middleware does).`);
-    if (h > c.imageSize || w > c.imageSize)
-      throw new RangeError(`Image ${index} is ${w}×${h} pixels; the vision tower takes at most ${c.imageSize} per side. Downscale it first (model-spec §4.4).`);
-    if (img.rgb.length !== h * w * 3)
+    }
+    if (h % cell !== 0 || w % cell !== 0) {
+      throw new RangeError(
+        `Image ${index} is ${w}×${h} pixels; both sides must be multiples of ${cell} (patch ${c.patchSize} × merge ${c.spatialMergeSize}). Resize it first (model-spec §4.4; the gateway's vision() middleware does).`,
+      );
+    }
+    if (h > c.imageSize || w > c.imageSize) {
+      throw new RangeError(
+        `Image ${index} is ${w}×${h} pixels; the vision tower takes at most ${c.imageSize} per side. Downscale it first (model-spec §4.4).`,
+      );
+    }
+    if (img.rgb.length !== h * w * 3) {
       throw new RangeError(`Image ${index} has ${img.rgb.length} bytes; ${w}×${h} RGB needs ${h * w * 3}`);
+    }
   }
 
   /** Merged-token grid of an image of this size (its [IMG] layout: rows of cols tokens). */
@@ -106,7 +114,8 @@ export class VisionModel {
     using attn = b.alloc(T * d * 4);
     using gate = b.alloc(T * F * 4);
     using up = b.alloc(T * F * 4);
-    const report = (stage: string, buf: DeviceBuffer, n: number) => options.onHidden?.(stage, b.download(buf, new Float32Array(n)));
+    const report = (stage: string, buf: DeviceBuffer, n: number) =>
+      options.onHidden?.(stage, b.download(buf, new Float32Array(n)));
 
     b.linear(normed, patchBuf, w.patchConv, T, d, patchLen);
     b.rmsnorm(x, normed, w.lnPre, T, d, c.normEps);
@@ -119,8 +128,19 @@ export class VisionModel {
       b.linear(v, normed, lw.v, T, d, d);
       b.rope(q, posBuf, this.#cos, this.#sin, T, c.numHeads, c.headDim, this.#tableLen);
       b.rope(k, posBuf, this.#cos, this.#sin, T, c.numHeads, c.headDim, this.#tableLen);
-      b.segmentAttention({ out: attn, q, k, v, segmentStarts: startsBuf, numSegments: images.length, numTokens: T,
-        numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim) });
+      b.segmentAttention({
+        out: attn,
+        q,
+        k,
+        v,
+        segmentStarts: startsBuf,
+        numSegments: images.length,
+        numTokens: T,
+        numHeads: c.numHeads,
+        numKvHeads: c.numHeads,
+        headDim: c.headDim,
+        scale: 1 / Math.sqrt(c.headDim),
+      });
       b.linear(normed, attn, lw.o, T, d, d);
       b.add(x, x, normed, T * d);
       b.rmsnorm(normed, x, lw.ffnNorm, T, d, c.normEps);

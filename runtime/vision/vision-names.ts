@@ -26,8 +26,13 @@ export interface VisionNameScheme {
 const HF_TOWER = ["model.vision_tower.", "vision_tower."];
 const HF_PROJECTOR = ["model.multi_modal_projector.", "multi_modal_projector."];
 const hfLinear: Record<VisionLinearRole, string> = {
-  q: "attention.q_proj", k: "attention.k_proj", v: "attention.v_proj", o: "attention.o_proj",
-  gate: "feed_forward.gate_proj", up: "feed_forward.up_proj", down: "feed_forward.down_proj",
+  q: "attention.q_proj",
+  k: "attention.k_proj",
+  v: "attention.v_proj",
+  o: "attention.o_proj",
+  gate: "feed_forward.gate_proj",
+  up: "feed_forward.up_proj",
+  down: "feed_forward.down_proj",
 };
 const norms: Record<VisionNormRole, string> = { attnNorm: "attention_norm", ffnNorm: "ffn_norm" };
 
@@ -44,8 +49,13 @@ export const hfVisionScheme: VisionNameScheme = {
 };
 
 const nativeLinear: Record<VisionLinearRole, string> = {
-  q: "attention.wq", k: "attention.wk", v: "attention.wv", o: "attention.wo",
-  gate: "feed_forward.w1", up: "feed_forward.w3", down: "feed_forward.w2",
+  q: "attention.wq",
+  k: "attention.wk",
+  v: "attention.wv",
+  o: "attention.wo",
+  gate: "feed_forward.w1",
+  up: "feed_forward.w3",
+  down: "feed_forward.w2",
 };
 
 export const nativeVisionScheme: VisionNameScheme = {

@@ -9,11 +9,14 @@ export class Checkpoint {
   readonly #byName = new Map<string, { file: SafetensorsFile; info: TensorInfo }>();
 
   constructor(readonly dir: string, readonly files: SafetensorsFile[]) {
-    for (const file of files)
+    for (const file of files) {
       for (const [name, info] of file.tensors) {
-        if (this.#byName.has(name)) throw new SafetensorsError(file.path, `tensor ${name} also appears in ${this.#byName.get(name)!.file.path}`);
+        if (this.#byName.has(name)) {
+          throw new SafetensorsError(file.path, `tensor ${name} also appears in ${this.#byName.get(name)!.file.path}`);
+        }
         this.#byName.set(name, { file, info });
       }
+    }
   }
 
   has(name: string): boolean {
@@ -63,11 +66,19 @@ export function openCheckpoint(dir: string, layout: "hf" | "native"): Checkpoint
     }
     if (!weightMap || typeof weightMap !== "object") throw new SafetensorsError(index, "has no weight_map object");
     names = [...new Set(Object.values(weightMap))].sort();
-    for (const n of names) if (!existsSync(join(dir, n))) throw new SafetensorsError(index, `names shard ${n}, which is missing from ${dir}`);
+    for (const n of names) {
+      if (!existsSync(join(dir, n))) {
+        throw new SafetensorsError(index, `names shard ${n}, which is missing from ${dir}`);
+      }
+    }
   } else {
     names = readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith(".safetensors")).sort();
   }
-  if (names.length === 0)
-    throw new SafetensorsError(dir, `no ${prefix}*.safetensors weight files found (expected ${prefix}.safetensors or shards with an index)`);
+  if (names.length === 0) {
+    throw new SafetensorsError(
+      dir,
+      `no ${prefix}*.safetensors weight files found (expected ${prefix}.safetensors or shards with an index)`,
+    );
+  }
   return new Checkpoint(dir, names.map((n) => new SafetensorsFile(join(dir, n))));
 }

@@ -1,9 +1,9 @@
 // Loads the decoder's weights onto a backend, checking every tensor against the configuration.
-import { DType, type Backend, type WeightRef } from "../../ffi/backend.ts";
+import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { Checkpoint } from "./checkpoint.ts";
-import { permuteInterleavedRows, type LinearRole, type NameScheme } from "./names.ts";
-import { SafetensorsError, readScalarF32, type SafetensorsDType } from "./safetensors.ts";
+import { type LinearRole, type NameScheme, permuteInterleavedRows } from "./names.ts";
+import { readScalarF32, type SafetensorsDType, SafetensorsError } from "./safetensors.ts";
 
 export interface LayerWeights {
   attnNorm: WeightRef;
@@ -33,7 +33,12 @@ export interface LoadProgress {
   tensor: string;
 }
 
-const dtypeOf: Partial<Record<SafetensorsDType, DType>> = { F32: DType.F32, F16: DType.F16, BF16: DType.BF16, F8_E4M3: DType.F8_E4M3 };
+const dtypeOf: Partial<Record<SafetensorsDType, DType>> = {
+  F32: DType.F32,
+  F16: DType.F16,
+  BF16: DType.BF16,
+  F8_E4M3: DType.F8_E4M3,
+};
 
 class TextLoader {
   readonly buffers: WeightRef[] = [];
@@ -50,7 +55,12 @@ class TextLoader {
 
   find(candidates: string[], what: string): string {
     const hit = candidates.find((n) => this.ckpt.has(n));
-    if (!hit) throw new SafetensorsError(this.ckpt.dir, `${what} is missing: none of ${candidates.join(", ")} is in the checkpoint`);
+    if (!hit) {
+      throw new SafetensorsError(
+        this.ckpt.dir,
+        `${what} is missing: none of ${candidates.join(", ")} is in the checkpoint`,
+      );
+    }
     return hit;
   }
 
@@ -68,37 +78,53 @@ class TextLoader {
     const name = this.find(candidates, what);
     const info = this.ckpt.info(name);
     const dtype = dtypeOf[info.dtype];
-    if (dtype === undefined || dtype === DType.F8_E4M3)
+    if (dtype === undefined || dtype === DType.F8_E4M3) {
       throw new SafetensorsError(info.file, `${name} has dtype ${info.dtype}; ${what} must be BF16, F16 or F32`);
-    if (info.shape.join(",") !== shape.join(","))
+    }
+    if (info.shape.join(",") !== shape.join(",")) {
       throw new SafetensorsError(info.file, `${name} has shape [${info.shape}] but the config implies [${shape}]`);
+    }
     return this.upload(name, this.ckpt.bytes(name), dtype);
   }
 
   linear(layer: number, role: LinearRole, outDim: number, inDim: number, permuteHeads = 0): WeightRef {
-    const base = this.find(this.scheme.linear(layer, role).map((b) => `${b}.weight`), `layer ${layer} ${role} weight`).slice(0, -".weight".length);
+    const base = this.find(this.scheme.linear(layer, role).map((b) => `${b}.weight`), `layer ${layer} ${role} weight`)
+      .slice(0, -".weight".length);
     const name = `${base}.weight`;
     const info = this.ckpt.info(name);
     const dtype = dtypeOf[info.dtype];
-    if (dtype === undefined) throw new SafetensorsError(info.file, `${name} has dtype ${info.dtype}; linears must be BF16, F16, F32 or F8_E4M3`);
-    if (info.shape.join(",") !== `${outDim},${inDim}`)
-      throw new SafetensorsError(info.file, `${name} has shape [${info.shape}] but the config implies [${outDim}, ${inDim}]`);
+    if (dtype === undefined) {
+      throw new SafetensorsError(
+        info.file,
+        `${name} has dtype ${info.dtype}; linears must be BF16, F16, F32 or F8_E4M3`,
+      );
+    }
+    if (info.shape.join(",") !== `${outDim},${inDim}`) {
+      throw new SafetensorsError(
+        info.file,
+        `${name} has shape [${info.shape}] but the config implies [${outDim}, ${inDim}]`,
+      );
+    }
     let actScale = 0, weightScale = 1;
     if (dtype === DType.F8_E4M3) {
-      if (!this.config.quantization)
+      if (!this.config.quantization) {
         throw new SafetensorsError(info.file, `${name} is F8_E4M3 but the config declares no FP8 quantization`);
+      }
       const scale = (suffixes: string[], what: string) => {
         const scaleName = this.find(suffixes.map((s) => `${base}.${s}`), `${what} of ${name}`);
         const value = readScalarF32(this.ckpt.file(scaleName), this.ckpt.info(scaleName));
-        if (!(value > 0) || !Number.isFinite(value)) throw new SafetensorsError(info.file, `${scaleName} is ${value}; scales must be positive and finite`);
+        if (!(value > 0) || !Number.isFinite(value)) {
+          throw new SafetensorsError(info.file, `${scaleName} is ${value}; scales must be positive and finite`);
+        }
         return value;
       };
       weightScale = scale(this.scheme.weightScale, "weight scale");
       actScale = scale(this.scheme.actScale, "activation scale (static)");
     }
     let bytes = this.ckpt.bytes(name);
-    if (permuteHeads > 0 && this.scheme.interleavedQK)
+    if (permuteHeads > 0 && this.scheme.interleavedQK) {
       bytes = permuteInterleavedRows(bytes, permuteHeads, this.config.headDim, bytes.byteLength / outDim);
+    }
     this.decoderBytes += bytes.byteLength;
     return this.upload(name, bytes, dtype, actScale, weightScale);
   }
@@ -110,8 +136,14 @@ export interface SharedHeads {
   lmHead: WeightRef;
 }
 
-export function loadTextWeights(backend: Backend, ckpt: Checkpoint, scheme: NameScheme, c: TextConfig,
-  onProgress?: (p: LoadProgress) => void, shared?: SharedHeads): TextWeights {
+export function loadTextWeights(
+  backend: Backend,
+  ckpt: Checkpoint,
+  scheme: NameScheme,
+  c: TextConfig,
+  onProgress?: (p: LoadProgress) => void,
+  shared?: SharedHeads,
+): TextWeights {
   const loader = new TextLoader(backend, ckpt, scheme, c, onProgress);
   try {
     const embed = shared?.embed ?? loader.plain(scheme.embed, "the token embedding", [c.vocabSize, c.hiddenSize]);
@@ -133,10 +165,15 @@ export function loadTextWeights(backend: Backend, ckpt: Checkpoint, scheme: Name
     const finalNorm = loader.plain(scheme.finalNorm, "the final norm", [c.hiddenSize]);
     const hasHead = scheme.lmHead.some((n) => ckpt.has(n));
     const lmHead = shared?.lmHead ??
-      (hasHead || !c.tieWordEmbeddings ? loader.plain(scheme.lmHead, "the lm_head", [c.vocabSize, c.hiddenSize]) : embed);
+      (hasHead || !c.tieWordEmbeddings
+        ? loader.plain(scheme.lmHead, "the lm_head", [c.vocabSize, c.hiddenSize])
+        : embed);
     const lmHeadBytes = lmHead.buffer.byteLength;
     return {
-      embed, lmHead, finalNorm, layers,
+      embed,
+      lmHead,
+      finalNorm,
+      layers,
       decoderBytes: loader.decoderBytes + lmHeadBytes,
       dispose: () => loader.buffers.forEach((w) => w.buffer.dispose()),
     };

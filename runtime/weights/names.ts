@@ -21,8 +21,13 @@ export interface NameScheme {
 
 const HF_PREFIXES = ["model.language_model.", "language_model.model.", "model."];
 const hfLinear: Record<LinearRole, string> = {
-  q: "self_attn.q_proj", k: "self_attn.k_proj", v: "self_attn.v_proj", o: "self_attn.o_proj",
-  gate: "mlp.gate_proj", up: "mlp.up_proj", down: "mlp.down_proj",
+  q: "self_attn.q_proj",
+  k: "self_attn.k_proj",
+  v: "self_attn.v_proj",
+  o: "self_attn.o_proj",
+  gate: "mlp.gate_proj",
+  up: "mlp.up_proj",
+  down: "mlp.down_proj",
 };
 const hfNorm: Record<NormRole, string> = { attnNorm: "input_layernorm", mlpNorm: "post_attention_layernorm" };
 
@@ -38,8 +43,13 @@ export const hfScheme: NameScheme = {
 };
 
 const nativeLinear: Record<LinearRole, string> = {
-  q: "attention.wq", k: "attention.wk", v: "attention.wv", o: "attention.wo",
-  gate: "feed_forward.w1", up: "feed_forward.w3", down: "feed_forward.w2",
+  q: "attention.wq",
+  k: "attention.wk",
+  v: "attention.wv",
+  o: "attention.wo",
+  gate: "feed_forward.w1",
+  up: "feed_forward.w3",
+  down: "feed_forward.w2",
 };
 const nativeNorm: Record<NormRole, string> = { attnNorm: "attention_norm", mlpNorm: "ffn_norm" };
 
@@ -59,15 +69,22 @@ export const nativeScheme: NameScheme = {
  * W.view(heads, D/2, 2, in).transpose(1, 2).reshape(heads·D, in), i.e. new row h·D + j·D/2 + i takes
  * old row h·D + 2i + j. Example, D = 4, one head: old rows [r0 r1 r2 r3] → new [r0 r2 r1 r3].
  */
-export function permuteInterleavedRows(bytes: Uint8Array, numHeads: number, headDim: number, rowBytes: number): Uint8Array {
+export function permuteInterleavedRows(
+  bytes: Uint8Array,
+  numHeads: number,
+  headDim: number,
+  rowBytes: number,
+): Uint8Array {
   const out = new Uint8Array(bytes.byteLength);
   const half = headDim / 2;
-  for (let h = 0; h < numHeads; h++)
-    for (let j = 0; j < 2; j++)
+  for (let h = 0; h < numHeads; h++) {
+    for (let j = 0; j < 2; j++) {
       for (let i = 0; i < half; i++) {
         const src = (h * headDim + 2 * i + j) * rowBytes;
         const dst = (h * headDim + j * half + i) * rowBytes;
         out.set(bytes.subarray(src, src + rowBytes), dst);
       }
+    }
+  }
   return out;
 }

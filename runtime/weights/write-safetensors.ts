@@ -1,6 +1,6 @@
 // Writes a safetensors file (benchmarks' synthetic checkpoints, tests' deliberately broken files).
 import { closeSync, openSync, writeSync } from "node:fs";
-import { safetensorsDTypeBytes, type SafetensorsDType } from "./safetensors.ts";
+import { type SafetensorsDType, safetensorsDTypeBytes } from "./safetensors.ts";
 
 export interface TensorToWrite {
   dtype: SafetensorsDType;
@@ -8,14 +8,18 @@ export interface TensorToWrite {
   data: Uint8Array;
 }
 
-export function encodeSafetensorsHeader(tensors: Record<string, TensorToWrite>): { header: Uint8Array; order: string[] } {
+export function encodeSafetensorsHeader(
+  tensors: Record<string, TensorToWrite>,
+): { header: Uint8Array; order: string[] } {
   const order = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   let offset = 0;
   for (const name of order) {
     const t = tensors[name];
     const expected = t.shape.reduce((a, b) => a * b, 1) * safetensorsDTypeBytes[t.dtype];
-    if (expected !== t.data.byteLength) throw new RangeError(`${name}: ${t.data.byteLength} bytes for ${t.dtype} [${t.shape}] (expected ${expected})`);
+    if (expected !== t.data.byteLength) {
+      throw new RangeError(`${name}: ${t.data.byteLength} bytes for ${t.dtype} [${t.shape}] (expected ${expected})`);
+    }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }

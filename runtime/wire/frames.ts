@@ -46,12 +46,16 @@ export class FrameDecoder {
     while (this.#buffered >= 4) {
       const head = this.#peek(4);
       const body = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
-      if (body < 4 || body > MAX_FRAME_BYTES) throw new FrameError(`Invalid frame length ${body}: the peer does not speak the gust protocol`);
+      if (body < 4 || body > MAX_FRAME_BYTES) {
+        throw new FrameError(`Invalid frame length ${body}: the peer does not speak the gust protocol`);
+      }
       if (this.#buffered < 4 + body) break;
       const bytes = this.#take(4 + body);
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const jsonLength = view.getUint32(4, true);
-      if (jsonLength > body - 4) throw new FrameError(`Frame JSON length ${jsonLength} exceeds its body of ${body - 4} bytes`);
+      if (jsonLength > body - 4) {
+        throw new FrameError(`Frame JSON length ${jsonLength} exceeds its body of ${body - 4} bytes`);
+      }
       let message: unknown;
       try {
         message = JSON.parse(decoder.decode(bytes.subarray(8, 8 + jsonLength)));

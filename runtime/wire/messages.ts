@@ -19,7 +19,13 @@ export interface HelloMessage {
   type: "hello";
   protocol: number;
   model: { id: string; contextLength: number; vocabSize: number; bosId: number; eosId: number; hasVision: boolean };
-  limits: { maxNumSeqs: number; maxBatchedTokens: number; numBlocks: number; blockSize: number; maxImagesPerRequest: number };
+  limits: {
+    maxNumSeqs: number;
+    maxBatchedTokens: number;
+    numBlocks: number;
+    blockSize: number;
+    maxImagesPerRequest: number;
+  };
   /** Tokenizer files (tekken.json, or tokenizer.json with tokenizer_config.json and config.json), packed
    *  one after another in the attachment; the gateway rebuilds the tokenizer with runtime/text's loader. */
   tokenizer: { files: { name: string; byteOffset: number; byteLength: number }[] };
@@ -99,7 +105,14 @@ export interface DeltasMessage {
   deltas: WireDelta[];
 }
 
-export type ErrorCode = "invalid_request" | "context_overflow" | "does_not_fit" | "duplicate_request" | "draining" | "overloaded" | "internal";
+export type ErrorCode =
+  | "invalid_request"
+  | "context_overflow"
+  | "does_not_fit"
+  | "duplicate_request"
+  | "draining"
+  | "overloaded"
+  | "internal";
 
 export interface ErrorMessage {
   type: "error";

@@ -2,7 +2,7 @@
 // gateway's, so both meet the same machine (a shared VM's stalls come and go within minutes). Neither runs any
 // gateway code, so what they show over 5 ms is the machine's.
 import { execFileSync } from "node:child_process";
-import { bunBin, startProcess, tempSocket, type Started } from "../helpers/processes.ts";
+import { bunBin, type Started, startProcess, tempSocket } from "../helpers/processes.ts";
 import { pinTo } from "./pinning.ts";
 
 export interface Baseline {
@@ -34,9 +34,12 @@ console.log("bare on " + s.port);`;
  */
 export async function startControlServer(workMs: number, pinCpus: [number, number] | null): Promise<Baseline> {
   const socket = tempSocket("control-echo");
-  const echoScript = `Bun.listen({ unix: ${JSON.stringify(socket)}, socket: { data(s, d) { s.write(d); } } }); console.log("echo ready");`;
+  const echoScript = `Bun.listen({ unix: ${
+    JSON.stringify(socket)
+  }, socket: { data(s, d) { s.write(d); } } }); console.log("echo ready");`;
   const echo = await startProcess(bunBin, ["-e", echoScript], /echo ready/);
-  const script = `const spin = (n) => { let x = 1; for (let i = 0; i < n; i++) x = (Math.imul(x, 1103515245) + 12345) | 0; return x; };
+  const script =
+    `const spin = (n) => { let x = 1; for (let i = 0; i < n; i++) x = (Math.imul(x, 1103515245) + 12345) | 0; return x; };
 for (let i = 0; i < 200; i++) spin(1e5);
 let best = Infinity;
 for (let i = 0; i < 20; i++) { const t = performance.now(); spin(1e6); best = Math.min(best, performance.now() - t); }

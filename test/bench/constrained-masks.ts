@@ -4,29 +4,67 @@
 import { JsonGrammar } from "../../runtime/text/grammar/json-grammar.ts";
 import { TokenMasker, TokenTrie } from "../../runtime/text/grammar/token-mask.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
-const rng = new Rng(1); const V = 131072; const enc = new TextEncoder();
-const letters = "abcdefghijklmnopqrstuvwxyz"; const punct = ['"', ',', ':', '{', '}', '[', ']', '.', '\n', '  ', '":', '",', '0', '1', '2'];
+const rng = new Rng(1);
+const V = 131072;
+const enc = new TextEncoder();
+const letters = "abcdefghijklmnopqrstuvwxyz";
+const punct = ['"', ",", ":", "{", "}", "[", "]", ".", "\n", "  ", '":', '",', "0", "1", "2"];
 const toks: Uint8Array[] = [];
 for (let i = 0; i < V; i++) {
-  if (i < 1000) { toks.push(new Uint8Array(0)); continue; }
-  if (i < 1256) { toks.push(new Uint8Array([i - 1000])); continue; }
+  if (i < 1000) {
+    toks.push(new Uint8Array(0));
+    continue;
+  }
+  if (i < 1256) {
+    toks.push(new Uint8Array([i - 1000]));
+    continue;
+  }
   let s = rng.nextFloat() < 0.6 ? " " : "";
   const n = 1 + Math.floor(rng.nextFloat() * 9);
-  for (let j = 0; j < n; j++) s += rng.nextFloat() < 0.1 ? punct[Math.floor(rng.nextFloat() * punct.length)] : letters[Math.floor(rng.nextFloat() * 26)];
+  for (let j = 0; j < n; j++) {
+    s += rng.nextFloat() < 0.1
+      ? punct[Math.floor(rng.nextFloat() * punct.length)]
+      : letters[Math.floor(rng.nextFloat() * 26)];
+  }
   toks.push(enc.encode(s));
 }
 let t = performance.now();
 const trie = new TokenTrie(V, (id) => toks[id]);
 console.log("trie build", (performance.now() - t).toFixed(1), "ms, nodes", trie.numNodes);
-const g = new JsonGrammar(); const m = new TokenMasker(g, trie);
+const g = new JsonGrammar();
+const m = new TokenMasker(g, trie);
 const at = (text: string) => g.stepAll(g.start, enc.encode(text));
-for (const [name, text] of [["start", ""], ["after {", "{"], ["in key string", '{"ab'], ["colon", '{"a"'], ["value", '{"a":'], ["in value string", '{"a":"xy'], ["in number", '{"a":12'], ["after value", '{"a":true']] as const) {
+for (
+  const [name, text] of [
+    ["start", ""],
+    ["after {", "{"],
+    ["in key string", '{"ab'],
+    ["colon", '{"a"'],
+    ["value", '{"a":'],
+    ["in value string", '{"a":"xy'],
+    ["in number", '{"a":12'],
+    ["after value", '{"a":true'],
+  ] as const
+) {
   const s = at(text);
-  t = performance.now(); const mask = m.allowed(s); const first = performance.now() - t;
-  t = performance.now(); m.allowed(s); const cached = performance.now() - t;
-  console.log(name.padEnd(16), "first", first.toFixed(2), "ms  cached", cached.toFixed(3), "ms  allowed", mask.bits.reduce((a, b) => a + b, 0));
+  t = performance.now();
+  const mask = m.allowed(s);
+  const first = performance.now() - t;
+  t = performance.now();
+  m.allowed(s);
+  const cached = performance.now() - t;
+  console.log(
+    name.padEnd(16),
+    "first",
+    first.toFixed(2),
+    "ms  cached",
+    cached.toFixed(3),
+    "ms  allowed",
+    mask.bits.reduce((a, b) => a + b, 0),
+  );
 }
-const logits = new Float32Array(V).map((_, i) => (i % 97) / 97); const row = new Float32Array(V);
+const logits = new Float32Array(V).map((_, i) => (i % 97) / 97);
+const row = new Float32Array(V);
 /** Per-row cost after JIT warm-up: writing only the listed ids (what the sampler does) vs a pass over the table. */
 function perRow(f: () => void): number {
   for (let w = 0; w < 300; w++) f();
@@ -38,9 +76,20 @@ for (const [name, text] of [["structural (after {)", "{"], ["in-string", '{"a":"
   const mask = m.allowed(at(text));
   const { ids, bits } = mask;
   const listed = perRow(() => {
-    if (mask.complement) { row.set(logits); for (let i = 0; i < ids.length; i++) row[ids[i]] = -Infinity; }
-    else { row.fill(-Infinity); for (let i = 0; i < ids.length; i++) row[ids[i]] = logits[ids[i]]; }
+    if (mask.complement) {
+      row.set(logits);
+      for (let i = 0; i < ids.length; i++) row[ids[i]] = -Infinity;
+    } else {
+      row.fill(-Infinity);
+      for (let i = 0; i < ids.length; i++) row[ids[i]] = logits[ids[i]];
+    }
   });
-  const table = perRow(() => { for (let i = 0; i < V; i++) row[i] = bits[i] === 1 ? logits[i] : -Infinity; });
-  console.log(`mask apply per row, ${name}: ${listed.toFixed(3)} ms with the id list (${ids.length} ids${mask.complement ? " blocked" : " allowed"}), ${table.toFixed(3)} ms as a table pass`);
+  const table = perRow(() => {
+    for (let i = 0; i < V; i++) row[i] = bits[i] === 1 ? logits[i] : -Infinity;
+  });
+  console.log(
+    `mask apply per row, ${name}: ${listed.toFixed(3)} ms with the id list (${ids.length} ids${
+      mask.complement ? " blocked" : " allowed"
+    }), ${table.toFixed(3)} ms as a table pass`,
+  );
 }

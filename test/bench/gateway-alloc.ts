@@ -12,7 +12,7 @@
 // generation, where only a full collection frees it) or is still alive, by the site that allocated it.
 // --stacks FRAME (Deno) also prints the call stacks under which allocating frames named FRAME (e.g. "next") allocate.
 import { repoRoot } from "../helpers/fixtures.ts";
-import { startDenoGateway, startGust, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, type Started, startGust } from "../helpers/processes.ts";
 import { oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
 
 const argv = process.argv.slice(2);
@@ -24,13 +24,26 @@ const engine = argv.includes("--engine") ? argv[argv.indexOf("--engine") + 1] : 
 const inspectPort = 19339;
 const gwPort = 18498;
 
-interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; selfSize: number; children: ProfileNode[] }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  selfSize: number;
+  children: ProfileNode[];
+}
 
 /** A tiny Chrome DevTools Protocol client: one request at a time, answers matched by id. */
 async function cdp(wsUrl: string) {
   const ws = new WebSocket(wsUrl);
-  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
   let nextId = 1;
   const waiting = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
   ws.onmessage = (e) => {
@@ -42,11 +55,12 @@ async function cdp(wsUrl: string) {
     else call.resolve(msg.result);
   };
   return {
-    send: <T>(method: string, params: object = {}) => new Promise<T>((resolve, reject) => {
-      const id = nextId++;
-      waiting.set(id, { resolve: resolve as (r: unknown) => void, reject });
-      ws.send(JSON.stringify({ id, method, params }));
-    }),
+    send: <T>(method: string, params: object = {}) =>
+      new Promise<T>((resolve, reject) => {
+        const id = nextId++;
+        waiting.set(id, { resolve: resolve as (r: unknown) => void, reject });
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
     close: () => ws.close(),
   };
 }
@@ -72,7 +86,9 @@ function aggregate(root: ProfileNode) {
       add(self, key, node.selfSize);
       add(ours, here, node.selfSize);
       add(pairs, here === key ? key : `${here}  →  ${key}`, node.selfSize);
-      if (stacksOf !== null && node.callFrame.functionName === stacksOf) add(stacks, stack.slice(-8).reverse().join("\n      ← "), node.selfSize);
+      if (stacksOf !== null && node.callFrame.functionName === stacksOf) {
+        add(stacks, stack.slice(-8).reverse().join("\n      ← "), node.selfSize);
+      }
     }
     for (const child of node.children) walk(child, here, stack);
   };
@@ -94,17 +110,28 @@ async function oneRequest(): Promise<void> {
 async function profileDeno(): Promise<Started> {
   const gateway = await startDenoGateway(gwArgs, 60_000, [`--inspect=127.0.0.1:${inspectPort}`]);
   for (let i = 0; i < 300; i++) await oneRequest();
-  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
   const session = await cdp(target.webSocketDebuggerUrl);
   await session.send("HeapProfiler.enable");
-  await session.send("HeapProfiler.startSampling", { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly });
+  await session.send("HeapProfiler.startSampling", {
+    samplingInterval: 256,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: !promotedOnly,
+  });
   for (let i = 0; i < N; i++) await oneRequest();
   const { profile } = await session.send<{ profile: { head: ProfileNode } }>("HeapProfiler.stopSampling");
   session.close();
   const { self, ours, pairs, stacks, total } = aggregate(profile.head);
   const perReq = (bytes: number) => `${(bytes / N).toFixed(0).padStart(7)} B/req`;
-  console.log(`sampled allocation${promotedOnly ? " that outlived young collections" : ""}: ${perReq(total)} over ${what} (Deno gateway)`);
-  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, v]) => `  ${perReq(v)}  ${k}`).join("\n");
+  console.log(
+    `sampled allocation${promotedOnly ? " that outlived young collections" : ""}: ${
+      perReq(total)
+    } over ${what} (Deno gateway)`,
+  );
+  const top = (m: Map<string, number>) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([k, v]) => `  ${perReq(v)}  ${k}`).join("\n");
   console.log(`\nby allocating frame:\n${top(self)}`);
   console.log(`\nby nearest gateway frame on the stack:\n${top(ours)}`);
   console.log(`\nby (nearest gateway frame → allocating frame):\n${top(pairs)}`);
@@ -121,14 +148,28 @@ async function countBun(): Promise<Started> {
   // Allocation between two collections = the heap's size when the next one starts − its size after the previous one
   // ("START M 12008kb" … "=> 3751kb, p=… END]"). Counting collections × the allowance would overcount: most of the
   // gateway's collections come from JSC's activity timer, which collects before the allowance is reached.
-  const starts = [...log.matchAll(/START M (\d+)kb => (\w+)Collection/g)].map((m) => ({ kb: Number(m[1]), full: m[2] === "Full" }));
-  const ends = [...log.matchAll(/=> (\d+)kb, p=[\d.]+ms \(max [\d.]+\), cycle [\d.]+ms END\]/g)].map((m) => Number(m[1]));
+  const starts = [...log.matchAll(/START M (\d+)kb => (\w+)Collection/g)].map((m) => ({
+    kb: Number(m[1]),
+    full: m[2] === "Full",
+  }));
+  const ends = [...log.matchAll(/=> (\d+)kb, p=[\d.]+ms \(max [\d.]+\), cycle [\d.]+ms END\]/g)].map((m) =>
+    Number(m[1])
+  );
   let allocatedKb = 0;
   for (let k = 1; k < starts.length && k - 1 < ends.length; k++) allocatedKb += starts[k].kb - ends[k - 1];
-  const triggered = log.split("\n").filter((l) => l.startsWith("Requesting GC because bytes allocated this cycle")).length;
+  const triggered =
+    log.split("\n").filter((l) => l.startsWith("Requesting GC because bytes allocated this cycle")).length;
   const perRequest = allocatedKb / N;
-  console.log(`Bun gateway, ${what}: ${starts.length} collections (${starts.filter((x) => x.full).length} full; ${triggered} triggered by the allocation allowance, the rest by JSC's activity timer)`);
-  console.log(`allocation ≈ ${perRequest.toFixed(1)} KiB per request (heap growth between collections; the stretches before the first and after the last are not counted)`);
+  console.log(
+    `Bun gateway, ${what}: ${starts.length} collections (${
+      starts.filter((x) => x.full).length
+    } full; ${triggered} triggered by the allocation allowance, the rest by JSC's activity timer)`,
+  );
+  console.log(
+    `allocation ≈ ${
+      perRequest.toFixed(1)
+    } KiB per request (heap growth between collections; the stretches before the first and after the last are not counted)`,
+  );
   return gateway;
 }
 

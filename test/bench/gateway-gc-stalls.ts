@@ -13,7 +13,16 @@ import { percentile as pct } from "./percentile.ts";
 const argv = process.argv.slice(2);
 const N = Number(argv.find((a) => /^\d+$/.test(a)) ?? 20_000);
 
-interface Result { budgetMiB: number; requestsPerSecond: number; p50: number; p99: number; max: number; over3: number; over5: number; worst: number[] }
+interface Result {
+  budgetMiB: number;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  over3: number;
+  over5: number;
+  worst: number[];
+}
 
 async function child(): Promise<void> {
   const { testGateway, user } = await import("../helpers/gateway.ts");
@@ -35,9 +44,13 @@ async function child(): Promise<void> {
   await run(N, true);
   const seconds = (performance.now() - t0) / 1000;
   const result: Result = {
-    budgetMiB: Number(process.env.BUN_JSC_largeHeapSize ?? 8 * 2 ** 20) / 2 ** 20, requestsPerSecond: N / seconds,
-    p50: pct(durations, 50), p99: pct(durations, 99), max: Math.max(...durations),
-    over3: durations.filter((d) => d > 3).length, over5: durations.filter((d) => d > 5).length,
+    budgetMiB: Number(process.env.BUN_JSC_largeHeapSize ?? 8 * 2 ** 20) / 2 ** 20,
+    requestsPerSecond: N / seconds,
+    p50: pct(durations, 50),
+    p99: pct(durations, 99),
+    max: Math.max(...durations),
+    over3: durations.filter((d) => d > 3).length,
+    over5: durations.filter((d) => d > 5).length,
     worst: [...durations].sort((a, b) => b - a).slice(0, 5),
   };
   console.log(JSON.stringify(result));
@@ -48,11 +61,22 @@ else {
   const budgets = (argv.includes("--budgets") ? argv[argv.indexOf("--budgets") + 1] : "8,16,32").split(",").map(Number);
   console.log(`${N} streamed chat requests back to back, in-process (fake runtime), per young-generation budget:`);
   for (const mib of budgets) {
-    const out = spawnSync(bunBin, [import.meta.path, String(N), "--child"], { env: { ...process.env, BUN_JSC_largeHeapSize: String(mib * 2 ** 20) }, encoding: "utf8" });
+    const out = spawnSync(bunBin, [import.meta.path, String(N), "--child"], {
+      env: { ...process.env, BUN_JSC_largeHeapSize: String(mib * 2 ** 20) },
+      encoding: "utf8",
+    });
     const line = out.stdout.trim().split("\n").pop() ?? "";
-    if (out.status !== 0 || !line.startsWith("{")) throw new Error(`child for ${mib} MiB failed (${out.status}):\n${out.stdout}\n${out.stderr}`);
+    if (out.status !== 0 || !line.startsWith("{")) {
+      throw new Error(`child for ${mib} MiB failed (${out.status}):\n${out.stdout}\n${out.stderr}`);
+    }
     const r: Result = JSON.parse(line);
     const f = (x: number) => x.toFixed(2);
-    console.log(`  ${String(r.budgetMiB).padStart(3)} MiB: ${r.requestsPerSecond.toFixed(0)} req/s; request p50 ${f(r.p50)} ms, p99 ${f(r.p99)} ms, max ${f(r.max)} ms; over 3 ms ${r.over3}, over 5 ms ${r.over5}; worst ${r.worst.map(f).join(" ")}`);
+    console.log(
+      `  ${String(r.budgetMiB).padStart(3)} MiB: ${r.requestsPerSecond.toFixed(0)} req/s; request p50 ${
+        f(r.p50)
+      } ms, p99 ${f(r.p99)} ms, max ${f(r.max)} ms; over 3 ms ${r.over3}, over 5 ms ${r.over5}; worst ${
+        r.worst.map(f).join(" ")
+      }`,
+    );
   }
 }

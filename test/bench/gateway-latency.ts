@@ -31,11 +31,11 @@ import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
 import { loopLagOver5ms, metricSample } from "../helpers/metrics.ts";
-import { startDenoGateway, startGust, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, type Started, startGust } from "../helpers/processes.ts";
 import { startBareServer, startControlServer } from "./baseline-servers.ts";
 import { pinTo, pinV8HelpersTo } from "./pinning.ts";
 import { BENCH_MESSAGES, BENCH_MODEL, oneTokenChat, startBenchRuntime } from "./bench-stack.ts";
-import { cpuSeconds, procAvailable, ranBetween, stealTicks, threadTimes, type ThreadTimes } from "./proc-sched.ts";
+import { cpuSeconds, procAvailable, ranBetween, stealTicks, type ThreadTimes, threadTimes } from "./proc-sched.ts";
 import { percentile as pct } from "./percentile.ts";
 import { PerfSampler, sampledBetween } from "./perf-samples.ts";
 import { heldOff, SchedTrace } from "./sched-trace.ts";
@@ -55,14 +55,22 @@ const showOutput = argv.includes("--show-output");
 const withPerf = argv.includes("--perf");
 // --sched (with --pin) records the scheduler's switches on the gateway's CPU: who ran while its loop was ready
 const withSched = argv.includes("--sched") && pin;
-if (argv.includes("--sched") && !pin) console.log("--sched needs --pin (it traces the gateway's own CPU); no scheduler trace");
+if (argv.includes("--sched") && !pin) {
+  console.log("--sched needs --pin (it traces the gateway's own CPU); no scheduler trace");
+}
 // --env NAME=VALUE (repeatable) adds to the Bun gateway's environment, e.g. a JSC option to compare
-const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
+const extraEnv = Object.fromEntries(
+  argv.flatMap((a, i) => (a === "--env" ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
+);
 // --deno-flag FLAG (repeatable) adds to the Deno gateway's command line, e.g. --deno-flag --v8-flags=--trace-gc
 const denoFlags = argv.flatMap((a, i) => (a === "--deno-flag" ? [argv[i + 1]] : []));
 // --gc-threads normal|idle: the Deno gateway's flag (edge/helper-threads.ts). Pinned, the gateway has a core of its own,
 // the deployment that flag is for, so idle is the default there; normal elsewhere (and to compare)
-const gcThreads = argv.includes("--gc-threads") ? argv[argv.indexOf("--gc-threads") + 1] : pin && gatewayKind === "deno" ? "idle" : "normal";
+const gcThreads = argv.includes("--gc-threads")
+  ? argv[argv.indexOf("--gc-threads") + 1]
+  : pin && gatewayKind === "deno"
+  ? "idle"
+  : "normal";
 // --gc-helpers-spare (Deno, with --pin): V8's helper threads on CPU 0 instead of the gateway's core, as on a host whose
 // other cores are not all busy: what concurrent marking can take off the event loop when it has a core to run on
 const gcHelpersSpare = argv.includes("--gc-helpers-spare") && pin && gatewayKind === "deno";
@@ -70,12 +78,15 @@ const ms = (x: number) => `${x.toFixed(2)} ms`;
 /** Environment that makes a child's C stdio line-buffered (coreutils' stdbuf library), or null where it is missing:
  * V8 prints --trace-gc with C stdio, block-buffered into a pipe, which delays its lines past the requests. */
 function lineBufferedEnv(): Record<string, string> | null {
-  const lib = ["/usr/libexec/coreutils/libstdbuf.so", "/usr/lib/x86_64-linux-gnu/coreutils/libstdbuf.so", "/usr/lib/coreutils/libstdbuf.so"].find((f) => existsSync(f));
+  const lib = [
+    "/usr/libexec/coreutils/libstdbuf.so",
+    "/usr/lib/x86_64-linux-gnu/coreutils/libstdbuf.so",
+    "/usr/lib/coreutils/libstdbuf.so",
+  ].find((f) => existsSync(f));
   return lib ? { LD_PRELOAD: lib, _STDBUF_O: "L" } : null;
 }
 // the Deno gateway's output, line-buffered where it is read against the requests
 const lineBuffered = gatewayKind === "deno" && (gcLog || showOutput) ? lineBufferedEnv() : null;
-
 
 /** Longest gaps of a busy loop over `durationMs`: time this thread was not running though it wanted to. */
 function schedulerGaps(durationMs: number): { over5: number; worst: number } {
@@ -98,8 +109,22 @@ async function metrics(url: string): Promise<string> {
 const sample = metricSample;
 
 const gwPort = 18499;
-const { runtime, socket, gatewayArgs: gwArgs } = await startBenchRuntime("bench", gwPort, pin ? ["--threads", "1"] : []);
-const gateway: Started = gatewayKind === "deno" ? await startDenoGateway([...gwArgs, "--gc-threads", gcThreads], 60_000, gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags, lineBuffered ?? undefined) : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, { ...extraEnv, ...(gcLog ? { BUN_JSC_logGC: "1" } : {}) });
+const { runtime, socket, gatewayArgs: gwArgs } = await startBenchRuntime(
+  "bench",
+  gwPort,
+  pin ? ["--threads", "1"] : [],
+);
+const gateway: Started = gatewayKind === "deno"
+  ? await startDenoGateway(
+    [...gwArgs, "--gc-threads", gcThreads],
+    60_000,
+    gcLog ? [...denoFlags, "--v8-flags=--trace-gc"] : denoFlags,
+    lineBuffered ?? undefined,
+  )
+  : await startGust(["serve", ...gwArgs], /gateway on/, 30_000, {
+    ...extraEnv,
+    ...(gcLog ? { BUN_JSC_logGC: "1" } : {}),
+  });
 let movedHelpers = 0;
 if (pin) {
   pinTo(0, runtime.proc.pid!);
@@ -114,7 +139,9 @@ const promptIds = encodeChat(client.info.tokenizer, { messages: BENCH_MESSAGES }
 
 async function runtimeFirstToken(): Promise<number> {
   const t = performance.now();
-  for await (const e of client.generate({ promptIds, maxTokens: 1, ignoreEos: true, sampling: { temperature: 0 } })) if (e.tokens.length) break;
+  for await (const e of client.generate({ promptIds, maxTokens: 1, ignoreEos: true, sampling: { temperature: 0 } })) {
+    if (e.tokens.length) break;
+  }
   return performance.now() - t;
 }
 
@@ -158,32 +185,64 @@ const before = await metrics(gwUrl);
 const direct: number[] = [], through: number[] = [], runtimeShare: number[] = [];
 
 /** One request's time split by who used the CPU (ms), from /proc before and after it. */
-interface Attribution { gatewayThreads: Map<string, number>; eventLoop: number; eventLoopFaults: number; gatewayOwn: number; gatewayBackground: number; gatewayWaited: number; clientWaited: number; runtimeRan: number; stealTicks: number }
+interface Attribution {
+  gatewayThreads: Map<string, number>;
+  eventLoop: number;
+  eventLoopFaults: number;
+  gatewayOwn: number;
+  gatewayBackground: number;
+  gatewayWaited: number;
+  clientWaited: number;
+  runtimeRan: number;
+  stealTicks: number;
+}
 // Threads that never hold the event loop: Bun's compilers (niced by the gateway, edge/helper-threads.ts), its
 // allocator's page scavenger and JSC's warm-up thread. They compete for a CPU only. Every other thread counts as the
 // gateway's own (its event-loop thread, and the GC's helpers, which the event loop waits for during a pause): the
 // sum over those is an upper bound of how long the gateway itself held a request.
 const BACKGROUND = new Set(["JITWorker", "mi-scavenger", "JSCWarmUp"]);
 const withProc = procAvailable(gateway.proc.pid!);
-const snapshot = () => ({ gw: threadTimes(gateway.proc.pid!), client: threadTimes(process.pid), rt: threadTimes(runtime.proc.pid!), steal: stealTicks() });
-const sumMs = (m: Map<string, number>, keep: (name: string) => boolean) => [...m].filter(([n]) => keep(n)).reduce((a, [, ms]) => a + ms, 0);
+const snapshot = () => ({
+  gw: threadTimes(gateway.proc.pid!),
+  client: threadTimes(process.pid),
+  rt: threadTimes(runtime.proc.pid!),
+  steal: stealTicks(),
+});
+const sumMs = (m: Map<string, number>, keep: (name: string) => boolean) =>
+  [...m].filter(([n]) => keep(n)).reduce((a, [, ms]) => a + ms, 0);
 function attribute(a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>): Attribution {
   const gw = ranBetween(a.gw, b.gw);
   const waited = (x: ThreadTimes, y: ThreadTimes) => (y.mainWaitNs - x.mainWaitNs) / 1e6;
   return {
-    gatewayThreads: gw, eventLoop: (b.gw.mainRunNs - a.gw.mainRunNs) / 1e6, eventLoopFaults: b.gw.mainFaults - a.gw.mainFaults, gatewayOwn: sumMs(gw, (n) => !BACKGROUND.has(n)), gatewayBackground: sumMs(gw, (n) => BACKGROUND.has(n)),
-    gatewayWaited: waited(a.gw, b.gw), clientWaited: waited(a.client, b.client),
-    runtimeRan: sumMs(ranBetween(a.rt, b.rt), () => true), stealTicks: b.steal - a.steal,
+    gatewayThreads: gw,
+    eventLoop: (b.gw.mainRunNs - a.gw.mainRunNs) / 1e6,
+    eventLoopFaults: b.gw.mainFaults - a.gw.mainFaults,
+    gatewayOwn: sumMs(gw, (n) => !BACKGROUND.has(n)),
+    gatewayBackground: sumMs(gw, (n) => BACKGROUND.has(n)),
+    gatewayWaited: waited(a.gw, b.gw),
+    clientWaited: waited(a.client, b.client),
+    runtimeRan: sumMs(ranBetween(a.rt, b.rt), () => true),
+    stealTicks: b.steal - a.steal,
   };
 }
 /** After each request: the runtime's first-token sum (one step per request, requests being sequential) and the
  * gateway's late loop samples so far, with /proc's reading at that moment. A targeted scrape (two families, no
  * runtime stats call): a full scrape after every request made more garbage than the request itself, and so more of
  * the gateway's collections than production would see. */
-interface Scrape { firstTokenMs: number; lagOver5: number; at: ReturnType<typeof snapshot> | null }
+interface Scrape {
+  firstTokenMs: number;
+  lagOver5: number;
+  at: ReturnType<typeof snapshot> | null;
+}
 async function scrape(): Promise<Scrape> {
-  const text = await (await fetch(`${gwUrl}/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count`)).text();
-  return { firstTokenMs: sample(text, 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000, lagOver5: loopLagOver5ms(text), at: withProc ? snapshot() : null };
+  const text = await (await fetch(
+    `${gwUrl}/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count`,
+  )).text();
+  return {
+    firstTokenMs: sample(text, 'gust_runtime_first_token_seconds_sum{route="/v1/chat/completions"}') * 1000,
+    lagOver5: loopLagOver5ms(text),
+    at: withProc ? snapshot() : null,
+  };
 }
 // Late loop samples (> 5 ms) per window between two scrapes (window i holds request i and the interleaved bare,
 // control and direct-runtime requests before it). A late sample is the gateway's own stall only if its event loop
@@ -195,7 +254,12 @@ const attributions: Attribution[] = [];
 const windows: [number, number][] = [];
 
 const outputSpans: [number, number][] = []; // the gateway's output during each request: its GC log with --gc-log
-interface LoggedCollection { start: number; end: number; kind: string; pauseMs: number | null }
+interface LoggedCollection {
+  start: number;
+  end: number;
+  kind: string;
+  pauseMs: number | null;
+}
 let logged: LoggedCollection[] | null = null;
 /** The collections in JSC's GC log, read once after the requests. A collection's line runs from "START" to "END]"
  * and is written as the collection goes, so its span in the output covers a concurrent one's whole course. */
@@ -212,9 +276,13 @@ function loggedCollections(): LoggedCollection[] {
 /** Collections overlapping request `i`, as "Eden 0.40 ms" (the pause, JSC's "p=") each. */
 function collectionsIn(i: number): string[] {
   const [from, to] = outputSpans[i];
-  return loggedCollections().filter((c) => c.start < to && c.end >= from).map((c) => `${c.kind} ${c.pauseMs === null ? "(unfinished)" : ms(c.pauseMs)}`);
+  return loggedCollections().filter((c) => c.start < to && c.end >= from).map((c) =>
+    `${c.kind} ${c.pauseMs === null ? "(unfinished)" : ms(c.pauseMs)}`
+  );
 }
-const gcNote = (i: number) => (gcLog && gatewayKind === "bun" ? `; collections inside: ${collectionsIn(i).join(", ") || "none"}` : "");
+const gcNote = (
+  i: number,
+) => (gcLog && gatewayKind === "bun" ? `; collections inside: ${collectionsIn(i).join(", ") || "none"}` : "");
 /** Runs `fn`, adding the event-loop CPU (ms) process `pid`'s main thread used meanwhile to `into` (with /proc). */
 async function loopCpuDuring<T>(pid: number, into: number[], fn: () => Promise<T>): Promise<T> {
   const before = withProc ? threadTimes(pid).mainRunNs : 0;
@@ -242,7 +310,9 @@ for (let i = 0; i < N; i++) {
   outputSpans.push([outputFrom, gateway.output().length]);
   const next = await scrape();
   runtimeShare.push(next.firstTokenMs - last.firstTokenMs);
-  if (next.lagOver5 > last.lagOver5 && last.at && next.at) lateWindows.push({ i, late: next.lagOver5 - last.lagOver5, during: attribute(last.at, next.at) });
+  if (next.lagOver5 > last.lagOver5 && last.at && next.at) {
+    lateWindows.push({ i, late: next.lagOver5 - last.lagOver5, during: attribute(last.at, next.at) });
+  }
   last = next;
   bareFirst.push(await loopCpuDuring(bare.server.proc.pid!, bareLoop, () => firstContentByte(bare.url, "{}")));
   await loopCpuDuring(control.server.proc.pid!, controlLoop, async () => (await fetch(control.url)).text());
@@ -255,31 +325,70 @@ const after = await metrics(gwUrl);
 
 /** SSE data events over `rounds` × `streams` concurrent streams: per wall second, and per CPU second of `pid`
  * (CPU time is counted in 10 ms ticks, so enough rounds are run for the process to use a few hundred of them). */
-async function events(url: string, payload: string, streams: number, rounds: number, pid: number): Promise<{ perSecond: number; perCpuSecond: number }> {
+async function events(
+  url: string,
+  payload: string,
+  streams: number,
+  rounds: number,
+  pid: number,
+): Promise<{ perSecond: number; perCpuSecond: number }> {
   const cpu0 = cpuSeconds(pid);
   const t = performance.now();
   let total = 0;
   for (let round = 0; round < rounds; round++) {
     const counts = await Promise.all(Array.from({ length: streams }, async () => {
-      const text = await (await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload })).text();
+      const text =
+        await (await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: payload }))
+          .text();
       return text.split("\n\n").filter((l) => l.startsWith("data: {")).length;
     }));
     total += counts.reduce((a, b) => a + b, 0);
   }
-  return { perSecond: total / ((performance.now() - t) / 1000), perCpuSecond: total / Math.max(0.01, cpuSeconds(pid) - cpu0) };
+  return {
+    perSecond: total / ((performance.now() - t) / 1000),
+    perCpuSecond: total / Math.max(0.01, cpuSeconds(pid) - cpu0),
+  };
 }
-const longBody = JSON.stringify({ model: BENCH_MODEL, messages: BENCH_MESSAGES, max_tokens: 200, stream: true, temperature: 0, ignore_eos: true, logprobs: true });
+const longBody = JSON.stringify({
+  model: BENCH_MODEL,
+  messages: BENCH_MESSAGES,
+  max_tokens: 200,
+  stream: true,
+  temperature: 0,
+  ignore_eos: true,
+  logprobs: true,
+});
 const gwEvents = await events(chatUrl, longBody, 16, 5, gateway.proc.pid!);
 
 const bareEvents = await events(bare.url, "{}", 16, 300, bare.server.proc.pid!);
 
-console.log(`machine: ${readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length} CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${pin ? `; pinned: gateway alone on CPU 1${gcHelpersSpare ? ` but its ${movedHelpers} V8 helper threads on CPU 0` : ""}; runtime (1 thread), client and baseline servers on CPU 0` : "; not pinned"}; repo ${repoRoot}`);
-console.log(`scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${ms(floor.worst)})`);
+console.log(
+  `machine: ${
+    readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length
+  } CPUs; gateway on ${gatewayKind}${gatewayKind === "deno" ? ` (--gc-threads ${gcThreads})` : ""}${
+    pin
+      ? `; pinned: gateway alone on CPU 1${
+        gcHelpersSpare ? ` but its ${movedHelpers} V8 helper threads on CPU 0` : ""
+      }; runtime (1 thread), client and baseline servers on CPU 0`
+      : "; not pinned"
+  }; repo ${repoRoot}`,
+);
+console.log(
+  `scheduler floor: a busy loop here, everything else idle, was descheduled > 5 ms ${floor.over5} times in 3 s (worst ${
+    ms(floor.worst)
+  })`,
+);
 console.log(`requests: ${N} sequential, ${BENCH_MODEL}, prompt ${promptIds.length} tokens, 1 generated token`);
 console.log(`runtime first token, bench's own socket       p50 ${ms(pct(direct, 50))}  p99 ${ms(pct(direct, 99))}`);
-console.log(`runtime first token, as the gateway saw it    p50 ${ms(pct(runtimeShare, 50))}  p99 ${ms(pct(runtimeShare, 99))}`);
+console.log(
+  `runtime first token, as the gateway saw it    p50 ${ms(pct(runtimeShare, 50))}  p99 ${ms(pct(runtimeShare, 99))}`,
+);
 console.log(`first SSE content byte through the gateway    p50 ${ms(pct(through, 50))}  p99 ${ms(pct(through, 99))}`);
-console.log(`gateway added latency (same request)          p50 ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  max ${ms(Math.max(...added))}  (target ≤ 1 ms p50)`);
+console.log(
+  `gateway added latency (same request)          p50 ${ms(pct(added, 50))}  p99 ${ms(pct(added, 99))}  max ${
+    ms(Math.max(...added))
+  }  (target ≤ 1 ms p50)`,
+);
 console.log(`requests whose added latency exceeded 5 ms: ${added.filter((a) => a > 5).length} of ${N}`);
 if (attributions.length) {
   // "No stall > 5 ms" is about stalls of the gateway's making: time its event loop is held by its own work. The loop
@@ -287,76 +396,182 @@ if (attributions.length) {
   // pause can also hold the loop while only the GC's helper threads run, so the line after adds those: an upper
   // bound, since helpers also mark concurrently while the loop runs. Waiting for a CPU and steal count in neither.
   const loop = attributions.map((a) => a.eventLoop);
-  console.log(`gateway event-loop thread CPU per request          p50 ${ms(pct(loop, 50))}  p99 ${ms(pct(loop, 99))}  max ${ms(Math.max(...loop))}; over 5 ms: ${loop.filter((x) => x > 5).length} of ${N}`);
+  console.log(
+    `gateway event-loop thread CPU per request          p50 ${ms(pct(loop, 50))}  p99 ${ms(pct(loop, 99))}  max ${
+      ms(Math.max(...loop))
+    }; over 5 ms: ${loop.filter((x) => x > 5).length} of ${N}`,
+  );
   const own = attributions.map((a) => a.gatewayOwn);
-  console.log(`gateway's own CPU per request (event loop + GC helpers: a stall of its making)  p50 ${ms(pct(own, 50))}  p99 ${ms(pct(own, 99))}  max ${ms(Math.max(...own))}; over 5 ms: ${own.filter((x) => x > 5).length} of ${N}`);
+  console.log(
+    `gateway's own CPU per request (event loop + GC helpers: a stall of its making)  p50 ${ms(pct(own, 50))}  p99 ${
+      ms(pct(own, 99))
+    }  max ${ms(Math.max(...own))}; over 5 ms: ${own.filter((x) => x > 5).length} of ${N}`,
+  );
   // a collection inside a request shows as the engine's GC helper threads running then (JSC's "HeapHelper";
   // V8's "V8 DefaultWorker", its name cut to Linux's 15 characters); a few microseconds is thread bookkeeping
   const helperName = gatewayKind === "deno" ? "V8 DefaultWorke" : "HeapHelper";
   const helperRan = attributions.filter((a) => (a.gatewayThreads.get(helperName) ?? 0) > 0.05).length;
-  console.log(`requests with the GC helper threads (${helperName}) running over 0.05 ms inside them: ${helperRan} of ${N}`);
+  console.log(
+    `requests with the GC helper threads (${helperName}) running over 0.05 ms inside them: ${helperRan} of ${N}`,
+  );
   if (gcLog && gatewayKind === "bun") {
     const withGc = loop.map((_, i) => i).filter((i) => collectionsIn(i).length > 0);
     const maxLoop = (is: number[]) => ms(Math.max(0, ...is.map((i) => loop[i])));
-    console.log(`requests with a collection inside (JSC's log): ${withGc.length} of ${N}; event-loop CPU max ${maxLoop(withGc)} with one, ${maxLoop(loop.map((_, i) => i).filter((i) => !withGc.includes(i)))} without`);
+    console.log(
+      `requests with a collection inside (JSC's log): ${withGc.length} of ${N}; event-loop CPU max ${
+        maxLoop(withGc)
+      } with one, ${maxLoop(loop.map((_, i) => i).filter((i) => !withGc.includes(i)))} without`,
+    );
     const during = loggedCollections().filter((c) => c.start >= outputSpans[0][0] && c.start < outputSpans[N - 1][1]);
     for (const kind of ["Eden", "Full"]) {
       const pauses = during.filter((c) => c.kind === kind && c.pauseMs !== null).map((c) => c.pauseMs!);
-      if (pauses.length) console.log(`${kind} collections during the requests (pause, JSC's "p="): ${pauses.length}, p50 ${ms(pct(pauses, 50))}, max ${ms(Math.max(...pauses))}`);
+      if (pauses.length) {
+        console.log(
+          `${kind} collections during the requests (pause, JSC's "p="): ${pauses.length}, p50 ${
+            ms(pct(pauses, 50))
+          }, max ${ms(Math.max(...pauses))}`,
+        );
+      }
     }
   }
-  console.log(`gateway threads' CPU over the ${N} requests: ${[...runThreads].map(([n, t]) => `${n}${BACKGROUND.has(n) ? " (background)" : ""} ${ms(t)}`).join(", ")}`);
+  console.log(
+    `gateway threads' CPU over the ${N} requests: ${
+      [...runThreads].map(([n, t]) => `${n}${BACKGROUND.has(n) ? " (background)" : ""} ${ms(t)}`).join(", ")
+    }`,
+  );
   const faults = attributions.map((a) => a.eventLoopFaults);
-  console.log(`gateway event-loop thread page faults per request    p50 ${pct(faults, 50)}  p99 ${pct(faults, 99)}  max ${Math.max(...faults)}`);
-  const loopLine = (xs: number[]) => `p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(Math.max(...xs))}; over 5 ms: ${xs.filter((x) => x > 5).length} of ${N}`;
+  console.log(
+    `gateway event-loop thread page faults per request    p50 ${pct(faults, 50)}  p99 ${pct(faults, 99)}  max ${
+      Math.max(...faults)
+    }`,
+  );
+  const loopLine = (xs: number[]) =>
+    `p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}  max ${ms(Math.max(...xs))}; over 5 ms: ${
+      xs.filter((x) => x > 5).length
+    } of ${N}`;
   // run-queue wait is the guest scheduler's own count: a CPU it gave to another thread (pinned: mostly the gateway's
   // own helpers), never the hypervisor's steal, so it separates competition on the gateway's core from VM noise
-  console.log(`gateway event-loop thread waited for a CPU per request (run queue; steal not included)    ${loopLine(attributions.map((a) => a.gatewayWaited))}`);
+  console.log(
+    `gateway event-loop thread waited for a CPU per request (run queue; steal not included)    ${
+      loopLine(attributions.map((a) => a.gatewayWaited))
+    }`,
+  );
   console.log(`bare Bun.serve event-loop thread CPU per request    ${loopLine(bareLoop)} (200 events each)`);
-  console.log(`control server event-loop thread CPU per request    ${loopLine(controlLoop)} (${CONTROL_WORK_MS} ms of fixed arithmetic, a Unix-socket round trip and a 2-event SSE answer each: the machine's floor for the gateway's line)`);
+  console.log(
+    `control server event-loop thread CPU per request    ${
+      loopLine(controlLoop)
+    } (${CONTROL_WORK_MS} ms of fixed arithmetic, a Unix-socket round trip and a 2-event SSE answer each: the machine's floor for the gateway's line)`,
+  );
   if (perfSamples && sampler) {
     // perf's timer samples time the thread really ran; CPU time by /proc that no sample saw is time the VM charged
     // while its vCPU was not running (or had the timer held off). One sample stands for 1000/hz ms, and a sample is
     // taken when its timer interrupt is handled, so a window can hold one for time just before it: ±1–2 ms a request.
     const sampled = windows.map(([a, b]) => sampledBetween(perfSamples, sampler.hz, a, b));
     const user = sampled.map((x) => x.userMs);
-    console.log(`gateway event-loop thread in user space per request, by perf samples at ${sampler.hz} Hz (${perfSamples.length} samples)    p50 ${ms(pct(user, 50))}  p99 ${ms(pct(user, 99))}  max ${ms(Math.max(...user))}; over 5 ms: ${user.filter((x) => x > 5).length} of ${N}`);
+    console.log(
+      `gateway event-loop thread in user space per request, by perf samples at ${sampler.hz} Hz (${perfSamples.length} samples)    p50 ${
+        ms(pct(user, 50))
+      }  p99 ${ms(pct(user, 99))}  max ${ms(Math.max(...user))}; over 5 ms: ${
+        user.filter((x) => x > 5).length
+      } of ${N}`,
+    );
     for (const i of loop.map((_, i) => i).filter((i) => loop[i] > 5)) {
       const { userMs, kernelMs } = sampled[i];
-      console.log(`  request ${i}: event-loop CPU ${ms(loop[i])} by /proc = user space ${ms(userMs)} + kernel ${ms(kernelMs)} by perf + ${ms(Math.max(0, loop[i] - userMs - kernelMs))} no sample saw`);
+      console.log(
+        `  request ${i}: event-loop CPU ${ms(loop[i])} by /proc = user space ${ms(userMs)} + kernel ${
+          ms(kernelMs)
+        } by perf + ${ms(Math.max(0, loop[i] - userMs - kernelMs))} no sample saw`,
+      );
     }
   }
   const busiest = attributions.map((t, i) => [t.eventLoop, i] as const).sort((x, y) => y[0] - x[0]).slice(0, 3);
   for (const [, i] of busiest) {
-    console.log(`  busiest request ${i}: gateway threads ran ${ms(attributions[i].gatewayOwn)}: ${[...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ")}; event loop ${attributions[i].eventLoopFaults} page faults; added ${ms(added[i])}${gcNote(i)}; window ${windows[i].map((t) => (t / 1000).toFixed(6)).join("–")} s`);
-    if (showOutput) for (const line of gateway.output().slice(...outputSpans[i]).split("\n").filter(Boolean).slice(0, 12)) console.log(`    | ${line.slice(0, 200)}`);
+    console.log(
+      `  busiest request ${i}: gateway threads ran ${ms(attributions[i].gatewayOwn)}: ${
+        [...attributions[i].gatewayThreads].filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(
+          ", ",
+        )
+      }; event loop ${attributions[i].eventLoopFaults} page faults; added ${ms(added[i])}${gcNote(i)}; window ${
+        windows[i].map((t) => (t / 1000).toFixed(6)).join("–")
+      } s`,
+    );
+    if (showOutput) {
+      for (const line of gateway.output().slice(...outputSpans[i]).split("\n").filter(Boolean).slice(0, 12)) {
+        console.log(`    | ${line.slice(0, 200)}`);
+      }
+    }
   }
   const slow = added.map((a, i) => [a, i] as const).filter(([a]) => a > 5).sort((x, y) => y[0] - x[0]).slice(0, 10);
   for (const [a, i] of slow) {
     const t = attributions[i];
-    console.log(`  request ${i}: added ${ms(a)} = gateway ran ${ms(t.gatewayOwn)} (+ background ${ms(t.gatewayBackground)}), gateway waited for a CPU ${ms(t.gatewayWaited)}, client waited for a CPU ${ms(t.clientWaited)}, runtime ran ${ms(t.runtimeRan)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks)${gcNote(i)}`);
+    console.log(
+      `  request ${i}: added ${ms(a)} = gateway ran ${ms(t.gatewayOwn)} (+ background ${
+        ms(t.gatewayBackground)
+      }), gateway waited for a CPU ${ms(t.gatewayWaited)}, client waited for a CPU ${ms(t.clientWaited)}, runtime ran ${
+        ms(t.runtimeRan)
+      }, VM steal ${t.stealTicks * 10} ms (10 ms ticks)${gcNote(i)}`,
+    );
   }
 }
-console.log(`gateway event loop during the requests: ${loopLagOver5ms(after) - loopLagOver5ms(before)} samples late by > 5 ms of ${sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")}; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`);
+console.log(
+  `gateway event loop during the requests: ${
+    loopLagOver5ms(after) - loopLagOver5ms(before)
+  } samples late by > 5 ms of ${
+    sample(after, "gust_event_loop_lag_seconds_count") - sample(before, "gust_event_loop_lag_seconds_count")
+  }; worst since start ${ms(sample(after, "gust_event_loop_lag_max_seconds") * 1000)}`,
+);
 for (const { i, late, during: t } of lateWindows) {
-  const verdict = t.gatewayOwn > 5 ? "the gateway's own work could account for it" : "the loop was ready but not running (its own CPU stayed under 5 ms)";
-  console.log(`  ${late} late around request ${i}: event loop ran ${ms(t.eventLoop)}, with GC helpers ${ms(t.gatewayOwn)}, waited for a CPU ${ms(t.gatewayWaited)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks): ${verdict}`);
+  const verdict = t.gatewayOwn > 5
+    ? "the gateway's own work could account for it"
+    : "the loop was ready but not running (its own CPU stayed under 5 ms)";
+  console.log(
+    `  ${late} late around request ${i}: event loop ran ${ms(t.eventLoop)}, with GC helpers ${
+      ms(t.gatewayOwn)
+    }, waited for a CPU ${ms(t.gatewayWaited)}, VM steal ${t.stealTicks * 10} ms (10 ms ticks): ${verdict}`,
+  );
 }
-console.log(`bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirst, 50))}  p99 ${ms(pct(bareFirst, 99))}  max ${ms(Math.max(...bareFirst))}; over 5 ms: ${bareFirst.filter((t) => t > 5).length} of ${N} (interleaved with the gateway's requests; no gateway code at all: the machine's own stalls)`);
-console.log(`SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${gwEvents.perCpuSecond.toFixed(0)} per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${bareEvents.perCpuSecond.toFixed(0)} per server CPU-second`);
+console.log(
+  `bare Bun.serve first SSE byte                 p50 ${ms(pct(bareFirst, 50))}  p99 ${ms(pct(bareFirst, 99))}  max ${
+    ms(Math.max(...bareFirst))
+  }; over 5 ms: ${
+    bareFirst.filter((t) => t > 5).length
+  } of ${N} (interleaved with the gateway's requests; no gateway code at all: the machine's own stalls)`,
+);
+console.log(
+  `SSE events, 16 streams: gateway ${gwEvents.perSecond.toFixed(0)}/s (bounded by the runtime's decode), ${
+    gwEvents.perCpuSecond.toFixed(0)
+  } per gateway CPU-second; bare Bun.serve ${bareEvents.perSecond.toFixed(0)}/s, ${
+    bareEvents.perCpuSecond.toFixed(0)
+  } per server CPU-second`,
+);
 if (schedRuns) {
   // the guest scheduler's own record: steal is in none of these, so each stretch went to a thread named here
   const waits = heldOff(schedRuns, gateway.proc.pid!);
   const byThread = new Map<string, number>();
   for (const w of waits) for (const [name, t] of w.ran) byThread.set(name, (byThread.get(name) ?? 0) + t);
-  const who = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ");
-  console.log(`gateway event loop ready while another thread had CPU ${GATEWAY_CPU} (perf sched, during the requests): ${waits.length} times, total ${ms(waits.reduce((a, w) => a + w.ms, 0))}, max ${ms(Math.max(0, ...waits.map((w) => w.ms)))}; over 1 ms: ${waits.filter((w) => w.ms > 1).length}, over 5 ms: ${waits.filter((w) => w.ms > 5).length}, of them over 5 ms held by the gateway's own threads: ${waits.filter((w) => w.ownMs > 5).length}; by thread (ms): ${who(byThread)}`);
+  const who = (m: Map<string, number>) =>
+    [...m].sort((a, b) => b[1] - a[1]).filter(([, t]) => t >= 0.05).map(([n, t]) => `${n} ${t.toFixed(2)}`).join(", ");
+  console.log(
+    `gateway event loop ready while another thread had CPU ${GATEWAY_CPU} (perf sched, during the requests): ${waits.length} times, total ${
+      ms(waits.reduce((a, w) => a + w.ms, 0))
+    }, max ${ms(Math.max(0, ...waits.map((w) => w.ms)))}; over 1 ms: ${
+      waits.filter((w) => w.ms > 1).length
+    }, over 5 ms: ${waits.filter((w) => w.ms > 5).length}, of them over 5 ms held by the gateway's own threads: ${
+      waits.filter((w) => w.ownMs > 5).length
+    }; by thread (ms): ${who(byThread)}`,
+  );
   for (const w of [...waits].sort((a, b) => b.ms - a.ms).slice(0, 5)) console.log(`  ready ${ms(w.ms)}: ${who(w.ran)}`);
 }
 if (gcLog && gatewayKind === "deno") {
   // only with its output line-buffered can V8's lines be placed among the requests
   const during = lineBuffered ? gateway.output().slice(outputSpans[0][0], outputSpans[N - 1][1]) : gateway.output();
-  for (const p of v8Pauses(during)) console.log(`V8 ${p.kind} collections ${lineBuffered ? "during the requests" : "since the gateway started (no libstdbuf here to place them)"}: ${p.count}, pause p50 ${ms(p.p50Ms)}, max ${ms(p.maxMs)}, over 5 ms: ${p.over5}`);
+  for (const p of v8Pauses(during)) {
+    console.log(
+      `V8 ${p.kind} collections ${
+        lineBuffered ? "during the requests" : "since the gateway started (no libstdbuf here to place them)"
+      }: ${p.count}, pause p50 ${ms(p.p50Ms)}, max ${ms(p.maxMs)}, over 5 ms: ${p.over5}`,
+    );
+  }
 }
 if (saveOutput) writeFileSync(saveOutput, gateway.output());
 await bare.stop();

@@ -25,7 +25,9 @@ const get = async (path: string) => (await fetch(`${base}${path}`)).text();
 async function iteration(): Promise<void> {
   if (has("chat")) await postChat(gwPort, oneTokenChat(true));
   if (has("nostream")) await postChat(gwPort, oneTokenChat(false));
-  if (has("metrics")) await get("/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count");
+  if (has("metrics")) {
+    await get("/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_event_loop_lag_seconds_count");
+  }
   if (has("health")) await get("/health");
   if (has("sleep")) await new Promise((r) => setTimeout(r, 12));
 }
@@ -41,7 +43,11 @@ try {
   const kib = (bytes: number) => (bytes / 1024).toFixed(1);
   console.log(`Deno gateway, ${N} iterations of ${pattern}${denoFlags.length ? ` (${denoFlags.join(" ")})` : ""}:`);
   console.log(`  ${scavenges.length} scavenges, ${all.length - scavenges.length} full collections`);
-  console.log(`  allocated ${kib(sum("allocated") / N)} KiB per iteration; survived a scavenge ${(100 * sum("new_space_survived") / Math.max(1, sum("allocated"))).toFixed(1)}%; promoted ${kib(sum("promoted") / N)} KiB per iteration`);
+  console.log(
+    `  allocated ${kib(sum("allocated") / N)} KiB per iteration; survived a scavenge ${
+      (100 * sum("new_space_survived") / Math.max(1, sum("allocated"))).toFixed(1)
+    }%; promoted ${kib(sum("promoted") / N)} KiB per iteration`,
+  );
 } finally {
   await gateway.stop();
   await runtime.stop();

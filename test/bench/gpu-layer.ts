@@ -9,27 +9,46 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { DType, createBackend, type Backend, type DeviceBuffer, type WeightRef } from "../../ffi/backend.ts";
+import { type Backend, createBackend, type DeviceBuffer, DType, type WeightRef } from "../../ffi/backend.ts";
 
 const H = 12288, NH = 96, NKV = 8, D = 128, FFN = 28672, BLOCK = 16, EPS = 1e-5;
 const QW = NH * D, KVW = NKV * D;
-const LINEARS: [string, number, number][] = [["q_proj", QW, H], ["k_proj", KVW, H], ["v_proj", KVW, H], ["o_proj", H, QW],
-  ["gate_proj", FFN, H], ["up_proj", FFN, H], ["down_proj", H, FFN]];
+const LINEARS: [string, number, number][] = [
+  ["q_proj", QW, H],
+  ["k_proj", KVW, H],
+  ["v_proj", KVW, H],
+  ["o_proj", H, QW],
+  ["gate_proj", FFN, H],
+  ["up_proj", FFN, H],
+  ["down_proj", H, FFN],
+];
 const LAYER_BYTES = LINEARS.reduce((a, [, n, k]) => a + n * k, 0); // 1,384,120,320 FP8 bytes
 const LINEAR_FLOP_PER_TOKEN = 2 * LAYER_BYTES;
 
 const { values } = parseArgs({ options: { quick: { type: "boolean" }, json: { type: "string" } } });
 const quick = values.quick ?? false;
 
-interface Spec { name: string; bandwidth: number; fp8: number; fp32: number }
+interface Spec {
+  name: string;
+  bandwidth: number;
+  fp8: number;
+  fp32: number;
+}
 function gpuSpec(): Spec {
   let name = "unknown GPU";
   try {
-    name = execFileSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { encoding: "utf8" }).split("\n")[0].trim();
+    name = execFileSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { encoding: "utf8" }).split(
+      "\n",
+    )[0].trim();
   } catch { /* no nvidia-smi: keep the H100 figures and say so */ }
   // dense datasheet figures (performance-anchors.md §2); FP32 is the non-tensor FFMA rate
   if (/H200/.test(name)) return { name, bandwidth: 4.8e12, fp8: 1979e12, fp32: 67e12 };
-  return { name: /H100/.test(name) ? name : `${name} (assuming H100 SXM figures)`, bandwidth: 3.35e12, fp8: 1979e12, fp32: 67e12 };
+  return {
+    name: /H100/.test(name) ? name : `${name} (assuming H100 SXM figures)`,
+    bandwidth: 3.35e12,
+    fp8: 1979e12,
+    fp32: 67e12,
+  };
 }
 
 let b: Backend;
@@ -45,7 +64,9 @@ function fp8Weights(n: number, salt: number): Uint8Array {
   const pattern = new Uint8Array(1 << 22);
   let s = 0x9e3779b9 ^ salt;
   for (let i = 0; i < pattern.length; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     pattern[i] = (s & 0x80) | ((4 + ((s >>> 8) & 3)) << 3) | ((s >>> 12) & 7);
   }
   const out = new Uint8Array(n);
@@ -62,7 +83,12 @@ function randomF32(n: number, scale = 1): Float32Array {
 const bf16Ones = (n: number) => new Uint8Array(new Uint16Array(n).fill(0x3f80).buffer);
 const weights = new Map<string, WeightRef>();
 LINEARS.forEach(([name, n, k], i) => {
-  weights.set(name, { buffer: b.fromHost(fp8Weights(n * k, i)), dtype: DType.F8_E4M3, actScale: 0.05, weightScale: 0.01 });
+  weights.set(name, {
+    buffer: b.fromHost(fp8Weights(n * k, i)),
+    dtype: DType.F8_E4M3,
+    actScale: 0.05,
+    weightScale: 0.01,
+  });
 });
 const norm = (): WeightRef => ({ buffer: b.fromHost(bf16Ones(H)), dtype: DType.BF16, actScale: 0, weightScale: 1 });
 const attnNorm = norm(), mlpNorm = norm();
@@ -85,8 +111,17 @@ class Step {
     this.kCache = b.alloc(cacheBytes);
     this.vCache = b.alloc(cacheBytes);
     const f = (n: number) => b.alloc(n * 4);
-    Object.assign(this.bufs, { h: b.fromHost(randomF32(T * H)), normed: f(T * H), q: f(T * QW), k: f(T * KVW), v: f(T * KVW),
-      attn: f(T * QW), proj: f(T * H), gate: f(T * FFN), up: f(T * FFN) });
+    Object.assign(this.bufs, {
+      h: b.fromHost(randomF32(T * H)),
+      normed: f(T * H),
+      q: f(T * QW),
+      k: f(T * KVW),
+      v: f(T * KVW),
+      attn: f(T * QW),
+      proj: f(T * H),
+      gate: f(T * FFN),
+      up: f(T * FFN),
+    });
     const positions = new Int32Array(T), slots = new Int32Array(T), starts = new Int32Array(seqs + 1);
     const tables = new Int32Array(seqs * this.maxBlocks);
     for (let s = 0; s < seqs; s++) {
@@ -98,8 +133,13 @@ class Step {
       }
       starts[s + 1] = (s + 1) * rows;
     }
-    Object.assign(this.bufs, { positions: b.fromHost(positions), slots: b.fromHost(slots), starts: b.fromHost(starts),
-      lens: b.fromHost(new Int32Array(seqs).fill(ctx)), tables: b.fromHost(tables) });
+    Object.assign(this.bufs, {
+      positions: b.fromHost(positions),
+      slots: b.fromHost(slots),
+      starts: b.fromHost(starts),
+      lens: b.fromHost(new Int32Array(seqs).fill(ctx)),
+      tables: b.fromHost(tables),
+    });
   }
 
   linear(name: string, out: string, input: string): void {
@@ -109,9 +149,24 @@ class Step {
 
   attention(): void {
     const x = this.bufs;
-    b.attention({ out: x.attn, q: x.q, kCache: this.kCache, vCache: this.vCache, queryStarts: x.starts, contextLens: x.lens,
-      blockTables: x.tables, numSeqs: this.seqs, numTokens: this.T, numHeads: NH, numKvHeads: NKV, headDim: D, blockSize: BLOCK,
-      maxBlocksPerSeq: this.maxBlocks, numBlocks: this.numBlocks, scale: 1 / Math.sqrt(D) });
+    b.attention({
+      out: x.attn,
+      q: x.q,
+      kCache: this.kCache,
+      vCache: this.vCache,
+      queryStarts: x.starts,
+      contextLens: x.lens,
+      blockTables: x.tables,
+      numSeqs: this.seqs,
+      numTokens: this.T,
+      numHeads: NH,
+      numKvHeads: NKV,
+      headDim: D,
+      blockSize: BLOCK,
+      maxBlocksPerSeq: this.maxBlocks,
+      numBlocks: this.numBlocks,
+      scale: 1 / Math.sqrt(D),
+    });
   }
 
   /** The decoder layer exactly as runtime/model/text-model.ts issues it. */
@@ -171,24 +226,45 @@ const probeMs = time(() => b.readProbe(probe), 3);
 probe.dispose();
 const measuredBw = probeBytes / (probeMs / 1e3);
 results.readBandwidth = measuredBw;
-console.log(`${spec.name}: HBM ${(spec.bandwidth / 1e12).toFixed(2)} TB/s spec; gust_read_probe reads ${(measuredBw / 1e12).toFixed(2)} TB/s (4 GiB)`);
+console.log(
+  `${spec.name}: HBM ${(spec.bandwidth / 1e12).toFixed(2)} TB/s spec; gust_read_probe reads ${
+    (measuredBw / 1e12).toFixed(2)
+  } TB/s (4 GiB)`,
+);
 
 // ---- batch-1 decode, context 1024 -----------------------------------------------------------------
 {
   const step = new Step(1, 1, 1023);
   const ms = time(() => step.layer(), quick ? 20 : 100);
   const kvBytes = 2 * 1024 * KVW * 4;
-  const floorSpec = ((LAYER_BYTES + kvBytes) / spec.bandwidth) * 1e3, floorMeasured = ((LAYER_BYTES + kvBytes) / measuredBw) * 1e3;
-  console.log(`\nbatch-1 decode, one layer, context 1024: ${fmt(ms)}   floor ${(LAYER_BYTES / 1e9).toFixed(3)} GB + KV ${(kvBytes / 1e6).toFixed(1)} MB` +
-    ` / spec BW = ${fmt(floorSpec)} (${(ms / floorSpec).toFixed(2)}×; target ≤ 1.3×), / measured BW = ${fmt(floorMeasured)} (${(ms / floorMeasured).toFixed(2)}×)`);
+  const floorSpec = ((LAYER_BYTES + kvBytes) / spec.bandwidth) * 1e3,
+    floorMeasured = ((LAYER_BYTES + kvBytes) / measuredBw) * 1e3;
+  console.log(
+    `\nbatch-1 decode, one layer, context 1024: ${fmt(ms)}   floor ${(LAYER_BYTES / 1e9).toFixed(3)} GB + KV ${
+      (kvBytes / 1e6).toFixed(1)
+    } MB` +
+      ` / spec BW = ${fmt(floorSpec)} (${(ms / floorSpec).toFixed(2)}×; target ≤ 1.3×), / measured BW = ${
+        fmt(floorMeasured)
+      } (${(ms / floorMeasured).toFixed(2)}×)`,
+  );
   const perLinear: Record<string, number> = {};
   for (const [name, n, k] of LINEARS) {
-    const out = name === "k_proj" || name === "v_proj" ? "k" : name === "gate_proj" || name === "up_proj" ? "gate" : name === "o_proj" || name === "down_proj" ? "proj" : "q";
+    const out = name === "k_proj" || name === "v_proj"
+      ? "k"
+      : name === "gate_proj" || name === "up_proj"
+      ? "gate"
+      : name === "o_proj" || name === "down_proj"
+      ? "proj"
+      : "q";
     const input = name === "o_proj" ? "attn" : name === "down_proj" ? "gate" : "normed";
     const lms = time(() => step.linear(name, out, input), quick ? 50 : 200);
     perLinear[name] = lms;
     const floor = ((n * k) / spec.bandwidth) * 1e3;
-    console.log(`  ${name.padEnd(10)} ${String(n).padStart(5)} × ${String(k).padStart(5)}: ${fmt(lms)}  floor ${fmt(floor)} (${pct(floor / lms)} of spec BW, ${((n * k) / (lms / 1e3) / 1e12).toFixed(2)} TB/s)`);
+    console.log(
+      `  ${name.padEnd(10)} ${String(n).padStart(5)} × ${String(k).padStart(5)}: ${fmt(lms)}  floor ${fmt(floor)} (${
+        pct(floor / lms)
+      } of spec BW, ${((n * k) / (lms / 1e3) / 1e12).toFixed(2)} TB/s)`,
+    );
   }
   const attnMs = time(() => step.attention(), quick ? 50 : 200);
   console.log(`  attention (1024 keys): ${fmt(attnMs)}  floor ${fmt((kvBytes / spec.bandwidth) * 1e3)}`);
@@ -205,8 +281,12 @@ console.log(`${spec.name}: HBM ${(spec.bandwidth / 1e12).toFixed(2)} TB/s spec; 
     const ms = time(() => step.layer(), quick ? 10 : 40);
     const tflops = (T * LINEAR_FLOP_PER_TOKEN) / (ms / 1e3) / 1e12;
     const floor = Math.max(LAYER_BYTES / spec.bandwidth, (T * LINEAR_FLOP_PER_TOKEN) / spec.fp8) * 1e3;
-    console.log(`  batch ${String(T).padStart(3)}: ${fmt(ms)}/layer, ${(T / ms * 1e3).toFixed(0)} tok/s per layer, linears ${tflops.toFixed(1)} TFLOP/s` +
-      ` (FP8 peak ${(spec.fp8 / 1e12).toFixed(0)}); roofline ${fmt(floor)} (${(ms / floor).toFixed(2)}×)`);
+    console.log(
+      `  batch ${String(T).padStart(3)}: ${fmt(ms)}/layer, ${(T / ms * 1e3).toFixed(0)} tok/s per layer, linears ${
+        tflops.toFixed(1)
+      } TFLOP/s` +
+        ` (FP8 peak ${(spec.fp8 / 1e12).toFixed(0)}); roofline ${fmt(floor)} (${(ms / floor).toFixed(2)}×)`,
+    );
     rows[T] = { ms, tflops, floor };
     step.dispose();
   }
@@ -223,10 +303,23 @@ console.log(`${spec.name}: HBM ${(spec.bandwidth / 1e12).toFixed(2)} TB/s spec; 
     const attnMs = time(() => step.attention(), 1, 3);
     const linFlop = T * LINEAR_FLOP_PER_TOKEN, attnFlop = 4 * NH * D * (T * (T + 1)) / 2;
     const linMs = ms - attnMs;
-    console.log(`  ${T} tokens: ${fmt(ms)}/layer; linears+rest ${fmt(linMs)} = ${(linFlop / (linMs / 1e3) / 1e12).toFixed(0)} TFLOP/s` +
-      ` (${pct(linFlop / (linMs / 1e3) / spec.fp8)} of FP8 peak); attention ${fmt(attnMs)} = ${(attnFlop / (attnMs / 1e3) / 1e12).toFixed(1)} TFLOP/s` +
-      ` (${pct(attnFlop / (attnMs / 1e3) / spec.fp32)} of FP32 FFMA peak); floor ${fmt(((linFlop / spec.fp8) + (attnFlop / spec.fp32)) * 1e3)}`);
-    rows[T] = { ms, attentionMs: attnMs, linearTflops: linFlop / (linMs / 1e3) / 1e12, attentionTflops: attnFlop / (attnMs / 1e3) / 1e12 };
+    console.log(
+      `  ${T} tokens: ${fmt(ms)}/layer; linears+rest ${fmt(linMs)} = ${
+        (linFlop / (linMs / 1e3) / 1e12).toFixed(0)
+      } TFLOP/s` +
+        ` (${pct(linFlop / (linMs / 1e3) / spec.fp8)} of FP8 peak); attention ${fmt(attnMs)} = ${
+          (attnFlop / (attnMs / 1e3) / 1e12).toFixed(1)
+        } TFLOP/s` +
+        ` (${pct(attnFlop / (attnMs / 1e3) / spec.fp32)} of FP32 FFMA peak); floor ${
+          fmt(((linFlop / spec.fp8) + (attnFlop / spec.fp32)) * 1e3)
+        }`,
+    );
+    rows[T] = {
+      ms,
+      attentionMs: attnMs,
+      linearTflops: linFlop / (linMs / 1e3) / 1e12,
+      attentionTflops: attnFlop / (attnMs / 1e3) / 1e12,
+    };
     step.dispose();
   }
   results.prefill = rows;
@@ -242,8 +335,14 @@ console.log(`${spec.name}: HBM ${(spec.bandwidth / 1e12).toFixed(2)} TB/s spec; 
     const attnMs = time(() => step.attention(), quick ? 20 : 100);
     const kvBytes = 2 * ctx * KVW * 4;
     const attnFloor = (kvBytes / spec.bandwidth) * 1e3, layerFloor = ((LAYER_BYTES + kvBytes) / spec.bandwidth) * 1e3;
-    console.log(`  ${String(ctx).padStart(6)} keys: layer ${fmt(ms)} (floor ${fmt(layerFloor)}, ${(ms / layerFloor).toFixed(2)}×);` +
-      ` attention ${fmt(attnMs)} (KV ${(kvBytes / 1e6).toFixed(0)} MB, floor ${fmt(attnFloor)}, ${pct(attnFloor / attnMs)} of spec BW)`);
+    console.log(
+      `  ${String(ctx).padStart(6)} keys: layer ${fmt(ms)} (floor ${fmt(layerFloor)}, ${
+        (ms / layerFloor).toFixed(2)
+      }×);` +
+        ` attention ${fmt(attnMs)} (KV ${(kvBytes / 1e6).toFixed(0)} MB, floor ${fmt(attnFloor)}, ${
+          pct(attnFloor / attnMs)
+        } of spec BW)`,
+    );
     rows[ctx] = { ms, attentionMs: attnMs, layerFloor, attentionFloor: attnFloor };
     step.dispose();
   }

@@ -1,6 +1,6 @@
 // One `perf record` running in the background for the latency bench's --perf and --sched: started with the events
 // and target to record, stopped with SIGINT (perf then writes its file), read back with a perf report command.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

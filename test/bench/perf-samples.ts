@@ -33,7 +33,9 @@ export class PerfSampler {
     const out = await this.record.stop(["script", "-F", "time,ip"]);
     const samples: PerfSample[] = [];
     // one line per sample: "  1795407234.166214:  1a7c696"
-    for (const m of out.matchAll(/^\s*([\d.]+):\s+([0-9a-f]+)/gm)) samples.push({ atMs: Number(m[1]) * 1000, isKernel: isKernelIp(m[2]) });
+    for (const m of out.matchAll(/^\s*([\d.]+):\s+([0-9a-f]+)/gm)) {
+      samples.push({ atMs: Number(m[1]) * 1000, isKernel: isKernelIp(m[2]) });
+    }
     return samples;
   }
 }

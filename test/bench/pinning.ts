@@ -9,7 +9,9 @@ export const pinTo = (cpu: number, pid: number) => execFileSync("taskset", ["-a"
 
 /** Thread ids of V8's helper threads ("V8 DefaultWorker") in process `pid`. */
 const v8HelperThreadIds = (pid: number): number[] =>
-  readdirSync(`/proc/${pid}/task`).filter((tid) => readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() === V8_WORKER_THREAD_NAME).map(Number);
+  readdirSync(`/proc/${pid}/task`).filter((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() === V8_WORKER_THREAD_NAME
+  ).map(Number);
 
 /** Moves V8's helper threads of process `pid` to `cpu` (after pinTo put the whole process elsewhere): concurrent
  * marking and parallel collection work then has a core the event loop is not on, as on a host with idle cores.

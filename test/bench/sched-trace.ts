@@ -41,7 +41,18 @@ export function parseTimehist(text: string): SchedRun[] {
   for (const line of text.split("\n")) {
     const m = ROW.exec(line);
     // a process's main thread is written with its id alone: "deno[3979]"
-    if (m) runs.push({ endS: Number(m[1]), name: m[2], tid: Number(m[3]), pid: Number(m[4] ?? m[3]), waitMs: Number(m[5]), wakeDelayMs: Number(m[6]), runMs: Number(m[7]), state: m[8] });
+    if (m) {
+      runs.push({
+        endS: Number(m[1]),
+        name: m[2],
+        tid: Number(m[3]),
+        pid: Number(m[4] ?? m[3]),
+        waitMs: Number(m[5]),
+        wakeDelayMs: Number(m[6]),
+        runMs: Number(m[7]),
+        state: m[8],
+      });
+    }
   }
   return runs;
 }
@@ -81,7 +92,8 @@ export class SchedTrace {
 
   /** Starts recording scheduler events on `cpu`; null when perf is not installed. */
   static start(cpu: number): SchedTrace | null {
-    const events = ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new", "sched:sched_migrate_task"].flatMap((e) => ["-e", e]);
+    const events = ["sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new", "sched:sched_migrate_task"]
+      .flatMap((e) => ["-e", e]);
     const record = PerfRecord.start([...events, "-C", String(cpu)]);
     return record && new SchedTrace(record);
   }

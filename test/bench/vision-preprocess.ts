@@ -77,20 +77,37 @@ const cases: [string, number, number, "jpeg" | "png" | "webp", boolean][] = [
 
 console.log(`vision preprocessing, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), median of ${repeats}`);
 console.log(`render pool: ${opts.renderWorkers} worker thread(s)`);
-console.log("input                    MP    -> target      b64   probe  decode  compos  resize  bytes  hash |  total   ms/MP ms/outMP  end-to-end  cached | loop held: on loop  pool");
+console.log(
+  "input                    MP    -> target      b64   probe  decode  compos  resize  bytes  hash |  total   ms/MP ms/outMP  end-to-end  cached | loop held: on loop  pool",
+);
 for (const [label, w, h, fmt, alpha] of cases) {
   const file = await photo(w, h, fmt, alpha);
   const url = `data:image/${fmt};base64,${Buffer.from(file).toString("base64")}`;
   const mp = (w * h) / 1e6;
   const g = gridFor(w, h, opts);
-  const t: Record<string, number[]> = { b64: [], probe: [], decode: [], composite: [], resize: [], bytes: [], hash: [], e2e: [], cached: [], heldLoop: [], heldPool: [] };
+  const t: Record<string, number[]> = {
+    b64: [],
+    probe: [],
+    decode: [],
+    composite: [],
+    resize: [],
+    bytes: [],
+    hash: [],
+    e2e: [],
+    cached: [],
+    heldLoop: [],
+    heldPool: [],
+  };
   for (let r = 0; r <= repeats; r++) {
     const rec = (k: string, v: number) => r > 0 && t[k].push(v); // run 0 warms up
     let bytes!: Uint8Array;
-    rec("b64", await timed(() => {
-      const s = readSource(url, opts.maxImageBytes);
-      if (s.kind === "bytes") bytes = s.bytes;
-    }));
+    rec(
+      "b64",
+      await timed(() => {
+        const s = readSource(url, opts.maxImageBytes);
+        if (s.kind === "bytes") bytes = s.bytes;
+      }),
+    );
     let p!: Awaited<ReturnType<typeof probeImage>>;
     rec("probe", await timed(async () => (p = await probeImage(bytes, opts))));
     let d!: Awaited<ReturnType<typeof decode>>;
@@ -98,7 +115,12 @@ for (const [label, w, h, fmt, alpha] of cases) {
     let rgb!: Uint8Array;
     rec("composite", await timed(() => (rgb = toRgbOnWhite(d.data, d.width * d.height, d.channels))));
     let f!: Float32Array;
-    rec("resize", await timed(() => (f = resizeBicubic({ width: d.width, height: d.height, channels: 3, data: rgb }, g.width, g.height).data)));
+    rec(
+      "resize",
+      await timed(
+        () => (f = resizeBicubic({ width: d.width, height: d.height, channels: 3, data: rgb }, g.width, g.height).data),
+      ),
+    );
     let out!: Uint8Array;
     rec("bytes", await timed(() => (out = toBytes(f))));
     rec("hash", await timed(() => sha256Hex(out)));
@@ -113,9 +135,17 @@ for (const [label, w, h, fmt, alpha] of cases) {
   const total = m.b64 + m.probe + m.decode + m.composite + m.resize + m.bytes + m.hash;
   const f1 = (x: number) => x.toFixed(1).padStart(6);
   console.log(
-    `${label.padEnd(22)} ${mp.toFixed(2).padStart(5)} -> ${`${g.width}x${g.height}`.padEnd(10)} ${f1(m.b64)} ${f1(m.probe)} ${f1(m.decode)}  ${f1(m.composite)} ${f1(m.resize)} ${f1(m.bytes)} ${f1(m.hash)} | ${f1(total)} ${f1(total / mp)}   ${f1(total / ((g.width * g.height) / 1e6))}  ${f1(m.e2e).padStart(10)}  ${f1(m.cached)} |          ${f1(m.heldLoop)} ${f1(m.heldPool)}`,
+    `${label.padEnd(22)} ${mp.toFixed(2).padStart(5)} -> ${`${g.width}x${g.height}`.padEnd(10)} ${f1(m.b64)} ${
+      f1(m.probe)
+    } ${f1(m.decode)}  ${f1(m.composite)} ${f1(m.resize)} ${f1(m.bytes)} ${f1(m.hash)} | ${f1(total)} ${
+      f1(total / mp)
+    }   ${f1(total / ((g.width * g.height) / 1e6))}  ${f1(m.e2e).padStart(10)}  ${f1(m.cached)} |          ${
+      f1(m.heldLoop)
+    } ${f1(m.heldPool)}`,
   );
 }
-console.log("ms per stage; ms/MP = total / source megapixels, ms/outMP = total / resized megapixels; end-to-end = prepareImage from file bytes; cached = a content-cache hit (probe + lookup);\n" +
-  "loop held = the longest the event loop could not run a timer during one prepareImage, the render on the loop (renderWorkers 0) or on the pool");
+console.log(
+  "ms per stage; ms/MP = total / source megapixels, ms/outMP = total / resized megapixels; end-to-end = prepareImage from file bytes; cached = a content-cache hit (probe + lookup);\n" +
+    "loop held = the longest the event loop could not run a timer during one prepareImage, the render on the loop (renderWorkers 0) or on the pool",
+);
 closeSharedRenderPools();

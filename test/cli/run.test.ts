@@ -4,11 +4,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Golden, fixtureDir, repoRoot } from "../helpers/fixtures.ts";
+import { fixtureDir, Golden, repoRoot } from "../helpers/fixtures.ts";
 
 function gust(args: string[]) {
   const r = spawnSync("npm", ["run", "--silent", "gust", "--", ...args], { cwd: repoRoot, encoding: "utf8" });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.split("\n").filter((l) => !l.includes("npm warn")).join("\n") };
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr.split("\n").filter((l) => !l.includes("npm warn")).join("\n"),
+  };
 }
 
 describe("gust run", () => {
@@ -21,13 +25,29 @@ describe("gust run", () => {
   ])("prints the golden greedy tokens for %s (%s)", (name, c) => {
     const golden = new Golden(name);
     const ids = Array.from(golden.i32(`${c}.input_ids`));
-    const r = gust(["run", "--model", fixtureDir(name), "--ids", ids.join(","), "--max-tokens", "16", "--temperature", "0", "--ignore-eos", "--json"]);
+    const r = gust([
+      "run",
+      "--model",
+      fixtureDir(name),
+      "--ids",
+      ids.join(","),
+      "--max-tokens",
+      "16",
+      "--temperature",
+      "0",
+      "--ignore-eos",
+      "--json",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.prompt_ids).toEqual(ids);
     expect(out.ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
     expect(out.finish_reason).toBe("length");
-    expect(out.usage).toMatchObject({ prompt_tokens: ids.length, completion_tokens: 16, total_tokens: ids.length + 16 });
+    expect(out.usage).toMatchObject({
+      prompt_tokens: ids.length,
+      completion_tokens: 16,
+      total_tokens: ids.length + 16,
+    });
   });
 
   it.each([
@@ -37,16 +57,48 @@ describe("gust run", () => {
     const golden = new Golden("tiny-mistral3");
     const ids = Array.from(golden.i32(`${c}.input_ids`));
     const images = files.flatMap((f) => ["--image", `${fixtureDir("tiny-mistral3")}/${f}`]);
-    const r = gust(["run", "--model", fixtureDir("tiny-mistral3"), "--ids", ids.join(","), ...images, "--max-tokens", "16", "--temperature", "0", "--ignore-eos", "--json"]);
+    const r = gust([
+      "run",
+      "--model",
+      fixtureDir("tiny-mistral3"),
+      "--ids",
+      ids.join(","),
+      ...images,
+      "--max-tokens",
+      "16",
+      "--temperature",
+      "0",
+      "--ignore-eos",
+      "--json",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
-    const missing = gust(["run", "--model", fixtureDir("tiny-mistral3"), "--ids", ids.join(","), "--max-tokens", "2", "--json"]);
+    const missing = gust([
+      "run",
+      "--model",
+      fixtureDir("tiny-mistral3"),
+      "--ids",
+      ids.join(","),
+      "--max-tokens",
+      "2",
+      "--json",
+    ]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/image/);
   });
 
   it("--draft (EAGLE) gives the same greedy tokens and reports spec stats", () => {
-    const base = ["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", "1,3,77,78,79,4", "--max-tokens", "14", "--ignore-eos", "--json"];
+    const base = [
+      "run",
+      "--model",
+      fixtureDir("tiny-mistral3-fp8"),
+      "--ids",
+      "1,3,77,78,79,4",
+      "--max-tokens",
+      "14",
+      "--ignore-eos",
+      "--json",
+    ];
     const plain = JSON.parse(gust(base).stdout);
     const r = gust([...base, "--draft", fixtureDir("tiny-mistral3-eagle"), "--spec-tokens", "2"]);
     expect(r.status, r.stderr).toBe(0);
@@ -65,7 +117,18 @@ describe("gust run", () => {
     const dir = mkdtempSync(join(tmpdir(), "gust-img-"));
     const rgb = Uint8Array.from({ length: 50 * 37 * 3 }, (_, i) => (i * 7) % 251);
     writeFileSync(join(dir, "odd.png"), encodePng({ rgb, width: 50, height: 37 }));
-    const r = gust(["run", "--model", fixtureDir("tiny-mistral3"), "--prompt", "what is it", "--image", join(dir, "odd.png"), "--max-tokens", "3", "--json"]);
+    const r = gust([
+      "run",
+      "--model",
+      fixtureDir("tiny-mistral3"),
+      "--prompt",
+      "what is it",
+      "--image",
+      join(dir, "odd.png"),
+      "--max-tokens",
+      "3",
+      "--json",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const ids: number[] = JSON.parse(r.stdout).prompt_ids;
     // 50×37 → 2×2 cells of 28 px (56×56): [IMG][IMG][IMG_BREAK][IMG][IMG][IMG_END]
@@ -73,7 +136,21 @@ describe("gust run", () => {
   });
 
   it("is reproducible with a seed at temperature > 0", () => {
-    const args = ["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", "1,3,50,60,4", "--max-tokens", "12", "--temperature", "1.0", "--seed", "42", "--ignore-eos", "--json"];
+    const args = [
+      "run",
+      "--model",
+      fixtureDir("tiny-mistral3-fp8"),
+      "--ids",
+      "1,3,50,60,4",
+      "--max-tokens",
+      "12",
+      "--temperature",
+      "1.0",
+      "--seed",
+      "42",
+      "--ignore-eos",
+      "--json",
+    ];
     const a = JSON.parse(gust(args).stdout), b = JSON.parse(gust(args).stdout);
     expect(a.ids).toEqual(b.ids);
     const other = JSON.parse(gust([...args.slice(0, -3), "43", "--ignore-eos", "--json"]).stdout);
@@ -83,7 +160,21 @@ describe("gust run", () => {
   it("a reasoning budget of 5 closes the think block within the first 6 tokens", () => {
     // the prompt ends with [THINK] (id 34 in the fixture's tekken.json), so the model starts inside reasoning
     for (const prompt of ["1,3,40,50,4,34", "1,3,200,201,202,4,34", "1,36,98,37,3,77,4,34"]) {
-      const r = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--ids", prompt, "--reasoning-budget", "5", "--max-tokens", "20", "--temperature", "0", "--ignore-eos", "--json"]);
+      const r = gust([
+        "run",
+        "--model",
+        fixtureDir("tiny-mistral3-fp8"),
+        "--ids",
+        prompt,
+        "--reasoning-budget",
+        "5",
+        "--max-tokens",
+        "20",
+        "--temperature",
+        "0",
+        "--ignore-eos",
+        "--json",
+      ]);
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout);
       expect(out.ids.slice(0, 6)).toContain(35);
@@ -94,15 +185,47 @@ describe("gust run", () => {
 
   it("--response-format json_object holds the answer to JSON (a viable prefix when cut short) and refuses other formats", () => {
     for (const seed of ["1", "2"]) {
-      const r = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "JSON please", "--response-format", "json_object", "--reasoning-budget", "0",
-        "--max-tokens", "60", "--temperature", "1", "--seed", seed, "--json"]);
+      const r = gust([
+        "run",
+        "--model",
+        fixtureDir("tiny-mistral3-fp8"),
+        "--prompt",
+        "JSON please",
+        "--response-format",
+        "json_object",
+        "--reasoning-budget",
+        "0",
+        "--max-tokens",
+        "60",
+        "--temperature",
+        "1",
+        "--seed",
+        seed,
+        "--json",
+      ]);
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout);
       expect(out.text.trimStart().startsWith("{"), out.text).toBe(true);
       if (out.finish_reason === "stop") expect(() => JSON.parse(out.text)).not.toThrow();
       // unconstrained, the same seed does not write JSON
-      const free = JSON.parse(gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "JSON please", "--reasoning-budget", "0",
-        "--max-tokens", "60", "--temperature", "1", "--seed", seed, "--json"]).stdout);
+      const free = JSON.parse(
+        gust([
+          "run",
+          "--model",
+          fixtureDir("tiny-mistral3-fp8"),
+          "--prompt",
+          "JSON please",
+          "--reasoning-budget",
+          "0",
+          "--max-tokens",
+          "60",
+          "--temperature",
+          "1",
+          "--seed",
+          seed,
+          "--json",
+        ]).stdout,
+      );
       expect(free.text.trimStart().startsWith("{")).toBe(false);
     }
     const bad = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "x", "--response-format", "yaml"]);
@@ -111,7 +234,22 @@ describe("gust run", () => {
   });
 
   it("--n samples share the prompt and differ by seed; --prompt goes through the chat encoder", () => {
-    const r = gust(["run", "--model", fixtureDir("tiny-mistral3-fp8"), "--prompt", "hello there", "--max-tokens", "6", "--n", "3", "--temperature", "1", "--seed", "9", "--json"]);
+    const r = gust([
+      "run",
+      "--model",
+      fixtureDir("tiny-mistral3-fp8"),
+      "--prompt",
+      "hello there",
+      "--max-tokens",
+      "6",
+      "--n",
+      "3",
+      "--temperature",
+      "1",
+      "--seed",
+      "9",
+      "--json",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.prompt_ids[0]).toBe(1);
@@ -128,23 +266,53 @@ describe("gust run", () => {
     const out = JSON.parse(r.stdout);
     expect(out.ids).not.toContain(3); // typed "[INST]" is text, never the control token
     const dir = mkdtempSync(join(tmpdir(), "gust-tok-"));
-    writeFileSync(join(dir, "m.json"), JSON.stringify({ messages: [{ role: "user", content: "Hi" }], reasoning_effort: "high" }));
-    const chat = JSON.parse(gust(["tokenize", "--model", fixtureDir("tiny-mistral3-fp8"), "--messages", join(dir, "m.json"), "--json"]).stdout);
+    writeFileSync(
+      join(dir, "m.json"),
+      JSON.stringify({ messages: [{ role: "user", content: "Hi" }], reasoning_effort: "high" }),
+    );
+    const chat = JSON.parse(
+      gust(["tokenize", "--model", fixtureDir("tiny-mistral3-fp8"), "--messages", join(dir, "m.json"), "--json"])
+        .stdout,
+    );
     expect(chat.text).toBe('<s>[MODEL_SETTINGS]{"reasoning_effort": "high"}[/MODEL_SETTINGS][INST]Hi[/INST]');
     expect(chat.ids[0]).toBe(1);
   });
 
   it.each([
     [["run", "--ids", "1,2"], 2, /--model DIR is required/],
-    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,x"], 2, /"x" is not a non-negative integer token id/],
-    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--max-tokens=-3"], 2, /--max-tokens must be an integer/],
+    [
+      ["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,x"],
+      2,
+      /"x" is not a non-negative integer token id/,
+    ],
+    [
+      ["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--max-tokens=-3"],
+      2,
+      /--max-tokens must be an integer/,
+    ],
     [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--bogus"], 2, /Unknown option '--bogus'/],
-    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5,512"], 1, /Prompt token 1 is 512, outside the vocabulary \[0, 512\)/],
-    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5", "--max-tokens", "300"], 1, /exceeds the context of 256; lower max_tokens to at most 255/],
+    [
+      ["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5,512"],
+      1,
+      /Prompt token 1 is 512, outside the vocabulary \[0, 512\)/,
+    ],
+    [
+      ["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "5", "--max-tokens", "300"],
+      1,
+      /exceeds the context of 256; lower max_tokens to at most 255/,
+    ],
     [["run", "--model", "test/fixtures/does-not-exist", "--ids", "5"], 1, /model directory does not exist/],
     [["frobnicate"], 2, /unknown command "frobnicate"/],
-    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--top-p", "1.5"], 2, /top_p must be in \(0, 1\]/],
-    [["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--prompt", "x"], 2, /exactly one of --ids, --prompt and --messages/],
+    [
+      ["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--top-p", "1.5"],
+      2,
+      /top_p must be in \(0, 1\]/,
+    ],
+    [
+      ["run", "--model", "test/fixtures/tiny-mistral3", "--ids", "1,2", "--prompt", "x"],
+      2,
+      /exactly one of --ids, --prompt and --messages/,
+    ],
   ])("gust %j fails with status %i and a clear message", (args, status, message) => {
     const r = gust(args as string[]);
     expect(r.status).toBe(status);

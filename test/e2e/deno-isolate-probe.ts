@@ -8,11 +8,19 @@ import { serveOnDeno } from "../../edge/deno.ts";
 import { startGateway } from "../../edge/gateway.ts";
 
 // Deno's API as used here, typed locally so the file also type-checks under Bun's tsc
-declare const Deno: { args: string[]; readFileSync(path: string): Uint8Array; memoryUsage(): { heapUsed: number }; exit(code: number): never };
+declare const Deno: {
+  args: string[];
+  readFileSync(path: string): Uint8Array;
+  memoryUsage(): { heapUsed: number };
+  exit(code: number): never;
+};
 
 const [socket, stateDir, pngPath] = Deno.args;
 
-const gw = await startGateway(parseServeArgs(["--runtime", socket, "--port", "0", "--state-dir", stateDir]), serveOnDeno);
+const gw = await startGateway(
+  parseServeArgs(["--runtime", socket, "--port", "0", "--state-dir", stateDir]),
+  serveOnDeno,
+);
 const model = gw.link.binding?.info.id;
 if (!model) throw new Error(`the gateway did not connect to the runtime at ${socket}: ${gw.link.lastError}`);
 
@@ -22,17 +30,30 @@ async function expectOk(path: string, init?: RequestInit): Promise<string> {
   if (!res.ok) throw new Error(`${init?.method ?? "GET"} ${path}: ${res.status} ${text}`);
   return text;
 }
-const chat = (body: object) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, max_tokens: 4, ...body }) });
+const chat = (body: object) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ model, max_tokens: 4, ...body }),
+});
 
 await expectOk("/health");
 await expectOk("/v1/models");
 await expectOk("/v1/chat/completions", chat({ messages: [{ role: "user", content: "hello" }] }));
-const sse = await expectOk("/v1/chat/completions", chat({ messages: [{ role: "user", content: "hello" }], stream: true }));
+const sse = await expectOk(
+  "/v1/chat/completions",
+  chat({ messages: [{ role: "user", content: "hello" }], stream: true }),
+);
 if (!sse.includes("data: [DONE]")) throw new Error(`the stream did not end with [DONE]: ${sse}`);
 const png = (Deno.readFileSync(pngPath) as unknown as { toBase64(): string }).toBase64();
 const image = { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } };
-await expectOk("/v1/chat/completions", chat({ messages: [{ role: "user", content: [image, { type: "text", text: "what is it?" }] }] }));
-await expectOk("/admin/functions/probe", { method: "POST", body: `export default { fetch: () => new Response("deployed") };` });
+await expectOk(
+  "/v1/chat/completions",
+  chat({ messages: [{ role: "user", content: [image, { type: "text", text: "what is it?" }] }] }),
+);
+await expectOk("/admin/functions/probe", {
+  method: "POST",
+  body: `export default { fetch: () => new Response("deployed") };`,
+});
 if ((await expectOk("/fn/probe/")) !== "deployed") throw new Error("the deployed function did not answer");
 await expectOk("/metrics");
 

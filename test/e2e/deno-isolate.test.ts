@@ -8,14 +8,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureDir, repoRoot } from "../helpers/fixtures.ts";
-import { denoBin, startGust, tempSocket, type Started } from "../helpers/processes.ts";
+import { denoBin, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3"; // has a vision tower, so the image request reaches the render pool
 const socket = tempSocket("isolate");
 let runtime: Started;
 
 beforeAll(async () => {
-  runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64"], /serving/);
+  runtime = await startGust(
+    ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64"],
+    /serving/,
+  );
 }, 60_000);
 afterAll(async () => {
   await runtime?.stop();
@@ -25,13 +28,28 @@ describe("the Deno gateway's isolate", () => {
   it("serves chat, streams, images, deploys and metrics without loading Deno's Node layer or sharp", () => {
     const stateDir = mkdtempSync(join(tmpdir(), "gust-isolate-"));
     const png = join(fixtureDir(MODEL), "one_image.image0.png");
-    const r = spawnSync(denoBin, ["run", "-A", "--v8-flags=--expose-gc", join(repoRoot, "test/e2e/deno-isolate-probe.ts"), socket, stateDir, png], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(denoBin, [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      join(repoRoot, "test/e2e/deno-isolate-probe.ts"),
+      socket,
+      stateDir,
+      png,
+    ], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const { heapUsedBytes, addedBytes } = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { heapUsedBytes: number; addedBytes: Record<string, number> };
-    const report = `live heap ${(heapUsedBytes / 2 ** 20).toFixed(2)} MiB; loading each part afterwards added ${JSON.stringify(addedBytes)} bytes`;
+    const { heapUsedBytes, addedBytes } = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
+      heapUsedBytes: number;
+      addedBytes: Record<string, number>;
+    };
+    const report = `live heap ${(heapUsedBytes / 2 ** 20).toFixed(2)} MiB; loading each part afterwards added ${
+      JSON.stringify(addedBytes)
+    } bytes`;
     // Deno 2.9, the gateway at 7.2 MiB: process 0.72 MiB, node:net 0.41, node:fs 0.35, node:crypto 0.25, sharp 1.67;
     // one the gateway had loaded itself adds nothing (a few KiB either way)
-    for (const [part, bytes] of Object.entries(addedBytes)) expect(bytes, `${part}: ${report}`).toBeGreaterThan(100 * 1024);
+    for (const [part, bytes] of Object.entries(addedBytes)) {
+      expect(bytes, `${part}: ${report}`).toBeGreaterThan(100 * 1024);
+    }
     expect(Object.keys(addedBytes)).toEqual(["process", "node:net", "node:fs", "node:crypto", "sharp"]);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startGust, type Started } from "../helpers/processes.ts";
+import { type Started, startGust } from "../helpers/processes.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gust-dev-fns-"));
 const port = 18461;
@@ -34,13 +34,17 @@ describe("gust dev", () => {
     const runtimeStarts = (dev.output().match(/gust runtime: serving/g) ?? []).length;
 
     writeFileSync(join(dir, "hello.ts"), source("hello again"));
-    for (let i = 0; i < 200 && !/deployed hello v2/.test(dev.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !/deployed hello v2/.test(dev.output()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(dev.output()).toMatch(/deployed hello v2/);
     expect((await get("/fn/hello/")).body.greeting).toBe("hello again");
     expect((dev.output().match(/gust runtime: serving/g) ?? []).length).toBe(runtimeStarts);
 
     writeFileSync(join(dir, "hello.ts"), "export default {{ broken");
-    for (let i = 0; i < 200 && !/hello not deployed/.test(dev.output()); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !/hello not deployed/.test(dev.output()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(dev.output()).toMatch(/hello not deployed/);
     expect((await get("/fn/hello/")).body.greeting).toBe("hello again"); // the last good version keeps serving
   });

@@ -11,10 +11,12 @@ import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { scrapeMetric } from "../helpers/metrics.ts";
-import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
-const runtimeArgs = (socket: string) => ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "256", "--max-num-seqs", "16"];
+const runtimeArgs = (
+  socket: string,
+) => ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "256", "--max-num-seqs", "16"];
 
 const metric = scrapeMetric;
 
@@ -53,11 +55,23 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
   });
 
   it("answers the openai client, non-streaming and streaming with usage", async () => {
-    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 8, temperature: 0 });
+    const r = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Hello" }],
+      max_tokens: 8,
+      temperature: 0,
+    });
     expect(r.object).toBe("chat.completion");
     expect(r.choices[0].finish_reason).toBe("length");
     expect(r.usage?.completion_tokens).toBe(8);
-    const stream = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Hello" }],
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "", usage;
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta?.content ?? "";
@@ -68,7 +82,17 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
   });
 
   it("returns log-probabilities from the runtime only when asked", async () => {
-    const asked = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 2, ignore_eos: true } as never);
+    const asked = await openai.chat.completions.create(
+      {
+        model: MODEL,
+        messages: [{ role: "user", content: "Hello" }],
+        max_tokens: 6,
+        temperature: 0,
+        logprobs: true,
+        top_logprobs: 2,
+        ignore_eos: true,
+      } as never,
+    );
     const entries = (asked as OpenAI.Chat.ChatCompletion).choices[0].logprobs!.content!;
     expect(entries.length).toBeGreaterThan(0);
     for (const e of entries) {
@@ -76,15 +100,29 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
       expect(e.top_logprobs).toHaveLength(2);
       expect(e.top_logprobs[0].logprob).toBeGreaterThanOrEqual(e.logprob); // greedy picks the most likely
     }
-    const quiet = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Hello" }], max_tokens: 6, temperature: 0, ignore_eos: true } as never) as OpenAI.Chat.ChatCompletion;
+    const quiet = await openai.chat.completions.create(
+      {
+        model: MODEL,
+        messages: [{ role: "user", content: "Hello" }],
+        max_tokens: 6,
+        temperature: 0,
+        ignore_eos: true,
+      } as never,
+    ) as OpenAI.Chat.ChatCompletion;
     expect(quiet.choices[0].logprobs).toBeNull();
     expect(quiet.choices[0].message.content).toBe((asked as OpenAI.Chat.ChatCompletion).choices[0].message.content);
   });
 
   it("accepts tools through the openai client", async () => {
     const r = await openai.chat.completions.create({
-      model: MODEL, max_tokens: 6, temperature: 0, messages: [{ role: "user", content: "add 2 and 3" }],
-      tools: [{ type: "function", function: { name: "add", parameters: { type: "object", properties: { a: { type: "number" } } } } }],
+      model: MODEL,
+      max_tokens: 6,
+      temperature: 0,
+      messages: [{ role: "user", content: "add 2 and 3" }],
+      tools: [{
+        type: "function",
+        function: { name: "add", parameters: { type: "object", properties: { a: { type: "number" } } } },
+      }],
     });
     expect(["length", "stop", "tool_calls"]).toContain(r.choices[0].finish_reason);
   });
@@ -93,15 +131,37 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
     const tok = await loadTokenizer(fixtureDir(MODEL));
     // biases toward closing quotes and braces so the random model's documents end inside the context
     const logit_bias = { [tok.encode('"')[0]]: 4, [tok.encode("}")[0]]: 4 };
-    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Give me JSON" }], max_tokens: 150, n: 3, seed: 4, temperature: 1, logit_bias, response_format: { type: "json_object" } });
+    const r = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Give me JSON" }],
+      max_tokens: 150,
+      n: 3,
+      seed: 4,
+      temperature: 1,
+      logit_bias,
+      response_format: { type: "json_object" },
+    });
     for (const choice of r.choices) {
       expect(choice.finish_reason).toBe("stop");
       const value = JSON.parse(choice.message.content!);
       expect(value !== null && typeof value === "object" && !Array.isArray(value)).toBe(true);
     }
-    const schema = { type: "object", properties: { city: { type: "string" }, sunny: { type: "boolean" } }, required: ["city", "sunny"], additionalProperties: false };
-    const s = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Weather?" }], max_tokens: 150, n: 3, seed: 5, temperature: 1, logit_bias,
-      response_format: { type: "json_schema", json_schema: { name: "weather", schema, strict: true } } });
+    const schema = {
+      type: "object",
+      properties: { city: { type: "string" }, sunny: { type: "boolean" } },
+      required: ["city", "sunny"],
+      additionalProperties: false,
+    };
+    const s = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Weather?" }],
+      max_tokens: 150,
+      n: 3,
+      seed: 5,
+      temperature: 1,
+      logit_bias,
+      response_format: { type: "json_schema", json_schema: { name: "weather", schema, strict: true } },
+    });
     const stopped = s.choices.filter((c) => c.finish_reason === "stop");
     expect(stopped.length).toBeGreaterThan(0);
     for (const c of stopped) {
@@ -110,7 +170,14 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
       expect(typeof v.city).toBe("string");
       expect(typeof v.sunny).toBe("boolean");
     }
-    const m = await mistral.chat.complete({ model: MODEL, messages: [{ role: "user", content: "Give me JSON" }], maxTokens: 150, randomSeed: 4, temperature: 1, responseFormat: { type: "json_object" } });
+    const m = await mistral.chat.complete({
+      model: MODEL,
+      messages: [{ role: "user", content: "Give me JSON" }],
+      maxTokens: 150,
+      randomSeed: 4,
+      temperature: 1,
+      responseFormat: { type: "json_object" },
+    });
     const mc = m.choices[0]!;
     if (mc.finishReason === "stop") expect(() => JSON.parse(mc.message!.content as string)).not.toThrow();
     else expect(mc.finishReason).toBe("length");
@@ -121,10 +188,26 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
     const tok = await loadTokenizer(fixtureDir(MODEL));
     const logit_bias = { [tok.encode('"')[0]]: 3, [tok.encode("}")[0]]: 3 };
     // short tool definitions: the tiny model's context is 256 tokens, mostly single bytes
-    const bare = [{ type: "function" as const, function: { name: "w" } }, { type: "function" as const, function: { name: "t" } }];
-    const typed = [{ type: "function" as const, function: { name: "t", parameters: { type: "object", properties: { z: { enum: ["U", "C"] } }, required: ["z"] } } }];
-    const ask = (tools: OpenAI.Chat.ChatCompletionTool[], tool_choice: OpenAI.Chat.ChatCompletionToolChoiceOption) => openai.chat.completions.create({
-      model: MODEL, messages: [{ role: "user", content: "Use a tool" }], max_tokens: 80, n: 3, seed: 6, temperature: 1, logit_bias, tools, tool_choice });
+    const bare = [{ type: "function" as const, function: { name: "w" } }, {
+      type: "function" as const,
+      function: { name: "t" },
+    }];
+    const typed = [{
+      type: "function" as const,
+      function: { name: "t", parameters: { type: "object", properties: { z: { enum: ["U", "C"] } }, required: ["z"] } },
+    }];
+    const ask = (tools: OpenAI.Chat.ChatCompletionTool[], tool_choice: OpenAI.Chat.ChatCompletionToolChoiceOption) =>
+      openai.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "Use a tool" }],
+        max_tokens: 80,
+        n: 3,
+        seed: 6,
+        temperature: 1,
+        logit_bias,
+        tools,
+        tool_choice,
+      });
     const required = await ask(bare, "required");
     const named = await ask(typed, { type: "function", function: { name: "t" } });
     for (const [r, names] of [[required, ["w", "t"]], [named, ["t"]]] as const) {
@@ -146,18 +229,35 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
   });
 
   it("answers the mistral client at /mistral", async () => {
-    const r = await mistral.chat.complete({ model: MODEL, messages: [{ role: "user", content: "Hello" }], maxTokens: 6, temperature: 0, randomSeed: 3 });
+    const r = await mistral.chat.complete({
+      model: MODEL,
+      messages: [{ role: "user", content: "Hello" }],
+      maxTokens: 6,
+      temperature: 0,
+      randomSeed: 3,
+    });
     expect(r.choices[0].finishReason).toBe("length");
     expect(r.usage.completionTokens).toBe(6);
-    const stream = await mistral.chat.stream({ model: MODEL, messages: [{ role: "user", content: "Hello" }], maxTokens: 6, temperature: 0 });
+    const stream = await mistral.chat.stream({
+      model: MODEL,
+      messages: [{ role: "user", content: "Hello" }],
+      maxTokens: 6,
+      temperature: 0,
+    });
     let events = 0;
     for await (const e of stream) if (e.data.choices.length > 0) events++;
     expect(events).toBeGreaterThan(1);
   });
 
   it("8 concurrent greedy requests each equal the same request sent alone", async () => {
-    const ask = (i: number) => openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: `question number ${i}` }], max_tokens: 10, temperature: 0 })
-      .then((r) => r.choices[0].message.content);
+    const ask = (i: number) =>
+      openai.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: `question number ${i}` }],
+        max_tokens: 10,
+        temperature: 0,
+      })
+        .then((r) => r.choices[0].message.content);
     const together = await Promise.all(Array.from({ length: 8 }, (_, i) => ask(i)));
     for (let i = 0; i < 8; i++) expect(together[i]).toBe(await ask(i));
   });
@@ -165,8 +265,16 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
   it("a client that disconnects mid-stream leaves no KV blocks in use", async () => {
     const ac = new AbortController();
     const res = await fetch(`${base}/v1/chat/completions`, {
-      method: "POST", signal: ac.signal, headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "long story" }], max_tokens: 200, stream: true, temperature: 0 }),
+      method: "POST",
+      signal: ac.signal,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: MODEL,
+        messages: [{ role: "user", content: "long story" }],
+        max_tokens: 200,
+        stream: true,
+        temperature: 0,
+      }),
     });
     const reader = res.body!.getReader();
     await reader.read();
@@ -194,7 +302,10 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
       export default defineFunction({ name: "ver", app });`;
     const deploy = async (v: string) => {
       writeFileSync(join(dir, "f.ts"), source(v));
-      const res = await fetch(`${base}/admin/functions/ver`, { method: "POST", body: await bundleFunction(join(dir, "f.ts")) });
+      const res = await fetch(`${base}/admin/functions/ver`, {
+        method: "POST",
+        body: await bundleFunction(join(dir, "f.ts")),
+      });
       expect(res.status, await res.clone().text()).toBe(200);
     };
     await deploy("one");
@@ -205,14 +316,19 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
   });
 
   it("bad input gets a 4xx naming the field, and the server stays up", async () => {
-    const post = (body: string) => fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const post = (body: string) =>
+      fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
     const cases: [string, number, RegExp][] = [
       ["{not json", 400, /JSON/i],
       [JSON.stringify({ model: MODEL, messages: "hi" }), 400, /messages/],
       [JSON.stringify({ model: MODEL, messages: [{ role: "wizard", content: "x" }] }), 400, /role/],
       [JSON.stringify({ model: MODEL, messages: [] }), 400, /messages/],
       [JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 0 }), 400, /max_tokens/],
-      [JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 100000 }), 400, /max_tokens|context/],
+      [
+        JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 100000 }),
+        400,
+        /max_tokens|context/,
+      ],
       [JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "word ".repeat(400) }] }), 400, /context/],
       [JSON.stringify({ model: "no-such-model", messages: [{ role: "user", content: "x" }] }), 404, /no-such-model/],
     ];
@@ -228,13 +344,20 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
   it("fails fast with 503 while the runtime is down and recovers when it restarts", async () => {
     await runtime.stop("SIGKILL");
     await until(async () => (await fetch(`${base}/ready`)).status === 503, "the gateway to notice");
-    const down = await fetch(`${base}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 2 }) });
+    const down = await fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 2 }),
+    });
     expect(down.status).toBe(503);
     expect((await down.json()).error.message).toMatch(/runtime/i);
     runtime = await startGust(runtimeArgs(socket), /serving/);
     await until(async () => (await fetch(`${base}/ready`)).status === 200, "the gateway to reconnect");
-    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "again" }], max_tokens: 3 });
+    const r = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "again" }],
+      max_tokens: 3,
+    });
     expect(r.choices[0].message.content).toBeTypeOf("string");
   });
 });

@@ -12,7 +12,7 @@ import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { imageFeaturesForIds } from "../../runtime/vision/run-images.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
-import { startDenoGateway, startGust, tempSocket, type Started } from "../helpers/processes.ts";
+import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
 const socket = tempSocket("vision");
@@ -21,10 +21,28 @@ const denoPort = 18442;
 let runtime: Started, gateway: Started, denoGateway: Started;
 
 beforeAll(async () => {
-  runtime = await startGust(["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "128"], /serving/);
-  gateway = await startGust(["serve", "--runtime", socket, "--port", String(port), "--state-dir", mkdtempSync(join(tmpdir(), "gust-v-"))], /gateway on/);
+  runtime = await startGust(
+    ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "128"],
+    /serving/,
+  );
+  gateway = await startGust([
+    "serve",
+    "--runtime",
+    socket,
+    "--port",
+    String(port),
+    "--state-dir",
+    mkdtempSync(join(tmpdir(), "gust-v-")),
+  ], /gateway on/);
   // the same gateway on Deno: its images are rendered by Deno's worker threads (edge/vision/render-pool.ts)
-  denoGateway = await startDenoGateway(["--runtime", socket, "--port", String(denoPort), "--state-dir", mkdtempSync(join(tmpdir(), "gust-vd-"))]);
+  denoGateway = await startDenoGateway([
+    "--runtime",
+    socket,
+    "--port",
+    String(denoPort),
+    "--state-dir",
+    mkdtempSync(join(tmpdir(), "gust-vd-")),
+  ]);
 }, 90_000);
 afterAll(async () => {
   await gateway?.stop();
@@ -36,18 +54,27 @@ describe("images in chat requests", () => {
   async function expected(files: string[], text: string) {
     const paths = files.map((f) => join(fixtureDir(MODEL), f));
     const urls = paths.map((p) => `data:image/png;base64,${readFileSync(p).toString("base64")}`);
-    const content = [...urls.map((url) => ({ type: "image_url" as const, image_url: { url } })), { type: "text" as const, text }];
+    const content = [...urls.map((url) => ({ type: "image_url" as const, image_url: { url } })), {
+      type: "text" as const,
+      text,
+    }];
     const tok = await loadTokenizer(fixtureDir(MODEL));
     const sizes = new Map(urls.map((u, i) => {
       const png = readFileSync(paths[i]);
       return [u, { width: png.readUInt32BE(16), height: png.readUInt32BE(20) }];
     }));
-    const promptIds = encodeChat(tok, { messages: [{ role: "user", content }] }, { resolveImage: (src) => sizes.get(src!)! }).ids;
+    const promptIds =
+      encodeChat(tok, { messages: [{ role: "user", content }] }, { resolveImage: (src) => sizes.get(src!)! }).ids;
     const model = fixtureModel(MODEL);
     const vision = requireVision(model.config, backend);
     const images = imageFeaturesForIds(vision, promptIds, paths);
     vision.dispose();
-    const [local] = runOnce(backend, model.model, null, { promptIds, maxTokens: 8, sampling: { temperature: 0 }, images });
+    const [local] = runOnce(backend, model.model, null, {
+      promptIds,
+      maxTokens: 8,
+      sampling: { temperature: 0 },
+      images,
+    });
     return { content, promptIds, want: runTextFields(tok, local.tokens.map((t) => t.token)).text };
   }
 
@@ -59,7 +86,16 @@ describe("images in chat requests", () => {
       await expected(["two_images.image1.png"], "third"),
       await expected(["one_image.image0.png", "two_images.image1.png"], "fourth"),
     ];
-    const answers = await Promise.all(cases.map((c) => openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: c.content }], max_tokens: 8, temperature: 0 })));
+    const answers = await Promise.all(
+      cases.map((c) =>
+        openai.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: "user", content: c.content }],
+          max_tokens: 8,
+          temperature: 0,
+        })
+      ),
+    );
     answers.forEach((a, i) => expect(a.choices[0].message.content, `case ${i}`).toBe(cases[i].want));
   });
 
@@ -68,11 +104,24 @@ describe("images in chat requests", () => {
     const client = await RuntimeClient.connect(socket);
     try {
       const before = (await client.stats()).vision!;
-      const rgb = (w: number, h: number, v: number) => ({ rgb: new Uint8Array(w * h * 3).fill(v), width: w, height: h, hash: `h${v}` });
+      const rgb = (w: number, h: number, v: number) => ({
+        rgb: new Uint8Array(w * h * 3).fill(v),
+        width: w,
+        height: h,
+        hash: `h${v}`,
+      });
       // one 2×2-cell image (56×56 → [IMG][IMG][IMG_BREAK][IMG][IMG][IMG_END]) per request, after <s>
       const prompt = [1, 3, 10, 10, 12, 10, 10, 13, 4];
       // sent in one turn, so the client writes the three frames as one and the runtime reads them together
-      const runs = [20, 90, 200].map((v) => client.generate({ promptIds: prompt, images: [rgb(56, 56, v)], maxTokens: 2, ignoreEos: true, sampling: { temperature: 0 } }));
+      const runs = [20, 90, 200].map((v) =>
+        client.generate({
+          promptIds: prompt,
+          images: [rgb(56, 56, v)],
+          maxTokens: 2,
+          ignoreEos: true,
+          sampling: { temperature: 0 },
+        })
+      );
       for (const r of runs) for await (const _ of r) { /* drain */ }
       const after = (await client.stats()).vision!;
       expect(after.requests - before.requests).toBe(3);
@@ -89,23 +138,49 @@ describe("images in chat requests", () => {
     // in-process: the same request encoded with the PNGs' sizes, pixels through the vision tower
     const { content, promptIds, want } = await expected(files, "What is in these pictures?");
     const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
-    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 });
+    const r = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content }],
+      max_tokens: 8,
+      temperature: 0,
+    });
     expect(r.usage?.prompt_tokens).toBe(promptIds.length);
     expect(r.choices[0].message.content).toBe(want);
   });
 
   it("the Deno gateway answers an image request as the in-process run does", async () => {
-    const { content, promptIds, want } = await expected(["two_images.image0.png", "two_images.image1.png"], "And on Deno?");
+    const { content, promptIds, want } = await expected(
+      ["two_images.image0.png", "two_images.image1.png"],
+      "And on Deno?",
+    );
     const openai = new OpenAI({ baseURL: `http://127.0.0.1:${denoPort}/v1`, apiKey: "unused", maxRetries: 0 });
-    const r = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 8, temperature: 0 });
+    const r = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content }],
+      max_tokens: 8,
+      temperature: 0,
+    });
     expect(r.usage?.prompt_tokens).toBe(promptIds.length);
     expect(r.choices[0].message.content).toBe(want);
   });
 
   it("refuses an image the model's caps do not allow, with the numbers", async () => {
     const big = readFileSync(join(fixtureDir(MODEL), "two_images.image1.png")).toString("base64");
-    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: MODEL, max_tokens: 2, messages: [{ role: "user", content: Array.from({ length: 12 }, () => ({ type: "image_url", image_url: { url: `data:image/png;base64,${big}` } })) }] }) });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: MODEL,
+        max_tokens: 2,
+        messages: [{
+          role: "user",
+          content: Array.from(
+            { length: 12 },
+            () => ({ type: "image_url", image_url: { url: `data:image/png;base64,${big}` } }),
+          ),
+        }],
+      }),
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).error.message).toMatch(/12 .*image|image.* 12|at most/i);
   });

@@ -27,7 +27,11 @@ function alone(p: number[], maxTokens: number): number[] {
   return generate(backend, fixtureModel(MODEL).model, p, { maxTokens, temperature: 0, ignoreEos: true }).ids;
 }
 
-function engineWith(numBlocks: number, blockSize: number, opts: { maxBatchedTokens?: number; maxNumSeqs?: number } = {}) {
+function engineWith(
+  numBlocks: number,
+  blockSize: number,
+  opts: { maxBatchedTokens?: number; maxNumSeqs?: number } = {},
+) {
   const e = makeEngine(MODEL, numBlocks, blockSize, opts);
   disposers.push(e.dispose);
   return e.engine;
@@ -36,8 +40,16 @@ function engineWith(numBlocks: number, blockSize: number, opts: { maxBatchedToke
 describe("engine consistency", () => {
   it("a batch of different prompts gives each the tokens it gets alone", () => {
     const engine = engineWith(96, 4);
-    const prompts = [prompt(10, vocab, 1), prompt(31, vocab, 2), prompt(3, vocab, 3), prompt(17, vocab, 4), prompt(8, vocab, 5)];
-    prompts.forEach((p, i) => engine.add({ requestId: `r${i}`, promptIds: p, maxTokens: 10 + i, ignoreEos: true, sampler: () => greedySampler }));
+    const prompts = [
+      prompt(10, vocab, 1),
+      prompt(31, vocab, 2),
+      prompt(3, vocab, 3),
+      prompt(17, vocab, 4),
+      prompt(8, vocab, 5),
+    ];
+    prompts.forEach((p, i) =>
+      engine.add({ requestId: `r${i}`, promptIds: p, maxTokens: 10 + i, ignoreEos: true, sampler: () => greedySampler })
+    );
     const { tokens } = collect(engine.runToCompletion());
     prompts.forEach((p, i) => expect(tokens[`r${i}/0`], `request ${i}`).toEqual(alone(p, 10 + i)));
     expect(engine.blocks.numFree).toBe(96);
@@ -63,7 +75,11 @@ describe("engine consistency", () => {
     const small = engineWith(64, 4, { maxBatchedTokens: 5 });
     const big = engineWith(64, 4, { maxBatchedTokens: 512 });
     const prompts = [prompt(23, vocab, 11), prompt(9, vocab, 12)];
-    for (const e of [small, big]) prompts.forEach((p, i) => e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 9, ignoreEos: true, sampler: () => greedySampler }));
+    for (const e of [small, big]) {
+      prompts.forEach((p, i) =>
+        e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 9, ignoreEos: true, sampler: () => greedySampler })
+      );
+    }
     expect(collect(small.runToCompletion()).tokens).toEqual(collect(big.runToCompletion()).tokens);
   });
 
@@ -71,7 +87,11 @@ describe("engine consistency", () => {
     const tight = engineWith(13, 4); // each request fits alone (≤ 9 blocks), three together do not
     const roomy = engineWith(64, 4);
     const prompts = [prompt(20, vocab, 21), prompt(19, vocab, 22), prompt(14, vocab, 23)];
-    for (const e of [tight, roomy]) prompts.forEach((p, i) => e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 14, ignoreEos: true, sampler: () => greedySampler }));
+    for (const e of [tight, roomy]) {
+      prompts.forEach((p, i) =>
+        e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 14, ignoreEos: true, sampler: () => greedySampler })
+      );
+    }
     const t = collect(tight.runToCompletion()), r = collect(roomy.runToCompletion());
     expect(Object.values(t.usage).reduce((n, u) => n + u!.preemptions, 0)).toBeGreaterThan(0);
     expect(t.tokens).toEqual(r.tokens);
@@ -104,13 +124,19 @@ describe("engine consistency", () => {
 describe("engine refusals", () => {
   it("refuses requests that can never fit, with the numbers", () => {
     const engine = engineWith(4, 4);
-    expect(() => engine.add({ requestId: "big", promptIds: prompt(10, vocab, 1), maxTokens: 10, sampler: () => greedySampler }))
+    expect(() =>
+      engine.add({ requestId: "big", promptIds: prompt(10, vocab, 1), maxTokens: 10, sampler: () => greedySampler })
+    )
       .toThrow(/Cannot schedule request big: it needs 5 KV blocks \(20 tokens of 4\), the whole pool has 4/);
-    expect(() => engine.add({ requestId: "long", promptIds: prompt(250, vocab, 1), maxTokens: 10, sampler: () => greedySampler }))
+    expect(() =>
+      engine.add({ requestId: "long", promptIds: prompt(250, vocab, 1), maxTokens: 10, sampler: () => greedySampler })
+    )
       .toThrow(/exceeds the context of 256; lower max_tokens to at most 6/);
     expect(() => engine.add({ requestId: "bad", promptIds: [1, 600], maxTokens: 1, sampler: () => greedySampler }))
       .toThrow(/Prompt token 1 is 600, outside the vocabulary \[0, 512\)/);
-    expect(() => engine.add({ requestId: "b2", promptIds: [1], maxTokens: 1, reasoningBudget: -1, sampler: () => greedySampler }))
+    expect(() =>
+      engine.add({ requestId: "b2", promptIds: [1], maxTokens: 1, reasoningBudget: -1, sampler: () => greedySampler })
+    )
       .toThrow(/reasoning budget must be a non-negative integer/);
     expect(engine.hasWork).toBe(false);
   });
@@ -119,8 +145,20 @@ describe("engine refusals", () => {
 describe("cancellation", () => {
   it("an abort takes effect at the next step and returns every block", () => {
     const engine = engineWith(40, 4);
-    engine.add({ requestId: "keep", promptIds: prompt(9, vocab, 51), maxTokens: 12, ignoreEos: true, sampler: () => greedySampler });
-    engine.add({ requestId: "drop", promptIds: prompt(15, vocab, 52), maxTokens: 12, ignoreEos: true, sampler: () => greedySampler });
+    engine.add({
+      requestId: "keep",
+      promptIds: prompt(9, vocab, 51),
+      maxTokens: 12,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
+    engine.add({
+      requestId: "drop",
+      promptIds: prompt(15, vocab, 52),
+      maxTokens: 12,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
     const events: StepEvent[] = [];
     for (let i = 0; i < 3; i++) events.push(...engine.step());
     expect(engine.blocks.numUsed).toBeGreaterThan(0);
@@ -141,7 +179,14 @@ describe("cancellation", () => {
     let now = 1000;
     const e = makeEngine(MODEL, 40, 4, { now: () => now });
     disposers.push(e.dispose);
-    e.engine.add({ requestId: "late", promptIds: prompt(5, vocab, 61), maxTokens: 50, ignoreEos: true, deadline: 1500, sampler: () => greedySampler });
+    e.engine.add({
+      requestId: "late",
+      promptIds: prompt(5, vocab, 61),
+      maxTokens: 50,
+      ignoreEos: true,
+      deadline: 1500,
+      sampler: () => greedySampler,
+    });
     const first = e.engine.step();
     expect(first[0].tokens).toHaveLength(1);
     now = 1500;
@@ -160,10 +205,22 @@ describe("seeded sampling through the engine", () => {
     const target = prompt(12, vocab, 71);
     const run = (numBlocks: number, others: number) => {
       const engine = engineWith(numBlocks, 4);
-      engine.add({ requestId: "t", promptIds: target, maxTokens: 15, ignoreEos: true, sampler: samplerFactory(params, vocab, target) });
+      engine.add({
+        requestId: "t",
+        promptIds: target,
+        maxTokens: 15,
+        ignoreEos: true,
+        sampler: samplerFactory(params, vocab, target),
+      });
       for (let i = 0; i < others; i++) {
         const p = prompt(10 + i, vocab, 80 + i);
-        engine.add({ requestId: `o${i}`, promptIds: p, maxTokens: 15, ignoreEos: true, sampler: samplerFactory({ temperature: 1, seed: i }, vocab, p) });
+        engine.add({
+          requestId: `o${i}`,
+          promptIds: p,
+          maxTokens: 15,
+          ignoreEos: true,
+          sampler: samplerFactory({ temperature: 1, seed: i }, vocab, p),
+        });
       }
       return collect(engine.runToCompletion());
     };

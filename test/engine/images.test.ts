@@ -8,7 +8,7 @@ import type { StepEvent } from "../../runtime/engine/request.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { imageBlockKeys } from "../../runtime/vision/image-keys.ts";
 import { imagesForIds } from "../../runtime/vision/run-images.ts";
-import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { fixtureDir, Golden } from "../helpers/fixtures.ts";
 import { backend, fixtureModel, greedySampler, prompt } from "../helpers/engine.ts";
 
 const NAME = "tiny-mistral3";
@@ -40,9 +40,29 @@ describe("images in the engine", () => {
   it.each([512, 5])("golden greedy tokens in a mixed batch (prefill budget %i tokens per step)", (budget) => {
     const cache = new KvCache(backend, model.config.text, 64, 4);
     const engine = new Engine(backend, model.model, cache, { thinkIds: null, eosId: 2, maxBatchedTokens: budget });
-    engine.add({ requestId: "one", promptIds: one.ids, images: one.images, maxTokens: 16, ignoreEos: true, sampler: () => greedySampler });
-    engine.add({ requestId: "text", promptIds: prompt(9, 512, 3), maxTokens: 16, ignoreEos: true, sampler: () => greedySampler });
-    engine.add({ requestId: "two", promptIds: two.ids, images: two.images, maxTokens: 16, ignoreEos: true, sampler: () => greedySampler });
+    engine.add({
+      requestId: "one",
+      promptIds: one.ids,
+      images: one.images,
+      maxTokens: 16,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
+    engine.add({
+      requestId: "text",
+      promptIds: prompt(9, 512, 3),
+      maxTokens: 16,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
+    engine.add({
+      requestId: "two",
+      promptIds: two.ids,
+      images: two.images,
+      maxTokens: 16,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
     const { tokens } = run(engine);
     cache.dispose();
     expect(tokens.one).toEqual(Array.from(golden.i32("one_image.greedy")));
@@ -53,15 +73,38 @@ describe("images in the engine", () => {
     const cache = new KvCache(backend, model.config.text, 64, 4);
     const engine = new Engine(backend, model.model, cache, { thinkIds: null, eosId: 2 });
     const keys = (rgb: typeof one.rgb) => imageBlockKeys(one.ids, rgb, vision.config, 4);
-    engine.add({ requestId: "a", promptIds: one.ids, images: one.images, blockExtraKey: keys(one.rgb), maxTokens: 4, ignoreEos: true, sampler: () => greedySampler });
+    engine.add({
+      requestId: "a",
+      promptIds: one.ids,
+      images: one.images,
+      blockExtraKey: keys(one.rgb),
+      maxTokens: 4,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
     run(engine);
     // same ids, same picture: every full block before the last token is reused
-    engine.add({ requestId: "b", promptIds: one.ids, images: one.images, blockExtraKey: keys(one.rgb), maxTokens: 4, ignoreEos: true, sampler: () => greedySampler });
+    engine.add({
+      requestId: "b",
+      promptIds: one.ids,
+      images: one.images,
+      blockExtraKey: keys(one.rgb),
+      maxTokens: 4,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
     // same ids, a different picture of the same size (pixels inverted): blocks holding the image miss
     const inverted = one.rgb.map((img) => ({ ...img, rgb: img.rgb.map((v) => 255 - v) }));
     const invFeatures = vision.model.encode(inverted);
-    engine.add({ requestId: "c", promptIds: one.ids, images: { values: invFeatures.features, hidden: invFeatures.hidden, imageTokenId: 10 },
-      blockExtraKey: keys(inverted), maxTokens: 4, ignoreEos: true, sampler: () => greedySampler });
+    engine.add({
+      requestId: "c",
+      promptIds: one.ids,
+      images: { values: invFeatures.features, hidden: invFeatures.hidden, imageTokenId: 10 },
+      blockExtraKey: keys(inverted),
+      maxTokens: 4,
+      ignoreEos: true,
+      sampler: () => greedySampler,
+    });
     const { tokens, usage } = run(engine);
     cache.dispose();
     const firstImageBlock = Math.floor(one.ids.indexOf(10) / 4);
@@ -73,7 +116,15 @@ describe("images in the engine", () => {
   it("refuses a prompt whose [IMG] count does not match the features", () => {
     const cache = new KvCache(backend, model.config.text, 16, 4);
     const engine = new Engine(backend, model.model, cache, { thinkIds: null, eosId: 2 });
-    expect(() => engine.add({ requestId: "x", promptIds: [1, 10, 13, 4], images: one.images, maxTokens: 2, sampler: () => greedySampler }))
+    expect(() =>
+      engine.add({
+        requestId: "x",
+        promptIds: [1, 10, 13, 4],
+        images: one.images,
+        maxTokens: 2,
+        sampler: () => greedySampler,
+      })
+    )
       .toThrow(/1 \[IMG\] tokens .* but the images give 6 feature rows/);
     cache.dispose();
   });

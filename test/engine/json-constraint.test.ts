@@ -26,7 +26,12 @@ function idOf(text: string): number {
 }
 
 /** One request through a fresh engine with a wrapped sampler; the generated ids and the finish reason. */
-function runWrapped(promptIds: number[], maxTokens: number, reasoningBudget: number | null, sampler: (index: number) => TokenSampler) {
+function runWrapped(
+  promptIds: number[],
+  maxTokens: number,
+  reasoningBudget: number | null,
+  sampler: (index: number) => TokenSampler,
+) {
   const { engine, dispose } = makeEngine("tiny-mistral3-fp8", 64, 16);
   try {
     const ids: number[] = [];
@@ -42,10 +47,18 @@ function runWrapped(promptIds: number[], maxTokens: number, reasoningBudget: num
   }
 }
 
-function generate(seed: number, opts: { maxTokens: number; bias?: Record<number, number>; promptIds?: number[]; reasoningBudget?: number | null }) {
+function generate(
+  seed: number,
+  opts: { maxTokens: number; bias?: Record<number, number>; promptIds?: number[]; reasoningBudget?: number | null },
+) {
   const promptIds = opts.promptIds ?? [1, 3, ...tok.encode("Answer in JSON."), 4];
   const base = samplerFactory({ temperature: 1, seed, logitBias: opts.bias ?? {} }, tok.vocabSize, promptIds);
-  return runWrapped(promptIds, opts.maxTokens, opts.reasoningBudget ?? null, constraints.wrap(base, promptIds, opts.reasoningBudget !== 0));
+  return runWrapped(
+    promptIds,
+    opts.maxTokens,
+    opts.reasoningBudget ?? null,
+    constraints.wrap(base, promptIds, opts.reasoningBudget !== 0),
+  );
 }
 
 function answerText(ids: number[]): string {
@@ -79,7 +92,12 @@ describe("JSON mode on the tiny model", () => {
     // the prompt ends inside [THINK]: a budget of 3 forces [/THINK] after three free tokens
     const promptIds = [1, 3, ...tok.encode("Think, then JSON."), 4, THINK];
     for (let seed = 0; seed < 4; seed++) {
-      const { ids, finish } = generate(seed, { maxTokens: 60, promptIds, reasoningBudget: 3, bias: { [idOf('"')]: 4, [idOf("}")]: 4 } });
+      const { ids, finish } = generate(seed, {
+        maxTokens: 60,
+        promptIds,
+        reasoningBudget: 3,
+        bias: { [idOf('"')]: 4, [idOf("}")]: 4 },
+      });
       const end = ids.indexOf(END_THINK);
       expect(end).toBeGreaterThanOrEqual(0);
       expect(end).toBeLessThanOrEqual(3);
@@ -92,13 +110,27 @@ describe("JSON mode on the tiny model", () => {
 
 describe("required tool calls on the tiny model", () => {
   const TOOLS = [
-    { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } }, required: ["city"] } },
-    { name: "get_time", parameters: { type: "object", properties: { zone: { enum: ["UTC", "CET"] } }, required: ["zone"] } },
+    {
+      name: "get_weather",
+      parameters: {
+        type: "object",
+        properties: { city: { type: "string" }, days: { type: "integer" } },
+        required: ["city"],
+      },
+    },
+    {
+      name: "get_time",
+      parameters: { type: "object", properties: { zone: { enum: ["UTC", "CET"] } }, required: ["zone"] },
+    },
   ];
 
   function calls(seed: number, tools: typeof TOOLS, parallel: boolean) {
     const promptIds = [1, 3, ...tok.encode("Call a tool."), 4];
-    const base = samplerFactory({ temperature: 1, seed, logitBias: { [idOf('"')]: 3, [idOf("}")]: 3 } }, tok.vocabSize, promptIds);
+    const base = samplerFactory(
+      { temperature: 1, seed, logitBias: { [idOf('"')]: 3, [idOf("}")]: 3 } },
+      tok.vocabSize,
+      promptIds,
+    );
     return runWrapped(promptIds, 150, 0, constraints.wrapToolCalls(base, promptIds, false, { tools, parallel }));
   }
 
@@ -129,7 +161,9 @@ describe("required tool calls on the tiny model", () => {
     for (let seed = 0; seed < 4; seed++) {
       const { ids, finish } = calls(seed, [TOOLS[1]], false);
       const out = parseOutput(tok, ids);
-      expect(out.toolCalls.map((c) => c.name)).toEqual(finish === "stop" ? ["get_time"] : out.toolCalls.map(() => "get_time"));
+      expect(out.toolCalls.map((c) => c.name)).toEqual(
+        finish === "stop" ? ["get_time"] : out.toolCalls.map(() => "get_time"),
+      );
       expect(ids.filter((id) => id === tok.controlId("[TOOL_CALLS]"))).toHaveLength(1);
     }
   });
@@ -153,8 +187,17 @@ describe("a grammar that outgrows its DFA budget", () => {
   it("ends that answer instead of failing the engine step", () => {
     const small = new JsonConstraints(tok, 6);
     const promptIds = [1, 3, ...tok.encode("JSON"), 4];
-    const schema = { type: "object", properties: { alpha: { type: "string" }, beta: { type: "integer" } }, required: ["alpha", "beta"] };
-    const wrapped = small.wrap(samplerFactory({ temperature: 1, seed: 1 }, tok.vocabSize, promptIds), promptIds, false, { type: "json_schema", schema });
+    const schema = {
+      type: "object",
+      properties: { alpha: { type: "string" }, beta: { type: "integer" } },
+      required: ["alpha", "beta"],
+    };
+    const wrapped = small.wrap(
+      samplerFactory({ temperature: 1, seed: 1 }, tok.vocabSize, promptIds),
+      promptIds,
+      false,
+      { type: "json_schema", schema },
+    );
     const { ids, finish } = runWrapped(promptIds, 50, 0, wrapped);
     expect(finish).toBe("stop");
     expect(ids.at(-1)).toBe(tok.eosId);
@@ -206,7 +249,9 @@ describe("JsonSampler phases", () => {
     // inside a string most tokens are allowed (the mask is kept as its blocked list): the row must still be exact
     const { grammar, trie } = constraints.masker;
     const inString = grammar.stepAll(grammar.start, new TextEncoder().encode('{"s": "'));
-    const want = Array.from({ length: tok.vocabSize }, (_, id) => id).filter((id) => !tok.isControl(id) && grammar.stepAll(inString, trie.tokenBytes(id)) >= 0);
+    const want = Array.from({ length: tok.vocabSize }, (_, id) => id).filter((id) =>
+      !tok.isControl(id) && grammar.stepAll(inString, trie.tokenBytes(id)) >= 0
+    );
     expect(allowedIds(rows[3])).toEqual(want);
     expect(constraints.masker.allowed(inString).complement).toBe(true);
     rows.splice(3, 1);

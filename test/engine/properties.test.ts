@@ -12,8 +12,17 @@ import { greedySampler } from "../helpers/engine.ts";
 const THINK = { think: 34, endThink: 35 };
 let nextId = 0;
 function seq(tokens: number[], maxTokens = 8, priority = 0): Sequence {
-  return new Sequence(nextId++, `r${nextId}`, tokens, tokens.length, { maxTokens, stopIds: new Set() }, greedySampler,
-    new ReasoningBudget(null, null, tokens), priority, nextId);
+  return new Sequence(
+    nextId++,
+    `r${nextId}`,
+    tokens,
+    tokens.length,
+    { maxTokens, stopIds: new Set() },
+    greedySampler,
+    new ReasoningBudget(null, null, tokens),
+    priority,
+    nextId,
+  );
 }
 const rint = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng.nextFloat() * (hi - lo + 1));
 
@@ -27,7 +36,10 @@ describe("block manager properties", () => {
       for (let op = 0; op < 200; op++) {
         const r = rng.nextFloat();
         if (r < 0.4) {
-          const s = seq([...shared.slice(0, rint(rng, 0, shared.length)), ...Array.from({ length: rint(rng, 1, 10) }, () => rint(rng, 0, 9))]);
+          const s = seq([
+            ...shared.slice(0, rint(rng, 0, shared.length)),
+            ...Array.from({ length: rint(rng, 1, 10) }, () => rint(rng, 0, 9)),
+          ]);
           if (bm.allocate(s)) {
             expect(s.blockTable.length).toBe(Math.ceil(s.numTokens / bs));
             expect(s.numComputed % bs).toBe(0);
@@ -95,11 +107,12 @@ describe("scheduler properties", () => {
       }
       let steps = 0;
       while (sched.waiting.length + sched.running.length > 0) {
-        for (const [s, at] of abortAt)
+        for (const [s, at] of abortAt) {
           if (at === steps && !s.isDone) {
             sched.remove(s);
             s.status = "aborted";
           }
+        }
         const out = sched.schedule();
         const tokens = out.items.reduce((n, it) => n + it.numNewTokens, 0);
         expect(tokens).toBeLessThanOrEqual(config.maxBatchedTokens);

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { loadDraft } from "../../runtime/eagle/load-draft.ts";
 import { DraftState } from "../../runtime/eagle/draft-state.ts";
-import { Speculator, defaultSpecOptions } from "../../runtime/eagle/speculator.ts";
+import { defaultSpecOptions, Speculator } from "../../runtime/eagle/speculator.ts";
 import { Engine } from "../../runtime/engine/engine.ts";
 import type { StepEvent } from "../../runtime/engine/request.ts";
 import { samplerFactory } from "../../runtime/engine/sampler-adapter.ts";
@@ -20,16 +20,40 @@ const V = 512;
 function engineFor(k: number | null, opts: { numBlocks?: number; maxBatch?: number; minTokensPerStep?: number } = {}) {
   const numBlocks = opts.numBlocks ?? 96;
   const cache = new KvCache(backend, target.config.text, numBlocks, 4);
-  const speculator = k === null ? undefined
-    : new Speculator(backend, target, draft, numBlocks + 8, 4, { ...defaultSpecOptions, k, maxBatch: opts.maxBatch ?? 16, minTokensPerStep: opts.minTokensPerStep ?? 0 });
-  const engine = new Engine(backend, target.model, cache, { thinkIds: { think: 34, endThink: 35 }, eosId: 2, speculator });
-  return { engine, dispose: () => { cache.dispose(); speculator?.dispose(); } };
+  const speculator = k === null ? undefined : new Speculator(backend, target, draft, numBlocks + 8, 4, {
+    ...defaultSpecOptions,
+    k,
+    maxBatch: opts.maxBatch ?? 16,
+    minTokensPerStep: opts.minTokensPerStep ?? 0,
+  });
+  const engine = new Engine(backend, target.model, cache, {
+    thinkIds: { think: 34, endThink: 35 },
+    eosId: 2,
+    speculator,
+  });
+  return {
+    engine,
+    dispose: () => {
+      cache.dispose();
+      speculator?.dispose();
+    },
+  };
 }
 
 function run(engine: Engine, requests: { id: string; prompt: number[]; max: number; extra?: object }[]) {
-  for (const r of requests)
-    engine.add({ requestId: r.id, promptIds: r.prompt, maxTokens: r.max, ignoreEos: true, sampler: samplerFactory({ temperature: 0 }, V, r.prompt), ...r.extra });
-  const tokens: Record<string, number[]> = {}, usage: Record<string, StepEvent["usage"]> = {}, finish: Record<string, string> = {};
+  for (const r of requests) {
+    engine.add({
+      requestId: r.id,
+      promptIds: r.prompt,
+      maxTokens: r.max,
+      ignoreEos: true,
+      sampler: samplerFactory({ temperature: 0 }, V, r.prompt),
+      ...r.extra,
+    });
+  }
+  const tokens: Record<string, number[]> = {},
+    usage: Record<string, StepEvent["usage"]> = {},
+    finish: Record<string, string> = {};
   for (const e of engine.runToCompletion()) {
     (tokens[e.requestId] ??= []).push(...e.tokens.map((t) => t.token));
     if (e.finishReason) {
@@ -40,7 +64,10 @@ function run(engine: Engine, requests: { id: string; prompt: number[]; max: numb
   return { tokens, usage, finish };
 }
 
-const requests = Array.from({ length: 6 }, (_, i) => ({ id: `r${i}`, prompt: prompt(6 + 5 * i, V, 40 + i), max: 20 + i }));
+const requests = Array.from(
+  { length: 6 },
+  (_, i) => ({ id: `r${i}`, prompt: prompt(6 + 5 * i, V, 40 + i), max: 20 + i }),
+);
 
 describe("speculative decoding (greedy)", () => {
   const plain = (() => {
@@ -52,7 +79,9 @@ describe("speculative decoding (greedy)", () => {
 
   it.each([1, 2, 3, 4, 5])("k = %i gives the same tokens as plain decoding, alone and batched", (k) => {
     const alone = engineFor(k);
-    for (const r of requests.slice(0, 3)) expect(run(alone.engine, [r]).tokens[r.id], `${r.id} alone`).toEqual(plain.tokens[r.id]);
+    for (const r of requests.slice(0, 3)) {
+      expect(run(alone.engine, [r]).tokens[r.id], `${r.id} alone`).toEqual(plain.tokens[r.id]);
+    }
     expect(alone.engine.blocks.numFree).toBe(96);
     alone.dispose();
     const batched = engineFor(k);
@@ -68,7 +97,10 @@ describe("speculative decoding (greedy)", () => {
 
   it("speculation off above the batch threshold and per request gives the same tokens", () => {
     const e = engineFor(3, { maxBatch: 2 });
-    const out = run(e.engine, [...requests.slice(0, 4).map((r) => ({ ...r })), { ...requests[4], extra: { speculativeTokens: 0 } }]);
+    const out = run(e.engine, [...requests.slice(0, 4).map((r) => ({ ...r })), {
+      ...requests[4],
+      extra: { speculativeTokens: 0 },
+    }]);
     for (const r of requests.slice(0, 5)) expect(out.tokens[r.id]).toEqual(plain.tokens[r.id]);
     expect(out.usage.r4!.spec!.drafted).toBe(0);
     expect(out.usage.r4!.spec!.off_reason).toMatch(/disabled for this request/);
@@ -110,7 +142,13 @@ describe("speculative decoding (greedy)", () => {
 
   it("an abort mid-run frees target and draft blocks", () => {
     const e = engineFor(3);
-    e.engine.add({ requestId: "x", promptIds: requests[5].prompt, maxTokens: 40, ignoreEos: true, sampler: samplerFactory({ temperature: 0 }, V, requests[5].prompt) });
+    e.engine.add({
+      requestId: "x",
+      promptIds: requests[5].prompt,
+      maxTokens: 40,
+      ignoreEos: true,
+      sampler: samplerFactory({ temperature: 0 }, V, requests[5].prompt),
+    });
     e.engine.step();
     e.engine.step();
     e.engine.abort("x");
@@ -134,10 +172,16 @@ describe("speculative decoding with an oracle draft (exercises acceptance and ro
     };
     return {
       options: { ...defaultSpecOptions, k, minTokensPerStep: 0 },
-      state, release: () => {}, pushHidden: () => {}, catchUp: () => {},
+      state,
+      release: () => {},
+      pushHidden: () => {},
+      catchUp: () => {},
       recordRound(seq: unknown, drafted: number, accepted: number, emitted: number) {
         const s = state(seq).stats;
-        s.drafted += drafted; s.accepted += accepted; s.steps++; s.emitted += emitted;
+        s.drafted += drafted;
+        s.accepted += accepted;
+        s.steps++;
+        s.emitted += emitted;
       },
       propose(seqs: { requestId: string; numOutputTokens: number }[], kk: number) {
         round++;
@@ -156,7 +200,11 @@ describe("speculative decoding with an oracle draft (exercises acceptance and ro
     const plainOut = run(plainEngine.engine, requests);
     plainEngine.dispose();
     const cache = new KvCache(backend, target.config.text, 96, 4);
-    const engine = new Engine(backend, target.model, cache, { thinkIds: null, eosId: 2, speculator: oracle(plainOut.tokens, k) as never });
+    const engine = new Engine(backend, target.model, cache, {
+      thinkIds: null,
+      eosId: 2,
+      speculator: oracle(plainOut.tokens, k) as never,
+    });
     const out = run(engine, requests);
     expect(out.tokens).toEqual(plainOut.tokens);
     const spec = Object.values(out.usage).map((u) => u!.spec!);
@@ -178,7 +226,11 @@ describe("speculative decoding with an oracle draft (exercises acceptance and ro
     free.dispose();
     budgeted.dispose();
     const cache = new KvCache(backend, target.config.text, 96, 4);
-    const engine = new Engine(backend, target.model, cache, { thinkIds: { think: 34, endThink: 35 }, eosId: 2, speculator: oracle(unbounded, 4) as never });
+    const engine = new Engine(backend, target.model, cache, {
+      thinkIds: { think: 34, endThink: 35 },
+      eosId: 2,
+      speculator: oracle(unbounded, 4) as never,
+    });
     const got = run(engine, [{ id: "t", prompt: thinkPrompt, max: 24, extra: { reasoningBudget: 5 } }]);
     expect(got.tokens.t).toEqual(want.tokens.t);
     expect(got.tokens.t[5]).toBe(35);

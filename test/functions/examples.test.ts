@@ -10,9 +10,19 @@ import type { FunctionDefinition } from "../../functions/sdk/define-function.ts"
 import { FakeBinding, ids } from "../helpers/fake-binding.ts";
 
 function call(fn: FunctionDefinition, binding: FakeBinding, body: unknown) {
-  const reasoning = { effort: fn.reasoning?.effort ?? "none", budgetTokens: fn.reasoning?.budgetTokens ?? null } as const;
+  const reasoning = {
+    effort: fn.reasoning?.effort ?? "none",
+    budgetTokens: fn.reasoning?.budgetTokens ?? null,
+  } as const;
   const env = { model: createFunctionModel(binding, reasoning), reasoning, requestId: "test" };
-  return fn.app.fetch(new Request("http://gateway/", { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } }), env);
+  return fn.app.fetch(
+    new Request("http://gateway/", {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    }),
+    env,
+  );
 }
 
 const decode = (b: FakeBinding, i: number) => b.info.tokenizer.decode(b.calls[i].options.promptIds, "show");
@@ -39,7 +49,13 @@ describe("agent", () => {
   it("runs the tool call, sends the result back, and returns the final answer", async () => {
     let round = 0;
     const binding = new FakeBinding({
-      script: () => ({ choices: [{ ids: round++ === 0 ? ids("[TOOL_CALLS]", "add", "[ARGS]", '{"a": 2, "b": 3}', "</s>") : ids("It is 5.", "</s>") }] }),
+      script: () => ({
+        choices: [{
+          ids: round++ === 0
+            ? ids("[TOOL_CALLS]", "add", "[ARGS]", '{"a": 2, "b": 3}', "</s>")
+            : ids("It is 5.", "</s>"),
+        }],
+      }),
     });
     const res = await call(agent, binding, { question: "What is 2 + 3?" });
     const out = await res.json();
@@ -61,13 +77,21 @@ describe("extract", () => {
   it("returns the requested fields from the model's JSON, retrying once on prose", async () => {
     let round = 0;
     const binding = new FakeBinding({
-      script: () => ({ choices: [{ ids: round++ === 0 ? ids("Sure! Here it is.", "</s>") : ids('```json\n{"name": "Ada", "age": 36, "extra": 1}\n```', "</s>") }] }),
+      script: () => ({
+        choices: [{
+          ids: round++ === 0
+            ? ids("Sure! Here it is.", "</s>")
+            : ids('```json\n{"name": "Ada", "age": 36, "extra": 1}\n```', "</s>"),
+        }],
+      }),
     });
     const res = await call(extract, binding, { text: "Ada, 36", fields: ["name", "age", "city"] });
     expect(await res.json()).toEqual({ data: { name: "Ada", age: 36, city: null }, attempts: 2 });
     expect(decode(binding, 1)).toContain("That was not a complete JSON object");
     // both attempts ask the runtime for JSON mode
-    expect(binding.calls.map((c) => c.options.responseFormat)).toEqual([{ type: "json_object" }, { type: "json_object" }]);
+    expect(binding.calls.map((c) => c.options.responseFormat)).toEqual([{ type: "json_object" }, {
+      type: "json_object",
+    }]);
   });
 
   it("answers 422 when the model never produces JSON, and 400 on bad input", async () => {
@@ -80,7 +104,10 @@ describe("extract", () => {
 });
 
 describe("FunctionModel options", () => {
-  const tools = [{ type: "function" as const, function: { name: "add", parameters: { type: "object" } } }, { type: "function" as const, function: { name: "mul" } }];
+  const tools = [{ type: "function" as const, function: { name: "add", parameters: { type: "object" } } }, {
+    type: "function" as const,
+    function: { name: "mul" },
+  }];
   const model = (binding: FakeBinding) => createFunctionModel(binding, { effort: "none", budgetTokens: null });
 
   it("passes JSON mode, a schema, and required or named tool calls to the runtime", async () => {
@@ -92,9 +119,15 @@ describe("FunctionModel options", () => {
     await m.chat({ messages, responseFormat: { type: "json_schema", schema: { type: "object" } } });
     expect(binding.lastCall.options.responseFormat).toEqual({ type: "json_schema", schema: { type: "object" } });
     await m.chat({ messages, tools, toolChoice: "required" });
-    expect(binding.lastCall.options.toolCalls).toEqual({ tools: [{ name: "add", parameters: { type: "object" } }, { name: "mul", parameters: undefined }], parallel: true });
+    expect(binding.lastCall.options.toolCalls).toEqual({
+      tools: [{ name: "add", parameters: { type: "object" } }, { name: "mul", parameters: undefined }],
+      parallel: true,
+    });
     await m.chat({ messages, tools, toolChoice: { name: "mul" } });
-    expect(binding.lastCall.options.toolCalls).toEqual({ tools: [{ name: "mul", parameters: undefined }], parallel: false });
+    expect(binding.lastCall.options.toolCalls).toEqual({
+      tools: [{ name: "mul", parameters: undefined }],
+      parallel: false,
+    });
     await m.chat({ messages, tools });
     expect(binding.lastCall.options.toolCalls).toBeUndefined();
     expect(binding.lastCall.options.responseFormat).toBeUndefined();
@@ -104,7 +137,9 @@ describe("FunctionModel options", () => {
     const binding = new FakeBinding();
     const messages = [{ role: "user" as const, content: "x" }];
     await expect(model(binding).chat({ messages, toolChoice: "required" })).rejects.toThrow(/needs tools/);
-    await expect(model(binding).chat({ messages, tools, toolChoice: { name: "div" } })).rejects.toThrow(/"div", which is not among the tools \(add, mul\)/);
+    await expect(model(binding).chat({ messages, tools, toolChoice: { name: "div" } })).rejects.toThrow(
+      /"div", which is not among the tools \(add, mul\)/,
+    );
     expect(binding.calls).toHaveLength(0);
   });
 });

@@ -18,10 +18,21 @@ const registry = new FunctionRegistry(stateDir);
 const gate = { release: () => {} };
 const app = new Hono();
 app.route("/", adminRoutes(registry, { adminKey: "s3cret", allowWithoutKey: false }));
-const handler = functionsHandler(registry, () => ({ requestId: "t", reasoning: { effort: "none", budgetTokens: null }, gate } as unknown as FunctionBindings));
+const handler = functionsHandler(
+  registry,
+  () => ({ requestId: "t", reasoning: { effort: "none", budgetTokens: null }, gate } as unknown as FunctionBindings),
+);
 // the gateway's router checks names before calling the handler (tested in test/http); here a bare route
-app.all("/fn/:name/*", async (c) => (await handler(c as never, c.req.param("name"))) ?? c.json({ error: { code: "function_not_found" } }, 404));
-app.all("/fn/:name", async (c) => (await handler(c as never, c.req.param("name"))) ?? c.json({ error: { code: "function_not_found" } }, 404));
+app.all(
+  "/fn/:name/*",
+  async (c) =>
+    (await handler(c as never, c.req.param("name"))) ?? c.json({ error: { code: "function_not_found" } }, 404),
+);
+app.all(
+  "/fn/:name",
+  async (c) =>
+    (await handler(c as never, c.req.param("name"))) ?? c.json({ error: { code: "function_not_found" } }, 404),
+);
 
 // A function's source as a user writes it; `version` makes each deploy distinguishable, and GET /slow
 // waits on c.env.gate so a test can hold a request in flight across a deploy.
@@ -54,7 +65,10 @@ describe("function registry", () => {
     gate.release();
     expect(await (await inFlight).json()).toEqual({ version: "one" }); // finished on the old version
 
-    const back = await app.request("/admin/functions/hello/rollback", { method: "POST", headers: { "x-admin-key": "s3cret" } });
+    const back = await app.request("/admin/functions/hello/rollback", {
+      method: "POST",
+      headers: { "x-admin-key": "s3cret" },
+    });
     expect(await back.json()).toMatchObject({ version: 1 });
     expect(await (await app.request("/fn/hello/hello")).json()).toMatchObject({ version: "one" });
     const list = await (await app.request("/admin/functions", { headers: { "x-admin-key": "s3cret" } })).json();
@@ -80,7 +94,10 @@ describe("function registry", () => {
     expect((await deploy("..%2Fescape", "export default 1")).status).toBe(400);
     const missing = await app.request("/fn/nobody/x");
     expect(missing.status).toBe(404);
-    const noRollback = await app.request("/admin/functions/nobody/rollback", { method: "POST", headers: { "x-admin-key": "s3cret" } });
+    const noRollback = await app.request("/admin/functions/nobody/rollback", {
+      method: "POST",
+      headers: { "x-admin-key": "s3cret" },
+    });
     expect(noRollback.status).toBe(404);
   });
 
@@ -96,16 +113,25 @@ describe("admin routes behind API keys", () => {
   it("a deploy needs the API key in Authorization and the admin key in x-admin-key", async () => {
     const { startGateway } = await import("../../edge/gateway.ts");
     const { serveOnBun } = await import("../../edge/bun.ts");
-    const gw = await startGateway({ runtime: "/nonexistent/gust.sock", port: 0, apiKeys: ["api-key-1"], adminKey: "admin-key-1",
-      stateDir: mkdtempSync(join(tmpdir(), "gust-adm-")), log: () => {} }, serveOnBun);
+    const gw = await startGateway({
+      runtime: "/nonexistent/gust.sock",
+      port: 0,
+      apiKeys: ["api-key-1"],
+      adminKey: "admin-key-1",
+      stateDir: mkdtempSync(join(tmpdir(), "gust-adm-")),
+      log: () => {},
+    }, serveOnBun);
     try {
       const bundle = "export default { fetch: () => new Response('hi') };";
-      const send = (headers: Record<string, string>) => gw.app.request("/admin/functions/hi", { method: "POST", body: bundle, headers });
+      const send = (headers: Record<string, string>) =>
+        gw.app.request("/admin/functions/hi", { method: "POST", body: bundle, headers });
       expect((await send({ "x-admin-key": "admin-key-1" })).status).toBe(401); // no API key
       expect((await send({ authorization: "Bearer api-key-1" })).status).toBe(401); // no admin key
       expect((await send({ authorization: "Bearer api-key-1", "x-admin-key": "wrong" })).status).toBe(401);
       expect((await send({ authorization: "Bearer api-key-1", "x-admin-key": "admin-key-1" })).status).toBe(200);
-      expect(await (await gw.app.request("/fn/hi/", { headers: { authorization: "Bearer api-key-1" } })).text()).toBe("hi");
+      expect(await (await gw.app.request("/fn/hi/", { headers: { authorization: "Bearer api-key-1" } })).text()).toBe(
+        "hi",
+      );
     } finally {
       await gw.stop();
     }

@@ -25,11 +25,18 @@ function headerFunctions(): string[] {
 function exported(path: string): string[] {
   const r = spawnSync("nm", ["-D", "--defined-only", path], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`nm -D ${path} failed: ${r.stderr}`);
-  return r.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /[TtWi]/.test(f[1])).map((f) => f[2]).sort();
+  return r.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /[TtWi]/.test(f[1]))
+    .map((f) => f[2]).sort();
 }
 
 if (!hasNm) console.log("ABI symbol checks skipped: `nm` (binutils) is not installed");
-if (!existsSync(cudaLib)) console.log(`CUDA symbol check skipped: ${cudaLib} was not built (nvcc ${hasNvcc ? "is present, so run `npm run build`" : "is not on PATH here"})`);
+if (!existsSync(cudaLib)) {
+  console.log(
+    `CUDA symbol check skipped: ${cudaLib} was not built (nvcc ${
+      hasNvcc ? "is present, so run `npm run build`" : "is not on PATH here"
+    })`,
+  );
+}
 
 describe("native ABI symbol sets", () => {
   it("ffi's symbol table lists exactly the functions kernels/gust.h declares", () => {
@@ -43,19 +50,24 @@ describe("native ABI symbol sets", () => {
     expect(headerFunctions().filter((f) => !cpu.has(f)), "missing from libgust_cpu.so").toEqual([]);
   });
 
-  it.skipIf(!hasNm || !existsSync(cudaLib))("the CUDA library exports exactly the ABI functions the CPU library exports", () => {
-    const abi = headerFunctions();
-    const cpuAbi = exported(cpuLib).filter((f) => abi.includes(f));
-    expect(exported(cudaLib), "libgust_cuda.so exports (CUDA runtime and helpers stay hidden)").toEqual(abi);
-    expect(cpuAbi).toEqual(abi);
-  });
+  it.skipIf(!hasNm || !existsSync(cudaLib))(
+    "the CUDA library exports exactly the ABI functions the CPU library exports",
+    () => {
+      const abi = headerFunctions();
+      const cpuAbi = exported(cpuLib).filter((f) => abi.includes(f));
+      expect(exported(cudaLib), "libgust_cuda.so exports (CUDA runtime and helpers stay hidden)").toEqual(abi);
+      expect(cpuAbi).toEqual(abi);
+    },
+  );
 
   it.skipIf(!hasNvcc)("where nvcc exists, npm run build produced the CUDA library", () => {
     expect(existsSync(cudaLib), `${cudaLib} should exist after npm run build`).toBe(true);
   });
 });
 
-if (hasGpuDevice) console.log("No-GPU checks skipped: this machine has an NVIDIA device node (/dev/nvidia*); test/gpu covers it");
+if (hasGpuDevice) {
+  console.log("No-GPU checks skipped: this machine has an NVIDIA device node (/dev/nvidia*); test/gpu covers it");
+}
 
 describe.skipIf(hasGpuDevice)("the CUDA backend on a machine without a GPU", () => {
   it("createBackend('cuda') throws a clear error and the process carries on", () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { Backend } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { randomF32 } from "../helpers/random.ts";
-import { cpu, expectExact, expectWithin, gpuOrSkip, onBoth, type Budget } from "./parity.ts";
+import { type Budget, cpu, expectExact, expectWithin, gpuOrSkip, onBoth } from "./parity.ts";
 
 const gpu = gpuOrSkip("attention");
 const BUDGET: Budget = { abs: 2e-5, rel: 1e-4, nmse: 1e-9 };
@@ -47,7 +47,9 @@ function makeProblem(rng: Rng, c: Case): Problem {
   }
   const tables = new Int32Array(c.seqs.length * maxBlocks).fill(-1);
   let next = 0;
-  need.forEach((n, s) => { for (let b = 0; b < n; b++) tables[s * maxBlocks + b] = pool[next++]; });
+  need.forEach((n, s) => {
+    for (let b = 0; b < n; b++) tables[s * maxBlocks + b] = pool[next++];
+  });
   const T = c.seqs.reduce((a, s) => a + s.rows, 0), row = c.KV * c.D;
   const starts = new Int32Array(c.seqs.length + 1), slots = new Int32Array(T);
   let r = 0;
@@ -59,9 +61,18 @@ function makeProblem(rng: Rng, c: Case): Problem {
     starts[i + 1] = r;
   });
   return {
-    c, numBlocks, maxBlocks, tables, slots, starts, lens: Int32Array.from(ctx),
-    kCache: randomF32(rng, numBlocks * c.blockSize * row), vCache: randomF32(rng, numBlocks * c.blockSize * row),
-    k: randomF32(rng, T * row), v: randomF32(rng, T * row), q: randomF32(rng, T * c.H * c.D, 2),
+    c,
+    numBlocks,
+    maxBlocks,
+    tables,
+    slots,
+    starts,
+    lens: Int32Array.from(ctx),
+    kCache: randomF32(rng, numBlocks * c.blockSize * row),
+    vCache: randomF32(rng, numBlocks * c.blockSize * row),
+    k: randomF32(rng, T * row),
+    v: randomF32(rng, T * row),
+    q: randomF32(rng, T * c.H * c.D, 2),
   };
 }
 
@@ -78,9 +89,24 @@ function runPaged(b: Backend, p: Problem): { out: Float32Array; kCache: Float32A
   using tables = b.fromHost(p.tables);
   using out = b.alloc(Math.max(4, T * H * D * 4));
   b.kvWrite(kc, vc, k, v, slots, T, KV, D, p.numBlocks, blockSize);
-  b.attention({ out, q, kCache: kc, vCache: vc, queryStarts: starts, contextLens: lens, blockTables: tables,
-    numSeqs: p.c.seqs.length, numTokens: T, numHeads: H, numKvHeads: KV, headDim: D, blockSize,
-    maxBlocksPerSeq: p.maxBlocks, numBlocks: p.numBlocks, scale: 1 / Math.sqrt(D) });
+  b.attention({
+    out,
+    q,
+    kCache: kc,
+    vCache: vc,
+    queryStarts: starts,
+    contextLens: lens,
+    blockTables: tables,
+    numSeqs: p.c.seqs.length,
+    numTokens: T,
+    numHeads: H,
+    numKvHeads: KV,
+    headDim: D,
+    blockSize,
+    maxBlocksPerSeq: p.maxBlocks,
+    numBlocks: p.numBlocks,
+    scale: 1 / Math.sqrt(D),
+  });
   return {
     out: b.download(out, new Float32Array(T * H * D)),
     kCache: b.download(kc, new Float32Array(p.kCache.length)),
@@ -89,19 +115,103 @@ function runPaged(b: Backend, p: Problem): { out: Float32Array; kCache: Float32A
 }
 
 const cases: Case[] = [
-  { name: "decode rows, real GQA group (96/8 → 12), D 128", seqs: [{ cached: 0, rows: 1 }, { cached: 16, rows: 1 }, { cached: 299, rows: 1 }], H: 24, KV: 2, D: 128, blockSize: 16 },
+  {
+    name: "decode rows, real GQA group (96/8 → 12), D 128",
+    seqs: [{ cached: 0, rows: 1 }, { cached: 16, rows: 1 }, { cached: 299, rows: 1 }],
+    H: 24,
+    KV: 2,
+    D: 128,
+    blockSize: 16,
+  },
   { name: "one prefill from scratch, D 64", seqs: [{ cached: 0, rows: 37 }], H: 8, KV: 2, D: 64, blockSize: 16 },
-  { name: "ragged: prefill + decode + chunk + 2-row verify, D 16, block 3", seqs: [{ cached: 0, rows: 9 }, { cached: 49, rows: 1 }, { cached: 20, rows: 6 }, { cached: 100, rows: 2 }], H: 6, KV: 2, D: 16, blockSize: 3 },
-  { name: "odd head dim 5, block size 1", seqs: [{ cached: 3, rows: 7 }, { cached: 0, rows: 1 }], H: 4, KV: 4, D: 5, blockSize: 1 },
-  { name: "head dim 10 (not a multiple of 4)", seqs: [{ cached: 11, rows: 13 }, { cached: 5, rows: 1 }], H: 6, KV: 3, D: 10, blockSize: 4 },
-  { name: "head dim 12, group 2", seqs: [{ cached: 0, rows: 40 }, { cached: 30, rows: 3 }], H: 4, KV: 2, D: 12, blockSize: 8 },
-  { name: "long decode context that splits (9000 keys)", seqs: [{ cached: 8999, rows: 1 }], H: 12, KV: 1, D: 128, blockSize: 16 },
-  { name: "batch of decodes with mixed long contexts", seqs: [{ cached: 4000, rows: 1 }, { cached: 1, rows: 1 }, { cached: 2500, rows: 1 }], H: 16, KV: 8, D: 128, blockSize: 16 },
-  { name: "chunked prefill after a long cache, D 128", seqs: [{ cached: 700, rows: 300 }], H: 16, KV: 4, D: 128, blockSize: 16 },
-  { name: "head dim 256 (decode kernel for every row)", seqs: [{ cached: 10, rows: 20 }, { cached: 300, rows: 1 }], H: 4, KV: 2, D: 256, blockSize: 16 },
-  { name: "head dim 130 (unaligned rows, two dims per thread)", seqs: [{ cached: 5, rows: 9 }, { cached: 40, rows: 1 }], H: 2, KV: 1, D: 130, blockSize: 5 },
-  { name: "GQA group of 20 (two head chunks), MQA", seqs: [{ cached: 33, rows: 1 }, { cached: 0, rows: 12 }], H: 20, KV: 1, D: 64, blockSize: 16 },
-  { name: "a sequence with no rows this step", seqs: [{ cached: 8, rows: 0 }, { cached: 2, rows: 5 }], H: 2, KV: 1, D: 32, blockSize: 4 },
+  {
+    name: "ragged: prefill + decode + chunk + 2-row verify, D 16, block 3",
+    seqs: [{ cached: 0, rows: 9 }, { cached: 49, rows: 1 }, { cached: 20, rows: 6 }, { cached: 100, rows: 2 }],
+    H: 6,
+    KV: 2,
+    D: 16,
+    blockSize: 3,
+  },
+  {
+    name: "odd head dim 5, block size 1",
+    seqs: [{ cached: 3, rows: 7 }, { cached: 0, rows: 1 }],
+    H: 4,
+    KV: 4,
+    D: 5,
+    blockSize: 1,
+  },
+  {
+    name: "head dim 10 (not a multiple of 4)",
+    seqs: [{ cached: 11, rows: 13 }, { cached: 5, rows: 1 }],
+    H: 6,
+    KV: 3,
+    D: 10,
+    blockSize: 4,
+  },
+  {
+    name: "head dim 12, group 2",
+    seqs: [{ cached: 0, rows: 40 }, { cached: 30, rows: 3 }],
+    H: 4,
+    KV: 2,
+    D: 12,
+    blockSize: 8,
+  },
+  {
+    name: "long decode context that splits (9000 keys)",
+    seqs: [{ cached: 8999, rows: 1 }],
+    H: 12,
+    KV: 1,
+    D: 128,
+    blockSize: 16,
+  },
+  {
+    name: "batch of decodes with mixed long contexts",
+    seqs: [{ cached: 4000, rows: 1 }, { cached: 1, rows: 1 }, { cached: 2500, rows: 1 }],
+    H: 16,
+    KV: 8,
+    D: 128,
+    blockSize: 16,
+  },
+  {
+    name: "chunked prefill after a long cache, D 128",
+    seqs: [{ cached: 700, rows: 300 }],
+    H: 16,
+    KV: 4,
+    D: 128,
+    blockSize: 16,
+  },
+  {
+    name: "head dim 256 (decode kernel for every row)",
+    seqs: [{ cached: 10, rows: 20 }, { cached: 300, rows: 1 }],
+    H: 4,
+    KV: 2,
+    D: 256,
+    blockSize: 16,
+  },
+  {
+    name: "head dim 130 (unaligned rows, two dims per thread)",
+    seqs: [{ cached: 5, rows: 9 }, { cached: 40, rows: 1 }],
+    H: 2,
+    KV: 1,
+    D: 130,
+    blockSize: 5,
+  },
+  {
+    name: "GQA group of 20 (two head chunks), MQA",
+    seqs: [{ cached: 33, rows: 1 }, { cached: 0, rows: 12 }],
+    H: 20,
+    KV: 1,
+    D: 64,
+    blockSize: 16,
+  },
+  {
+    name: "a sequence with no rows this step",
+    seqs: [{ cached: 8, rows: 0 }, { cached: 2, rows: 5 }],
+    H: 2,
+    KV: 1,
+    D: 32,
+    blockSize: 4,
+  },
 ];
 
 describe.skipIf(!gpu)("CUDA paged attention matches the CPU backend", () => {
@@ -124,9 +234,24 @@ describe.skipIf(!gpu)("CUDA paged attention matches the CPU backend", () => {
     using lens = b.fromHost(p.lens);
     using tables = b.fromHost(p.tables);
     using out = b.fromHost(new Float32Array(T * H * D).fill(NaN));
-    b.attention({ out, q, kCache: kc, vCache: vc, queryStarts: starts, contextLens: lens, blockTables: tables,
-      numSeqs: p.c.seqs.length, numTokens: T, numHeads: H, numKvHeads: p.c.KV, headDim: D, blockSize: p.c.blockSize,
-      maxBlocksPerSeq: p.maxBlocks, numBlocks: p.numBlocks, scale: 0.3 });
+    b.attention({
+      out,
+      q,
+      kCache: kc,
+      vCache: vc,
+      queryStarts: starts,
+      contextLens: lens,
+      blockTables: tables,
+      numSeqs: p.c.seqs.length,
+      numTokens: T,
+      numHeads: H,
+      numKvHeads: p.c.KV,
+      headDim: D,
+      blockSize: p.c.blockSize,
+      maxBlocksPerSeq: p.maxBlocks,
+      numBlocks: p.numBlocks,
+      scale: 0.3,
+    });
     expect(b.download(out, new Float32Array(T * H * D)).every(Number.isFinite)).toBe(true);
   });
 });
@@ -144,9 +269,25 @@ describe.skipIf(!gpu)("CUDA segment attention matches the CPU backend", () => {
     const starts = Int32Array.from([0, ...lens.map((_, i) => lens.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
     const T = starts[starts.length - 1];
     const q = randomF32(rng, T * H * D, 2), k = randomF32(rng, T * KV * D, 2), v = randomF32(rng, T * KV * D);
-    const [want, got] = onBoth(gpu as Backend, [q, k, v, starts], () => new Float32Array(T * H * D), (b, [qb, kb, vb, sb], o) =>
-      b.segmentAttention({ out: o, q: qb, k: kb, v: vb, segmentStarts: sb, numSegments: lens.length, numTokens: T,
-        numHeads: H, numKvHeads: KV, headDim: D, scale: 1 / Math.sqrt(D) }));
+    const [want, got] = onBoth(
+      gpu as Backend,
+      [q, k, v, starts],
+      () => new Float32Array(T * H * D),
+      (b, [qb, kb, vb, sb], o) =>
+        b.segmentAttention({
+          out: o,
+          q: qb,
+          k: kb,
+          v: vb,
+          segmentStarts: sb,
+          numSegments: lens.length,
+          numTokens: T,
+          numHeads: H,
+          numKvHeads: KV,
+          headDim: D,
+          scale: 1 / Math.sqrt(D),
+        }),
+    );
     expectWithin(got, want, BUDGET, `segment attention ${lens.join("/")} H${H} KV${KV} D${D}`);
   });
 });

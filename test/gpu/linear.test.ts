@@ -9,10 +9,10 @@
 //   fp8:       1.5e-4 + 2e-6·K (identical quantised activations and exact products in f16 mmas; the
 //              constant term allows a reduced-precision accumulator inside each 64-element chunk)
 import { describe, expect, it } from "vitest";
-import { DType, type Backend } from "../../ffi/backend.ts";
+import { type Backend, DType } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { randomF32, randomWeights } from "../helpers/random.ts";
-import { e4m3Value, weightValue, type WeightKind } from "../helpers/reference-ops.ts";
+import { e4m3Value, type WeightKind, weightValue } from "../helpers/reference-ops.ts";
 import { cpu, gpuOrSkip, nmse, onBoth } from "./parity.ts";
 
 const gpu = gpuOrSkip("linear");
@@ -26,7 +26,15 @@ const relBudget: Record<WeightKind, (K: number) => number> = {
 const nmseBudget: Record<WeightKind, number> = { f32: 1e-11, f16: 1e-11, bf16: 1e-9, fp8: 1e-7 };
 
 /** Σ_k |x·w| per output, with x as the kernel sees it (FP8: the CPU's quantised codes). */
-function magnitudes(x: Float32Array, w: Uint8Array, kind: WeightKind, T: number, N: number, K: number, actScale: number): Float64Array {
+function magnitudes(
+  x: Float32Array,
+  w: Uint8Array,
+  kind: WeightKind,
+  T: number,
+  N: number,
+  K: number,
+  actScale: number,
+): Float64Array {
   let xs: ArrayLike<number> = x;
   if (kind === "fp8") {
     using xb = cpu.fromHost(x);
@@ -37,20 +45,25 @@ function magnitudes(x: Float32Array, w: Uint8Array, kind: WeightKind, T: number,
   const wv = new Float64Array(N * K);
   for (let i = 0; i < N * K; i++) wv[i] = Math.abs(weightValue(w, kind, i));
   const mag = new Float64Array(T * N);
-  for (let t = 0; t < T; t++)
+  for (let t = 0; t < T; t++) {
     for (let n = 0; n < N; n++) {
       let s = 0;
       for (let k = 0; k < K; k++) s += Math.abs(xs[t * K + k]) * wv[n * K + k];
       mag[t * N + n] = s;
     }
+  }
   return mag;
 }
 
 function check(b: Backend, rng: Rng, kind: WeightKind, T: number, N: number, K: number) {
   const x = randomF32(rng, T * K, 2), w = randomWeights(rng, kind, N * K);
   const actScale = kind === "fp8" ? 0.013 : 0, weightScale = kind === "fp8" ? 0.5 : 1.5;
-  const [want, got] = onBoth(b, [x, w], () => new Float32Array(T * N), (be, [xb, wb], o) =>
-    be.linear(o, xb, { buffer: wb, dtype: dtypeOf[kind], actScale, weightScale }, T, N, K));
+  const [want, got] = onBoth(
+    b,
+    [x, w],
+    () => new Float32Array(T * N),
+    (be, [xb, wb], o) => be.linear(o, xb, { buffer: wb, dtype: dtypeOf[kind], actScale, weightScale }, T, N, K),
+  );
   const mag = magnitudes(x, w, kind, T, N, K, actScale);
   const scale = kind === "fp8" ? actScale * weightScale : weightScale, rel = relBudget[kind](K);
   let worst = 0, worstAt = -1;
@@ -62,14 +75,27 @@ function check(b: Backend, rng: Rng, kind: WeightKind, T: number, N: number, K: 
     }
   }
   const what = `${kind} T${T} N${N} K${K}`;
-  expect(worst, `${what}: element ${worstAt} got ${got[worstAt]}, cpu ${want[worstAt]} (|diff| / budget)`).toBeLessThanOrEqual(1);
+  expect(worst, `${what}: element ${worstAt} got ${got[worstAt]}, cpu ${want[worstAt]} (|diff| / budget)`)
+    .toBeLessThanOrEqual(1);
   expect(nmse(got, want), `${what}: NMSE`).toBeLessThanOrEqual(nmseBudget[kind]);
 }
 
 describe.skipIf(!gpu)("CUDA linear matches the CPU backend", () => {
   const rng = new Rng(77);
-  const small: [number, number, number][] = [[1, 7, 5], [1, 33, 67], [3, 17, 40], [5, 9, 129], [8, 31, 16], [2, 1, 300], [1, 16, 64]];
-  const skinny: [number, number, number][] = [[1, 257, 1024], [9, 100, 192], [17, 65, 333], [33, 40, 128], [64, 129, 256], [1, 24, 4096]];
+  const small: [number, number, number][] = [
+    [1, 7, 5],
+    [1, 33, 67],
+    [3, 17, 40],
+    [5, 9, 129],
+    [8, 31, 16],
+    [2, 1, 300],
+    [1, 16, 64],
+  ];
+  const skinny: [number, number, number][] = [[1, 257, 1024], [9, 100, 192], [17, 65, 333], [33, 40, 128], [
+    64,
+    129,
+    256,
+  ], [1, 24, 4096]];
   const wide: [number, number, number][] = [[65, 257, 1024], [130, 128, 64], [257, 300, 512], [200, 77, 131]];
 
   it.each(["f32", "f16", "bf16", "fp8"] as WeightKind[])("%s weights, small odd shapes", (kind) => {

@@ -16,13 +16,13 @@ import { draftInputs } from "../../runtime/eagle/draft-inputs.ts";
 import { loadDraft, type LoadedDraft } from "../../runtime/eagle/load-draft.ts";
 import { ImageFeatureCursor } from "../../runtime/model/image-prefill.ts";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
-import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
+import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
 import { argmax, logSoftmax } from "../../runtime/sampling/basic.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
-import { Golden, fixtureDir, repoRoot } from "../helpers/fixtures.ts";
-import { GOLDEN_ABS, GOLDEN_REL, firstHiddenDivergence, greedyContinuation } from "../helpers/golden-checks.ts";
+import { fixtureDir, Golden, repoRoot } from "../helpers/fixtures.ts";
+import { firstHiddenDivergence, GOLDEN_ABS, GOLDEN_REL, greedyContinuation } from "../helpers/golden-checks.ts";
 import { goldenImages } from "../helpers/vision-fixtures.ts";
 import { cpu, gpuOrSkip, standIn } from "./parity.ts";
 
@@ -53,9 +53,17 @@ describe.skipIf(!gpu).each(fixtures)("golden %s on the CUDA backend", (name) => 
       // an FP8 activation of the reference within 1e-6 of a rounding midpoint may round the other way here:
       // compare the tokens before it (causal: they cannot see it); the greedy-margin suite covers the rest
       const rows = fragile[c] ?? ids.length, exact = rows === ids.length;
-      expect(firstHiddenDivergence(hidden, golden, c, t.numLayers, rows * t.hiddenSize), `first diverging hidden state (rows < ${rows})`).toBeNull();
+      expect(
+        firstHiddenDivergence(hidden, golden, c, t.numLayers, rows * t.hiddenSize),
+        `first diverging hidden state (rows < ${rows})`,
+      ).toBeNull();
       const lead = rows * t.vocabSize;
-      const logits = closeness(result.logits.subarray(0, lead), golden.f32(`${c}.logits`).subarray(0, lead), GOLDEN_ABS, GOLDEN_REL);
+      const logits = closeness(
+        result.logits.subarray(0, lead),
+        golden.f32(`${c}.logits`).subarray(0, lead),
+        GOLDEN_ABS,
+        GOLDEN_REL,
+      );
       expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
       if (!exact) return;
       const greedy = greedyContinuation(seq, result.logits.subarray((ids.length - 1) * t.vocabSize), 16);
@@ -76,42 +84,67 @@ function fp8Fragile(name: string): Record<string, number> {
 
 describe.skipIf(!gpu)("vision golden on the CUDA backend", () => {
   const golden = new Golden("tiny-mistral3");
-  it.each(["one_image", "two_images"])("%s: projector features, decoder logits with the image rows, greedy tokens", (c) => {
-    const m = model("tiny-mistral3"), t = m.config.text, vision = requireVision(m.config, gpu as Backend);
-    const seq = new SingleSequence(gpu as Backend, m.model, golden.i32(`${c}.input_ids`).length + 16);
-    try {
-      const ids = golden.i32(`${c}.input_ids`);
-      const features = vision.model.encode(goldenImages(golden, c)).features;
-      // the tower's BF16 linears keep ~16 bits of each f32 activation here (hi + lo split, kernels/cuda/README.md):
-      // measured max |diff| 2.7e-5 on an H100 (the CPU, exact f32: 2.6e-6)
-      const f = closeness(features, golden.f32(`${c}.image_features`), 1e-4, 1e-4);
-      expect(f.ok, `image_features: ${explain(f)}`).toBe(true);
-      const cursor = new ImageFeatureCursor({ values: features, hidden: t.hiddenSize, imageTokenId: vision.config.imageTokenId });
-      const result = seq.append(ids, { allRows: true, imageEmbeddings: cursor.take(ids) });
-      const logits = closeness(result.logits, golden.f32(`${c}.logits`), GOLDEN_ABS, GOLDEN_REL);
-      expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
-      expect(greedyContinuation(seq, result.logits.subarray((ids.length - 1) * t.vocabSize), 16)).toEqual(Array.from(golden.i32(`${c}.greedy`)));
-    } finally {
-      seq.dispose();
-      vision.dispose();
-    }
-  });
+  it.each(["one_image", "two_images"])(
+    "%s: projector features, decoder logits with the image rows, greedy tokens",
+    (c) => {
+      const m = model("tiny-mistral3"), t = m.config.text, vision = requireVision(m.config, gpu as Backend);
+      const seq = new SingleSequence(gpu as Backend, m.model, golden.i32(`${c}.input_ids`).length + 16);
+      try {
+        const ids = golden.i32(`${c}.input_ids`);
+        const features = vision.model.encode(goldenImages(golden, c)).features;
+        // the tower's BF16 linears keep ~16 bits of each f32 activation here (hi + lo split, kernels/cuda/README.md):
+        // measured max |diff| 2.7e-5 on an H100 (the CPU, exact f32: 2.6e-6)
+        const f = closeness(features, golden.f32(`${c}.image_features`), 1e-4, 1e-4);
+        expect(f.ok, `image_features: ${explain(f)}`).toBe(true);
+        const cursor = new ImageFeatureCursor({
+          values: features,
+          hidden: t.hiddenSize,
+          imageTokenId: vision.config.imageTokenId,
+        });
+        const result = seq.append(ids, { allRows: true, imageEmbeddings: cursor.take(ids) });
+        const logits = closeness(result.logits, golden.f32(`${c}.logits`), GOLDEN_ABS, GOLDEN_REL);
+        expect(logits.ok, `logits: ${explain(logits)}`).toBe(true);
+        expect(greedyContinuation(seq, result.logits.subarray((ids.length - 1) * t.vocabSize), 16)).toEqual(
+          Array.from(golden.i32(`${c}.greedy`)),
+        );
+      } finally {
+        seq.dispose();
+        vision.dispose();
+      }
+    },
+  );
 });
 
 describe.skipIf(!gpu)("EAGLE draft golden on the CUDA backend", () => {
   let draft: LoadedDraft;
-  beforeAll(() => { draft = loadDraft(fixtureDir("tiny-mistral3-eagle"), gpu as Backend, model("tiny-mistral3-fp8")); });
+  beforeAll(() => {
+    draft = loadDraft(fixtureDir("tiny-mistral3-eagle"), gpu as Backend, model("tiny-mistral3-fp8"));
+  });
   afterAll(() => draft?.dispose());
   it.each(["text_long", "random_64"])("%s: draft logits and hidden", (c) => {
     const b = gpu as Backend, golden = new Golden("tiny-mistral3-eagle"), target = model("tiny-mistral3-fp8");
     const ids = golden.i32(`${c}.input_ids`), C = target.config.text.hiddenSize, n = ids.length - 1;
-    const x = draftInputs(b, draft, target.weights, ids.subarray(1), golden.f32(`${c}.target_hidden`).subarray(0, n * C));
+    const x = draftInputs(
+      b,
+      draft,
+      target.weights,
+      ids.subarray(1),
+      golden.f32(`${c}.target_hidden`).subarray(0, n * C),
+    );
     const blocks = Math.ceil(n / 16) + 1, cache = new KvCache(b, draft.config.text, blocks, 16);
     try {
       const all = Int32Array.from({ length: n }, (_, i) => i);
-      const r = draft.model.forward({ tokenIds: ids.subarray(1), positions: all, slots: all, queryStarts: Int32Array.of(0, n),
-        contextLens: Int32Array.of(n), blockTables: Int32Array.from({ length: blocks }, (_, i) => i), maxBlocksPerSeq: blocks,
-        logitRows: all, inputEmbeddings: x }, cache);
+      const r = draft.model.forward({
+        tokenIds: ids.subarray(1),
+        positions: all,
+        slots: all,
+        queryStarts: Int32Array.of(0, n),
+        contextLens: Int32Array.of(n),
+        blockTables: Int32Array.from({ length: blocks }, (_, i) => i),
+        maxBlocksPerSeq: blocks,
+        logitRows: all,
+        inputEmbeddings: x,
+      }, cache);
       const logits = closeness(r.logits, golden.f32(`${c}.draft_logits`), GOLDEN_ABS, GOLDEN_REL);
       expect(logits.ok, `draft logits: ${explain(logits)}`).toBe(true);
       const hidden = closeness(r.hidden, golden.f32(`${c}.draft_hidden`), GOLDEN_ABS, GOLDEN_REL);
@@ -122,7 +155,8 @@ describe.skipIf(!gpu)("EAGLE draft golden on the CUDA backend", () => {
   });
 });
 
-const prompt = (n: number, vocab: number, salt = 0) => Array.from({ length: n }, (_, i) => 20 + ((i * 31 + salt * 17) % (vocab - 20)));
+const prompt = (n: number, vocab: number, salt = 0) =>
+  Array.from({ length: n }, (_, i) => 20 + ((i * 31 + salt * 17) % (vocab - 20)));
 
 describe.skipIf(!gpu).each(["tiny-mistral3-fp8", "odd-bf16"])("self-consistency of %s on the CUDA backend", (name) => {
   it("log-probs of a decoded continuation equal those of one prefill over the whole sequence", () => {
@@ -154,16 +188,27 @@ describe.skipIf(!gpu).each(["tiny-mistral3-fp8", "odd-bf16"])("self-consistency 
     const slot = (s: number, p: number) => tables[s][Math.floor(p / blockSize)] * blockSize + (p % blockSize);
     const table = (s: number) => Int32Array.from([...tables[s], -1].slice(0, 3));
     for (const [s, n] of [[0, 6], [2, 5]]) {
-      m.model.forward({ tokenIds: Int32Array.from(seqIds[s].slice(0, n)), positions: Int32Array.from({ length: n }, (_, i) => i),
-        slots: Int32Array.from({ length: n }, (_, i) => slot(s, i)), queryStarts: Int32Array.of(0, n), contextLens: Int32Array.of(n),
-        blockTables: table(s), maxBlocksPerSeq: 3, logitRows: new Int32Array(0) }, cache);
+      m.model.forward({
+        tokenIds: Int32Array.from(seqIds[s].slice(0, n)),
+        positions: Int32Array.from({ length: n }, (_, i) => i),
+        slots: Int32Array.from({ length: n }, (_, i) => slot(s, i)),
+        queryStarts: Int32Array.of(0, n),
+        contextLens: Int32Array.of(n),
+        blockTables: table(s),
+        maxBlocksPerSeq: 3,
+        logitRows: new Int32Array(0),
+      }, cache);
     }
     const rows = [[0, 6], ...Array.from({ length: 9 }, (_, p) => [1, p]), [2, 5], [2, 6], [2, 7], [2, 8]];
     const result = m.model.forward({
-      tokenIds: Int32Array.from(rows.map(([s, p]) => seqIds[s][p])), positions: Int32Array.from(rows.map(([, p]) => p)),
-      slots: Int32Array.from(rows.map(([s, p]) => slot(s, p))), queryStarts: Int32Array.of(0, 1, 10, 14),
-      contextLens: Int32Array.of(7, 9, 9), blockTables: Int32Array.from([0, 1, 2].flatMap((s) => Array.from(table(s)))),
-      maxBlocksPerSeq: 3, logitRows: Int32Array.of(0, 9, 13),
+      tokenIds: Int32Array.from(rows.map(([s, p]) => seqIds[s][p])),
+      positions: Int32Array.from(rows.map(([, p]) => p)),
+      slots: Int32Array.from(rows.map(([s, p]) => slot(s, p))),
+      queryStarts: Int32Array.of(0, 1, 10, 14),
+      contextLens: Int32Array.of(7, 9, 9),
+      blockTables: Int32Array.from([0, 1, 2].flatMap((s) => Array.from(table(s)))),
+      maxBlocksPerSeq: 3,
+      logitRows: Int32Array.of(0, 9, 13),
     }, cache);
     cache.dispose();
     seqIds.forEach((ids, s) => {
@@ -176,31 +221,38 @@ describe.skipIf(!gpu).each(["tiny-mistral3-fp8", "odd-bf16"])("self-consistency 
   });
 });
 
-describe.skipIf(!gpu)("greedy tokens on CUDA equal the CPU's while the CPU's top-two margin exceeds the tolerance", () => {
-  it.each(["tiny-mistral3-fp8", "odd-native-fp8", "odd-bf16"])("%s", (name) => {
-    const generate = (b: Backend, salt: number) => {
-      const m = model(name, b), seq = new SingleSequence(b, m.model, 64);
-      const tokens: number[] = [], margins: number[] = [];
-      let logits = seq.append(prompt(13, m.config.text.vocabSize, salt)).logits;
-      for (let i = 0; i < 32; i++) {
-        const best = argmax(logits);
-        let second = -Infinity;
-        logits.forEach((v, j) => { if (j !== best && v > second) second = v; });
-        tokens.push(best);
-        margins.push((logits[best] - second) / (GOLDEN_ABS + GOLDEN_REL * Math.abs(logits[best])));
-        if (i < 31) logits = seq.append([best]).logits;
+describe.skipIf(!gpu)(
+  "greedy tokens on CUDA equal the CPU's while the CPU's top-two margin exceeds the tolerance",
+  () => {
+    it.each(["tiny-mistral3-fp8", "odd-native-fp8", "odd-bf16"])("%s", (name) => {
+      const generate = (b: Backend, salt: number) => {
+        const m = model(name, b), seq = new SingleSequence(b, m.model, 64);
+        const tokens: number[] = [], margins: number[] = [];
+        let logits = seq.append(prompt(13, m.config.text.vocabSize, salt)).logits;
+        for (let i = 0; i < 32; i++) {
+          const best = argmax(logits);
+          let second = -Infinity;
+          logits.forEach((v, j) => {
+            if (j !== best && v > second) second = v;
+          });
+          tokens.push(best);
+          margins.push((logits[best] - second) / (GOLDEN_ABS + GOLDEN_REL * Math.abs(logits[best])));
+          if (i < 31) logits = seq.append([best]).logits;
+        }
+        seq.dispose();
+        return { tokens, margins };
+      };
+      for (const salt of [1, 2, 3]) {
+        const want = generate(cpu, salt), got = generate(gpu as Backend, salt);
+        const firstClose = want.margins.findIndex((m) => m <= 2); // beyond it the two may legitimately part ways
+        const upTo = firstClose === -1 ? want.tokens.length : firstClose;
+        expect(got.tokens.slice(0, upTo), `salt ${salt}, first close call at step ${firstClose}`).toEqual(
+          want.tokens.slice(0, upTo),
+        );
       }
-      seq.dispose();
-      return { tokens, margins };
-    };
-    for (const salt of [1, 2, 3]) {
-      const want = generate(cpu, salt), got = generate(gpu as Backend, salt);
-      const firstClose = want.margins.findIndex((m) => m <= 2); // beyond it the two may legitimately part ways
-      const upTo = firstClose === -1 ? want.tokens.length : firstClose;
-      expect(got.tokens.slice(0, upTo), `salt ${salt}, first close call at step ${firstClose}`).toEqual(want.tokens.slice(0, upTo));
-    }
-  });
-});
+    });
+  },
+);
 
 if (standIn) console.log("gust run --backend cuda skipped: the CPU is standing in for CUDA (GUST_GPU_SUITES_ON_CPU=1)");
 
@@ -210,11 +262,29 @@ describe.skipIf(!gpu || standIn)("gust run --backend cuda", () => {
   const launcher = `import { runCommand } from ${JSON.stringify(join(repoRoot, "runtime/cli/run-command.ts"))};
     process.stdout.write((await runCommand(process.argv.slice(1))) + "\\n");`;
   // text_long, not random_64: random_64 has an FP8 activation on a rounding knife-edge (fp8-fragile.json)
-  it.each([["tiny-mistral3-fp8", "text_long"], ["odd-bf16", "long"]])("prints the golden greedy tokens for %s (%s)", (name, c) => {
-    const golden = new Golden(name), ids = Array.from(golden.i32(`${c}.input_ids`));
-    const r = spawnSync(process.execPath, ["-e", launcher, "--", "--model", fixtureDir(name), "--ids", ids.join(","),
-      "--max-tokens", "16", "--temperature", "0", "--ignore-eos", "--backend", "cuda", "--json"], { encoding: "utf8" });
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
-  });
+  it.each([["tiny-mistral3-fp8", "text_long"], ["odd-bf16", "long"]])(
+    "prints the golden greedy tokens for %s (%s)",
+    (name, c) => {
+      const golden = new Golden(name), ids = Array.from(golden.i32(`${c}.input_ids`));
+      const r = spawnSync(process.execPath, [
+        "-e",
+        launcher,
+        "--",
+        "--model",
+        fixtureDir(name),
+        "--ids",
+        ids.join(","),
+        "--max-tokens",
+        "16",
+        "--temperature",
+        "0",
+        "--ignore-eos",
+        "--backend",
+        "cuda",
+        "--json",
+      ], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
+    },
+  );
 });

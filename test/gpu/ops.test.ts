@@ -2,7 +2,7 @@
 // memory, FP8 codes, embedding, RMSNorm, RoPE, query scale, SwiGLU, add, argmax, row gather/scatter,
 // GELU, the bandwidth probe, and the index checks (reported at the next synchronizing call).
 import { describe, expect, it } from "vitest";
-import { DType, type Backend, type WeightRef } from "../../ffi/backend.ts";
+import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { randomF32, randomWeights } from "../helpers/random.ts";
 import type { WeightKind } from "../helpers/reference-ops.ts";
@@ -48,27 +48,45 @@ describe.skipIf(!gpu)("CUDA ops match the CPU backend", () => {
     const special = [0, -0, 448, 449, -1e9, Infinity, -Infinity, NaN, 0.015625, 0.0009765625, 2 ** -10, 1.0625, 1.1875];
     const x = Float32Array.from([...special, ...randomF32(rng, 5000).map((v, i) => v * 10 ** ((i % 9) - 5))]);
     for (const scale of [1, 0.0123, 3.7]) {
-      const [a, b] = onBoth(g(), [x], () => new Uint8Array(x.length), (be, [xb], o) => be.fp8Quantize(o, xb, x.length, scale));
+      const [a, b] = onBoth(
+        g(),
+        [x],
+        () => new Uint8Array(x.length),
+        (be, [xb], o) => be.fp8Quantize(o, xb, x.length, scale),
+      );
       expectExact(b, a, `fp8_quantize scale ${scale}`);
     }
     const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
-    const [a, b] = onBoth(g(), [codes], () => new Float32Array(256), (be, [cb], o) => be.fp8Dequantize(o, cb, 256, 0.37));
+    const [a, b] = onBoth(
+      g(),
+      [codes],
+      () => new Float32Array(256),
+      (be, [cb], o) => be.fp8Dequantize(o, cb, 256, 0.37),
+    );
     expectExact(b, a, "fp8_dequantize");
   });
 
   it.each(["f32", "f16", "bf16"] as WeightKind[])("embedding gathers %s rows exactly", (kind) => {
     const vocab = 301, dim = 77, table = randomWeights(rng, kind, vocab * dim);
     const ids = Int32Array.of(300, 0, 5, 5, 123, 299);
-    const [a, b] = onBoth(g(), [table, ids], () => new Float32Array(ids.length * dim),
-      (be, [tb, ib], o) => be.embed(o, ref(tb, dtypeOf[kind]), ib, ids.length, vocab, dim));
+    const [a, b] = onBoth(
+      g(),
+      [table, ids],
+      () => new Float32Array(ids.length * dim),
+      (be, [tb, ib], o) => be.embed(o, ref(tb, dtypeOf[kind]), ib, ids.length, vocab, dim),
+    );
     expectExact(b, a, `embed ${kind}`);
   });
 
   it.each(["f32", "f16", "bf16"] as WeightKind[])("rmsnorm with a %s weight (f64 sum of squares on both)", (kind) => {
     for (const [T, C] of [[1, 1], [3, 37], [2, 4096], [5, 12288], [1, 28672]]) {
       const x = randomF32(rng, T * C, 3), w = randomWeights(rng, kind, C);
-      const [a, b] = onBoth(g(), [x, w], () => new Float32Array(T * C),
-        (be, [xb, wb], o) => be.rmsnorm(o, xb, ref(wb, dtypeOf[kind]), T, C, 1e-5));
+      const [a, b] = onBoth(
+        g(),
+        [x, w],
+        () => new Float32Array(T * C),
+        (be, [xb, wb], o) => be.rmsnorm(o, xb, ref(wb, dtypeOf[kind]), T, C, 1e-5),
+      );
       expectWithin(b, a, { abs: 1e-7, rel: 1e-6, nmse: 1e-12 }, `rmsnorm ${kind} ${T}x${C}`);
     }
   });
@@ -105,9 +123,11 @@ describe.skipIf(!gpu)("CUDA ops match the CPU backend", () => {
 
   it("argmax: first index on ties, NaN never wins except in column 0, all −∞ rows give 0", () => {
     const rows = 9, len = 20001, x = randomF32(rng, rows * len);
-    x[1 * len + 7] = 50; x[1 * len + 19000] = 50; // tie: 7
+    x[1 * len + 7] = 50;
+    x[1 * len + 19000] = 50; // tie: 7
     x[2 * len + 0] = NaN; // the CPU's running best is stuck at 0
-    x[3 * len + 5] = NaN; x[3 * len + 6] = 40; // NaN skipped
+    x[3 * len + 5] = NaN;
+    x[3 * len + 6] = 40; // NaN skipped
     for (let i = 0; i < len; i++) x[4 * len + i] = -Infinity;
     x[5 * len + len - 1] = 99; // last column
     const [a, b] = onBoth(g(), [x], () => new Int32Array(rows), (be, [xb], o) => be.argmax(o, xb, rows, len));
@@ -118,8 +138,12 @@ describe.skipIf(!gpu)("CUDA ops match the CPU backend", () => {
   it("gather rows and scatter rows (a repeated destination keeps the last source row)", () => {
     const src = 13, len = 301, x = randomF32(rng, src * len);
     const rows = Int32Array.of(12, 0, 5, 5, 12);
-    let [a, b] = onBoth(g(), [x, rows], () => new Float32Array(rows.length * len),
-      (be, [xb, rb], o) => be.gatherRows(o, xb, rb, rows.length, len, src));
+    let [a, b] = onBoth(
+      g(),
+      [x, rows],
+      () => new Float32Array(rows.length * len),
+      (be, [xb, rb], o) => be.gatherRows(o, xb, rb, rows.length, len, src),
+    );
     expectExact(b, a, "gather_rows");
     const base = randomF32(rng, src * len), vals = randomF32(rng, rows.length * len);
     [a, b] = onBoth(g(), [base, vals, rows], () => new Float32Array(src * len), (be, [bb, vb, rb], o) => {
@@ -144,7 +168,10 @@ describe.skipIf(!gpu)("CUDA index checks report the CPU's messages at the next s
     using table = b.alloc(4 * 4 * 2);
     using ids = b.fromHost(Int32Array.of(1, 4));
     using out = b.alloc(2 * 2 * 4);
-    expectReported(() => b.embed(out, ref(table, DType.F32), ids, 2, 4, 2), /token id 4 at row 1 is outside the vocabulary \[0, 4\)/);
+    expectReported(
+      () => b.embed(out, ref(table, DType.F32), ids, 2, 4, 2),
+      /token id 4 at row 1 is outside the vocabulary \[0, 4\)/,
+    );
     using x = b.alloc(64);
     using pos = b.fromHost(Int32Array.of(9));
     expectReported(() => b.rope(x, pos, x, x, 1, 1, 2, 1), /position 9 at row 0 is outside the rotary table \[0, 1\)/);
@@ -165,23 +192,62 @@ describe.skipIf(!gpu)("CUDA index checks report the CPU's messages at the next s
     using starts = b.fromHost(Int32Array.of(0, 1));
     using lens = b.fromHost(Int32Array.of(3));
     using badTable = b.fromHost(Int32Array.of(0, 9));
-    const args = { out, q, kCache: kc, vCache: kc, queryStarts: starts, contextLens: lens, blockTables: badTable,
-      numSeqs: 1, numTokens: 1, numHeads: 1, numKvHeads: 1, headDim: 2, blockSize: 2, maxBlocksPerSeq: 2, numBlocks: 2, scale: 1 };
+    const args = {
+      out,
+      q,
+      kCache: kc,
+      vCache: kc,
+      queryStarts: starts,
+      contextLens: lens,
+      blockTables: badTable,
+      numSeqs: 1,
+      numTokens: 1,
+      numHeads: 1,
+      numKvHeads: 1,
+      headDim: 2,
+      blockSize: 2,
+      maxBlocksPerSeq: 2,
+      numBlocks: 2,
+      scale: 1,
+    };
     expectReported(() => b.attention(args), /sequence 0 block 1 is 9, outside \[0, 2\)/);
     using shortLens = b.fromHost(Int32Array.of(0));
-    expectReported(() => b.attention({ ...args, contextLens: shortLens }), /sequence 0 has 1 query rows but only 0 cached tokens/);
+    expectReported(
+      () => b.attention({ ...args, contextLens: shortLens }),
+      /sequence 0 has 1 query rows but only 0 cached tokens/,
+    );
     using wrongStarts = b.fromHost(Int32Array.of(0, 2));
-    expectReported(() => b.attention({ ...args, queryStarts: wrongStarts }), /query_starts must run from 0 to num_tokens 1, got 0\.\.2/);
+    expectReported(
+      () => b.attention({ ...args, queryStarts: wrongStarts }),
+      /query_starts must run from 0 to num_tokens 1, got 0\.\.2/,
+    );
     using seg = b.fromHost(Int32Array.of(0, 2, 1));
-    expectReported(() => b.segmentAttention({ out, q, k: q, v: q, segmentStarts: seg, numSegments: 2, numTokens: 1, numHeads: 1,
-      numKvHeads: 1, headDim: 2, scale: 1 }), /segment_starts must run from 0 to num_tokens 1, got 0\.\.1|decreases at segment 1/);
+    expectReported(
+      () =>
+        b.segmentAttention({
+          out,
+          q,
+          k: q,
+          v: q,
+          segmentStarts: seg,
+          numSegments: 2,
+          numTokens: 1,
+          numHeads: 1,
+          numKvHeads: 1,
+          headDim: 2,
+          scale: 1,
+        }),
+      /segment_starts must run from 0 to num_tokens 1, got 0\.\.1|decreases at segment 1/,
+    );
   });
 
   it("host-side checks fail at once with the CPU's messages", () => {
     const b = g();
     using w8 = b.alloc(4);
     using x = b.alloc(16);
-    expect(() => b.linear(x, x, { buffer: w8, dtype: DType.F8_E4M3, actScale: 0, weightScale: 1 }, 1, 2, 2)).toThrow(/positive static activation scale/);
+    expect(() => b.linear(x, x, { buffer: w8, dtype: DType.F8_E4M3, actScale: 0, weightScale: 1 }, 1, 2, 2)).toThrow(
+      /positive static activation scale/,
+    );
     expect(() => b.fp8Quantize(x, x, 1, 0)).toThrow(/scale must be a positive finite number/);
     expect(() => b.rope(x, x, x, x, 1, 1, 3, 1)).toThrow(/head_dim 3 must be even/);
   });

@@ -3,7 +3,7 @@
 // a normalized-error budget per op and dtype (llama.cpp's test-backend-ops approach: NMSE against the
 // reference backend, plus an element-wise abs + rel bound so a single bad element cannot hide).
 import { expect } from "vitest";
-import { createBackend, type Backend, type DeviceBuffer } from "../../ffi/backend.ts";
+import { type Backend, createBackend, type DeviceBuffer } from "../../ffi/backend.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 
 let probe: { backend: Backend | null; reason: string } | undefined;
@@ -36,8 +36,12 @@ export function gpuOrSkip(suite: string): Backend | null {
 export const cpu: Backend = createBackend("cpu");
 
 /** Runs `op` on a backend with `inputs` uploaded and returns the bytes of output buffer `outIndex`. */
-export function runOn<T extends ArrayBufferView>(b: Backend, inputs: ArrayBufferView[], out: T,
-  op: (bufs: DeviceBuffer[], outBuf: DeviceBuffer) => void): T {
+export function runOn<T extends ArrayBufferView>(
+  b: Backend,
+  inputs: ArrayBufferView[],
+  out: T,
+  op: (bufs: DeviceBuffer[], outBuf: DeviceBuffer) => void,
+): T {
   const bufs = inputs.map((v) => b.fromHost(v.byteLength > 0 ? v : new Uint8Array(4)));
   const outBuf = b.alloc(Math.max(out.byteLength, 4));
   try {
@@ -50,9 +54,16 @@ export function runOn<T extends ArrayBufferView>(b: Backend, inputs: ArrayBuffer
 }
 
 /** The same op on the CPU and the CUDA backend: [cpu result, gpu result]. */
-export function onBoth<T extends ArrayBufferView>(gpu: Backend, inputs: ArrayBufferView[], make: () => T,
-  op: (b: Backend, bufs: DeviceBuffer[], outBuf: DeviceBuffer) => void): [T, T] {
-  return [runOn(cpu, inputs, make(), (bufs, o) => op(cpu, bufs, o)), runOn(gpu, inputs, make(), (bufs, o) => op(gpu, bufs, o))];
+export function onBoth<T extends ArrayBufferView>(
+  gpu: Backend,
+  inputs: ArrayBufferView[],
+  make: () => T,
+  op: (b: Backend, bufs: DeviceBuffer[], outBuf: DeviceBuffer) => void,
+): [T, T] {
+  return [
+    runOn(cpu, inputs, make(), (bufs, o) => op(cpu, bufs, o)),
+    runOn(gpu, inputs, make(), (bufs, o) => op(gpu, bufs, o)),
+  ];
 }
 
 /** ‖got − want‖² / ‖want‖² (0 when both are zero); NaN anywhere gives Infinity. */
@@ -79,7 +90,9 @@ export function expectWithin(got: ArrayLike<number>, want: ArrayLike<number>, bu
   const c = closeness(got, want, budget.abs, budget.rel);
   expect(c.ok, `${what}: ${explain(c)}`).toBe(true);
   const e = nmse(got, want);
-  expect(e, `${what}: NMSE ${e.toExponential(2)} over budget ${budget.nmse.toExponential(1)}`).toBeLessThanOrEqual(budget.nmse);
+  expect(e, `${what}: NMSE ${e.toExponential(2)} over budget ${budget.nmse.toExponential(1)}`).toBeLessThanOrEqual(
+    budget.nmse,
+  );
 }
 
 /** Bit-for-bit equality (NaN equals NaN), naming the first differing element. */

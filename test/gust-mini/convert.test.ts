@@ -10,7 +10,7 @@ import { loadDraft } from "../../runtime/eagle/load-draft.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 import { draftGoldenMismatch, runDraftOver, targetFinalHidden } from "../helpers/eagle.ts";
-import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { fixtureDir, Golden } from "../helpers/fixtures.ts";
 
 const NAME = "mini-eagle-convert";
 const target = fixtureModel("tiny-mistral3");
@@ -19,7 +19,8 @@ const golden = new Golden(NAME);
 afterAll(() => draft.dispose());
 const C = target.config.text.hiddenSize, V = target.config.text.vocabSize;
 
-const runDraft = (tokens: Int32Array, features: Float32Array, swap = false) => runDraftOver(draft, target, tokens, features, swap);
+const runDraft = (tokens: Int32Array, features: Float32Array, swap = false) =>
+  runDraftOver(draft, target, tokens, features, swap);
 
 describe("converted EAGLE head (convert_eagle.py) in gust's draft loader", () => {
   it("params.json carries the target's geometry and RoPE, and the draft's layer count", () => {

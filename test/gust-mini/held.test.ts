@@ -6,13 +6,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDraft, type LoadedDraft } from "../../runtime/eagle/load-draft.ts";
-import { Speculator, defaultSpecOptions } from "../../runtime/eagle/speculator.ts";
+import { defaultSpecOptions, Speculator } from "../../runtime/eagle/speculator.ts";
 import { runOnce } from "../../runtime/engine/run-once.ts";
 import type { ImageFeatures } from "../../runtime/model/image-prefill.ts";
-import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
+import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { decodeImageSource } from "../../runtime/text/chat/image-size.ts";
-import { encodeChat, HfTokenizer, loadTokenizer, type ChatRequest, type Tokenizer } from "../../runtime/text/index.ts";
-import { openVision, type LoadedVision } from "../../runtime/vision/open-vision.ts";
+import { type ChatRequest, encodeChat, HfTokenizer, loadTokenizer, type Tokenizer } from "../../runtime/text/index.ts";
+import { type LoadedVision, openVision } from "../../runtime/vision/open-vision.ts";
 import { decodePng } from "../../runtime/vision/png.ts";
 import { backend } from "../helpers/engine.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
@@ -29,7 +29,11 @@ interface HeldEntry {
 
 const DIR = process.env.GUST_MINI_DIR ?? join(repoRoot, "models", "gust-mini");
 const present = existsSync(join(DIR, "config.json")) && existsSync(join(DIR, "held.json"));
-if (!present) console.log(`test/gust-mini/held.test.ts skipped: ${DIR} does not exist (gust-mini is not trained yet: issue 10, tools/gust-mini/DEVICE.md)`);
+if (!present) {
+  console.log(
+    `test/gust-mini/held.test.ts skipped: ${DIR} does not exist (gust-mini is not trained yet: issue 10, tools/gust-mini/DEVICE.md)`,
+  );
+}
 const held: HeldEntry[] = present ? JSON.parse(readFileSync(join(DIR, "held.json"), "utf8")).entries : [];
 /** A divergence at a step whose top-2 logit gap (in transformers) is below this is a tie, not an error. */
 const TIE = 2e-3;
@@ -66,9 +70,17 @@ describe.skipIf(!present)(`gust-mini (${DIR}) reproduces transformers' greedy an
   function generate(e: HeldEntry, maxTokens: number, speculate: boolean) {
     const thinkIds = { think: tok.controlId("[THINK]"), endThink: tok.controlId("[/THINK]") };
     const blocks = Math.ceil((e.prompt_ids.length + maxTokens + K + 1) / 16) + 1;
-    const speculator = speculate ? new Speculator(backend, model, draft, blocks, 16, { ...defaultSpecOptions, k: K, minTokensPerStep: 0 }) : undefined;
+    const speculator = speculate
+      ? new Speculator(backend, model, draft, blocks, 16, { ...defaultSpecOptions, k: K, minTokensPerStep: 0 })
+      : undefined;
     try {
-      const [s] = runOnce(backend, model.model, thinkIds, { promptIds: e.prompt_ids, maxTokens, sampling: { temperature: 0 }, images: images(e), speculativeTokens: speculate ? K : 0 }, speculator);
+      const [s] = runOnce(backend, model.model, thinkIds, {
+        promptIds: e.prompt_ids,
+        maxTokens,
+        sampling: { temperature: 0 },
+        images: images(e),
+        speculativeTokens: speculate ? K : 0,
+      }, speculator);
       return { ids: s.tokens.map((t) => t.token), spec: s.usage.spec };
     } finally {
       speculator?.dispose();
@@ -78,7 +90,12 @@ describe.skipIf(!present)(`gust-mini (${DIR}) reproduces transformers' greedy an
   it("uses tekken.json, which states the v15 settings, and tokenizer.json encodes the same", async () => {
     expect(tok.kind).toBe("tekken");
     expect(tok.version).toBe("v15");
-    expect(tok.modelSettings?.reasoningEffort).toEqual({ type: "enum", acceptsNone: true, default: "none", values: ["none", "high"] });
+    expect(tok.modelSettings?.reasoningEffort).toEqual({
+      type: "enum",
+      acceptsNone: true,
+      default: "none",
+      values: ["none", "high"],
+    });
     expect(tok.image).toEqual({ imagePatchSize: 14, maxImageSize: 224, spatialMergeSize: 2 });
     const hf = new HfTokenizer(JSON.parse(readFileSync(join(DIR, "tokenizer.json"), "utf8")), {});
     for (const e of held) {
@@ -100,11 +117,18 @@ describe.skipIf(!present)(`gust-mini (${DIR}) reproduces transformers' greedy an
     if (e.greedy_ids === null) return; // no reference answer for this entry: only the speculative check below
     const i = want.findIndex((t, k) => got[k] !== t);
     if (i >= 0 && e.margins[i] < TIE) {
-      console.log(`${e.name}: gust and transformers part at step ${i} on a near-tie (top-2 gap ${e.margins[i]}); compared up to there`);
+      console.log(
+        `${e.name}: gust and transformers part at step ${i} on a near-tie (top-2 gap ${
+          e.margins[i]
+        }); compared up to there`,
+      );
       expect(got.slice(0, i)).toEqual(want.slice(0, i));
       return;
     }
-    expect(`${tok.decode(got, "show")}\n${got.join(",")}`, i >= 0 ? `first difference at step ${i}, transformers' top-2 gap there ${e.margins[i]}` : "")
+    expect(
+      `${tok.decode(got, "show")}\n${got.join(",")}`,
+      i >= 0 ? `first difference at step ${i}, transformers' top-2 gap there ${e.margins[i]}` : "",
+    )
       .toBe(`${tok.decode(want, "show")}\n${want.join(",")}`);
   }, 120_000);
 
@@ -120,6 +144,8 @@ describe.skipIf(!present)(`gust-mini (${DIR}) reproduces transformers' greedy an
       emitted += ids.length;
     }
     expect(drafted).toBeGreaterThan(0);
-    console.log(`gust-mini held conversations, EAGLE k=${K}: ${accepted}/${drafted} drafts accepted, ${emitted} tokens emitted over ${held.length} prefills and ${steps} speculative target steps`);
+    console.log(
+      `gust-mini held conversations, EAGLE k=${K}: ${accepted}/${drafted} drafts accepted, ${emitted} tokens emitted over ${held.length} prefills and ${steps} speculative target steps`,
+    );
   }, 600_000);
 });

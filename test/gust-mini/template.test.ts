@@ -25,7 +25,9 @@ interface Case {
   prompt_ids: number[];
   legacy_text?: string;
 }
-const data = JSON.parse(readFileSync(join(repoRoot, "test", "gust-mini", "template-cases.json"), "utf8")) as { cases: Case[] };
+const data = JSON.parse(readFileSync(join(repoRoot, "test", "gust-mini", "template-cases.json"), "utf8")) as {
+  cases: Case[];
+};
 const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 
 // the fixture vocabulary (controls at 0-63, as gust-mini's) with gust-mini's image limit: 224 px, 28 px cells
@@ -34,13 +36,17 @@ const tekkenDoc = readJson(join(fixtureDir("tiny-mistral3"), "tekken.json"));
 tekkenDoc.image.max_image_size = 224;
 const tokenizers: Record<string, Tokenizer> = {
   tekken: Tekkenizer.fromJSON(tekkenDoc),
-  "tokenizer.json": new HfTokenizer(readJson(join(repoRoot, "test", "text", "vectors", "tiny-tokenizer.json")), {}, { image }),
+  "tokenizer.json": new HfTokenizer(readJson(join(repoRoot, "test", "text", "vectors", "tiny-tokenizer.json")), {}, {
+    image,
+  }),
 };
 
 /** The full conversation ends with an assistant turn; a trailing user message makes it a valid request whose
  *  encoding is the conversation followed by exactly [INST].[/INST]. */
 function encodeFull(tok: Tokenizer, c: Case) {
-  const ids = encodeChat(tok, { ...c.request, messages: [...c.request.messages, { role: "user", content: "." }] } as ChatRequest).ids;
+  const ids =
+    encodeChat(tok, { ...c.request, messages: [...c.request.messages, { role: "user", content: "." }] } as ChatRequest)
+      .ids;
   const tail = [tok.controlId("[INST]"), ...tok.encode("."), tok.controlId("[/INST]")];
   expect(ids.slice(ids.length - tail.length), "the trailing user message").toEqual(tail);
   return ids.slice(0, ids.length - tail.length);
@@ -52,7 +58,9 @@ describe("gust-mini's training template equals gust's v15 encoder", () => {
   it("covers every task kind, reasoning settings, tools, images of several sizes, multi-turn and non-ASCII", () => {
     const cs = data.cases;
     expect(cs.length).toBeGreaterThanOrEqual(45);
-    expect(new Set(cs.map((c) => c.kind))).toEqual(new Set(["math", "tool", "json", "recall", "copy", "small", "vision"]));
+    expect(new Set(cs.map((c) => c.kind))).toEqual(
+      new Set(["math", "tool", "json", "recall", "copy", "small", "vision"]),
+    );
     const efforts = new Set(cs.map((c) => (c.request as { reasoning_effort?: string }).reasoning_effort ?? "absent"));
     expect(efforts).toEqual(new Set(["absent", "none", "high"]));
     expect(cs.filter((c) => c.text.includes("[TOOL_RESULTS]")).length).toBeGreaterThanOrEqual(5);
@@ -101,6 +109,8 @@ describe("gust-mini's training template equals gust's v15 encoder", () => {
     // no [MODEL_SETTINGS] when reasoning_effort is absent; \u escapes in tool-call arguments
     expect(legacy.some((c) => !c.legacy_text!.includes("[MODEL_SETTINGS]"))).toBe(true);
     expect(legacy.some((c) => c.legacy_text!.includes("\\u00"))).toBe(true);
-    for (const c of legacy) expect(tokenizers.tekken.decode(encodeFull(tokenizers.tekken, c), "show")).not.toBe(c.legacy_text);
+    for (const c of legacy) {
+      expect(tokenizers.tekken.decode(encodeFull(tokenizers.tekken, c), "show")).not.toBe(c.legacy_text);
+    }
   });
 });

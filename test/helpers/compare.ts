@@ -9,7 +9,9 @@ export interface Closeness {
 }
 
 export function closeness(got: ArrayLike<number>, want: ArrayLike<number>, abs: number, rel: number): Closeness {
-  if (got.length !== want.length) return { ok: false, maxAbs: Infinity, worstIndex: -1, got: got.length, want: want.length };
+  if (got.length !== want.length) {
+    return { ok: false, maxAbs: Infinity, worstIndex: -1, got: got.length, want: want.length };
+  }
   let ok = true, maxAbs = 0, worst = 0;
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]);

@@ -11,7 +11,13 @@ import type { Golden } from "./fixtures.ts";
 import { GOLDEN_ABS, GOLDEN_REL } from "./golden-checks.ts";
 
 /** swapHalves: feed concat(h, e) instead of concat(e, h) (a control that must fail the golden). */
-export function runDraftOver(draft: LoadedDraft, target: LoadedModel, tokens: Int32Array, features: Float32Array, swapHalves = false) {
+export function runDraftOver(
+  draft: LoadedDraft,
+  target: LoadedModel,
+  tokens: Int32Array,
+  features: Float32Array,
+  swapHalves = false,
+) {
   const n = tokens.length, blocks = Math.ceil(n / 16) + 1;
   const d = swapHalves ? { ...draft, eagleEmbed: draft.eagleFeature, eagleFeature: draft.eagleEmbed } : draft;
   const x = draftInputs(backend, d, target.weights, tokens, features);
@@ -19,8 +25,15 @@ export function runDraftOver(draft: LoadedDraft, target: LoadedModel, tokens: In
   try {
     const all = Int32Array.from({ length: n }, (_, i) => i);
     return draft.model.forward({
-      tokenIds: tokens, positions: all, slots: all, queryStarts: Int32Array.of(0, n), contextLens: Int32Array.of(n),
-      blockTables: Int32Array.from({ length: blocks }, (_, i) => i), maxBlocksPerSeq: blocks, logitRows: all, inputEmbeddings: x,
+      tokenIds: tokens,
+      positions: all,
+      slots: all,
+      queryStarts: Int32Array.of(0, n),
+      contextLens: Int32Array.of(n),
+      blockTables: Int32Array.from({ length: blocks }, (_, i) => i),
+      maxBlocksPerSeq: blocks,
+      logitRows: all,
+      inputEmbeddings: x,
     }, cache);
   } finally {
     cache.dispose();
@@ -32,7 +45,12 @@ export function targetFinalHidden(target: LoadedModel, ids: Int32Array): Float32
   const seq = new SingleSequence(backend, target.model, ids.length + 1);
   let finalRows: Float32Array = new Float32Array(0);
   try {
-    seq.append(ids, { allRows: true, onHidden: (l, v) => { if (l === "final") finalRows = v; } });
+    seq.append(ids, {
+      allRows: true,
+      onHidden: (l, v) => {
+        if (l === "final") finalRows = v;
+      },
+    });
   } finally {
     seq.dispose();
   }
@@ -40,7 +58,11 @@ export function targetFinalHidden(target: LoadedModel, ids: Int32Array): Float32
 }
 
 /** Compares a draft run with a golden case's draft_logits and draft_hidden; returns what differs, or null. */
-export function draftGoldenMismatch(r: { logits: Float32Array; hidden: Float32Array }, golden: Golden, c: string): string | null {
+export function draftGoldenMismatch(
+  r: { logits: Float32Array; hidden: Float32Array },
+  golden: Golden,
+  c: string,
+): string | null {
   const logits = closeness(r.logits, golden.f32(`${c}.draft_logits`), GOLDEN_ABS, GOLDEN_REL);
   if (!logits.ok) return `draft logits: ${explain(logits)}`;
   const hidden = closeness(r.hidden, golden.f32(`${c}.draft_hidden`), GOLDEN_ABS, GOLDEN_REL);

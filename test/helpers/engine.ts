@@ -3,7 +3,7 @@ import { createBackend } from "../../ffi/backend.ts";
 import { Engine, type EngineOptions } from "../../runtime/engine/engine.ts";
 import type { TokenSampler } from "../../runtime/engine/sequence.ts";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
-import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
+import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { argmax, logSoftmax } from "../../runtime/sampling/basic.ts";
 import { fixtureDir } from "./fixtures.ts";
 
@@ -31,7 +31,11 @@ export function fixtureModel(name: string): LoadedModel {
 export function makeEngine(name: string, numBlocks: number, blockSize: number, options: Partial<EngineOptions> = {}) {
   const m = fixtureModel(name);
   const cache = new KvCache(backend, m.config.text, numBlocks, blockSize);
-  const engine = new Engine(backend, m.model, cache, { thinkIds: { think: 34, endThink: 35 }, eosId: m.config.text.eosId, ...options });
+  const engine = new Engine(backend, m.model, cache, {
+    thinkIds: { think: 34, endThink: 35 },
+    eosId: m.config.text.eosId,
+    ...options,
+  });
   return { engine, cache, model: m, dispose: () => cache.dispose() };
 }
 

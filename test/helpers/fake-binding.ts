@@ -3,14 +3,23 @@
 // Scripts can be paced by hand (`manual`), so tests decide exactly when each event arrives: no test waits on time.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GenerateEvent, GenerateOptions, ModelBinding, ModelInfo, RuntimeStats, Usage } from "../../edge/binding/types.ts";
+import type {
+  GenerateEvent,
+  GenerateOptions,
+  ModelBinding,
+  ModelInfo,
+  RuntimeStats,
+  Usage,
+} from "../../edge/binding/types.ts";
 import { RuntimeError } from "../../edge/binding/types.ts";
 import { Tekkenizer } from "../../runtime/text/tekken/tekken.ts";
 import { repoRoot } from "./fixtures.ts";
 
 let cachedTok: Tekkenizer | undefined;
 export function fixtureTokenizer(): Tekkenizer {
-  return (cachedTok ??= Tekkenizer.fromJSON(JSON.parse(readFileSync(join(repoRoot, "test/fixtures/tiny-mistral3-fp8/tekken.json"), "utf8"))));
+  return (cachedTok ??= Tekkenizer.fromJSON(
+    JSON.parse(readFileSync(join(repoRoot, "test/fixtures/tiny-mistral3-fp8/tekken.json"), "utf8")),
+  ));
 }
 
 /** Ids for text parts and control names: ids("[THINK]", "hmm", "[/THINK]", "Hi", "</s>"). */
@@ -206,7 +215,12 @@ function usageFor(options: GenerateOptions, generated: number[], tok: Tekkenizer
   };
 }
 
-async function* run(script: Script, options: GenerateOptions, call: FakeCall, tok: Tekkenizer): AsyncGenerator<GenerateEvent> {
+async function* run(
+  script: Script,
+  options: GenerateOptions,
+  call: FakeCall,
+  tok: Tekkenizer,
+): AsyncGenerator<GenerateEvent> {
   if (script.refuse) throw script.refuse;
   const chunk = script.chunk ?? 1;
   const n = options.n ?? 1;
@@ -218,7 +232,12 @@ async function* run(script: Script, options: GenerateOptions, call: FakeCall, to
     for (let i = 0; i < n; i++) {
       if (done[i]) continue;
       done[i] = true;
-      yield { index: i, tokens: [], finishReason: "abort" as const, usage: usageFor(options, choices[i].ids.slice(0, sent[i]), tok) };
+      yield {
+        index: i,
+        tokens: [],
+        finishReason: "abort" as const,
+        usage: usageFor(options, choices[i].ids.slice(0, sent[i]), tok),
+      };
     }
   };
   while (done.some((d) => !d)) {
@@ -240,7 +259,14 @@ async function* run(script: Script, options: GenerateOptions, call: FakeCall, to
       call.emitted++;
       yield {
         index: i,
-        tokens: take.map((token) => ({ token, logprob: -0.5, forced: false, ...(options.sampling?.logprobs ? { topLogprobs: [{ token, logprob: -0.5 }, { token: 1 + (token % 100), logprob: -2 }] } : {}) })),
+        tokens: take.map((token) => ({
+          token,
+          logprob: -0.5,
+          forced: false,
+          ...(options.sampling?.logprobs
+            ? { topLogprobs: [{ token, logprob: -0.5 }, { token: 1 + (token % 100), logprob: -2 }] }
+            : {}),
+        })),
         finishReason: last ? (c.finish ?? "stop") : null,
         ...(last ? { usage: usageFor(options, c.ids, tok) } : {}),
       };

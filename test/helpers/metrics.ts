@@ -11,4 +11,5 @@ export async function scrapeMetric(base: string, name: string): Promise<number> 
 
 /** How many of the gateway's event-loop lag samples (gust_event_loop_lag_seconds) were over 5 ms: the stall target. */
 export const loopLagOver5ms = (text: string): number =>
-  metricSample(text, "gust_event_loop_lag_seconds_count") - metricSample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
+  metricSample(text, "gust_event_loop_lag_seconds_count") -
+  metricSample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');

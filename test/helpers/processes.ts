@@ -1,6 +1,6 @@
 // Real child processes for end-to-end tests: the runtime (and later the gateway), started with the
 // same CLI a user runs, stopped with SIGTERM.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,12 @@ export interface Started {
 export const denoBin = join(repoRoot, "node_modules", ".bin", "deno");
 
 /** Starts `gust <args>` and resolves once a stderr/stdout line matches `ready`. */
-export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000, env?: Record<string, string>): Promise<Started> {
+export function startGust(
+  args: string[],
+  ready: RegExp,
+  timeoutMs = 30_000,
+  env?: Record<string, string>,
+): Promise<Started> {
   // a gateway starts as the deployment unit starts it (edge/bun-heap.ts)
   const withDefaults = args[0] === "serve" ? { ...GATEWAY_BUN_ENV, ...env } : env;
   return startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], ready, timeoutMs, withDefaults);
@@ -28,16 +33,39 @@ export function startGust(args: string[], ready: RegExp, timeoutMs = 30_000, env
 /** The gateway on Deno (edge/main-deno.ts) with `gust serve`'s flags, started as a deployment starts it (the V8 flags
  * for its `--gc-threads` mode, edge/deno-heap.ts). V8 flags in `denoFlags` join those, later ones winning (Deno takes
  * one --v8-flags). */
-export function startDenoGateway(args: string[], timeoutMs = 60_000, denoFlags: string[] = [], env?: Record<string, string>): Promise<Started> {
-  const gcThreads = args.includes("--gc-threads") && args[args.indexOf("--gc-threads") + 1] === "idle" ? "idle" : "normal";
+export function startDenoGateway(
+  args: string[],
+  timeoutMs = 60_000,
+  denoFlags: string[] = [],
+  env?: Record<string, string>,
+): Promise<Started> {
+  const gcThreads = args.includes("--gc-threads") && args[args.indexOf("--gc-threads") + 1] === "idle"
+    ? "idle"
+    : "normal";
   const v8 = v8FlagsIn([denoGatewayV8Flag(gcThreads), ...denoFlags]).join(",");
   const others = denoFlags.filter((f) => v8FlagsIn([f]).length === 0);
-  return startProcess(denoBin, ["run", "-A", `--v8-flags=${v8}`, ...others, join(repoRoot, "edge/main-deno.ts"), ...args], /gateway on/, timeoutMs, env);
+  return startProcess(
+    denoBin,
+    ["run", "-A", `--v8-flags=${v8}`, ...others, join(repoRoot, "edge/main-deno.ts"), ...args],
+    /gateway on/,
+    timeoutMs,
+    env,
+  );
 }
 
 /** Starts `cmd` (with `env` added to this process's environment) and resolves once its output matches `ready`. */
-export function startProcess(cmd: string, args: string[], ready: RegExp, timeoutMs = 30_000, env?: Record<string, string>): Promise<Started> {
-  const proc = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], ...(env ? { env: { ...process.env, ...env } } : {}) });
+export function startProcess(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+  timeoutMs = 30_000,
+  env?: Record<string, string>,
+): Promise<Started> {
+  const proc = spawn(cmd, args, {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   let out = "";
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   const started: Started = {

@@ -39,19 +39,31 @@ export type WeightKind = "f32" | "f16" | "bf16" | "fp8";
 export function weightValue(bytes: Uint8Array, kind: WeightKind, i: number): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (kind) {
-    case "f32": return view.getFloat32(4 * i, true);
-    case "f16": return f16ToF32(view.getUint16(2 * i, true));
-    case "bf16": return bf16ToF32(view.getUint16(2 * i, true));
-    case "fp8": return e4m3Value(bytes[i]);
+    case "f32":
+      return view.getFloat32(4 * i, true);
+    case "f16":
+      return f16ToF32(view.getUint16(2 * i, true));
+    case "bf16":
+      return bf16ToF32(view.getUint16(2 * i, true));
+    case "fp8":
+      return e4m3Value(bytes[i]);
   }
 }
 
 /** y = x·Wᵀ (with transformers' FP8 static semantics for fp8); also returns Σ|x·w| per output for error bounds. */
-export function linearRef(x: Float32Array, w: Uint8Array, kind: WeightKind, T: number, N: number, K: number,
-  actScale: number, weightScale: number): { y: Float64Array; magnitude: Float64Array } {
+export function linearRef(
+  x: Float32Array,
+  w: Uint8Array,
+  kind: WeightKind,
+  T: number,
+  N: number,
+  K: number,
+  actScale: number,
+  weightScale: number,
+): { y: Float64Array; magnitude: Float64Array } {
   const xs = kind === "fp8" ? x.map((v) => e4m3Value(e4m3Encode(Math.fround(v / actScale)))) : x;
   const y = new Float64Array(T * N), magnitude = new Float64Array(T * N);
-  for (let n = 0; n < N; n++)
+  for (let n = 0; n < N; n++) {
     for (let t = 0; t < T; t++) {
       let acc = 0, mag = 0;
       for (let k = 0; k < K; k++) {
@@ -63,6 +75,7 @@ export function linearRef(x: Float32Array, w: Uint8Array, kind: WeightKind, T: n
       y[t * N + n] = acc * scale;
       magnitude[t * N + n] = mag * scale;
     }
+  }
   return { y, magnitude };
 }
 
@@ -77,16 +90,26 @@ export function rmsnormRef(x: Float32Array, w: number[], T: number, C: number, e
   return y;
 }
 
-export function ropeRef(x: Float32Array, pos: Int32Array, cos: Float32Array, sin: Float32Array, T: number, H: number, D: number): Float64Array {
+export function ropeRef(
+  x: Float32Array,
+  pos: Int32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  T: number,
+  H: number,
+  D: number,
+): Float64Array {
   const y = Float64Array.from(x), half = D / 2;
-  for (let t = 0; t < T; t++)
-    for (let h = 0; h < H; h++)
+  for (let t = 0; t < T; t++) {
+    for (let h = 0; h < H; h++) {
       for (let i = 0; i < half; i++) {
         const base = (t * H + h) * D, c = cos[pos[t] * half + i], s = sin[pos[t] * half + i];
         const a = x[base + i], b = x[base + i + half];
         y[base + i] = a * c - b * s;
         y[base + i + half] = b * c + a * s;
       }
+    }
+  }
   return y;
 }
 
@@ -99,8 +122,16 @@ export interface PagedBatch {
 }
 
 /** Attention with the cache read through the block tables the same way the kernel does, in f64. */
-export function attentionRef(q: Float32Array, kCache: Float32Array, vCache: Float32Array, b: PagedBatch,
-  H: number, KV: number, D: number, scale: number): Float64Array {
+export function attentionRef(
+  q: Float32Array,
+  kCache: Float32Array,
+  vCache: Float32Array,
+  b: PagedBatch,
+  H: number,
+  KV: number,
+  D: number,
+  scale: number,
+): Float64Array {
   const T = b.queryStarts[b.queryStarts.length - 1];
   const out = new Float64Array(T * H * D), group = H / KV;
   for (let s = 0; s + 1 < b.queryStarts.length; s++) {
@@ -109,7 +140,8 @@ export function attentionRef(q: Float32Array, kCache: Float32Array, vCache: Floa
       const row = b.queryStarts[s] + j, position = b.contextLens[s] - rows + j;
       for (let h = 0; h < H; h++) {
         const kvh = Math.floor(h / group), scores: number[] = [];
-        const slotOf = (p: number) => b.blockTables[s * b.maxBlocks + Math.floor(p / b.blockSize)] * b.blockSize + (p % b.blockSize);
+        const slotOf = (p: number) =>
+          b.blockTables[s * b.maxBlocks + Math.floor(p / b.blockSize)] * b.blockSize + (p % b.blockSize);
         for (let p = 0; p <= position; p++) {
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[(row * H + h) * D + d] * kCache[(slotOf(p) * KV + kvh) * D + d];
@@ -117,8 +149,11 @@ export function attentionRef(q: Float32Array, kCache: Float32Array, vCache: Floa
         }
         const max = Math.max(...scores);
         const e = scores.map((v) => Math.exp(v - max)), total = e.reduce((a, v) => a + v, 0);
-        for (let p = 0; p <= position; p++)
-          for (let d = 0; d < D; d++) out[(row * H + h) * D + d] += (e[p] / total) * vCache[(slotOf(p) * KV + kvh) * D + d];
+        for (let p = 0; p <= position; p++) {
+          for (let d = 0; d < D; d++) {
+            out[(row * H + h) * D + d] += (e[p] / total) * vCache[(slotOf(p) * KV + kvh) * D + d];
+          }
+        }
       }
     }
   }

@@ -7,7 +7,9 @@ export interface SseFrame {
 
 /** Splits SSE text into frames; throws if any frame is not `data: ...` or `: ...` ended by a blank line. */
 export function parseSse(text: string): SseFrame[] {
-  if (text.length > 0 && !text.endsWith("\n\n")) throw new Error(`SSE text does not end with a blank line: ${JSON.stringify(text.slice(-40))}`);
+  if (text.length > 0 && !text.endsWith("\n\n")) {
+    throw new Error(`SSE text does not end with a blank line: ${JSON.stringify(text.slice(-40))}`);
+  }
   return text
     .split("\n\n")
     .slice(0, -1)

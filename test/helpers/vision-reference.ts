@@ -16,11 +16,19 @@ export function erf(z: number): number {
 export const geluRef = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
 
 /** Block-diagonal, non-causal attention: row t of segment s attends to rows starts[s] .. starts[s+1]−1. */
-export function segmentAttentionRef(q: Float32Array, k: Float32Array, v: Float32Array, starts: Int32Array,
-  H: number, KV: number, D: number, scale: number): Float64Array {
+export function segmentAttentionRef(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  starts: Int32Array,
+  H: number,
+  KV: number,
+  D: number,
+  scale: number,
+): Float64Array {
   const T = starts[starts.length - 1], out = new Float64Array(T * H * D), group = H / KV;
-  for (let s = 0; s + 1 < starts.length; s++)
-    for (let t = starts[s]; t < starts[s + 1]; t++)
+  for (let s = 0; s + 1 < starts.length; s++) {
+    for (let t = starts[s]; t < starts[s + 1]; t++) {
       for (let h = 0; h < H; h++) {
         const kvh = Math.floor(h / group), scores: number[] = [];
         for (let j = starts[s]; j < starts[s + 1]; j++) {
@@ -29,8 +37,13 @@ export function segmentAttentionRef(q: Float32Array, k: Float32Array, v: Float32
           scores.push(dot * scale);
         }
         const max = Math.max(...scores), e = scores.map((x) => Math.exp(x - max)), total = e.reduce((a, x) => a + x, 0);
-        for (let j = starts[s]; j < starts[s + 1]; j++)
-          for (let d = 0; d < D; d++) out[(t * H + h) * D + d] += (e[j - starts[s]] / total) * v[(j * KV + kvh) * D + d];
+        for (let j = starts[s]; j < starts[s + 1]; j++) {
+          for (let d = 0; d < D; d++) {
+            out[(t * H + h) * D + d] += (e[j - starts[s]] / total) * v[(j * KV + kvh) * D + d];
+          }
+        }
       }
+    }
+  }
   return out;
 }

@@ -19,7 +19,8 @@ describe("API-key auth", () => {
   it("accepts Authorization: Bearer and x-api-key", async () => {
     const g = testGateway({ apiKeys: [KEY] });
     expect(g.app.localOnly).toBe(false);
-    expect((await g.post("/v1/chat/completions", user("hi"), { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
+    expect((await g.post("/v1/chat/completions", user("hi"), { headers: { authorization: `Bearer ${KEY}` } })).status)
+      .toBe(200);
     expect((await g.post("/v1/chat/completions", user("hi"), { headers: { "x-api-key": KEY } })).status).toBe(200);
   });
 
@@ -28,9 +29,20 @@ describe("API-key auth", () => {
     const missing = await g.post("/v1/chat/completions", user("hi"));
     expect(missing.status).toBe(401);
     expect(missing.headers.get("www-authenticate")).toContain("Bearer");
-    expect(await missing.json()).toEqual({ error: { message: expect.stringContaining("Authorization: Bearer"), type: "authentication_error", param: null, code: "missing_api_key" } });
+    expect(await missing.json()).toEqual({
+      error: {
+        message: expect.stringContaining("Authorization: Bearer"),
+        type: "authentication_error",
+        param: null,
+        code: "missing_api_key",
+      },
+    });
 
-    for (const [headers, param] of [[{ authorization: `Bearer ${KEY}x` }, "authorization"], [{ authorization: "Basic abc" }, "authorization"], [{ "x-api-key": KEY.slice(0, -1) }, "x-api-key"]] as const) {
+    for (
+      const [headers, param] of [[{ authorization: `Bearer ${KEY}x` }, "authorization"], [{
+        authorization: "Basic abc",
+      }, "authorization"], [{ "x-api-key": KEY.slice(0, -1) }, "x-api-key"]] as const
+    ) {
       const res = await g.post("/v1/chat/completions", user("hi"), { headers });
       expect(res.status).toBe(401);
       const body = await res.json();
@@ -54,7 +66,9 @@ describe("API-key auth", () => {
     g.app.mountFunctions((_c, name) => new Response(`hello from ${name}`));
     const fnKey = { headers: { authorization: "Bearer fn-key" } };
     expect(await (await g.app.request("/fn/summarize/run", fnKey)).text()).toBe("hello from summarize");
-    expect((await g.app.request("/fn/summarize/run", { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
+    expect((await g.app.request("/fn/summarize/run", { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(
+      200,
+    );
     expect((await g.app.request("/fn/other/run", fnKey)).status).toBe(401);
     expect((await g.post("/v1/chat/completions", user("hi"), fnKey)).status).toBe(401);
   });

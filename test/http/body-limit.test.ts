@@ -31,7 +31,15 @@ describe("body size limit", () => {
   it("counts a body without Content-Length as it arrives", async () => {
     const g = testGateway({ limits: { maxBodyBytes: LIMIT } });
     const big = JSON.stringify(user("x".repeat(2 * LIMIT)));
-    const res = await g.app.request("/v1/chat/completions", { method: "POST", body: chunked(big, 8), headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
+    const res = await g.app.request(
+      "/v1/chat/completions",
+      {
+        method: "POST",
+        body: chunked(big, 8),
+        headers: { "content-type": "application/json" },
+        duplex: "half",
+      } as RequestInit,
+    );
     expect(res.status).toBe(413);
     expect((await res.json()).error.message).toContain("larger than the limit of 1024 bytes");
     expect(g.fake.calls).toHaveLength(0);
@@ -40,7 +48,15 @@ describe("body size limit", () => {
   it("passes a body under the limit through intact, streamed or not", async () => {
     const g = testGateway({ limits: { maxBodyBytes: LIMIT } });
     const small = JSON.stringify(user("hello"));
-    const streamed = await g.app.request("/v1/chat/completions", { method: "POST", body: chunked(small, 3), headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
+    const streamed = await g.app.request(
+      "/v1/chat/completions",
+      {
+        method: "POST",
+        body: chunked(small, 3),
+        headers: { "content-type": "application/json" },
+        duplex: "half",
+      } as RequestInit,
+    );
     expect(streamed.status).toBe(200);
     expect((await g.post("/v1/chat/completions", small)).status).toBe(200);
     // the prompt the runtime got contains the user's text: the body was not cut or reordered
@@ -63,7 +79,11 @@ describe("body size limit", () => {
   it("reads a body with a declared length without touching its stream", async () => {
     const g = testGateway({ limits: { maxBodyBytes: LIMIT } });
     const text = JSON.stringify(user("declared"));
-    const req = new Request("http://localhost/v1/chat/completions", { method: "POST", body: text, headers: { "content-type": "application/json", "content-length": String(new TextEncoder().encode(text).length) } });
+    const req = new Request("http://localhost/v1/chat/completions", {
+      method: "POST",
+      body: text,
+      headers: { "content-type": "application/json", "content-length": String(new TextEncoder().encode(text).length) },
+    });
     let bodyReads = 0;
     const proto = Object.getOwnPropertyDescriptor(Request.prototype, "body")!;
     Object.defineProperty(req, "body", { get: () => (bodyReads++, proto.get!.call(req)) });
@@ -80,7 +100,8 @@ describe("body size limit", () => {
 });
 
 describe("mayHaveBody", () => {
-  const post = (headers: Record<string, string>, body: BodyInit | null = "x") => new Request("http://localhost/", { method: "POST", headers, body });
+  const post = (headers: Record<string, string>, body: BodyInit | null = "x") =>
+    new Request("http://localhost/", { method: "POST", headers, body });
   it("settles from the method and a declared length alone", () => {
     expect(mayHaveBody(new Request("http://localhost/", { method: "GET" }))).toBe(false);
     expect(mayHaveBody(post({ "content-length": "0" }, null))).toBe(false);

@@ -14,7 +14,11 @@ function slowGateway() {
 }
 
 const post = (g: ReturnType<typeof testGateway>, body: unknown, env = {}) =>
-  g.app.request("/v1/chat/completions", { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } }, env);
+  g.app.request("/v1/chat/completions", {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  }, env);
 
 describe("deadline", () => {
   it("answers 504 when nothing was sent, and aborts the runtime sequence with the deadline as reason", async () => {
@@ -30,7 +34,14 @@ describe("deadline", () => {
     await g.clock.advance(1);
     const r = await res;
     expect(r.status).toBe(504);
-    expect(await r.json()).toEqual({ error: { message: expect.stringContaining(`${TIMEOUT} ms`), type: "timeout_error", param: null, code: "deadline_exceeded" } });
+    expect(await r.json()).toEqual({
+      error: {
+        message: expect.stringContaining(`${TIMEOUT} ms`),
+        type: "timeout_error",
+        param: null,
+        code: "deadline_exceeded",
+      },
+    });
     expect(call.aborted).toBe(true);
     expect(call.abortReason).toBeInstanceOf(HttpError);
     expect((call.abortReason as HttpError).code).toBe("deadline_exceeded");
@@ -61,7 +72,14 @@ describe("deadline", () => {
     const frames = parseSse(await stream.rest());
     expect(frames.some((f) => f.text === "[DONE]")).toBe(false);
     const last = sseJson(frames).at(-1);
-    expect(last).toEqual({ error: { message: expect.stringContaining("deadline"), type: "timeout_error", param: null, code: "deadline_exceeded" } });
+    expect(last).toEqual({
+      error: {
+        message: expect.stringContaining("deadline"),
+        type: "timeout_error",
+        param: null,
+        code: "deadline_exceeded",
+      },
+    });
     expect(g.fake.lastCall.aborted).toBe(true);
     expect(g.fake.lastCall.abortedAfter).toBe(2);
   });

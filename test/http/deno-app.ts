@@ -13,10 +13,13 @@ const ready = new Promise<void>((resolve) => {
   serveDeno(open, { port: 0, signal: ac.signal, onListen: (a) => ((addr = a), resolve()) });
 });
 await ready;
-const lockedServer = await new Promise<{ port: number }>((resolve) => serveDeno(locked, { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen: (a) => resolve(a) }));
+const lockedServer = await new Promise<{ port: number }>((resolve) =>
+  serveDeno(locked, { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen: (a) => resolve(a) })
+);
 
 const url = `http://127.0.0.1:${addr.port}/v1/chat/completions`;
-const post = (body: unknown, base = url) => fetch(base, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const post = (body: unknown, base = url) =>
+  fetch(base, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 const messages = [{ role: "user", content: "Hi" }];
 
 const one = await post({ messages });
@@ -31,7 +34,9 @@ const call = fake.lastCall;
 const ticker = setInterval(() => call.release(1), 5);
 const slowText = await slowRes.text();
 clearInterval(ticker);
-const slowContent = slowText.split("\n\n").filter((f) => f.startsWith("data: {")).map((f) => JSON.parse(f.slice(6)).choices[0]?.delta.content ?? "").join("");
+const slowContent = slowText.split("\n\n").filter((f) => f.startsWith("data: {")).map((f) =>
+  JSON.parse(f.slice(6)).choices[0]?.delta.content ?? ""
+).join("");
 fake.script = () => ({ choices: [{ ids: ids("Hello there", "</s>") }] });
 const bad = await post({ messages: [{ role: "robot", content: "x" }] });
 const badBody = await bad.json();

@@ -51,7 +51,10 @@ describe.skipIf(!onBun)("serveBun", () => {
 
       // and a whole stream end to end
       fake.reply(ids("Hi", "</s>"));
-      const full = await fetch(`http://127.0.0.1:${server.port}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true }) });
+      const full = await fetch(`http://127.0.0.1:${server.port}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true }),
+      });
       const frames = parseSse(await full.text());
       expect(frames.at(-1)).toEqual({ kind: "data", text: "[DONE]" });
     } finally {
@@ -62,7 +65,13 @@ describe.skipIf(!onBun)("serveBun", () => {
 
 describe("the gateway on Deno", () => {
   it("serves chat (one-shot and SSE), errors and 401s through Deno.serve", async () => {
-    const child = spawn(join(repoRoot, "node_modules", ".bin", "deno"), ["run", "--allow-read", "--allow-net", "--allow-env", join(repoRoot, "test/http/deno-app.ts")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(join(repoRoot, "node_modules", ".bin", "deno"), [
+      "run",
+      "--allow-read",
+      "--allow-net",
+      "--allow-env",
+      join(repoRoot, "test/http/deno-app.ts"),
+    ], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));

@@ -30,14 +30,32 @@ describe("error handler", () => {
     const { app } = appThrowing(err);
     const res = await app.request("/");
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ param: "messages[2].role", type: "invalid_request_error", code: "invalid_value" });
+    expect((await res.json()).error).toMatchObject({
+      param: "messages[2].role",
+      type: "invalid_request_error",
+      code: "invalid_value",
+    });
   });
 
   it("ChatRequestError → 400 with its path, rule and what is allowed", async () => {
-    const { app } = appThrowing(new ChatRequestError("messages[1].tool_call_id", "tool-call-id", "a tool call id is required", "a non-empty string"));
+    const { app } = appThrowing(
+      new ChatRequestError(
+        "messages[1].tool_call_id",
+        "tool-call-id",
+        "a tool call id is required",
+        "a non-empty string",
+      ),
+    );
     const res = await app.request("/");
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { message: "messages[1].tool_call_id: a tool call id is required; allowed: a non-empty string", type: "invalid_request_error", param: "messages[1].tool_call_id", code: "tool-call-id" } });
+    expect(await res.json()).toEqual({
+      error: {
+        message: "messages[1].tool_call_id: a tool call id is required; allowed: a non-empty string",
+        type: "invalid_request_error",
+        param: "messages[1].tool_call_id",
+        code: "tool-call-id",
+      },
+    });
   });
 
   const runtimeCases: Array<[RuntimeError["code"], number, string | null]> = [
@@ -66,20 +84,34 @@ describe("error handler", () => {
     const res = await app.request("/");
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("3");
-    expect(await res.json()).toEqual({ error: { message: "too many", type: "rate_limit_error", param: null, code: "slow_down" } });
+    expect(await res.json()).toEqual({
+      error: { message: "too many", type: "rate_limit_error", param: null, code: "slow_down" },
+    });
   });
 
   it("errors that describe themselves (the vision library's) keep their status and body", async () => {
     class VisionLike extends Error {
       status = 413;
       toJSON() {
-        return { error: { message: "image too large", type: "invalid_request_error", param: "messages[0].content[1]", code: "image_too_many_bytes" } };
+        return {
+          error: {
+            message: "image too large",
+            type: "invalid_request_error",
+            param: "messages[0].content[1]",
+            code: "image_too_many_bytes",
+          },
+        };
       }
     }
     const { app } = appThrowing(new VisionLike("x"));
     const res = await app.request("/");
     expect(res.status).toBe(413);
-    expect((await res.json()).error).toEqual({ message: "image too large", type: "invalid_request_error", param: "messages[0].content[1]", code: "image_too_many_bytes" });
+    expect((await res.json()).error).toEqual({
+      message: "image too large",
+      type: "invalid_request_error",
+      param: "messages[0].content[1]",
+      code: "image_too_many_bytes",
+    });
   });
 
   it("errors tagged with a status (and Hono's HTTPException) keep it and their message", async () => {
@@ -88,11 +120,18 @@ describe("error handler", () => {
     let res = await app.request("/");
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
-    expect((await res.json()).error).toMatchObject({ message: "The model runtime is not connected", type: "service_unavailable_error" });
+    expect((await res.json()).error).toMatchObject({
+      message: "The model runtime is not connected",
+      type: "service_unavailable_error",
+    });
     ({ app } = appThrowing(new HTTPException(403, { message: "no entry" })));
     res = await app.request("/");
     expect(res.status).toBe(403);
-    expect((await res.json()).error).toMatchObject({ message: "no entry", type: "permission_error", code: "http_exception" });
+    expect((await res.json()).error).toMatchObject({
+      message: "no entry",
+      type: "permission_error",
+      code: "http_exception",
+    });
     ({ app } = appThrowing(new HTTPException(418, { res: new Response("teapot", { status: 418 }) })));
     res = await app.request("/");
     expect(await res.text()).toBe("teapot");

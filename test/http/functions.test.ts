@@ -11,7 +11,11 @@ describe("/fn/<name>/* function slot", () => {
       seen.push([name, c.req.path, c.var.requestId]);
       return c.json({ name });
     });
-    const res = await g.app.request("/fn/summarize/v1/run?x=1", { method: "POST", body: "hello", headers: { "x-request-id": "r1" } });
+    const res = await g.app.request("/fn/summarize/v1/run?x=1", {
+      method: "POST",
+      body: "hello",
+      headers: { "x-request-id": "r1" },
+    });
     expect(await res.json()).toEqual({ name: "summarize" });
     expect(seen).toEqual([["summarize", "/fn/summarize/v1/run", "r1"]]);
     expect((await g.app.request("/fn/summarize")).status).toBe(200);
@@ -34,7 +38,20 @@ describe("/fn/<name>/* function slot", () => {
       names.push(name);
       return c.text("reached");
     });
-    for (const path of ["/fn/a%2Fb/x", "/fn/..%2F..%2Fetc/x", "/fn/a.b/x", "/fn/%2e%2e%2fx/y", "/fn/a%20b/x", "/fn/-lead/x", "/fn/a%00/x", `/fn/${"n".repeat(65)}/x`, "/fn//x", "/fn"]) {
+    for (
+      const path of [
+        "/fn/a%2Fb/x",
+        "/fn/..%2F..%2Fetc/x",
+        "/fn/a.b/x",
+        "/fn/%2e%2e%2fx/y",
+        "/fn/a%20b/x",
+        "/fn/-lead/x",
+        "/fn/a%00/x",
+        `/fn/${"n".repeat(65)}/x`,
+        "/fn//x",
+        "/fn",
+      ]
+    ) {
       const res = await g.app.request(path);
       expect(res.status, path).toBe(400);
       const err = (await res.json()).error;

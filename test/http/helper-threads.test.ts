@@ -5,7 +5,13 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { COMPILER_THREAD_NICE, helperThreadRules, HelperThreadPriority, V8_WORKER_THREAD_NAME, type ThreadTable } from "../../edge/helper-threads.ts";
+import {
+  COMPILER_THREAD_NICE,
+  HelperThreadPriority,
+  helperThreadRules,
+  type ThreadTable,
+  V8_WORKER_THREAD_NAME,
+} from "../../edge/helper-threads.ts";
 import { bindSchedIdle } from "../../edge/sched-idle.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
 import { bunBin, denoBin, startDenoGateway, tempSocket } from "../helpers/processes.ts";
@@ -28,7 +34,13 @@ function fakeTable(threads: Array<[number, string]>, failOn: number[] = []) {
 
 describe("HelperThreadPriority.scan", () => {
   it("renices compiler threads only, each once", () => {
-    const threads: Array<[number, string]> = [[100, "bun"], [101, "JITWorker"], [102, "HeapHelper"], [103, "JITWorker"], [105, V8_WORKER_THREAD_NAME]];
+    const threads: Array<[number, string]> = [
+      [100, "bun"],
+      [101, "JITWorker"],
+      [102, "HeapHelper"],
+      [103, "JITWorker"],
+      [105, V8_WORKER_THREAD_NAME],
+    ];
     const { table, changes } = fakeTable(threads);
     const p = new HelperThreadPriority(helperThreadRules(table), table);
     expect(p.scan()).toBe(2);
@@ -39,7 +51,10 @@ describe("HelperThreadPriority.scan", () => {
   });
 
   it("puts V8's workers under SCHED_IDLE only when given the binding, each once", () => {
-    const threads: Array<[number, string]> = [[200, "deno"], [201, V8_WORKER_THREAD_NAME], [202, "tokio-runtime-w"], [203, V8_WORKER_THREAD_NAME]];
+    const threads: Array<[number, string]> = [[200, "deno"], [201, V8_WORKER_THREAD_NAME], [202, "tokio-runtime-w"], [
+      203,
+      V8_WORKER_THREAD_NAME,
+    ]];
     const { table, changes, setIdle } = fakeTable(threads);
     const p = new HelperThreadPriority(helperThreadRules(table, setIdle), table);
     expect(p.scan()).toBe(2);
@@ -57,7 +72,11 @@ describe("HelperThreadPriority.scan", () => {
   });
 
   it("does nothing where the thread list cannot be read", () => {
-    const p = new HelperThreadPriority([], { list: () => { throw new Error("no /proc"); } });
+    const p = new HelperThreadPriority([], {
+      list: () => {
+        throw new Error("no /proc");
+      },
+    });
     expect(p.scan()).toBe(0);
   });
 });
@@ -66,11 +85,19 @@ describe("HelperThreadPriority.scan", () => {
  * first: fields 19 and 41 of /proc/PID/task/TID/stat (counted from 1; the name in parentheses is field 2, so after
  * ") " field N is at N - 3). Read here for the gateway and, as source text, inside the child scripts; `fs` is passed in
  * so the function's text names nothing from this module. */
-function threadRows(pid: number | string, fs: { readdirSync(path: string): string[]; readFileSync(path: string, enc: "utf8"): string }) {
+function threadRows(
+  pid: number | string,
+  fs: { readdirSync(path: string): string[]; readFileSync(path: string, enc: "utf8"): string },
+) {
   return fs.readdirSync(`/proc/${pid}/task`).sort((a, b) => Number(a) - Number(b)).map((tid) => {
     const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return [fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim(), Number(fields[16]), Number(fields[38]), Number(tid)] as [string, number, number, number];
+    return [
+      fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim(),
+      Number(fields[16]),
+      Number(fields[38]),
+      Number(tid),
+    ] as [string, number, number, number];
   });
 }
 const READ_THREADS = `const rows = (${threadRows.toString()})("self", { readdirSync, readFileSync });`;
@@ -80,12 +107,18 @@ function runScript(bin: string, args: string[], name: string, script: string): R
   // a file, not \`bun -e\`: code run with -e was never handed to the compiler threads here
   const file = join(mkdtempSync(join(tmpdir(), "gust-threads-")), name);
   writeFileSync(file, script);
-  return (JSON.parse(execFileSync(bin, [...args, file], { encoding: "utf8" })) as { rows: ReturnType<typeof threadRows> }).rows;
+  return (JSON.parse(execFileSync(bin, [...args, file], { encoding: "utf8" })) as {
+    rows: ReturnType<typeof threadRows>;
+  }).rows;
 }
 
 describe.runIf(process.platform === "linux")("in real processes", () => {
   it("Bun: leaves JITWorker threads at nice 19 and every other thread as it was", () => {
-    const rows = runScript(bunBin, [], "heat.ts", `
+    const rows = runScript(
+      bunBin,
+      [],
+      "heat.ts",
+      `
       import { readdirSync, readFileSync } from "node:fs";
       import { HelperThreadPriority } from ${JSON.stringify(join(repoRoot, "edge/helper-threads.ts"))};
       let acc = 0;
@@ -93,7 +126,8 @@ describe.runIf(process.platform === "linux")("in real processes", () => {
       for (let i = 0; i < 3e6; i++) acc = hot(i);
       new HelperThreadPriority().start().stop();
       ${READ_THREADS}
-      console.log(JSON.stringify({ rows, acc }));`);
+      console.log(JSON.stringify({ rows, acc }));`,
+    );
     const compilers = rows.filter(([name]) => name === "JITWorker");
     expect(compilers.length).toBeGreaterThan(0);
     for (const [, nice] of compilers) expect(nice).toBe(COMPILER_THREAD_NICE);
@@ -103,23 +137,41 @@ describe.runIf(process.platform === "linux")("in real processes", () => {
   });
 
   it("Deno: SCHED_IDLE on V8's workers only, through the real FFI binding", () => {
-    const rows = runScript(denoBin, ["run", "-A"], "idle.ts", `
+    const rows = runScript(
+      denoBin,
+      ["run", "-A"],
+      "idle.ts",
+      `
       import { readdirSync, readFileSync } from "node:fs";
-      import { helperThreadRules, HelperThreadPriority, linuxThreads } from ${JSON.stringify(join(repoRoot, "edge/helper-threads.ts"))};
+      import { helperThreadRules, HelperThreadPriority, linuxThreads } from ${
+        JSON.stringify(join(repoRoot, "edge/helper-threads.ts"))
+      };
       import { bindSchedIdle } from ${JSON.stringify(join(repoRoot, "edge/sched-idle.ts"))};
       const changed = new HelperThreadPriority(helperThreadRules(linuxThreads, bindSchedIdle())).scan();
       ${READ_THREADS}
-      console.log(JSON.stringify({ rows, changed }));`);
+      console.log(JSON.stringify({ rows, changed }));`,
+    );
     const workers = rows.filter(([name]) => name === V8_WORKER_THREAD_NAME);
     expect(workers.length).toBeGreaterThan(0);
     for (const [, , policy] of workers) expect(policy).toBe(SCHED_IDLE);
-    for (const [, , policy] of rows.filter(([name]) => name !== V8_WORKER_THREAD_NAME)) expect(policy).toBe(SCHED_OTHER);
+    for (const [, , policy] of rows.filter(([name]) => name !== V8_WORKER_THREAD_NAME)) {
+      expect(policy).toBe(SCHED_OTHER);
+    }
   });
 
   it("the Deno gateway with --gc-threads idle: its V8 workers under SCHED_IDLE, its event loop not, and it serves", async () => {
     const state = mkdtempSync(join(tmpdir(), "gust-gcthreads-"));
     // no runtime behind it: the gateway starts anyway and says so; /health needs none
-    const gw = await startDenoGateway(["--runtime", tempSocket("absent"), "--port", "0", "--state-dir", state, "--gc-threads", "idle"]);
+    const gw = await startDenoGateway([
+      "--runtime",
+      tempSocket("absent"),
+      "--port",
+      "0",
+      "--state-dir",
+      state,
+      "--gc-threads",
+      "idle",
+    ]);
     try {
       expect(gw.output()).toMatch(/V8's collector helper threads under SCHED_IDLE/);
       const pid = gw.proc.pid!;
@@ -136,8 +188,11 @@ describe.runIf(process.platform === "linux")("in real processes", () => {
 
   it("Deno without --allow-ffi: the binding refuses with what to do", () => {
     const file = join(mkdtempSync(join(tmpdir(), "gust-threads-")), "noffi.ts");
-    writeFileSync(file, `import { bindSchedIdle } from ${JSON.stringify(join(repoRoot, "edge/sched-idle.ts"))};
-      try { bindSchedIdle(); console.log("bound"); } catch (err) { console.log((err as Error).message); }`);
+    writeFileSync(
+      file,
+      `import { bindSchedIdle } from ${JSON.stringify(join(repoRoot, "edge/sched-idle.ts"))};
+      try { bindSchedIdle(); console.log("bound"); } catch (err) { console.log((err as Error).message); }`,
+    );
     const out = execFileSync(denoBin, ["run", "--allow-read", file], { encoding: "utf8" });
     expect(out).toMatch(/--allow-ffi/);
   });

@@ -18,7 +18,13 @@ function blockFor(ms: number): void {
 function manual() {
   const clock = new ManualClock();
   const queued: Array<() => void> = [];
-  return { clock, queued, advance: (ms: number) => clock.advance(ms), endTurn: () => queued.splice(0).forEach((fn) => fn()), schedule: (fn: () => void) => queued.push(fn) };
+  return {
+    clock,
+    queued,
+    advance: (ms: number) => clock.advance(ms),
+    endTurn: () => queued.splice(0).forEach((fn) => fn()),
+    schedule: (fn: () => void) => queued.push(fn),
+  };
 }
 
 describe("LoopLagMonitor", () => {

@@ -5,7 +5,10 @@ import { testGateway, user } from "../helpers/gateway.ts";
 import { parseSse, sseJson } from "../helpers/sse.ts";
 
 const CHAT = "/mistral/v1/chat/completions";
-const TOOLS = [{ type: "function", function: { name: "get_weather", description: "", parameters: { type: "object" } } }];
+const TOOLS = [{
+  type: "function",
+  function: { name: "get_weather", description: "", parameters: { type: "object" } },
+}];
 
 describe("POST /mistral/v1/chat/completions", () => {
   it("answers in Mistral's shape, content as a string without reasoning", async () => {
@@ -17,8 +20,15 @@ describe("POST /mistral/v1/chat/completions", () => {
       id: expect.stringMatching(/^[0-9a-f]{32}$/),
       object: "chat.completion",
       model: "tiny-mistral3",
-      choices: [{ index: 0, message: { role: "assistant", content: "Hello there", tool_calls: null, prefix: false }, finish_reason: "stop" }],
-      usage: { prompt_tokens: g.fake.lastCall.options.promptIds.length, completion_tokens: ids("Hello there", "</s>").length },
+      choices: [{
+        index: 0,
+        message: { role: "assistant", content: "Hello there", tool_calls: null, prefix: false },
+        finish_reason: "stop",
+      }],
+      usage: {
+        prompt_tokens: g.fake.lastCall.options.promptIds.length,
+        completion_tokens: ids("Hello there", "</s>").length,
+      },
     });
   });
 
@@ -47,14 +57,24 @@ describe("POST /mistral/v1/chat/completions", () => {
 
   it("safe_prompt puts Mistral's guardrail system prompt first", async () => {
     const g = testGateway();
-    await g.post(CHAT, { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "x" }], safe_prompt: true });
+    await g.post(CHAT, {
+      messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "x" }],
+      safe_prompt: true,
+    });
     const prompt = g.fake.info.tokenizer.decode(g.fake.lastCall.options.promptIds, "show");
-    expect(prompt.startsWith(`<s>[SYSTEM_PROMPT]${MISTRAL_SAFE_PROMPT}[/SYSTEM_PROMPT][SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT]`)).toBe(true);
+    expect(
+      prompt.startsWith(
+        `<s>[SYSTEM_PROMPT]${MISTRAL_SAFE_PROMPT}[/SYSTEM_PROMPT][SYSTEM_PROMPT]Be brief.[/SYSTEM_PROMPT]`,
+      ),
+    ).toBe(true);
   });
 
   it("errors under safe_prompt still name the client's message index", async () => {
     const g = testGateway();
-    const res = await g.post(CHAT, { messages: [{ role: "user", content: "x" }, { role: "robot", content: "y" }], safe_prompt: true });
+    const res = await g.post(CHAT, {
+      messages: [{ role: "user", content: "x" }, { role: "robot", content: "y" }],
+      safe_prompt: true,
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).error.param).toBe("messages[1].role");
   });
@@ -64,20 +84,36 @@ describe("POST /mistral/v1/chat/completions", () => {
     g.fake.reply(ids("[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Oslo"}', "</s>"));
     const body = await (await g.post(CHAT, { ...user("weather"), tools: TOOLS })).json();
     expect(body.choices[0].finish_reason).toBe("tool_calls");
-    expect(body.choices[0].message.tool_calls).toEqual([{ id: expect.stringMatching(/^[A-Za-z0-9]{9}$/), type: "function", function: { name: "get_weather", arguments: '{"city": "Oslo"}' }, index: 0 }]);
+    expect(body.choices[0].message.tool_calls).toEqual([{
+      id: expect.stringMatching(/^[A-Za-z0-9]{9}$/),
+      type: "function",
+      function: { name: "get_weather", arguments: '{"city": "Oslo"}' },
+      index: 0,
+    }]);
   });
 
   it("checks incoming tool-call ids as Mistral does (9 letters/digits)", async () => {
     const g = testGateway();
     const messages = [
       { role: "user", content: "weather" },
-      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }] },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }],
+      },
       { role: "tool", tool_call_id: "call_1", content: "sunny" },
     ];
     const res = await g.post(CHAT, { messages, tools: TOOLS });
     expect(res.status).toBe(400);
     expect((await res.json()).error.param).toBe("messages[1].tool_calls[0].id");
-    const fixed = messages.map((m: any) => (m.tool_calls ? { ...m, tool_calls: [{ ...m.tool_calls[0], id: "abcDEF123" }] } : m.tool_call_id ? { ...m, tool_call_id: "abcDEF123" } : m));
+    const fixed = messages.map((
+      m: any,
+    ) => (m.tool_calls
+      ? { ...m, tool_calls: [{ ...m.tool_calls[0], id: "abcDEF123" }] }
+      : m.tool_call_id
+      ? { ...m, tool_call_id: "abcDEF123" }
+      : m)
+    );
     expect((await g.post(CHAT, { messages: fixed, tools: TOOLS })).status).toBe(200);
   });
 
@@ -88,9 +124,16 @@ describe("POST /mistral/v1/chat/completions", () => {
       expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice })).status).toBe(200);
       expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: true });
     }
-    expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: "any", parallel_tool_calls: false })).status).toBe(200);
+    expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: "any", parallel_tool_calls: false })).status)
+      .toBe(200);
     expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: false });
-    expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: { type: "function", function: { name: "get_weather" } } })).status).toBe(200);
+    expect(
+      (await g.post(CHAT, {
+        ...user("x"),
+        tools: TOOLS,
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+      })).status,
+    ).toBe(200);
     expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: false });
     expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: "auto" })).status).toBe(200);
     expect(g.fake.lastCall.options.toolCalls).toBeUndefined();
@@ -98,14 +141,18 @@ describe("POST /mistral/v1/chat/completions", () => {
 
   it("an assistant prefix is continued", async () => {
     const g = testGateway();
-    await g.post(CHAT, { messages: [{ role: "user", content: "x" }, { role: "assistant", content: "Sure,", prefix: true }] });
+    await g.post(CHAT, {
+      messages: [{ role: "user", content: "x" }, { role: "assistant", content: "Sure,", prefix: true }],
+    });
     const prompt = g.fake.info.tokenizer.decode(g.fake.lastCall.options.promptIds, "show");
     expect(prompt.endsWith("[/INST]Sure,")).toBe(true);
   });
 
   it("streams thinking chunks, text as strings, whole tool calls, usage on the last chunk, then [DONE]", async () => {
     const g = testGateway();
-    g.fake.reply(ids("[THINK]", "plan", "[/THINK]", "Ok.", "[TOOL_CALLS]", "get_weather", "[ARGS]", '{"a": 1}', "</s>"));
+    g.fake.reply(
+      ids("[THINK]", "plan", "[/THINK]", "Ok.", "[TOOL_CALLS]", "get_weather", "[ARGS]", '{"a": 1}', "</s>"),
+    );
     const res = await g.post(CHAT, { ...user("x"), stream: true, tools: TOOLS, reasoning_effort: "high" });
     const frames = parseSse(await res.text());
     expect(frames.at(-1)!.text).toBe("[DONE]");
@@ -116,7 +163,12 @@ describe("POST /mistral/v1/chat/completions", () => {
     expect(thinking).toBe("plan");
     expect(deltas.filter((d) => typeof d.content === "string").map((d) => d.content).join("")).toBe("Ok.");
     const calls = deltas.flatMap((d) => d.tool_calls ?? []);
-    expect(calls).toEqual([{ id: expect.stringMatching(/^[A-Za-z0-9]{9}$/), type: "function", function: { name: "get_weather", arguments: '{"a": 1}' }, index: 0 }]);
+    expect(calls).toEqual([{
+      id: expect.stringMatching(/^[A-Za-z0-9]{9}$/),
+      type: "function",
+      function: { name: "get_weather", arguments: '{"a": 1}' },
+      index: 0,
+    }]);
     const last = chunks.at(-1);
     expect(last.choices[0].finish_reason).toBe("tool_calls");
     expect(last.usage.completion_tokens).toBe(g.fake.lastCall.emitted);

@@ -3,7 +3,14 @@ import { ids } from "../helpers/fake-binding.ts";
 import { testGateway, user } from "../helpers/gateway.ts";
 
 const CHAT = "/v1/chat/completions";
-const TOOLS = [{ type: "function", function: { name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } } }];
+const TOOLS = [{
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "Weather",
+    parameters: { type: "object", properties: { city: { type: "string" } } },
+  },
+}];
 
 async function chat(g: ReturnType<typeof testGateway>, body: Record<string, unknown>) {
   const res = await g.post(CHAT, body);
@@ -21,7 +28,12 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
       created: Math.floor(g.clock.now() / 1000),
       model: "tiny-mistral3",
       system_fingerprint: null,
-      choices: [{ index: 0, message: { role: "assistant", content: "Hello there", refusal: null, reasoning: null, reasoning_content: null }, logprobs: null, finish_reason: "stop" }],
+      choices: [{
+        index: 0,
+        message: { role: "assistant", content: "Hello there", refusal: null, reasoning: null, reasoning_content: null },
+        logprobs: null,
+        finish_reason: "stop",
+      }],
       usage: {
         prompt_tokens: g.fake.lastCall.options.promptIds.length,
         completion_tokens: ids("Hello there", "</s>").length,
@@ -34,11 +46,35 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
 
   it("sends the chat-encoded prompt and the sampling parameters to the runtime", async () => {
     const g = testGateway();
-    await chat(g, { ...user("Hi"), temperature: 0.3, top_p: 0.9, seed: 42, presence_penalty: 0.5, frequency_penalty: -0.5, top_k: 5, min_p: 0.1, repetition_penalty: 1.1, logit_bias: { "65": 3 }, priority: 2 });
+    await chat(g, {
+      ...user("Hi"),
+      temperature: 0.3,
+      top_p: 0.9,
+      seed: 42,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      top_k: 5,
+      min_p: 0.1,
+      repetition_penalty: 1.1,
+      logit_bias: { "65": 3 },
+      priority: 2,
+    });
     const o = g.fake.lastCall.options;
     const tok = g.fake.info.tokenizer;
-    expect(tok.decode(o.promptIds, "show")).toBe('<s>[MODEL_SETTINGS]{"reasoning_effort": "none"}[/MODEL_SETTINGS][INST]Hi[/INST]');
-    expect(o.sampling).toEqual({ temperature: 0.3, topP: 0.9, seed: 42, presencePenalty: 0.5, frequencyPenalty: -0.5, topK: 5, minP: 0.1, repetitionPenalty: 1.1, logitBias: { 65: 3 } });
+    expect(tok.decode(o.promptIds, "show")).toBe(
+      '<s>[MODEL_SETTINGS]{"reasoning_effort": "none"}[/MODEL_SETTINGS][INST]Hi[/INST]',
+    );
+    expect(o.sampling).toEqual({
+      temperature: 0.3,
+      topP: 0.9,
+      seed: 42,
+      presencePenalty: 0.5,
+      frequencyPenalty: -0.5,
+      topK: 5,
+      minP: 0.1,
+      repetitionPenalty: 1.1,
+      logitBias: { 65: 3 },
+    });
     expect(o.priority).toBe(2);
     expect(o.n).toBe(1);
     expect(o.maxTokens).toBe(4096 - o.promptIds.length); // no max_tokens: all the room the context leaves
@@ -53,7 +89,10 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     await chat(g, user("Hi"));
     expect(g.fake.lastCall.options.responseFormat).toBeUndefined();
     const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
-    await chat(g, { ...user("Hi"), response_format: { type: "json_schema", json_schema: { name: "thing", schema, strict: true } } });
+    await chat(g, {
+      ...user("Hi"),
+      response_format: { type: "json_schema", json_schema: { name: "thing", schema, strict: true } },
+    });
     expect(g.fake.lastCall.options.responseFormat).toEqual({ type: "json_schema", schema });
   });
 
@@ -71,7 +110,11 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     const g = testGateway();
     g.fake.reply(ids("[THINK]", "Let me see.", "[/THINK]", "Four.", "</s>"));
     const { body } = await chat(g, { ...user("2+2?"), reasoning_effort: "high" });
-    expect(body.choices[0].message).toMatchObject({ content: "Four.", reasoning: "Let me see.", reasoning_content: "Let me see." });
+    expect(body.choices[0].message).toMatchObject({
+      content: "Four.",
+      reasoning: "Let me see.",
+      reasoning_content: "Let me see.",
+    });
     expect(body.usage.completion_tokens_details.reasoning_tokens).toBe(ids("Let me see.").length);
   });
 
@@ -89,13 +132,20 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     const choice = body.choices[0];
     expect(choice.finish_reason).toBe("tool_calls");
     expect(choice.message.content).toBeNull();
-    expect(choice.message.tool_calls).toEqual([{ id: expect.stringMatching(/^[A-Za-z0-9]{9}$/), type: "function", function: { name: "get_weather", arguments: '{"city": "Paris"}' } }]);
+    expect(choice.message.tool_calls).toEqual([{
+      id: expect.stringMatching(/^[A-Za-z0-9]{9}$/),
+      type: "function",
+      function: { name: "get_weather", arguments: '{"city": "Paris"}' },
+    }]);
     expect(g.fake.info.tokenizer.decode(g.fake.lastCall.options.promptIds, "show")).toContain("[AVAILABLE_TOOLS]");
   });
 
   it("says tool_calls when the call's last tokens and the finish arrive in one event (speculative decoding)", async () => {
     const g = testGateway();
-    g.fake.script = () => ({ choices: [{ ids: ids("[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Paris"}', "</s>") }], chunk: 64 });
+    g.fake.script = () => ({
+      choices: [{ ids: ids("[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Paris"}', "</s>") }],
+      chunk: 64,
+    });
     const { body } = await chat(g, { ...user("weather?"), tools: TOOLS });
     expect(body.choices[0].finish_reason).toBe("tool_calls");
     expect(body.choices[0].message.tool_calls).toHaveLength(1);
@@ -155,7 +205,11 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     g.fake.reply(ids("one", "</s>"), { ids: ids("two"), finish: "length" });
     const { body } = await chat(g, { ...user("hi"), n: 2 });
     expect(g.fake.lastCall.options.n).toBe(2);
-    expect(body.choices.map((c: any) => [c.index, c.message.content, c.finish_reason])).toEqual([[0, "one", "stop"], [1, "two", "length"]]);
+    expect(body.choices.map((c: any) => [c.index, c.message.content, c.finish_reason])).toEqual([[0, "one", "stop"], [
+      1,
+      "two",
+      "length",
+    ]]);
     expect(body.usage.completion_tokens).toBe(ids("one", "</s>").length + ids("two").length);
     expect(body.usage.prompt_tokens).toBe(g.fake.lastCall.options.promptIds.length); // counted once
   });
@@ -167,7 +221,12 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     expect(g.fake.lastCall.options.sampling?.logprobs).toBe(2);
     const content = body.choices[0].logprobs.content;
     expect(content).toHaveLength(ids("Hi", "</s>").length);
-    expect(content[0]).toEqual({ token: "H", logprob: -0.5, bytes: [72], top_logprobs: [expect.objectContaining({ token: "H", logprob: -0.5 }), expect.objectContaining({ logprob: -2 })] });
+    expect(content[0]).toEqual({
+      token: "H",
+      logprob: -0.5,
+      bytes: [72],
+      top_logprobs: [expect.objectContaining({ token: "H", logprob: -0.5 }), expect.objectContaining({ logprob: -2 })],
+    });
     expect(content.at(-1)).toMatchObject({ token: "</s>", bytes: [] });
   });
 
@@ -183,7 +242,12 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     const res = await g.post(CHAT, user("hi"));
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("1");
-    expect((await res.json()).error).toEqual({ message: "the engine queue is full", type: "rate_limit_error", param: null, code: "overloaded" });
+    expect((await res.json()).error).toEqual({
+      message: "the engine queue is full",
+      type: "rate_limit_error",
+      param: null,
+      code: "overloaded",
+    });
   });
 
   it("a signal that fires after the answer is complete (Deno's legacy abort) does not reach the runtime", async () => {

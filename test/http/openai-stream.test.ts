@@ -17,7 +17,9 @@ async function stream(g: ReturnType<typeof testGateway>, body: Record<string, un
   return { frames, chunks: sseJson(frames) };
 }
 
-const contentOf = (chunks: any[], index = 0) => chunks.flatMap((c) => c.choices.filter((ch: any) => ch.index === index).map((ch: any) => ch.delta.content ?? "")).join("");
+const contentOf = (chunks: any[], index = 0) =>
+  chunks.flatMap((c) => c.choices.filter((ch: any) => ch.index === index).map((ch: any) => ch.delta.content ?? ""))
+    .join("");
 
 describe("POST /v1/chat/completions with stream: true", () => {
   it("frames every event as `data: {json}` and ends with data: [DONE]", async () => {
@@ -25,9 +27,19 @@ describe("POST /v1/chat/completions with stream: true", () => {
     const { frames, chunks } = await stream(g, user("Hi"));
     expect(frames.at(-1)).toEqual({ kind: "data", text: "[DONE]" });
     expect(frames.filter((f) => f.text === "[DONE]")).toHaveLength(1);
-    expect(chunks[0].choices[0]).toEqual({ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
+    expect(chunks[0].choices[0]).toEqual({
+      index: 0,
+      delta: { role: "assistant", content: "" },
+      logprobs: null,
+      finish_reason: null,
+    });
     for (const c of chunks) {
-      expect(c).toMatchObject({ object: "chat.completion.chunk", id: chunks[0].id, model: "tiny-mistral3", created: chunks[0].created });
+      expect(c).toMatchObject({
+        object: "chat.completion.chunk",
+        id: chunks[0].id,
+        model: "tiny-mistral3",
+        created: chunks[0].created,
+      });
       expect(c).not.toHaveProperty("usage"); // only with stream_options.include_usage
     }
     expect(contentOf(chunks)).toBe("Hello there");
@@ -51,7 +63,10 @@ describe("POST /v1/chat/completions with stream: true", () => {
     const { chunks } = await stream(g, { ...user("Hi"), stream_options: { include_usage: true } });
     const last = chunks.at(-1);
     expect(last.choices).toEqual([]);
-    expect(last.usage).toMatchObject({ completion_tokens: ids("Hello there", "</s>").length, completion_tokens_details: { reasoning_tokens: 0 } });
+    expect(last.usage).toMatchObject({
+      completion_tokens: ids("Hello there", "</s>").length,
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
     for (const c of chunks.slice(0, -1)) expect(c.usage).toBeNull();
   });
 
@@ -61,7 +76,12 @@ describe("POST /v1/chat/completions with stream: true", () => {
     g.fake.reply(ids("Checking.", "[TOOL_CALLS]", "get_weather", "[ARGS]", args, "</s>"));
     const { chunks } = await stream(g, { ...user("weather?"), tools: TOOLS });
     const deltas = chunks.flatMap((c) => c.choices.flatMap((ch: any) => ch.delta.tool_calls ?? []));
-    expect(deltas[0]).toEqual({ index: 0, id: expect.stringMatching(/^[A-Za-z0-9]{9}$/), type: "function", function: { name: "get_weather", arguments: "" } });
+    expect(deltas[0]).toEqual({
+      index: 0,
+      id: expect.stringMatching(/^[A-Za-z0-9]{9}$/),
+      type: "function",
+      function: { name: "get_weather", arguments: "" },
+    });
     expect(deltas.slice(1).every((d: any) => d.index === 0 && !("id" in d))).toBe(true);
     expect(deltas.map((d: any) => d.function.arguments).join("")).toBe(args);
     expect(contentOf(chunks)).toBe("Checking.");
@@ -173,15 +193,28 @@ describe("POST /v1/chat/completions with stream: true", () => {
 
   it("a runtime failure mid-stream ends the stream with an error event and no [DONE]", async () => {
     const g = testGateway();
-    g.fake.script = () => ({ choices: [{ ids: ids("abcdef", "</s>") }], fail: { after: 2, error: new RuntimeError("unavailable", "the runtime connection closed") } });
+    g.fake.script = () => ({
+      choices: [{ ids: ids("abcdef", "</s>") }],
+      fail: { after: 2, error: new RuntimeError("unavailable", "the runtime connection closed") },
+    });
     const { frames, chunks } = await stream(g, user("x"));
     expect(frames.some((f) => f.text === "[DONE]")).toBe(false);
-    expect(chunks.at(-1)).toEqual({ error: { message: "the runtime connection closed", type: "service_unavailable_error", param: null, code: "unavailable" } });
+    expect(chunks.at(-1)).toEqual({
+      error: {
+        message: "the runtime connection closed",
+        type: "service_unavailable_error",
+        param: null,
+        code: "unavailable",
+      },
+    });
   });
 
   it("an unexpected failure mid-stream leaks nothing", async () => {
     const g = testGateway();
-    g.fake.script = () => ({ choices: [{ ids: ids("abcdef", "</s>") }], fail: { after: 1, error: new Error("ECONNRESET /var/run/gust.sock") } });
+    g.fake.script = () => ({
+      choices: [{ ids: ids("abcdef", "</s>") }],
+      fail: { after: 1, error: new Error("ECONNRESET /var/run/gust.sock") },
+    });
     const { chunks } = await stream(g, user("x"));
     const err = chunks.at(-1).error;
     expect(err.type).toBe("server_error");

@@ -7,7 +7,11 @@ describe("/health, /ready, models, and a missing runtime", () => {
   it("/health is 200 with or without a runtime; /ready follows the runtime", async () => {
     const g = testGateway();
     expect(await (await g.app.request("/health")).json()).toEqual({ status: "ok" });
-    expect(await (await g.app.request("/ready")).json()).toEqual({ status: "ready", model: "tiny-mistral3", context_length: 4096 });
+    expect(await (await g.app.request("/ready")).json()).toEqual({
+      status: "ready",
+      model: "tiny-mistral3",
+      context_length: 4096,
+    });
     g.connected.value = false;
     expect((await g.app.request("/health")).status).toBe(200);
     const ready = await g.app.request("/ready");
@@ -18,7 +22,12 @@ describe("/health, /ready, models, and a missing runtime", () => {
   it("model routes answer 503 with a clear message while the runtime is away, and recover without a restart", async () => {
     const g = testGateway();
     g.connected.value = false;
-    for (const [path, init] of [["/v1/chat/completions", { method: "POST", body: JSON.stringify(user("x")) }], ["/mistral/v1/chat/completions", { method: "POST", body: JSON.stringify(user("x")) }], ["/v1/models", {}]] as const) {
+    for (
+      const [path, init] of [["/v1/chat/completions", { method: "POST", body: JSON.stringify(user("x")) }], [
+        "/mistral/v1/chat/completions",
+        { method: "POST", body: JSON.stringify(user("x")) },
+      ], ["/v1/models", {}]] as const
+    ) {
       const res = await g.app.request(path, init);
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toBe("5");
@@ -36,13 +45,23 @@ describe("/health, /ready, models, and a missing runtime", () => {
     const body = await (await g.app.request("/v1/models")).json();
     expect(body.object).toBe("list");
     expect(body.data.map((m: any) => m.id)).toEqual(["tiny-mistral3", "mm"]);
-    expect(body.data[0]).toMatchObject({ object: "model", owned_by: "gust", max_model_len: 4096, created: expect.any(Number) });
+    expect(body.data[0]).toMatchObject({
+      object: "model",
+      owned_by: "gust",
+      max_model_len: 4096,
+      created: expect.any(Number),
+    });
   });
 
   it("GET /mistral/v1/models has Mistral's card fields", async () => {
     const g = testGateway();
     const body = await (await g.app.request("/mistral/v1/models")).json();
-    expect(body.data[0]).toMatchObject({ id: "tiny-mistral3", type: "base", max_context_length: 4096, capabilities: { completion_chat: true, function_calling: true, reasoning: true, vision: false } });
+    expect(body.data[0]).toMatchObject({
+      id: "tiny-mistral3",
+      type: "base",
+      max_context_length: 4096,
+      capabilities: { completion_chat: true, function_calling: true, reasoning: true, vision: false },
+    });
   });
 
   it("answers 404 with an OpenAI body for unknown routes and methods", async () => {
@@ -67,16 +86,19 @@ describe("whole answers are over when their handler is (no stream watches their 
       await g.app.request("/v2/nothing"),
     ];
     expect(unread.map((r) => r.status)).toEqual([200, 400, 200, 200, 200, 404]);
-    const text = await (await g.app.request("/metrics?name[]=gust_http_requests_total&name[]=gust_requests_running")).text();
-    for (const line of [
-      'gust_http_requests_total{route="/v1/chat/completions",method="POST",status="200"} 1',
-      'gust_http_requests_total{route="/v1/chat/completions",method="POST",status="400"} 1',
-      'gust_http_requests_total{route="/health",method="GET",status="200"} 1',
-      'gust_http_requests_total{route="/v1/models",method="GET",status="200"} 1',
-      'gust_http_requests_total{route="/metrics",method="GET",status="200"} 1',
-      'gust_http_requests_total{route="other",method="GET",status="404"} 1',
-      "gust_requests_running 0",
-    ]) expect(text).toContain(line);
+    const text = await (await g.app.request("/metrics?name[]=gust_http_requests_total&name[]=gust_requests_running"))
+      .text();
+    for (
+      const line of [
+        'gust_http_requests_total{route="/v1/chat/completions",method="POST",status="200"} 1',
+        'gust_http_requests_total{route="/v1/chat/completions",method="POST",status="400"} 1',
+        'gust_http_requests_total{route="/health",method="GET",status="200"} 1',
+        'gust_http_requests_total{route="/v1/models",method="GET",status="200"} 1',
+        'gust_http_requests_total{route="/metrics",method="GET",status="200"} 1',
+        'gust_http_requests_total{route="other",method="GET",status="404"} 1',
+        "gust_requests_running 0",
+      ]
+    ) expect(text).toContain(line);
     // the bodies are intact, only not watched
     expect((await unread[0].json()).choices[0].message.role).toBe("assistant");
     expect((await unread[2].json()).status).toBe("ok");
@@ -110,11 +132,22 @@ describe("/metrics", () => {
     expect(text).toContain('gust_time_per_output_token_seconds_count{route="/v1/chat/completions"} 1');
     expect(text).toContain(`gust_generation_tokens_total ${ids("abc", "</s>").length}`);
     expect(text).toMatch(/gust_prompt_tokens_total \d+/);
-    for (const name of ["gust_kv_blocks_used 0", "gust_kv_blocks_total 256", "gust_runtime_up 1", "gust_queue_depth 0", "gust_requests_running 0", "gust_runtime_requests_waiting 0"]) {
+    for (
+      const name of [
+        "gust_kv_blocks_used 0",
+        "gust_kv_blocks_total 256",
+        "gust_runtime_up 1",
+        "gust_queue_depth 0",
+        "gust_requests_running 0",
+        "gust_runtime_requests_waiting 0",
+      ]
+    ) {
       expect(text).toContain(`${name}\n`);
     }
     // every sample line is `name{labels} value`
-    for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? [-+0-9.eInfNa]+$/);
+    for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
+      expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? [-+0-9.eInfNa]+$/);
+    }
   });
 
   it("reports the runtime's speculative-decoding totals", async () => {
@@ -156,7 +189,9 @@ describe("/metrics", () => {
     const g = testGateway();
     await (await g.post("/v1/chat/completions", user("x"))).text();
     const before = g.fake.statsCalls;
-    const text = await (await g.app.request("/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_prompt_tokens_total")).text();
+    const text = await (await g.app.request(
+      "/metrics?name[]=gust_runtime_first_token_seconds_sum&name[]=gust_prompt_tokens_total",
+    )).text();
     expect(text).toContain("# TYPE gust_runtime_first_token_seconds histogram\n");
     expect(text).toContain('gust_runtime_first_token_seconds_count{route="/v1/chat/completions"} 1\n');
     expect(text).toMatch(/^gust_prompt_tokens_total \d+$/m);

@@ -32,7 +32,10 @@ describe("resolveReasoning: request fields → {effort, budgetTokens}", () => {
     ["route default with budget", {}, { default: { effort: "high", budgetTokens: 128 } }, ["high", 128]],
     ["mistral prompt_mode reasoning", { prompt_mode: "reasoning" }, { mistral: true }, ["high", null]],
     ["prompt_mode ignored outside the mistral dialect", { prompt_mode: "reasoning" }, {}, ["none", 0]],
-    ["mistral prompt_mode + effort high", { prompt_mode: "reasoning", reasoning_effort: "high" }, { mistral: true }, ["high", null]],
+    ["mistral prompt_mode + effort high", { prompt_mode: "reasoning", reasoning_effort: "high" }, { mistral: true }, [
+      "high",
+      null,
+    ]],
   ];
   for (const [name, body, opts, want] of table) {
     it(name, () => expect(pick(resolveReasoning(body, opts))).toEqual(want));
@@ -44,10 +47,25 @@ describe("resolveReasoning: request fields → {effort, budgetTokens}", () => {
     ["negative budget", { reasoning: { budget_tokens: -1 } }, {}, "reasoning.budget_tokens"],
     ["fractional budget", { reasoning: { budget_tokens: 1.5 } }, {}, "reasoning.budget_tokens"],
     ["reasoning not an object", { reasoning: "high" }, {}, "reasoning"],
-    ["none with a budget", { reasoning_effort: "none", reasoning: { budget_tokens: 10 } }, {}, "reasoning.budget_tokens"],
-    ["budget 0 with high", { reasoning_effort: "high", reasoning: { budget_tokens: 0 } }, {}, "reasoning.budget_tokens"],
+    [
+      "none with a budget",
+      { reasoning_effort: "none", reasoning: { budget_tokens: 10 } },
+      {},
+      "reasoning.budget_tokens",
+    ],
+    [
+      "budget 0 with high",
+      { reasoning_effort: "high", reasoning: { budget_tokens: 0 } },
+      {},
+      "reasoning.budget_tokens",
+    ],
     ["two different efforts", { reasoning_effort: "low", reasoning: { effort: "high" } }, {}, "reasoning.effort"],
-    ["prompt_mode against none", { prompt_mode: "reasoning", reasoning_effort: "none" }, { mistral: true }, "prompt_mode"],
+    [
+      "prompt_mode against none",
+      { prompt_mode: "reasoning", reasoning_effort: "none" },
+      { mistral: true },
+      "prompt_mode",
+    ],
     ["unknown prompt_mode", { prompt_mode: "fast" }, { mistral: true }, "prompt_mode"],
   ];
   for (const [name, body, opts, param] of bad) {
@@ -75,19 +93,31 @@ describe("reasoning middleware", () => {
   }
 
   it("sets a typed c.var.reasoning from a JSON body", async () => {
-    const res = await mini({}).request("/r", { method: "POST", body: JSON.stringify({ reasoning_effort: "low" }), headers: { "content-type": "application/json" } });
+    const res = await mini({}).request("/r", {
+      method: "POST",
+      body: JSON.stringify({ reasoning_effort: "low" }),
+      headers: { "content-type": "application/json" },
+    });
     expect(await res.json()).toEqual({ effort: "high", budgetTokens: 1024, source: "request:reasoning_effort" });
   });
 
   it("uses the route default for GET and for non-JSON bodies (functions that take text)", async () => {
     const app = mini({ default: { effort: "high", budgetTokens: 64 } });
     expect((await (await app.request("/r")).json()).budgetTokens).toBe(64);
-    const text = await app.request("/r", { method: "POST", body: "reasoning_effort=none", headers: { "content-type": "text/plain" } });
+    const text = await app.request("/r", {
+      method: "POST",
+      body: "reasoning_effort=none",
+      headers: { "content-type": "text/plain" },
+    });
     expect(await text.json()).toMatchObject({ effort: "high", budgetTokens: 64 });
   });
 
   it("answers 400 naming the field", async () => {
-    const res = await mini({}).request("/r", { method: "POST", body: JSON.stringify({ reasoning_effort: "max" }), headers: { "content-type": "application/json" } });
+    const res = await mini({}).request("/r", {
+      method: "POST",
+      body: JSON.stringify({ reasoning_effort: "max" }),
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatchObject({ param: "reasoning_effort", type: "invalid_request_error" });
   });
@@ -98,7 +128,8 @@ describe("reasoning middleware", () => {
 });
 
 describe("reasoning through the chat routes", () => {
-  const settingsText = (g: ReturnType<typeof testGateway>) => g.fake.info.tokenizer.decode(g.fake.lastCall.options.promptIds, "show");
+  const settingsText = (g: ReturnType<typeof testGateway>) =>
+    g.fake.info.tokenizer.decode(g.fake.lastCall.options.promptIds, "show");
 
   it("puts the effort in [MODEL_SETTINGS] and the budget on the runtime request", async () => {
     const g = testGateway();
@@ -121,14 +152,21 @@ describe("reasoning through the chat routes", () => {
     g.fake.reply(ids("[THINK]", "plan", "[/THINK]", "ok", "</s>"));
     const res = await g.post("/mistral/v1/chat/completions", { ...user("hi"), prompt_mode: "reasoning" });
     expect(settingsText(g)).toContain('{"reasoning_effort": "high"}');
-    expect((await res.json()).choices[0].message.content[0]).toEqual({ type: "thinking", thinking: [{ type: "text", text: "plan" }] });
+    expect((await res.json()).choices[0].message.content[0]).toEqual({
+      type: "thinking",
+      thinking: [{ type: "text", text: "plan" }],
+    });
   });
 
   it("reports reasoning tokens and the budget flag in usage", async () => {
     const g = testGateway();
     g.fake.reply(ids("[THINK]", "abc", "[/THINK]", "ok", "</s>"));
-    const body = await (await g.post("/v1/chat/completions", { ...user("hi"), reasoning: { budget_tokens: 10 } })).json();
-    expect(body.usage.completion_tokens_details).toEqual({ reasoning_tokens: ids("abc").length, reasoning_budget_exhausted: false });
+    const body = await (await g.post("/v1/chat/completions", { ...user("hi"), reasoning: { budget_tokens: 10 } }))
+      .json();
+    expect(body.usage.completion_tokens_details).toEqual({
+      reasoning_tokens: ids("abc").length,
+      reasoning_budget_exhausted: false,
+    });
     expect(g.fake.lastCall.options.reasoningBudget).toBe(10);
   });
 });

@@ -30,7 +30,9 @@ describe("request id middleware", () => {
     g.fake.script = () => {
       throw new Error("secret /etc/internal path");
     };
-    const res = await g.post("/v1/chat/completions", { messages: [{ role: "user", content: "hi" }] }, { headers: { "x-request-id": "req-500" } });
+    const res = await g.post("/v1/chat/completions", { messages: [{ role: "user", content: "hi" }] }, {
+      headers: { "x-request-id": "req-500" },
+    });
     expect(res.status).toBe(500);
     expect(res.headers.get("x-request-id")).toBe("req-500");
     const body = await res.json();

@@ -6,11 +6,19 @@ import { vision } from "../../edge/middleware/vision.ts";
 import { testGateway } from "../helpers/gateway.ts";
 import { dataUrl, makeImage } from "../vision/helpers.ts";
 
-const chat = (url: string) => ({ messages: [{ role: "user", content: [{ type: "text", text: "what is it?" }, { type: "image_url", image_url: { url } }] }] });
+const chat = (url: string) => ({
+  messages: [{
+    role: "user",
+    content: [{ type: "text", text: "what is it?" }, { type: "image_url", image_url: { url } }],
+  }],
+});
 
 describe("vision hook slot", () => {
   it("hands prepared images to the runtime with a matching [IMG] grid", async () => {
-    const g = testGateway({ fake: { hasVision: true }, vision: vision({ imagePatchSize: 14, spatialMergeSize: 2, maxImageSize: 112 }) as never });
+    const g = testGateway({
+      fake: { hasVision: true },
+      vision: vision({ imagePatchSize: 14, spatialMergeSize: 2, maxImageSize: 112 }) as never,
+    });
     const url = dataUrl(await makeImage(80, 40));
     const res = await g.post("/v1/chat/completions", chat(url));
     expect(res.status).toBe(200);
@@ -45,10 +53,18 @@ describe("vision hook slot", () => {
   it("the hook's own refusals keep their status and field", async () => {
     const g = testGateway({ fake: { hasVision: true }, vision: vision({ maxImages: 1, maxImageSize: 112 }) as never });
     const url = dataUrl(await makeImage(8, 8));
-    const body = { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }, { type: "image_url", image_url: { url } }] }] };
+    const body = {
+      messages: [{
+        role: "user",
+        content: [{ type: "image_url", image_url: { url } }, { type: "image_url", image_url: { url } }],
+      }],
+    };
     const res = await g.post("/v1/chat/completions", body);
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ code: "too_many_images", param: "messages[0].content[1].image_url.url" });
+    expect((await res.json()).error).toMatchObject({
+      code: "too_many_images",
+      param: "messages[0].content[1].image_url.url",
+    });
     expect(g.fake.calls).toHaveLength(0);
   });
 });

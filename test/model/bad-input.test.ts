@@ -7,7 +7,7 @@ import { createBackend } from "../../ffi/backend.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
 import { generate } from "../../runtime/model/generate.ts";
 import { SafetensorsFile } from "../../runtime/weights/safetensors.ts";
-import { writeSafetensors, type TensorToWrite } from "../../runtime/weights/write-safetensors.ts";
+import { type TensorToWrite, writeSafetensors } from "../../runtime/weights/write-safetensors.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 
 const backend = createBackend("cpu");
@@ -25,7 +25,9 @@ function copyFixture(name: string): string {
 function rewrite(dir: string, file: string, edit: (t: Record<string, TensorToWrite>) => void): void {
   const st = new SafetensorsFile(join(dir, file));
   const tensors: Record<string, TensorToWrite> = {};
-  for (const [name, info] of st.tensors) tensors[name] = { dtype: info.dtype, shape: info.shape, data: st.bytes(info).slice() };
+  for (const [name, info] of st.tensors) {
+    tensors[name] = { dtype: info.dtype, shape: info.shape, data: st.bytes(info).slice() };
+  }
   edit(tensors);
   writeSafetensors(join(dir, `${file}.tmp`), tensors);
   copyFileSync(join(dir, `${file}.tmp`), join(dir, file));
@@ -73,7 +75,9 @@ describe("bad model directories", () => {
       const k = t["model.language_model.layers.1.mlp.up_proj.weight"];
       t["model.language_model.layers.1.mlp.up_proj.weight"] = { ...k, shape: [80, 128] };
     });
-    expect(() => loadModel(dir, backend)).toThrow(/layers\.1\.mlp\.up_proj\.weight has shape \[80,128\] but the config implies \[160, 64\]/);
+    expect(() => loadModel(dir, backend)).toThrow(
+      /layers\.1\.mlp\.up_proj\.weight has shape \[80,128\] but the config implies \[160, 64\]/,
+    );
   });
 
   it("a weight whose dtype is not supported", () => {
@@ -82,7 +86,9 @@ describe("bad model directories", () => {
       const k = t["model.language_model.norm.weight"];
       t["model.language_model.norm.weight"] = { dtype: "I16", shape: k.shape, data: k.data };
     });
-    expect(() => loadModel(dir, backend)).toThrow(/norm\.weight has dtype I16; the final norm must be BF16, F16 or F32/);
+    expect(() => loadModel(dir, backend)).toThrow(
+      /norm\.weight has dtype I16; the final norm must be BF16, F16 or F32/,
+    );
   });
 
   it("an FP8 weight without its activation scale", () => {
@@ -104,7 +110,9 @@ describe("bad model directories", () => {
   it("a missing tensor", () => {
     const dir = copyFixture("tiny-mistral3-native");
     rewrite(dir, "consolidated.safetensors", (t) => delete t["layers.1.feed_forward.w2.weight"]);
-    expect(() => loadModel(dir, backend)).toThrow(/layer 1 down weight is missing: none of layers\.1\.feed_forward\.w2\.weight/);
+    expect(() => loadModel(dir, backend)).toThrow(
+      /layer 1 down weight is missing: none of layers\.1\.feed_forward\.w2\.weight/,
+    );
   });
 
   it("config fields that are missing, mistyped or unsupported are all named", () => {
@@ -134,11 +142,17 @@ describe("bad token ids", () => {
   it("an id outside the vocabulary is refused before any kernel runs", () => {
     const m = loadModel(fixtureDir("tiny-mistral3-fp8"), backend);
     try {
-      expect(() => generate(backend, m.model, [1, 2, 512], { maxTokens: 2, temperature: 0 })).toThrow(/Prompt token 2 is 512, outside the vocabulary \[0, 512\)/);
-      expect(() => generate(backend, m.model, [1, -4], { maxTokens: 2, temperature: 0 })).toThrow(/outside the vocabulary/);
+      expect(() => generate(backend, m.model, [1, 2, 512], { maxTokens: 2, temperature: 0 })).toThrow(
+        /Prompt token 2 is 512, outside the vocabulary \[0, 512\)/,
+      );
+      expect(() => generate(backend, m.model, [1, -4], { maxTokens: 2, temperature: 0 })).toThrow(
+        /outside the vocabulary/,
+      );
       expect(() => generate(backend, m.model, [], { maxTokens: 2, temperature: 0 })).toThrow(/prompt is empty/);
       // and the model still works afterwards
-      expect(generate(backend, m.model, [1, 2, 3], { maxTokens: 2, temperature: 0, ignoreEos: true }).ids).toHaveLength(2);
+      expect(generate(backend, m.model, [1, 2, 3], { maxTokens: 2, temperature: 0, ignoreEos: true }).ids).toHaveLength(
+        2,
+      );
     } finally {
       m.dispose();
     }

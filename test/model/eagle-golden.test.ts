@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadDraft } from "../../runtime/eagle/load-draft.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { draftGoldenMismatch, runDraftOver, targetFinalHidden } from "../helpers/eagle.ts";
-import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { fixtureDir, Golden } from "../helpers/fixtures.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 
 const target = fixtureModel("tiny-mistral3-fp8");
@@ -15,7 +15,8 @@ const golden = new Golden("tiny-mistral3-eagle");
 afterAll(() => draft.dispose());
 const C = 64, V = 512;
 
-const runDraft = (tokens: Int32Array, features: Float32Array, swap = false) => runDraftOver(draft, target, tokens, features, swap);
+const runDraft = (tokens: Int32Array, features: Float32Array, swap = false) =>
+  runDraftOver(draft, target, tokens, features, swap);
 
 describe.each(["text_long", "random_64"])("EAGLE draft golden (%s)", (c) => {
   const ids = golden.i32(`${c}.input_ids`);

@@ -3,10 +3,10 @@
 // and two models of other shapes made by tools/fixtures/make_odd_fixtures.py.
 import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
-import { loadModel, type LoadedModel } from "../../runtime/model/load-model.ts";
+import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
-import { Golden, fixtureDir } from "../helpers/fixtures.ts";
-import { firstHiddenDivergence, expectLogitsAndGreedy } from "../helpers/golden-checks.ts";
+import { fixtureDir, Golden } from "../helpers/fixtures.ts";
+import { expectLogitsAndGreedy, firstHiddenDivergence } from "../helpers/golden-checks.ts";
 
 const backend = createBackend("cpu");
 const fixtures = ["tiny-mistral3", "tiny-mistral3-fp8", "tiny-mistral3-native", "odd-bf16", "odd-native-fp8"];
@@ -38,7 +38,8 @@ describe("layouts", () => {
     const fp8 = new Golden("tiny-mistral3-fp8"), native = new Golden("tiny-mistral3-native");
     expect(native.textCases().sort()).toEqual(fp8.textCases().sort());
     for (const c of native.textCases()) expect(native.f32(`${c}.logits`)).toEqual(fp8.f32(`${c}.logits`));
-    const a = loadModel(fixtureDir("tiny-mistral3-fp8"), backend), b = loadModel(fixtureDir("tiny-mistral3-native"), backend);
+    const a = loadModel(fixtureDir("tiny-mistral3-fp8"), backend),
+      b = loadModel(fixtureDir("tiny-mistral3-native"), backend);
     try {
       expect(b.config.layout).toBe("native");
       expect(b.config.text).toEqual(a.config.text);

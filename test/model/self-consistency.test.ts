@@ -13,7 +13,8 @@ const backend = createBackend("cpu");
 const loaded = ["tiny-mistral3-fp8", "odd-bf16"].map((n) => loadModel(fixtureDir(n), backend));
 afterAll(() => loaded.forEach((m) => m.dispose()));
 
-const prompt = (n: number, vocab: number, salt = 0) => Array.from({ length: n }, (_, i) => 20 + ((i * 31 + salt * 17) % (vocab - 20)));
+const prompt = (n: number, vocab: number, salt = 0) =>
+  Array.from({ length: n }, (_, i) => 20 + ((i * 31 + salt * 17) % (vocab - 20)));
 
 describe.each(loaded.map((m) => [m.config.dir.split("/").pop()!, m] as const))("%s", (_name, m) => {
   const vocab = m.config.text.vocabSize;
@@ -64,21 +65,32 @@ describe.each(loaded.map((m) => [m.config.dir.split("/").pop()!, m] as const))("
     const slot = (s: number, p: number) => tables[s][Math.floor(p / blockSize)] * blockSize + (p % blockSize);
     const prefill = (s: number, ids: number[], n: number) => {
       m.model.forward({
-        tokenIds: Int32Array.from(ids.slice(0, n)), positions: Int32Array.from({ length: n }, (_, i) => i),
-        slots: Int32Array.from({ length: n }, (_, i) => slot(s, i)), queryStarts: Int32Array.of(0, n),
-        contextLens: Int32Array.of(n), blockTables: Int32Array.from([...tables[s], -1].slice(0, 3)), maxBlocksPerSeq: 3,
+        tokenIds: Int32Array.from(ids.slice(0, n)),
+        positions: Int32Array.from({ length: n }, (_, i) => i),
+        slots: Int32Array.from({ length: n }, (_, i) => slot(s, i)),
+        queryStarts: Int32Array.of(0, n),
+        contextLens: Int32Array.of(n),
+        blockTables: Int32Array.from([...tables[s], -1].slice(0, 3)),
+        maxBlocksPerSeq: 3,
         logitRows: new Int32Array(0),
       }, cache);
     };
     prefill(0, a, 6);
     prefill(2, cIds, 5);
-    const rows = [[0, 6], [1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [1, 6], [1, 7], [1, 8], [2, 5], [2, 6], [2, 7], [2, 8]];
+    const rows = [[0, 6], [1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [1, 6], [1, 7], [1, 8], [2, 5], [2, 6], [
+      2,
+      7,
+    ], [2, 8]];
     const seqIds = [a, bIds, cIds];
     const result = m.model.forward({
-      tokenIds: Int32Array.from(rows.map(([s, p]) => seqIds[s][p])), positions: Int32Array.from(rows.map(([, p]) => p)),
-      slots: Int32Array.from(rows.map(([s, p]) => slot(s, p))), queryStarts: Int32Array.of(0, 1, 10, 14),
-      contextLens: Int32Array.of(7, 9, 9), blockTables: Int32Array.from(tables.flatMap((t) => [...t, -1].slice(0, 3))),
-      maxBlocksPerSeq: 3, logitRows: Int32Array.of(0, 9, 13),
+      tokenIds: Int32Array.from(rows.map(([s, p]) => seqIds[s][p])),
+      positions: Int32Array.from(rows.map(([, p]) => p)),
+      slots: Int32Array.from(rows.map(([s, p]) => slot(s, p))),
+      queryStarts: Int32Array.of(0, 1, 10, 14),
+      contextLens: Int32Array.of(7, 9, 9),
+      blockTables: Int32Array.from(tables.flatMap((t) => [...t, -1].slice(0, 3))),
+      maxBlocksPerSeq: 3,
+      logitRows: Int32Array.of(0, 9, 13),
     }, cache);
     cache.dispose();
     seqIds.forEach((ids, s) => {

@@ -11,7 +11,7 @@ import { argmax } from "../../runtime/sampling/basic.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { pixelValues, type RgbImage } from "../../runtime/vision/pixels.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
-import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { fixtureDir, Golden } from "../helpers/fixtures.ts";
 import { expectLogitsAndGreedy } from "../helpers/golden-checks.ts";
 import { goldenImages as imagesOf } from "../helpers/vision-fixtures.ts";
 
@@ -36,7 +36,11 @@ function firstDivergence(hidden: Map<number | "final", Float32Array>, c: string,
     const ours = i < t.numLayers ? hidden.get(i)! : hidden.get("final")!;
     const want = golden.f32(`${c}.hidden.${i}`).subarray(rowsFrom * t.hiddenSize);
     const cmp = closeness(ours, want, ABS, REL);
-    if (!cmp.ok) return `hidden.${i} (${i === 0 ? "embeddings" : i === t.numLayers ? "final norm" : `after layer ${i - 1}`}): ${explain(cmp)}`;
+    if (!cmp.ok) {
+      return `hidden.${i} (${i === 0 ? "embeddings" : i === t.numLayers ? "final norm" : `after layer ${i - 1}`}): ${
+        explain(cmp)
+      }`;
+    }
   }
   return null;
 }
@@ -47,7 +51,9 @@ describe.each(cases)("vision golden %s", (c) => {
 
   it("has images and [IMG] tokens to test (guards against a vacuous pass)", () => {
     expect(images.length).toBeGreaterThan(0);
-    expect(Array.from(ids).filter((id) => id === IMG).length).toBe(golden.f32(`${c}.image_features`).length / t.hiddenSize);
+    expect(Array.from(ids).filter((id) => id === IMG).length).toBe(
+      golden.f32(`${c}.image_features`).length / t.hiddenSize,
+    );
   });
 
   it("pixel values: our normalisation of the RGB bytes equals the processor's, bit for bit", () => {
@@ -57,10 +63,13 @@ describe.each(cases)("vision golden %s", (c) => {
     images.forEach((img, k) => {
       const ours = pixelValues(img);
       const want = new Float32Array(3 * img.height * img.width);
-      for (let ch = 0; ch < 3; ch++)
-        for (let y = 0; y < img.height; y++)
-          for (let x = 0; x < img.width; x++)
+      for (let ch = 0; ch < 3; ch++) {
+        for (let y = 0; y < img.height; y++) {
+          for (let x = 0; x < img.width; x++) {
             want[(ch * img.height + y) * img.width + x] = all[((k * 3 + ch) * Hmax + y) * Wmax + x];
+          }
+        }
+      }
       const cmp = closeness(ours, want, 0, 0);
       expect(cmp.ok, `image ${k}: ${explain(cmp)}`).toBe(true);
     });
@@ -79,7 +88,11 @@ describe.each(cases)("vision golden %s", (c) => {
     const seq = new SingleSequence(backend, model.model, ids.length + 16);
     try {
       const hidden = new Map<number | "final", Float32Array>();
-      const result = seq.append(ids, { allRows: true, onHidden: (l, v) => hidden.set(l, v), imageEmbeddings: cursor.take(ids) });
+      const result = seq.append(ids, {
+        allRows: true,
+        onHidden: (l, v) => hidden.set(l, v),
+        imageEmbeddings: cursor.take(ids),
+      });
       expect(cursor.consumed).toBe(cursor.numRows);
       expect(firstDivergence(hidden, c), "first diverging hidden state").toBeNull();
       expectLogitsAndGreedy(seq, result.logits, golden, c, t.vocabSize);
@@ -100,7 +113,8 @@ describe.each(cases)("vision golden %s", (c) => {
 
   it.each([1, 3, 5])("chunked prefill (chunks of %i, a boundary inside an image run) matches the golden", (chunk) => {
     const boundaries = Array.from({ length: Math.floor((ids.length - 1) / chunk) }, (_, i) => (i + 1) * chunk);
-    expect(boundaries.some((b) => ids[b - 1] === IMG && ids[b] === IMG), "some chunk boundary splits an [IMG] run").toBe(true);
+    expect(boundaries.some((b) => ids[b - 1] === IMG && ids[b] === IMG), "some chunk boundary splits an [IMG] run")
+      .toBe(true);
     const features = vision.model.encode(images).features;
     const cursor = new ImageFeatureCursor({ values: features, hidden: t.hiddenSize, imageTokenId: IMG });
     const seq = new SingleSequence(backend, model.model, ids.length);
@@ -109,12 +123,17 @@ describe.each(cases)("vision golden %s", (c) => {
       const hidden = new Map<number | "final", Float32Array[]>();
       for (let start = 0; start < ids.length; start += chunk) {
         const part = ids.subarray(start, start + chunk);
-        const r = seq.append(part, { allRows: true, imageEmbeddings: cursor.take(part),
-          onHidden: (l, v) => hidden.set(l, [...(hidden.get(l) ?? []), v]) });
+        const r = seq.append(part, {
+          allRows: true,
+          imageEmbeddings: cursor.take(part),
+          onHidden: (l, v) => hidden.set(l, [...(hidden.get(l) ?? []), v]),
+        });
         logits.set(r.logits, start * t.vocabSize);
       }
       expect(cursor.consumed).toBe(cursor.numRows);
-      const joined = new Map([...hidden].map(([l, parts]) => [l, Float32Array.from(parts.flatMap((p) => Array.from(p)))]));
+      const joined = new Map(
+        [...hidden].map(([l, parts]) => [l, Float32Array.from(parts.flatMap((p) => Array.from(p)))]),
+      );
       expect(firstDivergence(joined, c), "first diverging hidden state (chunked)").toBeNull();
       const cmp = closeness(logits, golden.f32(`${c}.logits`), ABS, REL);
       expect(cmp.ok, `chunked logits: ${explain(cmp)}`).toBe(true);
@@ -136,10 +155,20 @@ describe("vision batching", () => {
   });
 
   it("refuses images whose sides are not multiples of 28 or exceed image_size, naming the image", () => {
-    const img = (height: number, width: number): RgbImage => ({ rgb: new Uint8Array(height * width * 3), height, width });
-    expect(() => vision.model.encode([img(28, 28), img(30, 28)])).toThrow(/Image 1 is 28×30 pixels; both sides must be multiples of 28/);
-    expect(() => vision.model.encode([img(140, 28)])).toThrow(/Image 0 is 28×140 pixels; the vision tower takes at most 112 per side/);
-    expect(() => vision.model.encode([{ rgb: new Uint8Array(5), height: 28, width: 28 }])).toThrow(/has 5 bytes; 28×28 RGB needs 2352/);
+    const img = (height: number, width: number): RgbImage => ({
+      rgb: new Uint8Array(height * width * 3),
+      height,
+      width,
+    });
+    expect(() => vision.model.encode([img(28, 28), img(30, 28)])).toThrow(
+      /Image 1 is 28×30 pixels; both sides must be multiples of 28/,
+    );
+    expect(() => vision.model.encode([img(140, 28)])).toThrow(
+      /Image 0 is 28×140 pixels; the vision tower takes at most 112 per side/,
+    );
+    expect(() => vision.model.encode([{ rgb: new Uint8Array(5), height: 28, width: 28 }])).toThrow(
+      /has 5 bytes; 28×28 RGB needs 2352/,
+    );
     expect(vision.model.encode([]).features.length).toBe(0);
   });
 });

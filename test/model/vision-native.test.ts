@@ -10,9 +10,9 @@ import { createBackend } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../../runtime/config/load-config.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { SafetensorsFile } from "../../runtime/weights/safetensors.ts";
-import { writeSafetensors, type TensorToWrite } from "../../runtime/weights/write-safetensors.ts";
+import { type TensorToWrite, writeSafetensors } from "../../runtime/weights/write-safetensors.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
-import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { fixtureDir, Golden } from "../helpers/fixtures.ts";
 import { goldenImages } from "../helpers/vision-fixtures.ts";
 
 const backend = createBackend("cpu");
@@ -23,12 +23,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
  *  native row h·D + 2i + j = HF row h·D + j·D/2 + i. */
 function interleave(bytes: Uint8Array, heads: number, headDim: number): Uint8Array {
   const rowBytes = bytes.byteLength / (heads * headDim), half = headDim / 2, out = new Uint8Array(bytes.byteLength);
-  for (let h = 0; h < heads; h++)
-    for (let j = 0; j < 2; j++)
+  for (let h = 0; h < heads; h++) {
+    for (let j = 0; j < 2; j++) {
       for (let i = 0; i < half; i++) {
         const src = (h * headDim + j * half + i) * rowBytes, dst = (h * headDim + 2 * i + j) * rowBytes;
         out.set(bytes.subarray(src, src + rowBytes), dst);
       }
+    }
+  }
   return out;
 }
 
@@ -43,9 +45,21 @@ const nativeName = (hf: string): string =>
     .replace("model.multi_modal_projector.linear_2", "vision_language_adapter.w_out");
 
 const visionEncoder = {
-  hidden_size: 48, num_channels: 3, image_size: 112, max_image_size: 112, patch_size: 14, intermediate_size: 96,
-  num_hidden_layers: 2, num_attention_heads: 4, rope_theta: 10000, image_token_id: 10, image_break_token_id: 12,
-  image_end_token_id: 13, adapter_bias: false, spatial_merge_size: 2, add_pre_mm_projector_layer_norm: true,
+  hidden_size: 48,
+  num_channels: 3,
+  image_size: 112,
+  max_image_size: 112,
+  patch_size: 14,
+  intermediate_size: 96,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  rope_theta: 10000,
+  image_token_id: 10,
+  image_break_token_id: 12,
+  image_end_token_id: 13,
+  adapter_bias: false,
+  spatial_merge_size: 2,
+  add_pre_mm_projector_layer_norm: true,
   mm_projector_id: "patch_merge",
 };
 
@@ -56,7 +70,9 @@ function nativeDir(permuteQK: boolean): string {
   const hf = new SafetensorsFile(join(fixtureDir("tiny-mistral3"), "model.safetensors"));
   const text = new SafetensorsFile(join(dir, "consolidated.safetensors"));
   const tensors: Record<string, TensorToWrite> = {};
-  for (const [name, info] of text.tensors) tensors[name] = { dtype: info.dtype, shape: info.shape, data: text.bytes(info).slice() };
+  for (const [name, info] of text.tensors) {
+    tensors[name] = { dtype: info.dtype, shape: info.shape, data: text.bytes(info).slice() };
+  }
   for (const [name, info] of hf.tensors) {
     if (!name.includes("vision_tower") && !name.includes("multi_modal_projector")) continue;
     let data: Uint8Array = hf.bytes(info).slice();
@@ -72,7 +88,10 @@ function nativeDir(permuteQK: boolean): string {
 describe("vision tower from Mistral-native names", () => {
   const golden = new Golden("tiny-mistral3");
   const images = [...goldenImages(golden, "one_image"), ...goldenImages(golden, "two_images")];
-  const want = Float32Array.from([...golden.f32("one_image.image_features"), ...golden.f32("two_images.image_features")]);
+  const want = Float32Array.from([
+    ...golden.f32("one_image.image_features"),
+    ...golden.f32("two_images.image_features"),
+  ]);
 
   it("loads vision_encoder.*, undoes the wq/wk interleave and reproduces the HF projector outputs", () => {
     const config = loadModelConfig(nativeDir(true));
@@ -100,10 +119,15 @@ describe("vision tower from Mistral-native names", () => {
     const dir = nativeDir(true);
     const st = new SafetensorsFile(join(dir, "consolidated.safetensors"));
     const tensors: Record<string, TensorToWrite> = {};
-    for (const [name, info] of st.tensors)
-      if (name !== "vision_language_adapter.w_out.weight") tensors[name] = { dtype: info.dtype, shape: info.shape, data: st.bytes(info).slice() };
+    for (const [name, info] of st.tensors) {
+      if (name !== "vision_language_adapter.w_out.weight") {
+        tensors[name] = { dtype: info.dtype, shape: info.shape, data: st.bytes(info).slice() };
+      }
+    }
     writeSafetensors(join(dir, "consolidated.safetensors"), tensors);
-    expect(() => requireVision(loadModelConfig(dir), backend)).toThrow(/linear_2 is missing: none of vision_language_adapter.w_out.weight/);
+    expect(() => requireVision(loadModelConfig(dir), backend)).toThrow(
+      /linear_2 is missing: none of vision_language_adapter.w_out.weight/,
+    );
   });
 
   it("a text-only model has no vision tower, and says so when one is required", () => {

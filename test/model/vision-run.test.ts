@@ -8,7 +8,7 @@ import { generate } from "../../runtime/model/generate.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { imageFeaturesForIds, imagesForIds } from "../../runtime/vision/run-images.ts";
-import { Golden, fixtureDir } from "../helpers/fixtures.ts";
+import { fixtureDir, Golden } from "../helpers/fixtures.ts";
 import { goldenImages } from "../helpers/vision-fixtures.ts";
 
 const backend = createBackend("cpu");
@@ -28,13 +28,21 @@ describe.each(Object.entries(files))("gust run path, %s", (c, names) => {
 
   it.each([512, 3])("greedy tokens equal the golden (prefill chunk %i)", (prefillChunk) => {
     const images = imageFeaturesForIds(vision, ids, paths);
-    const result = generate(backend, model.model, ids, { maxTokens: 16, temperature: 0, ignoreEos: true, prefillChunk, images });
+    const result = generate(backend, model.model, ids, {
+      maxTokens: 16,
+      temperature: 0,
+      ignoreEos: true,
+      prefillChunk,
+      images,
+    });
     expect(result.ids).toEqual(Array.from(golden.i32(`${c}.greedy`)));
   });
 
   it("decodes each file to the golden image", () => {
     const images = imagesForIds(ids, paths, vision.config);
-    expect(images.map((i) => Buffer.from(i.rgb).toString("hex"))).toEqual(goldenImages(golden, c).map((i) => Buffer.from(i.rgb).toString("hex")));
+    expect(images.map((i) => Buffer.from(i.rgb).toString("hex"))).toEqual(
+      goldenImages(golden, c).map((i) => Buffer.from(i.rgb).toString("hex")),
+    );
   });
 });
 
@@ -43,15 +51,24 @@ describe("gust run image errors", () => {
   const paths = files.two_images.map((n) => join(dir, n));
 
   it("one file per image run", () => {
-    expect(() => imagesForIds(ids, paths.slice(0, 1), vision.config)).toThrow(/The ids hold 2 images \(\[IMG\] runs\) but 1 --image file was given/);
-    expect(() => generate(backend, model.model, ids, { maxTokens: 1, temperature: 0,
-      images: imageFeaturesForIds(vision, golden.i32("one_image.input_ids"), [join(dir, files.one_image[0])]) }))
+    expect(() => imagesForIds(ids, paths.slice(0, 1), vision.config)).toThrow(
+      /The ids hold 2 images \(\[IMG\] runs\) but 1 --image file was given/,
+    );
+    expect(() =>
+      generate(backend, model.model, ids, {
+        maxTokens: 1,
+        temperature: 0,
+        images: imageFeaturesForIds(vision, golden.i32("one_image.input_ids"), [join(dir, files.one_image[0])]),
+      })
+    )
       .toThrow(/The prompt has 10 \[IMG\] tokens \(id 10\) but the images give 6 feature rows/);
   });
 
   it("an image whose size does not match its token grid is refused, or resized by the caller's function", () => {
     const swapped = [paths[1], paths[0]];
-    expect(() => imagesForIds(ids, swapped, vision.config)).toThrow(/two_images.image1.png is 112×28 pixels, but its image tokens \(from token 4\) are a 2×3 grid, which needs 56×84/);
+    expect(() => imagesForIds(ids, swapped, vision.config)).toThrow(
+      /two_images.image1.png is 112×28 pixels, but its image tokens \(from token 4\) are a 2×3 grid, which needs 56×84/,
+    );
     const calls: string[] = [];
     const images = imagesForIds(ids, swapped, vision.config, {
       resize: (img, w, h) => {
@@ -64,7 +81,11 @@ describe("gust run image errors", () => {
   });
 
   it("a missing file and a non-PNG file are named", () => {
-    expect(() => imagesForIds(ids, [paths[0], join(dir, "nope.png")], vision.config)).toThrow(/Cannot read --image .*nope.png/);
-    expect(() => imagesForIds(ids, [paths[0], join(dir, "config.json")], vision.config)).toThrow(/config.json is not a PNG file/);
+    expect(() => imagesForIds(ids, [paths[0], join(dir, "nope.png")], vision.config)).toThrow(
+      /Cannot read --image .*nope.png/,
+    );
+    expect(() => imagesForIds(ids, [paths[0], join(dir, "config.json")], vision.config)).toThrow(
+      /config.json is not a PNG file/,
+    );
   });
 });

@@ -13,8 +13,19 @@ describe("cgroupCpuLimit", () => {
   });
 
   it("reads cgroup v1 quota and period; -1 means no quota", () => {
-    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "400000", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000" }))).toBe(4);
-    expect(cgroupCpuLimit(files({ "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "-1", "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000" }))).toBeNull();
+    expect(
+      cgroupCpuLimit(
+        files({ "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "400000", "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000" }),
+      ),
+    ).toBe(4);
+    expect(
+      cgroupCpuLimit(
+        files({
+          "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "-1",
+          "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000",
+        }),
+      ),
+    ).toBeNull();
   });
 
   it("is null without cgroup files or with garbage in them", () => {

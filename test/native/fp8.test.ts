@@ -61,7 +61,9 @@ describe("FP8 E4M3", () => {
     const rng = new Rng(5);
     const values = Array.from({ length: 4000 }, () => (rng.nextFloat() * 2 - 1) * 10 ** (rng.nextFloat() * 6 - 4));
     const scale = 0.0123;
-    expect(quantize(values, scale)).toEqual(values.map((v) => e4m3Encode(Math.fround(Math.fround(v) / Math.fround(scale)))));
+    expect(quantize(values, scale)).toEqual(
+      values.map((v) => e4m3Encode(Math.fround(Math.fround(v) / Math.fround(scale)))),
+    );
   });
 
   it("rejects a non-positive scale", () => {

@@ -1,11 +1,19 @@
 // Each CPU kernel against its plain TypeScript twin on random shapes (odd sizes included), on both the
 // vector path and the portable C path.
 import { afterAll, describe, expect, it } from "vitest";
-import { DType, createBackend, type Backend, type WeightRef } from "../../ffi/backend.ts";
+import { type Backend, createBackend, DType, type WeightRef } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { randomF32, randomInt, randomWeights } from "../helpers/random.ts";
-import { attentionRef, bf16ToF32, linearRef, rmsnormRef, ropeRef, weightValue, type WeightKind } from "../helpers/reference-ops.ts";
+import {
+  attentionRef,
+  bf16ToF32,
+  linearRef,
+  rmsnormRef,
+  ropeRef,
+  type WeightKind,
+  weightValue,
+} from "../helpers/reference-ops.ts";
 
 const backend: Backend = createBackend("cpu");
 const dtypeOf: Record<WeightKind, DType> = { f32: DType.F32, f16: DType.F16, bf16: DType.BF16, fp8: DType.F8_E4M3 };
@@ -51,7 +59,9 @@ describe.each(paths)("CPU kernels (feature mask %i)", (mask) => {
       using ib = backend.fromHost(ids);
       using ob = backend.alloc(ids.length * dim * 4);
       backend.embed(ob, { buffer: tb, dtype: dtypeOf[kind], actScale: 0, weightScale: 1 }, ib, ids.length, vocab, dim);
-      const want = Array.from(ids).flatMap((id) => Array.from({ length: dim }, (_, c) => weightValue(table, kind, id * dim + c)));
+      const want = Array.from(ids).flatMap((id) =>
+        Array.from({ length: dim }, (_, c) => weightValue(table, kind, id * dim + c))
+      );
       expectClose(backend.download(ob, new Float32Array(want.length)), want, 0, 0, `embed ${kind}`);
     }
   });
@@ -95,11 +105,12 @@ describe.each(paths)("CPU kernels (feature mask %i)", (mask) => {
     const kCache = randomF32(rng, numBlocks * blockSize * row), vCache = randomF32(rng, numBlocks * blockSize * row);
     const k = randomF32(rng, T * row), v = randomF32(rng, T * row), q = randomF32(rng, T * H * D);
     const slots = new Int32Array(T);
-    for (let s = 0, r = 0; s < 3; s++)
+    for (let s = 0, r = 0; s < 3; s++) {
       for (let j = 0; j < queryCounts[s]; j++, r++) {
         const p = contextLens[s] - queryCounts[s] + j;
         slots[r] = blockTables[s * maxBlocks + Math.floor(p / blockSize)] * blockSize + (p % blockSize);
       }
+    }
     using kc = backend.fromHost(kCache);
     using vc = backend.fromHost(vCache);
     using kb = backend.fromHost(k);
@@ -116,9 +127,34 @@ describe.each(paths)("CPU kernels (feature mask %i)", (mask) => {
     using qs = backend.fromHost(queryStarts);
     using cl = backend.fromHost(contextLens);
     using bt = backend.fromHost(blockTables);
-    backend.attention({ out: ob, q: qb, kCache: kc, vCache: vc, queryStarts: qs, contextLens: cl, blockTables: bt,
-      numSeqs: 3, numTokens: T, numHeads: H, numKvHeads: KV, headDim: D, blockSize, maxBlocksPerSeq: maxBlocks, numBlocks, scale: 0.4 });
-    const want = attentionRef(q, kCache, vCache, { queryStarts, contextLens, blockTables, maxBlocks, blockSize }, H, KV, D, 0.4);
+    backend.attention({
+      out: ob,
+      q: qb,
+      kCache: kc,
+      vCache: vc,
+      queryStarts: qs,
+      contextLens: cl,
+      blockTables: bt,
+      numSeqs: 3,
+      numTokens: T,
+      numHeads: H,
+      numKvHeads: KV,
+      headDim: D,
+      blockSize,
+      maxBlocksPerSeq: maxBlocks,
+      numBlocks,
+      scale: 0.4,
+    });
+    const want = attentionRef(
+      q,
+      kCache,
+      vCache,
+      { queryStarts, contextLens, blockTables, maxBlocks, blockSize },
+      H,
+      KV,
+      D,
+      0.4,
+    );
     expectClose(backend.download(ob, new Float32Array(T * H * D)), want, 1e-5, 1e-5, "attention");
   });
 
@@ -129,31 +165,55 @@ describe.each(paths)("CPU kernels (feature mask %i)", (mask) => {
     using ub = backend.fromHost(u);
     using ob = backend.alloc(n * 4);
     backend.siluMul(ob, gb, ub, n);
-    expectClose(backend.download(ob, new Float32Array(n)), Array.from(g, (x, i) => (x / (1 + Math.exp(-x))) * u[i]), 1e-6, 1e-5, "silu_mul");
+    expectClose(
+      backend.download(ob, new Float32Array(n)),
+      Array.from(g, (x, i) => (x / (1 + Math.exp(-x))) * u[i]),
+      1e-6,
+      1e-5,
+      "silu_mul",
+    );
     backend.add(ob, gb, ub, n);
     expectClose(backend.download(ob, new Float32Array(n)), Array.from(g, (x, i) => Math.fround(x + u[i])), 0, 0, "add");
     const rows = 7, len = 11, x = randomF32(rng, rows * len);
-    x[3 * len + 4] = 5; x[3 * len + 9] = 5; // tie: the first wins
+    x[3 * len + 4] = 5;
+    x[3 * len + 9] = 5; // tie: the first wins
     using xb = backend.fromHost(x);
     using ab = backend.alloc(rows * 4);
     backend.argmax(ab, xb, rows, len);
-    const want = Array.from({ length: rows }, (_, r) => { let best = 0; for (let i = 1; i < len; i++) if (x[r * len + i] > x[r * len + best]) best = i; return best; });
+    const want = Array.from({ length: rows }, (_, r) => {
+      let best = 0;
+      for (let i = 1; i < len; i++) if (x[r * len + i] > x[r * len + best]) best = i;
+      return best;
+    });
     expect(Array.from(backend.download(ab, new Int32Array(rows)))).toEqual(want);
     expect(want[3]).toBe(4);
     using ri = backend.fromHost(Int32Array.of(6, 0, 6));
     using gr = backend.alloc(3 * len * 4);
     backend.gatherRows(gr, xb, ri, 3, len, rows);
-    expectClose(backend.download(gr, new Float32Array(3 * len)), [...x.subarray(6 * len, 7 * len), ...x.subarray(0, len), ...x.subarray(6 * len, 7 * len)], 0, 0, "gather");
+    expectClose(
+      backend.download(gr, new Float32Array(3 * len)),
+      [...x.subarray(6 * len, 7 * len), ...x.subarray(0, len), ...x.subarray(6 * len, 7 * len)],
+      0,
+      0,
+      "gather",
+    );
   });
 });
 
 describe("kernel argument checks", () => {
   it("reject out-of-range ids, positions, slots and block ids with a message", () => {
-    const ref = (buffer: ReturnType<Backend["alloc"]>): WeightRef => ({ buffer, dtype: DType.F32, actScale: 0, weightScale: 1 });
+    const ref = (buffer: ReturnType<Backend["alloc"]>): WeightRef => ({
+      buffer,
+      dtype: DType.F32,
+      actScale: 0,
+      weightScale: 1,
+    });
     using table = backend.alloc(4 * 4 * 2);
     using ids = backend.fromHost(Int32Array.of(1, 4));
     using out = backend.alloc(2 * 2 * 4);
-    expect(() => backend.embed(out, ref(table), ids, 2, 4, 2)).toThrow(/token id 4 at row 1 is outside the vocabulary \[0, 4\)/);
+    expect(() => backend.embed(out, ref(table), ids, 2, 4, 2)).toThrow(
+      /token id 4 at row 1 is outside the vocabulary \[0, 4\)/,
+    );
     using x = backend.alloc(4 * 4);
     using pos = backend.fromHost(Int32Array.of(9));
     expect(() => backend.rope(x, pos, x, x, 1, 1, 2, 1)).toThrow(/position 9 .* outside the rotary table/);

@@ -25,7 +25,9 @@ const cEnvAfterLoad = (env: Record<string, string>) => {
     const libc = dlopen("libc.so.6", { getenv: { args: [FFIType.cstring], returns: FFIType.ptr } });
     const p = libc.symbols.getenv(Buffer.from("GOMP_SPINCOUNT\\0"));
     console.log(p ? new CString(p).toString() : "(unset)");`;
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "GOMP_SPINCOUNT" && k !== "OMP_WAIT_POLICY"));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k !== "GOMP_SPINCOUNT" && k !== "OMP_WAIT_POLICY"),
+  );
   return execFileSync(bunBin, ["-e", script], { env: { ...clean, ...env }, encoding: "utf8" }).trim();
 };
 

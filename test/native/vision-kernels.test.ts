@@ -1,7 +1,7 @@
 // The vision path's kernels (exact GELU, row scatter, segment attention) against plain TypeScript loops
 // on random shapes, odd sizes included, plus their argument checks.
 import { describe, expect, it } from "vitest";
-import { createBackend, type Backend } from "../../ffi/backend.ts";
+import { type Backend, createBackend } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { randomF32, randomInt } from "../helpers/random.ts";
@@ -74,8 +74,19 @@ describe("vision kernels", () => {
     using vb = backend.fromHost(v);
     using sb = backend.fromHost(starts);
     using ob = backend.alloc(T * H * D * 4);
-    backend.segmentAttention({ out: ob, q: qb, k: kb, v: vb, segmentStarts: sb, numSegments: lens.length, numTokens: T,
-      numHeads: H, numKvHeads: KV, headDim: D, scale });
+    backend.segmentAttention({
+      out: ob,
+      q: qb,
+      k: kb,
+      v: vb,
+      segmentStarts: sb,
+      numSegments: lens.length,
+      numTokens: T,
+      numHeads: H,
+      numKvHeads: KV,
+      headDim: D,
+      scale,
+    });
     const want = segmentAttentionRef(q, k, v, starts, H, KV, D, scale);
     expectClose(backend.download(ob, new Float32Array(T * H * D)), want, 2e-6, 1e-5, "segment attention");
   });
@@ -89,13 +100,27 @@ describe("vision kernels", () => {
       using vb = backend.fromHost(vv);
       using sb = backend.fromHost(starts);
       using ob = backend.alloc(T * H * D * 4);
-      backend.segmentAttention({ out: ob, q: qb, k: kb, v: vb, segmentStarts: sb, numSegments: 2, numTokens: T,
-        numHeads: H, numKvHeads: H, headDim: D, scale: 0.5 });
+      backend.segmentAttention({
+        out: ob,
+        q: qb,
+        k: kb,
+        v: vb,
+        segmentStarts: sb,
+        numSegments: 2,
+        numTokens: T,
+        numHeads: H,
+        numKvHeads: H,
+        headDim: D,
+        scale: 0.5,
+      });
       return backend.download(ob, new Float32Array(T * H * D));
     };
     const a = run(k, v);
     const k2 = Float32Array.from(k), v2 = Float32Array.from(v);
-    for (let i = 4 * H * D; i < T * H * D; i++) { k2[i] += 1; v2[i] -= 3; }
+    for (let i = 4 * H * D; i < T * H * D; i++) {
+      k2[i] += 1;
+      v2[i] -= 3;
+    }
     const b = run(k2, v2);
     expect(Array.from(b.subarray(0, 4 * H * D))).toEqual(Array.from(a.subarray(0, 4 * H * D)));
     expect(Array.from(b.subarray(4 * H * D))).not.toEqual(Array.from(a.subarray(4 * H * D)));
@@ -104,13 +129,38 @@ describe("vision kernels", () => {
   it("argument checks name the problem", () => {
     using x = backend.alloc(64 * 4);
     using bad = backend.fromHost(Int32Array.of(0, 5, 3));
-    const args = { out: x, q: x, k: x, v: x, segmentStarts: bad, numSegments: 2, numTokens: 3, numHeads: 1, numKvHeads: 1, headDim: 2, scale: 1 };
+    const args = {
+      out: x,
+      q: x,
+      k: x,
+      v: x,
+      segmentStarts: bad,
+      numSegments: 2,
+      numTokens: 3,
+      numHeads: 1,
+      numKvHeads: 1,
+      headDim: 2,
+      scale: 1,
+    };
     expect(() => backend.segmentAttention(args)).toThrow(/segment_starts decreases at segment 1/);
     using short = backend.fromHost(Int32Array.of(0, 2));
-    expect(() => backend.segmentAttention({ ...args, segmentStarts: short, numSegments: 1 })).toThrow(/from 0 to num_tokens 3, got 0..2/);
-    expect(() => backend.segmentAttention({ ...args, segmentStarts: short, numSegments: 1, numTokens: 2, numHeads: 3, numKvHeads: 2 }))
+    expect(() => backend.segmentAttention({ ...args, segmentStarts: short, numSegments: 1 })).toThrow(
+      /from 0 to num_tokens 3, got 0..2/,
+    );
+    expect(() =>
+      backend.segmentAttention({
+        ...args,
+        segmentStarts: short,
+        numSegments: 1,
+        numTokens: 2,
+        numHeads: 3,
+        numKvHeads: 2,
+      })
+    )
       .toThrow(/3 query heads are not a multiple of 2 KV heads/);
     using rows = backend.fromHost(Int32Array.of(1, randomInt(rng, 4, 9)));
-    expect(() => backend.scatterRows(x, x, rows, 2, 4, 4)).toThrow(/destination row \d+ \(source row 1\) is outside \[0, 4\)/);
+    expect(() => backend.scatterRows(x, x, rows, 2, 4, 4)).toThrow(
+      /destination row \d+ \(source row 1\) is outside \[0, 4\)/,
+    );
   });
 });

@@ -21,7 +21,11 @@ interface Seq {
 }
 
 function newSeq(seed: number | undefined, salt: number, extra: object = {}): Seq {
-  return { sampler: new SequenceSampler({ temperature: 0.9, topP: 0.95, ...extra, seed }, V, [1, 2, 3]), salt, out: [] };
+  return {
+    sampler: new SequenceSampler({ temperature: 0.9, topP: 0.95, ...extra, seed }, V, [1, 2, 3]),
+    salt,
+    out: [],
+  };
 }
 
 function stepSeq(s: Seq): void {
@@ -49,8 +53,10 @@ describe("determinism", () => {
 
   it("a sequence gets the same tokens alone and inside a shuffled batch of others", () => {
     const steps = 120;
-    const seeds = [7, 8, 9, 10, 7 /* same seed, other prompt */, -3];
-    const alone = seeds.map((seed, salt) => runAlone(seed, salt, steps, { presencePenalty: 0.4, repetitionPenalty: 1.2 }));
+    const seeds = [7, 8, 9, 10, 7, /* same seed, other prompt */ -3];
+    const alone = seeds.map((seed, salt) =>
+      runAlone(seed, salt, steps, { presencePenalty: 0.4, repetitionPenalty: 1.2 })
+    );
     const batch = seeds.map((seed, salt) => newSeq(seed, salt, { presencePenalty: 0.4, repetitionPenalty: 1.2 }));
     const order = new Rng(1);
     for (let step = 0; step < steps; step++) {
@@ -82,7 +88,9 @@ describe("determinism", () => {
     expect(a.seed).not.toBe(b.seed);
     const replay = new SequenceSampler({ seed: a.seed }, V);
     const logits = fakeLogits(1, 2, 3);
-    for (let step = 0; step < 30; step++) expect(replay.sample(logits, [], step).token).toBe(a.sample(logits, [], step).token);
+    for (let step = 0; step < 30; step++) {
+      expect(replay.sample(logits, [], step).token).toBe(a.sample(logits, [], step).token);
+    }
   });
 
   it("derived seeds give several samples of one prompt different streams", () => {
@@ -116,7 +124,9 @@ describe("determinism", () => {
 
   it("greedy is the argmax, first index on ties, and ignores the seed", () => {
     const logits = Float32Array.from([0, 3, 1, 3, -2]);
-    for (const seed of [1, 2, 3]) expect(new SequenceSampler({ temperature: 0, seed }, 5).sample(logits, [], seed).token).toBe(1);
+    for (const seed of [1, 2, 3]) {
+      expect(new SequenceSampler({ temperature: 0, seed }, 5).sample(logits, [], seed).token).toBe(1);
+    }
   });
 
   it("checks the row width and the step", () => {

@@ -18,7 +18,10 @@ function draw(params: SamplingParams, logits = LOGITS, seed = 20240601): number[
 }
 
 /** Draws, then checks χ² over the kept set and zero counts outside it; returns the statistic. */
-function fits(params: Truncation & { temperature?: number; logitBias?: Record<number, number> }, expectedLogits = LOGITS): number {
+function fits(
+  params: Truncation & { temperature?: number; logitBias?: Record<number, number> },
+  expectedLogits = LOGITS,
+): number {
   const probs = softmax(expectedLogits, params.temperature ?? 1);
   const { kept } = keptReference(probs, params);
   const counts = draw(params);

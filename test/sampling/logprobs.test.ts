@@ -27,7 +27,11 @@ describe("logprobs", () => {
       }
     }
     // the bias really moved the choice, yet the logprob is the unbiased one
-    const biased = new SequenceSampler({ temperature: 0, logitBias: { 7: 20 }, logprobs: 0 }, LOGITS.length).sample(LOGITS, [], 0);
+    const biased = new SequenceSampler({ temperature: 0, logitBias: { 7: 20 }, logprobs: 0 }, LOGITS.length).sample(
+      LOGITS,
+      [],
+      0,
+    );
     expect(biased.token).toBe(7);
     expect(biased.logprob).toBeCloseTo(RAW[7], 10);
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_SAMPLING_PARAMS,
+  type SamplingParams,
   SamplingParamsError,
   validateSamplingParams,
-  type SamplingParams,
 } from "../../runtime/sampling/params.ts";
 import { SequenceSampler } from "../../runtime/sampling/sampler.ts";
 
@@ -22,7 +22,16 @@ function errorOf(p: unknown): SamplingParamsError {
 describe("validateSamplingParams", () => {
   it("fills vLLM's defaults", () => {
     expect(validateSamplingParams({}, V)).toEqual(DEFAULT_SAMPLING_PARAMS);
-    expect(DEFAULT_SAMPLING_PARAMS).toMatchObject({ temperature: 1, topP: 1, topK: 0, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1, logprobs: null });
+    expect(DEFAULT_SAMPLING_PARAMS).toMatchObject({
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      minP: 0,
+      presencePenalty: 0,
+      frequencyPenalty: 0,
+      repetitionPenalty: 1,
+      logprobs: null,
+    });
   });
 
   it("normalises: top_k -1 and k ≥ vocabulary mean off, zero biases dropped, nulls are absent", () => {
@@ -30,13 +39,26 @@ describe("validateSamplingParams", () => {
     expect(validateSamplingParams({ topK: V }, V).topK).toBe(0);
     expect(validateSamplingParams({ topK: V - 1 }, V).topK).toBe(V - 1);
     expect(validateSamplingParams({ logitBias: { 3: 0, 4: -2 } }, V).logitBias).toEqual({ 4: -2 });
-    expect(validateSamplingParams({ seed: null, temperature: null } as unknown as SamplingParams, V)).toMatchObject({ seed: undefined, temperature: 1 });
+    expect(validateSamplingParams({ seed: null, temperature: null } as unknown as SamplingParams, V)).toMatchObject({
+      seed: undefined,
+      temperature: 1,
+    });
   });
 
   it("accepts the edges of every range", () => {
     const p: SamplingParams = {
-      temperature: 0, topK: 1, topP: 1, minP: 1, presencePenalty: -2, frequencyPenalty: 2, repetitionPenalty: 0.01,
-      logitBias: { 0: -100, 999: 100 }, seed: -(2 ** 53 - 1), logprobs: 20, maxTokens: 1, stopTokenIds: [0, 999],
+      temperature: 0,
+      topK: 1,
+      topP: 1,
+      minP: 1,
+      presencePenalty: -2,
+      frequencyPenalty: 2,
+      repetitionPenalty: 0.01,
+      logitBias: { 0: -100, 999: 100 },
+      seed: -(2 ** 53 - 1),
+      logprobs: 20,
+      maxTokens: 1,
+      stopTokenIds: [0, 999],
     };
     const r = validateSamplingParams(p, V);
     expect(r).toMatchObject({ ...p, logitBias: { 0: -100, 999: 100 } });
@@ -62,11 +84,19 @@ describe("validateSamplingParams", () => {
       [{ logprobs: -1 }, "logprobs", /got -1/],
       [{ maxTokens: 0 }, "max_tokens", /max_tokens must be an integer ≥ 1, got 0/],
       [{ logitBias: { 5: 101 } }, "logit_bias[5]", /logit_bias\[5\] must be in \[-100, 100\], got 101/],
-      [{ logitBias: { 1000: 1 } }, "logit_bias", /logit_bias keys must be token ids \(integers in \[0, 1000\)\), got "1000"/],
+      [
+        { logitBias: { 1000: 1 } },
+        "logit_bias",
+        /logit_bias keys must be token ids \(integers in \[0, 1000\)\), got "1000"/,
+      ],
       [{ logitBias: { "-1": 1 } }, "logit_bias", /got "-1"/],
       [{ logitBias: { "07": 1 } }, "logit_bias", /got "07"/],
       [{ logitBias: [1, 2] }, "logit_bias", /logit_bias must be an object/],
-      [{ stopTokenIds: [1, 1000] }, "stop_token_ids[1]", /stop_token_ids\[1\] must be a token id \(integer in \[0, 1000\)\), got 1000/],
+      [
+        { stopTokenIds: [1, 1000] },
+        "stop_token_ids[1]",
+        /stop_token_ids\[1\] must be a token id \(integer in \[0, 1000\)\), got 1000/,
+      ],
       [{ stopTokenIds: 5 }, "stop_token_ids", /must be an array/],
     ];
     for (const [p, field, message] of cases) {

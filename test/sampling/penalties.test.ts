@@ -41,7 +41,12 @@ describe("penalties", () => {
   });
 
   it("applies bias, then repetition, then frequency, then presence", () => {
-    const s = new SequenceSampler({ logitBias: { 1: 1, 2: 0.5 }, repetitionPenalty: 2, frequencyPenalty: 0.5, presencePenalty: 0.25 }, 3);
+    const s = new SequenceSampler({
+      logitBias: { 1: 1, 2: 0.5 },
+      repetitionPenalty: 2,
+      frequencyPenalty: 0.5,
+      presencePenalty: 0.25,
+    }, 3);
     // id 1: (3 + 1) / 2 − 0.5·2 − 0.25 = 0.75 (penalties before bias would give 1.25)
     // id 2: (−1 + 0.5) × 2 − 0.5 − 0.25 = −1.75
     expect(adjusted(s, row(7, 3, -1), [1, 2, 1])).toEqual([7, 0.75, -1.75]);

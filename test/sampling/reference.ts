@@ -2,7 +2,24 @@
 import { counterHash, splitSeed, uniformFromHash } from "../../runtime/sampling/counter-hash.ts";
 
 /** χ² 0.999 quantiles for 1..15 degrees of freedom (scipy.stats.chi2.ppf(0.999, df)). */
-export const CHI2_999 = [NaN, 10.828, 13.816, 16.266, 18.467, 20.515, 22.458, 24.322, 26.124, 27.877, 29.588, 31.264, 32.909, 34.528, 36.123, 37.697];
+export const CHI2_999 = [
+  NaN,
+  10.828,
+  13.816,
+  16.266,
+  18.467,
+  20.515,
+  22.458,
+  24.322,
+  26.124,
+  27.877,
+  29.588,
+  31.264,
+  32.909,
+  34.528,
+  36.123,
+  37.697,
+];
 
 export function softmax(logits: ArrayLike<number>, temperature = 1): number[] {
   const xs = Array.from(logits, (x) => x / temperature);

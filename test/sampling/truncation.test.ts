@@ -27,7 +27,16 @@ describe("select.ts on exact (dyadic) weights", () => {
   });
 
   it("selectTopMass returns the shortest prefix reaching the target (mass exactly at the target counts)", () => {
-    for (const [target, want] of [[0.5, [1]], [0.5000001, [1, 3]], [0.75, [1, 3]], [0.875, [0, 1, 3]], [0.9, [0, 1, 2, 3]], [1, [0, 1, 2, 3]]] as const) {
+    for (
+      const [target, want] of [
+        [0.5, [1]],
+        [0.5000001, [1, 3]],
+        [0.75, [1, 3]],
+        [0.875, [0, 1, 3]],
+        [0.9, [0, 1, 2, 3]],
+        [1, [0, 1, 2, 3]],
+      ] as const
+    ) {
       const idx = ids();
       const m = selectTopMass(idx, 4, w, target);
       expect(sorted(idx.subarray(0, m)), `target ${target}`).toEqual(want);

@@ -1,7 +1,7 @@
 // Benchmark (not a test; timings never gate CI): tokens/s for Tekken encoding and for incremental decoding.
 //   npx bun test/text/bench.ts            (Bun)
 //   npx deno run --allow-read test/text/bench.ts   (Deno)
-import { Detokenizer, OutputStreamParser, Tekkenizer, HfTokenizer, encodeChat } from "../../runtime/text/index.ts";
+import { Detokenizer, encodeChat, HfTokenizer, OutputStreamParser, Tekkenizer } from "../../runtime/text/index.ts";
 import { readTextFile } from "../../runtime/text/io.ts";
 
 const tok = Tekkenizer.fromJSON(JSON.parse((await readTextFile("test/fixtures/tiny-mistral3/tekken.json"))!));
@@ -43,7 +43,8 @@ const [, tParse] = time(() => {
 // non-repetitive text: random words from mixed scripts, so the piece cache rarely hits
 let seed = 42;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéèàüößçñ日本語中文한국어😀0123456789.,;:!?()[]{}\"'-_/";
+const alphabet =
+  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéèàüößçñ日本語中文한국어😀0123456789.,;:!?()[]{}\"'-_/";
 const chars = [...alphabet];
 let rtext = "";
 while (rtext.length < 1_000_000) {
@@ -54,16 +55,33 @@ while (rtext.length < 1_000_000) {
 const rfresh = Tekkenizer.fromJSON(JSON.parse((await readTextFile("test/fixtures/tiny-mistral3/tekken.json"))!));
 const [rids, tRand] = time(() => rfresh.encode(rtext));
 const [, tHf] = time(() => hf.encode(text.slice(0, 200_000)));
-const msgs = Array.from({ length: 200 }, (_, i) => ({ role: i % 2 ? "assistant" as const : "user" as const, content: para }));
+const msgs = Array.from(
+  { length: 200 },
+  (_, i) => ({ role: i % 2 ? "assistant" as const : "user" as const, content: para }),
+);
 msgs.push({ role: "user", content: "end" });
 const [, tChat] = time(() => encodeChat(tok, { messages: msgs }));
 
 const f = (x: number) => Math.round(x).toLocaleString("en-US");
-console.log(`text: ${(bytes / 1e6).toFixed(2)} MB, ${f(ids.length)} tokens (fixture vocabulary: ${tok.vocabSize} ids, so ~${(bytes / ids.length).toFixed(2)} bytes/token)`);
-console.log(`tekken encode (repetitive text): ${tEnc.toFixed(3)} s  ${f(ids.length / tEnc)} tokens/s  ${(bytes / 1e6 / tEnc).toFixed(1)} MB/s`);
+console.log(
+  `text: ${(bytes / 1e6).toFixed(2)} MB, ${f(ids.length)} tokens (fixture vocabulary: ${tok.vocabSize} ids, so ~${
+    (bytes / ids.length).toFixed(2)
+  } bytes/token)`,
+);
+console.log(
+  `tekken encode (repetitive text): ${tEnc.toFixed(3)} s  ${f(ids.length / tEnc)} tokens/s  ${
+    (bytes / 1e6 / tEnc).toFixed(1)
+  } MB/s`,
+);
 console.log(`tekken encode (fresh tokenizer): ${tEncNoCache.toFixed(3)} s  ${f(ids.length / tEncNoCache)} tokens/s`);
-console.log(`tekken encode, random words (${(new TextEncoder().encode(rtext).length / 1e6).toFixed(2)} MB): ${tRand.toFixed(3)} s  ${f(rids.length / tRand)} tokens/s`);
+console.log(
+  `tekken encode, random words (${(new TextEncoder().encode(rtext).length / 1e6).toFixed(2)} MB): ${
+    tRand.toFixed(3)
+  } s  ${f(rids.length / tRand)} tokens/s`,
+);
 console.log(`incremental decode, 1 token/push: ${tDec.toFixed(3)} s  ${f(ids.length / tDec)} tokens/s`);
 console.log(`stream parser, 1 token/push:      ${tParse.toFixed(3)} s  ${f(ids.length / tParse)} tokens/s`);
 console.log(`tokenizer.json encode (0.2 MB):   ${tHf.toFixed(3)} s  ${(0.2 / tHf).toFixed(2)} MB/s`);
-console.log(`chat encode, 201 messages (${(msgs.length * para.length / 1e3).toFixed(0)} kB): ${(tChat * 1000).toFixed(1)} ms`);
+console.log(
+  `chat encode, 201 messages (${(msgs.length * para.length / 1e3).toFixed(0)} kB): ${(tChat * 1000).toFixed(1)} ms`,
+);

@@ -44,7 +44,10 @@ describe("tokenizer.json through @huggingface/tokenizers", () => {
   });
 
   it("serves the same chat encoding and output parsing", () => {
-    const req = { messages: [{ role: "system" as const, content: "S" }, { role: "user" as const, content: "Hi [INST]" }], reasoning_effort: "high" };
+    const req = {
+      messages: [{ role: "system" as const, content: "S" }, { role: "user" as const, content: "Hi [INST]" }],
+      reasoning_effort: "high",
+    };
     expect(encodeChat(hf, req).ids).toEqual(encodeChat(tk, req).ids);
     const out = [34, ...hf.encode("think"), 35, ...hf.encode("ok"), 2];
     expect(parseOutput(hf, out)).toEqual(parseOutput(tk, out));

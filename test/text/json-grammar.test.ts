@@ -36,16 +36,27 @@ function parsesAsObject(text: string): boolean {
 function randomJson(rng: Rng, depth: number): string {
   const pick = <T>(xs: T[]) => xs[Math.floor(rng.nextFloat() * xs.length)];
   const ws = () => pick(["", "", " ", "\n  ", "\t"]);
-  const str = () => `"${Array.from({ length: Math.floor(rng.nextFloat() * 5) }, () => pick(["a", "é", "\\n", "\\\"", "\\u00e9", "\\/", " ", "日"])).join("")}"`;
+  const str = () =>
+    `"${
+      Array.from({ length: Math.floor(rng.nextFloat() * 5) }, () =>
+        pick(["a", "é", "\\n", '\\"', "\\u00e9", "\\/", " ", "日"])).join("")
+    }"`;
   const kind = depth > 3 ? Math.floor(rng.nextFloat() * 4) : Math.floor(rng.nextFloat() * 7);
   switch (kind) {
-    case 0: return str();
-    case 1: return pick(["0", "-0", "12", "-3.25", "1e5", "2E-3", "0.5e+10", "7"]);
-    case 2: return pick(["true", "false", "null"]);
-    case 3: return pick(["{}", "[]"]);
-    case 4: case 5: {
+    case 0:
+      return str();
+    case 1:
+      return pick(["0", "-0", "12", "-3.25", "1e5", "2E-3", "0.5e+10", "7"]);
+    case 2:
+      return pick(["true", "false", "null"]);
+    case 3:
+      return pick(["{}", "[]"]);
+    case 4:
+    case 5: {
       const n = Math.floor(rng.nextFloat() * 4);
-      return `{${ws()}${Array.from({ length: n }, () => `${str()}${ws()}:${ws()}${randomJson(rng, depth + 1)}${ws()}`).join(`,${ws()}`)}}`;
+      return `{${ws()}${
+        Array.from({ length: n }, () => `${str()}${ws()}:${ws()}${randomJson(rng, depth + 1)}${ws()}`).join(`,${ws()}`)
+      }}`;
     }
     default: {
       const n = Math.floor(rng.nextFloat() * 4);
@@ -73,7 +84,31 @@ describe("JsonGrammar", () => {
 
   it("agrees with JSON.parse on random strings from a JSON-ish alphabet", () => {
     const rng = new Rng(5);
-    const alphabet = ['{', '}', '[', ']', '"', ':', ',', ' ', 'a', '1', '0', '-', '.', 'e', '+', '\\', 'u', 't', 'r', 'n', 'l', 'f', 's'];
+    const alphabet = [
+      "{",
+      "}",
+      "[",
+      "]",
+      '"',
+      ":",
+      ",",
+      " ",
+      "a",
+      "1",
+      "0",
+      "-",
+      ".",
+      "e",
+      "+",
+      "\\",
+      "u",
+      "t",
+      "r",
+      "n",
+      "l",
+      "f",
+      "s",
+    ];
     let objects = 0;
     for (let i = 0; i < 20000; i++) {
       const len = 1 + Math.floor(rng.nextFloat() * 12);
@@ -89,13 +124,29 @@ describe("JsonGrammar", () => {
 
   it("rejects what JSON does not allow, at the offending byte", () => {
     const cases: Array<[string, number]> = [
-      ['[1]', 0], // the top level must be an object
-      ['{"a":01}', 6], ['{"a":1.}', 7], ['{"a":.5}', 5], ['{"a":+1}', 5], ['{"a":1e}', 7],
-      ['{"a":tru}', 8], ['{"a":nul,', 8], ['{a:1}', 1], ["{'a':1}", 1], ['{"a" 1}', 5],
-      ['{"a":1,}', 7], ['{"a":[1,]}', 8], ['{"a":1]', 6], ['{"a":"\\x"}', 7], ['{"a":"\\u12g4"}', 10],
-      ['{"a":"tab\there"}', 9], ['{"a":1} x', 8], ['{"a":1},', 7],
+      ["[1]", 0], // the top level must be an object
+      ['{"a":01}', 6],
+      ['{"a":1.}', 7],
+      ['{"a":.5}', 5],
+      ['{"a":+1}', 5],
+      ['{"a":1e}', 7],
+      ['{"a":tru}', 8],
+      ['{"a":nul,', 8],
+      ["{a:1}", 1],
+      ["{'a':1}", 1],
+      ['{"a" 1}', 5],
+      ['{"a":1,}', 7],
+      ['{"a":[1,]}', 8],
+      ['{"a":1]', 6],
+      ['{"a":"\\x"}', 7],
+      ['{"a":"\\u12g4"}', 10],
+      ['{"a":"tab\there"}', 9],
+      ['{"a":1} x', 8],
+      ['{"a":1},', 7],
     ];
-    for (const [text, at] of cases) expect(run(text), text).toEqual({ accepted: false, complete: false, rejectedAt: at });
+    for (const [text, at] of cases) {
+      expect(run(text), text).toEqual({ accepted: false, complete: false, rejectedAt: at });
+    }
   });
 
   it("bounds whitespace runs and nesting so a sampled document stays finite", () => {
@@ -140,7 +191,13 @@ describe("TokenMasker", () => {
         const mask = masker.allowed(state).bits;
         for (let id = 0; id < tok.vocabSize; id++) {
           const slow = !tok.isControl(id) && grammar.stepAll(state, tok.tokenBytes(id)) >= 0 ? 1 : 0;
-          if (mask[id] !== slow) throw new Error(`token ${id} ${JSON.stringify(new TextDecoder().decode(tok.tokenBytes(id)))} in ${JSON.stringify(doc)}: mask ${mask[id]}, one by one ${slow}`);
+          if (mask[id] !== slow) {
+            throw new Error(
+              `token ${id} ${JSON.stringify(new TextDecoder().decode(tok.tokenBytes(id)))} in ${
+                JSON.stringify(doc)
+              }: mask ${mask[id]}, one by one ${slow}`,
+            );
+          }
         }
         checked++;
         state = grammar.step(state, b);

@@ -22,31 +22,120 @@ function streamTokenByToken(seq: number[]) {
 }
 
 const CASES: Array<[string, number[], object]> = [
-  ["plain content", ids("Hello there.", "</s>"), { content: "Hello there.", reasoning: null, toolCalls: [], errors: [], ended: true }],
-  ["reasoning then content", ids("[THINK]", "Let me add 2 and 3.", "[/THINK]", "It is 5.", "</s>"), { content: "It is 5.", reasoning: "Let me add 2 and 3." }],
-  ["content before a think block is content", ids("Hmm. ", "[THINK]", "x", "[/THINK]", "ok", "</s>"), { content: "Hmm. ok", reasoning: "x" }],
-  ["stream cut inside [THINK]: all reasoning", ids("[THINK]", "I was thinking about"), { content: null, reasoning: "I was thinking about", ended: false, errors: [] }],
+  ["plain content", ids("Hello there.", "</s>"), {
+    content: "Hello there.",
+    reasoning: null,
+    toolCalls: [],
+    errors: [],
+    ended: true,
+  }],
+  ["reasoning then content", ids("[THINK]", "Let me add 2 and 3.", "[/THINK]", "It is 5.", "</s>"), {
+    content: "It is 5.",
+    reasoning: "Let me add 2 and 3.",
+  }],
+  ["content before a think block is content", ids("Hmm. ", "[THINK]", "x", "[/THINK]", "ok", "</s>"), {
+    content: "Hmm. ok",
+    reasoning: "x",
+  }],
+  ["stream cut inside [THINK]: all reasoning", ids("[THINK]", "I was thinking about"), {
+    content: null,
+    reasoning: "I was thinking about",
+    ended: false,
+    errors: [],
+  }],
   ["empty think block", ids("[THINK]", "[/THINK]", "a", "</s>"), { content: "a", reasoning: "" }],
   ["stray [/THINK] is dropped", ids("a", "[/THINK]", "b", "</s>"), { content: "ab", reasoning: null }],
-  ["reasoning followed by parallel tool calls", ids("[THINK]", "Two cities.", "[/THINK]", "[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Paris"}', "[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Rome"}', "</s>"),
-    { content: null, reasoning: "Two cities.", errors: [], toolCalls: [
-      { id: "call00000", name: "get_weather", arguments: '{"city": "Paris"}' }, { id: "call00001", name: "get_weather", arguments: '{"city": "Rome"}' }] }],
-  ["content and a tool call", ids("Checking.", "[TOOL_CALLS]", "calc", "[ARGS]", '{"e": "2+3", "n": [1, {"x": "}"}]}', "</s>"),
-    { content: "Checking.", toolCalls: [{ id: "call00000", name: "calc", arguments: '{"e": "2+3", "n": [1, {"x": "}"}]}' }], errors: [] }],
-  ["stream cut inside a tool name", ids("[TOOL_CALLS]", "get_wea"), { toolCalls: [], errors: [{ code: "tool-call-truncated", index: 0, text: "get_wea" }], ended: false }],
-  ["stream cut inside JSON arguments", ids("[TOOL_CALLS]", "f", "[ARGS]", '{"a": "unfinished'), { toolCalls: [], errors: [{ code: "tool-call-truncated", index: 0, text: '{"a": "unfinished' }] }],
-  ["malformed JSON arguments are an error, not content", ids("[TOOL_CALLS]", "f", "[ARGS]", '{"a": }', "</s>"), { content: null, toolCalls: [], errors: [{ code: "tool-arguments-invalid", index: 0, text: '{"a": }' }] }],
-  ["text after the arguments", ids("[TOOL_CALLS]", "f", "[ARGS]", '{"a": 1} and more', "</s>"), { toolCalls: [{ name: "f", arguments: '{"a": 1}' }], errors: [{ code: "tool-arguments-trailing", text: "andmore" }] }],
-  ["invalid function name", ids("[TOOL_CALLS]", "no way", "[ARGS]", "{}", "[TOOL_CALLS]", "ok", "[ARGS]", "{}", "</s>"),
-    { toolCalls: [{ id: "call00001", name: "ok", arguments: "{}" }], errors: [{ code: "tool-name-invalid", index: 0, text: "no way" }] }],
-  ["older list format [TOOL_CALLS][{name, arguments}]", ids("[TOOL_CALLS]", '[{"name": "f", "arguments": {"a": 1}}, {"name": "g", "arguments": {}}]', "</s>"),
-    { toolCalls: [{ id: "call00000", name: "f", arguments: '{"a": 1}' }, { id: "call00001", name: "g", arguments: "{}" }], errors: [] }],
-  ["name{args} without [ARGS]", ids("[TOOL_CALLS]", 'f{"a": 2}', "</s>"), { toolCalls: [{ name: "f", arguments: '{"a": 2}' }], errors: [] }],
-  ["scalar arguments close at the end", ids("[TOOL_CALLS]", "f", "[ARGS]", "42", "</s>"), { toolCalls: [{ name: "f", arguments: "42" }], errors: [] }],
-  ["a call with no arguments", ids("[TOOL_CALLS]", "f", "[ARGS]", "</s>"), { toolCalls: [], errors: [{ code: "tool-call-truncated", index: 0 }] }],
+  [
+    "reasoning followed by parallel tool calls",
+    ids(
+      "[THINK]",
+      "Two cities.",
+      "[/THINK]",
+      "[TOOL_CALLS]",
+      "get_weather",
+      "[ARGS]",
+      '{"city": "Paris"}',
+      "[TOOL_CALLS]",
+      "get_weather",
+      "[ARGS]",
+      '{"city": "Rome"}',
+      "</s>",
+    ),
+    {
+      content: null,
+      reasoning: "Two cities.",
+      errors: [],
+      toolCalls: [
+        { id: "call00000", name: "get_weather", arguments: '{"city": "Paris"}' },
+        { id: "call00001", name: "get_weather", arguments: '{"city": "Rome"}' },
+      ],
+    },
+  ],
+  [
+    "content and a tool call",
+    ids("Checking.", "[TOOL_CALLS]", "calc", "[ARGS]", '{"e": "2+3", "n": [1, {"x": "}"}]}', "</s>"),
+    {
+      content: "Checking.",
+      toolCalls: [{ id: "call00000", name: "calc", arguments: '{"e": "2+3", "n": [1, {"x": "}"}]}' }],
+      errors: [],
+    },
+  ],
+  ["stream cut inside a tool name", ids("[TOOL_CALLS]", "get_wea"), {
+    toolCalls: [],
+    errors: [{ code: "tool-call-truncated", index: 0, text: "get_wea" }],
+    ended: false,
+  }],
+  ["stream cut inside JSON arguments", ids("[TOOL_CALLS]", "f", "[ARGS]", '{"a": "unfinished'), {
+    toolCalls: [],
+    errors: [{ code: "tool-call-truncated", index: 0, text: '{"a": "unfinished' }],
+  }],
+  ["malformed JSON arguments are an error, not content", ids("[TOOL_CALLS]", "f", "[ARGS]", '{"a": }', "</s>"), {
+    content: null,
+    toolCalls: [],
+    errors: [{ code: "tool-arguments-invalid", index: 0, text: '{"a": }' }],
+  }],
+  ["text after the arguments", ids("[TOOL_CALLS]", "f", "[ARGS]", '{"a": 1} and more', "</s>"), {
+    toolCalls: [{ name: "f", arguments: '{"a": 1}' }],
+    errors: [{ code: "tool-arguments-trailing", text: "andmore" }],
+  }],
+  [
+    "invalid function name",
+    ids("[TOOL_CALLS]", "no way", "[ARGS]", "{}", "[TOOL_CALLS]", "ok", "[ARGS]", "{}", "</s>"),
+    {
+      toolCalls: [{ id: "call00001", name: "ok", arguments: "{}" }],
+      errors: [{ code: "tool-name-invalid", index: 0, text: "no way" }],
+    },
+  ],
+  [
+    "older list format [TOOL_CALLS][{name, arguments}]",
+    ids("[TOOL_CALLS]", '[{"name": "f", "arguments": {"a": 1}}, {"name": "g", "arguments": {}}]', "</s>"),
+    {
+      toolCalls: [{ id: "call00000", name: "f", arguments: '{"a": 1}' }, {
+        id: "call00001",
+        name: "g",
+        arguments: "{}",
+      }],
+      errors: [],
+    },
+  ],
+  ["name{args} without [ARGS]", ids("[TOOL_CALLS]", 'f{"a": 2}', "</s>"), {
+    toolCalls: [{ name: "f", arguments: '{"a": 2}' }],
+    errors: [],
+  }],
+  ["scalar arguments close at the end", ids("[TOOL_CALLS]", "f", "[ARGS]", "42", "</s>"), {
+    toolCalls: [{ name: "f", arguments: "42" }],
+    errors: [],
+  }],
+  ["a call with no arguments", ids("[TOOL_CALLS]", "f", "[ARGS]", "</s>"), {
+    toolCalls: [],
+    errors: [{ code: "tool-call-truncated", index: 0 }],
+  }],
   ["ids after </s> are ignored", ids("a", "</s>", "b", "[TOOL_CALLS]"), { content: "a", ended: true, errors: [] }],
-  ["multi-byte characters in every channel", ids("[THINK]", "été 😀", "[/THINK]", "日本 🎉", "[TOOL_CALLS]", "f", "[ARGS]", '{"k": "naïve ☃"}', "</s>"),
-    { reasoning: "été 😀", content: "日本 🎉", toolCalls: [{ name: "f", arguments: '{"k": "naïve ☃"}' }] }],
+  [
+    "multi-byte characters in every channel",
+    ids("[THINK]", "été 😀", "[/THINK]", "日本 🎉", "[TOOL_CALLS]", "f", "[ARGS]", '{"k": "naïve ☃"}', "</s>"),
+    { reasoning: "été 😀", content: "日本 🎉", toolCalls: [{ name: "f", arguments: '{"k": "naïve ☃"}' }] },
+  ],
 ];
 
 describe("output parsing on token ids", () => {
@@ -66,7 +155,7 @@ describe("output parsing on token ids", () => {
     for (const [, seq] of CASES) {
       const p = new OutputStreamParser(tok, { newId });
       const events: StreamEvent[] = [];
-      for (let i = 0; i < seq.length; ) {
+      for (let i = 0; i < seq.length;) {
         const n = 1 + Math.floor(rand() * 4);
         events.push(...p.push(seq.slice(i, i + n)));
         i += n;
@@ -77,7 +166,9 @@ describe("output parsing on token ids", () => {
   });
 
   it("streams the name once, then argument fragments", () => {
-    const { events } = streamTokenByToken(ids("[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Paris", "days": 3}', "</s>"));
+    const { events } = streamTokenByToken(
+      ids("[TOOL_CALLS]", "get_weather", "[ARGS]", '{"city": "Paris", "days": 3}', "</s>"),
+    );
     const kinds = events.map((e) => e.type);
     expect(kinds[0]).toBe("tool_call_start");
     expect(kinds.filter((k) => k === "tool_call_start").length).toBe(1);

@@ -2,7 +2,7 @@
 // (properties in schema order, random whitespace) are accepted with every prefix; random JSON values are
 // accepted only if the validator says they conform; unsupported or broken schemas are refused with their path.
 import { describe, expect, it } from "vitest";
-import { SchemaError, compileSchema } from "../../runtime/text/grammar/schema-grammar.ts";
+import { compileSchema, SchemaError } from "../../runtime/text/grammar/schema-grammar.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 
 const enc = new TextEncoder();
@@ -11,7 +11,7 @@ type S = Record<string, any>;
 const compiled = new Map<unknown, ReturnType<typeof compileSchema>>();
 function accepts(schema: unknown, text: string): { ok: boolean; complete: boolean } {
   let g = compiled.get(schema);
-  if (!g) compiled.set(schema, (g = compileSchema(schema)));
+  if (!g) compiled.set(schema, g = compileSchema(schema));
   const s = g.stepAll(g.start, enc.encode(text));
   return { ok: s >= 0, complete: s >= 0 && g.isComplete(s) };
 }
@@ -29,20 +29,32 @@ function conforms(schema: S | boolean, v: unknown, root: S): boolean {
   const types: string[] = Array.isArray(type) ? type : [type];
   return types.some((t) => {
     switch (t) {
-      case "string": return typeof v === "string";
-      case "integer": return Number.isInteger(v);
-      case "number": return typeof v === "number";
-      case "boolean": return typeof v === "boolean";
-      case "null": return v === null;
-      case "array": return Array.isArray(v) && (!(schema.minItems >= 1) || v.length >= 1) && v.every((x) => conforms(schema.items ?? true, x, root));
+      case "string":
+        return typeof v === "string";
+      case "integer":
+        return Number.isInteger(v);
+      case "number":
+        return typeof v === "number";
+      case "boolean":
+        return typeof v === "boolean";
+      case "null":
+        return v === null;
+      case "array":
+        return Array.isArray(v) && (!(schema.minItems >= 1) || v.length >= 1) &&
+          v.every((x) => conforms(schema.items ?? true, x, root));
       case "object": {
         if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
         const o = v as Record<string, unknown>;
-        if (!schema.properties) return Object.values(o).every((x) => conforms(schema.additionalProperties ?? true, x, root));
-        return Object.keys(o).every((k) => k in schema.properties) && (schema.required ?? []).every((k: string) => k in o)
-          && Object.entries(o).every(([k, x]) => conforms(schema.properties[k], x, root));
+        if (!schema.properties) {
+          return Object.values(o).every((x) => conforms(schema.additionalProperties ?? true, x, root));
+        }
+        return Object.keys(o).every((k) => k in schema.properties) && (schema.required ?? []).every((k: string) =>
+          k in o
+        ) &&
+          Object.entries(o).every(([k, x]) => conforms(schema.properties[k], x, root));
       }
-      default: return false;
+      default:
+        return false;
     }
   });
 }
@@ -51,7 +63,9 @@ function conforms(schema: S | boolean, v: unknown, root: S): boolean {
 function instance(schema: S | boolean, rng: Rng, root: S, depth = 0): string {
   const pick = <T>(xs: T[]) => xs[Math.floor(rng.nextFloat() * xs.length)];
   const ws = () => pick(["", " ", "\n  "]);
-  if (schema === true || (typeof schema === "object" && Object.keys(schema).length === 0)) return pick(['"x"', "1", "null", "[]", '{"k": [true]}']);
+  if (schema === true || (typeof schema === "object" && Object.keys(schema).length === 0)) {
+    return pick(['"x"', "1", "null", "[]", '{"k": [true]}']);
+  }
   const s = schema as S;
   if (s.$ref) return instance(root.$defs[s.$ref.split("/").pop()], rng, root, depth);
   if ("const" in s) return JSON.stringify(s.const);
@@ -59,17 +73,26 @@ function instance(schema: S | boolean, rng: Rng, root: S, depth = 0): string {
   if (s.anyOf) return instance({ ...s, anyOf: undefined, ...pick(s.anyOf as S[]) }, rng, root, depth);
   const type = Array.isArray(s.type) ? pick(s.type) : (s.type ?? (s.properties ? "object" : "array"));
   switch (type) {
-    case "string": return pick(['""', '"plain"', '"esc \\" \\\\ \\u00e9 \\n"', '"日本"']);
-    case "integer": return pick(["0", "-7", "42"]);
-    case "number": return pick(["0", "-1.5", "2e10", "3.25E-2"]);
-    case "boolean": return pick(["true", "false"]);
-    case "null": return "null";
+    case "string":
+      return pick(['""', '"plain"', '"esc \\" \\\\ \\u00e9 \\n"', '"日本"']);
+    case "integer":
+      return pick(["0", "-7", "42"]);
+    case "number":
+      return pick(["0", "-1.5", "2e10", "3.25E-2"]);
+    case "boolean":
+      return pick(["true", "false"]);
+    case "null":
+      return "null";
     case "array": {
       const n = s.minItems >= 1 ? 1 + Math.floor(rng.nextFloat() * 3) : Math.floor(rng.nextFloat() * 3);
-      return `[${ws()}${Array.from({ length: n }, () => instance(s.items ?? true, rng, root, depth + 1)).join(`${ws()},${ws()}`)}${ws()}]`;
+      return `[${ws()}${
+        Array.from({ length: n }, () => instance(s.items ?? true, rng, root, depth + 1)).join(`${ws()},${ws()}`)
+      }${ws()}]`;
     }
     default: {
-      if (!s.properties) return `{${ws()}"any"${ws()}:${ws()}${instance(s.additionalProperties ?? true, rng, root, depth + 1)}}`;
+      if (!s.properties) {
+        return `{${ws()}"any"${ws()}:${ws()}${instance(s.additionalProperties ?? true, rng, root, depth + 1)}}`;
+      }
       const parts = Object.keys(s.properties).filter((k) => (s.required ?? []).includes(k) || rng.nextFloat() < 0.5)
         .map((k) => `${JSON.stringify(k)}${ws()}:${ws()}${instance(s.properties[k], rng, root, depth + 1)}`);
       return `{${ws()}${parts.join(`${ws()},${ws()}`)}${ws()}}`;
@@ -78,11 +101,49 @@ function instance(schema: S | boolean, rng: Rng, root: S, depth = 0): string {
 }
 
 const SCHEMAS: S[] = [
-  { type: "object", properties: { name: { type: "string" }, age: { type: "integer" }, city: { type: ["string", "null"] } }, required: ["name", "age"] },
-  { type: "object", properties: { tags: { type: "array", items: { type: "string" }, minItems: 1 }, score: { type: "number" }, ok: { type: "boolean" } }, required: ["tags"] },
-  { type: "object", properties: { kind: { enum: ["a", "b", 3] }, fixed: { const: { x: [1, 2] } }, opt1: { type: "integer" }, opt2: { type: "null" } } },
-  { type: "object", properties: { shape: { anyOf: [{ type: "object", properties: { r: { type: "number" } }, required: ["r"] }, { type: "array", items: { type: "integer" } }] } }, required: ["shape"] },
-  { $defs: { point: { type: "object", properties: { x: { type: "number" }, y: { type: "number" } }, required: ["x", "y"] } }, type: "object", properties: { from: { $ref: "#/$defs/point" }, to: { $ref: "#/$defs/point" } }, required: ["from", "to"] },
+  {
+    type: "object",
+    properties: { name: { type: "string" }, age: { type: "integer" }, city: { type: ["string", "null"] } },
+    required: ["name", "age"],
+  },
+  {
+    type: "object",
+    properties: {
+      tags: { type: "array", items: { type: "string" }, minItems: 1 },
+      score: { type: "number" },
+      ok: { type: "boolean" },
+    },
+    required: ["tags"],
+  },
+  {
+    type: "object",
+    properties: {
+      kind: { enum: ["a", "b", 3] },
+      fixed: { const: { x: [1, 2] } },
+      opt1: { type: "integer" },
+      opt2: { type: "null" },
+    },
+  },
+  {
+    type: "object",
+    properties: {
+      shape: {
+        anyOf: [{ type: "object", properties: { r: { type: "number" } }, required: ["r"] }, {
+          type: "array",
+          items: { type: "integer" },
+        }],
+      },
+    },
+    required: ["shape"],
+  },
+  {
+    $defs: {
+      point: { type: "object", properties: { x: { type: "number" }, y: { type: "number" } }, required: ["x", "y"] },
+    },
+    type: "object",
+    properties: { from: { $ref: "#/$defs/point" }, to: { $ref: "#/$defs/point" } },
+    required: ["from", "to"],
+  },
   { type: "object", additionalProperties: { type: "integer" } },
   { type: "object", properties: { anything: {}, list: { type: "array" } }, required: ["anything", "list"] },
 ];
@@ -108,7 +169,20 @@ describe("compileSchema", () => {
 
   it("accepts a random JSON value only if the validator says it conforms", () => {
     const rng = new Rng(8);
-    const pool = ['"x"', "1", "-2.5", "true", "null", "[]", '["a"]', "[1, 2]", '{"r": 1}', '{"x": 1, "y": 2}', "{}", '{"a": "b"}'];
+    const pool = [
+      '"x"',
+      "1",
+      "-2.5",
+      "true",
+      "null",
+      "[]",
+      '["a"]',
+      "[1, 2]",
+      '{"r": 1}',
+      '{"x": 1, "y": 2}',
+      "{}",
+      '{"a": "b"}',
+    ];
     const pick = () => pool[Math.floor(rng.nextFloat() * pool.length)];
     let accepted = 0;
     for (const schema of SCHEMAS) {
@@ -121,7 +195,10 @@ describe("compileSchema", () => {
         if (got.complete) {
           accepted++;
           expect(conforms(schema, JSON.parse(text), schema), `${JSON.stringify(schema)} accepted ${text}`).toBe(true);
-        } else if (keys.every((k, j) => j === 0 || names.indexOf(keys[j - 1]) < names.indexOf(k)) && !keys.includes("extra") && schema.properties) {
+        } else if (
+          keys.every((k, j) => j === 0 || names.indexOf(keys[j - 1]) < names.indexOf(k)) && !keys.includes("extra") &&
+          schema.properties
+        ) {
           // in schema order, so only non-conformance may explain a refusal
           expect(conforms(schema, JSON.parse(text), schema), `${JSON.stringify(schema)} refused ${text}`).toBe(false);
         }
@@ -132,11 +209,20 @@ describe("compileSchema", () => {
 
   it("refuses schemas it cannot honour, naming the path", () => {
     const cases: Array<[unknown, RegExp]> = [
-      [{ type: "object", properties: { a: { type: "thing" } } }, /\$\.properties\.a\.type: "thing" is not a JSON Schema type/],
+      [
+        { type: "object", properties: { a: { type: "thing" } } },
+        /\$\.properties\.a\.type: "thing" is not a JSON Schema type/,
+      ],
       [{ type: "object", properties: { a: { prefixItems: [] } } }, /\$\.properties\.a\.prefixItems: not supported/],
       [{ type: "object", properties: { a: { $ref: "#/$defs/missing" } } }, /does not name an entry/],
-      [{ $defs: { n: { type: "object", properties: { next: { $ref: "#/$defs/n" } } } }, $ref: "#/$defs/n" }, /recursive schemas are not supported/],
-      [{ type: "object", properties: { a: { type: "string" } }, required: ["b"] }, /\$\.required: "b" is not among the properties/],
+      [
+        { $defs: { n: { type: "object", properties: { next: { $ref: "#/$defs/n" } } } }, $ref: "#/$defs/n" },
+        /recursive schemas are not supported/,
+      ],
+      [
+        { type: "object", properties: { a: { type: "string" } }, required: ["b"] },
+        /\$\.required: "b" is not among the properties/,
+      ],
       [{ enum: [] }, /empty enum/],
       [false, /accepts no value/],
     ];

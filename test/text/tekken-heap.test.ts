@@ -15,7 +15,16 @@ function bigTekkenDoc(): unknown {
     return { rank, token_bytes: btoa(String.fromCharCode(...bytes)), token_str: null };
   });
   const special_tokens = ["<unk>", "<s>", "</s>"].map((token_str, rank) => ({ rank, token_str, is_control: true }));
-  return { config: { version: "v15", pattern: "[a-z]+|[^a-z]+", default_vocab_size: VOCAB_SIZE, default_num_special_tokens: NUM_SPECIAL }, vocab, special_tokens };
+  return {
+    config: {
+      version: "v15",
+      pattern: "[a-z]+|[^a-z]+",
+      default_vocab_size: VOCAB_SIZE,
+      default_num_special_tokens: NUM_SPECIAL,
+    },
+    vocab,
+    special_tokens,
+  };
 }
 
 function liveObjects(): number {

@@ -3,9 +3,29 @@ import { Tekkenizer } from "../../runtime/text/tekken/tekken.ts";
 import { translatePattern } from "../../runtime/text/tekken/pattern.ts";
 import { fixtureTekken, randomText, readJson, rng } from "./helpers.ts";
 
-const CONTROL_NAMES = ["<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_RESULTS]",
-  "[/TOOL_RESULTS]", "[TOOL_CALLS]", "[IMG]", "<pad>", "[IMG_BREAK]", "[IMG_END]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]", "[ARGS]",
-  "[THINK]", "[/THINK]", "[MODEL_SETTINGS]", "[/MODEL_SETTINGS]"];
+const CONTROL_NAMES = [
+  "<unk>",
+  "<s>",
+  "</s>",
+  "[INST]",
+  "[/INST]",
+  "[AVAILABLE_TOOLS]",
+  "[/AVAILABLE_TOOLS]",
+  "[TOOL_RESULTS]",
+  "[/TOOL_RESULTS]",
+  "[TOOL_CALLS]",
+  "[IMG]",
+  "<pad>",
+  "[IMG_BREAK]",
+  "[IMG_END]",
+  "[SYSTEM_PROMPT]",
+  "[/SYSTEM_PROMPT]",
+  "[ARGS]",
+  "[THINK]",
+  "[/THINK]",
+  "[MODEL_SETTINGS]",
+  "[/MODEL_SETTINGS]",
+];
 
 describe("tekken.json fixtures", () => {
   for (const dir of ["tiny-mistral3", "tiny-mistral3-fp8", "tiny-mistral3-native"]) {
@@ -17,7 +37,12 @@ describe("tekken.json fixtures", () => {
       expect(tk.bosId).toBe(1);
       expect(tk.eosId).toBe(2);
       expect(tk.image).toEqual({ imagePatchSize: 14, maxImageSize: 112, spatialMergeSize: 2 });
-      expect(tk.modelSettings?.reasoningEffort).toEqual({ type: "enum", acceptsNone: true, default: "none", values: ["none", "high"] });
+      expect(tk.modelSettings?.reasoningEffort).toEqual({
+        type: "enum",
+        acceptsNone: true,
+        default: "none",
+        values: ["none", "high"],
+      });
     });
   }
 
@@ -111,7 +136,9 @@ describe("tekken.json validation", () => {
   it("names an unknown version and lists the known ones", () => {
     const d = base();
     d.config.version = "v99";
-    expect(() => Tekkenizer.fromJSON(d)).toThrow(/unknown tokenizer version "v99"; known versions: v1, v2, v3, v7, v11, v13, v15/);
+    expect(() => Tekkenizer.fromJSON(d)).toThrow(
+      /unknown tokenizer version "v99"; known versions: v1, v2, v3, v7, v11, v13, v15/,
+    );
   });
   it("rejects out-of-order ranks", () => {
     const d = base();
@@ -176,7 +203,9 @@ describe("rank table", () => {
   it("answers -1 for byte strings that are no token, as the Map does", () => {
     for (let c = 0; c < 5000; c++) {
       let key = "";
-      for (let j = 0, len = 2 + Math.floor(rand() * 12); j < len; j++) key += String.fromCharCode(Math.floor(rand() * 256));
+      for (let j = 0, len = 2 + Math.floor(rand() * 12); j < len; j++) {
+        key += String.fromCharCode(Math.floor(rand() * 256));
+      }
       const start = Math.floor(rand() * key.length);
       const end = start + Math.floor(rand() * (key.length - start + 1));
       expect(table.rankOf(key, start, end)).toBe(ranks.get(key.slice(start, end)) ?? -1);

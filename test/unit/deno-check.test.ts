@@ -8,7 +8,11 @@ import { denoBin } from "../helpers/processes.ts";
 
 describe("deno check", () => {
   it("edge/main-deno.ts and runtime/text type-check on Deno", () => {
-    const r = spawnSync(denoBin, ["check", join(repoRoot, "edge/main-deno.ts"), join(repoRoot, "runtime/text/index.ts")], { cwd: repoRoot, encoding: "utf8" });
+    const r = spawnSync(denoBin, [
+      "check",
+      join(repoRoot, "edge/main-deno.ts"),
+      join(repoRoot, "runtime/text/index.ts"),
+    ], { cwd: repoRoot, encoding: "utf8" });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
   }, 120_000);
 });

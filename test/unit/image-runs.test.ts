@@ -21,7 +21,11 @@ describe("image runs in ids", () => {
   it.each([
     ["a stray [IMG_END]", [1, 13], /token 1 is \[IMG_END\] outside an image/],
     ["a stray [IMG_BREAK]", [12, 10, 13], /token 0 is \[IMG_BREAK\] outside an image/],
-    ["ragged rows", [10, 10, 12, 10, 13], /row 1 of the image starting at token 0 has 1 \[IMG\] tokens, the first row has 2/],
+    [
+      "ragged rows",
+      [10, 10, 12, 10, 13],
+      /row 1 of the image starting at token 0 has 1 \[IMG\] tokens, the first row has 2/,
+    ],
     ["text inside an image", [10, 10, 5, 10, 13], /token 2 \(id 5\) interrupts the image/],
     ["a cut-off image", [1, 10, 10, 12, 10], /cut off by the end of the ids/],
     ["an empty row", [10, 12, 12, 10, 13], /row 1 .* has no \[IMG\] tokens/],

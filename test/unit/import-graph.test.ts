@@ -1,6 +1,6 @@
 // DESIGN §2: the model side (runtime, ffi) never imports the HTTP side (edge, functions), and
 // runtime/text stays pure TypeScript (no ffi, no Bun-only modules) so the gateway can use it on Deno.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/fixtures.ts";
@@ -21,14 +21,20 @@ function tsFiles(dir: string): string[] {
 
 function imports(file: string): string[] {
   const src = readFileSync(file, "utf8");
-  const found = [...src.matchAll(/(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)];
+  const found = [
+    ...src.matchAll(/(?:import|export)\s[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g),
+  ];
   return found.map((m) => m[1] ?? m[2]);
 }
 
 /** Imports that exist at run time: `import type` and `export type` are erased by the compiler. */
 function valueImports(file: string): string[] {
   const src = readFileSync(file, "utf8");
-  const found = [...src.matchAll(/(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)];
+  const found = [
+    ...src.matchAll(
+      /(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g,
+    ),
+  ];
   return found.filter((m) => m[4] !== undefined || !m[2]).map((m) => m[3] ?? m[4]);
 }
 
@@ -37,7 +43,7 @@ function violations(dirs: string[], forbidden: (target: string) => boolean): str
     imports(file)
       .map((spec) => (spec.startsWith(".") ? relative(repoRoot, resolve(dirname(file), spec)) : spec))
       .filter(forbidden)
-      .map((target) => `${relative(repoRoot, file)} → ${target}`),
+      .map((target) => `${relative(repoRoot, file)} → ${target}`)
   );
 }
 
@@ -53,15 +59,22 @@ describe("import graph", () => {
   });
 
   it("runtime/text imports neither ffi nor bun: modules nor the rest of runtime", () => {
-    const bad = violations(["runtime/text"], (t) =>
-      t.startsWith("bun:") || t === "bun" || t.startsWith("ffi/") || (t.startsWith("runtime/") && !t.startsWith("runtime/text")));
+    const bad = violations(
+      ["runtime/text"],
+      (t) =>
+        t.startsWith("bun:") || t === "bun" || t.startsWith("ffi/") ||
+        (t.startsWith("runtime/") && !t.startsWith("runtime/text")),
+    );
     expect(bad).toEqual([]);
   });
 
   it("edge and functions import only edge, functions, runtime/text and runtime/wire of the repo (never ffi or the model side)", () => {
-    const bad = violations(["edge", "functions"], (t) =>
-      t.startsWith("bun:") || t.startsWith("ffi/") || t.startsWith("kernels/") ||
-      (t.startsWith("runtime/") && !t.startsWith("runtime/text/") && !t.startsWith("runtime/wire/")));
+    const bad = violations(
+      ["edge", "functions"],
+      (t) =>
+        t.startsWith("bun:") || t.startsWith("ffi/") || t.startsWith("kernels/") ||
+        (t.startsWith("runtime/") && !t.startsWith("runtime/text/") && !t.startsWith("runtime/wire/")),
+    );
     expect(bad).toEqual([]);
   });
 
@@ -81,7 +94,10 @@ describe("import graph", () => {
         if (spec.startsWith(".")) stack.push(resolve(dirname(file), spec));
       }
     }
-    const modelSide = reached.filter((f) => f.includes("bun:") || f.startsWith("ffi/") || f.startsWith("kernels/") || (f.startsWith("runtime/") && !f.startsWith("runtime/text/") && !f.startsWith("runtime/wire/")));
+    const modelSide = reached.filter((f) =>
+      f.includes("bun:") || f.startsWith("ffi/") || f.startsWith("kernels/") ||
+      (f.startsWith("runtime/") && !f.startsWith("runtime/text/") && !f.startsWith("runtime/wire/"))
+    );
     expect(modelSide).toEqual([]);
     expect(reached).toContain("runtime/text/parse/stream.ts"); // the walk did go somewhere
   });

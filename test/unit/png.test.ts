@@ -5,11 +5,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { chunk, decodePng, encodePng } from "../../runtime/vision/png.ts";
-import { Golden, fixturesDir } from "../helpers/fixtures.ts";
+import { fixturesDir, Golden } from "../helpers/fixtures.ts";
 import { goldenImages } from "../helpers/vision-fixtures.ts";
 
 const pngDir = join(fixturesDir, "png");
-const vectors: { name: string; width: number; height: number }[] = JSON.parse(readFileSync(join(pngDir, "vectors.json"), "utf8")).vectors;
+const vectors: { name: string; width: number; height: number }[] =
+  JSON.parse(readFileSync(join(pngDir, "vectors.json"), "utf8")).vectors;
 
 function header(width: number, height: number, depth = 8, colorType = 2, interlace = 0): Uint8Array {
   const ihdr = new Uint8Array(13), dv = new DataView(ihdr.buffer);
@@ -36,13 +37,14 @@ describe("PNG reader", () => {
 
   it("reads the golden images' PNG files back to the golden bytes, and round-trips its own output", () => {
     const golden = new Golden("tiny-mistral3");
-    for (const c of ["one_image", "two_images"])
+    for (const c of ["one_image", "two_images"]) {
       goldenImages(golden, c).forEach((img, k) => {
         const file = decodePng(new Uint8Array(readFileSync(join(fixturesDir, "tiny-mistral3", `${c}.image${k}.png`))));
         expect([file.width, file.height]).toEqual([img.width, img.height]);
         expect(Buffer.from(file.rgb).equals(Buffer.from(img.rgb))).toBe(true);
         expect(Buffer.from(decodePng(encodePng(img)).rgb).equals(Buffer.from(img.rgb))).toBe(true);
       });
+    }
   });
 
   it("refuses a header claiming 50 000 × 50 000 pixels before inflating anything", () => {
@@ -60,7 +62,12 @@ describe("PNG reader", () => {
     expect(() => decodePng(concat(SIG, header(4, 4, 8, 2, 1), chunk("IEND", new Uint8Array(0))))).toThrow(/interlaced/);
     expect(() => decodePng(concat(SIG, header(4, 4, 16, 3)))).toThrow(/colour type 3 with bit depth 16 is not a valid/);
     expect(() => decodePng(new TextEncoder().encode("GIF89a........"))).toThrow(/not a PNG file/);
-    const garbage = concat(SIG, header(4, 4), chunk("IDAT", Uint8Array.of(1, 2, 3, 4, 5)), chunk("IEND", new Uint8Array(0)));
+    const garbage = concat(
+      SIG,
+      header(4, 4),
+      chunk("IDAT", Uint8Array.of(1, 2, 3, 4, 5)),
+      chunk("IEND", new Uint8Array(0)),
+    );
     expect(() => decodePng(garbage)).toThrow(/does not inflate/);
   });
 });

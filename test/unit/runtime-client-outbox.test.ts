@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { encodeFrame, FrameDecoder } from "../../runtime/wire/frames.ts";
-import { PROTOCOL_VERSION, type ClientMessage, type HelloMessage } from "../../runtime/wire/messages.ts";
+import { type ClientMessage, type HelloMessage, PROTOCOL_VERSION } from "../../runtime/wire/messages.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { tempSocket } from "../helpers/processes.ts";
 
@@ -18,7 +18,10 @@ let server: Server;
 beforeAll(async () => {
   const tekken = readFileSync(join(fixtureDir("tiny-mistral3"), "tekken.json"));
   const hello: HelloMessage = {
-    type: "hello", protocol: PROTOCOL_VERSION, draining: false, image: null,
+    type: "hello",
+    protocol: PROTOCOL_VERSION,
+    draining: false,
+    image: null,
     model: { id: "outbox-test", contextLength: 256, vocabSize: 512, bosId: 1, eosId: 2, hasVision: false },
     limits: { maxNumSeqs: 8, maxBatchedTokens: 256, numBlocks: 16, blockSize: 16, maxImagesPerRequest: 0 },
     tokenizer: { files: [{ name: "tekken.json", byteOffset: 0, byteLength: tekken.byteLength }] },

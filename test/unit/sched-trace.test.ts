@@ -23,7 +23,12 @@ describe("perf sched timehist", () => {
 
   it("reads every run with its thread id, name and state", () => {
     expect(runs.map((r) => [r.tid, r.name, r.state])).toEqual([
-      [7, "deno", "R"], [8, "V8 DefaultWorke", "S"], [99, "kworker/1:1-mm_", "S"], [7, "deno", "S"], [8, "V8 DefaultWorke", "R"], [7, "deno", "S"],
+      [7, "deno", "R"],
+      [8, "V8 DefaultWorke", "S"],
+      [99, "kworker/1:1-mm_", "S"],
+      [7, "deno", "S"],
+      [8, "V8 DefaultWorke", "R"],
+      [7, "deno", "S"],
     ]);
     expect(runs[1]).toMatchObject({ endS: 10.003, pid: 7, waitMs: 50, wakeDelayMs: 0.01, runMs: 3 });
     expect(runs[2].pid).toBe(99);

@@ -10,12 +10,16 @@ describe("parseServeArgs --gc-threads", () => {
   });
 
   it("names the allowed values for anything else", () => {
-    expect(() => parseServeArgs(["--runtime", "/tmp/s.sock", "--gc-threads", "low"])).toThrow('--gc-threads must be one of normal, idle, got "low"');
+    expect(() => parseServeArgs(["--runtime", "/tmp/s.sock", "--gc-threads", "low"])).toThrow(
+      '--gc-threads must be one of normal, idle, got "low"',
+    );
   });
 });
 
 describe("gust serve (Bun)", () => {
   it("refuses --gc-threads idle, which is for the Deno gateway, before starting anything", async () => {
-    await expect(serveCommand(["--runtime", "/nonexistent/gust.sock", "--gc-threads", "idle"])).rejects.toThrow(/--gc-threads idle is for the Deno gateway/);
+    await expect(serveCommand(["--runtime", "/nonexistent/gust.sock", "--gc-threads", "idle"])).rejects.toThrow(
+      /--gc-threads idle is for the Deno gateway/,
+    );
   });
 });

@@ -1,11 +1,11 @@
 // The vision path's index arithmetic on the worked examples of its comments: patch rows, the 2-D
 // rotary table, the patch merger's gather order and weight permutation, the image-row cursor.
 import { describe, expect, it } from "vitest";
-import { ImageFeatureCursor, imageEmbeddingsForSpan } from "../../runtime/model/image-prefill.ts";
+import { imageEmbeddingsForSpan, ImageFeatureCursor } from "../../runtime/model/image-prefill.ts";
 import { imageBlockKeys, imageDigest } from "../../runtime/vision/image-keys.ts";
 import type { VisionConfig } from "../../runtime/vision/vision-config.ts";
 import { mergerSourceRows, permuteMergingColumns } from "../../runtime/vision/merge-order.ts";
-import { pixelValues, writePatches, type RgbImage } from "../../runtime/vision/pixels.ts";
+import { pixelValues, type RgbImage, writePatches } from "../../runtime/vision/pixels.ts";
 import { patchPositions, visionRopeTables } from "../../runtime/vision/rope-2d.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 
@@ -22,12 +22,19 @@ describe("patch rows", () => {
     expect(out.subarray(0, 3 * p * p).every(Number.isNaN)).toBe(true); // rows before firstRow untouched
     // the worked example: row firstRow + 4 is patch (1, 1); element 1·196 + 2·14 + 5 = green at (16, 19)
     expect(out[(1 + 4) * 588 + 196 + 28 + 5]).toBe(px[(1 * 28 + 16) * 42 + 19]);
-    for (let r = 0; r < 2; r++)
-      for (let q = 0; q < 3; q++)
-        for (let c = 0; c < 3; c++)
-          for (let ky = 0; ky < p; ky++)
-            for (let kx = 0; kx < p; kx++)
-              expect(out[(1 + r * 3 + q) * 588 + c * 196 + ky * 14 + kx]).toBe(px[(c * 28 + r * 14 + ky) * 42 + q * 14 + kx]);
+    for (let r = 0; r < 2; r++) {
+      for (let q = 0; q < 3; q++) {
+        for (let c = 0; c < 3; c++) {
+          for (let ky = 0; ky < p; ky++) {
+            for (let kx = 0; kx < p; kx++) {
+              expect(out[(1 + r * 3 + q) * 588 + c * 196 + ky * 14 + kx]).toBe(
+                px[(c * 28 + r * 14 + ky) * 42 + q * 14 + kx],
+              );
+            }
+          }
+        }
+      }
+    }
   });
 
   it("normalise with CLIP mean/std after /255", () => {
@@ -80,11 +87,16 @@ describe("patch merger", () => {
       const R = Math.floor(m / 2), C = m % 2;
       for (let o = 0; o < out; o++) {
         let unfold = 0, gathered = 0;
-        for (let ch = 0; ch < d; ch++)
-          for (let dy = 0; dy < s; dy++)
-            for (let dx = 0; dx < s; dx++)
+        for (let ch = 0; ch < d; ch++) {
+          for (let dy = 0; dy < s; dy++) {
+            for (let dx = 0; dx < s; dx++) {
               unfold += W[o * d * 4 + ch * 4 + dy * 2 + dx] * feats[((2 * R + dy) * grid + 2 * C + dx) * d + ch];
-        for (let j = 0; j < 4 * d; j++) gathered += Wp[o * d * 4 + j] * feats[src[m * 4 + Math.floor(j / d)] * d + (j % d)];
+            }
+          }
+        }
+        for (let j = 0; j < 4 * d; j++) {
+          gathered += Wp[o * d * 4 + j] * feats[src[m * 4 + Math.floor(j / d)] * d + (j % d)];
+        }
         expect(gathered).toBeCloseTo(unfold, 10);
       }
     }
@@ -110,7 +122,9 @@ describe("image feature cursor", () => {
   it("checks the prompt's [IMG] count against the feature rows, with both numbers", () => {
     expect(() => ImageFeatureCursor.check([10, 10, 10], { values, hidden, imageTokenId: 10 }))
       .toThrow(/3 \[IMG\] tokens \(id 10\) but the images give 4 feature rows/);
-    expect(() => new ImageFeatureCursor({ values: new Float32Array(3), hidden: 2, imageTokenId: 10 })).toThrow(/not a whole number of 2-wide rows/);
+    expect(() => new ImageFeatureCursor({ values: new Float32Array(3), hidden: 2, imageTokenId: 10 })).toThrow(
+      /not a whole number of 2-wide rows/,
+    );
   });
 });
 

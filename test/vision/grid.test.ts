@@ -24,7 +24,9 @@ describe("image grid", () => {
   });
 
   it("matches Python's round() on a sweep of sizes (grid-reference.json)", () => {
-    const ref = JSON.parse(readFileSync(join(dataDir, "grid-reference.json"), "utf8")) as { rows: [number, number, number, number][] };
+    const ref = JSON.parse(readFileSync(join(dataDir, "grid-reference.json"), "utf8")) as {
+      rows: [number, number, number, number][];
+    };
     expect(ref.rows.length).toBeGreaterThan(1500);
     const bad: string[] = [];
     let halves = 0;
@@ -77,7 +79,8 @@ describe("downscale to fit a token budget", () => {
     const sizes = [photo, { width: 800, height: 200 }, { width: 300, height: 3000 }];
     for (const budget of [10, 50, 200, 999, 2000, 4000, 7000]) {
       const edge = fitMaxEdge(sizes, cfg, budget);
-      const total = (e: number) => sizes.reduce((n, s) => n + gridFor(s.width, s.height, { ...cfg, maxImageSize: e }).tokens, 0);
+      const total = (e: number) =>
+        sizes.reduce((n, s) => n + gridFor(s.width, s.height, { ...cfg, maxImageSize: e }).tokens, 0);
       if (edge === null) {
         expect(total(28)).toBeGreaterThan(budget);
         continue;

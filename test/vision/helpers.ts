@@ -5,14 +5,26 @@ import { Buffer } from "node:buffer";
 export type Fmt = "png" | "jpeg" | "gif" | "webp";
 
 /** A w × h image with a deterministic pattern, encoded as `fmt`; `alpha` adds a varying alpha channel. */
-export async function makeImage(w: number, h: number, fmt: Fmt = "png", opts: { alpha?: boolean; orientation?: number; seed?: number } = {}): Promise<Uint8Array> {
+export async function makeImage(
+  w: number,
+  h: number,
+  fmt: Fmt = "png",
+  opts: { alpha?: boolean; orientation?: number; seed?: number } = {},
+): Promise<Uint8Array> {
   const ch = opts.alpha ? 4 : 3;
   const raw = new Uint8Array(w * h * ch);
   const seed = opts.seed ?? 0;
   for (let i = 0; i < raw.length; i++) raw[i] = (Math.imul(i + seed * 7919, 2654435761) >>> 24) & 255;
   let img = sharp(raw, { raw: { width: w, height: h, channels: ch } });
   if (opts.orientation) img = img.withMetadata({ orientation: opts.orientation });
-  const out = await (fmt === "png" ? img.png() : fmt === "jpeg" ? img.jpeg({ quality: 90 }) : fmt === "gif" ? img.gif() : img.webp({ lossless: true })).toBuffer();
+  const out =
+    await (fmt === "png"
+      ? img.png()
+      : fmt === "jpeg"
+      ? img.jpeg({ quality: 90 })
+      : fmt === "gif"
+      ? img.gif()
+      : img.webp({ lossless: true })).toBuffer();
   return new Uint8Array(out);
 }
 
@@ -23,7 +35,10 @@ export const dataUrl = (bytes: Uint8Array, mime = "image/png") => `data:${mime};
 export function chatWith(...sources: string[]): { model: string; messages: unknown[] } {
   return {
     model: "m",
-    messages: [{ role: "user", content: [{ type: "text", text: "look" }, ...sources.map((url) => ({ type: "image_url", image_url: { url } }))] }],
+    messages: [{
+      role: "user",
+      content: [{ type: "text", text: "look" }, ...sources.map((url) => ({ type: "image_url", image_url: { url } }))],
+    }],
   };
 }
 

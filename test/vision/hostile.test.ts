@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { vision } from "../../edge/middleware/vision.ts";
 import type { VisionOptions } from "../../edge/vision/options.ts";
-import { chatWith, dataUrl, makeImage, pngHeaderClaiming, b64 } from "./helpers.ts";
+import { b64, chatWith, dataUrl, makeImage, pngHeaderClaiming } from "./helpers.ts";
 
 function app(opts: VisionOptions = {}) {
   let handled = 0;
@@ -12,19 +12,32 @@ function app(opts: VisionOptions = {}) {
   a.post("/chat", vision(opts), (c) => {
     handled++;
     const v = c.get("vision");
-    return c.json({ tokens: v.imageTokens, images: [...v.images.values()].map((i) => [i.width, i.height, i.cols, i.rows]) });
+    return c.json({
+      tokens: v.imageTokens,
+      images: [...v.images.values()].map((i) => [i.width, i.height, i.cols, i.rows]),
+    });
   });
   return { a, handled: () => handled };
 }
 
 async function post(opts: VisionOptions, body: unknown) {
   const { a, handled } = app(opts);
-  const res = await a.request("/chat", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } });
+  const res = await a.request("/chat", {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
   const json = (await res.json()) as any;
   return { status: res.status, json, handled: handled() };
 }
 
-function expectError(r: { status: number; json: any; handled: number }, status: number, code: string, message: RegExp, param?: string) {
+function expectError(
+  r: { status: number; json: any; handled: number },
+  status: number,
+  code: string,
+  message: RegExp,
+  param?: string,
+) {
   expect(r.status).toBe(status);
   expect(r.handled).toBe(0);
   expect(r.json.error.code).toBe(code);
@@ -38,7 +51,13 @@ describe("decompression bombs and caps", () => {
   it("a PNG header claiming 50 000 x 50 000 is refused before decoding (413, with the numbers)", async () => {
     const bomb = pngHeaderClaiming(50_000, 50_000); // 33 bytes: any decoder would try to allocate 7.5 GB
     const r = await post({}, chatWith(dataUrl(bomb)));
-    expectError(r, 413, "image_too_many_pixels", /50,000 x 50,000 = 2,500,000,000 pixels; the limit is 50,000,000/, "messages[0].content[1].image_url.url");
+    expectError(
+      r,
+      413,
+      "image_too_many_pixels",
+      /50,000 x 50,000 = 2,500,000,000 pixels; the limit is 50,000,000/,
+      "messages[0].content[1].image_url.url",
+    );
   });
 
   it("the pixel cap is configurable and checked on the header", async () => {
@@ -49,20 +68,36 @@ describe("decompression bombs and caps", () => {
   it("bytes over maxImageBytes are refused from the base64 length, before decoding (413)", async () => {
     const png = await makeImage(64, 64);
     const r = await post({ maxImageBytes: 1000 }, chatWith(dataUrl(png)));
-    expectError(r, 413, "image_too_many_bytes", new RegExp(`image is ${png.length.toLocaleString("en-US")} bytes; the limit is 1,000 bytes`));
+    expectError(
+      r,
+      413,
+      "image_too_many_bytes",
+      new RegExp(`image is ${png.length.toLocaleString("en-US")} bytes; the limit is 1,000 bytes`),
+    );
   });
 
   it("more images than maxImages is a 400 naming the first extra part", async () => {
     const url = dataUrl(await makeImage(8, 8));
     const r = await post({ maxImages: 2 }, chatWith(url, url, url));
-    expectError(r, 400, "too_many_images", /request has 3 images; the limit is 2/, "messages[0].content[3].image_url.url");
+    expectError(
+      r,
+      400,
+      "too_many_images",
+      /request has 3 images; the limit is 2/,
+      "messages[0].content[3].image_url.url",
+    );
   });
 
   it("over the token cap: refused with the per-image numbers and the limit", async () => {
     const big = dataUrl(await makeImage(1000, 750)); // 999 tokens
     const small = dataUrl(await makeImage(100, 30, "png", { seed: 1 })); // 4 x 2 grid -> 10 tokens
     const r = await post({ maxImageTokens: 1000 }, chatWith(big, small));
-    expectError(r, 413, "image_too_many_tokens", /images need 1,009 tokens \(999 \+ 10\); the limit is 1,000 image tokens per request/);
+    expectError(
+      r,
+      413,
+      "image_too_many_tokens",
+      /images need 1,009 tokens \(999 \+ 10\); the limit is 1,000 image tokens per request/,
+    );
   });
 
   it("over the token cap with downscaleToFit: shrunk to fit instead", async () => {
@@ -126,13 +161,23 @@ describe("corrupt, truncated and mislabelled files", () => {
     const png = await makeImage(8, 8);
     for (const mime of ["text/html", "application/octet-stream", ""]) {
       const r = await post({}, chatWith(dataUrl(png, mime)));
-      expectError(r, 400, "image_mime", /is not an image type; allowed: image\/png, image\/jpeg, image\/gif, image\/webp/);
+      expectError(
+        r,
+        400,
+        "image_mime",
+        /is not an image type; allowed: image\/png, image\/jpeg, image\/gif, image\/webp/,
+      );
     }
   });
 
   it("formats we do not decode are refused by their bytes (SVG, HTML, BMP)", async () => {
     const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
-    expectError(await post({}, chatWith(dataUrl(svg, "image/svg+xml"))), 400, "image_format", /SVG\/XML text; allowed formats: PNG, JPEG, GIF, WebP/);
+    expectError(
+      await post({}, chatWith(dataUrl(svg, "image/svg+xml"))),
+      400,
+      "image_format",
+      /SVG\/XML text; allowed formats: PNG, JPEG, GIF, WebP/,
+    );
     const html = new TextEncoder().encode("<!DOCTYPE html><html></html>");
     expectError(await post({}, chatWith(dataUrl(html, "image/png"))), 400, "image_format", /an HTML page/);
     const bmp = new Uint8Array(64);
@@ -142,11 +187,22 @@ describe("corrupt, truncated and mislabelled files", () => {
 
   it("bad base64, empty payloads, non-base64 data URLs and other schemes are refused", async () => {
     expectError(await post({}, chatWith("data:image/png;base64,@@@@")), 400, "image_source", /not valid base64/);
-    expectError(await post({}, chatWith("data:image/png;base64,AB=")), 400, "image_source", /padding does not complete/);
+    expectError(
+      await post({}, chatWith("data:image/png;base64,AB=")),
+      400,
+      "image_source",
+      /padding does not complete/,
+    );
     expectError(await post({}, chatWith("data:image/png;base64,")), 400, "image_source", /empty/);
     expectError(await post({}, chatWith("data:image/png,%89PNG")), 400, "image_source", /not base64-encoded/);
     expectError(await post({}, chatWith("file:///etc/passwd")), 400, "image_source", /scheme "file:" is not supported/);
-    expectError(await post({}, { messages: [{ role: "user", content: [{ type: "image_url", image_url: 5 }] }] }), 400, "image_source", /image_url must be a string or an object/, "messages[0].content[0].image_url");
+    expectError(
+      await post({}, { messages: [{ role: "user", content: [{ type: "image_url", image_url: 5 }] }] }),
+      400,
+      "image_source",
+      /image_url must be a string or an object/,
+      "messages[0].content[0].image_url",
+    );
   });
 
   it("an image too thin for one token row is refused with the reason", async () => {

@@ -11,7 +11,9 @@ const server = createServer((s) => {
   s.on("error", () => {});
 });
 let port = 0;
-beforeAll(() => new Promise<void>((r) => server.listen(0, "127.0.0.1", () => ((port = (server.address() as AddressInfo).port), r()))));
+beforeAll(() =>
+  new Promise<void>((r) => server.listen(0, "127.0.0.1", () => ((port = (server.address() as AddressInfo).port), r())))
+);
 afterAll(() => server.close());
 
 function get(script: (s: Socket) => void, max = 1000) {
@@ -24,7 +26,11 @@ function get(script: (s: Socket) => void, max = 1000) {
 describe("httpGet", () => {
   it("a body framed by connection close", async () => {
     const r = await get((s) => s.end("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\nhello"));
-    expect([r.status, new TextDecoder().decode(r.body), r.headers.get("content-type")]).toEqual([200, "hello", "image/png"]);
+    expect([r.status, new TextDecoder().decode(r.body), r.headers.get("content-type")]).toEqual([
+      200,
+      "hello",
+      "image/png",
+    ]);
   });
 
   it("chunked with extensions, split across writes; bytes past Content-Length are dropped", async () => {
@@ -43,12 +49,24 @@ describe("httpGet", () => {
   });
 
   it("refuses truncation, garbage, huge headers, unknown encodings, and oversize bodies", async () => {
-    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))).rejects.toThrow(/before the whole image arrived/);
+    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))).rejects.toThrow(
+      /before the whole image arrived/,
+    );
     await expect(get((s) => s.end("SSH-2.0-OpenSSH\r\n\r\n"))).rejects.toThrow(/did not answer with HTTP\/1.x/);
-    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\nX: " + "a".repeat(20_000)))).rejects.toThrow(/more than 16,384 bytes of headers/);
-    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"))).rejects.toThrow(/transfer encoding gzip/);
-    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\n\r\n" + "z".repeat(1001)))).rejects.toMatchObject({ status: 413 });
-    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n" + "z".repeat(1001) + "\r\n0\r\n\r\n"))).rejects.toMatchObject({ status: 413 });
+    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\nX: " + "a".repeat(20_000)))).rejects.toThrow(
+      /more than 16,384 bytes of headers/,
+    );
+    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"))).rejects.toThrow(
+      /transfer encoding gzip/,
+    );
+    await expect(get((s) => s.end("HTTP/1.1 200 OK\r\n\r\n" + "z".repeat(1001)))).rejects.toMatchObject({
+      status: 413,
+    });
+    await expect(
+      get((s) =>
+        s.end("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n" + "z".repeat(1001) + "\r\n0\r\n\r\n")
+      ),
+    ).rejects.toMatchObject({ status: 413 });
     await expect(get((s) => s.end())).rejects.toThrow(/closed the connection before answering/);
   });
 });

@@ -25,7 +25,8 @@ function appWith(mw: ReturnType<typeof vision>, before?: (c: Context) => void) {
     seen.body = (c as unknown as { get(k: string): unknown }).get("body");
     return c.text("ok");
   });
-  const post = (body: string) => a.request("/chat", { method: "POST", body, headers: { "content-type": "application/json" } });
+  const post = (body: string) =>
+    a.request("/chat", { method: "POST", body, headers: { "content-type": "application/json" } });
   return { a, seen, post };
 }
 
@@ -35,7 +36,15 @@ describe("vision context", () => {
     const jpeg = await makeImage(1000, 750, "jpeg");
     const url1 = dataUrl(png);
     const url2 = b64(jpeg); // bare base64 in a Mistral-style string image_url
-    const body = { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: url1 } }, { type: "image_url", image_url: url2 }, { type: "text", text: "?" }] }] };
+    const body = {
+      messages: [{
+        role: "user",
+        content: [{ type: "image_url", image_url: { url: url1 } }, { type: "image_url", image_url: url2 }, {
+          type: "text",
+          text: "?",
+        }],
+      }],
+    };
     const { seen, post } = appWith(vision());
     expect((await post(JSON.stringify(body))).status).toBe(200);
     const v = seen.vision!;
@@ -76,10 +85,23 @@ describe("vision context", () => {
     const cache = new ImageCache();
     const { post, seen } = appWith(vision({ cache }));
     const png = await makeImage(300, 200);
-    const turn1 = { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: dataUrl(png) } }, { type: "image_url", image_url: dataUrl(png) }] }] };
+    const turn1 = {
+      messages: [{
+        role: "user",
+        content: [{ type: "image_url", image_url: { url: dataUrl(png) } }, {
+          type: "image_url",
+          image_url: dataUrl(png),
+        }],
+      }],
+    };
     await post(JSON.stringify(turn1));
     expect(cache.stats().decodes).toBe(1); // the same string twice: one entry in the map, one decode
-    const turn2 = { messages: [...turn1.messages, { role: "assistant", content: "a" }, { role: "user", content: [{ type: "image", image: b64(png) }] }] };
+    const turn2 = {
+      messages: [...turn1.messages, { role: "assistant", content: "a" }, {
+        role: "user",
+        content: [{ type: "image", image: b64(png) }],
+      }],
+    };
     await post(JSON.stringify(turn2));
     // turn 2 re-sends the data URL (hit) and adds the same bytes as bare base64 (a different string: hit too)
     expect(cache.stats()).toMatchObject({ decodes: 1, hits: 2, entries: 1 });
@@ -117,7 +139,11 @@ describe("vision context", () => {
     const res = await post(JSON.stringify(chatWith(dataUrl(await makeImage(8, 8)))));
     expect(res.status).toBe(500);
     const text = await res.text();
-    expect(JSON.parse(text).error).toMatchObject({ type: "server_error", code: "internal_error", param: "messages[0].content[1].image_url.url" });
+    expect(JSON.parse(text).error).toMatchObject({
+      type: "server_error",
+      code: "internal_error",
+      param: "messages[0].content[1].image_url.url",
+    });
     expect(text).not.toMatch(/ENOMEM|secret|\.ts/);
   });
 
@@ -134,11 +160,21 @@ describe("with the chat encoder", () => {
     const { seen, post } = appWith(vision({ maxImageSize: tok.image!.maxImageSize }));
     const big = dataUrl(await makeImage(300, 200));
     const small = dataUrl(await makeImage(20, 50, "png", { seed: 3 }));
-    const body = JSON.stringify({ messages: [{ role: "user", content: [{ type: "text", text: "a" }, { type: "image_url", image_url: { url: big } }, { type: "image_url", image_url: small }, { type: "image_url", image_url: { url: big } }] }] });
+    const body = JSON.stringify({
+      messages: [{
+        role: "user",
+        content: [{ type: "text", text: "a" }, { type: "image_url", image_url: { url: big } }, {
+          type: "image_url",
+          image_url: small,
+        }, { type: "image_url", image_url: { url: big } }],
+      }],
+    });
     await post(body);
     const v = seen.vision!;
     const chat = encodeChatJson(tok, seen.rawBody!, { resolveImage: (src) => v.images.get(src)! });
-    expect(chat.images.map((i) => [i.cols, i.rows])).toEqual([big, small, big].map((s) => [v.images.get(s)!.cols, v.images.get(s)!.rows]));
+    expect(chat.images.map((i) => [i.cols, i.rows])).toEqual(
+      [big, small, big].map((s) => [v.images.get(s)!.cols, v.images.get(s)!.rows]),
+    );
     const imageIds = new Set([tok.controlId("[IMG]"), tok.controlId("[IMG_BREAK]"), tok.controlId("[IMG_END]")]);
     expect(chat.ids.filter((id) => imageIds.has(id)).length).toBe(v.imageTokens);
   });

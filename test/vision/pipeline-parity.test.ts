@@ -36,7 +36,12 @@ describe("whole pipeline vs mistral-common (PIL + OpenCV)", () => {
       // and what the runtime receives is those floats rounded to bytes
       const prepared = await prepareImage(file, opts);
       expect(prepared.rgb).toEqual(toBytes(expected));
-      expect([prepared.width, prepared.height, prepared.cols, prepared.rows]).toEqual([g.width, g.height, g.cols, g.rows]);
+      expect([prepared.width, prepared.height, prepared.cols, prepared.rows]).toEqual([
+        g.width,
+        g.height,
+        g.cols,
+        g.rows,
+      ]);
     });
   }
 });
@@ -46,7 +51,23 @@ describe("compositing onto white (PIL paste arithmetic)", () => {
     const rgba = new Uint8Array([10, 20, 30, 255, 10, 20, 30, 0, 1, 1, 1, 128, 0, 0, 0, 128, 200, 100, 0, 77]);
     // 1 at alpha 128: (255·127 + 128)/255 = 127.502 -> 128 (worked example in composite.ts)
     // 200/100/0 at 77: (255·178 + 200·77)/255 = 238.39 -> 238; (45390 + 7700)/255 = 208.2 -> 208; 45390/255 = 178
-    expect(Array.from(toRgbOnWhite(rgba, 5, 4))).toEqual([10, 20, 30, 255, 255, 255, 128, 128, 128, 127, 127, 127, 238, 208, 178]);
+    expect(Array.from(toRgbOnWhite(rgba, 5, 4))).toEqual([
+      10,
+      20,
+      30,
+      255,
+      255,
+      255,
+      128,
+      128,
+      128,
+      127,
+      127,
+      127,
+      238,
+      208,
+      178,
+    ]);
   });
 
   it("grey and grey+alpha expand to three equal channels", () => {

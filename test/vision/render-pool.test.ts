@@ -2,9 +2,9 @@
 // (edge/vision/render.ts): equal pixels and hashes, equal refusals, and a pool that keeps serving.
 import { afterAll, describe, expect, it } from "vitest";
 import { readHeader } from "../../edge/vision/format.ts";
-import { probeEncoded, renderPixels, type RenderJob } from "../../edge/vision/render.ts";
+import { probeEncoded, type RenderJob, renderPixels } from "../../edge/vision/render.ts";
 import { RenderPool } from "../../edge/vision/render-pool.ts";
-import { makeImage, type Fmt } from "./helpers.ts";
+import { type Fmt, makeImage } from "./helpers.ts";
 
 const pools: RenderPool[] = [];
 const pool = (size: number) => {
@@ -16,7 +16,17 @@ afterAll(() => pools.forEach((p) => p.close()));
 
 function job(bytes: Uint8Array, outWidth: number, outHeight: number, over: Partial<RenderJob> = {}): RenderJob {
   const header = readHeader(bytes, 50_000_000);
-  return { bytes, header, width: header.width, height: header.height, outWidth, outHeight, maxPixels: 50_000_000, exifOrientation: true, ...over };
+  return {
+    bytes,
+    header,
+    width: header.width,
+    height: header.height,
+    outWidth,
+    outHeight,
+    maxPixels: 50_000_000,
+    exifOrientation: true,
+    ...over,
+  };
 }
 
 async function refusal(p: Promise<unknown>): Promise<{ status: number; code: string; message: string }> {
@@ -74,7 +84,10 @@ describe("render pool", () => {
     const p = pool(2);
     const images = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => makeImage(90 + seed, 60, "png", { seed })));
     const jobs = images.map((b) => job(b, 56, 28));
-    const [pooled, inline] = await Promise.all([Promise.all(jobs.map((j) => p.render(j))), Promise.all(jobs.map((j) => renderPixels(j)))]);
+    const [pooled, inline] = await Promise.all([
+      Promise.all(jobs.map((j) => p.render(j))),
+      Promise.all(jobs.map((j) => renderPixels(j))),
+    ]);
     expect(pooled.map((r) => r.hash)).toEqual(inline.map((r) => r.hash));
     expect(new Set(pooled.map((r) => r.hash)).size).toBe(6);
     expect(p.started).toBe(2);
@@ -83,7 +96,13 @@ describe("render pool", () => {
   it("fails a job that breaks inside the worker with a 500-able error and keeps serving", async () => {
     const p = pool(1);
     const bytes = await makeImage(60, 40, "png", { seed: 9 });
-    await expect(p.render({ ...job(bytes, 56, 28), bytes: null as unknown as Uint8Array, header: null as unknown as RenderJob["header"] })).rejects.toThrow(/^image worker: TypeError/);
+    await expect(
+      p.render({
+        ...job(bytes, 56, 28),
+        bytes: null as unknown as Uint8Array,
+        header: null as unknown as RenderJob["header"],
+      }),
+    ).rejects.toThrow(/^image worker: TypeError/);
     expect((await p.render(job(bytes, 56, 28))).rgb.length).toBe(56 * 28 * 3);
   });
 

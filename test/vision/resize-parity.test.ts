@@ -89,7 +89,11 @@ describe("bicubic facts", () => {
   });
 
   it("refuses impossible sizes with the numbers", () => {
-    expect(() => resizeBicubic({ width: 2, height: 2, channels: 3, data: new Uint8Array(11) }, 4, 4)).toThrow(/needs 12 samples, got 11/);
-    expect(() => resizeBicubic({ width: 2, height: 2, channels: 3, data: new Uint8Array(12) }, 0, 4)).toThrow(/positive sizes/);
+    expect(() => resizeBicubic({ width: 2, height: 2, channels: 3, data: new Uint8Array(11) }, 4, 4)).toThrow(
+      /needs 12 samples, got 11/,
+    );
+    expect(() => resizeBicubic({ width: 2, height: 2, channels: 3, data: new Uint8Array(12) }, 0, 4)).toThrow(
+      /positive sizes/,
+    );
   });
 });

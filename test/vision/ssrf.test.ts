@@ -143,10 +143,22 @@ describe("refused URLs (403)", () => {
   });
 
   it("hosts off the allowlist, wildcard semantics, ports and credentials", async () => {
-    refused(await request("http://img.test/img.png", { urlAllowlist: [] }), "image_url_refused", /not on this endpoint's allowlist \(none configured\)/);
-    refused(await request("http://img.test/img.png", { urlAllowlist: ["*.img.test"] }), "image_url_refused", /img.test is not on this endpoint's allowlist/);
+    refused(
+      await request("http://img.test/img.png", { urlAllowlist: [] }),
+      "image_url_refused",
+      /not on this endpoint's allowlist \(none configured\)/,
+    );
+    refused(
+      await request("http://img.test/img.png", { urlAllowlist: ["*.img.test"] }),
+      "image_url_refused",
+      /img.test is not on this endpoint's allowlist/,
+    );
     expect((await request("http://cdn.img.test/img.png", { urlAllowlist: ["*.img.test"] })).status).toBe(200);
-    refused(await request("http://img.test:8080/img.png"), "image_url_refused", /port 8080 is not allowed; allowed ports: 80, 443/);
+    refused(
+      await request("http://img.test:8080/img.png"),
+      "image_url_refused",
+      /port 8080 is not allowed; allowed ports: 80, 443/,
+    );
     refused(await request("http://user:pw@img.test/img.png"), "image_url_refused", /credentials/);
   });
 
@@ -191,13 +203,25 @@ describe("refused URLs (403)", () => {
 
   it("localhost through the real resolver", async () => {
     const o = resolveOptions({ allowUrls: true, urlAllowlist: ["*"] });
-    await expect(fetchImage(new URL("http://localhost/x.png"), o)).rejects.toMatchObject({ status: 403, code: "image_url_refused" });
+    await expect(fetchImage(new URL("http://localhost/x.png"), o)).rejects.toMatchObject({
+      status: 403,
+      code: "image_url_refused",
+    });
   });
 
-  const targets = ["http://127.0.0.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://internal.test/", "http://meta.test/", "http://elsewhere.example/"];
+  const targets = [
+    "http://127.0.0.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/",
+    "http://internal.test/",
+    "http://meta.test/",
+    "http://elsewhere.example/",
+  ];
   for (const to of targets) {
     it(`a redirect from an allowed host to ${to}`, async () => {
-      const r = await request(`http://img.test/redirect?to=${encodeURIComponent(to)}`, { urlAllowlist: ["img.test", "internal.test", "meta.test", "127.0.0.1", "169.254.169.254", "::1"] });
+      const r = await request(`http://img.test/redirect?to=${encodeURIComponent(to)}`, {
+        urlAllowlist: ["img.test", "internal.test", "meta.test", "127.0.0.1", "169.254.169.254", "::1"],
+      });
       refused(r, "image_url_refused", to.includes("elsewhere") ? /not on this endpoint's allowlist/ : /address/);
       expect(r.dials.length).toBe(1); // only the first, public hop was dialled
     });
@@ -246,10 +270,48 @@ describe("address policy table", () => {
     expect(parseIp("fe80::1%eth0")).toBeNull(); // zone ids refused
     expect(parseIp("1::2::3")).toBeNull();
     expect(parseIp("010.1.1.1")).toBeNull(); // octal-looking forms are not guessed at
-    for (const ok of ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "2a00:1450:4001::200e", "64:ff9b::808:808", "2002:808:808::1"]) {
+    for (
+      const ok of [
+        "93.184.216.34",
+        "8.8.8.8",
+        "2606:4700::1111",
+        "2a00:1450:4001::200e",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+      ]
+    ) {
       expect([ok, refusedAddress(ok)]).toEqual([ok, null]);
     }
-    for (const bad of ["127.0.0.1", "127.255.255.254", "10.0.0.1", "172.16.0.1", "192.168.255.255", "169.254.169.254", "100.127.255.255", "0.0.0.0", "255.255.255.255", "224.0.0.1", "198.18.0.1", "::", "::1", "::ffff:8.8.8.8", "::7f00:1", "fc00::1", "fdff::1", "fe80::1", "febf::1", "ff02::1", "2001:db8::1", "2001::1", "2002:7f00:1::", "64:ff9b::7f00:1", "64:ff9b:1::1", "garbage"]) {
+    for (
+      const bad of [
+        "127.0.0.1",
+        "127.255.255.254",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.255.255",
+        "169.254.169.254",
+        "100.127.255.255",
+        "0.0.0.0",
+        "255.255.255.255",
+        "224.0.0.1",
+        "198.18.0.1",
+        "::",
+        "::1",
+        "::ffff:8.8.8.8",
+        "::7f00:1",
+        "fc00::1",
+        "fdff::1",
+        "fe80::1",
+        "febf::1",
+        "ff02::1",
+        "2001:db8::1",
+        "2001::1",
+        "2002:7f00:1::",
+        "64:ff9b::7f00:1",
+        "64:ff9b:1::1",
+        "garbage",
+      ]
+    ) {
       expect([bad, refusedAddress(bad)]).not.toEqual([bad, null]);
     }
   });

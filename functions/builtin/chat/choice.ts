@@ -1,7 +1,7 @@
 /** One of the n answers of a chat request: token ids in, dialect-neutral events out (reasoning and answer text,
  * tool calls, log-probs), with stop sequences cut from the answer and the finish reason decided. The streaming and
  * the one-shot responses both fold these events, so they cannot disagree. */
-import type { GenerateEvent, GeneratedToken, Usage } from "../../../edge/binding/types.ts";
+import type { GeneratedToken, GenerateEvent, Usage } from "../../../edge/binding/types.ts";
 import { OutputStreamParser } from "../../../runtime/text/parse/stream.ts";
 import type { OutputErrorCode, StreamEvent } from "../../../runtime/text/parse/stream.ts";
 import type { Tokenizer } from "../../../runtime/text/tokenizer.ts";
@@ -14,7 +14,13 @@ export interface TokenLogprob {
   top_logprobs: Array<{ token: string; logprob: number; bytes: number[] }>;
 }
 
-export type ChatEvent = Exclude<StreamEvent, { type: "error" }> | { type: "tool_call_error"; code: OutputErrorCode; message: string; index?: number; text: string } | { type: "logprobs"; tokens: TokenLogprob[] };
+export type ChatEvent = Exclude<StreamEvent, { type: "error" }> | {
+  type: "tool_call_error";
+  code: OutputErrorCode;
+  message: string;
+  index?: number;
+  text: string;
+} | { type: "logprobs"; tokens: TokenLogprob[] };
 
 export type FinishReason = "stop" | "length" | "tool_calls" | "abort";
 
@@ -61,11 +67,18 @@ export class ChoiceState {
     if (this.done) return []; // finished by a stop sequence; the runtime's tail is dropped
     let tokens = ev.tokens;
     this.tokenCount += tokens.length;
-    if (ev.finishReason === "stop" && tokens.length > 0 && this.opts.stopTokenIds.has(tokens[tokens.length - 1].token)) {
+    if (
+      ev.finishReason === "stop" && tokens.length > 0 && this.opts.stopTokenIds.has(tokens[tokens.length - 1].token)
+    ) {
       tokens = tokens.slice(0, -1);
     }
     const out: ChatEvent[] = [];
-    if (this.opts.logprobs && tokens.length > 0) out.push({ type: "logprobs", tokens: tokens.map((t) => this.logprob(t)) });
+    if (this.opts.logprobs && tokens.length > 0) {
+      out.push({
+        type: "logprobs",
+        tokens: tokens.map((t) => this.logprob(t)),
+      });
+    }
     this.take(this.parser.push(tokens.map((t) => t.token)), out);
     const finishing = !this.done && ev.finishReason !== null;
     if (finishing) {
@@ -76,7 +89,9 @@ export class ChoiceState {
     // in one step, as speculation delivers them)
     this.record(out);
     if (finishing && !this.done) {
-      this.finishReason = ev.finishReason === "stop" && this.toolCalls.some((c) => c.done) ? "tool_calls" : ev.finishReason;
+      this.finishReason = ev.finishReason === "stop" && this.toolCalls.some((c) => c.done)
+        ? "tool_calls"
+        : ev.finishReason;
     }
     return out;
   }
@@ -109,8 +124,9 @@ export class ChoiceState {
       }
       // another segment starts: held-back answer text can no longer become a stop sequence
       if (this.stop) this.emitContent(this.stop.flush(), out);
-      if (e.type === "error") out.push({ type: "tool_call_error", code: e.code, message: e.message, index: e.index, text: e.text });
-      else out.push(e);
+      if (e.type === "error") {
+        out.push({ type: "tool_call_error", code: e.code, message: e.message, index: e.index, text: e.text });
+      } else out.push(e);
     }
   }
 

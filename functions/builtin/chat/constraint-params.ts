@@ -4,7 +4,7 @@
 import type { GenerateOptions } from "../../../edge/binding/types.ts";
 import { HttpError } from "../../../edge/errors.ts";
 import type { InputTool } from "../../../runtime/text/chat/types.ts";
-import { SchemaError, compileSchema } from "../../../runtime/text/grammar/schema-grammar.ts";
+import { compileSchema, SchemaError } from "../../../runtime/text/grammar/schema-grammar.ts";
 import type { ChatParams } from "./params.ts";
 
 /** The dialect fields, as their valibot schemas leave them. */
@@ -14,18 +14,32 @@ interface ConstraintFields {
   parallel_tool_calls?: boolean | null;
 }
 
-export function constraintFields(r: ConstraintFields): Pick<ChatParams, "toolChoice" | "parallelToolCalls" | "responseFormat"> {
+export function constraintFields(
+  r: ConstraintFields,
+): Pick<ChatParams, "toolChoice" | "parallelToolCalls" | "responseFormat"> {
   const raw = r.tool_choice ?? "auto";
-  const toolChoice: ChatParams["toolChoice"] = typeof raw === "string" ? (raw === "any" ? "required" : (raw as ChatParams["toolChoice"])) : { name: raw.function.name };
-  return { toolChoice, parallelToolCalls: checkParallel(r.parallel_tool_calls, toolChoice), responseFormat: responseFormatOf(r.response_format) };
+  const toolChoice: ChatParams["toolChoice"] = typeof raw === "string"
+    ? (raw === "any" ? "required" : (raw as ChatParams["toolChoice"]))
+    : { name: raw.function.name };
+  return {
+    toolChoice,
+    parallelToolCalls: checkParallel(r.parallel_tool_calls, toolChoice),
+    responseFormat: responseFormatOf(r.response_format),
+  };
 }
 
 /** parallel_tool_calls: false is held (one call) only where calls are required; with "auto" gust cannot stop a
  * second call without also forcing the first. */
 function checkParallel(parallel: boolean | null | undefined, toolChoice: ChatParams["toolChoice"]): boolean {
   if (parallel !== false) return true;
-  if (toolChoice === "auto" || toolChoice === "none")
-    throw new HttpError(400, "unsupported_value", 'parallel_tool_calls: false is supported with tool_choice "required" or a named function (the answer is then exactly one call); with "auto", leave it out or send true', "parallel_tool_calls");
+  if (toolChoice === "auto" || toolChoice === "none") {
+    throw new HttpError(
+      400,
+      "unsupported_value",
+      'parallel_tool_calls: false is supported with tool_choice "required" or a named function (the answer is then exactly one call); with "auto", leave it out or send true',
+      "parallel_tool_calls",
+    );
+  }
   return false;
 }
 
@@ -34,17 +48,45 @@ function checkParallel(parallel: boolean | null | undefined, toolChoice: ChatPar
 function responseFormatOf(rf: { type: string } | null | undefined): ChatParams["responseFormat"] {
   if (!rf || rf.type === "text") return null;
   if (rf.type === "json_object") return { type: "json_object" };
-  if (rf.type !== "json_schema")
-    throw new HttpError(400, "invalid_value", `response_format.type: ${JSON.stringify(rf.type)} is not a response format; allowed: "text", "json_object", "json_schema"`, "response_format.type");
+  if (rf.type !== "json_schema") {
+    throw new HttpError(
+      400,
+      "invalid_value",
+      `response_format.type: ${
+        JSON.stringify(rf.type)
+      } is not a response format; allowed: "text", "json_object", "json_schema"`,
+      "response_format.type",
+    );
+  }
   const js = (rf as { json_schema?: unknown }).json_schema;
-  if (js === null || typeof js !== "object" || Array.isArray(js))
-    throw new HttpError(400, "invalid_value", 'response_format.json_schema: must be an object like {"name": "...", "schema": {...}}', "response_format.json_schema");
+  if (js === null || typeof js !== "object" || Array.isArray(js)) {
+    throw new HttpError(
+      400,
+      "invalid_value",
+      'response_format.json_schema: must be an object like {"name": "...", "schema": {...}}',
+      "response_format.json_schema",
+    );
+  }
   const schema = (js as { schema?: unknown }).schema;
-  if (schema === undefined) throw new HttpError(400, "invalid_value", "response_format.json_schema.schema: is required (the JSON Schema the answer must follow)", "response_format.json_schema.schema");
+  if (schema === undefined) {
+    throw new HttpError(
+      400,
+      "invalid_value",
+      "response_format.json_schema.schema: is required (the JSON Schema the answer must follow)",
+      "response_format.json_schema.schema",
+    );
+  }
   try {
     compileSchema(schema);
   } catch (e) {
-    if (e instanceof SchemaError) throw new HttpError(400, "invalid_value", `response_format.json_schema.schema: ${e.message}`, "response_format.json_schema.schema");
+    if (e instanceof SchemaError) {
+      throw new HttpError(
+        400,
+        "invalid_value",
+        `response_format.json_schema.schema: ${e.message}`,
+        "response_format.json_schema.schema",
+      );
+    }
     throw e;
   }
   return { type: "json_schema", schema };
@@ -59,12 +101,26 @@ export class ToolChoiceError extends Error {
 }
 
 /** "required" or a named tool: the calls the runtime must hold the answer to (undefined for "auto"/"none"). */
-export function toolCallConstraint(tools: readonly InputTool[] | null | undefined, choice: ChatParams["toolChoice"], parallel: boolean): GenerateOptions["toolCalls"] {
+export function toolCallConstraint(
+  tools: readonly InputTool[] | null | undefined,
+  choice: ChatParams["toolChoice"],
+  parallel: boolean,
+): GenerateOptions["toolCalls"] {
   if (choice === "auto" || choice === "none") return undefined;
   const offered = (tools ?? []).map((t) => ({ name: t.function.name, parameters: t.function.parameters ?? undefined }));
-  if (offered.length === 0) throw new ToolChoiceError("tool_choice", `${choice === "required" ? '"required"' : "a named function"} needs tools, and none are offered`);
+  if (offered.length === 0) {
+    throw new ToolChoiceError(
+      "tool_choice",
+      `${choice === "required" ? '"required"' : "a named function"} needs tools, and none are offered`,
+    );
+  }
   if (choice === "required") return { tools: offered, parallel };
   const named = offered.find((t) => t.name === choice.name);
-  if (!named) throw new ToolChoiceError("tool_choice.function.name", `${JSON.stringify(choice.name)}, which is not among the tools (${offered.map((t) => t.name).join(", ")})`);
+  if (!named) {
+    throw new ToolChoiceError(
+      "tool_choice.function.name",
+      `${JSON.stringify(choice.name)}, which is not among the tools (${offered.map((t) => t.name).join(", ")})`,
+    );
+  }
   return { tools: [named], parallel: false };
 }

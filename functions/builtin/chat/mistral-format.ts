@@ -24,8 +24,15 @@ function toolCall(t: { id: string; name: string; arguments: string }, index: num
 
 function message(ch: ChoiceState) {
   const calls = validToolCalls(ch);
-  const content = ch.hasReasoning ? [thinking(ch.reasoning), ...(ch.content ? [{ type: "text", text: ch.content }] : [])] : ch.content;
-  return { role: "assistant", content, tool_calls: calls.length ? calls.map((t, i) => toolCall(t, i)) : null, prefix: false };
+  const content = ch.hasReasoning
+    ? [thinking(ch.reasoning), ...(ch.content ? [{ type: "text", text: ch.content }] : [])]
+    : ch.content;
+  return {
+    role: "assistant",
+    content,
+    tool_calls: calls.length ? calls.map((t, i) => toolCall(t, i)) : null,
+    prefix: false,
+  };
 }
 
 function chunk(meta: ResponseMeta, choices: unknown[], extra: Record<string, unknown> = {}) {
@@ -47,13 +54,16 @@ export const mistralFormat: DialectFormat = {
   },
 
   openChunks(run, meta) {
-    return run.choices.map((ch) => chunk(meta, [{ index: ch.index, delta: { role: "assistant", content: "" }, finish_reason: null }]));
+    return run.choices.map((ch) =>
+      chunk(meta, [{ index: ch.index, delta: { role: "assistant", content: "" }, finish_reason: null }])
+    );
   },
 
   updateChunks(update: Update, run, meta) {
     const out: unknown[] = [];
     const ch = update.choice;
-    const push = (delta: Record<string, unknown>) => out.push(chunk(meta, [{ index: ch.index, delta, finish_reason: null }]));
+    const push = (delta: Record<string, unknown>) =>
+      out.push(chunk(meta, [{ index: ch.index, delta, finish_reason: null }]));
     for (const e of update.events) {
       if (e.type === "reasoning") push({ content: [thinking(e.text)] });
       else if (e.type === "content") push({ content: e.text });
@@ -65,7 +75,13 @@ export const mistralFormat: DialectFormat = {
     if (update.finished) {
       // usage rides on the last finish, as Mistral's API sends it
       const last = run.choices.every((c) => c.done);
-      out.push(chunk(meta, [{ index: ch.index, delta: { content: "" }, finish_reason: finishReason(ch) }], last ? { usage: usage(run) } : {}));
+      out.push(
+        chunk(
+          meta,
+          [{ index: ch.index, delta: { content: "" }, finish_reason: finishReason(ch) }],
+          last ? { usage: usage(run) } : {},
+        ),
+      );
     }
     return out;
   },

@@ -14,10 +14,14 @@ export const mistralChatSchema = v.looseObject({
   tool_choice: opt(
     v.union(
       [
-        v.picklist(["auto", "none", "any", "required"], (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none", "any", "required" or a named function`),
+        v.picklist(
+          ["auto", "none", "any", "required"],
+          (i) => `unknown tool_choice ${i.received}; allowed: "auto", "none", "any", "required" or a named function`,
+        ),
         v.looseObject({ type: v.optional(v.literal("function")), function: v.looseObject({ name: v.string() }) }),
       ],
-      (i) => `must be "auto", "none", "any", "required" or {"type": "function", "function": {"name": ...}}, got ${i.received}`,
+      (i) =>
+        `must be "auto", "none", "any", "required" or {"type": "function", "function": {"name": ...}}, got ${i.received}`,
     ),
   ),
   safe_prompt: opt(v.boolean(bool)),
@@ -31,7 +35,14 @@ export type MistralChatRequest = v.InferOutput<typeof mistralChatSchema>;
 export function mistralParams(body: unknown): ChatParams {
   const r = v.parse(mistralChatSchema, body);
   const { toolChoice, parallelToolCalls, responseFormat } = constraintFields(r);
-  if (r.guardrails && r.guardrails.length > 0) throw new HttpError(400, "unsupported_value", "guardrails: moderation guardrails are not available on this server; leave the field out (safe_prompt is supported)", "guardrails");
+  if (r.guardrails && r.guardrails.length > 0) {
+    throw new HttpError(
+      400,
+      "unsupported_value",
+      "guardrails: moderation guardrails are not available on this server; leave the field out (safe_prompt is supported)",
+      "guardrails",
+    );
+  }
   return {
     ...commonParams(r),
     toolChoice,

@@ -25,13 +25,27 @@ function message(ch: ChoiceState, includeReasoning: boolean) {
     reasoning,
     reasoning_content: reasoning,
   };
-  if (calls.length > 0) msg.tool_calls = calls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } }));
+  if (calls.length > 0) {
+    msg.tool_calls = calls.map((t) => ({
+      id: t.id,
+      type: "function",
+      function: { name: t.name, arguments: t.arguments },
+    }));
+  }
   if (ch.toolCallErrors.length > 0) msg.tool_call_errors = ch.toolCallErrors;
   return msg;
 }
 
 function chunk(meta: ResponseMeta, run: ChatRun, choices: unknown[], extra: Record<string, unknown> = {}) {
-  const c: Record<string, unknown> = { id: meta.id, object: "chat.completion.chunk", created: meta.created, model: meta.model, system_fingerprint: null, choices, ...extra };
+  const c: Record<string, unknown> = {
+    id: meta.id,
+    object: "chat.completion.chunk",
+    created: meta.created,
+    model: meta.model,
+    system_fingerprint: null,
+    choices,
+    ...extra,
+  };
   if (run.plan.params.includeUsage && !("usage" in extra)) c.usage = null;
   return c;
 }
@@ -58,7 +72,14 @@ export const openAIFormat: DialectFormat = {
   },
 
   openChunks(run, meta) {
-    return run.choices.map((ch) => chunk(meta, run, [{ index: ch.index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+    return run.choices.map((ch) =>
+      chunk(meta, run, [{
+        index: ch.index,
+        delta: { role: "assistant", content: "" },
+        logprobs: null,
+        finish_reason: null,
+      }])
+    );
   },
 
   updateChunks(update: Update, run, meta) {
@@ -67,7 +88,14 @@ export const openAIFormat: DialectFormat = {
     const include = run.plan.params.includeReasoning;
     let pendingLogprobs: unknown[] | null = null;
     const push = (delta: Record<string, unknown>) => {
-      out.push(chunk(meta, run, [{ index, delta, logprobs: pendingLogprobs ? { content: pendingLogprobs, refusal: null } : null, finish_reason: null }]));
+      out.push(
+        chunk(meta, run, [{
+          index,
+          delta,
+          logprobs: pendingLogprobs ? { content: pendingLogprobs, refusal: null } : null,
+          finish_reason: null,
+        }]),
+      );
       pendingLogprobs = null;
     };
     for (const e of update.events) {
@@ -82,7 +110,9 @@ export const openAIFormat: DialectFormat = {
           push({ content: e.text });
           break;
         case "tool_call_start":
-          push({ tool_calls: [{ index: e.index, id: e.id, type: "function", function: { name: e.name, arguments: "" } }] });
+          push({
+            tool_calls: [{ index: e.index, id: e.id, type: "function", function: { name: e.name, arguments: "" } }],
+          });
           break;
         case "tool_call_args":
           push({ tool_calls: [{ index: e.index, function: { arguments: e.text } }] });
@@ -95,7 +125,9 @@ export const openAIFormat: DialectFormat = {
       }
     }
     if (pendingLogprobs) push({});
-    if (update.finished) out.push(chunk(meta, run, [{ index, delta: {}, logprobs: null, finish_reason: finishReason(update.choice) }]));
+    if (update.finished) {
+      out.push(chunk(meta, run, [{ index, delta: {}, logprobs: null, finish_reason: finishReason(update.choice) }]));
+    }
     return out;
   },
 

@@ -9,7 +9,7 @@ import type { EncodedChat } from "../../../runtime/text/chat/encode.ts";
 import type { Dialect } from "../../../runtime/text/chat/input.ts";
 import type { InputMessage } from "../../../runtime/text/chat/types.ts";
 import { ChatRequestError } from "../../../runtime/text/errors.ts";
-import { ToolChoiceError, toolCallConstraint } from "./constraint-params.ts";
+import { toolCallConstraint, ToolChoiceError } from "./constraint-params.ts";
 import type { ChatParams } from "./params.ts";
 import { MISTRAL_SAFE_PROMPT } from "./params.ts";
 
@@ -35,16 +35,30 @@ export interface ChatPlan {
 export function checkModel(info: ModelInfo, requested: string | null, aliases: readonly string[]): void {
   if (requested === null || requested === info.id || aliases.includes(requested)) return;
   const names = [info.id, ...aliases].map((n) => JSON.stringify(n)).join(", ");
-  throw new HttpError(404, "model_not_found", `model: ${JSON.stringify(requested)} is not served here; this gateway serves ${names} (see /v1/models)`, "model");
+  throw new HttpError(
+    404,
+    "model_not_found",
+    `model: ${JSON.stringify(requested)} is not served here; this gateway serves ${names} (see /v1/models)`,
+    "model",
+  );
 }
 
 function imageResolver(info: ModelInfo, vision: VisionState | undefined) {
   return (source: string, path: string) => {
-    if (!info.hasVision) throw new ChatRequestError(path, "image-unsupported", `model ${info.id} takes text only`, "text content");
+    if (!info.hasVision) {
+      throw new ChatRequestError(path, "image-unsupported", `model ${info.id} takes text only`, "text content");
+    }
     const img = vision?.images.get(source);
     if (!img) {
-      const why = vision ? "the vision middleware did not prepare this image" : "this route has no vision middleware to prepare images";
-      throw new ChatRequestError(path, "image-unprepared", why, "text content, or a route with vision() in its middleware");
+      const why = vision
+        ? "the vision middleware did not prepare this image"
+        : "this route has no vision middleware to prepare images";
+      throw new ChatRequestError(
+        path,
+        "image-unprepared",
+        why,
+        "text content, or a route with vision() in its middleware",
+      );
     }
     return { width: img.width, height: img.height };
   };
@@ -55,7 +69,11 @@ function imagesFor(encoded: EncodedChat, vision: VisionState | undefined): Image
     const img = vision!.images.get(e.source!)!;
     // the prompt's [IMG] grid and the pixels must describe the same image, or the runtime would misplace features
     if ((img.cols !== undefined && img.cols !== e.cols) || (img.rows !== undefined && img.rows !== e.rows)) {
-      throw new HttpError(500, "image_grid_mismatch", `the vision middleware prepared a ${img.cols}x${img.rows} token grid but the chat encoder laid out ${e.cols}x${e.rows}; their image settings differ`);
+      throw new HttpError(
+        500,
+        "image_grid_mismatch",
+        `the vision middleware prepared a ${img.cols}x${img.rows} token grid but the chat encoder laid out ${e.cols}x${e.rows}; their image settings differ`,
+      );
     }
     return { rgb: img.rgb, width: img.width, height: img.height, hash: img.hash };
   });
@@ -65,15 +83,29 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
   const info = c.get("binding").info;
   const tok = info.tokenizer;
   checkModel(info, params.model, limits.modelAliases);
-  if (params.n > limits.maxN) throw new HttpError(400, "invalid_value", `n: ${params.n} answers asked for; this gateway allows at most ${limits.maxN}`, "n");
+  if (params.n > limits.maxN) {
+    throw new HttpError(
+      400,
+      "invalid_value",
+      `n: ${params.n} answers asked for; this gateway allows at most ${limits.maxN}`,
+      "n",
+    );
+  }
   const reasoning = c.get("reasoning") ?? { effort: "none", budgetTokens: 0, source: "no-reasoning-middleware" };
   const vision = c.get("vision");
-  const messages: InputMessage[] = params.safePrompt ? [{ role: "system", content: MISTRAL_SAFE_PROMPT }, ...params.messages] : params.messages;
+  const messages: InputMessage[] = params.safePrompt
+    ? [{ role: "system", content: MISTRAL_SAFE_PROMPT }, ...params.messages]
+    : params.messages;
   let encoded: EncodedChat;
   try {
     encoded = encodeChat(
       tok,
-      { messages, tools: params.tools, reasoning_effort: reasoning.effort, continue_final_message: params.continueFinal },
+      {
+        messages,
+        tools: params.tools,
+        reasoning_effort: reasoning.effort,
+        continue_final_message: params.continueFinal,
+      },
       { dialect, resolveImage: imageResolver(info, vision) },
     );
   } catch (e) {
@@ -85,30 +117,61 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
   const promptLen = encoded.ids.length;
   const room = context - promptLen;
   if (room < 1) {
-    throw new HttpError(400, "context_length_exceeded", `messages: the prompt is ${promptLen} tokens and the model's context holds ${context}, leaving no room to generate; shorten the conversation`, "messages");
+    throw new HttpError(
+      400,
+      "context_length_exceeded",
+      `messages: the prompt is ${promptLen} tokens and the model's context holds ${context}, leaving no room to generate; shorten the conversation`,
+      "messages",
+    );
   }
   let maxTokens: number;
   if (params.maxTokens) {
     const { value, field } = params.maxTokens;
     if (limits.maxMaxTokens !== null && value > limits.maxMaxTokens) {
-      throw new HttpError(400, "invalid_value", `${field}: ${value} is above this gateway's limit of ${limits.maxMaxTokens}`, field);
+      throw new HttpError(
+        400,
+        "invalid_value",
+        `${field}: ${value} is above this gateway's limit of ${limits.maxMaxTokens}`,
+        field,
+      );
     }
     if (value > room) {
-      throw new HttpError(400, "context_length_exceeded", `${field}: the prompt (${promptLen} tokens) plus ${field} (${value}) exceeds the model's context of ${context}; ask for at most ${room}`, field);
+      throw new HttpError(
+        400,
+        "context_length_exceeded",
+        `${field}: the prompt (${promptLen} tokens) plus ${field} (${value}) exceeds the model's context of ${context}; ask for at most ${room}`,
+        field,
+      );
     }
     maxTokens = value;
   } else maxTokens = Math.min(room, limits.defaultMaxTokens ?? room, limits.maxMaxTokens ?? room);
   params.stopTokenIds.forEach((id, i) => {
-    if (id >= info.vocabSize) throw new HttpError(400, "invalid_value", `stop_token_ids[${i}]: ${id} is outside the vocabulary [0, ${info.vocabSize})`, `stop_token_ids[${i}]`);
+    if (id >= info.vocabSize) {
+      throw new HttpError(
+        400,
+        "invalid_value",
+        `stop_token_ids[${i}]: ${id} is outside the vocabulary [0, ${info.vocabSize})`,
+        `stop_token_ids[${i}]`,
+      );
+    }
   });
   const logitBias = { ...params.logitBias };
   for (const id of Object.keys(logitBias).map(Number)) {
-    if (id >= info.vocabSize) throw new HttpError(400, "invalid_value", `logit_bias: token id ${id} is outside the vocabulary [0, ${info.vocabSize})`, "logit_bias");
+    if (id >= info.vocabSize) {
+      throw new HttpError(
+        400,
+        "invalid_value",
+        `logit_bias: token id ${id} is outside the vocabulary [0, ${info.vocabSize})`,
+        "logit_bias",
+      );
+    }
   }
   // tool_choice "none" without constrained decoding: make the call token all but impossible (bias is additive on
   // the raw logit, e^-100 ≈ 0) and keep the tools in the prompt so earlier tool turns still make sense
   const callId = tok.findControl("[TOOL_CALLS]");
-  if (params.toolChoice === "none" && params.tools && params.tools.length > 0 && callId !== undefined) logitBias[callId] = -100;
+  if (params.toolChoice === "none" && params.tools && params.tools.length > 0 && callId !== undefined) {
+    logitBias[callId] = -100;
+  }
   const sampling: SamplingParams = {
     temperature: params.temperature,
     topP: params.topP,
@@ -136,7 +199,14 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
   if (params.responseFormat) generate.responseFormat = params.responseFormat;
   const toolCalls = requiredCalls(params);
   if (toolCalls) {
-    if (params.responseFormat) throw new HttpError(400, "invalid_value", "response_format: cannot be combined with a tool_choice that requires calls (the answer is the calls); drop one of them", "response_format");
+    if (params.responseFormat) {
+      throw new HttpError(
+        400,
+        "invalid_value",
+        "response_format: cannot be combined with a tool_choice that requires calls (the answer is the calls); drop one of them",
+        "response_format",
+      );
+    }
     generate.toolCalls = toolCalls;
   }
   return { params, encoded, generate, maxTokens, reasoning };

@@ -28,7 +28,12 @@ export interface RespondOptions {
 /** Status for a request whose client is gone (nginx's convention; nobody reads it). */
 const CLIENT_CLOSED = 499;
 
-export async function respondChat(c: GatewayContext, plan: ChatPlan, format: DialectFormat, opts: RespondOptions): Promise<Response> {
+export async function respondChat(
+  c: GatewayContext,
+  plan: ChatPlan,
+  format: DialectFormat,
+  opts: RespondOptions,
+): Promise<Response> {
   const binding = c.get("binding");
   const choiceOptions: ChoiceOptions = {
     stop: plan.params.stop,
@@ -44,7 +49,11 @@ export async function respondChat(c: GatewayContext, plan: ChatPlan, format: Dia
     startedAt: c.get("startedAt") ?? opts.clock.now(),
     route: opts.route,
   }, choiceOptions);
-  const meta: ResponseMeta = { id: format.newId(), created: Math.floor(opts.clock.now() / 1000), model: binding.info.id };
+  const meta: ResponseMeta = {
+    id: format.newId(),
+    created: Math.floor(opts.clock.now() / 1000),
+    model: binding.info.id,
+  };
   if (!plan.params.stream) {
     try {
       for await (const _ of run.updates());
@@ -55,31 +64,55 @@ export async function respondChat(c: GatewayContext, plan: ChatPlan, format: Dia
     return bodyInMemory(c.json(format.completion(run, meta) as object));
   }
   const requestId = c.get("requestId");
-  return streamChat(run, format, meta, { ...opts, logError: opts.logError && ((e) => opts.logError!({ ...e, requestId })) });
+  return streamChat(run, format, meta, {
+    ...opts,
+    logError: opts.logError && ((e) => opts.logError!({ ...e, requestId })),
+  });
 }
 
-type Early = { kind: "update"; result: IteratorResult<Update[]> } | { kind: "error"; error: unknown } | { kind: "timeout" };
+type Early = { kind: "update"; result: IteratorResult<Update[]> } | { kind: "error"; error: unknown } | {
+  kind: "timeout";
+};
 
-async function streamChat(run: ChatRun, format: DialectFormat, meta: ResponseMeta, opts: RespondOptions): Promise<Response> {
+async function streamChat(
+  run: ChatRun,
+  format: DialectFormat,
+  meta: ResponseMeta,
+  opts: RespondOptions,
+): Promise<Response> {
   const updates = run.updates();
   const first = updates.next().then(
     (result): Early => ({ kind: "update", result }),
     (error): Early => ({ kind: "error", error }),
   );
   let timer: TimerHandle | null = null;
-  const timeout = new Promise<Early>((resolve) => (timer = opts.clock.setTimeout(() => resolve({ kind: "timeout" }), opts.keepAliveMs)));
+  const timeout = new Promise<Early>((
+    resolve,
+  ) => (timer = opts.clock.setTimeout(() => resolve({ kind: "timeout" }), opts.keepAliveMs)));
   const early = await Promise.race([first, timeout]);
   opts.clock.clearTimeout(timer);
   if (early.kind === "error") {
     if (early.error instanceof ClientGone) return new Response(null, { status: CLIENT_CLOSED });
     throw early.error; // nothing sent yet: the error handler gives it its status
   }
-  const sse = new SseStream({ clock: opts.clock, keepAliveMs: opts.keepAliveMs, onCancel: () => run.abort(new ClientGone("the client closed the stream")) });
+  const sse = new SseStream({
+    clock: opts.clock,
+    keepAliveMs: opts.keepAliveMs,
+    onCancel: () => run.abort(new ClientGone("the client closed the stream")),
+  });
   void pump(sse, updates, early.kind === "update" ? Promise.resolve(early) : first, run, format, meta, opts.logError);
   return new Response(sse.readable, { status: 200, headers: SSE_HEADERS });
 }
 
-async function pump(sse: SseStream, updates: AsyncGenerator<Update[]>, first: Promise<Early>, run: ChatRun, format: DialectFormat, meta: ResponseMeta, log?: ErrorLogger): Promise<void> {
+async function pump(
+  sse: SseStream,
+  updates: AsyncGenerator<Update[]>,
+  first: Promise<Early>,
+  run: ChatRun,
+  format: DialectFormat,
+  meta: ResponseMeta,
+  log?: ErrorLogger,
+): Promise<void> {
   try {
     for (const ch of format.openChunks(run, meta)) sse.event(ch);
     const head = await first;

@@ -72,7 +72,11 @@ export class ChatRun {
     }
     const timeoutMs = deadline ? Math.ceil(deadline.remainingMs()) + RUNTIME_TIMEOUT_GRACE_MS : undefined;
     this.sentAt = this.ctx.clock.now();
-    const iterator = binding.generate({ ...this.plan.generate, signal, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })[Symbol.asyncIterator]();
+    const iterator = binding.generate({
+      ...this.plan.generate,
+      signal,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    })[Symbol.asyncIterator]();
     let complete = false;
     try {
       for (;;) {
@@ -92,7 +96,15 @@ export class ChatRun {
         const events = choice.apply(ev);
         if (ev.finishReason === "abort" && !wasDone && choice.finishReason === "abort") {
           // the runtime aborted a sequence we still wanted: our signal (deadline, client) or its own reasons
-          throw this.abortError(new HttpError(503, "runtime_aborted", "the runtime aborted the generation (it may be shutting down or overloaded); retry the request", null, { "retry-after": "1" }));
+          throw this.abortError(
+            new HttpError(
+              503,
+              "runtime_aborted",
+              "the runtime aborted the generation (it may be shutting down or overloaded); retry the request",
+              null,
+              { "retry-after": "1" },
+            ),
+          );
         }
         yield [{ choice, events, finished: !wasDone && choice.done }];
         if (this.choices.every((ch) => ch.done)) {
@@ -145,7 +157,13 @@ export class ChatRun {
   }
 
   /** Token totals over all choices (the prompt counted once; the runtime reports it per sample). */
-  usage(): { promptTokens: number; completionTokens: number; reasoningTokens: number; cachedTokens: number; budgetExhausted: boolean } {
+  usage(): {
+    promptTokens: number;
+    completionTokens: number;
+    reasoningTokens: number;
+    cachedTokens: number;
+    budgetExhausted: boolean;
+  } {
     const first = this.choices.find((ch) => ch.usage)?.usage;
     let completion = 0;
     let reasoning = 0;
@@ -175,6 +193,8 @@ export class ChatRun {
     if (errors) m.toolCallErrors.inc({}, errors);
     // choices run side by side, so the longest one is the request's pace
     const tokens = Math.max(0, ...this.choices.map((ch) => ch.tokenCount));
-    if (this.firstTokenAt !== null && tokens > 1) m.tpot.observe((this.lastTokenAt - this.firstTokenAt) / 1000 / (tokens - 1), { route: this.ctx.route });
+    if (this.firstTokenAt !== null && tokens > 1) {
+      m.tpot.observe((this.lastTokenAt - this.firstTokenAt) / 1000 / (tokens - 1), { route: this.ctx.route });
+    }
   }
 }

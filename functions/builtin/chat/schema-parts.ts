@@ -29,7 +29,10 @@ export const range = (min: number, max: number, what: string, minExclusive = fal
 export const opt = <T extends v.GenericSchema>(s: T) => v.nullish(s);
 
 export const messageSchema = v.looseObject({
-  role: v.picklist(ROLES, (i) => `unknown role ${i.received}; allowed: system, user, assistant, tool (developer = system)`),
+  role: v.picklist(
+    ROLES,
+    (i) => `unknown role ${i.received}; allowed: system, user, assistant, tool (developer = system)`,
+  ),
   content: v.nullish(v.union([v.string(), v.array(v.unknown())], typeMsg("a string or a list of content chunks"))),
 });
 
@@ -45,7 +48,10 @@ export const stopSchema = opt(
     [
       v.pipe(v.string(), v.minLength(1, "a stop sequence cannot be empty")),
       v.pipe(
-        v.array(v.pipe(v.string(typeMsg("a string")), v.minLength(1, "a stop sequence cannot be empty")), typeMsg("a string or a list of strings")),
+        v.array(
+          v.pipe(v.string(typeMsg("a string")), v.minLength(1, "a stop sequence cannot be empty")),
+          typeMsg("a string or a list of strings"),
+        ),
         v.maxLength(16, "at most 16 stop sequences"),
       ),
     ],
@@ -72,7 +78,9 @@ export const commonFields = {
   top_k: opt(int(-1, Number.MAX_SAFE_INTEGER, "-1 or 0 (off) or an integer ≥ 1")),
   min_p: opt(range(0, 1, "in [0, 1]")),
   repetition_penalty: opt(range(0, Number.MAX_VALUE, "a number > 0 (1 = off)", true)),
-  stop_token_ids: opt(v.array(int(0, Number.MAX_SAFE_INTEGER, "a token id (integer ≥ 0)"), typeMsg("a list of token ids"))),
+  stop_token_ids: opt(
+    v.array(int(0, Number.MAX_SAFE_INTEGER, "a token id (integer ≥ 0)"), typeMsg("a list of token ids")),
+  ),
   ignore_eos: opt(v.boolean(typeMsg("true or false"))),
   continue_final_message: opt(v.boolean(typeMsg("true or false"))),
   priority: opt(int(-1_000_000, 1_000_000, "an integer")),

@@ -55,7 +55,10 @@ function mergeGroup(group: Message[], callIds: string[]): Message[] {
   const index = group[0].index;
   if (role === "system") return group.map((m) => ({ ...m, content: aggregateContent([m.content]) }));
   if (role === "tool") {
-    const results = group.map((m) => ({ ...(m as Extract<Message, { role: "tool" }>), content: aggregateContent([m.content]) }));
+    const results = group.map((m) => ({
+      ...(m as Extract<Message, { role: "tool" }>),
+      content: aggregateContent([m.content]),
+    }));
     sortToolResults(results, callIds);
     return results;
   }
@@ -67,7 +70,13 @@ function mergeGroup(group: Message[], callIds: string[]): Message[] {
     if (m.toolCalls) calls.push(...m.toolCalls);
     prefix ||= m.prefix;
   }
-  return [{ role: "assistant", content: aggregateContent(group.map((m) => m.content)), toolCalls: calls.length ? calls : null, prefix, index }];
+  return [{
+    role: "assistant",
+    content: aggregateContent(group.map((m) => m.content)),
+    toolCalls: calls.length ? calls : null,
+    prefix,
+    index,
+  }];
 }
 
 /** `_aggregate_messages` of the v15 normalizer (system messages are not merged; no empty user is inserted). */

@@ -34,17 +34,28 @@ export type EncodeOptions = InputOptions;
 /** Encode an OpenAI-style / Mistral-style chat request to prompt ids. Throws ChatRequestError on a bad request. */
 export function encodeChat(tok: Tokenizer, req: ChatRequest, opts: EncodeOptions = {}): EncodedChat {
   if (tok.version !== "v15") {
-    throw new TokenizerError(`chat encoding needs an instruct v15 tokenizer; this tokenizer is ${tok.version ?? "of unknown version"} (supported: v15)`);
+    throw new TokenizerError(
+      `chat encoding needs an instruct v15 tokenizer; this tokenizer is ${
+        tok.version ?? "of unknown version"
+      } (supported: v15)`,
+    );
   }
   const messages = readMessages(req, opts);
   const tools = readTools(req);
   if (req.continue_final_message !== undefined && typeof req.continue_final_message !== "boolean") {
-    throw new ChatRequestError("continue_final_message", "shape", "continue_final_message must be a boolean", "true, false");
+    throw new ChatRequestError(
+      "continue_final_message",
+      "shape",
+      "continue_final_message must be a boolean",
+      "true, false",
+    );
   }
   const continueFinal = req.continue_final_message === true;
   validateMessages(messages, continueFinal);
   if (tok.modelSettings === null) {
-    throw new TokenizerError("v15 chat encoding needs the tokenizer's model_settings_builder (tekken.json) or one given when loading tokenizer.json");
+    throw new TokenizerError(
+      "v15 chat encoding needs the tokenizer's model_settings_builder (tekken.json) or one given when loading tokenizer.json",
+    );
   }
   const settings = buildSettings(tok.modelSettings, req.reasoning_effort);
   return new V15Encoder(tok).encode(aggregateMessages(messages), tools, settings, continueFinal);
@@ -56,7 +67,12 @@ export function encodeChatJson(tok: Tokenizer, json: string, opts: EncodeOptions
   try {
     req = pyLoads(json);
   } catch (e) {
-    throw new ChatRequestError("request", "json", `the request is not valid JSON: ${(e as Error).message}`, "a JSON object");
+    throw new ChatRequestError(
+      "request",
+      "json",
+      `the request is not valid JSON: ${(e as Error).message}`,
+      "a JSON object",
+    );
   }
   return encodeChat(tok, req as ChatRequest, opts);
 }
@@ -70,7 +86,12 @@ class V15Encoder {
     this.c = (name) => tok.controlId(name);
   }
 
-  encode(messages: Message[], tools: Tool[] | null, settings: { reasoning_effort?: string }, continueFinal: boolean): EncodedChat {
+  encode(
+    messages: Message[],
+    tools: Tool[] | null,
+    settings: { reasoning_effort?: string },
+    continueFinal: boolean,
+  ): EncodedChat {
     const firstUser = messages.findIndex((m) => m.role === "user");
     this.ids = [this.tok.bosId];
     let prefixIds: number[] | null = null;
@@ -83,11 +104,22 @@ class V15Encoder {
       } else if (m.role === "user") {
         if (i === firstUser) {
           if (tools && tools.length) {
-            const dumped = tools.map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.parameters } }));
-            this.ids.push(this.c("[AVAILABLE_TOOLS]"), ...this.tok.encode(pyDumps(dumped)), this.c("[/AVAILABLE_TOOLS]"));
+            const dumped = tools.map((t) => ({
+              type: "function",
+              function: { name: t.name, description: t.description, parameters: t.parameters },
+            }));
+            this.ids.push(
+              this.c("[AVAILABLE_TOOLS]"),
+              ...this.tok.encode(pyDumps(dumped)),
+              this.c("[/AVAILABLE_TOOLS]"),
+            );
           }
           if (settings.reasoning_effort !== undefined) {
-            this.ids.push(this.c("[MODEL_SETTINGS]"), ...this.tok.encode(pyDumps(settings, { sortKeys: true })), this.c("[/MODEL_SETTINGS]"));
+            this.ids.push(
+              this.c("[MODEL_SETTINGS]"),
+              ...this.tok.encode(pyDumps(settings, { sortKeys: true })),
+              this.c("[/MODEL_SETTINGS]"),
+            );
           }
         }
         this.ids.push(this.c("[INST]"));
@@ -98,9 +130,16 @@ class V15Encoder {
         this.content(m.content, false, m.index);
         this.ids.push(this.c("[/TOOL_RESULTS]"));
       } else {
-        const hasContent = typeof m.content === "string" ? m.content.length > 0 : Array.isArray(m.content) && m.content.length > 0;
+        const hasContent = typeof m.content === "string"
+          ? m.content.length > 0
+          : Array.isArray(m.content) && m.content.length > 0;
         if (!hasContent && !(m.toolCalls && m.toolCalls.length)) {
-          throw new ChatRequestError(`messages[${m.index}]`, "assistant-empty", "an assistant message needs content or tool_calls", "non-empty content, tool_calls, or both");
+          throw new ChatRequestError(
+            `messages[${m.index}]`,
+            "assistant-empty",
+            "an assistant message needs content or tool_calls",
+            "non-empty content, tool_calls, or both",
+          );
         }
         if (hasContent) this.content(m.content!, true, m.index);
         for (const call of m.toolCalls ?? []) this.toolCall(call);
@@ -128,16 +167,37 @@ class V15Encoder {
       if (chunk.closed) this.ids.push(this.c("[/THINK]"));
     } else {
       const cfg = this.tok.image;
-      if (!cfg) throw new ChatRequestError(`messages[${index}].content`, "image-unsupported", "this model's tokenizer has no image configuration, so it cannot take images", "text only");
+      if (!cfg) {
+        throw new ChatRequestError(
+          `messages[${index}].content`,
+          "image-unsupported",
+          "this model's tokenizer has no image configuration, so it cannot take images",
+          "text only",
+        );
+      }
       const grid = imageGrid(chunk.image, cfg);
-      if (grid.cols <= 0 || grid.rows <= 0) throw new ChatRequestError(`messages[${index}].content`, "image-size", `image ${chunk.image.width}x${chunk.image.height} is too thin to give one token row and column`, "images whose shorter side survives scaling to max_image_size");
+      if (grid.cols <= 0 || grid.rows <= 0) {
+        throw new ChatRequestError(
+          `messages[${index}].content`,
+          "image-size",
+          `image ${chunk.image.width}x${chunk.image.height} is too thin to give one token row and column`,
+          "images whose shorter side survives scaling to max_image_size",
+        );
+      }
       this.images.push({ ...chunk.image, ...grid, offset: this.ids.length });
-      this.ids.push(...imageTokens(grid, { img: this.c("[IMG]"), imgBreak: this.c("[IMG_BREAK]"), imgEnd: this.c("[IMG_END]") }));
+      this.ids.push(
+        ...imageTokens(grid, { img: this.c("[IMG]"), imgBreak: this.c("[IMG_BREAK]"), imgEnd: this.c("[IMG_END]") }),
+      );
     }
   }
 
   private toolCall(call: ToolCall): void {
-    this.ids.push(this.c("[TOOL_CALLS]"), ...this.tok.encode(call.name), this.c("[ARGS]"), ...this.tok.encode(normalizeArguments(call.arguments)));
+    this.ids.push(
+      this.c("[TOOL_CALLS]"),
+      ...this.tok.encode(call.name),
+      this.c("[ARGS]"),
+      ...this.tok.encode(normalizeArguments(call.arguments)),
+    );
   }
 }
 
@@ -151,6 +211,8 @@ export function normalizeArguments(args: string): string {
 /** mistral-common `_maybe_put_image_first`: [text..., image] -> [image, text...]. */
 function imageFirst(chunks: Chunk[]): Chunk[] {
   const last = chunks[chunks.length - 1];
-  if (chunks.length >= 2 && last.type === "image" && chunks.slice(0, -1).every((c) => c.type === "text")) return [last, ...chunks.slice(0, -1)];
+  if (chunks.length >= 2 && last.type === "image" && chunks.slice(0, -1).every((c) => c.type === "text")) {
+    return [last, ...chunks.slice(0, -1)];
+  }
   return chunks;
 }

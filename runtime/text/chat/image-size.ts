@@ -12,7 +12,9 @@ export function sniffImageSize(b: Uint8Array): Size | null {
   const u32be = (o: number) => ((b[o] << 24) >>> 0) + ((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]);
   const u24le = (o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] << 16);
   const ascii = (o: number, s: string) => [...s].every((c, k) => b[o + k] === c.charCodeAt(0));
-  if (b.length >= 24 && b[0] === 0x89 && ascii(1, "PNG") && ascii(12, "IHDR")) return { width: u32be(16), height: u32be(20) };
+  if (b.length >= 24 && b[0] === 0x89 && ascii(1, "PNG") && ascii(12, "IHDR")) {
+    return { width: u32be(16), height: u32be(20) };
+  }
   if (b.length >= 10 && (ascii(0, "GIF87a") || ascii(0, "GIF89a"))) return { width: u16le(6), height: u16le(8) };
   if (b.length >= 26 && ascii(0, "BM")) {
     const h = b[22] | (b[23] << 8) | (b[24] << 16) | (b[25] << 24);
@@ -71,7 +73,10 @@ function roundHalfEven(x: number): number {
 }
 
 /** The token grid mistral-common gives an image: columns and rows of [IMG] (model-spec §4.4). */
-export function imageGrid(size: Size, cfg: { imagePatchSize: number; maxImageSize: number; spatialMergeSize: number }): { cols: number; rows: number } {
+export function imageGrid(
+  size: Size,
+  cfg: { imagePatchSize: number; maxImageSize: number; spatialMergeSize: number },
+): { cols: number; rows: number } {
   let { width: w, height: h } = size;
   const ratio = Math.max(h / cfg.maxImageSize, w / cfg.maxImageSize);
   if (ratio > 1) {
@@ -83,7 +88,10 @@ export function imageGrid(size: Size, cfg: { imagePatchSize: number; maxImageSiz
 }
 
 /** `([IMG] * cols + [IMG_BREAK]) * rows`, the last [IMG_BREAK] replaced by [IMG_END]. */
-export function imageTokens(grid: { cols: number; rows: number }, ids: { img: number; imgBreak: number; imgEnd: number }): number[] {
+export function imageTokens(
+  grid: { cols: number; rows: number },
+  ids: { img: number; imgBreak: number; imgEnd: number },
+): number[] {
   const out: number[] = [];
   for (let r = 0; r < grid.rows; r++) {
     for (let c = 0; c < grid.cols; c++) out.push(ids.img);

@@ -31,7 +31,12 @@ export interface InputMessage {
 
 export interface InputTool {
   type?: "function";
-  function: { name: string; description?: string | null; parameters?: Record<string, unknown> | null; strict?: boolean };
+  function: {
+    name: string;
+    description?: string | null;
+    parameters?: Record<string, unknown> | null;
+    strict?: boolean;
+  };
 }
 
 export interface ChatRequest {

@@ -26,8 +26,16 @@ const enum Mode {
   AfterValue, // after a value: `,` or the closing bracket, or nothing more at the top level
   Str, // in a value string
   StrEsc, // after `\` in a value string
-  StrU1, StrU2, StrU3, StrU4, // in \uXXXX of a value string, that many hex digits to go… (U1 = 1 read)
-  KeyStr, KeyStrEsc, KeyStrU1, KeyStrU2, KeyStrU3, KeyStrU4, // the same inside a key
+  StrU1,
+  StrU2,
+  StrU3,
+  StrU4, // in \uXXXX of a value string, that many hex digits to go… (U1 = 1 read)
+  KeyStr,
+  KeyStrEsc,
+  KeyStrU1,
+  KeyStrU2,
+  KeyStrU3,
+  KeyStrU4, // the same inside a key
   Minus, // after `-`
   Zero, // a number's integer part is 0
   Int, // in the integer digits
@@ -36,15 +44,29 @@ const enum Mode {
   Exp, // after e/E
   ExpSign, // after e+ / e-
   ExpDigits, // in the exponent digits
-  T1, T2, T3, // t|r|u|e: bytes of "true" read so far
-  F1, F2, F3, F4,
-  N1, N2, N3,
+  T1,
+  T2,
+  T3, // t|r|u|e: bytes of "true" read so far
+  F1,
+  F2,
+  F3,
+  F4,
+  N1,
+  N2,
+  N3,
 }
 
 const LITERALS: Array<[Mode, number, Mode | null]> = [
-  [Mode.T1, 0x72, Mode.T2], [Mode.T2, 0x75, Mode.T3], [Mode.T3, 0x65, null],
-  [Mode.F1, 0x61, Mode.F2], [Mode.F2, 0x6c, Mode.F3], [Mode.F3, 0x73, Mode.F4], [Mode.F4, 0x65, null],
-  [Mode.N1, 0x75, Mode.N2], [Mode.N2, 0x6c, Mode.N3], [Mode.N3, 0x6c, null],
+  [Mode.T1, 0x72, Mode.T2],
+  [Mode.T2, 0x75, Mode.T3],
+  [Mode.T3, 0x65, null],
+  [Mode.F1, 0x61, Mode.F2],
+  [Mode.F2, 0x6c, Mode.F3],
+  [Mode.F3, 0x73, Mode.F4],
+  [Mode.F4, 0x65, null],
+  [Mode.N1, 0x75, Mode.N2],
+  [Mode.N2, 0x6c, Mode.N3],
+  [Mode.N3, 0x6c, null],
 ];
 const literalNext = new Map(LITERALS.map(([m, byte, next]) => [m, { byte, next }]));
 
@@ -100,7 +122,9 @@ export class JsonGrammar extends MemoisedGrammar {
     const { mode, stack } = s;
     const to = (m: Mode, st = stack) => this.#intern(m, st, 0);
     const ws = () => (s.wsRun < MAX_WS_RUN ? this.#intern(mode, stack, s.wsRun + 1) : -1);
-    const open = (kind: "o" | "a") => (stack.length < MAX_DEPTH ? to(kind === "o" ? Mode.KeyOrClose : Mode.ValueOrClose, stack + kind) : -1);
+    const open = (
+      kind: "o" | "a",
+    ) => (stack.length < MAX_DEPTH ? to(kind === "o" ? Mode.KeyOrClose : Mode.ValueOrClose, stack + kind) : -1);
     const value = (): number => {
       if (b === 0x7b) return open("o");
       if (b === 0x5b) return open("a");
@@ -128,7 +152,13 @@ export class JsonGrammar extends MemoisedGrammar {
       case Mode.ValueOrClose:
         return isWs(b) ? ws() : b === 0x5d ? to(Mode.AfterValue, stack.slice(0, -1)) : value();
       case Mode.KeyOrClose:
-        return isWs(b) ? ws() : b === 0x22 ? to(Mode.KeyStr) : b === 0x7d ? to(Mode.AfterValue, stack.slice(0, -1)) : -1;
+        return isWs(b)
+          ? ws()
+          : b === 0x22
+          ? to(Mode.KeyStr)
+          : b === 0x7d
+          ? to(Mode.AfterValue, stack.slice(0, -1))
+          : -1;
       case Mode.Key:
         return isWs(b) ? ws() : b === 0x22 ? to(Mode.KeyStr) : -1;
       case Mode.Colon:
@@ -148,8 +178,12 @@ export class JsonGrammar extends MemoisedGrammar {
         if (!ESCAPABLE.has(b)) return -1;
         return b === 0x75 ? to(inKey ? Mode.KeyStrU1 : Mode.StrU1) : to(inKey ? Mode.KeyStr : Mode.Str);
       }
-      case Mode.StrU1: case Mode.StrU2: case Mode.StrU3:
-      case Mode.KeyStrU1: case Mode.KeyStrU2: case Mode.KeyStrU3:
+      case Mode.StrU1:
+      case Mode.StrU2:
+      case Mode.StrU3:
+      case Mode.KeyStrU1:
+      case Mode.KeyStrU2:
+      case Mode.KeyStrU3:
         return isHex(b) ? to(mode + 1) : -1;
       case Mode.StrU4:
         return isHex(b) ? to(Mode.Str) : -1;

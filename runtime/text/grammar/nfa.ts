@@ -12,7 +12,8 @@ import { MemoisedGrammar } from "./memo-grammar.ts";
 /** Bytes an edge accepts: a 256-entry table of 0/1. */
 export type ByteSet = Uint8Array;
 
-export const byteSet = (pred: (b: number) => boolean): ByteSet => Uint8Array.from({ length: 256 }, (_, b) => (pred(b) ? 1 : 0));
+export const byteSet = (pred: (b: number) => boolean): ByteSet =>
+  Uint8Array.from({ length: 256 }, (_, b) => (pred(b) ? 1 : 0));
 export const oneByte = (c: number): ByteSet => byteSet((b) => b === c);
 
 export class Nfa {
@@ -107,7 +108,9 @@ export class LazyDfa extends MemoisedGrammar {
     const key = set.join(",");
     let id = this.#ids.get(key);
     if (id === undefined) {
-      if (this.#sets.length >= this.maxStates) throw new GrammarLimitError(`The grammar needs more than ${this.maxStates} DFA states; simplify the schema`);
+      if (this.#sets.length >= this.maxStates) {
+        throw new GrammarLimitError(`The grammar needs more than ${this.maxStates} DFA states; simplify the schema`);
+      }
       id = this.#sets.length;
       this.#sets.push(set);
       this.#ids.set(key, id);

@@ -9,7 +9,7 @@
 // Worked example: {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]} accepts
 // `{"a": -12}` and `{ "a":3 }` but not `{}` (a is required), `{"a":1.5}` or `{"b":1,"a":1}` (no other keys).
 import { MAX_WS_RUN } from "./json-grammar.ts";
-import { LazyDfa, Nfa, byteSet, oneByte } from "./nfa.ts";
+import { byteSet, LazyDfa, Nfa, oneByte } from "./nfa.ts";
 
 export class SchemaError extends Error {
   override name = "SchemaError";
@@ -31,8 +31,33 @@ const SIGN = byteSet((b) => b === 0x2b || b === 0x2d);
 const EXP = byteSet((b) => b === 0x65 || b === 0x45);
 const ch = (c: string) => oneByte(c.charCodeAt(0));
 
-const SHAPE_KEYS = new Set(["type", "properties", "required", "additionalProperties", "items", "minItems", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions"]);
-const REFUSED_KEYS = ["prefixItems", "patternProperties", "not", "if", "then", "else", "dependentSchemas", "unevaluatedProperties", "contains"];
+const SHAPE_KEYS = new Set([
+  "type",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "minItems",
+  "enum",
+  "const",
+  "anyOf",
+  "oneOf",
+  "allOf",
+  "$ref",
+  "$defs",
+  "definitions",
+]);
+const REFUSED_KEYS = [
+  "prefixItems",
+  "patternProperties",
+  "not",
+  "if",
+  "then",
+  "else",
+  "dependentSchemas",
+  "unevaluatedProperties",
+  "contains",
+];
 
 type Schema = Record<string, unknown>;
 
@@ -65,9 +90,17 @@ class Compiler {
   value(schema: unknown, path: string, next: number, refs: string[]): number {
     if (schema === true) return this.any(next, 0);
     if (schema === false) throw new SchemaError(`${path}: the schema false accepts no value`);
-    if (schema === null || typeof schema !== "object" || Array.isArray(schema)) throw new SchemaError(`${path}: a schema must be an object or a boolean, got ${JSON.stringify(schema)}`);
+    if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
+      throw new SchemaError(`${path}: a schema must be an object or a boolean, got ${JSON.stringify(schema)}`);
+    }
     const s = schema as Schema;
-    for (const key of REFUSED_KEYS) if (key in s) throw new SchemaError(`${path}.${key}: not supported in gust's JSON schema mode; supported: ${[...SHAPE_KEYS].join(", ")}`);
+    for (const key of REFUSED_KEYS) {
+      if (key in s) {
+        throw new SchemaError(
+          `${path}.${key}: not supported in gust's JSON schema mode; supported: ${[...SHAPE_KEYS].join(", ")}`,
+        );
+      }
+    }
     if (typeof s.$ref === "string") return this.ref(s.$ref, path, next, refs);
     if ("const" in s) return this.lit(JSON.stringify(s.const), next);
     if (Array.isArray(s.enum)) {
@@ -77,37 +110,63 @@ class Compiler {
     for (const key of ["anyOf", "oneOf"] as const) {
       const alts = s[key];
       if (alts === undefined) continue;
-      if (!Array.isArray(alts) || alts.length === 0) throw new SchemaError(`${path}.${key}: must be a non-empty list of schemas`);
-      return this.nfa.either(...alts.map((alt, i) => this.value({ ...s, [key]: undefined, ...(alt as Schema) }, `${path}.${key}[${i}]`, next, refs)));
+      if (!Array.isArray(alts) || alts.length === 0) {
+        throw new SchemaError(`${path}.${key}: must be a non-empty list of schemas`);
+      }
+      return this.nfa.either(
+        ...alts.map((alt, i) =>
+          this.value({ ...s, [key]: undefined, ...(alt as Schema) }, `${path}.${key}[${i}]`, next, refs)
+        ),
+      );
     }
     if (s.allOf !== undefined) {
-      if (!Array.isArray(s.allOf) || s.allOf.length !== 1) throw new SchemaError(`${path}.allOf: only a list of one schema is supported`);
+      if (!Array.isArray(s.allOf) || s.allOf.length !== 1) {
+        throw new SchemaError(`${path}.allOf: only a list of one schema is supported`);
+      }
       return this.value({ ...s, allOf: undefined, ...(s.allOf[0] as Schema) }, `${path}.allOf[0]`, next, refs);
     }
     const type = s.type ?? (s.properties !== undefined ? "object" : s.items !== undefined ? "array" : undefined);
     if (type === undefined) return this.any(next, 0);
-    if (Array.isArray(type)) return this.nfa.either(...type.map((t, i) => this.typed(String(t), s, `${path}.type[${i}]`, next, refs)));
+    if (Array.isArray(type)) {
+      return this.nfa.either(...type.map((t, i) => this.typed(String(t), s, `${path}.type[${i}]`, next, refs)));
+    }
     return this.typed(String(type), s, path, next, refs);
   }
 
   typed(type: string, s: Schema, path: string, next: number, refs: string[]): number {
     switch (type) {
-      case "object": return this.object(s, path, next, refs);
-      case "array": return this.array(s.items, typeof s.minItems === "number" && s.minItems >= 1, `${path}.items`, next, refs, 0);
-      case "string": return this.string(next);
-      case "integer": return this.integer(next);
-      case "number": return this.number(next);
-      case "boolean": return this.nfa.either(this.lit("true", next), this.lit("false", next));
-      case "null": return this.lit("null", next);
-      default: throw new SchemaError(`${path}.type: ${JSON.stringify(type)} is not a JSON Schema type; allowed: object, array, string, integer, number, boolean, null`);
+      case "object":
+        return this.object(s, path, next, refs);
+      case "array":
+        return this.array(s.items, typeof s.minItems === "number" && s.minItems >= 1, `${path}.items`, next, refs, 0);
+      case "string":
+        return this.string(next);
+      case "integer":
+        return this.integer(next);
+      case "number":
+        return this.number(next);
+      case "boolean":
+        return this.nfa.either(this.lit("true", next), this.lit("false", next));
+      case "null":
+        return this.lit("null", next);
+      default:
+        throw new SchemaError(
+          `${path}.type: ${
+            JSON.stringify(type)
+          } is not a JSON Schema type; allowed: object, array, string, integer, number, boolean, null`,
+        );
     }
   }
 
   ref(ref: string, path: string, next: number, refs: string[]): number {
     const m = /^#\/(\$defs|definitions)\/([^/]+)$/.exec(ref);
     const defs = m ? ((this.root as Schema)?.[m[1]] as Schema | undefined) : undefined;
-    if (!m || !defs || !(m[2] in defs)) throw new SchemaError(`${path}.$ref: ${JSON.stringify(ref)} does not name an entry of #/$defs or #/definitions`);
-    if (refs.includes(ref)) throw new SchemaError(`${path}.$ref: ${ref} refers to itself; recursive schemas are not supported`);
+    if (!m || !defs || !(m[2] in defs)) {
+      throw new SchemaError(`${path}.$ref: ${JSON.stringify(ref)} does not name an entry of #/$defs or #/definitions`);
+    }
+    if (refs.includes(ref)) {
+      throw new SchemaError(`${path}.$ref: ${ref} refers to itself; recursive schemas are not supported`);
+    }
     return this.value(defs[m[2]], `${ref.slice(2).replace(/\//g, ".")}`, next, [...refs, ref]);
   }
 
@@ -116,14 +175,24 @@ class Compiler {
   object(s: Schema, path: string, next: number, refs: string[]): number {
     const props = s.properties;
     if (props === undefined) {
-      const valueSchema = s.additionalProperties === undefined || s.additionalProperties === true ? true : s.additionalProperties === false ? null : s.additionalProperties;
+      const valueSchema = s.additionalProperties === undefined || s.additionalProperties === true
+        ? true
+        : s.additionalProperties === false
+        ? null
+        : s.additionalProperties;
       if (valueSchema === null) return this.lit("{", this.ws(this.lit("}", next)));
       return this.map(valueSchema === true ? null : valueSchema, `${path}.additionalProperties`, next, refs, 0);
     }
-    if (props === null || typeof props !== "object" || Array.isArray(props)) throw new SchemaError(`${path}.properties: must be an object of schemas`);
+    if (props === null || typeof props !== "object" || Array.isArray(props)) {
+      throw new SchemaError(`${path}.properties: must be an object of schemas`);
+    }
     const names = Object.keys(props);
     const required = new Set(Array.isArray(s.required) ? (s.required as unknown[]).map(String) : []);
-    for (const r of required) if (!names.includes(r)) throw new SchemaError(`${path}.required: ${JSON.stringify(r)} is not among the properties`);
+    for (const r of required) {
+      if (!names.includes(r)) {
+        throw new SchemaError(`${path}.required: ${JSON.stringify(r)} is not among the properties`);
+      }
+    }
     const memo = new Map<string, number>();
     const build = (i: number, emitted: boolean): number => {
       const key = `${i}|${emitted}`;
@@ -133,7 +202,12 @@ class Compiler {
       if (i === names.length) start = this.ws(this.lit("}", next));
       else {
         const name = names[i];
-        const afterKey = this.ws(this.lit(":", this.ws(this.value((props as Schema)[name], `${path}.properties.${name}`, build(i + 1, true), refs))));
+        const afterKey = this.ws(
+          this.lit(
+            ":",
+            this.ws(this.value((props as Schema)[name], `${path}.properties.${name}`, build(i + 1, true), refs)),
+          ),
+        );
         const keyed = this.lit(JSON.stringify(name), afterKey);
         const present = this.ws(emitted ? this.lit(",", this.ws(keyed)) : keyed);
         start = required.has(name) ? present : this.nfa.either(present, build(i + 1, emitted));
@@ -147,7 +221,9 @@ class Compiler {
   /** An object of any keys whose values follow `valueSchema` (null: any value). */
   map(valueSchema: unknown, path: string, next: number, refs: string[], depth: number): number {
     const after = this.nfa.state();
-    const value = (into: number) => (valueSchema === null ? this.any(into, depth + 1) : this.value(valueSchema, path, into, refs));
+    const value = (
+      into: number,
+    ) => (valueSchema === null ? this.any(into, depth + 1) : this.value(valueSchema, path, into, refs));
     const entry = this.string(this.ws(this.lit(":", this.ws(value(after)))));
     this.nfa.epsilon[after].push(this.ws(this.lit(",", this.ws(entry))), this.ws(this.lit("}", next)));
     return this.lit("{", this.ws(this.nfa.either(this.lit("}", next), entry)));
@@ -156,14 +232,24 @@ class Compiler {
   /** `[` items separated by commas `]`; items undefined = any value. */
   array(items: unknown, nonEmpty: boolean, path: string, next: number, refs: string[], depth: number): number {
     const after = this.nfa.state();
-    const item = items === undefined || items === true ? this.any(after, depth + 1) : this.value(items, path, after, refs);
+    const item = items === undefined || items === true
+      ? this.any(after, depth + 1)
+      : this.value(items, path, after, refs);
     this.nfa.epsilon[after].push(this.ws(this.lit(",", this.ws(item))), this.ws(this.lit("]", next)));
     return this.lit("[", this.ws(nonEmpty ? item : this.nfa.either(this.lit("]", next), item)));
   }
 
   any(next: number, depth: number): number {
-    const alts = [this.string(next), this.number(next), this.lit("true", next), this.lit("false", next), this.lit("null", next)];
-    if (depth < ANY_DEPTH) alts.push(this.map(null, "", next, [], depth), this.array(undefined, false, "", next, [], depth));
+    const alts = [
+      this.string(next),
+      this.number(next),
+      this.lit("true", next),
+      this.lit("false", next),
+      this.lit("null", next),
+    ];
+    if (depth < ANY_DEPTH) {
+      alts.push(this.map(null, "", next, [], depth), this.array(undefined, false, "", next, [], depth));
+    }
     return this.nfa.either(...alts);
   }
 

@@ -127,7 +127,7 @@ export class TokenMasker {
       if (id >= 0) {
         mask[id] = 1;
         const more = sameBytes.get(node);
-        if (more) for (const other of more) mask[other] = 1;
+        if (more) { for (const other of more) mask[other] = 1; }
       }
       for (let c = firstChild[node]; c !== -1; c = nextSibling[c]) top = this.#push(top, c, s);
     }

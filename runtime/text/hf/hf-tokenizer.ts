@@ -46,7 +46,9 @@ export class HfTokenizer implements Tokenizer {
 
   constructor(tokenizerJson: unknown, tokenizerConfig: unknown = {}, opts: HfOptions = {}) {
     const doc = tokenizerJson as any;
-    if (!doc || typeof doc !== "object" || !doc.model) throw new TokenizerError("tokenizer.json: missing the `model` object");
+    if (!doc || typeof doc !== "object" || !doc.model) {
+      throw new TokenizerError("tokenizer.json: missing the `model` object");
+    }
     const added: any[] = Array.isArray(doc.added_tokens) ? doc.added_tokens : [];
     let maxId = -1;
     for (const t of added) {
@@ -57,7 +59,11 @@ export class HfTokenizer implements Tokenizer {
       }
     }
     const vocab = doc.model.vocab;
-    if (vocab && typeof vocab === "object" && !Array.isArray(vocab)) for (const id of Object.values(vocab) as number[]) maxId = Math.max(maxId, id);
+    if (vocab && typeof vocab === "object" && !Array.isArray(vocab)) {
+      for (const id of Object.values(vocab) as number[]) {
+        maxId = Math.max(maxId, id);
+      }
+    }
     this.vocabSize = maxId + 1;
     // the library only ever sees non-special added tokens: text cannot turn into control ids
     const safe = { ...doc, added_tokens: added.filter((t) => !t.special), post_processor: null };
@@ -71,16 +77,28 @@ export class HfTokenizer implements Tokenizer {
     const tokName = (v: unknown) => (typeof v === "string" ? v : (v as any)?.content);
     this.bosId = this.byName.get("<s>") ?? this.byName.get(tokName(cfg.bos_token)) ?? -1;
     this.eosId = this.byName.get("</s>") ?? this.byName.get(tokName(cfg.eos_token)) ?? -1;
-    if (this.bosId < 0 || this.eosId < 0) throw new TokenizerError("tokenizer.json: no special <s> / </s> tokens (BOS and EOS are required)");
+    if (this.bosId < 0 || this.eosId < 0) {
+      throw new TokenizerError("tokenizer.json: no special <s> / </s> tokens (BOS and EOS are required)");
+    }
     this.version = opts.version !== undefined ? opts.version : this.byName.has("[MODEL_SETTINGS]") ? "v15" : null;
-    this.modelSettings = opts.modelSettings !== undefined ? opts.modelSettings : this.version === "v15" ? V15_DEFAULT_SETTINGS : null;
+    this.modelSettings = opts.modelSettings !== undefined
+      ? opts.modelSettings
+      : this.version === "v15"
+      ? V15_DEFAULT_SETTINGS
+      : null;
     this.image = opts.image ?? null;
   }
 
   encode(text: string): number[] {
     const ids = this.lib.encode(text, { add_special_tokens: false }).ids;
     for (const id of ids) {
-      if (this.names.has(id)) throw new TokenizerError(`tokenizer.json produced control token ${this.names.get(id)} from plain text; refusing (the vocabulary's merges can build a control token)`);
+      if (this.names.has(id)) {
+        throw new TokenizerError(
+          `tokenizer.json produced control token ${
+            this.names.get(id)
+          } from plain text; refusing (the vocabulary's merges can build a control token)`,
+        );
+      }
     }
     return ids;
   }
@@ -125,7 +143,9 @@ export class HfTokenizer implements Tokenizer {
 
   controlId(name: string): number {
     const id = this.byName.get(name);
-    if (id === undefined) throw new TokenizerError(`control token ${name} is not a special token of this tokenizer.json`);
+    if (id === undefined) {
+      throw new TokenizerError(`control token ${name} is not a special token of this tokenizer.json`);
+    }
     return id;
   }
 

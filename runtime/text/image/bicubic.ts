@@ -67,7 +67,14 @@ export interface Raster<T extends Uint8Array | Float32Array> {
 }
 
 /** Horizontal pass of one source row into `out` (dstW·channels floats). */
-function resizeRow(src: Uint8Array | Float32Array, rowStart: number, ch: number, x: AxisTaps, dstW: number, out: Float32Array): void {
+function resizeRow(
+  src: Uint8Array | Float32Array,
+  rowStart: number,
+  ch: number,
+  x: AxisTaps,
+  dstW: number,
+  out: Float32Array,
+): void {
   const { index, weight } = x;
   for (let d = 0; d < dstW; d++) {
     const k = d * 4;
@@ -84,10 +91,18 @@ function resizeRow(src: Uint8Array | Float32Array, rowStart: number, ch: number,
 
 /** Resize to dstW × dstH, float32 result (values may overshoot 0…255 slightly, as OpenCV's do).
  * Memory stays at four horizontally resized rows plus the output, however large the source is. */
-export function resizeBicubic(src: Raster<Uint8Array | Float32Array>, dstW: number, dstH: number): Raster<Float32Array> {
+export function resizeBicubic(
+  src: Raster<Uint8Array | Float32Array>,
+  dstW: number,
+  dstH: number,
+): Raster<Float32Array> {
   const { width: srcW, height: srcH, channels: ch, data } = src;
-  if (!(srcW > 0 && srcH > 0 && dstW > 0 && dstH > 0)) throw new RangeError(`resize needs positive sizes, got ${srcW}x${srcH} -> ${dstW}x${dstH}`);
-  if (data.length !== srcW * srcH * ch) throw new RangeError(`raster of ${srcW}x${srcH}x${ch} needs ${srcW * srcH * ch} samples, got ${data.length}`);
+  if (!(srcW > 0 && srcH > 0 && dstW > 0 && dstH > 0)) {
+    throw new RangeError(`resize needs positive sizes, got ${srcW}x${srcH} -> ${dstW}x${dstH}`);
+  }
+  if (data.length !== srcW * srcH * ch) {
+    throw new RangeError(`raster of ${srcW}x${srcH}x${ch} needs ${srcW * srcH * ch} samples, got ${data.length}`);
+  }
   const out = new Float32Array(dstW * dstH * ch);
   const x = axisTaps(srcW, dstW);
   const y = axisTaps(srcH, dstH);
@@ -109,7 +124,10 @@ export function resizeBicubic(src: Raster<Uint8Array | Float32Array>, dstW: numb
   for (let d = 0; d < dstH; d++) {
     const k = d * 4;
     // fetch all four before using any: a later fetch may evict a slot only if its row is below all four
-    const r0 = rowFor(y.index[k]), r1 = rowFor(y.index[k + 1]), r2 = rowFor(y.index[k + 2]), r3 = rowFor(y.index[k + 3]);
+    const r0 = rowFor(y.index[k]),
+      r1 = rowFor(y.index[k + 1]),
+      r2 = rowFor(y.index[k + 2]),
+      r3 = rowFor(y.index[k + 3]);
     const b0 = y.weight[k], b1 = y.weight[k + 1], b2 = y.weight[k + 2], b3 = y.weight[k + 3];
     const o = d * rowLen;
     // OpenCV's vertical pass runs 4 floats at a time as t = S3·b3; t += S2·b2; t += S1·b1; t += S0·b0 and

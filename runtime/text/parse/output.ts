@@ -43,7 +43,11 @@ export function foldEvents(events: StreamEvent[], hasReasoning: boolean, ended: 
   return {
     content: content === "" ? null : content,
     reasoning: hasReasoning ? reasoning : null,
-    toolCalls: [...calls.values()].filter((c) => c.done).map(({ id, name, arguments: a }) => ({ id, name, arguments: a })),
+    toolCalls: [...calls.values()].filter((c) => c.done).map(({ id, name, arguments: a }) => ({
+      id,
+      name,
+      arguments: a,
+    })),
     errors,
     ended,
   };

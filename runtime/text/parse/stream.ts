@@ -189,7 +189,15 @@ export class OutputStreamParser {
   private startArgs(name: string): void {
     this.callIndex++;
     if (!FUNCTION_NAME_RE.test(name)) {
-      this.events.push({ type: "error", code: "tool-name-invalid", index: this.callIndex, message: `tool call ${this.callIndex}: ${JSON.stringify(name)} is not a valid function name (^[a-zA-Z0-9_-]{1,64}$)`, text: name });
+      this.events.push({
+        type: "error",
+        code: "tool-name-invalid",
+        index: this.callIndex,
+        message: `tool call ${this.callIndex}: ${
+          JSON.stringify(name)
+        } is not a valid function name (^[a-zA-Z0-9_-]{1,64}$)`,
+        text: name,
+      });
       this.mode = "skip";
       this.argsText = "";
       this.callOpen = false;
@@ -208,7 +216,13 @@ export class OutputStreamParser {
     try {
       JSON.parse(text);
     } catch (e) {
-      this.events.push({ type: "error", code: "tool-arguments-invalid", index: this.callIndex, message: `tool call ${this.callIndex}: arguments are not valid JSON (${(e as Error).message})`, text });
+      this.events.push({
+        type: "error",
+        code: "tool-arguments-invalid",
+        index: this.callIndex,
+        message: `tool call ${this.callIndex}: arguments are not valid JSON (${(e as Error).message})`,
+        text,
+      });
       return;
     }
     this.events.push({ type: "tool_call_end", index: this.callIndex, arguments: text });
@@ -222,14 +236,26 @@ export class OutputStreamParser {
     try {
       list = JSON.parse(text);
     } catch (e) {
-      this.events.push({ type: "error", code: "tool-arguments-invalid", index: this.callIndex + 1, message: `tool call list is not valid JSON (${(e as Error).message})`, text });
+      this.events.push({
+        type: "error",
+        code: "tool-arguments-invalid",
+        index: this.callIndex + 1,
+        message: `tool call list is not valid JSON (${(e as Error).message})`,
+        text,
+      });
       return;
     }
     for (const call of Array.isArray(list) ? list : [list]) {
       const name = (call as any)?.name;
       this.callIndex++;
       if (typeof name !== "string" || !FUNCTION_NAME_RE.test(name)) {
-        this.events.push({ type: "error", code: "tool-name-invalid", index: this.callIndex, message: `tool call ${this.callIndex}: ${JSON.stringify(name)} is not a valid function name`, text: JSON.stringify(call) });
+        this.events.push({
+          type: "error",
+          code: "tool-name-invalid",
+          index: this.callIndex,
+          message: `tool call ${this.callIndex}: ${JSON.stringify(name)} is not a valid function name`,
+          text: JSON.stringify(call),
+        });
         continue;
       }
       const args = (call as any).arguments ?? {};
@@ -244,23 +270,53 @@ export class OutputStreamParser {
   private closeCall(atEnd: boolean): void {
     if (this.mode === "name") {
       const name = this.name.trim();
-      this.events.push({ type: "error", code: "tool-call-truncated", index: this.callIndex + 1, message: `tool call ${this.callIndex + 1} ended inside its name ${JSON.stringify(name)} before [ARGS]`, text: name });
+      this.events.push({
+        type: "error",
+        code: "tool-call-truncated",
+        index: this.callIndex + 1,
+        message: `tool call ${this.callIndex + 1} ended inside its name ${JSON.stringify(name)} before [ARGS]`,
+        text: name,
+      });
       this.callIndex++;
     } else if (this.mode === "legacy") {
-      this.events.push({ type: "error", code: "tool-call-truncated", index: this.callIndex + 1, message: "the tool call list ended before its JSON closed", text: this.argsText.trim() });
+      this.events.push({
+        type: "error",
+        code: "tool-call-truncated",
+        index: this.callIndex + 1,
+        message: "the tool call list ended before its JSON closed",
+        text: this.argsText.trim(),
+      });
     } else if (this.mode === "args") {
       if (this.callOpen) {
         const st = this.scanner.state;
         if (st === "scalar") this.endArgs();
         else if (st === "start") {
           this.callOpen = false;
-          this.events.push({ type: "error", code: "tool-call-truncated", index: this.callIndex, message: `tool call ${this.callIndex} has no arguments`, text: "" });
+          this.events.push({
+            type: "error",
+            code: "tool-call-truncated",
+            index: this.callIndex,
+            message: `tool call ${this.callIndex} has no arguments`,
+            text: "",
+          });
         } else {
           this.callOpen = false;
-          this.events.push({ type: "error", code: "tool-call-truncated", index: this.callIndex, message: `tool call ${this.callIndex} ended before its arguments' JSON closed`, text: this.argsText.trim() });
+          this.events.push({
+            type: "error",
+            code: "tool-call-truncated",
+            index: this.callIndex,
+            message: `tool call ${this.callIndex} ended before its arguments' JSON closed`,
+            text: this.argsText.trim(),
+          });
         }
       } else if (this.scanner.trailing) {
-        this.events.push({ type: "error", code: "tool-arguments-trailing", index: this.callIndex, message: `tool call ${this.callIndex}: text after the arguments' JSON`, text: this.scanner.trailing });
+        this.events.push({
+          type: "error",
+          code: "tool-arguments-trailing",
+          index: this.callIndex,
+          message: `tool call ${this.callIndex}: text after the arguments' JSON`,
+          text: this.scanner.trailing,
+        });
       }
     }
     if (this.mode !== "content" && this.mode !== "think") this.mode = "content";
@@ -272,8 +328,9 @@ export class OutputStreamParser {
     for (const e of events) {
       const last = out[out.length - 1];
       if (last && (e.type === "content" || e.type === "reasoning") && last.type === e.type) last.text += e.text;
-      else if (last && e.type === "tool_call_args" && last.type === "tool_call_args" && last.index === e.index) last.text += e.text;
-      else out.push({ ...e });
+      else if (last && e.type === "tool_call_args" && last.type === "tool_call_args" && last.index === e.index) {
+        last.text += e.text;
+      } else out.push({ ...e });
     }
     return out;
   }

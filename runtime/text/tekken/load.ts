@@ -31,7 +31,9 @@ function base64Decode(s: string): Uint8Array {
 }
 
 function int(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) fail(`${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    fail(`${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
   return v;
 }
 
@@ -40,13 +42,17 @@ function parseEnumSetting(v: unknown, what: string): EnumSetting {
   if (!o || typeof o !== "object") fail(`${what} must be an object`);
   if (o.type !== "enum") fail(`${what}.type must be "enum", got ${JSON.stringify(o.type)}`);
   const values = o.values;
-  if (!Array.isArray(values) || !values.every((x) => typeof x === "string")) fail(`${what}.values must be a list of strings`);
+  if (!Array.isArray(values) || !values.every((x) => typeof x === "string")) {
+    fail(`${what}.values must be a list of strings`);
+  }
   if (new Set(values).size !== values.length) fail(`${what}.values has duplicates: ${JSON.stringify(values)}`);
   const acceptsNone = o.accepts_none === true;
   const def = o.default ?? null;
   if (def !== null && typeof def !== "string") fail(`${what}.default must be a string or null`);
   if (def !== null && !acceptsNone) fail(`${what}.default may only be set when accepts_none is true`);
-  if (def !== null && !values.includes(def)) fail(`${what}.default ${JSON.stringify(def)} is not one of ${JSON.stringify(values)}`);
+  if (def !== null && !values.includes(def)) {
+    fail(`${what}.default ${JSON.stringify(def)} is not one of ${JSON.stringify(values)}`);
+  }
   if (values.length === 0 && !acceptsNone) fail(`${what}.values is empty while accepts_none is false`);
   return { type: "enum", acceptsNone, default: def, values: values as string[] };
 }
@@ -64,15 +70,25 @@ export function parseTekken(doc: unknown): TekkenData {
   const vocabSize = int(cfg.default_vocab_size, "config.default_vocab_size");
   if (!Array.isArray(d.vocab)) fail("`vocab` must be a list");
   const inner = vocabSize - numSpecial;
-  if (inner < 256) fail(`default_vocab_size ${vocabSize} - default_num_special_tokens ${numSpecial} leaves fewer than 256 byte tokens`);
-  if (d.vocab.length < inner) fail(`vocab has ${d.vocab.length} entries, fewer than default_vocab_size - default_num_special_tokens = ${inner}`);
+  if (inner < 256) {
+    fail(
+      `default_vocab_size ${vocabSize} - default_num_special_tokens ${numSpecial} leaves fewer than 256 byte tokens`,
+    );
+  }
+  if (d.vocab.length < inner) {
+    fail(`vocab has ${d.vocab.length} entries, fewer than default_vocab_size - default_num_special_tokens = ${inner}`);
+  }
   const tokenBytes: Uint8Array[] = new Array(inner);
   for (let i = 0; i < inner; i++) {
     const e = d.vocab[i];
-    if (!e || e.rank !== i) fail(`vocab[${i}].rank must be ${i}, got ${JSON.stringify(e?.rank)} (ranks must be 0..n-1 in order)`);
+    if (!e || e.rank !== i) {
+      fail(`vocab[${i}].rank must be ${i}, got ${JSON.stringify(e?.rank)} (ranks must be 0..n-1 in order)`);
+    }
     if (typeof e.token_bytes !== "string") fail(`vocab[${i}].token_bytes must be a base64 string`);
     const b = base64Decode(e.token_bytes);
-    if (i < 256 && (b.length !== 1 || b[0] !== i)) fail(`vocab[${i}] must be the single byte ${i} (ranks 0-255 are the bytes)`);
+    if (i < 256 && (b.length !== 1 || b[0] !== i)) {
+      fail(`vocab[${i}] must be the single byte ${i} (ranks 0-255 are the bytes)`);
+    }
     if (b.length === 0) fail(`vocab[${i}].token_bytes is empty`);
     tokenBytes[i] = b;
   }
@@ -80,11 +96,15 @@ export function parseTekken(doc: unknown): TekkenData {
   if (ranks.firstDuplicate >= 0) fail(`vocab[${ranks.firstDuplicate}] repeats the bytes of an earlier rank`);
   const specials = d.special_tokens;
   if (!Array.isArray(specials)) fail("`special_tokens` must be a list (required for tokenizers after v7)");
-  if (specials.length > numSpecial) fail(`special_tokens has ${specials.length} entries, more than default_num_special_tokens = ${numSpecial}`);
+  if (specials.length > numSpecial) {
+    fail(`special_tokens has ${specials.length} entries, more than default_num_special_tokens = ${numSpecial}`);
+  }
   const specialNames: string[] = [];
   for (let i = 0; i < specials.length; i++) {
     const s = specials[i];
-    if (!s || s.rank !== i || typeof s.token_str !== "string") fail(`special_tokens[${i}] must have rank ${i} and a token_str`);
+    if (!s || s.rank !== i || typeof s.token_str !== "string") {
+      fail(`special_tokens[${i}] must have rank ${i} and a token_str`);
+    }
     specialNames.push(s.token_str);
   }
   for (let i = specials.length; i < numSpecial; i++) specialNames.push(`<SPECIAL_${i}>`);
@@ -95,7 +115,9 @@ export function parseTekken(doc: unknown): TekkenData {
     image = {
       imagePatchSize: int(im.image_patch_size, "image.image_patch_size"),
       maxImageSize: int(im.max_image_size, "image.max_image_size"),
-      spatialMergeSize: im.spatial_merge_size === undefined ? 1 : int(im.spatial_merge_size, "image.spatial_merge_size"),
+      spatialMergeSize: im.spatial_merge_size === undefined
+        ? 1
+        : int(im.spatial_merge_size, "image.spatial_merge_size"),
     };
   }
   let modelSettings: ModelSettingsSpec | null = null;
@@ -103,9 +125,13 @@ export function parseTekken(doc: unknown): TekkenData {
     if (version !== "v15") fail(`model_settings_builder is not supported for version ${version}`);
     const mb = d.model_settings_builder;
     const unknown = Object.keys(mb).filter((k) => k !== "reasoning_effort");
-    if (unknown.length) fail(`model_settings_builder has unknown fields ${JSON.stringify(unknown)}; known: ["reasoning_effort"]`);
+    if (unknown.length) {
+      fail(`model_settings_builder has unknown fields ${JSON.stringify(unknown)}; known: ["reasoning_effort"]`);
+    }
     modelSettings = {};
-    if (mb.reasoning_effort != null) modelSettings.reasoningEffort = parseEnumSetting(mb.reasoning_effort, "model_settings_builder.reasoning_effort");
+    if (mb.reasoning_effort != null) {
+      modelSettings.reasoningEffort = parseEnumSetting(mb.reasoning_effort, "model_settings_builder.reasoning_effort");
+    }
   }
   return { version, pattern: cfg.pattern, numSpecial, vocabSize, ranks, specialNames, image, modelSettings };
 }

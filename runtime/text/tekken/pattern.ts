@@ -46,6 +46,8 @@ export function compilePattern(pattern: string): RegExp {
   try {
     return new RegExp(src, "gu");
   } catch (e) {
-    throw new TokenizerError(`tekken.json config.pattern does not compile as a Unicode RegExp: ${(e as Error).message}`);
+    throw new TokenizerError(
+      `tekken.json config.pattern does not compile as a Unicode RegExp: ${(e as Error).message}`,
+    );
   }
 }

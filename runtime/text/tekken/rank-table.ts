@@ -65,7 +65,7 @@ export class RankTable {
     let h = FNV_OFFSET;
     for (let i = start; i < end; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
     const len = end - start;
-    for (let s = h & this.slotMask; ; s = (s + 1) & this.slotMask) {
+    for (let s = h & this.slotMask;; s = (s + 1) & this.slotMask) {
       const r = this.slots[s];
       if (r === EMPTY_SLOT) return -1;
       const at = this.offsets[r];
@@ -84,7 +84,7 @@ export class RankTable {
     const len = this.offsets[r + 1] - at;
     let h = FNV_OFFSET;
     for (let i = 0; i < len; i++) h = Math.imul(h ^ this.pool[at + i], FNV_PRIME);
-    for (let s = h & this.slotMask; ; s = (s + 1) & this.slotMask) {
+    for (let s = h & this.slotMask;; s = (s + 1) & this.slotMask) {
       const other = this.slots[s];
       if (other === EMPTY_SLOT) {
         this.slots[s] = r;
