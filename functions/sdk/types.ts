@@ -24,7 +24,7 @@ export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   /** Extra milliseconds before the runtime aborts the sequence. */
   timeoutMs?: number;
   /** "json_object": the answer (after any reasoning) is held to a JSON object; {type: "json_schema", schema}: to
-   * that JSON Schema (see runtime/text/grammar/schema-grammar.ts for the supported keywords). Default "text". */
+   * that JSON Schema (see runtime/grammar/schema-grammar.ts for the supported keywords). Default "text". */
   responseFormat?: "text" | "json_object" | { type: "json_schema"; schema: unknown };
   /** "required": the answer is one or more calls to `tools`; `{ name }`: exactly one call to that tool. Default
    * "auto" (the model decides). Arguments follow each tool's `parameters` schema. */

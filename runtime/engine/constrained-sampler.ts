@@ -10,7 +10,7 @@
 // next token must begin with optional whitespace and `{`. Forced tokens (the reasoning budget's [/THINK]) arrive
 // through `generatedIds` like sampled ones, so one replay of the new ids keeps the phase right, across
 // preemption too.
-import type { TokenMask } from "../text/grammar/token-mask.ts";
+import type { TokenMask } from "../grammar/token-mask.ts";
 import type { TokenSampler } from "./sequence.ts";
 
 /** What the answer may be, token by token. */

@@ -6,10 +6,10 @@
 // Worked example, tools get_weather and get_time, required: the first token must be [TOOL_CALLS]; then name bytes
 // that stay on "get_weather" or "get_time" ("get_" allows both); [ARGS] once a whole name is written; then the
 // arguments' grammar; then end-of-sequence or, with parallel calls, [TOOL_CALLS] again.
-import { JsonGrammar } from "../text/grammar/json-grammar.ts";
-import { GrammarLimitError, LazyDfa, Nfa } from "../text/grammar/nfa.ts";
-import { compileSchema, SchemaError } from "../text/grammar/schema-grammar.ts";
-import { type TokenMask, TokenMasker, TokenTrie } from "../text/grammar/token-mask.ts";
+import { JsonGrammar } from "../grammar/json-grammar.ts";
+import { GrammarLimitError, LazyDfa, Nfa } from "../grammar/nfa.ts";
+import { compileSchema, SchemaError } from "../grammar/schema-grammar.ts";
+import { type TokenMask, TokenMasker, TokenTrie } from "../grammar/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 import { type AnswerAutomaton, ConstrainedSampler } from "./constrained-sampler.ts";
 import { endsInsideThink } from "./reasoning-budget.ts";

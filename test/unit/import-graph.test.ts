@@ -68,12 +68,23 @@ describe("import graph", () => {
     expect(bad).toEqual([]);
   });
 
-  it("edge and functions import only edge, functions, runtime/text and runtime/wire of the repo (never ffi or the model side)", () => {
+  it("runtime/grammar imports neither ffi nor bun: modules, and of runtime only runtime/text", () => {
+    const bad = violations(
+      ["runtime/grammar"],
+      (t) =>
+        t.startsWith("bun:") || t === "bun" || t.startsWith("ffi/") ||
+        (t.startsWith("runtime/") && !t.startsWith("runtime/text/") && !t.startsWith("runtime/grammar/")),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  it("edge and functions import only edge, functions, runtime/text, runtime/grammar and runtime/wire of the repo (never ffi or the model side)", () => {
     const bad = violations(
       ["edge", "functions"],
       (t) =>
         t.startsWith("bun:") || t.startsWith("ffi/") || t.startsWith("kernels/") ||
-        (t.startsWith("runtime/") && !t.startsWith("runtime/text/") && !t.startsWith("runtime/wire/")),
+        (t.startsWith("runtime/") && !t.startsWith("runtime/text/") && !t.startsWith("runtime/wire/") &&
+          !t.startsWith("runtime/grammar/")),
     );
     expect(bad).toEqual([]);
   });
@@ -96,7 +107,8 @@ describe("import graph", () => {
     }
     const modelSide = reached.filter((f) =>
       f.includes("bun:") || f.startsWith("ffi/") || f.startsWith("kernels/") ||
-      (f.startsWith("runtime/") && !f.startsWith("runtime/text/") && !f.startsWith("runtime/wire/"))
+      (f.startsWith("runtime/") && !f.startsWith("runtime/text/") && !f.startsWith("runtime/wire/") &&
+        !f.startsWith("runtime/grammar/"))
     );
     expect(modelSide).toEqual([]);
     expect(reached).toContain("runtime/text/parse/stream.ts"); // the walk did go somewhere

@@ -4,7 +4,7 @@
 import type { GenerateOptions } from "../../../edge/binding/types.ts";
 import { HttpError } from "../../../edge/errors.ts";
 import type { InputTool } from "../../../runtime/text/chat/types.ts";
-import { compileSchema, SchemaError } from "../../../runtime/text/grammar/schema-grammar.ts";
+import { compileSchema, SchemaError } from "../../../runtime/grammar/schema-grammar.ts";
 import type { ChatParams } from "./params.ts";
 
 /** The dialect fields, as their valibot schemas leave them. */

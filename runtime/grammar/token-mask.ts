@@ -7,7 +7,7 @@
 // Trie layout, worked example for tokens 5 = "ab", 6 = "a", 7 = "b":
 //   node 0 (root) ─a→ node 1 (token 6) ─b→ node 2 (token 5);  root ─b→ node 3 (token 7)
 //   firstChild[0] = 1, nextSibling[1] = 3, firstChild[1] = 2; tokenAt[1] = 6, tokenAt[2] = 5, tokenAt[3] = 7.
-import type { Tokenizer } from "../tokenizer.ts";
+import type { Tokenizer } from "../text/tokenizer.ts";
 
 export interface ByteGrammar {
   readonly start: number;

@@ -2,7 +2,7 @@
 // (properties in schema order, random whitespace) are accepted with every prefix; random JSON values are
 // accepted only if the validator says they conform; unsupported or broken schemas are refused with their path.
 import { describe, expect, it } from "vitest";
-import { compileSchema, SchemaError } from "../../runtime/text/grammar/schema-grammar.ts";
+import { compileSchema, SchemaError } from "../../runtime/grammar/schema-grammar.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 
 const enc = new TextEncoder();

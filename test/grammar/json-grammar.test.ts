@@ -3,8 +3,8 @@
 // the whitespace-run and depth limits); every prefix of an accepted document is accepted. And the trie masker
 // against its slow twin: a token is allowed exactly when stepping through its bytes one by one succeeds.
 import { beforeAll, describe, expect, it } from "vitest";
-import { JsonGrammar, MAX_DEPTH } from "../../runtime/text/grammar/json-grammar.ts";
-import { TokenMasker, TokenTrie } from "../../runtime/text/grammar/token-mask.ts";
+import { JsonGrammar, MAX_DEPTH } from "../../runtime/grammar/json-grammar.ts";
+import { TokenMasker, TokenTrie } from "../../runtime/grammar/token-mask.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import type { Tokenizer } from "../../runtime/text/tokenizer.ts";
