@@ -3,7 +3,7 @@
 // Scaling efficiency = tok/s at B ÷ (B × tok/s at 1): 1.0 means a batch costs no more than one token.
 import type { Backend } from "../../ffi/backend.ts";
 import { Engine } from "../engine/engine.ts";
-import type { TokenSampler } from "../engine/sequence.ts";
+import type { TokenSampler } from "../sampling/token-sampler.ts";
 import { KvCache } from "../model/kv-cache.ts";
 import { loadModel } from "../model/load-model.ts";
 import { argmax } from "../sampling/basic.ts";

@@ -10,7 +10,7 @@ import { loadModelConfig } from "../config/load-config.ts";
 import { loadDraft } from "../eagle/load-draft.ts";
 import { defaultSpecOptions, Speculator } from "../eagle/speculator.ts";
 import { Engine } from "../engine/engine.ts";
-import { samplerFactory } from "../engine/sampler-adapter.ts";
+import { samplerFactory } from "../sampling/sampler-factory.ts";
 import { KvCache } from "../model/kv-cache.ts";
 import { loadModel } from "../model/load-model.ts";
 

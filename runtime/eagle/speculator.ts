@@ -5,6 +5,7 @@
 // below `minTokensPerStep` after `warmupSteps` rounds stops speculating (it would only cost time).
 import type { Backend } from "../../ffi/backend.ts";
 import type { BlockManager } from "../engine/block-manager.ts";
+import type { SchedulerObserver } from "../engine/scheduler.ts";
 import type { Sequence } from "../engine/sequence.ts";
 import type { ForwardBatch } from "../model/batch.ts";
 import { KvCache } from "../model/kv-cache.ts";
@@ -35,19 +36,18 @@ export interface Proposal {
   probs: (Float64Array | null)[];
 }
 
-/** What the engine needs from a speculator (the EAGLE one below; tests use an oracle). */
-export interface DraftProposer {
+/** What the engine needs from a speculator (the EAGLE one below; tests use an oracle). As the scheduler's
+ *  observer it frees draft blocks with the target's and, with prefix caching, limits and adopts cache hits. */
+export interface DraftProposer extends SchedulerObserver {
   readonly options: SpecOptions;
   state(seq: Sequence): DraftState;
-  release(seq: Sequence): void;
+  released(seq: Sequence): void;
   pushHidden(seq: Sequence, rows: Float32Array, count: number): void;
   catchUp(seqs: Sequence[]): void;
   recordRound(seq: Sequence, drafted: number, accepted: number, emitted: number): void;
   propose(seqs: Sequence[], k: number): Map<Sequence, Proposal>;
-  /** Prefix caching (optional): the target's block manager, the reuse limit at admission, and adoption. */
+  /** Prefix caching (optional): the target's block manager. */
   attach?(targetBlocks: BlockManager): void;
-  maxHitBlocks?(seq: Sequence): number;
-  onAdmit?(seq: Sequence): void;
 }
 
 export class Speculator implements DraftProposer {
@@ -96,7 +96,7 @@ export class Speculator implements DraftProposer {
   }
 
   /** After admission with prefix hits: take the matching draft blocks, so the draft starts where the target does. */
-  onAdmit(seq: Sequence): void {
+  admitted(seq: Sequence): void {
     const s = this.state(seq);
     const hits = seq.numComputed / this.blocks.blockSize;
     if (seq.speculativeTokens === 0 || !s.enabled || hits === 0 || !this.#targetBlocks) return;
@@ -115,7 +115,7 @@ export class Speculator implements DraftProposer {
   }
 
   /** A sequence's K/V was freed (preempted or finished): its draft blocks go too. */
-  release(seq: Sequence): void {
+  released(seq: Sequence): void {
     const s = this.#states.get(seq);
     if (s) this.blocks.release(s);
   }

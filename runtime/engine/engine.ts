@@ -1,17 +1,19 @@
-// The engine loop: admit requests, schedule a step, run one batched forward, sample (or force) one
-// token per ready sequence, finish, abort, repeat. Single-threaded; the caller drives `step()`.
+// The engine loop. Each step: schedule → build one batch → forward → sample (or verify drafts) →
+// postprocess (append, stop, finish); aborts and deadlines are applied first. Single-threaded; the
+// caller drives `step()`. EAGLE's part of a step lives in runtime/eagle/rounds.ts.
 import type { Backend } from "../../ffi/backend.ts";
+import type { ForwardResult } from "../model/batch.ts";
 import type { KvCache } from "../model/kv-cache.ts";
 import type { TextModel } from "../model/text-model.ts";
 import { ImageFeatureCursor } from "../model/image-prefill.ts";
+import { SpeculativeRounds, type Verified } from "../eagle/rounds.ts";
+import type { DraftProposer } from "../eagle/speculator.ts";
 import { BlockManager } from "./block-manager.ts";
-import { buildBatch, type SeqSpan } from "./model-runner.ts";
-import { verifyDrafts } from "../eagle/verify.ts";
-import type { DraftProposer, Proposal } from "../eagle/speculator.ts";
+import { buildBatch } from "./model-runner.ts";
 import { ReasoningBudget, type ThinkIds } from "./reasoning-budget.ts";
 import { EngineError, type EngineRequest, type StepEvent, type Usage } from "./request.ts";
 import { Scheduler, type SchedulerConfig } from "./scheduler.ts";
-import { type FinishReason, Sequence } from "./sequence.ts";
+import { type FinishReason, type GeneratedToken, Sequence } from "./sequence.ts";
 
 export interface EngineOptions extends Partial<SchedulerConfig> {
   /** [THINK]/[/THINK] ids from the tokenizer (by name); null if the vocabulary has none. */
@@ -30,6 +32,7 @@ export class Engine {
   readonly scheduler: Scheduler;
   readonly #byRequest = new Map<string, Sequence[]>();
   readonly #now: () => number;
+  readonly #rounds: SpeculativeRounds | null;
   #nextId = 0;
   #arrivals = 0;
 
@@ -40,19 +43,20 @@ export class Engine {
     readonly options: EngineOptions,
   ) {
     this.blocks = new BlockManager(cache.numBlocks, cache.blockSize);
-    this.scheduler = new Scheduler({
-      maxNumSeqs: options.maxNumSeqs ?? 64,
-      maxBatchedTokens: options.maxBatchedTokens ?? 512,
-      agingSteps: options.agingSteps ?? 256,
-    }, this.blocks);
+    const spec = options.speculator ?? null;
+    spec?.attach?.(this.blocks);
+    this.scheduler = new Scheduler(
+      {
+        maxNumSeqs: options.maxNumSeqs ?? 64,
+        maxBatchedTokens: options.maxBatchedTokens ?? 512,
+        agingSteps: options.agingSteps ?? 256,
+      },
+      this.blocks,
+      spec ?? {},
+    );
     this.#now = options.now ?? Date.now;
-    const spec = options.speculator;
-    if (spec) {
-      this.scheduler.onRelease = (seq) => spec.release(seq);
-      spec.attach?.(this.blocks);
-      if (spec.maxHitBlocks) this.scheduler.maxHitBlocks = (seq) => spec.maxHitBlocks!(seq);
-      if (spec.onAdmit) this.scheduler.onAdmit = (seq) => spec.onAdmit!(seq);
-    }
+    const { vocabSize, hiddenSize } = model.config;
+    this.#rounds = spec && new SpeculativeRounds(spec, this.blocks, vocabSize, hiddenSize, () => this.maxModelLen);
   }
 
   get hasWork(): boolean {
@@ -138,9 +142,7 @@ export class Engine {
       );
       if (i > 0) seq.waitFor = seqs[0];
       seq.images = req.images ?? null;
-      seq.speculativeTokens = this.options.speculator
-        ? Math.max(0, Math.min(req.speculativeTokens ?? this.options.speculator.options.k, 16))
-        : 0;
+      seq.speculativeTokens = this.#rounds?.draftLength(req.speculativeTokens) ?? 0;
       seqs.push(seq);
       this.scheduler.add(seq);
     }
@@ -165,20 +167,89 @@ export class Engine {
       budget_exhausted: seq.budget.budgetExhausted,
       cached_tokens: seq.numCachedTokens,
       preemptions: seq.numPreemptions,
-      ...(this.options.speculator ? { spec: this.#specUsage(seq) } : {}),
+      ...(this.#rounds ? { spec: this.#rounds.usage(seq) } : {}),
     };
   }
 
-  #specUsage(seq: Sequence): NonNullable<Usage["spec"]> {
-    const st = this.options.speculator!.state(seq);
-    const s = st.stats;
-    return {
-      drafted: s.drafted,
-      accepted: s.accepted,
-      target_steps: s.steps,
-      tokens_per_step: s.steps > 0 ? s.emitted / s.steps : 0,
-      off_reason: seq.speculativeTokens === 0 ? "disabled for this request" : st.offReason,
-    };
+  /** One engine step. Returns the events it produced (tokens, finishes). */
+  step(): StepEvent[] {
+    const events: StepEvent[] = [];
+    this.#abortDue(events);
+    // 1. schedule: decode and prefill chunks under the token budget (with EAGLE: drafts to verify)
+    const { items } = this.scheduler.schedule();
+    if (items.length === 0) return events;
+    const plan = this.#rounds?.plan(items) ?? null;
+    // 2. build one ragged batch of every scheduled token
+    const { batch, sampled, spans } = buildBatch(items, this.cache.blockSize, plan ?? {});
+    // 3. forward
+    const result = this.model.forward(batch, this.cache);
+    for (const { seq, numNewTokens } of items) {
+      if (plan?.proposals.has(seq)) continue; // a verified sequence's valid K/V is known after verification
+      seq.numComputed += numNewTokens;
+      this.blocks.registerComputed(seq);
+    }
+    if (plan) this.#rounds!.absorb(items, spans, result, plan);
+    // 4. sample (or force) one token per sequence whose prompt is computed; verify the drafted ones
+    const picks = sampled.map((seq) => this.#choose(seq, this.#logitRow(result, spans.get(seq)!.firstLogit), null));
+    const verified = plan ? this.#rounds!.verify(plan, spans, result.logits) : [];
+    // 5. postprocess: append, then stop or finish
+    sampled.forEach((seq, i) => this.#append(seq, picks[i], this.#event(seq, events), events));
+    for (const v of verified) this.#rounds!.settle(v, this.#emitVerified(v, events), spans, result.hidden);
+    return events;
+  }
+
+  #abortDue(events: StepEvent[]): void {
+    const now = this.#now();
+    for (const seq of [...this.scheduler.waiting, ...this.scheduler.running]) {
+      if (seq.abortRequested || (seq.deadline !== null && now >= seq.deadline)) this.#finish(seq, "abort", events);
+    }
+  }
+
+  #logitRow(result: ForwardResult, at: number): Float32Array {
+    const V = this.model.config.vocabSize;
+    return result.logits.subarray(at * V, (at + 1) * V);
+  }
+
+  /** The reasoning budget's forced token, else `candidate` (chosen by verification), else a sampled one. */
+  #choose(seq: Sequence, row: Float32Array, candidate: number | null): GeneratedToken {
+    const forced = seq.budget.forcedNext();
+    const pick = forced !== null
+      ? seq.sampler.forced(row, forced)
+      : candidate !== null
+      ? seq.sampler.forced(row, candidate)
+      : seq.sampler.sample(row, seq.outputIds, seq.numOutputTokens);
+    return { ...pick, forced: forced !== null };
+  }
+
+  /** Emits verified candidates in order until one is cut (stop, limit, or a forced token replacing it);
+   *  returns how many went out. The budget, stops and limits apply token by token as in plain decoding. */
+  #emitVerified(v: Verified, events: StepEvent[]): number {
+    const event = this.#event(v.seq, events);
+    let emitted = 0;
+    for (const token of v.candidates) {
+      const generated = this.#choose(v.seq, v.rowOf(emitted++), token);
+      if (!this.#append(v.seq, generated, event, events) || generated.token !== token) break;
+    }
+    return emitted;
+  }
+
+  /** Appends one token; finishes the sequence on a stop token or a limit. Returns whether it continues. */
+  #append(seq: Sequence, generated: GeneratedToken, event: StepEvent, events: StepEvent[]): boolean {
+    seq.appendOutput(generated.token);
+    seq.generated.push(generated);
+    seq.budget.observe(generated.token, generated.forced);
+    event.tokens.push(generated);
+    if (seq.limits.stopIds.has(generated.token) && !generated.forced) this.#finish(seq, "stop", events, event);
+    else if (seq.numOutputTokens >= seq.limits.maxTokens || seq.numTokens >= this.maxModelLen) {
+      this.#finish(seq, "length", events, event);
+    } else return true;
+    return false;
+  }
+
+  #event(seq: Sequence, events: StepEvent[]): StepEvent {
+    const event: StepEvent = { requestId: seq.requestId, index: this.#indexOf(seq), tokens: [], finishReason: null };
+    events.push(event);
+    return event;
   }
 
   #finish(seq: Sequence, reason: FinishReason, events: StepEvent[], event?: StepEvent): void {
@@ -195,137 +266,6 @@ export class Engine {
 
   #indexOf(seq: Sequence): number {
     return this.#byRequest.get(seq.requestId)?.indexOf(seq) ?? 0;
-  }
-
-  /** One engine step. Returns the events it produced (tokens, finishes). */
-  step(): StepEvent[] {
-    const events: StepEvent[] = [];
-    const now = this.#now();
-    for (const seq of [...this.scheduler.waiting, ...this.scheduler.running]) {
-      if (seq.abortRequested || (seq.deadline !== null && now >= seq.deadline)) this.#finish(seq, "abort", events);
-    }
-    const { items } = this.scheduler.schedule();
-    if (items.length === 0) return events;
-    const spec = this.options.speculator ?? null;
-    const proposals = spec ? this.#propose(spec, items) : new Map<Sequence, Proposal>();
-    const wantHidden = spec
-      ? new Set(
-        items.filter((it) => it.seq.speculativeTokens > 0 && spec.state(it.seq).enabled && !proposals.has(it.seq)).map((
-          it,
-        ) => it.seq),
-      )
-      : undefined;
-    const drafts = new Map([...proposals].map(([seq, p]) => [seq, p.drafts]));
-    const { batch, sampled, spans } = buildBatch(items, this.cache.blockSize, { drafts, wantHidden });
-    const result = this.model.forward(batch, this.cache);
-    const V = this.model.config.vocabSize, C = this.model.config.hiddenSize;
-    const prefilling: Sequence[] = [];
-    for (const { seq, numNewTokens } of items) {
-      if (proposals.has(seq)) continue;
-      seq.numComputed += numNewTokens;
-      this.blocks.registerComputed(seq);
-      const span = spans.get(seq)!;
-      if (spec && span.firstHidden >= 0) {
-        spec.pushHidden(
-          seq,
-          result.allHidden!.subarray(span.firstHidden * C, (span.firstHidden + span.numRows) * C),
-          span.numRows,
-        );
-        if (numNewTokens > 1) prefilling.push(seq);
-      }
-    }
-    if (spec && prefilling.length > 0) spec.catchUp(prefilling); // keeps the draft in step with long prompts
-    for (const seq of sampled) {
-      const at = spans.get(seq)!.firstLogit;
-      const event: StepEvent = { requestId: seq.requestId, index: this.#indexOf(seq), tokens: [], finishReason: null };
-      events.push(event);
-      this.#emit(seq, result.logits.subarray(at * V, (at + 1) * V), null, event, events);
-    }
-    for (const [seq, proposal] of proposals) {
-      this.#verify(seq, proposal, result.logits, result.hidden, spans.get(seq)!, events);
-    }
-    return events;
-  }
-
-  /** Drafts for decoding sequences, unless too many decode at once; each gets blocks for its drafts. */
-  #propose(spec: DraftProposer, items: { seq: Sequence; numNewTokens: number }[]): Map<Sequence, Proposal> {
-    const decoding = items.filter((it) =>
-      it.numNewTokens === 1 && it.seq.numComputed === it.seq.numTokens - 1 &&
-      it.seq.speculativeTokens > 0 && it.seq.sampler.sequenceSampler !== undefined
-    ).map((it) => it.seq);
-    if (decoding.length === 0 || items.length > spec.options.maxBatch) return new Map();
-    const byK = new Map<number, Sequence[]>();
-    for (const seq of decoding) {
-      const room = Math.min(seq.limits.maxTokens - seq.numOutputTokens, this.maxModelLen - seq.numTokens) - 1;
-      const k = Math.min(seq.speculativeTokens, room);
-      if (k >= 1) byK.set(k, [...(byK.get(k) ?? []), seq]);
-    }
-    const out = new Map<Sequence, Proposal>();
-    for (const [k, seqs] of byK) for (const [seq, p] of spec.propose(seqs, k)) out.set(seq, p);
-    for (const [seq, p] of out) if (!this.blocks.grow(seq, 1 + p.drafts.length)) out.delete(seq);
-    return out;
-  }
-
-  /**
-   * Appends one token chosen from `row` (or `candidate` when verification already chose it) with the
-   * reasoning budget's forcing, stop tokens and limits. Returns false when the sequence ended or a forced
-   * token replaced the candidate (the caller stops emitting then).
-   */
-  #emit(seq: Sequence, row: Float32Array, candidate: number | null, event: StepEvent, events: StepEvent[]): boolean {
-    const forced = seq.budget.forcedNext();
-    const pick = forced !== null
-      ? seq.sampler.forced(row, forced)
-      : candidate !== null
-      ? seq.sampler.forced(row, candidate)
-      : seq.sampler.sample(row, seq.outputIds, seq.numOutputTokens);
-    const generated = { ...pick, forced: forced !== null };
-    seq.appendOutput(generated.token);
-    seq.generated.push(generated);
-    seq.budget.observe(generated.token, generated.forced);
-    event.tokens.push(generated);
-    if (seq.limits.stopIds.has(generated.token) && !generated.forced) this.#finish(seq, "stop", events, event);
-    else if (seq.numOutputTokens >= seq.limits.maxTokens || seq.numTokens >= this.maxModelLen) {
-      this.#finish(seq, "length", events, event);
-    } else return candidate === null || generated.token === candidate;
-    return false;
-  }
-
-  /** Accepts drafts against the target rows, emits them (budget, stops and limits apply token by token),
-   *  and rolls the caches back to the positions whose K/V is still valid. */
-  #verify(
-    seq: Sequence,
-    proposal: Proposal,
-    logits: Float32Array,
-    hidden: Float32Array,
-    span: SeqSpan,
-    events: StepEvent[],
-  ): void {
-    const spec = this.options.speculator!, V = this.model.config.vocabSize, C = this.model.config.hiddenSize;
-    const rowOf = (i: number) => logits.subarray((span.firstLogit + i) * V, (span.firstLogit + i + 1) * V);
-    const before = seq.numTokens;
-    const outcome = verifyDrafts({
-      drafts: proposal.drafts,
-      draftProbs: proposal.probs,
-      rows: rowOf,
-      sampler: seq.sampler.sequenceSampler!,
-      generated: seq.outputIds,
-      step: seq.numOutputTokens,
-    });
-    const candidates = [...proposal.drafts.slice(0, outcome.accepted), outcome.next];
-    const event: StepEvent = { requestId: seq.requestId, index: this.#indexOf(seq), tokens: [], finishReason: null };
-    events.push(event);
-    let emitted = 0;
-    for (const token of candidates) {
-      emitted++;
-      if (!this.#emit(seq, rowOf(emitted - 1), token, event, events)) break;
-    }
-    spec.recordRound(seq, proposal.drafts.length, Math.min(emitted - 1, outcome.accepted), emitted);
-    if (seq.isDone) return;
-    // valid target K/V: the last token's position and each emitted token's that matched its draft
-    seq.numComputed = before - 1 + emitted;
-    this.blocks.truncate(seq, this.blocks.blocksFor(seq.numTokens));
-    this.blocks.registerComputed(seq);
-    spec.pushHidden(seq, hidden.subarray(span.firstLogit * C, (span.firstLogit + emitted) * C), emitted);
   }
 
   /** Runs steps until every queued request has finished; returns all events in order. */

@@ -1,6 +1,7 @@
 // What a caller asks the engine for, what it gets back per step, and the engine's refusals.
 import type { ImageFeatures } from "../model/image-prefill.ts";
-import type { FinishReason, GeneratedToken, TokenSampler } from "./sequence.ts";
+import type { TokenSampler } from "../sampling/token-sampler.ts";
+import type { FinishReason, GeneratedToken } from "./sequence.ts";
 
 export interface EngineRequest {
   requestId: string;

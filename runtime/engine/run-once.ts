@@ -9,8 +9,9 @@ import { Engine } from "./engine.ts";
 import type { ThinkIds } from "./reasoning-budget.ts";
 import type { DraftProposer } from "../eagle/speculator.ts";
 import type { StepEvent, Usage } from "./request.ts";
-import { samplerFactory } from "./sampler-adapter.ts";
-import type { FinishReason, GeneratedToken, TokenSampler } from "./sequence.ts";
+import { samplerFactory } from "../sampling/sampler-factory.ts";
+import type { TokenSampler } from "../sampling/token-sampler.ts";
+import type { FinishReason, GeneratedToken } from "./sequence.ts";
 
 export interface RunOnceRequest {
   promptIds: number[];

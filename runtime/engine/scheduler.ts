@@ -26,18 +26,26 @@ export interface SchedulerOutput {
   preempted: Sequence[];
 }
 
+/** What another component (the EAGLE speculator) learns of, and limits in, the scheduler's block decisions. */
+export interface SchedulerObserver {
+  /** Limits prefix-cache reuse at admission (a speculating sequence reuses only what its draft has too). */
+  maxHitBlocks?(seq: Sequence): number;
+  /** Called right after a sequence got its blocks (it may now share cached ones). */
+  admitted?(seq: Sequence): void;
+  /** Called whenever a sequence's blocks are freed (finish, abort, preemption), e.g. to free draft blocks. */
+  released?(seq: Sequence): void;
+}
+
 export class Scheduler {
   readonly waiting: Sequence[] = [];
   readonly running: Sequence[] = [];
   step = 0;
-  /** Called whenever a sequence's blocks are freed (finish, abort, preemption), e.g. to free draft blocks. */
-  onRelease: ((seq: Sequence) => void) | null = null;
-  /** Limits prefix-cache reuse at admission (a speculating sequence reuses only what its draft has too). */
-  maxHitBlocks: ((seq: Sequence) => number) | null = null;
-  /** Called right after a sequence got its blocks (it may now share cached ones). */
-  onAdmit: ((seq: Sequence) => void) | null = null;
 
-  constructor(readonly config: SchedulerConfig, readonly blocks: BlockManager) {}
+  constructor(
+    readonly config: SchedulerConfig,
+    readonly blocks: BlockManager,
+    private readonly observer: SchedulerObserver = {},
+  ) {}
 
   add(seq: Sequence): void {
     seq.status = "waiting";
@@ -52,7 +60,7 @@ export class Scheduler {
     const r = this.running.indexOf(seq);
     if (r >= 0) this.running.splice(r, 1);
     if (seq.blockTable.length > 0) this.blocks.release(seq);
-    this.onRelease?.(seq);
+    this.observer.released?.(seq);
   }
 
   #effectivePriority(seq: Sequence): number {
@@ -62,7 +70,7 @@ export class Scheduler {
   #preempt(seq: Sequence, out: SchedulerOutput): void {
     this.running.splice(this.running.indexOf(seq), 1);
     this.blocks.release(seq);
-    this.onRelease?.(seq);
+    this.observer.released?.(seq);
     seq.status = "waiting";
     seq.numPreemptions++;
     seq.waitingSince = this.step;
@@ -121,8 +129,9 @@ export class Scheduler {
           i++; // its sibling's prompt is not computed yet; let others pass
           continue;
         }
-        if (!this.blocks.allocate(seq, this.maxHitBlocks?.(seq) ?? Infinity)) break; // head of line waits for blocks; keeps FIFO fair
-        this.onAdmit?.(seq);
+        // the head of the line waits for blocks: keeps FIFO fair
+        if (!this.blocks.allocate(seq, this.observer.maxHitBlocks?.(seq) ?? Infinity)) break;
+        this.observer.admitted?.(seq);
         const numNew = Math.min(seq.numTokens - seq.numComputed, budget);
         this.waiting.splice(i, 1);
         seq.status = "running";

@@ -1,7 +1,7 @@
 // One generation request inside the engine: its tokens, where its K/V lives, and its life cycle
 // waiting → running → finished | aborted (running → waiting again when preempted).
 import type { ImageFeatures } from "../model/image-prefill.ts";
-import type { SequenceSampler } from "../sampling/sampler.ts";
+import type { TokenSampler } from "../sampling/token-sampler.ts";
 import type { ReasoningBudget } from "./reasoning-budget.ts";
 import type { BlockHash } from "./block-hash.ts";
 
@@ -19,20 +19,6 @@ export interface GeneratedToken {
   topLogprobs?: TokenLogprob[];
   /** True when the engine forced the token (reasoning budget), not the model. */
   forced: boolean;
-}
-
-/** Samples one token from one row of logits; `step` is the index of the token being generated. */
-export interface TokenSampler {
-  /** `rawLogits`: the row log-probabilities are reported from when the draw is from a modified copy (default logits). */
-  sample(
-    logits: Float32Array,
-    generatedIds: readonly number[],
-    step: number,
-    rawLogits?: Float32Array,
-  ): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
-  forced(logits: Float32Array, token: number): { token: number; logprob: number; topLogprobs?: TokenLogprob[] };
-  /** The full sampler behind it, when there is one (speculative verification needs its distributions). */
-  sequenceSampler?: SequenceSampler;
 }
 
 export interface SequenceLimits {

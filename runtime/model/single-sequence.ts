@@ -1,6 +1,6 @@
 // Runs one sequence through the model without the engine: a contiguous run of KV blocks, prefill in
-// chunks, then one-token decode steps. Used by `gust run`, the golden tests and the CPU benchmark;
-// the engine (scheduler, block manager) batches many sequences instead.
+// chunks, then one-token decode steps. Used by the golden tests, the tests' oracle generator
+// (test/helpers/generate.ts) and the CPU decode benchmark; `gust run` and the server use the engine.
 import type { Backend } from "../../ffi/backend.ts";
 import type { ForwardBatch, ForwardOptions, ImageEmbeddings } from "./batch.ts";
 import { KvCache } from "./kv-cache.ts";

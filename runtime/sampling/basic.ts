@@ -1,6 +1,5 @@
-// Token choice from one row of logits: greedy, or temperature sampling with a seeded stream.
-// Used by single-sequence generation; the engine's full per-request sampler is sampler.ts.
-import type { Rng } from "./rng.ts";
+// Greedy choice and log-probabilities of one row of logits, for the draft model and the tests; the engine's
+// full per-request sampler is sampler.ts.
 
 export function argmax(logits: Float32Array): number {
   let best = 0;
@@ -18,20 +17,4 @@ export function logSoftmax(logits: Float32Array): Float64Array {
   const out = new Float64Array(logits.length);
   for (let i = 0; i < logits.length; i++) out[i] = logits[i] - logZ;
   return out;
-}
-
-/** Samples from softmax(logits / temperature); temperature 0 is greedy. */
-export function sampleToken(logits: Float32Array, temperature: number, rng: Rng): number {
-  if (temperature <= 0) return argmax(logits);
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  const weights = new Float64Array(logits.length);
-  let total = 0;
-  for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i] - max) / temperature);
-  let u = rng.nextFloat() * total;
-  for (let i = 0; i < weights.length; i++) {
-    u -= weights[i];
-    if (u < 0) return i;
-  }
-  return argmax(logits);
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Backend } from "../../ffi/backend.ts";
-import { JsonConstraints } from "../engine/constraints.ts";
+import { JsonConstraints } from "../sampling/constraints.ts";
 import { Engine } from "../engine/engine.ts";
 import { choosePoolSize } from "../engine/pool-size.ts";
 import type { ThinkIds } from "../engine/reasoning-budget.ts";

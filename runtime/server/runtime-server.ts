@@ -4,7 +4,7 @@
 import { existsSync, unlinkSync } from "node:fs";
 import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
 import { EngineError } from "../engine/request.ts";
-import { samplerFactory } from "../engine/sampler-adapter.ts";
+import { samplerFactory } from "../sampling/sampler-factory.ts";
 import { SchemaError } from "../grammar/schema-grammar.ts";
 import { SamplingParamsError } from "../sampling/params.ts";
 import { type Frame, FrameError } from "../wire/frames.ts";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GenerateEvent, RuntimeError } from "../../edge/binding/types.ts";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { RuntimeLink } from "../../edge/runtime-client/link.ts";
-import { generate } from "../../runtime/model/generate.ts";
+import { generate } from "../helpers/generate.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 import { type Started, startGust, tempSocket } from "../helpers/processes.ts";

@@ -1,7 +1,7 @@
 // Engine self-consistency on the tiny fixtures: batching, prefix caching, chunked prefill and
 // preemption must not change a single greedy token.
 import { afterEach, describe, expect, it } from "vitest";
-import { generate } from "../../runtime/model/generate.ts";
+import { generate } from "../helpers/generate.ts";
 import type { StepEvent } from "../../runtime/engine/request.ts";
 import { backend, fixtureModel, greedySampler, makeEngine, prompt } from "../helpers/engine.ts";
 
@@ -200,7 +200,7 @@ describe("cancellation", () => {
 
 describe("seeded sampling through the engine", () => {
   it("the same seed gives the same tokens alone, inside a batch, and after preemption", async () => {
-    const { samplerFactory } = await import("../../runtime/engine/sampler-adapter.ts");
+    const { samplerFactory } = await import("../../runtime/sampling/sampler-factory.ts");
     const params = { temperature: 0.9, topP: 0.95, seed: 1234 };
     const target = prompt(12, vocab, 71);
     const run = (numBlocks: number, others: number) => {

@@ -2,9 +2,9 @@
 // end-of-sequence and a viable prefix of one when it runs out of tokens, whatever the seed and biases; the phase
 // logic around [THINK] is checked on the rows the wrapped sampler receives.
 import { beforeAll, describe, expect, it } from "vitest";
-import { JsonConstraints } from "../../runtime/engine/constraints.ts";
-import { samplerFactory } from "../../runtime/engine/sampler-adapter.ts";
-import type { TokenSampler } from "../../runtime/engine/sequence.ts";
+import { JsonConstraints } from "../../runtime/sampling/constraints.ts";
+import { samplerFactory } from "../../runtime/sampling/sampler-factory.ts";
+import type { TokenSampler } from "../../runtime/sampling/token-sampler.ts";
 import { parseOutput } from "../../runtime/text/parse/output.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import type { Tokenizer } from "../../runtime/text/tokenizer.ts";

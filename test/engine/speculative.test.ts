@@ -7,7 +7,7 @@ import { DraftState } from "../../runtime/eagle/draft-state.ts";
 import { defaultSpecOptions, Speculator } from "../../runtime/eagle/speculator.ts";
 import { Engine } from "../../runtime/engine/engine.ts";
 import type { StepEvent } from "../../runtime/engine/request.ts";
-import { samplerFactory } from "../../runtime/engine/sampler-adapter.ts";
+import { samplerFactory } from "../../runtime/sampling/sampler-factory.ts";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { backend, fixtureModel, prompt } from "../helpers/engine.ts";
@@ -173,7 +173,7 @@ describe("speculative decoding with an oracle draft (exercises acceptance and ro
     return {
       options: { ...defaultSpecOptions, k, minTokensPerStep: 0 },
       state,
-      release: () => {},
+      released: () => {},
       pushHidden: () => {},
       catchUp: () => {},
       recordRound(seq: unknown, drafted: number, accepted: number, emitted: number) {

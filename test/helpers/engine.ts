@@ -1,7 +1,7 @@
 // Builds an engine over a fixture model for tests.
 import { createBackend } from "../../ffi/backend.ts";
 import { Engine, type EngineOptions } from "../../runtime/engine/engine.ts";
-import type { TokenSampler } from "../../runtime/engine/sequence.ts";
+import type { TokenSampler } from "../../runtime/sampling/token-sampler.ts";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { argmax, logSoftmax } from "../../runtime/sampling/basic.ts";

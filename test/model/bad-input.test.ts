@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
-import { generate } from "../../runtime/model/generate.ts";
+import { generate } from "../helpers/generate.ts";
 import { SafetensorsFile } from "../../runtime/weights/safetensors.ts";
 import { type TensorToWrite, writeSafetensors } from "../../runtime/weights/write-safetensors.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";

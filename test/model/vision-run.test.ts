@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
-import { generate } from "../../runtime/model/generate.ts";
+import { generate } from "../helpers/generate.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { imageFeaturesForIds, imagesForIds } from "../../runtime/vision/run-images.ts";

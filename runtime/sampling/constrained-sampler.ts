@@ -11,7 +11,7 @@
 // through `generatedIds` like sampled ones, so one replay of the new ids keeps the phase right, across
 // preemption too.
 import type { TokenMask } from "../grammar/token-mask.ts";
-import type { TokenSampler } from "./sequence.ts";
+import type { TokenSampler } from "./token-sampler.ts";
 
 /** What the answer may be, token by token. */
 export interface AnswerAutomaton {

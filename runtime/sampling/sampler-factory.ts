@@ -1,8 +1,8 @@
-// Connects the sampler (runtime/sampling) to the engine's TokenSampler interface, one per sample.
-import { deriveSeed, randomSeed } from "../sampling/counter-hash.ts";
-import type { SamplingParams } from "../sampling/params.ts";
-import { forcedResult, SequenceSampler } from "../sampling/sampler.ts";
-import type { TokenSampler } from "./sequence.ts";
+// Connects the sampler to the engine's TokenSampler interface, one per sample.
+import { deriveSeed, randomSeed } from "./counter-hash.ts";
+import type { SamplingParams } from "./params.ts";
+import { forcedResult, SequenceSampler } from "./sampler.ts";
+import type { TokenSampler } from "./token-sampler.ts";
 
 /**
  * Samplers for the n samples of one request. Sample i uses deriveSeed(seed, i), so n = 3 with seed 7

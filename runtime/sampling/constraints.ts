@@ -12,8 +12,8 @@ import { compileSchema, SchemaError } from "../grammar/schema-grammar.ts";
 import { type TokenMask, TokenMasker, TokenTrie } from "../grammar/token-mask.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 import { type AnswerAutomaton, ConstrainedSampler } from "./constrained-sampler.ts";
-import { endsInsideThink } from "./reasoning-budget.ts";
-import type { TokenSampler } from "./sequence.ts";
+import { endsInsideThink } from "../engine/reasoning-budget.ts";
+import type { TokenSampler } from "./token-sampler.ts";
 
 export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; schema: unknown };
 export interface ToolCallConstraint {

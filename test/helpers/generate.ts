@@ -1,10 +1,12 @@
-// One sequence from prompt to finish: prefill, then decode until max tokens or a stop token.
+// The engine-free oracle the engine tests compare against: one sequence from prompt to finish on
+// SingleSequence (prefill in chunks, then decode until max tokens or a stop token), plain greedy or
+// temperature sampling from a seeded stream.
 import type { Backend } from "../../ffi/backend.ts";
-import { Rng } from "../sampling/rng.ts";
-import { logSoftmax, sampleToken } from "../sampling/basic.ts";
-import { ImageFeatureCursor, type ImageFeatures } from "./image-prefill.ts";
-import { SingleSequence } from "./single-sequence.ts";
-import type { TextModel } from "./text-model.ts";
+import { ImageFeatureCursor, type ImageFeatures } from "../../runtime/model/image-prefill.ts";
+import { SingleSequence } from "../../runtime/model/single-sequence.ts";
+import type { TextModel } from "../../runtime/model/text-model.ts";
+import { argmax, logSoftmax } from "../../runtime/sampling/basic.ts";
+import { Rng } from "../../runtime/sampling/rng.ts";
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -76,4 +78,20 @@ export function generate(
   } finally {
     seq.dispose();
   }
+}
+
+/** Samples from softmax(logits / temperature); temperature 0 is greedy. */
+function sampleToken(logits: Float32Array, temperature: number, rng: Rng): number {
+  if (temperature <= 0) return argmax(logits);
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const weights = new Float64Array(logits.length);
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i] - max) / temperature);
+  let u = rng.nextFloat() * total;
+  for (let i = 0; i < weights.length; i++) {
+    u -= weights[i];
+    if (u < 0) return i;
+  }
+  return argmax(logits);
 }
