@@ -12,6 +12,7 @@ import { type GcThreadsMode, HelperThreadPriority, helperThreadRules, linuxThrea
 import type { LoopMarker } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
 import { closeSharedRenderPools } from "./vision/render-pool.ts";
+import { DEFAULT_IMAGE_URLS, imageUrlOptions, type ImageUrlSettings } from "./vision/url-settings.ts";
 import type { GatewayOptions } from "./options.ts";
 import { RuntimeLink } from "./runtime-client/link.ts";
 import { bindSchedIdle, type SetIdlePolicy } from "./sched-idle.ts";
@@ -30,6 +31,10 @@ export interface GatewayConfig {
   log?: (line: string) => void;
   /** V8's collector helpers under SCHED_IDLE (`idle`, Deno with cores of its own; edge/helper-threads.ts). */
   gcThreads?: GcThreadsMode;
+  /** More names the model answers to (--served-model-name), beside the runtime's. */
+  servedModelNames?: string[];
+  /** Which image URLs are fetched (--image-urls, --image-url-allow). Default: public hosts. */
+  imageUrls?: ImageUrlSettings;
 }
 
 /** Starts serving `app`; returns its URL and a stop function (see serveOnBun in ./bun.ts, serveOnDeno in ./deno.ts). */
@@ -48,7 +53,7 @@ export interface RunningGateway {
 }
 
 /** The vision hook built from the connected model's image settings (the runtime says them in hello). */
-function visionHook(link: RuntimeLink): MiddlewareHandler<GatewayEnv> {
+function visionHook(link: RuntimeLink, urls: ImageUrlSettings): MiddlewareHandler<GatewayEnv> {
   let built: { key: string; mw: MiddlewareHandler } | null = null;
   return async (c, next) => {
     const info = link.binding?.info;
@@ -62,6 +67,7 @@ function visionHook(link: RuntimeLink): MiddlewareHandler<GatewayEnv> {
           spatialMergeSize: info.image.spatialMergeSize,
           maxImageSize: info.image.maxImageSize,
           maxImages: info.limits.maxImagesPerRequest || 8,
+          ...imageUrlOptions(urls),
         }),
       };
     }
@@ -86,7 +92,13 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   await link.start();
   const registry = new FunctionRegistry(cfg.stateDir, log);
   await registry.restore();
-  const app = createApp({ ...cfg.app, model: () => link.binding, apiKeys: cfg.apiKeys, vision: visionHook(link) });
+  const app = createApp({
+    ...cfg.app,
+    model: () => link.binding,
+    apiKeys: cfg.apiKeys,
+    vision: visionHook(link, cfg.imageUrls ?? DEFAULT_IMAGE_URLS),
+    modelAliases: [...(cfg.app?.modelAliases ?? []), ...(cfg.servedModelNames ?? [])],
+  });
   loop = app.loopLag;
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, allowWithoutKey: app.localOnly }) as never);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {

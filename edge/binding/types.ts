@@ -16,6 +16,8 @@ export type { ImageSettings, RuntimeStats, SamplingParams, Usage };
 export interface ModelInfo {
   /** Model id as clients name it (`model` field of requests, /v1/models). */
   id: string;
+  /** More names the runtime serves the model under (its --served-model-name list after the first). */
+  aliases?: readonly string[];
   contextLength: number;
   vocabSize: number;
   tokenizer: Tokenizer;

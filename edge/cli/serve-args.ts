@@ -6,9 +6,15 @@ import { GC_THREADS_MODES, type GcThreadsMode } from "../helper-threads.ts";
 import { parseKeys } from "../options.ts";
 import { homeDir, platformEnv } from "../platform/system.ts";
 import { parseFlags } from "./flags.ts";
+import { IMAGE_URL_MODES, type ImageUrlMode, type ImageUrlSettings } from "../vision/url-settings.ts";
 
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
-           [--admin-key KEY] [--state-dir DIR] [--gc-threads normal|idle]
+           [--admin-key KEY] [--state-dir DIR] [--gc-threads normal|idle] [--served-model-name NAME]...
+           [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
+  --served-model-name  more names the model answers to in \`model\` (besides the runtime's), listed by /v1/models
+  --image-urls         public (default): fetch http(s) image URLs whose every address is public; allowlist: only
+                       the --image-url-allow hosts; off: inline images only
+  --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
   --gc-threads idle (Deno only): V8's collector helper threads under SCHED_IDLE, so a waking event loop goes first;
                     only where the gateway's cores are its own (edge/helper-threads.ts)`;
 
@@ -23,6 +29,9 @@ export function parseServeArgs(argv: string[]) {
       "admin-key": { type: "string" },
       "state-dir": { type: "string" },
       "gc-threads": { type: "string" },
+      "served-model-name": { type: "string", multiple: true },
+      "image-urls": { type: "string" },
+      "image-url-allow": { type: "string", multiple: true },
     });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${serveUsage}`);
@@ -47,5 +56,36 @@ export function parseServeArgs(argv: string[]) {
     adminKey: values["admin-key"] ?? platformEnv("GUST_ADMIN_KEY") ?? null,
     stateDir: values["state-dir"] ?? joinPath(homeDir(), ".gust/functions"),
     gcThreads,
+    servedModelNames: checkNames(values["served-model-name"] ?? []),
+    imageUrls: parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []),
   };
+}
+
+function checkNames(names: string[]): string[] {
+  const bad = names.find((n) => n.trim() === "" || n !== n.trim());
+  if (bad !== undefined) {
+    throw new UsageError(`--served-model-name must be a non-empty name without surrounding spaces, got "${bad}"`);
+  }
+  return names;
+}
+
+/** --image-urls and --image-url-allow, checked (a typo must not silently leave a host refused). */
+export function parseImageUrls(mode: string | undefined, allow: string[]): ImageUrlSettings {
+  const m = (mode ?? "public") as ImageUrlMode;
+  if (!IMAGE_URL_MODES.includes(m)) {
+    throw new UsageError(`--image-urls must be one of ${IMAGE_URL_MODES.join(", ")}, got "${mode}"`);
+  }
+  for (const entry of allow) {
+    const hostPort = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(entry);
+    const port = hostPort?.[1] === undefined ? 80 : Number(hostPort[1]);
+    if (!hostPort || port < 1 || port > 65535) {
+      throw new UsageError(
+        `--image-url-allow takes HOST or HOST:PORT (IPv6 as [ADDR]:PORT), got "${entry}"`,
+      );
+    }
+  }
+  if (m === "off" && allow.length > 0) {
+    throw new UsageError("--image-url-allow names hosts to fetch, but --image-urls off fetches none; drop one of them");
+  }
+  return { mode: m, allow };
 }

@@ -9,9 +9,10 @@
  * |------------------------------------------------|--------|----------------------------------|
  * | `reasoning_effort: "none"`                     | none   | 0 (a stray [THINK] closes at once) |
  * | `reasoning_effort: "minimal" / "low" / "medium"` | high | effortBudgets (256 / 1024 / 4096) |
- * | `reasoning_effort: "high"` / `"xhigh"`         | high   | effortBudgets (null = unlimited) |
+ * | `reasoning_effort: "high"` / `"xhigh"` / `"max"` | high | effortBudgets (null = unlimited) |
  * | `reasoning: {budget_tokens: 0}`                | none   | 0                                |
  * | `reasoning: {budget_tokens: N > 0}`            | high   | N                                |
+ * | `budget_tokens: N` (top level, the seeds' `extra_body`) | as `reasoning.budget_tokens`   |
  * | `reasoning: {effort: ...}`                     | as `reasoning_effort`                     |
  * | Mistral `prompt_mode: "reasoning"`             | high   | effortBudgets.high               |
  * | nothing                                        | the route default (none unless configured) |
@@ -26,7 +27,8 @@ import { jsonBody, mayHaveBody } from "../body.ts";
 import type { GatewayContext, GatewayEnv, ReasoningSettings } from "../env.ts";
 import { HttpError } from "../errors.ts";
 
-export const EFFORT_WORDS = ["none", "minimal", "low", "medium", "high", "xhigh"] as const;
+/** Every word OpenAI's SDKs, Codex and Mistral Vibe (`thinking = "max"`) send. */
+export const EFFORT_WORDS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;
 export type EffortWord = (typeof EFFORT_WORDS)[number];
 
 export interface ReasoningDefaults {
@@ -57,6 +59,7 @@ export const DEFAULT_EFFORT_BUDGETS: Record<Exclude<EffortWord, "none">, number 
   medium: 4096,
   high: null,
   xhigh: null,
+  max: null,
 };
 
 const bad = (param: string, message: string) => new HttpError(400, "invalid_value", `${param}: ${message}`, param);
@@ -119,7 +122,7 @@ function fromRequest(
     throw bad("reasoning", 'must be an object like {"budget_tokens": 2048} or {"effort": "high"}');
   }
   const nested = r ? effortWord((r as Record<string, unknown>).effort, "reasoning.effort") : undefined;
-  const budget = r ? budgetField((r as Record<string, unknown>).budget_tokens, "reasoning.budget_tokens") : undefined;
+  const budget = budgetOf(body, r as Record<string, unknown> | null | undefined);
   if (top !== undefined && nested !== undefined && top !== nested) {
     throw bad(
       "reasoning.effort",
@@ -144,23 +147,38 @@ function fromRequest(
     }
   }
   if (budget !== undefined) {
-    if (budget > 0 && word === "none") {
+    const field = budget.field;
+    if (budget.value > 0 && word === "none") {
       throw bad(
-        "reasoning.budget_tokens",
-        `a budget of ${budget} tokens contradicts reasoning effort "none"; leave one out`,
+        field,
+        `a budget of ${budget.value} tokens contradicts reasoning effort "none"; leave one out`,
       );
     }
-    if (budget === 0 && word !== undefined && word !== "none") {
+    if (budget.value === 0 && word !== undefined && word !== "none") {
       throw bad(
-        "reasoning.budget_tokens",
+        field,
         `a budget of 0 means no reasoning, which contradicts reasoning effort ${JSON.stringify(word)}`,
       );
     }
-    return budget === 0
-      ? { effort: "none", budgetTokens: 0, source: "request:reasoning.budget_tokens" }
-      : { effort: "high", budgetTokens: budget, source: "request:reasoning.budget_tokens" };
+    return budget.value === 0
+      ? { effort: "none", budgetTokens: 0, source: `request:${field}` }
+      : { effort: "high", budgetTokens: budget.value, source: `request:${field}` };
   }
   return word === undefined ? null : fromWord(word, undefined, budgets, source);
+}
+
+/** `reasoning.budget_tokens` or a top-level `budget_tokens` (both given: they must agree). */
+function budgetOf(
+  body: Record<string, unknown>,
+  r: Record<string, unknown> | null | undefined,
+): { value: number; field: string } | undefined {
+  const nested = r ? budgetField(r.budget_tokens, "reasoning.budget_tokens") : undefined;
+  const top = budgetField(body.budget_tokens, "budget_tokens");
+  if (nested !== undefined && top !== undefined && nested !== top) {
+    throw bad("budget_tokens", `${top} contradicts reasoning.budget_tokens ${nested}; send one of them`);
+  }
+  if (nested !== undefined) return { value: nested, field: "reasoning.budget_tokens" };
+  return top === undefined ? undefined : { value: top, field: "budget_tokens" };
 }
 
 async function readBody(c: GatewayContext, mode: "always" | "if-json"): Promise<Record<string, unknown> | null> {

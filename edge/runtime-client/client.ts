@@ -105,6 +105,7 @@ export class RuntimeClient implements ModelBinding {
           });
           info = {
             id: hello.model.id,
+            aliases: hello.model.aliases ?? [],
             contextLength: hello.model.contextLength,
             vocabSize: hello.model.vocabSize,
             tokenizer,

@@ -14,7 +14,7 @@ import { connect as tlsConnect } from "node:tls";
 import { num, VisionError } from "./errors.ts";
 import { httpGet } from "./http-get.ts";
 import { parseIp, refusedAddress } from "./ip-policy.ts";
-import { checkUrl } from "./url-policy.ts";
+import { ALLOW_FLAG_HINT, checkUrl } from "./url-policy.ts";
 import type { UrlPolicy } from "./url-policy.ts";
 
 export interface DialRequest {
@@ -92,6 +92,7 @@ export function dialChecked(req: DialRequest): Promise<Duplex> {
 async function addressesOf(
   host: string,
   literal: boolean,
+  trusted: boolean,
   resolve: (h: string) => Promise<string[]>,
 ): Promise<string[]> {
   if (literal) return [host];
@@ -102,14 +103,16 @@ async function addressesOf(
     throw new VisionError(400, "image_url_fetch", `image URL host ${host} could not be resolved`);
   }
   if (addrs.length === 0) throw new VisionError(400, "image_url_fetch", `image URL host ${host} has no addresses`);
-  for (const a of addrs) {
+  for (const a of trusted ? [] : addrs) {
     const why = refusedAddress(a);
     // Say what kind of address, not which: the client need not learn our internal DNS.
     if (why) {
       throw new VisionError(
         403,
         "image_url_refused",
-        `image URL host ${host} resolves to ${why.replace(/ \(.*\)$/, "")}; only public addresses are fetched`,
+        `image URL host ${host} resolves to ${
+          why.replace(/ \(.*\)$/, "")
+        }; only public addresses are fetched (${ALLOW_FLAG_HINT})`,
       );
     }
   }
@@ -122,7 +125,7 @@ async function fetchChecked(start: URL, p: FetchPolicy, signal: AbortSignal): Pr
   let url = start;
   for (let hop = 0;; hop++) {
     const t = checkUrl(url, p);
-    const addrs = await addressesOf(t.host, t.literal, resolve);
+    const addrs = await addressesOf(t.host, t.literal, t.trusted, resolve);
     let sock: Duplex | null = null;
     for (const address of addrs) {
       if (signal.aborted) break;

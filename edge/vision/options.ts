@@ -20,6 +20,8 @@ export interface VisionOptions {
   urlAllowlist?: string[];
   /** Ports URLs may name. Default [80, 443]. */
   urlPorts?: number[];
+  /** `HOST[:PORT]` entries fetched even where they resolve to private addresses (url-policy.ts). Default none. */
+  urlTrustedHosts?: string[];
   /** Whole fetch, redirects included. Default 10 000 ms. */
   fetchTimeoutMs?: number;
   /** Redirects followed per URL, each checked like the first URL. Default 3. */
@@ -57,6 +59,7 @@ export const DEFAULTS: Omit<ResolvedOptions, "cache" | "fetchHooks" | "renderWor
   allowUrls: false,
   urlAllowlist: [],
   urlPorts: [80, 443],
+  urlTrustedHosts: [],
   fetchTimeoutMs: 10_000,
   maxRedirects: 3,
   downscaleToFit: false,

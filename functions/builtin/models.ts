@@ -12,9 +12,12 @@ export interface ModelsOptions {
   ownedBy?: string;
 }
 
-function names(info: ModelInfo, aliases: readonly string[]): string[] {
-  return [info.id, ...aliases.filter((a) => a !== info.id)];
+/** Every name the model answers to: the runtime's id and its served names, then the gateway's own aliases. */
+export function servedNames(info: ModelInfo, aliases: readonly string[]): string[] {
+  return [...new Set([info.id, ...(info.aliases ?? []), ...aliases])];
 }
+
+const names = servedNames;
 
 export function openAIModels(opts: ModelsOptions): Handler<GatewayEnv> {
   return (c) => {

@@ -12,11 +12,14 @@ import { parseArgs } from "node:util";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
+import { parseImageUrls } from "../../edge/cli/serve-args.ts";
+import { servedNames } from "./runtime-command.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
-export const devUsage = "gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]";
+export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
+         [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
 function startChild(cmd: string, args: string[], ready: RegExp, label: string): Promise<ChildProcess> {
@@ -77,6 +80,9 @@ export async function devCommand(argv: string[]): Promise<string> {
         functions: { type: "string" },
         port: { type: "string" },
         gateway: { type: "string" },
+        "served-model-name": { type: "string", multiple: true },
+        "image-urls": { type: "string" },
+        "image-url-allow": { type: "string", multiple: true },
       },
     }));
   } catch (err) {
@@ -87,6 +93,9 @@ export async function devCommand(argv: string[]): Promise<string> {
     throw new UsageError(`--gateway must be bun or deno, got "${values.gateway}"`);
   }
   const port = parseIntArg("port", values.port, 8080);
+  const names = values["served-model-name"] ?? [];
+  servedNames(names); // checked here so a bad name is a usage error, not a runtime that fails to start
+  const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
   const modelDir = values.model ?? defaultModelDir;
   const functionsDir = values.functions ?? join(repoRoot, "functions", "examples");
   const work = mkdtempSync(join(tmpdir(), "gust-dev-"));
@@ -104,6 +113,7 @@ export async function devCommand(argv: string[]): Promise<string> {
       "--max-num-seqs",
       "16",
       ...draftArgs(values.model, values.draft),
+      ...names.flatMap((n) => ["--served-model-name", n]),
     ],
     /serving/,
     "runtime",
@@ -112,7 +122,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   const base = `http://127.0.0.1:${port}`;
   if (gatewayKind === "bun") {
     const gw = await startGateway(
-      { runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions") },
+      { runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions"), imageUrls },
       serveOnBun,
     );
     stopGateway = gw.stop;
@@ -130,6 +140,9 @@ export async function devCommand(argv: string[]): Promise<string> {
         String(port),
         "--state-dir",
         join(work, "functions"),
+        "--image-urls",
+        imageUrls.mode,
+        ...imageUrls.allow.flatMap((h) => ["--image-url-allow", h]),
       ],
       /gateway on/,
       "gateway",
@@ -147,7 +160,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   }
   process.stderr.write(
     `\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
-      basename(resolve(modelDir))
+      names[0] ?? basename(resolve(modelDir))
     }","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`,
   );
   await new Promise<void>((done) => {

@@ -6,7 +6,8 @@ import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 
-export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N] [--model-id NAME] [--max-num-seqs N]
+export const runtimeUsage =
+  `gust runtime --model DIR [--socket PATH | --port N] [--served-model-name NAME]... [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
              [--text-only] [--backend auto|cpu|cuda] [--threads N]`;
@@ -21,7 +22,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         model: { type: "string" },
         socket: { type: "string" },
         port: { type: "string" },
-        "model-id": { type: "string" },
+        "served-model-name": { type: "string", multiple: true },
         "max-num-seqs": { type: "string" },
         "max-batched-tokens": { type: "string" },
         "max-model-len": { type: "string" },
@@ -52,7 +53,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
   const host = await ModelHost.open(backend, {
     modelDir: values.model,
-    modelId: values["model-id"],
+    ...servedNames(values["served-model-name"]),
     maxNumSeqs: parseIntArg("max-num-seqs", values["max-num-seqs"], 64, 1),
     maxBatchedTokens: parseIntArg("max-batched-tokens", values["max-batched-tokens"], 2048, 1),
     maxModelLen: values["max-model-len"] === undefined
@@ -100,4 +101,15 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   host.dispose();
   process.stderr.write("gust runtime: stopped\n");
   return "";
+}
+
+/** vLLM's --served-model-name, repeatable: the first name is the model's id in responses and /v1/models, the others
+ * are accepted in `model` and listed too. Without it the model is named after its directory. */
+export function servedNames(names: string[] | undefined): { modelId?: string; aliases?: string[] } {
+  if (!names || names.length === 0) return {};
+  const bad = names.find((n) => n.trim() === "" || n !== n.trim());
+  if (bad !== undefined) {
+    throw new UsageError(`--served-model-name must be a non-empty name without surrounding spaces, got "${bad}"`);
+  }
+  return { modelId: names[0], aliases: names.slice(1) };
 }

@@ -58,7 +58,8 @@ export class ReasoningBudget {
     else if (this.#state === "counting") {
       if (token === this.ids.endThink) {
         this.#state = "done";
-        if (forced) this.budgetExhausted = true;
+        // budget 0 is "no reasoning" (effort none): closing a stray [THINK] at once exhausts no budget anyone set
+        if (forced && this.budgetTokens !== 0) this.budgetExhausted = true;
       } else this.reasoningTokens++;
     }
   }

@@ -17,8 +17,9 @@ import type { TokenSampler } from "./token-sampler.ts";
 export interface AnswerAutomaton {
   /** A token of the answer was generated (sampled or forced). */
   consume(id: number): void;
-  /** Ordinary tokens allowed next (null = none), and control tokens allowed next. */
-  allowed(): { mask: TokenMask | null; controls: readonly number[] };
+  /** Ordinary tokens allowed next (null = none), and control tokens allowed next; null: any token (free text
+   * before an optional tool call). */
+  allowed(): { mask: TokenMask | null; controls: readonly number[] } | null;
 }
 
 export interface ThinkControls {
@@ -74,7 +75,9 @@ export class ConstrainedSampler implements TokenSampler {
       row[eos] = -Infinity;
       return row;
     }
-    const { mask, controls } = this.answer.allowed();
+    const allowed = this.answer.allowed();
+    if (allowed === null) return logits;
+    const { mask, controls } = allowed;
     let any = controls.length > 0;
     if (mask === null) row.fill(-Infinity);
     else if (mask.complement) {

@@ -2,7 +2,9 @@
 //  - a JSON document: a JSON object (JSON mode) or a value of a JSON Schema;
 //  - tool calls (tool_choice "required" or one named function): `[TOOL_CALLS]name[ARGS]{arguments}`, repeated
 //    when parallel calls are allowed, where the name is one of the offered tools and the arguments follow that
-//    tool's parameter schema (any JSON object where the schema is absent or not one gust can hold to).
+//    tool's parameter schema (any JSON object where the schema is absent or not one gust can hold to);
+//  - optional tool calls (tool_choice "auto"): free text until the model writes [TOOL_CALLS]; from there the
+//    call is held as above, so a name the request did not offer cannot be written.
 // Worked example, tools get_weather and get_time, required: the first token must be [TOOL_CALLS]; then name bytes
 // that stay on "get_weather" or "get_time" ("get_" allows both); [ARGS] once a whole name is written; then the
 // arguments' grammar; then end-of-sequence or, with parallel calls, [TOOL_CALLS] again.
@@ -21,6 +23,8 @@ export interface ToolCallConstraint {
   tools: { name: string; parameters?: unknown }[];
   /** More than one call allowed. */
   parallel: boolean;
+  /** The answer may be text; a call, once begun, is held to the names and schemas (tool_choice "auto"). */
+  optional?: boolean;
 }
 
 /** Compiled grammars kept (their masks are the expensive part, and clients resend the same schemas). Each holds at
@@ -119,7 +123,7 @@ export class JsonConstraints {
       factory,
       promptIds,
       allowThinking,
-      () => new ToolCallAutomaton(nameMasker, argMaskers, ids, constraint.parallel),
+      () => new ToolCallAutomaton(nameMasker, argMaskers, ids, constraint.parallel, constraint.optional === true),
     );
   }
 
@@ -191,7 +195,7 @@ class DocumentAutomaton implements AnswerAutomaton {
 }
 
 class ToolCallAutomaton implements AnswerAutomaton {
-  #phase: "call" | "name" | "args" = "call";
+  #phase: "free" | "call" | "name" | "args";
   #name: GrammarCursor | null = null;
   #nameBytes: number[] = [];
   #args: GrammarCursor | null = null;
@@ -201,10 +205,17 @@ class ToolCallAutomaton implements AnswerAutomaton {
     private readonly args: Map<string, TokenMasker>,
     private readonly ids: { calls: number; args: number; eos: number },
     private readonly parallel: boolean,
-  ) {}
+    optional: boolean,
+  ) {
+    this.#phase = optional ? "free" : "call";
+  }
 
   consume(id: number): void {
-    if (id === this.ids.calls && (this.#phase === "call" || (this.#phase === "args" && this.#args?.isComplete))) {
+    if (this.#phase === "free" && id !== this.ids.calls) return;
+    if (
+      id === this.ids.calls &&
+      (this.#phase === "call" || this.#phase === "free" || (this.#phase === "args" && this.#args?.isComplete))
+    ) {
       this.#phase = "name";
       this.#name = new GrammarCursor(this.names);
       this.#nameBytes = [];
@@ -221,6 +232,7 @@ class ToolCallAutomaton implements AnswerAutomaton {
   }
 
   allowed() {
+    if (this.#phase === "free") return null;
     if (this.#phase === "call") return { mask: null, controls: [this.ids.calls] };
     if (this.#phase === "name") {
       return { mask: this.#name!.mask, controls: this.#name!.isComplete ? [this.ids.args] : [] };

@@ -20,6 +20,8 @@ export interface HostOptions {
   modelDir: string;
   /** Name clients use in the `model` field (default: the directory name). */
   modelId?: string;
+  /** More names the model answers to (vLLM's --served-model-name after the first). */
+  aliases?: string[];
   maxNumSeqs?: number;
   maxBatchedTokens?: number;
   /** Longest sequence served (default: the model's context). */
@@ -43,6 +45,7 @@ export class ModelHost {
   readonly engine: Engine;
   readonly cache: KvCache;
   readonly modelId: string;
+  readonly aliases: readonly string[];
   readonly thinkIds: ThinkIds | null;
   /** The vision tower, when the checkpoint has one. */
   readonly vision: LoadedVision | null;
@@ -60,6 +63,7 @@ export class ModelHost {
     this.vision = o.textOnly ? null : openVision(loaded.config, backend);
     this.maxImagesPerRequest = this.vision ? (o.maxImagesPerRequest ?? 8) : 0;
     this.modelId = o.modelId ?? basename(resolve(o.modelDir));
+    this.aliases = (o.aliases ?? []).filter((n) => n !== this.modelId);
     const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
     const numBlocks = o.numBlocks ??
       choosePoolSize(text, {
@@ -128,6 +132,7 @@ export class ModelHost {
         draining,
         model: {
           id: this.modelId,
+          aliases: [...this.aliases],
           contextLength: this.engine.maxModelLen,
           vocabSize: text.vocabSize,
           bosId: text.bosId,

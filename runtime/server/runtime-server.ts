@@ -225,7 +225,8 @@ export class RuntimeServer {
           "toolCalls and responseFormat cannot both constrain one answer; send one",
         );
       }
-      // constrained answers take no speculation: drafts are verified against the unconstrained distribution
+      // constrained answers take no speculation: drafts are verified against the unconstrained distribution (optional
+      // tool calls included: the text before a call is free, but the drafts could write a call's name)
       const allowThinking = msg.reasoningBudget !== 0;
       const sampler = format
         ? this.host.jsonConstraints.wrap(plain, msg.promptIds, allowThinking, format)
@@ -233,6 +234,7 @@ export class RuntimeServer {
         ? this.host.jsonConstraints.wrapToolCalls(plain, msg.promptIds, allowThinking, {
           tools: calls.tools,
           parallel: calls.parallel !== false,
+          optional: calls.optional === true,
         })
         : plain;
       const n = msg.n ?? 1;

@@ -18,7 +18,16 @@ export interface ImageSettings {
 export interface HelloMessage {
   type: "hello";
   protocol: number;
-  model: { id: string; contextLength: number; vocabSize: number; bosId: number; eosId: number; hasVision: boolean };
+  model: {
+    id: string;
+    /** More names the model answers to (`--served-model-name` after the first); absent from older runtimes. */
+    aliases?: string[];
+    contextLength: number;
+    vocabSize: number;
+    bosId: number;
+    eosId: number;
+    hasVision: boolean;
+  };
   limits: {
     maxNumSeqs: number;
     maxBatchedTokens: number;
@@ -69,9 +78,11 @@ export interface GenerateMessage {
   timeoutMs?: number;
   /** Constrain the answer (after any [THINK]…[/THINK]) to a JSON object or a JSON Schema; absent = free text. */
   responseFormat?: { type: "json_object" } | { type: "json_schema"; schema: unknown };
-  /** The answer must be calls to these tools, arguments per their parameter schemas (tool_choice required or
-   * named); `parallel` allows more than one call. Not combined with responseFormat. */
-  toolCalls?: { tools: { name: string; parameters?: unknown }[]; parallel: boolean };
+  /** The answer must be calls to these tools, arguments per their parameter schemas (any JSON object where a tool
+   * has none) (tool_choice required or named); `parallel` allows more than one call; `optional` (tool_choice
+   * auto): the answer may be text, and a call, once begun, is held to these names and schemas. Not combined with
+   * responseFormat. */
+  toolCalls?: { tools: { name: string; parameters?: unknown }[]; parallel: boolean; optional?: boolean };
 }
 
 export interface AbortMessage {

@@ -169,6 +169,57 @@ describe("required tool calls on the tiny model", () => {
   });
 });
 
+describe("optional tool calls (tool_choice auto) on the tiny model", () => {
+  const WEATHER = {
+    name: "get_weather",
+    parameters: { type: "object", properties: { city: { enum: ["Paris", "Oslo"] } }, required: ["city"] },
+  };
+
+  function auto(seed: number, callBias: number, parallel = true) {
+    const promptIds = [1, 3, ...tok.encode("Maybe call a tool."), 4];
+    const calls = tok.controlId("[TOOL_CALLS]");
+    const base = samplerFactory(
+      { temperature: 1, seed, logitBias: { [calls]: callBias, [idOf('"')]: 3, [idOf("}")]: 3 } },
+      tok.vocabSize,
+      promptIds,
+    );
+    // a strict tool (schema held) and a non-strict one (any JSON object)
+    const tools = [WEATHER, { name: "mcp__files__read" }];
+    return runWrapped(
+      promptIds,
+      120,
+      0,
+      constraints.wrapToolCalls(base, promptIds, false, { tools, parallel, optional: true }),
+    );
+  }
+
+  it("text stays free, and every call the model begins names an offered tool with readable arguments", () => {
+    let called = 0;
+    for (let seed = 0; seed < 10; seed++) {
+      const { ids, finish } = auto(seed, 4);
+      const out = parseOutput(tok, ids);
+      if (finish === "stop") expect(out.errors).toEqual([]);
+      for (const call of out.toolCalls) {
+        called++;
+        expect(["get_weather", "mcp__files__read"]).toContain(call.name);
+        const args = JSON.parse(call.arguments);
+        expect(typeof args === "object" && args !== null && !Array.isArray(args)).toBe(true);
+        if (call.name === "get_weather") expect(["Paris", "Oslo"]).toContain(args.city);
+      }
+    }
+    expect(called).toBeGreaterThan(0);
+  });
+
+  it("a free answer gets the row unchanged; with parallel false at most one call is made", () => {
+    const free = auto(1, -100);
+    expect(free.ids.includes(tok.controlId("[TOOL_CALLS]"))).toBe(false);
+    for (let seed = 0; seed < 6; seed++) {
+      const { ids } = auto(seed, 6, false);
+      expect(ids.filter((id) => id === tok.controlId("[TOOL_CALLS]")).length).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
 describe("JsonConstraints.warm", () => {
   it("memoises the masks of the states a typical document passes through, in-string ones included", () => {
     const c = new JsonConstraints(tok);

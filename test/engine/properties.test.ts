@@ -183,6 +183,15 @@ describe("reasoning budget properties", () => {
     expect(b.reasoningTokens).toBe(3);
   });
 
+  it("budget 0 (no reasoning asked) closes a stray [THINK] at once without calling a budget exhausted", () => {
+    const b = new ReasoningBudget(THINK, 0, [1]);
+    b.observe(34, false);
+    expect(b.forcedNext()).toBe(35);
+    b.observe(35, true);
+    expect(b.reasoningTokens).toBe(0);
+    expect(b.budgetExhausted).toBe(false);
+  });
+
   it("stops counting when the model closes on its own, and counts nothing without a think block", () => {
     const closed = new ReasoningBudget(THINK, 10, [1, 34]);
     for (const t of [60, 61, 35, 70, 71, 72]) closed.observe(t, false);

@@ -129,7 +129,11 @@ describe("FunctionModel options", () => {
       parallel: false,
     });
     await m.chat({ messages, tools });
-    expect(binding.lastCall.options.toolCalls).toBeUndefined();
+    expect(binding.lastCall.options.toolCalls).toEqual({
+      tools: [{ name: "add" }, { name: "mul" }],
+      parallel: true,
+      optional: true,
+    });
     expect(binding.lastCall.options.responseFormat).toBeUndefined();
   });
 

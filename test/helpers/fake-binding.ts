@@ -98,6 +98,8 @@ export class FakeCall {
 
 export interface FakeOptions {
   id?: string;
+  /** The runtime's other served names (its --served-model-name list after the first). */
+  aliases?: string[];
   contextLength?: number;
   hasVision?: boolean;
   /** What each generate call produces; default: "Hello there" then </s>. */
@@ -118,6 +120,7 @@ export class FakeBinding implements ModelBinding {
     const tok = fixtureTokenizer();
     this.info = {
       id: opts.id ?? "tiny-mistral3",
+      aliases: opts.aliases ?? [],
       contextLength: opts.contextLength ?? 4096,
       vocabSize: tok.vocabSize,
       tokenizer: tok,

@@ -182,14 +182,6 @@ const rows: Row[] = [
     both: true,
   },
   {
-    name: "parallel_tool_calls false with auto",
-    body: { ...msgs(u("x")), parallel_tool_calls: false },
-    status: 400,
-    param: "parallel_tool_calls",
-    code: "unsupported_value",
-    both: true,
-  },
-  {
     name: "unknown tool_choice",
     body: { ...msgs(u("x")), tool_choice: "sometimes" },
     status: 400,
@@ -233,7 +225,7 @@ const rows: Row[] = [
   },
   {
     name: "unknown reasoning_effort",
-    body: { ...msgs(u("x")), reasoning_effort: "max" },
+    body: { ...msgs(u("x")), reasoning_effort: "ultra" },
     status: 400,
     param: "reasoning_effort",
     both: true,

@@ -117,7 +117,7 @@ describe("POST /mistral/v1/chat/completions", () => {
     expect((await g.post(CHAT, { messages: fixed, tools: TOOLS })).status).toBe(200);
   });
 
-  it("tool_choice any/required and a named function ask the runtime for calls; auto asks for nothing", async () => {
+  it("tool_choice any/required and a named function ask the runtime for calls; auto for optional ones", async () => {
     const g = testGateway();
     const offered = [{ name: "get_weather", parameters: { type: "object" } }];
     for (const tool_choice of ["any", "required"]) {
@@ -135,7 +135,21 @@ describe("POST /mistral/v1/chat/completions", () => {
       })).status,
     ).toBe(200);
     expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: false });
+    // auto: a call may be made; its name is held to the offered ones, its arguments to the schema only when strict
     expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: "auto" })).status).toBe(200);
+    expect(g.fake.lastCall.options.toolCalls).toEqual({
+      tools: [{ name: "get_weather" }],
+      parallel: true,
+      optional: true,
+    });
+    const strict = [{ ...TOOLS[0], function: { ...TOOLS[0].function, strict: true } }];
+    expect((await g.post(CHAT, { ...user("x"), tools: strict, parallel_tool_calls: false })).status).toBe(200);
+    expect(g.fake.lastCall.options.toolCalls).toEqual({ tools: offered, parallel: false, optional: true });
+    expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, tool_choice: "none" })).status).toBe(200);
+    expect(g.fake.lastCall.options.toolCalls).toBeUndefined();
+    // a response format under auto: the format alone holds the answer
+    expect((await g.post(CHAT, { ...user("x"), tools: TOOLS, response_format: { type: "json_object" } })).status)
+      .toBe(200);
     expect(g.fake.lastCall.options.toolCalls).toBeUndefined();
   });
 

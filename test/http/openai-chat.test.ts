@@ -235,6 +235,27 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
     expect((await chat(g, { ...user("hi"), model: "mistral-medium-latest" })).status).toBe(200);
   });
 
+  it("serves every --served-model-name (runtime's and gateway's), answering under the name asked for", async () => {
+    const g = testGateway({
+      fake: { id: "mistral-medium-3.5", aliases: ["mistralai/Mistral-Medium-3.5-128B"] },
+      modelAliases: ["mistral-medium-3"],
+    });
+    const models = await (await g.app.request("/v1/models")).json();
+    expect(models.data.map((m: any) => m.id)).toEqual([
+      "mistral-medium-3.5",
+      "mistralai/Mistral-Medium-3.5-128B",
+      "mistral-medium-3",
+    ]);
+    for (const name of ["mistral-medium-3.5", "mistralai/Mistral-Medium-3.5-128B", "mistral-medium-3"]) {
+      const r = await chat(g, { ...user("hi"), model: name });
+      expect(r.status).toBe(200);
+      expect(r.body.model).toBe(name);
+    }
+    const wrong = await chat(g, { ...user("hi"), model: "tiny-mistral3" });
+    expect(wrong.status).toBe(404);
+    expect(wrong.body.error.message).toMatch(/"mistral-medium-3.5", "mistralai\/Mistral-Medium-3.5-128B"/);
+  });
+
   it("turns a runtime refusal into its status", async () => {
     const { RuntimeError } = await import("../../edge/binding/types.ts");
     const g = testGateway();

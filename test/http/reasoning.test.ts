@@ -19,6 +19,12 @@ describe("resolveReasoning: request fields → {effort, budgetTokens}", () => {
     ["reasoning_effort low", { reasoning_effort: "low" }, {}, ["high", 1024]],
     ["reasoning_effort medium", { reasoning_effort: "medium" }, {}, ["high", 4096]],
     ["reasoning_effort high → unlimited", { reasoning_effort: "high" }, {}, ["high", null]],
+    ["reasoning_effort xhigh → unlimited", { reasoning_effort: "xhigh" }, {}, ["high", null]],
+    ["reasoning_effort max (Vibe) → unlimited", { reasoning_effort: "max" }, {}, ["high", null]],
+    ["top-level budget_tokens (the seeds' extra_body)", { budget_tokens: 4096 }, {}, ["high", 4096]],
+    ["top-level budget_tokens 0 → none", { budget_tokens: 0 }, { default: { effort: "high" } }, ["none", 0]],
+    ["top-level budget_tokens with an effort", { reasoning_effort: "low", budget_tokens: 77 }, {}, ["high", 77]],
+    ["both budgets agreeing", { budget_tokens: 50, reasoning: { budget_tokens: 50 } }, {}, ["high", 50]],
     ["effort budgets configurable", { reasoning_effort: "low" }, { effortBudgets: { low: 99 } }, ["high", 99]],
     ["null effort = absent", { reasoning_effort: null }, { default: { effort: "medium" } }, ["high", 4096]],
     ["budget_tokens N", { reasoning: { budget_tokens: 300 } }, {}, ["high", 300]],
@@ -45,6 +51,9 @@ describe("resolveReasoning: request fields → {effort, budgetTokens}", () => {
     ["unknown effort", { reasoning_effort: "extreme" }, {}, "reasoning_effort"],
     ["effort of the wrong type", { reasoning_effort: 3 }, {}, "reasoning_effort"],
     ["negative budget", { reasoning: { budget_tokens: -1 } }, {}, "reasoning.budget_tokens"],
+    ["negative top-level budget", { budget_tokens: -5 }, {}, "budget_tokens"],
+    ["two budgets disagreeing", { budget_tokens: 5, reasoning: { budget_tokens: 6 } }, {}, "budget_tokens"],
+    ["top-level budget against effort none", { reasoning_effort: "none", budget_tokens: 9 }, {}, "budget_tokens"],
     ["fractional budget", { reasoning: { budget_tokens: 1.5 } }, {}, "reasoning.budget_tokens"],
     ["reasoning not an object", { reasoning: "high" }, {}, "reasoning"],
     [
@@ -115,7 +124,7 @@ describe("reasoning middleware", () => {
   it("answers 400 naming the field", async () => {
     const res = await mini({}).request("/r", {
       method: "POST",
-      body: JSON.stringify({ reasoning_effort: "max" }),
+      body: JSON.stringify({ reasoning_effort: "ultra" }),
       headers: { "content-type": "application/json" },
     });
     expect(res.status).toBe(400);

@@ -14,6 +14,8 @@ import type { DialRequest, FetchHooks } from "../../edge/vision/fetch-image.ts";
 import { parseIp, refusedAddress } from "../../edge/vision/ip-policy.ts";
 import { resolveOptions } from "../../edge/vision/options.ts";
 import type { VisionOptions } from "../../edge/vision/options.ts";
+import { hostTrusted } from "../../edge/vision/url-policy.ts";
+import { imageUrlOptions } from "../../edge/vision/url-settings.ts";
 import { chatWith, makeImage } from "./helpers.ts";
 
 const PUBLIC = "93.184.216.34";
@@ -226,6 +228,55 @@ describe("refused URLs (403)", () => {
       expect(r.dials.length).toBe(1); // only the first, public hop was dialled
     });
   }
+});
+
+describe("operator-trusted hosts (--image-url-allow HOST[:PORT])", () => {
+  // no hooks: the real resolver and the real dialer reach the loopback server
+  async function direct(url: string, extra: VisionOptions) {
+    const a = new Hono();
+    a.post("/chat", vision(extra), (c) => c.json({ width: c.get("vision").images.get(url)!.width }));
+    const res = await a.request("/chat", { method: "POST", body: JSON.stringify(chatWith(url)) });
+    return { status: res.status, json: (await res.json()) as any };
+  }
+
+  it("a trusted loopback host:port is fetched through the checked dialer; the same host on another port is not", async () => {
+    const ok = await direct(`http://127.0.0.1:${port}/img.png`, {
+      ...imageUrlOptions({ mode: "allowlist", allow: [`127.0.0.1:${port}`] }),
+    });
+    expect(ok).toEqual({ status: 200, json: { width: 56 } });
+    const byName = await direct(`http://localhost:${port}/img.png`, {
+      ...imageUrlOptions({ mode: "public", allow: [`localhost:${port}`] }),
+    });
+    expect(byName.status).toBe(200);
+    const otherPort = await direct(`http://127.0.0.1:${port + 1}/img.png`, {
+      ...imageUrlOptions({ mode: "public", allow: [`127.0.0.1:${port}`] }),
+    });
+    expect(otherPort.status).toBe(403);
+    expect(otherPort.json.error.message).toMatch(/port .* is not allowed.*--image-url-allow HOST\[:PORT\]/);
+  });
+
+  it("an untrusted private address is refused with the flag that allows it; off refuses every URL", async () => {
+    const r = await direct(`http://127.0.0.1/img.png`, imageUrlOptions({ mode: "public", allow: [] }));
+    expect(r.status).toBe(403);
+    expect(r.json.error.message).toMatch(
+      /loopback.*only public addresses are fetched.*--image-url-allow HOST\[:PORT\]/,
+    );
+    const named = await direct(`http://localhost/img.png`, imageUrlOptions({ mode: "public", allow: [] }));
+    expect(named.json.error.message).toMatch(/resolves to a loopback address.*--image-url-allow/);
+    const off = await direct(`http://127.0.0.1:${port}/img.png`, imageUrlOptions({ mode: "off", allow: [] }));
+    expect([off.status, off.json.error.code]).toEqual([403, "image_url_disabled"]);
+    expect(off.json.error.message).toMatch(/--image-urls public/);
+    const listed = await direct(`http://img.test/img.png`, imageUrlOptions({ mode: "allowlist", allow: ["other"] }));
+    expect(listed.json.error.message).toMatch(/not on this endpoint's allowlist.*--image-url-allow/);
+  });
+
+  it("trusted entries match host and port exactly", () => {
+    expect(hostTrusted("img.internal", 8080, ["img.internal:8080"], [80, 443])).toBe(true);
+    expect(hostTrusted("img.internal", 80, ["img.internal:8080"], [80, 443])).toBe(false);
+    expect(hostTrusted("img.internal", 443, ["IMG.internal"], [80, 443])).toBe(true);
+    expect(hostTrusted("::1", 9000, ["[::1]:9000"], [80, 443])).toBe(true);
+    expect(hostTrusted("a.img.internal", 80, ["img.internal"], [80, 443])).toBe(false);
+  });
 });
 
 describe("fetch failures and limits", () => {

@@ -28,19 +28,9 @@ export function constraintFields(
   };
 }
 
-/** parallel_tool_calls: false is held (one call) only where calls are required; with "auto" gust cannot stop a
- * second call without also forcing the first. */
-function checkParallel(parallel: boolean | null | undefined, toolChoice: ChatParams["toolChoice"]): boolean {
-  if (parallel !== false) return true;
-  if (toolChoice === "auto" || toolChoice === "none") {
-    throw new HttpError(
-      400,
-      "unsupported_value",
-      'parallel_tool_calls: false is supported with tool_choice "required" or a named function (the answer is then exactly one call); with "auto", leave it out or send true',
-      "parallel_tool_calls",
-    );
-  }
-  return false;
+/** parallel_tool_calls: false is held by the runtime (at most one call) under every tool choice. */
+function checkParallel(parallel: boolean | null | undefined, _toolChoice: ChatParams["toolChoice"]): boolean {
+  return parallel !== false;
 }
 
 /** Text (null), JSON mode, or a JSON Schema checked here so that a schema gust cannot honour is a 400 naming the
@@ -100,13 +90,27 @@ export class ToolChoiceError extends Error {
   }
 }
 
-/** "required" or a named tool: the calls the runtime must hold the answer to (undefined for "auto"/"none"). */
+/** The calls the runtime holds the answer to: "required" or a named tool must call; "auto" may answer in text, but
+ * a call it begins names an offered tool, with arguments that are a JSON object — following the tool's schema
+ * where the tool says `strict: true` (`strictByDefault`: the Responses and Messages dialects, whose tools are
+ * strict unless they say otherwise). Undefined for "none" and for no tools. */
 export function toolCallConstraint(
   tools: readonly InputTool[] | null | undefined,
   choice: ChatParams["toolChoice"],
   parallel: boolean,
+  strictByDefault = false,
 ): GenerateOptions["toolCalls"] {
-  if (choice === "auto" || choice === "none") return undefined;
+  if (choice === "none") return undefined;
+  if (choice === "auto") {
+    if (!tools || tools.length === 0) return undefined;
+    const held = tools.map((t) => {
+      const strict = t.function.strict ?? strictByDefault;
+      return strict && t.function.parameters ? { name: t.function.name, parameters: t.function.parameters } : {
+        name: t.function.name,
+      };
+    });
+    return { tools: held, parallel, optional: true };
+  }
   const offered = (tools ?? []).map((t) => ({ name: t.function.name, parameters: t.function.parameters ?? undefined }));
   if (offered.length === 0) {
     throw new ToolChoiceError(

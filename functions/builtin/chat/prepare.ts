@@ -9,6 +9,7 @@ import type { EncodedChat } from "../../../runtime/text/chat/encode.ts";
 import type { Dialect } from "../../../runtime/text/chat/input.ts";
 import type { InputMessage } from "../../../runtime/text/chat/types.ts";
 import { ChatRequestError } from "../../../runtime/text/errors.ts";
+import { servedNames } from "../models.ts";
 import { toolCallConstraint, ToolChoiceError } from "./constraint-params.ts";
 import type { ChatParams } from "./params.ts";
 import { MISTRAL_SAFE_PROMPT } from "./params.ts";
@@ -33,8 +34,9 @@ export interface ChatPlan {
 }
 
 export function checkModel(info: ModelInfo, requested: string | null, aliases: readonly string[]): void {
-  if (requested === null || requested === info.id || aliases.includes(requested)) return;
-  const names = [info.id, ...aliases].map((n) => JSON.stringify(n)).join(", ");
+  const served = servedNames(info, aliases);
+  if (requested === null || served.includes(requested)) return;
+  const names = served.map((n) => JSON.stringify(n)).join(", ");
   throw new HttpError(
     404,
     "model_not_found",
@@ -198,7 +200,8 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
   if (params.priority !== undefined) generate.priority = params.priority;
   if (params.responseFormat) generate.responseFormat = params.responseFormat;
   const toolCalls = requiredCalls(params);
-  if (toolCalls) {
+  // a response format under "auto" leaves no room for calls: the format alone holds the answer
+  if (toolCalls && !(toolCalls.optional && params.responseFormat)) {
     if (params.responseFormat) {
       throw new HttpError(
         400,

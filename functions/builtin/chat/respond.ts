@@ -52,7 +52,8 @@ export async function respondChat(
   const meta: ResponseMeta = {
     id: format.newId(),
     created: Math.floor(opts.clock.now() / 1000),
-    model: binding.info.id,
+    // the name the client asked for (checked against the served names), as vLLM answers
+    model: plan.params.model ?? binding.info.id,
   };
   if (!plan.params.stream) {
     try {
