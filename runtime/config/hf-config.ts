@@ -63,6 +63,8 @@ const TEXT_KNOWN = new Set([
   "use_sliding_window",
 ]);
 
+const BARE_KNOWN = new Set([...TOP_LEVEL_KNOWN, ...TEXT_KNOWN]);
+
 const ROPE_KNOWN = new Set([
   "rope_type",
   "type",
@@ -79,13 +81,17 @@ const ROPE_KNOWN = new Set([
   "truncate",
 ]);
 
-function readRope(r: FieldReader, text: Json, maxPositions: number): { rope: RopeConfig; beta: number; l0: number } {
-  const params = r.object(text, "text_config.rope_parameters", false) ??
-    r.object(text, "text_config.rope_scaling", false);
+function readRope(
+  r: FieldReader,
+  text: Json,
+  at: string,
+  maxPositions: number,
+): { rope: RopeConfig; beta: number; l0: number } {
+  const params = r.object(text, `${at}rope_parameters`, false) ?? r.object(text, `${at}rope_scaling`, false);
   const thetaSource = params && params.rope_theta !== undefined ? params : text;
   const theta = r.number(
     thetaSource,
-    params && params.rope_theta !== undefined ? "rope_parameters.rope_theta" : "text_config.rope_theta",
+    params && params.rope_theta !== undefined ? "rope_parameters.rope_theta" : `${at}rope_theta`,
     { positive: true },
   );
   if (!params) {
@@ -101,7 +107,7 @@ function readRope(r: FieldReader, text: Json, maxPositions: number): { rope: Rop
     };
     return { rope, beta: 0, l0: maxPositions };
   }
-  r.unknownKeys(params, "text_config.rope_parameters", ROPE_KNOWN);
+  r.unknownKeys(params, `${at}rope_parameters`, ROPE_KNOWN);
   const type = r.oneOf(
     params,
     params.rope_type !== undefined ? "rope_parameters.rope_type" : "rope_parameters.type",
@@ -166,44 +172,44 @@ function readQuantization(r: FieldReader, top: Json): TextConfig["quantization"]
 
 export function parseHfConfig(top: Json, dir: string, source: string): ModelConfig {
   const r = new FieldReader(source);
-  r.unknownKeys(top, "", TOP_LEVEL_KNOWN);
   const nested = r.object(top, "text_config", false);
+  // a bare decoder (MistralForCausalLM, text-only checkpoints) keeps the decoder fields at the top level
+  r.unknownKeys(top, "", nested ? TOP_LEVEL_KNOWN : BARE_KNOWN);
   const text = nested ?? top;
+  const at = nested ? "text_config." : "";
   if (nested) r.unknownKeys(text, "text_config", TEXT_KNOWN);
-  r.oneOf(text, "text_config.hidden_act", ["silu"] as const, "silu");
+  r.oneOf(text, `${at}hidden_act`, ["silu"] as const, "silu");
   if (text.sliding_window !== undefined && text.sliding_window !== null) {
     r.problems.push(
-      `text_config.sliding_window is ${JSON.stringify(text.sliding_window)}; gust supports full attention only (null)`,
+      `${at}sliding_window is ${JSON.stringify(text.sliding_window)}; gust supports full attention only (null)`,
     );
   }
   if (text.attention_bias === true || text.mlp_bias === true) {
     r.problems.push("attention_bias/mlp_bias: gust supports bias-free linears only");
   }
-  const hiddenSize = r.positiveInt(text, "text_config.hidden_size");
-  const numHeads = r.positiveInt(text, "text_config.num_attention_heads");
-  const maxPositions = r.positiveInt(text, "text_config.max_position_embeddings");
-  const { rope, beta, l0 } = readRope(r, text, maxPositions);
-  const tie = r.bool(text, "text_config.tie_word_embeddings", r.bool(top, "tie_word_embeddings", false));
+  const hiddenSize = r.positiveInt(text, `${at}hidden_size`);
+  const numHeads = r.positiveInt(text, `${at}num_attention_heads`);
+  const maxPositions = r.positiveInt(text, `${at}max_position_embeddings`);
+  const { rope, beta, l0 } = readRope(r, text, at, maxPositions);
+  const tie = r.bool(text, `${at}tie_word_embeddings`, r.bool(top, "tie_word_embeddings", false));
   const config: TextConfig = {
-    vocabSize: r.positiveInt(text, "text_config.vocab_size"),
+    vocabSize: r.positiveInt(text, `${at}vocab_size`),
     hiddenSize,
-    intermediateSize: r.positiveInt(text, "text_config.intermediate_size"),
-    numLayers: r.positiveInt(text, "text_config.num_hidden_layers"),
+    intermediateSize: r.positiveInt(text, `${at}intermediate_size`),
+    numLayers: r.positiveInt(text, `${at}num_hidden_layers`),
     numHeads,
-    numKvHeads: text.num_key_value_heads === undefined
-      ? numHeads
-      : r.positiveInt(text, "text_config.num_key_value_heads"),
+    numKvHeads: text.num_key_value_heads === undefined ? numHeads : r.positiveInt(text, `${at}num_key_value_heads`),
     headDim: text.head_dim === undefined || text.head_dim === null
       ? hiddenSize / numHeads
-      : r.positiveInt(text, "text_config.head_dim"),
-    rmsNormEps: r.number(text, "text_config.rms_norm_eps", { positive: true }),
+      : r.positiveInt(text, `${at}head_dim`),
+    rmsNormEps: r.number(text, `${at}rms_norm_eps`, { positive: true }),
     maxPositions,
     rope,
     queryScale: { beta, originalMax: l0 },
     tieWordEmbeddings: tie,
-    bosId: r.optionalInt(text, "text_config.bos_token_id", 1),
-    eosId: r.optionalInt(text, "text_config.eos_token_id", 2),
-    padId: r.optionalInt(text, "text_config.pad_token_id", 11),
+    bosId: r.optionalInt(text, `${at}bos_token_id`, 1),
+    eosId: r.optionalInt(text, `${at}eos_token_id`, 2),
+    padId: r.optionalInt(text, `${at}pad_token_id`, 11),
     quantization: readQuantization(r, top),
   };
   r.throwIfAny();
