@@ -6,6 +6,7 @@ type Command = (argv: string[]) => Promise<string>;
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./run-command.ts")).runCommand,
   bench: async () => (await import("./bench-command.ts")).benchCommand,
+  plan: async () => (await import("./plan-command.ts")).planCommand,
   dev: async () => (await import("./dev-command.ts")).devCommand,
   tokenize: async () => (await import("./tokenize-command.ts")).tokenizeCommand,
   runtime: async () => (await import("./runtime-command.ts")).runtimeCommand,
@@ -24,6 +25,7 @@ commands:
   deploy    bundle a function and deploy it to a running gateway (gust deploy FILE --name N)
   rollback  re-activate a function's previous version (gust rollback N)
   bench     CPU decode throughput against this machine's memory bandwidth
+  plan      will a model fit N GPUs of G GiB, and with how much context (gust plan --model DIR --gpus N --gpu-memory G)
   dev       runtime + gateway for local work, functions redeployed on save (npm start)`;
 
 async function main(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@
 // Mistral native: consolidated.safetensors or consolidated-0000k-of-0000n.safetensors.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SafetensorsError, SafetensorsFile, type TensorInfo } from "./safetensors.ts";
+import { SafetensorsError, SafetensorsFile, type SafetensorsOpenOptions, type TensorInfo } from "./safetensors.ts";
 
 export class Checkpoint {
   readonly #byName = new Map<string, { file: SafetensorsFile; info: TensorInfo }>();
@@ -53,7 +53,11 @@ export class Checkpoint {
 }
 
 /** Opens the weight files of `dir` for the given layout; `prefix` is "model" or "consolidated". */
-export function openCheckpoint(dir: string, layout: "hf" | "native"): Checkpoint {
+export function openCheckpoint(
+  dir: string,
+  layout: "hf" | "native",
+  options: SafetensorsOpenOptions = {},
+): Checkpoint {
   const prefix = layout === "hf" ? "model" : "consolidated";
   const index = join(dir, `${prefix}.safetensors.index.json`);
   let names: string[];
@@ -80,5 +84,5 @@ export function openCheckpoint(dir: string, layout: "hf" | "native"): Checkpoint
       `no ${prefix}*.safetensors weight files found (expected ${prefix}.safetensors or shards with an index)`,
     );
   }
-  return new Checkpoint(dir, names.map((n) => new SafetensorsFile(join(dir, n))));
+  return new Checkpoint(dir, names.map((n) => new SafetensorsFile(join(dir, n), options)));
 }

@@ -54,12 +54,19 @@ export class SafetensorsError extends Error {
 
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
+export interface SafetensorsOpenOptions {
+  /** Index the header only: the data may be absent (planning from header-only stand-ins), bytes() refuses. */
+  headerOnly?: boolean;
+}
+
 export class SafetensorsFile {
   readonly tensors = new Map<string, TensorInfo>();
   readonly metadata: Record<string, string> = {};
+  readonly headerOnly: boolean;
   #mapped: Uint8Array | null = null;
 
-  constructor(readonly path: string) {
+  constructor(readonly path: string, options: SafetensorsOpenOptions = {}) {
+    this.headerOnly = options.headerOnly ?? false;
     const fd = openSync(path, "r");
     try {
       const fileSize = fstatSync(fd).size;
@@ -138,7 +145,7 @@ export class SafetensorsFile {
         );
       }
       const begin = dataStart + offsets[0], end = dataStart + offsets[1];
-      if (end > fileSize) {
+      if (end > fileSize && !this.headerOnly) {
         throw new SafetensorsError(
           this.path,
           `truncated: tensor ${name} ends at byte ${end} but the file has ${fileSize} bytes`,
@@ -150,6 +157,7 @@ export class SafetensorsFile {
 
   /** The tensor's bytes, a view into the memory-mapped file (no copy). */
   bytes(info: TensorInfo): Uint8Array {
+    if (this.headerOnly) throw new SafetensorsError(this.path, `opened for its header only; ${info.name} was not read`);
     this.#mapped ??= Bun.mmap(this.path, { shared: false });
     return this.#mapped.subarray(info.begin, info.end);
   }

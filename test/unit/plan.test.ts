@@ -1,0 +1,185 @@
+// `gust plan` on a header-only stand-in with Mistral Medium 3.5's real tensor shapes, against numbers
+// computed by hand below (issue 30, planner acceptance). GiB = 2^30 bytes; the budget is 0.9 × memory.
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createBackend } from "../../ffi/backend.ts";
+import type { Backend } from "../../ffi/backend.ts";
+import { loadModelConfig } from "../../runtime/config/load-config.ts";
+import { KvCache } from "../../runtime/model/kv-cache.ts";
+import { Workspace } from "../../runtime/model/workspace.ts";
+import { shardLayout } from "../../runtime/parallel/layout.ts";
+import {
+  defaultPlanOptions,
+  planMemory,
+  type PlanOptions,
+  textWorkspaceBytes,
+} from "../../runtime/plan/memory-plan.ts";
+import { readPlanInputs } from "../../runtime/plan/plan-inputs.ts";
+import { alternatives } from "../../runtime/plan/plan-report.ts";
+import { SafetensorsFile } from "../../runtime/weights/safetensors.ts";
+import { fixtureDir } from "../helpers/fixtures.ts";
+import { writeEagleStandIn, writeMediumStandIn } from "../helpers/medium-standin.ts";
+
+const GiB = 2 ** 30;
+const scratch = mkdtempSync(join(tmpdir(), "gust-plan-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const mediumDir = join(scratch, "medium"), eagleDir = join(scratch, "eagle");
+writeMediumStandIn(mediumDir);
+writeEagleStandIn(eagleDir);
+const inputs = readPlanInputs(mediumDir);
+const options = (tpSize: number, gib: number, extra: Partial<PlanOptions> = {}): PlanOptions => ({
+  ...defaultPlanOptions,
+  tpSize,
+  gpuMemoryBytes: gib * GiB,
+  ...extra,
+});
+
+// ---- hand arithmetic (C 12288, F 28672, V 131072, 88 layers, 96/8 heads × 128) ----
+// FP8 linears per layer: q, o 12288² + k, v 1024·12288 + gate, up, down 28672·12288 = 1,384,120,320 B; × 88:
+const FP8 = 121_802_588_160; // = model-spec §5.1's FP8 parameter count
+const EMBED = 131072 * 12288 * 2; // 3,221,225,472 B bf16; lm_head the same
+const NORMS = (2 * 88 + 1) * 12288 * 2; // 4,349,952 B
+const SCALES = 88 * 7 * 2 * 4; // 1,232 f32 scalars = 4,928 B
+// vision: patch_conv 1664·588 + ln_pre 1664 + 48 × (4·1664² + 3·8192·1664 + 2·1664)
+//       + projector 1664 + 1664·6656 + 12288·1664 + 12288² = 2,678,221,568 bf16 values
+const VISION = 5_356_443_136;
+const TOTAL = FP8 + 2 * EMBED + NORMS + SCALES + VISION; // 133,605,837,120 B = 124.43 GiB
+const ROPE = 262144 * 64 * 4 * 2; // cos + sin, f32, [max-model-len, head_dim / 2]: 134,217,728 B
+const VISION_ROPE = 110 * 110 * 52 * 4 * 2; // 5,033,600 B
+// one 1540² image: 12,100 patches × (4·(588 + 6·1664 + 2·8192) + 8) + 3,025 merged × 4·(1664 + 2·12288)
+const VISION_WORKSPACE = 1_622_271_200;
+// step of 2048 tokens: 2048 × (4·(3C + 2·q + 2·kv + 2·F/N) + 12) + 64 rows × (4·(2C + V) + 4); scratch 2048 × widest input
+const textWs = (n: number) =>
+  2048 * (4 * (3 * 12288 + (2 * 96 * 128) / n + (2 * 8 * 128) / n + (2 * 28672) / n) + 12) +
+  64 * (4 * (2 * 12288 + 131072) + 4);
+const scratchWs = (n: number) => 2048 * Math.max(12288, 28672 / n);
+const BUDGET_80 = 77_309_411_328; // 0.9 × 80 GiB
+
+describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
+  it("the stand-in holds headers and no data; the planner never reads beyond them", () => {
+    const shard = join(mediumDir, "model-00002-of-00002.safetensors");
+    expect(statSync(shard).size).toBeLessThan(1 << 20);
+    expect(() => new SafetensorsFile(shard)).toThrow(/truncated/); // a loader that wanted the data would fail
+    const headerOnly = new SafetensorsFile(shard, { headerOnly: true });
+    const info = headerOnly.tensors.get("lm_head.weight")!;
+    expect(() => headerOnly.bytes(info)).toThrow(/opened for its header only/);
+    expect(inputs.tensors.reduce((a, t) => a + t.bytes, 0)).toBe(TOTAL);
+  });
+
+  it("does not fit one 80 GB GPU, and says TP 2 would", () => {
+    const plan = planMemory(inputs, options(1, 80));
+    expect(plan.fits).toBe(false);
+    expect(plan.ranks[0].weightBytes).toBe(TOTAL);
+    expect(plan.reason).toBe(
+      "rank 0 needs 124.43 GiB for its weights alone; its budget is 72.00 GiB (0.9 × 80.00 GiB)",
+    );
+    const found = alternatives(inputs, options(1, 80));
+    expect(found.map((a) => a.change)).toEqual(["--gpus 2", "--gpus 4", "--gpus 8"]);
+  });
+
+  it.each([
+    // rank 0 = replicated + 1/N of lm_head and FP8 + the vision tower; other ranks without it
+    { n: 2, kvPerToken: 2 * 88 * 4 * 128 * 2, rank0Tokens: 20_736, rank1Tokens: 59_488, context: 20_736 },
+    { n: 4, kvPerToken: 2 * 88 * 2 * 128 * 2, rank0Tokens: 390_288, rank1Tokens: 467_792, context: 262_144 },
+    { n: 8, kvPerToken: 2 * 88 * 1 * 128 * 2, rank0Tokens: 1_129_360, rank1Tokens: 1_284_368, context: 262_144 },
+  ])("fits TP $n on 80 GB GPUs with the context it leaves", ({ n, kvPerToken, rank0Tokens, rank1Tokens, context }) => {
+    const plan = planMemory(inputs, options(n, 80));
+    expect(plan.fits).toBe(true);
+    const follower = EMBED + NORMS + SCALES + (EMBED + FP8) / n;
+    const [r0, r1] = plan.ranks;
+    expect(r1.weightBytes).toBe(follower);
+    expect(r0.weightBytes).toBe(follower + VISION);
+    expect(r0.fixedBytes).toBe(ROPE + VISION_ROPE);
+    expect(r1.workspace.total).toBe(textWs(n) + scratchWs(n));
+    expect(r0.workspace.total).toBe(textWs(n) + scratchWs(n) + VISION_WORKSPACE);
+    expect(r0.kvBytesPerToken).toBe(kvPerToken); // bf16 (auto)
+    // tokens = ⌊free / (16 · KV per token)⌋ · 16
+    const free0 = BUDGET_80 - r0.weightBytes - ROPE - VISION_ROPE - r0.workspace.total;
+    expect(Math.floor(free0 / (16 * kvPerToken)) * 16).toBe(rank0Tokens);
+    expect(r0.poolTokens).toBe(rank0Tokens);
+    expect(r1.poolTokens).toBe(rank1Tokens);
+    expect(plan.poolTokens).toBe(rank0Tokens);
+    expect(plan.contextTokens).toBe(context);
+  });
+
+  it("one 141 GB H200: the weights fit, the vision tower's workspace does not; text-only leaves 18,816 tokens", () => {
+    // budget ⌊0.9 × 141 GiB⌋ = 136,257,837,465 B; weights + tables + workspace = 136,455,806,368 B
+    const withVision = planMemory(inputs, options(1, 141));
+    expect(withVision.fits).toBe(false);
+    expect(withVision.ranks[0].freeBytes).toBe(-197_968_903);
+    expect(withVision.reason).toMatch(/leaving no room for one KV block/);
+    // text-only: 128,249,393,984 B of weights, 134,217,728 B of tables, 1,088,446,720 B of workspace
+    // → 6,785,779,033 B free / (16 × 360,448 B) = 1,176 blocks = 18,816 tokens
+    const textOnly = planMemory(inputs, options(1, 141, { textOnly: true }));
+    expect(textOnly.fits).toBe(true);
+    expect(textOnly.ranks[0].freeBytes).toBe(6_785_779_033);
+    expect(textOnly.contextTokens).toBe(18_816);
+    // FP8 KV halves the bytes per token: 2 × 1,176 blocks
+    expect(planMemory(inputs, options(1, 141, { textOnly: true, kvCacheDtype: "fp8" })).contextTokens).toBe(37_648);
+    // at utilization 0.95 the vision tower fits too: 7,371,910,956 B free → 20,448 tokens
+    const found = alternatives(inputs, options(1, 141));
+    expect(found.map((a) => `${a.change}: ${a.plan.contextTokens}`)).toEqual([
+      "--gpus 2: 262144",
+      "--gpus 4: 262144",
+      "--gpus 8: 262144",
+      "--text-only: 18816",
+      "--gpu-memory-utilization 0.95: 20448",
+    ]);
+  });
+
+  it("--max-model-len longer than the pool does not fit, and names the length that would", () => {
+    // tables of 65,536 positions free 100,663,296 B on rank 0: 3,839,468,128 B / (16 × 180,224 B) = 1,331 blocks
+    const plan = planMemory(inputs, options(2, 80, { maxModelLen: 65536 }));
+    expect(plan.fits).toBe(false);
+    expect(plan.reason).toBe("the KV pool holds 21296 tokens, fewer than --max-model-len 65536");
+    expect(alternatives(inputs, options(2, 80, { maxModelLen: 65536 })).map((a) => a.change)).toContain(
+      "--max-model-len 21296",
+    );
+    // a shorter context also shrinks the RoPE tables: 32,768 × 64 × 8 B
+    expect(planMemory(inputs, options(2, 80, { maxModelLen: 32768 })).ranks[1].fixedBytes).toBe(32768 * 64 * 8);
+  });
+
+  it("the EAGLE draft adds its two layers (sharded), its KV and its workspace", () => {
+    const withDraft = readPlanInputs(mediumDir, eagleDir);
+    const plan = planMemory(withDraft, options(4, 80));
+    // 2 FP8 layers / 4 + eagle_linear [12288, 24576] bf16 (replicated) + 5 norms + 28 scales
+    const draftBytes = (2 * 1_384_120_320) / 4 + 12288 * 24576 * 2 + 5 * 12288 * 2 + 28 * 4;
+    expect(plan.ranks[1].weightBytes).toBe(EMBED + NORMS + SCALES + (EMBED + FP8) / 4 + draftBytes);
+    expect(plan.ranks[1].kvBytesPerToken).toBe(2 * 90 * 2 * 128 * 2);
+    expect(plan.ranks[1].workspace.draft).toBe(textWs(4) + 3 * 2048 * 12288 * 4);
+    expect(plan.fits).toBe(true);
+  });
+});
+
+describe("the accounting matches what the runtime allocates", () => {
+  it("Workspace's buffers at a step of T tokens and R rows are textWorkspaceBytes", () => {
+    const config = loadModelConfig(fixtureDir("tiny-mistral3")).text;
+    const real = createBackend("cpu");
+    let allocated = 0;
+    const counting = new Proxy(real, {
+      get(target, key) {
+        if (key === "alloc") {
+          return (bytes: number) => {
+            allocated += bytes;
+            return target.alloc(bytes);
+          };
+        }
+        const v = Reflect.get(target, key);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    }) as Backend;
+    const ws = new Workspace(counting, config);
+    ws.ensure(100, 7);
+    expect(allocated).toBe(textWorkspaceBytes(config, shardLayout(config, 1), 100, 7));
+    ws.dispose();
+  });
+
+  it("f32 KV bytes per token are KvCache's bytes per block over the block size", () => {
+    const model = loadModelConfig(fixtureDir("tiny-mistral3"));
+    const fixture = readPlanInputs(fixtureDir("tiny-mistral3"));
+    const plan = planMemory(fixture, options(1, 1, { kvCacheDtype: "f32" }));
+    expect(plan.ranks[0].kvBytesPerToken).toBe(KvCache.bytesPerBlock(model.text, 16) / 16);
+  });
+});
