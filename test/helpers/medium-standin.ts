@@ -4,6 +4,7 @@
 // plan from them; reading any tensor's bytes fails.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { mediumText, mediumVision } from "./medium-config.ts";
 
 export interface DeclaredTensor {
   name: string;
@@ -59,33 +60,6 @@ function decoderLayers(
   return out;
 }
 
-const mediumText = {
-  vocab_size: V,
-  hidden_size: C,
-  intermediate_size: F,
-  num_hidden_layers: LAYERS,
-  num_attention_heads: 96,
-  num_key_value_heads: 8,
-  head_dim: 128,
-  hidden_act: "silu",
-  rms_norm_eps: 1e-5,
-  max_position_embeddings: 262144,
-  sliding_window: null,
-  tie_word_embeddings: false,
-  model_type: "ministral3",
-  rope_parameters: {
-    rope_type: "yarn",
-    rope_theta: 1e6,
-    factor: 64,
-    original_max_position_embeddings: 4096,
-    beta_fast: 4,
-    beta_slow: 1,
-    mscale: 1,
-    mscale_all_dim: 0,
-    llama_4_scaling_beta: 0,
-  },
-};
-
 /** Mistral-Medium-3.5-128B in the Hugging Face layout, two shards and an index. */
 export function writeMediumStandIn(dir: string): void {
   mkdirSync(dir, { recursive: true });
@@ -98,19 +72,7 @@ export function writeMediumStandIn(dir: string): void {
     multimodal_projector_bias: false,
     vision_feature_layer: -1,
     text_config: mediumText,
-    vision_config: {
-      model_type: "pixtral",
-      hidden_size: VD,
-      intermediate_size: VF,
-      num_hidden_layers: VLAYERS,
-      num_attention_heads: 16,
-      head_dim: 104,
-      hidden_act: "silu",
-      patch_size: 14,
-      image_size: 1540,
-      num_channels: 3,
-      rope_theta: 10000.0,
-    },
+    vision_config: mediumVision,
     quantization_config: {
       quant_method: "fp8",
       activation_scheme: "static",

@@ -3,33 +3,8 @@ import { describe, expect, it } from "vitest";
 import { parseHfConfig } from "../../runtime/config/hf-config.ts";
 import { parseNativeParams } from "../../runtime/config/native-params.ts";
 import { buildRopeTables, ropeInverseFrequencies } from "../../runtime/model/rope-tables.ts";
+import { mediumText } from "../helpers/medium-config.ts";
 
-const mediumText = {
-  vocab_size: 131072,
-  hidden_size: 12288,
-  intermediate_size: 28672,
-  num_hidden_layers: 88,
-  num_attention_heads: 96,
-  num_key_value_heads: 8,
-  head_dim: 128,
-  hidden_act: "silu",
-  rms_norm_eps: 1e-5,
-  max_position_embeddings: 262144,
-  sliding_window: null,
-  tie_word_embeddings: false,
-  model_type: "ministral3",
-  rope_parameters: {
-    rope_type: "yarn",
-    rope_theta: 1e6,
-    factor: 64,
-    original_max_position_embeddings: 4096,
-    beta_fast: 4,
-    beta_slow: 1,
-    mscale: 1,
-    mscale_all_dim: 0,
-    llama_4_scaling_beta: 0,
-  },
-};
 const mediumHf = {
   model_type: "mistral3",
   image_token_index: 10,

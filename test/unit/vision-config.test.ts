@@ -2,21 +2,8 @@
 // errors for fields gust does not implement.
 import { describe, expect, it } from "vitest";
 import { parseHfVision, parseNativeVision } from "../../runtime/vision/vision-config.ts";
+import { mediumVision } from "../helpers/medium-config.ts";
 
-const mediumVision = {
-  model_type: "pixtral",
-  hidden_size: 1664,
-  intermediate_size: 8192,
-  num_hidden_layers: 48,
-  num_attention_heads: 16,
-  head_dim: 104,
-  hidden_act: "silu",
-  patch_size: 14,
-  image_size: 1540,
-  num_channels: 3,
-  attention_dropout: 0,
-  rope_parameters: { rope_theta: 10000, rope_type: "default" },
-};
 const mediumHf = {
   model_type: "mistral3",
   image_token_index: 10,
