@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../../runtime/config/load-config.ts";
 import { parseHfConfig } from "../../runtime/config/hf-config.ts";
-import { generate } from "../../runtime/model/generate.ts";
+import { generate } from "../helpers/generate.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
 import { openVision } from "../../runtime/vision/open-vision.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
