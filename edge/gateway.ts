@@ -8,14 +8,12 @@ import type { GatewayEnv } from "./env.ts";
 import { adminRoutes } from "./functions/admin-routes.ts";
 import { functionsHandler } from "./functions/dispatch.ts";
 import { FunctionRegistry } from "./functions/registry.ts";
-import { type GcThreadsMode, HelperThreadPriority, helperThreadRules, linuxThreads } from "./helper-threads.ts";
 import type { LoopMarker } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
 import { closeSharedRenderPools } from "./vision/render-pool.ts";
 import { DEFAULT_IMAGE_URLS, imageUrlOptions, type ImageUrlSettings } from "./vision/url-settings.ts";
 import type { GatewayOptions } from "./options.ts";
 import { RuntimeLink } from "./runtime-client/link.ts";
-import { bindSchedIdle, type SetIdlePolicy } from "./sched-idle.ts";
 
 export interface GatewayConfig {
   /** Runtime address: a socket path, unix:PATH or tcp:HOST:PORT. */
@@ -29,8 +27,6 @@ export interface GatewayConfig {
   /** Extra gateway options (limits, reasoning defaults). */
   app?: Partial<Omit<GatewayOptions, "model">>;
   log?: (line: string) => void;
-  /** V8's collector helpers under SCHED_IDLE (`idle`, Deno with cores of its own; edge/helper-threads.ts). */
-  gcThreads?: GcThreadsMode;
   /** More names the model answers to (--served-model-name), beside the runtime's. */
   servedModelNames?: string[];
   /** Which image URLs are fetched (--image-urls, --image-url-allow). Default: public hosts. */
@@ -77,15 +73,6 @@ function visionHook(link: RuntimeLink, urls: ImageUrlSettings): MiddlewareHandle
 
 export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<RunningGateway> {
   const log = cfg.log ?? ((line: string) => console.error(line));
-  // asked for explicitly, so a gateway that cannot do it refuses to start rather than run unshielded
-  let setIdle: SetIdlePolicy | null = null;
-  if (cfg.gcThreads === "idle") {
-    try {
-      setIdle = bindSchedIdle();
-    } catch (err) {
-      throw new Error(`--gc-threads idle: ${(err as Error).message}`);
-    }
-  }
   // frames from the runtime mark the app's stall monitor, which exists once the app does
   let loop: LoopMarker | null = null;
   const link = new RuntimeLink(cfg.runtime, { log, onData: () => loop?.mark() });
@@ -113,7 +100,6 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
       : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
     return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
   }));
-  const helpers = new HelperThreadPriority(helperThreadRules(linuxThreads, setIdle)).start();
   const { url, stop } = await serve(app, cfg.port, cfg.hostname);
   return {
     app,
@@ -122,7 +108,6 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
     url,
     stop: async () => {
       app.loopLag.stop();
-      helpers.stop();
       await stop();
       closeSharedRenderPools();
       link.stop();

@@ -7,7 +7,6 @@ import type { ReasoningOptions } from "./middleware/reasoning.ts";
 import type { BindingGetter } from "./middleware/require-model.ts";
 import type { ErrorLogger } from "./middleware/error-handler.ts";
 import { consoleErrorLogger } from "./middleware/error-handler.ts";
-import { platformEnv } from "./platform/system.ts";
 
 /** Answers requests under /fn/<name>/ (the function registry). `name` has been checked against FUNCTION_NAME_RE.
  * Return null (or undefined) when no such function is deployed: the gateway answers 404. */
@@ -92,6 +91,15 @@ export function parseKeys(text: string | undefined): string[] {
   return (text ?? "").split(",").map((k) => k.trim()).filter((k) => k.length > 0);
 }
 
+/** An environment variable, or undefined where there is none or Deno runs without --allow-env. */
+export function envVar(name: string): string | undefined {
+  try {
+    return process.env[name];
+  } catch {
+    return undefined;
+  }
+}
+
 function positiveInt(name: string, v: number, allowZero = false): void {
   if (!Number.isSafeInteger(v) || v < (allowZero ? 0 : 1)) {
     throw new TypeError(`gateway limit ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${String(v)}`);
@@ -104,7 +112,7 @@ export function resolveOptions(o: GatewayOptions): ResolvedGatewayOptions {
       "createApp needs `model`: a function returning the runtime binding, or null while none is connected",
     );
   }
-  const env = o.env ?? platformEnv;
+  const env = o.env ?? envVar;
   const apiKeys = [...(o.apiKeys ?? parseKeys(env("GUST_API_KEYS")))];
   const limits = {
     ...DEFAULT_LIMITS,

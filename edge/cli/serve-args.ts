@@ -2,37 +2,37 @@
 // GUST_API_KEYS (comma-separated) and GUST_ADMIN_KEY, or the flags.
 import { joinPath } from "../../runtime/text/io.ts";
 import { UsageError } from "../../runtime/text/errors.ts";
-import { GC_THREADS_MODES, type GcThreadsMode } from "../helper-threads.ts";
-import { parseKeys } from "../options.ts";
-import { homeDir, platformEnv } from "../platform/system.ts";
-import { parseFlags } from "./flags.ts";
+import { homedir } from "node:os";
+import { parseArgs } from "node:util";
+import { envVar, parseKeys } from "../options.ts";
 import { IMAGE_URL_MODES, type ImageUrlMode, type ImageUrlSettings } from "../vision/url-settings.ts";
 
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
-           [--admin-key KEY] [--state-dir DIR] [--gc-threads normal|idle] [--served-model-name NAME]...
+           [--admin-key KEY] [--state-dir DIR] [--served-model-name NAME]...
            [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
   --served-model-name  more names the model answers to in \`model\` (besides the runtime's), listed by /v1/models
   --image-urls         public (default): fetch http(s) image URLs whose every address is public; allowlist: only
                        the --image-url-allow hosts; off: inline images only
-  --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
-  --gc-threads idle (Deno only): V8's collector helper threads under SCHED_IDLE, so a waking event loop goes first;
-                    only where the gateway's cores are its own (edge/helper-threads.ts)`;
+  --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443`;
 
 export function parseServeArgs(argv: string[]) {
   let values;
   try {
-    values = parseFlags(argv, {
-      runtime: { type: "string" },
-      port: { type: "string" },
-      host: { type: "string" },
-      "api-key": { type: "string", multiple: true },
-      "admin-key": { type: "string" },
-      "state-dir": { type: "string" },
-      "gc-threads": { type: "string" },
-      "served-model-name": { type: "string", multiple: true },
-      "image-urls": { type: "string" },
-      "image-url-allow": { type: "string", multiple: true },
-    });
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        runtime: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        "api-key": { type: "string", multiple: true },
+        "admin-key": { type: "string" },
+        "state-dir": { type: "string" },
+        "served-model-name": { type: "string", multiple: true },
+        "image-urls": { type: "string" },
+        "image-url-allow": { type: "string", multiple: true },
+      },
+      strict: true,
+    }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${serveUsage}`);
   }
@@ -43,19 +43,14 @@ export function parseServeArgs(argv: string[]) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
   }
-  const gcThreads = (values["gc-threads"] ?? "normal") as GcThreadsMode;
-  if (!GC_THREADS_MODES.includes(gcThreads)) {
-    throw new UsageError(`--gc-threads must be one of ${GC_THREADS_MODES.join(", ")}, got "${values["gc-threads"]}"`);
-  }
-  const apiKeys = values["api-key"] ?? parseKeys(platformEnv("GUST_API_KEYS"));
+  const apiKeys = values["api-key"] ?? parseKeys(envVar("GUST_API_KEYS"));
   return {
     runtime: values.runtime,
     port,
     hostname: values.host,
     apiKeys,
-    adminKey: values["admin-key"] ?? platformEnv("GUST_ADMIN_KEY") ?? null,
-    stateDir: values["state-dir"] ?? joinPath(homeDir(), ".gust/functions"),
-    gcThreads,
+    adminKey: values["admin-key"] ?? envVar("GUST_ADMIN_KEY") ?? null,
+    stateDir: values["state-dir"] ?? joinPath(homedir(), ".gust/functions"),
     servedModelNames: checkNames(values["served-model-name"] ?? []),
     imageUrls: parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []),
   };

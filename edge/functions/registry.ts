@@ -8,7 +8,9 @@ import { joinPath } from "../../runtime/text/io.ts";
 import { type FunctionDefinition, isFunctionDefinition } from "../../functions/sdk/define-function.ts";
 
 import { FUNCTION_NAME_RE } from "../functions-mount.ts";
-import { absolutePath, files, fileUrl } from "../platform/files.ts";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 /** The one rule for function names, shared with the gateway's /fn/<name> router. */
 export const FUNCTION_NAME = FUNCTION_NAME_RE;
@@ -61,13 +63,12 @@ function pathIn(stateDir: string, name: string, file?: string): string {
 
 export class FunctionRegistry {
   readonly #active = new Map<string, DeployedFunction>();
-  readonly #fs = files();
   /** Absolute, so a version's file: URL does not depend on the working directory at import time. */
   readonly stateDir: string;
 
   constructor(stateDir: string, readonly log: (line: string) => void = () => {}) {
-    this.stateDir = absolutePath(stateDir);
-    this.#fs.makeDir(this.stateDir);
+    this.stateDir = resolve(stateDir);
+    mkdirSync(this.stateDir, { recursive: true });
   }
 
   get(name: string): DeployedFunction | undefined {
@@ -85,8 +86,8 @@ export class FunctionRegistry {
 
   #versions(name: string): number[] {
     const dir = pathIn(this.stateDir, name);
-    if (!this.#fs.exists(dir)) return [];
-    return this.#fs.listDir(dir).map((f) => /^v(\d+)\.mjs$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1]))
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).map((f) => /^v(\d+)\.mjs$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1]))
       .sort((a, b) => a - b);
   }
 
@@ -94,7 +95,7 @@ export class FunctionRegistry {
     const file = pathIn(this.stateDir, name, `v${version}.mjs`);
     let mod: Record<string, unknown>;
     try {
-      mod = await import(fileUrl(file));
+      mod = await import(pathToFileURL(file).href);
     } catch (err) {
       throw new DeployError(`Function ${name} v${version} failed to load: ${(err as Error).message}`, 400);
     }
@@ -103,7 +104,7 @@ export class FunctionRegistry {
 
   #activate(f: DeployedFunction): void {
     this.#active.set(f.name, f);
-    this.#fs.writeText(pathIn(this.stateDir, f.name, "active"), String(f.version));
+    writeFileSync(pathIn(this.stateDir, f.name, "active"), String(f.version));
     this.log(`gateway: function ${f.name} v${f.version} is live at /fn/${f.name}/`);
   }
 
@@ -111,9 +112,9 @@ export class FunctionRegistry {
   async deploy(name: string, bundle: string): Promise<DeployedFunction> {
     checkFunctionName(name);
     if (bundle.trim().length === 0) throw new DeployError(`Function ${name}: the bundle is empty`, 400);
-    this.#fs.makeDir(pathIn(this.stateDir, name));
+    mkdirSync(pathIn(this.stateDir, name), { recursive: true });
     const version = (this.#versions(name).at(-1) ?? 0) + 1;
-    this.#fs.writeText(pathIn(this.stateDir, name, `v${version}.mjs`), bundle);
+    writeFileSync(pathIn(this.stateDir, name, `v${version}.mjs`), bundle);
     const loaded = await this.#load(name, version);
     this.#activate(loaded);
     return loaded;
@@ -135,11 +136,11 @@ export class FunctionRegistry {
 
   /** Loads the active version of every function found in the state directory (gateway start). */
   async restore(): Promise<void> {
-    for (const name of this.#fs.listDir(this.stateDir)) {
+    for (const name of readdirSync(this.stateDir)) {
       const pointer = pathIn(this.stateDir, name, "active");
-      if (!FUNCTION_NAME.test(name) || !this.#fs.exists(pointer)) continue;
+      if (!FUNCTION_NAME.test(name) || !existsSync(pointer)) continue;
       try {
-        this.#activate(await this.#load(name, Number(this.#fs.readText(pointer))));
+        this.#activate(await this.#load(name, Number(readFileSync(pointer, "utf8"))));
       } catch (err) {
         this.log(`gateway: could not restore function ${name}: ${(err as Error).message}`);
       }

@@ -1,7 +1,7 @@
-/** The connection under the runtime client: an ordered byte stream to the runtime, over a Unix socket or TCP.
- * Deno uses its own `Deno.connect` (deno-stream.ts), anything else `node:net` (node-stream.ts), each loaded only on
- * its own runtime so that the Deno gateway never loads Deno's Node layer (../platform/system.ts says why). */
-import { denoNamespace } from "../platform/system.ts";
+/** The connection under the runtime client: an ordered byte stream to the runtime, over a Unix socket or TCP
+ * (`node:net` on Bun and Deno alike). Node's socket buffers writes itself, and each chunk it reads is a fresh
+ * buffer, handed on as is (no copy on the per-token path). */
+import { createConnection } from "node:net";
 
 /** "unix:/path", "tcp:host:port", "host:port" or a bare socket path, parsed. */
 export type RuntimeTarget = { path: string } | { host: string; port: number };
@@ -21,7 +21,31 @@ export interface StreamHandlers {
 }
 
 /** Opens the connection; rejects with the system's reason when it cannot. */
-export async function connectByteStream(target: RuntimeTarget, handlers: StreamHandlers): Promise<ByteStream> {
-  const impl = denoNamespace() ? await import("./deno-stream.ts") : await import("./node-stream.ts");
-  return impl.connect(target, handlers);
+export function connectByteStream(target: RuntimeTarget, handlers: StreamHandlers): Promise<ByteStream> {
+  return new Promise((resolve, reject) => {
+    const socket = "path" in target
+      ? createConnection({ path: target.path })
+      : createConnection({ host: target.host, port: target.port });
+    let open = false;
+    let ended = false;
+    const end = (why: string) => {
+      if (ended) return;
+      ended = true;
+      handlers.closed(why);
+    };
+    socket.once("connect", () => {
+      open = true;
+      if ("host" in target) socket.setNoDelay(true); // small frames (abort) go out at once
+      resolve({
+        write: (bytes) => void socket.write(bytes),
+        close: () => {
+          ended = true;
+          socket.destroy();
+        },
+      });
+    });
+    socket.on("data", (chunk: Uint8Array) => handlers.data(chunk));
+    socket.on("error", (err: Error) => (open ? end(`the runtime connection failed: ${err.message}`) : reject(err)));
+    socket.on("close", () => open && end("the runtime connection closed"));
+  });
 }

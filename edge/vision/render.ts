@@ -3,9 +3,9 @@
  *            the encoded bytes (the cache key): no pixels yet, so the request's token budget is checked first;
  *   render — decode (sharp), composite onto white, bicubic resize to the grid (OpenCV-exact), round to bytes, hash.
  * Rendering is CPU work of tens to hundreds of milliseconds per photo and hashing a 10 MB file ~20 ms
- * (test/bench/vision-preprocess.ts), so the gateway runs both on worker threads (render-pool.ts, render-worker.ts);
- * run here on the calling thread this is also the pool's spec. It loads sharp and `node:crypto`, which is why the
- * Deno gateway's own isolate never imports this file (it would load Deno's Node layer: ../platform/system.ts). */
+ * (bench/lab/vision-preprocess.ts), so the gateway runs both on worker threads (render-pool.ts, render-worker.ts);
+ * run here on the calling thread this is also the pool's spec. It loads sharp (~2 MB of live heap), so the gateway's
+ * own thread imports it only where it renders there (renderWorkers: 0). */
 import { createHash } from "node:crypto";
 import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
 import { toRgbOnWhite } from "./composite.ts";

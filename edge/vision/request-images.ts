@@ -33,7 +33,7 @@ export const emptyVision = (maxImageSize: number): VisionContext => ({
 async function bytesOf(source: string, o: ResolvedOptions): Promise<Uint8Array> {
   const s = readSource(source, o.maxImageBytes);
   if (s.kind === "bytes") return s.bytes;
-  // loaded on the first image URL: it dials through node:net and node:tls, Deno's Node layer (../platform/system.ts)
+  // loaded on the first image URL (most gateways never fetch one)
   const { checkContentType, fetchImage } = await import("./fetch-image.ts");
   const got = await fetchImage(s.url, o);
   checkContentType(got.contentType);

@@ -33,8 +33,7 @@ function decodeBase64(b64: string, maxBytes: number, what: string): Uint8Array {
     );
   }
   if (size === 0) throw new VisionError(400, "image_source", `${what} is empty`);
-  // Uint8Array.fromBase64 (Bun, Deno): not Node's Buffer, which would load Deno's Node layer (../platform/system.ts).
-  // Stricter than Buffer about padding: "AB=" (one '=' where two are due) is refused, not read as one byte.
+  // Uint8Array.fromBase64 (Bun, Deno): stricter than Buffer about padding: "AB=" (one '=' where two are due) is refused, not read as one byte.
   try {
     return (Uint8Array as unknown as { fromBase64(text: string): Uint8Array }).fromBase64(clean);
   } catch {

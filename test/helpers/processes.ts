@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GATEWAY_BUN_ENV } from "../../edge/bun-heap.ts";
-import { denoGatewayV8Flag, v8FlagsIn } from "../../edge/deno-heap.ts";
+import { DENO_GATEWAY_V8_FLAG } from "../../edge/deno-heap.ts";
 import { repoRoot } from "./fixtures.ts";
 
 export const bunBin = join(repoRoot, "node_modules", ".bin", "bun");
@@ -30,23 +30,16 @@ export function startGust(
   return startProcess(bunBin, [join(repoRoot, "runtime/cli/main.ts"), ...args], ready, timeoutMs, withDefaults);
 }
 
-/** The gateway on Deno (edge/main-deno.ts) with `gust serve`'s flags, started as a deployment starts it (the V8 flags
- * for its `--gc-threads` mode, edge/deno-heap.ts). V8 flags in `denoFlags` join those, later ones winning (Deno takes
- * one --v8-flags). */
+/** The gateway on Deno (edge/main-deno.ts) with `gust serve`'s flags, started as a deployment starts it (with its V8
+ * flag, edge/deno-heap.ts). */
 export function startDenoGateway(
   args: string[],
   timeoutMs = 60_000,
-  denoFlags: string[] = [],
   env?: Record<string, string>,
 ): Promise<Started> {
-  const gcThreads = args.includes("--gc-threads") && args[args.indexOf("--gc-threads") + 1] === "idle"
-    ? "idle"
-    : "normal";
-  const v8 = v8FlagsIn([denoGatewayV8Flag(gcThreads), ...denoFlags]).join(",");
-  const others = denoFlags.filter((f) => v8FlagsIn([f]).length === 0);
   return startProcess(
     denoBin,
-    ["run", "-A", `--v8-flags=${v8}`, ...others, join(repoRoot, "edge/main-deno.ts"), ...args],
+    ["run", "-A", DENO_GATEWAY_V8_FLAG, join(repoRoot, "edge/main-deno.ts"), ...args],
     /gateway on/,
     timeoutMs,
     env,
