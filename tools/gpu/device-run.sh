@@ -6,7 +6,7 @@
 #   device-run.sh tests sanitize   also runs the op suites under compute-sanitizer (memcheck, racecheck)
 # Unpacks Bun and node_modules, rebuilds stale kernels with the device's nvcc, then
 #   tests: the GPU suites (test/gpu) and the CPU native suites, logs in $OUT/tests.log
-#   bench: test/bench/gpu-layer.ts and tools/gpu/torch_peer.py on the same GPU, JSON + logs in $OUT
+#   bench: bench/lab/gpu-layer.ts and tools/gpu/torch_peer.py on the same GPU, JSON + logs in $OUT
 # Each step's exit status is printed at the end; the reply's output tail carries the summary.
 set -uo pipefail
 what=" ${*:-tests bench} "
@@ -28,7 +28,7 @@ if [[ "$what" == *" sanitize "* ]]; then
   done
 fi
 if [[ "$what" == *" bench "* || "$what" == *" all "* ]]; then
-  timeout 300 bun test/bench/gpu-layer.ts --json "$OUT/gust-bench.json" 2>&1 | tee "$OUT/gust-bench.log"
+  timeout 300 bun bench/lab/gpu-layer.ts --json "$OUT/gust-bench.json" 2>&1 | tee "$OUT/gust-bench.log"
   status+=("gust-bench=${PIPESTATUS[0]}")
   timeout 240 python3 tools/gpu/torch_peer.py --json "$OUT/torch-peer.json" 2>&1 | tee "$OUT/torch-peer.log"
   status+=("torch-peer=${PIPESTATUS[0]}")

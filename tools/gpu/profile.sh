@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run ON THE DEVICE MACHINE (see device-run.sh for the carry): Nsight Compute over the batch-1 decode layer of
-# test/bench/gpu-layer.ts, one row per kernel launch (time, DRAM bytes and throughput vs peak, SM throughput,
+# bench/lab/gpu-layer.ts, one row per kernel launch (time, DRAM bytes and throughput vs peak, SM throughput,
 # registers, occupancy) in $OUT/ncu.csv. It skips the first launches (warm-up) and profiles about three layers.
 #   run(command="bash tools/gpu/profile.sh", carry=[".gpu-carry", "kernels/build"], timeout_s=600)
 set -uo pipefail
@@ -11,7 +11,7 @@ metrics=gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,dram__
 metrics+=,sm__throughput.avg.pct_of_peak_sustained_elapsed,launch__registers_per_thread,launch__grid_size,launch__block_size
 metrics+=,sm__warps_active.avg.pct_of_peak_sustained_active
 timeout 400 "$ncu" --target-processes all --launch-skip "${SKIP:-400}" --launch-count "${COUNT:-75}" --metrics "$metrics" \
-  --csv --page raw bun test/bench/gpu-layer.ts --quick > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
+  --csv --page raw bun bench/lab/gpu-layer.ts --quick > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
 echo "ncu exit $?"
 python3 - "$OUT/ncu.csv" <<'PY'
 import csv, sys

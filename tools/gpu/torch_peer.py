@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of test/bench/gpu-layer.ts: the same Mistral Medium 3.5 decoder layer (hidden 12288,
+"""The PyTorch peer of bench/lab/gpu-layer.ts: the same Mistral Medium 3.5 decoder layer (hidden 12288,
 96/8 heads, head_dim 128, FFN 28672, FP8 E4M3 weights with per-tensor static scales) timed with
 torch._scaled_mm for the FP8 linears and scaled_dot_product_attention for attention, so both can run in
 one device call and be compared on the same GPU:

@@ -1,6 +1,6 @@
 // Constrained decoding cost on a vocabulary the size of the real one (131072 tokens, synthetic: 256 bytes plus
 // word-like tokens with JSON punctuation): trie build, first and cached mask per JSON grammar state, and the
-// per-row cost of applying a mask.   npx bun test/bench/constrained-masks.ts
+// per-row cost of applying a mask.   npx bun bench/lab/constrained-masks.ts
 import { JsonGrammar } from "../../runtime/grammar/json-grammar.ts";
 import { TokenMasker, TokenTrie } from "../../runtime/grammar/token-mask.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";

@@ -3,8 +3,8 @@
 // white, bicubic resize (OpenCV-exact, float32-emulated), rounding to bytes, hash — for photo-like inputs of the
 // sizes users send, through the mistral-common size rule (max edge 1540); and end to end, how long the event loop
 // was held (the longest wait of a 1 ms interval timer) with the render on the loop and on the render pool's worker.
-//   npx bun test/bench/vision-preprocess.ts [repeats=5]
-//   npx deno run -A test/bench/vision-preprocess.ts
+//   npx bun bench/lab/vision-preprocess.ts [repeats=5]
+//   npx deno run -A bench/lab/vision-preprocess.ts
 import { Buffer } from "node:buffer";
 import os from "node:os";
 import sharp from "sharp";

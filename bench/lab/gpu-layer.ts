@@ -1,7 +1,7 @@
 // One decoder layer of Mistral Medium 3.5 at its real shapes (hidden 12288, 96/8 heads, head_dim 128,
 // FFN 28672, FP8 E4M3 weights with random values) on the CUDA backend, every figure printed beside its
 // ceiling. Not part of `npm test`; run on an H100/H200:
-//   bun test/bench/gpu-layer.ts [--quick] [--json FILE]
+//   bun bench/lab/gpu-layer.ts [--quick] [--json FILE]
 // Figures: batch-1 decode layer time vs 1.384 GB / bandwidth (spec and measured), the same per linear;
 // decode at batch 8/32/128 and prefill at 1k/8k tokens as TFLOP/s vs the FP8 peak; decode time vs
 // context 1k → 64k, attention against its KV bytes. Times are wall clock over many back-to-back layers
