@@ -5,8 +5,8 @@ import { HttpError } from "./errors.ts";
 
 /** Whether `req` may carry a body, read from its method and framing headers where they settle it. On Deno the `body`
  * getter makes a stream for the request body, and a body then read through it stays reachable past two young
- * collections (promoted, ~1 KiB per request; `text()` alone reads it without a stream: test/bench/gateway-survival.ts),
- * so the getter is left for requests whose headers do not say (chunked, or built in-process without a length). */
+ * collections (promoted, ~1 KiB per request; `text()` alone reads it without a stream:
+ * docs/notes/2026-11-23-gateway-gc.md), so the getter is left for requests whose headers do not say (chunked, or built in-process without a length). */
 export function mayHaveBody(req: Request): boolean {
   if (req.method === "GET" || req.method === "HEAD") return false;
   const framed = framedLength(req);

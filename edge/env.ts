@@ -1,7 +1,7 @@
 /** The Hono environment of the gateway: what the server entry passes in (`Bindings`) and what middleware sets on
  * the context (`Variables`). Routes and user functions read these through `c.var` or `c.get()`; the gateway's own hot
  * paths use `c.get("name")`, because each read of Hono's `c.var` builds a fresh object from every variable set so far
- * (Object.fromEntries over its map: ~1 KB per read on a chat request, measured with test/bench/gateway-alloc.ts). */
+ * (Object.fromEntries over its map: ~1 KB per read on a chat request; docs/performance.md, gateway allocation). */
 import type { Context } from "hono";
 import type { ModelBinding } from "./binding/types.ts";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";

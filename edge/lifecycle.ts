@@ -4,7 +4,7 @@
  * Nothing per request may hang off a body stream after the body is over: on Deno the stream itself stays reachable
  * for a while after the response is sent (something in Deno's HTTP layer; which is not known), long enough to outlive
  * two young collections, so whatever it still points to is promoted to the old generation and only a full
- * collection frees it (test/bench/gateway-survival.ts measures it).
+ * collection frees it (docs/notes/2026-11-23-gateway-gc.md).
  * Measured on the Deno gateway, 800 streaming 1-token requests: a listener left registered against each SSE stream
  * promoted 10.4 KiB per request (13% of the young generation survived each scavenge); cut off, 2.4 KiB (4%). */
 
