@@ -39,25 +39,3 @@ describe("parseServeArgs: served names and image URLs", () => {
     expect(() => parseServeArgs([...base, "--image-urls", "off", "--image-url-allow", "x"])).toThrow(/drop one/);
   });
 });
-
-describe("parseServeArgs: served names and image URLs", () => {
-  const base = ["--runtime", "/tmp/s.sock"];
-  it("collects repeated --served-model-name", () => {
-    const a = parseServeArgs([...base, "--served-model-name", "mistral-medium-3.5", "--served-model-name=m/M-128B"]);
-    expect(a.servedModelNames).toEqual(["mistral-medium-3.5", "m/M-128B"]);
-    expect(() => parseServeArgs([...base, "--served-model-name", " x"])).toThrow(/--served-model-name must be/);
-  });
-
-  it("image URLs: public by default, off and allowlist, with HOST[:PORT] entries checked", () => {
-    expect(parseServeArgs(base).imageUrls).toEqual({ mode: "public", allow: [] });
-    const a = parseServeArgs([...base, "--image-urls", "allowlist", "--image-url-allow", "img.internal:8080"]);
-    expect(a.imageUrls).toEqual({ mode: "allowlist", allow: ["img.internal:8080"] });
-    expect(parseServeArgs([...base, "--image-url-allow", "[::1]:9000"]).imageUrls.allow).toEqual(["[::1]:9000"]);
-    expect(() => parseServeArgs([...base, "--image-urls", "all"])).toThrow(
-      '--image-urls must be one of off, public, allowlist, got "all"',
-    );
-    expect(() => parseServeArgs([...base, "--image-url-allow", "http://x/"])).toThrow(/takes HOST or HOST:PORT/);
-    expect(() => parseServeArgs([...base, "--image-url-allow", "x:70000"])).toThrow(/takes HOST or HOST:PORT/);
-    expect(() => parseServeArgs([...base, "--image-urls", "off", "--image-url-allow", "x"])).toThrow(/drop one/);
-  });
-});
