@@ -1,13 +1,13 @@
 // CPU vision-tower time per image (issue 7's benchmark): VisionModel.encode on the model's own images
 // of several sizes, one image per call and all in one call, median of repeated runs, next to the
 // arithmetic it does (linear FLOPs) so the figure can be read against the machine's peak.
-// Run: bun runtime/bench/vision-tower.ts [model dir, default test/fixtures/tiny-mistral3] [repeats]
+// Run: bun bench/lab/vision-tower.ts [model dir, default test/fixtures/tiny-mistral3] [repeats]
 import type { Backend } from "../../ffi/backend.ts";
 import { createBackend } from "../../ffi/backend.ts";
-import { loadModelConfig } from "../config/load-config.ts";
-import { requireVision } from "../vision/open-vision.ts";
-import type { RgbImage } from "../vision/pixels.ts";
-import type { VisionConfig } from "../vision/vision-config.ts";
+import { loadModelConfig } from "../../runtime/config/load-config.ts";
+import { requireVision } from "../../runtime/vision/open-vision.ts";
+import type { RgbImage } from "../../runtime/vision/pixels.ts";
+import type { VisionConfig } from "../../runtime/vision/vision-config.ts";
 
 export interface VisionFigure {
   label: string;
