@@ -3,13 +3,15 @@
 import { ptr as hostPtr } from "bun:ffi";
 import { type NativeSymbols, openLibrary } from "./bun-binder.ts";
 import { type DeviceBuffer, NativeBuffer } from "./buffer.ts";
+import { type Communicator, openCommunicator } from "./comm.ts";
 import { defaultCpuThreads } from "./cpu-threads.ts";
 import { applyOmpWaitDefaults } from "./omp-wait.ts";
 import { type BackendKind, libraryPath } from "./library-path.ts";
-import { DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
+import { COMM_ID_BYTES, DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
 import { runSelfTest } from "./self-test.ts";
 
 export type { DeviceBuffer } from "./buffer.ts";
+export type { Communicator } from "./comm.ts";
 export { DType } from "./symbols.ts";
 
 /** A failed native call: names the kernel and carries the library's own message. */
@@ -152,6 +154,12 @@ export interface Backend {
     numDstRows: number,
   ): void;
   segmentAttention(args: SegmentAttentionArgs): void;
+  /** A fresh communicator id: rank 0 makes it and hands its bytes to the other ranks. */
+  commUniqueId(): Uint8Array;
+  /** Devices tensor-parallel ranks can bind to (CUDA: visible GPUs); 0 means no limit (CPU ranks are processes). */
+  commDeviceCount(): number;
+  /** Joins the communicator `id` as `rank` of `numRanks`; fails after timeoutMs naming the missing ranks. */
+  commInit(id: Uint8Array, numRanks: number, rank: number, timeoutMs: number): Communicator;
   close(): void;
 }
 
@@ -402,6 +410,24 @@ class NativeBackend implements Backend {
       a.headDim,
       a.scale,
     );
+  }
+
+  commUniqueId(): Uint8Array {
+    const id = new Uint8Array(COMM_ID_BYTES);
+    this.#call("gust_comm_unique_id", id);
+    return id;
+  }
+
+  commDeviceCount(): number {
+    const out = new Int32Array(1);
+    this.#call("gust_comm_device_count", out);
+    return out[0];
+  }
+
+  commInit(id: Uint8Array, numRanks: number, rank: number, timeoutMs: number): Communicator {
+    if (id.byteLength !== COMM_ID_BYTES) throw new RangeError(`A communicator id has ${COMM_ID_BYTES} bytes`);
+    const out = new BigUint64Array(1);
+    return openCommunicator((op, ...args) => this.#call(op, ...args), out, id, numRanks, rank, timeoutMs);
   }
 
   close(): void {

@@ -69,9 +69,21 @@ export const symbols = {
     args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32", "f32"],
     returns: "i32",
   },
+
+  gust_comm_unique_id: { args: ["ptr"], returns: "i32" },
+  gust_comm_device_count: { args: ["ptr"], returns: "i32" },
+  gust_comm_init: { args: ["ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  gust_comm_all_reduce_sum: { args: ["ptr", "ptr", "u64"], returns: "i32" },
+  gust_comm_all_gather: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
+  gust_comm_broadcast: { args: ["ptr", "ptr", "u64", "i32"], returns: "i32" },
+  gust_comm_barrier: { args: ["ptr"], returns: "i32" },
+  gust_comm_destroy: { args: ["ptr"], returns: "i32" },
 } as const satisfies Record<string, SymbolSpec>;
 
 export type SymbolName = keyof typeof symbols;
+
+/** Bytes of a communicator id (GUST_COMM_ID_BYTES). */
+export const COMM_ID_BYTES = 128;
 
 /** Element types shared with the header's gust_dtype enum. */
 export const DType = { F32: 0, F16: 1, BF16: 2, F8_E4M3: 3, I32: 4, U8: 5 } as const;

@@ -146,6 +146,28 @@ int32_t gust_segment_attention(void *out_f32, const void *q_f32, const void *k_f
                                const void *segment_starts_i32, int32_t num_segments, int32_t num_tokens,
                                int32_t num_heads, int32_t num_kv_heads, int32_t head_dim, float scale);
 
+/* ---- communication (tensor parallelism: one process per rank) ------------------------------------ */
+/* A communicator joins num_ranks processes that each hold one shard of the model. Rank 0 makes an id
+ * with gust_comm_unique_id and hands its bytes to the other ranks (command line); every rank then calls
+ * gust_comm_init with the same id. Collectives are called by every rank in the same order with the same
+ * sizes; they block until all ranks took part. Buffers are device buffers (gust_alloc).
+ *  CPU: the ranks meet in POSIX shared memory; all-reduce sums in rank order 0..N-1, so every rank holds
+ *       bit-identical results; a wait notices a rank that died and fails naming it.
+ *  CUDA: NCCL, loaded at run time with dlopen (GUST_NCCL_LIBRARY overrides "libnccl.so.2"); collectives go
+ *       on the library's stream. */
+#define GUST_COMM_ID_BYTES 128
+int32_t gust_comm_unique_id(void *out_id);          /* writes GUST_COMM_ID_BYTES bytes */
+/* Devices ranks can bind to (CUDA: visible GPUs); 0 means no device limit (CPU ranks are processes). */
+int32_t gust_comm_device_count(int32_t *out_count);
+/* Joins the communicator; fails after timeout_ms (CPU) naming the ranks that never arrived. */
+int32_t gust_comm_init(void **out_comm, const void *id, int32_t num_ranks, int32_t rank, int32_t timeout_ms);
+int32_t gust_comm_all_reduce_sum(void *comm, void *buffer_f32, uint64_t count); /* in place, f32 */
+/* dst[r · num_bytes .. (r+1) · num_bytes) = rank r's src, on every rank. */
+int32_t gust_comm_all_gather(void *comm, void *dst, const void *src, uint64_t num_bytes);
+int32_t gust_comm_broadcast(void *comm, void *buffer, uint64_t num_bytes, int32_t root);
+int32_t gust_comm_barrier(void *comm);
+int32_t gust_comm_destroy(void *comm);
+
 #ifdef __cplusplus
 }
 #endif
