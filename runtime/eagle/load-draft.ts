@@ -5,7 +5,8 @@
 import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../config/load-config.ts";
 import type { ModelConfig, TextConfig } from "../config/text-config.ts";
-import type { LoadedModel } from "../model/load-model.ts";
+import { type LoadedModel, placeOnRank } from "../model/load-model.ts";
+import type { ModelParallel } from "../model/text-model.ts";
 import { TextModel } from "../model/text-model.ts";
 import { type Checkpoint, openCheckpoint } from "../weights/checkpoint.ts";
 import { loadTextWeights, type TextWeights } from "../weights/load-text.ts";
@@ -89,15 +90,23 @@ function loadEagleLinear(backend: Backend, ckpt: Checkpoint, c: TextConfig): [We
   ];
 }
 
-export function loadDraft(dir: string, backend: Backend, target: LoadedModel): LoadedDraft {
+/** Under tensor parallelism the draft is sharded like its target (same communicator); `beforeStep` is rank 0's. */
+export function loadDraft(
+  dir: string,
+  backend: Backend,
+  target: LoadedModel,
+  beforeStep?: ModelParallel["beforeStep"],
+): LoadedDraft {
   const config = loadModelConfig(dir);
   checkCompatible(config.text, target.config.text, config.source);
   const ckpt = openCheckpoint(dir, config.layout);
   const scheme = config.layout === "hf" ? hfScheme : nativeScheme;
+  const comm = target.model.parallel?.comm;
+  const rank = placeOnRank(config.text, comm && { comm, beforeStep });
   const weights = loadTextWeights(backend, ckpt, scheme, config.text, undefined, {
     embed: target.weights.embed,
     lmHead: target.weights.lmHead,
-  });
+  }, rank.shard);
   let eagle: [WeightRef, WeightRef];
   try {
     eagle = loadEagleLinear(backend, ckpt, config.text);
@@ -105,7 +114,10 @@ export function loadDraft(dir: string, backend: Backend, target: LoadedModel): L
     weights.dispose();
     throw err;
   }
-  const model = new TextModel(backend, config.text, weights, { maxPositions: target.model.maxPositions });
+  const model = new TextModel(backend, rank.config, weights, {
+    maxPositions: target.model.maxPositions,
+    parallel: rank.parallel,
+  });
   return {
     config,
     weights,

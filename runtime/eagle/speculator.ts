@@ -66,7 +66,7 @@ export class Speculator implements DraftProposer {
     blockSize: number,
     readonly options: SpecOptions = defaultSpecOptions,
   ) {
-    this.cache = new KvCache(backend, draft.config.text, numBlocks, blockSize);
+    this.cache = new KvCache(backend, draft.model.config, numBlocks, blockSize);
     this.blocks = new DraftBlocks(numBlocks, blockSize);
   }
 

@@ -1,11 +1,12 @@
 // Opens a model directory (either layout) and builds the text model on a backend.
-import type { Backend } from "../../ffi/backend.ts";
+import type { Backend, Communicator } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../config/load-config.ts";
-import type { ModelConfig } from "../config/text-config.ts";
+import type { ModelConfig, TextConfig } from "../config/text-config.ts";
 import { openCheckpoint } from "../weights/checkpoint.ts";
 import { type LoadProgress, loadTextWeights, type TextWeights } from "../weights/load-text.ts";
 import { hfScheme, nativeScheme } from "../weights/names.ts";
-import { TextModel } from "./text-model.ts";
+import { localShape, shardFor } from "../parallel/shard-layout.ts";
+import { type ModelParallel, TextModel } from "./text-model.ts";
 
 export interface LoadedModel {
   config: ModelConfig;
@@ -17,14 +18,35 @@ export interface LoadedModel {
 export interface LoadModelOptions {
   maxPositions?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** Tensor parallelism: load only this rank's shard and run the forward over the communicator. */
+  parallel?: RankPlacement;
+}
+
+export interface RankPlacement {
+  comm: Communicator;
+  /** Rank 0: hands each step to the followers (runtime/parallel/leader.ts). */
+  beforeStep?: ModelParallel["beforeStep"];
+}
+
+/** The TextModel options of one rank: its shard, and the config with its head counts. */
+export function placeOnRank(text: TextConfig, placement: RankPlacement | undefined) {
+  if (!placement) return { shard: undefined, config: text, parallel: undefined };
+  const { comm, beforeStep } = placement;
+  const shard = shardFor(text, comm.numRanks, comm.rank);
+  const parallel: ModelParallel = { comm, shard, beforeStep, stats: { allReduceMs: 0, allReduces: 0 } };
+  return { shard, config: localShape(text, shard), parallel };
 }
 
 export function loadModel(dir: string, backend: Backend, options: LoadModelOptions = {}): LoadedModel {
   const config = loadModelConfig(dir);
   const ckpt = openCheckpoint(dir, config.layout);
   const scheme = config.layout === "hf" ? hfScheme : nativeScheme;
-  const weights = loadTextWeights(backend, ckpt, scheme, config.text, options.onProgress);
-  const model = new TextModel(backend, config.text, weights, { maxPositions: options.maxPositions });
+  const rank = placeOnRank(config.text, options.parallel);
+  const weights = loadTextWeights(backend, ckpt, scheme, config.text, options.onProgress, undefined, rank.shard);
+  const model = new TextModel(backend, rank.config, weights, {
+    maxPositions: options.maxPositions,
+    parallel: rank.parallel,
+  });
   return {
     config,
     weights,

@@ -2,7 +2,8 @@
 // rows when the batch carries them, §4.5), L × (RMSNorm → Q/K/V → RoPE → query
 // scale → paged KV write → causal GQA attention → O → residual → RMSNorm → SwiGLU MLP → residual),
 // final RMSNorm, lm_head. One call runs a whole ragged batch; kernels do the arithmetic.
-import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
+import type { Backend, Communicator, DeviceBuffer } from "../../ffi/backend.ts";
+import { type RankShard, vocabSpan } from "../parallel/shard-layout.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { TextWeights } from "../weights/load-text.ts";
 import {
@@ -19,6 +20,18 @@ import { Workspace } from "./workspace.ts";
 export interface TextModelOptions {
   /** Longest position the rotary tables cover (default: the model's context length). */
   maxPositions?: number;
+  /** Tensor parallelism: this model holds one rank's shard (its config has that rank's head counts). */
+  parallel?: ModelParallel;
+}
+
+/** One rank's part in a tensor-parallel model (runtime/parallel/). */
+export interface ModelParallel {
+  comm: Communicator;
+  shard: RankShard;
+  /** Rank 0: hands the step to the follower ranks before computing it (they run the same forward). */
+  beforeStep?: (batch: ForwardBatch, cache: KvCache) => void;
+  /** Time spent in all-reduces and calls made, for `gust bench --tensor-parallel`. */
+  stats: { allReduceMs: number; allReduces: number };
 }
 
 export class TextModel {
@@ -27,6 +40,9 @@ export class TextModel {
   readonly #sin: DeviceBuffer;
   readonly #ws: Workspace;
   readonly #scale: number;
+  readonly #parallel: ModelParallel | undefined;
+  #shardLogits: DeviceBuffer | undefined;
+  #gathered: DeviceBuffer | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -40,6 +56,11 @@ export class TextModel {
     this.#sin = backend.fromHost(tables.sin);
     this.#ws = new Workspace(backend, config);
     this.#scale = 1 / Math.sqrt(config.headDim);
+    this.#parallel = options.parallel;
+  }
+
+  get parallel(): ModelParallel | undefined {
+    return this.#parallel;
   }
 
   forward(batch: ForwardBatch, cache: KvCache, options: ForwardOptions = {}): ForwardResult {
@@ -49,6 +70,7 @@ export class TextModel {
     const images = batch.imageEmbeddings;
     if (images) validateImageEmbeddings(images, numTokens, c.hiddenSize);
     const numSeqs = batch.contextLens.length;
+    this.#parallel?.beforeStep?.(batch, cache);
     const qWidth = c.numHeads * c.headDim, kvWidth = c.numKvHeads * c.headDim;
     ws.ensure(numTokens, numRows);
     b.upload(ws.ids, batch.tokenIds);
@@ -116,12 +138,14 @@ export class TextModel {
         scale: this.#scale,
       });
       b.linear(ws.proj, ws.attn, lw.o, numTokens, c.hiddenSize, qWidth);
+      this.#allReduce(ws.proj, numTokens * c.hiddenSize);
       b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
       b.rmsnorm(ws.normed, ws.h, lw.mlpNorm, numTokens, c.hiddenSize, c.rmsNormEps);
       b.linear(ws.gate, ws.normed, lw.gate, numTokens, c.intermediateSize, c.hiddenSize);
       b.linear(ws.up, ws.normed, lw.up, numTokens, c.intermediateSize, c.hiddenSize);
       b.siluMul(ws.gate, ws.gate, ws.up, numTokens * c.intermediateSize);
       b.linear(ws.proj, ws.gate, lw.down, numTokens, c.hiddenSize, c.intermediateSize);
+      this.#allReduce(ws.proj, numTokens * c.hiddenSize);
       b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
       this.#report(options, l + 1, ws.h, numTokens * c.hiddenSize);
     }
@@ -132,11 +156,55 @@ export class TextModel {
     b.upload(ws.rowIndex, batch.logitRows);
     b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);
     b.rmsnorm(ws.rowsNormed, ws.rows, w.finalNorm, numRows, c.hiddenSize, c.rmsNormEps);
-    b.linear(ws.logits, ws.rowsNormed, w.lmHead, numRows, c.vocabSize, c.hiddenSize);
+    if (this.#parallel) this.#gatherLogits(this.#parallel, numRows);
+    else b.linear(ws.logits, ws.rowsNormed, w.lmHead, numRows, c.vocabSize, c.hiddenSize);
     const hidden = b.download(ws.rowsNormed, new Float32Array(numRows * c.hiddenSize));
     options.onHidden?.("final", hidden);
     const logits = b.download(ws.logits, new Float32Array(numRows * c.vocabSize));
     return { logits, hidden, allHidden };
+  }
+
+  /** Sums the ranks' partial o_proj / down_proj outputs (their input columns were split). */
+  #allReduce(x: DeviceBuffer, count: number): void {
+    const p = this.#parallel;
+    if (!p || p.comm.numRanks === 1) return;
+    const start = performance.now();
+    p.comm.allReduceSum(x, count);
+    p.stats.allReduceMs += performance.now() - start;
+    p.stats.allReduces++;
+  }
+
+  /** lm_head by vocabulary: each rank computes its rows' logits [R, own count], all ranks gather the blocks
+   *  (each padded to R · vocabStride floats) and lay them side by side into logits [R, V].
+   *  Example: V 10, N 3 (stride 4), R 2: rank 2's block holds rows 8..9 as [2, 2] at floats 16..19 of the
+   *  gather; logit row 1 takes its 2 values from float 16 + 1 · 2 into columns 8..9. */
+  #gatherLogits(p: ModelParallel, numRows: number): void {
+    const c = this.config, b = this.backend, ws = this.#ws, { comm, shard } = p;
+    const blockBytes = numRows * shard.vocabStride * 4;
+    if (!this.#shardLogits || this.#shardLogits.byteLength < blockBytes) {
+      this.#shardLogits?.dispose();
+      this.#gathered?.dispose();
+      this.#shardLogits = b.alloc(blockBytes);
+      this.#gathered = b.alloc(blockBytes * comm.numRanks);
+    }
+    const local = this.#shardLogits, gathered = this.#gathered!;
+    if (shard.vocab.count > 0) {
+      b.linear(local, ws.rowsNormed, this.weights.lmHead, numRows, shard.vocab.count, c.hiddenSize);
+    }
+    comm.allGather(gathered, local, blockBytes);
+    for (let r = 0; r < comm.numRanks; r++) {
+      const span = vocabSpan(c.vocabSize, comm.numRanks, r);
+      for (let row = 0; row < numRows; row++) {
+        if (span.count === 0) continue;
+        b.copy(
+          ws.logits,
+          (row * c.vocabSize + span.start) * 4,
+          gathered,
+          r * blockBytes + row * span.count * 4,
+          span.count * 4,
+        );
+      }
+    }
   }
 
   /** Final-norm hidden states of arbitrary rows (no lm_head), in chunks of the workspace's row capacity. */
@@ -158,6 +226,8 @@ export class TextModel {
   }
 
   dispose(): void {
+    this.#shardLogits?.dispose();
+    this.#gathered?.dispose();
     this.#cos.dispose();
     this.#sin.dispose();
     this.#ws.dispose();

@@ -66,13 +66,14 @@ export class ModelHost {
     this.aliases = (o.aliases ?? []).filter((n) => n !== this.modelId);
     const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
     const numBlocks = o.numBlocks ??
-      choosePoolSize(text, {
+      choosePoolSize(loaded.model.config, {
         blockSize,
         maxNumSeqs,
         maxModelLen: loaded.model.maxPositions,
         memoryFraction: o.kvMemoryFraction,
       }).numBlocks;
-    this.cache = new KvCache(backend, text, numBlocks, blockSize);
+    // the model's own config: under tensor parallelism it has this rank's KV heads
+    this.cache = new KvCache(backend, loaded.model.config, numBlocks, blockSize);
     const think = tokenizer.findControl("[THINK]"), endThink = tokenizer.findControl("[/THINK]");
     this.thinkIds = think !== undefined && endThink !== undefined ? { think, endThink } : null;
     this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded) : null;

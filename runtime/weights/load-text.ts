@@ -1,6 +1,7 @@
 // Loads the decoder's weights onto a backend, checking every tensor against the configuration.
 import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import type { TextConfig } from "../config/text-config.ts";
+import type { RankShard, Span } from "../parallel/shard-layout.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 import { type LinearRole, type NameScheme, permuteInterleavedRows } from "./names.ts";
 import { readScalarF32, type SafetensorsDType, SafetensorsError } from "./safetensors.ts";
@@ -31,6 +32,22 @@ export interface LoadProgress {
   loadedBytes: number;
   totalBytes: number;
   tensor: string;
+}
+
+/** The part of a row-major [rows, cols] weight a tensor-parallel rank keeps. */
+export type WeightSlice = { rows: Span } | { cols: Span };
+
+/** Rows are a contiguous run of the file (no copy); columns are gathered row by row.
+ *  Example: [4, 6] bf16 (12-byte rows), cols {start 2, count 3} → bytes 4..9 of each row, 24 bytes. */
+export function sliceMatrix(bytes: Uint8Array, rows: number, cols: number, slice: WeightSlice): Uint8Array {
+  const elementBytes = bytes.byteLength / (rows * cols), rowBytes = cols * elementBytes;
+  if ("rows" in slice) {
+    return bytes.subarray(slice.rows.start * rowBytes, (slice.rows.start + slice.rows.count) * rowBytes);
+  }
+  const width = slice.cols.count * elementBytes, from = slice.cols.start * elementBytes;
+  const out = new Uint8Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(bytes.subarray(r * rowBytes + from, r * rowBytes + from + width), r * width);
+  return out;
 }
 
 const dtypeOf: Partial<Record<SafetensorsDType, DType>> = {
@@ -74,7 +91,7 @@ class TextLoader {
   }
 
   /** A 1-D or 2-D float tensor with an exact expected shape (norms, embeddings, lm_head). */
-  plain(candidates: string[], what: string, shape: number[]): WeightRef {
+  plain(candidates: string[], what: string, shape: number[], rows?: Span): WeightRef {
     const name = this.find(candidates, what);
     const info = this.ckpt.info(name);
     const dtype = dtypeOf[info.dtype];
@@ -84,10 +101,18 @@ class TextLoader {
     if (info.shape.join(",") !== shape.join(",")) {
       throw new SafetensorsError(info.file, `${name} has shape [${info.shape}] but the config implies [${shape}]`);
     }
-    return this.upload(name, this.ckpt.bytes(name), dtype);
+    const bytes = this.ckpt.bytes(name);
+    return this.upload(name, rows ? sliceMatrix(bytes, shape[0], shape[1], { rows }) : bytes, dtype);
   }
 
-  linear(layer: number, role: LinearRole, outDim: number, inDim: number, permuteHeads = 0): WeightRef {
+  linear(
+    layer: number,
+    role: LinearRole,
+    outDim: number,
+    inDim: number,
+    permuteHeads = 0,
+    slice?: WeightSlice,
+  ): WeightRef {
     const base = this.find(this.scheme.linear(layer, role).map((b) => `${b}.weight`), `layer ${layer} ${role} weight`)
       .slice(0, -".weight".length);
     const name = `${base}.weight`;
@@ -125,6 +150,7 @@ class TextLoader {
     if (permuteHeads > 0 && this.scheme.interleavedQK) {
       bytes = permuteInterleavedRows(bytes, permuteHeads, this.config.headDim, bytes.byteLength / outDim);
     }
+    if (slice) bytes = sliceMatrix(bytes, outDim, inDim, slice);
     this.decoderBytes += bytes.byteLength;
     return this.upload(name, bytes, dtype, actScale, weightScale);
   }
@@ -143,30 +169,40 @@ export function loadTextWeights(
   c: TextConfig,
   onProgress?: (p: LoadProgress) => void,
   shared?: SharedHeads,
+  shard?: RankShard,
 ): TextWeights {
   const loader = new TextLoader(backend, ckpt, scheme, c, onProgress);
   try {
-    const embed = shared?.embed ?? loader.plain(scheme.embed, "the token embedding", [c.vocabSize, c.hiddenSize]);
-    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+    const embedShape = [c.vocabSize, c.hiddenSize];
+    const embed = shared?.embed ?? loader.plain(scheme.embed, "the token embedding", embedShape);
+    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim, d = c.headDim;
+    // a rank keeps its heads' rows of q/k/v, their columns of o, its FFN rows of gate/up and columns of down
+    const span = (s: Span, unit: number): Span => ({ start: s.start * unit, count: s.count * unit });
+    const qRows = shard && { rows: span(shard.heads, d) }, kvRows = shard && { rows: span(shard.kvHeads, d) };
+    const oCols = shard && { cols: span(shard.heads, d) };
+    const ffnRows = shard && { rows: shard.ffn }, ffnCols = shard && { cols: shard.ffn };
     const layers: LayerWeights[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       layers.push({
         attnNorm: loader.plain(scheme.norm(l, "attnNorm"), `layer ${l} attention norm`, [c.hiddenSize]),
-        q: loader.linear(l, "q", qDim, c.hiddenSize, c.numHeads),
-        k: loader.linear(l, "k", kvDim, c.hiddenSize, c.numKvHeads),
-        v: loader.linear(l, "v", kvDim, c.hiddenSize),
-        o: loader.linear(l, "o", c.hiddenSize, qDim),
+        q: loader.linear(l, "q", qDim, c.hiddenSize, c.numHeads, qRows),
+        k: loader.linear(l, "k", kvDim, c.hiddenSize, c.numKvHeads, kvRows),
+        v: loader.linear(l, "v", kvDim, c.hiddenSize, 0, kvRows),
+        o: loader.linear(l, "o", c.hiddenSize, qDim, 0, oCols),
         mlpNorm: loader.plain(scheme.norm(l, "mlpNorm"), `layer ${l} MLP norm`, [c.hiddenSize]),
-        gate: loader.linear(l, "gate", c.intermediateSize, c.hiddenSize),
-        up: loader.linear(l, "up", c.intermediateSize, c.hiddenSize),
-        down: loader.linear(l, "down", c.hiddenSize, c.intermediateSize),
+        gate: loader.linear(l, "gate", c.intermediateSize, c.hiddenSize, 0, ffnRows),
+        up: loader.linear(l, "up", c.intermediateSize, c.hiddenSize, 0, ffnRows),
+        down: loader.linear(l, "down", c.hiddenSize, c.intermediateSize, 0, ffnCols),
       });
     }
     const finalNorm = loader.plain(scheme.finalNorm, "the final norm", [c.hiddenSize]);
     const hasHead = scheme.lmHead.some((n) => ckpt.has(n));
+    const headRows = shard?.vocab;
     const lmHead = shared?.lmHead ??
       (hasHead || !c.tieWordEmbeddings
-        ? loader.plain(scheme.lmHead, "the lm_head", [c.vocabSize, c.hiddenSize])
+        ? loader.plain(scheme.lmHead, "the lm_head", embedShape, headRows)
+        : headRows
+        ? loader.plain(scheme.embed, "the token embedding (tied lm_head)", embedShape, headRows)
         : embed);
     const lmHeadBytes = lmHead.buffer.byteLength;
     return {
