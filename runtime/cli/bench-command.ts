@@ -9,6 +9,8 @@ import { type BatchFigure, measureBatchScaling } from "../bench/batch-scaling.ts
 import { measureSpeculation } from "../bench/speculative.ts";
 import { type DecodeFigures, measureDecode, measureReadBandwidth, syntheticModelDir } from "../bench/cpu-decode.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
+import { formatStepFigures, measureStepTime } from "../bench/tensor-parallel.ts";
+import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -24,17 +26,29 @@ export async function benchCommand(argv: string[]): Promise<string> {
         json: { type: "boolean" },
         "spec-model": { type: "string" },
         "spec-draft": { type: "string" },
+        "tp-model": { type: "string" },
+        ...tensorParallelOptions,
       },
     }));
   } catch (err) {
     throw new UsageError(
       `${
         (err as Error).message
-      }\nusage: gust bench [--threads N] [--tokens N] [--batches 1,4,16,64] [--spec-model DIR --spec-draft DIR] [--json]`,
+      }\nusage: gust bench [--threads N] [--tokens N] [--batches 1,4,16,64] [--spec-model DIR --spec-draft DIR] [--json]
+       gust bench ${tensorParallelUsage} [--tp-model DIR] [--threads N] [--tokens N] [--json]`,
     );
   }
   const backend = createBackend("cpu", { numThreads: parseIntArg("threads", values.threads, 0) });
   const tokens = parseIntArg("tokens", values.tokens, 32, 1);
+  const tensorParallel = parseTensorParallel(values);
+  if (tensorParallel > 1) {
+    // only the comparison asked for: TP 1 and TP N of one model (default: the synthetic FP8 model)
+    const dir = values["tp-model"] ?? syntheticModelDir(join(repoRoot, ".bench"));
+    const figures = [1, tensorParallel].map((n) => measureStepTime(backend, dir, n, tokens));
+    if (values.json) return JSON.stringify({ threads: backend.numThreads, model: dir, figures });
+    return formatStepFigures(values["tp-model"] ?? "synthetic FP8 (8 × 2048/7168)", figures, backend.numThreads)
+      .join("\n");
+  }
   const bandwidth = measureReadBandwidth(backend);
   const fixtures = join(repoRoot, "test", "fixtures");
   const rows: DecodeFigures[] = [

@@ -14,12 +14,13 @@ import { startGateway } from "../../edge/gateway.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
 import { parseImageUrls } from "../../edge/cli/serve-args.ts";
 import { servedNames } from "./runtime-command.ts";
+import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
-         [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...`;
+         [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--tensor-parallel N | --tp N]`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
 function startChild(cmd: string, args: string[], ready: RegExp, label: string): Promise<ChildProcess> {
@@ -83,6 +84,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         "served-model-name": { type: "string", multiple: true },
         "image-urls": { type: "string" },
         "image-url-allow": { type: "string", multiple: true },
+        ...tensorParallelOptions,
       },
     }));
   } catch (err) {
@@ -96,6 +98,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   const names = values["served-model-name"] ?? [];
   servedNames(names); // checked here so a bad name is a usage error, not a runtime that fails to start
   const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
+  const tensorParallel = parseTensorParallel(values);
   const modelDir = values.model ?? defaultModelDir;
   const functionsDir = values.functions ?? join(repoRoot, "functions", "examples");
   const work = mkdtempSync(join(tmpdir(), "gust-dev-"));
@@ -114,6 +117,7 @@ export async function devCommand(argv: string[]): Promise<string> {
       "16",
       ...draftArgs(values.model, values.draft),
       ...names.flatMap((n) => ["--served-model-name", n]),
+      ...(tensorParallel > 1 ? ["--tensor-parallel", String(tensorParallel)] : []),
     ],
     /serving/,
     "runtime",

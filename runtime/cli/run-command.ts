@@ -15,13 +15,15 @@ import { buildPrompt, loadTokenizer, readTextFile, runTextFields, type Tokenizer
 import { parseFloatArg, parseIdList, parseIntArg, UsageError } from "./usage-error.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { featuresFor, promptWithImages } from "./run-images.ts";
+import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
+import { ModelId, TensorParallelGroup } from "../parallel/leader.ts";
 
 export const runUsage =
   `gust run --model DIR (--ids 1,2,3 | --prompt TEXT | --messages FILE) [--image FILE]... [--max-tokens N]
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
          [--reasoning-effort none|high] [--reasoning-budget N] [--draft DIR [--spec-tokens K]]
          [--response-format text|json_object] [--ignore-eos] [--backend auto|cpu|cuda]
-         [--threads N] [--json]`;
+         [--threads N] [--tensor-parallel N | --tp N] [--json]`;
 
 const options = {
   model: { type: "string" },
@@ -46,6 +48,7 @@ const options = {
   backend: { type: "string" },
   threads: { type: "string" },
   json: { type: "boolean" },
+  ...tensorParallelOptions,
 } as const;
 
 function hasTokenizer(dir: string): boolean {
@@ -126,12 +129,28 @@ export async function runCommand(argv: string[]): Promise<string> {
   const json = format === "json_object" ? new JsonConstraints(tok!) : null;
   const thinkIds = thinkIdsOf(tok);
   const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
-  const loaded = loadModel(values.model, backend, { onProgress: progressPrinter() });
+  const tensorParallel = parseTensorParallel(values);
+  const group = tensorParallel > 1
+    ? TensorParallelGroup.start(backend, { numRanks: tensorParallel, modelDir: values.model, draftDir: values.draft })
+    : null;
+  let loaded;
+  try {
+    loaded = loadModel(values.model, backend, {
+      onProgress: progressPrinter(),
+      parallel: group?.placement(ModelId.Target),
+    });
+  } catch (err) {
+    group?.shutdown();
+    throw err;
+  }
   try {
     const images = imageFiles.length > 0 || promptIds.includes(loaded.config.imageTokenId ?? -1)
       ? featuresFor(loaded.config, backend, promptIds, imageFiles, values.prompt !== undefined)
       : undefined;
-    const draft = values.draft ? loadDraft(values.draft, backend, loaded) : null;
+    const draft = values.draft
+      ? loadDraft(values.draft, backend, loaded, group?.placement(ModelId.Draft).beforeStep)
+      : null;
+    group?.ready(); // every follower has loaded its shards
     const specTokens = parseIntArg("spec-tokens", values["spec-tokens"], defaultSpecOptions.k, 1);
     const blocks = n * Math.ceil((promptIds.length + maxTokens + specTokens + 1) / 16) + 1;
     const speculator = draft
@@ -187,6 +206,7 @@ export async function runCommand(argv: string[]): Promise<string> {
     }
     return rendered.map((r) => (r.text ?? r.ids.join(",")) + `\n[finish_reason: ${r.finish_reason}]`).join("\n---\n");
   } finally {
+    group?.shutdown();
     loaded.dispose();
   }
 }

@@ -5,12 +5,13 @@ import { ModelHost } from "../server/model-host.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
+import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
 export const runtimeUsage =
   `gust runtime --model DIR [--socket PATH | --port N] [--served-model-name NAME]... [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
-             [--text-only] [--backend auto|cpu|cuda] [--threads N]`;
+             [--text-only] [--backend auto|cpu|cuda] [--threads N] ${tensorParallelUsage}`;
 
 export async function runtimeCommand(argv: string[]): Promise<string> {
   let values;
@@ -36,6 +37,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         "spec-max-batch": { type: "string" },
         "spec-min-tokens-per-step": { type: "string" },
         "text-only": { type: "boolean" },
+        ...tensorParallelOptions,
       },
     }));
   } catch (err) {
@@ -51,7 +53,18 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
     throw new UsageError("--kv-memory-fraction must be in (0, 0.95]");
   }
   const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
+  const tensorParallel = parseTensorParallel(values);
+  let server: RuntimeServer | undefined;
+  // a follower rank died: its shard is gone, so no request can finish; say which rank, end the running
+  // requests with that message, and exit non-zero (gateways answer 503 until a restarted runtime is back)
+  const onFollowerExit = (message: string) => {
+    process.stderr.write(`gust runtime: ${message}; failing the running requests and exiting\n`);
+    server?.failAllRequests(`The model runtime lost ${message}. Retry once it is restarted.`);
+    setTimeout(() => process.exit(1), 200);
+  };
   const host = await ModelHost.open(backend, {
+    tensorParallel,
+    onFollowerExit,
     modelDir: values.model,
     ...servedNames(values["served-model-name"]),
     maxNumSeqs: parseIntArg("max-num-seqs", values["max-num-seqs"], 64, 1),
@@ -71,14 +84,16 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         : {}),
     },
   });
-  const server = new RuntimeServer(host, {
+  server = new RuntimeServer(host, {
     socketPath: values.socket ?? (values.port ? undefined : "/tmp/gust-runtime.sock"),
     port: values.port ? parseIntArg("port", values.port, 0, 1) : undefined,
   });
   const where = server.listen();
   const s = server.stats();
   process.stderr.write(
-    `gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen}${
+    `gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend${
+      tensorParallel > 1 ? `, tensor parallel ${tensorParallel}` : ""
+    }, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen}${
       host.speculator ? `, EAGLE k=${host.speculator.options.k}` : ""
     }${host.vision ? ", vision" : ""})\n`,
   );

@@ -121,7 +121,8 @@ export class TensorParallelGroup {
     try {
       this.#channel.send(MessageKind.Shutdown);
     } catch {
-      // a follower already gone: nothing to tell it
+      // a follower already gone (the communicator failed): stop the others instead of telling them
+      for (const f of this.followers) if (f.exitCode === null) f.kill("SIGTERM");
     }
     this.#channel.dispose();
     this.comm.destroy();

@@ -15,6 +15,7 @@ import { loadDraft, type LoadedDraft } from "../eagle/load-draft.ts";
 import { defaultSpecOptions, type SpecOptions, Speculator } from "../eagle/speculator.ts";
 import type { HelloMessage } from "../wire/messages.ts";
 import { PROTOCOL_VERSION } from "../wire/messages.ts";
+import { ModelId, TensorParallelGroup } from "../parallel/leader.ts";
 
 export interface HostOptions {
   modelDir: string;
@@ -37,6 +38,10 @@ export interface HostOptions {
   /** EAGLE draft head directory: enables speculative decoding. */
   draftDir?: string;
   specOptions?: Partial<SpecOptions>;
+  /** Ranks of one model copy (default 1): this process is rank 0 and starts the followers. */
+  tensorParallel?: number;
+  /** A follower rank exited while serving (the runtime fails its requests and exits). */
+  onFollowerExit?: (message: string) => void;
 }
 
 const TOKENIZER_FILES = ["tekken.json", "tokenizer.json", "tokenizer_config.json", "config.json"];
@@ -58,7 +63,13 @@ export class ModelHost {
   /** Constrained-decoding grammars and masks over this tokenizer's vocabulary. */
   readonly jsonConstraints: JsonConstraints;
 
-  private constructor(readonly loaded: LoadedModel, readonly tokenizer: Tokenizer, o: HostOptions, backend: Backend) {
+  private constructor(
+    readonly loaded: LoadedModel,
+    readonly tokenizer: Tokenizer,
+    o: HostOptions,
+    backend: Backend,
+    readonly group: TensorParallelGroup | null,
+  ) {
     const text = loaded.config.text;
     this.vision = o.textOnly ? null : openVision(loaded.config, backend);
     this.maxImagesPerRequest = this.vision ? (o.maxImagesPerRequest ?? 8) : 0;
@@ -76,7 +87,7 @@ export class ModelHost {
     this.cache = new KvCache(backend, loaded.model.config, numBlocks, blockSize);
     const think = tokenizer.findControl("[THINK]"), endThink = tokenizer.findControl("[/THINK]");
     this.thinkIds = think !== undefined && endThink !== undefined ? { think, endThink } : null;
-    this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded) : null;
+    this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded, group?.placement(ModelId.Draft).beforeStep) : null;
     // the draft's pool mirrors the target's, plus room for every sequence's k chain positions
     this.speculator = this.draft
       ? new Speculator(backend, loaded, this.draft, numBlocks + maxNumSeqs, blockSize, {
@@ -106,13 +117,33 @@ export class ModelHost {
 
   static async open(backend: Backend, o: HostOptions): Promise<ModelHost> {
     const tokenizer = await loadTokenizer(o.modelDir);
-    const loaded = loadModel(o.modelDir, backend, { onProgress: progressPrinter(), maxPositions: o.maxModelLen });
-    if (tokenizer.vocabSize > loaded.config.text.vocabSize) {
-      throw new Error(
-        `The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary is ${loaded.config.text.vocabSize}`,
-      );
+    const group = (o.tensorParallel ?? 1) > 1
+      ? TensorParallelGroup.start(backend, {
+        numRanks: o.tensorParallel!,
+        modelDir: o.modelDir,
+        draftDir: o.draftDir,
+        maxPositions: o.maxModelLen,
+        onFollowerExit: o.onFollowerExit,
+      })
+      : null;
+    try {
+      const loaded = loadModel(o.modelDir, backend, {
+        onProgress: progressPrinter(),
+        maxPositions: o.maxModelLen,
+        parallel: group?.placement(ModelId.Target),
+      });
+      if (tokenizer.vocabSize > loaded.config.text.vocabSize) {
+        throw new Error(
+          `The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary is ${loaded.config.text.vocabSize}`,
+        );
+      }
+      const host = new ModelHost(loaded, tokenizer, o, backend, group);
+      group?.ready(); // every follower has loaded its shards
+      return host;
+    } catch (err) {
+      group?.shutdown();
+      throw err;
     }
-    return new ModelHost(loaded, tokenizer, o, backend);
   }
 
   hello(draining: boolean): { message: HelloMessage; binary: Uint8Array } {
@@ -157,6 +188,7 @@ export class ModelHost {
   }
 
   dispose(): void {
+    this.group?.shutdown();
     this.speculator?.dispose();
     this.draft?.dispose();
     this.vision?.dispose();

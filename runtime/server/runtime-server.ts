@@ -355,6 +355,11 @@ export class RuntimeServer {
     }
   }
 
+  /** Ends every running request with an error frame (a follower rank died: the runtime is about to exit). */
+  failAllRequests(message: string): void {
+    this.#failAll(message);
+  }
+
   #failAll(message: string): void {
     for (const [engineId, conn] of this.#owners) {
       const wireId = engineId.slice(engineId.indexOf("/") + 1);

@@ -1,9 +1,10 @@
 // Engine self-consistency on the tiny fixtures: batching, prefix caching, chunked prefill and
-// preemption must not change a single greedy token.
-import { afterEach, describe, expect, it } from "vitest";
+// preemption must not change a single greedy token. The consistency and cancellation suites run again at
+// tensor parallelism 2 (this process rank 0, one follower process), against TP 1's tokens alone.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../helpers/generate.ts";
 import type { StepEvent } from "../../runtime/engine/request.ts";
-import { backend, fixtureModel, greedySampler, makeEngine, prompt } from "../helpers/engine.ts";
+import { backend, closeParallelFixtures, fixtureModel, greedySampler, makeEngine, prompt } from "../helpers/engine.ts";
 
 const MODEL = "tiny-mistral3-fp8";
 const vocab = 512;
@@ -12,6 +13,9 @@ afterEach(() => {
   disposers.forEach((d) => d());
   disposers = [];
 });
+afterAll(closeParallelFixtures);
+/** Tensor-parallel size of the engines the current suite builds. */
+let tensorParallel = 1;
 
 function collect(events: StepEvent[]) {
   const tokens: Record<string, number[]> = {}, usage: Record<string, StepEvent["usage"]> = {};
@@ -32,12 +36,13 @@ function engineWith(
   blockSize: number,
   opts: { maxBatchedTokens?: number; maxNumSeqs?: number } = {},
 ) {
-  const e = makeEngine(MODEL, numBlocks, blockSize, opts);
+  const e = makeEngine(MODEL, numBlocks, blockSize, opts, tensorParallel);
   disposers.push(e.dispose);
   return e.engine;
 }
 
-describe("engine consistency", () => {
+describe.each([1, 2])("engine consistency at TP %i", (tp) => {
+  beforeAll(() => void (tensorParallel = tp));
   it("a batch of different prompts gives each the tokens it gets alone", () => {
     const engine = engineWith(96, 4);
     const prompts = [
@@ -122,6 +127,7 @@ describe("engine consistency", () => {
 });
 
 describe("engine refusals", () => {
+  beforeAll(() => void (tensorParallel = 1));
   it("refuses requests that can never fit, with the numbers", () => {
     const engine = engineWith(4, 4);
     expect(() =>
@@ -142,7 +148,8 @@ describe("engine refusals", () => {
   });
 });
 
-describe("cancellation", () => {
+describe.each([1, 2])("cancellation at TP %i", (tp) => {
+  beforeAll(() => void (tensorParallel = tp));
   it("an abort takes effect at the next step and returns every block", () => {
     const engine = engineWith(40, 4);
     engine.add({
@@ -177,7 +184,7 @@ describe("cancellation", () => {
 
   it("a deadline is an abort on a timer", () => {
     let now = 1000;
-    const e = makeEngine(MODEL, 40, 4, { now: () => now });
+    const e = makeEngine(MODEL, 40, 4, { now: () => now }, tensorParallel);
     disposers.push(e.dispose);
     e.engine.add({
       requestId: "late",
@@ -199,6 +206,7 @@ describe("cancellation", () => {
 });
 
 describe("seeded sampling through the engine", () => {
+  beforeAll(() => void (tensorParallel = 1));
   it("the same seed gives the same tokens alone, inside a batch, and after preemption", async () => {
     const { samplerFactory } = await import("../../runtime/sampling/sampler-factory.ts");
     const params = { temperature: 0.9, topP: 0.95, seed: 1234 };

@@ -1,5 +1,6 @@
 // Images through the engine: [IMG] positions take vision features inside ragged batches and chunked
-// prefills; prefix caching keys image blocks by content, so the same ids with another picture miss.
+// prefills; prefix caching keys image blocks by content, so the same ids with another picture miss. The
+// mixed batch runs at TP 2 too: the vision tower runs on rank 0 and its rows reach the follower in the step.
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
@@ -9,13 +10,14 @@ import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { imageBlockKeys } from "../../runtime/vision/image-keys.ts";
 import { imagesForIds } from "../../runtime/vision/run-images.ts";
 import { fixtureDir, Golden } from "../helpers/fixtures.ts";
-import { backend, fixtureModel, greedySampler, prompt } from "../helpers/engine.ts";
+import { backend, closeParallelFixtures, fixtureModel, greedySampler, prompt } from "../helpers/engine.ts";
 
 const NAME = "tiny-mistral3";
 const model = fixtureModel(NAME);
 const vision = requireVision(model.config, backend);
 const golden = new Golden(NAME);
 afterAll(() => vision.dispose());
+afterAll(closeParallelFixtures);
 
 function caseInput(c: string, files: string[]) {
   const ids = Array.from(golden.i32(`${c}.input_ids`));
@@ -37,37 +39,41 @@ describe("images in the engine", () => {
   const one = caseInput("one_image", ["one_image.image0.png"]);
   const two = caseInput("two_images", ["two_images.image0.png", "two_images.image1.png"]);
 
-  it.each([512, 5])("golden greedy tokens in a mixed batch (prefill budget %i tokens per step)", (budget) => {
-    const cache = new KvCache(backend, model.config.text, 64, 4);
-    const engine = new Engine(backend, model.model, cache, { thinkIds: null, eosId: 2, maxBatchedTokens: budget });
-    engine.add({
-      requestId: "one",
-      promptIds: one.ids,
-      images: one.images,
-      maxTokens: 16,
-      ignoreEos: true,
-      sampler: () => greedySampler,
-    });
-    engine.add({
-      requestId: "text",
-      promptIds: prompt(9, 512, 3),
-      maxTokens: 16,
-      ignoreEos: true,
-      sampler: () => greedySampler,
-    });
-    engine.add({
-      requestId: "two",
-      promptIds: two.ids,
-      images: two.images,
-      maxTokens: 16,
-      ignoreEos: true,
-      sampler: () => greedySampler,
-    });
-    const { tokens } = run(engine);
-    cache.dispose();
-    expect(tokens.one).toEqual(Array.from(golden.i32("one_image.greedy")));
-    expect(tokens.two).toEqual(Array.from(golden.i32("two_images.greedy")));
-  });
+  it.each([[512, 1], [5, 1], [512, 2], [5, 2]])(
+    "golden greedy tokens in a mixed batch (prefill budget %i tokens per step, TP %i)",
+    (budget, tp) => {
+      const m = fixtureModel(NAME, tp);
+      const cache = new KvCache(backend, m.model.config, 64, 4);
+      const engine = new Engine(backend, m.model, cache, { thinkIds: null, eosId: 2, maxBatchedTokens: budget });
+      engine.add({
+        requestId: "one",
+        promptIds: one.ids,
+        images: one.images,
+        maxTokens: 16,
+        ignoreEos: true,
+        sampler: () => greedySampler,
+      });
+      engine.add({
+        requestId: "text",
+        promptIds: prompt(9, 512, 3),
+        maxTokens: 16,
+        ignoreEos: true,
+        sampler: () => greedySampler,
+      });
+      engine.add({
+        requestId: "two",
+        promptIds: two.ids,
+        images: two.images,
+        maxTokens: 16,
+        ignoreEos: true,
+        sampler: () => greedySampler,
+      });
+      const { tokens } = run(engine);
+      cache.dispose();
+      expect(tokens.one).toEqual(Array.from(golden.i32("one_image.greedy")));
+      expect(tokens.two).toEqual(Array.from(golden.i32("two_images.greedy")));
+    },
+  );
 
   it("prefix caching keys image blocks by content", () => {
     const cache = new KvCache(backend, model.config.text, 64, 4);

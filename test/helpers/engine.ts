@@ -6,6 +6,7 @@ import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { argmax, logSoftmax } from "../../runtime/sampling/basic.ts";
 import { fixtureDir } from "./fixtures.ts";
+import { openParallel, type ParallelModel } from "./tensor-parallel.ts";
 
 export const backend = createBackend("cpu");
 
@@ -19,18 +20,37 @@ export const greedySampler: TokenSampler = {
 };
 
 const models = new Map<string, LoadedModel>();
-export function fixtureModel(name: string): LoadedModel {
-  let m = models.get(name);
+const groups: ParallelModel[] = [];
+/** The fixture loaded once per process; at `tensorParallel` > 1 this process is rank 0 of real follower processes. */
+export function fixtureModel(name: string, tensorParallel = 1): LoadedModel {
+  const key = `${name}@${tensorParallel}`;
+  let m = models.get(key);
   if (!m) {
-    m = loadModel(fixtureDir(name), backend);
-    models.set(name, m);
+    if (tensorParallel > 1) {
+      const group = openParallel(backend, fixtureDir(name), tensorParallel);
+      groups.push(group);
+      m = group.loaded;
+    } else m = loadModel(fixtureDir(name), backend);
+    models.set(key, m);
   }
   return m;
 }
 
-export function makeEngine(name: string, numBlocks: number, blockSize: number, options: Partial<EngineOptions> = {}) {
-  const m = fixtureModel(name);
-  const cache = new KvCache(backend, m.config.text, numBlocks, blockSize);
+/** Stops the follower processes of every tensor-parallel fixture (call in afterAll). */
+export function closeParallelFixtures(): void {
+  for (const g of groups.splice(0)) g.close();
+  for (const key of [...models.keys()]) if (!key.endsWith("@1")) models.delete(key);
+}
+
+export function makeEngine(
+  name: string,
+  numBlocks: number,
+  blockSize: number,
+  options: Partial<EngineOptions> = {},
+  tensorParallel = 1,
+) {
+  const m = fixtureModel(name, tensorParallel);
+  const cache = new KvCache(backend, m.model.config, numBlocks, blockSize);
   const engine = new Engine(backend, m.model, cache, {
     thinkIds: { think: 34, endThink: 35 },
     eosId: m.config.text.eosId,
