@@ -106,7 +106,7 @@ export function loadDraft(
   const weights = loadTextWeights(backend, ckpt, scheme, config.text, undefined, {
     embed: target.weights.embed,
     lmHead: target.weights.lmHead,
-  }, rank.shard);
+  }, rank.slices);
   let eagle: [WeightRef, WeightRef];
   try {
     eagle = loadEagleLinear(backend, ckpt, config.text);

@@ -5,7 +5,7 @@ import type { ModelConfig, TextConfig } from "../config/text-config.ts";
 import { openCheckpoint } from "../weights/checkpoint.ts";
 import { type LoadProgress, loadTextWeights, type TextWeights } from "../weights/load-text.ts";
 import { hfScheme, nativeScheme } from "../weights/names.ts";
-import { localShape, shardFor } from "../parallel/shard-layout.ts";
+import { rankShape, rankSlices, shardLayout } from "../parallel/layout.ts";
 import { type ModelParallel, TextModel } from "./text-model.ts";
 
 export interface LoadedModel {
@@ -28,13 +28,20 @@ export interface RankPlacement {
   beforeStep?: ModelParallel["beforeStep"];
 }
 
-/** The TextModel options of one rank: its shard, and the config with its head counts. */
+/** One rank's slices of the weights, the config its forward runs with (its head counts) and its TextModel part. */
 export function placeOnRank(text: TextConfig, placement: RankPlacement | undefined) {
-  if (!placement) return { shard: undefined, config: text, parallel: undefined };
+  if (!placement) return { slices: undefined, config: text, parallel: undefined };
   const { comm, beforeStep } = placement;
-  const shard = shardFor(text, comm.numRanks, comm.rank);
-  const parallel: ModelParallel = { comm, shard, beforeStep, stats: { allReduceMs: 0, allReduces: 0 } };
-  return { shard, config: localShape(text, shard), parallel };
+  const layout = shardLayout(text, comm.numRanks);
+  const slices = rankSlices(text, layout, comm.rank);
+  const parallel: ModelParallel = {
+    comm,
+    vocabRanges: Array.from({ length: comm.numRanks }, (_, r) => rankSlices(text, layout, r).vocab),
+    vocabStride: layout.vocabPerRank,
+    beforeStep,
+    stats: { allReduceMs: 0, allReduces: 0 },
+  };
+  return { slices, config: rankShape(text, layout, slices), parallel };
 }
 
 export function loadModel(dir: string, backend: Backend, options: LoadModelOptions = {}): LoadedModel {
@@ -42,7 +49,7 @@ export function loadModel(dir: string, backend: Backend, options: LoadModelOptio
   const ckpt = openCheckpoint(dir, config.layout);
   const scheme = config.layout === "hf" ? hfScheme : nativeScheme;
   const rank = placeOnRank(config.text, options.parallel);
-  const weights = loadTextWeights(backend, ckpt, scheme, config.text, options.onProgress, undefined, rank.shard);
+  const weights = loadTextWeights(backend, ckpt, scheme, config.text, options.onProgress, undefined, rank.slices);
   const model = new TextModel(backend, rank.config, weights, {
     maxPositions: options.maxPositions,
     parallel: rank.parallel,

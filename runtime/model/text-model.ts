@@ -3,7 +3,7 @@
 // scale → paged KV write → causal GQA attention → O → residual → RMSNorm → SwiGLU MLP → residual),
 // final RMSNorm, lm_head. One call runs a whole ragged batch; kernels do the arithmetic.
 import type { Backend, Communicator, DeviceBuffer } from "../../ffi/backend.ts";
-import { type RankShard, vocabSpan } from "../parallel/shard-layout.ts";
+import type { Range } from "../parallel/layout.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { TextWeights } from "../weights/load-text.ts";
 import {
@@ -27,7 +27,10 @@ export interface TextModelOptions {
 /** One rank's part in a tensor-parallel model (runtime/parallel/). */
 export interface ModelParallel {
   comm: Communicator;
-  shard: RankShard;
+  /** lm_head rows of every rank, in rank order (runtime/parallel/layout.ts). */
+  vocabRanges: Range[];
+  /** Rows each rank sends in the logits gather: the largest slice, ceil(V / N). */
+  vocabStride: number;
   /** Rank 0: hands the step to the follower ranks before computing it (they run the same forward). */
   beforeStep?: (batch: ForwardBatch, cache: KvCache) => void;
   /** Time spent in all-reduces and calls made, for `gust bench --tensor-parallel`. */
@@ -176,11 +179,11 @@ export class TextModel {
 
   /** lm_head by vocabulary: each rank computes its rows' logits [R, own count], all ranks gather the blocks
    *  (each padded to R · vocabStride floats) and lay them side by side into logits [R, V].
-   *  Example: V 10, N 3 (stride 4), R 2: rank 2's block holds rows 8..9 as [2, 2] at floats 16..19 of the
-   *  gather; logit row 1 takes its 2 values from float 16 + 1 · 2 into columns 8..9. */
+   *  Example: V 10, N 3 (ranges 0..2, 3..5, 6..9; stride 4), R 2: rank 2's block holds [2, 4] at floats
+   *  16..23 of the gather; logit row 1 takes its 4 values from float 16 + 1 · 4 into columns 6..9. */
   #gatherLogits(p: ModelParallel, numRows: number): void {
-    const c = this.config, b = this.backend, ws = this.#ws, { comm, shard } = p;
-    const blockBytes = numRows * shard.vocabStride * 4;
+    const c = this.config, b = this.backend, ws = this.#ws, { comm } = p;
+    const blockBytes = numRows * p.vocabStride * 4, own = p.vocabRanges[comm.rank];
     if (!this.#shardLogits || this.#shardLogits.byteLength < blockBytes) {
       this.#shardLogits?.dispose();
       this.#gathered?.dispose();
@@ -188,23 +191,14 @@ export class TextModel {
       this.#gathered = b.alloc(blockBytes * comm.numRanks);
     }
     const local = this.#shardLogits, gathered = this.#gathered!;
-    if (shard.vocab.count > 0) {
-      b.linear(local, ws.rowsNormed, this.weights.lmHead, numRows, shard.vocab.count, c.hiddenSize);
-    }
+    b.linear(local, ws.rowsNormed, this.weights.lmHead, numRows, own.end - own.start, c.hiddenSize);
     comm.allGather(gathered, local, blockBytes);
-    for (let r = 0; r < comm.numRanks; r++) {
-      const span = vocabSpan(c.vocabSize, comm.numRanks, r);
+    p.vocabRanges.forEach(({ start, end }, r) => {
+      const count = end - start;
       for (let row = 0; row < numRows; row++) {
-        if (span.count === 0) continue;
-        b.copy(
-          ws.logits,
-          (row * c.vocabSize + span.start) * 4,
-          gathered,
-          r * blockBytes + row * span.count * 4,
-          span.count * 4,
-        );
+        b.copy(ws.logits, (row * c.vocabSize + start) * 4, gathered, r * blockBytes + row * count * 4, count * 4);
       }
-    }
+    });
   }
 
   /** Final-norm hidden states of arbitrary rows (no lm_head), in chunks of the workspace's row capacity. */

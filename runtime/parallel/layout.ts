@@ -2,7 +2,8 @@
 // holds. Pure numbers, no ffi: the planner (`gust plan`) and the weight loader of rank r use the same rule.
 //
 //   q, k, v      split by output rows on head boundaries (the heads of rank r are contiguous)
-//   gate, up     split by output rows (F / N each)
+//   gate, up     split by output rows: rank r holds [⌊r·F/N⌋, ⌊(r+1)·F/N⌋) (F = 100, N = 3: 0..32, 33..65,
+//                66..99; any partition is exact, because down_proj's matching columns sum back to the whole)
 //   o, down      split by input columns (their outputs are partial sums, all-reduced across ranks)
 //   embedding    replicated; lm_head split by vocabulary rows: rank r holds [⌊r·V/N⌋, ⌊(r+1)·V/N⌋)
 //                (V = 10, N = 4: 0..1, 2..4, 5..6, 7..9; never an empty slice while N ≤ V)
@@ -28,7 +29,7 @@ export interface ShardLayout {
   kvHeadsPerRank: number;
   /** Ranks holding a copy of each KV head: 1 when the KV heads are split, N / KV when they are replicated. */
   kvReplicas: number;
-  /** gate/up rows and down columns per rank. */
+  /** gate/up rows and down columns of the largest slice: ceil(F / N). */
   intermediatePerRank: number;
   /** lm_head rows of the largest slice: ceil(V / N). */
   vocabPerRank: number;
@@ -65,7 +66,6 @@ function layoutProblem(c: LayoutShape, n: number): string | null {
   if (c.numKvHeads % n !== 0 && n % c.numKvHeads !== 0) {
     return `the ${c.numKvHeads} KV heads neither split into ${n} parts nor divide ${n}`;
   }
-  if (c.intermediateSize % n !== 0) return `${n} does not divide the MLP width ${c.intermediateSize}`;
   if (n > c.vocabSize) return `${n} ranks exceed the vocabulary of ${c.vocabSize}`;
   return null;
 }
@@ -95,7 +95,7 @@ export function shardLayout(c: LayoutShape, tpSize: number): ShardLayout {
     headsPerRank: c.numHeads / tpSize,
     kvHeadsPerRank: splitKv ? c.numKvHeads / tpSize : 1,
     kvReplicas: splitKv ? 1 : tpSize / c.numKvHeads,
-    intermediatePerRank: c.intermediateSize / tpSize,
+    intermediatePerRank: Math.ceil(c.intermediateSize / tpSize),
     vocabPerRank: Math.ceil(c.vocabSize / tpSize),
   };
 }
@@ -107,12 +107,37 @@ export function rankSlices(c: LayoutShape, layout: ShardLayout, rank: number): R
   const d = c.headDim;
   const q = layout.headsPerRank * d;
   const firstKvHead = Math.floor(rank / layout.kvReplicas) * layout.kvHeadsPerRank;
-  const f = layout.intermediatePerRank, n = layout.tpSize, vocab = c.vocabSize;
+  const n = layout.tpSize;
+  const floorSplit = (total: number) => ({
+    start: Math.floor((rank * total) / n),
+    end: Math.floor(((rank + 1) * total) / n),
+  });
   return {
     rank,
     q: { start: rank * q, end: (rank + 1) * q },
     kv: { start: firstKvHead * d, end: (firstKvHead + layout.kvHeadsPerRank) * d },
-    ffn: { start: rank * f, end: (rank + 1) * f },
-    vocab: { start: Math.floor((rank * vocab) / n), end: Math.floor(((rank + 1) * vocab) / n) },
+    ffn: floorSplit(c.intermediateSize),
+    vocab: floorSplit(c.vocabSize),
   };
+}
+
+/** The geometry rank r's forward runs with: its head counts and FFN width (hidden size and vocabulary stay
+ *  whole: the residual stream is all-reduced and the logits gathered). */
+export function rankShape<T extends LayoutShape>(c: T, layout: ShardLayout, slices: RankSlices): T {
+  return {
+    ...c,
+    numHeads: layout.headsPerRank,
+    numKvHeads: layout.kvHeadsPerRank,
+    intermediateSize: slices.ffn.end - slices.ffn.start,
+  };
+}
+
+/** Refuses more ranks than devices (CUDA: one GPU per rank), naming the sizes that fit; deviceCount 0 = no limit. */
+export function checkDeviceCount(c: LayoutShape, tpSize: number, deviceCount: number): void {
+  if (deviceCount === 0 || tpSize <= deviceCount) return;
+  throw new TensorParallelError(
+    `tensor-parallel size ${tpSize} needs ${tpSize} devices (one per rank) but ${deviceCount} are visible; sizes that fit: ${
+      validTpSizes(c, deviceCount).join(", ")
+    }`,
+  );
 }

@@ -10,7 +10,7 @@ import { commIdToHex } from "../../ffi/comm.ts";
 import { loadModelConfig } from "../config/load-config.ts";
 import type { KvCache } from "../model/kv-cache.ts";
 import type { RankPlacement } from "../model/load-model.ts";
-import { checkDeviceCount, checkTensorParallel } from "./shard-layout.ts";
+import { checkDeviceCount, shardLayout } from "./layout.ts";
 import { encodeStep, MessageKind, StepChannel } from "./step-channel.ts";
 
 const followerMain = join(dirname(fileURLToPath(import.meta.url)), "follower-main.ts");
@@ -33,8 +33,8 @@ export interface GroupOptions {
 /** Refuses a size the heads or the devices do not allow, before any process starts. */
 export function checkGroupSize(backend: Backend, modelDir: string, numRanks: number): void {
   const text = loadModelConfig(modelDir).text;
-  checkTensorParallel(text.numHeads, text.numKvHeads, numRanks);
-  checkDeviceCount(text.numHeads, text.numKvHeads, numRanks, backend.commDeviceCount());
+  shardLayout(text, numRanks);
+  checkDeviceCount(text, numRanks, backend.commDeviceCount());
 }
 
 export class TensorParallelGroup {

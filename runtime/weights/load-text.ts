@@ -1,7 +1,7 @@
 // Loads the decoder's weights onto a backend, checking every tensor against the configuration.
 import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import type { TextConfig } from "../config/text-config.ts";
-import type { RankShard, Span } from "../parallel/shard-layout.ts";
+import type { Range, RankSlices } from "../parallel/layout.ts";
 import type { Checkpoint } from "./checkpoint.ts";
 import { type LinearRole, type NameScheme, permuteInterleavedRows } from "./names.ts";
 import { readScalarF32, type SafetensorsDType, SafetensorsError } from "./safetensors.ts";
@@ -35,16 +35,14 @@ export interface LoadProgress {
 }
 
 /** The part of a row-major [rows, cols] weight a tensor-parallel rank keeps. */
-export type WeightSlice = { rows: Span } | { cols: Span };
+export type WeightSlice = { rows: Range } | { cols: Range };
 
 /** Rows are a contiguous run of the file (no copy); columns are gathered row by row.
- *  Example: [4, 6] bf16 (12-byte rows), cols {start 2, count 3} → bytes 4..9 of each row, 24 bytes. */
+ *  Example: [4, 6] bf16 (12-byte rows), cols {start 2, end 5} → bytes 4..9 of each row, 24 bytes. */
 export function sliceMatrix(bytes: Uint8Array, rows: number, cols: number, slice: WeightSlice): Uint8Array {
   const elementBytes = bytes.byteLength / (rows * cols), rowBytes = cols * elementBytes;
-  if ("rows" in slice) {
-    return bytes.subarray(slice.rows.start * rowBytes, (slice.rows.start + slice.rows.count) * rowBytes);
-  }
-  const width = slice.cols.count * elementBytes, from = slice.cols.start * elementBytes;
+  if ("rows" in slice) return bytes.subarray(slice.rows.start * rowBytes, slice.rows.end * rowBytes);
+  const width = (slice.cols.end - slice.cols.start) * elementBytes, from = slice.cols.start * elementBytes;
   const out = new Uint8Array(rows * width);
   for (let r = 0; r < rows; r++) out.set(bytes.subarray(r * rowBytes + from, r * rowBytes + from + width), r * width);
   return out;
@@ -91,7 +89,7 @@ class TextLoader {
   }
 
   /** A 1-D or 2-D float tensor with an exact expected shape (norms, embeddings, lm_head). */
-  plain(candidates: string[], what: string, shape: number[], rows?: Span): WeightRef {
+  plain(candidates: string[], what: string, shape: number[], rows?: Range): WeightRef {
     const name = this.find(candidates, what);
     const info = this.ckpt.info(name);
     const dtype = dtypeOf[info.dtype];
@@ -169,18 +167,17 @@ export function loadTextWeights(
   c: TextConfig,
   onProgress?: (p: LoadProgress) => void,
   shared?: SharedHeads,
-  shard?: RankShard,
+  slices?: RankSlices,
 ): TextWeights {
   const loader = new TextLoader(backend, ckpt, scheme, c, onProgress);
   try {
     const embedShape = [c.vocabSize, c.hiddenSize];
     const embed = shared?.embed ?? loader.plain(scheme.embed, "the token embedding", embedShape);
-    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim, d = c.headDim;
+    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
     // a rank keeps its heads' rows of q/k/v, their columns of o, its FFN rows of gate/up and columns of down
-    const span = (s: Span, unit: number): Span => ({ start: s.start * unit, count: s.count * unit });
-    const qRows = shard && { rows: span(shard.heads, d) }, kvRows = shard && { rows: span(shard.kvHeads, d) };
-    const oCols = shard && { cols: span(shard.heads, d) };
-    const ffnRows = shard && { rows: shard.ffn }, ffnCols = shard && { cols: shard.ffn };
+    const qRows = slices && { rows: slices.q }, kvRows = slices && { rows: slices.kv };
+    const oCols = slices && { cols: slices.q };
+    const ffnRows = slices && { rows: slices.ffn }, ffnCols = slices && { cols: slices.ffn };
     const layers: LayerWeights[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       layers.push({
@@ -197,7 +194,7 @@ export function loadTextWeights(
     }
     const finalNorm = loader.plain(scheme.finalNorm, "the final norm", [c.hiddenSize]);
     const hasHead = scheme.lmHead.some((n) => ckpt.has(n));
-    const headRows = shard?.vocab;
+    const headRows = slices?.vocab;
     const lmHead = shared?.lmHead ??
       (hasHead || !c.tieWordEmbeddings
         ? loader.plain(scheme.lmHead, "the lm_head", embedShape, headRows)

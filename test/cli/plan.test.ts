@@ -57,7 +57,10 @@ describe("gust plan", () => {
   });
 
   it.each([
-    [["--gpus", "3", "--gpu-memory", "80"], /--gpus 3: .*neither split into 3.*sizes that work: 1, 2, 4, 8, 16, 32/],
+    [
+      ["--gpus", "3", "--gpu-memory", "80"],
+      /--gpus 3: .*neither split into 3.*sizes that work: 1, 2, 4, 8, 16, 24, 32, 48, 96/,
+    ],
     [["--gpus", "2"], /--gpu-memory GiB is required/],
     [["--gpus", "2", "--gpu-memory", "lots"], /--gpu-memory must be a positive size/],
     [["--gpus", "2", "--gpu-memory", "80", "--kv-cache-dtype", "int4"], /--kv-cache-dtype must be auto, f32, bf16/],

@@ -25,7 +25,9 @@ describe("--tensor-parallel on the command line", () => {
   it("a size the head rule refuses exits at start naming the sizes that work", () => {
     const r = gust(["run", "--model", "test/fixtures/odd-bf16", "--ids", "1,2", "--tp", "4"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/Cannot shard 6 query heads over 4 ranks: use 1, 3 or 6/);
+    expect(r.stderr).toMatch(
+      /size 4 cannot shard this model: 4 does not divide the 6 query heads; sizes that work: 1, 3, 6/,
+    );
     const both = gust([
       "run",
       "--model",

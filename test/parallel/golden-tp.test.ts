@@ -65,10 +65,14 @@ for (const [name, sizes] of cases) {
 describe("sizes the head rule refuses, before any process starts", () => {
   it.each(
     [
-      ["odd-bf16", 2, /Cannot shard 3 KV heads over 2 ranks.*use 1, 3 or 6/],
-      ["odd-bf16", 4, /Cannot shard 6 query heads over 4 ranks: use 1, 3 or 6/],
-      ["odd-native-fp8", 2, /Cannot shard 5 query heads over 2 ranks: use 1 or 5/],
-      ["tiny-mistral3", 3, /Cannot shard 4 query heads over 3 ranks: use 1, 2 or 4/],
+      [
+        "odd-bf16",
+        2,
+        /size 2 cannot shard this model: the 3 KV heads neither split into 2 parts.*sizes that work: 1, 3, 6/,
+      ],
+      ["odd-bf16", 4, /4 does not divide the 6 query heads; sizes that work: 1, 3, 6/],
+      ["odd-native-fp8", 2, /2 does not divide the 5 query heads; sizes that work: 1, 5/],
+      ["tiny-mistral3", 3, /3 does not divide the 4 query heads; sizes that work: 1, 2, 4/],
     ] as const,
   )("%s at TP %i", (name, n, message) => {
     expect(() => TensorParallelGroup.start(backend, { numRanks: n, modelDir: fixtureDir(name) })).toThrow(message);
