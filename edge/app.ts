@@ -4,7 +4,7 @@
  * Middleware order (each its own file and factory in ./middleware):
  *   every request:   requestId → observe (metrics, end-of-body hooks) → apiKeyAuth → bodyLimit
  *   model routes:    requireModel → concurrency → deadline → reasoning → vision hook → route
- *   /fn/<name>/*:    concurrency → deadline → function registry (functions compose reasoning/vision themselves)
+ *   /fn/<name>/*:    function slot: its own concurrency gate, body limit and deadline (functions-mount.ts) → registry
  *   errors:          one onError (errorHandler) → OpenAI-shaped bodies
  *
  * Routes: POST /v1/chat/completions, POST /mistral/v1/chat/completions, GET /v1/models, GET /mistral/v1/models,
@@ -53,11 +53,12 @@ export function createApp(options: GatewayOptions): GatewayApp {
   const { clock, limits } = o;
   const metrics = new GatewayMetrics();
   const limiter = new Limiter({ ...limits, clock });
-  metrics.inFlight.collect = () => limiter.running;
-  metrics.queued.collect = () => limiter.waiting;
+  const slot = new FunctionSlot(o.functions, limits, clock);
+  // built-in routes and functions hold slots of their own; the gauges count both
+  metrics.inFlight.collect = () => limiter.running + slot.gates.running;
+  metrics.queued.collect = () => limiter.waiting + slot.gates.waiting;
   const loopLag = new LoopLagMonitor(metrics.loopLag, clock);
   metrics.loopLagMax.collect = () => loopLag.maxMs / 1000;
-  const slot = new FunctionSlot(o.functions);
 
   const app = new Hono<GatewayEnv>();
   app.use("*", requestId());
@@ -97,7 +98,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
   app.get("/health", health());
   app.get("/ready", ready(o.model));
   app.get("/metrics", metricsRoute({ getBinding: o.model, metrics, clock, statsTimeoutMs: 2000 }));
-  app.all("/fn/*", slots, timeout, slot.route());
+  app.all("/fn/*", slot.route());
   app.all("/fn", () => {
     throw new HttpError(400, "invalid_function_name", "no function name: call /fn/<name>/...", "name");
   });

@@ -8,12 +8,19 @@ import type { BindingGetter } from "./middleware/require-model.ts";
 import type { ErrorLogger } from "./middleware/error-handler.ts";
 import { consoleErrorLogger } from "./middleware/error-handler.ts";
 
+/** A function's declared limits (FunctionLimits in functions/sdk), each capped by the gateway's own. */
+export interface FunctionLimitsLike {
+  timeoutMs?: number;
+  maxConcurrency?: number;
+  maxBodyBytes?: number;
+}
+
 /** Answers requests under /fn/<name>/ (the function registry). `name` has been checked against FUNCTION_NAME_RE.
- * Return null (or undefined) when no such function is deployed: the gateway answers 404. */
-export type FunctionsHandler = (
-  c: GatewayContext,
-  name: string,
-) => Response | null | undefined | Promise<Response | null | undefined>;
+ * Return null (or undefined) when no such function is deployed: the gateway answers 404. `limitsOf` (optional)
+ * gives a function's limits before it is called, or null when there is no such function. */
+export type FunctionsHandler =
+  & ((c: GatewayContext, name: string) => Response | null | undefined | Promise<Response | null | undefined>)
+  & { limitsOf?: (name: string) => FunctionLimitsLike | null };
 
 export interface GatewayLimits {
   /** Largest request body. Default 32 MiB (a few base64 images fit). */

@@ -11,7 +11,7 @@ import type { DeployedFunction, FunctionRegistry } from "./registry.ts";
 export type BindingsFor = (c: Context, fn: DeployedFunction) => FunctionBindings | Promise<FunctionBindings>;
 
 export function functionsHandler(registry: FunctionRegistry, bindingsFor: BindingsFor): FunctionsHandler {
-  return async (c, name) => {
+  const handle: FunctionsHandler = async (c, name) => {
     const fn = registry.get(name);
     if (!fn) return null;
     const url = new URL(c.req.url);
@@ -19,4 +19,10 @@ export function functionsHandler(registry: FunctionRegistry, bindingsFor: Bindin
     url.pathname = url.pathname.length > prefix.length ? url.pathname.slice(prefix.length) : "/";
     return fn.definition.app.fetch(new Request(url, c.req.raw), await bindingsFor(c as unknown as Context, fn));
   };
+  // the slot reads a function's declared limits before calling it (edge/functions-mount.ts)
+  handle.limitsOf = (name) => {
+    const fn = registry.get(name);
+    return fn ? fn.definition.limits ?? {} : null;
+  };
+  return handle;
 }

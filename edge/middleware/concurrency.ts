@@ -14,6 +14,8 @@ export interface ConcurrencyOptions {
   /** Value of Retry-After on 429s. */
   retryAfterSeconds: number;
   clock: Clock;
+  /** Who is at the limit, for the 429's message. Default "the gateway". */
+  scope?: string;
 }
 
 interface Waiter {
@@ -34,7 +36,7 @@ export class Limiter {
   /** Resolves with a release function once a slot is free; rejects with a 429 when the queue is full or the wait
    * is too long, and with the signal's reason when the client goes away while queued. */
   acquire(signal?: AbortSignal): Promise<() => void> {
-    const { maxConcurrent, maxQueue, maxQueueWaitMs, retryAfterSeconds, clock } = this.opts;
+    const { maxConcurrent, maxQueue, maxQueueWaitMs, retryAfterSeconds, clock, scope = "the gateway" } = this.opts;
     if (this.running < maxConcurrent && this.queue.length === 0) {
       this.running++;
       return Promise.resolve(this.releaser());
@@ -45,7 +47,7 @@ export class Limiter {
         new HttpError(
           429,
           "rate_limit_exceeded",
-          `the gateway is at its limit: ${maxConcurrent} requests running and ${maxQueue} queued; retry after ${retryAfterSeconds} s`,
+          `${scope} is at its limit: ${maxConcurrent} requests running and ${maxQueue} queued; retry after ${retryAfterSeconds} s`,
           null,
           retry,
         ),
@@ -76,7 +78,7 @@ export class Limiter {
             new HttpError(
               429,
               "queue_timeout",
-              `waited ${maxQueueWaitMs} ms in the gateway's queue without getting one of its ${maxConcurrent} slots; retry after ${retryAfterSeconds} s`,
+              `waited ${maxQueueWaitMs} ms in the queue of ${scope} without getting one of its ${maxConcurrent} slots; retry after ${retryAfterSeconds} s`,
               null,
               retry,
             ),

@@ -11,6 +11,8 @@ import { HttpError } from "../errors.ts";
 export interface DeadlineOptions {
   timeoutMs: number;
   clock: Clock;
+  /** The error when it passes; default deadlineExceeded(timeoutMs) (the gateway's deadline). */
+  exceeded?: () => HttpError;
 }
 
 export function deadlineExceeded(timeoutMs: number): HttpError {
@@ -23,13 +25,14 @@ export function deadlineExceeded(timeoutMs: number): HttpError {
 
 export function deadline(opts: DeadlineOptions): MiddlewareHandler<GatewayEnv> {
   const { timeoutMs, clock } = opts;
+  const exceeded = opts.exceeded ?? (() => deadlineExceeded(timeoutMs));
   return async (c, next) => {
     const controller = new AbortController();
     const expiresAt = clock.now() + timeoutMs;
     let fire!: () => void;
     const fired = new Promise<"deadline">((resolve) => (fire = () => resolve("deadline")));
     const timer = clock.setTimeout(() => {
-      controller.abort(deadlineExceeded(timeoutMs));
+      controller.abort(exceeded());
       fire();
     }, timeoutMs);
     c.set("deadline", {
@@ -48,7 +51,7 @@ export function deadline(opts: DeadlineOptions): MiddlewareHandler<GatewayEnv> {
       // No response in time (the handler is being aborted through the signal): answer for it, and tell the error
       // handler that a late error from the handler must not replace this answer.
       c.set("answered", true);
-      throw deadlineExceeded(timeoutMs);
+      throw exceeded();
     }
   };
 }

@@ -40,7 +40,14 @@ export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
       if (over) fn();
       else hooks.push(fn);
     });
-    await next();
+    try {
+      await next();
+    } catch (err) {
+      // nothing answered (a handler's result Hono could not use): the hooks still run, or slots leak
+      over = true;
+      runHooks(hooks);
+      throw err;
+    }
     const status = c.res.status;
     const method = c.req.method;
     // routes label themselves; a request that failed before its handler is labelled by its known path, else by
@@ -53,15 +60,19 @@ export function observe(opts: ObserveOptions): MiddlewareHandler<GatewayEnv> {
       const route = c.get("routeLabel") ?? labelSoFar;
       metrics.requests.inc({ route, method, status: String(status) });
       metrics.duration.observe((clock.now() - startedAt) / 1000, { route });
-      for (const fn of hooks.splice(0)) {
-        try {
-          fn();
-        } catch {
-          // a failing cleanup must not stop the others
-        }
-      }
+      runHooks(hooks);
     });
     // Hono's setter rebuilds the Response and copies its headers: only when the body had to be wrapped
     if (watched !== c.res) c.res = watched;
   };
+}
+
+function runHooks(hooks: Array<() => void>): void {
+  for (const fn of hooks.splice(0)) {
+    try {
+      fn();
+    } catch {
+      // a failing cleanup must not stop the others
+    }
+  }
 }

@@ -101,7 +101,7 @@ describe("deadline", () => {
     finish(new Response("too late"));
     await settle();
     expect((await r.json()).error.code).toBe("deadline_exceeded");
-    expect(g.app.limiter.running).toBe(0);
+    expect(g.app.metrics.inFlight.collect!()).toBe(0);
   });
 
   it("clears its timer when the request is over", async () => {

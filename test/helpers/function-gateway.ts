@@ -1,0 +1,65 @@
+// A real gateway (Bun or Deno) with no runtime behind it, for tests of how functions are served: functions that do
+// not touch the model answer without one. Deploys bundle a source text the way `gust deploy` does.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bundleFunction } from "../../edge/functions/bundle.ts";
+import { scrapeMetric } from "./metrics.ts";
+import { startDenoGateway, type Started, startGust } from "./processes.ts";
+
+export type GatewayKind = "bun" | "deno";
+
+export interface FunctionGateway {
+  base: string;
+  gateway: Started;
+  stateDir: string;
+  /** Bundles `source` (a function module as a user writes it) and deploys it; returns the response. */
+  deploy(name: string, source: string, headers?: Record<string, string>): Promise<Response>;
+  running(): Promise<number>;
+  /** Polls until `gust_requests_running` is 0 (the test's own timeout bounds it). */
+  drained(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startFunctionGateway(
+  kind: GatewayKind,
+  port: number,
+  extraArgs: string[] = [],
+  env?: Record<string, string>,
+): Promise<FunctionGateway> {
+  const stateDir = mkdtempSync(join(tmpdir(), `gust-fngw-${kind}-`));
+  const src = mkdtempSync(join(tmpdir(), `gust-fnsrc-${kind}-`));
+  const args = [
+    "--runtime",
+    join(src, "no-runtime.sock"),
+    "--port",
+    String(port),
+    "--state-dir",
+    stateDir,
+    ...extraArgs,
+  ];
+  const gateway = kind === "bun"
+    ? await startGust(["serve", ...args], /gateway on/, 60_000, env)
+    : await startDenoGateway(args, 60_000, [], env);
+  const base = `http://127.0.0.1:${port}`;
+  const running = () => scrapeMetric(base, "gust_requests_running");
+  return {
+    base,
+    gateway,
+    stateDir,
+    async deploy(name, source, headers = {}) {
+      const file = join(src, `${name}.ts`);
+      writeFileSync(file, source);
+      return await fetch(`${base}/admin/functions/${name}`, {
+        method: "POST",
+        body: await bundleFunction(file),
+        headers: { "content-type": "application/javascript", ...headers },
+      });
+    },
+    running,
+    async drained() {
+      while ((await running()) !== 0) await new Promise((r) => setTimeout(r, 50));
+    },
+    stop: async () => void (await gateway.stop()),
+  };
+}
