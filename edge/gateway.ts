@@ -14,6 +14,7 @@ import { closeSharedRenderPools } from "./vision/render-pool.ts";
 import { DEFAULT_IMAGE_URLS, imageUrlOptions, type ImageUrlSettings } from "./vision/url-settings.ts";
 import type { GatewayOptions } from "./options.ts";
 import { RuntimeLink } from "./runtime-client/link.ts";
+import { isLoopback, listenHostname } from "./serve-options.ts";
 
 export interface GatewayConfig {
   /** Runtime address: a socket path, unix:PATH or tcp:HOST:PORT. */
@@ -87,7 +88,8 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
     modelAliases: [...(cfg.app?.modelAliases ?? []), ...(cfg.servedModelNames ?? [])],
   });
   loop = app.loopLag;
-  app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, allowWithoutKey: app.localOnly }) as never);
+  const loopback = isLoopback(listenHostname(app.localOnly, cfg.hostname));
+  app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, loopback }) as never);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {
     const binding = link.binding;
     const reasoning = {

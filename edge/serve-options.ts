@@ -17,6 +17,8 @@ export interface Servable {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
+export const isLoopback = (hostname: string): boolean => LOOPBACK.has(hostname);
+
 export function listenHostname(localOnly: boolean, hostname?: string): string {
   if (!localOnly) return hostname ?? "0.0.0.0";
   const h = hostname ?? "127.0.0.1";

@@ -1,15 +1,18 @@
 // Admin routes for deploys: POST /admin/functions/:name (body: the bundled module), POST
-// /admin/functions/:name/rollback, GET /admin/functions. Guarded by the admin key in `x-admin-key`
-// (constant-time comparison; `Authorization` stays free for the API key the gateway may also require);
-// with no admin key configured they answer only when the gateway is bound to loopback.
+// /admin/functions/:name/rollback, GET /admin/functions. Never keyless: they need the admin key in `x-admin-key`
+// (constant-time comparison; `Authorization` stays free for the API key the gateway may also require), and with
+// none configured they are off (`gust dev` makes one at start). Cross-site and DNS-rebinding requests are refused
+// before the key is read (admin-guard.ts).
 import { Hono } from "hono";
 import { secretMatches } from "../middleware/auth.ts";
+import { adminGuard } from "./admin-guard.ts";
 import { DeployError, type FunctionRegistry } from "./registry.ts";
 
 export interface AdminOptions {
-  /** Required bearer key; null = no key (then `allowWithoutKey` must be true for the routes to work). */
+  /** The key admin requests must send in x-admin-key; null = admin routes are off (403). */
   adminKey: string | null;
-  allowWithoutKey: boolean;
+  /** The gateway listens on loopback only: admin requests must then name a loopback Host. */
+  loopback: boolean;
   /** Largest bundle accepted. */
   maxBundleBytes?: number;
 }
@@ -20,22 +23,20 @@ const err = (message: string, code: string) => ({
 
 export function adminRoutes(registry: FunctionRegistry, o: AdminOptions): Hono {
   const app = new Hono();
+  app.use("/admin/*", adminGuard(o.loopback));
   app.use("/admin/*", async (c, next) => {
     if (o.adminKey === null) {
-      if (!o.allowWithoutKey) {
-        return c.json(
-          err("Admin routes are disabled: set GUST_ADMIN_KEY (or --admin-key) on the gateway", "admin_disabled"),
-          403,
-        );
-      }
-    } else {
-      const given = c.req.header("x-admin-key");
-      if (given === undefined) {
-        return c.json(err("Admin routes need the admin key in the x-admin-key header", "missing_admin_key"), 401);
-      }
-      if (!(await secretMatches(given, [o.adminKey]))) {
-        return c.json(err("Invalid admin key", "invalid_admin_key"), 401);
-      }
+      return c.json(
+        err("Admin routes are off: start the gateway with GUST_ADMIN_KEY (or --admin-key) set", "admin_disabled"),
+        403,
+      );
+    }
+    const given = c.req.header("x-admin-key");
+    if (given === undefined) {
+      return c.json(err("Admin routes need the admin key in the x-admin-key header", "missing_admin_key"), 401);
+    }
+    if (!(await secretMatches(given, [o.adminKey]))) {
+      return c.json(err("Invalid admin key", "invalid_admin_key"), 401);
     }
     await next();
   });

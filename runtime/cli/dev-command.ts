@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
+import { parseKeys } from "../../edge/options.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
 import { parseImageUrls } from "../../edge/cli/serve-args.ts";
 import { servedNames } from "./runtime-command.ts";
@@ -23,9 +24,15 @@ export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] 
          [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--tensor-parallel N | --tp N]`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
-function startChild(cmd: string, args: string[], ready: RegExp, label: string): Promise<ChildProcess> {
+function startChild(
+  cmd: string,
+  args: string[],
+  ready: RegExp,
+  label: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env });
     let seen = "";
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
@@ -52,11 +59,33 @@ export function functionEntries(dir: string): { name: string; file: string }[] {
   });
 }
 
-async function deployAll(dir: string, base: string): Promise<void> {
+/** What the deployer sends: the admin key, and an API key when the gateway requires one for every route. */
+interface DevKeys {
+  admin: string;
+  api: string | undefined;
+}
+
+/** The admin key of this `gust dev`: GUST_ADMIN_KEY, else a fresh random one (admin routes are never keyless). */
+export function devAdminKey(env: NodeJS.ProcessEnv): { key: string; generated: boolean } {
+  const given = env.GUST_ADMIN_KEY?.trim();
+  if (given) return { key: given, generated: false };
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return { key: `gust-admin-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`, generated: true };
+}
+
+async function deployAll(dir: string, base: string, keys: DevKeys): Promise<void> {
   for (const { name, file } of functionEntries(dir)) {
     try {
       const bundle = await bundleFunction(file);
-      const res = await fetch(`${base}/admin/functions/${name}`, { method: "POST", body: bundle });
+      const res = await fetch(`${base}/admin/functions/${name}`, {
+        method: "POST",
+        body: bundle,
+        headers: {
+          "content-type": "application/javascript",
+          "x-admin-key": keys.admin,
+          ...(keys.api ? { authorization: `Bearer ${keys.api}` } : {}),
+        },
+      });
       const body = (await res.json()) as { version?: number; error?: { message: string } };
       process.stderr.write(
         res.ok
@@ -124,9 +153,18 @@ export async function devCommand(argv: string[]): Promise<string> {
   );
   let stopGateway: () => Promise<void>;
   const base = `http://127.0.0.1:${port}`;
+  const admin = devAdminKey(process.env);
+  const keys: DevKeys = { admin: admin.key, api: parseKeys(process.env.GUST_API_KEYS)[0] };
   if (gatewayKind === "bun") {
     const gw = await startGateway(
-      { runtime: socket, port, hostname: "127.0.0.1", stateDir: join(work, "functions"), imageUrls },
+      {
+        runtime: socket,
+        port,
+        hostname: "127.0.0.1",
+        stateDir: join(work, "functions"),
+        imageUrls,
+        adminKey: admin.key,
+      },
       serveOnBun,
     );
     stopGateway = gw.stop;
@@ -150,20 +188,24 @@ export async function devCommand(argv: string[]): Promise<string> {
       ],
       /gateway on/,
       "gateway",
+      { ...process.env, GUST_ADMIN_KEY: admin.key },
     );
     stopGateway = async () => void child.kill("SIGTERM");
   }
   let watcher: ReturnType<typeof watch> | null = null;
   if (existsSync(functionsDir)) {
-    await deployAll(functionsDir, base);
+    await deployAll(functionsDir, base, keys);
     let timer: ReturnType<typeof setTimeout> | null = null;
     watcher = watch(functionsDir, { recursive: true }, () => {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => void deployAll(functionsDir, base), 150); // one redeploy per burst of saves
+      timer = setTimeout(() => void deployAll(functionsDir, base, keys), 150); // one redeploy per burst of saves
     });
   }
   process.stderr.write(
-    `\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
+    (admin.generated
+      ? `\ngust dev: admin key made for this session: ${admin.key} (gust deploy FILE --name NAME --key KEY)`
+      : "\ngust dev: admin key from GUST_ADMIN_KEY") +
+      `\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
       names[0] ?? basename(resolve(modelDir))
     }","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`,
   );

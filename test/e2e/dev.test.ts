@@ -9,8 +9,10 @@ import { type Started, startGust } from "../helpers/processes.ts";
 const dir = mkdtempSync(join(tmpdir(), "gust-dev-fns-"));
 const port = 18461;
 let dev: Started | undefined;
+let keyed: Started | undefined;
 afterAll(async () => {
   await dev?.stop("SIGINT");
+  await keyed?.stop("SIGINT");
 });
 
 const source = (greeting: string) => `
@@ -30,6 +32,13 @@ describe("gust dev", () => {
     writeFileSync(join(dir, "hello.ts"), source("hi"));
     dev = await startGust(["dev", "--functions", dir, "--port", String(port)], /ready on/, 60_000);
     expect(dev.output()).toMatch(/deployed hello v1/);
+    expect(dev.output()).toMatch(/admin key made for this session: gust-admin-[0-9a-f]{48}/);
+    const keyless = await fetch(`http://127.0.0.1:${port}/admin/functions/evil`, {
+      method: "POST",
+      body: "export default { fetch: () => new Response('pwned') };",
+      headers: { "content-type": "application/javascript" },
+    });
+    expect(keyless.status).toBe(401);
     expect(await get("/fn/hello/")).toEqual({ status: 200, body: { greeting: "hi", model: "gust-mini" } });
     const runtimeStarts = (dev.output().match(/gust runtime: serving/g) ?? []).length;
 
@@ -47,5 +56,24 @@ describe("gust dev", () => {
     }
     expect(dev.output()).toMatch(/hello not deployed/);
     expect((await get("/fn/hello/")).body.greeting).toBe("hello again"); // the last good version keeps serving
+  });
+
+  it("on Deno, deploys with GUST_ADMIN_KEY and with GUST_API_KEYS set, and serves behind the API key", async () => {
+    const fns = mkdtempSync(join(tmpdir(), "gust-dev-keyed-"));
+    writeFileSync(join(fns, "hello.ts"), source("keyed"));
+    const keyedPort = 18462;
+    keyed = await startGust(
+      ["dev", "--functions", fns, "--port", String(keyedPort), "--gateway", "deno"],
+      /ready on/,
+      90_000,
+      { GUST_ADMIN_KEY: "dev-admin-key", GUST_API_KEYS: "dev-api-key" },
+    );
+    expect(keyed.output()).toMatch(/deployed hello v1/);
+    expect(keyed.output()).toContain("admin key from GUST_ADMIN_KEY");
+    expect(keyed.output()).not.toContain("dev-admin-key");
+    const url = `http://127.0.0.1:${keyedPort}/fn/hello/`;
+    expect((await fetch(url)).status).toBe(401);
+    const res = await fetch(url, { headers: { authorization: "Bearer dev-api-key" } });
+    expect((await res.json()).greeting).toBe("keyed");
   });
 });

@@ -19,6 +19,7 @@ const runtimeArgs = (
 ) => ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "256", "--max-num-seqs", "16"];
 
 const metric = scrapeMetric;
+const ADMIN_KEY = "e2e-admin-key";
 
 async function until(check: () => Promise<boolean>, what: string, tries = 200): Promise<void> {
   for (let i = 0; i < tries; i++) {
@@ -39,7 +40,7 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
 
   beforeAll(async () => {
     runtime = await startGust(runtimeArgs(socket), /serving/);
-    const args = ["--runtime", socket, "--port", String(port), "--state-dir", stateDir];
+    const args = ["--runtime", socket, "--port", String(port), "--state-dir", stateDir, "--admin-key", ADMIN_KEY];
     gateway = kind === "bun" ? await startGust(["serve", ...args], /gateway on/) : await startDenoGateway(args);
   }, 90_000);
   afterAll(async () => {
@@ -298,6 +299,7 @@ describe.each(["bun", "deno"] as const)("gateway on %s", (kind) => {
       const res = await fetch(`${base}/admin/functions/ver`, {
         method: "POST",
         body: await bundleFunction(join(dir, "f.ts")),
+        headers: { "content-type": "application/javascript", "x-admin-key": ADMIN_KEY },
       });
       expect(res.status, await res.clone().text()).toBe(200);
     };

@@ -17,7 +17,7 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 const registry = new FunctionRegistry(stateDir);
 const gate = { release: () => {} };
 const app = new Hono();
-app.route("/", adminRoutes(registry, { adminKey: "s3cret", allowWithoutKey: false }));
+app.route("/", adminRoutes(registry, { adminKey: "s3cret", loopback: false }));
 const handler = functionsHandler(
   registry,
   () => ({ requestId: "t", reasoning: { effort: "none", budgetTokens: null }, gate } as unknown as FunctionBindings),
@@ -43,8 +43,14 @@ const source = (version: string) => `
   app.get("/slow", async (c) => { await new Promise((r) => (c.env.gate.release = r)); return c.json({ version: "${version}" }); });
   export default app;`;
 
+const JS = { "content-type": "application/javascript" };
+
 async function deploy(name: string, code: string, key = "s3cret") {
-  return app.request(`/admin/functions/${name}`, { method: "POST", body: code, headers: { "x-admin-key": key } });
+  return app.request(`/admin/functions/${name}`, {
+    method: "POST",
+    body: code,
+    headers: { "x-admin-key": key, ...JS },
+  });
 }
 
 describe("function registry", () => {
@@ -67,7 +73,7 @@ describe("function registry", () => {
 
     const back = await app.request("/admin/functions/hello/rollback", {
       method: "POST",
-      headers: { "x-admin-key": "s3cret" },
+      headers: { "x-admin-key": "s3cret", ...JS },
     });
     expect(await back.json()).toMatchObject({ version: 1 });
     expect(await (await app.request("/fn/hello/hello")).json()).toMatchObject({ version: "one" });
@@ -96,7 +102,7 @@ describe("function registry", () => {
     expect(missing.status).toBe(404);
     const noRollback = await app.request("/admin/functions/nobody/rollback", {
       method: "POST",
-      headers: { "x-admin-key": "s3cret" },
+      headers: { "x-admin-key": "s3cret", ...JS },
     });
     expect(noRollback.status).toBe(404);
   });
@@ -124,7 +130,7 @@ describe("admin routes behind API keys", () => {
     try {
       const bundle = "export default { fetch: () => new Response('hi') };";
       const send = (headers: Record<string, string>) =>
-        gw.app.request("/admin/functions/hi", { method: "POST", body: bundle, headers });
+        gw.app.request("/admin/functions/hi", { method: "POST", body: bundle, headers: { ...headers, ...JS } });
       expect((await send({ "x-admin-key": "admin-key-1" })).status).toBe(401); // no API key
       expect((await send({ authorization: "Bearer api-key-1" })).status).toBe(401); // no admin key
       expect((await send({ authorization: "Bearer api-key-1", "x-admin-key": "wrong" })).status).toBe(401);

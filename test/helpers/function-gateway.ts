@@ -8,6 +8,7 @@ import { scrapeMetric } from "./metrics.ts";
 import { startDenoGateway, type Started, startGust } from "./processes.ts";
 
 export type GatewayKind = "bun" | "deno";
+export const ADMIN_KEY = "test-admin-key";
 
 export interface FunctionGateway {
   base: string;
@@ -36,6 +37,8 @@ export async function startFunctionGateway(
     String(port),
     "--state-dir",
     stateDir,
+    "--admin-key",
+    ADMIN_KEY,
     ...extraArgs,
   ];
   const gateway = kind === "bun"
@@ -53,7 +56,7 @@ export async function startFunctionGateway(
       return await fetch(`${base}/admin/functions/${name}`, {
         method: "POST",
         body: await bundleFunction(file),
-        headers: { "content-type": "application/javascript", ...headers },
+        headers: { "content-type": "application/javascript", "x-admin-key": ADMIN_KEY, ...headers },
       });
     },
     running,
