@@ -25,6 +25,8 @@ export interface GatewayConfig {
   adminKey?: string | null;
   /** Where deployed function versions are kept. */
   stateDir: string;
+  /** Longest a deployed bundle's import may take (edge/functions/registry.ts). Default 10 000 ms. */
+  importTimeoutMs?: number;
   /** Extra gateway options (limits, reasoning defaults). */
   app?: Partial<Omit<GatewayOptions, "model">>;
   log?: (line: string) => void;
@@ -78,7 +80,7 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   let loop: LoopMarker | null = null;
   const link = new RuntimeLink(cfg.runtime, { log, onData: () => loop?.mark() });
   await link.start();
-  const registry = new FunctionRegistry(cfg.stateDir, log);
+  const registry = new FunctionRegistry(cfg.stateDir, log, { importTimeoutMs: cfg.importTimeoutMs });
   await registry.restore();
   const app = createApp({
     ...cfg.app,

@@ -1,16 +1,19 @@
 // Deployed functions: versions kept on disk, one active version per name, swapped atomically. A request
 // holds the app object it started with, so in-flight requests finish on the old version while new ones
-// reach the new one. A bundle that fails to load (syntax error, throws at import, wrong default export)
-// is rejected and the active version keeps serving.
+// reach the new one. A bundle that fails to load (syntax error, throws at import, an import that does not settle
+// in time, wrong default export) is rejected, kept aside as v<N>.failed.mjs, and the active version keeps serving.
+// Files are written crash-safe (temporary file, fsync, rename), so a gateway killed mid-deploy leaves either no
+// new version or a whole one; a version that cannot load anyway is skipped (and logged) by rollback and at start.
 //
 // Layout: <stateDir>/<name>/v<N>.mjs and <stateDir>/<name>/active (the active version number).
 import { joinPath } from "../../runtime/text/io.ts";
 import { type FunctionDefinition, isFunctionDefinition } from "../../functions/sdk/define-function.ts";
 
 import { FUNCTION_NAME_RE } from "../functions-mount.ts";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { writeDurable } from "./durable-write.ts";
 
 /** The one rule for function names, shared with the gateway's /fn/<name> router. */
 export const FUNCTION_NAME = FUNCTION_NAME_RE;
@@ -40,10 +43,38 @@ export function checkFunctionName(name: string): void {
   }
 }
 
-/** Accepts `export default app` (anything with fetch) or `export default defineFunction({...})`. */
+/** A declared limit must be a positive integer (or absent); a deploy says which one is not. */
+function checkLimits(d: FunctionDefinition, name: string): void {
+  const limits = d.limits as Record<string, unknown> | undefined;
+  if (limits === undefined) return;
+  if (typeof limits !== "object" || limits === null) {
+    throw new DeployError(
+      `Function ${name}: limits must be an object, got ${limits === null ? "null" : typeof limits}`,
+      400,
+    );
+  }
+  for (const key of ["timeoutMs", "maxConcurrency", "maxBodyBytes"]) {
+    const v = limits[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) > 0)) {
+      throw new DeployError(
+        `Function ${name}: limits.${key} must be a positive integer, got ${JSON.stringify(v)}`,
+        400,
+      );
+    }
+  }
+}
+
+/** Accepts `export default app` (anything with fetch) or `export default defineFunction({...})`. Checks the shape
+ * only: nothing of the function runs at deploy. */
 export function asDefinition(mod: Record<string, unknown>, name: string): FunctionDefinition {
   const d = mod.default;
-  if (isFunctionDefinition(d)) return d;
+  if (isFunctionDefinition(d)) {
+    if (typeof (d.app as { fetch?: unknown } | undefined)?.fetch !== "function") {
+      throw new DeployError(`Function ${name}: defineFunction({...}) needs an app with a fetch method`, 400);
+    }
+    checkLimits(d, name);
+    return d;
+  }
   if (typeof d === "object" && d !== null && typeof (d as { fetch?: unknown }).fetch === "function") {
     return { kind: "gust-function", name, app: d as FunctionDefinition["app"] };
   }
@@ -61,14 +92,21 @@ function pathIn(stateDir: string, name: string, file?: string): string {
   return file === undefined ? dir : joinPath(dir, file);
 }
 
+export interface RegistryOptions {
+  /** Longest a bundle's import (its top-level code) may take before the deploy fails. Default 10 000 ms. */
+  importTimeoutMs?: number;
+}
+
 export class FunctionRegistry {
   readonly #active = new Map<string, DeployedFunction>();
+  readonly #importTimeoutMs: number;
   /** Absolute, so a version's file: URL does not depend on the working directory at import time. */
   readonly stateDir: string;
 
-  constructor(stateDir: string, readonly log: (line: string) => void = () => {}) {
+  constructor(stateDir: string, readonly log: (line: string) => void = () => {}, options: RegistryOptions = {}) {
     this.stateDir = resolve(stateDir);
     mkdirSync(this.stateDir, { recursive: true });
+    this.#importTimeoutMs = options.importTimeoutMs ?? 10_000;
   }
 
   get(name: string): DeployedFunction | undefined {
@@ -84,27 +122,54 @@ export class FunctionRegistry {
     }));
   }
 
-  #versions(name: string): number[] {
+  /** Version numbers in the folder whose names match `pattern` (group 1: the number), ascending. */
+  #numbers(name: string, pattern: RegExp): number[] {
     const dir = pathIn(this.stateDir, name);
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).map((f) => /^v(\d+)\.mjs$/.exec(f)).filter((m) => m !== null).map((m) => Number(m![1]))
+    return readdirSync(dir).map((f) => pattern.exec(f)).filter((m) => m !== null).map((m) => Number(m![1]))
       .sort((a, b) => a - b);
+  }
+
+  #versions(name: string): number[] {
+    return this.#numbers(name, /^v(\d+)\.mjs$/);
   }
 
   async #load(name: string, version: number): Promise<DeployedFunction> {
     const file = pathIn(this.stateDir, name, `v${version}.mjs`);
     let mod: Record<string, unknown>;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = this.#importTimeoutMs;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`its import did not finish within ${limit} ms (top-level code that never settles?)`)),
+        limit,
+      );
+    });
     try {
-      mod = await import(pathToFileURL(file).href);
+      mod = await Promise.race([import(pathToFileURL(file).href), stuck]);
     } catch (err) {
       throw new DeployError(`Function ${name} v${version} failed to load: ${(err as Error).message}`, 400);
+    } finally {
+      clearTimeout(timer);
     }
     return { name, version, definition: asDefinition(mod, name), deployedAt: new Date().toISOString() };
   }
 
+  /** Loads the newest of `versions` that loads, logging each one skipped; null when none does. */
+  async #loadNewest(name: string, versions: number[]): Promise<DeployedFunction | null> {
+    for (const version of [...versions].reverse()) {
+      try {
+        return await this.#load(name, version);
+      } catch (err) {
+        this.log(`gateway: skipping function ${name} v${version}: ${(err as Error).message}`);
+      }
+    }
+    return null;
+  }
+
   #activate(f: DeployedFunction): void {
     this.#active.set(f.name, f);
-    writeFileSync(pathIn(this.stateDir, f.name, "active"), String(f.version));
+    writeDurable(pathIn(this.stateDir, f.name, "active"), String(f.version));
     this.log(`gateway: function ${f.name} v${f.version} is live at /fn/${f.name}/`);
   }
 
@@ -113,9 +178,17 @@ export class FunctionRegistry {
     checkFunctionName(name);
     if (bundle.trim().length === 0) throw new DeployError(`Function ${name}: the bundle is empty`, 400);
     mkdirSync(pathIn(this.stateDir, name), { recursive: true });
-    const version = (this.#versions(name).at(-1) ?? 0) + 1;
-    writeFileSync(pathIn(this.stateDir, name, `v${version}.mjs`), bundle);
-    const loaded = await this.#load(name, version);
+    // numbers are never reused, failed ones included: the module cache keeps a URL's first import for good
+    const version = (this.#numbers(name, /^v(\d+)\./).at(-1) ?? 0) + 1;
+    const file = pathIn(this.stateDir, name, `v${version}.mjs`);
+    writeDurable(file, bundle);
+    let loaded: DeployedFunction;
+    try {
+      loaded = await this.#load(name, version);
+    } catch (err) {
+      renameSync(file, pathIn(this.stateDir, name, `v${version}.failed.mjs`));
+      throw err;
+    }
     this.#activate(loaded);
     return loaded;
   }
@@ -126,24 +199,31 @@ export class FunctionRegistry {
     const current = this.#active.get(name);
     if (!current) throw new DeployError(`Function ${name} is not deployed`, 404);
     const older = this.#versions(name).filter((v) => v < current.version);
-    if (older.length === 0) {
-      throw new DeployError(`Function ${name} has no version older than v${current.version} to roll back to`, 409);
+    const loaded = await this.#loadNewest(name, older);
+    if (!loaded) {
+      throw new DeployError(
+        `Function ${name} has no loadable version older than v${current.version} to roll back to`,
+        409,
+      );
     }
-    const loaded = await this.#load(name, older.at(-1)!);
     this.#activate(loaded);
     return loaded;
   }
 
-  /** Loads the active version of every function found in the state directory (gateway start). */
+  /** Loads the active version of every function found in the state directory (gateway start); when it cannot
+   * load, the newest older one that does (each skipped version logged). */
   async restore(): Promise<void> {
     for (const name of readdirSync(this.stateDir)) {
       const pointer = pathIn(this.stateDir, name, "active");
       if (!FUNCTION_NAME.test(name) || !existsSync(pointer)) continue;
-      try {
-        this.#activate(await this.#load(name, Number(readFileSync(pointer, "utf8"))));
-      } catch (err) {
-        this.log(`gateway: could not restore function ${name}: ${(err as Error).message}`);
-      }
+      const active = Number(readFileSync(pointer, "utf8").trim());
+      const versions = this.#versions(name);
+      const loaded = await this.#loadNewest(
+        name,
+        Number.isSafeInteger(active) ? versions.filter((v) => v <= active) : versions,
+      );
+      if (loaded) this.#activate(loaded);
+      else this.log(`gateway: could not restore function ${name}: no version of it loads`);
     }
   }
 }

@@ -27,8 +27,10 @@ export async function startFunctionGateway(
   port: number,
   extraArgs: string[] = [],
   env?: Record<string, string>,
+  /** A state folder to start from (a restart); default a new one. */
+  existingStateDir?: string,
 ): Promise<FunctionGateway> {
-  const stateDir = mkdtempSync(join(tmpdir(), `gust-fngw-${kind}-`));
+  const stateDir = existingStateDir ?? mkdtempSync(join(tmpdir(), `gust-fngw-${kind}-`));
   const src = mkdtempSync(join(tmpdir(), `gust-fnsrc-${kind}-`));
   const args = [
     "--runtime",
@@ -43,7 +45,7 @@ export async function startFunctionGateway(
   ];
   const gateway = kind === "bun"
     ? await startGust(["serve", ...args], /gateway on/, 60_000, env)
-    : await startDenoGateway(args, 60_000, [], env);
+    : await startDenoGateway(args, 60_000, env);
   const base = `http://127.0.0.1:${port}`;
   const running = () => scrapeMetric(base, "gust_requests_running");
   return {
