@@ -14,15 +14,35 @@ export type ByteSet = Uint8Array;
 
 export const byteSet = (pred: (b: number) => boolean): ByteSet =>
   Uint8Array.from({ length: 256 }, (_, b) => (pred(b) ? 1 : 0));
-export const oneByte = (c: number): ByteSet => byteSet((b) => b === c);
+// one shared set per byte: literals are most of a grammar's edges, and a table each made a 50k-string enum 128 MiB
+const ONE_BYTE: readonly ByteSet[] = Array.from({ length: 256 }, (_, c) => byteSet((b) => b === c));
+export const oneByte = (c: number): ByteSet => ONE_BYTE[c];
+
+/** A grammar needed more DFA states than its budget allows (the schema is too large or too loose to hold). */
+export class GrammarLimitError extends RangeError {
+  override name = "GrammarLimitError";
+}
+
+/** What building one NFA may cost. Each state is two small arrays (about 100 bytes with its edges), so the state
+ * budget bounds the bytes too; the time budget is checked every 1024 states. */
+export interface NfaBudget {
+  maxStates: number;
+  maxMs: number;
+}
+
+export const DEFAULT_NFA_BUDGET: NfaBudget = { maxStates: 100_000, maxMs: 1000 };
+/** Bytes one NFA state holds, roughly (its ε list, its edge list and their entries), for cache accounting. */
+export const NFA_STATE_BYTES = 100;
 
 export class Nfa {
   readonly epsilon: number[][] = [];
   readonly edges: Array<Array<[ByteSet, number]>> = [];
   /** The one accepting state: everything compiles into it eventually. */
   readonly accept: number;
+  readonly #deadline: number;
 
-  constructor() {
+  constructor(readonly budget: NfaBudget = { maxStates: Infinity, maxMs: Infinity }) {
+    this.#deadline = performance.now() + budget.maxMs;
     this.accept = this.state();
   }
 
@@ -31,9 +51,16 @@ export class Nfa {
   }
 
   state(): number {
+    const n = this.epsilon.length;
+    if (n >= this.budget.maxStates) {
+      throw new GrammarLimitError(`it needs more than ${this.budget.maxStates} grammar states`);
+    }
+    if ((n & 1023) === 1023 && performance.now() > this.#deadline) {
+      throw new GrammarLimitError(`building its grammar took more than ${this.budget.maxMs} ms`);
+    }
     this.epsilon.push([]);
     this.edges.push([]);
-    return this.epsilon.length - 1;
+    return n;
   }
 
   /** A new state that reads `set` into `next`. */
@@ -58,11 +85,6 @@ export class Nfa {
   }
 }
 
-/** A grammar needed more DFA states than its budget allows (the schema is too large or too loose to hold). */
-export class GrammarLimitError extends RangeError {
-  override name = "GrammarLimitError";
-}
-
 /** The DFA of an NFA, states interned as sorted sets of NFA states and built as they are reached. */
 export class LazyDfa extends MemoisedGrammar {
   readonly start: number;
@@ -77,6 +99,13 @@ export class LazyDfa extends MemoisedGrammar {
 
   get numStates(): number {
     return this.#sets.length;
+  }
+
+  /** Roughly what this grammar holds: the NFA, and per DFA state its transition row (1 KiB) and NFA-state set. */
+  get approxBytes(): number {
+    let setBytes = 0;
+    for (const set of this.#sets) setBytes += 8 * set.length + 64;
+    return this.nfa.numStates * NFA_STATE_BYTES + this.#sets.length * 1024 + setBytes;
   }
 
   protected compute(state: number, byte: number): number {

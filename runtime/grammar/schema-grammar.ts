@@ -9,7 +9,7 @@
 // Worked example: {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]} accepts
 // `{"a": -12}` and `{ "a":3 }` but not `{}` (a is required), `{"a":1.5}` or `{"b":1,"a":1}` (no other keys).
 import { MAX_WS_RUN } from "./json-grammar.ts";
-import { byteSet, LazyDfa, Nfa, oneByte } from "./nfa.ts";
+import { byteSet, DEFAULT_NFA_BUDGET, GrammarLimitError, LazyDfa, Nfa, type NfaBudget, oneByte } from "./nfa.ts";
 
 export class SchemaError extends Error {
   override name = "SchemaError";
@@ -17,6 +17,8 @@ export class SchemaError extends Error {
 
 /** How deep an unconstrained value ({} in a schema) may nest objects and arrays. */
 export const ANY_DEPTH = 3;
+/** How deep schemas may nest (subschemas and $refs followed); real ones stay far below. */
+export const MAX_SCHEMA_DEPTH = 64;
 
 const enc = new TextEncoder();
 const isWs = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -61,14 +63,25 @@ const REFUSED_KEYS = [
 
 type Schema = Record<string, unknown>;
 
-export function compileSchema(schema: unknown, maxDfaStates = 100_000): LazyDfa {
-  const nfa = new Nfa();
+/** Compiles `schema` within `budget` (states and time; over it: SchemaError "schema too complex: …"). */
+export function compileSchema(
+  schema: unknown,
+  maxDfaStates = 100_000,
+  budget: NfaBudget = DEFAULT_NFA_BUDGET,
+): LazyDfa {
+  const nfa = new Nfa(budget);
   const c = new Compiler(nfa, schema);
-  const start = c.ws(c.value(schema, "$", c.ws(nfa.accept), []));
-  return new LazyDfa(nfa, start, maxDfaStates);
+  try {
+    const start = c.ws(c.value(schema, "$", c.ws(nfa.accept), []));
+    return new LazyDfa(nfa, start, maxDfaStates);
+  } catch (e) {
+    if (e instanceof GrammarLimitError) throw new SchemaError(`schema too complex: ${e.message}; simplify it`);
+    throw e;
+  }
 }
 
 class Compiler {
+  #depth = 0;
   constructor(private readonly nfa: Nfa, private readonly root: unknown) {}
 
   /** Up to MAX_WS_RUN whitespace bytes, then `next`. */
@@ -88,6 +101,20 @@ class Compiler {
   }
 
   value(schema: unknown, path: string, next: number, refs: string[]): number {
+    if (this.#depth >= MAX_SCHEMA_DEPTH) {
+      throw new SchemaError(
+        `schema too complex: ${path} is nested more than ${MAX_SCHEMA_DEPTH} schemas deep; the limit is ${MAX_SCHEMA_DEPTH}`,
+      );
+    }
+    this.#depth++;
+    try {
+      return this.#value(schema, path, next, refs);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #value(schema: unknown, path: string, next: number, refs: string[]): number {
     if (schema === true) return this.any(next, 0);
     if (schema === false) throw new SchemaError(`${path}: the schema false accepts no value`);
     if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {

@@ -74,6 +74,8 @@ export interface TokenMask {
   readonly complement: boolean;
 }
 
+const maskBytes = (m: TokenMask): number => m.bits.byteLength + m.ids.byteLength;
+
 function tokenMask(bits: Uint8Array): TokenMask {
   let allowed = 0;
   for (let i = 0; i < bits.length; i++) allowed += bits[i];
@@ -91,6 +93,14 @@ export class TokenMasker {
   #states = new Int32Array(1024);
 
   constructor(readonly grammar: ByteGrammar, readonly trie: TokenTrie, private readonly cacheSize = 64) {}
+
+  /** Roughly what this masker holds: its grammar's tables (when it says) and its memoised masks. */
+  get approxBytes(): number {
+    const grammarBytes = (this.grammar as { approxBytes?: number }).approxBytes ?? 0;
+    let masks = 0;
+    for (const m of this.#cache.values()) masks += maskBytes(m);
+    return grammarBytes + masks;
+  }
 
   /** True when the mask of `state` is memoised (the next allowed() is a lookup). */
   has(state: number): boolean {

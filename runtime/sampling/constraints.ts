@@ -27,9 +27,10 @@ export interface ToolCallConstraint {
   optional?: boolean;
 }
 
-/** Compiled grammars kept (their masks are the expensive part, and clients resend the same schemas). Each holds at
- * most MAX_DFA_STATES transition rows (1 KiB each) and 64 cached masks (one byte per vocabulary entry). */
-const CACHE_SIZE = 16;
+/** Compiled grammars are kept (their masks are the expensive part, and clients resend the same schemas) up to this
+ * many bytes all together, least recently used first out. Each holds at most MAX_DFA_STATES transition rows (1 KiB
+ * each), its NFA (at most DEFAULT_NFA_BUDGET states) and 64 cached masks (about 5 bytes per vocabulary entry). */
+export const CACHE_BYTES = 256 * 1024 * 1024;
 const MAX_DFA_STATES = 10_000;
 /** What warm() walks: keys and values at the first two nesting levels, numbers, literals, an array. */
 export const WARM_DOCUMENT = '{"key": "value", "n": -1.5e3, "list": [1, "two", {"k": "v"}], "ok": true, "none": null}';
@@ -45,7 +46,11 @@ export class JsonConstraints {
   readonly #calls: number | undefined;
   readonly #args: number | undefined;
 
-  constructor(private readonly tokenizer: Tokenizer, private readonly maxDfaStates = MAX_DFA_STATES) {
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    private readonly maxDfaStates = MAX_DFA_STATES,
+    private readonly cacheBytes = CACHE_BYTES,
+  ) {
     this.#eos = tokenizer.eosId;
     this.#think = tokenizer.findControl("[THINK]");
     this.#endThink = tokenizer.findControl("[/THINK]");
@@ -155,8 +160,22 @@ export class JsonConstraints {
     if (masker) this.#cache.delete(key); // refresh its place in the LRU order
     else masker = new TokenMasker(build(), this.trie);
     this.#cache.set(key, masker);
-    if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    // entries grow after they are made (DFA states and masks come as answers need them): counted again each time
+    let total = 0;
+    for (const [k, m] of this.#cache) total += 2 * k.length + m.approxBytes;
+    for (const [k, m] of this.#cache) {
+      if (total <= this.cacheBytes || m === masker) break;
+      total -= 2 * k.length + m.approxBytes;
+      this.#cache.delete(k);
+    }
     return masker;
+  }
+
+  /** What the cached grammars hold, roughly, in bytes (for tests and stats). */
+  get cachedBytes(): number {
+    let total = 0;
+    for (const [k, m] of this.#cache) total += 2 * k.length + m.approxBytes;
+    return total;
   }
 }
 
