@@ -206,8 +206,8 @@ export async function devCommand(argv: string[]): Promise<string> {
       ? `\ngust dev: admin key made for this session: ${admin.key} (gust deploy FILE --name NAME --key KEY)`
       : "\ngust dev: admin key from GUST_ADMIN_KEY") +
       `\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
-      names[0] ?? basename(resolve(modelDir))
-    }","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`,
+        names[0] ?? basename(resolve(modelDir))
+      }","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`,
   );
   await new Promise<void>((done) => {
     const stop = async () => {

@@ -108,7 +108,7 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
         reasoning_effort: reasoning.effort,
         continue_final_message: params.continueFinal,
       },
-      { dialect, resolveImage: imageResolver(info, vision) },
+      { dialect, resolveImage: imageResolver(info, vision), maxIds: info.contextLength },
     );
   } catch (e) {
     // the safe prompt shifted every message index by one; report the client's own indices
@@ -158,12 +158,14 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
     }
   });
   const logitBias = { ...params.logitBias };
+  // the tokenizer's vocabulary, not the model's: ids past it are padding rows of the embedding, and a bias that made
+  // one of them likely would sample an id no text can be made of
   for (const id of Object.keys(logitBias).map(Number)) {
-    if (id >= info.vocabSize) {
+    if (id >= tok.vocabSize) {
       throw new HttpError(
         400,
         "invalid_value",
-        `logit_bias: token id ${id} is outside the vocabulary [0, ${info.vocabSize})`,
+        `logit_bias: token id ${id} is not in the tokenizer's vocabulary [0, ${tok.vocabSize})`,
         "logit_bias",
       );
     }

@@ -29,7 +29,24 @@ export interface EncodedChat {
   settings: { reasoning_effort?: string };
 }
 
-export type EncodeOptions = InputOptions;
+export interface EncodeOptions extends InputOptions {
+  /** The model's context: a prompt sure to be longer is refused (ChatRequestError context_length_exceeded) before its
+   * text is tokenized, which for a 30 MB message would hold the gateway's event loop for many seconds. */
+  maxIds?: number;
+}
+
+/** The longest token of a vocabulary, in bytes (memoised per tokenizer). Every byte of a text belongs to exactly one
+ * token, so a text of n UTF-16 units (at least n UTF-8 bytes) becomes at least ceil(n / longest) tokens. */
+const longestToken = new WeakMap<Tokenizer, number>();
+function longestTokenBytes(tok: Tokenizer): number {
+  let longest = longestToken.get(tok);
+  if (longest === undefined) {
+    longest = 1;
+    for (let id = 0; id < tok.vocabSize; id++) longest = Math.max(longest, tok.tokenBytes(id).length);
+    longestToken.set(tok, longest);
+  }
+  return longest;
+}
 
 /** Encode an OpenAI-style / Mistral-style chat request to prompt ids. Throws ChatRequestError on a bad request. */
 export function encodeChat(tok: Tokenizer, req: ChatRequest, opts: EncodeOptions = {}): EncodedChat {
@@ -58,7 +75,12 @@ export function encodeChat(tok: Tokenizer, req: ChatRequest, opts: EncodeOptions
     );
   }
   const settings = buildSettings(tok.modelSettings, req.reasoning_effort);
-  return new V15Encoder(tok).encode(aggregateMessages(messages), tools, settings, continueFinal);
+  return new V15Encoder(tok, opts.maxIds ?? Infinity).encode(
+    aggregateMessages(messages),
+    tools,
+    settings,
+    continueFinal,
+  );
 }
 
 /** The same from request JSON text, parsed the way Python's json.loads would (keeps 1.0 as a float, key order). */
@@ -82,8 +104,25 @@ class V15Encoder {
   private images: EncodedImage[] = [];
   private ids: number[] = [];
 
-  constructor(private readonly tok: Tokenizer) {
+  constructor(private readonly tok: Tokenizer, private readonly maxIds: number) {
     this.c = (name) => tok.controlId(name);
+  }
+
+  /** Appends the tokens of `text`, unless they cannot fit in maxIds whatever they turn out to be. */
+  private text(text: string): void {
+    if (this.maxIds !== Infinity) {
+      const atLeast = this.ids.length + Math.ceil(text.length / longestTokenBytes(this.tok));
+      if (atLeast > this.maxIds) {
+        throw new ChatRequestError(
+          "messages",
+          "context_length_exceeded",
+          `the prompt is at least ${atLeast} tokens and the model's context holds ${this.maxIds}; shorten the conversation`,
+        );
+      }
+    }
+    // no spread (ids.push(...more)): a million ids as arguments overflow the stack
+    const more = this.tok.encode(text);
+    for (let i = 0; i < more.length; i++) this.ids.push(more[i]);
   }
 
   encode(
@@ -108,18 +147,14 @@ class V15Encoder {
               type: "function",
               function: { name: t.name, description: t.description, parameters: t.parameters },
             }));
-            this.ids.push(
-              this.c("[AVAILABLE_TOOLS]"),
-              ...this.tok.encode(pyDumps(dumped)),
-              this.c("[/AVAILABLE_TOOLS]"),
-            );
+            this.ids.push(this.c("[AVAILABLE_TOOLS]"));
+            this.text(pyDumps(dumped));
+            this.ids.push(this.c("[/AVAILABLE_TOOLS]"));
           }
           if (settings.reasoning_effort !== undefined) {
-            this.ids.push(
-              this.c("[MODEL_SETTINGS]"),
-              ...this.tok.encode(pyDumps(settings, { sortKeys: true })),
-              this.c("[/MODEL_SETTINGS]"),
-            );
+            this.ids.push(this.c("[MODEL_SETTINGS]"));
+            this.text(pyDumps(settings, { sortKeys: true }));
+            this.ids.push(this.c("[/MODEL_SETTINGS]"));
           }
         }
         this.ids.push(this.c("[INST]"));
@@ -154,16 +189,17 @@ class V15Encoder {
   private content(content: Content, assistant: boolean, index: number): void {
     if (typeof content === "string") {
       // mistral-common right-strips spaces of string assistant content
-      this.ids.push(...this.tok.encode(assistant ? content.replace(/ +$/, "") : content));
+      this.text(assistant ? content.replace(/ +$/, "") : content);
       return;
     }
     for (const chunk of content) this.chunk(chunk, index);
   }
 
   private chunk(chunk: Chunk, index: number): void {
-    if (chunk.type === "text") this.ids.push(...this.tok.encode(chunk.text));
+    if (chunk.type === "text") this.text(chunk.text);
     else if (chunk.type === "thinking") {
-      this.ids.push(this.c("[THINK]"), ...this.tok.encode(chunk.thinking));
+      this.ids.push(this.c("[THINK]"));
+      this.text(chunk.thinking);
       if (chunk.closed) this.ids.push(this.c("[/THINK]"));
     } else {
       const cfg = this.tok.image;
@@ -192,12 +228,10 @@ class V15Encoder {
   }
 
   private toolCall(call: ToolCall): void {
-    this.ids.push(
-      this.c("[TOOL_CALLS]"),
-      ...this.tok.encode(call.name),
-      this.c("[ARGS]"),
-      ...this.tok.encode(normalizeArguments(call.arguments)),
-    );
+    this.ids.push(this.c("[TOOL_CALLS]"));
+    this.text(call.name);
+    this.ids.push(this.c("[ARGS]"));
+    this.text(normalizeArguments(call.arguments));
   }
 }
 
