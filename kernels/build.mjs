@@ -3,7 +3,7 @@
 // CUDA: whenever nvcc is on PATH (compile errors surface on machines without a GPU too).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -49,8 +49,10 @@ function buildCpu() {
 
 // CUDA: one object per .cu (rebuilt when it, a header or this script changes; compiled in parallel),
 // linked into one shared library. Notes:
-//  - `-gencode arch=compute_90a,code=sm_90a`: Hopper machine code only (no PTX to JIT). The plain
-//    `-arch=sm_90a` shorthand also runs an sm_90 pass that rejects sm_90a-only instructions.
+//  - a fat binary of machine code for sm_80 (A100 and every 8.x GPU) and sm_90a (H100/H200), no PTX to JIT.
+//    `-gencode arch=compute_90a,code=sm_90a` because the plain `-arch=sm_90a` shorthand also runs an sm_90
+//    pass that rejects sm_90a-only instructions. sm_80 converts FP8 with integer ops (kernels/cuda/linear.cuh);
+//    GUST_CUDA_FP8_INTEGER=1 builds that path for sm_90a too (to check it on a Hopper GPU).
 //  - the CUDA runtime is linked statically (nvcc's default), so the library needs only the driver
 //    (libcuda.so.1) at run time, found by the loader on any machine with a GPU; without one, dlopen still
 //    succeeds and gust_init reports that no device is present.
@@ -69,18 +71,25 @@ async function buildCuda() {
   const headers = readdirSync(dir).filter((f) => f.endsWith(".cuh")).map((f) => join(dir, f));
   const exportsMap = join(dir, "exports.map");
   const shared = [...headers, join(root, "gust.h"), join(root, "e4m3.h"), fileURLToPath(import.meta.url)];
+  const forceInteger = process.env.GUST_CUDA_FP8_INTEGER === "1";
   const flags = [
     "-O3",
     "-std=c++17",
     "-gencode",
+    "arch=compute_80,code=sm_80",
+    "-gencode",
     "arch=compute_90a,code=sm_90a",
+    ...(forceInteger ? ["-DGUST_FP8_INTEGER_CONVERT"] : []),
     "-Xcompiler",
     "-fPIC,-Wall,-Wextra",
     "-Xptxas",
     "-warn-spills,-warn-lmem-usage",
   ];
   const objects = sources.map((src) => ({ src, obj: join(objDir, src.slice(dir.length + 1).replace(/\.cu$/, ".o")) }));
-  const stale = objects.filter(({ src, obj }) => !upToDate(obj, [src, ...shared]));
+  // objects built with other flags (GUST_CUDA_FP8_INTEGER toggled) are stale too
+  const flagsFile = join(objDir, "flags.json");
+  const flagsChanged = !existsSync(flagsFile) || readFileSync(flagsFile, "utf8") !== JSON.stringify(flags);
+  const stale = objects.filter(({ src, obj }) => flagsChanged || !upToDate(obj, [src, ...shared]));
   const jobs = Math.max(1, Math.min(availableParallelism(), 8));
   let failed = null;
   const queue = [...stale];
@@ -93,6 +102,7 @@ async function buildCuda() {
   };
   await Promise.all(Array.from({ length: jobs }, worker));
   if (failed) throw new Error(`nvcc failed on ${failed}`);
+  writeFileSync(flagsFile, JSON.stringify(flags));
   if (stale.length === 0 && upToDate(target, [...objects.map((o) => o.obj), exportsMap])) return;
   execFileSync("nvcc", [
     "-shared",

@@ -93,11 +93,12 @@ int32_t gust_init(int32_t num_threads) {
                      pick, count, count - 1);
   cudaDeviceProp prop;
   GUST_CUDA_TRY("gust_init", "cudaGetDeviceProperties", cudaGetDeviceProperties(&prop, device));
-  /* the library holds sm_90a machine code only (no PTX to JIT), so other GPUs could not run a kernel */
-  if (prop.major != 9 || prop.minor != 0)
+  /* the library holds sm_80 and sm_90a machine code only (no PTX to JIT): 8.x GPUs (A100, A10, L40) run the
+   * sm_80 code, 9.0 (H100/H200) the sm_90a code; any other GPU could not run a kernel */
+  if (prop.major != 8 && !(prop.major == 9 && prop.minor == 0))
     return gust_fail(GUST_ERR_DEVICE,
-                     "device %d (%s) has compute capability %d.%d, but libgust_cuda.so is built for sm_90a "
-                     "(H100/H200) only; use --backend cpu or rebuild kernels/cuda for this GPU",
+                     "device %d (%s) has compute capability %d.%d, but libgust_cuda.so is built for sm_80 (8.x: "
+                     "A100) and sm_90a (9.0: H100/H200) only; use --backend cpu or rebuild kernels/cuda for this GPU",
                      device, prop.name, prop.major, prop.minor);
   GUST_CUDA_TRY("gust_init", "cudaSetDevice", cudaSetDevice(device));
   GUST_CUDA_TRY("gust_init", "cudaStreamCreateWithFlags",

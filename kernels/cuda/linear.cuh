@@ -2,6 +2,7 @@
 #ifndef GUST_CUDA_LINEAR_CUH
 #define GUST_CUDA_LINEAR_CUH
 
+#include "../e4m3.h"
 #include "common.cuh"
 
 /* One y[T, N] = x[T, K] · W[N, K]ᵀ call, with the output multipliers applied as ((acc · m1) · m2), the
@@ -45,15 +46,27 @@ int32_t gust_linear_naive(const LinearJob &job);
 /* ---- tensor-core helpers ----------------------------------------------------------------------------
  * FP8 goes through f16 mma.sync on purpose: mma.sync with e4m3 operands is native on Ada (sm_89) only;
  * on Hopper ptxas emulates it by converting to f16 for every instruction (NVIDIA/cutlass#1986), and
- * Hopper's native FP8 path is wgmma. Converting once ourselves (cvt.rn.f16x2.e4m3x2, exact: every e4m3
- * value is an f16) lets one converted fragment feed several mmas. Products of two e4m3 values are exact
- * in f16 × f16 → f32, so the arithmetic is the CPU's up to summation order. */
+ * Hopper's native FP8 path is wgmma. Converting once ourselves (exact: every e4m3 value is an f16) lets
+ * one converted fragment feed several mmas. Products of two e4m3 values are exact in f16 × f16 → f32, so
+ * the arithmetic is the CPU's up to summation order.
+ * sm_89 and later convert with cvt.rn.f16x2.e4m3x2. sm_80 (A100) has no such instruction: it runs the
+ * integer sequence of kernels/e4m3.h, which yields value × 2^-8 for each operand, so every product and
+ * every f32 partial sum is the sm_90 one × 2^-16 exactly (powers of two commute with rounding; the
+ * smallest product, 2^-34, stays far above f32's subnormals). The epilogue multiplies by
+ * GUST_FP8_F16_UNSCALE = 2^16 before the output scales, so both paths write the same bits. Building with
+ * GUST_CUDA_FP8_INTEGER=1 (kernels/build.mjs) forces the integer path on every architecture. */
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ < 890 || defined(GUST_FP8_INTEGER_CONVERT))
+#define GUST_FP8_F16_UNSCALE 65536.0f
+__device__ inline uint32_t gust_e4m3x2_to_f16x2(uint32_t two_codes) { return gust_e4m3x2_to_f16x2_scaled(two_codes); }
+#else
+#define GUST_FP8_F16_UNSCALE 1.0f
 __device__ inline uint32_t gust_e4m3x2_to_f16x2(uint32_t two_codes) {
   uint32_t out;
   const uint16_t in = (uint16_t)two_codes;
   asm("cvt.rn.f16x2.e4m3x2 %0, %1;\n" : "=r"(out) : "h"(in)); /* low byte → low half */
   return out;
 }
+#endif
 
 /* 16 e4m3 codes (one uint4) → 8 f16x2 registers: h[i] holds codes 2i (low half) and 2i + 1. */
 __device__ inline void gust_e4m3x16_to_f16(const uint4 q, uint32_t (&h)[8]) {

@@ -127,7 +127,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_fp8_kernel(float *__restrict
       for (int r = 0; r < 4; r++) {
         const int n = n0 + warp_m * 64 + mi * 16 + g + (r >= 2 ? 8 : 0);
         const int tok = t0 + warp_n * 32 + ni * 8 + 2 * t + (r & 1);
-        if (n < N && tok < T) y[(size_t)tok * N + n] = (acc[mi][ni][r] * m1) * m2;
+        if (n < N && tok < T) y[(size_t)tok * N + n] = ((acc[mi][ni][r] * GUST_FP8_F16_UNSCALE) * m1) * m2;
       }
 }
 

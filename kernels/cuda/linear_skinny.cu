@@ -96,6 +96,7 @@ __global__ void __launch_bounds__(kThreads) skinny_kernel(SkinnyArgs a) {
   const int k_end = min(a.K, k_begin + a.k_per_split);
   const int c_begin = k_begin / CHUNK, c_end = (k_end + CHUNK - 1) / CHUNK;
 
+  const float unscale = FP8 ? GUST_FP8_F16_UNSCALE : 1.0f; /* see linear.cuh */
   float acc[NT][4];
 #pragma unroll
   for (int j = 0; j < NT; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
@@ -175,7 +176,7 @@ __global__ void __launch_bounds__(kThreads) skinny_kernel(SkinnyArgs a) {
     sums[j] = ((red[0][j][ln][r] + red[1][j][ln][r]) + red[2][j][ln][r]) + red[3][j][ln][r];
     const int tok = tok0 + 8 * j + 2 * (ln & 3) + (r & 1);
     if (n < a.N && tok < a.T) {
-      if (a.splits == 1) a.y[(size_t)tok * a.N + n] = (sums[j] * a.m1) * a.m2;
+      if (a.splits == 1) a.y[(size_t)tok * a.N + n] = ((sums[j] * unscale) * a.m1) * a.m2;
       else a.partials[((size_t)split * a.T + tok) * a.N + n] = sums[j];
     }
   }
@@ -198,7 +199,7 @@ __global__ void __launch_bounds__(kThreads) skinny_kernel(SkinnyArgs a) {
     if (n >= a.N || tok >= a.T) continue;
     float s = 0.0f;
     for (int sp = 0; sp < a.splits; sp++) s += __ldcg(a.partials + ((size_t)sp * a.T + tok) * a.N + n);
-    a.y[(size_t)tok * a.N + n] = (s * a.m1) * a.m2;
+    a.y[(size_t)tok * a.N + n] = ((s * unscale) * a.m1) * a.m2;
   }
 }
 
