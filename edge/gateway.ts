@@ -99,8 +99,10 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
       budgetTokens: fn.definition.reasoning?.budgetTokens ?? null,
     } as const;
     // a function that does not touch the model keeps working while the runtime is away
+    const { defaultMaxTokens, maxMaxTokens, maxN } = app.gatewayOptions.limits;
+    const limits = { defaultMaxTokens, maxMaxTokens, maxN, modelAliases: app.gatewayOptions.modelAliases };
     const model = binding
-      ? createFunctionModel(binding, reasoning)
+      ? createFunctionModel(binding, reasoning, { limits })
       : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
     return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
   }));

@@ -55,7 +55,7 @@ app.post("/", async (c) => {
   const messages: ChatInput["messages"] = [{ role: "user", content: body.question }];
   const trace: { tool: string; arguments: string; result: string }[] = [];
   for (let round = 0; round < 4; round++) {
-    const answer = await c.var.model.chat({ messages, tools, maxTokens: 256 }, c.req.raw.signal);
+    const answer = await c.var.model.chat({ messages, tools, maxTokens: 256, temperature: 0 }, c.req.raw.signal);
     if (answer.toolCalls.length === 0) return c.json({ answer: answer.content ?? "", rounds: round + 1, trace });
     messages.push({
       role: "assistant",

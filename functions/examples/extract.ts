@@ -46,9 +46,11 @@ app.post("/", async (c) => {
   ];
   let raw = "";
   for (let attempt = 0; attempt < 2; attempt++) {
-    raw =
-      (await c.var.model.chat({ messages, maxTokens: 256, responseFormat: "json_object" }, c.req.raw.signal)).content ??
-        "";
+    raw = (await c.var.model.chat(
+      { messages, maxTokens: 256, temperature: 0, responseFormat: "json_object" },
+      c.req.raw.signal,
+    )).content ??
+      "";
     const data = firstJsonObject(raw);
     if (data) {
       return c.json({

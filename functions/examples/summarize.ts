@@ -22,6 +22,7 @@ app.post("/", async (c) => {
       { role: "user", content: text },
     ],
     maxTokens: Math.min(1024, Number(body?.max_tokens) || 256),
+    temperature: 0,
   }, c.req.raw.signal);
   return c.json({
     summary: answer.content ?? "",

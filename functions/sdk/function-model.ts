@@ -1,9 +1,13 @@
-// The high-level model binding functions use: chat messages in, parsed answers out (reasoning, content,
-// tool calls), over the low-level token-id binding. Encoding and parsing are runtime/text's.
+// `c.var.model` in a function: chat messages in, parsed answers out (reasoning, content, tool calls). A thin wrapper
+// on the chat core (functions/chat/), the same planning, limits, defaults and parsing as the /v1 chat routes: the
+// SDK's camelCase fields become the core's ChatParams, and the core's events become ChatStreamEvents.
 import { type ModelBinding, RuntimeError } from "../../edge/binding/types.ts";
-import { type ChatRequest, encodeChat } from "../../runtime/text/index.ts";
-import { type ChatEvent, ChoiceState } from "../builtin/chat/choice.ts";
-import { toolCallConstraint, ToolChoiceError } from "../builtin/chat/constraint-params.ts";
+import { systemClock } from "../../edge/clock.ts";
+import { encodeChat } from "../../runtime/text/index.ts";
+import type { ChatEvent } from "../chat/choice.ts";
+import type { ChatParams } from "../chat/params.ts";
+import { type ChatLimits, planChat } from "../chat/plan.ts";
+import { ChatRun, ClientGone } from "../chat/run.ts";
 import type { ChatInput, ChatResult, ChatStreamEvent, FunctionModel, ReasoningSetting, Usage } from "./types.ts";
 
 const emptyUsage: Usage = {
@@ -16,27 +20,80 @@ const emptyUsage: Usage = {
   preemptions: 0,
 };
 
-export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSetting): FunctionModel {
-  const tok = binding.info.tokenizer;
+/** A function's limits when the gateway gives none: the context decides max tokens, one answer per call. */
+export const FUNCTION_CHAT_LIMITS: ChatLimits = {
+  defaultMaxTokens: null,
+  maxMaxTokens: null,
+  maxN: 1,
+  modelAliases: [],
+};
 
-  function promptOf(input: ChatInput, reasoning: ReasoningSetting): number[] {
-    const req: ChatRequest = {
-      messages: input.messages,
-      tools: input.tools,
-      reasoning_effort: reasoning.effort,
-      continue_final_message: input.continue_final_message,
-    };
-    return encodeChat(tok, req).ids;
-  }
+export interface FunctionModelOptions {
+  /** The gateway's chat limits (the same the /v1 routes apply); n is always 1 here. */
+  limits?: ChatLimits;
+}
+
+/** The SDK's fields as the core's neutral request; error messages name the SDK's field names. */
+function paramsOf(input: ChatInput): ChatParams {
+  const rf = input.responseFormat;
+  return {
+    model: null,
+    messages: input.messages,
+    tools: input.tools ?? null,
+    toolChoice: input.toolChoice ?? "auto",
+    parallelToolCalls: true,
+    maxTokens: input.maxTokens === undefined ? null : { value: input.maxTokens, field: "maxTokens" },
+    temperature: input.temperature,
+    topP: input.topP,
+    seed: input.seed,
+    stop: input.stop ?? [],
+    stopTokenIds: input.stopTokenIds ?? [],
+    n: 1,
+    logprobs: false,
+    topLogprobs: 0,
+    stream: true,
+    includeUsage: true,
+    includeReasoning: true,
+    ignoreEos: false,
+    continueFinal: input.continue_final_message === true,
+    safePrompt: false,
+    responseFormat: rf === undefined || rf === "text"
+      ? null
+      : rf === "json_object"
+      ? { type: "json_object" }
+      : { type: "json_schema", schema: rf.schema },
+  };
+}
+
+export function createFunctionModel(
+  binding: ModelBinding,
+  defaults: ReasoningSetting,
+  opts: FunctionModelOptions = {},
+): FunctionModel {
+  const tok = binding.info.tokenizer;
+  const limits = { ...(opts.limits ?? FUNCTION_CHAT_LIMITS), maxN: 1 };
 
   async function* stream(input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent> {
     const reasoning = { ...defaults, ...input.reasoning };
-    const promptIds = promptOf(input, reasoning);
-    // maxTokens is an upper bound: a function written for a long context still runs on a short one
-    const room = binding.info.contextLength - promptIds.length;
-    const maxTokens = input.maxTokens === undefined ? undefined : Math.max(1, Math.min(input.maxTokens, room));
-    // the same per-choice state the built-in chat routes use: parsing, tool-call folding, finish reason
-    const choice = new ChoiceState(0, tok, { stop: [], stopTokenIds: new Set(), logprobs: false });
+    const plan = planChat({
+      info: binding.info,
+      params: paramsOf(input),
+      dialect: "openai",
+      limits,
+      reasoning: { effort: reasoning.effort, budgetTokens: reasoning.effort === "high" ? reasoning.budgetTokens : 0 },
+      vision: input.vision,
+      noVisionHint: "no images were prepared for this call",
+    });
+    const run = new ChatRun(plan, {
+      binding,
+      clientSignal: signal ?? new AbortController().signal,
+      deadline: undefined,
+      timeoutMs: input.timeoutMs,
+      metrics: undefined,
+      clock: systemClock,
+      startedAt: systemClock.now(),
+      route: "function",
+    });
     const pending = new Map<number, { id: string; name: string }>();
     const translate = function* (events: ChatEvent[]): Generator<ChatStreamEvent> {
       for (const e of events) {
@@ -48,25 +105,16 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
         }
       }
     };
-    for await (
-      const event of binding.generate({
-        promptIds,
-        maxTokens,
-        stopIds: input.stopTokenIds,
-        signal,
-        timeoutMs: input.timeoutMs,
-        reasoningBudget: reasoning.effort === "high" ? reasoning.budgetTokens : 0,
-        sampling: { temperature: input.temperature ?? 0, topP: input.topP, seed: input.seed },
-        ...(input.responseFormat === "json_object"
-          ? { responseFormat: { type: "json_object" as const } }
-          : typeof input.responseFormat === "object"
-          ? { responseFormat: input.responseFormat }
-          : {}),
-        ...requiredCalls(input),
-      })
-    ) yield* translate(choice.apply(event));
-    yield* translate(choice.abandon("abort")); // no-op when the runtime finished the choice
-    yield { type: "done", finishReason: choice.finishReason ?? "stop", usage: choice.usage ?? emptyUsage };
+    let aborted = false;
+    try {
+      for await (const updates of run.updates()) for (const u of updates) yield* translate(u.events);
+    } catch (e) {
+      if (!(e instanceof ClientGone)) throw e;
+      aborted = true; // the caller's signal: what came so far is the answer
+    }
+    const choice = run.choices[0];
+    const finishReason = aborted ? "abort" : choice.finishReason ?? "stop";
+    yield { type: "done", finishReason, usage: choice.usage ?? emptyUsage };
   }
 
   return {
@@ -97,17 +145,6 @@ export function createFunctionModel(binding: ModelBinding, defaults: ReasoningSe
       return encodeChat(tok, { messages: input.messages, tools: input.tools, reasoning_effort: defaults.effort }).ids;
     },
   };
-}
-
-/** The runtime's tool-call constraint for toolChoice "required" or a named tool. */
-function requiredCalls(input: ChatInput): { toolCalls?: NonNullable<ReturnType<typeof toolCallConstraint>> } {
-  try {
-    const toolCalls = toolCallConstraint(input.tools, input.toolChoice ?? "auto", true);
-    return toolCalls ? { toolCalls } : {};
-  } catch (e) {
-    if (e instanceof ToolChoiceError) throw new TypeError(`toolChoice: ${e.message}`);
-    throw e;
-  }
 }
 
 /** The model while no runtime is connected: every use fails with a 503 that says why. */

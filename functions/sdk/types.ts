@@ -1,6 +1,7 @@
 // What a function sees: `c.var.model` (a FunctionModel: chat, stream, tokenize, info — each taking an
 // AbortSignal), `c.var.reasoning` (the resolved reasoning budget of this request) and `c.var.vision`.
 import type { GenerateEvent, ModelBinding, ModelInfo, Usage } from "../../edge/binding/types.ts";
+import type { VisionState } from "../../edge/env.ts";
 import type { ChatRequest } from "../../runtime/text/index.ts";
 
 export type { GenerateEvent, ModelBinding, ModelInfo, Usage };
@@ -14,11 +15,15 @@ export interface ReasoningSetting {
 export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   /** Overrides the request's resolved reasoning setting. */
   reasoning?: Partial<ReasoningSetting>;
-  /** Upper bound on generated tokens, clamped to what the context leaves after the prompt. */
+  /** Most tokens to generate. Default: all the room the context leaves after the prompt. More than that room is
+   * refused (status 400, naming both numbers), as OpenAI and vLLM refuse it, and as the /v1 routes do. */
   maxTokens?: number;
+  /** Default 1 (the runtime's, vLLM's and OpenAI's default); 0 = greedy. */
   temperature?: number;
   topP?: number;
   seed?: number;
+  /** Strings that end the answer (cut from it), as the chat routes' `stop`. */
+  stop?: string[];
   /** Token ids that stop generation (besides end of sequence). */
   stopTokenIds?: number[];
   /** Extra milliseconds before the runtime aborts the sequence. */
@@ -29,6 +34,8 @@ export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   /** "required": the answer is one or more calls to `tools`; `{ name }`: exactly one call to that tool. Default
    * "auto" (the model decides). Arguments follow each tool's `parameters` schema. */
   toolChoice?: "auto" | "required" | { name: string };
+  /** Prepared images for the image parts of `messages`, keyed by source (what `vision()` puts in `c.var.vision`). */
+  vision?: VisionState;
 }
 
 export interface ChatToolCall {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MISTRAL_SAFE_PROMPT } from "../../functions/builtin/chat/params.ts";
+import { MISTRAL_SAFE_PROMPT } from "../../functions/chat/params.ts";
 import { ids } from "../helpers/fake-binding.ts";
 import { testGateway, user } from "../helpers/gateway.ts";
 import { parseSse, sseJson } from "../helpers/sse.ts";

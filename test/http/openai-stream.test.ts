@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClientGone } from "../../functions/builtin/chat/run.ts";
+import { ClientGone } from "../../functions/chat/run.ts";
 import { ids, RuntimeError } from "../helpers/fake-binding.ts";
 import { testGateway, user } from "../helpers/gateway.ts";
 import { settle } from "../helpers/manual-clock.ts";

@@ -5,7 +5,7 @@ import { bodyInMemory, whenBodyDone } from "../../edge/lifecycle.ts";
 import { Counter, Gauge, Histogram, Registry } from "../../edge/metrics/registry.ts";
 import { listenHostname } from "../../edge/serve-options.ts";
 import { SseStream } from "../../edge/sse.ts";
-import { StopMatcher } from "../../functions/builtin/chat/stop.ts";
+import { StopMatcher } from "../../functions/chat/stop.ts";
 import { ManualClock, settle } from "../helpers/manual-clock.ts";
 import { parseSse, StreamReader } from "../helpers/sse.ts";
 

@@ -1,6 +1,6 @@
 /** What a dialect (OpenAI, Mistral) supplies to the shared response drivers in respond.ts. */
-import type { ChoiceState } from "./choice.ts";
-import type { ChatRun, Update } from "./run.ts";
+import type { ChoiceState } from "../../chat/choice.ts";
+import type { ChatRun, Update } from "../../chat/run.ts";
 
 export interface ResponseMeta {
   id: string;

@@ -2,10 +2,10 @@
  * `thinking` content chunk whose `thinking` is a list of text chunks (La Plateforme's shape), answer text as a
  * string (or a text chunk beside thinking), whole tool calls with 9-character ids (Mistral streams a call in one
  * piece, not as argument fragments), usage on the last chunk. */
-import type { ChoiceState } from "./choice.ts";
+import type { ChoiceState } from "../../chat/choice.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
 import { randomHex, usageBody, validToolCalls } from "./format.ts";
-import type { ChatRun, Update } from "./run.ts";
+import type { ChatRun, Update } from "../../chat/run.ts";
 
 const usage = (run: ChatRun) => usageBody(run, { cachedTokens: false });
 

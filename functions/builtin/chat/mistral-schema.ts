@@ -2,8 +2,8 @@
  * its conversion to ChatParams. `reasoning_effort` and `prompt_mode` are read by the reasoning middleware. */
 import * as v from "valibot";
 import { HttpError } from "../../../edge/errors.ts";
-import { constraintFields } from "./constraint-params.ts";
-import type { ChatParams } from "./params.ts";
+import { constraintFields } from "../../chat/constraints.ts";
+import type { ChatParams } from "../../chat/params.ts";
 import { commonFields, commonParams, int, opt } from "./schema-parts.ts";
 
 const bool = (i: v.BaseIssue<unknown>) => `must be true or false, got ${i.received}`;

@@ -3,10 +3,10 @@
  * `completion_tokens_details.reasoning_tokens`, and gust's `reasoning_budget_exhausted` beside it. Malformed tool
  * calls are listed in a `tool_call_errors` extension instead of being passed off as text or calls. Log-probs cover
  * every generated token (reasoning and control tokens included, controls by name with empty `bytes`), as vLLM's do. */
-import type { ChoiceState } from "./choice.ts";
+import type { ChoiceState } from "../../chat/choice.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
 import { randomHex, usageBody, validToolCalls } from "./format.ts";
-import type { ChatRun, Update } from "./run.ts";
+import type { ChatRun, Update } from "../../chat/run.ts";
 
 const usage = (run: ChatRun) => usageBody(run, { cachedTokens: true });
 

@@ -11,11 +11,10 @@ import { toHttpError } from "../../../edge/errors.ts";
 import { bodyInMemory } from "../../../edge/lifecycle.ts";
 import type { ErrorLogger } from "../../../edge/middleware/error-handler.ts";
 import { SSE_HEADERS, SseStream } from "../../../edge/sse.ts";
-import type { ChoiceOptions } from "./choice.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
-import type { ChatPlan } from "./prepare.ts";
-import { ChatRun, ClientGone } from "./run.ts";
-import type { Update } from "./run.ts";
+import type { ChatPlan } from "../../chat/plan.ts";
+import { ChatRun, ClientGone } from "../../chat/run.ts";
+import type { Update } from "../../chat/run.ts";
 
 export interface RespondOptions {
   clock: Clock;
@@ -35,11 +34,6 @@ export async function respondChat(
   opts: RespondOptions,
 ): Promise<Response> {
   const binding = c.get("binding");
-  const choiceOptions: ChoiceOptions = {
-    stop: plan.params.stop,
-    stopTokenIds: new Set(plan.params.stopTokenIds),
-    logprobs: plan.params.logprobs,
-  };
   const run = new ChatRun(plan, {
     binding,
     clientSignal: c.req.raw.signal,
@@ -48,7 +42,7 @@ export async function respondChat(
     clock: opts.clock,
     startedAt: c.get("startedAt") ?? opts.clock.now(),
     route: opts.route,
-  }, choiceOptions);
+  });
   const meta: ResponseMeta = {
     id: format.newId(),
     created: Math.floor(opts.clock.now() / 1000),

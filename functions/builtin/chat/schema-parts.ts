@@ -3,7 +3,7 @@
  * errors also name the field. Unknown top-level fields pass (clients send `user`, `metadata`, ...). */
 import * as v from "valibot";
 import type { InputMessage, InputTool } from "../../../runtime/text/chat/types.ts";
-import { stopList } from "./params.ts";
+import { stopList } from "../../chat/params.ts";
 
 const ROLES = ["system", "user", "assistant", "tool", "developer"] as const;
 

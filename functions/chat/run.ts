@@ -1,15 +1,15 @@
 /** Drives one generation: sends the plan to the runtime with one abort signal (client disconnect, deadline, or our
  * own stop when every answer hit a stop sequence), feeds each runtime event to its choice, and records the
- * token and latency metrics. Both response shapes (one JSON, SSE) consume `updates()`. */
-import type { GenerateEvent, ModelBinding } from "../../../edge/binding/types.ts";
-import type { Clock } from "../../../edge/clock.ts";
-import type { Deadline } from "../../../edge/env.ts";
-import { HttpError } from "../../../edge/errors.ts";
-import type { AbortReason, GatewayMetrics } from "../../../edge/metrics/gateway-metrics.ts";
-import { deadlineExceeded } from "../../../edge/middleware/deadline.ts";
+ * token and latency metrics. Every answer shape (one JSON, SSE, the function SDK's events) consumes `updates()`. */
+import type { GenerateEvent, ModelBinding } from "../../edge/binding/types.ts";
+import type { Clock } from "../../edge/clock.ts";
+import type { Deadline } from "../../edge/env.ts";
+import { HttpError } from "../../edge/errors.ts";
+import type { AbortReason, GatewayMetrics } from "../../edge/metrics/gateway-metrics.ts";
+import { deadlineExceeded } from "../../edge/middleware/deadline.ts";
 import type { ChatEvent, ChoiceOptions } from "./choice.ts";
 import { ChoiceState } from "./choice.ts";
-import type { ChatPlan } from "./prepare.ts";
+import type { ChatPlan } from "./plan.ts";
 
 /** The runtime gets a little longer than the gateway's deadline: the gateway's own timer should fire first and
  * answer properly; the runtime's timeout is the backstop for a gateway that vanished. */
@@ -19,6 +19,8 @@ export interface RunContext {
   binding: ModelBinding;
   clientSignal: AbortSignal;
   deadline: Deadline | undefined;
+  /** Without a deadline: milliseconds before the runtime aborts the sequence (absent: no limit). */
+  timeoutMs?: number;
   metrics: GatewayMetrics | undefined;
   clock: Clock;
   startedAt: number;
@@ -37,6 +39,11 @@ export class ClientGone extends Error {
   override name = "ClientGone";
 }
 
+/** What each choice needs from the request: stop sequences and stop ids, and whether to keep log-probs. */
+export function choiceOptionsOf(params: ChatPlan["params"]): ChoiceOptions {
+  return { stop: params.stop, stopTokenIds: new Set(params.stopTokenIds), logprobs: params.logprobs };
+}
+
 export class ChatRun {
   readonly choices: ChoiceState[];
   private readonly internal = new AbortController();
@@ -45,7 +52,11 @@ export class ChatRun {
   private sentAt = 0;
   private lastTokenAt = 0;
 
-  constructor(readonly plan: ChatPlan, private readonly ctx: RunContext, choiceOptions: ChoiceOptions) {
+  constructor(
+    readonly plan: ChatPlan,
+    private readonly ctx: RunContext,
+    choiceOptions: ChoiceOptions = choiceOptionsOf(plan.params),
+  ) {
     const tok = ctx.binding.info.tokenizer;
     this.choices = Array.from({ length: plan.params.n }, (_, i) => new ChoiceState(i, tok, choiceOptions));
   }
@@ -70,7 +81,7 @@ export class ChatRun {
       if (s.aborted) linked.abort(s.reason);
       else s.addEventListener("abort", forward, { once: true });
     }
-    const timeoutMs = deadline ? Math.ceil(deadline.remainingMs()) + RUNTIME_TIMEOUT_GRACE_MS : undefined;
+    const timeoutMs = deadline ? Math.ceil(deadline.remainingMs()) + RUNTIME_TIMEOUT_GRACE_MS : this.ctx.timeoutMs;
     this.sentAt = this.ctx.clock.now();
     const iterator = binding.generate({
       ...this.plan.generate,

@@ -1,16 +1,18 @@
-/** From a checked chat request to what the runtime is asked for: prompt ids (instruct v15, with the reasoning
- * setting the middleware decided), images from the vision middleware, sampling, limits checked against the context
- * so that the error names the field instead of coming back as a runtime refusal. */
-import type { GenerateOptions, ImageInput, ModelInfo, SamplingParams } from "../../../edge/binding/types.ts";
-import type { GatewayContext, ReasoningSettings, VisionState } from "../../../edge/env.ts";
-import { HttpError } from "../../../edge/errors.ts";
-import { encodeChat } from "../../../runtime/text/chat/encode.ts";
-import type { EncodedChat } from "../../../runtime/text/chat/encode.ts";
-import type { Dialect } from "../../../runtime/text/chat/input.ts";
-import type { InputMessage } from "../../../runtime/text/chat/types.ts";
-import { ChatRequestError } from "../../../runtime/text/errors.ts";
-import { servedNames } from "../models.ts";
-import { toolCallConstraint, ToolChoiceError } from "./constraint-params.ts";
+/** From a checked, dialect-neutral chat request to what the runtime is asked for: prompt ids (instruct v15, with the
+ * reasoning setting decided for this request), prepared images, sampling, limits checked against the context so that
+ * the error names the field instead of coming back as a runtime refusal. No Hono here: routes and the function SDK
+ * hand in what they read from their own context. */
+import type { GenerateOptions, ImageInput, ModelInfo, SamplingParams } from "../../edge/binding/types.ts";
+import type { VisionState } from "../../edge/env.ts";
+import { HttpError } from "../../edge/errors.ts";
+import { encodeChat } from "../../runtime/text/chat/encode.ts";
+import type { EncodedChat } from "../../runtime/text/chat/encode.ts";
+import type { Dialect } from "../../runtime/text/chat/input.ts";
+import type { InputMessage } from "../../runtime/text/chat/types.ts";
+import { ChatRequestError } from "../../runtime/text/errors.ts";
+import { servedNames } from "../builtin/models.ts";
+import { toolCallConstraint, ToolChoiceError } from "./constraints.ts";
+
 import type { ChatParams } from "./params.ts";
 import { MISTRAL_SAFE_PROMPT } from "./params.ts";
 
@@ -25,12 +27,33 @@ export interface ChatLimits {
   modelAliases: readonly string[];
 }
 
+/** The reasoning setting of one request: what goes into [MODEL_SETTINGS] and the think-block budget. */
+export interface ChatReasoning {
+  effort: "none" | "high";
+  /** Tokens allowed inside [THINK]…[/THINK]; null = unlimited. */
+  budgetTokens: number | null;
+}
+
+export interface PlanInput {
+  info: ModelInfo;
+  params: ChatParams;
+  /** Which dialect's content rules the messages follow (Mistral checks 9-character tool-call ids). */
+  dialect: Dialect;
+  limits: ChatLimits;
+  /** Absent: no reasoning (effort "none"). */
+  reasoning?: ChatReasoning;
+  /** Prepared images keyed by their source string in the messages; absent: image parts are refused. */
+  vision?: VisionState;
+  /** Said in the refusal of an image nobody prepared ("this route has no vision middleware ..."). */
+  noVisionHint?: string;
+}
+
 export interface ChatPlan {
   params: ChatParams;
   encoded: EncodedChat;
   generate: Omit<GenerateOptions, "signal" | "timeoutMs">;
   maxTokens: number;
-  reasoning: ReasoningSettings;
+  reasoning: ChatReasoning;
 }
 
 export function checkModel(info: ModelInfo, requested: string | null, aliases: readonly string[]): void {
@@ -45,16 +68,14 @@ export function checkModel(info: ModelInfo, requested: string | null, aliases: r
   );
 }
 
-function imageResolver(info: ModelInfo, vision: VisionState | undefined) {
+function imageResolver(info: ModelInfo, vision: VisionState | undefined, noVisionHint: string) {
   return (source: string, path: string) => {
     if (!info.hasVision) {
       throw new ChatRequestError(path, "image-unsupported", `model ${info.id} takes text only`, "text content");
     }
     const img = vision?.images.get(source);
     if (!img) {
-      const why = vision
-        ? "the vision middleware did not prepare this image"
-        : "this route has no vision middleware to prepare images";
+      const why = vision ? "the vision middleware did not prepare this image" : noVisionHint;
       throw new ChatRequestError(
         path,
         "image-unprepared",
@@ -81,8 +102,8 @@ function imagesFor(encoded: EncodedChat, vision: VisionState | undefined): Image
   });
 }
 
-export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dialect, limits: ChatLimits): ChatPlan {
-  const info = c.get("binding").info;
+export function planChat(input: PlanInput): ChatPlan {
+  const { info, params, dialect, limits, vision } = input;
   const tok = info.tokenizer;
   checkModel(info, params.model, limits.modelAliases);
   if (params.n > limits.maxN) {
@@ -93,8 +114,7 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
       "n",
     );
   }
-  const reasoning = c.get("reasoning") ?? { effort: "none", budgetTokens: 0, source: "no-reasoning-middleware" };
-  const vision = c.get("vision");
+  const reasoning = input.reasoning ?? { effort: "none", budgetTokens: 0 };
   const messages: InputMessage[] = params.safePrompt
     ? [{ role: "system", content: MISTRAL_SAFE_PROMPT }, ...params.messages]
     : params.messages;
@@ -108,7 +128,11 @@ export function prepareChat(c: GatewayContext, params: ChatParams, dialect: Dial
         reasoning_effort: reasoning.effort,
         continue_final_message: params.continueFinal,
       },
-      { dialect, resolveImage: imageResolver(info, vision), maxIds: info.contextLength },
+      {
+        dialect,
+        resolveImage: imageResolver(info, vision, input.noVisionHint ?? "no vision middleware prepared images here"),
+        maxIds: info.contextLength,
+      },
     );
   } catch (e) {
     // the safe prompt shifted every message index by one; report the client's own indices
