@@ -7,9 +7,9 @@
  * body still streaming is cut. Whatever the function does (throws, returns something that is not a Response,
  * never answers, streams forever, its client leaves), the slot is released. */
 import type { Handler } from "hono";
-import type { Clock } from "./clock.ts";
-import type { GatewayEnv } from "./env.ts";
-import { HttpError } from "./errors.ts";
+import type { Clock } from "../functions/http/clock.ts";
+import type { GatewayEnv } from "../functions/http/env.ts";
+import { HttpError } from "../functions/http/errors.ts";
 import { cutBodyAt } from "./functions/cut-body.ts";
 import { FunctionGates } from "./functions/gates.ts";
 import { bodyLimit } from "./middleware/body-limit.ts";

@@ -4,12 +4,13 @@
 import type { MiddlewareHandler } from "hono";
 import { createFunctionModel, unavailableModel } from "../functions/sdk/function-model.ts";
 import { createApp, type GatewayApp } from "./app.ts";
-import type { GatewayEnv } from "./env.ts";
+import type { GatewayEnv } from "../functions/http/env.ts";
 import { adminRoutes } from "./functions/admin-routes.ts";
 import { functionsHandler } from "./functions/dispatch.ts";
 import { FunctionRegistry } from "./functions/registry.ts";
 import type { LoopMarker } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
+import { functionImagePreparer } from "./vision/function-images.ts";
 import { closeSharedRenderPools } from "./vision/render-pool.ts";
 import { DEFAULT_IMAGE_URLS, imageUrlOptions, type ImageUrlSettings } from "./vision/url-settings.ts";
 import type { GatewayOptions } from "./options.ts";
@@ -92,6 +93,9 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   loop = app.loopLag;
   const loopback = isLoopback(listenHostname(app.localOnly, cfg.hostname));
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, loopback }) as never);
+  const { defaultMaxTokens, maxMaxTokens, maxN } = app.gatewayOptions.limits;
+  const limits = { defaultMaxTokens, maxMaxTokens, maxN, modelAliases: app.gatewayOptions.modelAliases };
+  const prepareImages = functionImagePreparer(() => link.binding!.info);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {
     const binding = link.binding;
     const reasoning = {
@@ -99,12 +103,10 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
       budgetTokens: fn.definition.reasoning?.budgetTokens ?? null,
     } as const;
     // a function that does not touch the model keeps working while the runtime is away
-    const { defaultMaxTokens, maxMaxTokens, maxN } = app.gatewayOptions.limits;
-    const limits = { defaultMaxTokens, maxMaxTokens, maxN, modelAliases: app.gatewayOptions.modelAliases };
     const model = binding
-      ? createFunctionModel(binding, reasoning, { limits })
+      ? createFunctionModel(binding, reasoning, { limits, prepareImages })
       : unavailableModel(`The model runtime is not connected: ${link.lastError}`);
-    return { model, reasoning, requestId: c.get("requestId") as string, vision: c.get("vision") };
+    return { model, reasoning, requestId: c.get("requestId") as string };
   }));
   const { url, stop } = await serve(app, cfg.port, cfg.hostname);
   return {

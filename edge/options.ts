@@ -1,9 +1,9 @@
 /** Operator configuration of the gateway (createApp's options) with defaults, checks and environment fallbacks. */
 import type { MiddlewareHandler } from "hono";
-import type { Clock } from "./clock.ts";
-import { systemClock } from "./clock.ts";
-import type { GatewayContext, GatewayEnv } from "./env.ts";
-import type { ReasoningOptions } from "./middleware/reasoning.ts";
+import type { Clock } from "../functions/http/clock.ts";
+import { systemClock } from "../functions/http/clock.ts";
+import type { GatewayContext, GatewayEnv } from "../functions/http/env.ts";
+import type { ReasoningOptions } from "../functions/middleware/reasoning.ts";
 import type { BindingGetter } from "./middleware/require-model.ts";
 import type { ErrorLogger } from "./middleware/error-handler.ts";
 import { consoleErrorLogger } from "./middleware/error-handler.ts";
@@ -51,7 +51,7 @@ export interface GatewayOptions {
   /** Extra keys per function name, valid only under /fn/<name>/. */
   functionKeys?: Readonly<Record<string, readonly string[]>>;
   limits?: GatewayLimits;
-  /** Reasoning budget defaults and caps for the built-in chat routes (see middleware/reasoning.ts). */
+  /** Reasoning budget defaults and caps for the built-in chat routes (see functions/middleware/reasoning.ts). */
   reasoning?: Omit<ReasoningOptions, "mistral" | "readBody">;
   /** SSE keep-alive period; also how long a stream waits for its first token before opening. Default 5000 ms. */
   keepAliveMs?: number;

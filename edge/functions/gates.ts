@@ -1,7 +1,7 @@
 /** Concurrency of user functions, counted per function and apart from the built-in routes' slots, so one busy (or
  * stuck) function cannot take the chat routes' slots or another function's. A function's gate lives while it has
  * requests running or queued; an idle one is dropped, so the map never grows with names nobody calls. */
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../../functions/http/clock.ts";
 import { Limiter } from "../middleware/concurrency.ts";
 
 export interface GateDefaults {

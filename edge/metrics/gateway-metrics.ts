@@ -1,7 +1,8 @@
 /** The gateway's metrics (names are part of the operator interface; README and tests refer to them). Runtime
  * figures (KV blocks, engine queue) are read from `binding.stats()` when /metrics is scraped. */
-import type { RuntimeStats } from "../binding/types.ts";
+import type { RuntimeStats } from "../../functions/sdk/binding.ts";
 import { Counter, Gauge, Histogram, type MetricNames, Registry, wanted } from "./registry.ts";
+import type { AbortReason, ChatMetrics } from "../../functions/chat/metrics.ts";
 
 // sub-millisecond buckets first: the gateway's own share of a first token is meant to stay under a millisecond
 const LATENCY_BUCKETS = [
@@ -27,9 +28,9 @@ const LATENCY_BUCKETS = [
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const TPOT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.25, 0.5, 1];
 
-export type AbortReason = "client" | "deadline" | "stop_sequence";
+export type { AbortReason };
 
-export class GatewayMetrics {
+export class GatewayMetrics implements ChatMetrics {
   readonly registry = new Registry();
   readonly requests = this.registry.register(
     new Counter("gust_http_requests_total", "HTTP requests answered, by route label, method and status."),

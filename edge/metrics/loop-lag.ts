@@ -16,7 +16,7 @@
  * collection run until t=1006, the immediate runs at t=1006 → lag 6 ms is observed. Marks at t=1002 and t=1004 (frames
  * from the runtime in the same turn) add nothing: one observation per turn. The next mark after t=1006 starts again. */
 import { setImmediate } from "node:timers";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../../functions/http/clock.ts";
 
 export interface LagSink {
   observe(lagSeconds: number): void;

@@ -2,8 +2,8 @@
  * under /fn/<name>/, that function's own keys). Keys are compared as SHA-256 digests with a loop that always
  * runs to the end, so neither a key's content nor its length shows in response timing. */
 import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../env.ts";
-import { HttpError } from "../errors.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { HttpError } from "../../functions/http/errors.ts";
 
 export interface AuthOptions {
   /** Keys that open every authenticated route. */

@@ -2,9 +2,9 @@
  * declared length); a chunked body is counted as it arrives and refused the moment it passes the limit, so an
  * oversized upload never sits in memory whole. */
 import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../env.ts";
-import { framedLength } from "../body.ts";
-import { HttpError } from "../errors.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { framedLength } from "../../functions/http/body.ts";
+import { HttpError } from "../../functions/http/errors.ts";
 
 export interface BodyLimitOptions {
   maxBytes: number;
@@ -44,7 +44,7 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<GatewayEnv>
     if (framedLength(raw) !== null) return next(); // the server holds the body to it
     // No length declared (chunked): read and count now, refusing the moment the limit passes, then hand the
     // routes a buffered body. Routes read the whole JSON body anyway, so nothing is lost by reading it here.
-    // Only here the body getter, which on Deno makes a stream (why that matters: mayHaveBody in edge/body.ts).
+    // Only here the body getter, which on Deno makes a stream (why that matters: mayHaveBody in functions/http/body.ts).
     const body = raw.body;
     if (body === null) return next();
     const reader = body.getReader();

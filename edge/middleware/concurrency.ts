@@ -2,9 +2,9 @@
  * rest are refused at once with 429 and Retry-After (a fast refusal lets a load balancer go elsewhere). A slot is
  * held until the response body is over, so a long stream counts as running for its whole length. */
 import type { MiddlewareHandler } from "hono";
-import type { Clock } from "../clock.ts";
-import type { GatewayEnv } from "../env.ts";
-import { HttpError } from "../errors.ts";
+import type { Clock } from "../../functions/http/clock.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { HttpError } from "../../functions/http/errors.ts";
 
 export interface ConcurrencyOptions {
   maxConcurrent: number;

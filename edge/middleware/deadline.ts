@@ -4,23 +4,15 @@
  * event written by its route. The server's idle timeout is lifted here, because the deadline now bounds the
  * request (Bun's 10 s idle default would otherwise cut a silent prefill or hidden reasoning). */
 import type { MiddlewareHandler } from "hono";
-import type { Clock } from "../clock.ts";
-import type { GatewayEnv } from "../env.ts";
-import { HttpError } from "../errors.ts";
+import type { Clock } from "../../functions/http/clock.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { deadlineExceeded, type HttpError } from "../../functions/http/errors.ts";
 
 export interface DeadlineOptions {
   timeoutMs: number;
   clock: Clock;
   /** The error when it passes; default deadlineExceeded(timeoutMs) (the gateway's deadline). */
   exceeded?: () => HttpError;
-}
-
-export function deadlineExceeded(timeoutMs: number): HttpError {
-  return new HttpError(
-    504,
-    "deadline_exceeded",
-    `the request did not finish within the gateway's deadline of ${timeoutMs} ms; its generation was aborted`,
-  );
 }
 
 export function deadline(opts: DeadlineOptions): MiddlewareHandler<GatewayEnv> {

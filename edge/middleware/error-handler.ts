@@ -3,10 +3,10 @@
  * → as thrown); anything else is a 500 that names the request id and nothing internal, and is logged. */
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { GatewayEnv } from "../env.ts";
-import { errorResponse, toHttpError } from "../errors.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { type ErrorLogger, errorResponse, toHttpError } from "../../functions/http/errors.ts";
 
-export type ErrorLogger = (entry: { requestId: string | undefined; status: number; error: unknown }) => void;
+export type { ErrorLogger };
 
 export const consoleErrorLogger: ErrorLogger = ({ requestId, error }) => {
   console.error(`gateway: request ${requestId ?? "?"} failed:`, error);

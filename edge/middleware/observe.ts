@@ -2,9 +2,9 @@
  * when the response body is over (slots and timers are released there, not when the handler returns, because
  * streams outlive handlers), and the request count / duration metrics by route label. */
 import type { MiddlewareHandler } from "hono";
-import type { Clock } from "../clock.ts";
-import type { GatewayEnv } from "../env.ts";
-import { whenBodyDone } from "../lifecycle.ts";
+import type { Clock } from "../../functions/http/clock.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { whenBodyDone } from "../../functions/http/lifecycle.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { LoopMarker } from "../metrics/loop-lag.ts";
 

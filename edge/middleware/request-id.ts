@@ -1,7 +1,7 @@
 /** Request id: reuse a sane incoming `x-request-id` (so a proxy's id follows the request through logs), else make
  * one; either way it is `c.var.requestId` and echoed in the response's `x-request-id`. */
 import type { MiddlewareHandler } from "hono";
-import type { GatewayEnv } from "../env.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
 import { setResponseHeader } from "../headers.ts";
 
 /** Ids we accept from clients: short and header-safe, so they cannot inject into logs or headers. */

@@ -1,9 +1,9 @@
 /** Model routes need a connected runtime: without one they answer 503 at once (no queueing behind a dead socket),
  * while /health keeps answering and /ready reports the outage. Sets `c.var.binding`. */
 import type { MiddlewareHandler } from "hono";
-import type { ModelBinding } from "../binding/types.ts";
-import type { GatewayEnv } from "../env.ts";
-import { HttpError } from "../errors.ts";
+import type { ModelBinding } from "../../functions/sdk/binding.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { HttpError } from "../../functions/http/errors.ts";
 
 export type BindingGetter = () => ModelBinding | null | undefined;
 

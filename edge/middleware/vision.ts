@@ -14,7 +14,7 @@
  * 413 over a byte, pixel or token cap (the message states the limit and the actual value) — and the handler
  * does not run. Nothing thrown inside escapes as a stack trace. */
 import type { MiddlewareHandler } from "hono";
-import { bodyInMemory } from "../lifecycle.ts";
+import { bodyInMemory } from "../../functions/http/lifecycle.ts";
 import { ImageCache } from "../vision/cache.ts";
 import { asVisionError, VisionError } from "../vision/errors.ts";
 import { resolveOptions } from "../vision/options.ts";
@@ -43,7 +43,7 @@ export function vision(options: VisionOptions = {}): MiddlewareHandler {
       return next();
     }
     try {
-      // `body` (parsed JSON) is the gateway's shared slot (edge/body.ts); it is not in this module's typings.
+      // `body` (parsed JSON) is the gateway's shared slot (functions/http/body.ts); it is not in this module's typings.
       const shared = c as unknown as { get(k: "body"): unknown; set(k: "body", v: unknown): void };
       let body = shared.get("body");
       if (body === undefined) {

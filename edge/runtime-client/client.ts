@@ -19,7 +19,7 @@ import {
   type ModelBinding,
   type ModelInfo,
   RuntimeError,
-} from "../binding/types.ts";
+} from "../../functions/sdk/binding.ts";
 import { AsyncQueue } from "./async-queue.ts";
 import { type ByteStream, connectByteStream, type RuntimeTarget, type StreamHandlers } from "./byte-stream.ts";
 

@@ -1,7 +1,7 @@
 // Keeps a gateway connected to its runtime: connects, notices when the runtime goes away (requests
 // then fail fast with 503), and reconnects with backoff, so restarting the runtime restores service
 // without restarting the gateway.
-import type { ModelBinding } from "../binding/types.ts";
+import type { ModelBinding } from "../../functions/sdk/binding.ts";
 import { RuntimeClient } from "./client.ts";
 
 export interface LinkOptions {

@@ -1,7 +1,7 @@
 /** POST /mistral/v1/chat/completions, Mistral's dialect (point @mistralai/mistralai's serverURL at `<gateway>/mistral`):
  * `random_seed`, `safe_prompt`, `prompt_mode`, thinking chunks, 9-character tool-call ids checked on input. */
 import type { Handler } from "hono";
-import type { GatewayEnv } from "../../edge/env.ts";
+import type { GatewayEnv } from "../http/env.ts";
 import { mistralFormat } from "./chat/mistral-format.ts";
 import { mistralParams } from "./chat/mistral-schema.ts";
 import { chatRoute, type ChatRouteOptions } from "./chat/route.ts";

@@ -1,9 +1,9 @@
 /** GET /v1/models and GET /mistral/v1/models: the one model this gateway's runtime serves (plus operator aliases),
  * in each dialect's list shape. Mistral's SDK needs `type: "base"` and a capabilities object. */
 import type { Handler } from "hono";
-import type { ModelInfo } from "../../edge/binding/types.ts";
-import type { GatewayEnv } from "../../edge/env.ts";
-import { bodyInMemory } from "../../edge/lifecycle.ts";
+import type { ModelInfo } from "../sdk/binding.ts";
+import type { GatewayEnv } from "../http/env.ts";
+import { bodyInMemory } from "../http/lifecycle.ts";
 
 export interface ModelsOptions {
   aliases: readonly string[];

@@ -1,7 +1,7 @@
 /** POST /v1/chat/completions, OpenAI's dialect. The gateway mounts it behind the model-route middleware (model,
  * concurrency, deadline, reasoning, vision); the chat core does the rest. */
 import type { Handler } from "hono";
-import type { GatewayEnv } from "../../edge/env.ts";
+import type { GatewayEnv } from "../http/env.ts";
 import { openAIFormat } from "./chat/openai-format.ts";
 import { openAIParams } from "./chat/openai-schema.ts";
 import { chatRoute, type ChatRouteOptions } from "./chat/route.ts";

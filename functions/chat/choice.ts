@@ -1,7 +1,7 @@
 /** One of the n answers of a chat request: token ids in, dialect-neutral events out (reasoning and answer text,
  * tool calls, log-probs), with stop sequences cut from the answer and the finish reason decided. The streaming and
  * the one-shot responses both fold these events, so they cannot disagree. */
-import type { GeneratedToken, GenerateEvent, Usage } from "../../edge/binding/types.ts";
+import type { GeneratedToken, GenerateEvent, Usage } from "../sdk/binding.ts";
 import { OutputStreamParser } from "../../runtime/text/parse/stream.ts";
 import type { OutputErrorCode, StreamEvent } from "../../runtime/text/parse/stream.ts";
 import type { Tokenizer } from "../../runtime/text/tokenizer.ts";

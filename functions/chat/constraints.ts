@@ -1,8 +1,8 @@
 /** What constrains an answer, read the same way for both dialects and the function SDK: the tool choice (Mistral's
  * "any" is OpenAI's "required"), parallel calls, the response format, and the tool-call constraint the runtime
  * holds the answer to. */
-import type { GenerateOptions } from "../../edge/binding/types.ts";
-import { HttpError } from "../../edge/errors.ts";
+import type { GenerateOptions } from "../sdk/binding.ts";
+import { HttpError } from "../http/errors.ts";
 import type { InputTool } from "../../runtime/text/chat/types.ts";
 import { compileSchema, SchemaError } from "../../runtime/grammar/schema-grammar.ts";
 import type { ChatParams } from "./params.ts";

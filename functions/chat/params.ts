@@ -1,5 +1,5 @@
 /** The dialect-neutral chat request the generation code works from; each dialect's schema file produces one. */
-import type { GenerateOptions } from "../../edge/binding/types.ts";
+import type { GenerateOptions } from "../sdk/binding.ts";
 import type { InputMessage, InputTool } from "../../runtime/text/chat/types.ts";
 
 export interface ChatParams {

@@ -2,9 +2,9 @@
  * reasoning setting decided for this request), prepared images, sampling, limits checked against the context so that
  * the error names the field instead of coming back as a runtime refusal. No Hono here: routes and the function SDK
  * hand in what they read from their own context. */
-import type { GenerateOptions, ImageInput, ModelInfo, SamplingParams } from "../../edge/binding/types.ts";
-import type { VisionState } from "../../edge/env.ts";
-import { HttpError } from "../../edge/errors.ts";
+import type { GenerateOptions, ImageInput, ModelInfo, SamplingParams } from "../sdk/binding.ts";
+import type { VisionState } from "../http/env.ts";
+import { HttpError } from "../http/errors.ts";
 import { encodeChat } from "../../runtime/text/chat/encode.ts";
 import type { EncodedChat } from "../../runtime/text/chat/encode.ts";
 import type { Dialect } from "../../runtime/text/chat/input.ts";

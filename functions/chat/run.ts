@@ -1,12 +1,12 @@
 /** Drives one generation: sends the plan to the runtime with one abort signal (client disconnect, deadline, or our
  * own stop when every answer hit a stop sequence), feeds each runtime event to its choice, and records the
  * token and latency metrics. Every answer shape (one JSON, SSE, the function SDK's events) consumes `updates()`. */
-import type { GenerateEvent, ModelBinding } from "../../edge/binding/types.ts";
-import type { Clock } from "../../edge/clock.ts";
-import type { Deadline } from "../../edge/env.ts";
-import { HttpError } from "../../edge/errors.ts";
-import type { AbortReason, GatewayMetrics } from "../../edge/metrics/gateway-metrics.ts";
-import { deadlineExceeded } from "../../edge/middleware/deadline.ts";
+import type { GenerateEvent, ModelBinding } from "../sdk/binding.ts";
+import type { Clock } from "../http/clock.ts";
+import type { Deadline } from "../http/env.ts";
+import { HttpError } from "../http/errors.ts";
+import type { AbortReason, ChatMetrics } from "./metrics.ts";
+import { deadlineExceeded } from "../http/errors.ts";
 import type { ChatEvent, ChoiceOptions } from "./choice.ts";
 import { ChoiceState } from "./choice.ts";
 import type { ChatPlan } from "./plan.ts";
@@ -21,7 +21,7 @@ export interface RunContext {
   deadline: Deadline | undefined;
   /** Without a deadline: milliseconds before the runtime aborts the sequence (absent: no limit). */
   timeoutMs?: number;
-  metrics: GatewayMetrics | undefined;
+  metrics: ChatMetrics | undefined;
   clock: Clock;
   startedAt: number;
   route: string;

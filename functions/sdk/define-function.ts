@@ -13,20 +13,12 @@ export interface FunctionLimits {
   maxBodyBytes?: number;
 }
 
-export interface FunctionVisionOptions {
-  maxImages?: number;
-  maxImageTokens?: number;
-  allowUrls?: boolean;
-}
-
 export interface FunctionDefinition<E extends FunctionEnv = FunctionEnv> {
   readonly kind: "gust-function";
   readonly name?: string;
   readonly app: Hono<E>;
   /** Route default for the reasoning budget (requests may lower it, operators cap it). */
   readonly reasoning?: Partial<ReasoningSetting>;
-  /** Image preprocessing options; absent = images refused for this function. */
-  readonly vision?: FunctionVisionOptions;
   readonly limits?: FunctionLimits;
 }
 

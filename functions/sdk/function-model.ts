@@ -1,14 +1,26 @@
 // `c.var.model` in a function: chat messages in, parsed answers out (reasoning, content, tool calls). A thin wrapper
 // on the chat core (functions/chat/), the same planning, limits, defaults and parsing as the /v1 chat routes: the
 // SDK's camelCase fields become the core's ChatParams, and the core's events become ChatStreamEvents.
-import { type ModelBinding, RuntimeError } from "../../edge/binding/types.ts";
-import { systemClock } from "../../edge/clock.ts";
+import { type ModelBinding, RuntimeError } from "./binding.ts";
+import { systemClock } from "../http/clock.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
 import type { ChatEvent } from "../chat/choice.ts";
 import type { ChatParams } from "../chat/params.ts";
 import { type ChatLimits, planChat } from "../chat/plan.ts";
 import { ChatRun, ClientGone } from "../chat/run.ts";
-import type { ChatInput, ChatResult, ChatStreamEvent, FunctionModel, ReasoningSetting, Usage } from "./types.ts";
+import type { InputMessage } from "../../runtime/text/index.ts";
+import type { VisionState } from "../http/env.ts";
+import type {
+  ChatInput,
+  ChatMessage,
+  ChatResult,
+  ChatStreamEvent,
+  FunctionModel,
+  FunctionVisionOptions,
+  ImagePreparer,
+  ReasoningSetting,
+  Usage,
+} from "./types.ts";
 
 const emptyUsage: Usage = {
   prompt_tokens: 0,
@@ -31,14 +43,36 @@ export const FUNCTION_CHAT_LIMITS: ChatLimits = {
 export interface FunctionModelOptions {
   /** The gateway's chat limits (the same the /v1 routes apply); n is always 1 here. */
   limits?: ChatLimits;
+  /** The gateway's image preparation; absent: image parts are refused unless `vision` holds them. */
+  prepareImages?: ImagePreparer;
+}
+
+/** Image bytes become base64 strings (an `image` part as Mistral's dialect has it), so the source string that keys
+ * a prepared image is the same for the encoder and the preparer. */
+function withBase64Images(messages: ChatMessage[]): InputMessage[] {
+  return messages.map((m) => {
+    if (!Array.isArray(m.content) || !m.content.some((c) => c.type === "image" && c.image instanceof Uint8Array)) {
+      return m as InputMessage;
+    }
+    const content = m.content.map((c) =>
+      c.type === "image" && c.image instanceof Uint8Array ? { type: "image" as const, image: base64(c.image) } : c
+    );
+    return { ...m, content } as InputMessage;
+  });
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
 }
 
 /** The SDK's fields as the core's neutral request; error messages name the SDK's field names. */
-function paramsOf(input: ChatInput): ChatParams {
+function paramsOf(input: ChatInput, messages: InputMessage[]): ChatParams {
   const rf = input.responseFormat;
   return {
     model: null,
-    messages: input.messages,
+    messages,
     tools: input.tools ?? null,
     toolChoice: input.toolChoice ?? "auto",
     parallelToolCalls: true,
@@ -73,16 +107,43 @@ export function createFunctionModel(
   const tok = binding.info.tokenizer;
   const limits = { ...(opts.limits ?? FUNCTION_CHAT_LIMITS), maxN: 1 };
 
+  function prepareImages(body: unknown, options: FunctionVisionOptions = {}): Promise<VisionState> {
+    if (!opts.prepareImages) throw new RuntimeError("unavailable", "this gateway prepares no images for functions");
+    return opts.prepareImages(body, options);
+  }
+
+  /** The prepared images for `messages`: the caller's, or this call's own when some image is not among them. */
+  async function visionFor(input: ChatInput, messages: InputMessage[]): Promise<VisionState | undefined> {
+    const given = input.vision;
+    const sources = messages.flatMap((m) =>
+      Array.isArray(m.content)
+        ? m.content.flatMap((c) =>
+          c.type === "image"
+            ? [c.image]
+            : c.type === "image_url"
+            ? [typeof c.image_url === "string" ? c.image_url : c.image_url?.url]
+            : []
+        )
+        : []
+    );
+    if (sources.every((s) => given?.images.has(s as string)) || !opts.prepareImages || !binding.info.hasVision) {
+      return given;
+    }
+    return await prepareImages({ messages }, input.visionOptions);
+  }
+
   async function* stream(input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent> {
     const reasoning = { ...defaults, ...input.reasoning };
+    const messages = withBase64Images(input.messages);
+    const vision = await visionFor(input, messages);
     const plan = planChat({
       info: binding.info,
-      params: paramsOf(input),
+      params: paramsOf(input, messages),
       dialect: "openai",
       limits,
       reasoning: { effort: reasoning.effort, budgetTokens: reasoning.effort === "high" ? reasoning.budgetTokens : 0 },
-      vision: input.vision,
-      noVisionHint: "no images were prepared for this call",
+      vision,
+      noVisionHint: "this gateway prepares no images for functions",
     });
     const run = new ChatRun(plan, {
       binding,
@@ -121,6 +182,7 @@ export function createFunctionModel(
     info: binding.info,
     binding,
     stream,
+    prepareImages,
     async chat(input, signal) {
       const result: ChatResult = {
         content: null,
@@ -161,6 +223,7 @@ export function unavailableModel(why: string): FunctionModel {
     },
     chat: async () => fail(),
     stream: () => fail(),
+    prepareImages: async () => fail(),
     tokenize: () => fail(),
   };
 }

@@ -1,8 +1,9 @@
-// What a function sees: `c.var.model` (a FunctionModel: chat, stream, tokenize, info — each taking an
-// AbortSignal), `c.var.reasoning` (the resolved reasoning budget of this request) and `c.var.vision`.
-import type { GenerateEvent, ModelBinding, ModelInfo, Usage } from "../../edge/binding/types.ts";
-import type { VisionState } from "../../edge/env.ts";
-import type { ChatRequest } from "../../runtime/text/index.ts";
+// What a function sees: `c.var.model` (a FunctionModel: chat, stream, tokenize, prepareImages, info — the model calls
+// each taking an AbortSignal), `c.var.reasoning` (the resolved reasoning budget of this request) and, when the
+// function composes `vision()`, `c.var.vision` (the request's prepared images).
+import type { GenerateEvent, ModelBinding, ModelInfo, Usage } from "./binding.ts";
+import type { VisionState } from "../http/env.ts";
+import type { ChatRequest, InputChunk, InputMessage } from "../../runtime/text/index.ts";
 
 export type { GenerateEvent, ModelBinding, ModelInfo, Usage };
 
@@ -12,7 +13,31 @@ export interface ReasoningSetting {
   budgetTokens: number | null;
 }
 
-export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
+/** An image part may also carry the image's bytes (PNG, JPEG, GIF, WebP or BMP file contents). */
+export type ChatChunk = InputChunk | { type: "image"; image: string | Uint8Array };
+
+export interface ChatMessage extends Omit<InputMessage, "content"> {
+  content?: string | ChatChunk[] | null;
+}
+
+/** Limits on the images a function takes; unset fields keep the gateway's vision defaults. */
+export interface FunctionVisionOptions {
+  maxImages?: number;
+  /** Image tokens over all images of one request. */
+  maxImageTokens?: number;
+  /** Bytes of one encoded image. */
+  maxImageBytes?: number;
+  /** Fetch http(s) image URLs (public addresses only, or the hosts of urlAllowlist). Default false. */
+  allowUrls?: boolean;
+  urlAllowlist?: string[];
+  /** Shrink the request's images to fit maxImageTokens instead of refusing them. */
+  downscaleToFit?: boolean;
+}
+
+export interface ChatInput extends Omit<ChatRequest, "reasoning_effort" | "messages"> {
+  /** Image parts (data URLs, base64, bytes) are decoded and resized the way the chat routes' vision middleware does,
+   * unless `vision` already holds them. */
+  messages: ChatMessage[];
   /** Overrides the request's resolved reasoning setting. */
   reasoning?: Partial<ReasoningSetting>;
   /** Most tokens to generate. Default: all the room the context leaves after the prompt. More than that room is
@@ -36,6 +61,8 @@ export interface ChatInput extends Omit<ChatRequest, "reasoning_effort"> {
   toolChoice?: "auto" | "required" | { name: string };
   /** Prepared images for the image parts of `messages`, keyed by source (what `vision()` puts in `c.var.vision`). */
   vision?: VisionState;
+  /** How the images of `messages` that `vision` does not hold are prepared. */
+  visionOptions?: FunctionVisionOptions;
 }
 
 export interface ChatToolCall {
@@ -64,7 +91,10 @@ export interface FunctionModel {
   chat(input: ChatInput, signal?: AbortSignal): Promise<ChatResult>;
   stream(input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent>;
   /** Chat-encodes messages (or plain text) into prompt ids, control tokens included. */
-  tokenize(input: { messages: ChatInput["messages"]; tools?: ChatInput["tools"] } | { text: string }): number[];
+  tokenize(input: { messages: InputMessage[]; tools?: ChatInput["tools"] } | { text: string }): number[];
+  /** Decodes and resizes the images of a chat request body (`{messages: [...]}`) for this model, keyed by source;
+   * what `vision()` puts in `c.var.vision`. Refusals carry a status (400, 403, 413) and name the part. */
+  prepareImages(body: unknown, options?: FunctionVisionOptions): Promise<VisionState>;
   /** The low-level token-id binding, for functions that build prompts themselves. */
   readonly binding: ModelBinding;
 }
@@ -72,13 +102,14 @@ export interface FunctionModel {
 /** The Hono `Env` of a function: bindings arrive in `c.env` and `gust()` copies them into `c.var`. */
 export interface FunctionEnv {
   Bindings: FunctionBindings;
-  Variables: { model: FunctionModel; reasoning: ReasoningSetting; requestId: string };
+  Variables: { model: FunctionModel; reasoning: ReasoningSetting; requestId: string; vision: VisionState };
 }
 
 export interface FunctionBindings {
   model: FunctionModel;
   reasoning: ReasoningSetting;
   requestId: string;
-  /** Prepared images of this request (from the vision middleware), when the function enabled vision. */
-  vision?: unknown;
 }
+
+/** How the gateway prepares images for functions (its vision library, edge/vision/): body → prepared images. */
+export type ImagePreparer = (body: unknown, options: FunctionVisionOptions) => Promise<VisionState>;

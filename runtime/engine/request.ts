@@ -1,6 +1,8 @@
 // What a caller asks the engine for, what it gets back per step, and the engine's refusals.
 import type { ImageFeatures } from "../model/image-prefill.ts";
 import type { TokenSampler } from "../sampling/token-sampler.ts";
+import type { ErrorCode } from "../wire/messages.ts";
+import type { Usage } from "../wire/types.ts";
 import type { FinishReason, GeneratedToken } from "./sequence.ts";
 
 export interface EngineRequest {
@@ -29,23 +31,7 @@ export interface EngineRequest {
   sampler: (index: number) => TokenSampler;
 }
 
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  reasoning_tokens: number;
-  budget_exhausted: boolean;
-  cached_tokens: number;
-  preemptions: number;
-  /** Speculative decoding for this sample, when the engine has a draft model. */
-  spec?: {
-    drafted: number;
-    accepted: number;
-    target_steps: number;
-    tokens_per_step: number;
-    off_reason: string | null;
-  };
-}
+export type { Usage };
 
 export interface StepEvent {
   requestId: string;
@@ -57,7 +43,10 @@ export interface StepEvent {
   usage?: Usage;
 }
 
-export type EngineErrorCode = "invalid_request" | "context_overflow" | "does_not_fit" | "duplicate_request";
+export type EngineErrorCode = Extract<
+  ErrorCode,
+  "invalid_request" | "context_overflow" | "does_not_fit" | "duplicate_request"
+>;
 
 /** A request the engine refuses; the message gives the numbers and what would be accepted. */
 export class EngineError extends Error {

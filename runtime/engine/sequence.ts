@@ -4,22 +4,12 @@ import type { ImageFeatures } from "../model/image-prefill.ts";
 import type { TokenSampler } from "../sampling/token-sampler.ts";
 import type { ReasoningBudget } from "./reasoning-budget.ts";
 import type { BlockHash } from "./block-hash.ts";
+import type { GeneratedToken, TokenLogprob } from "../wire/types.ts";
 
 export type SequenceStatus = "waiting" | "running" | "finished" | "aborted";
 export type FinishReason = "stop" | "length" | "abort";
 
-export interface TokenLogprob {
-  token: number;
-  logprob: number;
-}
-
-export interface GeneratedToken {
-  token: number;
-  logprob: number;
-  topLogprobs?: TokenLogprob[];
-  /** True when the engine forced the token (reasoning budget), not the model. */
-  forced: boolean;
-}
+export type { GeneratedToken, TokenLogprob };
 
 export interface SequenceLimits {
   maxTokens: number;

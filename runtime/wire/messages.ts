@@ -1,10 +1,8 @@
 // The messages of the runtime protocol (version 1). A gateway connects, receives `hello`, then sends
 // `generate`/`abort`/`stats`; the runtime streams `deltas` (batched per engine step) and `error`s.
-import type { SamplingParams } from "../sampling/params.ts";
-import type { Usage } from "../engine/request.ts";
+import type { SamplingParams, Usage } from "./types.ts";
 
-export type { SamplingParams } from "../sampling/params.ts";
-export type { Usage } from "../engine/request.ts";
+export type { GeneratedToken, SamplingParams, TokenLogprob, Usage } from "./types.ts";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -116,6 +114,8 @@ export interface DeltasMessage {
   deltas: WireDelta[];
 }
 
+/** Why a request failed, from the engine to the HTTP answer (the gateway's RuntimeError carries the same codes and
+ * maps each to a status). "unavailable" is the gateway's own: no runtime is connected. */
 export type ErrorCode =
   | "invalid_request"
   | "context_overflow"
@@ -123,7 +123,8 @@ export type ErrorCode =
   | "duplicate_request"
   | "draining"
   | "overloaded"
-  | "internal";
+  | "internal"
+  | "unavailable";
 
 export interface ErrorMessage {
   type: "error";

@@ -1,7 +1,7 @@
 // The runtime process over its real socket: hello, streamed generation, batching, aborts, refusals,
 // SIGTERM drain, and a gateway-side link that survives a runtime restart.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GenerateEvent, RuntimeError } from "../../edge/binding/types.ts";
+import { type GenerateEvent, RuntimeError } from "../../functions/sdk/binding.ts";
 import { RuntimeClient } from "../../edge/runtime-client/client.ts";
 import { RuntimeLink } from "../../edge/runtime-client/link.ts";
 import { generate } from "../helpers/generate.ts";

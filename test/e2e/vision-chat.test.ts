@@ -2,10 +2,11 @@
 // the gateway's vision middleware decodes them, the runtime runs the vision tower, and the greedy answer
 // equals the same prompt run in-process with the same pixels (engine + vision tower, no HTTP).
 import OpenAI from "openai";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { runOnce } from "../../runtime/engine/run-once.ts";
 import { encodeChat, loadTokenizer, runTextFields } from "../../runtime/text/index.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
@@ -146,6 +147,55 @@ describe("images in chat requests", () => {
     });
     expect(r.usage?.prompt_tokens).toBe(promptIds.length);
     expect(r.choices[0].message.content).toBe(want);
+  });
+
+  it("c.var.model.chat with an image (data URL, bytes, or vision() middleware) gives the route's tokens", async () => {
+    const src = join(mkdtempSync(join(tmpdir(), "gust-fn-see-")), "see.ts");
+    writeFileSync(
+      src,
+      `import { Hono } from "hono";
+      import { defineFunction, vision } from "gust/sdk";
+      const app = new Hono();
+      const ask = (c, messages, vision) =>
+        c.var.model.chat({ messages, vision, maxTokens: 8, temperature: 0 }).then((r) => c.json(r));
+      // the request's messages as they came: images as data URLs
+      app.post("/url", async (c) => ask(c, (await c.req.json()).messages));
+      // the same images as bytes
+      app.post("/bytes", async (c) => {
+        const messages = (await c.req.json()).messages.map((m) => ({
+          ...m,
+          content: m.content.map((p) => p.type !== "image_url" ? p : {
+            type: "image",
+            image: Uint8Array.from(atob(p.image_url.url.split(",")[1]), (ch) => ch.charCodeAt(0)),
+          }),
+        }));
+        return ask(c, messages);
+      });
+      // prepared by the vision() middleware
+      app.post("/prepared", vision({ maxImages: 4 }), async (c) => ask(c, (await c.req.json()).messages, c.var.vision));
+      export default defineFunction({ name: "see", app });`,
+    );
+    const deployed = await fetch(`http://127.0.0.1:${port}/admin/functions/see`, {
+      method: "POST",
+      body: await bundleFunction(src),
+    });
+    expect(deployed.status, await deployed.clone().text()).toBe(200);
+    const { content } = await expected(["two_images.image0.png", "two_images.image1.png"], "Functions see?");
+    const messages = [{ role: "user" as const, content }];
+    const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
+    const route = await openai.chat.completions.create({ model: MODEL, messages, max_tokens: 8, temperature: 0 });
+    for (const path of ["url", "bytes", "prepared"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/fn/see/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages }),
+      });
+      expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
+      const r = await res.json();
+      expect(r.usage.prompt_tokens, path).toBe(route.usage?.prompt_tokens);
+      expect(r.usage.completion_tokens, path).toBe(route.usage?.completion_tokens);
+      expect(r.content, path).toBe(route.choices[0].message.content);
+    }
   });
 
   it("the Deno gateway answers an image request as the in-process run does", async () => {

@@ -1,7 +1,7 @@
 // The chat routes and `c.var.model` in functions share one chat core, so the same request reaches the runtime the
 // same way from both: same prompt ids, same sampling defaults, same max-token rule, same answer parsing.
 import { describe, expect, it } from "vitest";
-import type { GenerateOptions } from "../../edge/binding/types.ts";
+import type { GenerateOptions } from "../../functions/sdk/binding.ts";
 import { createFunctionModel } from "../../functions/sdk/function-model.ts";
 import { FakeBinding, ids } from "../helpers/fake-binding.ts";
 import { testGateway } from "../helpers/gateway.ts";

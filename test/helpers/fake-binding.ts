@@ -10,8 +10,8 @@ import type {
   ModelInfo,
   RuntimeStats,
   Usage,
-} from "../../edge/binding/types.ts";
-import { RuntimeError } from "../../edge/binding/types.ts";
+} from "../../functions/sdk/binding.ts";
+import { RuntimeError } from "../../functions/sdk/binding.ts";
 import { Tekkenizer } from "../../runtime/text/tekken/tekken.ts";
 import { repoRoot } from "./fixtures.ts";
 

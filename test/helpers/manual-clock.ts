@@ -1,5 +1,5 @@
 // A clock for tests: time moves only when the test says so; timers fire in order as it advances.
-import type { Clock, TimerHandle } from "../../edge/clock.ts";
+import type { Clock, TimerHandle } from "../../functions/http/clock.ts";
 
 interface Timer {
   id: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mayHaveBody } from "../../edge/body.ts";
+import { mayHaveBody } from "../../functions/http/body.ts";
 import { testGateway, user } from "../helpers/gateway.ts";
 
 const LIMIT = 1024;
@@ -74,7 +74,7 @@ describe("body size limit", () => {
     expect(bodyReads).toBe(0);
   });
 
-  // on Deno, a body read through that stream is promoted past the young generation (edge/body.ts, mayHaveBody):
+  // on Deno, a body read through that stream is promoted past the young generation (functions/http/body.ts, mayHaveBody):
   // with a declared length no middleware may take the stream, and the route still gets the whole body
   it("reads a body with a declared length without touching its stream", async () => {
     const g = testGateway({ limits: { maxBodyBytes: LIMIT } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../../edge/errors.ts";
+import { HttpError } from "../../functions/http/errors.ts";
 import { ids } from "../helpers/fake-binding.ts";
 import { testGateway, user } from "../helpers/gateway.ts";
 import { settle } from "../helpers/manual-clock.ts";

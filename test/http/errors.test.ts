@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { RuntimeError } from "../../edge/binding/types.ts";
-import type { GatewayEnv } from "../../edge/env.ts";
-import { HttpError, issuePath, toHttpError } from "../../edge/errors.ts";
+import { RuntimeError } from "../../functions/sdk/binding.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { HttpError, issuePath, toHttpError } from "../../functions/http/errors.ts";
 import { errorHandler } from "../../edge/middleware/error-handler.ts";
 import { ChatRequestError } from "../../runtime/text/errors.ts";
 

@@ -2,7 +2,7 @@
 // loop turn ends; marks within one turn make one observation; no marks, no observations (it keeps no timer); stop()
 // ends the sampling. The first tests drive it with a hand-run scheduler and clock, the last with the real setImmediate.
 import { describe, expect, it } from "vitest";
-import { systemClock } from "../../edge/clock.ts";
+import { systemClock } from "../../functions/http/clock.ts";
 import { LoopLagMonitor } from "../../edge/metrics/loop-lag.ts";
 import { testGateway } from "../helpers/gateway.ts";
 import { ManualClock, settle } from "../helpers/manual-clock.ts";

@@ -257,7 +257,7 @@ describe("POST /v1/chat/completions (one JSON answer)", () => {
   });
 
   it("turns a runtime refusal into its status", async () => {
-    const { RuntimeError } = await import("../../edge/binding/types.ts");
+    const { RuntimeError } = await import("../../functions/sdk/binding.ts");
     const g = testGateway();
     g.fake.script = () => ({ choices: [], refuse: new RuntimeError("overloaded", "the engine queue is full") });
     const res = await g.post(CHAT, user("hi"));

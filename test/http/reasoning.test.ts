@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { GatewayEnv } from "../../edge/env.ts";
-import { HttpError } from "../../edge/errors.ts";
+import type { GatewayEnv } from "../../functions/http/env.ts";
+import { HttpError } from "../../functions/http/errors.ts";
 import { errorHandler } from "../../edge/middleware/error-handler.ts";
-import { reasoning, resolveReasoning } from "../../edge/middleware/reasoning.ts";
-import type { ReasoningOptions } from "../../edge/middleware/reasoning.ts";
+import { reasoning, resolveReasoning } from "../../functions/middleware/reasoning.ts";
+import type { ReasoningOptions } from "../../functions/middleware/reasoning.ts";
 import { ids } from "../helpers/fake-binding.ts";
 import { testGateway, user } from "../helpers/gateway.ts";
 

@@ -1,10 +1,10 @@
 // Small pieces of the gateway on their own: stop-sequence matching, the SSE writer, the Prometheus writer, the
 // end-of-body hook and the listen-address rule of the server entries.
 import { describe, expect, it } from "vitest";
-import { bodyInMemory, whenBodyDone } from "../../edge/lifecycle.ts";
+import { bodyInMemory, whenBodyDone } from "../../functions/http/lifecycle.ts";
 import { Counter, Gauge, Histogram, Registry } from "../../edge/metrics/registry.ts";
 import { listenHostname } from "../../edge/serve-options.ts";
-import { SseStream } from "../../edge/sse.ts";
+import { SseStream } from "../../functions/http/sse.ts";
 import { StopMatcher } from "../../functions/chat/stop.ts";
 import { ManualClock, settle } from "../helpers/manual-clock.ts";
 import { parseSse, StreamReader } from "../helpers/sse.ts";

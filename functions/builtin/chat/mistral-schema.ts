@@ -1,7 +1,7 @@
 /** Mistral chat completion request (La Plateforme's schema, as @mistralai/mistralai sends it): valibot schema and
  * its conversion to ChatParams. `reasoning_effort` and `prompt_mode` are read by the reasoning middleware. */
 import * as v from "valibot";
-import { HttpError } from "../../../edge/errors.ts";
+import { HttpError } from "../../http/errors.ts";
 import { constraintFields } from "../../chat/constraints.ts";
 import type { ChatParams } from "../../chat/params.ts";
 import { commonFields, commonParams, int, opt } from "./schema-parts.ts";

@@ -1,6 +1,6 @@
 /** OpenAI chat completion request: valibot schema and its conversion to ChatParams. */
 import * as v from "valibot";
-import { HttpError } from "../../../edge/errors.ts";
+import { HttpError } from "../../http/errors.ts";
 import { constraintFields } from "../../chat/constraints.ts";
 import type { ChatParams } from "../../chat/params.ts";
 import { commonFields, commonParams, int, opt, range } from "./schema-parts.ts";

@@ -5,12 +5,12 @@
  * chunk, carries `data: {...}` chunks with `: keep-alive` comments in silences, and ends with `data: [DONE]`. An
  * error after the stream opened is sent as a `data: {"error": {...}}` event (what OpenAI's SDK turns into an
  * exception) and the stream ends without [DONE]. A client disconnect aborts the generation. */
-import type { Clock, TimerHandle } from "../../../edge/clock.ts";
-import type { GatewayContext } from "../../../edge/env.ts";
-import { toHttpError } from "../../../edge/errors.ts";
-import { bodyInMemory } from "../../../edge/lifecycle.ts";
-import type { ErrorLogger } from "../../../edge/middleware/error-handler.ts";
-import { SSE_HEADERS, SseStream } from "../../../edge/sse.ts";
+import type { Clock, TimerHandle } from "../../http/clock.ts";
+import type { GatewayContext } from "../../http/env.ts";
+import { toHttpError } from "../../http/errors.ts";
+import { bodyInMemory } from "../../http/lifecycle.ts";
+import type { ErrorLogger } from "../../http/errors.ts";
+import { SSE_HEADERS, SseStream } from "../../http/sse.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
 import type { ChatPlan } from "../../chat/plan.ts";
 import { ChatRun, ClientGone } from "../../chat/run.ts";

@@ -1,8 +1,8 @@
 /** A chat-completions route for one dialect: its schema turns the body into the neutral ChatParams, the chat core
  * plans and runs it, and its format writes the answer (one JSON body or SSE). Everything between is shared. */
 import type { Handler } from "hono";
-import { jsonBody } from "../../../edge/body.ts";
-import type { GatewayEnv } from "../../../edge/env.ts";
+import { jsonBody } from "../../http/body.ts";
+import type { GatewayEnv } from "../../http/env.ts";
 import type { Dialect } from "../../../runtime/text/chat/input.ts";
 import type { ChatParams } from "../../chat/params.ts";
 import { type ChatLimits, planChat } from "../../chat/plan.ts";

@@ -8,7 +8,7 @@
  * Measured on the Deno gateway, 800 streaming 1-token requests: a listener left registered against each SSE stream
  * promoted 10.4 KiB per request (13% of the young generation survived each scavenge); cut off, 2.4 KiB (4%). */
 
-/** Bodies that tell when their reader has taken the last chunk (the SSE stream, edge/sse.ts); the others are
+/** Bodies that tell when their reader has taken the last chunk (the SSE stream, sse.ts); the others are
  * wrapped in a stream that watches the reads, which costs a stream, a reader, a Response and a promise per chunk.
  * An entry is taken out when it is used, so the map never ties a finished stream to its request. */
 const selfReporting = new WeakMap<ReadableStream, (listener: () => void) => void>();

@@ -23,9 +23,9 @@
  * caps the budget (an unlimited budget becomes the cap).
  */
 import type { MiddlewareHandler } from "hono";
-import { jsonBody, mayHaveBody } from "../body.ts";
-import type { GatewayContext, GatewayEnv, ReasoningSettings } from "../env.ts";
-import { HttpError } from "../errors.ts";
+import { jsonBody, mayHaveBody } from "../http/body.ts";
+import type { GatewayContext, GatewayEnv, ReasoningSettings } from "../http/env.ts";
+import { HttpError } from "../http/errors.ts";
 
 /** Every word OpenAI's SDKs, Codex and Mistral Vibe (`thinking = "max"`) send. */
 export const EFFORT_WORDS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;

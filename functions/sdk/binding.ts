@@ -4,6 +4,8 @@
 // fakes in unit tests.
 import type { Tokenizer } from "../../runtime/text/index.ts";
 import type {
+  ErrorCode,
+  GeneratedToken,
   GenerateMessage,
   ImageSettings,
   RuntimeStats,
@@ -11,7 +13,7 @@ import type {
   Usage,
 } from "../../runtime/wire/messages.ts";
 
-export type { ImageSettings, RuntimeStats, SamplingParams, Usage };
+export type { GeneratedToken, ImageSettings, RuntimeStats, SamplingParams, Usage };
 
 export interface ModelInfo {
   /** Model id as clients name it (`model` field of requests, /v1/models). */
@@ -47,13 +49,6 @@ export type GenerateOptions = Omit<GenerateMessage, "type" | "id" | "images"> & 
   signal?: AbortSignal;
 };
 
-export interface GeneratedToken {
-  token: number;
-  logprob: number;
-  topLogprobs?: { token: number; logprob: number }[];
-  forced: boolean;
-}
-
 export interface GenerateEvent {
   /** Which of the n samples. */
   index: number;
@@ -69,15 +64,8 @@ export interface ModelBinding {
   stats(signal?: AbortSignal): Promise<RuntimeStats>;
 }
 
-export type RuntimeErrorCode =
-  | "invalid_request"
-  | "context_overflow"
-  | "does_not_fit"
-  | "duplicate_request"
-  | "draining"
-  | "overloaded"
-  | "internal"
-  | "unavailable";
+/** The runtime's error codes (runtime/wire/messages.ts), one vocabulary from the engine to the HTTP answer. */
+export type RuntimeErrorCode = ErrorCode;
 
 /** An error from (or about) the runtime; `status` is the HTTP status the gateway should answer with. */
 export class RuntimeError extends Error {

@@ -2,8 +2,8 @@
  * `{error: {message, type, param, code}}` (Mistral's SDK and most other clients read the same shape). */
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
-import { RuntimeError } from "./binding/types.ts";
-import { ChatRequestError } from "../runtime/text/errors.ts";
+import { RuntimeError } from "../sdk/binding.ts";
+import { ChatRequestError } from "../../runtime/text/errors.ts";
 import { bodyInMemory } from "./lifecycle.ts";
 
 export type ErrorType =
@@ -109,6 +109,18 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
   const ref = requestId ? ` (request id ${requestId})` : "";
   return new HttpError(500, "internal_error", `internal error in the gateway${ref}; the request was not completed`);
 }
+
+/** The 504 for a request whose deadline passed (the deadline middleware aborts with it). */
+export function deadlineExceeded(timeoutMs: number): HttpError {
+  return new HttpError(
+    504,
+    "deadline_exceeded",
+    `the request did not finish within the gateway's deadline of ${timeoutMs} ms; its generation was aborted`,
+  );
+}
+
+/** Where the gateway logs a failure that the client only sees as a 500 (or an error event in a stream). */
+export type ErrorLogger = (entry: { requestId: string | undefined; status: number; error: unknown }) => void;
 
 export function errorResponse(e: HttpError): Response {
   return bodyInMemory(

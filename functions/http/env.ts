@@ -3,8 +3,8 @@
  * paths use `c.get("name")`, because each read of Hono's `c.var` builds a fresh object from every variable set so far
  * (Object.fromEntries over its map: ~1 KB per read on a chat request; docs/performance.md, gateway allocation). */
 import type { Context } from "hono";
-import type { ModelBinding } from "./binding/types.ts";
-import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
+import type { ModelBinding } from "../sdk/binding.ts";
+import type { ChatMetrics } from "../chat/metrics.ts";
 
 /** Passed by the server entry as Hono's `env` (second argument of `app.fetch`). All optional: `app.request()` in
  * tests passes nothing, or fakes. */
@@ -64,7 +64,8 @@ export interface GatewayVariables {
   onDone: DoneHook;
   /** Label for metrics; routes set it, e.g. "/v1/chat/completions", "/fn/summarize". */
   routeLabel: string;
-  metrics: GatewayMetrics;
+  /** The gateway's metrics (edge/metrics/gateway-metrics.ts); routes see the part the chat core records. */
+  metrics: ChatMetrics;
   /** The runtime binding, set by requireModel() on model routes (absent runtime → 503 before the route runs). */
   binding: ModelBinding;
   deadline: Deadline;

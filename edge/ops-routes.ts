@@ -2,15 +2,15 @@
  * otherwise, for load balancers), /metrics (Prometheus text; runtime gauges from `binding.stats()`; `?name[]=` picks
  * families). */
 import type { Handler } from "hono";
-import type { BindingGetter } from "../../edge/middleware/require-model.ts";
-import type { Clock } from "../../edge/clock.ts";
-import type { GatewayEnv } from "../../edge/env.ts";
-import { errorResponse } from "../../edge/errors.ts";
-import { bodyInMemory } from "../../edge/lifecycle.ts";
-import type { GatewayMetrics } from "../../edge/metrics/gateway-metrics.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "../../edge/metrics/registry.ts";
-import type { RuntimeStats } from "../../edge/binding/types.ts";
-import { runtimeUnavailable } from "../../edge/middleware/require-model.ts";
+import type { BindingGetter } from "./middleware/require-model.ts";
+import type { Clock } from "../functions/http/clock.ts";
+import type { GatewayEnv } from "../functions/http/env.ts";
+import { errorResponse } from "../functions/http/errors.ts";
+import { bodyInMemory } from "../functions/http/lifecycle.ts";
+import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./metrics/registry.ts";
+import type { RuntimeStats } from "../functions/sdk/binding.ts";
+import { runtimeUnavailable } from "./middleware/require-model.ts";
 
 export function health(): Handler<GatewayEnv> {
   return (c) => {

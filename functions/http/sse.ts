@@ -19,7 +19,7 @@ const MAX_PENDING_EVENTS = 8;
 /** The stream is pull-driven: events wait in `pending` until the reader asks, and go out together as one chunk
  * (one encode and one socket write for a burst of events). When the reader asks and nothing is pending, the next
  * event goes straight to it. Because every chunk leaves on a pull, the stream knows when the reader has taken the
- * last one, and says so through `reportsBodyEnd` (edge/lifecycle.ts) without a wrapping stream. */
+ * last one, and says so through `reportsBodyEnd` (lifecycle.ts) without a wrapping stream. */
 export class SseStream {
   readonly readable: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
