@@ -4,17 +4,13 @@ import type { Handler } from "hono";
 import type { ModelInfo } from "../sdk/binding.ts";
 import type { GatewayEnv } from "../http/env.ts";
 import { bodyInMemory } from "../http/lifecycle.ts";
+import { servedNames } from "../chat/plan.ts";
 
 export interface ModelsOptions {
   aliases: readonly string[];
   /** Seconds since the epoch shown as `created` (when the gateway started). */
   created: number;
   ownedBy?: string;
-}
-
-/** Every name the model answers to: the runtime's id and its served names, then the gateway's own aliases. */
-export function servedNames(info: ModelInfo, aliases: readonly string[]): string[] {
-  return [...new Set([info.id, ...(info.aliases ?? []), ...aliases])];
 }
 
 const names = servedNames;

@@ -10,7 +10,6 @@ import type { EncodedChat } from "../../runtime/text/chat/encode.ts";
 import type { Dialect } from "../../runtime/text/chat/input.ts";
 import type { InputMessage } from "../../runtime/text/chat/types.ts";
 import { ChatRequestError } from "../../runtime/text/errors.ts";
-import { servedNames } from "../builtin/models.ts";
 import { toolCallConstraint, ToolChoiceError } from "./constraints.ts";
 
 import type { ChatParams } from "./params.ts";
@@ -54,6 +53,11 @@ export interface ChatPlan {
   generate: Omit<GenerateOptions, "signal" | "timeoutMs">;
   maxTokens: number;
   reasoning: ChatReasoning;
+}
+
+/** Every name the model answers to: the runtime's id and its served names, then the gateway's own aliases. */
+export function servedNames(info: ModelInfo, aliases: readonly string[]): string[] {
+  return [...new Set([info.id, ...(info.aliases ?? []), ...aliases])];
 }
 
 export function checkModel(info: ModelInfo, requested: string | null, aliases: readonly string[]): void {
