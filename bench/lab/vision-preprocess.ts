@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import os from "node:os";
 import sharp from "sharp";
-import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
+import { resizeBicubic, toBytes } from "../../edge/vision/bicubic.ts";
 import { ImageCache } from "../../edge/vision/cache.ts";
 import { toRgbOnWhite } from "../../edge/vision/composite.ts";
 import { decode } from "../../edge/vision/decode.ts";

@@ -22,6 +22,7 @@ import {
 } from "../../functions/sdk/binding.ts";
 import { AsyncQueue } from "./async-queue.ts";
 import { type ByteStream, connectByteStream, type RuntimeTarget, type StreamHandlers } from "./byte-stream.ts";
+import { parseServerMessage, WireError } from "../../runtime/wire/schemas.ts";
 
 /** "unix:/path", "tcp:host:port", "host:port" or a bare socket path. */
 export function parseRuntimeAddress(address: string): RuntimeTarget {
@@ -63,7 +64,19 @@ export class RuntimeClient implements ModelBinding {
       this.#shutdown(`the runtime sent an unreadable frame (${(err as Error).message})`);
       return;
     }
-    for (const f of frames) this.#dispatch(f.message as ServerMessage);
+    for (const f of frames) this.#dispatchFrame(f);
+  }
+
+  /** A frame's JSON checked against the wire schemas; a malformed one means a broken runtime: drop the link. */
+  #dispatchFrame(f: Frame): void {
+    let msg: ServerMessage;
+    try {
+      msg = parseServerMessage(f.message);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      return this.#shutdown(`the runtime sent a malformed frame (${err.message})`);
+    }
+    this.#dispatch(msg);
   }
 
   /** Connects and waits for the runtime's hello (model info, limits, tokenizer files). Frames that come after the
@@ -89,9 +102,15 @@ export class RuntimeClient implements ModelBinding {
       };
       const timer = setTimeout(() => fail(`no hello within ${timeoutMs} ms`), timeoutMs);
       const greet = async (first: Frame) => {
-        const hello = first.message as HelloMessage;
-        if (hello.type !== "hello" || hello.protocol !== PROTOCOL_VERSION) {
-          return fail(`it speaks protocol ${hello.protocol ?? "unknown"}, this gateway speaks ${PROTOCOL_VERSION}`);
+        const said = first.message as Partial<HelloMessage>;
+        if (said?.type !== "hello" || said.protocol !== PROTOCOL_VERSION) {
+          return fail(`it speaks protocol ${said?.protocol ?? "unknown"}, this gateway speaks ${PROTOCOL_VERSION}`);
+        }
+        let hello: HelloMessage;
+        try {
+          hello = parseServerMessage(said) as HelloMessage;
+        } catch (err) {
+          return fail(`its hello is malformed (${(err as Error).message})`);
         }
         let info: ModelInfo;
         try {
@@ -120,7 +139,7 @@ export class RuntimeClient implements ModelBinding {
         settled = true;
         clearTimeout(timer);
         const c = new RuntimeClient(address, info, stream!, decoder);
-        for (const f of early.splice(0).slice(1)) c.#dispatch(f.message as ServerMessage);
+        for (const f of early.splice(0).slice(1)) c.#dispatchFrame(f);
         client = c;
         resolve(c);
       };

@@ -1,7 +1,7 @@
 /** gust vision preprocessing (gateway side): image parts → checked, decoded, resized RGB with token grids.
  * The Hono middleware is edge/middleware/vision.ts; this is the framework-free library under it. */
-export { axisTaps, cubicWeights, resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
-export type { Raster } from "../../runtime/text/image/bicubic.ts";
+export { axisTaps, cubicWeights, resizeBicubic, toBytes } from "./bicubic.ts";
+export type { Raster } from "./bicubic.ts";
 export { ImageCache } from "./cache.ts";
 export type { CacheStats } from "./cache.ts";
 export { toRgbOnWhite } from "./composite.ts";

@@ -7,7 +7,7 @@
  * run here on the calling thread this is also the pool's spec. It loads sharp (~2 MB of live heap), so the gateway's
  * own thread imports it only where it renders there (renderWorkers: 0). */
 import { createHash } from "node:crypto";
-import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
+import { resizeBicubic, toBytes } from "./bicubic.ts";
 import { toRgbOnWhite } from "./composite.ts";
 import { decode, orientedSize } from "./decode.ts";
 import { VisionError } from "./errors.ts";

@@ -10,7 +10,7 @@ import { decodePng } from "../vision/png.ts";
 import { imageFeaturesForIds } from "../vision/run-images.ts";
 import { readFileSync } from "node:fs";
 import { UsageError } from "./usage-error.ts";
-import { resizeBicubic, toBytes } from "../text/image/bicubic.ts";
+import { resizeBicubic, toBytes } from "../../edge/vision/bicubic.ts";
 import type { RgbImage } from "../vision/pixels.ts";
 
 /** The same resize the gateway applies (float32 INTER_CUBIC, rounded to bytes). */

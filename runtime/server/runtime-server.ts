@@ -8,6 +8,7 @@ import { samplerFactory } from "../sampling/sampler-factory.ts";
 import { SchemaError } from "../grammar/schema-grammar.ts";
 import { SamplingParamsError } from "../sampling/params.ts";
 import { type Frame, FrameError } from "../wire/frames.ts";
+import { parseClientMessage, WireError } from "../wire/schemas.ts";
 import type {
   ClientMessage,
   DeltasMessage,
@@ -101,19 +102,20 @@ export class RuntimeServer {
       }
       throw err;
     }
-    for (const frame of frames) this.#handle(conn, frame.message as ClientMessage, frame.binary);
+    for (const frame of frames) {
+      let msg: ClientMessage;
+      try {
+        msg = parseClientMessage(frame.message);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        conn.send({ type: "error", id: err.id, code: "invalid_request", message: err.message });
+        continue;
+      }
+      this.#handle(conn, msg, frame.binary);
+    }
   }
 
   #handle(conn: Connection, msg: ClientMessage, binary: Uint8Array): void {
-    if (!msg || typeof msg !== "object" || typeof (msg as { id?: unknown }).id !== "string") {
-      conn.send({
-        type: "error",
-        id: null,
-        code: "invalid_request",
-        message: "Every frame needs a type and a string id",
-      });
-      return;
-    }
     switch (msg.type) {
       case "generate":
         return this.#generate(conn, msg, binary);
@@ -123,15 +125,6 @@ export class RuntimeServer {
       case "stats":
         conn.send({ type: "stats", id: msg.id, stats: this.stats() });
         return;
-      default:
-        conn.send({
-          type: "error",
-          id: (msg as { id: string }).id,
-          code: "invalid_request",
-          message: `Unknown message type ${
-            JSON.stringify((msg as { type?: unknown }).type)
-          }; expected generate, abort or stats`,
-        });
     }
   }
 
@@ -150,9 +143,6 @@ export class RuntimeServer {
         "duplicate_request",
         `Request id ${msg.id} is already running on this connection`,
       );
-    }
-    if (!Array.isArray(msg.promptIds)) {
-      return this.#refuse(conn, msg.id, "invalid_request", "promptIds must be an array of token ids");
     }
     if (msg.images && msg.images.length > 0) {
       try {
@@ -186,37 +176,9 @@ export class RuntimeServer {
     const engine = this.host.engine;
     try {
       const format = msg.responseFormat;
-      if (
-        format !== undefined &&
-        (format === null || typeof format !== "object" ||
-          (format.type !== "json_object" && format.type !== "json_schema"))
-      ) {
-        return this.#refuse(
-          conn,
-          msg.id,
-          "invalid_request",
-          `responseFormat must be {"type": "json_object"}, {"type": "json_schema", "schema": …} or absent, got ${
-            JSON.stringify(format)
-          }`,
-        );
-      }
       const plain = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
       plain(0); // validates the sampling parameters before anything is queued
       const calls = msg.toolCalls;
-      if (
-        calls !== undefined &&
-        (calls === null || typeof calls !== "object" || !Array.isArray(calls.tools) ||
-          calls.tools.some((t) => typeof t?.name !== "string"))
-      ) {
-        return this.#refuse(
-          conn,
-          msg.id,
-          "invalid_request",
-          `toolCalls must be {"tools": [{"name": …, "parameters"?: …}], "parallel": true|false}, got ${
-            JSON.stringify(calls)
-          }`,
-        );
-      }
       if (calls && format) {
         return this.#refuse(
           conn,

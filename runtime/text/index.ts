@@ -21,7 +21,5 @@ export type { OutputErrorCode, ParserOptions, StreamEvent } from "./parse/stream
 export { foldEvents, parseOutput } from "./parse/output.ts";
 export type { ParsedOutput, ParsedToolCall } from "./parse/output.ts";
 export { pyDumps, PyFloat, pyLoads } from "./json/pyjson.ts";
-export { buildPrompt, runTextFields } from "./run-support.ts";
-export type { PromptSource, RunTextFields } from "./run-support.ts";
 export { escapeText, renderIds } from "./render.ts";
-export { TOKENIZE_USAGE, tokenizeCommand, UsageError } from "./tokenize-command.ts";
+export { UsageError } from "./errors.ts";

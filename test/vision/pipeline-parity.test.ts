@@ -2,7 +2,7 @@
 // (`cv2.resize(np.array(_convert_to_rgb(img), float32), size, INTER_CUBIC)`) on small encoded files covering
 // RGBA, grey, grey+alpha, palette with a transparent entry, GIF, JPEG and RGB PNG.
 import { describe, expect, it } from "vitest";
-import { resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
+import { resizeBicubic, toBytes } from "../../edge/vision/bicubic.ts";
 import { toRgbOnWhite } from "../../edge/vision/composite.ts";
 import { decode } from "../../edge/vision/decode.ts";
 import { prepareImage, probeImage } from "../../edge/vision/prepare.ts";

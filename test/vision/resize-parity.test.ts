@@ -1,7 +1,7 @@
 // Our bicubic resize against real OpenCV (cv2.resize INTER_CUBIC on float32 RGB), data made by
 // tools/vision/make_resize_reference.py with Debian's python3-opencv, plus the facts it rests on.
 import { describe, expect, it } from "vitest";
-import { axisTaps, cubicWeights, resizeBicubic, toBytes } from "../../runtime/text/image/bicubic.ts";
+import { axisTaps, cubicWeights, resizeBicubic, toBytes } from "../../edge/vision/bicubic.ts";
 import { loadManifest, loadReference, makeInput, samplePositions } from "./reference-data.ts";
 
 const manifest = loadManifest();

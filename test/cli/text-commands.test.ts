@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTokenizer } from "../../runtime/text/load.ts";
-import { buildPrompt, runTextFields } from "../../runtime/text/run-support.ts";
-import { tokenizeCommand, UsageError } from "../../runtime/text/tokenize-command.ts";
+import { buildPrompt, runTextFields } from "../../runtime/cli/run-support.ts";
+import { tokenizeCommand, UsageError } from "../../runtime/cli/tokenize-command.ts";
 import { ChatRequestError } from "../../runtime/text/errors.ts";
-import { fixtureTekken } from "./helpers.ts";
+import { fixtureTekken } from "../text/helpers.ts";
 
 const MODEL = "test/fixtures/tiny-mistral3";
 

@@ -1,14 +1,14 @@
 /** What `gust run` needs from the text layer: prompt ids from --prompt / --messages / --ids, and the
  * `text`, `reasoning`, `tool_calls` fields of its JSON from the generated ids. */
-import { encodeChat, encodeChatJson } from "./chat/encode.ts";
-import type { EncodedChat, EncodeOptions } from "./chat/encode.ts";
-import type { ChatRequest } from "./chat/types.ts";
-import { ChatRequestError } from "./errors.ts";
-import { pyLoads } from "./json/pyjson.ts";
-import { parseOutput } from "./parse/output.ts";
-import type { ParsedOutput } from "./parse/output.ts";
-import type { ParserOptions } from "./parse/stream.ts";
-import type { Tokenizer } from "./tokenizer.ts";
+import { encodeChat, encodeChatJson } from "../text/chat/encode.ts";
+import type { EncodedChat, EncodeOptions } from "../text/chat/encode.ts";
+import type { ChatRequest } from "../text/chat/types.ts";
+import { ChatRequestError } from "../text/errors.ts";
+import { pyLoads } from "../text/json/pyjson.ts";
+import { parseOutput } from "../text/parse/output.ts";
+import type { ParsedOutput } from "../text/parse/output.ts";
+import type { ParserOptions } from "../text/parse/stream.ts";
+import type { Tokenizer } from "../text/tokenizer.ts";
 
 export interface PromptSource {
   /** One user message. */
