@@ -75,7 +75,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
   app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/health", "/ready"] }));
   app.use("*", bodyLimit({ maxBytes: limits.maxBodyBytes }));
 
-  const model = requireModel(o.model);
+  const model = requireModel(o.binding);
   const slots = concurrency(limiter);
   const timeout = deadline({ timeoutMs: limits.requestTimeoutMs, clock });
   const vision = o.vision ?? passThrough;
@@ -96,8 +96,8 @@ export function createApp(options: GatewayOptions): GatewayApp {
   app.get("/v1/models", model, openAIModels({ aliases: o.modelAliases, created }));
   app.get("/mistral/v1/models", model, mistralModels({ aliases: o.modelAliases, created }));
   app.get("/health", health());
-  app.get("/ready", ready(o.model));
-  app.get("/metrics", metricsRoute({ getBinding: o.model, metrics, clock, statsTimeoutMs: 2000 }));
+  app.get("/ready", ready(o.binding));
+  app.get("/metrics", metricsRoute({ binding: o.binding, metrics, clock, statsTimeoutMs: 2000 }));
   app.all("/fn/*", slot.route());
   app.all("/fn", () => {
     throw new HttpError(400, "invalid_function_name", "no function name: call /fn/<name>/...", "name");

@@ -1,6 +1,6 @@
 /** Serving the gateway with Bun.serve.
  *
- *   const app = createApp({ model: () => client.binding });
+ *   const app = createApp({ binding: () => client.binding });
  *   const server = serveBun(app, { port: 8080 });
  *
  * Bun closes a connection after `idleTimeout` seconds without bytes (10 by default), which would cut a silent

@@ -1,6 +1,6 @@
 /** Serving the gateway with Deno.serve.
  *
- *   const app = createApp({ model: () => client.binding });
+ *   const app = createApp({ binding: () => client.binding });
  *   serveDeno(app, { port: 8080 });
  *
  * Deno has no idle timeout to lift. Its `request.signal` also fires when a response completes (legacy abort

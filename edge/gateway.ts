@@ -85,7 +85,7 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   await registry.restore();
   const app = createApp({
     ...cfg.app,
-    model: () => link.binding,
+    binding: () => link.binding,
     apiKeys: cfg.apiKeys,
     vision: visionHook(link, cfg.imageUrls ?? DEFAULT_IMAGE_URLS),
     modelAliases: [...(cfg.app?.modelAliases ?? []), ...(cfg.servedModelNames ?? [])],

@@ -2,14 +2,13 @@
  * otherwise, for load balancers), /metrics (Prometheus text; runtime gauges from `binding.stats()`; `?name[]=` picks
  * families). */
 import type { Handler } from "hono";
-import type { BindingGetter } from "./middleware/require-model.ts";
 import type { Clock } from "../functions/http/clock.ts";
 import type { GatewayEnv } from "../functions/http/env.ts";
 import { errorResponse } from "../functions/http/errors.ts";
 import { bodyInMemory } from "../functions/http/lifecycle.ts";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/registry.ts";
-import type { RuntimeStats } from "../functions/sdk/binding.ts";
+import type { ModelBinding, RuntimeStats } from "../functions/sdk/binding.ts";
 import { runtimeUnavailable } from "./middleware/require-model.ts";
 
 export function health(): Handler<GatewayEnv> {
@@ -19,19 +18,19 @@ export function health(): Handler<GatewayEnv> {
   };
 }
 
-export function ready(getBinding: BindingGetter): Handler<GatewayEnv> {
+export function ready(binding: () => ModelBinding | null | undefined): Handler<GatewayEnv> {
   return (c) => {
     c.set("routeLabel", "/ready");
-    const binding = getBinding();
-    if (!binding) return errorResponse(runtimeUnavailable());
+    const current = binding();
+    if (!current) return errorResponse(runtimeUnavailable());
     return bodyInMemory(
-      c.json({ status: "ready", model: binding.info.id, context_length: binding.info.contextLength }),
+      c.json({ status: "ready", model: current.info.id, context_length: current.info.contextLength }),
     );
   };
 }
 
 export interface MetricsRouteOptions {
-  getBinding: BindingGetter;
+  binding: () => ModelBinding | null | undefined;
   metrics: GatewayMetrics;
   clock: Clock;
   /** A scrape does not wait longer than this for the runtime's stats. */
@@ -46,7 +45,7 @@ export function metricsRoute(opts: MetricsRouteOptions): Handler<GatewayEnv> {
     const asked = c.req.queries("name[]");
     const names = asked && asked.length > 0 ? new Set(asked) : null;
     const needsRuntime = opts.metrics.needsRuntime(names);
-    const binding = needsRuntime ? opts.getBinding() : null;
+    const binding = needsRuntime ? opts.binding() : null;
     let stats: RuntimeStats | null = null;
     if (binding) {
       const ac = new AbortController();

@@ -4,7 +4,7 @@ import type { Clock } from "../functions/http/clock.ts";
 import { systemClock } from "../functions/http/clock.ts";
 import type { GatewayContext, GatewayEnv } from "../functions/http/env.ts";
 import type { ReasoningOptions } from "../functions/middleware/reasoning.ts";
-import type { BindingGetter } from "./middleware/require-model.ts";
+import type { ModelBinding } from "../functions/sdk/binding.ts";
 import type { ErrorLogger } from "./middleware/error-handler.ts";
 import { consoleErrorLogger } from "./middleware/error-handler.ts";
 
@@ -45,7 +45,7 @@ export interface GatewayLimits {
 
 export interface GatewayOptions {
   /** The runtime binding, or null/undefined while no runtime is connected (model routes then answer 503). */
-  model: BindingGetter;
+  binding: () => ModelBinding | null | undefined;
   /** API keys; default: GUST_API_KEYS from the environment (comma-separated). None → the gateway is local-only. */
   apiKeys?: readonly string[];
   /** Extra keys per function name, valid only under /fn/<name>/. */
@@ -69,7 +69,7 @@ export interface GatewayOptions {
 }
 
 export interface ResolvedGatewayOptions {
-  model: BindingGetter;
+  binding: () => ModelBinding | null | undefined;
   apiKeys: string[];
   functionKeys: Record<string, readonly string[]>;
   limits: Required<GatewayLimits>;
@@ -114,9 +114,9 @@ function positiveInt(name: string, v: number, allowZero = false): void {
 }
 
 export function resolveOptions(o: GatewayOptions): ResolvedGatewayOptions {
-  if (typeof o.model !== "function") {
+  if (typeof o.binding !== "function") {
     throw new TypeError(
-      "createApp needs `model`: a function returning the runtime binding, or null while none is connected",
+      "createApp needs `binding`: a function returning the runtime binding, or null while none is connected",
     );
   }
   const env = o.env ?? envVar;
@@ -140,7 +140,7 @@ export function resolveOptions(o: GatewayOptions): ResolvedGatewayOptions {
   }
   if (apiKeys.some((k) => k.length === 0)) throw new TypeError("apiKeys must be non-empty strings");
   return {
-    model: o.model,
+    binding: o.binding,
     apiKeys,
     functionKeys: { ...o.functionKeys },
     limits,

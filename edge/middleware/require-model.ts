@@ -5,8 +5,6 @@ import type { ModelBinding } from "../../functions/sdk/binding.ts";
 import type { GatewayEnv } from "../../functions/http/env.ts";
 import { HttpError } from "../../functions/http/errors.ts";
 
-export type BindingGetter = () => ModelBinding | null | undefined;
-
 export function runtimeUnavailable(): HttpError {
   return new HttpError(
     503,
@@ -17,11 +15,11 @@ export function runtimeUnavailable(): HttpError {
   );
 }
 
-export function requireModel(getBinding: BindingGetter): MiddlewareHandler<GatewayEnv> {
+export function requireModel(binding: () => ModelBinding | null | undefined): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
-    const binding = getBinding();
-    if (!binding) throw runtimeUnavailable();
-    c.set("binding", binding);
+    const current = binding();
+    if (!current) throw runtimeUnavailable();
+    c.set("binding", current);
     return next();
   };
 }

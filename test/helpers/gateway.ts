@@ -23,7 +23,7 @@ export function testGateway(opts: Partial<GatewayOptions> & { fake?: FakeOptions
   const errors: unknown[] = [];
   const { fake: _f, ...rest } = opts;
   const app = createApp({
-    model: () => (connected.value ? fake : null),
+    binding: () => (connected.value ? fake : null),
     apiKeys: [],
     clock,
     logError: (e) => errors.push(e.error),

@@ -5,8 +5,8 @@ import { serveDeno } from "../../edge/deno.ts";
 import { FakeBinding, ids } from "../helpers/fake-binding.ts";
 
 const fake = new FakeBinding();
-const open = createApp({ model: () => fake, apiKeys: [], logError: () => {} });
-const locked = createApp({ model: () => fake, apiKeys: ["k"], logError: () => {} });
+const open = createApp({ binding: () => fake, apiKeys: [], logError: () => {} });
+const locked = createApp({ binding: () => fake, apiKeys: ["k"], logError: () => {} });
 const ac = new AbortController();
 let addr = { hostname: "", port: 0 };
 const ready = new Promise<void>((resolve) => {

@@ -20,14 +20,14 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 
 describe.skipIf(!onBun)("serveBun", () => {
   it("refuses a public address without API keys", () => {
-    const app = createApp({ model: () => null, apiKeys: [] });
+    const app = createApp({ binding: () => null, apiKeys: [] });
     expect(() => serveBun(app, { port: 0, hostname: "0.0.0.0" })).toThrow(/loopback only/);
   });
 
   it("streams over a real connection, and a dropped connection aborts the sequence", async () => {
     const fake = new FakeBinding();
     fake.script = () => ({ choices: [{ ids: ids("one two three four", "</s>") }], manual: true });
-    const app = createApp({ model: () => fake, apiKeys: [], logError: () => {} });
+    const app = createApp({ binding: () => fake, apiKeys: [], logError: () => {} });
     const server = serveBun(app, { port: 0 });
     try {
       expect(server.hostname).toBe("127.0.0.1");
