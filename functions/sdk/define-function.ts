@@ -2,6 +2,7 @@
 // The gateway calls the app with its bindings in `c.env`; `gust()` (applied automatically by
 // defineFunction) copies them into `c.var` so handlers read `c.var.model`.
 import { Hono, type MiddlewareHandler } from "hono";
+import { errorResponse, HttpError, toHttpError } from "../http/errors.ts";
 import type { FunctionEnv, ReasoningSetting } from "./types.ts";
 
 export interface FunctionLimits {
@@ -47,20 +48,15 @@ export function defineFunction<E extends FunctionEnv = FunctionEnv>(
   const wrapped = new Hono<E>();
   wrapped.use(gust() as unknown as MiddlewareHandler<E>);
   wrapped.route("/", def.app);
-  // model errors keep their status (400 for a prompt that does not fit, 503 while the runtime is down)
-  wrapped.onError((err, c) => {
-    const status = (err as { status?: unknown }).status;
-    const code = typeof status === "number" && status >= 400 && status < 600 ? status : 500;
-    const message = code === 500 && typeof status !== "number"
-      ? `Internal error in function: ${err.message}`
-      : err.message;
-    return c.json({
-      error: {
-        message,
-        type: code < 500 ? "invalid_request_error" : "server_error",
-        code: (err as { code?: string }).code ?? null,
-      },
-    }, code as 500);
+  // errors answer as on the chat routes (a prompt that does not fit: 400 naming the field; runtime down: 503); an
+  // error of the function's own making is a 500 that says so
+  wrapped.onError((err) => {
+    const known = toHttpError(err);
+    return errorResponse(
+      known.code === "internal_error"
+        ? new HttpError(500, "internal_error", `Internal error in function: ${err.message}`)
+        : known,
+    );
   });
   return { ...def, kind: "gust-function", app: wrapped };
 }
