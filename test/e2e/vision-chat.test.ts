@@ -17,6 +17,7 @@ import { fixtureDir } from "../helpers/fixtures.ts";
 import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
+const ADMIN_KEY = "vision-admin-key";
 const socket = tempSocket("vision");
 const port = 18441;
 const denoPort = 18442;
@@ -35,6 +36,8 @@ beforeAll(async () => {
     String(port),
     "--state-dir",
     mkdtempSync(join(tmpdir(), "gust-v-")),
+    "--admin-key",
+    ADMIN_KEY,
   ], /gateway on/);
   // the same gateway on Deno: its images are rendered by Deno's worker threads (edge/vision/render-pool.ts)
   denoGateway = await startDenoGateway([
@@ -178,6 +181,7 @@ describe("images in chat requests", () => {
     );
     const deployed = await fetch(`http://127.0.0.1:${port}/admin/functions/see`, {
       method: "POST",
+      headers: { "content-type": "application/javascript", "x-admin-key": ADMIN_KEY },
       body: await bundleFunction(src),
     });
     expect(deployed.status, await deployed.clone().text()).toBe(200);
