@@ -5,12 +5,14 @@
 // over is headroom for what the runtime does not allocate itself: the CUDA context and module images,
 // NCCL's buffers, allocator fragmentation (vLLM instead measures that "non-torch" memory on the device).
 // Inside the budget, each rank holds:
-//   weights    its slices of the checkpoint tensors (tensor-placement.ts, runtime/parallel/layout.ts)
+//   weights    its slices of the checkpoint tensors (tensor-placement.ts, runtime/parallel/layout.ts); the
+//              FP8 scales are read into numbers on the host and take no device memory
 //   fixed      RoPE cos/sin tables (f32, max-model-len × head_dim/2 each; the draft has its own; the vision
 //              tower one for its patch grid) and the draft pool's extra block per sequence
-//   workspace  activations of one step at its cap (f32, runtime/model/workspace.ts), the native scratch
-//              of the FP8 linears, the draft's own workspace and inputs, and on the vision rank one
-//              full-size image through the vision tower (runtime/vision/vision-model.ts)
+//   workspace  activations of one step at its cap (f32, runtime/model/workspace.ts; under TP also the
+//              logits gather of runtime/model/text-model.ts), the native scratch of the FP8 linears, the
+//              draft's own workspace and inputs, and on the vision rank one full-size image through the
+//              vision tower (runtime/vision/vision-model.ts)
 //   KV cache   the rest, in whole blocks; every rank keeps the same number of blocks (one block table)
 import type { TextConfig } from "../config/text-config.ts";
 import { type LayoutShape, rankSlices, type ShardLayout, shardLayout } from "../parallel/layout.ts";
@@ -99,7 +101,9 @@ export function textWorkspaceBytes(c: TextConfig, layout: ShardLayout, tokens: n
   const perToken = F32 * (3 * C + 2 * qWidth + 2 * kvWidth + 2 * layout.intermediatePerRank) + 3 * I32;
   // rows, rowsNormed | logits over the whole vocabulary (gathered for sampling) | rowIndex
   const perRow = F32 * (2 * C + c.vocabSize) + I32;
-  return tokens * perToken + rows * perRow;
+  // under TP the lm_head gather (TextModel) adds this rank's block and all N blocks, ceil(V / N) floats per row each
+  const gather = layout.tpSize > 1 ? F32 * layout.vocabPerRank * (1 + layout.tpSize) : 0;
+  return tokens * perToken + rows * (perRow + gather);
 }
 
 /** One image of the largest size through the tower and projector (VisionModel.encode's buffers). */
@@ -119,6 +123,7 @@ function kvBytesPerToken(c: TextConfig, layout: ShardLayout, dtypeBytes: number)
 /** Bytes of one tensor a rank holds. Example: q_proj [12288, 12288] FP8 at TP 4 → 3072 rows · 12288 B. */
 export function rankTensorBytes(t: PlacedTensor, shape: LayoutShape, layout: ShardLayout, rank: number): number {
   const p = t.placement;
+  if (p.kind === "host") return 0;
   if (p.kind === "replicated") return t.bytes;
   if (p.kind === "visionRank") return rank === VISION_RANK ? t.bytes : 0;
   const s = rankSlices(shape, layout, rank)[p.part];

@@ -65,6 +65,12 @@ export function formatPlan(inputs: PlanInputs, plan: MemoryPlan, found: Alternat
     `workspace of rank 0: activations ${gib(w.text)} (f32) + FP8 scratch ${gib(w.scratch)}` +
       (w.draft ? ` + draft ${gib(w.draft)}` : "") + (w.vision ? ` + one full-size image ${gib(w.vision)}` : ""),
   );
+  const headroom = Math.round((1 - o.utilization) * 100);
+  lines.push(
+    `accounting: weights = this rank's slices; tables = RoPE cos/sin (f32); workspace = one step's f32 ` +
+      `activations, FP8 scratch, the draft's, one full-size image on the vision rank; the ${headroom} % outside ` +
+      `the budget is headroom for the CUDA context, NCCL buffers and fragmentation`,
+  );
   if (plan.fits) {
     const served = plan.contextTokens < c.maxPositions
       ? ` (the model's context is ${count(c.maxPositions)}; the runtime serves what the pool holds)`

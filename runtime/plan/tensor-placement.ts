@@ -10,10 +10,12 @@ import { SafetensorsError, type TensorInfo } from "../weights/safetensors.ts";
 
 /**
  * replicated: every rank holds it. rows/columns: split along dim 0/1 by the layout part named.
- * visionRank: the vision tower and projector, held by rank 0 only (runtime/parallel/layout.ts).
+ * visionRank: the vision tower and projector, held by rank 0 only (VISION_RANK in memory-plan.ts).
+ * host: read into a number at load (FP8 scales), never uploaded.
  */
 export type Placement =
   | { kind: "replicated" }
+  | { kind: "host" }
   | { kind: "rows"; part: "q" | "kv" | "ffn" | "vocab" }
   | { kind: "columns"; part: "q" | "ffn" }
   | { kind: "visionRank" };
@@ -62,11 +64,11 @@ export class PlacementCollector {
     this.#push(info, placement);
   }
 
-  /** Scale tensors beside an FP8 weight (`base.weight_scale_inv`, …): replicated scalars. */
+  /** Scale tensors beside an FP8 weight (`base.weight_scale_inv`, …): scalars the loader reads on the host. */
   addScales(base: string, suffixes: string[]): void {
     for (const s of suffixes) {
       const name = `${base}.${s}`;
-      if (this.ckpt.has(name)) this.#push(this.ckpt.info(name), { kind: "replicated" });
+      if (this.ckpt.has(name)) this.#push(this.ckpt.info(name), { kind: "host" });
     }
   }
 

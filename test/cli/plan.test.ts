@@ -27,7 +27,7 @@ describe("gust plan", () => {
     expect(r.stdout).toContain("checkpoint " + model + ": 2465 tensors, 124.43 GiB (read from headers)");
     expect(r.stdout).toContain("does not fit: rank 0 needs 124.43 GiB for its weights alone");
     expect(r.stdout).toContain(
-      "needs TP >= 2 on 80.00 GiB GPUs (TP 2: context 20,736; TP 4: context 262,144; TP 8: context 262,144)",
+      "needs TP >= 2 on 80.00 GiB GPUs (TP 2: context 20,464; TP 4: context 262,144; TP 8: context 262,144)",
     );
   });
 
@@ -40,13 +40,13 @@ describe("gust plan", () => {
       "0",
       "37.10 GiB",
       "0.13 GiB",
-      "2.01 GiB",
+      "2.05 GiB",
       "88.0 KiB",
-      "32.76 GiB",
-      "390,288",
+      "32.72 GiB",
+      "389,824",
     ]);
     expect(r.stdout).toContain("24 of 96 query heads, 2 of 8 KV heads (split)");
-    expect(r.stdout).toContain("fits: KV pool of 390,288 tokens, context 262,144 tokens");
+    expect(r.stdout).toContain("fits: KV pool of 389,824 tokens, context 262,144 tokens");
   });
 
   it("--json carries the same verdict for scripts", () => {

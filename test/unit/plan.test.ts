@@ -9,7 +9,7 @@ import type { Backend } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../../runtime/config/load-config.ts";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { Workspace } from "../../runtime/model/workspace.ts";
-import { shardLayout } from "../../runtime/parallel/layout.ts";
+import { rankSlices, shardLayout, validTpSizes } from "../../runtime/parallel/layout.ts";
 import {
   defaultPlanOptions,
   planMemory,
@@ -18,6 +18,9 @@ import {
 } from "../../runtime/plan/memory-plan.ts";
 import { readPlanInputs } from "../../runtime/plan/plan-inputs.ts";
 import { alternatives } from "../../runtime/plan/plan-report.ts";
+import { openCheckpoint } from "../../runtime/weights/checkpoint.ts";
+import { loadTextWeights } from "../../runtime/weights/load-text.ts";
+import { hfScheme, nativeScheme } from "../../runtime/weights/names.ts";
 import { SafetensorsFile } from "../../runtime/weights/safetensors.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { writeEagleStandIn, writeMediumStandIn } from "../helpers/medium-standin.ts";
@@ -41,7 +44,7 @@ const options = (tpSize: number, gib: number, extra: Partial<PlanOptions> = {}):
 const FP8 = 121_802_588_160; // = model-spec §5.1's FP8 parameter count
 const EMBED = 131072 * 12288 * 2; // 3,221,225,472 B bf16; lm_head the same
 const NORMS = (2 * 88 + 1) * 12288 * 2; // 4,349,952 B
-const SCALES = 88 * 7 * 2 * 4; // 1,232 f32 scalars = 4,928 B
+const SCALES = 88 * 7 * 2 * 4; // 1,232 f32 scalars = 4,928 B, read on the host: on no rank
 // vision: patch_conv 1664·588 + ln_pre 1664 + 48 × (4·1664² + 3·8192·1664 + 2·1664)
 //       + projector 1664 + 1664·6656 + 12288·1664 + 12288² = 2,678,221,568 bf16 values
 const VISION = 5_356_443_136;
@@ -50,10 +53,11 @@ const ROPE = 262144 * 64 * 4 * 2; // cos + sin, f32, [max-model-len, head_dim / 
 const VISION_ROPE = 110 * 110 * 52 * 4 * 2; // 5,033,600 B
 // one 1540² image: 12,100 patches × (4·(588 + 6·1664 + 2·8192) + 8) + 3,025 merged × 4·(1664 + 2·12288)
 const VISION_WORKSPACE = 1_622_271_200;
-// step of 2048 tokens: 2048 × (4·(3C + 2·q + 2·kv + 2·F/N) + 12) + 64 rows × (4·(2C + V) + 4); scratch 2048 × widest input
+// step of 2048 tokens: 2048 × (4·(3C + 2·q + 2·kv + 2·F/N) + 12) + 64 rows × (4·(2C + V) + 4), and under TP the
+// logits gather: 64 rows × 4·(V/N)·(1 + N); scratch 2048 × the widest FP8 input
 const textWs = (n: number) =>
   2048 * (4 * (3 * 12288 + (2 * 96 * 128) / n + (2 * 8 * 128) / n + (2 * 28672) / n) + 12) +
-  64 * (4 * (2 * 12288 + 131072) + 4);
+  64 * (4 * (2 * 12288 + 131072) + 4) + (n > 1 ? 64 * 4 * (131072 / n) * (1 + n) : 0);
 const scratchWs = (n: number) => 2048 * Math.max(12288, 28672 / n);
 const BUDGET_80 = 77_309_411_328; // 0.9 × 80 GiB
 
@@ -71,7 +75,7 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
   it("does not fit one 80 GB GPU, and says TP 2 would", () => {
     const plan = planMemory(inputs, options(1, 80));
     expect(plan.fits).toBe(false);
-    expect(plan.ranks[0].weightBytes).toBe(TOTAL);
+    expect(plan.ranks[0].weightBytes).toBe(TOTAL - SCALES);
     expect(plan.reason).toBe(
       "rank 0 needs 124.43 GiB for its weights alone; its budget is 72.00 GiB (0.9 × 80.00 GiB)",
     );
@@ -81,13 +85,13 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
 
   it.each([
     // rank 0 = replicated + 1/N of lm_head and FP8 + the vision tower; other ranks without it
-    { n: 2, kvPerToken: 2 * 88 * 4 * 128 * 2, rank0Tokens: 20_736, rank1Tokens: 59_488, context: 20_736 },
-    { n: 4, kvPerToken: 2 * 88 * 2 * 128 * 2, rank0Tokens: 390_288, rank1Tokens: 467_792, context: 262_144 },
-    { n: 8, kvPerToken: 2 * 88 * 1 * 128 * 2, rank0Tokens: 1_129_360, rank1Tokens: 1_284_368, context: 262_144 },
+    { n: 2, kvPerToken: 2 * 88 * 4 * 128 * 2, rank0Tokens: 20_464, rank1Tokens: 59_216, context: 20_464 },
+    { n: 4, kvPerToken: 2 * 88 * 2 * 128 * 2, rank0Tokens: 389_824, rank1Tokens: 467_328, context: 262_144 },
+    { n: 8, kvPerToken: 2 * 88 * 1 * 128 * 2, rank0Tokens: 1_128_528, rank1Tokens: 1_283_520, context: 262_144 },
   ])("fits TP $n on 80 GB GPUs with the context it leaves", ({ n, kvPerToken, rank0Tokens, rank1Tokens, context }) => {
     const plan = planMemory(inputs, options(n, 80));
     expect(plan.fits).toBe(true);
-    const follower = EMBED + NORMS + SCALES + (EMBED + FP8) / n;
+    const follower = EMBED + NORMS + (EMBED + FP8) / n;
     const [r0, r1] = plan.ranks;
     expect(r1.weightBytes).toBe(follower);
     expect(r0.weightBytes).toBe(follower + VISION);
@@ -105,20 +109,20 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
   });
 
   it("one 141 GB H200: the weights fit, the vision tower's workspace does not; text-only leaves 18,816 tokens", () => {
-    // budget ⌊0.9 × 141 GiB⌋ = 136,257,837,465 B; weights + tables + workspace = 136,455,806,368 B
+    // budget ⌊0.9 × 141 GiB⌋ = 136,257,837,465 B; weights + tables + workspace = 136,455,801,440 B
     const withVision = planMemory(inputs, options(1, 141));
     expect(withVision.fits).toBe(false);
-    expect(withVision.ranks[0].freeBytes).toBe(-197_968_903);
+    expect(withVision.ranks[0].freeBytes).toBe(-197_963_975);
     expect(withVision.reason).toMatch(/leaving no room for one KV block/);
-    // text-only: 128,249,393,984 B of weights, 134,217,728 B of tables, 1,088,446,720 B of workspace
-    // → 6,785,779,033 B free / (16 × 360,448 B) = 1,176 blocks = 18,816 tokens
+    // text-only: 128,249,389,056 B of weights, 134,217,728 B of tables, 1,088,446,720 B of workspace
+    // → 6,785,783,961 B free / (16 × 360,448 B) = 1,176 blocks = 18,816 tokens
     const textOnly = planMemory(inputs, options(1, 141, { textOnly: true }));
     expect(textOnly.fits).toBe(true);
-    expect(textOnly.ranks[0].freeBytes).toBe(6_785_779_033);
+    expect(textOnly.ranks[0].freeBytes).toBe(6_785_783_961);
     expect(textOnly.contextTokens).toBe(18_816);
     // FP8 KV halves the bytes per token: 2 × 1,176 blocks
     expect(planMemory(inputs, options(1, 141, { textOnly: true, kvCacheDtype: "fp8" })).contextTokens).toBe(37_648);
-    // at utilization 0.95 the vision tower fits too: 7,371,910,956 B free → 20,448 tokens
+    // at utilization 0.95 the vision tower fits too: 7,371,915,884 B free → 20,448 tokens
     const found = alternatives(inputs, options(1, 141));
     expect(found.map((a) => `${a.change}: ${a.plan.contextTokens}`)).toEqual([
       "--gpus 2: 262144",
@@ -130,12 +134,12 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
   });
 
   it("--max-model-len longer than the pool does not fit, and names the length that would", () => {
-    // tables of 65,536 positions free 100,663,296 B on rank 0: 3,839,468,128 B / (16 × 180,224 B) = 1,331 blocks
+    // tables of 65,536 positions free 100,663,296 B on rank 0: 3,789,136,480 B / (16 × 180,224 B) = 1,314 blocks
     const plan = planMemory(inputs, options(2, 80, { maxModelLen: 65536 }));
     expect(plan.fits).toBe(false);
-    expect(plan.reason).toBe("the KV pool holds 21296 tokens, fewer than --max-model-len 65536");
+    expect(plan.reason).toBe("the KV pool holds 21024 tokens, fewer than --max-model-len 65536");
     expect(alternatives(inputs, options(2, 80, { maxModelLen: 65536 })).map((a) => a.change)).toContain(
-      "--max-model-len 21296",
+      "--max-model-len 21024",
     );
     // a shorter context also shrinks the RoPE tables: 32,768 × 64 × 8 B
     expect(planMemory(inputs, options(2, 80, { maxModelLen: 32768 })).ranks[1].fixedBytes).toBe(32768 * 64 * 8);
@@ -144,9 +148,9 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
   it("the EAGLE draft adds its two layers (sharded), its KV and its workspace", () => {
     const withDraft = readPlanInputs(mediumDir, eagleDir);
     const plan = planMemory(withDraft, options(4, 80));
-    // 2 FP8 layers / 4 + eagle_linear [12288, 24576] bf16 (replicated) + 5 norms + 28 scales
-    const draftBytes = (2 * 1_384_120_320) / 4 + 12288 * 24576 * 2 + 5 * 12288 * 2 + 28 * 4;
-    expect(plan.ranks[1].weightBytes).toBe(EMBED + NORMS + SCALES + (EMBED + FP8) / 4 + draftBytes);
+    // 2 FP8 layers / 4 + eagle_linear [12288, 24576] bf16 (replicated) + 5 norms
+    const draftBytes = (2 * 1_384_120_320) / 4 + 12288 * 24576 * 2 + 5 * 12288 * 2;
+    expect(plan.ranks[1].weightBytes).toBe(EMBED + NORMS + (EMBED + FP8) / 4 + draftBytes);
     expect(plan.ranks[1].kvBytesPerToken).toBe(2 * 90 * 2 * 128 * 2);
     expect(plan.ranks[1].workspace.draft).toBe(textWs(4) + 3 * 2048 * 12288 * 4);
     expect(plan.fits).toBe(true);
@@ -175,6 +179,32 @@ describe("the accounting matches what the runtime allocates", () => {
     expect(allocated).toBe(textWorkspaceBytes(config, shardLayout(config, 1), 100, 7));
     ws.dispose();
   });
+
+  it.each(["tiny-mistral3-fp8", "tiny-mistral3-native", "odd-bf16", "odd-native-fp8"])(
+    "%s: each rank's weight bytes are what the sharded loader uploads, at every TP size up to 8",
+    (name) => {
+      const dir = fixtureDir(name);
+      const model = loadModelConfig(dir);
+      const fixture = readPlanInputs(dir);
+      const backend = createBackend("cpu");
+      const sizes = validTpSizes(model.text, 8);
+      expect(sizes.length).toBeGreaterThan(1);
+      for (const n of sizes) {
+        const plan = planMemory(fixture, options(n, 1, { textOnly: true }));
+        const layout = shardLayout(model.text, n);
+        for (let rank = 0; rank < n; rank++) {
+          const ckpt = openCheckpoint(dir, model.layout);
+          const scheme = model.layout === "hf" ? hfScheme : nativeScheme;
+          const slices = rankSlices(model.text, layout, rank);
+          const w = loadTextWeights(backend, ckpt, scheme, model.text, undefined, undefined, slices);
+          const refs = [w.embed, w.lmHead, w.finalNorm, ...w.layers.flatMap((l) => Object.values(l))];
+          const uploaded = [...new Set(refs.map((r) => r.buffer))].reduce((a, b) => a + b.byteLength, 0);
+          expect(uploaded, `TP ${n} rank ${rank}`).toBe(plan.ranks[rank].weightBytes);
+          w.dispose();
+        }
+      }
+    },
+  );
 
   it("f32 KV bytes per token are KvCache's bytes per block over the block size", () => {
     const model = loadModelConfig(fixtureDir("tiny-mistral3"));
