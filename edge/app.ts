@@ -7,8 +7,10 @@
  *   /fn/<name>/*:    function slot: its own concurrency gate, body limit and deadline (functions-mount.ts) → registry
  *   errors:          one onError (errorHandler) → OpenAI-shaped bodies
  *
- * Routes: POST /v1/chat/completions, POST /mistral/v1/chat/completions, GET /v1/models, GET /mistral/v1/models,
- * GET /health, GET /ready, GET /metrics, ANY /fn/<name>/*.
+ * Routes: POST /v1/chat/completions, POST /mistral/v1/chat/completions, POST /v1/responses (OpenAI Responses),
+ * POST /v1/messages and /v1/messages/count_tokens (Anthropic, errors in its shape), GET /v1/models,
+ * GET /mistral/v1/models, GET|HEAD / (a probe Claude Code sends), GET /health, GET /ready, GET /metrics,
+ * ANY /fn/<name>/*.
  */
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
@@ -17,6 +19,15 @@ import { mistralModels, openAIModels } from "../functions/builtin/models.ts";
 import { OPENAI_CHAT_PATH, openAIChat } from "../functions/builtin/openai-chat.ts";
 import type { ChatRouteOptions } from "../functions/builtin/openai-chat.ts";
 import { health, metricsRoute, ready } from "./ops-routes.ts";
+import {
+  COUNT_TOKENS_PATH,
+  countTokensRoute,
+  MESSAGES_PATH,
+  messagesRoute,
+} from "../functions/builtin/messages/route.ts";
+import { RESPONSES_PATH, responsesRoute } from "../functions/builtin/responses/route.ts";
+import { ResponseStore } from "../functions/builtin/responses/store.ts";
+import { anthropicErrors } from "./middleware/anthropic-errors.ts";
 import type { GatewayEnv } from "../functions/http/env.ts";
 import { errorResponse, HttpError } from "../functions/http/errors.ts";
 import { FunctionSlot } from "./functions-mount.ts";
@@ -62,9 +73,15 @@ export function createApp(options: GatewayOptions): GatewayApp {
 
   const app = new Hono<GatewayEnv>();
   app.use("*", requestId());
+  app.use(`${MESSAGES_PATH}/*`, anthropicErrors());
+  app.use(MESSAGES_PATH, anthropicErrors());
   const knownPaths = new Set([
     OPENAI_CHAT_PATH,
     MISTRAL_CHAT_PATH,
+    RESPONSES_PATH,
+    MESSAGES_PATH,
+    COUNT_TOKENS_PATH,
+    "/",
     "/v1/models",
     "/mistral/v1/models",
     "/health",
@@ -72,7 +89,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
     "/metrics",
   ]);
   app.use("*", observe({ metrics, clock, knownPaths, loop: loopLag }));
-  app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/health", "/ready"] }));
+  app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/", "/health", "/ready"] }));
   app.use("*", bodyLimit({ maxBytes: limits.maxBodyBytes }));
 
   const model = requireModel(o.binding);
@@ -92,6 +109,12 @@ export function createApp(options: GatewayOptions): GatewayApp {
 
   app.post(OPENAI_CHAT_PATH, model, slots, timeout, chatReasoning(false), vision, openAIChat(chat));
   app.post(MISTRAL_CHAT_PATH, model, slots, timeout, chatReasoning(true), vision, mistralChat(chat));
+  const responses = responsesRoute({ ...chat, store: new ResponseStore() });
+  app.post(RESPONSES_PATH, model, slots, timeout, chatReasoning(false), vision, responses);
+  const messages = { ...chat, reasoning: o.reasoning };
+  app.post(MESSAGES_PATH, model, slots, timeout, vision, messagesRoute(messages));
+  app.post(COUNT_TOKENS_PATH, model, vision, countTokensRoute(messages));
+  app.get("/", (c) => c.text("gust gateway: see /v1/models\n"));
   const created = Math.floor(clock.now() / 1000);
   app.get("/v1/models", model, openAIModels({ aliases: o.modelAliases, created }));
   app.get("/mistral/v1/models", model, mistralModels({ aliases: o.modelAliases, created }));
@@ -108,7 +131,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
       new HttpError(
         404,
         "not_found",
-        `no route for ${c.req.method} ${c.req.path}; the gateway serves POST /v1/chat/completions, POST /mistral/v1/chat/completions, GET /v1/models, /health, /ready, /metrics and /fn/<name>/*`,
+        `no route for ${c.req.method} ${c.req.path}; the gateway serves POST /v1/chat/completions, POST /mistral/v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models, /health, /ready, /metrics and /fn/<name>/*`,
       ),
     )
   );

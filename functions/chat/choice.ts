@@ -36,6 +36,8 @@ export class ChoiceState {
   finishReason: FinishReason | null = null;
   /** Finished here (a stop sequence matched) while the runtime may still be generating it. */
   stoppedBySequence = false;
+  /** The stop sequence that ended the answer (Messages' `stop_sequence`). */
+  matchedStop: string | null = null;
   usage: Usage | null = null;
   tokenCount = 0;
   // one-shot accumulation
@@ -45,6 +47,7 @@ export class ChoiceState {
   readonly toolCallErrors: Array<{ code: OutputErrorCode; message: string; index?: number; text: string }> = [];
   readonly logprobs: TokenLogprob[] = [];
 
+  private heldCall: { start: Extract<StreamEvent, { type: "tool_call_start" }>; args: string } | null = null;
   private readonly parser: OutputStreamParser;
   private readonly stop: StopMatcher | null;
 
@@ -118,16 +121,35 @@ export class ChoiceState {
           if (r.stopped) {
             this.finishReason = "stop";
             this.stoppedBySequence = true;
+            this.matchedStop = r.matched ?? null;
           }
         }
         continue;
       }
       // another segment starts: held-back answer text can no longer become a stop sequence
       if (this.stop) this.emitContent(this.stop.flush(), out);
-      if (e.type === "error") {
-        out.push({ type: "tool_call_error", code: e.code, message: e.message, index: e.index, text: e.text });
-      } else out.push(e);
+      this.takeCall(e, out);
     }
+  }
+
+  /** Unreadable tool calls, one way in every dialect and both stream modes: a call is held until it closes, so no
+   * client ever receives part of a call that then fails; a call that cannot be read (cut by the token limit, not
+   * JSON, not a function name) is not a call: what the model wrote (name, then arguments) goes out as answer text,
+   * and a `tool_call_error` event says why (chat completions list it in `tool_call_errors`). */
+  private takeCall(e: Exclude<StreamEvent, { type: "content" }>, out: ChatEvent[]): void {
+    if (e.type === "tool_call_start") this.heldCall = { start: e, args: "" };
+    else if (e.type === "tool_call_args" && this.heldCall) this.heldCall.args += e.text;
+    else if (e.type === "tool_call_end") {
+      const held = this.heldCall;
+      this.heldCall = null;
+      if (held) out.push(held.start, { type: "tool_call_args", index: e.index, text: e.arguments });
+      out.push(e);
+    } else if (e.type === "error") {
+      const held = this.heldCall;
+      this.heldCall = null;
+      this.emitContent(held ? `${held.start.name}${held.args}` : e.text, out);
+      out.push({ type: "tool_call_error", code: e.code, message: e.message, index: e.index, text: e.text });
+    } else out.push(e);
   }
 
   private emitContent(text: string, out: ChatEvent[]): void {

@@ -53,6 +53,8 @@ export interface ChatPlan {
   generate: Omit<GenerateOptions, "signal" | "timeoutMs">;
   maxTokens: number;
   reasoning: ChatReasoning;
+  /** The requested max tokens was above the room the context leaves and was lowered to it; null otherwise. */
+  clamped: { requested: number; allowed: number } | null;
 }
 
 /** Every name the model answers to: the runtime's id and its served names, then the gateway's own aliases. */
@@ -155,6 +157,7 @@ export function planChat(input: PlanInput): ChatPlan {
     );
   }
   let maxTokens: number;
+  let clamped: ChatPlan["clamped"] = null;
   if (params.maxTokens) {
     const { value, field } = params.maxTokens;
     if (limits.maxMaxTokens !== null && value > limits.maxMaxTokens) {
@@ -165,15 +168,10 @@ export function planChat(input: PlanInput): ChatPlan {
         field,
       );
     }
-    if (value > room) {
-      throw new HttpError(
-        400,
-        "context_length_exceeded",
-        `${field}: the prompt (${promptLen} tokens) plus ${field} (${value}) exceeds the model's context of ${context}; ask for at most ${room}`,
-        field,
-      );
-    }
-    maxTokens = value;
+    // agents ask for 32000 whatever the model: clamp to the room left (the answer says so), as vLLM and
+    // llama.cpp do; only a prompt that leaves no room at all is refused (above)
+    maxTokens = Math.min(value, room);
+    if (value > room) clamped = { requested: value, allowed: room };
   } else maxTokens = Math.min(room, limits.defaultMaxTokens ?? room, limits.maxMaxTokens ?? room);
   params.stopTokenIds.forEach((id, i) => {
     if (id >= info.vocabSize) {
@@ -242,7 +240,7 @@ export function planChat(input: PlanInput): ChatPlan {
     }
     generate.toolCalls = toolCalls;
   }
-  return { params, encoded, generate, maxTokens, reasoning };
+  return { params, encoded, generate, maxTokens, reasoning, clamped };
 }
 
 function shiftIndex(e: ChatRequestError): ChatRequestError {

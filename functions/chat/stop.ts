@@ -8,6 +8,8 @@ export interface StopResult {
   text: string;
   /** A stop sequence matched; `text` ends right before it and nothing after it may be shown. */
   stopped: boolean;
+  /** Which one (the earliest in the text), when stopped. */
+  matched?: string;
 }
 
 export class StopMatcher {
@@ -21,13 +23,14 @@ export class StopMatcher {
   push(text: string): StopResult {
     const buf = this.held + text;
     let cut = -1;
+    let matched = "";
     for (const s of this.stops) {
       const i = buf.indexOf(s);
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+      if (i >= 0 && (cut < 0 || i < cut)) [cut, matched] = [i, s];
     }
     if (cut >= 0) {
       this.held = "";
-      return { text: buf.slice(0, cut), stopped: true };
+      return { text: buf.slice(0, cut), stopped: true, matched };
     }
     const keep = this.heldSuffix(buf);
     this.held = buf.slice(buf.length - keep);

@@ -60,9 +60,11 @@ export class SseStream {
     return this.closed;
   }
 
-  /** One `data:` event; `data` is sent as is when a string (e.g. "[DONE]"), else as JSON. */
-  event(data: unknown): void {
-    this.write(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+  /** One `data:` event, with an `event: <name>` line when named (the Responses and Messages streams name every
+   * event); `data` is sent as is when a string (e.g. "[DONE]"), else as JSON. */
+  event(data: unknown, name?: string): void {
+    const head = name ? `event: ${name}\n` : "";
+    this.write(`${head}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
   }
 
   comment(text: string): void {

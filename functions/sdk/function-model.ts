@@ -175,7 +175,7 @@ export function createFunctionModel(
     }
     const choice = run.choices[0];
     const finishReason = aborted ? "abort" : choice.finishReason ?? "stop";
-    yield { type: "done", finishReason, usage: choice.usage ?? emptyUsage };
+    yield { type: "done", finishReason, usage: choice.usage ?? emptyUsage, maxTokensClamped: plan.clamped };
   }
 
   return {
@@ -190,6 +190,7 @@ export function createFunctionModel(
         toolCalls: [],
         finishReason: "stop",
         usage: emptyUsage,
+        maxTokensClamped: null,
       };
       for await (const e of stream(input, signal)) {
         if (e.type === "content") result.content = (result.content ?? "") + e.text;
@@ -198,6 +199,7 @@ export function createFunctionModel(
         else {
           result.finishReason = e.finishReason;
           result.usage = e.usage;
+          result.maxTokensClamped = e.maxTokensClamped;
         }
       }
       return result;

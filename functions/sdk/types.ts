@@ -78,13 +78,20 @@ export interface ChatResult {
   toolCalls: ChatToolCall[];
   finishReason: "stop" | "length" | "tool_calls" | "abort";
   usage: Usage;
+  /** maxTokens was above the room the context leaves and was lowered to `allowed`; null when it was not. */
+  maxTokensClamped: { requested: number; allowed: number } | null;
 }
 
 export type ChatStreamEvent =
   | { type: "reasoning"; text: string }
   | { type: "content"; text: string }
   | { type: "tool_call"; call: ChatToolCall }
-  | { type: "done"; finishReason: ChatResult["finishReason"]; usage: Usage };
+  | {
+    type: "done";
+    finishReason: ChatResult["finishReason"];
+    usage: Usage;
+    maxTokensClamped: ChatResult["maxTokensClamped"];
+  };
 
 export interface FunctionModel {
   readonly info: ModelInfo;

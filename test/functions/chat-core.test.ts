@@ -18,7 +18,12 @@ function sent(o: GenerateOptions) {
 async function viaRoute(body: Record<string, unknown>, limits = {}) {
   const g = testGateway({ limits });
   const res = await g.post("/v1/chat/completions", { messages, ...body });
-  return { status: res.status, json: await res.json(), options: g.fake.calls.map((c) => sent(c.options)) };
+  return {
+    status: res.status,
+    json: await res.json(),
+    options: g.fake.calls.map((c) => sent(c.options)),
+    clamped: res.headers.get("x-gust-max-tokens-clamped"),
+  };
 }
 
 async function viaSdk(input: Record<string, unknown>, limits?: { defaultMaxTokens: number | null }) {
@@ -54,14 +59,26 @@ describe("one chat core for routes and functions", () => {
     expect(sdk.options).toEqual(route.options);
   });
 
-  it("refuses max tokens beyond the context on both sides, naming each side's field", async () => {
+  it("clamps max tokens beyond the context on both sides and says so", async () => {
     const route = await viaRoute({ max_tokens: 1_000_000 });
+    expect(route.status).toBe(200);
+    const sdk = await viaSdk({ maxTokens: 1_000_000 });
+    expect(sdk.options).toEqual(route.options);
+    const room = 4096 - route.options[0].promptIds.length;
+    expect(route.options[0].maxTokens).toBe(room);
+    expect(route.clamped).toBe(`1000000 -> ${room}`);
+    expect(sdk.result.maxTokensClamped).toEqual({ requested: 1_000_000, allowed: room });
+    expect((await viaSdk({ maxTokens: 5 })).result.maxTokensClamped).toBeNull();
+  });
+
+  it("refuses a prompt that alone fills the context on both sides, naming both numbers", async () => {
+    const long = [{ role: "user" as const, content: "word ".repeat(5000) }];
+    const route = await testGateway().post("/v1/chat/completions", { messages: long, max_tokens: 5 });
     expect(route.status).toBe(400);
-    expect(route.json.error).toMatchObject({ code: "context_length_exceeded", param: "max_tokens" });
-    const fake = new FakeBinding();
-    const sdk = createFunctionModel(fake, noReasoning).chat({ messages, maxTokens: 1_000_000 });
-    await expect(sdk).rejects.toMatchObject({ status: 400, code: "context_length_exceeded", param: "maxTokens" });
-    expect(fake.calls).toHaveLength(0);
+    const err = (await route.json()).error;
+    expect(err.message).toMatch(/the prompt is \d+ tokens and the model's context holds 4096/);
+    const sdk = createFunctionModel(new FakeBinding(), noReasoning).chat({ messages: long, maxTokens: 5 });
+    await expect(sdk).rejects.toMatchObject({ status: 400, code: "context_length_exceeded" });
   });
 
   it("cuts stop sequences from a function's answer like the routes do", async () => {

@@ -108,14 +108,6 @@ const rows: Row[] = [
     param: "max_completion_tokens",
   },
   {
-    name: "max_tokens above the context",
-    body: { ...msgs(u("x")), max_tokens: CONTEXT - 5 },
-    status: 400,
-    param: "max_tokens",
-    code: "context_length_exceeded",
-    both: true,
-  },
-  {
     name: "max_tokens above the operator limit",
     body: { ...msgs(u("x")), max_tokens: 1001 },
     status: 400,

@@ -1,6 +1,7 @@
 /** What a dialect (OpenAI, Mistral) supplies to the shared response drivers in respond.ts. */
 import type { ChoiceState } from "../../chat/choice.ts";
 import type { ChatRun, Update } from "../../chat/run.ts";
+import type { HttpError } from "../../http/errors.ts";
 
 export interface ResponseMeta {
   id: string;
@@ -19,6 +20,15 @@ export interface DialectFormat {
   updateChunks(update: Update, run: ChatRun, meta: ResponseMeta): unknown[];
   /** Chunks after every choice finished (usage), before `data: [DONE]`. */
   closeChunks(run: ChatRun, meta: ResponseMeta): unknown[];
+  /** How the stream differs from chat completions' (absent: unnamed `data:` events, `[DONE]`, OpenAI's error). */
+  sse?: {
+    /** The `event:` name of a chunk. */
+    event(chunk: unknown): string | undefined;
+    /** End with `data: [DONE]`. */
+    done: boolean;
+    /** The event for an error after the stream opened. */
+    error(e: HttpError): unknown;
+  };
 }
 
 /** Random lowercase hex for response ids. */

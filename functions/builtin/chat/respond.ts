@@ -13,7 +13,7 @@ import type { ErrorLogger } from "../../http/errors.ts";
 import { SSE_HEADERS, SseStream } from "../../http/sse.ts";
 import type { DialectFormat, ResponseMeta } from "./format.ts";
 import type { ChatPlan } from "../../chat/plan.ts";
-import { ChatRun, ClientGone } from "../../chat/run.ts";
+import { ChatRun, choiceOptionsOf, ClientGone } from "../../chat/run.ts";
 import type { Update } from "../../chat/run.ts";
 
 export interface RespondOptions {
@@ -22,6 +22,24 @@ export interface RespondOptions {
   route: string;
   /** Where failures after the stream opened are logged (before it, the app's error handler logs them). */
   logError?: ErrorLogger;
+  /** Tool-call ids in the dialect's style (default: chat completions'). */
+  newToolCallId?: (index: number) => string;
+  /** Said in `x-gust-warning` headers (hosted tools left out, ...). */
+  warnings?: readonly string[];
+}
+
+/** What the answer's headers say about the request: a max_tokens lowered to the room the context leaves
+ * ("32000 -> 3812"), and warnings. */
+function noteHeaders(plan: ChatPlan, warnings: readonly string[] = []): Headers {
+  const h = new Headers();
+  if (plan.clamped) h.set("x-gust-max-tokens-clamped", `${plan.clamped.requested} -> ${plan.clamped.allowed}`);
+  for (const w of warnings) h.append("x-gust-warning", w.replace(/[^\x20-\x7e]/g, "?"));
+  return h;
+}
+
+function withHeaders(res: Response, extra: Headers): Response {
+  extra.forEach((v, k) => res.headers.append(k, v));
+  return res;
 }
 
 /** Status for a request whose client is gone (nginx's convention; nobody reads it). */
@@ -42,7 +60,8 @@ export async function respondChat(
     clock: opts.clock,
     startedAt: c.get("startedAt") ?? opts.clock.now(),
     route: opts.route,
-  });
+  }, { ...choiceOptionsOf(plan.params), ...(opts.newToolCallId ? { newToolCallId: opts.newToolCallId } : {}) });
+  const notes = noteHeaders(plan, opts.warnings);
   const meta: ResponseMeta = {
     id: format.newId(),
     created: Math.floor(opts.clock.now() / 1000),
@@ -56,13 +75,16 @@ export async function respondChat(
       if (e instanceof ClientGone) return new Response(null, { status: CLIENT_CLOSED });
       throw e;
     }
-    return bodyInMemory(c.json(format.completion(run, meta) as object));
+    return withHeaders(bodyInMemory(c.json(format.completion(run, meta) as object)), notes);
   }
   const requestId = c.get("requestId");
-  return streamChat(run, format, meta, {
-    ...opts,
-    logError: opts.logError && ((e) => opts.logError!({ ...e, requestId })),
-  });
+  return withHeaders(
+    await streamChat(run, format, meta, {
+      ...opts,
+      logError: opts.logError && ((e) => opts.logError!({ ...e, requestId })),
+    }),
+    notes,
+  );
 }
 
 type Early = { kind: "update"; result: IteratorResult<Update[]> } | { kind: "error"; error: unknown } | {
@@ -109,22 +131,24 @@ async function pump(
   log?: ErrorLogger,
 ): Promise<void> {
   try {
-    for (const ch of format.openChunks(run, meta)) sse.event(ch);
+    const send = (ch: unknown) => sse.event(ch, format.sse?.event(ch));
+    for (const ch of format.openChunks(run, meta)) send(ch);
     const head = await first;
     if (head.kind === "error") throw head.error;
     let result = (head as { result: IteratorResult<Update[]> }).result;
     while (!result.done) {
-      for (const update of result.value) for (const ch of format.updateChunks(update, run, meta)) sse.event(ch);
+      for (const update of result.value) for (const ch of format.updateChunks(update, run, meta)) send(ch);
       await sse.ready();
       result = await updates.next();
     }
-    for (const ch of format.closeChunks(run, meta)) sse.event(ch);
-    sse.event("[DONE]");
+    for (const ch of format.closeChunks(run, meta)) send(ch);
+    if (format.sse?.done !== false) sse.event("[DONE]");
   } catch (e) {
     if (!(e instanceof ClientGone)) {
       const err = toHttpError(e);
       if (err.code === "internal_error") log?.({ requestId: undefined, status: err.status, error: e });
-      sse.event(err.toJSON());
+      const event = format.sse ? format.sse.error(err) : err.toJSON();
+      sse.event(event, format.sse?.event(event));
     }
   } finally {
     sse.close();
