@@ -3,6 +3,7 @@
 // SDK's camelCase fields become the core's ChatParams, and the core's events become ChatStreamEvents.
 import { type ModelBinding, RuntimeError } from "./binding.ts";
 import { systemClock } from "../http/clock.ts";
+import { HttpError } from "../http/errors.ts";
 import { encodeChat } from "../../runtime/text/index.ts";
 import type { ChatEvent } from "../chat/choice.ts";
 import type { ChatParams } from "../chat/params.ts";
@@ -99,6 +100,24 @@ function paramsOf(input: ChatInput, messages: InputMessage[]): ChatParams {
   };
 }
 
+/** The chat core names the request fields the way the HTTP dialects spell them; a function wrote the SDK's names. */
+const SDK_FIELDS: Record<string, string> = {
+  tool_choice: "toolChoice",
+  "tool_choice.function.name": "toolChoice.name",
+  response_format: "responseFormat",
+};
+
+function sdkFieldNames<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (e) {
+    const field = e instanceof HttpError && e.param !== null ? SDK_FIELDS[e.param] : undefined;
+    if (!field || !(e instanceof HttpError)) throw e;
+    const message = e.message.startsWith(`${e.param}:`) ? field + e.message.slice(e.param!.length) : e.message;
+    throw new HttpError(e.status, e.code, message, field, e.headers, e.type);
+  }
+}
+
 export function createFunctionModel(
   binding: ModelBinding,
   defaults: ReasoningSetting,
@@ -136,15 +155,17 @@ export function createFunctionModel(
     const reasoning = { ...defaults, ...input.reasoning };
     const messages = withBase64Images(input.messages);
     const vision = await visionFor(input, messages);
-    const plan = planChat({
-      info: binding.info,
-      params: paramsOf(input, messages),
-      dialect: "openai",
-      limits,
-      reasoning: { effort: reasoning.effort, budgetTokens: reasoning.effort === "high" ? reasoning.budgetTokens : 0 },
-      vision,
-      noVisionHint: "this gateway prepares no images for functions",
-    });
+    const plan = sdkFieldNames(() =>
+      planChat({
+        info: binding.info,
+        params: paramsOf(input, messages),
+        dialect: "openai",
+        limits,
+        reasoning: { effort: reasoning.effort, budgetTokens: reasoning.effort === "high" ? reasoning.budgetTokens : 0 },
+        vision,
+        noVisionHint: "this gateway prepares no images for functions",
+      })
+    );
     const run = new ChatRun(plan, {
       binding,
       clientSignal: signal ?? new AbortController().signal,

@@ -140,7 +140,11 @@ describe("FunctionModel options", () => {
   it("refuses a tool choice the tools cannot satisfy, before anything reaches the runtime", async () => {
     const binding = new FakeBinding();
     const messages = [{ role: "user" as const, content: "x" }];
-    await expect(model(binding).chat({ messages, toolChoice: "required" })).rejects.toThrow(/needs tools/);
+    await expect(model(binding).chat({ messages, toolChoice: "required" })).rejects.toMatchObject({
+      status: 400,
+      param: "toolChoice",
+      message: expect.stringMatching(/^toolChoice: .*needs tools/),
+    });
     await expect(model(binding).chat({ messages, tools, toolChoice: { name: "div" } })).rejects.toThrow(
       /"div", which is not among the tools \(add, mul\)/,
     );
