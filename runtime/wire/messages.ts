@@ -116,15 +116,17 @@ export interface DeltasMessage {
 
 /** Why a request failed, from the engine to the HTTP answer (the gateway's RuntimeError carries the same codes and
  * maps each to a status). "unavailable" is the gateway's own: no runtime is connected. */
-export type ErrorCode =
-  | "invalid_request"
-  | "context_overflow"
-  | "does_not_fit"
-  | "duplicate_request"
-  | "draining"
-  | "overloaded"
-  | "internal"
-  | "unavailable";
+export const ERROR_CODES = [
+  "invalid_request",
+  "context_overflow",
+  "does_not_fit",
+  "duplicate_request",
+  "draining",
+  "overloaded",
+  "internal",
+  "unavailable",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorMessage {
   type: "error";

@@ -3,6 +3,7 @@
 // schemas check shapes and types; values (token ids in the vocabulary, sampling ranges, budgets) are the engine's
 // and the sampler's to check, since only they know the model, and their messages name the field too.
 import * as v from "valibot";
+import { ERROR_CODES } from "./messages.ts";
 import type {
   AbortMessage,
   ClientMessage,
@@ -99,16 +100,7 @@ export const deltasSchema = obj({
 export const errorSchema = obj({
   type: v.literal("error"),
   id: v.nullable(str),
-  code: v.picklist([
-    "invalid_request",
-    "context_overflow",
-    "does_not_fit",
-    "duplicate_request",
-    "draining",
-    "overloaded",
-    "internal",
-    "unavailable",
-  ]),
+  code: v.picklist(ERROR_CODES),
   message: str,
 }, "an error message");
 

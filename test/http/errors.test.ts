@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { RuntimeError } from "../../functions/sdk/binding.ts";
+import { ERROR_CODES } from "../../runtime/wire/messages.ts";
 import type { GatewayEnv } from "../../functions/http/env.ts";
 import { HttpError, issuePath, toHttpError } from "../../functions/http/errors.ts";
 import { errorHandler } from "../../edge/middleware/error-handler.ts";
@@ -61,12 +62,17 @@ describe("error handler", () => {
   const runtimeCases: Array<[RuntimeError["code"], number, string | null]> = [
     ["invalid_request", 400, null],
     ["context_overflow", 400, null],
+    ["duplicate_request", 400, null],
     ["does_not_fit", 413, null],
     ["overloaded", 429, "1"],
     ["draining", 503, "1"],
     ["unavailable", 503, "1"],
     ["internal", 500, null],
   ];
+  it("every code of the wire's one vocabulary (engine → runtime → gateway) has its HTTP answer here", () => {
+    expect(runtimeCases.map(([code]) => code).sort()).toEqual([...ERROR_CODES].sort());
+  });
+
   for (const [code, status, retry] of runtimeCases) {
     it(`RuntimeError ${code} → ${status}`, async () => {
       const { app } = appThrowing(new RuntimeError(code, `runtime says ${code}`));
