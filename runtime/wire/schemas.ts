@@ -35,9 +35,9 @@ export const generateSchema = obj({
   images: v.optional(
     v.array(
       obj({
-        width: int("an integer"),
-        height: int("an integer"),
-        byteOffset: int("an integer"),
+        width: v.pipe(int("a positive integer"), v.minValue(1, (i) => `must be a positive integer, ${got(i)}`)),
+        height: v.pipe(int("a positive integer"), v.minValue(1, (i) => `must be a positive integer, ${got(i)}`)),
+        byteOffset: v.pipe(int("an integer ≥ 0"), v.minValue(0, (i) => `must be an integer ≥ 0, ${got(i)}`)),
         hash: str,
       }, "an image {width, height, byteOffset, hash}"),
       (i) => `must be an array of images, ${got(i)}`,

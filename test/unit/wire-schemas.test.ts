@@ -42,6 +42,10 @@ describe("gateway → runtime frames", () => {
     expect(
       refusal({ type: "generate", id: "4", promptIds: [1], toolCalls: { tools: [{}], parallel: true } })?.message,
     ).toMatch(/^toolCalls\.tools\[0\]\.name must be/);
+    const image = { width: 0, height: 28, byteOffset: 0, hash: "h" };
+    expect(refusal({ type: "generate", id: "6", promptIds: [1], images: [image] })?.message).toMatch(
+      /^images\[0\]\.width must be a positive integer, got 0/,
+    );
     expect(refusal({ type: "frobnicate", id: "5" })).toEqual({
       message: expect.stringMatching(/unknown message type "frobnicate"/),
       id: "5",
