@@ -61,6 +61,10 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
   int32_t status = check_batch(query_starts, context_lens, block_tables, num_seqs, num_tokens, block_size,
                                max_blocks_per_seq, num_blocks);
   if (status != GUST_OK) return status;
+  if (gust_attention_tiled_fits(num_heads, num_kv_heads, head_dim))
+    return gust_attention_tiled((float *)out_f32, (const float *)q_f32, k_cache, v_cache, GUST_DTYPE_F32, 1.0f, 1.0f,
+                                query_starts, context_lens, block_tables, num_seqs, num_heads, num_kv_heads, head_dim,
+                                block_size, max_blocks_per_seq, scale);
 
   int32_t *row_seq = (int32_t *)malloc(sizeof(int32_t) * (size_t)(num_tokens > 0 ? num_tokens : 1));
   if (!row_seq) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_attention: no memory");

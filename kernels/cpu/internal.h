@@ -43,6 +43,19 @@ static inline float gust_f16_to_f32(uint16_t h) {
   return f;
 }
 
+/* The flash-style AVX2 attention (attention_tiled.c): whether it serves these shapes on this processor, and the
+ * kernel itself, called by gust_attention after it validated the batch. */
+int gust_attention_tiled_fits(int32_t num_heads, int32_t num_kv_heads, int32_t head_dim);
+int32_t gust_attention_tiled(float *out, const float *q, const void *k_cache, const void *v_cache, int32_t kv_dtype,
+                             float k_scale, float v_scale, const int32_t *query_starts, const int32_t *context_lens,
+                             const int32_t *block_tables, int32_t num_seqs, int32_t num_heads, int32_t num_kv_heads,
+                             int32_t head_dim, int32_t block_size, int32_t max_blocks_per_seq, float scale);
+
+/* The register-blocked AVX2 GEMM (gemm.c) for many tokens; FP8 weights quantise x by act_scale while packing.
+ * y = ((acc · m0) · m1) · m2 as in linear.c. */
+int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T, int32_t N, int32_t K,
+                       float act_scale, float m0, float m1, float m2);
+
 extern float gust_e4m3_table[256]; /* value of each float8_e4m3fn code, filled by gust_fp8_init */
 void gust_fp8_init(void);
 uint8_t gust_f32_to_e4m3(float x); /* saturating, round to nearest even */

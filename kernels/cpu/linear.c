@@ -17,6 +17,7 @@
 #endif
 
 #define ROWS_PER_TASK 16
+#define GEMM_MIN_TOKENS 8 /* below this the row-dot path's per-row reuse is enough and packing would cost more */
 
 /* ---- portable twin: the specification of the fast path ---------------------------------------- */
 static void linear_portable(float *y, const float *x, const void *w, int32_t dtype, int32_t T, int32_t N, int32_t K,
@@ -161,6 +162,23 @@ AVX512 static void gemv_e4m3_avx512(float *y, const float *x, const uint8_t *w, 
 }
 #endif
 
+/* FP8 activations as e4m3 values (x / act_scale, saturated, round to nearest even), in parallel, into a
+ * buffer the calling thread keeps between calls. NULL when memory runs out. */
+static const float *quantize_activations(const float *x, size_t count, float act_scale) {
+  static _Thread_local float *buffer = NULL;
+  static _Thread_local size_t capacity = 0;
+  if (capacity < count) {
+    free(buffer);
+    buffer = (float *)malloc(sizeof(float) * count);
+    capacity = buffer ? count : 0;
+    if (!buffer) return NULL;
+  }
+  float *out = buffer;
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (size_t i = 0; i < count; i++) out[i] = gust_e4m3_table[gust_f32_to_e4m3(x[i] / act_scale)];
+  return out;
+}
+
 int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dtype, int32_t num_tokens, int32_t n_out,
                     int32_t k_in, float act_scale, float weight_scale) {
   GUST_REQUIRE(y_f32 && x_f32 && w, "gust_linear: NULL pointer");
@@ -172,17 +190,22 @@ int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dty
   const float *x = (const float *)x_f32;
   float *y = (float *)y_f32;
   float m0 = 1.0f, m1 = weight_scale, m2 = 1.0f;
-  float *quantized = NULL;
-  if (w_dtype == GUST_DTYPE_F8_E4M3) {
+  int fp8 = w_dtype == GUST_DTYPE_F8_E4M3;
+  if (fp8) {
     GUST_REQUIRE(act_scale > 0.0f && isfinite(act_scale),
                  "gust_linear: FP8 weights need a positive static activation scale, got %g", (double)act_scale);
-    size_t count = (size_t)num_tokens * k_in;
-    quantized = (float *)malloc(sizeof(float) * count);
-    if (!quantized) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to quantize activations");
-    for (size_t i = 0; i < count; i++) quantized[i] = gust_e4m3_table[gust_f32_to_e4m3(x[i] / act_scale)];
-    x = quantized;
     m1 = act_scale;
     m2 = weight_scale;
+  }
+#if defined(__x86_64__)
+  /* many tokens: the GEMM quantises FP8 activations while packing them */
+  if (gust_has_avx2 && num_tokens >= GEMM_MIN_TOKENS)
+    return gust_gemm_avx2(y, x, (const uint8_t *)w, w_dtype, num_tokens, n_out, k_in, act_scale, fp8 ? 256.0f : 1.0f,
+                          m1, m2);
+#endif
+  if (fp8) {
+    x = quantize_activations(x, (size_t)num_tokens * k_in, act_scale);
+    if (!x) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to quantize activations");
   }
 #if defined(__x86_64__)
   if (gust_has_avx2) {
@@ -196,11 +219,9 @@ int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dty
         else linear_avx2_e4m3(y, x, wb, w_dtype, num_tokens, n_out, k_in, 256.0f, m1, m2);
         break;
     }
-    free(quantized);
     return GUST_OK;
   }
 #endif
   linear_portable(y, x, w, w_dtype, num_tokens, n_out, k_in, m0, m1, m2);
-  free(quantized);
   return GUST_OK;
 }

@@ -2,7 +2,17 @@
 // held conversations that tools/gust-mini/train_mini.py wrote (held.json: transformers, CPU, fp32 math on the bf16
 // weights, eager attention), and speculative decoding with the shipped EAGLE draft gives the same ids.
 // Runs when models/gust-mini/ exists (or GUST_MINI_DIR names a folder made by tools/gust-mini/ship.py).
-import { existsSync, readFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDraft, type LoadedDraft } from "../../runtime/eagle/load-draft.ts";
@@ -34,24 +44,55 @@ if (!present) {
     `test/gust-mini/held.test.ts skipped: ${DIR} does not exist (gust-mini is not trained yet: issue 10, tools/gust-mini/DEVICE.md)`,
   );
 }
+/** Context and YaRN factor of the config transformers ran held.json with (the shipped one is extended to 64k). */
+const TRAINED_CONTEXT = 4096, TRAINED_FACTOR = 4;
+
+/** A copy of DIR (links to its files) whose config and draft params state the trained context again. */
+function trainedContextDir(): string {
+  const copy = mkdtempSync(join(tmpdir(), "gust-mini-trained-"));
+  const link = (from: string, to: string, skip: string) => {
+    mkdirSync(to, { recursive: true });
+    for (const f of readdirSync(from)) if (f !== skip && f !== "draft") symlinkSync(join(from, f), join(to, f));
+  };
+  link(DIR, copy, "config.json");
+  link(join(DIR, "draft"), join(copy, "draft"), "params.json");
+  const config = JSON.parse(readFileSync(join(DIR, "config.json"), "utf8"));
+  Object.assign(config.text_config, { max_position_embeddings: TRAINED_CONTEXT });
+  Object.assign(config.text_config.rope_parameters, {
+    max_position_embeddings: TRAINED_CONTEXT,
+    factor: TRAINED_FACTOR,
+  });
+  writeFileSync(join(copy, "config.json"), JSON.stringify(config));
+  const params = JSON.parse(readFileSync(join(DIR, "draft", "params.json"), "utf8"));
+  Object.assign(params, { max_seq_len: TRAINED_CONTEXT, max_position_embeddings: TRAINED_CONTEXT });
+  params.yarn.factor = TRAINED_FACTOR;
+  writeFileSync(join(copy, "draft", "params.json"), JSON.stringify(params));
+  return copy;
+}
+
 const held: HeldEntry[] = present ? JSON.parse(readFileSync(join(DIR, "held.json"), "utf8")).entries : [];
 /** A divergence at a step whose top-2 logit gap (in transformers) is below this is a tie, not an error. */
 const TIE = 2e-3;
 const K = 3;
 
 describe.skipIf(!present)(`gust-mini (${DIR}) reproduces transformers' greedy answers on the CPU`, () => {
-  let tok: Tokenizer, model: LoadedModel, vision: LoadedVision | null, draft: LoadedDraft;
+  let tok: Tokenizer, model: LoadedModel, vision: LoadedVision | null, draft: LoadedDraft, trained: string;
   const plain = new Map<string, number[]>();
   beforeAll(async () => {
-    tok = await loadTokenizer(DIR);
-    model = loadModel(DIR, backend);
+    // held.json was made at the trained context (YaRN factor 4); the shipped 64k config (factor 64) changes the
+    // rotary frequencies, so the comparison with transformers runs at the trained one
+    trained = trainedContextDir();
+    tok = await loadTokenizer(trained);
+    model = loadModel(trained, backend);
+    expect(model.config.text.rope.factor).toBe(TRAINED_FACTOR);
     vision = openVision(model.config, backend);
-    draft = loadDraft(join(DIR, "draft"), backend, model);
+    draft = loadDraft(join(trained, "draft"), backend, model);
   });
   afterAll(() => {
     draft?.dispose();
     vision?.dispose();
     model?.dispose();
+    if (trained) rmSync(trained, { recursive: true, force: true });
   });
 
   function images(e: HeldEntry): ImageFeatures | undefined {

@@ -22,6 +22,11 @@ const paths = backend.vectorized ? [3, 1, 0] : [0];
 
 afterAll(() => backend.useVectorKernels(true));
 
+// [tokens, outputs, inputs]: decode and row-dot shapes, then GEMM shapes (8+ tokens) whose tokens, rows and
+// inputs cross its 16-token tiles, 48-row tasks and 256-input blocks
+const LINEAR_SHAPES = [[1, 7, 5], [1, 33, 67], [1, 5, 200], [3, 17, 40], [5, 9, 129], [8, 31, 16], [2, 1, 300]]
+  .concat([[9, 50, 300], [17, 97, 513], [40, 7, 8], [33, 49, 37], [16, 48, 256]]);
+
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, abs: number, rel: number, what: string) {
   const c = closeness(got, want, abs, rel);
   expect(c.ok, `${what}: ${explain(c)}`).toBe(true);
@@ -33,7 +38,7 @@ describe.each(paths)("CPU kernels (feature mask %i)", (mask) => {
 
   it.each(["f32", "f16", "bf16", "fp8"] as WeightKind[])("linear with %s weights matches the TS loop", (kind) => {
     backend.useCpuFeatures(mask);
-    for (const [T, N, K] of [[1, 7, 5], [1, 33, 67], [1, 5, 200], [3, 17, 40], [5, 9, 129], [8, 31, 16], [2, 1, 300]]) {
+    for (const [T, N, K] of LINEAR_SHAPES) {
       const x = randomF32(rng, T * K, 2);
       const wBytes = randomWeights(rng, kind, N * K);
       const actScale = kind === "fp8" ? 0.013 : 0, weightScale = kind === "fp8" ? 0.5 : 1.5;
@@ -66,15 +71,19 @@ describe.each(paths)("CPU kernels (feature mask %i)", (mask) => {
     }
   });
 
-  it("rmsnorm with a bf16 weight matches", () => {
+  // the vector path sums squares in f32, the portable twin in double: both within 1e-6 of the reference
+  it.each(["bf16", "f16", "f32"] as WeightKind[])("rmsnorm with a %s weight matches", (kind) => {
     backend.useCpuFeatures(mask);
-    const T = 3, C = 37, x = randomF32(rng, T * C, 3), w = randomWeights(rng, "bf16", C);
-    using xb = backend.fromHost(x);
-    using wb = backend.fromHost(w);
-    using yb = backend.alloc(T * C * 4);
-    backend.rmsnorm(yb, xb, { buffer: wb, dtype: DType.BF16, actScale: 0, weightScale: 1 }, T, C, 1e-5);
-    const wv = Array.from({ length: C }, (_, c) => weightValue(w, "bf16", c));
-    expectClose(backend.download(yb, new Float32Array(T * C)), rmsnormRef(x, wv, T, C, 1e-5), 1e-6, 1e-6, "rmsnorm");
+    for (const [T, C] of [[3, 37], [2, 4099]]) {
+      const x = randomF32(rng, T * C, 3), w = randomWeights(rng, kind, C);
+      using xb = backend.fromHost(x);
+      using wb = backend.fromHost(w);
+      using yb = backend.alloc(T * C * 4);
+      backend.rmsnorm(yb, xb, { buffer: wb, dtype: dtypeOf[kind], actScale: 0, weightScale: 1 }, T, C, 1e-5);
+      const wv = Array.from({ length: C }, (_, c) => weightValue(w, kind, c));
+      const want = rmsnormRef(x, wv, T, C, 1e-5);
+      expectClose(backend.download(yb, new Float32Array(T * C)), want, 1e-6, 1e-6, `rmsnorm ${kind} ${T}×${C}`);
+    }
   });
 
   it("rope and the llama-4 query scale match", () => {
