@@ -94,7 +94,13 @@ const cases: Array<[string, Case]> = [
     blockSize: 16,
     seqs: [[9, 150], [1, 65]],
   }],
-  ["no grouping, head 8, odd block size", { heads: 3, kvHeads: 3, headDim: 8, blockSize: 5, seqs: [[23, 23], [2, 97]] }],
+  ["no grouping, head 8, odd block size", {
+    heads: 3,
+    kvHeads: 3,
+    headDim: 8,
+    blockSize: 5,
+    seqs: [[23, 23], [2, 97]],
+  }],
   ["group 3, head 40", { heads: 6, kvHeads: 2, headDim: 40, blockSize: 7, seqs: [[30, 129], [64, 64]] }],
 ];
 
