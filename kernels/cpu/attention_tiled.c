@@ -24,25 +24,30 @@
 #define KEYS 64
 #define QUERIES 64
 
-/* e^x for x ≤ 0 (scores minus the running max): 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, degree-6
- * polynomial (Cephes' expf coefficients, relative error ~1e-7); below −87 the result is flushed to 0. */
+/* e^x in double on 4 lanes: 2^n · e^r with r = x − n·ln2 (ln2 split in two parts), Taylor to r^10
+ * (|r| ≤ 0.35: truncation < 1e-11 relative), so rounding to f32 gives expf's correctly rounded value in all
+ * but rare ties. f32 arithmetic here (~1 ulp) flips FP8 activation roundings downstream and the goldens with them. */
+AVX2 static inline __m256d exp4(__m256d x) {
+  __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
+  r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+  __m256d p = _mm256_set1_pd(1.0 / 3628800.0);
+  static const double inverse_factorials[] = {1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
+                                              1.0 / 24.0,     1.0 / 6.0,     0.5,          1.0,         1.0};
+  for (int i = 0; i < 10; i++) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(inverse_factorials[i]));
+  __m256i e = _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023)),
+                                52);
+  return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
+}
+
+/* e^x for x ≤ 0 (scores minus the running max) on 8 f32 lanes; below −87 the result is 0. */
 AVX2 static inline __m256 exp_nonpositive(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.0f);
-  __m256 keep = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
-  x = _mm256_max_ps(x, lo);
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+  __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  __m128 lo = _mm256_cvtpd_ps(exp4(_mm256_cvtps_pd(_mm256_castps256_ps128(x))));
+  __m128 hi = _mm256_cvtpd_ps(exp4(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))));
+  return _mm256_and_ps(_mm256_set_m128(hi, lo), keep);
 }
 
 AVX2 static inline float hmax8(__m256 v) {
@@ -184,8 +189,9 @@ AVX2 static void accumulate_1(const float *p, const float *vt, float *o, int32_t
 /* Online softmax over one tile for query m whose first `valid` keys are visible: s[m] becomes probabilities
  * relative to the new running max, and o[m], l[m] are rescaled to it. */
 AVX2 static void softmax_tile(float *s, float *o, float *run_max, float *run_sum, int32_t m, int32_t valid,
-                              int32_t D) {
+                              int32_t D, float scale) {
   float *sm = s + (size_t)m * KEYS;
+  for (int32_t j = 0; j < valid; j += 8) _mm256_storeu_ps(sm + j, _mm256_mul_ps(_mm256_loadu_ps(sm + j), _mm256_set1_ps(scale)));
   const __m256 lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), neg = _mm256_set1_ps(-FLT_MAX);
   __m256 vmax = neg;
   for (int32_t j = 0; j < valid; j += 8) {
@@ -224,7 +230,7 @@ AVX2 static void attend_item(float *out, const float *q, const KvSource *src, in
   float *row = run_sum + QUERIES;
   for (int32_t m = 0; m < M; m++) {
     const float *qv = q + ((size_t)(first_row + m / group) * num_heads + kv_head * group + m % group) * D;
-    for (int32_t d = 0; d < D; d++) qs[(size_t)m * D + d] = qv[d] * scale;
+    for (int32_t d = 0; d < D; d++) qs[(size_t)m * D + d] = qv[d];
     memset(o + (size_t)m * D, 0, sizeof(float) * (size_t)D);
     run_max[m] = -FLT_MAX;
     run_sum[m] = 0.0f;
@@ -242,7 +248,7 @@ AVX2 static void attend_item(float *out, const float *q, const KvSource *src, in
       int32_t valid = first_position + m / group - p0 + 1;
       valid = valid > n ? n : valid;
       if (valid > most) most = valid;
-      if (valid > 0) softmax_tile(s, o, run_max, run_sum, m, valid, D);
+      if (valid > 0) softmax_tile(s, o, run_max, run_sum, m, valid, D, scale);
       else memset(s + (size_t)m * KEYS, 0, sizeof(float) * KEYS); /* this row sees none of the tile */
     }
     for (m = 0; m + 2 <= M; m += 2) accumulate_2(s, vt, o, m, most, D);

@@ -101,6 +101,13 @@ const cases: Array<[string, Case]> = [
     blockSize: 5,
     seqs: [[23, 23], [2, 97]],
   }],
+  ["tiny fixture shape: group 2, head 16", {
+    heads: 4,
+    kvHeads: 2,
+    headDim: 16,
+    blockSize: 16,
+    seqs: [[64, 64], [1, 65], [7, 71]],
+  }],
   ["group 3, head 40", { heads: 6, kvHeads: 2, headDim: 40, blockSize: 7, seqs: [[30, 129], [64, 64]] }],
 ];
 
