@@ -8,6 +8,10 @@ import { parseArgs } from "node:util";
 import { runOnce } from "../../runtime/engine/run-once.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
 import { encodeChat, loadTokenizer } from "../../runtime/text/index.ts";
+import { decodeImageSource } from "../../runtime/text/chat/image-size.ts";
+import { openVision } from "../../runtime/vision/open-vision.ts";
+import { decodePng } from "../../runtime/vision/png.ts";
+import type { ImageFeatures } from "../../runtime/model/image-prefill.ts";
 import { backend } from "../../test/helpers/engine.ts";
 import { repoRoot } from "../../test/helpers/fixtures.ts";
 
@@ -47,24 +51,33 @@ const model = loaded.model;
 const thinkIds = { think: tok.controlId("[THINK]"), endThink: tok.controlId("[/THINK]") };
 console.log(`model ${dir}: context ${model.maxPositions}, rope ${JSON.stringify(loaded.config.text.rope)}`);
 
-function greedy(promptIds: number[], maxTokens: number): number[] {
-  const [s] = runOnce(backend, model, thinkIds, { promptIds, maxTokens, sampling: { temperature: 0 } });
+const vision = openVision(loaded.config, backend);
+
+function greedy(promptIds: number[], maxTokens: number, images?: ImageFeatures): number[] {
+  const [s] = runOnce(backend, model, thinkIds, { promptIds, maxTokens, sampling: { temperature: 0 }, images });
   return s.tokens.map((t) => t.token);
 }
 
 if (values.held) {
   const held = JSON.parse(readFileSync(join(dir, "held.json"), "utf8")).entries as Array<
-    { name: string; prompt_ids: number[]; greedy_ids: number[] | null; images: unknown[] }
+    { name: string; prompt_ids: number[]; greedy_ids: number[] | null; request: { messages: { content: unknown }[] } }
   >;
   let same = 0, total = 0;
   for (const e of held) {
-    if (e.greedy_ids === null || e.images.length > 0) continue;
-    const got = greedy(e.prompt_ids, e.greedy_ids.length);
+    if (e.greedy_ids === null) continue;
+    const urls = e.request.messages.flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+      .filter((c) => c.type === "image_url").map((c) => c.image_url.url as string);
+    let images: ImageFeatures | undefined;
+    if (urls.length > 0 && vision) {
+      const out = vision.model.encode(urls.map((u) => decodePng(decodeImageSource(u)!)));
+      images = { values: out.features, hidden: out.hidden, imageTokenId: vision.config.imageTokenId };
+    }
+    const got = greedy(e.prompt_ids, e.greedy_ids.length, images);
     total++;
     if (got.join() === e.greedy_ids.join()) same++;
     else console.log(`held ${e.name}: differs: ${JSON.stringify(tok.decode(got, "show"))}`);
   }
-  console.log(`held text conversations answered as transformers did: ${same}/${total}`);
+  console.log(`held conversations answered as transformers did: ${same}/${total}`);
 }
 
 const trials = Number(values.trials);
@@ -94,4 +107,5 @@ for (const distance of values.distances!.split(",").map(Number)) {
       `(${seconds.toFixed(1)} s)`,
   );
 }
+vision?.dispose();
 loaded.dispose();

@@ -1,6 +1,6 @@
 // Reads Mistral's native params.json into a TextConfig, following vLLM's params.json → HF conversion
 // (yarn.beta → beta_fast, yarn.alpha → beta_slow, no mscale key so the attention factor is
-// get_mscale(factor), unless yarn.apply_scale is false, which forces 1).
+// get_mscale(factor), unless yarn.apply_scale is false, which forces 1, or yarn.attention_factor gives it).
 import { FieldReader, type Json } from "./fields.ts";
 import { checkTextConfig, type ModelConfig, type TextConfig, yarnMscale } from "./text-config.ts";
 
@@ -67,7 +67,12 @@ export function parseNativeParams(p: Json, dir: string, source: string): ModelCo
       originalMaxPositions: r.positiveInt(yarn, "yarn.original_max_position_embeddings"),
       betaFast: r.number(yarn, "yarn.beta", { fallback: 32 }) || 32,
       betaSlow: r.number(yarn, "yarn.alpha", { fallback: 1 }) || 1,
-      attentionFactor: applyScale ? yarnMscale(factor) : 1,
+      // yarn.attention_factor (gust's spelling of transformers' rope_parameters.attention_factor) overrides both
+      attentionFactor: yarn.attention_factor !== undefined
+        ? r.number(yarn, "yarn.attention_factor", { positive: true })
+        : applyScale
+        ? yarnMscale(factor)
+        : 1,
       truncate: true,
     };
   }

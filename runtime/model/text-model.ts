@@ -205,6 +205,8 @@ export class TextModel {
   #finalHidden(h: DeviceBuffer, rows: Int32Array, numTokens: number): Float32Array {
     const c = this.config, b = this.backend, ws = this.#ws;
     const out = new Float32Array(rows.length * c.hiddenSize);
+    // a prefill chunk that is not a prompt's last samples no rows, so the row buffers may not exist yet
+    if (ws.rowCapacity === 0) ws.ensure(numTokens, Math.min(rows.length, 64));
     for (let start = 0; start < rows.length; start += ws.rowCapacity) {
       const part = rows.subarray(start, Math.min(rows.length, start + ws.rowCapacity));
       b.upload(ws.rowIndex, part);

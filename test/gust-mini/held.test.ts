@@ -62,10 +62,12 @@ function trainedContextDir(): string {
     max_position_embeddings: TRAINED_CONTEXT,
     factor: TRAINED_FACTOR,
   });
+  delete config.text_config.rope_parameters.attention_factor; // trained with YaRN's own, get_mscale(4)
   writeFileSync(join(copy, "config.json"), JSON.stringify(config));
   const params = JSON.parse(readFileSync(join(DIR, "draft", "params.json"), "utf8"));
   Object.assign(params, { max_seq_len: TRAINED_CONTEXT, max_position_embeddings: TRAINED_CONTEXT });
   params.yarn.factor = TRAINED_FACTOR;
+  delete params.yarn.attention_factor;
   writeFileSync(join(copy, "draft", "params.json"), JSON.stringify(params));
   return copy;
 }

@@ -68,6 +68,12 @@ describe("YaRN for Mistral Medium 3.5", () => {
     expect(parseNativeParams(p, "/m", "params.json").text.rope.attentionFactor).toBe(1);
   });
 
+  it("yarn.attention_factor gives the attention factor, as rope_parameters.attention_factor does", () => {
+    const p = structuredClone(mediumParams) as typeof mediumParams & { yarn: { attention_factor?: number } };
+    p.yarn.attention_factor = 1.1386;
+    expect(parseNativeParams(p, "/m", "params.json").text.rope.attentionFactor).toBe(1.1386);
+  });
+
   it("cos/sin tables carry the attention factor", () => {
     const t = buildRopeTables(hf.rope, 128, 3);
     expect(t.cos[0]).toBeCloseTo(1.4158883, 6);
