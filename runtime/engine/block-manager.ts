@@ -7,7 +7,7 @@
 //
 // Prefix cache: each full, computed block is registered under its chained content hash in the BlockPool
 // (refcounts, free queue in eviction order, keyed cache).
-import { type BlockHash, hashBlock } from "./block-hash.ts";
+import { type BlockHash, hashBlock } from "../wire/block-hash.ts";
 import { BlockPool } from "./block-pool.ts";
 import type { Sequence } from "./sequence.ts";
 

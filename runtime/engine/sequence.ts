@@ -3,7 +3,7 @@
 import type { ImageFeatures } from "../model/image-prefill.ts";
 import type { TokenSampler } from "../sampling/token-sampler.ts";
 import type { ReasoningBudget } from "./reasoning-budget.ts";
-import type { BlockHash } from "./block-hash.ts";
+import type { BlockHash } from "../wire/block-hash.ts";
 import type { GeneratedToken, TokenLogprob } from "../wire/types.ts";
 
 export type SequenceStatus = "waiting" | "running" | "finished" | "aborted";
