@@ -8,6 +8,7 @@ import type {
   GeneratedToken,
   GenerateMessage,
   ImageSettings,
+  RuntimeLimits,
   RuntimeStats,
   SamplingParams,
   Usage,
@@ -25,13 +26,7 @@ export interface ModelInfo {
   tokenizer: Tokenizer;
   image: ImageSettings | null;
   hasVision: boolean;
-  limits: {
-    maxNumSeqs: number;
-    maxBatchedTokens: number;
-    numBlocks: number;
-    blockSize: number;
-    maxImagesPerRequest: number;
-  };
+  limits: RuntimeLimits;
 }
 
 export interface ImageInput {

@@ -12,6 +12,15 @@ export interface ImageSettings {
   maxImageSize: number;
 }
 
+/** What the runtime serves at most, said in its hello. */
+export interface RuntimeLimits {
+  maxNumSeqs: number;
+  maxBatchedTokens: number;
+  numBlocks: number;
+  blockSize: number;
+  maxImagesPerRequest: number;
+}
+
 /** runtime → gateway, first frame on every connection; the binary attachment holds the tokenizer files. */
 export interface HelloMessage {
   type: "hello";
@@ -26,13 +35,7 @@ export interface HelloMessage {
     eosId: number;
     hasVision: boolean;
   };
-  limits: {
-    maxNumSeqs: number;
-    maxBatchedTokens: number;
-    numBlocks: number;
-    blockSize: number;
-    maxImagesPerRequest: number;
-  };
+  limits: RuntimeLimits;
   /** Tokenizer files (tekken.json, or tokenizer.json with tokenizer_config.json and config.json), packed
    *  one after another in the attachment; the gateway rebuilds the tokenizer with runtime/text's loader. */
   tokenizer: { files: { name: string; byteOffset: number; byteLength: number }[] };
