@@ -99,6 +99,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
   const chat: ChatRouteOptions = {
     limits: {
       defaultMaxTokens: limits.defaultMaxTokens,
+      defaultTemperature: limits.defaultTemperature,
       maxMaxTokens: limits.maxMaxTokens,
       maxN: limits.maxN,
       modelAliases: o.modelAliases,

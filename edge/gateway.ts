@@ -35,6 +35,8 @@ export interface GatewayConfig {
   servedModelNames?: string[];
   /** Which image URLs are fetched (--image-urls, --image-url-allow). Default: public hosts. */
   imageUrls?: ImageUrlSettings;
+  /** temperature for requests that give none (--default-temperature); absent: the runtime's. */
+  defaultTemperature?: number;
 }
 
 /** Starts serving `app`; returns its URL and a stop function (see serveOnBun in ./bun.ts, serveOnDeno in ./deno.ts). */
@@ -85,6 +87,9 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   await registry.restore();
   const app = createApp({
     ...cfg.app,
+    ...(cfg.defaultTemperature !== undefined
+      ? { limits: { ...cfg.app?.limits, defaultTemperature: cfg.defaultTemperature } }
+      : {}),
     binding: () => link.binding,
     apiKeys: cfg.apiKeys,
     vision: visionHook(link, cfg.imageUrls ?? DEFAULT_IMAGE_URLS),
@@ -93,8 +98,14 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   loop = app.loopLag;
   const loopback = isLoopback(listenHostname(app.localOnly, cfg.hostname));
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, loopback }) as never);
-  const { defaultMaxTokens, maxMaxTokens, maxN } = app.gatewayOptions.limits;
-  const limits = { defaultMaxTokens, maxMaxTokens, maxN, modelAliases: app.gatewayOptions.modelAliases };
+  const { defaultMaxTokens, defaultTemperature, maxMaxTokens, maxN } = app.gatewayOptions.limits;
+  const limits = {
+    defaultMaxTokens,
+    defaultTemperature,
+    maxMaxTokens,
+    maxN,
+    modelAliases: app.gatewayOptions.modelAliases,
+  };
   const prepareImages = functionImagePreparer(() => link.binding!.info);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {
     const binding = link.binding;

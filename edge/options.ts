@@ -36,6 +36,9 @@ export interface GatewayLimits {
   /** Deadline of a model request, streaming included. Default 600 000 ms (10 min). */
   requestTimeoutMs?: number;
   /** max_tokens when a request gives none; null = what the context leaves. Default null. */
+  /** temperature when a request gives none (vLLM's generation-config defaults); null = the runtime's (1). Default
+   * null. Agents that send no temperature (Codex, Claude Code) get this one. */
+  defaultTemperature?: number | null;
   defaultMaxTokens?: number | null;
   /** Largest max_tokens a request may ask for; null = the context decides. Default null. */
   maxMaxTokens?: number | null;
@@ -90,6 +93,7 @@ export const DEFAULT_LIMITS: Required<GatewayLimits> = {
   retryAfterSeconds: 1,
   requestTimeoutMs: 600_000,
   defaultMaxTokens: null,
+  defaultTemperature: null,
   maxMaxTokens: null,
   maxN: 8,
 };
@@ -131,6 +135,10 @@ export function resolveOptions(o: GatewayOptions): ResolvedGatewayOptions {
   positiveInt("maxQueue", limits.maxQueue, true);
   positiveInt("retryAfterSeconds", limits.retryAfterSeconds, true);
   for (const k of ["defaultMaxTokens", "maxMaxTokens"] as const) if (limits[k] !== null) positiveInt(k, limits[k]!);
+  const t = limits.defaultTemperature;
+  if (t !== null && !(typeof t === "number" && Number.isFinite(t) && t >= 0)) {
+    throw new TypeError(`gateway limit defaultTemperature must be a number ≥ 0 or null, got ${String(t)}`);
+  }
   const keepAliveMs = o.keepAliveMs ?? 5000;
   positiveInt("keepAliveMs", keepAliveMs);
   for (const [name, keys] of Object.entries(o.functionKeys ?? {})) {

@@ -9,11 +9,12 @@ import { IMAGE_URL_MODES, type ImageUrlMode, type ImageUrlSettings } from "../vi
 
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--served-model-name NAME]...
-           [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
+           [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--default-temperature T]
   --served-model-name  more names the model answers to in \`model\` (besides the runtime's), listed by /v1/models
   --image-urls         public (default): fetch http(s) image URLs whose every address is public; allowlist: only
                        the --image-url-allow hosts; off: inline images only
-  --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443`;
+  --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
+  --default-temperature  temperature for requests that send none (default: the runtime's, 1)`;
 
 export function parseServeArgs(argv: string[]) {
   let values;
@@ -30,6 +31,7 @@ export function parseServeArgs(argv: string[]) {
         "served-model-name": { type: "string", multiple: true },
         "image-urls": { type: "string" },
         "image-url-allow": { type: "string", multiple: true },
+        "default-temperature": { type: "string" },
       },
       strict: true,
     }));
@@ -53,7 +55,18 @@ export function parseServeArgs(argv: string[]) {
     stateDir: values["state-dir"] ?? joinPath(homedir(), ".gust/functions"),
     servedModelNames: checkNames(values["served-model-name"] ?? []),
     imageUrls: parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []),
+    ...parseDefaultTemperature(values["default-temperature"]),
   };
+}
+
+/** --default-temperature: a number ≥ 0 (0 = greedy). */
+export function parseDefaultTemperature(text: string | undefined): { defaultTemperature?: number } {
+  if (text === undefined) return {};
+  const t = Number(text);
+  if (text.trim() === "" || !Number.isFinite(t) || t < 0) {
+    throw new UsageError(`--default-temperature must be a number ≥ 0 (0 = greedy), got "${text}"`);
+  }
+  return { defaultTemperature: t };
 }
 
 function checkNames(names: string[]): string[] {

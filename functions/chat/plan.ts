@@ -18,6 +18,8 @@ import { MISTRAL_SAFE_PROMPT } from "./params.ts";
 export interface ChatLimits {
   /** max_tokens when the request gives none; null = all the room the context leaves. */
   defaultMaxTokens: number | null;
+  /** temperature when the request gives none; null or absent = the runtime's default. */
+  defaultTemperature?: number | null;
   /** Largest max_tokens a request may ask for; null = the context decides. */
   maxMaxTokens: number | null;
   /** Largest n. */
@@ -203,7 +205,7 @@ export function planChat(input: PlanInput): ChatPlan {
     logitBias[callId] = -100;
   }
   const sampling: SamplingParams = {
-    temperature: params.temperature,
+    temperature: params.temperature ?? limits.defaultTemperature ?? undefined,
     topP: params.topP,
     topK: params.topK,
     minP: params.minP,

@@ -13,7 +13,7 @@ import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
 import { parseKeys } from "../../edge/options.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
-import { parseImageUrls } from "../../edge/cli/serve-args.ts";
+import { parseDefaultTemperature, parseImageUrls } from "../../edge/cli/serve-args.ts";
 import { servedNames } from "./runtime-command.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
@@ -21,7 +21,8 @@ import { parseIntArg, UsageError } from "./usage-error.ts";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
-         [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--tensor-parallel N | --tp N]`;
+         [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
+         [--default-temperature T] [--tensor-parallel N | --tp N]`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
 function startChild(
@@ -113,6 +114,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         "served-model-name": { type: "string", multiple: true },
         "image-urls": { type: "string" },
         "image-url-allow": { type: "string", multiple: true },
+        "default-temperature": { type: "string" },
         ...tensorParallelOptions,
       },
     }));
@@ -127,6 +129,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   const names = values["served-model-name"] ?? [];
   servedNames(names); // checked here so a bad name is a usage error, not a runtime that fails to start
   const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
+  const temperature = parseDefaultTemperature(values["default-temperature"]);
   const tensorParallel = parseTensorParallel(values);
   const modelDir = values.model ?? defaultModelDir;
   const functionsDir = values.functions ?? join(repoRoot, "functions", "examples");
@@ -163,6 +166,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         hostname: "127.0.0.1",
         stateDir: join(work, "functions"),
         imageUrls,
+        ...temperature,
         adminKey: admin.key,
       },
       serveOnBun,
@@ -185,6 +189,9 @@ export async function devCommand(argv: string[]): Promise<string> {
         "--image-urls",
         imageUrls.mode,
         ...imageUrls.allow.flatMap((h) => ["--image-url-allow", h]),
+        ...(temperature.defaultTemperature !== undefined
+          ? ["--default-temperature", String(temperature.defaultTemperature)]
+          : []),
       ],
       /gateway on/,
       "gateway",

@@ -56,7 +56,9 @@ function scratch(name: string) {
 describe.skipIf(!wanted || !installed)("agent CLIs against gust dev", () => {
   beforeAll(async () => {
     const noFunctions = mkdtempSync(join(tmpdir(), "gust-cli-e2e-"));
-    dev = await startGust(["dev", "--functions", noFunctions, "--port", String(port)], /ready on/, 90_000);
+    // greedy: the CLIs send no temperature, and gust-mini sampled at 1 wanders off (docs/agents.md)
+    const args = ["dev", "--functions", noFunctions, "--port", String(port), "--default-temperature", "0"];
+    dev = await startGust(args, /ready on/, 90_000);
   }, 100_000);
   afterAll(async () => {
     await dev?.stop("SIGINT");

@@ -149,6 +149,17 @@ describe("POST /v1/responses", () => {
     expect(missing.body.error.param).toBe("previous_response_id");
   });
 
+  it("a gateway default temperature applies, in every dialect, to requests that send none", async () => {
+    const g = testGateway({ limits: { defaultTemperature: 0 } });
+    await post(g, { input: "Hi", store: false });
+    expect(g.fake.lastCall.options.sampling?.temperature).toBe(0);
+    await g.post("/v1/messages", { max_tokens: 8, messages: [{ role: "user", content: "Hi" }] });
+    expect(g.fake.lastCall.options.sampling?.temperature).toBe(0);
+    await g.post("/v1/chat/completions", { messages: [{ role: "user", content: "Hi" }], temperature: 0.7 });
+    expect(g.fake.lastCall.options.sampling?.temperature).toBe(0.7);
+    await post(testGateway(), { input: "Hi" });
+  });
+
   const bad: [string, Record<string, unknown>, string][] = [
     ["no input", {}, "input"],
     ["an unknown item type", { input: [{ type: "computer_call" }] }, "input[0].type"],

@@ -39,3 +39,15 @@ describe("parseServeArgs: served names and image URLs", () => {
     expect(() => parseServeArgs([...base, "--image-urls", "off", "--image-url-allow", "x"])).toThrow(/drop one/);
   });
 });
+
+describe("parseServeArgs --default-temperature", () => {
+  it("takes a number ≥ 0 and refuses anything else", () => {
+    expect(parseServeArgs(["--runtime", "/tmp/s.sock"]).defaultTemperature).toBeUndefined();
+    expect(parseServeArgs(["--runtime", "/tmp/s.sock", "--default-temperature", "0"]).defaultTemperature).toBe(0);
+    for (const bad of ["-1", "hot", ""]) {
+      expect(() => parseServeArgs(["--runtime", "/tmp/s.sock", `--default-temperature=${bad}`])).toThrow(
+        /--default-temperature must be a number ≥ 0/,
+      );
+    }
+  });
+});
