@@ -40,10 +40,11 @@ export interface ChatInput extends Omit<ChatRequest, "reasoning_effort" | "messa
   messages: ChatMessage[];
   /** Overrides the request's resolved reasoning setting. */
   reasoning?: Partial<ReasoningSetting>;
-  /** Most tokens to generate. Default: all the room the context leaves after the prompt. More than that room is
-   * refused (status 400, naming both numbers), as OpenAI and vLLM refuse it, and as the /v1 routes do. */
+  /** Most tokens to generate. Default: all the room the context leaves after the prompt (or the operator's
+   * default). More than that room is clamped to it, as on the /v1 routes, and the result's `maxTokensClamped` says
+   * so; a prompt that alone fills the context is refused (status 400, naming both numbers). */
   maxTokens?: number;
-  /** Default 1 (the runtime's, vLLM's and OpenAI's default); 0 = greedy. */
+  /** Default: the operator's `--default-temperature`, else 1 (the runtime's, vLLM's and OpenAI's); 0 = greedy. */
   temperature?: number;
   topP?: number;
   seed?: number;
