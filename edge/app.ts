@@ -10,7 +10,7 @@
  * Routes: POST /v1/chat/completions, POST /mistral/v1/chat/completions, POST /v1/responses (OpenAI Responses),
  * POST /v1/messages and /v1/messages/count_tokens (Anthropic, errors in its shape), GET /v1/models,
  * GET /mistral/v1/models, GET|HEAD / (a probe Claude Code sends), GET /health, GET /ready, GET /metrics,
- * ANY /fn/<name>/*.
+ * ANY /fn/<name>/*; the playground page: GET / (also the probe) and /playground/{app.js,style.css}.
  */
 import { Hono } from "hono";
 import type { MiddlewareHandler } from "hono";
@@ -28,6 +28,7 @@ import {
 import { RESPONSES_PATH, responsesRoute } from "../functions/builtin/responses/route.ts";
 import { ResponseStore } from "../functions/builtin/responses/store.ts";
 import { anthropicErrors } from "./middleware/anthropic-errors.ts";
+import { PLAYGROUND_PATHS, playgroundRoutes } from "./playground-routes.ts";
 import type { GatewayEnv } from "../functions/http/env.ts";
 import { errorResponse, HttpError } from "../functions/http/errors.ts";
 import { FunctionSlot } from "./functions-mount.ts";
@@ -81,15 +82,22 @@ export function createApp(options: GatewayOptions): GatewayApp {
     RESPONSES_PATH,
     MESSAGES_PATH,
     COUNT_TOKENS_PATH,
-    "/",
     "/v1/models",
     "/mistral/v1/models",
     "/health",
     "/ready",
     "/metrics",
+    ...PLAYGROUND_PATHS,
   ]);
   app.use("*", observe({ metrics, clock, knownPaths, loop: loopLag }));
-  app.use("*", apiKeyAuth({ keys: o.apiKeys, functionKeys: o.functionKeys, publicPaths: ["/", "/health", "/ready"] }));
+  app.use(
+    "*",
+    apiKeyAuth({
+      keys: o.apiKeys,
+      functionKeys: o.functionKeys,
+      publicPaths: ["/health", "/ready", ...PLAYGROUND_PATHS],
+    }),
+  );
   app.use("*", bodyLimit({ maxBytes: limits.maxBodyBytes }));
 
   const model = requireModel(o.binding);
@@ -115,7 +123,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
   const messages = { ...chat, reasoning: o.reasoning };
   app.post(MESSAGES_PATH, model, slots, timeout, vision, messagesRoute(messages));
   app.post(COUNT_TOKENS_PATH, model, vision, countTokensRoute(messages));
-  app.get("/", (c) => c.text("gust gateway: see /v1/models\n"));
+  playgroundRoutes(app); // GET / is the page; it answers Claude Code's HEAD / probe too
   const created = Math.floor(clock.now() / 1000);
   app.get("/v1/models", model, openAIModels({ aliases: o.modelAliases, created }));
   app.get("/mistral/v1/models", model, mistralModels({ aliases: o.modelAliases, created }));
@@ -132,7 +140,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
       new HttpError(
         404,
         "not_found",
-        `no route for ${c.req.method} ${c.req.path}; the gateway serves POST /v1/chat/completions, POST /mistral/v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models, /health, /ready, /metrics and /fn/<name>/*`,
+        `no route for ${c.req.method} ${c.req.path}; the gateway serves POST /v1/chat/completions, POST /mistral/v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models, /health, /ready, /metrics, /fn/<name>/* and the playground page at /`,
       ),
     )
   );

@@ -212,7 +212,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     (admin.generated
       ? `\ngust dev: admin key made for this session: ${admin.key} (gust deploy FILE --name NAME --key KEY)`
       : "\ngust dev: admin key from GUST_ADMIN_KEY") +
-      `\ngust dev: ready on ${base} (gateway: ${gatewayKind}). Try:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
+      `\ngust dev: ready on ${base} (gateway: ${gatewayKind}); the playground page is ${base}/\nTry:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
         names[0] ?? basename(resolve(modelDir))
       }","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`,
   );
