@@ -17,6 +17,8 @@ const port = 18471;
 const API_KEY = "playground-api-key";
 const ADMIN_KEY = "playground-admin-key";
 const shots = join(repoRoot, ".playground-screenshots");
+// the page updates as answers stream and the status line polls each second; a loaded machine may take a while
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 30_000 });
 
 describe.skipIf(skipReason !== null)("the playground page against gust dev on gust-mini", () => {
   let dev: Started, browser: Browser, page: Page;
@@ -50,13 +52,13 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
   }
 
   it("loads, takes the API key, and shows the runtime in the status line", async () => {
-    await expect.poll(() => page.textContent("#status")).toMatch(/model gust-mini · context \d+/);
+    await poll(() => page.textContent("#status")).toMatch(/model gust-mini · context \d+/);
     // metrics need the key: the status line says so until it is typed in
-    await expect.poll(() => page.textContent("#status")).toMatch(/metrics: 401/);
+    await poll(() => page.textContent("#status")).toMatch(/metrics: 401/);
     await page.fill("#api-key", API_KEY);
     await page.press("#api-key", "Tab");
-    await expect.poll(() => page.textContent("#status"), { timeout: 10_000 }).toMatch(/KV blocks 0\/\d+ · running 0/);
-    await expect.poll(() => page.locator("#model option").allTextContents()).toContain("gust-mini");
+    await poll(() => page.textContent("#status")).toMatch(/KV blocks 0\/\d+ · running 0/);
+    await poll(() => page.locator("#model option").allTextContents()).toContain("gust-mini");
     await page.screenshot({ path: join(shots, "first-load.png"), fullPage: true });
   });
 
@@ -66,17 +68,36 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
     await ask("Please calculate 16 - 3.");
     const res = await streamed;
     expect(res.headers()["content-type"]).toMatch(/^text\/event-stream/);
-    await expect.poll(() => answer().locator(".usage").textContent(), { timeout: 30_000 })
+    await poll(() => answer().locator(".usage").textContent())
       .toMatch(/prompt \d+ \(cached \d+\) · completion \d+ \(reasoning 0\) · .*first token \d+ ms/);
     expect(await answer().locator(".answer").textContent()).toContain("13");
     expect(await answer().locator(".reasoning").count()).toBe(0);
+
+    // regenerate: the answer is asked for again and replaces the old one
+    const again = page.waitForResponse((r) => r.url().endsWith("/v1/chat/completions"));
+    await page.click("#regenerate");
+    await again;
+    await poll(() => answer().locator(".usage").count()).toBe(1);
+    expect(await page.locator("#conversation .msg").count()).toBe(2);
+    expect(await answer().locator(".answer").textContent()).toContain("13");
+  });
+
+  it("answers in JSON with response format json_object", async () => {
+    await fresh("none");
+    await page.click("summary:text('Response format')");
+    await page.selectOption("#format", "json_object");
+    await ask("Return JSON (name, age, city) for: Nora, 41, from Oslo.");
+    await poll(() => answer().locator(".usage").count()).toBe(1);
+    const text = (await answer().locator(".answer").textContent()) ?? "";
+    expect(JSON.parse(text)).toBeTypeOf("object");
+    await page.selectOption("#format", "text");
   });
 
   it("with reasoning effort high, shows a collapsible reasoning section with its token count", async () => {
     await fresh("high");
     await ask("Compute 41-35.");
     const summary = answer().locator(".reasoning summary");
-    await expect.poll(() => summary.textContent(), { timeout: 30_000 }).toMatch(/^Reasoning \([1-9]\d* tokens\)$/);
+    await poll(() => summary.textContent()).toMatch(/^Reasoning \([1-9]\d* tokens\)$/);
     expect(await answer().locator(".answer").textContent()).toContain("4");
     expect(await answer().locator(".usage").textContent()).toMatch(/\(reasoning [1-9]\d*\)/);
     await page.screenshot({ path: join(shots, "reasoning-answer.png"), fullPage: true });
@@ -85,11 +106,11 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
   it("sends an image from the file picker, shows it, and answers about it", async () => {
     await fresh("none");
     await page.setInputFiles("#image-picker", join(repoRoot, "test/playground/red-square.png"));
-    await expect.poll(() => page.locator("#attachments img").count()).toBe(1);
+    await poll(() => page.locator("#attachments img").count()).toBe(1);
     await ask("What color is the shape?");
     const sent = page.locator("#conversation .msg[data-role=user] img");
-    await expect.poll(() => sent.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
-    await expect.poll(() => answer().locator(".usage").count(), { timeout: 30_000 }).toBe(1);
+    await poll(() => sent.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
+    await poll(() => answer().locator(".usage").count()).toBe(1);
     expect(await answer().locator(".answer").textContent()).toMatch(/red/);
     expect(await page.locator("#attachments img").count()).toBe(0);
   });
@@ -100,28 +121,30 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
     await page.click("#tools-example");
     await ask("What time is it in Tokyo?");
     const call = answer().locator(".tool-call");
-    await expect.poll(() => call.textContent(), { timeout: 30_000 }).toMatch(/Tool call: get_time.*Tokyo/s);
+    await poll(() => call.textContent()).toMatch(/Tool call: get_time.*Tokyo/s);
     await call.getByLabel("Result for get_time").fill('{"city": "Tokyo", "time": "05:45"}');
     await call.getByRole("button", { name: "Send result" }).click();
-    await expect.poll(() => page.locator("#conversation .msg[data-role=tool]").count()).toBe(1);
-    await expect.poll(() => answer().locator(".answer").textContent(), { timeout: 30_000 }).toContain("05:45");
+    await poll(() => page.locator("#conversation .msg[data-role=tool]").count()).toBe(1);
+    await poll(() => page.locator("#conversation .msg[data-role=assistant]").count()).toBe(2);
+    await poll(() => answer().locator(".usage").count()).toBe(1); // the final answer has finished
+    expect(await answer().locator(".answer").textContent()).toContain("05:45");
     await page.fill("#tools", "");
   });
 
   it("lists the deployed example functions with the admin key and calls one", async () => {
     await page.fill("#admin-key", ADMIN_KEY);
     await page.press("#admin-key", "Tab");
-    await expect.poll(() => page.textContent("#functions-list")).toMatch(/summarize v1 \(versions 1\)/);
+    await poll(() => page.textContent("#functions-list")).toMatch(/summarize v1 \(versions 1\)/);
     expect(await page.textContent("#functions-list")).toMatch(/extract v1/);
     await page.fill("#fn-name", "summarize");
     await page.selectOption("#fn-method", "POST");
     await page.fill("#fn-body", '{"text": "Ada Lovelace wrote the first program in 1843.", "max_tokens": 16}');
     await page.click("#fn-send");
     // the toy model's summary is not checked, only that the function ran on the model and answered
-    await expect.poll(() => page.textContent("#fn-result"), { timeout: 30_000 }).toMatch(/^200 OK\n\{\n  "summary": /);
+    await poll(() => page.textContent("#fn-result")).toMatch(/^200 OK\n\{\n  "summary": /);
     await page.fill("#fn-body", "{}");
     await page.click("#fn-send"); // a function's own error comes through as it is
-    await expect.poll(() => page.textContent("#fn-result")).toMatch(/^400 .*text: a non-empty string is required/s);
+    await poll(() => page.textContent("#fn-result")).toMatch(/^400 .*text: a non-empty string is required/s);
   });
 
   it("stops a stream; the status line shows the runtime's KV blocks back at 0", async () => {
@@ -129,11 +152,11 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
     await page.fill("#max-tokens", "2000"); // with the prompt, within gust-mini's 4096-token context
     const words = Array.from({ length: 100 }, (_, i) => `word${i}`).join(" ");
     await ask(`Repeat exactly: ${words}`);
-    await expect.poll(() => answer().locator(".answer").count(), { timeout: 30_000 }).toBe(1); // text is streaming
+    await poll(() => answer().locator(".answer").count()).toBe(1); // text is streaming
     await page.click("#stop");
-    await expect.poll(() => answer().textContent()).toContain("Stopped.");
+    await poll(() => answer().textContent()).toContain("Stopped.");
     expect(await page.isDisabled("#stop")).toBe(true);
-    await expect.poll(() => page.textContent("#status"), { timeout: 15_000 }).toMatch(/KV blocks 0\/\d+ · running 0/);
+    await poll(() => page.textContent("#status")).toMatch(/KV blocks 0\/\d+ · running 0/);
     await page.fill("#max-tokens", "");
   });
 });
@@ -160,11 +183,11 @@ describe.skipIf(skipReason !== null)("the playground page with no runtime behind
   it("says the runtime is down in the status line, and why a message fails", async () => {
     const page = await browser.newPage({ viewport: { width: 420, height: 800 } }); // a narrow window
     await page.goto(`http://127.0.0.1:${downPort}/`);
-    await expect.poll(() => page.getAttribute("#status", "data-state")).toBe("down");
+    await poll(() => page.getAttribute("#status", "data-state")).toBe("down");
     expect(await page.textContent("#status")).toMatch(/^Runtime down: 503: the model runtime is not connected/);
     await page.fill("#message", "Hello?");
     await page.click("#send");
-    await expect.poll(() => page.textContent("#chat-error")).toMatch(/^The gateway refused the request: 503: /);
+    await poll(() => page.textContent("#chat-error")).toMatch(/^The gateway refused the request: 503: /);
     // the message stays in the conversation with no empty answer after it, ready to be sent again
     expect(await page.locator("#conversation .msg").count()).toBe(1);
     expect(await page.isEnabled("#regenerate")).toBe(true);

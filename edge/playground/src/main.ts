@@ -21,7 +21,9 @@ const chat = new Chat({
     send.disabled = busy;
     stop.disabled = !busy;
     regenerate.disabled = busy || chat.entries.length === 0;
-    if (!busy) message.focus();
+    // back to the message box, unless the person has moved on to another control meanwhile
+    const focus = document.activeElement;
+    if (!busy && (focus === null || focus === document.body || $("composer").contains(focus))) message.focus();
   },
   settings: () => ({
     model: value("model"),

@@ -34,13 +34,19 @@ function reasoningSection(a: Answer): HTMLElement {
   return details;
 }
 
-function toolCallView(call: Answer["toolCalls"][number], answered: boolean, onResult: OnToolResult): HTMLElement {
+function toolCallView(
+  call: Answer["toolCalls"][number],
+  answered: boolean,
+  finished: boolean,
+  onResult: OnToolResult,
+): HTMLElement {
   const box = el("div", { className: "tool-call" });
   box.append(
     el("p", { textContent: `Tool call: ${call.name}` }),
     el("pre", { textContent: call.arguments }),
   );
-  if (answered || !call.id) return box;
+  // the field appears once the answer has ended: the model continues only after every call has its result
+  if (answered || !call.id || !finished) return box;
   const form = el("form");
   const id = `result-${call.id}`;
   const label = el("label", { htmlFor: id, textContent: `Result for ${call.name}` });
@@ -71,7 +77,9 @@ export function renderEntry(e: Entry, answeredIds: Set<string>, onResult: OnTool
     const a = e.answer;
     if (a && a.reasoning) li.append(reasoningSection(a));
     if (a?.content) li.append(el("p", { className: "text answer", textContent: a.content }));
-    for (const call of a?.toolCalls ?? []) li.append(toolCallView(call, answeredIds.has(call.id), onResult));
+    for (const call of a?.toolCalls ?? []) {
+      li.append(toolCallView(call, answeredIds.has(call.id), a!.endedAt !== null, onResult));
+    }
     for (const msg of a?.toolCallErrors ?? []) li.append(el("p", { className: "error", textContent: msg }));
     const stats = a ? answerStats(a) : null;
     if (stats) li.append(el("p", { className: "usage", textContent: statsLine(stats) }));
