@@ -25,14 +25,14 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    dev = await startGust(["dev", "--port", String(port)], /ready on/, 90_000, {
+    dev = await startGust(["dev", "--port", String(port)], /ready on/, 150_000, {
       GUST_API_KEYS: API_KEY,
       GUST_ADMIN_KEY: ADMIN_KEY,
     });
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(`http://127.0.0.1:${port}/`);
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await dev?.stop("SIGINT");
