@@ -137,7 +137,7 @@ export async function runCommand(argv: string[]): Promise<string> {
   let loaded;
   try {
     loaded = loadModel(values.model, backend, {
-      onProgress: progressPrinter(),
+      onProgress: progressPrinter(1 << 30, 0, tensorParallel),
       parallel: group?.placement(ModelId.Target),
     });
   } catch (err) {

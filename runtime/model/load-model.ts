@@ -65,16 +65,19 @@ export function loadModel(dir: string, backend: Backend, options: LoadModelOptio
   };
 }
 
-/** Prints load progress to stderr in 10 % steps, for checkpoints big enough to take a while. */
-export function progressPrinter(minBytes = 1 << 30): (p: LoadProgress) => void {
+/** Prints load progress to stderr in 10 % steps, for checkpoints big enough to take a while. A tensor-parallel
+ *  rank (`rank` of `numRanks`) loads about 1/N of the checkpoint, and says which rank it is. */
+export function progressPrinter(minBytes = 1 << 30, rank = 0, numRanks = 1): (p: LoadProgress) => void {
   let nextPercent = 10;
+  const who = numRanks > 1 ? `rank ${rank}/${numRanks}: ` : "";
   return (p) => {
     if (p.totalBytes < minBytes) return;
-    const percent = (100 * p.loadedBytes) / p.totalBytes;
+    const expected = p.totalBytes / numRanks; // the replicated embedding makes a rank's share a little larger
+    const percent = Math.min(100, (100 * p.loadedBytes) / expected);
     if (percent >= nextPercent) {
       process.stderr.write(
-        `loading weights: ${Math.floor(percent)}% (${(p.loadedBytes / 2 ** 30).toFixed(1)} of ${
-          (p.totalBytes / 2 ** 30).toFixed(1)
+        `${who}loading weights: ${Math.floor(percent)}% (${(p.loadedBytes / 2 ** 30).toFixed(1)} of ${
+          (expected / 2 ** 30).toFixed(1)
         } GiB)\n`,
       );
       while (nextPercent <= percent) nextPercent += 10;

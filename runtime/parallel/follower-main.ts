@@ -41,7 +41,7 @@ function main(): number {
     const target = loadModel(values.model!, backend, {
       maxPositions,
       parallel: { comm },
-      onProgress: progressPrinter(),
+      onProgress: progressPrinter(1 << 30, rank, numRanks),
     });
     const models = new Map<number, TextModel>([[ModelId.Target, target.model]]);
     if (values.draft) models.set(ModelId.Draft, loadDraft(values.draft, backend, target).model);

@@ -128,7 +128,7 @@ export class ModelHost {
       : null;
     try {
       const loaded = loadModel(o.modelDir, backend, {
-        onProgress: progressPrinter(),
+        onProgress: progressPrinter(1 << 30, 0, o.tensorParallel ?? 1),
         maxPositions: o.maxModelLen,
         parallel: group?.placement(ModelId.Target),
       });

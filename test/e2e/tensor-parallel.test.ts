@@ -1,0 +1,131 @@
+// Tensor parallelism end to end, real processes and real clients: `gust dev --tensor-parallel 2` answers the
+// openai client; and a follower killed with SIGKILL during a stream ends that stream with an error, the runtime
+// exits non-zero naming the rank, the gateway answers 503, and a restarted runtime serves again without a
+// gateway restart.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../helpers/fixtures.ts";
+import { type Started, startGust, tempSocket } from "../helpers/processes.ts";
+
+const MINI = join(repoRoot, "models", "gust-mini");
+const started: Started[] = [];
+afterAll(async () => {
+  for (const s of started.reverse()) await s.stop("SIGINT");
+});
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Pids of a process's children (the runtime's follower ranks). */
+const childrenOf = (pid: number) =>
+  spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+
+describe("tensor parallelism end to end", () => {
+  it("gust dev --tensor-parallel 2 answers the openai client (plain and streamed)", async () => {
+    const port = 18471;
+    const fns = mkdtempSync(join(tmpdir(), "gust-tp-fns-"));
+    const dev = await startGust(
+      ["dev", "--functions", fns, "--port", String(port), "--tensor-parallel", "2"],
+      /ready on/,
+      90_000,
+    );
+    started.push(dev);
+    expect(dev.output()).toMatch(/tensor parallel 2/);
+    const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
+    const messages = [{ role: "user" as const, content: "What is 2 + 3?" }];
+    const r = await openai.chat.completions.create({ model: "gust-mini", messages, max_tokens: 12, temperature: 0 });
+    expect(r.choices[0].message.content!.length).toBeGreaterThan(0);
+    let streamed = "";
+    const stream = await openai.chat.completions.create({
+      model: "gust-mini",
+      messages,
+      max_tokens: 12,
+      temperature: 0,
+      stream: true,
+    });
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? "";
+    expect(streamed).toBe(r.choices[0].message.content);
+    await dev.stop("SIGINT");
+  }, 120_000);
+
+  it(
+    "SIGKILL on a follower mid-stream: the stream errors, the runtime exits naming rank 1, 503, then recovery",
+    async () => {
+      const socket = tempSocket("tp-kill"), port = 18472;
+      const runtimeArgs = ["runtime", "--model", MINI, "--socket", socket, "--tp", "2", "--threads", "1"];
+      let runtime = await startGust([...runtimeArgs, "--num-blocks", "400"], /serving/, 60_000);
+      started.push(runtime);
+      const stateDir = mkdtempSync(join(tmpdir(), "gust-tp-state-"));
+      const gateway = await startGust(
+        ["serve", "--runtime", socket, "--port", String(port), "--state-dir", stateDir],
+        /gateway on/,
+      );
+      started.push(gateway);
+      const base = `http://127.0.0.1:${port}`;
+      await until(async () => (await fetch(`${base}/ready`)).status === 200, "the gateway to connect");
+
+      const [follower] = childrenOf(runtime.proc.pid!);
+      expect(follower).toBeGreaterThan(0);
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "gust-mini",
+          messages: [{ role: "user", content: "Count." }],
+          max_tokens: 4000,
+          ignore_eos: true,
+          stream: true,
+        }),
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader(), decoder = new TextDecoder();
+      let body = "", killed = false;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        body += decoder.decode(value, { stream: true });
+        if (!killed && (body.match(/"delta"/g) ?? []).length >= 5) {
+          process.kill(follower, "SIGKILL");
+          killed = true;
+        }
+      }
+      expect(killed, body.slice(0, 2000)).toBe(true);
+      expect(body).toMatch(/"error":\{[^}]*"message":"[^"]*tensor-parallel rank 1/);
+      expect(body).not.toMatch(/"finish_reason":"length"/);
+      const code = await runtime.stop();
+      expect(code).toBe(1);
+      expect(runtime.output()).toMatch(/tensor-parallel rank 1 \(pid \d+\) (was killed by SIGKILL|exited)/);
+
+      await until(async () => (await fetch(`${base}/ready`)).status === 503, "the gateway to notice");
+      const down = await fetch(`${base}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gust-mini", messages: [{ role: "user", content: "x" }], max_tokens: 2 }),
+      });
+      expect(down.status).toBe(503);
+      expect((await down.json()).error.message).toMatch(/runtime/i);
+
+      runtime = await startGust(runtimeArgs, /serving/, 60_000);
+      started.push(runtime);
+      await until(async () => (await fetch(`${base}/ready`)).status === 200, "the gateway to reconnect");
+      const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
+      const again = await openai.chat.completions.create({
+        model: "gust-mini",
+        messages: [{ role: "user", content: "again" }],
+        max_tokens: 3,
+      });
+      expect(again.choices[0].message.content).toBeTypeOf("string");
+    },
+    120_000,
+  );
+});
