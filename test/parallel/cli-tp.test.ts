@@ -43,35 +43,15 @@ describe("--tensor-parallel on the command line", () => {
   });
 
   it("gust bench --tp 2 reports the step time at TP 1 and TP 2 and the all-reduce share", () => {
-    const r = gust([
-      "bench",
-      "--tp",
-      "2",
-      "--tp-model",
-      "test/fixtures/tiny-mistral3-fp8",
-      "--tokens",
-      "4",
-      "--threads",
-      "1",
-      "--json",
-    ]);
+    const bench = ["bench", "--tp", "2", "--tp-model", "test/fixtures/tiny-mistral3-fp8", "--threads", "1"];
+    const r = gust([...bench, "--tokens", "4", "--json"]);
     expect(r.status, r.stderr).toBe(0);
     const { figures } = JSON.parse(r.stdout);
     expect(figures.map((f: { numRanks: number }) => f.numRanks)).toEqual([1, 2]);
     expect(figures[0].allReducesPerStep).toBe(0);
     expect(figures[1].allReducesPerStep).toBe(4); // 2 layers × (o_proj + down_proj)
     for (const f of figures) expect(f.medianMs).toBeGreaterThan(0);
-    const text = gust([
-      "bench",
-      "--tp",
-      "2",
-      "--tp-model",
-      "test/fixtures/tiny-mistral3-fp8",
-      "--tokens",
-      "2",
-      "--threads",
-      "1",
-    ]);
+    const text = gust([...bench, "--tokens", "2"]);
     expect(text.stdout).toMatch(/TP  1: median .* ms .*\nTP  2: median .* ms .* all-reduce .*% of the step/);
   });
 });
