@@ -52,6 +52,6 @@ describe("--tensor-parallel on the command line", () => {
     expect(figures[1].allReducesPerStep).toBe(4); // 2 layers × (o_proj + down_proj)
     for (const f of figures) expect(f.medianMs).toBeGreaterThan(0);
     const text = gust([...bench, "--tokens", "2"]);
-    expect(text.stdout).toMatch(/TP  1: median .* ms .*\nTP  2: median .* ms .* all-reduce .*% of the step/);
+    expect(text.stdout).toMatch(/TP {2}1: median .* ms .*\nTP {2}2: median .* ms .* all-reduce .*% of the step/);
   });
 });

@@ -1,7 +1,6 @@
-// Tensor parallelism end to end, real processes and real clients: `gust dev --tensor-parallel 2` answers the
-// openai client; and a follower killed with SIGKILL during a stream ends that stream with an error, the runtime
-// exits non-zero naming the rank, the gateway answers 503, and a restarted runtime serves again without a
-// gateway restart.
+// A tensor-parallel follower killed with SIGKILL during a stream (real processes, real client): the stream ends
+// with an error, the runtime exits non-zero naming the rank, the gateway answers 503, and a restarted runtime
+// serves again without a gateway restart.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,38 +25,18 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A response's status with its body read, so polling leaves no connection held by an unread body. */
+async function statusOf(url: string): Promise<number> {
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  return res.status;
+}
+
 /** Pids of a process's children (the runtime's follower ranks). */
 const childrenOf = (pid: number) =>
   spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
 
-describe("tensor parallelism end to end", () => {
-  it("gust dev --tensor-parallel 2 answers the openai client (plain and streamed)", async () => {
-    const port = 18471;
-    const fns = mkdtempSync(join(tmpdir(), "gust-tp-fns-"));
-    const dev = await startGust(
-      ["dev", "--functions", fns, "--port", String(port), "--tensor-parallel", "2"],
-      /ready on/,
-      90_000,
-    );
-    started.push(dev);
-    expect(dev.output()).toMatch(/tensor parallel 2/);
-    const openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: "unused", maxRetries: 0 });
-    const messages = [{ role: "user" as const, content: "What is 2 + 3?" }];
-    const r = await openai.chat.completions.create({ model: "gust-mini", messages, max_tokens: 12, temperature: 0 });
-    expect(r.choices[0].message.content!.length).toBeGreaterThan(0);
-    let streamed = "";
-    const stream = await openai.chat.completions.create({
-      model: "gust-mini",
-      messages,
-      max_tokens: 12,
-      temperature: 0,
-      stream: true,
-    });
-    for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? "";
-    expect(streamed).toBe(r.choices[0].message.content);
-    await dev.stop("SIGINT");
-  }, 120_000);
-
+describe("tensor parallelism: a follower dies", () => {
   it(
     "SIGKILL on a follower mid-stream: the stream errors, the runtime exits naming rank 1, 503, then recovery",
     async () => {
@@ -72,7 +51,7 @@ describe("tensor parallelism end to end", () => {
       );
       started.push(gateway);
       const base = `http://127.0.0.1:${port}`;
-      await until(async () => (await fetch(`${base}/ready`)).status === 200, "the gateway to connect");
+      await until(async () => (await statusOf(`${base}/ready`)) === 200, "the gateway to connect");
 
       const [follower] = childrenOf(runtime.proc.pid!);
       expect(follower).toBeGreaterThan(0);
@@ -102,11 +81,12 @@ describe("tensor parallelism end to end", () => {
       expect(killed, body.slice(0, 2000)).toBe(true);
       expect(body).toMatch(/"error":\{[^}]*"message":"[^"]*tensor-parallel rank 1/);
       expect(body).not.toMatch(/"finish_reason":"length"/);
-      const code = await runtime.stop();
+      const proc = runtime.proc; // it exits on its own: no signal from here
+      const code = proc.exitCode ?? await new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
       expect(code).toBe(1);
       expect(runtime.output()).toMatch(/tensor-parallel rank 1 \(pid \d+\) (was killed by SIGKILL|exited)/);
 
-      await until(async () => (await fetch(`${base}/ready`)).status === 503, "the gateway to notice");
+      await until(async () => (await statusOf(`${base}/ready`)) === 503, "the gateway to notice");
       const down = await fetch(`${base}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -117,7 +97,7 @@ describe("tensor parallelism end to end", () => {
 
       runtime = await startGust(runtimeArgs, /serving/, 60_000);
       started.push(runtime);
-      await until(async () => (await fetch(`${base}/ready`)).status === 200, "the gateway to reconnect");
+      await until(async () => (await statusOf(`${base}/ready`)) === 200, "the gateway to reconnect");
       const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
       const again = await openai.chat.completions.create({
         model: "gust-mini",
