@@ -60,7 +60,10 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   const onFollowerExit = (message: string) => {
     process.stderr.write(`gust runtime: ${message}; failing the running requests and exiting\n`);
     server?.failAllRequests(`The model runtime lost ${message}. Retry once it is restarted.`);
-    setTimeout(() => process.exit(1), 200);
+    // close() ends each connection after its queued frames (those errors) are written
+    const exit = () => process.exit(1);
+    if (server) void server.close().then(exit, exit);
+    setTimeout(exit, 5_000).unref();
   };
   const host = await ModelHost.open(backend, {
     tensorParallel,
