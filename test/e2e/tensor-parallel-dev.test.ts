@@ -19,7 +19,7 @@ describe("tensor parallelism end to end", () => {
     const dev = await startGust(
       ["dev", "--functions", fns, "--port", String(port), "--tensor-parallel", "2"],
       /ready on/,
-      90_000,
+      180_000,
     );
     started.push(dev);
     expect(dev.output()).toMatch(/tensor parallel 2/);
@@ -38,5 +38,5 @@ describe("tensor parallelism end to end", () => {
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? "";
     expect(streamed).toBe(r.choices[0].message.content);
     await dev.stop("SIGINT");
-  }, 120_000);
+  }, 240_000);
 });
