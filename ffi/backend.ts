@@ -36,6 +36,17 @@ export interface WeightRef {
   weightScale: number;
 }
 
+/** How a KV cache stores its elements (gust.h, "KV cache storage"): the same for the write and every read. */
+export interface KvFormat {
+  /** DType.F32, DType.BF16 or DType.F8_E4M3. */
+  dtype: DType;
+  /** FP8 only: per-tensor scales (stored code = e4m3(x / scale)); ignored otherwise. */
+  kScale: number;
+  vScale: number;
+}
+
+export const f32KvFormat: KvFormat = { dtype: DType.F32, kScale: 1, vScale: 1 };
+
 export interface AttentionArgs {
   out: DeviceBuffer;
   q: DeviceBuffer;
@@ -53,6 +64,8 @@ export interface AttentionArgs {
   maxBlocksPerSeq: number;
   numBlocks: number;
   scale: number;
+  /** Storage of kCache/vCache (default f32). */
+  kvFormat?: KvFormat;
 }
 
 /** Non-causal attention within segments (no KV cache); see gust_segment_attention in kernels/gust.h. */
@@ -129,6 +142,7 @@ export interface Backend {
     headDim: number,
     numBlocks: number,
     blockSize: number,
+    kvFormat?: KvFormat,
   ): void;
   attention(args: AttentionArgs): void;
   siluMul(out: DeviceBuffer, gate: DeviceBuffer, up: DeviceBuffer, n: number): void;
@@ -319,6 +333,7 @@ class NativeBackend implements Backend {
     headDim: number,
     numBlocks: number,
     blockSize: number,
+    kvFormat: KvFormat = f32KvFormat,
   ): void {
     this.#call(
       "gust_kv_write",
@@ -332,6 +347,9 @@ class NativeBackend implements Backend {
       headDim,
       numBlocks,
       blockSize,
+      kvFormat.dtype,
+      kvFormat.kScale,
+      kvFormat.vScale,
     );
   }
 
@@ -354,6 +372,9 @@ class NativeBackend implements Backend {
       a.maxBlocksPerSeq,
       a.numBlocks,
       a.scale,
+      (a.kvFormat ?? f32KvFormat).dtype,
+      (a.kvFormat ?? f32KvFormat).kScale,
+      (a.kvFormat ?? f32KvFormat).vScale,
     );
   }
 

@@ -1,6 +1,6 @@
 // Tiny hand-computed vectors through every exported kernel, run when a library loads: a library that
 // disagrees with these numbers (stale build, wrong ABI, broken SIMD path) is refused before it serves.
-import type { Backend, DeviceBuffer, WeightRef } from "./backend.ts";
+import type { Backend, DeviceBuffer, KvFormat, WeightRef } from "./backend.ts";
 import { DType } from "./symbols.ts";
 
 type Check = (b: Backend) => string | null;
@@ -89,44 +89,56 @@ const checks: Record<string, Check> = {
       b.queryScale(q, qpos, 1, 1, 0.5, 4);
       return mismatch("query_scale", b.download(q, new Float32Array(1)), [4 * (1 + 0.5 * Math.log(3))]);
     }),
-  attention: (b) =>
-    withBuffers(b, [
-      new Float32Array(8),
-      new Float32Array(8),
-      f32(1, 0, 0, 1),
-      f32(1, 2, 3, 4),
-      i32(2, 3),
-      f32(1, 0),
-      i32(0, 1),
-      i32(2),
-      i32(1),
-      new Float32Array(2),
-    ], ([kc, vc, k, v, slots, q, starts, lens, tables, out]) => {
-      b.kvWrite(kc, vc, k, v, slots, 2, 1, 2, 2, 2);
-      b.attention({
-        out,
-        q,
-        kCache: kc,
-        vCache: vc,
-        queryStarts: starts,
-        contextLens: lens,
-        blockTables: tables,
-        numSeqs: 1,
-        numTokens: 1,
-        numHeads: 1,
-        numKvHeads: 1,
-        headDim: 2,
-        blockSize: 2,
-        maxBlocksPerSeq: 1,
-        numBlocks: 2,
-        scale: 1,
+  attention: (b) => {
+    // the same result from each KV storage: these K/V values are exact in bf16, and in FP8 at scale 0.5
+    const formats: KvFormat[] = [
+      { dtype: DType.F32, kScale: 1, vScale: 1 },
+      { dtype: DType.BF16, kScale: 1, vScale: 1 },
+      { dtype: DType.F8_E4M3, kScale: 0.5, vScale: 0.5 },
+    ];
+    for (const kvFormat of formats) {
+      const failure = withBuffers(b, [
+        new Float32Array(8),
+        new Float32Array(8),
+        f32(1, 0, 0, 1),
+        f32(1, 2, 3, 4),
+        i32(2, 3),
+        f32(1, 0),
+        i32(0, 1),
+        i32(2),
+        i32(1),
+        new Float32Array(2),
+      ], ([kc, vc, k, v, slots, q, starts, lens, tables, out]) => {
+        b.kvWrite(kc, vc, k, v, slots, 2, 1, 2, 2, 2, kvFormat);
+        b.attention({
+          out,
+          q,
+          kCache: kc,
+          vCache: vc,
+          queryStarts: starts,
+          contextLens: lens,
+          blockTables: tables,
+          numSeqs: 1,
+          numTokens: 1,
+          numHeads: 1,
+          numKvHeads: 1,
+          headDim: 2,
+          blockSize: 2,
+          maxBlocksPerSeq: 1,
+          numBlocks: 2,
+          scale: 1,
+          kvFormat,
+        });
+        const w0 = Math.E / (Math.E + 1);
+        return mismatch(`kv_write/attention (kv dtype ${kvFormat.dtype})`, b.download(out, new Float32Array(2)), [
+          w0 + 3 * (1 - w0),
+          2 * w0 + 4 * (1 - w0),
+        ]);
       });
-      const w0 = Math.E / (Math.E + 1);
-      return mismatch("kv_write/attention", b.download(out, new Float32Array(2)), [
-        w0 + 3 * (1 - w0),
-        2 * w0 + 4 * (1 - w0),
-      ]);
-    }),
+      if (failure) return failure;
+    }
+    return null;
+  },
   elementwise: (b) =>
     withBuffers(b, [
       f32(0, 1),

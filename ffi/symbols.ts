@@ -9,7 +9,7 @@ export interface SymbolSpec {
   readonly returns: NativeType;
 }
 
-export const GUST_ABI_VERSION = 1;
+export const GUST_ABI_VERSION = 2;
 
 export const symbols = {
   gust_abi_version: { args: [], returns: "i32" },
@@ -36,7 +36,10 @@ export const symbols = {
   gust_rmsnorm: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32", "f32"], returns: "i32" },
   gust_rope: { args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32"], returns: "i32" },
   gust_query_scale: { args: ["ptr", "ptr", "i32", "i32", "f32", "i32"], returns: "i32" },
-  gust_kv_write: { args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32"], returns: "i32" },
+  gust_kv_write: {
+    args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32", "i32", "f32", "f32"],
+    returns: "i32",
+  },
   gust_attention: {
     args: [
       "ptr",
@@ -54,6 +57,9 @@ export const symbols = {
       "i32",
       "i32",
       "i32",
+      "f32",
+      "i32",
+      "f32",
       "f32",
     ],
     returns: "i32",

@@ -22,11 +22,13 @@ function upToDate(target, inputs) {
 function buildCpu() {
   const dir = join(root, "cpu");
   const sources = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => join(dir, f));
+  const headers = readdirSync(dir).filter((f) => f.endsWith(".h")).map((f) => join(dir, f));
   const inputs = [
     ...sources,
-    join(dir, "internal.h"),
+    ...headers,
     join(root, "gust.h"),
     join(root, "e4m3.h"),
+    join(root, "bf16.h"),
     fileURLToPath(import.meta.url),
   ];
   const target = join(out, "libgust_cpu.so");
@@ -70,7 +72,13 @@ async function buildCuda() {
   mkdirSync(objDir, { recursive: true });
   const headers = readdirSync(dir).filter((f) => f.endsWith(".cuh")).map((f) => join(dir, f));
   const exportsMap = join(dir, "exports.map");
-  const shared = [...headers, join(root, "gust.h"), join(root, "e4m3.h"), fileURLToPath(import.meta.url)];
+  const shared = [
+    ...headers,
+    join(root, "gust.h"),
+    join(root, "e4m3.h"),
+    join(root, "bf16.h"),
+    fileURLToPath(import.meta.url),
+  ];
   const forceInteger = process.env.GUST_CUDA_FP8_INTEGER === "1";
   const flags = [
     "-O3",

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define GUST_ABI_VERSION 1
+#define GUST_ABI_VERSION 2
 
 typedef enum {
   GUST_OK = 0,
@@ -97,13 +97,21 @@ int32_t gust_rope(void *x_f32, const void *positions_i32, const void *cos_f32, c
 int32_t gust_query_scale(void *q_f32, const void *positions_i32, int32_t num_tokens, int32_t width, float beta,
                          int32_t original_max);
 
-/* Paged KV cache layout (one layer): cache[num_blocks, block_size, num_kv_heads, head_dim] f32.
- * Token t is written to slot slots[t] = block_id · block_size + offset_in_block; slot −1 skips the token. */
+/* Paged KV cache layout (one layer): cache[num_blocks, block_size, num_kv_heads, head_dim] of kv_dtype.
+ * Token t is written to slot slots[t] = block_id · block_size + offset_in_block; slot −1 skips the token.
+ * KV cache storage (kv_dtype, the same value for the write and every read of one cache):
+ *   GUST_DTYPE_F32      x as is (4 bytes; scales ignored);
+ *   GUST_DTYPE_BF16     bf16(x), round to nearest even (2 bytes; scales ignored);
+ *   GUST_DTYPE_F8_E4M3  e4m3(clamp(x / scale, ±448)) as gust_fp8_quantize, read back as value · scale, where
+ *                       scale is k_scale for K and v_scale for V (per-tensor, one pair per layer, > 0).
+ * Element offsets are the same for every dtype; only the element size differs. Example: block_size 16,
+ * 8 KV heads of 128 dims, slot 37 → elements 37 · 1024 .. 38 · 1024 − 1, bytes × 4, 2 or 1. */
 int32_t gust_kv_write(void *k_cache, void *v_cache, const void *k_f32, const void *v_f32, const void *slots_i32,
                       int32_t num_tokens, int32_t num_kv_heads, int32_t head_dim, int32_t num_blocks,
-                      int32_t block_size);
+                      int32_t block_size, int32_t kv_dtype, float k_scale, float v_scale);
 
-/* Causal GQA attention over a ragged batch reading K/V from the paged cache.
+/* Causal GQA attention over a ragged batch reading K/V from the paged cache (stored as kv_dtype with
+ * k_scale / v_scale, see gust_kv_write; scores and softmax in f32 whatever the storage).
  *  q[T, num_heads, head_dim], out[T, num_heads, head_dim];
  *  query_starts[num_seqs + 1]: rows of sequence s are query_starts[s] .. query_starts[s+1]−1;
  *  context_lens[num_seqs]: tokens in the cache for s, including this step's (already written);
@@ -117,7 +125,7 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
                        const void *query_starts_i32, const void *context_lens_i32, const void *block_tables_i32,
                        int32_t num_seqs, int32_t num_tokens, int32_t num_heads, int32_t num_kv_heads,
                        int32_t head_dim, int32_t block_size, int32_t max_blocks_per_seq, int32_t num_blocks,
-                       float scale);
+                       float scale, int32_t kv_dtype, float k_scale, float v_scale);
 
 /* out[i] = silu(gate[i]) · up[i] */
 int32_t gust_silu_mul(void *out_f32, const void *gate_f32, const void *up_f32, uint64_t n);

@@ -1,26 +1,8 @@
-/* Paged KV cache writes and causal GQA attention over a ragged batch (see gust.h for the layout). */
+/* Causal GQA attention over a ragged batch reading the paged KV cache (see gust.h for the layout). */
 #include <float.h>
 #include <stdlib.h>
 
-#include "internal.h"
-
-int32_t gust_kv_write(void *k_cache, void *v_cache, const void *k_f32, const void *v_f32, const void *slots_i32,
-                      int32_t num_tokens, int32_t num_kv_heads, int32_t head_dim, int32_t num_blocks,
-                      int32_t block_size) {
-  GUST_REQUIRE(k_cache && v_cache && k_f32 && v_f32 && slots_i32, "gust_kv_write: NULL pointer");
-  const int32_t *slots = (const int32_t *)slots_i32;
-  int64_t num_slots = (int64_t)num_blocks * block_size;
-  for (int32_t t = 0; t < num_tokens; t++)
-    GUST_REQUIRE(slots[t] >= -1 && slots[t] < num_slots, "gust_kv_write: slot %d of row %d is outside [-1, %lld)",
-                 slots[t], t, (long long)num_slots);
-  size_t row = (size_t)num_kv_heads * head_dim;
-  for (int32_t t = 0; t < num_tokens; t++) {
-    if (slots[t] < 0) continue;
-    memcpy((float *)k_cache + (size_t)slots[t] * row, (const float *)k_f32 + (size_t)t * row, row * sizeof(float));
-    memcpy((float *)v_cache + (size_t)slots[t] * row, (const float *)v_f32 + (size_t)t * row, row * sizeof(float));
-  }
-  return GUST_OK;
-}
+#include "kv_store.h"
 
 /* Validates the batch description so the kernel below can index without checks. */
 static int32_t check_batch(const int32_t *query_starts, const int32_t *context_lens, const int32_t *block_tables,
@@ -50,12 +32,14 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
                        const void *query_starts_i32, const void *context_lens_i32, const void *block_tables_i32,
                        int32_t num_seqs, int32_t num_tokens, int32_t num_heads, int32_t num_kv_heads,
                        int32_t head_dim, int32_t block_size, int32_t max_blocks_per_seq, int32_t num_blocks,
-                       float scale) {
+                       float scale, int32_t kv_dtype, float k_scale, float v_scale) {
   GUST_REQUIRE(out_f32 && q_f32 && k_cache && v_cache && query_starts_i32 && context_lens_i32 && block_tables_i32,
                "gust_attention: NULL pointer");
   GUST_REQUIRE(num_kv_heads > 0 && num_heads % num_kv_heads == 0,
                "gust_attention: %d query heads are not a multiple of %d KV heads", num_heads, num_kv_heads);
   GUST_REQUIRE(block_size > 0 && head_dim > 0 && num_seqs > 0, "gust_attention: bad sizes");
+  int32_t format = gust_check_kv_format("gust_attention", kv_dtype, k_scale, v_scale);
+  if (format != GUST_OK) return format;
   const int32_t *query_starts = (const int32_t *)query_starts_i32, *context_lens = (const int32_t *)context_lens_i32;
   const int32_t *block_tables = (const int32_t *)block_tables_i32;
   int32_t status = check_batch(query_starts, context_lens, block_tables, num_seqs, num_tokens, block_size,
@@ -73,7 +57,7 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
     for (int32_t r = query_starts[s]; r < query_starts[s + 1]; r++) row_seq[r] = s;
     if (context_lens[s] > max_context) max_context = context_lens[s];
   }
-  const float *q = (const float *)q_f32, *kc = (const float *)k_cache, *vc = (const float *)v_cache;
+  const float *q = (const float *)q_f32;
   float *out = (float *)out_f32;
   int32_t group = num_heads / num_kv_heads;
   size_t kv_row = (size_t)num_kv_heads * head_dim;
@@ -81,7 +65,9 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
 
 #pragma omp parallel if (work * max_context * head_dim > 65536)
   {
-    float *scores = (float *)malloc(sizeof(float) * (size_t)max_context);
+    /* scores, then one K or V row converted to f32 (bf16 and FP8 caches; f32 rows are read in place) */
+    float *scores = (float *)malloc(sizeof(float) * ((size_t)max_context + (size_t)head_dim));
+    float *kv_row_f32 = scores + max_context;
 #pragma omp for schedule(dynamic, 4)
     for (int64_t item = 0; item < work; item++) {
       int32_t row = (int32_t)(item / num_heads), h = (int32_t)(item % num_heads), s = row_seq[row];
@@ -94,7 +80,7 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
       float max_score = -FLT_MAX;
       for (int32_t p = 0; p <= position; p++) {
         size_t slot = (size_t)table[p / block_size] * block_size + p % block_size;
-        const float *kv = kc + slot * kv_row + kv_off;
+        const float *kv = gust_kv_load(kv_row_f32, k_cache, kv_dtype, slot * kv_row + kv_off, head_dim, k_scale);
         float dot = 0.0f;
         for (int32_t d = 0; d < head_dim; d++) dot += qv[d] * kv[d];
         scores[p] = dot * scale;
@@ -109,7 +95,7 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
       for (int32_t d = 0; d < head_dim; d++) ov[d] = 0.0f;
       for (int32_t p = 0; p <= position; p++) {
         size_t slot = (size_t)table[p / block_size] * block_size + p % block_size;
-        const float *vv = vc + slot * kv_row + kv_off;
+        const float *vv = gust_kv_load(kv_row_f32, v_cache, kv_dtype, slot * kv_row + kv_off, head_dim, v_scale);
         float weight = scores[p] / total;
         for (int32_t d = 0; d < head_dim; d++) ov[d] += weight * vv[d];
       }

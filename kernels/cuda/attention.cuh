@@ -22,13 +22,43 @@ constexpr int kDecodeMaxRows = 4;  /* sequences with more rows than this use the
 constexpr int kPrefillQueries = 64; /* (row, head) queries per prefill tile */
 constexpr int kMaxHeadDim = 256;
 
+/* KV element formats (gust.h, "KV cache storage"): loads of one or four consecutive elements as f32.
+ * Offsets are in elements; four-element loads need an offset that is a multiple of 4 (head_dim % 4 == 0),
+ * which makes them 16-, 8- or 4-byte aligned. The FP8 value · scale is the CPU's table value · scale. */
+struct KvF32 {
+  using T = float;
+  __device__ static float one(const T *p, int64_t i, float) { return __ldg(p + i); }
+  __device__ static float4 four(const T *p, int64_t i, float) { return __ldg((const float4 *)(p + i)); }
+};
+struct KvBf16 {
+  using T = uint16_t;
+  __device__ static float one(const T *p, int64_t i, float) { return gust_bf16_to_f32(__ldg(p + i)); }
+  /* little-endian: element i is the low half of u.x, so it is u.x << 16 and element i + 1 is u.x's high half */
+  __device__ static float4 four(const T *p, int64_t i, float) {
+    const uint2 u = __ldg((const uint2 *)(p + i));
+    return make_float4(__uint_as_float(u.x << 16), __uint_as_float(u.x & 0xFFFF0000u), __uint_as_float(u.y << 16),
+                       __uint_as_float(u.y & 0xFFFF0000u));
+  }
+};
+struct KvE4m3 {
+  using T = uint8_t;
+  __device__ static float one(const T *p, int64_t i, float s) { return gust_e4m3_value(__ldg(p + i)) * s; }
+  __device__ static float4 four(const T *p, int64_t i, float s) {
+    const uint32_t u = __ldg((const unsigned int *)(p + i));
+    return make_float4(gust_e4m3_value(u & 0xFF) * s, gust_e4m3_value((u >> 8) & 0xFF) * s,
+                       gust_e4m3_value((u >> 16) & 0xFF) * s, gust_e4m3_value(u >> 24) * s);
+  }
+};
+
 /* Paged cache [num_blocks, block_size, num_kv_heads, head_dim]: key p of sequence s sits in physical block
- * tables[s, p / block_size] at offset p % block_size. Returns the float offset of that key's row for KV
+ * tables[s, p / block_size] at offset p % block_size. Returns the element offset of that key's row for KV
  * head g, or −1 (after reporting) when the table holds an id outside [0, num_blocks).
  * Example: block_size 4, tables row [7, 2], p = 5, kv_row = 16, D = 8, g = 1 → block 2, slot 2·4 + 1 = 9,
- * offset 9·16 + 1·8 = 152. */
+ * offset 9·16 + 1·8 = 152. The description is untyped; kernels get PagedKvOf<format>. */
 struct PagedKv {
-  const float *k, *v;
+  const void *k, *v;
+  int32_t dtype; /* GUST_DTYPE_F32, _BF16 or _F8_E4M3, validated on the host */
+  float k_scale, v_scale;
   const int32_t *tables;
   int32_t max_blocks, block_size, num_blocks, kv_row, head_dim;
   GustDeviceErrors errs;
@@ -45,7 +75,26 @@ struct PagedKv {
   }
 };
 
-/* Contiguous K/V rows [T, num_kv_heads, head_dim] (the vision tower): key p of the segment starting at
+template <class Format>
+struct PagedKvOf : PagedKv {
+  using T = typename Format::T;
+  __device__ float kx(int64_t i) const { return Format::one((const T *)k, i, k_scale); }
+  __device__ float vx(int64_t i) const { return Format::one((const T *)v, i, v_scale); }
+  __device__ float4 k4(int64_t i) const { return Format::four((const T *)k, i, k_scale); }
+  __device__ float4 v4(int64_t i) const { return Format::four((const T *)v, i, v_scale); }
+};
+
+/* Runs launch(typed accessor) for the cache's storage format. */
+template <class Launch>
+int32_t gust_with_kv_format(const PagedKv &kv, Launch launch) {
+  switch (kv.dtype) {
+    case GUST_DTYPE_BF16: return launch(PagedKvOf<KvBf16>{kv});
+    case GUST_DTYPE_F8_E4M3: return launch(PagedKvOf<KvE4m3>{kv});
+    default: return launch(PagedKvOf<KvF32>{kv});
+  }
+}
+
+/* Contiguous K/V rows [T, num_kv_heads, head_dim] f32 (the vision tower): key p of the segment starting at
  * row r0 is row r0 + p. */
 struct DenseKv {
   const float *k, *v;
@@ -55,6 +104,10 @@ struct DenseKv {
     (void)s;
     return (int64_t)(r0 + p) * kv_row + (int64_t)g * head_dim;
   }
+  __device__ float kx(int64_t i) const { return __ldg(k + i); }
+  __device__ float vx(int64_t i) const { return __ldg(v + i); }
+  __device__ float4 k4(int64_t i) const { return __ldg((const float4 *)(k + i)); }
+  __device__ float4 v4(int64_t i) const { return __ldg((const float4 *)(v + i)); }
 };
 
 /* The batch: sequence s has rows starts[s] .. starts[s+1]−1 and kv_lens[s] keys (causal) or as many keys

@@ -15,6 +15,8 @@
  *   out = Σ_s e^(m_s − M) acc_s / Σ_s e^(m_s − M) l_s,   M = max_s m_s over non-empty splits. */
 #include <math.h>
 
+#include <type_traits>
+
 #include "attention.cuh"
 
 namespace {
@@ -85,9 +87,9 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(DecodeArgs a, KV kv) {
       const int64_t off = __shfl_sync(0xffffffffu, lane_off, kk);
       if (vec) {
         for (int d4 = lane; d4 < D / 4; d4 += 32)
-          *(float4 *)(kt + kk * KS + 4 * d4) = off >= 0 ? __ldg((const float4 *)(kv.k + off) + d4) : make_float4(0.f, 0.f, 0.f, 0.f);
+          *(float4 *)(kt + kk * KS + 4 * d4) = off >= 0 ? kv.k4(off + 4 * d4) : make_float4(0.f, 0.f, 0.f, 0.f);
       } else {
-        for (int d = lane; d < D; d += 32) kt[kk * KS + d] = off >= 0 ? kv.k[off + d] : 0.0f;
+        for (int d = lane; d < D; d += 32) kt[kk * KS + d] = off >= 0 ? kv.kx(off + d) : 0.0f;
       }
     }
     __syncwarp();
@@ -161,7 +163,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(DecodeArgs a, KV kv) {
 #pragma unroll
       for (int dd = 0; dd < DPT; dd++) {
         const int d = tid + dd * kThreads;
-        vv[dd] = d < D ? __ldg(kv.v + off + d) : 0.0f;
+        vv[dd] = d < D ? kv.vx(off + d) : 0.0f;
       }
       const float4 *e4 = (const float4 *)(sc_s + kk * kHeads);
 #pragma unroll
@@ -260,7 +262,10 @@ int32_t launch(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const
 
 int32_t gust_attention_decode_paged(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const AttnPartials &p,
                                     const PagedKv &kv, const char *op) {
-  return sh.head_dim <= kThreads ? launch<PagedKv, 1>(sh, b, w, p, kv, op) : launch<PagedKv, 2>(sh, b, w, p, kv, op);
+  return gust_with_kv_format(kv, [&](const auto &typed) {
+    using KV = std::decay_t<decltype(typed)>;
+    return sh.head_dim <= kThreads ? launch<KV, 1>(sh, b, w, p, typed, op) : launch<KV, 2>(sh, b, w, p, typed, op);
+  });
 }
 
 int32_t gust_attention_decode_dense(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const AttnPartials &p,

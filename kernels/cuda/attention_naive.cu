@@ -38,7 +38,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) naive_kernel(AttnShape sh
 #pragma unroll
     for (int i = 0; i < kDimsPerLane; i++) {
       const int d = lane + 32 * i;
-      if (d < D) dot = fmaf(qd[i], kv.k[off + d], dot);
+      if (d < D) dot = fmaf(qd[i], kv.kx(off + d), dot);
     }
     for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
     const float score = dot * sh.scale, m_new = fmaxf(m, score);
@@ -47,7 +47,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) naive_kernel(AttnShape sh
 #pragma unroll
     for (int i = 0; i < kDimsPerLane; i++) {
       const int d = lane + 32 * i;
-      acc[i] = acc[i] * alpha + (d < D ? e * kv.v[off + d] : 0.0f);
+      acc[i] = acc[i] * alpha + (d < D ? e * kv.vx(off + d) : 0.0f);
     }
     m = m_new;
   }
@@ -73,7 +73,7 @@ int32_t launch(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const
 
 int32_t gust_attention_naive_paged(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const PagedKv &kv,
                                    const char *op) {
-  return launch(sh, b, w, kv, op);
+  return gust_with_kv_format(kv, [&](const auto &typed) { return launch(sh, b, w, typed, op); });
 }
 
 int32_t gust_attention_naive_dense(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const DenseKv &kv,

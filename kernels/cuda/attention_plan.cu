@@ -185,7 +185,8 @@ extern "C" int32_t gust_attention(void *out_f32, const void *q_f32, const void *
                                   const void *query_starts_i32, const void *context_lens_i32,
                                   const void *block_tables_i32, int32_t num_seqs, int32_t num_tokens,
                                   int32_t num_heads, int32_t num_kv_heads, int32_t head_dim, int32_t block_size,
-                                  int32_t max_blocks_per_seq, int32_t num_blocks, float scale) {
+                                  int32_t max_blocks_per_seq, int32_t num_blocks, float scale, int32_t kv_dtype,
+                                  float k_scale, float v_scale) {
   GUST_REQUIRE(out_f32 && q_f32 && k_cache && v_cache && query_starts_i32 && context_lens_i32 && block_tables_i32,
                "gust_attention: NULL pointer");
   GUST_REQUIRE(num_kv_heads > 0 && num_heads % num_kv_heads == 0,
@@ -194,6 +195,7 @@ extern "C" int32_t gust_attention(void *out_f32, const void *q_f32, const void *
   GUST_REQUIRE(num_tokens >= 0 && num_heads > 0 && max_blocks_per_seq >= 0 && num_blocks >= 0,
                "gust_attention: bad sizes (tokens %d, heads %d, max blocks %d, blocks %d)", num_tokens, num_heads,
                max_blocks_per_seq, num_blocks);
+  GUST_TRY(gust_check_kv_format("gust_attention", kv_dtype, k_scale, v_scale));
   if (head_dim > kMaxHeadDim)
     return gust_fail(GUST_ERR_UNSUPPORTED, "gust_attention: head_dim %d is above the CUDA kernels' limit of %d; use --backend cpu",
                      head_dim, kMaxHeadDim);
@@ -202,8 +204,11 @@ extern "C" int32_t gust_attention(void *out_f32, const void *q_f32, const void *
   c.shape = {(float *)out_f32, (const float *)q_f32, num_heads, num_kv_heads, num_heads / num_kv_heads, head_dim, scale};
   c.batch = {(const int32_t *)query_starts_i32, (const int32_t *)context_lens_i32, num_seqs, num_tokens};
   c.paged = true;
-  c.paged_kv.k = (const float *)k_cache;
-  c.paged_kv.v = (const float *)v_cache;
+  c.paged_kv.k = k_cache;
+  c.paged_kv.v = v_cache;
+  c.paged_kv.dtype = kv_dtype;
+  c.paged_kv.k_scale = k_scale;
+  c.paged_kv.v_scale = v_scale;
   c.paged_kv.tables = (const int32_t *)block_tables_i32;
   c.paged_kv.max_blocks = max_blocks_per_seq;
   c.paged_kv.block_size = block_size;

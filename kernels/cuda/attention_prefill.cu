@@ -76,8 +76,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_kernel(AttnShape sh, Attn
         const int64_t off = key_off[kk];
         float4 k4 = make_float4(0.f, 0.f, 0.f, 0.f), v4 = k4;
         if (off >= 0 && d < D) {
-          k4 = __ldg((const float4 *)(kv.k + off + d));
-          v4 = __ldg((const float4 *)(kv.v + off + d));
+          k4 = kv.k4(off + d);
+          v4 = kv.v4(off + d);
         }
         *(float4 *)(Ks + kk * QS + d) = k4;
         *(float4 *)(Vs + kk * QS + d) = v4;
@@ -88,8 +88,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_kernel(AttnShape sh, Attn
         const int64_t off = key_off[kk];
         float kx = 0.0f, vx = 0.0f;
         if (off >= 0 && d < D) {
-          kx = kv.k[off + d];
-          vx = kv.v[off + d];
+          kx = kv.kx(off + d);
+          vx = kv.vx(off + d);
         }
         Ks[kk * QS + d] = kx;
         Vs[kk * QS + d] = vx;
@@ -212,7 +212,7 @@ int32_t dispatch(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, con
 
 int32_t gust_attention_prefill_paged(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const PagedKv &kv,
                                      const char *op) {
-  return dispatch(sh, b, w, kv, op);
+  return gust_with_kv_format(kv, [&](const auto &typed) { return dispatch(sh, b, w, typed, op); });
 }
 
 int32_t gust_attention_prefill_dense(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const DenseKv &kv,

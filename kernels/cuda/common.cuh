@@ -166,6 +166,17 @@ static inline bool gust_is_float_dtype(int32_t dtype) {
   return dtype == GUST_DTYPE_F32 || dtype == GUST_DTYPE_F16 || dtype == GUST_DTYPE_BF16;
 }
 
+/* The KV cache's storage format (gust.h, "KV cache storage"), checked on the host as the CPU does. */
+static inline int32_t gust_check_kv_format(const char *op, int32_t dtype, float k_scale, float v_scale) {
+  GUST_REQUIRE(dtype == GUST_DTYPE_F32 || dtype == GUST_DTYPE_BF16 || dtype == GUST_DTYPE_F8_E4M3,
+               "%s: kv_dtype %d is not f32 (0), bf16 (2) or f8_e4m3 (3)", op, dtype);
+  if (dtype == GUST_DTYPE_F8_E4M3)
+    GUST_REQUIRE(k_scale > 0.0f && isfinite(k_scale) && v_scale > 0.0f && isfinite(v_scale),
+                 "%s: FP8 KV scales must be positive finite numbers, got k %g v %g", op, (double)k_scale,
+                 (double)v_scale);
+  return GUST_OK;
+}
+
 static inline unsigned gust_blocks_for(uint64_t n, unsigned threads, unsigned cap = 65535u * 32u) {
   uint64_t b = (n + threads - 1) / threads;
   if (b == 0) b = 1;

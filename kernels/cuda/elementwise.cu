@@ -1,4 +1,4 @@
-/* Element-wise and row ops: SwiGLU gate, residual add, argmax, row gather and the paged KV write. */
+/* Element-wise and row ops: SwiGLU gate, residual add, argmax and row gather. */
 #include <math.h>
 
 #include "common.cuh"
@@ -84,24 +84,6 @@ __global__ void gather_rows_kernel(float *__restrict__ out, const float *__restr
     out[(int64_t)r * row_len + c] = x[(int64_t)src * row_len + c];
 }
 
-/* One block per token: copies its K and V rows (num_kv_heads · head_dim floats) to slot slots[t]; −1 skips.
- * Example: block_size 16, slot 37 = block 2, offset 5 → floats 37 · row .. 38 · row − 1 of each cache.
- * Two tokens naming the same slot land in an unspecified order (the engine never does that). */
-__global__ void kv_write_kernel(float *__restrict__ k_cache, float *__restrict__ v_cache, const float *__restrict__ k,
-                                const float *__restrict__ v, const int32_t *__restrict__ slots, int32_t row,
-                                int64_t num_slots, GustDeviceErrors errs) {
-  const int32_t t = blockIdx.x, slot = slots[t];
-  if (slot < -1 || slot >= num_slots) {
-    if (threadIdx.x == 0) gust_report(errs, GUST_CHECK_KV_SLOT, slot, t, num_slots);
-    return;
-  }
-  if (slot < 0) return;
-  for (int32_t c = threadIdx.x; c < row; c += blockDim.x) {
-    k_cache[(int64_t)slot * row + c] = k[(int64_t)t * row + c];
-    v_cache[(int64_t)slot * row + c] = v[(int64_t)t * row + c];
-  }
-}
-
 unsigned stream_blocks(uint64_t n) { return gust_blocks_for(n / 4 + 1, 256, (unsigned)g_cuda.sm_count * 16); }
 
 } /* namespace */
@@ -141,18 +123,6 @@ int32_t gust_gather_rows(void *out_f32, const void *x_f32, const void *rows_i32,
   gather_rows_kernel<<<num_rows, 256, 0, g_cuda.stream>>>((float *)out_f32, (const float *)x_f32,
                                                              (const int32_t *)rows_i32, row_len, num_src_rows, g_cuda.errors);
   return gust_after_launch("gust_gather_rows");
-}
-
-int32_t gust_kv_write(void *k_cache, void *v_cache, const void *k_f32, const void *v_f32, const void *slots_i32,
-                      int32_t num_tokens, int32_t num_kv_heads, int32_t head_dim, int32_t num_blocks, int32_t block_size) {
-  GUST_REQUIRE(k_cache && v_cache && k_f32 && v_f32 && slots_i32, "gust_kv_write: NULL pointer");
-  GUST_TRY(gust_require_init("gust_kv_write"));
-  if (num_tokens <= 0) return GUST_OK;
-  const int32_t row = num_kv_heads * head_dim;
-  kv_write_kernel<<<num_tokens, 256, 0, g_cuda.stream>>>((float *)k_cache, (float *)v_cache, (const float *)k_f32,
-                                                            (const float *)v_f32, (const int32_t *)slots_i32, row,
-                                                            (int64_t)num_blocks * block_size, g_cuda.errors);
-  return gust_after_launch("gust_kv_write");
 }
 
 } /* extern "C" */

@@ -16,13 +16,14 @@ import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/de
 import { parseDefaultTemperature, parseImageUrls } from "../../edge/cli/serve-args.ts";
 import { servedNames } from "./runtime-command.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
+import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
          [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
-         [--default-temperature T] [--tensor-parallel N | --tp N]`;
+         [--default-temperature T] [--tensor-parallel N | --tp N] [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
 function startChild(
@@ -116,6 +117,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         "image-url-allow": { type: "string", multiple: true },
         "default-temperature": { type: "string" },
         ...tensorParallelOptions,
+        "kv-cache-dtype": { type: "string" },
       },
     }));
   } catch (err) {
@@ -131,6 +133,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
   const temperature = parseDefaultTemperature(values["default-temperature"]);
   const tensorParallel = parseTensorParallel(values);
+  const kvCacheDtype = parseKvCacheDtypeFlag(values["kv-cache-dtype"]);
   const modelDir = values.model ?? defaultModelDir;
   const functionsDir = values.functions ?? join(repoRoot, "functions", "examples");
   const work = mkdtempSync(join(tmpdir(), "gust-dev-"));
@@ -147,6 +150,8 @@ export async function devCommand(argv: string[]): Promise<string> {
       socket,
       "--max-num-seqs",
       "16",
+      "--kv-cache-dtype",
+      kvCacheDtype,
       ...draftArgs(values.model, values.draft),
       ...names.flatMap((n) => ["--served-model-name", n]),
       ...(tensorParallel > 1 ? ["--tensor-parallel", String(tensorParallel)] : []),

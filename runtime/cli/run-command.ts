@@ -15,6 +15,7 @@ import { loadTokenizer, readTextFile, type Tokenizer } from "../text/index.ts";
 import { buildPrompt, runTextFields } from "./run-support.ts";
 import { parseFloatArg, parseIdList, parseIntArg, UsageError } from "./usage-error.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
+import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
 import { featuresFor, promptWithImages } from "./run-images.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { ModelId, TensorParallelGroup } from "../parallel/leader.ts";
@@ -24,7 +25,7 @@ export const runUsage =
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
          [--reasoning-effort none|high] [--reasoning-budget N] [--draft DIR [--spec-tokens K]]
          [--response-format text|json_object] [--ignore-eos] [--backend auto|cpu|cuda]
-         [--threads N] [--tensor-parallel N | --tp N] [--json]`;
+         [--threads N] [--tensor-parallel N | --tp N] [--kv-cache-dtype ${kvCacheDtypeUsage}] [--json]`;
 
 const options = {
   model: { type: "string" },
@@ -48,6 +49,7 @@ const options = {
   "response-format": { type: "string" },
   backend: { type: "string" },
   threads: { type: "string" },
+  "kv-cache-dtype": { type: "string" },
   json: { type: "boolean" },
   ...tensorParallelOptions,
 } as const;
@@ -72,6 +74,7 @@ export async function runCommand(argv: string[]): Promise<string> {
   const sources = [values.ids, values.prompt, values.messages].filter((v) => v !== undefined).length;
   if (sources !== 1) throw new UsageError(`give exactly one of --ids, --prompt and --messages\nusage: ${runUsage}`);
   const backendChoice = parseBackendFlag(values.backend);
+  const kvDtype = parseKvCacheDtypeFlag(values["kv-cache-dtype"]);
   const effort = values["reasoning-effort"];
   if (effort !== undefined && effort !== "none" && effort !== "high") {
     throw new UsageError(`--reasoning-effort must be none or high, got "${effort}"`);
@@ -168,6 +171,7 @@ export async function runCommand(argv: string[]): Promise<string> {
         ignoreEos: values["ignore-eos"] ?? false,
         reasoningBudget: budget,
         images,
+        kvDtype,
         ...(json ? { wrapSampler: (f) => json.wrap(f, promptIds, budget !== 0), speculativeTokens: 0 } : {}),
       }, speculator);
     } catch (err) {

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { ModelHost } from "../server/model-host.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
+import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
 import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
@@ -11,7 +12,8 @@ export const runtimeUsage =
   `gust runtime --model DIR [--socket PATH | --port N] [--served-model-name NAME]... [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
-             [--text-only] [--backend auto|cpu|cuda] [--threads N] ${tensorParallelUsage}`;
+             [--text-only] [--backend auto|cpu|cuda] [--threads N] ${tensorParallelUsage}
+             [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
 
 export async function runtimeCommand(argv: string[]): Promise<string> {
   let values;
@@ -38,6 +40,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         "spec-min-tokens-per-step": { type: "string" },
         "text-only": { type: "boolean" },
         ...tensorParallelOptions,
+        "kv-cache-dtype": { type: "string" },
       },
     }));
   } catch (err) {
@@ -46,6 +49,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runtimeUsage}`);
   if (values.socket && values.port) throw new UsageError("give --socket or --port, not both");
   const backendChoice = parseBackendFlag(values.backend);
+  const kvCacheDtype = parseKvCacheDtypeFlag(values["kv-cache-dtype"]);
   const fraction = values["kv-memory-fraction"] === undefined
     ? undefined
     : parseFloatArg("kv-memory-fraction", values["kv-memory-fraction"], 0.5);
@@ -77,6 +81,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
       : parseIntArg("max-model-len", values["max-model-len"], 0, 1),
     numBlocks: values["num-blocks"] === undefined ? undefined : parseIntArg("num-blocks", values["num-blocks"], 0, 1),
     kvMemoryFraction: fraction,
+    kvCacheDtype,
     textOnly: values["text-only"] ?? false,
     draftDir: values.draft,
     specOptions: {
@@ -96,7 +101,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   process.stderr.write(
     `gust runtime: serving ${host.modelId} on ${where} (${backend.kind} backend${
       tensorParallel > 1 ? `, tensor parallel ${tensorParallel}` : ""
-    }, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens, context ${host.engine.maxModelLen}${
+    }, ${s.kvBlocksTotal} KV blocks of ${host.cache.blockSize} tokens in ${host.cache.dtype}, context ${host.engine.maxModelLen}${
       host.speculator ? `, EAGLE k=${host.speculator.options.k}` : ""
     }${host.vision ? ", vision" : ""})\n`,
   );

@@ -5,7 +5,7 @@
 // maxNumSeqs full-length sequences could ever use (64 · 256 / 16 = 1,024 blocks).
 import { freemem } from "node:os";
 import type { TextConfig } from "../config/text-config.ts";
-import { KvCache } from "../model/kv-cache.ts";
+import { KvCache, type KvCacheDtype } from "../model/kv-cache.ts";
 
 export interface PoolSizeOptions {
   blockSize: number;
@@ -13,6 +13,8 @@ export interface PoolSizeOptions {
   maxModelLen: number;
   /** Share of the available memory the KV cache may take (default 0.5 on the CPU). */
   memoryFraction?: number;
+  /** KV storage (default f32). */
+  kvCacheDtype?: KvCacheDtype;
   /** Bytes available; default: the operating system's free memory. */
   availableBytes?: number;
 }
@@ -26,7 +28,7 @@ export interface PoolSize {
 }
 
 export function choosePoolSize(config: TextConfig, o: PoolSizeOptions): PoolSize {
-  const bytesPerBlock = KvCache.bytesPerBlock(config, o.blockSize);
+  const bytesPerBlock = KvCache.bytesPerBlock(config, o.blockSize, o.kvCacheDtype);
   const availableBytes = o.availableBytes ?? freemem();
   const byMemory = Math.floor((availableBytes * (o.memoryFraction ?? 0.5)) / bytesPerBlock);
   const useful = Math.ceil((o.maxNumSeqs * o.maxModelLen) / o.blockSize);

@@ -2,7 +2,7 @@
 // command use when no runtime server is involved.
 import type { Backend } from "../../ffi/backend.ts";
 import type { ImageFeatures } from "../model/image-prefill.ts";
-import { KvCache } from "../model/kv-cache.ts";
+import { KvCache, type KvCacheDtype } from "../model/kv-cache.ts";
 import type { TextModel } from "../model/text-model.ts";
 import type { SamplingParams } from "../sampling/params.ts";
 import { Engine } from "./engine.ts";
@@ -24,6 +24,8 @@ export interface RunOnceRequest {
   images?: ImageFeatures;
   /** Draft tokens per round when a speculator is given. */
   speculativeTokens?: number;
+  /** KV cache storage (default f32). */
+  kvDtype?: KvCacheDtype;
   /** Wraps each sample's sampler (JSON mode: JsonConstraints.wrap). */
   wrapSampler?: (factory: (index: number) => TokenSampler) => (index: number) => TokenSampler;
 }
@@ -44,7 +46,7 @@ export function runOnce(
   const n = req.n ?? 1, blockSize = 16;
   // room for every sample's full length; the prompt's full blocks are shared, so this is generous
   const numBlocks = n * Math.ceil((req.promptIds.length + req.maxTokens + 1) / blockSize) + 1;
-  const cache = new KvCache(backend, model.config, numBlocks, blockSize);
+  const cache = new KvCache(backend, model.config, numBlocks, blockSize, req.kvDtype);
   try {
     const engine = new Engine(backend, model, cache, {
       thinkIds,

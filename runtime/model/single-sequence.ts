@@ -3,7 +3,7 @@
 // (test/helpers/generate.ts) and the CPU decode benchmark; `gust run` and the server use the engine.
 import type { Backend } from "../../ffi/backend.ts";
 import type { ForwardBatch, ForwardOptions, ImageEmbeddings } from "./batch.ts";
-import { KvCache } from "./kv-cache.ts";
+import { KvCache, type KvCacheDtype } from "./kv-cache.ts";
 import type { TextModel } from "./text-model.ts";
 
 export class SingleSequence {
@@ -12,12 +12,18 @@ export class SingleSequence {
   readonly blockTable: Int32Array;
 
   /** Reserves KV blocks for up to `capacity` tokens. Example: capacity 40, block size 16 → blocks [0, 1, 2]. */
-  constructor(backend: Backend, readonly model: TextModel, readonly capacity: number, readonly blockSize = 16) {
+  constructor(
+    backend: Backend,
+    readonly model: TextModel,
+    readonly capacity: number,
+    readonly blockSize = 16,
+    kvDtype: KvCacheDtype = "f32",
+  ) {
     if (capacity > model.maxPositions) {
       throw new RangeError(`A sequence of ${capacity} tokens exceeds the model's context of ${model.maxPositions}`);
     }
     const numBlocks = Math.max(1, Math.ceil(capacity / blockSize));
-    this.cache = new KvCache(backend, model.config, numBlocks, blockSize);
+    this.cache = new KvCache(backend, model.config, numBlocks, blockSize, kvDtype);
     this.blockTable = Int32Array.from({ length: numBlocks }, (_, i) => i);
   }
 

@@ -2,7 +2,7 @@
 // rows when the batch carries them, §4.5), L × (RMSNorm → Q/K/V → RoPE → query
 // scale → paged KV write → causal GQA attention → O → residual → RMSNorm → SwiGLU MLP → residual),
 // final RMSNorm, lm_head. One call runs a whole ragged batch; kernels do the arithmetic.
-import type { Backend, Communicator, DeviceBuffer } from "../../ffi/backend.ts";
+import { type Backend, type Communicator, type DeviceBuffer, f32KvFormat, type KvFormat } from "../../ffi/backend.ts";
 import type { Range } from "../parallel/layout.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { TextWeights } from "../weights/load-text.ts";
@@ -13,7 +13,8 @@ import {
   validateBatch,
   validateImageEmbeddings,
 } from "./batch.ts";
-import type { KvCache } from "./kv-cache.ts";
+import { type KvCache, type KvCacheDtype, kvNativeDtype } from "./kv-cache.ts";
+import { calibrateKvScales } from "./kv-scales.ts";
 import { buildRopeTables } from "./rope-tables.ts";
 import { Workspace } from "./workspace.ts";
 
@@ -46,6 +47,8 @@ export class TextModel {
   readonly #parallel: ModelParallel | undefined;
   #shardLogits: DeviceBuffer | undefined;
   #gathered: DeviceBuffer | undefined;
+  /** Per-layer KV storage formats by cache dtype (FP8 scales are calibrated on first use). */
+  readonly #kvFormats = new Map<KvCacheDtype, KvFormat[]>();
 
   constructor(
     readonly backend: Backend,
@@ -68,6 +71,8 @@ export class TextModel {
 
   forward(batch: ForwardBatch, cache: KvCache, options: ForwardOptions = {}): ForwardResult {
     const c = this.config, b = this.backend, w = this.weights, ws = this.#ws;
+    // first: FP8 calibration runs a forward of its own through this workspace
+    const kvFormats = this.kvFormats(cache.dtype);
     validateBatch(batch, c.vocabSize, this.maxPositions);
     const numTokens = batch.tokenIds.length, numRows = batch.logitRows.length;
     const images = batch.imageEmbeddings;
@@ -121,6 +126,7 @@ export class TextModel {
         c.headDim,
         cache.numBlocks,
         cache.blockSize,
+        kvFormats[l],
       );
       b.attention({
         out: ws.attn,
@@ -139,6 +145,7 @@ export class TextModel {
         maxBlocksPerSeq: Math.max(1, batch.maxBlocksPerSeq),
         numBlocks: cache.numBlocks,
         scale: this.#scale,
+        kvFormat: kvFormats[l],
       });
       b.linear(ws.proj, ws.attn, lw.o, numTokens, c.hiddenSize, qWidth);
       this.#allReduce(ws.proj, numTokens * c.hiddenSize);
@@ -199,6 +206,27 @@ export class TextModel {
         b.copy(ws.logits, (row * c.vocabSize + start) * 4, gathered, r * blockBytes + row * count * 4, count * 4);
       }
     });
+  }
+
+  /** How each layer's K/V are stored in a cache of `dtype`; FP8 scales come from calibrateKvScales, once. */
+  kvFormats(dtype: KvCacheDtype): KvFormat[] {
+    let formats = this.#kvFormats.get(dtype);
+    if (!formats) {
+      const layers = Array.from({ length: this.config.numLayers }, (_, l) => l);
+      if (dtype === "fp8") {
+        // calibration is one rank's own forward; its followers would have to join it step for step
+        if (this.#parallel && this.#parallel.comm.numRanks > 1) {
+          throw new Error(
+            "--kv-cache-dtype fp8 does not run with --tensor-parallel above 1 yet (its scales are calibrated by a " +
+              "forward the follower ranks do not join); use --kv-cache-dtype bf16",
+          );
+        }
+        const scales = calibrateKvScales(this.backend, this);
+        formats = layers.map((l) => ({ dtype: kvNativeDtype.fp8, kScale: scales.k[l], vScale: scales.v[l] }));
+      } else formats = layers.map(() => ({ ...f32KvFormat, dtype: kvNativeDtype[dtype] }));
+      this.#kvFormats.set(dtype, formats);
+    }
+    return formats;
   }
 
   /** Final-norm hidden states of arbitrary rows (no lm_head), in chunks of the workspace's row capacity. */

@@ -62,7 +62,7 @@ function main(): number {
           old.dispose();
           caches.delete(oldest);
         }
-        cache = new KvCache(backend, model.config, step.numBlocks, step.blockSize);
+        cache = new KvCache(backend, model.config, step.numBlocks, step.blockSize, step.kvDtype);
       }
       caches.set(step.cacheId, cache);
       model.forward(step.batch, cache);

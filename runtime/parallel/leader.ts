@@ -98,7 +98,14 @@ export class TensorParallelGroup {
   #sendStep(modelId: number, cache: KvCache, batch: Parameters<typeof encodeStep>[0]["batch"]): void {
     let cacheId = this.#cacheIds.get(cache);
     if (cacheId === undefined) this.#cacheIds.set(cache, cacheId = this.#nextCacheId++);
-    const payload = encodeStep({ modelId, cacheId, numBlocks: cache.numBlocks, blockSize: cache.blockSize, batch });
+    const payload = encodeStep({
+      modelId,
+      cacheId,
+      numBlocks: cache.numBlocks,
+      blockSize: cache.blockSize,
+      kvDtype: cache.dtype,
+      batch,
+    });
     this.#channel.send(MessageKind.Step, payload);
   }
 

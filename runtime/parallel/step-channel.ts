@@ -6,11 +6,15 @@
 //   [modelId, cacheId, numBlocks, blockSize, maxBlocksPerSeq, flags]
 //   then sections, each [length, ...values]: tokenIds, positions, slots, queryStarts, contextLens, blockTables,
 //   logitRows, hiddenRows, imageRows, imageValues (f32), inputEmbeddings (f32).
-//   flags bit 0: imageEmbeddings present; bit 1: inputEmbeddings present; bit 2: hiddenRows present.
+//   flags bit 0: imageEmbeddings present; bit 1: inputEmbeddings present; bit 2: hiddenRows present;
+//   bits 3–4: the KV cache's storage (0 f32, 1 bf16, 2 fp8), so a follower's cache stores what rank 0's does.
 // Example: one sequence decoding token 7 at position 3, block 2 of size 4, target model, cache 1:
 //   [0, 1, 512, 4, 1, 0,  1, 7,  1, 3,  1, 11,  2, 0, 1,  1, 4,  1, 2,  1, 0,  0,  0,  0,  0]
 import type { Backend, Communicator, DeviceBuffer } from "../../ffi/backend.ts";
 import type { ForwardBatch } from "../model/batch.ts";
+import type { KvCacheDtype } from "../model/kv-cache.ts";
+
+const kvDtypeCodes: readonly KvCacheDtype[] = ["f32", "bf16", "fp8"];
 
 export const MessageKind = { Step: 1, Shutdown: 2 } as const;
 
@@ -19,12 +23,14 @@ export interface StepMessage {
   cacheId: number;
   numBlocks: number;
   blockSize: number;
+  kvDtype: KvCacheDtype;
   batch: ForwardBatch;
 }
 
 export function encodeStep(m: StepMessage): Int32Array {
   const b = m.batch;
-  const flags = (b.imageEmbeddings ? 1 : 0) | (b.inputEmbeddings ? 2 : 0) | (b.hiddenRows ? 4 : 0);
+  const flags = (b.imageEmbeddings ? 1 : 0) | (b.inputEmbeddings ? 2 : 0) | (b.hiddenRows ? 4 : 0) |
+    (kvDtypeCodes.indexOf(m.kvDtype) << 3);
   const empty = new Int32Array(0);
   const f32 = (x: Float32Array | undefined) => (x ? new Int32Array(x.buffer, x.byteOffset, x.length) : empty);
   const sections = [
@@ -77,7 +83,7 @@ export function decodeStep(words: Int32Array): StepMessage {
     ...(flags & 1 ? { imageEmbeddings: { rows: imageRows, values: imageValues } } : {}),
     ...(flags & 2 ? { inputEmbeddings } : {}),
   };
-  return { modelId, cacheId, numBlocks, blockSize, batch };
+  return { modelId, cacheId, numBlocks, blockSize, kvDtype: kvDtypeCodes[(flags >> 3) & 3], batch };
 }
 
 /** Both ends of the channel: rank 0 sends, the followers receive, through the same broadcast calls. */

@@ -7,7 +7,7 @@ import { JsonConstraints } from "../sampling/constraints.ts";
 import { Engine } from "../engine/engine.ts";
 import { choosePoolSize } from "../engine/pool-size.ts";
 import type { ThinkIds } from "../engine/reasoning-budget.ts";
-import { KvCache } from "../model/kv-cache.ts";
+import { KvCache, type KvCacheDtype, resolveKvCacheDtype } from "../model/kv-cache.ts";
 import { type LoadedModel, loadModel, progressPrinter } from "../model/load-model.ts";
 import { loadTokenizer, type Tokenizer } from "../text/index.ts";
 import { type LoadedVision, openVision } from "../vision/open-vision.ts";
@@ -30,6 +30,8 @@ export interface HostOptions {
   blockSize?: number;
   /** Share of free memory for the KV cache. */
   kvMemoryFraction?: number;
+  /** KV cache storage (default bf16: `--kv-cache-dtype auto`). */
+  kvCacheDtype?: KvCacheDtype;
   /** Exact number of KV blocks (overrides the memory-based size; tests use it). */
   numBlocks?: number;
   /** Skip the vision tower even if the checkpoint has one. */
@@ -76,15 +78,18 @@ export class ModelHost {
     this.modelId = o.modelId ?? basename(resolve(o.modelDir));
     this.aliases = (o.aliases ?? []).filter((n) => n !== this.modelId);
     const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
+    const kvCacheDtype = o.kvCacheDtype ?? resolveKvCacheDtype();
     const numBlocks = o.numBlocks ??
       choosePoolSize(loaded.model.config, {
         blockSize,
         maxNumSeqs,
         maxModelLen: loaded.model.maxPositions,
         memoryFraction: o.kvMemoryFraction,
+        kvCacheDtype,
       }).numBlocks;
     // the model's own config: under tensor parallelism it has this rank's KV heads
-    this.cache = new KvCache(backend, loaded.model.config, numBlocks, blockSize);
+    this.cache = new KvCache(backend, loaded.model.config, numBlocks, blockSize, kvCacheDtype);
+    loaded.model.kvFormats(kvCacheDtype); // FP8 scales are calibrated now, not inside the first request's step
     const think = tokenizer.findControl("[THINK]"), endThink = tokenizer.findControl("[/THINK]");
     this.thinkIds = think !== undefined && endThink !== undefined ? { think, endThink } : null;
     this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded, group?.placement(ModelId.Draft).beforeStep) : null;

@@ -36,6 +36,8 @@ describe("gust run", () => {
       "--temperature",
       "0",
       "--ignore-eos",
+      "--kv-cache-dtype", // the goldens are the f32 reference; kv-dtype-golden.test.ts holds bf16 and FP8 to theirs
+      "f32",
       "--json",
     ]);
     expect(r.status, r.stderr).toBe(0);
@@ -69,6 +71,8 @@ describe("gust run", () => {
       "--temperature",
       "0",
       "--ignore-eos",
+      "--kv-cache-dtype",
+      "f32",
       "--json",
     ]);
     expect(r.status, r.stderr).toBe(0);
@@ -110,6 +114,18 @@ describe("gust run", () => {
     const bad = gust([...base, "--draft", fixtureDir("tiny-mistral3")]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/eagle_linear\.weight is missing|does not fit its target/);
+  });
+
+  it("--kv-cache-dtype fp8 and bf16 generate; another storage is refused with the choices", () => {
+    const base = ["run", "--model", fixtureDir("tiny-mistral3"), "--ids", "1,3,77,78,79,4", "--max-tokens", "6"];
+    for (const dtype of ["fp8", "bf16", "auto"]) {
+      const r = gust([...base, "--ignore-eos", "--kv-cache-dtype", dtype, "--json"]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).ids).toHaveLength(6);
+    }
+    const bad = gust([...base, "--kv-cache-dtype", "f16"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--kv-cache-dtype must be one of auto, f32, bf16, fp8, got "f16"/);
   });
 
   it("--prompt with an off-grid --image resizes it like mistral-common and lays out its grid", async () => {

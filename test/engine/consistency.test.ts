@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../helpers/generate.ts";
 import type { StepEvent } from "../../runtime/engine/request.ts";
+import type { KvCacheDtype } from "../../runtime/model/kv-cache.ts";
 import { backend, closeParallelFixtures, fixtureModel, greedySampler, makeEngine, prompt } from "../helpers/engine.ts";
 
 const MODEL = "tiny-mistral3-fp8";
@@ -27,104 +28,116 @@ function collect(events: StepEvent[]) {
   return { tokens, usage };
 }
 
-function alone(p: number[], maxTokens: number): number[] {
-  return generate(backend, fixtureModel(MODEL).model, p, { maxTokens, temperature: 0, ignoreEos: true }).ids;
+function alone(p: number[], maxTokens: number, kvDtype: KvCacheDtype = "f32"): number[] {
+  return generate(backend, fixtureModel(MODEL).model, p, { maxTokens, temperature: 0, ignoreEos: true, kvDtype }).ids;
 }
 
 function engineWith(
   numBlocks: number,
   blockSize: number,
   opts: { maxBatchedTokens?: number; maxNumSeqs?: number } = {},
+  kvDtype: KvCacheDtype = "f32",
 ) {
-  const e = makeEngine(MODEL, numBlocks, blockSize, opts, tensorParallel);
+  const e = makeEngine(MODEL, numBlocks, blockSize, opts, tensorParallel, kvDtype);
   disposers.push(e.dispose);
   return e.engine;
 }
 
-describe.each([1, 2])("engine consistency at TP %i", (tp) => {
-  beforeAll(() => void (tensorParallel = tp));
-  it("a batch of different prompts gives each the tokens it gets alone", () => {
-    const engine = engineWith(96, 4);
-    const prompts = [
-      prompt(10, vocab, 1),
-      prompt(31, vocab, 2),
-      prompt(3, vocab, 3),
-      prompt(17, vocab, 4),
-      prompt(8, vocab, 5),
-    ];
-    prompts.forEach((p, i) =>
-      engine.add({ requestId: `r${i}`, promptIds: p, maxTokens: 10 + i, ignoreEos: true, sampler: () => greedySampler })
-    );
-    const { tokens } = collect(engine.runToCompletion());
-    prompts.forEach((p, i) => expect(tokens[`r${i}/0`], `request ${i}`).toEqual(alone(p, 10 + i)));
-    expect(engine.blocks.numFree).toBe(96);
-  });
-
-  it("a prefix-cache hit gives the same tokens as a miss, and reports the cached tokens", () => {
-    const engine = engineWith(64, 4);
-    const system = prompt(18, vocab, 7);
-    const first = [...system, ...prompt(5, vocab, 8)], second = [...system, ...prompt(6, vocab, 9)];
-    engine.add({ requestId: "a", promptIds: first, maxTokens: 8, ignoreEos: true, sampler: () => greedySampler });
-    const a = collect(engine.runToCompletion());
-    engine.add({ requestId: "b", promptIds: second, maxTokens: 8, ignoreEos: true, sampler: () => greedySampler });
-    engine.add({ requestId: "a2", promptIds: first, maxTokens: 8, ignoreEos: true, sampler: () => greedySampler });
-    const b = collect(engine.runToCompletion());
-    expect(b.usage["b/0"]!.cached_tokens).toBe(16); // 4 full blocks of the shared 18-token system prompt
-    expect(b.usage["a2/0"]!.cached_tokens).toBe(20); // all full blocks but the one holding the last token
-    expect(b.tokens["b/0"]).toEqual(alone(second, 8));
-    expect(b.tokens["a2/0"]).toEqual(a.tokens["a/0"]);
-    expect(engine.blocks.checkInvariants()).toBeNull();
-  });
-
-  it("chunked prefill (5 tokens per step) equals whole prefill", () => {
-    const small = engineWith(64, 4, { maxBatchedTokens: 5 });
-    const big = engineWith(64, 4, { maxBatchedTokens: 512 });
-    const prompts = [prompt(23, vocab, 11), prompt(9, vocab, 12)];
-    for (const e of [small, big]) {
+// every KV storage (the cache's rounding is the same whichever path wrote it, so nothing may change a token), and
+// TP 2 on the f32 cache
+describe.each([[1, "f32"], [1, "bf16"], [1, "fp8"], [2, "f32"]] as const)(
+  "engine consistency at TP %i, %s KV cache",
+  (tp, kvDtype) => {
+    beforeAll(() => void (tensorParallel = tp));
+    it("a batch of different prompts gives each the tokens it gets alone", () => {
+      const engine = engineWith(96, 4, {}, kvDtype);
+      const prompts = [
+        prompt(10, vocab, 1),
+        prompt(31, vocab, 2),
+        prompt(3, vocab, 3),
+        prompt(17, vocab, 4),
+        prompt(8, vocab, 5),
+      ];
       prompts.forEach((p, i) =>
-        e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 9, ignoreEos: true, sampler: () => greedySampler })
+        engine.add({
+          requestId: `r${i}`,
+          promptIds: p,
+          maxTokens: 10 + i,
+          ignoreEos: true,
+          sampler: () => greedySampler,
+        })
       );
-    }
-    expect(collect(small.runToCompletion()).tokens).toEqual(collect(big.runToCompletion()).tokens);
-  });
+      const { tokens } = collect(engine.runToCompletion());
+      prompts.forEach((p, i) => expect(tokens[`r${i}/0`], `request ${i}`).toEqual(alone(p, 10 + i, kvDtype)));
+      expect(engine.blocks.numFree).toBe(96);
+    });
 
-  it("preempted-then-resumed equals never preempted", () => {
-    const tight = engineWith(13, 4); // each request fits alone (≤ 9 blocks), three together do not
-    const roomy = engineWith(64, 4);
-    const prompts = [prompt(20, vocab, 21), prompt(19, vocab, 22), prompt(14, vocab, 23)];
-    for (const e of [tight, roomy]) {
-      prompts.forEach((p, i) =>
-        e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 14, ignoreEos: true, sampler: () => greedySampler })
-      );
-    }
-    const t = collect(tight.runToCompletion()), r = collect(roomy.runToCompletion());
-    expect(Object.values(t.usage).reduce((n, u) => n + u!.preemptions, 0)).toBeGreaterThan(0);
-    expect(t.tokens).toEqual(r.tokens);
-    expect(tight.blocks.numFree).toBe(13);
-  });
+    it("a prefix-cache hit gives the same tokens as a miss, and reports the cached tokens", () => {
+      const engine = engineWith(64, 4, {}, kvDtype);
+      const system = prompt(18, vocab, 7);
+      const first = [...system, ...prompt(5, vocab, 8)], second = [...system, ...prompt(6, vocab, 9)];
+      engine.add({ requestId: "a", promptIds: first, maxTokens: 8, ignoreEos: true, sampler: () => greedySampler });
+      const a = collect(engine.runToCompletion());
+      engine.add({ requestId: "b", promptIds: second, maxTokens: 8, ignoreEos: true, sampler: () => greedySampler });
+      engine.add({ requestId: "a2", promptIds: first, maxTokens: 8, ignoreEos: true, sampler: () => greedySampler });
+      const b = collect(engine.runToCompletion());
+      expect(b.usage["b/0"]!.cached_tokens).toBe(16); // 4 full blocks of the shared 18-token system prompt
+      expect(b.usage["a2/0"]!.cached_tokens).toBe(20); // all full blocks but the one holding the last token
+      expect(b.tokens["b/0"]).toEqual(alone(second, 8, kvDtype));
+      expect(b.tokens["a2/0"]).toEqual(a.tokens["a/0"]);
+      expect(engine.blocks.checkInvariants()).toBeNull();
+    });
 
-  it("n samples of one prompt share its full prompt blocks", () => {
-    const engine = engineWith(64, 4);
-    const p = prompt(13, vocab, 31);
-    engine.add({ requestId: "n", promptIds: p, maxTokens: 6, ignoreEos: true, n: 3, sampler: () => greedySampler });
-    const { tokens, usage } = collect(engine.runToCompletion());
-    const want = alone(p, 6);
-    for (let i = 0; i < 3; i++) expect(tokens[`n/${i}`]).toEqual(want);
-    expect(usage["n/0"]!.cached_tokens).toBe(0);
-    expect(usage["n/1"]!.cached_tokens).toBe(12);
-    expect(usage["n/2"]!.cached_tokens).toBe(12);
-  });
+    it("chunked prefill (5 tokens per step) equals whole prefill", () => {
+      const small = engineWith(64, 4, { maxBatchedTokens: 5 }, kvDtype);
+      const big = engineWith(64, 4, { maxBatchedTokens: 512 }, kvDtype);
+      const prompts = [prompt(23, vocab, 11), prompt(9, vocab, 12)];
+      for (const e of [small, big]) {
+        prompts.forEach((p, i) =>
+          e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 9, ignoreEos: true, sampler: () => greedySampler })
+        );
+      }
+      expect(collect(small.runToCompletion()).tokens).toEqual(collect(big.runToCompletion()).tokens);
+    });
 
-  it("stops at the end-of-sequence id unless told to ignore it", () => {
-    const engine = engineWith(64, 4);
-    const p = prompt(6, vocab, 41);
-    const first = alone(p, 3);
-    engine.add({ requestId: "s", promptIds: p, maxTokens: 10, stopIds: [first[1]], sampler: () => greedySampler });
-    const { tokens, usage } = collect(engine.runToCompletion());
-    expect(tokens["s/0"]).toEqual(first.slice(0, 2));
-    expect(usage["s/0"]!.completion_tokens).toBe(2);
-  });
-});
+    it("preempted-then-resumed equals never preempted", () => {
+      const tight = engineWith(13, 4, {}, kvDtype); // each request fits alone (≤ 9 blocks), three together do not
+      const roomy = engineWith(64, 4, {}, kvDtype);
+      const prompts = [prompt(20, vocab, 21), prompt(19, vocab, 22), prompt(14, vocab, 23)];
+      for (const e of [tight, roomy]) {
+        prompts.forEach((p, i) =>
+          e.add({ requestId: `r${i}`, promptIds: p, maxTokens: 14, ignoreEos: true, sampler: () => greedySampler })
+        );
+      }
+      const t = collect(tight.runToCompletion()), r = collect(roomy.runToCompletion());
+      expect(Object.values(t.usage).reduce((n, u) => n + u!.preemptions, 0)).toBeGreaterThan(0);
+      expect(t.tokens).toEqual(r.tokens);
+      expect(tight.blocks.numFree).toBe(13);
+    });
+
+    it("n samples of one prompt share its full prompt blocks", () => {
+      const engine = engineWith(64, 4, {}, kvDtype);
+      const p = prompt(13, vocab, 31);
+      engine.add({ requestId: "n", promptIds: p, maxTokens: 6, ignoreEos: true, n: 3, sampler: () => greedySampler });
+      const { tokens, usage } = collect(engine.runToCompletion());
+      const want = alone(p, 6, kvDtype);
+      for (let i = 0; i < 3; i++) expect(tokens[`n/${i}`]).toEqual(want);
+      expect(usage["n/0"]!.cached_tokens).toBe(0);
+      expect(usage["n/1"]!.cached_tokens).toBe(12);
+      expect(usage["n/2"]!.cached_tokens).toBe(12);
+    });
+
+    it("stops at the end-of-sequence id unless told to ignore it", () => {
+      const engine = engineWith(64, 4, {}, kvDtype);
+      const p = prompt(6, vocab, 41);
+      const first = alone(p, 3, kvDtype);
+      engine.add({ requestId: "s", promptIds: p, maxTokens: 10, stopIds: [first[1]], sampler: () => greedySampler });
+      const { tokens, usage } = collect(engine.runToCompletion());
+      expect(tokens["s/0"]).toEqual(first.slice(0, 2));
+      expect(usage["s/0"]!.completion_tokens).toBe(2);
+    });
+  },
+);
 
 describe("engine refusals", () => {
   beforeAll(() => void (tensorParallel = 1));

@@ -2,7 +2,7 @@
 import { createBackend } from "../../ffi/backend.ts";
 import { Engine, type EngineOptions } from "../../runtime/engine/engine.ts";
 import type { TokenSampler } from "../../runtime/sampling/token-sampler.ts";
-import { KvCache } from "../../runtime/model/kv-cache.ts";
+import { KvCache, type KvCacheDtype } from "../../runtime/model/kv-cache.ts";
 import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { argmax, logSoftmax } from "../../runtime/sampling/basic.ts";
 import { fixtureDir } from "./fixtures.ts";
@@ -48,9 +48,10 @@ export function makeEngine(
   blockSize: number,
   options: Partial<EngineOptions> = {},
   tensorParallel = 1,
+  kvDtype: KvCacheDtype = "f32",
 ) {
   const m = fixtureModel(name, tensorParallel);
-  const cache = new KvCache(backend, m.model.config, numBlocks, blockSize);
+  const cache = new KvCache(backend, m.model.config, numBlocks, blockSize, kvDtype);
   const engine = new Engine(backend, m.model, cache, {
     thinkIds: { think: 34, endThink: 35 },
     eosId: m.config.text.eosId,

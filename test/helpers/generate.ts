@@ -7,6 +7,7 @@ import { SingleSequence } from "../../runtime/model/single-sequence.ts";
 import type { TextModel } from "../../runtime/model/text-model.ts";
 import { argmax, logSoftmax } from "../../runtime/sampling/basic.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
+import type { KvCacheDtype } from "../../runtime/model/kv-cache.ts";
 
 export interface GenerateOptions {
   maxTokens: number;
@@ -18,6 +19,8 @@ export interface GenerateOptions {
   prefillChunk?: number;
   /** Vision-tower outputs for the prompt's [IMG] tokens (VisionModel.encode), consumed in order. */
   images?: ImageFeatures;
+  /** KV cache storage (default f32, the reference). */
+  kvDtype?: KvCacheDtype;
 }
 
 export interface GenerateResult {
@@ -55,7 +58,7 @@ export function generate(
   const chunk = opts.prefillChunk ?? 512;
   if (opts.images) ImageFeatureCursor.check(promptIds, opts.images);
   const cursor = opts.images ? new ImageFeatureCursor(opts.images) : null;
-  const seq = new SingleSequence(backend, model, Math.max(total, 1));
+  const seq = new SingleSequence(backend, model, Math.max(total, 1), 16, opts.kvDtype);
   try {
     let logits: Float32Array = new Float32Array(0);
     for (let start = 0; start < promptIds.length; start += chunk) {

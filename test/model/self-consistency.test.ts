@@ -16,13 +16,16 @@ afterAll(() => loaded.forEach((m) => m.dispose()));
 const prompt = (n: number, vocab: number, salt = 0) =>
   Array.from({ length: n }, (_, i) => 20 + ((i * 31 + salt * 17) % (vocab - 20)));
 
-describe.each(loaded.map((m) => [m.config.dir.split("/").pop()!, m] as const))("%s", (_name, m) => {
+const cases = loaded.flatMap((m) =>
+  (["f32", "bf16", "fp8"] as const).map((kvDtype) => [m.config.dir.split("/").pop()!, kvDtype, m] as const)
+);
+describe.each(cases)("%s, %s KV cache", (_name, kvDtype, m) => {
   const vocab = m.config.text.vocabSize;
 
   it("log-probs of a decoded continuation equal those of one prefill over the whole sequence", () => {
     const ids = prompt(11, vocab);
     const decodeRows: Float64Array[] = [];
-    const seq = new SingleSequence(backend, m.model, 40);
+    const seq = new SingleSequence(backend, m.model, 40, 16, kvDtype);
     let logits = seq.append(ids).logits;
     decodeRows.push(logSoftmax(logits));
     for (let i = 0; i < 12; i++) {
@@ -32,7 +35,7 @@ describe.each(loaded.map((m) => [m.config.dir.split("/").pop()!, m] as const))("
       decodeRows.push(logSoftmax(logits));
     }
     seq.dispose();
-    const whole = new SingleSequence(backend, m.model, 40);
+    const whole = new SingleSequence(backend, m.model, 40, 16, kvDtype);
     const all = whole.append(ids, { allRows: true }).logits;
     whole.dispose();
     decodeRows.forEach((row, j) => {
@@ -44,10 +47,10 @@ describe.each(loaded.map((m) => [m.config.dir.split("/").pop()!, m] as const))("
 
   it("a prompt split across two prefill chunks equals one prefill", () => {
     const ids = prompt(29, vocab, 3);
-    const one = new SingleSequence(backend, m.model, 32);
+    const one = new SingleSequence(backend, m.model, 32, 16, kvDtype);
     const whole = one.append(ids, { allRows: true }).logits;
     one.dispose();
-    const two = new SingleSequence(backend, m.model, 32, 8); // chunk boundary inside a block
+    const two = new SingleSequence(backend, m.model, 32, 8, kvDtype); // chunk boundary inside a block
     const first = two.append(ids.slice(0, 13), { allRows: true }).logits;
     const second = two.append(ids.slice(13), { allRows: true }).logits;
     two.dispose();
@@ -58,7 +61,7 @@ describe.each(loaded.map((m) => [m.config.dir.split("/").pop()!, m] as const))("
 
   it("a ragged batch (prefill + decode + chunk, scattered blocks) equals each sequence alone", () => {
     const blockSize = 4;
-    const cache = new KvCache(backend, m.config.text, 24, blockSize);
+    const cache = new KvCache(backend, m.config.text, 24, blockSize, kvDtype);
     // A: 6 cached tokens then 1 decode token; B: fresh 9-token prefill; C: 5 cached then a 4-token chunk
     const a = prompt(7, vocab, 1), bIds = prompt(9, vocab, 2), cIds = prompt(9, vocab, 3);
     const tables = [[5, 17], [3, 11, 20], [0, 8, 14]];
@@ -94,7 +97,7 @@ describe.each(loaded.map((m) => [m.config.dir.split("/").pop()!, m] as const))("
     }, cache);
     cache.dispose();
     seqIds.forEach((ids, s) => {
-      const alone = new SingleSequence(backend, m.model, 16);
+      const alone = new SingleSequence(backend, m.model, 16, 16, kvDtype);
       const want = alone.append(ids).logits;
       alone.dispose();
       const cmp = closeness(result.logits.subarray(s * vocab, (s + 1) * vocab), want, 1e-4, 1e-4);
