@@ -46,7 +46,7 @@ int32_t gust_attention(void *out_f32, const void *q_f32, const void *k_cache, co
                                max_blocks_per_seq, num_blocks);
   if (status != GUST_OK) return status;
   if (gust_attention_tiled_fits(num_heads, num_kv_heads, head_dim))
-    return gust_attention_tiled((float *)out_f32, (const float *)q_f32, k_cache, v_cache, GUST_DTYPE_F32, 1.0f, 1.0f,
+    return gust_attention_tiled((float *)out_f32, (const float *)q_f32, k_cache, v_cache, kv_dtype, k_scale, v_scale,
                                 query_starts, context_lens, block_tables, num_seqs, num_heads, num_kv_heads, head_dim,
                                 block_size, max_blocks_per_seq, scale);
 
