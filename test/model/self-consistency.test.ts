@@ -19,7 +19,12 @@ const prompt = (n: number, vocab: number, salt = 0) =>
 const cases = loaded.flatMap((m) =>
   (["f32", "bf16", "fp8"] as const).map((kvDtype) => [m.config.dir.split("/").pop()!, kvDtype, m] as const)
 );
+// A quantised cache stores one rounding of each K/V value; the GEMM's rounding differs by a last bit between batch
+// shapes (blocked for 8+ rows), and such a bit can move a bf16 or FP8 code, so those caches get wider bounds.
+const tolerance = { f32: 1e-4, bf16: 2e-3, fp8: 2e-2 } as const;
+
 describe.each(cases)("%s, %s KV cache", (_name, kvDtype, m) => {
+  const tol = tolerance[kvDtype];
   const vocab = m.config.text.vocabSize;
 
   it("log-probs of a decoded continuation equal those of one prefill over the whole sequence", () => {
@@ -40,7 +45,7 @@ describe.each(cases)("%s, %s KV cache", (_name, kvDtype, m) => {
     whole.dispose();
     decodeRows.forEach((row, j) => {
       const r = 10 + j; // prefill row r predicts token r+1
-      const cmp = closeness(row, logSoftmax(all.subarray(r * vocab, (r + 1) * vocab)), 1e-4, 1e-4);
+      const cmp = closeness(row, logSoftmax(all.subarray(r * vocab, (r + 1) * vocab)), tol, tol);
       expect(cmp.ok, `row ${r}: ${explain(cmp)}`).toBe(true);
     });
   });
@@ -55,7 +60,7 @@ describe.each(cases)("%s, %s KV cache", (_name, kvDtype, m) => {
     const second = two.append(ids.slice(13), { allRows: true }).logits;
     two.dispose();
     const joined = new Float32Array([...first, ...second]);
-    const cmp = closeness(joined, whole, 1e-4, 1e-4);
+    const cmp = closeness(joined, whole, tol, tol);
     expect(cmp.ok, explain(cmp)).toBe(true);
   });
 
@@ -100,7 +105,7 @@ describe.each(cases)("%s, %s KV cache", (_name, kvDtype, m) => {
       const alone = new SingleSequence(backend, m.model, 16, 16, kvDtype);
       const want = alone.append(ids).logits;
       alone.dispose();
-      const cmp = closeness(result.logits.subarray(s * vocab, (s + 1) * vocab), want, 1e-4, 1e-4);
+      const cmp = closeness(result.logits.subarray(s * vocab, (s + 1) * vocab), want, tol, tol);
       expect(cmp.ok, `sequence ${s}: ${explain(cmp)}`).toBe(true);
     });
   });
