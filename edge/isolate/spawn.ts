@@ -24,7 +24,8 @@ export function spawnChild(o: SpawnOptions): Child {
   p.stdout.on("data", o.onStdout);
   p.stderr.on("data", o.onStderr);
   const exited = new Promise<number | null>((resolve) => {
-    p.once("exit", (code) => resolve(code));
+    // "close", not "exit": by then stderr is read to the end (an out-of-memory message comes last)
+    p.once("close", (code) => resolve(code));
     p.once("error", () => resolve(null));
   });
   return {
