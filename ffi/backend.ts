@@ -84,6 +84,26 @@ export interface SegmentAttentionArgs {
   scale: number;
 }
 
+/** One gust_sample call (kernels/gust.h): device buffers, params packed by runtime/sampling/native-sampler.ts. */
+export interface SampleArgs {
+  outTokens: DeviceBuffer;
+  outLogprobs: DeviceBuffer;
+  outTopIds: DeviceBuffer;
+  logits: DeviceBuffer;
+  numLogitRows: number;
+  vocab: number;
+  params: DeviceBuffer;
+  numRows: number;
+  biasIds: DeviceBuffer | null;
+  biasValues: DeviceBuffer | null;
+  countIds: DeviceBuffer | null;
+  counts: DeviceBuffer | null;
+  seenIds: DeviceBuffer | null;
+  masks: DeviceBuffer | null;
+  numMasks: number;
+  maxLogprobs: number;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly numThreads: number;
@@ -107,6 +127,8 @@ export interface Backend {
   synchronize(): void;
   /** Reads a whole buffer once (bandwidth probe); returns a checksum. */
   readProbe(buffer: DeviceBuffer): number;
+  /** Free and total bytes of the memory buffers come from (the GPU's for CUDA, the host's for the CPU). */
+  memoryInfo(): { freeBytes: number; totalBytes: number };
 
   fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void;
   fp8Dequantize(y: DeviceBuffer, codes: DeviceBuffer, n: number, scale: number): void;
@@ -156,6 +178,8 @@ export interface Backend {
     rowLen: number,
     numSrcRows: number,
   ): void;
+  /** Native sampling of a batch of rows (gust_sample). */
+  sample(args: SampleArgs): void;
   /** Exact (erf) GELU, element-wise; out may alias x. */
   gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void;
   /** out[rows[r], :] = x[r, :] for r < numRows; out has numDstRows rows. */
@@ -276,6 +300,12 @@ class NativeBackend implements Backend {
     const out = new Float32Array(1);
     this.#call("gust_read_probe", buffer.ptr, buffer.byteLength, out);
     return out[0];
+  }
+
+  memoryInfo(): { freeBytes: number; totalBytes: number } {
+    const free = new BigUint64Array(1), total = new BigUint64Array(1);
+    this.#call("gust_memory_info", free, total);
+    return { freeBytes: Number(free[0]), totalBytes: Number(total[0]) };
   }
 
   fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void {
@@ -399,6 +429,28 @@ class NativeBackend implements Backend {
     numSrcRows: number,
   ): void {
     this.#call("gust_gather_rows", out.ptr, x.ptr, rows.ptr, numRows, rowLen, numSrcRows);
+  }
+
+  sample(a: SampleArgs): void {
+    this.#call(
+      "gust_sample",
+      a.outTokens.ptr,
+      a.outLogprobs.ptr,
+      a.outTopIds.ptr,
+      a.logits.ptr,
+      a.numLogitRows,
+      a.vocab,
+      a.params.ptr,
+      a.numRows,
+      a.biasIds?.ptr ?? null,
+      a.biasValues?.ptr ?? null,
+      a.countIds?.ptr ?? null,
+      a.counts?.ptr ?? null,
+      a.seenIds?.ptr ?? null,
+      a.masks?.ptr ?? null,
+      a.numMasks,
+      a.maxLogprobs,
+    );
   }
 
   gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void {

@@ -9,7 +9,7 @@ export interface SymbolSpec {
   readonly returns: NativeType;
 }
 
-export const GUST_ABI_VERSION = 2;
+export const GUST_ABI_VERSION = 3;
 
 export const symbols = {
   gust_abi_version: { args: [], returns: "i32" },
@@ -27,6 +27,7 @@ export const symbols = {
   gust_copy: { args: ["ptr", "u64", "ptr", "u64", "u64"], returns: "i32" },
   gust_synchronize: { args: [], returns: "i32" },
   gust_read_probe: { args: ["ptr", "u64", "ptr"], returns: "i32" },
+  gust_memory_info: { args: ["ptr", "ptr"], returns: "i32" },
 
   gust_fp8_quantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },
   gust_fp8_dequantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },
@@ -68,6 +69,28 @@ export const symbols = {
   gust_add: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i32" },
   gust_argmax: { args: ["ptr", "ptr", "i32", "i32"], returns: "i32" },
   gust_gather_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
+
+  gust_sample: {
+    args: [
+      "ptr",
+      "ptr",
+      "ptr",
+      "ptr",
+      "i32",
+      "i32",
+      "ptr",
+      "i32",
+      "ptr",
+      "ptr",
+      "ptr",
+      "ptr",
+      "ptr",
+      "ptr",
+      "i32",
+      "i32",
+    ],
+    returns: "i32",
+  },
 
   gust_gelu: { args: ["ptr", "ptr", "u64"], returns: "i32" },
   gust_scatter_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },

@@ -29,6 +29,7 @@ function buildCpu() {
     join(root, "gust.h"),
     join(root, "e4m3.h"),
     join(root, "bf16.h"),
+    join(root, "sample_core.h"),
     fileURLToPath(import.meta.url),
   ];
   const target = join(out, "libgust_cpu.so");
@@ -77,6 +78,7 @@ async function buildCuda() {
     join(root, "gust.h"),
     join(root, "e4m3.h"),
     join(root, "bf16.h"),
+    join(root, "sample_core.h"),
     fileURLToPath(import.meta.url),
   ];
   const forceInteger = process.env.GUST_CUDA_FP8_INTEGER === "1";

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define GUST_ABI_VERSION 2
+#define GUST_ABI_VERSION 3
 
 typedef enum {
   GUST_OK = 0,
@@ -62,6 +62,9 @@ int32_t gust_synchronize(void);
 /* Reads every byte of a buffer with all threads (a memory-bandwidth probe for benchmarks); writes a
  * checksum (the sum of the buffer's 32-bit words as floats) so the reads cannot be optimised away. */
 int32_t gust_read_probe(const void *buffer, uint64_t num_bytes, void *out_checksum_f32);
+/* The memory gust_alloc draws from, in bytes: for CUDA the device's free and total memory (cudaMemGetInfo), for
+ * the CPU the host's available and total memory (/proc/meminfo MemAvailable and MemTotal). Sizes the KV pool. */
+int32_t gust_memory_info(void *out_free_u64, void *out_total_u64);
 
 /* ---- FP8 E4M3 (float8_e4m3fn: no infinities, 0x7F/0xFF are NaN, max finite 448) ---------------- */
 /* codes[i] = e4m3(clamp(x[i] / scale, -448, 448)), round to nearest, ties to even (a true division,
@@ -136,6 +139,42 @@ int32_t gust_argmax(void *out_i32, const void *x_f32, int32_t num_rows, int32_t 
 /* Gather rows: out[r, :] = x[rows[r], :] (picks the last token of each sequence before the lm_head). */
 int32_t gust_gather_rows(void *out_f32, const void *x_f32, const void *rows_i32, int32_t num_rows, int32_t row_len,
                          int32_t num_src_rows);
+
+/* ---- sampling ------------------------------------------------------------------------------------ */
+/* One row's sampling parameters (runtime/sampling/params.ts, resolved; 104 bytes, packed by
+ * runtime/sampling/native-sampler.ts). Lists are slices [start, start + count) of gust_sample's shared arrays. */
+typedef struct {
+  double temperature;        /* 0 = greedy: argmax of the adjusted row, first index on ties */
+  double top_p;              /* 1 = off */
+  double min_p;              /* 0 = off */
+  double presence_penalty;   /* 0 = off; subtracted once from every generated id */
+  double frequency_penalty;  /* 0 = off; × times generated */
+  double repetition_penalty; /* 1 = off; prompt ∪ generated: positive ÷ r, else × r */
+  int32_t top_k;             /* 0 = off */
+  uint32_t seed_lo, seed_hi; /* the 64-bit seed's halves (counter-hash.ts splitSeed) */
+  uint32_t step;             /* index of the token being generated */
+  int32_t logits_row;        /* row of logits this row samples from */
+  int32_t vocab_limit;       /* ids ≥ this are never drawn nor reported (a model's padding ids) */
+  int32_t bias_start, bias_count;     /* logit bias: bias_ids / bias_values */
+  int32_t counts_start, counts_count; /* frequency/presence: count_ids / counts (times generated) */
+  int32_t seen_start, seen_count;     /* repetition: seen_ids, distinct ids of prompt ∪ generated */
+  int32_t mask_row;          /* row of masks allowed (bit i of word i / 32 set = id i allowed); −1 = all */
+  int32_t num_logprobs;      /* −1: none; 0: the token's; k: also the top k (k ≤ max_logprobs) */
+} gust_sample_params;
+
+/* Samples num_rows tokens (runtime/sampling/sampler.ts is the spec; the same seed, step and logits give the same
+ * token): allowed mask → bias → penalties → temperature → top-k → top-p → min-p → exponential race over the
+ * counter hash of (seed, step, id). Only ids and log-probabilities leave the device:
+ *   out_tokens[num_rows] i32;
+ *   out_logprobs[num_rows, 1 + max_logprobs] f64: raw log p(token), then the top num_logprobs raw log-probs
+ *     (NaN where not asked); out_top_ids[num_rows, max_logprobs] i32 (−1 where not asked). Both required.
+ * logits[*, vocab] f32; masks[*, (vocab + 31) / 32] u32 (NULL when no row has a mask). Rows run in parallel.
+ * Fails naming the row when a draw has no finite logit to draw from. */
+int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, void *out_top_ids_i32, const void *logits_f32,
+                    int32_t num_logit_rows, int32_t vocab, const void *params, int32_t num_rows,
+                    const void *bias_ids_i32, const void *bias_values_f32, const void *count_ids_i32,
+                    const void *counts_i32, const void *seen_ids_i32, const void *masks_u32, int32_t num_masks,
+                    int32_t max_logprobs);
 
 /* ---- vision ops --------------------------------------------------------------------------------- */
 /* out[i] = 0.5 · x[i] · (1 + erf(x[i] / √2)), the exact GELU (not the tanh form); out may alias x. */

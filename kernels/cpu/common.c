@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -109,6 +110,29 @@ __attribute__((target("avx2"))) static double read_probe_avx2(const float *words
   return total;
 }
 #endif
+
+/* MemAvailable / MemTotal of /proc/meminfo (kB), else the sysconf page counts (free pages undercount the cache the
+ * kernel would give back, which is why MemAvailable comes first). */
+int32_t gust_memory_info(void *out_free_u64, void *out_total_u64) {
+  GUST_REQUIRE(out_free_u64 && out_total_u64, "gust_memory_info: NULL pointer");
+  uint64_t avail_kb = 0, total_kb = 0;
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (f) {
+    char line[256];
+    unsigned long long v;
+    while (fgets(line, sizeof line, f)) {
+      if (sscanf(line, "MemAvailable: %llu kB", &v) == 1) avail_kb = v;
+      else if (sscanf(line, "MemTotal: %llu kB", &v) == 1) total_kb = v;
+    }
+    fclose(f);
+  }
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+  uint64_t free_bytes = avail_kb ? avail_kb * 1024 : (uint64_t)sysconf(_SC_AVPHYS_PAGES) * page;
+  uint64_t total_bytes = total_kb ? total_kb * 1024 : (uint64_t)sysconf(_SC_PHYS_PAGES) * page;
+  memcpy(out_free_u64, &free_bytes, 8);
+  memcpy(out_total_u64, &total_bytes, 8);
+  return GUST_OK;
+}
 
 int32_t gust_read_probe(const void *buffer, uint64_t num_bytes, void *out_checksum_f32) {
   GUST_REQUIRE(buffer && out_checksum_f32, "gust_read_probe: NULL pointer");

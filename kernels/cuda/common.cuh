@@ -56,7 +56,8 @@ enum GustCheck {
   GUST_CHECK_ATTN_TABLE,      /* v: sequence, blocks needed, max blocks */
   GUST_CHECK_ATTN_BLOCK_ID,   /* v: sequence, logical block, id, num_blocks */
   GUST_CHECK_SEG_STARTS,      /* v: num_tokens, first, last */
-  GUST_CHECK_SEG_DECREASES    /* v: segment, start, next start */
+  GUST_CHECK_SEG_DECREASES,   /* v: segment, start, next start */
+  GUST_CHECK_SAMPLE_ROW       /* v: row, problem (kernels/sample_core.h) */
 };
 
 /* The details of the first violation, written by the one thread that claims the record. It lives in

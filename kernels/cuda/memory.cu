@@ -160,6 +160,17 @@ __global__ void read_probe_kernel(const float *__restrict__ words, uint64_t n, d
   }
 }
 
+extern "C" int32_t gust_memory_info(void *out_free_u64, void *out_total_u64) {
+  GUST_REQUIRE(out_free_u64 && out_total_u64, "gust_memory_info: NULL pointer");
+  GUST_TRY(gust_require_init("gust_memory_info"));
+  size_t free_bytes = 0, total_bytes = 0;
+  GUST_CUDA_TRY("gust_memory_info", "cudaMemGetInfo", cudaMemGetInfo(&free_bytes, &total_bytes));
+  const uint64_t f = free_bytes, t = total_bytes;
+  memcpy(out_free_u64, &f, 8);
+  memcpy(out_total_u64, &t, 8);
+  return GUST_OK;
+}
+
 extern "C" int32_t gust_read_probe(const void *buffer, uint64_t num_bytes, void *out_checksum_f32) {
   GUST_REQUIRE(buffer && out_checksum_f32, "gust_read_probe: NULL pointer");
   GUST_TRY(gust_require_init("gust_read_probe"));

@@ -10,6 +10,7 @@ import { measureSpeculation } from "../bench/speculative.ts";
 import { type DecodeFigures, measureDecode, measureReadBandwidth, syntheticModelDir } from "../bench/cpu-decode.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
 import { formatStepFigures, measureStepTime } from "../bench/tensor-parallel.ts";
+import { formatSamplerFigures, measureSampler } from "../bench/sampler.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -49,6 +50,7 @@ export async function benchCommand(argv: string[]): Promise<string> {
     return formatStepFigures(values["tp-model"] ?? "synthetic FP8 (8 × 2048/7168)", figures, backend.numThreads)
       .join("\n");
   }
+  const samplerVocab = 131_072, sampler = measureSampler(backend, samplerVocab);
   const bandwidth = measureReadBandwidth(backend);
   const fixtures = join(repoRoot, "test", "fixtures");
   const rows: DecodeFigures[] = [
@@ -77,6 +79,7 @@ export async function benchCommand(argv: string[]): Promise<string> {
       rows,
       scaling,
       speculation,
+      sampler,
     });
   }
   const gb = (b: number) => (b / 1e9).toFixed(2);
@@ -99,6 +102,8 @@ export async function benchCommand(argv: string[]): Promise<string> {
         } tok/s  efficiency ${f.efficiency.toFixed(2)}`
       )
     ),
+    "",
+    ...formatSamplerFigures(sampler, samplerVocab, backend.numThreads),
     "",
     `EAGLE speculation, k = 3, ${
       values["spec-model"]

@@ -147,6 +147,7 @@ export async function runCommand(argv: string[]): Promise<string> {
     group?.shutdown();
     throw err;
   }
+  if (tok && tok.vocabSize < loaded.config.text.vocabSize) loaded.model.limitVocab(tok.vocabSize); // padding ids
   try {
     const images = imageFiles.length > 0 || promptIds.includes(loaded.config.imageTokenId ?? -1)
       ? featuresFor(loaded.config, backend, promptIds, imageFiles, values.prompt !== undefined)

@@ -5,12 +5,13 @@ import { ModelHost } from "../server/model-host.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
+import { gib } from "../engine/pool-size.ts";
 import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
 export const runtimeUsage =
   `gust runtime --model DIR [--socket PATH | --port N] [--served-model-name NAME]... [--max-num-seqs N]
-             [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--num-blocks N]
+             [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--gpu-memory-utilization F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
              [--text-only] [--backend auto|cpu|cuda] [--threads N] ${tensorParallelUsage}
              [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
@@ -30,6 +31,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         "max-batched-tokens": { type: "string" },
         "max-model-len": { type: "string" },
         "kv-memory-fraction": { type: "string" },
+        "gpu-memory-utilization": { type: "string" },
         "num-blocks": { type: "string" },
         "grace-ms": { type: "string" },
         backend: { type: "string" },
@@ -56,6 +58,12 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   if (fraction !== undefined && !(fraction > 0 && fraction <= 0.95)) {
     throw new UsageError("--kv-memory-fraction must be in (0, 0.95]");
   }
+  const utilization = values["gpu-memory-utilization"] === undefined
+    ? undefined
+    : parseFloatArg("gpu-memory-utilization", values["gpu-memory-utilization"], 0.9);
+  if (utilization !== undefined && !(utilization > 0 && utilization <= 1)) {
+    throw new UsageError(`--gpu-memory-utilization must be in (0, 1], got ${utilization}`);
+  }
   const backend = openBackend(backendChoice, { numThreads: parseIntArg("threads", values.threads, 0) });
   const tensorParallel = parseTensorParallel(values);
   let server: RuntimeServer | undefined;
@@ -81,6 +89,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
       : parseIntArg("max-model-len", values["max-model-len"], 0, 1),
     numBlocks: values["num-blocks"] === undefined ? undefined : parseIntArg("num-blocks", values["num-blocks"], 0, 1),
     kvMemoryFraction: fraction,
+    gpuMemoryUtilization: utilization,
     kvCacheDtype,
     textOnly: values["text-only"] ?? false,
     draftDir: values.draft,
@@ -105,11 +114,16 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
       host.speculator ? `, EAGLE k=${host.speculator.options.k}` : ""
     }${host.vision ? ", vision" : ""})\n`,
   );
+  const m = host.memory;
+  process.stderr.write(
+    `gust runtime: weights ${gib(m.weightBytes)}, KV ${m.kvBytesPerToken} bytes per token (${host.cache.dtype}), ` +
+      `${m.poolTokens} tokens of context fit in the pool\n`,
+  );
   if (host.contextCappedByPool) {
     process.stderr.write(
       `gust runtime: the KV pool holds ${
         s.kvBlocksTotal * host.cache.blockSize
-      } tokens, less than the model's context of ${host.loaded.model.maxPositions}; serving a context of ${host.engine.maxModelLen} (free memory, lower --max-num-seqs or raise --kv-memory-fraction for more)\n`,
+      } tokens, less than the model's context of ${host.loaded.model.maxPositions}; serving a context of ${host.engine.maxModelLen} (free memory, lower --max-num-seqs, use --kv-cache-dtype fp8 or raise --kv-memory-fraction / --gpu-memory-utilization for more)\n`,
     );
   }
   const graceMs = parseIntArg("grace-ms", values["grace-ms"], 10_000);

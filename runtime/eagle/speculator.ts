@@ -12,7 +12,7 @@ import { KvCache } from "../model/kv-cache.ts";
 import type { LoadedModel } from "../model/load-model.ts";
 import { argmax } from "../sampling/basic.ts";
 import type { SequenceSampler } from "../sampling/sampler.ts";
-import { draftInputs } from "./draft-inputs.ts";
+import { DraftInputs } from "./draft-inputs.ts";
 import { draftBlockKey, DraftBlocks, DraftState } from "./draft-state.ts";
 import type { LoadedDraft } from "./load-draft.ts";
 import { drawFrom, Lane, laneUniform } from "./verify.ts";
@@ -54,6 +54,7 @@ export class Speculator implements DraftProposer {
   /** Totals over every sequence, for the runtime's stats and the gateway's /metrics. */
   readonly totals = { drafted: 0, accepted: 0, steps: 0, emitted: 0 };
   readonly cache: KvCache;
+  readonly #inputs: DraftInputs;
   readonly blocks: DraftBlocks;
   readonly #states = new WeakMap<Sequence, DraftState>();
   #targetBlocks: BlockManager | null = null;
@@ -67,6 +68,7 @@ export class Speculator implements DraftProposer {
     readonly options: SpecOptions = defaultSpecOptions,
   ) {
     this.cache = new KvCache(backend, draft.model.config, numBlocks, blockSize);
+    this.#inputs = new DraftInputs(backend, draft, target.weights);
     this.blocks = new DraftBlocks(numBlocks, blockSize);
   }
 
@@ -156,7 +158,7 @@ export class Speculator implements DraftProposer {
     const features = new Float32Array(n * C);
     let at = 0;
     for (const r of rows) for (const f of r.features) features.set(f, (at++) * C);
-    const x = draftInputs(this.backend, this.draft, this.target.weights, Int32Array.from(tokens), features);
+    const x = this.#inputs.compute(Int32Array.from(tokens), features);
     const maxBlocks = Math.max(1, ...rows.map((r) => r.state.blockTable.length));
     const batch: ForwardBatch = {
       tokenIds: Int32Array.from(tokens),
@@ -268,6 +270,7 @@ export class Speculator implements DraftProposer {
   }
 
   dispose(): void {
+    this.#inputs.dispose();
     this.cache.dispose();
   }
 }

@@ -47,6 +47,8 @@ export class TextModel {
   readonly #parallel: ModelParallel | undefined;
   #shardLogits: DeviceBuffer | undefined;
   #gathered: DeviceBuffer | undefined;
+  /** Ids at and above this never come out of the model: a checkpoint's padding ids beyond its tokenizer. */
+  #vocabLimit: number;
   /** Per-layer KV storage formats by cache dtype (FP8 scales are calibrated on first use). */
   readonly #kvFormats = new Map<KvCacheDtype, KvFormat[]>();
 
@@ -63,10 +65,27 @@ export class TextModel {
     this.#ws = new Workspace(backend, config);
     this.#scale = 1 / Math.sqrt(config.headDim);
     this.#parallel = options.parallel;
+    this.#vocabLimit = config.vocabSize;
   }
 
   get parallel(): ModelParallel | undefined {
     return this.#parallel;
+  }
+  /** Ids the logits may name: [0, vocabLimit). */
+  get vocabLimit(): number {
+    return this.#vocabLimit;
+  }
+
+  /**
+   * Masks the ids from `tokenizerVocab` up (set once at load when the tokenizer is smaller than the lm_head:
+   * gust-mini has 4,096 model ids and 1,226 tokenizer ids): their logits come out −∞, so no sampler, top
+   * log-probability or verification can name an id the detokenizer does not have.
+   */
+  limitVocab(tokenizerVocab: number): void {
+    if (!(Number.isInteger(tokenizerVocab) && tokenizerVocab > 0 && tokenizerVocab <= this.config.vocabSize)) {
+      throw new RangeError(`vocabulary limit ${tokenizerVocab} is outside [1, ${this.config.vocabSize}]`);
+    }
+    this.#vocabLimit = tokenizerVocab;
   }
 
   forward(batch: ForwardBatch, cache: KvCache, options: ForwardOptions = {}): ForwardResult {
@@ -171,6 +190,11 @@ export class TextModel {
     const hidden = b.download(ws.rowsNormed, new Float32Array(numRows * c.hiddenSize));
     options.onHidden?.("final", hidden);
     const logits = b.download(ws.logits, new Float32Array(numRows * c.vocabSize));
+    if (this.#vocabLimit < c.vocabSize) {
+      for (let r = 0; r < numRows; r++) {
+        logits.fill(-Infinity, r * c.vocabSize + this.#vocabLimit, (r + 1) * c.vocabSize);
+      }
+    }
     return { logits, hidden, allHidden };
   }
 

@@ -29,6 +29,18 @@ export interface SampleResult {
   topLogprobs?: TopLogprob[];
 }
 
+/** A row's inputs to the native sampler besides its params (SequenceSampler.nativeInputs). */
+export interface NativeRowInputs {
+  seedLo: number;
+  seedHi: number;
+  biasIds: Int32Array;
+  biasValues: Float32Array;
+  /** Generated id → times generated (frequency/presence), when a penalty is on. */
+  counts: ReadonlyMap<number, number> | undefined;
+  /** Distinct ids of prompt ∪ generated (repetition), empty when it is off. */
+  seen: readonly number[];
+}
+
 const TWO_POW_32 = 4294967296;
 /** The smallest E the race can draw (u's largest value); w / E_MIN bounds any entry's key. */
 const E_MIN = -Math.log((TWO_POW_32 - 1 + 0.5) / TWO_POW_32);
@@ -145,6 +157,23 @@ export class SequenceSampler {
       applyPenalties(row, h, this.params);
     }
     return row;
+  }
+
+  /**
+   * What the native sampler (kernels/gust.h gust_sample, packed by native-sampler.ts) needs besides the
+   * params: the seed words, the bias lists and the penalty statistics brought up to `generatedIds`.
+   */
+  nativeInputs(generatedIds: readonly number[]): NativeRowInputs {
+    const h = this.#history;
+    h?.update(generatedIds);
+    return {
+      seedLo: this.#seedLo,
+      seedHi: this.#seedHi,
+      biasIds: this.#biasIds,
+      biasValues: this.#biasValues,
+      counts: h?.counts,
+      seen: this.params.repetitionPenalty !== 1 && h ? h.seen : [],
+    };
   }
 
   /** The ids a draw at this point could return, ascending: [argmax] when greedy, else what truncation keeps. */

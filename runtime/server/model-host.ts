@@ -5,7 +5,7 @@ import { basename, join, resolve } from "node:path";
 import type { Backend } from "../../ffi/backend.ts";
 import { JsonConstraints } from "../sampling/constraints.ts";
 import { Engine } from "../engine/engine.ts";
-import { choosePoolSize } from "../engine/pool-size.ts";
+import { choosePoolSize, workspaceBytes } from "../engine/pool-size.ts";
 import type { ThinkIds } from "../engine/reasoning-budget.ts";
 import { KvCache, type KvCacheDtype, resolveKvCacheDtype } from "../model/kv-cache.ts";
 import { type LoadedModel, loadModel, progressPrinter } from "../model/load-model.ts";
@@ -28,8 +28,10 @@ export interface HostOptions {
   /** Longest sequence served (default: the model's context). */
   maxModelLen?: number;
   blockSize?: number;
-  /** Share of free memory for the KV cache. */
+  /** CPU: share of the host's available memory for the KV cache (default 0.5). */
   kvMemoryFraction?: number;
+  /** CUDA: share of the GPU's total memory the runtime may fill, weights included (default 0.9). */
+  gpuMemoryUtilization?: number;
   /** KV cache storage (default bf16: `--kv-cache-dtype auto`). */
   kvCacheDtype?: KvCacheDtype;
   /** Exact number of KV blocks (overrides the memory-based size; tests use it). */
@@ -58,6 +60,8 @@ export class ModelHost {
   readonly vision: LoadedVision | null;
   readonly maxImagesPerRequest: number;
   readonly draft: LoadedDraft | null;
+  /** What the startup line reports: weight bytes, KV bytes per token and the tokens the pool holds. */
+  readonly memory: { weightBytes: number; kvBytesPerToken: number; poolTokens: number };
   /** True when the KV pool holds fewer tokens than the model's context, so the served context is the pool's. */
   readonly contextCappedByPool: boolean;
   readonly speculator: Speculator | null;
@@ -79,20 +83,27 @@ export class ModelHost {
     this.aliases = (o.aliases ?? []).filter((n) => n !== this.modelId);
     const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
     const kvCacheDtype = o.kvCacheDtype ?? resolveKvCacheDtype();
+    const maxBatchedTokens = o.maxBatchedTokens ?? 2048;
+    // the draft loads first: its weights are in use and its cache grows with the target's pool
+    this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded, group?.placement(ModelId.Draft).beforeStep) : null;
+    const draftBlockBytes = this.draft ? KvCache.bytesPerBlock(this.draft.model.config, blockSize, "f32") : 0;
     const numBlocks = o.numBlocks ??
       choosePoolSize(loaded.model.config, {
         blockSize,
         maxNumSeqs,
         maxModelLen: loaded.model.maxPositions,
-        memoryFraction: o.kvMemoryFraction,
         kvCacheDtype,
+        memory: { ...backend.memoryInfo(), gpu: !backend.sharesHostMemory },
+        gpuMemoryUtilization: o.gpuMemoryUtilization,
+        memoryFraction: o.kvMemoryFraction,
+        workspaceBytes: workspaceBytes(loaded.model.config, maxBatchedTokens, maxNumSeqs),
+        extraBytesPerBlock: draftBlockBytes,
       }).numBlocks;
     // the model's own config: under tensor parallelism it has this rank's KV heads
     this.cache = new KvCache(backend, loaded.model.config, numBlocks, blockSize, kvCacheDtype);
     loaded.model.kvFormats(kvCacheDtype); // FP8 scales are calibrated now, not inside the first request's step
     const think = tokenizer.findControl("[THINK]"), endThink = tokenizer.findControl("[/THINK]");
     this.thinkIds = think !== undefined && endThink !== undefined ? { think, endThink } : null;
-    this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded, group?.placement(ModelId.Draft).beforeStep) : null;
     // the draft's pool mirrors the target's, plus room for every sequence's k chain positions
     this.speculator = this.draft
       ? new Speculator(backend, loaded, this.draft, numBlocks + maxNumSeqs, blockSize, {
@@ -103,12 +114,17 @@ export class ModelHost {
     // like vLLM, one sequence must be able to use the whole context: when the pool is smaller than the
     // model's context, the served context shrinks to the pool (said at start-up and in hello)
     const poolTokens = numBlocks * blockSize;
+    this.memory = {
+      weightBytes: loaded.weights.loadedBytes,
+      kvBytesPerToken: KvCache.bytesPerToken(loaded.model.config, kvCacheDtype),
+      poolTokens,
+    };
     this.contextCappedByPool = poolTokens < loaded.model.maxPositions;
     this.engine = new Engine(backend, loaded.model, this.cache, {
       thinkIds: this.thinkIds,
       eosId: text.eosId,
       maxNumSeqs,
-      maxBatchedTokens: o.maxBatchedTokens ?? 2048,
+      maxBatchedTokens,
       speculator: this.speculator ?? undefined,
       maxModelLen: poolTokens,
     });
@@ -142,6 +158,8 @@ export class ModelHost {
           `The tokenizer has ${tokenizer.vocabSize} ids but the model's vocabulary is ${loaded.config.text.vocabSize}`,
         );
       }
+      // the model's padding ids (lm_head rows past the tokenizer) are masked for good: sampling never yields them
+      if (tokenizer.vocabSize < loaded.config.text.vocabSize) loaded.model.limitVocab(tokenizer.vocabSize);
       const host = new ModelHost(loaded, tokenizer, o, backend, group);
       group?.ready(); // every follower has loaded its shards
       return host;

@@ -25,6 +25,8 @@ export interface TextWeights {
   layers: LayerWeights[];
   /** Bytes of weight data the decoder streams per forward (for bandwidth figures). */
   decoderBytes: number;
+  /** Bytes of weight data this rank holds (what the KV pool is sized after). */
+  loadedBytes: number;
   dispose(): void;
 }
 
@@ -208,6 +210,7 @@ export function loadTextWeights(
       finalNorm,
       layers,
       decoderBytes: loader.decoderBytes + lmHeadBytes,
+      loadedBytes: loader.loadedBytes,
       dispose: () => loader.buffers.forEach((w) => w.buffer.dispose()),
     };
   } catch (err) {

@@ -1,6 +1,7 @@
 // Seeded reproducibility: a token depends only on (seed, step, logits), never on other sequences, call
 // order or batch composition; and the draw is exactly the documented exponential race.
 import { describe, expect, it } from "vitest";
+import { TwinSampler } from "../helpers/twin-sampler.ts";
 import { deriveSeed } from "../../runtime/sampling/counter-hash.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { SequenceSampler } from "../../runtime/sampling/sampler.ts";
@@ -22,7 +23,7 @@ interface Seq {
 
 function newSeq(seed: number | undefined, salt: number, extra: object = {}): Seq {
   return {
-    sampler: new SequenceSampler({ temperature: 0.9, topP: 0.95, ...extra, seed }, V, [1, 2, 3]),
+    sampler: new TwinSampler({ temperature: 0.9, topP: 0.95, ...extra, seed }, V, [1, 2, 3]),
     salt,
     out: [],
   };
@@ -74,7 +75,7 @@ describe("determinism", () => {
   });
 
   it("depends on (seed, step, logits) only: re-sampling a step repeats it, another step differs", () => {
-    const s = new SequenceSampler({ seed: 11 }, V);
+    const s = new TwinSampler({ seed: 11 }, V);
     const logits = fakeLogits(0, 0, 0);
     const first = Array.from({ length: 50 }, (_, step) => s.sample(logits, [], step).token);
     const again = Array.from({ length: 50 }, (_, k) => s.sample(logits, [], 49 - k).token).reverse();
@@ -83,10 +84,10 @@ describe("determinism", () => {
   });
 
   it("without a seed, a random one is chosen at creation and reproduces the run", () => {
-    const a = new SequenceSampler({}, V), b = new SequenceSampler({}, V);
+    const a = new TwinSampler({}, V), b = new TwinSampler({}, V);
     expect(Number.isSafeInteger(a.seed)).toBe(true);
     expect(a.seed).not.toBe(b.seed);
-    const replay = new SequenceSampler({ seed: a.seed }, V);
+    const replay = new TwinSampler({ seed: a.seed }, V);
     const logits = fakeLogits(1, 2, 3);
     for (let step = 0; step < 30; step++) {
       expect(replay.sample(logits, [], step).token).toBe(a.sample(logits, [], step).token);
@@ -110,14 +111,14 @@ describe("determinism", () => {
       const step = rng.nextU32() % 100_000;
       const probs = softmax(logits, (params as { temperature?: number }).temperature ?? 1);
       const { kept } = keptReference(probs, params);
-      const got = new SequenceSampler({ ...params, seed }, n).sample(logits, [], step).token;
+      const got = new TwinSampler({ ...params, seed }, n).sample(logits, [], step).token;
       expect(got, JSON.stringify({ trial, seed, step })).toBe(raceReference(probs, kept, seed, step));
     }
   });
 
   it("matches a pinned stream (a change to the hash or the race shows up here)", () => {
     const logits = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i) * 2);
-    const s = new SequenceSampler({ seed: 1234 }, 16);
+    const s = new TwinSampler({ seed: 1234 }, 16);
     const tokens = Array.from({ length: 24 }, (_, step) => s.sample(logits, [], step).token);
     expect(tokens).toEqual(PINNED);
   });
@@ -125,12 +126,12 @@ describe("determinism", () => {
   it("greedy is the argmax, first index on ties, and ignores the seed", () => {
     const logits = Float32Array.from([0, 3, 1, 3, -2]);
     for (const seed of [1, 2, 3]) {
-      expect(new SequenceSampler({ temperature: 0, seed }, 5).sample(logits, [], seed).token).toBe(1);
+      expect(new TwinSampler({ temperature: 0, seed }, 5).sample(logits, [], seed).token).toBe(1);
     }
   });
 
   it("checks the row width and the step", () => {
-    const s = new SequenceSampler({ seed: 1 }, 4);
+    const s = new TwinSampler({ seed: 1 }, 4);
     expect(() => s.sample(new Float32Array(5), [], 0)).toThrow(/5 entries, expected the vocabulary size 4/);
     expect(() => s.sample(new Float32Array(4), [], -1)).toThrow(/step/);
     expect(() => s.sample(new Float32Array(4), [], 1.5)).toThrow(/step/);

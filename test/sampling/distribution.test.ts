@@ -2,6 +2,7 @@
 // quantile). Each test draws 24,000 tokens from one seeded sampler at steps 0, 1, 2, … so it is
 // deterministic; a sampler drawing from the wrong distribution fails by a wide margin (last test).
 import { describe, expect, it } from "vitest";
+import { TwinSampler } from "../helpers/twin-sampler.ts";
 import type { SamplingParams } from "../../runtime/sampling/params.ts";
 import { SequenceSampler } from "../../runtime/sampling/sampler.ts";
 import { CHI2_999, chiSquare, keptReference, softmax, type Truncation } from "./reference.ts";
@@ -10,7 +11,7 @@ const LOGITS = [1.2, -0.3, 0.8, 2.0, -1.5, 0.1, 1.7, 0.4];
 const N = 24_000;
 
 function draw(params: SamplingParams, logits = LOGITS, seed = 20240601): number[] {
-  const s = new SequenceSampler({ ...params, seed }, logits.length);
+  const s = new TwinSampler({ ...params, seed }, logits.length);
   const row = Float32Array.from(logits);
   const counts = new Array(logits.length).fill(0);
   for (let step = 0; step < N; step++) counts[s.sample(row, [], step).token]++;
@@ -72,7 +73,7 @@ describe("sampled distribution (χ², 24k draws, 8 tokens)", () => {
     // Many tokens with equal mass per bin exercises the race beyond a toy vocabulary.
     const V = 4096;
     const logits = Array.from({ length: V }, (_, i) => (i % 2 === 0 ? 0 : Math.log(3)));
-    const s = new SequenceSampler({ seed: 5 }, V);
+    const s = new TwinSampler({ seed: 5 }, V);
     const row = Float32Array.from(logits);
     const bins = new Array(16).fill(0);
     for (let step = 0; step < N / 3; step++) bins[s.sample(row, [], step).token % 16]++;

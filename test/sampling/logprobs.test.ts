@@ -1,5 +1,6 @@
 // Reported log-probabilities come from the raw logits, whatever the sampling settings.
 import { describe, expect, it } from "vitest";
+import { TwinSampler } from "../helpers/twin-sampler.ts";
 import { logSoftmax } from "../../runtime/sampling/basic.ts";
 import { logNormaliser, topLogprobs } from "../../runtime/sampling/logprobs.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
@@ -19,7 +20,7 @@ describe("logprobs", () => {
       { logitBias: { 7: 20 }, repetitionPenalty: 1.5, presencePenalty: 1 },
     ];
     for (const p of settings) {
-      const s = new SequenceSampler({ ...p, seed: 3, logprobs: 0 }, LOGITS.length, [1, 2]);
+      const s = new TwinSampler({ ...p, seed: 3, logprobs: 0 }, LOGITS.length, [1, 2]);
       for (let step = 0; step < 20; step++) {
         const r = s.sample(LOGITS, [4, 5], step);
         expect(r.logprob, JSON.stringify(p)).toBeCloseTo(RAW[r.token], 10);
@@ -27,7 +28,7 @@ describe("logprobs", () => {
       }
     }
     // the bias really moved the choice, yet the logprob is the unbiased one
-    const biased = new SequenceSampler({ temperature: 0, logitBias: { 7: 20 }, logprobs: 0 }, LOGITS.length).sample(
+    const biased = new TwinSampler({ temperature: 0, logitBias: { 7: 20 }, logprobs: 0 }, LOGITS.length).sample(
       LOGITS,
       [],
       0,
@@ -39,7 +40,7 @@ describe("logprobs", () => {
   it("come from the raw row when the draw is from a masked copy", () => {
     const masked = Float32Array.from(LOGITS, (x, i) => (i % 2 === 0 ? x : -Infinity));
     for (const p of [{ temperature: 0 }, { temperature: 1 }, { temperature: 0.6, topP: 0.9 }]) {
-      const s = new SequenceSampler({ ...p, seed: 2, logprobs: 0 }, LOGITS.length);
+      const s = new TwinSampler({ ...p, seed: 2, logprobs: 0 }, LOGITS.length);
       for (let step = 0; step < 10; step++) {
         const r = s.sample(masked, [], step, LOGITS);
         expect(r.token % 2).toBe(0);
@@ -50,8 +51,8 @@ describe("logprobs", () => {
 
   it("are not computed unless asked for (NaN), and asking does not change the token", () => {
     for (const p of [{ temperature: 0 }, { temperature: 0.8, topP: 0.9 }, { temperature: 1 }]) {
-      const quiet = new SequenceSampler({ ...p, seed: 5 }, LOGITS.length);
-      const asked = new SequenceSampler({ ...p, seed: 5, logprobs: 0 }, LOGITS.length);
+      const quiet = new TwinSampler({ ...p, seed: 5 }, LOGITS.length);
+      const asked = new TwinSampler({ ...p, seed: 5, logprobs: 0 }, LOGITS.length);
       for (let step = 0; step < 20; step++) {
         const a = quiet.sample(LOGITS, [], step), b = asked.sample(LOGITS, [], step);
         expect(a.token).toBe(b.token);
@@ -66,7 +67,7 @@ describe("logprobs", () => {
   it("return the n most likely raw alternatives, most likely first", () => {
     const order = Array.from(RAW.keys()).sort((a, b) => RAW[b] - RAW[a] || a - b);
     for (const n of [1, 5, 20]) {
-      const r = new SequenceSampler({ logprobs: n, temperature: 0.7, seed: 1 }, LOGITS.length).sample(LOGITS, [], 0);
+      const r = new TwinSampler({ logprobs: n, temperature: 0.7, seed: 1 }, LOGITS.length).sample(LOGITS, [], 0);
       expect(r.topLogprobs!.map((t) => t.token)).toEqual(order.slice(0, n));
       r.topLogprobs!.forEach((t) => expect(t.logprob).toBeCloseTo(RAW[t.token], 10));
     }

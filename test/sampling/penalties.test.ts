@@ -1,6 +1,7 @@
 // Logit bias and penalties against hand-computed logits. Values are chosen to be exact in float32, so the
 // expectations are exact too.
 import { describe, expect, it } from "vitest";
+import { TwinSampler } from "../helpers/twin-sampler.ts";
 import { applyLogitBias, applyPenalties, TokenHistory } from "../../runtime/sampling/penalties.ts";
 import { SequenceSampler } from "../../runtime/sampling/sampler.ts";
 
@@ -12,36 +13,36 @@ describe("logit bias", () => {
     const r = row(1, 2, 3);
     applyLogitBias(r, Int32Array.of(0, 2), Float32Array.of(5, -1.5));
     expect(Array.from(r)).toEqual([6, 2, 1.5]);
-    const s = new SequenceSampler({ logitBias: { 0: 5, 2: -1.5 } }, 3);
+    const s = new TwinSampler({ logitBias: { 0: 5, 2: -1.5 } }, 3);
     expect(adjusted(s, row(1, 2, 3), [])).toEqual([6, 2, 1.5]);
   });
 
   it("can change the greedy choice", () => {
-    const s = new SequenceSampler({ temperature: 0, logitBias: { 0: 2 } }, 3);
+    const s = new TwinSampler({ temperature: 0, logitBias: { 0: 2 } }, 3);
     expect(s.sample(row(1, 2, 0), [], 0).token).toBe(0);
   });
 });
 
 describe("penalties", () => {
   it("repetition: prompt ∪ generated, positive ÷ r, negative × r, once per distinct id", () => {
-    const s = new SequenceSampler({ repetitionPenalty: 2 }, 5, [0, 0]);
+    const s = new TwinSampler({ repetitionPenalty: 2 }, 5, [0, 0]);
     // id 0 (prompt) 2 → 1; id 1 (generated twice) −2 → −4, not −8; ids 2, 3 untouched; id 4 seen, 0 stays 0
     expect(adjusted(s, row(2, -2, 4, -1, 0), [1, 1, 4])).toEqual([1, -4, 4, -1, 0]);
   });
 
   it("frequency and presence: generated tokens only, f × count + p", () => {
-    const s = new SequenceSampler({ frequencyPenalty: 0.5, presencePenalty: 0.25 }, 4, [0]);
+    const s = new TwinSampler({ frequencyPenalty: 0.5, presencePenalty: 0.25 }, 4, [0]);
     // id 1: −2 − 0.5·2 − 0.25 = −3.25; id 3: −1 − 0.5 − 0.25 = −1.75; id 0 only in the prompt: untouched
     expect(adjusted(s, row(2, -2, 4, -1), [1, 3, 1])).toEqual([2, -3.25, 4, -1.75]);
   });
 
   it("negative penalties reward repeats", () => {
-    const s = new SequenceSampler({ frequencyPenalty: -1, presencePenalty: -0.5 }, 2);
+    const s = new TwinSampler({ frequencyPenalty: -1, presencePenalty: -0.5 }, 2);
     expect(adjusted(s, row(0, 0), [1, 1])).toEqual([0, 2.5]);
   });
 
   it("applies bias, then repetition, then frequency, then presence", () => {
-    const s = new SequenceSampler({
+    const s = new TwinSampler({
       logitBias: { 1: 1, 2: 0.5 },
       repetitionPenalty: 2,
       frequencyPenalty: 0.5,
@@ -54,15 +55,15 @@ describe("penalties", () => {
 
   it("does not modify the caller's logits, and returns them untouched when nothing applies", () => {
     const logits = row(2, -2, 4);
-    const s = new SequenceSampler({ repetitionPenalty: 2, logitBias: { 0: 1 } }, 3);
+    const s = new TwinSampler({ repetitionPenalty: 2, logitBias: { 0: 1 } }, 3);
     s.sample(logits, [1], 0);
     expect(Array.from(logits)).toEqual([2, -2, 4]);
-    const plain = new SequenceSampler({}, 3);
+    const plain = new TwinSampler({}, 3);
     expect(plain.adjustLogits(logits, [1])).toBe(logits);
   });
 
   it("penalised greedy decoding moves off a repeated token", () => {
-    const s = new SequenceSampler({ temperature: 0, presencePenalty: 1 }, 3);
+    const s = new TwinSampler({ temperature: 0, presencePenalty: 1 }, 3);
     const logits = row(1, 1.5, 0);
     expect(s.sample(logits, [], 0).token).toBe(1);
     expect(s.sample(logits, [1], 1).token).toBe(0);

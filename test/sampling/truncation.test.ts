@@ -2,13 +2,14 @@
 // ordered by probability, higher first, lower id on ties; top-k keeps the first k; top-p keeps the shortest
 // prefix with mass ≥ top_p × (mass left after top-k); min-p keeps p ≥ min_p × p_max.
 import { describe, expect, it } from "vitest";
+import { TwinSampler } from "../helpers/twin-sampler.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { SequenceSampler } from "../../runtime/sampling/sampler.ts";
 import { selectTopCount, selectTopCountHeap, selectTopMass } from "../../runtime/sampling/select.ts";
 import { keptReference, softmax, type Truncation } from "./reference.ts";
 
 const kept = (p: Truncation & { temperature?: number }, logits: number[], gen: number[] = []) =>
-  Array.from(new SequenceSampler({ ...p, seed: 1 }, logits.length).keptTokens(Float32Array.from(logits), gen));
+  Array.from(new TwinSampler({ ...p, seed: 1 }, logits.length).keptTokens(Float32Array.from(logits), gen));
 const sorted = (a: ArrayLike<number>) => Array.from(a).sort((x, y) => x - y);
 
 describe("select.ts on exact (dyadic) weights", () => {
@@ -161,7 +162,7 @@ describe("SequenceSampler truncation", () => {
   it("never draws outside the kept set", () => {
     const logits = Float32Array.from([0.5, 2, 2, -1, 1.5, 0, 2, 1]);
     const p = { topK: 5, topP: 0.8, minP: 0.3, seed: 99 };
-    const s = new SequenceSampler(p, 8);
+    const s = new TwinSampler(p, 8);
     const allowed = new Set(s.keptTokens(logits, []));
     const seen = new Set<number>();
     for (let step = 0; step < 3000; step++) seen.add(s.sample(logits, [], step).token);

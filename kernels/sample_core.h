@@ -1,0 +1,370 @@
+/* The sampler's per-row algorithm, shared by the CPU backend (C) and the CUDA backend (one thread per row):
+ * a port of runtime/sampling/sampler.ts and select.ts, the readable spec, step for step and in the same
+ * summation orders, so the same (seed, step, logits) give the same token. Not part of the ABI.
+ *
+ * Row pipeline (vLLM's order): allowed mask → logit bias → repetition, frequency, presence penalties →
+ * temperature → top-k → top-p → min-p → exponential race over the counter hash (runtime/sampling/
+ * counter-hash.ts): token = argmax_i w_i / −ln u_i, u_i = (murmur3(seed_lo, seed_hi, step, i) + 0.5) / 2^32.
+ * One total order ranks tokens everywhere: higher weight first, lower id on ties. */
+#ifndef GUST_SAMPLE_CORE_H
+#define GUST_SAMPLE_CORE_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "gust.h"
+
+#ifdef __CUDACC__
+#define GUST_SC __host__ __device__
+#else
+#define GUST_SC
+#endif
+
+/* ---- counter hash (MurmurHash3_x86_32, seed 0, over 4 little-endian words) ---------------------- */
+static inline GUST_SC uint32_t gust_rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+static inline GUST_SC uint32_t gust_murmur_block(uint32_t h, uint32_t k) {
+  k *= 0xcc9e2d51u;
+  k = gust_rotl32(k, 15);
+  k *= 0x1b873593u;
+  h ^= k;
+  h = gust_rotl32(h, 13);
+  return h * 5u + 0xe6546b64u;
+}
+
+static inline GUST_SC uint32_t gust_counter_prefix(uint32_t seed_lo, uint32_t seed_hi, uint32_t step) {
+  return gust_murmur_block(gust_murmur_block(gust_murmur_block(0, seed_lo), seed_hi), step);
+}
+
+/* Finishes the prefix for entry index. Example (counter-hash.ts): seed 42, step 0, index 1 → 0x6ac7e06f. */
+static inline GUST_SC uint32_t gust_counter_at(uint32_t prefix, uint32_t index) {
+  uint32_t h = gust_murmur_block(prefix, index) ^ 16u;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+/* E = −ln((h + 0.5) / 2^32), in f64 like the spec. */
+static inline GUST_SC double gust_race_exponential(uint32_t h) { return -log(((double)h + 0.5) / 4294967296.0); }
+
+/* ---- selection (select.ts) -------------------------------------------------------------------------- */
+static inline GUST_SC int gust_before(const double *w, int32_t a, int32_t b) {
+  return w[a] > w[b] || (w[a] == w[b] && a < b);
+}
+
+/* Lomuto partition of idx[lo, hi) around the median of three; *left_mass = Σ w before the pivot. */
+static inline GUST_SC int32_t gust_partition(int32_t *idx, int32_t lo, int32_t hi, const double *w,
+                                             double *left_mass) {
+  int32_t last = hi - 1, mid = (int32_t)(((uint32_t)lo + (uint32_t)hi) >> 1), m;
+  int32_t a = idx[lo], b = idx[mid], c = idx[last];
+  if (gust_before(w, a, b)) m = gust_before(w, b, c) ? mid : gust_before(w, a, c) ? last : lo;
+  else m = gust_before(w, a, c) ? lo : gust_before(w, b, c) ? last : mid;
+  int32_t pv = idx[m];
+  idx[m] = idx[last];
+  idx[last] = pv;
+  double wp = w[pv], mass = 0;
+  int32_t store = lo;
+  for (int32_t j = lo; j < last; j++) {
+    int32_t t = idx[j];
+    double wt = w[t];
+    if (wt > wp || (wt == wp && t < pv)) {
+      idx[j] = idx[store];
+      idx[store++] = t;
+      mass += wt;
+    }
+  }
+  idx[last] = idx[store];
+  idx[store] = pv;
+  *left_mass = mass;
+  return store;
+}
+
+static inline GUST_SC void gust_select_top_count(int32_t *idx, int32_t n, const double *w, int32_t k) {
+  if (k <= 0 || k >= n) return;
+  int32_t lo = 0, hi = n;
+  double unused;
+  while (lo < k && k < hi) {
+    int32_t p = gust_partition(idx, lo, hi, w, &unused);
+    if (p < k) lo = p + 1;
+    else if (p > k) hi = p;
+    else return;
+  }
+}
+
+static inline GUST_SC int32_t gust_select_top_mass(int32_t *idx, int32_t n, const double *w, double target) {
+  if (target <= 0) return 0;
+  int32_t lo = 0, hi = n;
+  double acc = 0, left;
+  while (lo < hi) {
+    if (hi - lo == 1) return hi;
+    int32_t p = gust_partition(idx, lo, hi, w, &left);
+    if (acc + left >= target) hi = p;
+    else if (acc + left + w[idx[p]] >= target) return p + 1;
+    else {
+      acc += left + w[idx[p]];
+      lo = p + 1;
+    }
+  }
+  return n;
+}
+
+static inline GUST_SC int gust_after(const double *w, int32_t a, int32_t b) {
+  return w[a] < w[b] || (w[a] == w[b] && a > b);
+}
+
+static inline GUST_SC void gust_sift_down(int32_t *heap, int32_t k, const double *w, int32_t at) {
+  int32_t x = heap[at];
+  for (;;) {
+    int32_t c = 2 * at + 1;
+    if (c >= k) break;
+    if (c + 1 < k && gust_after(w, heap[c + 1], heap[c])) c++;
+    if (!gust_after(w, heap[c], x)) break;
+    heap[at] = heap[c];
+    at = c;
+  }
+  heap[at] = x;
+}
+
+static inline GUST_SC void gust_select_top_count_heap(const double *w, int32_t n, int32_t k, int32_t *out) {
+  if (k > n) k = n;
+  for (int32_t i = 0; i < k; i++) out[i] = i;
+  for (int32_t i = (k >> 1) - 1; i >= 0; i--) gust_sift_down(out, k, w, i);
+  for (int32_t i = k; i < n; i++) {
+    if (w[i] > w[out[0]]) {
+      out[0] = i;
+      gust_sift_down(out, k, w, 0);
+    }
+  }
+}
+
+/* ---- one row ------------------------------------------------------------------------------------------ */
+/* Everything one row reads besides its parameters (the shared lists of gust_sample). */
+typedef struct {
+  const int32_t *bias_ids;
+  const float *bias_values;
+  const int32_t *count_ids, *counts, *seen_ids;
+  const uint32_t *masks;
+  int32_t vocab, mask_words;
+} gust_sample_lists;
+
+/* Why a row cannot be sampled (0: it can); gust_sample_problem_text names each. Checked on the device too. */
+enum {
+  GUST_SAMPLE_OK = 0,
+  GUST_SAMPLE_LOGITS_ROW,
+  GUST_SAMPLE_VOCAB_LIMIT,
+  GUST_SAMPLE_PARAMS,
+  GUST_SAMPLE_MASK_ROW,
+  GUST_SAMPLE_NUM_LOGPROBS,
+  GUST_SAMPLE_SLICE,
+  GUST_SAMPLE_LIST_ID,
+  GUST_SAMPLE_NO_FINITE
+};
+
+static inline const char *gust_sample_problem_text(int problem) {
+  switch (problem) {
+    case GUST_SAMPLE_LOGITS_ROW: return "its logits_row is outside the logits";
+    case GUST_SAMPLE_VOCAB_LIMIT: return "its vocab_limit is outside [1, vocab]";
+    case GUST_SAMPLE_PARAMS: return "a parameter is outside its range (temperature >= 0, top_p in (0, 1], min_p in "
+                                    "[0, 1], repetition_penalty > 0, top_k >= 0)";
+    case GUST_SAMPLE_MASK_ROW: return "its mask_row is outside [-1, num_masks)";
+    case GUST_SAMPLE_NUM_LOGPROBS: return "num_logprobs is outside [-1, max_logprobs]";
+    case GUST_SAMPLE_SLICE: return "a list slice has a negative start or count";
+    case GUST_SAMPLE_LIST_ID: return "a bias, penalty or repetition id is outside the vocabulary";
+    case GUST_SAMPLE_NO_FINITE: return "no finite logit to draw from (every id masked, -inf or NaN)";
+    default: return "unknown problem";
+  }
+}
+
+static inline GUST_SC int gust_sample_problem(const gust_sample_params *p, const gust_sample_lists *l,
+                                              int32_t num_logit_rows, int32_t num_masks, int32_t max_logprobs) {
+  if (p->logits_row < 0 || p->logits_row >= num_logit_rows) return GUST_SAMPLE_LOGITS_ROW;
+  if (p->vocab_limit <= 0 || p->vocab_limit > l->vocab) return GUST_SAMPLE_VOCAB_LIMIT;
+  if (!(p->temperature >= 0 && p->top_p > 0 && p->top_p <= 1 && p->min_p >= 0 && p->min_p <= 1 &&
+        p->repetition_penalty > 0 && p->top_k >= 0))
+    return GUST_SAMPLE_PARAMS;
+  if (p->mask_row < -1 || p->mask_row >= num_masks) return GUST_SAMPLE_MASK_ROW;
+  if (p->num_logprobs < -1 || p->num_logprobs > max_logprobs) return GUST_SAMPLE_NUM_LOGPROBS;
+  if (p->bias_count < 0 || p->counts_count < 0 || p->seen_count < 0 || p->bias_start < 0 || p->counts_start < 0 ||
+      p->seen_start < 0)
+    return GUST_SAMPLE_SLICE;
+  for (int32_t j = 0; j < p->bias_count; j++)
+    if ((uint32_t)l->bias_ids[p->bias_start + j] >= (uint32_t)l->vocab) return GUST_SAMPLE_LIST_ID;
+  for (int32_t j = 0; j < p->counts_count; j++)
+    if ((uint32_t)l->count_ids[p->counts_start + j] >= (uint32_t)l->vocab) return GUST_SAMPLE_LIST_ID;
+  for (int32_t j = 0; j < p->seen_count; j++)
+    if ((uint32_t)l->seen_ids[p->seen_start + j] >= (uint32_t)l->vocab) return GUST_SAMPLE_LIST_ID;
+  return GUST_SAMPLE_OK;
+}
+
+/* argmax over row[0, n), first index on ties; NaN never wins. */
+static inline GUST_SC int32_t gust_row_argmax(const float *row, int32_t n) {
+  int32_t best = 0;
+  float best_v = -INFINITY;
+  for (int32_t i = 0; i < n; i++)
+    if (row[i] > best_v) {
+      best_v = row[i];
+      best = i;
+    }
+  return best;
+}
+
+/* log Σ exp(x − max) + max in f64 (logprobs.ts); NAN when the row has no usable maximum. */
+static inline GUST_SC double gust_log_normaliser(const float *x, int32_t n) {
+  double max = -INFINITY;
+  for (int32_t i = 0; i < n; i++)
+    if (x[i] > max) max = x[i];
+  if (!(max > -INFINITY) || max == INFINITY) return NAN;
+  double sum = 0;
+  for (int32_t i = 0; i < n; i++) sum += exp((double)x[i] - max);
+  return max + log(sum);
+}
+
+/* row = raw with the mask, the vocabulary limit, bias and penalties applied (f32 storage, f64 arithmetic, as the
+ * spec's Float32Array updates round). */
+static inline GUST_SC void gust_adjust_row(float *row, const float *raw, const gust_sample_params *p,
+                                           const gust_sample_lists *l) {
+  int32_t V = l->vocab;
+  for (int32_t i = 0; i < V; i++) row[i] = raw[i];
+  if (p->mask_row >= 0) {
+    const uint32_t *bits = l->masks + (int64_t)p->mask_row * l->mask_words;
+    for (int32_t i = 0; i < V; i++)
+      if (!((bits[i >> 5] >> (i & 31)) & 1u)) row[i] = -INFINITY;
+  }
+  for (int32_t i = p->vocab_limit; i < V; i++) row[i] = -INFINITY;
+  for (int32_t j = 0; j < p->bias_count; j++) {
+    int32_t id = l->bias_ids[p->bias_start + j];
+    row[id] = (float)((double)row[id] + (double)l->bias_values[p->bias_start + j]);
+  }
+  double r = p->repetition_penalty;
+  if (r != 1.0)
+    for (int32_t j = 0; j < p->seen_count; j++) {
+      int32_t id = l->seen_ids[p->seen_start + j];
+      double x = row[id];
+      row[id] = (float)(x > 0 ? x / r : x * r);
+    }
+  double f = p->frequency_penalty, pr = p->presence_penalty;
+  if (f != 0.0 || pr != 0.0)
+    for (int32_t j = 0; j < p->counts_count; j++) {
+      int32_t id = l->count_ids[p->counts_start + j];
+      row[id] = (float)((double)row[id] - (f * (double)l->counts[p->counts_start + j] + pr));
+    }
+}
+
+/* 1 when the mask, the vocabulary limit, a bias or a penalty changes the row (else the raw row is drawn from). */
+static inline GUST_SC int gust_row_is_adjusted(const gust_sample_params *p, int32_t vocab) {
+  return p->mask_row >= 0 || p->vocab_limit < vocab || p->bias_count > 0 ||
+         (p->repetition_penalty != 1.0 && p->seen_count > 0) ||
+         ((p->frequency_penalty != 0.0 || p->presence_penalty != 0.0) && p->counts_count > 0);
+}
+
+/* Samples one row. scratch_row, w, idx: scratch of vocab entries. Returns the token, or −1 when a draw (temperature
+ * > 0) finds no usable maximum in the adjusted row (every id masked or non-finite); greedy returns the first
+ * index then, as the spec does. */
+static inline GUST_SC int32_t gust_sample_one(const float *raw, const gust_sample_params *p,
+                                              const gust_sample_lists *l, float *scratch_row, double *w,
+                                              int32_t *idx) {
+  int32_t V = l->vocab;
+  const float *row = raw;
+  if (gust_row_is_adjusted(p, V)) {
+    gust_adjust_row(scratch_row, raw, p, l);
+    row = scratch_row;
+  }
+  int32_t imax = gust_row_argmax(row, V);
+  if (p->temperature == 0.0) return imax;
+  double max = row[imax];
+  if (!(max > -INFINITY) || max == INFINITY) return -1;
+  double T = p->temperature, total = 0;
+  for (int32_t i = 0; i < V; i++) {
+    double e = exp(((double)row[i] - max) / T);
+    total += w[i] = e > 0 ? e : 0;
+  }
+  /* truncation (sampler.ts #truncate): n kept ids in idx[0, n), or n < 0 for all */
+  int32_t n = -1;
+  double mass = total;
+  if (p->top_k > 0) {
+    if (p->top_k <= 256) gust_select_top_count_heap(w, V, p->top_k, idx);
+    else {
+      for (int32_t i = 0; i < V; i++) idx[i] = i;
+      gust_select_top_count(idx, V, w, p->top_k);
+    }
+    n = p->top_k;
+    mass = 0;
+    for (int32_t j = 0; j < n; j++) mass += w[idx[j]];
+  }
+  if (p->top_p < 1.0) {
+    int32_t count = n < 0 ? V : n, c = 0;
+    double t = ((1 - p->top_p) * mass) / count;
+    if (n < 0) {
+      for (int32_t i = 0; i < V; i++)
+        if (w[i] >= t) idx[c++] = i;
+    } else {
+      for (int32_t j = 0; j < n; j++)
+        if (w[idx[j]] >= t) idx[c++] = idx[j];
+    }
+    n = gust_select_top_mass(idx, c, w, p->top_p * mass);
+  }
+  if (p->min_p > 0) {
+    int32_t c = 0;
+    if (n < 0) {
+      for (int32_t i = 0; i < V; i++)
+        if (w[i] >= p->min_p) idx[c++] = i;
+    } else {
+      for (int32_t j = 0; j < n; j++)
+        if (w[idx[j]] >= p->min_p) idx[c++] = idx[j];
+    }
+    n = c;
+  }
+  /* the race; entries lighter than best_key · E_MIN cannot win (sampler.ts #race) */
+  const double e_min = -log((4294967296.0 - 1 + 0.5) / 4294967296.0), slack = 1 - 1e-9;
+  uint32_t prefix = gust_counter_prefix(p->seed_lo, p->seed_hi, p->step);
+  int32_t best = imax;
+  double best_key = w[best] / gust_race_exponential(gust_counter_at(prefix, (uint32_t)best));
+  double skip_below = best_key * e_min * slack;
+  int32_t all = n < 0, count = all ? V : n;
+  for (int32_t j = 0; j < count; j++) {
+    int32_t i = all ? j : idx[j];
+    double wi = w[i];
+    if (wi <= skip_below) continue;
+    double key = wi / gust_race_exponential(gust_counter_at(prefix, (uint32_t)i));
+    if (key > best_key || (key == best_key && i < best)) {
+      best = i;
+      best_key = key;
+      skip_below = best_key * e_min * slack;
+    }
+  }
+  return best;
+}
+
+/* log-probabilities of the raw row (logprobs.ts): out[0] = raw[token] − logZ, then the top k (value desc,
+ * lower id first), their ids in top_ids; ids ≥ vocab_limit are never reported. */
+static inline GUST_SC void gust_row_logprobs(const float *raw, int32_t vocab_limit, int32_t token, int32_t k,
+                                             double *out, int32_t *top_ids) {
+  double log_z = gust_log_normaliser(raw, vocab_limit);
+  out[0] = (double)raw[token] - log_z;
+  int32_t filled = 0;
+  for (int32_t i = 0; i < vocab_limit && k > 0; i++) {
+    double v = raw[i];
+    if (v != v) continue;
+    if (filled == k && !(v > out[k])) continue;
+    int32_t j = filled < k ? filled++ : k - 1;
+    while (j > 0 && v > out[j]) {
+      out[j + 1] = out[j];
+      top_ids[j] = top_ids[j - 1];
+      j--;
+    }
+    out[j + 1] = v;
+    top_ids[j] = i;
+  }
+  for (int32_t j = 0; j < k; j++) {
+    if (j < filled) out[j + 1] -= log_z;
+    else {
+      out[j + 1] = NAN;
+      top_ids[j] = -1;
+    }
+  }
+}
+
+#endif

@@ -1,0 +1,152 @@
+// The native sampler (kernels/gust.h gust_sample) driven from SequenceSamplers: packs each row's params and lists,
+// runs one native call for the whole batch and returns what SequenceSampler.sample returns. sampler.ts stays
+// the readable spec; test/sampling holds the two equal token for token.
+//
+// Packing, per row (gust_sample_params, 104 bytes, little-endian): six f64 (temperature, top_p, min_p,
+// presence, frequency, repetition), then fourteen 32-bit words (top_k, seed_lo, seed_hi, step, logits_row,
+// vocab_limit, bias start/count, counts start/count, seen start/count, mask_row, num_logprobs).
+// Example: two rows, the first with logit bias {7: 2}, the second with {3: -1, 9: 5} → bias_ids [7, 3, 9],
+// row 0 bias (0, 1), row 1 bias (1, 2).
+import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
+import type { TopLogprob } from "./logprobs.ts";
+import { MAX_LOGPROBS } from "./params.ts";
+import type { SampleResult, SequenceSampler } from "./sampler.ts";
+
+export const SAMPLE_PARAMS_BYTES = 104;
+
+export interface NativeSampleRow {
+  sampler: SequenceSampler;
+  /** This sequence's output ids so far (penalties). */
+  generatedIds: readonly number[];
+  /** Index of the token being generated (the counter hash's step word). */
+  step: number;
+  /** Row of the logits buffer to draw from. */
+  logitsRow: number;
+  /** Allowed ids as bits (bit i of word i >> 5), (vocab + 31) >> 5 words; absent = every id. */
+  mask?: Uint32Array;
+}
+
+/** Host arrays and (on a device backend) the device buffers that mirror them, grown on demand and reused. */
+class Staging {
+  #buffers = new Map<string, DeviceBuffer>();
+  constructor(private readonly backend: Backend) {}
+
+  /** A device buffer holding `host` (borrowed in place when the backend shares host memory). */
+  put(name: string, host: ArrayBufferView): DeviceBuffer {
+    if (this.backend.sharesHostMemory) return this.backend.borrowHost(host);
+    let buf = this.#buffers.get(name);
+    if (!buf || buf.byteLength < host.byteLength) {
+      buf?.dispose();
+      buf = this.backend.alloc(Math.max(64, host.byteLength * 2));
+      this.#buffers.set(name, buf);
+    }
+    this.backend.upload(buf, host);
+    return buf;
+  }
+
+  dispose(): void {
+    for (const b of this.#buffers.values()) b.dispose();
+    this.#buffers.clear();
+  }
+}
+
+export class NativeSampler {
+  readonly #staging: Staging;
+
+  /** `vocabLimit`: ids at and above it (a model's padding ids) are never drawn nor reported. */
+  constructor(readonly backend: Backend, readonly vocab: number, readonly vocabLimit = vocab) {
+    this.#staging = new Staging(backend);
+  }
+
+  /** One token per row from `logits` ([numLogitRows, vocab] f32 on the device). */
+  sample(logits: DeviceBuffer, numLogitRows: number, rows: readonly NativeSampleRow[]): SampleResult[] {
+    const n = rows.length, words = (this.vocab + 31) >> 5;
+    if (n === 0) return [];
+    const params = new DataView(new ArrayBuffer(n * SAMPLE_PARAMS_BYTES));
+    const biasIds: number[] = [], biasValues: number[] = [], countIds: number[] = [], counts: number[] = [];
+    const seen: number[] = [];
+    const masks: Uint32Array[] = [];
+    rows.forEach((row, r) => {
+      const p = row.sampler.params, inputs = row.sampler.nativeInputs(row.generatedIds), at = r * SAMPLE_PARAMS_BYTES;
+      [p.temperature, p.topP, p.minP, p.presencePenalty, p.frequencyPenalty, p.repetitionPenalty]
+        .forEach((v, i) => params.setFloat64(at + 8 * i, v, true));
+      const biasStart = biasIds.length, countsStart = countIds.length, seenStart = seen.length;
+      biasIds.push(...inputs.biasIds);
+      biasValues.push(...inputs.biasValues);
+      if (p.presencePenalty !== 0 || p.frequencyPenalty !== 0) {
+        for (const [id, count] of inputs.counts ?? []) countIds.push(id), counts.push(count);
+      }
+      for (const id of inputs.seen) seen.push(id);
+      if (row.mask && row.mask.length !== words) {
+        throw new RangeError(`row ${r}: mask has ${row.mask.length} words, expected ${words} for ${this.vocab} ids`);
+      }
+      const maskRow = row.mask ? masks.push(row.mask) - 1 : -1;
+      [
+        p.topK,
+        inputs.seedLo,
+        inputs.seedHi,
+        row.step,
+        row.logitsRow,
+        this.vocabLimit,
+        biasStart,
+        inputs.biasIds.length,
+        countsStart,
+        countIds.length - countsStart,
+        seenStart,
+        seen.length - seenStart,
+        maskRow,
+        p.logprobs ?? -1,
+      ].forEach((v, i) => params.setUint32(at + 48 + 4 * i, v >>> 0, true));
+    });
+    const s = this.#staging, b = this.backend;
+    const maxLogprobs = Math.max(0, ...rows.map((row) => row.sampler.params.logprobs ?? 0));
+    const tokens = new Int32Array(n), logprobs = new Float64Array(n * (1 + maxLogprobs));
+    const topIds = new Int32Array(Math.max(1, n * maxLogprobs));
+    const maskWords = new Uint32Array(Math.max(1, masks.length * words));
+    masks.forEach((m, i) => maskWords.set(m, i * words));
+    const list = (name: string, host: ArrayBufferView & { length: number }) =>
+      host.length > 0 ? s.put(name, host) : null;
+    const outTokens = s.put("tokens", tokens), outLogprobs = s.put("logprobs", logprobs);
+    const outTopIds = s.put("topIds", topIds);
+    b.sample({
+      outTokens,
+      outLogprobs,
+      outTopIds,
+      logits,
+      numLogitRows,
+      vocab: this.vocab,
+      params: s.put("params", new Uint8Array(params.buffer)),
+      numRows: n,
+      biasIds: list("biasIds", Int32Array.from(biasIds)),
+      biasValues: list("biasValues", Float32Array.from(biasValues)),
+      countIds: list("countIds", Int32Array.from(countIds)),
+      counts: list("counts", Int32Array.from(counts)),
+      seenIds: list("seenIds", Int32Array.from(seen)),
+      masks: masks.length > 0 ? s.put("masks", maskWords) : null,
+      numMasks: masks.length,
+      maxLogprobs,
+    });
+    if (!b.sharesHostMemory) {
+      b.download(outTokens, tokens);
+      b.download(outLogprobs, logprobs);
+      b.download(outTopIds, topIds);
+    }
+    return rows.map((row, r) => {
+      const asked = row.sampler.params.logprobs, at = r * (1 + maxLogprobs);
+      const result: SampleResult = { token: tokens[r], logprob: asked === null ? NaN : logprobs[at] };
+      if (asked !== null && asked > 0) {
+        const top: TopLogprob[] = [];
+        for (let j = 0; j < Math.min(asked, MAX_LOGPROBS); j++) {
+          const id = topIds[r * maxLogprobs + j];
+          if (id >= 0) top.push({ token: id, logprob: logprobs[at + 1 + j] });
+        }
+        result.topLogprobs = top;
+      }
+      return result;
+    });
+  }
+
+  dispose(): void {
+    this.#staging.dispose();
+  }
+}

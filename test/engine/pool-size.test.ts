@@ -1,0 +1,74 @@
+// KV pool sizing from what the device reports: the GPU rule (--gpu-memory-utilization of the total, less what is in
+// use and the workspace), the CPU rule (a share of available memory), the cap at what the sequences can use, the
+// per-dtype block size, and a refusal that says what to change.
+import { describe, expect, it } from "vitest";
+import { createBackend } from "../../ffi/backend.ts";
+import type { TextConfig } from "../../runtime/config/text-config.ts";
+import { choosePoolSize, workspaceBytes } from "../../runtime/engine/pool-size.ts";
+import { KvCache } from "../../runtime/model/kv-cache.ts";
+import { fixtureModel } from "../helpers/engine.ts";
+
+const GiB = 2 ** 30;
+const config = { ...fixtureModel("tiny-mistral3").config.text } as TextConfig;
+
+describe("KV pool size", () => {
+  it("on a GPU takes utilisation × total, less what is in use and the workspace", () => {
+    const memory = { freeBytes: 16 * GiB, totalBytes: 141 * GiB, gpu: true };
+    const base = { blockSize: 16, maxNumSeqs: 1e6, maxModelLen: 1e6, memory, kvCacheDtype: "bf16" as const };
+    const p = choosePoolSize(config, { ...base, gpuMemoryUtilization: 0.9, workspaceBytes: GiB / 4 });
+    const budget = 16 * GiB - 141 * GiB * 0.1 - GiB / 4; // 1.65 GiB
+    expect(p.budgetBytes).toBeCloseTo(budget, 0);
+    expect(p.numBlocks).toBe(Math.floor(budget / KvCache.bytesPerBlock(config, 16, "bf16")));
+    const fp8 = choosePoolSize(config, {
+      ...base,
+      gpuMemoryUtilization: 0.9,
+      workspaceBytes: GiB / 4,
+      kvCacheDtype: "fp8",
+    });
+    expect(fp8.numBlocks).toBe(Math.floor(budget / KvCache.bytesPerBlock(config, 16, "fp8")));
+    expect(fp8.numBlocks).toBeGreaterThan(1.99 * p.numBlocks); // FP8 halves bf16's bytes per token
+    expect(() => choosePoolSize(config, { ...base, gpuMemoryUtilization: 0.85 })).toThrow(
+      /the GPU has 16.00 GiB free of 141.00 GiB and --gpu-memory-utilization 0.85 leaves 0.00 GiB; raise it/,
+    );
+  });
+
+  it("on the CPU takes a share of available memory, capped at what the sequences can use", () => {
+    const memory = { freeBytes: 8 * GiB, totalBytes: 16 * GiB, gpu: false };
+    const roomy = choosePoolSize(config, { blockSize: 16, maxNumSeqs: 64, maxModelLen: 256, memory });
+    expect(roomy.numBlocks).toBe((64 * 256) / 16);
+    const tight = choosePoolSize(config, {
+      blockSize: 16,
+      maxNumSeqs: 1e6,
+      maxModelLen: 1e6,
+      memory,
+      memoryFraction: 0.25,
+      kvCacheDtype: "bf16",
+    });
+    expect(tight.numBlocks).toBe(Math.floor((2 * GiB) / KvCache.bytesPerBlock(config, 16, "bf16")));
+    expect(KvCache.bytesPerToken(config, "f32")).toBe(2 * KvCache.bytesPerToken(config, "bf16"));
+  });
+
+  it("keeps a step's activations out of the pool (the real model: about 1 GiB at 2048 tokens)", () => {
+    const real = {
+      ...config,
+      hiddenSize: 12288,
+      numHeads: 96,
+      numKvHeads: 8,
+      headDim: 128,
+      intermediateSize: 28672,
+      vocabSize: 131072,
+    } as TextConfig;
+    const bytes = workspaceBytes(real, 2048, 64);
+    expect(bytes).toBeGreaterThan(0.9 * GiB);
+    expect(bytes).toBeLessThan(1.2 * GiB);
+    expect(KvCache.bytesPerToken({ ...real, numLayers: 88 }, "bf16")).toBe(360_448); // 352 KiB (model-spec)
+    expect(KvCache.bytesPerToken({ ...real, numLayers: 88 }, "fp8")).toBe(180_224); // 176 KiB
+  });
+
+  it("reads the memory the CPU backend reports", () => {
+    const m = createBackend("cpu").memoryInfo();
+    expect(m.totalBytes).toBeGreaterThan(0);
+    expect(m.freeBytes).toBeGreaterThan(0);
+    expect(m.freeBytes).toBeLessThanOrEqual(m.totalBytes);
+  });
+});
