@@ -8,6 +8,9 @@ import type { GatewayEnv } from "../functions/http/env.ts";
 import { adminRoutes } from "./functions/admin-routes.ts";
 import { functionsHandler } from "./functions/dispatch.ts";
 import { FunctionRegistry } from "./functions/registry.ts";
+import { isolateLoader } from "./isolate/loader.ts";
+import { resolve } from "node:path";
+import { joinPath } from "../runtime/text/io.ts";
 import type { LoopMarker } from "./metrics/loop-lag.ts";
 import { vision } from "./middleware/vision.ts";
 import { functionImagePreparer } from "./vision/function-images.ts";
@@ -28,6 +31,8 @@ export interface GatewayConfig {
   stateDir: string;
   /** Longest a deployed bundle's import may take (edge/functions/registry.ts). Default 10 000 ms. */
   importTimeoutMs?: number;
+  /** Function isolates' limits (edge/isolate/isolate.ts): heap cap, event-loop stall limit. */
+  isolates?: { memoryMiB?: number; stallMs?: number };
   /** Extra gateway options (limits, reasoning defaults). */
   app?: Partial<Omit<GatewayOptions, "model">>;
   log?: (line: string) => void;
@@ -83,7 +88,9 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   let loop: LoopMarker | null = null;
   const link = new RuntimeLink(cfg.runtime, { log, onData: () => loop?.mark() });
   await link.start();
-  const registry = new FunctionRegistry(cfg.stateDir, log, { importTimeoutMs: cfg.importTimeoutMs });
+  // each function version in an isolate of its own (edge/isolate/); Deno's cache for them beside the versions
+  const loader = isolateLoader({ cacheDir: joinPath(resolve(cfg.stateDir), ".deno-cache"), log, ...cfg.isolates });
+  const registry = new FunctionRegistry(cfg.stateDir, log, { importTimeoutMs: cfg.importTimeoutMs, loader });
   await registry.restore();
   const app = createApp({
     ...cfg.app,
@@ -128,6 +135,7 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
     stop: async () => {
       app.loopLag.stop();
       await stop();
+      registry.close();
       closeSharedRenderPools();
       link.stop();
     },

@@ -23,7 +23,20 @@ export interface DeployedFunction {
   version: number;
   definition: FunctionDefinition;
   deployedAt: string;
+  /** Called when another version takes this one's place (an isolate stops once its requests are over). */
+  retire?: () => void;
+  /** Stops it now (the gateway is shutting down). */
+  stop?: () => void;
 }
+
+/** Loads one stored version: in this process (`importLoader`, for tests of the registry itself) or in an isolate of
+ * its own (edge/isolate/loader.ts, what the gateway uses). Throws with a message saying why it cannot load. */
+export type VersionLoader = (
+  name: string,
+  version: number,
+  file: string,
+  timeoutMs: number,
+) => Promise<{ definition: FunctionDefinition; retire?: () => void; stop?: () => void }>;
 
 export class DeployError extends Error {
   override name = "DeployError";
@@ -44,7 +57,7 @@ export function checkFunctionName(name: string): void {
 }
 
 /** A declared limit must be a positive integer (or absent); a deploy says which one is not. */
-function checkLimits(d: FunctionDefinition, name: string): void {
+export function checkLimits(d: FunctionDefinition, name: string): void {
   const limits = d.limits as Record<string, unknown> | undefined;
   if (limits === undefined) return;
   if (typeof limits !== "object" || limits === null) {
@@ -95,11 +108,32 @@ function pathIn(stateDir: string, name: string, file?: string): string {
 export interface RegistryOptions {
   /** Longest a bundle's import (its top-level code) may take before the deploy fails. Default 10 000 ms. */
   importTimeoutMs?: number;
+  /** Default importLoader (in this process). */
+  loader?: VersionLoader;
 }
+
+/** Imports a version into this process (no isolation: for tests of the registry's own logic). */
+export const importLoader: VersionLoader = async (name, _version, file, limit) => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`its import did not finish within ${limit} ms (top-level code that never settles?)`)),
+      limit,
+    );
+  });
+  try {
+    return { definition: asDefinition(await Promise.race([import(pathToFileURL(file).href), stuck]), name) };
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 export class FunctionRegistry {
   readonly #active = new Map<string, DeployedFunction>();
+  /** Replaced versions, possibly still finishing requests: stopped too when the gateway shuts down. */
+  readonly #retired = new Set<DeployedFunction>();
   readonly #importTimeoutMs: number;
+  readonly #loader: VersionLoader;
   /** Absolute, so a version's file: URL does not depend on the working directory at import time. */
   readonly stateDir: string;
 
@@ -107,6 +141,7 @@ export class FunctionRegistry {
     this.stateDir = resolve(stateDir);
     mkdirSync(this.stateDir, { recursive: true });
     this.#importTimeoutMs = options.importTimeoutMs ?? 10_000;
+    this.#loader = options.loader ?? importLoader;
   }
 
   get(name: string): DeployedFunction | undefined {
@@ -136,23 +171,13 @@ export class FunctionRegistry {
 
   async #load(name: string, version: number): Promise<DeployedFunction> {
     const file = pathIn(this.stateDir, name, `v${version}.mjs`);
-    let mod: Record<string, unknown>;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const limit = this.#importTimeoutMs;
-    const stuck = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`its import did not finish within ${limit} ms (top-level code that never settles?)`)),
-        limit,
-      );
-    });
     try {
-      mod = await Promise.race([import(pathToFileURL(file).href), stuck]);
+      const { definition, retire, stop } = await this.#loader(name, version, file, this.#importTimeoutMs);
+      return { name, version, definition, retire, stop, deployedAt: new Date().toISOString() };
     } catch (err) {
+      if (err instanceof DeployError) throw err;
       throw new DeployError(`Function ${name} v${version} failed to load: ${(err as Error).message}`, 400);
-    } finally {
-      clearTimeout(timer);
     }
-    return { name, version, definition: asDefinition(mod, name), deployedAt: new Date().toISOString() };
   }
 
   /** Loads the newest of `versions` that loads, logging each one skipped; null when none does. */
@@ -168,9 +193,20 @@ export class FunctionRegistry {
   }
 
   #activate(f: DeployedFunction): void {
+    const previous = this.#active.get(f.name);
     this.#active.set(f.name, f);
+    if (previous && previous !== f) {
+      previous.retire?.();
+      this.#retired.add(previous);
+    }
     writeDurable(pathIn(this.stateDir, f.name, "active"), String(f.version));
     this.log(`gateway: function ${f.name} v${f.version} is live at /fn/${f.name}/`);
+  }
+
+  /** Stops every active version (gateway shutdown: no isolate outlives its gateway). */
+  close(): void {
+    for (const f of [...this.#active.values(), ...this.#retired]) f.stop?.();
+    this.#retired.clear();
   }
 
   /** Stores a new version and makes it active; on failure the previous version stays active. */

@@ -21,6 +21,8 @@ export interface FunctionDefinition<E extends FunctionEnv = FunctionEnv> {
   /** Route default for the reasoning budget (requests may lower it, operators cap it). */
   readonly reasoning?: Partial<ReasoningSetting>;
   readonly limits?: FunctionLimits;
+  /** Hosts (name or name:port) the function may reach over the network; none by default. Loopback never. */
+  readonly allowHosts?: readonly string[];
 }
 
 /** Copies the gateway's bindings from `c.env` into `c.var` (model, reasoning, requestId). */

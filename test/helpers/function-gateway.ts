@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
-import { scrapeMetric } from "./metrics.ts";
+import { metricSample } from "./metrics.ts";
 import { startDenoGateway, type Started, startGust } from "./processes.ts";
 
 export type GatewayKind = "bun" | "deno";
@@ -47,7 +47,11 @@ export async function startFunctionGateway(
     ? await startGust(["serve", ...args], /gateway on/, 60_000, env)
     : await startDenoGateway(args, 60_000, env);
   const base = `http://127.0.0.1:${port}`;
-  const running = () => scrapeMetric(base, "gust_requests_running");
+  // a gateway started with --api-key wants it on every request, these included
+  const apiKey = extraArgs.includes("--api-key") ? extraArgs[extraArgs.indexOf("--api-key") + 1] : null;
+  const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  const running = async () =>
+    metricSample(await (await fetch(`${base}/metrics`, { headers: auth })).text(), "gust_requests_running");
   return {
     base,
     gateway,
@@ -58,7 +62,7 @@ export async function startFunctionGateway(
       return await fetch(`${base}/admin/functions/${name}`, {
         method: "POST",
         body: await bundleFunction(file),
-        headers: { "content-type": "application/javascript", "x-admin-key": ADMIN_KEY, ...headers },
+        headers: { "content-type": "application/javascript", "x-admin-key": ADMIN_KEY, ...auth, ...headers },
       });
     },
     running,

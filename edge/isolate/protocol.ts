@@ -1,0 +1,98 @@
+// The channel between the gateway and a function's isolate (host.ts in its own Deno process): one JSON object per
+// line on the isolate's stdin (to it) and stdout (from it). Bodies travel base64-encoded; a response body is sent a
+// chunk per `pull`, so an isolate streaming without end cannot fill the gateway's memory. The only thing the isolate
+// can ask the gateway for is the model (`model-call`): this channel reaches no admin route, file or key.
+//
+// Worked example, one request whose handler calls model.chat:
+//   → {"t":"req","id":1,"method":"GET","url":"http://fn/","headers":[],"body":null,"requestId":"r1",...}
+//   ← {"t":"model-call","call":1,"req":1,"op":"chat","input":{...}}
+//   → {"t":"model-result","call":1,"value":{"content":"hi",...}}
+//   ← {"t":"res-head","id":1,"status":200,"headers":[["content-type","text/plain"]]}
+//   → {"t":"pull","id":1}   ← {"t":"res-chunk","id":1,"data":"aGk="}   → {"t":"pull","id":1}   ← {"t":"res-end","id":1}
+
+export interface ReqFrame {
+  t: "req";
+  id: number;
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: string | null;
+  requestId: string;
+  reasoning: { effort: "none" | "high"; budgetTokens: number | null };
+  /** What the function may read of the model (model.info), or null while no runtime is connected. */
+  model: ModelFacts | null;
+  /** Why the model is unavailable, when `model` is null. */
+  modelDown?: string;
+}
+
+export interface ModelFacts {
+  id: string;
+  contextLength: number;
+  vocabSize: number;
+  hasVision: boolean;
+}
+
+/** Gateway → isolate. */
+export type ToIsolate =
+  | ReqFrame
+  | { t: "pull"; id: number }
+  | { t: "abort"; id: number }
+  | { t: "ping"; n: number }
+  | { t: "model-result"; call: number; value: unknown }
+  | { t: "model-event"; call: number; event: unknown }
+  | { t: "model-end"; call: number }
+  | { t: "model-error"; call: number; error: WireError };
+
+export interface WireError {
+  message: string;
+  status?: number;
+  code?: string;
+}
+
+/** What a loaded function declares, as the gateway needs it (JSON-safe). */
+export interface Declared {
+  name?: string;
+  limits?: unknown;
+  reasoning?: unknown;
+  allowHosts?: unknown;
+}
+
+/** Isolate → gateway. */
+export type FromIsolate =
+  | { t: "ready"; declared: Declared }
+  | { t: "load-error"; message: string }
+  | { t: "pong"; n: number }
+  | { t: "res-head"; id: number; status: number; headers: [string, string][] }
+  | { t: "res-chunk"; id: number; data: string }
+  | { t: "res-end"; id: number }
+  | { t: "res-error"; id: number; message: string; notResponse?: string }
+  | { t: "model-call"; call: number; req: number; op: "chat" | "stream"; input: unknown }
+  | { t: "model-abort"; call: number };
+
+export function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export function fromBase64(text: string): Uint8Array {
+  const s = atob(text);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Splits a byte stream into lines; `onLine` gets each complete line (without its newline). */
+export function lineReader(onLine: (line: string) => void): (chunk: Uint8Array) => void {
+  const decoder = new TextDecoder();
+  let pending = "";
+  return (chunk) => {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (line.length > 0) onLine(line);
+    }
+  };
+}
