@@ -31,6 +31,8 @@ export interface GatewayConfig {
   stateDir: string;
   /** Longest a deployed bundle's import may take (edge/functions/registry.ts). Default 10 000 ms. */
   importTimeoutMs?: number;
+  /** The runtime counts as down after this long without answering the heartbeat (edge/runtime-client/link.ts). */
+  heartbeatMs?: number;
   /** Function isolates' limits (edge/isolate/isolate.ts): heap cap, event-loop stall limit. */
   isolates?: { memoryMiB?: number; stallMs?: number };
   /** Extra gateway options (limits, reasoning defaults). */
@@ -86,7 +88,7 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   const log = cfg.log ?? ((line: string) => console.error(line));
   // frames from the runtime mark the app's stall monitor, which exists once the app does
   let loop: LoopMarker | null = null;
-  const link = new RuntimeLink(cfg.runtime, { log, onData: () => loop?.mark() });
+  const link = new RuntimeLink(cfg.runtime, { log, onData: () => loop?.mark(), heartbeatMs: cfg.heartbeatMs });
   await link.start();
   // each function version in an isolate of its own (edge/isolate/); Deno's cache for them beside the versions
   const loader = isolateLoader({ cacheDir: joinPath(resolve(cfg.stateDir), ".deno-cache"), log, ...cfg.isolates });
@@ -97,7 +99,7 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
     ...(cfg.defaultTemperature !== undefined
       ? { limits: { ...cfg.app?.limits, defaultTemperature: cfg.defaultTemperature } }
       : {}),
-    binding: () => link.binding,
+    binding: Object.assign(() => link.binding, { why: () => link.lastError }),
     apiKeys: cfg.apiKeys,
     vision: visionHook(link, cfg.imageUrls ?? DEFAULT_IMAGE_URLS),
     modelAliases: [...(cfg.app?.modelAliases ?? []), ...(cfg.servedModelNames ?? [])],

@@ -9,7 +9,7 @@ import { bodyInMemory } from "../functions/http/lifecycle.ts";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/registry.ts";
 import type { ModelBinding, RuntimeStats } from "../functions/sdk/binding.ts";
-import { runtimeUnavailable } from "./middleware/require-model.ts";
+import { type BindingGetter, runtimeUnavailable } from "./middleware/require-model.ts";
 
 export function health(): Handler<GatewayEnv> {
   return (c) => {
@@ -18,11 +18,11 @@ export function health(): Handler<GatewayEnv> {
   };
 }
 
-export function ready(binding: () => ModelBinding | null | undefined): Handler<GatewayEnv> {
+export function ready(binding: BindingGetter): Handler<GatewayEnv> {
   return (c) => {
     c.set("routeLabel", "/ready");
     const current = binding();
-    if (!current) return errorResponse(runtimeUnavailable());
+    if (!current) return errorResponse(runtimeUnavailable(binding.why?.()));
     return bodyInMemory(
       c.json({ status: "ready", model: current.info.id, context_length: current.info.contextLength }),
     );

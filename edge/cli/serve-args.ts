@@ -10,11 +10,13 @@ import { IMAGE_URL_MODES, type ImageUrlMode, type ImageUrlSettings } from "../vi
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--served-model-name NAME]...
            [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--default-temperature T]
+           [--heartbeat-ms MS]
   --served-model-name  more names the model answers to in \`model\` (besides the runtime's), listed by /v1/models
   --image-urls         public (default): fetch http(s) image URLs whose every address is public; allowlist: only
                        the --image-url-allow hosts; off: inline images only
   --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
-  --default-temperature  temperature for requests that send none (default: the runtime's, 1)`;
+  --default-temperature  temperature for requests that send none (default: the runtime's, 1)
+  --heartbeat-ms       the runtime counts as down (503 on /ready) after this long without answering; 0: never`;
 
 export function parseServeArgs(argv: string[]) {
   let values;
@@ -32,6 +34,7 @@ export function parseServeArgs(argv: string[]) {
         "image-urls": { type: "string" },
         "image-url-allow": { type: "string", multiple: true },
         "default-temperature": { type: "string" },
+        "heartbeat-ms": { type: "string" },
       },
       strict: true,
     }));
@@ -45,6 +48,10 @@ export function parseServeArgs(argv: string[]) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
   }
+  const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
+  if (heartbeatMs !== undefined && !(Number.isInteger(heartbeatMs) && heartbeatMs >= 0)) {
+    throw new UsageError(`--heartbeat-ms must be an integer ≥ 0 (0: no heartbeat), got "${values["heartbeat-ms"]}"`);
+  }
   const apiKeys = values["api-key"] ?? parseKeys(envVar("GUST_API_KEYS"));
   return {
     runtime: values.runtime,
@@ -56,6 +63,7 @@ export function parseServeArgs(argv: string[]) {
     servedModelNames: checkNames(values["served-model-name"] ?? []),
     imageUrls: parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []),
     ...parseDefaultTemperature(values["default-temperature"]),
+    heartbeatMs,
   };
 }
 

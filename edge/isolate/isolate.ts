@@ -5,7 +5,7 @@
 // limit); an event loop that does not answer a ping for `stallMs` while requests wait is a CPU limit hit: the isolate
 // is killed and its requests get a 503 naming it. A dead isolate is started again for the next request.
 import type { FunctionBindings, FunctionModel } from "../../functions/sdk/types.ts";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../../functions/http/errors.ts";
 import { type Declared, fromBase64, type FromIsolate, lineReader, type ModelFacts, toBase64 } from "./protocol.ts";
 import type { ToIsolate } from "./protocol.ts";
 import { type Child, spawnChild } from "./spawn.ts";

@@ -289,7 +289,10 @@ export class RuntimeClient implements ModelBinding {
     const id = `s${this.#nextId++}`;
     return new Promise((resolve, reject) => {
       this.#statsWaiters.set(id, resolve);
-      signal?.addEventListener("abort", () => reject(new Error("stats request aborted")), { once: true });
+      signal?.addEventListener("abort", () => {
+        this.#statsWaiters.delete(id); // a frozen runtime's heartbeat must not pile up waiters
+        reject(new Error("stats request aborted"));
+      }, { once: true });
       this.#send({ type: "stats", id });
     });
   }

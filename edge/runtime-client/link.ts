@@ -1,6 +1,8 @@
 // Keeps a gateway connected to its runtime: connects, notices when the runtime goes away (requests
 // then fail fast with 503), and reconnects with backoff, so restarting the runtime restores service
-// without restarting the gateway.
+// without restarting the gateway. A heartbeat (a stats request every third of `heartbeatMs`) notices a runtime
+// that is connected but frozen (stopped, hung): after `heartbeatMs` without an answer the link reports no binding,
+// so /ready turns 503 and new requests fail fast with why, until the runtime answers again.
 import type { ModelBinding } from "../../functions/sdk/binding.ts";
 import { RuntimeClient } from "./client.ts";
 
@@ -11,6 +13,9 @@ export interface LinkOptions {
   log?: (line: string) => void;
   /** Called for each chunk read from the runtime (see RuntimeClient.onData). */
   onData?: () => void;
+  /** A runtime that has not answered the heartbeat for this long counts as down. Default 10 000 ms (an engine step
+   * blocks the runtime's loop: long CPU prefills must not count as frozen); 0 = no heartbeat. */
+  heartbeatMs?: number;
 }
 
 export class RuntimeLink {
@@ -19,6 +24,10 @@ export class RuntimeLink {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #delay: number;
   #connecting: Promise<void> | null = null;
+  #heartbeat: ReturnType<typeof setInterval> | null = null;
+  /** When the runtime last answered (connect or heartbeat), epoch ms. */
+  #answeredAt = 0;
+  #frozen = false;
   lastError = "not connected yet";
 
   constructor(readonly address: string, readonly options: LinkOptions = {}) {
@@ -27,7 +36,29 @@ export class RuntimeLink {
 
   /** The binding while connected, else null (the gateway answers 503 with `lastError`). */
   get binding(): ModelBinding | null {
-    return this.#client && !this.#client.isClosed ? this.#client : null;
+    return this.#client && !this.#client.isClosed && !this.#frozen ? this.#client : null;
+  }
+
+  #beat(): void {
+    const client = this.#client;
+    const limit = this.options.heartbeatMs ?? 10_000;
+    if (!client || client.isClosed) return;
+    const silent = Date.now() - this.#answeredAt;
+    if (silent > limit && !this.#frozen) {
+      this.#frozen = true;
+      this.lastError =
+        `the runtime at ${this.address} has not answered for ${silent} ms (frozen or stopped?); requests fail until it answers again`;
+      this.options.log?.(`gateway: ${this.lastError}`);
+    }
+    const timeout = AbortSignal.timeout(limit);
+    client.stats(timeout).then(() => {
+      if (this.#client !== client) return;
+      this.#answeredAt = Date.now();
+      if (this.#frozen) {
+        this.#frozen = false;
+        this.options.log?.(`gateway: the runtime at ${this.address} answers again`);
+      }
+    }, () => {});
   }
 
   /** Connects once (resolves either way) and keeps reconnecting in the background. */
@@ -43,6 +74,10 @@ export class RuntimeLink {
       this.#client = client;
       client.onData = this.options.onData ?? null;
       this.#delay = this.options.retryMs ?? 200;
+      this.#answeredAt = Date.now();
+      this.#frozen = false;
+      const every = this.options.heartbeatMs ?? 10_000;
+      if (every > 0 && !this.#heartbeat) this.#heartbeat = setInterval(() => this.#beat(), Math.max(50, every / 3));
       this.options.log?.(`gateway: connected to runtime ${this.address} (model ${client.info.id})`);
       client.onClose = () => {
         this.lastError = `the runtime at ${this.address} went away`;
@@ -67,6 +102,7 @@ export class RuntimeLink {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#client?.close();
   }
 }

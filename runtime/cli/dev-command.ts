@@ -17,6 +17,7 @@ import { parseDefaultTemperature, parseImageUrls } from "../../edge/cli/serve-ar
 import { servedNames } from "./runtime-command.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
+import { Supervised } from "./supervise.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -139,26 +140,29 @@ export async function devCommand(argv: string[]): Promise<string> {
   const work = mkdtempSync(join(tmpdir(), "gust-dev-"));
   const socket = join(work, "runtime.sock");
   if (!values.model) process.stderr.write(`gust dev: no --model, serving ${defaultModelNote}\n`);
-  const runtime = await startChild(
-    bin("bun"),
-    [
-      join(repoRoot, "runtime/cli/main.ts"),
+  const log = (line: string) => void process.stderr.write(`${line}\n`);
+  const runtime = new Supervised("runtime", () =>
+    startChild(
+      bin("bun"),
+      [
+        join(repoRoot, "runtime/cli/main.ts"),
+        "runtime",
+        "--model",
+        modelDir,
+        "--socket",
+        socket,
+        "--max-num-seqs",
+        "16",
+        "--kv-cache-dtype",
+        kvCacheDtype,
+        ...draftArgs(values.model, values.draft),
+        ...names.flatMap((n) => ["--served-model-name", n]),
+        ...(tensorParallel > 1 ? ["--tensor-parallel", String(tensorParallel)] : []),
+      ],
+      /serving/,
       "runtime",
-      "--model",
-      modelDir,
-      "--socket",
-      socket,
-      "--max-num-seqs",
-      "16",
-      "--kv-cache-dtype",
-      kvCacheDtype,
-      ...draftArgs(values.model, values.draft),
-      ...names.flatMap((n) => ["--served-model-name", n]),
-      ...(tensorParallel > 1 ? ["--tensor-parallel", String(tensorParallel)] : []),
-    ],
-    /serving/,
-    "runtime",
-  );
+    ), log);
+  await runtime.run();
   let stopGateway: () => Promise<void>;
   const base = `http://127.0.0.1:${port}`;
   const admin = devAdminKey(process.env);
@@ -178,31 +182,33 @@ export async function devCommand(argv: string[]): Promise<string> {
     );
     stopGateway = gw.stop;
   } else {
-    const child = await startChild(
-      bin("deno"),
-      [
-        "run",
-        "-A",
-        DENO_GATEWAY_V8_FLAG,
-        join(repoRoot, "edge/main-deno.ts"),
-        "--runtime",
-        socket,
-        "--port",
-        String(port),
-        "--state-dir",
-        join(work, "functions"),
-        "--image-urls",
-        imageUrls.mode,
-        ...imageUrls.allow.flatMap((h) => ["--image-url-allow", h]),
-        ...(temperature.defaultTemperature !== undefined
-          ? ["--default-temperature", String(temperature.defaultTemperature)]
-          : []),
-      ],
-      /gateway on/,
-      "gateway",
-      { ...process.env, GUST_ADMIN_KEY: admin.key },
-    );
-    stopGateway = async () => void child.kill("SIGTERM");
+    const gateway = new Supervised("gateway", () =>
+      startChild(
+        bin("deno"),
+        [
+          "run",
+          "-A",
+          DENO_GATEWAY_V8_FLAG,
+          join(repoRoot, "edge/main-deno.ts"),
+          "--runtime",
+          socket,
+          "--port",
+          String(port),
+          "--state-dir",
+          join(work, "functions"),
+          "--image-urls",
+          imageUrls.mode,
+          ...imageUrls.allow.flatMap((h) => ["--image-url-allow", h]),
+          ...(temperature.defaultTemperature !== undefined
+            ? ["--default-temperature", String(temperature.defaultTemperature)]
+            : []),
+        ],
+        /gateway on/,
+        "gateway",
+        { ...process.env, GUST_ADMIN_KEY: admin.key },
+      ), log);
+    await gateway.run();
+    stopGateway = async () => gateway.stop();
   }
   let watcher: ReturnType<typeof watch> | null = null;
   if (existsSync(functionsDir)) {
@@ -225,7 +231,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     const stop = async () => {
       watcher?.close();
       await stopGateway();
-      runtime.kill("SIGTERM");
+      runtime.stop();
       done();
     };
     process.once("SIGINT", stop);

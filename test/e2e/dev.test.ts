@@ -1,5 +1,6 @@
 // `gust dev` as a developer uses it: runtime + gateway started together, a functions folder deployed on
 // start and redeployed on save, without restarting the runtime.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,4 +77,29 @@ describe("gust dev", () => {
     const res = await fetch(url, { headers: { authorization: "Bearer dev-api-key" } });
     expect((await res.json()).greeting).toBe("keyed");
   });
+
+  it("brings a SIGKILLed runtime back and serves again without user action", async () => {
+    const children = execFileSync("pgrep", ["-P", String(dev!.proc.pid), "-f", "main.ts runtime"], {
+      encoding: "utf8",
+    });
+    const runtimePid = Number(children.trim().split("\n")[0]);
+    expect(runtimePid).toBeGreaterThan(0);
+    process.kill(runtimePid, "SIGKILL");
+    for (let i = 0; i < 600 && !/the runtime is back/.test(dev!.output()); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(dev!.output()).toMatch(/the runtime exited \(SIGKILL\); restarting in \d+ ms/);
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gust-mini", max_tokens: 2, messages: [{ role: "user", content: "hi" }] }),
+      });
+      status = res.status;
+      await res.arrayBuffer();
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+  }, 60_000);
 });

@@ -1,0 +1,62 @@
+// A frozen runtime (SIGSTOP) turns /ready to 503 within the gateway's heartbeat window, on both gateways, and new
+// model requests fail fast with a message saying why; after SIGCONT both are back to 200.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixtureDir } from "../helpers/fixtures.ts";
+import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
+
+const MODEL = "tiny-mistral3";
+const socket = tempSocket("liveness");
+const ports = { bun: 18671, deno: 18672 } as const;
+let runtime: Started;
+const gateways: Started[] = [];
+
+beforeAll(async () => {
+  runtime = await startGust(
+    ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64"],
+    /serving/,
+  );
+  const args = (port: number) => ["--runtime", socket, "--port", String(port), "--heartbeat-ms", "1500"];
+  gateways.push(await startGust(["serve", ...args(ports.bun)], /gateway on/));
+  gateways.push(await startDenoGateway(args(ports.deno)));
+}, 90_000);
+afterAll(async () => {
+  runtime?.proc.kill("SIGCONT");
+  for (const g of gateways) await g.stop();
+  await runtime?.stop();
+});
+
+const ready = (port: number) => fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status);
+const chat = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: MODEL, max_tokens: 2, messages: [{ role: "user", content: "hi" }] }),
+  });
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 100));
+}
+
+describe("a frozen runtime", () => {
+  it("turns /ready to 503 and fails new requests fast on both gateways, and recovers after SIGCONT", async () => {
+    for (const port of Object.values(ports)) {
+      expect(await ready(port)).toBe(200);
+      expect((await chat(port)).status).toBe(200);
+    }
+    runtime.proc.kill("SIGSTOP");
+    try {
+      for (const port of Object.values(ports)) {
+        await until(async () => (await ready(port)) === 503);
+        const res = await chat(port);
+        expect(res.status).toBe(503);
+        expect((await res.json()).error.message).toContain("has not answered for");
+      }
+    } finally {
+      runtime.proc.kill("SIGCONT");
+    }
+    for (const port of Object.values(ports)) {
+      await until(async () => (await ready(port)) === 200);
+      expect((await chat(port)).status).toBe(200);
+    }
+  }, 60_000);
+});
