@@ -5,6 +5,7 @@
  *   render — decode, composite onto white, resize by the grid (bicubic, OpenCV-exact), hash.
  * The decoder's part of both (render.ts) runs on the render pool's worker threads unless `renderWorkers` is 0
  * (render-pool.ts); then render.ts is loaded here on first use. `prepareImage` does both for a single image. */
+import { withPixels } from "./pixel-budget.ts";
 import type { ImageCache } from "./cache.ts";
 import { readHeader } from "./format.ts";
 import type { Header } from "./format.ts";
@@ -90,7 +91,8 @@ async function render(p: Probed, grid: Grid, opts: PipelineOptions): Promise<Pre
     maxPixels: opts.maxPixels,
     exifOrientation: opts.exifOrientation,
   };
-  const { hash, rgb } = await (await decoderWork(opts)).render(job);
+  // admitted by source pixels across the gateway (pixel-budget.ts): memory stays bounded however many requests
+  const { hash, rgb } = await withPixels(p.width * p.height, async () => (await decoderWork(opts)).render(job));
   return { hash, width: grid.width, height: grid.height, cols: grid.cols, rows: grid.rows, rgb, tokens: grid.tokens };
 }
 
