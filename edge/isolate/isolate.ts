@@ -1,9 +1,10 @@
 // A function version in an isolate of its own: a Deno process (host.ts) with only the permissions the function gets,
 // a heap cap and a clean environment, spoken to over its stdin/stdout (protocol.ts). The gateway keeps the model
 // binding and answers the isolate's model calls with it: that is the one capability a function is handed.
-// Limits: the heap cap (--max-old-space-size: an isolate over it dies, and its requests get a 503 naming the
-// limit); an event loop that does not answer a ping for `stallMs` while requests wait is a CPU limit hit: the isolate
+// Limits: memory (the process's resident size, read from /proc while it serves, and V8's heap cap below it: an
+// isolate over either is killed or dies, and its requests get a 503 naming the limit); an event loop that does not answer a ping for `stallMs` while requests wait is a CPU limit hit: the isolate
 // is killed and its requests get a 503 naming it. A dead isolate is started again for the next request.
+import { readFileSync } from "node:fs";
 import type { FunctionBindings, FunctionModel } from "../../functions/sdk/types.ts";
 import { HttpError } from "../../functions/http/errors.ts";
 import { type Declared, fromBase64, type FromIsolate, lineReader, type ModelFacts, toBase64 } from "./protocol.ts";
@@ -17,7 +18,8 @@ export interface IsolateOptions {
   hostPath: string;
   /** Deno's cache folder for the isolates (DENO_DIR): the gateway's, never the function's to write. */
   cacheDir: string;
-  /** Heap cap of one isolate. Default 128 MiB. */
+  /** Memory of one isolate: its resident size (checked while it serves, Linux), V8's heap capped at the same as a
+   * backstop (a heap near its cap spends seconds collecting; the resident check ends it sooner). Default 256 MiB. */
   memoryMiB?: number;
   /** An isolate whose event loop does not answer for this long while requests wait is killed. Default 2000 ms. */
   stallMs?: number;
@@ -37,6 +39,16 @@ interface Pending {
 
 const LOOPBACK = ["127.0.0.1", "localhost", "[::1]", "0.0.0.0"];
 
+/** Resident bytes of a process (Linux /proc), or null where that cannot be read. */
+function residentBytes(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 export class FunctionIsolate {
   #child: Child | null = null;
   #starting: Promise<Declared> | null = null;
@@ -53,7 +65,7 @@ export class FunctionIsolate {
   readonly stallMs: number;
 
   constructor(readonly name: string, readonly bundlePath: string, readonly o: IsolateOptions) {
-    this.memoryMiB = o.memoryMiB ?? 128;
+    this.memoryMiB = o.memoryMiB ?? 256;
     this.stallMs = o.stallMs ?? 2000;
   }
 
@@ -114,7 +126,7 @@ export class FunctionIsolate {
           "--no-prompt",
           "--no-config",
           "--no-lock",
-          `--v8-flags=--max-old-space-size=${this.memoryMiB}`,
+          `--v8-flags=--max-old-space-size=${this.memoryMiB}`, // a backstop: the resident size is checked first
           ...permissions,
           this.o.hostPath,
           this.bundlePath,
@@ -154,12 +166,16 @@ export class FunctionIsolate {
     });
   }
 
+  #outOfMemory(): string {
+    return `function ${
+      JSON.stringify(this.name)
+    } ran out of memory (its isolate's limit is ${this.memoryMiB} MiB); the isolate was replaced`;
+  }
+
   #exitReason(code: number | null): string {
     const fn = `function ${JSON.stringify(this.name)}`;
     if (this.#killedFor) return this.#killedFor;
-    if (/out of memory|heap limit|allocation failed/i.test(this.#stderr)) {
-      return `${fn} ran out of memory (its isolate's limit is ${this.memoryMiB} MiB); the isolate was replaced`;
-    }
+    if (/out of memory|heap limit|allocation failed/i.test(this.#stderr)) return this.#outOfMemory();
     return `${fn}'s isolate exited${
       code === null ? "" : ` with code ${code}`
     }; it is started again for the next request`;
@@ -192,6 +208,9 @@ export class FunctionIsolate {
     this.#pingSent = 0;
     this.#pingTimer = setInterval(() => {
       const now = Date.now();
+      // memory off V8's heap (ArrayBuffers) counts too: the process's resident size, checked every tick
+      const rss = this.#child ? residentBytes(this.#child.pid) : null;
+      if (rss !== null && rss > this.memoryMiB * 2 ** 20) return this.#kill(this.#outOfMemory());
       if (this.#pingSent !== 0 && now - this.#pingSent > this.stallMs) {
         this.#kill(
           `function ${
@@ -205,7 +224,7 @@ export class FunctionIsolate {
         this.#pingSent = now;
         this.#send({ t: "ping", n: now });
       }
-    }, Math.max(50, this.stallMs / 8));
+    }, 50);
   }
 
   #stopPings(): void {
