@@ -39,6 +39,19 @@ interface Pending {
 
 const LOOPBACK = ["127.0.0.1", "localhost", "[::1]", "0.0.0.0"];
 
+/** CPU time (user + system) a process has used, in ms (Linux /proc, at 100 ticks per second), or null. */
+function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the
+    // 14th field of the line, stime the 15th, i.e. the 12th and 13th after ")"
+    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(after[11]) + Number(after[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /** Resident bytes of a process (Linux /proc), or null where that cannot be read. */
 function residentBytes(pid: number): number | null {
   try {
@@ -60,6 +73,8 @@ export class FunctionIsolate {
   readonly #pending = new Map<number, Pending>();
   readonly #calls = new Map<number, AbortController>();
   #pingSent = 0;
+  /** The isolate's CPU time (ms) when the outstanding ping was sent, or null where /proc cannot tell. */
+  #pingCpuMs: number | null = null;
   #pingTimer: ReturnType<typeof setInterval> | null = null;
   readonly memoryMiB: number;
   readonly stallMs: number;
@@ -212,16 +227,22 @@ export class FunctionIsolate {
       const rss = this.#child ? residentBytes(this.#child.pid) : null;
       if (rss !== null && rss > this.memoryMiB * 2 ** 20) return this.#kill(this.#outOfMemory());
       if (this.#pingSent !== 0 && now - this.#pingSent > this.stallMs) {
-        this.#kill(
-          `function ${
-            JSON.stringify(this.name)
-          } stopped answering: its event loop was busy for over ${this.stallMs} ms ` +
-            `(the CPU limit of one turn); its isolate was killed and is started again for the next request`,
-        );
-        return;
+        // a CPU limit: the time the isolate spent computing since the unanswered ping (wall time alone would count
+        // a machine too busy to run it); where /proc cannot say, wall time
+        const cpu = this.#child && this.#pingCpuMs !== null ? cpuMs(this.#child.pid) : null;
+        if (cpu === null || cpu - this.#pingCpuMs! > this.stallMs || now - this.#pingSent > 10 * this.stallMs) {
+          this.#kill(
+            `function ${
+              JSON.stringify(this.name)
+            } stopped answering: its event loop was busy for over ${this.stallMs} ms ` +
+              `(the CPU limit of one turn); its isolate was killed and is started again for the next request`,
+          );
+          return;
+        }
       }
       if (this.#pingSent === 0) {
         this.#pingSent = now;
+        this.#pingCpuMs = this.#child ? cpuMs(this.#child.pid) : null;
         this.#send({ t: "ping", n: now });
       }
     }, 50);
