@@ -6,10 +6,13 @@
 //   deno run --allow-read=BUNDLE ... edge/isolate/host.ts BUNDLE
 import {
   type Declared,
+  decodeFrame,
+  encodeFrame,
   fromBase64,
   type FromIsolate,
   lineReader,
   type ModelFacts,
+  type ModelOp,
   type ReqFrame,
   toBase64,
   type ToIsolate,
@@ -27,7 +30,7 @@ const parse = JSON.parse;
 const encoder = new TextEncoder();
 const writeSync = Deno.stdout.writeSync.bind(Deno.stdout);
 const send = (frame: FromIsolate) => {
-  const bytes = encoder.encode(stringify(frame) + "\n");
+  const bytes = encoder.encode(encodeFrame(frame, stringify));
   for (let at = 0; at < bytes.length;) at += writeSync(bytes.subarray(at));
 };
 // stdout is the channel: the function's own logging goes to stderr (the gateway's log)
@@ -60,19 +63,24 @@ function modelFor(req: ReqFrame) {
     signal?.addEventListener("abort", () => send({ t: "model-abort", call }), { once: true });
     return call;
   };
+  const ask = (op: ModelOp, input: unknown, signal: AbortSignal | undefined) =>
+    new Promise((resolve, reject) => {
+      const call = open(op, input, signal, (f) => {
+        calls.delete(call);
+        if (f.t === "model-result") resolve(f.value);
+        else if (f.t === "model-error") reject(new ModelCallError(f.error.message, f.error.status, f.error.code));
+      });
+    });
   return {
     get info(): ModelFacts {
       if (!req.model) throw unavailable();
       return req.model;
     },
     chat(input: unknown, signal?: AbortSignal): Promise<unknown> {
-      return new Promise((resolve, reject) => {
-        const call = open("chat", input, signal, (f) => {
-          calls.delete(call);
-          if (f.t === "model-result") resolve(f.value);
-          else if (f.t === "model-error") reject(new ModelCallError(f.error.message, f.error.status, f.error.code));
-        });
-      });
+      return ask("chat", input, signal);
+    },
+    prepareImages(body: unknown, options?: unknown): Promise<unknown> {
+      return ask("prepareImages", { body, options }, undefined);
     },
     async *stream(input: unknown, signal?: AbortSignal): AsyncIterable<unknown> {
       const queue: ToIsolate[] = [];
@@ -187,6 +195,6 @@ try {
   send({ t: "load-error", message: (err as Error)?.message ?? String(err) });
   Deno.exit(1);
 }
-const feed = lineReader((line) => onFrame(parse(line)));
+const feed = lineReader((line) => onFrame(decodeFrame(line, parse)));
 for await (const chunk of Deno.stdin.readable) feed(chunk);
 Deno.exit(0);

@@ -7,7 +7,17 @@
 import { readFileSync } from "node:fs";
 import type { FunctionBindings, FunctionModel } from "../../functions/sdk/types.ts";
 import { HttpError } from "../../functions/http/errors.ts";
-import { type Declared, fromBase64, type FromIsolate, lineReader, type ModelFacts, toBase64 } from "./protocol.ts";
+import {
+  type Declared,
+  decodeFrame,
+  encodeFrame,
+  fromBase64,
+  type FromIsolate,
+  lineReader,
+  type ModelFacts,
+  type ModelOp,
+  toBase64,
+} from "./protocol.ts";
 import type { ToIsolate } from "./protocol.ts";
 import { type Child, spawnChild } from "./spawn.ts";
 
@@ -150,7 +160,7 @@ export class FunctionIsolate {
         onStdout: lineReader((line) => {
           let frame: FromIsolate;
           try {
-            frame = JSON.parse(line);
+            frame = decodeFrame(line);
           } catch {
             this.o.log?.(`function ${this.name}: ${line.slice(0, 500)}`);
             return;
@@ -197,7 +207,7 @@ export class FunctionIsolate {
   }
 
   #send(frame: ToIsolate): void {
-    this.#child?.write(new TextEncoder().encode(JSON.stringify(frame) + "\n"));
+    this.#child?.write(new TextEncoder().encode(encodeFrame(frame)));
   }
 
   #kill(reason: string | null): void {
@@ -286,7 +296,7 @@ export class FunctionIsolate {
     } else p.chunk?.(f);
   }
 
-  async #modelCall(call: number, req: number, op: "chat" | "stream", input: unknown): Promise<void> {
+  async #modelCall(call: number, req: number, op: ModelOp, input: unknown): Promise<void> {
     const p = this.#pending.get(req);
     const ac = new AbortController();
     this.#calls.set(call, ac);
@@ -295,6 +305,9 @@ export class FunctionIsolate {
       if (!p) throw new HttpError(400, "no_request", "model call outside a request");
       if (op === "chat") {
         this.#send({ t: "model-result", call, value: await p.model.chat(input as never, ac.signal) });
+      } else if (op === "prepareImages") {
+        const { body, options } = input as { body: unknown; options?: never };
+        this.#send({ t: "model-result", call, value: await p.model.prepareImages(body, options) });
       } else {
         for await (const event of p.model.stream(input as never, ac.signal)) {
           this.#send({ t: "model-event", call, event });

@@ -57,6 +57,9 @@ export interface Declared {
   allowHosts?: unknown;
 }
 
+/** What an isolate may ask of the model: chat, stream (events), prepareImages (input: {body, options}). */
+export type ModelOp = "chat" | "stream" | "prepareImages";
+
 /** Isolate → gateway. */
 export type FromIsolate =
   | { t: "ready"; declared: Declared }
@@ -66,7 +69,7 @@ export type FromIsolate =
   | { t: "res-chunk"; id: number; data: string }
   | { t: "res-end"; id: number }
   | { t: "res-error"; id: number; message: string; notResponse?: string }
-  | { t: "model-call"; call: number; req: number; op: "chat" | "stream"; input: unknown }
+  | { t: "model-call"; call: number; req: number; op: ModelOp; input: unknown }
   | { t: "model-abort"; call: number };
 
 export function toBase64(bytes: Uint8Array): string {
@@ -80,6 +83,31 @@ export function fromBase64(text: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
+}
+
+// Frames carry bytes (image parts, prepared pixels) and maps (prepared images by source): tagged objects in JSON.
+// Worked example: new Map([["a", new Uint8Array([1, 2])]]) ⇄ {"$map":[["a",{"$u8":"AQI="}]]}.
+const tag = (_key: string, value: unknown): unknown => {
+  if (value instanceof Uint8Array) return { $u8: toBase64(value) };
+  if (value instanceof Map) return { $map: [...value] };
+  return value;
+};
+const untag = (_key: string, value: unknown): unknown => {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const v = value as { $u8?: unknown; $map?: unknown };
+    if (typeof v.$u8 === "string" && Object.keys(v).length === 1) return fromBase64(v.$u8);
+    if (Array.isArray(v.$map) && Object.keys(v).length === 1) return new Map(v.$map as [unknown, unknown][]);
+  }
+  return value;
+};
+
+/** One frame as a line of JSON (no newline inside: JSON.stringify escapes them). */
+export function encodeFrame(frame: unknown, stringify: typeof JSON.stringify = JSON.stringify): string {
+  return stringify(frame, tag) + "\n";
+}
+
+export function decodeFrame<T>(line: string, parse: typeof JSON.parse = JSON.parse): T {
+  return parse(line, untag) as T;
 }
 
 /** Splits a byte stream into lines; `onLine` gets each complete line (without its newline). */
