@@ -52,7 +52,7 @@ class ModelCallError extends Error {
 function modelFor(req: ReqFrame) {
   const unavailable = () => new ModelCallError(req.modelDown ?? "the model runtime is not connected", 503);
   const open = (
-    op: "chat" | "stream",
+    op: ModelOp,
     input: unknown,
     signal: AbortSignal | undefined,
     frame: (f: ToIsolate) => void,
