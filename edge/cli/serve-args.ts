@@ -16,7 +16,8 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 808
                        the --image-url-allow hosts; off: inline images only
   --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
   --default-temperature  temperature for requests that send none (default: the runtime's, 1)
-  --heartbeat-ms       the runtime counts as down (503 on /ready) after this long without answering; 0: never`;
+  --heartbeat-ms       the runtime counts as down (503 on /ready) after this long without answering; default 0:
+                       never (a long CPU prefill blocks the runtime that long); a few seconds suit a GPU runtime`;
 
 export function parseServeArgs(argv: string[]) {
   let values;

@@ -13,8 +13,9 @@ export interface LinkOptions {
   log?: (line: string) => void;
   /** Called for each chunk read from the runtime (see RuntimeClient.onData). */
   onData?: () => void;
-  /** A runtime that has not answered the heartbeat for this long counts as down. Default 10 000 ms (an engine step
-   * blocks the runtime's loop: long CPU prefills must not count as frozen); 0 = no heartbeat. */
+  /** A runtime that has not answered the heartbeat for this long counts as down. Default 0: no heartbeat, because an
+   * engine step blocks the runtime's loop and a long CPU prefill (tens of seconds on a busy machine) must not count
+   * as frozen; set it (`--heartbeat-ms`) where steps are short (a GPU runtime). */
   heartbeatMs?: number;
 }
 
@@ -41,7 +42,7 @@ export class RuntimeLink {
 
   #beat(): void {
     const client = this.#client;
-    const limit = this.options.heartbeatMs ?? 10_000;
+    const limit = this.options.heartbeatMs ?? 0;
     if (!client || client.isClosed) return;
     const silent = Date.now() - this.#answeredAt;
     if (silent > limit && !this.#frozen) {
@@ -76,7 +77,7 @@ export class RuntimeLink {
       this.#delay = this.options.retryMs ?? 200;
       this.#answeredAt = Date.now();
       this.#frozen = false;
-      const every = this.options.heartbeatMs ?? 10_000;
+      const every = this.options.heartbeatMs ?? 0;
       if (every > 0 && !this.#heartbeat) this.#heartbeat = setInterval(() => this.#beat(), Math.max(50, every / 3));
       this.options.log?.(`gateway: connected to runtime ${this.address} (model ${client.info.id})`);
       client.onClose = () => {
