@@ -29,7 +29,7 @@ export interface GatewayConfig {
   adminKey?: string | null;
   /** Where deployed function versions are kept. */
   stateDir: string;
-  /** Longest a deployed bundle's import may take (edge/functions/registry.ts). Default 10 000 ms. */
+  /** Longest a deployed bundle's import may take (edge/functions/registry.ts). Default 30 000 ms. */
   importTimeoutMs?: number;
   /** The runtime counts as down after this long without answering the heartbeat (edge/runtime-client/link.ts). */
   heartbeatMs?: number;

@@ -106,7 +106,8 @@ function pathIn(stateDir: string, name: string, file?: string): string {
 }
 
 export interface RegistryOptions {
-  /** Longest a bundle's import (its top-level code) may take before the deploy fails. Default 10 000 ms. */
+  /** Longest a bundle's import (its top-level code) may take before the deploy fails. Default 30 000 ms (an
+   * isolate starts a Deno process: seconds on a busy machine). */
   importTimeoutMs?: number;
   /** Default importLoader (in this process). */
   loader?: VersionLoader;
@@ -140,7 +141,7 @@ export class FunctionRegistry {
   constructor(stateDir: string, readonly log: (line: string) => void = () => {}, options: RegistryOptions = {}) {
     this.stateDir = resolve(stateDir);
     mkdirSync(this.stateDir, { recursive: true });
-    this.#importTimeoutMs = options.importTimeoutMs ?? 10_000;
+    this.#importTimeoutMs = options.importTimeoutMs ?? 30_000;
     this.#loader = options.loader ?? importLoader;
   }
 

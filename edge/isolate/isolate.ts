@@ -33,7 +33,7 @@ export interface IsolateOptions {
   memoryMiB?: number;
   /** An isolate whose event loop does not answer for this long while requests wait is killed. Default 2000 ms. */
   stallMs?: number;
-  /** Longest a bundle's load (its top-level code) may take. Default 10 000 ms. */
+  /** Longest a bundle's load (its top-level code) may take. Default 30 000 ms. */
   loadTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -133,10 +133,10 @@ export class FunctionIsolate {
       let settled = false;
       const timer = setTimeout(() => {
         fail(
-          `its import did not finish within ${this.o.loadTimeoutMs ?? 10_000} ms (top-level code that never settles?)`,
+          `its import did not finish within ${this.o.loadTimeoutMs ?? 30_000} ms (top-level code that never settles?)`,
         );
         this.#kill(null);
-      }, this.o.loadTimeoutMs ?? 10_000);
+      }, this.o.loadTimeoutMs ?? 30_000);
       const fail = (message: string) => {
         if (settled) return;
         settled = true;
