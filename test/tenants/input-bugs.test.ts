@@ -62,4 +62,12 @@ describe.each(["bun", "deno"] as const)("input bugs on %s", (kind) => {
     },
     120_000,
   );
+  it("temperature 0 to 5 never gives a 5xx", async () => {
+    for (const temperature of [0, 0.5, 1, 2, 3, 5]) {
+      for (let seed = 0; seed < 10; seed++) {
+        const res = await chat({ temperature, seed, max_tokens: 8 });
+        expect(res.status, `temperature ${temperature}, seed ${seed}: ${await res.clone().text()}`).toBe(200);
+      }
+    }
+  }, 120_000);
 });
