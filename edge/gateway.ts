@@ -17,12 +17,17 @@ import { functionImagePreparer } from "./vision/function-images.ts";
 import { closeSharedRenderPools } from "./vision/render-pool.ts";
 import { DEFAULT_IMAGE_URLS, imageUrlOptions, type ImageUrlSettings } from "./vision/url-settings.ts";
 import type { GatewayOptions } from "./options.ts";
-import { RuntimeLink } from "./runtime-client/link.ts";
+import { RuntimePool } from "./runtime-pool/pool.ts";
+import type { RoutingMode } from "./runtime-pool/routing.ts";
 import { isLoopback, listenHostname } from "./serve-options.ts";
 
 export interface GatewayConfig {
-  /** Runtime address: a socket path, unix:PATH or tcp:HOST:PORT. */
-  runtime: string;
+  /** Runtime address (a socket path, unix:PATH or tcp:HOST:PORT), or several: a pool routed by prefix and load. */
+  runtime: string | readonly string[];
+  /** How the pool picks a runtime (edge/runtime-pool/routing.ts). Default "prefix". */
+  routing?: RoutingMode;
+  /** Shared secret for runtimes beyond loopback (their --auth-token-file). */
+  runtimeAuthToken?: string;
   port?: number;
   hostname?: string;
   apiKeys?: string[];
@@ -55,14 +60,14 @@ export type ServeFn = (
 
 export interface RunningGateway {
   app: GatewayApp;
-  link: RuntimeLink;
+  link: RuntimePool;
   registry: FunctionRegistry;
   url: string;
   stop(): Promise<void>;
 }
 
 /** The vision hook built from the connected model's image settings (the runtime says them in hello). */
-function visionHook(link: RuntimeLink, urls: ImageUrlSettings): MiddlewareHandler<GatewayEnv> {
+function visionHook(link: RuntimePool, urls: ImageUrlSettings): MiddlewareHandler<GatewayEnv> {
   let built: { key: string; mw: MiddlewareHandler } | null = null;
   return async (c, next) => {
     const info = link.binding?.info;
@@ -88,7 +93,13 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   const log = cfg.log ?? ((line: string) => console.error(line));
   // frames from the runtime mark the app's stall monitor, which exists once the app does
   let loop: LoopMarker | null = null;
-  const link = new RuntimeLink(cfg.runtime, { log, onData: () => loop?.mark(), heartbeatMs: cfg.heartbeatMs });
+  const link = new RuntimePool(typeof cfg.runtime === "string" ? [cfg.runtime] : cfg.runtime, {
+    log,
+    onData: () => loop?.mark(),
+    routing: cfg.routing,
+    authToken: cfg.runtimeAuthToken,
+    heartbeatMs: cfg.heartbeatMs,
+  });
   await link.start();
   // each function version in an isolate of its own (edge/isolate/); Deno's cache for them beside the versions
   const loader = isolateLoader({ cacheDir: joinPath(resolve(cfg.stateDir), ".deno-cache"), log, ...cfg.isolates });
@@ -105,6 +116,7 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
     modelAliases: [...(cfg.app?.modelAliases ?? []), ...(cfg.servedModelNames ?? [])],
   });
   loop = app.loopLag;
+  for (const family of link.metrics.families) app.metrics.registry.register(family);
   const loopback = isLoopback(listenHostname(app.localOnly, cfg.hostname));
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, loopback }) as never);
   const { defaultMaxTokens, defaultTemperature, maxMaxTokens, maxN } = app.gatewayOptions.limits;

@@ -10,7 +10,7 @@ try {
   const cfg = parseServeArgs(deno.args);
   const gw = await startGateway(cfg, serveOnDeno);
   console.error(
-    `gust serve (deno): gateway on ${gw.url} (runtime ${cfg.runtime}: ${
+    `gust serve (deno): gateway on ${gw.url} (runtime ${cfg.runtime.join(", ")}: ${
       gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : "not connected yet"
     })`,
   );

@@ -5,12 +5,18 @@ import { UsageError } from "../../runtime/text/errors.ts";
 import { homedir } from "node:os";
 import { parseArgs } from "node:util";
 import { envVar, parseKeys } from "../options.ts";
+import { readTokenFile } from "../../runtime/wire/auth.ts";
+import { ROUTING_MODES, type RoutingMode } from "../runtime-pool/routing.ts";
 import { IMAGE_URL_MODES, type ImageUrlMode, type ImageUrlSettings } from "../vision/url-settings.ts";
 
-export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
+export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routing prefix|least-loaded|random]
+           [--auth-token-file FILE] [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--served-model-name NAME]...
            [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--default-temperature T]
            [--heartbeat-ms MS]
+  --runtime            repeatable: several runtimes of the same model form a pool; each request goes to the one
+                       holding the longest prefix of its prompt unless it is much busier (--routing prefix, default)
+  --auth-token-file    the shared secret runtimes beyond loopback ask for (their --auth-token-file)
   --served-model-name  more names the model answers to in \`model\` (besides the runtime's), listed by /v1/models
   --image-urls         public (default): fetch http(s) image URLs whose every address is public; allowlist: only
                        the --image-url-allow hosts; off: inline images only
@@ -25,7 +31,9 @@ export function parseServeArgs(argv: string[]) {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        runtime: { type: "string" },
+        runtime: { type: "string", multiple: true },
+        routing: { type: "string" },
+        "auth-token-file": { type: "string" },
         port: { type: "string" },
         host: { type: "string" },
         "api-key": { type: "string", multiple: true },
@@ -42,7 +50,7 @@ export function parseServeArgs(argv: string[]) {
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\nusage: ${serveUsage}`);
   }
-  if (!values.runtime) {
+  if (!values.runtime?.length) {
     throw new UsageError(`--runtime is required (the socket \`gust runtime\` listens on)\nusage: ${serveUsage}`);
   }
   const port = values.port === undefined ? 8080 : Number(values.port);
@@ -54,8 +62,17 @@ export function parseServeArgs(argv: string[]) {
     throw new UsageError(`--heartbeat-ms must be an integer ≥ 0 (0: no heartbeat), got "${values["heartbeat-ms"]}"`);
   }
   const apiKeys = values["api-key"] ?? parseKeys(envVar("GUST_API_KEYS"));
+  if (new Set(values.runtime).size !== values.runtime.length) {
+    throw new UsageError(`--runtime names the same runtime twice: ${values.runtime.join(", ")}`);
+  }
+  const routing = (values.routing ?? "prefix") as RoutingMode;
+  if (!ROUTING_MODES.includes(routing)) {
+    throw new UsageError(`--routing must be one of ${ROUTING_MODES.join(", ")}, got "${values.routing}"`);
+  }
   return {
     runtime: values.runtime,
+    routing,
+    runtimeAuthToken: readTokenFile(values["auth-token-file"]),
     port,
     hostname: values.host,
     apiKeys,

@@ -8,7 +8,7 @@ export async function serveCommand(argv: string[]): Promise<string> {
   const cfg = parseServeArgs(argv);
   const gw = await startGateway(cfg, serveOnBun);
   process.stderr.write(
-    `gust serve: gateway on ${gw.url} (runtime ${cfg.runtime}: ${
+    `gust serve: gateway on ${gw.url} (runtime ${cfg.runtime.join(", ")}: ${
       gw.link.binding ? `connected, model ${gw.link.binding.info.id}` : `not connected yet, ${gw.link.lastError}`
     })\n`,
   );

@@ -13,6 +13,7 @@ import type {
   StatsMessage,
 } from "../../runtime/wire/messages.ts";
 import { PROTOCOL_VERSION } from "../../runtime/wire/messages.ts";
+import { hashBlock } from "../../runtime/wire/block-hash.ts";
 import {
   type GenerateEvent,
   type GenerateOptions,
@@ -50,6 +51,9 @@ export class RuntimeClient implements ModelBinding {
   private constructor(
     readonly address: string,
     readonly info: ModelInfo,
+    /** The runtime's hello as sent, and a digest of its tokenizer files (a pool compares runtimes by both). */
+    readonly hello: HelloMessage,
+    readonly tokenizerDigest: string,
     private readonly stream: ByteStream,
     private readonly decoder: FrameDecoder,
   ) {}
@@ -80,8 +84,9 @@ export class RuntimeClient implements ModelBinding {
   }
 
   /** Connects and waits for the runtime's hello (model info, limits, tokenizer files). Frames that come after the
-   * hello while its tokenizer loads are held and dispatched, in order, once the client exists. */
-  static connect(address: string, timeoutMs = 10_000): Promise<RuntimeClient> {
+   * hello while its tokenizer loads are held and dispatched, in order, once the client exists. A runtime beyond
+   * loopback asks for `authToken` (its --auth-token-file) before it says hello. */
+  static connect(address: string, timeoutMs = 10_000, authToken?: string): Promise<RuntimeClient> {
     return new Promise((resolve, reject) => {
       const decoder = new FrameDecoder();
       const early: Frame[] = [];
@@ -102,6 +107,8 @@ export class RuntimeClient implements ModelBinding {
       };
       const timer = setTimeout(() => fail(`no hello within ${timeoutMs} ms`), timeoutMs);
       const greet = async (first: Frame) => {
+        const refusal = first.message as Partial<ErrorMessage>;
+        if (refusal?.type === "error") return fail(`it refused the connection: ${refusal.message}`);
         const said = first.message as Partial<HelloMessage>;
         if (said?.type !== "hello" || said.protocol !== PROTOCOL_VERSION) {
           return fail(`it speaks protocol ${said?.protocol ?? "unknown"}, this gateway speaks ${PROTOCOL_VERSION}`);
@@ -138,7 +145,7 @@ export class RuntimeClient implements ModelBinding {
         if (settled) return; // timed out or closed while the tokenizer loaded
         settled = true;
         clearTimeout(timer);
-        const c = new RuntimeClient(address, info, stream!, decoder);
+        const c = new RuntimeClient(address, info, hello, hashBlock(null, first.binary), stream!, decoder);
         for (const f of early.splice(0).slice(1)) c.#dispatchFrame(f);
         client = c;
         resolve(c);
@@ -159,7 +166,11 @@ export class RuntimeClient implements ModelBinding {
         closed: (why) => (client ? client.#shutdown(why) : fail(why)),
       };
       connectByteStream(parseRuntimeAddress(address), handlers).then(
-        (s) => (settled ? s.close() : (stream = s)),
+        (s) => {
+          if (settled) return s.close();
+          stream = s;
+          if (authToken !== undefined) s.write(encodeFrame({ type: "auth", id: "auth", token: authToken }));
+        },
         (err: Error) => fail(err.message),
       );
     });

@@ -17,6 +17,13 @@ export interface LinkOptions {
    * engine step blocks the runtime's loop and a long CPU prefill (tens of seconds on a busy machine) must not count
    * as frozen; set it (`--heartbeat-ms`) where steps are short (a GPU runtime). */
   heartbeatMs?: number;
+  /** Shared secret the runtime asks for at hello (beyond loopback). */
+  authToken?: string;
+  /** Says why a freshly connected runtime may not serve (a pool's runtimes must match), or null to take it. */
+  accept?: (client: RuntimeClient) => string | null;
+  /** Connected and accepted / the connection is gone. */
+  onUp?: (client: RuntimeClient) => void;
+  onDown?: (client: RuntimeClient) => void;
 }
 
 export class RuntimeLink {
@@ -71,7 +78,16 @@ export class RuntimeLink {
   async #attempt(): Promise<void> {
     if (this.#stopped) return;
     try {
-      const client = await RuntimeClient.connect(this.address);
+      const client = await RuntimeClient.connect(this.address, undefined, this.options.authToken);
+      const refusal = this.options.accept?.(client) ?? null;
+      if (refusal !== null) {
+        client.close();
+        if (refusal !== this.lastError) {
+          this.options.log?.(`gateway: refused the runtime at ${this.address}: ${refusal}`);
+        }
+        this.lastError = refusal;
+        return this.#schedule();
+      }
       this.#client = client;
       client.onData = this.options.onData ?? null;
       this.#delay = this.options.retryMs ?? 200;
@@ -83,10 +99,14 @@ export class RuntimeLink {
       client.onClose = () => {
         this.lastError = `the runtime at ${this.address} went away`;
         this.options.log?.(`gateway: lost the runtime at ${this.address}; reconnecting`);
+        this.options.onDown?.(client);
         this.#schedule();
       };
+      this.options.onUp?.(client);
     } catch (err) {
-      this.lastError = (err as Error).message;
+      const why = (err as Error).message;
+      if (why !== this.lastError && /refused the connection/.test(why)) this.options.log?.(`gateway: ${why}`);
+      this.lastError = why;
       this.#schedule();
     }
   }

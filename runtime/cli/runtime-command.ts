@@ -2,6 +2,7 @@
 // (or loopback TCP) until SIGTERM/SIGINT, then drains: no new requests, in-flight ones get a grace period.
 import { parseArgs } from "node:util";
 import { ModelHost } from "../server/model-host.ts";
+import { readTokenFile } from "../wire/auth.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
@@ -9,8 +10,8 @@ import { gib } from "../engine/pool-size.ts";
 import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
-export const runtimeUsage =
-  `gust runtime --model DIR [--socket PATH | --port N] [--served-model-name NAME]... [--max-num-seqs N]
+export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N [--host ADDR] [--auth-token-file FILE]]
+             [--served-model-name NAME]... [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--gpu-memory-utilization F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
              [--text-only] [--backend auto|cpu|cuda] [--threads N] ${tensorParallelUsage}
@@ -26,6 +27,8 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         model: { type: "string" },
         socket: { type: "string" },
         port: { type: "string" },
+        host: { type: "string" },
+        "auth-token-file": { type: "string" },
         "served-model-name": { type: "string", multiple: true },
         "max-num-seqs": { type: "string" },
         "max-batched-tokens": { type: "string" },
@@ -50,6 +53,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   }
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runtimeUsage}`);
   if (values.socket && values.port) throw new UsageError("give --socket or --port, not both");
+  const listen = listenOptions(values);
   const backendChoice = parseBackendFlag(values.backend);
   const kvCacheDtype = parseKvCacheDtypeFlag(values["kv-cache-dtype"]);
   const fraction = values["kv-memory-fraction"] === undefined
@@ -101,10 +105,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         : {}),
     },
   });
-  server = new RuntimeServer(host, {
-    socketPath: values.socket ?? (values.port ? undefined : "/tmp/gust-runtime.sock"),
-    port: values.port ? parseIntArg("port", values.port, 0, 1) : undefined,
-  });
+  server = new RuntimeServer(host, listen);
   const where = server.listen();
   const s = server.stats();
   process.stderr.write(
@@ -138,6 +139,40 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
   host.dispose();
   process.stderr.write("gust runtime: stopped\n");
   return "";
+}
+
+/** Where the runtime listens. Its protocol hands out the model and takes work from anyone who connects, so TCP
+ * beyond loopback needs the shared token (checked at hello); without one such a bind is refused here, at start. */
+export function listenOptions(values: {
+  socket?: string;
+  port?: string;
+  host?: string;
+  "auth-token-file"?: string;
+}): { socketPath?: string; port?: number; hostname?: string; authToken?: string } {
+  if (values.host !== undefined && !values.port) throw new UsageError("--host needs --port (it is a TCP address)");
+  let authToken;
+  try {
+    authToken = readTokenFile(values["auth-token-file"]);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const hostname = values.host ?? "127.0.0.1";
+  if (values.port && !isLoopbackHost(hostname) && authToken === undefined) {
+    throw new UsageError(
+      `--host ${hostname} listens beyond loopback, where anyone who connects could use the model: give ` +
+        "--auth-token-file FILE (a shared secret, at least 16 characters; gateways pass the same file)",
+    );
+  }
+  return {
+    socketPath: values.socket ?? (values.port ? undefined : "/tmp/gust-runtime.sock"),
+    port: values.port ? parseIntArg("port", values.port, 0, 0) : undefined, // 0: any free port (printed)
+    hostname,
+    authToken,
+  };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** vLLM's --served-model-name, repeatable: the first name is the model's id in responses and /v1/models, the others

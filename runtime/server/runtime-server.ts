@@ -9,6 +9,7 @@ import { SchemaError } from "../grammar/schema-grammar.ts";
 import { SamplingParamsError } from "../sampling/params.ts";
 import { type Frame, FrameError } from "../wire/frames.ts";
 import { parseClientMessage, WireError } from "../wire/schemas.ts";
+import { tokensMatch } from "../wire/auth.ts";
 import type {
   ClientMessage,
   DeltasMessage,
@@ -26,6 +27,8 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
   socketPath?: string;
   port?: number;
   hostname?: string;
+  /** Shared secret a gateway must send (an `auth` frame) before it gets the hello; required beyond loopback. */
+  authToken?: string;
   log?: (line: string) => void;
 }
 
@@ -81,9 +84,18 @@ export class RuntimeServer {
     return where;
   }
 
+  /** Connections that have not shown the auth token yet (only with options.authToken). */
+  readonly #unauthenticated = new WeakSet<Connection>();
+
   #open(socket: Socket<unknown>): void {
     const conn = new Connection(this.#nextConnection++, socket, this.limits);
     this.#connections.set(socket, conn);
+    if (this.options.authToken === undefined) return this.#hello(conn);
+    this.#unauthenticated.add(conn);
+    setTimeout(() => this.#unauthenticated.has(conn) && this.#refuseAuth(conn, "no auth frame within 5 s"), 5_000);
+  }
+
+  #hello(conn: Connection): void {
     const { message, binary } = this.host.hello(this.draining);
     conn.send(message, binary);
   }
@@ -103,6 +115,10 @@ export class RuntimeServer {
       throw err;
     }
     for (const frame of frames) {
+      if (this.#unauthenticated.has(conn)) {
+        if (!this.#authenticate(conn, frame.message as ClientMessage)) return;
+        continue;
+      }
       let msg: ClientMessage;
       try {
         msg = parseClientMessage(frame.message);
@@ -115,6 +131,25 @@ export class RuntimeServer {
     }
   }
 
+  /** The first frame of a connection to a runtime with a token: `auth` with the right token gets the hello. */
+  #authenticate(conn: Connection, msg: ClientMessage): boolean {
+    if (msg?.type === "auth" && tokensMatch(this.options.authToken!, msg.token)) {
+      this.#unauthenticated.delete(conn);
+      this.#hello(conn);
+      return true;
+    }
+    this.#refuseAuth(conn, msg?.type === "auth" ? "wrong auth token" : "no auth token (its first frame was not auth)");
+    return false;
+  }
+
+  #refuseAuth(conn: Connection, why: string): void {
+    this.#unauthenticated.delete(conn);
+    this.#log(`runtime: refused a connection from ${conn.socket.remoteAddress || "a local socket"}: ${why}`);
+    const message = `this runtime requires the shared token (${why}); start the gateway with --auth-token-file`;
+    conn.send({ type: "error", id: null, code: "invalid_request", message });
+    conn.socket.end();
+  }
+
   #handle(conn: Connection, msg: ClientMessage, binary: Uint8Array): void {
     switch (msg.type) {
       case "generate":
@@ -124,6 +159,8 @@ export class RuntimeServer {
         return;
       case "stats":
         conn.send({ type: "stats", id: msg.id, stats: this.stats() });
+        return;
+      case "auth": // a gateway with a token, to a runtime without one: nothing to check
         return;
     }
   }

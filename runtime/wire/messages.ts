@@ -96,7 +96,14 @@ export interface StatsRequest {
   id: string;
 }
 
-export type ClientMessage = GenerateMessage | AbortMessage | StatsRequest;
+/** gateway → runtime, first frame, only to a runtime started with --auth-token-file (it says hello after it). */
+export interface AuthMessage {
+  type: "auth";
+  id: string;
+  token: string;
+}
+
+export type ClientMessage = GenerateMessage | AbortMessage | StatsRequest | AuthMessage;
 
 /** [token, logprob] or [token, logprob, [[alt, logprob], ...]] */
 export type WireToken = [number, number] | [number, number, [number, number][]];

@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { ERROR_CODES } from "./messages.ts";
 import type {
   AbortMessage,
+  AuthMessage,
   ClientMessage,
   DeltasMessage,
   ErrorMessage,
@@ -71,11 +72,12 @@ export const generateSchema = obj({
 
 export const abortSchema = obj({ type: v.literal("abort"), id: str }, "an abort message");
 export const statsRequestSchema = obj({ type: v.literal("stats"), id: str }, "a stats request");
+export const authSchema = obj({ type: v.literal("auth"), id: str, token: str }, "an auth message");
 
 const clientSchema = v.variant(
   "type",
-  [generateSchema, abortSchema, statsRequestSchema],
-  (i) => `unknown message type ${i.received}; expected "generate", "abort" or "stats"`,
+  [generateSchema, abortSchema, statsRequestSchema, authSchema],
+  (i) => `unknown message type ${i.received}; expected "generate", "abort", "stats" or "auth"`,
 );
 
 // a log-probability the runtime did not compute (NaN), or of an impossible token (-Infinity), arrives as JSON null
@@ -168,7 +170,8 @@ const agrees: [
   Agrees<typeof generateSchema, GenerateMessage>,
   Agrees<typeof abortSchema, AbortMessage>,
   Agrees<typeof statsRequestSchema, StatsRequest>,
+  Agrees<typeof authSchema, AuthMessage>,
   Agrees<typeof errorSchema, ErrorMessage>,
-] = [true, true, true, true];
+] = [true, true, true, true, true];
 void agrees;
 export type { DeltasMessage, HelloMessage, StatsMessage };

@@ -5,7 +5,7 @@ import { parseServeArgs } from "../../edge/cli/serve-args.ts";
 describe("parseServeArgs", () => {
   it("reads --name value, --name=value and repeated api keys", () => {
     const cfg = parseServeArgs(["--runtime", "/tmp/s.sock", "--port=9090", "--api-key", "a", "--api-key=b"]);
-    expect(cfg).toMatchObject({ runtime: "/tmp/s.sock", port: 9090, apiKeys: ["a", "b"] });
+    expect(cfg).toMatchObject({ runtime: ["/tmp/s.sock"], routing: "prefix", port: 9090, apiKeys: ["a", "b"] });
     expect(cfg.stateDir).toMatch(/\.gust\/functions$/);
   });
 
@@ -15,6 +15,16 @@ describe("parseServeArgs", () => {
     );
     expect(() => parseServeArgs([])).toThrow(/--runtime is required/);
     expect(() => parseServeArgs(["--runtime", "x", "--port", "70000"])).toThrow(/--port must be an integer/);
+  });
+
+  it("takes --runtime repeated (a pool) with a routing mode, and refuses a repeated address or an unknown mode", () => {
+    const cfg = parseServeArgs(["--runtime", "/tmp/a.sock", "--runtime", "tcp:10.0.0.2:7000", "--routing", "random"]);
+    expect(cfg).toMatchObject({ runtime: ["/tmp/a.sock", "tcp:10.0.0.2:7000"], routing: "random" });
+    expect(() => parseServeArgs(["--runtime", "a", "--runtime", "a"])).toThrow(/same runtime twice/);
+    expect(() => parseServeArgs(["--runtime", "a", "--routing", "sticky"])).toThrow(/--routing must be one of/);
+    expect(() => parseServeArgs(["--runtime", "a", "--auth-token-file", "/nonexistent/t"])).toThrow(
+      /--auth-token-file/,
+    );
   });
 });
 
