@@ -23,13 +23,15 @@ describe("step descriptor", () => {
       imageEmbeddings: { rows: Int32Array.of(1, 2), values: Float32Array.of(0.5, -1, 2.25, 3) },
       inputEmbeddings: Float32Array.from({ length: 8 }, (_, i) => i / 3),
     };
-    expect(decodeStep(encodeStep({ modelId: 1, cacheId: 7, numBlocks: 64, blockSize: 4, batch }))).toEqual({
-      modelId: 1,
-      cacheId: 7,
-      numBlocks: 64,
-      blockSize: 4,
-      batch,
-    });
+    expect(decodeStep(encodeStep({ modelId: 1, cacheId: 7, numBlocks: 64, blockSize: 4, kvDtype: "bf16", batch })))
+      .toEqual({
+        modelId: 1,
+        cacheId: 7,
+        numBlocks: 64,
+        blockSize: 4,
+        kvDtype: "bf16",
+        batch,
+      });
     const decode: ForwardBatch = {
       tokenIds: Int32Array.of(7),
       positions: Int32Array.of(3),
@@ -40,7 +42,9 @@ describe("step descriptor", () => {
       maxBlocksPerSeq: 1,
       logitRows: Int32Array.of(0),
     };
-    expect(Array.from(encodeStep({ modelId: 0, cacheId: 1, numBlocks: 512, blockSize: 4, batch: decode }))).toEqual(
+    expect(
+      Array.from(encodeStep({ modelId: 0, cacheId: 1, numBlocks: 512, blockSize: 4, kvDtype: "f32", batch: decode })),
+    ).toEqual(
       [0, 1, 512, 4, 1, 0, 1, 7, 1, 3, 1, 11, 2, 0, 1, 1, 4, 1, 2, 1, 0, 0, 0, 0, 0],
     );
   });
