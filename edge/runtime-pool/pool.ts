@@ -38,7 +38,8 @@ export class PoolMember {
   constructor(readonly address: string, readonly link: RuntimeLink) {}
 
   get isUp(): boolean {
-    return this.client !== null && !this.client.isClosed && !this.draining;
+    // the link's binding is null while it is closed or its heartbeat finds the runtime frozen
+    return this.client !== null && this.link.binding !== null && !this.draining;
   }
 
   get load(): RuntimeLoad {
