@@ -111,7 +111,7 @@ describe("POST /v1/messages", () => {
     expect(types.slice(0, 4)).toEqual(["message_start", "ping", "content_block_start", "content_block_delta"]);
     expect(types.slice(-2)).toEqual(["message_delta", "message_stop"]);
     expect(got[2].data.content_block.type).toBe("thinking");
-    expect(got.find((e) => e.data.delta?.type === "text_delta")).toBeTruthy();
+    expect(got.some((e) => e.data.delta?.type === "text_delta")).toBe(true);
     expect(got.at(-2)!.data).toMatchObject({
       delta: { stop_reason: "end_turn" },
       usage: { output_tokens: ids("[THINK]", "hmm", "[/THINK]", "Hello there", "</s>").length },
