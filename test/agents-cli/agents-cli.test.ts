@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/fixtures.ts";
-import { type Started, startGust } from "../helpers/processes.ts";
+import { freePort, type Started, startGust } from "../helpers/processes.ts";
 
 const bin = (name: string) => join(repoRoot, "test", "agents-cli", "node_modules", ".bin", name);
 const wanted = process.env.GUST_AGENT_CLIS === "1";
@@ -19,7 +19,7 @@ const installed = ["codex", "claude", "opencode"].every((b) => existsSync(bin(b)
 const why = !wanted ? "set GUST_AGENT_CLIS=1 to run them" : "the CLIs are not installed: npm run agents:install";
 if (!wanted || !installed) console.log(`agent CLI tests skipped: ${why}`);
 
-const port = 18495;
+const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const MODEL = "gust-mini";
 const PROMPT = "What is 23 + 19?";

@@ -16,9 +16,9 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultModelDir } from "../../runtime/config/default-model.ts";
 import { fixturesDir } from "../helpers/fixtures.ts";
-import { type Started, startGust } from "../helpers/processes.ts";
+import { freePort, type Started, startGust } from "../helpers/processes.ts";
 
-const port = 18491;
+const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const held = JSON.parse(readFileSync(join(defaultModelDir, "held.json"), "utf8")) as {
   entries: { name: string; request: { messages: { content: { type: string; image_url?: { url: string } }[] }[] } }[];

@@ -5,10 +5,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Started, startGust } from "../helpers/processes.ts";
+import { freePort, type Started, startGust } from "../helpers/processes.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gust-dev-fns-"));
-const port = 18461;
+const port = await freePort();
 let dev: Started | undefined;
 let keyed: Started | undefined;
 afterAll(async () => {
@@ -62,7 +62,7 @@ describe("gust dev", () => {
   it("on Deno, deploys with GUST_ADMIN_KEY and with GUST_API_KEYS set, and serves behind the API key", async () => {
     const fns = mkdtempSync(join(tmpdir(), "gust-dev-keyed-"));
     writeFileSync(join(fns, "hello.ts"), source("keyed"));
-    const keyedPort = 18462;
+    const keyedPort = await freePort();
     keyed = await startGust(
       ["dev", "--functions", fns, "--port", String(keyedPort), "--gateway", "deno"],
       /ready on/,

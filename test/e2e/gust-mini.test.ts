@@ -7,9 +7,9 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultModelDir } from "../../runtime/config/default-model.ts";
-import { type Started, startGust } from "../helpers/processes.ts";
+import { freePort, type Started, startGust } from "../helpers/processes.ts";
 
-const port = 18473;
+const port = await freePort();
 let dev: Started | undefined;
 let client: OpenAI;
 beforeAll(async () => {

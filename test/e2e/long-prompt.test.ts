@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Started, startGust } from "../helpers/processes.ts";
+import { freePort, type Started, startGust } from "../helpers/processes.ts";
 
-const port = 18497;
+const port = await freePort();
 const targetTokens = Number(process.env.GUST_LONG_PROMPT_TOKENS ?? 12_000);
 // prefill on a loaded two-core machine runs at a few hundred tokens a second at worst
 const timeoutMs = 120_000 + targetTokens * 12;

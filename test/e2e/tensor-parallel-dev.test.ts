@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Started, startGust } from "../helpers/processes.ts";
+import { freePort, type Started, startGust } from "../helpers/processes.ts";
 
 const started: Started[] = [];
 afterAll(async () => {
@@ -14,7 +14,7 @@ afterAll(async () => {
 
 describe("tensor parallelism end to end", () => {
   it("gust dev --tensor-parallel 2 answers the openai client (plain and streamed)", async () => {
-    const port = 18471;
+    const port = await freePort();
     const fns = mkdtempSync(join(tmpdir(), "gust-tp-fns-"));
     const dev = await startGust(
       ["dev", "--functions", fns, "--port", String(port), "--tensor-parallel", "2"],

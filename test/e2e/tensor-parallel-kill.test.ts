@@ -8,7 +8,7 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/fixtures.ts";
-import { type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MINI = join(repoRoot, "models", "gust-mini");
 const started: Started[] = [];
@@ -40,7 +40,7 @@ describe("tensor parallelism: a follower dies", () => {
   it(
     "SIGKILL on a follower mid-stream: the stream errors, the runtime exits naming rank 1, 503, then recovery",
     async () => {
-      const socket = tempSocket("tp-kill"), port = 18472;
+      const socket = tempSocket("tp-kill"), port = await freePort();
       // a fixed pool: sized from free memory, each rank would allocate (and zero) gigabytes on a busy machine
       const runtimeArgs = ["runtime", "--model", MINI, "--socket", socket, "--tp", "2", "--threads", "1"];
       runtimeArgs.push("--num-blocks", "300");

@@ -14,13 +14,13 @@ import { requireVision } from "../../runtime/vision/open-vision.ts";
 import { imageFeaturesForIds } from "../../runtime/vision/run-images.ts";
 import { backend, fixtureModel } from "../helpers/engine.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
-import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
 const ADMIN_KEY = "vision-admin-key";
 const socket = tempSocket("vision");
-const port = 18441;
-const denoPort = 18442;
+const port = await freePort();
+const denoPort = await freePort();
 let runtime: Started, gateway: Started, denoGateway: Started;
 
 beforeAll(async () => {

@@ -2,6 +2,7 @@
 // same CLI a user runs, stopped with SIGTERM.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GATEWAY_BUN_ENV } from "../../edge/bun-heap.ts";
@@ -92,4 +93,15 @@ export function startProcess(
 
 export function tempSocket(name: string): string {
   return join(mkdtempSync(join(tmpdir(), "gust-")), `${name}.sock`);
+}
+
+/** A TCP port free on loopback now: e2e suites run side by side, so fixed port numbers collide. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

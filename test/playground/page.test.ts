@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { repoRoot } from "../helpers/fixtures.ts";
-import { type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 import { launch, skipReason } from "./browser.ts";
 
 if (skipReason) console.log(`test/playground/page.test.ts skipped: ${skipReason}`);
 
-const port = 18471;
+const port = await freePort();
 const API_KEY = "playground-api-key";
 const ADMIN_KEY = "playground-admin-key";
 const shots = join(repoRoot, ".playground-screenshots");
@@ -151,6 +151,15 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
     await fresh("none");
     await page.fill("#max-tokens", "2000"); // with the prompt, within gust-mini's 4096-token context
     const words = Array.from({ length: 100 }, (_, i) => `word${i}`).join(" ");
+    // the toy model may end its answer before the click on a fast machine: this one request ignores EOS, so the
+    // stream runs to 2000 tokens unless stopped
+    await page.route(
+      "**/v1/chat/completions",
+      (route) => route.continue({ postData: JSON.stringify({ ...route.request().postDataJSON(), ignore_eos: true }) }),
+      {
+        times: 1,
+      },
+    );
     await ask(`Repeat exactly: ${words}`);
     await poll(() => answer().locator(".answer").count()).toBe(1); // text is streaming
     await page.click("#stop");
@@ -162,11 +171,11 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
 });
 
 describe.skipIf(skipReason !== null)("the playground page with no runtime behind the gateway", () => {
-  let gateway: Started, browser: Browser;
-  const downPort = 18472;
+  let gateway: Started, browser: Browser, downPort: number;
 
   beforeAll(async () => {
     const socket = tempSocket("playground-none"); // nothing listens there
+    downPort = await freePort();
     const state = mkdtempSync(join(tmpdir(), "gust-pg-"));
     gateway = await startGust(
       ["serve", "--runtime", socket, "--port", String(downPort), "--state-dir", state],
