@@ -97,7 +97,7 @@ for (const distance of values.distances!.split(",").map(Number)) {
     const content = `${filler.join(" ")} What is the secret code?`;
     const ids = encodeChat(tok, { messages: [{ role: "user", content }] }).ids;
     promptTokens += ids.length;
-    const answer = tok.decode(greedy(ids, 16), "skip");
+    const answer = tok.decode(greedy(ids, 16), "drop");
     if (answer.includes(code)) right++;
     else if (t === 0) console.log(`  distance ${distance}: wanted ${code}, got ${JSON.stringify(answer)}`);
   }

@@ -2,7 +2,7 @@
 // Prometheus text, folding stream chunks into an answer with its usage and timings, and the request body built
 // from the settings panel.
 import { describe, expect, it } from "vitest";
-import { answerStats, applyChunk, newAnswer, statsLine } from "../../edge/playground/src/answer.ts";
+import { answerStats, applyChunk, type Chunk, newAnswer, statsLine } from "../../edge/playground/src/answer.ts";
 import { parseMetrics, runtimeFigures } from "../../edge/playground/src/prometheus.ts";
 import { chatBody, type Settings, SettingsError } from "../../edge/playground/src/request.ts";
 import { sseData } from "../../edge/playground/src/sse.ts";
@@ -62,7 +62,8 @@ describe("status figures from /metrics", () => {
 describe("an answer from its chunks", () => {
   it("assembles text, reasoning and tool-call fragments, then usage and timings", () => {
     const a = newAnswer(1000);
-    const delta = (d: unknown, finish: string | null = null) => ({
+    type Delta = NonNullable<Chunk["choices"]>[number]["delta"];
+    const delta = (d: Delta, finish: string | null = null): Chunk => ({
       choices: [{ index: 0, delta: d, finish_reason: finish }],
     });
     applyChunk(a, delta({ role: "assistant", content: "" }), 1005);

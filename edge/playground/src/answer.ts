@@ -40,6 +40,7 @@ export function newAnswer(now: number): Answer {
 }
 
 interface Delta {
+  role?: string;
   content?: string | null;
   reasoning_content?: string | null;
   reasoning?: string | null;
@@ -47,7 +48,7 @@ interface Delta {
   tool_call_errors?: { message: string }[];
 }
 
-interface Chunk {
+export interface Chunk {
   choices?: { index: number; delta?: Delta; finish_reason?: string | null }[];
   usage?: Usage | null;
 }

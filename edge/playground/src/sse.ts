@@ -1,13 +1,13 @@
 // Server-sent events from a fetch body: yields each event's `data` (lines joined by "\n") until `[DONE]` or the end.
 // Events are separated by a blank line; a chunk may end mid-line, so the unfinished tail waits for the next one.
 export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.getReader(), decoder = new TextDecoder();
   let buffer = "";
   try {
     while (true) {
       const { value, done } = await reader.read();
       if (done) break;
-      buffer += value.replace(/\r\n?/g, "\n");
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
       let end: number;
       while ((end = buffer.indexOf("\n\n")) >= 0) {
         const data = eventData(buffer.slice(0, end));

@@ -14,8 +14,10 @@ export interface Entry {
 /** Called when the person answers a tool call: (the call's id, the result text). */
 export type OnToolResult = (callId: string, result: string) => void;
 
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}) =>
-  Object.assign(document.createElement(tag), props);
+const el = <K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+): HTMLElementTagNameMap[K] => Object.assign(document.createElement(tag), props);
 
 function userParts(content: string | Part[]): HTMLElement[] {
   const parts = typeof content === "string" ? [{ type: "text", text: content } as Part] : content;
