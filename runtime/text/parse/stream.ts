@@ -4,7 +4,7 @@
  * emits deltas as tokens arrive, with UTF-8-safe detokenization. Feeding ids one at a time or all at once gives
  * the same events once coalesced (see `parseOutput`). Malformed tool calls become `error` events, never content.
  */
-import { FUNCTION_NAME_RE } from "../chat/input.ts";
+import { FUNCTION_NAME_RE } from "../chat/tools-input.ts";
 import { newToolCallId } from "../chat/tool-ids.ts";
 import { pyDumps } from "../json/pyjson.ts";
 import type { Tokenizer } from "../tokenizer.ts";
