@@ -11,12 +11,13 @@
 //              tower one for its patch grid) and the draft pool's extra block per sequence
 //   workspace  activations of one step at its cap (f32, runtime/model/workspace.ts; under TP also the
 //              logits gather of runtime/model/text-model.ts), the native scratch of the FP8 linears, the
-//              draft's own workspace and inputs, and on the vision rank one full-size image through the
-//              vision tower (runtime/vision/vision-model.ts)
+//              draft's own workspace and inputs, and on the vision rank the most one vision-tower call holds
+//              (one full-size image's patches, wide stages by chunks: runtime/vision/vision-memory.ts)
 //   KV cache   the rest, in whole blocks; every rank keeps the same number of blocks (one block table)
 import type { TextConfig } from "../config/text-config.ts";
 import { type LayoutShape, rankSlices, type ShardLayout, shardLayout } from "../parallel/layout.ts";
 import type { VisionConfig } from "../vision/vision-config.ts";
+import { visionWorkspaceBytes } from "../vision/vision-memory.ts";
 import type { PlacedTensor } from "./tensor-placement.ts";
 
 export type KvCacheDtype = "auto" | "f32" | "bf16" | "fp8";
@@ -104,16 +105,6 @@ export function textWorkspaceBytes(c: TextConfig, layout: ShardLayout, tokens: n
   // under TP the lm_head gather (TextModel) adds this rank's block and all N blocks, ceil(V / N) floats per row each
   const gather = layout.tpSize > 1 ? F32 * layout.vocabPerRank * (1 + layout.tpSize) : 0;
   return tokens * perToken + rows * (perRow + gather);
-}
-
-/** One image of the largest size through the tower and projector (VisionModel.encode's buffers). */
-export function visionWorkspaceBytes(v: VisionConfig): number {
-  const patches = v.maxPatchesPerSide * v.maxPatchesPerSide;
-  const merged = Math.floor(patches / (v.spatialMergeSize * v.spatialMergeSize));
-  const patchLen = v.numChannels * v.patchSize * v.patchSize;
-  const d = v.hiddenSize, E = v.textHiddenSize;
-  // pixels, positions + merge rows | x, normed, q, k, v, attn | gate, up ; merged | hidden, out
-  return patches * (F32 * (patchLen + 6 * d + 2 * v.intermediateSize) + 2 * I32) + merged * F32 * (d + 2 * E);
 }
 
 function kvBytesPerToken(c: TextConfig, layout: ShardLayout, dtypeBytes: number): number {

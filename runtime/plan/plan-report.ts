@@ -63,12 +63,13 @@ export function formatPlan(inputs: PlanInputs, plan: MemoryPlan, found: Alternat
   const w = plan.ranks[0].workspace;
   lines.push(
     `workspace of rank 0: activations ${gib(w.text)} (f32) + FP8 scratch ${gib(w.scratch)}` +
-      (w.draft ? ` + draft ${gib(w.draft)}` : "") + (w.vision ? ` + one full-size image ${gib(w.vision)}` : ""),
+      (w.draft ? ` + draft ${gib(w.draft)}` : "") +
+      (w.vision ? ` + one vision-tower call (one full-size image) ${gib(w.vision)}` : ""),
   );
   const headroom = Math.round((1 - o.utilization) * 100);
   lines.push(
     `accounting: weights = this rank's slices; tables = RoPE cos/sin (f32); workspace = one step's f32 ` +
-      `activations, FP8 scratch, the draft's, one full-size image on the vision rank; the ${headroom} % outside ` +
+      `activations, FP8 scratch, the draft's, one vision-tower call on the vision rank; the ${headroom} % outside ` +
       `the budget is headroom for the CUDA context, NCCL buffers and fragmentation`,
   );
   if (plan.fits) {
@@ -78,6 +79,18 @@ export function formatPlan(inputs: PlanInputs, plan: MemoryPlan, found: Alternat
     lines.push(
       `fits: KV pool of ${count(plan.poolTokens)} tokens, context ${count(plan.contextTokens)} tokens${served}`,
     );
+    const v = o.textOnly ? null : inputs.vision;
+    if (v) {
+      // a full-size image is side rows of side [IMG] tokens, each row closed by [IMG_BREAK] or [IMG_END]
+      const side = v.maxPatchesPerSide / v.spatialMergeSize, imageTokens = side * (side + 1);
+      if (imageTokens > plan.contextTokens) {
+        lines.push(
+          `note: one ${v.imageSize}×${v.imageSize} image takes ${count(imageTokens)} tokens, more than this context; ` +
+            `smaller images fit (one token per ${v.patchSize * v.spatialMergeSize}×` +
+            `${v.patchSize * v.spatialMergeSize} pixels)`,
+        );
+      }
+    }
     return lines.join("\n");
   }
   lines.push(`does not fit: ${plan.reason}`);

@@ -27,7 +27,7 @@ describe("gust plan", () => {
     expect(r.stdout).toContain("checkpoint " + model + ": 2465 tensors, 124.43 GiB (read from headers)");
     expect(r.stdout).toContain("does not fit: rank 0 needs 124.43 GiB for its weights alone");
     expect(r.stdout).toContain(
-      "needs TP >= 2 on 80.00 GiB GPUs (TP 2: context 20,464; TP 4: context 262,144; TP 8: context 262,144)",
+      "needs TP >= 2 on 80.00 GiB GPUs (TP 2: context 25,584; TP 4: context 262,144; TP 8: context 262,144)",
     );
   });
 
@@ -40,13 +40,31 @@ describe("gust plan", () => {
       "0",
       "37.10 GiB",
       "0.13 GiB",
-      "2.05 GiB",
+      "1.19 GiB",
       "88.0 KiB",
-      "32.72 GiB",
-      "389,824",
+      "33.58 GiB",
+      "400,064",
     ]);
     expect(r.stdout).toContain("24 of 96 query heads, 2 of 8 KV heads (split)");
-    expect(r.stdout).toContain("fits: KV pool of 389,824 tokens, context 262,144 tokens");
+    expect(r.stdout).toContain("fits: KV pool of 400,064 tokens, context 262,144 tokens");
+  });
+
+  it("one 141 GB H200 with the vision tower at the default utilization: fits, with its small context", () => {
+    const r = plan(["--gpus", "1", "--gpu-memory", "141"]);
+    expect(r.status).toBe(0);
+    const rows = r.stdout.split("\n").filter((l) => /^\s+\d+\s+\d/.test(l));
+    expect(rows[0].trim().split(/\s{2,}/)).toEqual([
+      "0",
+      "124.43 GiB",
+      "0.13 GiB",
+      "1.67 GiB",
+      "352.0 KiB",
+      "0.67 GiB",
+      "2,000",
+    ]);
+    expect(r.stdout).toContain("+ one vision-tower call (one full-size image) 0.65 GiB");
+    expect(r.stdout).toContain("fits: KV pool of 2,000 tokens, context 2,000 tokens");
+    expect(r.stdout).toContain("note: one 1540×1540 image takes 3,080 tokens, more than this context");
   });
 
   it("--json carries the same verdict for scripts", () => {

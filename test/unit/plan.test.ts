@@ -51,8 +51,15 @@ const VISION = 5_356_443_136;
 const TOTAL = FP8 + 2 * EMBED + NORMS + SCALES + VISION; // 133,605,837,120 B = 124.43 GiB
 const ROPE = 262144 * 64 * 4 * 2; // cos + sin, f32, [max-model-len, head_dim / 2]: 134,217,728 B
 const VISION_ROPE = 110 * 110 * 52 * 4 * 2; // 5,033,600 B
-// one 1540² image: 12,100 patches × (4·(588 + 6·1664 + 2·8192) + 8) + 3,025 merged × 4·(1664 + 2·12288)
-const VISION_WORKSPACE = 1_622_271_200;
+// the most one vision-tower call holds (runtime/vision/vision-memory.ts): one 1540² image = 12,100 patches,
+// 3,025 merged rows, the MLP and projector in chunks of 1,024 rows:
+//   12,100 × (4·(588 + 6·1664) + 2·4)   pixels | x, normed, q, k, v, attn | positions, merge order  511,781,600
+// + 3,026 × 4                           segment starts                                                  12,104
+// + 2 · 1,024 × 8192 × 4                gate, up                                                    67,108,864
+// + 3,025 × 1664 × 4                    merged                                                      20,134,400
+// + 2 · 1,024 × 12288 × 4               linear_1 / linear_2 outputs                                100,663,296
+// (whole rows at once it was 1,622,271,200 B: gate/up over all 12,100 patches and hidden/out over all 3,025 rows)
+const VISION_WORKSPACE = 511_781_600 + 12_104 + 67_108_864 + 20_134_400 + 100_663_296; // 699,700,264 B
 // step of 2048 tokens: 2048 × (4·(3C + 2·q + 2·kv + 2·F/N) + 12) + 64 rows × (4·(2C + V) + 4), and under TP the
 // logits gather: 64 rows × 4·(V/N)·(1 + N); scratch 2048 × the widest FP8 input
 const textWs = (n: number) =>
@@ -85,9 +92,9 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
 
   it.each([
     // rank 0 = replicated + 1/N of lm_head and FP8 + the vision tower; other ranks without it
-    { n: 2, kvPerToken: 2 * 88 * 4 * 128 * 2, rank0Tokens: 20_464, rank1Tokens: 59_216, context: 20_464 },
-    { n: 4, kvPerToken: 2 * 88 * 2 * 128 * 2, rank0Tokens: 389_824, rank1Tokens: 467_328, context: 262_144 },
-    { n: 8, kvPerToken: 2 * 88 * 1 * 128 * 2, rank0Tokens: 1_128_528, rank1Tokens: 1_283_520, context: 262_144 },
+    { n: 2, kvPerToken: 2 * 88 * 4 * 128 * 2, rank0Tokens: 25_584, rank1Tokens: 59_216, context: 25_584 },
+    { n: 4, kvPerToken: 2 * 88 * 2 * 128 * 2, rank0Tokens: 400_064, rank1Tokens: 467_328, context: 262_144 },
+    { n: 8, kvPerToken: 2 * 88 * 1 * 128 * 2, rank0Tokens: 1_149_008, rank1Tokens: 1_283_520, context: 262_144 },
   ])("fits TP $n on 80 GB GPUs with the context it leaves", ({ n, kvPerToken, rank0Tokens, rank1Tokens, context }) => {
     const plan = planMemory(inputs, options(n, 80));
     expect(plan.fits).toBe(true);
@@ -108,12 +115,22 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
     expect(plan.contextTokens).toBe(context);
   });
 
-  it("one 141 GB H200: the weights fit, the vision tower's workspace does not; text-only leaves 18,816 tokens", () => {
-    // budget ⌊0.9 × 141 GiB⌋ = 136,257,837,465 B; weights + tables + workspace = 136,455,801,440 B
+  it("one 141 GB H200 fits with the vision tower at 0.9: 2,000 tokens; text-only 18,816", () => {
+    // budget ⌊0.9 × 141 GiB⌋ = 136,257,837,465 B
+    // weights 133,605,832,192 (all but the host-side scales) + tables 134,217,728 + 5,033,600
+    // + workspace: step 1,029,726,464 + FP8 scratch 2048 × 28672 = 58,720,256 + vision 699,700,264
+    // = 135,533,230,504 B → 724,606,961 B free / (16 × 360,448 B per block) = 125 blocks = 2,000 tokens
     const withVision = planMemory(inputs, options(1, 141));
-    expect(withVision.fits).toBe(false);
-    expect(withVision.ranks[0].freeBytes).toBe(-197_963_975);
-    expect(withVision.reason).toMatch(/leaving no room for one KV block/);
+    expect(withVision.fits).toBe(true);
+    expect(withVision.ranks[0].workspace).toEqual({
+      text: 1_029_726_464,
+      scratch: 58_720_256,
+      draft: 0,
+      vision: VISION_WORKSPACE,
+      total: 1_029_726_464 + 58_720_256 + VISION_WORKSPACE,
+    });
+    expect(withVision.ranks[0].freeBytes).toBe(724_606_961);
+    expect(withVision.contextTokens).toBe(2_000);
     // text-only: 128,249,389,056 B of weights, 134,217,728 B of tables, 1,088,446,720 B of workspace
     // → 6,785,783,961 B free / (16 × 360,448 B) = 1,176 blocks = 18,816 tokens
     const textOnly = planMemory(inputs, options(1, 141, { textOnly: true }));
@@ -122,24 +139,17 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
     expect(textOnly.contextTokens).toBe(18_816);
     // FP8 KV halves the bytes per token: 2 × 1,176 blocks
     expect(planMemory(inputs, options(1, 141, { textOnly: true, kvCacheDtype: "fp8" })).contextTokens).toBe(37_648);
-    // at utilization 0.95 the vision tower fits too: 7,371,915,884 B free → 20,448 tokens
-    const found = alternatives(inputs, options(1, 141));
-    expect(found.map((a) => `${a.change}: ${a.plan.contextTokens}`)).toEqual([
-      "--gpus 2: 262144",
-      "--gpus 4: 262144",
-      "--gpus 8: 262144",
-      "--text-only: 18816",
-      "--gpu-memory-utilization 0.95: 20448",
-    ]);
+    // at 0.95: ⌊0.95 × 141 GiB⌋ − 135,533,230,504 = 8,300,452,006 B → 1,439 blocks = 23,008 tokens
+    expect(planMemory(inputs, options(1, 141, { utilization: 0.95 })).contextTokens).toBe(23_008);
   });
 
   it("--max-model-len longer than the pool does not fit, and names the length that would", () => {
-    // tables of 65,536 positions free 100,663,296 B on rank 0: 3,789,136,480 B / (16 × 180,224 B) = 1,314 blocks
+    // tables of 65,536 positions free 100,663,296 B on rank 0: 4,711,712,344 B / (16 × 180,224 B) = 1,633 blocks
     const plan = planMemory(inputs, options(2, 80, { maxModelLen: 65536 }));
     expect(plan.fits).toBe(false);
-    expect(plan.reason).toBe("the KV pool holds 21024 tokens, fewer than --max-model-len 65536");
+    expect(plan.reason).toBe("the KV pool holds 26128 tokens, fewer than --max-model-len 65536");
     expect(alternatives(inputs, options(2, 80, { maxModelLen: 65536 })).map((a) => a.change)).toContain(
-      "--max-model-len 21024",
+      "--max-model-len 26128",
     );
     // a shorter context also shrinks the RoPE tables: 32,768 × 64 × 8 B
     expect(planMemory(inputs, options(2, 80, { maxModelLen: 32768 })).ranks[1].fixedBytes).toBe(32768 * 64 * 8);
