@@ -1,6 +1,7 @@
 // The playground page in headless Chromium against `gust dev` on gust-mini, with API keys on: streamed chat,
 // a reasoning section, an image, a tool call answered by hand, a deployed example function, and a stopped stream
-// whose KV blocks the status line shows going back to 0. Screenshots (first load, after a reasoning answer) go to
+// whose KV blocks the status line shows going back to 0; and, on the Bun and the Deno gateway alike, the page with no
+// runtime behind it. Screenshots (first load, after a reasoning answer) go to
 // .playground-screenshots/ (gitignored).
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { repoRoot } from "../helpers/fixtures.ts";
-import { freePort, type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 import { launch, skipReason } from "./browser.ts";
 
 if (skipReason) console.log(`test/playground/page.test.ts skipped: ${skipReason}`);
@@ -170,36 +171,39 @@ describe.skipIf(skipReason !== null)("the playground page against gust dev on gu
   });
 });
 
-describe.skipIf(skipReason !== null)("the playground page with no runtime behind the gateway", () => {
-  let gateway: Started, browser: Browser, downPort: number;
+// both gateways serve the page: Deno's as well as Bun's
+describe.skipIf(skipReason !== null).each(["bun", "deno"] as const)(
+  "the playground page on %s with no runtime",
+  (kind) => {
+    let gateway: Started, browser: Browser, downPort: number;
 
-  beforeAll(async () => {
-    const socket = tempSocket("playground-none"); // nothing listens there
-    downPort = await freePort();
-    const state = mkdtempSync(join(tmpdir(), "gust-pg-"));
-    gateway = await startGust(
-      ["serve", "--runtime", socket, "--port", String(downPort), "--state-dir", state],
-      /gateway on/,
-      60_000,
-    );
-    browser = await launch();
-  }, 90_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.stop();
-  });
+    beforeAll(async () => {
+      const socket = tempSocket("playground-none"); // nothing listens there
+      downPort = await freePort();
+      const state = mkdtempSync(join(tmpdir(), "gust-pg-"));
+      const flags = ["--runtime", socket, "--port", String(downPort), "--state-dir", state];
+      gateway = kind === "bun"
+        ? await startGust(["serve", ...flags], /gateway on/, 60_000)
+        : await startDenoGateway(flags, 60_000);
+      browser = await launch();
+    }, 90_000);
+    afterAll(async () => {
+      await browser?.close();
+      await gateway?.stop();
+    });
 
-  it("says the runtime is down in the status line, and why a message fails", async () => {
-    const page = await browser.newPage({ viewport: { width: 420, height: 800 } }); // a narrow window
-    await page.goto(`http://127.0.0.1:${downPort}/`);
-    await poll(() => page.getAttribute("#status", "data-state")).toBe("down");
-    expect(await page.textContent("#status")).toMatch(/^Runtime down: 503: the model runtime is not connected/);
-    await page.fill("#message", "Hello?");
-    await page.click("#send");
-    await poll(() => page.textContent("#chat-error")).toMatch(/^The gateway refused the request: 503: /);
-    // the message stays in the conversation with no empty answer after it, ready to be sent again
-    expect(await page.locator("#conversation .msg").count()).toBe(1);
-    expect(await page.isEnabled("#regenerate")).toBe(true);
-    await page.screenshot({ path: join(shots, "runtime-down-narrow.png"), fullPage: true });
-  });
-});
+    it("says the runtime is down in the status line, and why a message fails", async () => {
+      const page = await browser.newPage({ viewport: { width: 420, height: 800 } }); // a narrow window
+      await page.goto(`http://127.0.0.1:${downPort}/`);
+      await poll(() => page.getAttribute("#status", "data-state")).toBe("down");
+      expect(await page.textContent("#status")).toMatch(/^Runtime down: 503: the model runtime is not connected/);
+      await page.fill("#message", "Hello?");
+      await page.click("#send");
+      await poll(() => page.textContent("#chat-error")).toMatch(/^The gateway refused the request: 503: /);
+      // the message stays in the conversation with no empty answer after it, ready to be sent again
+      expect(await page.locator("#conversation .msg").count()).toBe(1);
+      expect(await page.isEnabled("#regenerate")).toBe(true);
+      await page.screenshot({ path: join(shots, "runtime-down-narrow.png"), fullPage: true });
+    });
+  },
+);
