@@ -18,13 +18,15 @@ import { servedNames } from "./runtime-command.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
 import { Supervised } from "./supervise.ts";
+import { parseReplicas, replicaLayout, startReplicas } from "./dev-replicas.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
          [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
-         [--default-temperature T] [--tensor-parallel N | --tp N] [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
+         [--default-temperature T] [--tensor-parallel N | --tp N | --replicas N]
+         [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
 function startChild(
@@ -118,6 +120,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         "image-url-allow": { type: "string", multiple: true },
         "default-temperature": { type: "string" },
         ...tensorParallelOptions,
+        replicas: { type: "string" },
         "kv-cache-dtype": { type: "string" },
       },
     }));
@@ -134,14 +137,16 @@ export async function devCommand(argv: string[]): Promise<string> {
   const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
   const temperature = parseDefaultTemperature(values["default-temperature"]);
   const tensorParallel = parseTensorParallel(values);
+  const replicaCount = parseReplicas(values.replicas, tensorParallel);
   const kvCacheDtype = parseKvCacheDtypeFlag(values["kv-cache-dtype"]);
   const modelDir = values.model ?? defaultModelDir;
   const functionsDir = values.functions ?? join(repoRoot, "functions", "examples");
   const work = mkdtempSync(join(tmpdir(), "gust-dev-"));
-  const socket = join(work, "runtime.sock");
+  const replicas = replicaLayout(replicaCount, work);
+  const sockets = replicas.map((r) => r.socket);
   if (!values.model) process.stderr.write(`gust dev: no --model, serving ${defaultModelNote}\n`);
   const log = (line: string) => void process.stderr.write(`${line}\n`);
-  const runtime = new Supervised("runtime", () =>
+  const runtimes = await startReplicas(replicas, (replica) => () =>
     startChild(
       bin("bun"),
       [
@@ -150,19 +155,19 @@ export async function devCommand(argv: string[]): Promise<string> {
         "--model",
         modelDir,
         "--socket",
-        socket,
+        replica.socket,
         "--max-num-seqs",
         "16",
         "--kv-cache-dtype",
         kvCacheDtype,
+        ...replica.threadArgs,
         ...draftArgs(values.model, values.draft),
         ...names.flatMap((n) => ["--served-model-name", n]),
         ...(tensorParallel > 1 ? ["--tensor-parallel", String(tensorParallel)] : []),
       ],
       /serving/,
-      "runtime",
+      replica.label,
     ), log);
-  await runtime.run();
   let stopGateway: () => Promise<void>;
   const base = `http://127.0.0.1:${port}`;
   const admin = devAdminKey(process.env);
@@ -170,7 +175,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   if (gatewayKind === "bun") {
     const gw = await startGateway(
       {
-        runtime: socket,
+        runtime: sockets,
         port,
         hostname: "127.0.0.1",
         stateDir: join(work, "functions"),
@@ -190,8 +195,7 @@ export async function devCommand(argv: string[]): Promise<string> {
           "-A",
           DENO_GATEWAY_V8_FLAG,
           join(repoRoot, "edge/main-deno.ts"),
-          "--runtime",
-          socket,
+          ...sockets.flatMap((socket) => ["--runtime", socket]),
           "--port",
           String(port),
           "--state-dir",
@@ -223,7 +227,9 @@ export async function devCommand(argv: string[]): Promise<string> {
     (admin.generated
       ? `\ngust dev: admin key made for this session: ${admin.key} (gust deploy FILE --name NAME --key KEY)`
       : "\ngust dev: admin key from GUST_ADMIN_KEY") +
-      `\ngust dev: ready on ${base} (gateway: ${gatewayKind}); the playground page is ${base}/\nTry:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
+      `\ngust dev: ready on ${base} (gateway: ${gatewayKind}${
+        replicaCount > 1 ? `, ${replicaCount} runtimes` : ""
+      }); the playground page is ${base}/\nTry:\n  curl ${base}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${
         names[0] ?? basename(resolve(modelDir))
       }","messages":[{"role":"user","content":"Hello!"}],"max_tokens":32}'\n\n`,
   );
@@ -231,7 +237,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     const stop = async () => {
       watcher?.close();
       await stopGateway();
-      runtime.stop();
+      for (const runtime of runtimes) runtime.stop();
       done();
     };
     process.once("SIGINT", stop);

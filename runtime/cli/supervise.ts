@@ -10,6 +10,9 @@ const STABLE_MS = 30_000;
 const everyChild = new Set<Supervised>();
 let exitHookInstalled = false;
 
+/** Starts the child; resolves once it is ready, rejects if it exits first. */
+export type StartChild = () => Promise<ChildProcess>;
+
 export class Supervised {
   #child: ChildProcess | null = null;
   #stopping = false;
@@ -17,7 +20,7 @@ export class Supervised {
 
   constructor(
     readonly label: string,
-    private readonly start: () => Promise<ChildProcess>,
+    private readonly start: StartChild,
     private readonly log: (line: string) => void,
   ) {
     everyChild.add(this);
@@ -32,7 +35,9 @@ export class Supervised {
 
   /** Starts the child; resolves once it is ready (rejects if its first start fails). */
   async run(): Promise<void> {
-    this.#watch(await this.start());
+    const child = await this.start();
+    if (this.#stopping) child.kill(); // stopped while it started (a sibling replica failed its first start)
+    else this.#watch(child);
   }
 
   #watch(child: ChildProcess): void {
@@ -53,7 +58,9 @@ export class Supervised {
     setTimeout(async () => {
       if (this.#stopping) return;
       try {
-        this.#watch(await this.start());
+        const child = await this.start();
+        if (this.#stopping) return void child.kill(); // dev stopped while it restarted
+        this.#watch(child);
         this.log(`gust dev: the ${this.label} is back`);
       } catch (err) {
         this.log(`gust dev: the ${this.label} did not start: ${(err as Error).message}; retrying in ${this.#delay} ms`);

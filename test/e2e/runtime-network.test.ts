@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { defaultModelDir } from "../../runtime/config/default-model.ts";
 import { bunBin, type Started, startGust, startProcess } from "../helpers/processes.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
+import { until } from "../helpers/until.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gust-net-"));
 const tokenFile = join(dir, "token"), wrongFile = join(dir, "wrong");
@@ -18,11 +19,6 @@ writeFileSync(wrongFile, "fedcba9876543210fedcba9876543210\n");
 const modelArgs = ["--model", defaultModelDir, "--num-blocks", "128", "--max-num-seqs", "8", "--threads", "1"];
 const urlOf = (gateway: Started) => /gateway on (http:\/\/\S+)/.exec(gateway.output())![1];
 const whereOf = (runtime: Started) => /serving \S+ on (tcp:\S+) /.exec(runtime.output())![1];
-
-async function until(check: () => boolean, what: string, output: () => string): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!check()) throw new Error(`timed out waiting for ${what}:\n${output()}`);
-}
 
 async function ask(base: string, content: string): Promise<number> {
   const res = await fetch(`${base}/v1/chat/completions`, {
@@ -89,7 +85,7 @@ describe("gust runtime beyond loopback", () => {
       expect(gw.output()).toMatch(/refused the connection: this runtime requires the shared token/);
       expect(await ask(urlOf(gw), "Hello?")).toBe(503);
     }
-    await until(() => /no auth frame within/.test(runtime.output()), "the runtime's log", runtime.output);
+    await until(() => /no auth frame within/.test(runtime.output()), "the runtime's log", 10_000, runtime.output);
     expect(runtime.output()).toMatch(/runtime: refused a connection from 127\.0\.0\.1: wrong auth token/);
     expect(runtime.output()).toMatch(/runtime: refused a connection from 127\.0\.0\.1: no auth frame within 5 s/);
   }, 90_000);
@@ -165,6 +161,7 @@ describe.skipIf(why !== null)("three runtimes in network namespaces of their own
     await until(
       () => (gw.output().match(/connected to runtime tcp:/g) ?? []).length === 3,
       "three runtimes",
+      10_000,
       gw.output,
     );
     for (let i = 0; i < 9; i++) expect(await ask(base, `${i} from another namespace.`)).toBe(200);
@@ -183,7 +180,7 @@ describe.skipIf(why !== null)("three runtimes in network namespaces of their own
     ], /gateway on/);
     started.push(wrong);
     expect(wrong.output()).toMatch(/refused the connection/);
-    await until(() => /wrong auth token/.test(runtimes[0].output()), "the refusal log", runtimes[0].output);
+    await until(() => /wrong auth token/.test(runtimes[0].output()), "the refusal log", 10_000, runtimes[0].output);
     expect(runtimes[0].output()).toMatch(
       new RegExp(`refused a connection from 10\\.${subnet}\\.0\\.1: wrong auth token`),
     );

@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultModelDir } from "../../runtime/config/default-model.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
+import { scrapeRuntimeMetric } from "../helpers/metrics.ts";
 import { type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { until } from "../helpers/until.ts";
 
 const runtimeArgs = (socket: string, model = defaultModelDir) => [
   "runtime",
@@ -22,22 +24,7 @@ const runtimeArgs = (socket: string, model = defaultModelDir) => [
 const sockets = [1, 2, 3].map((i) => tempSocket(`pool-${i}`));
 const MODEL = "gust-mini";
 
-/** The sum of a metric's series labelled with this runtime (NaN when there is none). */
-async function scrapeMetric(base: string, name: string, labels: { runtime: string }): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const lines = text.split("\n").filter((l) => l.startsWith(`${name}{`) && l.includes(`runtime="${labels.runtime}"`));
-  return lines.length === 0 ? NaN : lines.reduce((t, l) => t + Number(l.split(" ").pop()), 0);
-}
-
 const urlOf = (gateway: Started) => /gateway on (http:\/\/[^\s]+)/.exec(gateway.output())![1];
-
-async function until(check: () => Promise<boolean> | boolean, what: string, tries = 2400): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 interface Answer {
   text: string;
@@ -109,14 +96,14 @@ describe("a gateway over three gust-mini runtimes", () => {
   let base = "", randomBase = "";
   const pool = sockets.flatMap((s) => ["--runtime", s]);
   const requestsTo = async (i: number) =>
-    (await scrapeMetric(base, "gust_pool_requests_total", { runtime: sockets[i] })) || 0;
+    (await scrapeRuntimeMetric(base, "gust_pool_requests_total", sockets[i])) || 0;
 
   beforeAll(async () => {
     runtimes.push(...await Promise.all(sockets.map((s) => startGust(runtimeArgs(s), /serving/, 120_000))));
     gateways.push(await startGust(["serve", ...pool, "--port", "0"], /gateway on/));
     gateways.push(await startGust(["serve", ...pool, "--port", "0", "--routing", "random"], /gateway on/));
     [base, randomBase] = gateways.map(urlOf);
-    await until(async () => (await scrapeMetric(base, "gust_pool_runtime_up", { runtime: sockets[2] })) === 1, "pool");
+    await until(async () => (await scrapeRuntimeMetric(base, "gust_pool_runtime_up", sockets[2])) === 1, "pool");
   }, 120_000);
   afterAll(async () => {
     for (const g of gateways) await g.stop();
@@ -136,7 +123,7 @@ describe("a gateway over three gust-mini runtimes", () => {
       expect(metrics).toContain(`gust_pool_routing_decisions_total{runtime="${s}",reason="prefix"}`);
       expect(metrics).toMatch(new RegExp(`vllm:num_requests_running\\{runtime="${s}"\\} \\d+`));
       expect(metrics).toMatch(new RegExp(`vllm:gpu_cache_usage_perc\\{runtime="${s}"\\} [\\d.]+`));
-      expect(await scrapeMetric(base, "gust_pool_prefix_hit_tokens_total", { runtime: s })).toBeGreaterThan(0);
+      expect(await scrapeRuntimeMetric(base, "gust_pool_prefix_hit_tokens_total", s)).toBeGreaterThan(0);
     }
   }, 300_000);
 
@@ -153,7 +140,7 @@ describe("a gateway over three gust-mini runtimes", () => {
     for (let i = 0; i < 6; i++) expect((await stream(base, `${i} after the kill.`, 4)).ok).toBe(true);
     runtimes[0] = await startGust(runtimeArgs(sockets[0]), /serving/, 120_000);
     await until(
-      async () => (await scrapeMetric(base, "gust_pool_runtime_up", { runtime: sockets[0] })) === 1,
+      async () => (await scrapeRuntimeMetric(base, "gust_pool_runtime_up", sockets[0])) === 1,
       "rejoin",
     );
     const before = await requestsTo(0);
@@ -191,7 +178,7 @@ describe("a gateway over three gust-mini runtimes", () => {
       });
       expect(gw.output()).toMatch(/every runtime behind one gateway must serve the same model/);
       const up = await Promise.all(
-        [sockets[2], other].map((s) => scrapeMetric(gwBase, "gust_pool_runtime_up", { runtime: s })),
+        [sockets[2], other].map((s) => scrapeRuntimeMetric(gwBase, "gust_pool_runtime_up", s)),
       );
       expect(up.sort()).toEqual([0, 1]);
     } finally {

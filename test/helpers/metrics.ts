@@ -13,3 +13,10 @@ export async function scrapeMetric(base: string, name: string): Promise<number> 
 export const loopLagOver5ms = (text: string): number =>
   metricSample(text, "gust_event_loop_lag_seconds_count") -
   metricSample(text, 'gust_event_loop_lag_seconds_bucket{le="0.005"}');
+
+/** The sum of a metric's series labelled with this runtime of a pool (NaN when there is none). */
+export async function scrapeRuntimeMetric(base: string, name: string, runtime: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const lines = text.split("\n").filter((l) => l.startsWith(`${name}{`) && l.includes(`runtime="${runtime}"`));
+  return lines.length === 0 ? NaN : lines.reduce((t, l) => t + Number(l.split(" ").pop()), 0);
+}
