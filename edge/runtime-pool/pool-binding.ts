@@ -11,6 +11,7 @@ import {
   RuntimeError,
 } from "../../functions/sdk/binding.ts";
 import type { PoolMember, RuntimePool } from "./pool.ts";
+import { imageBlockKeysOf } from "./routing.ts";
 
 const MOVABLE = new Set(["unavailable", "draining", "overloaded"]);
 
@@ -30,7 +31,7 @@ export class PoolBinding implements ModelBinding {
   async *#run(o: GenerateOptions): AsyncGenerator<GenerateEvent> {
     const tried = new Set<string>();
     for (;;) {
-      const member = this.#pick(o.promptIds, tried);
+      const member = this.#pick(o, tried);
       tried.add(member.address);
       let started = false;
       member.inFlight++;
@@ -53,13 +54,17 @@ export class PoolBinding implements ModelBinding {
     }
   }
 
-  #pick(promptIds: number[], tried: ReadonlySet<string>): PoolMember {
+  #pick(o: GenerateOptions, tried: ReadonlySet<string>): PoolMember {
     const candidates = this.pool.candidates(tried);
     const router = this.pool.router;
     if (candidates.size === 0 || !router) {
       throw new RuntimeError("unavailable", `No gust runtime can take the request now: ${this.pool.lastError}`);
     }
-    const decision = router.route(promptIds, candidates);
+    const decision = router.route(
+      o.promptIds,
+      candidates,
+      imageBlockKeysOf(o, this.info.image?.tokenIds, router.blockSize),
+    );
     router.record(decision.runtime, decision.hashes);
     this.pool.metrics.routed(decision.runtime, decision.reason);
     return this.pool.member(decision.runtime);

@@ -4,7 +4,8 @@
 //
 // The gateway cannot see the runtimes' caches, so it keeps an approximate map: block hash → runtimes that served a
 // prompt containing that block chain. Hashes are the runtime's own (runtime/wire/block-hash.ts), chained, so a hit on
-// block i implies the whole prefix up to i matched. The map is bounded (least recently used hashes go first) and a
+// block i implies the whole prefix up to i matched; blocks holding image tokens carry the image's digest as their
+// extra key, as in the runtime (runtime/wire/image-keys.ts), so the same ids with other pixels are another chain. The map is bounded (least recently used hashes go first) and a
 // runtime's entries are dropped when it leaves (a restarted runtime comes back with an empty cache).
 //
 // Worked example (blockSize 4, runtimes A and B, both idle):
@@ -14,7 +15,11 @@
 //      2 blocks (8 tokens) → "prefix" to A, and h2 is recorded for A.
 //   3. same prompt while A runs 12 requests and B runs 2: 12 ≥ 2 + busySlack (8) and 12 ≥ 2 · busyRatio (2) →
 //      "load_override" to B, which then holds h0…h2 too.
+//   4. prompt [1 2 3 4 | 5 10 10 13 | 9] whose image (ids 10 10 13, digest D) lies in block 1: h1 = H(h0, 5 10 10 13,
+//      "D"); the same ids with another picture E hash H(h0, 5 10 10 13, "E"), so only h0 is shared with it.
 import { type BlockHash, hashBlock } from "../../runtime/wire/block-hash.ts";
+import { imageBlockKeys } from "../../runtime/wire/image-keys.ts";
+import type { ImageTokenIds } from "../../runtime/wire/image-runs.ts";
 
 /** What the policy knows of one runtime's load (from its stats frames and the gateway's own in-flight count). */
 export interface RuntimeLoad {
@@ -22,6 +27,26 @@ export interface RuntimeLoad {
   queued: number;
   kvBlocksFree: number;
   kvBlocksTotal: number;
+}
+
+/** A block's extra hash key (block index → the digests of the images whose tokens it holds, or ""). */
+export type BlockKeys = (blockIndex: number) => string;
+const noKeys: BlockKeys = () => "";
+
+/** The image keys of a prompt's blocks as the runtime makes them from the same digests (an image's `hash`, from the
+ * gateway's renderer, is the runtime's imageDigest of its pixels). None for a text prompt, a runtime without vision
+ * (`tokenIds` absent), or a layout the runtime will refuse anyway (malformed runs, images that do not match them). */
+export function imageBlockKeysOf(
+  prompt: { promptIds: readonly number[]; images?: readonly { hash: string }[] },
+  tokenIds: ImageTokenIds | undefined,
+  blockSize: number,
+): BlockKeys | undefined {
+  if (!prompt.images?.length || !tokenIds) return undefined;
+  try {
+    return imageBlockKeys(prompt.promptIds, prompt.images.map((img) => img.hash), tokenIds, blockSize);
+  } catch {
+    return undefined; // the runtime answers this request with the reason; where it goes does not matter
+  }
 }
 
 export type RoutingMode = "prefix" | "least-loaded" | "random";
@@ -78,21 +103,26 @@ export class PrefixRouter {
     this.#random = o.random ?? Math.random;
   }
 
-  /** Full-block hashes of a prompt, chained like the runtime's (text only: image blocks carry no pixel key here, so
-   * two prompts differing only in pixels may be sent to the same runtime, which then simply misses). */
-  hashes(promptIds: readonly number[]): BlockHash[] {
+  /** Full-block hashes of a prompt, chained like the runtime's, with `blockKeys` (block index → the digests of the
+   * images in it, runtime/wire/image-keys.ts) as each block's extra key. */
+  hashes(promptIds: readonly number[], blockKeys: BlockKeys = noKeys): BlockHash[] {
     const out: BlockHash[] = [];
     for (let i = 0; (i + 1) * this.blockSize <= promptIds.length; i++) {
-      out.push(hashBlock(i === 0 ? null : out[i - 1], promptIds.slice(i * this.blockSize, (i + 1) * this.blockSize)));
+      const tokens = promptIds.slice(i * this.blockSize, (i + 1) * this.blockSize);
+      out.push(hashBlock(i === 0 ? null : out[i - 1], tokens, blockKeys(i)));
     }
     return out;
   }
 
   /** Picks a runtime among `candidates` (name → load); throws when there is none. */
-  route(promptIds: readonly number[], candidates: ReadonlyMap<string, RuntimeLoad>): RoutingDecision {
+  route(
+    promptIds: readonly number[],
+    candidates: ReadonlyMap<string, RuntimeLoad>,
+    blockKeys: BlockKeys = noKeys,
+  ): RoutingDecision {
     const names = [...candidates.keys()];
     if (names.length === 0) throw new RangeError("no runtime to route to");
-    const hashes = this.mode === "prefix" ? this.hashes(promptIds) : [];
+    const hashes = this.mode === "prefix" ? this.hashes(promptIds, blockKeys) : [];
     if (this.mode === "random") {
       return { runtime: names[Math.floor(this.#random() * names.length)], reason: "random", prefixTokens: 0, hashes };
     }

@@ -16,7 +16,7 @@ import { gridFor } from "./size-rule.ts";
 import type { Grid } from "./size-rule.ts";
 
 export interface PreparedImage {
-  /** SHA-256 (hex) of width and height (u32 little-endian each) followed by `rgb`: equal hashes, equal pixels. */
+  /** The runtime's digest of the pixels (runtime/wire/image-keys.ts): equal hashes, equal pixels. */
   hash: string;
   /** After the resize: multiples of patch × merge (28). */
   width: number;

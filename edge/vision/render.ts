@@ -7,6 +7,7 @@
  * run here on the calling thread this is also the pool's spec. It loads sharp (~2 MB of live heap), so the gateway's
  * own thread imports it only where it renders there (renderWorkers: 0). */
 import { createHash } from "node:crypto";
+import { imageDigest } from "../../runtime/wire/image-keys.ts";
 import { resizeBicubic, toBytes } from "./bicubic.ts";
 import { toRgbOnWhite } from "./composite.ts";
 import { decode, orientedSize } from "./decode.ts";
@@ -44,7 +45,8 @@ export interface ProbeResult {
 }
 
 export interface Rendered {
-  /** SHA-256 (hex) of outWidth and outHeight (u32 little-endian each) followed by `rgb`. */
+  /** The runtime's digest of these pixels (runtime/wire/image-keys.ts), so the gateway's routing keys image blocks as
+   * the runtime's prefix cache does. */
   hash: string;
   /** outHeight × outWidth × 3 bytes, in an ArrayBuffer of its own (so it can be transferred). */
   rgb: Uint8Array;
@@ -79,8 +81,5 @@ export async function renderPixels(job: RenderJob): Promise<Rendered> {
   const rgb = same ? (src === d.data ? src.slice() : src) : toBytes(
     resizeBicubic({ width: d.width, height: d.height, channels: 3, data: src }, job.outWidth, job.outHeight).data,
   );
-  const dims = new Uint8Array(8);
-  new DataView(dims.buffer).setUint32(0, job.outWidth, true);
-  new DataView(dims.buffer).setUint32(4, job.outHeight, true);
-  return { hash: sha256Hex(dims, rgb), rgb };
+  return { hash: imageDigest({ rgb, width: job.outWidth, height: job.outHeight }), rgb };
 }

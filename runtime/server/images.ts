@@ -3,7 +3,8 @@
 // vision-tower call (images from several requests batch together); a batch that fails is retried request
 // by request so one bad image never fails another request.
 import type { ImageFeatures } from "../model/image-prefill.ts";
-import { imageBlockKeys } from "../vision/image-keys.ts";
+import { imageBlockKeys, imageDigest } from "../wire/image-keys.ts";
+import { imageTokenIds, type VisionConfig } from "../vision/vision-config.ts";
 import type { RgbImage } from "../vision/pixels.ts";
 import type { GenerateMessage } from "../wire/messages.ts";
 import type { ModelHost } from "./model-host.ts";
@@ -39,6 +40,17 @@ export function readWireImages(host: ModelHost, msg: GenerateMessage, binary: Ui
   });
 }
 
+/** The prefix-cache keys of a request's blocks: digests of the bytes received (not the gateway's `hash`: the cache is
+ * shared by every gateway and function), laid on the prompt's image runs. */
+export function imageBlocksKeyed(
+  promptIds: number[],
+  images: RgbImage[],
+  config: VisionConfig,
+  blockSize: number,
+): (block: number) => string {
+  return imageBlockKeys(promptIds, images.map(imageDigest), imageTokenIds(config), blockSize);
+}
+
 /**
  * Encodes the images of several requests in one vision-tower call and splits the features back per
  * request. Example: requests with 1 and 2 images → encode([a, b1, b2]); grids give each image's rows at
@@ -51,7 +63,7 @@ export function encodeBatch(
   const vision = host.vision!;
   const prepare = (promptIds: number[], images: RgbImage[], values: Float32Array, hidden: number): PreparedImages => ({
     features: { values, hidden, imageTokenId: vision.config.imageTokenId },
-    blockExtraKey: imageBlockKeys(promptIds, images, vision.config, host.cache.blockSize),
+    blockExtraKey: imageBlocksKeyed(promptIds, images, vision.config, host.cache.blockSize),
   });
   try {
     const out = vision.model.encode(requests.flatMap((r) => r.images));

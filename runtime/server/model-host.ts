@@ -11,6 +11,7 @@ import { KvCache, type KvCacheDtype, resolveKvCacheDtype } from "../model/kv-cac
 import { type LoadedModel, loadModel, progressPrinter } from "../model/load-model.ts";
 import { loadTokenizer, type Tokenizer } from "../text/index.ts";
 import { type LoadedVision, openVision } from "../vision/open-vision.ts";
+import { imageTokenIds } from "../vision/vision-config.ts";
 import { loadDraft, type LoadedDraft } from "../eagle/load-draft.ts";
 import { defaultSpecOptions, type SpecOptions, Speculator } from "../eagle/speculator.ts";
 import type { HelloMessage } from "../wire/messages.ts";
@@ -203,7 +204,12 @@ export class ModelHost {
         },
         tokenizer: { files },
         image: img
-          ? { patchSize: img.imagePatchSize, spatialMergeSize: img.spatialMergeSize, maxImageSize: img.maxImageSize }
+          ? {
+            patchSize: img.imagePatchSize,
+            spatialMergeSize: img.spatialMergeSize,
+            maxImageSize: img.maxImageSize,
+            ...(this.vision ? { tokenIds: imageTokenIds(this.vision.config) } : {}),
+          }
           : null,
       },
       binary,

@@ -4,11 +4,11 @@
 // can resize (the gateway's mistral-common-compatible bicubic) passes `resize` to fit other sizes.
 import { readFileSync } from "node:fs";
 import type { ImageFeatures } from "../model/image-prefill.ts";
-import { findImageRuns, type ImageRun } from "./image-runs.ts";
+import { findImageRuns, type ImageRun } from "../wire/image-runs.ts";
 import type { LoadedVision } from "./open-vision.ts";
 import type { RgbImage } from "./pixels.ts";
 import { decodePng, isPng } from "./png.ts";
-import type { VisionConfig } from "./vision-config.ts";
+import { imageTokenIds, type VisionConfig } from "./vision-config.ts";
 
 export interface ImagesForIdsOptions {
   /** Resizes an image to exactly width × height (called only when the file's size differs). */
@@ -24,8 +24,6 @@ export class ImageInputError extends Error {
   }
 }
 
-const tokenIds = (v: VisionConfig) => ({ img: v.imageTokenId, imgBreak: v.imageBreakId, imgEnd: v.imageEndId });
-
 /** The decoded images for the ids' image runs, one file per run, in order. */
 export function imagesForIds(
   ids: ArrayLike<number>,
@@ -33,7 +31,7 @@ export function imagesForIds(
   vision: VisionConfig,
   options: ImagesForIdsOptions = {},
 ): RgbImage[] {
-  const runs = findImageRuns(ids, tokenIds(vision));
+  const runs = findImageRuns(ids, imageTokenIds(vision));
   if (runs.length !== files.length) {
     throw new ImageInputError(
       `The ids hold ${runs.length} image${runs.length === 1 ? "" : "s"} ([IMG] runs) but ${files.length} --image file${

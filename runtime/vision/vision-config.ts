@@ -3,6 +3,7 @@
 //    (`spatial_merge_size`, `projector_hidden_act`, `multimodal_projector_bias`, `vision_feature_layer`);
 //  - Mistral params.json: the `vision_encoder` section (vLLM's VisionEncoderArgs field names).
 // Like runtime/config, an unknown field or an unsupported value is a startup error that names it.
+import type { ImageTokenIds } from "../wire/image-runs.ts";
 import { readFileSync } from "node:fs";
 import { FieldReader, type Json } from "../config/fields.ts";
 import { ConfigError, type ModelConfig } from "../config/text-config.ts";
@@ -37,6 +38,13 @@ export interface VisionConfig {
 
 /** Control-token ids of Tekken tokenizers; config.json does not carry [IMG_BREAK]/[IMG_END]. */
 export const TEKKEN_IMAGE_IDS = { img: 10, imgBreak: 12, imgEnd: 13 } as const;
+
+/** The ids of an image's token layout, as findImageRuns (runtime/wire/image-runs.ts) and the hello name them. */
+export const imageTokenIds = (v: VisionConfig): ImageTokenIds => ({
+  img: v.imageTokenId,
+  imgBreak: v.imageBreakId,
+  imgEnd: v.imageEndId,
+});
 
 // Fields of vision_config that do not change the forward math, or that are checked below.
 const HF_VISION_KNOWN = new Set([

@@ -1,6 +1,7 @@
 // The messages of the runtime protocol (version 1). A gateway connects, receives `hello`, then sends
 // `generate`/`abort`/`stats`; the runtime streams `deltas` (batched per engine step) and `error`s.
 import type { SamplingParams, Usage } from "./types.ts";
+import type { ImageTokenIds } from "./image-runs.ts";
 
 export type { GeneratedToken, SamplingParams, TokenLogprob, Usage } from "./types.ts";
 
@@ -10,6 +11,9 @@ export interface ImageSettings {
   patchSize: number;
   spatialMergeSize: number;
   maxImageSize: number;
+  /** The image token layout's ids, present when the runtime has a vision tower: it keys the KV blocks of image runs
+   * by the image's digest (image-keys.ts), and a gateway routing by prefix must find the same runs. */
+  tokenIds?: ImageTokenIds;
 }
 
 /** What the runtime serves at most, said in its hello. */

@@ -65,6 +65,9 @@ describe("runtime over its socket", () => {
     expect(client.info.limits.numBlocks).toBe(64);
     expect(client.info.tokenizer.controlId("[THINK]")).toBe(34);
     expect(client.info.tokenizer.decode(client.info.tokenizer.encode("hello world"))).toBe("hello world");
+    // the image layout's ids, so a gateway's routing keys image blocks as this runtime's prefix cache does
+    expect(client.info.hasVision).toBe(true);
+    expect(client.hello.image?.tokenIds).toEqual({ img: 10, imgBreak: 12, imgEnd: 13 });
   });
 
   it("streams greedy tokens equal to a local run, and 8 concurrent requests each equal their lone run", async () => {

@@ -7,7 +7,8 @@ import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { Engine } from "../../runtime/engine/engine.ts";
 import type { StepEvent } from "../../runtime/engine/request.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
-import { imageBlockKeys } from "../../runtime/vision/image-keys.ts";
+import { imageBlockKeys, imageDigest } from "../../runtime/wire/image-keys.ts";
+import { imageTokenIds } from "../../runtime/vision/vision-config.ts";
 import { imagesForIds } from "../../runtime/vision/run-images.ts";
 import { fixtureDir, Golden } from "../helpers/fixtures.ts";
 import { backend, closeParallelFixtures, fixtureModel, greedySampler, prompt } from "../helpers/engine.ts";
@@ -78,7 +79,8 @@ describe("images in the engine", () => {
   it("prefix caching keys image blocks by content", () => {
     const cache = new KvCache(backend, model.config.text, 64, 4);
     const engine = new Engine(backend, model.model, cache, { thinkIds: null, eosId: 2 });
-    const keys = (rgb: typeof one.rgb) => imageBlockKeys(one.ids, rgb, vision.config, 4);
+    const keys = (rgb: typeof one.rgb) =>
+      imageBlockKeys(one.ids, rgb.map(imageDigest), imageTokenIds(vision.config), 4);
     engine.add({
       requestId: "a",
       promptIds: one.ids,

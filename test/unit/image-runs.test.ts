@@ -1,6 +1,6 @@
 // Image token layouts found in prompt ids, and the errors for malformed ones.
 import { describe, expect, it } from "vitest";
-import { findImageRuns } from "../../runtime/vision/image-runs.ts";
+import { findImageRuns } from "../../runtime/wire/image-runs.ts";
 import { imageTokens } from "../../runtime/text/chat/image-size.ts";
 
 const t = { img: 10, imgBreak: 12, imgEnd: 13 };

@@ -2,8 +2,7 @@
 // rotary table, the patch merger's gather order and weight permutation, the image-row cursor.
 import { describe, expect, it } from "vitest";
 import { imageEmbeddingsForSpan, ImageFeatureCursor } from "../../runtime/model/image-prefill.ts";
-import { imageBlockKeys, imageDigest } from "../../runtime/vision/image-keys.ts";
-import type { VisionConfig } from "../../runtime/vision/vision-config.ts";
+import { imageBlockKeys, imageDigest } from "../../runtime/wire/image-keys.ts";
 import { mergerSourceRows, permuteMergingColumns } from "../../runtime/vision/merge-order.ts";
 import { pixelValues, type RgbImage, writePatches } from "../../runtime/vision/pixels.ts";
 import { patchPositions, visionRopeTables } from "../../runtime/vision/rope-2d.ts";
@@ -146,10 +145,11 @@ describe("image features for spans and prefix-cache keys", () => {
   });
 
   it("blocks holding an image's tokens are keyed by its content, other blocks are not", () => {
-    const v = { imageTokenId: 10, imageBreakId: 12, imageEndId: 13 } as VisionConfig;
+    const v = { img: 10, imgBreak: 12, imgEnd: 13 };
     const img = (byte: number): RgbImage => ({ rgb: new Uint8Array(12).fill(byte), height: 2, width: 2 });
     const ids = [1, 10, 10, 12, 10, 10, 13, 5, 6];
-    const keys = imageBlockKeys(ids, [img(1)], v, 4), other = imageBlockKeys(ids, [img(2)], v, 4);
+    const keys = imageBlockKeys(ids, [imageDigest(img(1))], v, 4);
+    const other = imageBlockKeys(ids, [imageDigest(img(2))], v, 4);
     expect(keys(0)).toBe(imageDigest(img(1)));
     expect(keys(1)).toBe(imageDigest(img(1)));
     expect(keys(2)).toBe("");
