@@ -13,9 +13,10 @@ import type { SeqSpan } from "../engine/model-runner.ts";
 import type { Usage } from "../engine/request.ts";
 import type { ScheduledItem } from "../engine/scheduler.ts";
 import type { Sequence } from "../engine/sequence.ts";
+import type { LogitRows } from "../engine/logit-rows.ts";
 import type { ForwardResult } from "../model/batch.ts";
 import type { DraftProposer, Proposal } from "./speculator.ts";
-import { verifyDrafts } from "./verify.ts";
+import { greedyOutcome, verifyDrafts, type VerifyOutcome } from "./verify.ts";
 
 export interface RoundPlan {
   proposals: Map<Sequence, Proposal>;
@@ -31,8 +32,8 @@ export interface Verified {
   accepted: number;
   /** Accepted drafts, then the target's own token: what the engine emits, in order, until one is cut. */
   candidates: number[];
-  /** The logits row the i-th candidate was chosen from. */
-  rowOf: (i: number) => Float32Array;
+  /** The logit row the first candidate was chosen from (the i-th: firstRow + i). */
+  firstRow: number;
 }
 
 export class SpeculativeRounds {
@@ -93,22 +94,38 @@ export class SpeculativeRounds {
     if (prefilling.length > 0) this.proposer.catchUp(prefilling); // keeps the draft in step with long prompts
   }
 
-  /** Accepts each proposal's drafts against its target rows. */
-  verify(plan: RoundPlan, spans: Map<Sequence, SeqSpan>, logits: Float32Array): Verified[] {
-    const V = this.vocabSize;
-    return [...plan.proposals].map(([seq, proposal]) => {
-      const first = spans.get(seq)!.firstLogit;
-      const rowOf = (i: number) => logits.subarray((first + i) * V, (first + i + 1) * V);
-      const outcome = verifyDrafts({
+  /** Accepts each proposal's drafts against its target rows. Greedy proposals draw all their rows in one pick (row
+   *  i with the drafts before it as output, as plain decoding would have had them); sampled ones run the
+   *  rejection rule of verify.ts on their rows brought to the host. */
+  verify(plan: RoundPlan, spans: Map<Sequence, SeqSpan>, rows: LogitRows): Verified[] {
+    const all = [...plan.proposals];
+    const greedy = all.filter(([seq]) => seq.sampler.sequenceSampler!.params.temperature === 0);
+    const picks = rows.pick(greedy.flatMap(([seq, { drafts }]) =>
+      drafts.concat(-1).map((_, i) => ({
+        sampler: seq.sampler,
+        generatedIds: [...seq.outputIds, ...drafts.slice(0, i)],
+        step: seq.numOutputTokens + i,
+        row: spans.get(seq)!.firstLogit + i,
+        forced: null,
+      }))
+    ));
+    const greedyOutcomes = new Map<Sequence, VerifyOutcome>();
+    let at = 0;
+    for (const [seq, { drafts }] of greedy) {
+      greedyOutcomes.set(seq, greedyOutcome(drafts, picks.slice(at, at += drafts.length + 1).map((p) => p.token)));
+    }
+    return all.map(([seq, proposal]) => {
+      const firstRow = spans.get(seq)!.firstLogit;
+      const outcome = greedyOutcomes.get(seq) ?? verifyDrafts({
         drafts: proposal.drafts,
         draftProbs: proposal.probs,
-        rows: rowOf,
+        rows: (i) => rows.row(firstRow + i),
         sampler: seq.sampler.sequenceSampler!,
         generated: seq.outputIds,
         step: seq.numOutputTokens,
       });
       const candidates = [...proposal.drafts.slice(0, outcome.accepted), outcome.next];
-      return { seq, proposal, accepted: outcome.accepted, candidates, rowOf };
+      return { seq, proposal, accepted: outcome.accepted, candidates, firstRow };
     });
   }
 

@@ -66,6 +66,15 @@ export interface VerifyInput {
   step: number;
 }
 
+/** Greedy verification from the target's choice at every row (choices[i] made with drafts[0..i) as output):
+ *  the drafts up to the first mismatch, then the target's choice there (or after the last draft). */
+export function greedyOutcome(drafts: readonly number[], choices: readonly number[]): VerifyOutcome {
+  const accepted = drafts.findIndex((d, i) => choices[i] !== d);
+  return accepted < 0
+    ? { accepted: drafts.length, next: choices[drafts.length] }
+    : { accepted, next: choices[accepted] };
+}
+
 export function verifyDrafts(v: VerifyInput): VerifyOutcome {
   const k = v.drafts.length, s = v.sampler;
   const prefix = [...v.generated];

@@ -3,12 +3,14 @@
 // caller drives `step()`. EAGLE's part of a step lives in runtime/eagle/rounds.ts.
 import type { Backend } from "../../ffi/backend.ts";
 import type { ForwardResult } from "../model/batch.ts";
+import { NativeSampler } from "../sampling/native-sampler.ts";
 import type { KvCache } from "../model/kv-cache.ts";
 import type { TextModel } from "../model/text-model.ts";
 import { ImageFeatureCursor } from "../model/image-prefill.ts";
 import { SpeculativeRounds, type Verified } from "../eagle/rounds.ts";
 import type { DraftProposer } from "../eagle/speculator.ts";
 import { BlockManager } from "./block-manager.ts";
+import { DeviceLogitRows, HostLogitRows, type LogitRows, type PickRequest, type SamplingPath } from "./logit-rows.ts";
 import { buildBatch } from "./model-runner.ts";
 import { ReasoningBudget, type ThinkIds } from "./reasoning-budget.ts";
 import { EngineError, type EngineRequest, type StepEvent, type Usage } from "./request.ts";
@@ -25,6 +27,8 @@ export interface EngineOptions extends Partial<SchedulerConfig> {
   maxModelLen?: number;
   /** EAGLE speculative decoding (runtime/eagle); absent = plain decoding. */
   speculator?: DraftProposer;
+  /** "native" (default): logits stay in the backend's buffer and gust_sample draws; "typescript": the spec. */
+  sampling?: SamplingPath;
 }
 
 export class Engine {
@@ -33,6 +37,8 @@ export class Engine {
   readonly #byRequest = new Map<string, Sequence[]>();
   readonly #now: () => number;
   readonly #rounds: SpeculativeRounds | null;
+  readonly sampling: SamplingPath;
+  #native: NativeSampler | null = null;
   #nextId = 0;
   #arrivals = 0;
 
@@ -55,6 +61,10 @@ export class Engine {
       spec ?? {},
     );
     this.#now = options.now ?? Date.now;
+    this.sampling = options.sampling ?? "native";
+    if (this.sampling !== "native" && this.sampling !== "typescript") {
+      throw new EngineError("invalid_request", `sampling must be "native" or "typescript", got ${this.sampling}`);
+    }
     const { vocabSize, hiddenSize } = model.config;
     this.#rounds = spec && new SpeculativeRounds(spec, this.blocks, vocabSize, hiddenSize, () => this.maxModelLen);
   }
@@ -181,8 +191,12 @@ export class Engine {
     const plan = this.#rounds?.plan(items) ?? null;
     // 2. build one ragged batch of every scheduled token
     const { batch, sampled, spans } = buildBatch(items, this.cache.blockSize, plan ?? {});
-    // 3. forward
-    const result = this.model.forward(batch, this.cache);
+    // 3. forward (on the native path the logits stay in the backend's buffer)
+    const wantHidden = (plan?.proposals.size ?? 0) > 0;
+    const result = this.model.forward(batch, this.cache, {
+      logitsOnDevice: this.sampling === "native",
+      skipRowHidden: !wantHidden,
+    });
     for (const { seq, numNewTokens } of items) {
       if (plan?.proposals.has(seq)) continue; // a verified sequence's valid K/V is known after verification
       seq.numComputed += numNewTokens;
@@ -190,11 +204,14 @@ export class Engine {
     }
     if (plan) this.#rounds!.absorb(items, spans, result, plan);
     // 4. sample (or force) one token per sequence whose prompt is computed; verify the drafted ones
-    const picks = sampled.map((seq) => this.#choose(seq, this.#logitRow(result, spans.get(seq)!.firstLogit), null));
-    const verified = plan ? this.#rounds!.verify(plan, spans, result.logits) : [];
+    const rows = this.#logitRows(result, batch.logitRows.length);
+    const budgetForced = sampled.map((seq) => seq.budget.forcedNext());
+    const picks = rows.pick(sampled.map((seq, i) => this.#request(seq, spans.get(seq)!.firstLogit, budgetForced[i])))
+      .map((pick, i): GeneratedToken => ({ ...pick, forced: budgetForced[i] !== null }));
+    const verified = plan ? this.#rounds!.verify(plan, spans, rows) : [];
     // 5. postprocess: append, then stop or finish
     sampled.forEach((seq, i) => this.#append(seq, picks[i], this.#event(seq, events), events));
-    for (const v of verified) this.#rounds!.settle(v, this.#emitVerified(v, events), spans, result.hidden);
+    for (const v of verified) this.#rounds!.settle(v, this.#emitVerified(v, rows, events), spans, result.hidden);
     return events;
   }
 
@@ -205,29 +222,28 @@ export class Engine {
     }
   }
 
-  #logitRow(result: ForwardResult, at: number): Float32Array {
+  #logitRows(result: ForwardResult, numRows: number): LogitRows {
     const V = this.model.config.vocabSize;
-    return result.logits.subarray(at * V, (at + 1) * V);
+    if (!result.deviceLogits) return new HostLogitRows(result.logits, V);
+    this.#native ??= new NativeSampler(this.backend, V);
+    return new DeviceLogitRows(this.#native, this.backend, result.deviceLogits, numRows, V, this.model.vocabLimit);
   }
 
-  /** The reasoning budget's forced token, else `candidate` (chosen by verification), else a sampled one. */
-  #choose(seq: Sequence, row: Float32Array, candidate: number | null): GeneratedToken {
-    const forced = seq.budget.forcedNext();
-    const pick = forced !== null
-      ? seq.sampler.forced(row, forced)
-      : candidate !== null
-      ? seq.sampler.forced(row, candidate)
-      : seq.sampler.sample(row, seq.outputIds, seq.numOutputTokens);
-    return { ...pick, forced: forced !== null };
+  /** Sequence `seq`'s next token from logit row `row`: `forced` when not null, else a draw. */
+  #request(seq: Sequence, row: number, forced: number | null): PickRequest {
+    return { sampler: seq.sampler, generatedIds: seq.outputIds, step: seq.numOutputTokens, row, forced };
   }
 
   /** Emits verified candidates in order until one is cut (stop, limit, or a forced token replacing it);
    *  returns how many went out. The budget, stops and limits apply token by token as in plain decoding. */
-  #emitVerified(v: Verified, events: StepEvent[]): number {
+  #emitVerified(v: Verified, rows: LogitRows, events: StepEvent[]): number {
     const event = this.#event(v.seq, events);
     let emitted = 0;
     for (const token of v.candidates) {
-      const generated = this.#choose(v.seq, v.rowOf(emitted++), token);
+      // the reasoning budget's forced token replaces the candidate
+      const budget = v.seq.budget.forcedNext();
+      const [pick] = rows.pick([this.#request(v.seq, v.firstRow + emitted++, budget ?? token)]);
+      const generated: GeneratedToken = { ...pick, forced: budget !== null };
       if (!this.#append(v.seq, generated, event, events) || generated.token !== token) break;
     }
     return emitted;

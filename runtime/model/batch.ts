@@ -8,6 +8,8 @@
 //   blockTables  = [7, -1, 2, 5]             maxBlocksPerSeq = 2
 //   logitRows    = [2, 3]                    (last row of each sequence)
 
+import type { DeviceBuffer } from "../../ffi/buffer.ts";
+
 export interface ForwardBatch {
   tokenIds: Int32Array;
   positions: Int32Array;
@@ -38,15 +40,25 @@ export interface ImageEmbeddings {
 }
 
 export interface ForwardResult {
-  /** [logitRows.length, vocab] */
+  /** [logitRows.length, vocab]; empty when the forward was asked to keep them on the device. */
   logits: Float32Array;
-  /** Final-norm hidden states of the logit rows [logitRows.length, hidden] (EAGLE's input). */
+  /** With `logitsOnDevice`: the logits [logitRows.length, vocab] f32 in the model's workspace, valid until its
+   *  next forward. Ids at and above the model's vocabulary limit are not masked there (the sampler's
+   *  vocab_limit leaves them out). */
+  deviceLogits?: DeviceBuffer;
+  /** Final-norm hidden states of the logit rows [logitRows.length, hidden] (EAGLE's input); empty with
+   *  `skipRowHidden`. */
   hidden: Float32Array;
   /** Final-norm hidden states of `hiddenRows` [hiddenRows.length, hidden], when asked for. */
   allHidden?: Float32Array;
 }
 
 export interface ForwardOptions {
+  /** Leave the logits in the backend's buffer (ForwardResult.deviceLogits) instead of downloading them: the
+   *  engine samples there (runtime/sampling/native-sampler.ts), so only token ids come back. */
+  logitsOnDevice?: boolean;
+  /** Do not download the logit rows' final hidden states (only EAGLE reads them). */
+  skipRowHidden?: boolean;
   /** Receives the residual stream after the embedding (layer 0) and after each decoder layer (1..L),
    *  and the final-norm output of the logit rows as layer "final". For tests and diagnostics. */
   onHidden?: (layer: number | "final", values: Float32Array) => void;

@@ -187,8 +187,12 @@ export class TextModel {
     b.rmsnorm(ws.rowsNormed, ws.rows, w.finalNorm, numRows, c.hiddenSize, c.rmsNormEps);
     if (this.#parallel) this.#gatherLogits(this.#parallel, numRows);
     else b.linear(ws.logits, ws.rowsNormed, w.lmHead, numRows, c.vocabSize, c.hiddenSize);
-    const hidden = b.download(ws.rowsNormed, new Float32Array(numRows * c.hiddenSize));
+    const wantHidden = !options.skipRowHidden || options.onHidden !== undefined;
+    const hidden = wantHidden
+      ? b.download(ws.rowsNormed, new Float32Array(numRows * c.hiddenSize))
+      : new Float32Array(0);
     options.onHidden?.("final", hidden);
+    if (options.logitsOnDevice) return { logits: new Float32Array(0), deviceLogits: ws.logits, hidden, allHidden };
     const logits = b.download(ws.logits, new Float32Array(numRows * c.vocabSize));
     if (this.#vocabLimit < c.vocabSize) {
       for (let r = 0; r < numRows; r++) {

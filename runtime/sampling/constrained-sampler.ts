@@ -11,7 +11,7 @@
 // through `generatedIds` like sampled ones, so one replay of the new ids keeps the phase right, across
 // preemption too.
 import type { TokenMask } from "../grammar/token-mask.ts";
-import type { TokenSampler } from "./token-sampler.ts";
+import type { NativeDraw, TokenSampler } from "./token-sampler.ts";
 
 /** What the answer may be, token by token. */
 export interface AnswerAutomaton {
@@ -31,6 +31,19 @@ export interface ThinkControls {
 
 type Phase = "start" | "think" | "answer";
 let scratch = new Float32Array(0);
+/** A grammar state's mask packed once (masks are memoised per state, so the same object recurs). */
+const packed = new WeakMap<TokenMask, Uint32Array>();
+
+/** A copy of the mask's allowed ids as `words` words of bits (ids beyond mask.bits are not allowed). */
+function packedBits(mask: TokenMask, words: number): Uint32Array {
+  let bits = packed.get(mask);
+  if (!bits || bits.length !== words) {
+    bits = new Uint32Array(words);
+    for (let i = 0; i < mask.bits.length; i++) if (mask.bits[i] === 1) bits[i >> 5] |= 1 << (i & 31);
+    packed.set(mask, bits);
+  }
+  return bits.slice();
+}
 
 export class ConstrainedSampler implements TokenSampler {
   #consumed = 0;
@@ -52,6 +65,17 @@ export class ConstrainedSampler implements TokenSampler {
     return this.inner.forced(logits, token);
   }
 
+  /** The same draw for the native sampler: the inner draw with this step's allowed ids as a bitmask. */
+  native(generatedIds: readonly number[], step: number): NativeDraw | null {
+    const inner = this.inner.native?.(generatedIds, step);
+    if (!inner) return null;
+    this.#replay(generatedIds);
+    const bits = this.#allowedBits(inner.sampler.vocabSize);
+    if (!bits) return inner;
+    if (inner.mask) { for (let i = 0; i < bits.length; i++) bits[i] &= inner.mask[i]; }
+    return { sampler: inner.sampler, mask: bits };
+  }
+
   #replay(generatedIds: readonly number[]): void {
     for (; this.#consumed < generatedIds.length; this.#consumed++) {
       const id = generatedIds[this.#consumed];
@@ -63,6 +87,26 @@ export class ConstrainedSampler implements TokenSampler {
         this.answer.consume(id);
       }
     }
+  }
+
+  /** The ids #masked keeps finite, as bits (undefined: every id); the same rules in the same order. */
+  #allowedBits(vocab: number): Uint32Array | undefined {
+    const words = (vocab + 31) >> 5, { eos, think } = this.ids;
+    const set = (bits: Uint32Array, id: number) => bits[id >> 5] |= 1 << (id & 31);
+    if (this.phase === "think") {
+      const bits = new Uint32Array(words).fill(0xffffffff);
+      bits[eos >> 5] &= ~(1 << (eos & 31));
+      return bits;
+    }
+    const allowed = this.answer.allowed();
+    if (allowed === null) return undefined;
+    const { mask, controls } = allowed;
+    const bits = mask === null ? new Uint32Array(words) : packedBits(mask, words);
+    for (const id of controls) set(bits, id);
+    if (this.phase === "start" && think !== undefined) set(bits, think);
+    const any = controls.length > 0 || (mask !== null && (mask.complement || mask.ids.length > 0));
+    if (!any) set(bits, eos);
+    return bits;
   }
 
   /** A copy of the logits with disallowed tokens at −∞ (end-of-sequence when nothing else is left). */

@@ -10,7 +10,7 @@
 import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
 import type { TopLogprob } from "./logprobs.ts";
 import { MAX_LOGPROBS } from "./params.ts";
-import type { SampleResult, SequenceSampler } from "./sampler.ts";
+import type { NativeRowInputs, SampleResult, SequenceSampler } from "./sampler.ts";
 
 export const SAMPLE_PARAMS_BYTES = 104;
 
@@ -24,7 +24,21 @@ export interface NativeSampleRow {
   logitsRow: number;
   /** Allowed ids as bits (bit i of word i >> 5), (vocab + 31) >> 5 words; absent = every id. */
   mask?: Uint32Array;
+  /** A token the engine forces (reasoning budget, verified draft): drawn greedily from a one-id mask, so only its
+   *  log-probabilities (when the sampler asks for them) are computed. Its logit must be finite. */
+  forcedToken?: number;
 }
+
+const FORCED_PARAMS = { temperature: 0, topP: 1, minP: 0, presencePenalty: 0, frequencyPenalty: 0 } as const;
+/** A forced row is greedy over one id: no seed, bias or penalty changes what it returns. */
+const FORCED_INPUTS: NativeRowInputs = {
+  seedLo: 0,
+  seedHi: 0,
+  biasIds: new Int32Array(0),
+  biasValues: new Float32Array(0),
+  counts: undefined,
+  seen: [],
+};
 
 /** Host arrays and (on a device backend) the device buffers that mirror them, grown on demand and reused. */
 class Staging {
@@ -50,6 +64,15 @@ class Staging {
   }
 }
 
+function oneIdMask(token: number, words: number): Uint32Array {
+  if (!(Number.isInteger(token) && token >= 0 && token < words * 32)) {
+    throw new RangeError(`forced token ${token} is outside the vocabulary [0, ${words * 32})`);
+  }
+  const mask = new Uint32Array(words);
+  mask[token >> 5] = 1 << (token & 31);
+  return mask;
+}
+
 export class NativeSampler {
   readonly #staging: Staging;
 
@@ -58,8 +81,14 @@ export class NativeSampler {
     this.#staging = new Staging(backend);
   }
 
-  /** One token per row from `logits` ([numLogitRows, vocab] f32 on the device). */
-  sample(logits: DeviceBuffer, numLogitRows: number, rows: readonly NativeSampleRow[]): SampleResult[] {
+  /** One token per row from `logits` ([numLogitRows, vocab] f32 on the device); ids from `vocabLimit` up are never
+   *  drawn nor reported. */
+  sample(
+    logits: DeviceBuffer,
+    numLogitRows: number,
+    rows: readonly NativeSampleRow[],
+    vocabLimit = this.vocabLimit,
+  ): SampleResult[] {
     const n = rows.length, words = (this.vocab + 31) >> 5;
     if (n === 0) return [];
     const params = new DataView(new ArrayBuffer(n * SAMPLE_PARAMS_BYTES));
@@ -67,7 +96,12 @@ export class NativeSampler {
     const seen: number[] = [];
     const masks: Uint32Array[] = [];
     rows.forEach((row, r) => {
-      const p = row.sampler.params, inputs = row.sampler.nativeInputs(row.generatedIds), at = r * SAMPLE_PARAMS_BYTES;
+      const forced = row.forcedToken !== undefined;
+      const p = forced
+        ? { ...row.sampler.params, ...FORCED_PARAMS, topK: 0, repetitionPenalty: 1 }
+        : row.sampler.params;
+      const inputs = forced ? FORCED_INPUTS : row.sampler.nativeInputs(row.generatedIds);
+      const at = r * SAMPLE_PARAMS_BYTES;
       [p.temperature, p.topP, p.minP, p.presencePenalty, p.frequencyPenalty, p.repetitionPenalty]
         .forEach((v, i) => params.setFloat64(at + 8 * i, v, true));
       const biasStart = biasIds.length, countsStart = countIds.length, seenStart = seen.length;
@@ -77,17 +111,18 @@ export class NativeSampler {
         for (const [id, count] of inputs.counts ?? []) countIds.push(id), counts.push(count);
       }
       for (const id of inputs.seen) seen.push(id);
-      if (row.mask && row.mask.length !== words) {
-        throw new RangeError(`row ${r}: mask has ${row.mask.length} words, expected ${words} for ${this.vocab} ids`);
+      const mask = forced ? oneIdMask(row.forcedToken!, words) : row.mask;
+      if (mask && mask.length !== words) {
+        throw new RangeError(`row ${r}: mask has ${mask.length} words, expected ${words} for ${this.vocab} ids`);
       }
-      const maskRow = row.mask ? masks.push(row.mask) - 1 : -1;
+      const maskRow = mask ? masks.push(mask) - 1 : -1;
       [
         p.topK,
         inputs.seedLo,
         inputs.seedHi,
         row.step,
         row.logitsRow,
-        this.vocabLimit,
+        vocabLimit,
         biasStart,
         inputs.biasIds.length,
         countsStart,

@@ -23,6 +23,7 @@ export function samplerFactory(
     return {
       sample: (logits, generated, step, rawLogits) => sampler.sample(logits, generated, step, rawLogits),
       forced: (logits, token) => forcedResult(logits, token, sampler.params.logprobs),
+      native: () => ({ sampler }),
       sequenceSampler: sampler,
     };
   };

@@ -1,0 +1,96 @@
+// Where a step's tokens come from once the forward is done. On the native path (the default) the logits stay in
+// the backend's buffer and one gust_sample call draws every row: only token ids, and the log-probabilities a
+// request asked for, come back. On the TypeScript path (`sampling: "typescript"`, the spec) the forward downloads
+// the logits and each row goes through its TokenSampler. test/engine/native-sampling.test.ts holds the two equal.
+//
+// Example: a step with A decoding (logit row 0), B forced to [/THINK] by its reasoning budget (row 1, no
+// log-probabilities asked) and C under a JSON grammar (row 2): the native call gets rows 0 and 2 (C with its
+// allowed-id bitmask); B's result is {token: [/THINK], logprob: NaN} without touching the logits.
+import type { Backend } from "../../ffi/backend-api.ts";
+import type { DeviceBuffer } from "../../ffi/buffer.ts";
+import type { NativeSampler, NativeSampleRow } from "../sampling/native-sampler.ts";
+import type { SampledToken, TokenSampler } from "../sampling/token-sampler.ts";
+
+/** Which sampler the engine runs: the native library's (default) or the TypeScript spec. */
+export type SamplingPath = "native" | "typescript";
+
+export interface PickRequest {
+  sampler: TokenSampler;
+  /** The sequence's output ids before this token (penalties, grammar replay). */
+  generatedIds: readonly number[];
+  /** Index of the token being generated (the counter hash's step). */
+  step: number;
+  /** Index among the forward's logit rows. */
+  row: number;
+  /** A token the engine forces here (reasoning budget, verified draft): only its log-probabilities are computed. */
+  forced: number | null;
+}
+
+/** A forward's logit rows and how tokens are drawn from them. */
+export interface LogitRows {
+  /** One row on the host, padding ids at −∞ (downloaded on the native path, for rules only TypeScript has). */
+  row(i: number): Float32Array;
+  /** One result per request, in order. */
+  pick(requests: readonly PickRequest[]): SampledToken[];
+}
+
+function pickOnHost(r: PickRequest, row: Float32Array): SampledToken {
+  return r.forced !== null ? r.sampler.forced(row, r.forced) : r.sampler.sample(row, r.generatedIds, r.step);
+}
+
+/** The TypeScript spec: logits on the host, each request through its sampler. */
+export class HostLogitRows implements LogitRows {
+  constructor(readonly logits: Float32Array, readonly vocab: number) {}
+
+  row(i: number): Float32Array {
+    return this.logits.subarray(i * this.vocab, (i + 1) * this.vocab);
+  }
+
+  pick(requests: readonly PickRequest[]): SampledToken[] {
+    return requests.map((r) => pickOnHost(r, this.row(r.row)));
+  }
+}
+
+/** The native path: logits in the backend's buffer, every native-capable request in one gust_sample call. */
+export class DeviceLogitRows implements LogitRows {
+  constructor(
+    readonly native: NativeSampler,
+    readonly backend: Backend,
+    readonly logits: DeviceBuffer,
+    readonly numRows: number,
+    readonly vocab: number,
+    readonly vocabLimit: number,
+  ) {}
+
+  row(i: number): Float32Array {
+    if (!(Number.isInteger(i) && i >= 0 && i < this.numRows)) {
+      throw new RangeError(`logit row ${i} is outside the forward's ${this.numRows} rows`);
+    }
+    const V = this.vocab, row = this.backend.download(this.logits, new Float32Array(V), i * V * 4);
+    return row.fill(-Infinity, this.vocabLimit); // as the downloading forward masks padding ids
+  }
+
+  pick(requests: readonly PickRequest[]): SampledToken[] {
+    const out = new Array<SampledToken>(requests.length), rows: NativeSampleRow[] = [], at: number[] = [];
+    requests.forEach((r, i) => {
+      const draw = r.sampler.native?.(r.generatedIds, r.step) ?? null;
+      if (!draw) out[i] = pickOnHost(r, this.row(r.row)); // a sampler with no native form (tests' plain argmax)
+      else if (r.forced !== null && draw.sampler.params.logprobs === null) out[i] = { token: r.forced, logprob: NaN };
+      else {
+        const { generatedIds, step, row: logitsRow } = r;
+        rows.push(
+          r.forced !== null
+            ? { sampler: draw.sampler, generatedIds, step, logitsRow, forcedToken: r.forced }
+            : { sampler: draw.sampler, generatedIds, step, logitsRow, mask: draw.mask },
+        );
+        at.push(i);
+      }
+    });
+    this.native.sample(this.logits, this.numRows, rows, this.vocabLimit).forEach((got, j) => {
+      const r = requests[at[j]];
+      // a forced id whose logit is −∞ cannot win its one-id greedy draw: the spec answers from the row
+      out[at[j]] = r.forced !== null && got.token !== r.forced ? pickOnHost(r, this.row(r.row)) : got;
+    });
+    return out;
+  }
+}
