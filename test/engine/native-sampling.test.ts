@@ -37,7 +37,8 @@ interface Req {
 function run(
   sampling: SamplingPath,
   requests: (() => Req)[],
-  engineFor = (s: SamplingPath) => makeEngine(MODEL, 96, 4, { sampling: s }),
+  engineFor: (s: SamplingPath) => { engine: Engine; dispose: () => void } = (s) =>
+    makeEngine(MODEL, 96, 4, { sampling: s }),
 ) {
   const { engine, dispose } = engineFor(sampling);
   try {
