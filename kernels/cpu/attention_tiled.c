@@ -7,8 +7,9 @@
  * rescaled by exp(m_old − m_new)); nothing of size context × context exists.
  *
  * Layouts in the scratch of one thread (D = head_dim, M = rows · group queries, query m = row · group + g):
- *   qs[M][D] (q · scale), kt[D][KEYS] (K transposed: 8 keys' d-th elements are one load), vt[KEYS][D],
- *   s[M][KEYS] scores then probabilities, o[M][D], m[M], l[M].
+ *   qs[M][D] (q), kt[D][KEYS] (K transposed: 8 keys' d-th elements are one load), vt[KEYS][D],
+ *   s[M][KEYS] scores then probabilities, o[M][D], m[M], l[M], kf[KEYS][D] (K rows in f32 before the transpose).
+ * The micro-kernels take 6 queries at a time (12 accumulators: enough to cover FMA latency on two pipes).
  * Example: gust-mini (8 heads, 2 KV heads, D 32) prefilling 2,048 rows: group 4, 16 rows per item → M 64,
  * 128 row tiles × 2 KV heads = 256 items; the item holding rows 1,024..1,039 visits 17 K tiles (keys 0..1,087,
  * the last one masked per row by position). */
@@ -24,30 +25,27 @@
 #define KEYS 64
 #define QUERIES 64
 
-/* e^x in double on 4 lanes: 2^n · e^r with r = x − n·ln2 (ln2 split in two parts), Taylor to r^10
- * (|r| ≤ 0.35: truncation < 1e-11 relative), so rounding to f32 gives expf's correctly rounded value in all
- * but rare ties. f32 arithmetic here (~1 ulp) flips FP8 activation roundings downstream and the goldens with them. */
-AVX2 static inline __m256d exp4(__m256d x) {
-  __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
-                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
-  r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
-  __m256d p = _mm256_set1_pd(1.0 / 3628800.0);
-  static const double inverse_factorials[] = {1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
-                                              1.0 / 24.0,     1.0 / 6.0,     0.5,          1.0,         1.0};
-  for (int i = 0; i < 10; i++) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(inverse_factorials[i]));
-  __m256i e = _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023)),
-                                52);
-  return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
-}
-
-/* e^x for x ≤ 0 (scores minus the running max) on 8 f32 lanes; below −87 the result is 0. */
+/* e^x for x ≤ 0 (scores minus the running max) on 8 f32 lanes: 2^n · e^r with r = x − n·ln2 (ln2 in two parts,
+ * Cody–Waite) and Cephes' degree-6 expf polynomial (~1 ulp); below −87 the result is 0. The FP8 and bf16 goldens
+ * hold with it (an earlier golden break came from scaling q before the dot; scores are scaled after it, as the
+ * portable twin does). */
 AVX2 static inline __m256 exp_nonpositive(__m256 x) {
   __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
   x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-  __m128 lo = _mm256_cvtpd_ps(exp4(_mm256_cvtps_pd(_mm256_castps256_ps128(x))));
-  __m128 hi = _mm256_cvtpd_ps(exp4(_mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))));
-  return _mm256_and_ps(_mm256_set_m128(hi, lo), keep);
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500E-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073E-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894E-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201E-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+  p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
 }
 
 AVX2 static inline float hmax8(__m256 v) {
@@ -63,7 +61,8 @@ AVX2 static inline float hsum8(__m256 v) {
 }
 
 /* dst[0..D) = f32 values of cache[offset..offset + D) stored as dtype (see gust.h, KV cache storage). */
-AVX2 static inline void kv_row_f32(float *dst, const void *cache, int32_t dtype, size_t offset, int32_t D, float scale) {
+AVX2 static inline void kv_row_f32(float *dst, const void *cache, int32_t dtype, size_t offset, int32_t D,
+                                   float scale) {
   if (dtype == GUST_DTYPE_F32) {
     memcpy(dst, (const float *)cache + offset, sizeof(float) * (size_t)D);
   } else if (dtype == GUST_DTYPE_BF16) {
@@ -87,102 +86,106 @@ typedef struct {
   size_t kv_row, kv_off; /* elements per cache slot; this KV head's first element in a slot */
 } KvSource;
 
-/* Keys p0 .. p0 + n − 1 into kt (transposed) and vt; keys n .. KEYS − 1 are zero so masked lanes stay finite. */
-AVX2 static void load_tile(const KvSource *src, int32_t p0, int32_t n, int32_t D, float *kt, float *vt, float *row) {
+/* kt[d][j0 + i] = kf[j0 + i][d] for an 8 × 8 block (d = d0 .. d0 + 7, i = 0 .. 7): rows of K become columns. */
+AVX2 static inline void transpose_8x8(const float *kf, float *kt, int32_t j0, int32_t d0, int32_t D) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(kf + (size_t)(j0 + i) * D + d0);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]), t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44), r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44), r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; i++) {
+    _mm256_storeu_ps(kt + (size_t)(d0 + i) * KEYS + j0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(kt + (size_t)(d0 + i + 4) * KEYS + j0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
+/* Keys p0 .. p0 + n − 1 into kt (transposed, through kf: K rows as f32) and vt; keys n .. KEYS − 1 are zero so
+ * masked lanes stay finite. */
+AVX2 static void load_tile(const KvSource *src, int32_t p0, int32_t n, int32_t D, float *kt, float *vt, float *kf) {
   for (int32_t j = 0; j < n; j++) {
     int32_t p = p0 + j;
     size_t slot = (size_t)src->table[p / src->block_size] * src->block_size + p % src->block_size;
     size_t offset = slot * src->kv_row + src->kv_off;
-    kv_row_f32(row, src->k_cache, src->dtype, offset, D, src->k_scale);
-    for (int32_t d = 0; d < D; d++) kt[(size_t)d * KEYS + j] = row[d];
+    kv_row_f32(kf + (size_t)j * D, src->k_cache, src->dtype, offset, D, src->k_scale);
     kv_row_f32(vt + (size_t)j * D, src->v_cache, src->dtype, offset, D, src->v_scale);
   }
-  for (int32_t j = n; j < KEYS; j++) {
-    for (int32_t d = 0; d < D; d++) kt[(size_t)d * KEYS + j] = 0.0f;
-    memset(vt + (size_t)j * D, 0, sizeof(float) * (size_t)D);
+  int32_t blocks = (n + 7) & ~7;
+  if (blocks > n) memset(kf + (size_t)n * D, 0, sizeof(float) * (size_t)(blocks - n) * D);
+  for (int32_t j0 = 0; j0 < blocks; j0 += 8)
+    for (int32_t d0 = 0; d0 < D; d0 += 8) transpose_8x8(kf, kt, j0, d0, D);
+  for (int32_t d = 0; d < D && blocks < KEYS; d++) {
+    memset(kt + (size_t)d * KEYS + blocks, 0, sizeof(float) * (KEYS - blocks));
   }
+  if (n < KEYS) memset(vt + (size_t)n * D, 0, sizeof(float) * (size_t)(KEYS - n) * D);
 }
 
-/* s[m][0..keys) = qs[m] · K for queries m0..m0+3 (16 keys per pass: 8 accumulators, 2 loads per 8 FMAs). */
-AVX2 static void scores_4(const float *qs, const float *kt, float *s, int32_t m0, int32_t keys, int32_t D) {
-  const float *q0 = qs + (size_t)m0 * D, *q1 = q0 + D, *q2 = q1 + D, *q3 = q2 + D;
+/* s[m][0..keys) = qs[m] · K for queries m0 .. m0 + R − 1, 16 keys per pass: 2R accumulators, 2 + R loads per
+ * 2R FMAs (R = 6: 12 accumulators cover the FMA latency on two pipes). R is a constant at each call. */
+AVX2 static inline __attribute__((always_inline)) void scores_rows(const float *qs, const float *kt, float *s,
+                                                                   int32_t m0, int32_t keys, int32_t D, const int R) {
   for (int32_t j = 0; j < keys; j += 16) {
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (int32_t d = 0; d < D; d++) {
       __m256 k0 = _mm256_loadu_ps(kt + (size_t)d * KEYS + j), k1 = _mm256_loadu_ps(kt + (size_t)d * KEYS + j + 8);
-      __m256 b = _mm256_broadcast_ss(q0 + d);
-      a00 = _mm256_fmadd_ps(b, k0, a00), a01 = _mm256_fmadd_ps(b, k1, a01);
-      b = _mm256_broadcast_ss(q1 + d);
-      a10 = _mm256_fmadd_ps(b, k0, a10), a11 = _mm256_fmadd_ps(b, k1, a11);
-      b = _mm256_broadcast_ss(q2 + d);
-      a20 = _mm256_fmadd_ps(b, k0, a20), a21 = _mm256_fmadd_ps(b, k1, a21);
-      b = _mm256_broadcast_ss(q3 + d);
-      a30 = _mm256_fmadd_ps(b, k0, a30), a31 = _mm256_fmadd_ps(b, k1, a31);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; r++) {
+        __m256 b = _mm256_broadcast_ss(qs + (size_t)(m0 + r) * D + d);
+        acc[r][0] = _mm256_fmadd_ps(b, k0, acc[r][0]), acc[r][1] = _mm256_fmadd_ps(b, k1, acc[r][1]);
+      }
     }
-    float *r = s + (size_t)m0 * KEYS + j;
-    _mm256_storeu_ps(r, a00), _mm256_storeu_ps(r + 8, a01);
-    _mm256_storeu_ps(r + KEYS, a10), _mm256_storeu_ps(r + KEYS + 8, a11);
-    _mm256_storeu_ps(r + 2 * KEYS, a20), _mm256_storeu_ps(r + 2 * KEYS + 8, a21);
-    _mm256_storeu_ps(r + 3 * KEYS, a30), _mm256_storeu_ps(r + 3 * KEYS + 8, a31);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+      _mm256_storeu_ps(s + (size_t)(m0 + r) * KEYS + j, acc[r][0]);
+      _mm256_storeu_ps(s + (size_t)(m0 + r) * KEYS + j + 8, acc[r][1]);
+    }
   }
 }
 
-AVX2 static void scores_1(const float *qs, const float *kt, float *s, int32_t m, int32_t keys, int32_t D) {
-  const float *q = qs + (size_t)m * D;
-  for (int32_t j = 0; j < keys; j += 16) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    for (int32_t d = 0; d < D; d++) {
-      __m256 b = _mm256_broadcast_ss(q + d);
-      a0 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kt + (size_t)d * KEYS + j), a0);
-      a1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(kt + (size_t)d * KEYS + j + 8), a1);
-    }
-    _mm256_storeu_ps(s + (size_t)m * KEYS + j, a0), _mm256_storeu_ps(s + (size_t)m * KEYS + j + 8, a1);
-  }
-}
-
-/* o[m] += Σ_j p[m][j] · V[j] for queries m, m + 1, 32 dims at a time (8 accumulators per pass). */
-AVX2 static void accumulate_2(const float *p, const float *vt, float *o, int32_t m, int32_t valid, int32_t D) {
-  const float *p0 = p + (size_t)m * KEYS, *p1 = p0 + KEYS;
-  float *o0 = o + (size_t)m * D, *o1 = o0 + D;
+/* o[m] += Σ_j p[m][j] · V[j] for queries m0 .. m0 + R − 1, 16 dims per pass (8 when D % 16 leaves 8):
+ * 2R accumulators, 2 + R loads per 2R FMAs. */
+AVX2 static inline __attribute__((always_inline)) void accumulate_rows(const float *p, const float *vt, float *o,
+                                                                       int32_t m0, int32_t valid, int32_t D,
+                                                                       const int R) {
   int32_t d = 0;
-  for (; d + 32 <= D; d += 32) {
-    __m256 a0 = _mm256_loadu_ps(o0 + d), a1 = _mm256_loadu_ps(o0 + d + 8), a2 = _mm256_loadu_ps(o0 + d + 16),
-           a3 = _mm256_loadu_ps(o0 + d + 24), b0 = _mm256_loadu_ps(o1 + d), b1 = _mm256_loadu_ps(o1 + d + 8),
-           b2 = _mm256_loadu_ps(o1 + d + 16), b3 = _mm256_loadu_ps(o1 + d + 24);
-    for (int32_t j = 0; j < valid; j++) {
-      const float *v = vt + (size_t)j * D + d;
-      __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16),
-             v3 = _mm256_loadu_ps(v + 24);
-      __m256 w = _mm256_broadcast_ss(p0 + j);
-      a0 = _mm256_fmadd_ps(w, v0, a0), a1 = _mm256_fmadd_ps(w, v1, a1);
-      a2 = _mm256_fmadd_ps(w, v2, a2), a3 = _mm256_fmadd_ps(w, v3, a3);
-      w = _mm256_broadcast_ss(p1 + j);
-      b0 = _mm256_fmadd_ps(w, v0, b0), b1 = _mm256_fmadd_ps(w, v1, b1);
-      b2 = _mm256_fmadd_ps(w, v2, b2), b3 = _mm256_fmadd_ps(w, v3, b3);
+  for (; d + 16 <= D; d += 16) {
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+      acc[r][0] = _mm256_loadu_ps(o + (size_t)(m0 + r) * D + d);
+      acc[r][1] = _mm256_loadu_ps(o + (size_t)(m0 + r) * D + d + 8);
     }
-    _mm256_storeu_ps(o0 + d, a0), _mm256_storeu_ps(o0 + d + 8, a1), _mm256_storeu_ps(o0 + d + 16, a2);
-    _mm256_storeu_ps(o0 + d + 24, a3), _mm256_storeu_ps(o1 + d, b0), _mm256_storeu_ps(o1 + d + 8, b1);
-    _mm256_storeu_ps(o1 + d + 16, b2), _mm256_storeu_ps(o1 + d + 24, b3);
+    for (int32_t j = 0; j < valid; j++) {
+      __m256 v0 = _mm256_loadu_ps(vt + (size_t)j * D + d), v1 = _mm256_loadu_ps(vt + (size_t)j * D + d + 8);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; r++) {
+        __m256 w = _mm256_broadcast_ss(p + (size_t)(m0 + r) * KEYS + j);
+        acc[r][0] = _mm256_fmadd_ps(w, v0, acc[r][0]), acc[r][1] = _mm256_fmadd_ps(w, v1, acc[r][1]);
+      }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+      _mm256_storeu_ps(o + (size_t)(m0 + r) * D + d, acc[r][0]);
+      _mm256_storeu_ps(o + (size_t)(m0 + r) * D + d + 8, acc[r][1]);
+    }
   }
   for (; d < D; d += 8) {
-    __m256 a = _mm256_loadu_ps(o0 + d), b = _mm256_loadu_ps(o1 + d);
+    __m256 acc[6];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) acc[r] = _mm256_loadu_ps(o + (size_t)(m0 + r) * D + d);
     for (int32_t j = 0; j < valid; j++) {
       __m256 v = _mm256_loadu_ps(vt + (size_t)j * D + d);
-      a = _mm256_fmadd_ps(_mm256_broadcast_ss(p0 + j), v, a);
-      b = _mm256_fmadd_ps(_mm256_broadcast_ss(p1 + j), v, b);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; r++)
+        acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + (size_t)(m0 + r) * KEYS + j), v, acc[r]);
     }
-    _mm256_storeu_ps(o0 + d, a), _mm256_storeu_ps(o1 + d, b);
-  }
-}
-
-AVX2 static void accumulate_1(const float *p, const float *vt, float *o, int32_t m, int32_t valid, int32_t D) {
-  const float *pm = p + (size_t)m * KEYS;
-  float *om = o + (size_t)m * D;
-  for (int32_t d = 0; d < D; d += 8) {
-    __m256 a = _mm256_loadu_ps(om + d);
-    for (int32_t j = 0; j < valid; j++)
-      a = _mm256_fmadd_ps(_mm256_broadcast_ss(pm + j), _mm256_loadu_ps(vt + (size_t)j * D + d), a);
-    _mm256_storeu_ps(om + d, a);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) _mm256_storeu_ps(o + (size_t)(m0 + r) * D + d, acc[r]);
   }
 }
 
@@ -191,23 +194,34 @@ AVX2 static void accumulate_1(const float *p, const float *vt, float *o, int32_t
 AVX2 static void softmax_tile(float *s, float *o, float *run_max, float *run_sum, int32_t m, int32_t valid,
                               int32_t D, float scale) {
   float *sm = s + (size_t)m * KEYS;
-  for (int32_t j = 0; j < valid; j += 8) _mm256_storeu_ps(sm + j, _mm256_mul_ps(_mm256_loadu_ps(sm + j), _mm256_set1_ps(scale)));
-  const __m256 lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), neg = _mm256_set1_ps(-FLT_MAX);
+  const __m256 neg = _mm256_set1_ps(-FLT_MAX), vscale = _mm256_set1_ps(scale);
+  /* lanes at or past `valid` in the last group of 8 are masked: tail_mask lane i is set when i < valid % 8 */
+  int32_t full = valid & ~7, tail = valid - full;
+  __m256 tail_mask = _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_ps((float)tail), _CMP_LT_OQ);
   __m256 vmax = neg;
-  for (int32_t j = 0; j < valid; j += 8) {
-    __m256 visible = _mm256_cmp_ps(_mm256_add_ps(lane, _mm256_set1_ps((float)j)), _mm256_set1_ps((float)valid),
-                                   _CMP_LT_OQ);
-    vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg, _mm256_loadu_ps(sm + j), visible));
+  for (int32_t j = 0; j < full; j += 8) {
+    __m256 x = _mm256_mul_ps(_mm256_loadu_ps(sm + j), vscale);
+    _mm256_storeu_ps(sm + j, x);
+    vmax = _mm256_max_ps(vmax, x);
+  }
+  if (tail) {
+    __m256 x = _mm256_mul_ps(_mm256_loadu_ps(sm + full), vscale);
+    _mm256_storeu_ps(sm + full, x);
+    vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(neg, x, tail_mask));
   }
   float new_max = hmax8(vmax);
   if (new_max < run_max[m]) new_max = run_max[m];
-  float alpha = run_max[m] == -FLT_MAX ? 0.0f : expf(run_max[m] - new_max);
+  /* expf(0) = 1 exactly, so the call is skipped when the running max did not move */
+  float alpha = run_max[m] == -FLT_MAX ? 0.0f : run_max[m] == new_max ? 1.0f : expf(run_max[m] - new_max);
   __m256 sum = _mm256_setzero_ps(), base = _mm256_set1_ps(new_max);
-  for (int32_t j = 0; j < valid; j += 8) {
-    __m256 visible = _mm256_cmp_ps(_mm256_add_ps(lane, _mm256_set1_ps((float)j)), _mm256_set1_ps((float)valid),
-                                   _CMP_LT_OQ);
-    __m256 e = _mm256_and_ps(exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(sm + j), base)), visible);
+  for (int32_t j = 0; j < full; j += 8) {
+    __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(sm + j), base));
     _mm256_storeu_ps(sm + j, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  if (tail) {
+    __m256 e = _mm256_and_ps(exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(sm + full), base)), tail_mask);
+    _mm256_storeu_ps(sm + full, e);
     sum = _mm256_add_ps(sum, e);
   }
   for (int32_t j = (valid + 7) & ~7; j < KEYS; j += 8) _mm256_storeu_ps(sm + j, _mm256_setzero_ps());
@@ -227,7 +241,7 @@ AVX2 static void attend_item(float *out, const float *q, const KvSource *src, in
   int32_t M = rows * group;
   float *qs = scratch, *kt = qs + (size_t)QUERIES * D, *vt = kt + (size_t)D * KEYS, *s = vt + (size_t)KEYS * D;
   float *o = s + (size_t)QUERIES * KEYS, *run_max = o + (size_t)QUERIES * D, *run_sum = run_max + QUERIES;
-  float *row = run_sum + QUERIES;
+  float *kf = run_sum + QUERIES;
   for (int32_t m = 0; m < M; m++) {
     const float *qv = q + ((size_t)(first_row + m / group) * num_heads + kv_head * group + m % group) * D;
     for (int32_t d = 0; d < D; d++) qs[(size_t)m * D + d] = qv[d];
@@ -238,11 +252,12 @@ AVX2 static void attend_item(float *out, const float *q, const KvSource *src, in
   int32_t last_position = first_position + rows - 1;
   for (int32_t p0 = 0; p0 <= last_position; p0 += KEYS) {
     int32_t n = last_position + 1 - p0 < KEYS ? last_position + 1 - p0 : KEYS;
-    load_tile(src, p0, n, D, kt, vt, row);
+    load_tile(src, p0, n, D, kt, vt, kf);
     int32_t keys = (n + 15) & ~15;
     int32_t m = 0;
-    for (; m + 4 <= M; m += 4) scores_4(qs, kt, s, m, keys, D);
-    for (; m < M; m++) scores_1(qs, kt, s, m, keys, D);
+    for (; m + 6 <= M; m += 6) scores_rows(qs, kt, s, m, keys, D, 6);
+    for (; m + 2 <= M; m += 2) scores_rows(qs, kt, s, m, keys, D, 2);
+    for (; m < M; m++) scores_rows(qs, kt, s, m, keys, D, 1);
     int32_t most = 0;
     for (m = 0; m < M; m++) {
       int32_t valid = first_position + m / group - p0 + 1;
@@ -251,8 +266,9 @@ AVX2 static void attend_item(float *out, const float *q, const KvSource *src, in
       if (valid > 0) softmax_tile(s, o, run_max, run_sum, m, valid, D, scale);
       else memset(s + (size_t)m * KEYS, 0, sizeof(float) * KEYS); /* this row sees none of the tile */
     }
-    for (m = 0; m + 2 <= M; m += 2) accumulate_2(s, vt, o, m, most, D);
-    for (; m < M; m++) accumulate_1(s, vt, o, m, most, D);
+    for (m = 0; m + 6 <= M; m += 6) accumulate_rows(s, vt, o, m, most, D, 6);
+    for (; m + 2 <= M; m += 2) accumulate_rows(s, vt, o, m, most, D, 2);
+    for (; m < M; m++) accumulate_rows(s, vt, o, m, most, D, 1);
   }
   for (int32_t m = 0; m < M; m++) {
     float *ov = out + ((size_t)(first_row + m / group) * num_heads + kv_head * group + m % group) * D;
@@ -284,7 +300,7 @@ AVX2 int32_t gust_attention_tiled(float *out, const float *q, const void *k_cach
   }
   int64_t num_items = item_starts[num_seqs];
   size_t scratch_floats = (size_t)QUERIES * head_dim * 2 + (size_t)KEYS * head_dim * 2 + (size_t)QUERIES * KEYS +
-                          2 * QUERIES + (size_t)head_dim;
+                          2 * QUERIES + (size_t)KEYS * head_dim;
   int failed = 0;
 #pragma omp parallel if (num_items > 1 && max_work * num_heads * head_dim > 65536)
   {
