@@ -309,8 +309,11 @@ AVX2 int32_t gust_attention_tiled(float *out, const float *q, const void *k_cach
 #pragma omp atomic write
       failed = 1;
     }
+    /* last items first: within a sequence they hold the longest contexts, so the tail of the dynamic schedule
+     * is short items and both threads finish together */
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t item = 0; item < num_items; item++) {
+    for (int64_t order = 0; order < num_items; order++) {
+      int64_t item = num_items - 1 - order;
       if (!scratch) continue;
       int32_t s = 0;
       while (item_starts[s + 1] <= item) s++;

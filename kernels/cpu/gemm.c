@@ -1,12 +1,12 @@
 /* Register-blocked GEMM for many tokens on AVX2 + FMA: y[T, N] = x[T, K] · W[N, K]ᵀ (the fast path of
  * gust_linear from GEMM_MIN_TOKENS rows; linear.c holds the portable twin that specifies it).
  *
- * x is packed once per call, transposed and zero-padded to a multiple of 16 tokens: xt[k][t] (FP8 weights: the
+ * x is packed once per call, transposed and zero-padded to a multiple of 16 tokens: xt[tile][k][16] (FP8: the
  * activation quantised to e4m3 values on the way in, so quantisation is parallel and allocates nothing per
  * call). Each task owns PANELS × 6 weight rows; per block of KC inputs it converts those rows to f32 once
  * (wp[row][k], bf16/f16/e4m3 → f32) and then runs every 16-token tile against them: the micro-kernel keeps
  * 16 tokens × 6 rows in 12 accumulators (per input k: 2 loads of xt, 6 broadcasts of W, 12 FMAs).
- * Partial sums live in the thread's c[row][t] between K blocks; the last block scales and writes y.
+ * Partial sums live in the thread's c[tile][row][16] between K blocks; the last block scales and writes y.
  * Example: gust-mini's up projection, T 2,048, N 768, K 256: 16 tasks of 48 rows, one K block, 128 token
  * tiles per panel; each weight is converted once per call instead of once per 4 tokens. */
 #include <stdlib.h>
@@ -101,17 +101,25 @@ AVX2 static void micro_kernel(const float *xt, size_t stride, const float *wp, i
   }
 }
 
-/* xt[k][t] = x[t][k] (FP8: the e4m3 value of x / act_scale), tokens T .. padded − 1 zero. */
+/* xt[tile][k][i] = x[tile · 16 + i][k] (FP8: the e4m3 value of x / act_scale), tokens T .. padded − 1 zero.
+ * Tile-major, so a micro-kernel reads its 16-token slice as one contiguous run (K · 64 bytes) instead of K lines
+ * a row of xt apart, which alias to a few cache sets when that row is a multiple of 4 KiB.
+ * Example: T 40, K 3 → 3 tiles; x[17][2] lands at xt[1][2][1] = xt[1 · 48 + 2 · 16 + 1]. */
 AVX2 static void pack_tokens(float *xt, const float *x, int32_t T, int32_t padded, int32_t K, int quantize,
                              float act_scale) {
 #pragma omp parallel for schedule(static) if ((int64_t)T * K > 65536)
-  for (int32_t k = 0; k < K; k++) {
-    float *dst = xt + (size_t)k * padded;
-    for (int32_t t = 0; t < T; t++) {
-      float v = x[(size_t)t * K + k];
-      dst[t] = quantize ? gust_e4m3_table[gust_f32_to_e4m3(v / act_scale)] : v;
+  for (int32_t tile = 0; tile < padded / TILE; tile++) {
+    float *dst = xt + (size_t)tile * K * TILE;
+    for (int32_t i = 0; i < TILE; i++) {
+      int32_t t = tile * TILE + i;
+      if (t >= T) {
+        for (int32_t k = 0; k < K; k++) dst[(size_t)k * TILE + i] = 0.0f;
+        continue;
+      }
+      const float *row = x + (size_t)t * K;
+      for (int32_t k = 0; k < K; k++)
+        dst[(size_t)k * TILE + i] = quantize ? gust_e4m3_table[gust_f32_to_e4m3(row[k] / act_scale)] : row[k];
     }
-    for (int32_t t = T; t < padded; t++) dst[t] = 0.0f;
   }
 }
 
@@ -146,13 +154,16 @@ AVX2 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t 
           pack_weights(wp + (size_t)p * ROWS * KC, w, dtype, n_begin + p * ROWS, N, K, k0, kc);
         for (int32_t t0 = 0; t0 < padded; t0 += TILE)
           for (int32_t p = 0; p < panels; p++)
-            micro_kernel(xt + (size_t)k0 * padded + t0, (size_t)padded, wp + (size_t)p * ROWS * KC, kc,
-                         c + (size_t)p * ROWS * padded + t0, (size_t)padded, k0 > 0);
+            micro_kernel(xt + (size_t)t0 * K + (size_t)k0 * TILE, TILE, wp + (size_t)p * ROWS * KC, kc,
+                         c + (size_t)t0 * task_rows + (size_t)p * ROWS * TILE, TILE, k0 > 0);
       }
+      /* c is tile-major too: c[tile][row][i] for token tile · 16 + i, row n − n_begin */
       int32_t n_end = n_begin + task_rows < N ? n_begin + task_rows : N;
-      for (int32_t t = 0; t < T; t++)
+      for (int32_t t = 0; t < T; t++) {
+        const float *ct = c + (size_t)(t / TILE) * TILE * task_rows + t % TILE;
         for (int32_t n = n_begin; n < n_end; n++)
-          y[(size_t)t * N + n] = ((c[(size_t)(n - n_begin) * padded + t] * m0) * m1) * m2;
+          y[(size_t)t * N + n] = ((ct[(size_t)(n - n_begin) * TILE] * m0) * m1) * m2;
+      }
     }
   }
   if (failed) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory for the GEMM tiles");
