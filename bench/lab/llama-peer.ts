@@ -1,7 +1,8 @@
 // gust against llama.cpp on the same weights, CPU, same threads, interleaved rounds (issue 32): prefill of 512
-// tokens and batched decode at 4 and 16 sequences, FP8 (llama.cpp: Q8_0) and bf16 (llama.cpp: F16). Printed, never
-// asserted. node-llama-cpp 3.21.1 lives outside the project's dependencies:
-//   mkdir .bench && cd .bench && npm install node-llama-cpp@3.21.1 && cd ..
+// tokens and batched decode at 1, 4 and 16 sequences, FP8 (llama.cpp: Q8_0) and bf16 (llama.cpp: F16). Printed,
+// never asserted. node-llama-cpp 3.21.1 lives outside the project's dependencies, in .bench/ with a package.json of
+// its own (without one, npm walks up and installs into the project's node_modules):
+//   mkdir .bench && echo '{"private":true}' > .bench/package.json && npm install --prefix .bench node-llama-cpp@3.21.1
 //   bun bench/lab/gguf-convert.ts FP8_DIR .bench/q8_0.gguf q8_0; bun bench/lab/gguf-convert.ts BF16_DIR .bench/f16.gguf f16
 //   bun bench/lab/llama-peer.ts FP8_DIR .bench/q8_0.gguf BF16_DIR .bench/f16.gguf [--rounds 3] [--threads 2]
 import { loadavg } from "node:os";
@@ -40,23 +41,36 @@ function gustDecode(dir: string, batch: number): number {
 }
 
 // deno-lint-ignore no-explicit-any
-async function llamaRun(model: any, batch: number, promptLen: number, steps: number): Promise<number> {
+async function llamaPrefill(model: any, promptLen: number): Promise<number> {
+  const ctx = await model.createContext({ contextSize: 2048, sequences: 1, threads, batchSize: 512 });
+  try {
+    const start = performance.now();
+    await ctx.getSequence().evaluateWithoutGeneratingNewTokens(prompt(promptLen, 8192, 1));
+    return promptLen / ((performance.now() - start) / 1000);
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+/**
+ * Batched decode on llama.cpp: one context of `batch` sequences; each step hands every sequence its next token at
+ * once (Promise.all), and node-llama-cpp's batch dispatcher packs those into one llama_decode of `batch` tokens,
+ * the step gust's engine runs. Tokens are fed, not sampled (gust samples greedily: an argmax over 8,192 logits).
+ * An earlier driver ran one `evaluate` generator per sequence and measured 2–7 tok/s: that path samples in
+ * JavaScript per token and did not batch.
+ */
+// deno-lint-ignore no-explicit-any
+async function llamaDecode(model: any, batch: number, steps: number): Promise<number> {
   const ctx = await model.createContext({ contextSize: 2048, sequences: batch, threads, batchSize: 512 });
   try {
-    const seqs = Array.from({ length: batch }, () => ctx.getSequence());
     const vocab = 8192; // the synthetic models' vocabulary
-    if (steps === 0) {
-      const start = performance.now();
-      await seqs[0].evaluateWithoutGeneratingNewTokens(prompt(promptLen, vocab, 1));
-      return promptLen / ((performance.now() - start) / 1000);
-    }
+    const seqs = Array.from({ length: batch }, () => ctx.getSequence());
     await Promise.all(seqs.map((s, b) => s.evaluateWithoutGeneratingNewTokens(prompt(8, vocab, b))));
+    const step = (i: number) =>
+      Promise.all(seqs.map((s, b) => s.evaluateWithoutGeneratingNewTokens(prompt(1, vocab, b * 31 + i))));
+    await step(0); // warm-up
     const start = performance.now();
-    // concurrent generators: node-llama-cpp batches the sequences' next tokens into one decode
-    await Promise.all(seqs.map(async (s, b) => {
-      let n = 0;
-      for await (const _ of s.evaluate([prompt(1, vocab, b + 7)[0]], { temperature: 0 })) if (++n >= steps) break;
-    }));
+    for (let i = 1; i <= steps; i++) await step(i);
     return (batch * steps) / ((performance.now() - start) / 1000);
   } finally {
     await ctx.dispose();
@@ -76,10 +90,10 @@ for (const [label, dir, gguf] of pairs) {
   const model = await llama.loadModel({ modelPath: resolve(gguf), gpuLayers: 0 });
   for (let r = 0; r < rounds; r++) {
     record(`${label} prefill 512 (tok/s)`, "gust", gustPrefill(dir));
-    record(`${label} prefill 512 (tok/s)`, "llama", await llamaRun(model, 1, 512, 0));
-    for (const batch of [4, 16]) {
+    record(`${label} prefill 512 (tok/s)`, "llama", await llamaPrefill(model, 512));
+    for (const batch of [1, 4, 16]) {
       record(`${label} decode ×${batch} (tok/s)`, "gust", gustDecode(dir, batch));
-      record(`${label} decode ×${batch} (tok/s)`, "llama", await llamaRun(model, batch, 8, decodeSteps));
+      record(`${label} decode ×${batch} (tok/s)`, "llama", await llamaDecode(model, batch, decodeSteps));
     }
   }
   await model.dispose();
