@@ -5,6 +5,8 @@
 //   mkdir .bench && echo '{"private":true}' > .bench/package.json && npm install --prefix .bench node-llama-cpp@3.21.1
 //   bun bench/lab/gguf-convert.ts FP8_DIR .bench/q8_0.gguf q8_0; bun bench/lab/gguf-convert.ts BF16_DIR .bench/f16.gguf f16
 //   bun bench/lab/llama-peer.ts FP8_DIR .bench/q8_0.gguf BF16_DIR .bench/f16.gguf [--rounds 3] [--threads 2]
+// Each cell: median (range) per wall-clock second and per second of process CPU time (all threads; on a shared
+// machine the second is what the cores gave while this process ran; spinning threads count in it).
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,31 +24,41 @@ const rounds = Number(values.rounds), threads = Number(values.threads), decodeSt
 const backend = createBackend("cpu", { numThreads: threads });
 const { getLlama } = await import(resolve(".bench/node_modules/node-llama-cpp/dist/index.js"));
 const llama = await getLlama({ gpu: false, maxThreads: threads });
+/** A measured rate: per wall-clock second and per second of this process's CPU time (all threads). */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+/** Runs `work` (which handles `units` tokens) and returns its rates. */
+async function rate(units: number, work: () => unknown): Promise<Rate> {
+  const start = performance.now(), startCpu = process.cpuUsage();
+  await work();
+  const cpu = process.cpuUsage(startCpu);
+  return { wall: units / ((performance.now() - start) / 1000), cpu: units / ((cpu.user + cpu.system) / 1e6) };
+}
 const prompt = (n: number, vocab: number, salt: number) =>
   Array.from({ length: n }, (_, i) => 3 + ((i * 131 + salt * 977) % (vocab - 3)));
 
-function gustPrefill(dir: string): number {
+async function gustPrefill(dir: string): Promise<Rate> {
   const loaded = loadModel(dir, backend, { maxPositions: 1024 });
   const seq = new SingleSequence(backend, loaded.model, 520);
-  const start = performance.now();
-  seq.append(prompt(512, loaded.config.text.vocabSize, 1));
-  const seconds = (performance.now() - start) / 1000;
+  const measured = await rate(512, () => seq.append(prompt(512, loaded.config.text.vocabSize, 1)));
   seq.dispose();
   loaded.dispose();
-  return 512 / seconds;
+  return measured;
 }
 
-function gustDecode(dir: string, batch: number): number {
-  return measureBatchScaling(backend, dir, [batch], decodeSteps)[0].tokensPerSecond;
+function gustDecode(dir: string, batch: number): Rate {
+  const figure = measureBatchScaling(backend, dir, [batch], decodeSteps)[0];
+  return { wall: figure.tokensPerSecond, cpu: figure.tokensPerCpuSecond };
 }
 
 // deno-lint-ignore no-explicit-any
-async function llamaPrefill(model: any, promptLen: number): Promise<number> {
+async function llamaPrefill(model: any, promptLen: number): Promise<Rate> {
   const ctx = await model.createContext({ contextSize: 2048, sequences: 1, threads, batchSize: 512 });
   try {
-    const start = performance.now();
-    await ctx.getSequence().evaluateWithoutGeneratingNewTokens(prompt(promptLen, 8192, 1));
-    return promptLen / ((performance.now() - start) / 1000);
+    const seq = ctx.getSequence();
+    return await rate(promptLen, () => seq.evaluateWithoutGeneratingNewTokens(prompt(promptLen, 8192, 1)));
   } finally {
     await ctx.dispose();
   }
@@ -60,7 +72,7 @@ async function llamaPrefill(model: any, promptLen: number): Promise<number> {
  * JavaScript per token and did not batch.
  */
 // deno-lint-ignore no-explicit-any
-async function llamaDecode(model: any, batch: number, steps: number): Promise<number> {
+async function llamaDecode(model: any, batch: number, steps: number): Promise<Rate> {
   const ctx = await model.createContext({ contextSize: 2048, sequences: batch, threads, batchSize: 512 });
   try {
     const vocab = 8192; // the synthetic models' vocabulary
@@ -69,43 +81,49 @@ async function llamaDecode(model: any, batch: number, steps: number): Promise<nu
     const step = (i: number) =>
       Promise.all(seqs.map((s, b) => s.evaluateWithoutGeneratingNewTokens(prompt(1, vocab, b * 31 + i))));
     await step(0); // warm-up
-    const start = performance.now();
-    for (let i = 1; i <= steps; i++) await step(i);
-    return (batch * steps) / ((performance.now() - start) / 1000);
+    return await rate(batch * steps, async () => {
+      for (let i = 1; i <= steps; i++) await step(i);
+    });
   } finally {
     await ctx.dispose();
   }
 }
 
-const rows: Record<string, { gust: number[]; llama: number[] }> = {};
-const record = (row: string, who: "gust" | "llama", v: number) => {
+const rows: Record<string, { gust: Rate[]; llama: Rate[] }> = {};
+const record = (row: string, who: "gust" | "llama", v: Rate) => {
   rows[row] ??= { gust: [], llama: [] };
   rows[row][who].push(v);
 };
-console.log(
-  `threads ${threads}, ${rounds} interleaved rounds, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`,
-);
+const load = () => loadavg().map((l) => l.toFixed(1)).join(" ");
+console.log(`threads ${threads}, ${rounds} interleaved rounds, load average ${load()}`);
 const pairs = [["FP8 / Q8_0", fp8Dir, q8Gguf], ["bf16 / F16", bf16Dir, f16Gguf]].filter(([, d, g]) => d && g);
 for (const [label, dir, gguf] of pairs) {
   const model = await llama.loadModel({ modelPath: resolve(gguf), gpuLayers: 0 });
   for (let r = 0; r < rounds; r++) {
-    record(`${label} prefill 512 (tok/s)`, "gust", gustPrefill(dir));
-    record(`${label} prefill 512 (tok/s)`, "llama", await llamaPrefill(model, 512));
+    record(`${label} prefill 512`, "gust", await gustPrefill(dir));
+    record(`${label} prefill 512`, "llama", await llamaPrefill(model, 512));
     for (const batch of [1, 4, 16]) {
-      record(`${label} decode ×${batch} (tok/s)`, "gust", gustDecode(dir, batch));
-      record(`${label} decode ×${batch} (tok/s)`, "llama", await llamaDecode(model, batch, decodeSteps));
+      record(`${label} decode ×${batch}`, "gust", gustDecode(dir, batch));
+      record(`${label} decode ×${batch}`, "llama", await llamaDecode(model, batch, decodeSteps));
     }
   }
   await model.dispose();
 }
+console.log(`load average after: ${load()}`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
-console.log("| row | gust median (range) | llama.cpp median (range) | gust ÷ llama.cpp |");
-console.log("|---|---|---|---|");
+const cell = (rates: Rate[], key: keyof Rate) => {
+  const xs = rates.map((r) => r[key]);
+  return `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+};
+const ratio = (a: Rate[], b: Rate[], key: keyof Rate) =>
+  (median(a.map((r) => r[key])) / median(b.map((r) => r[key]))).toFixed(2);
+console.log(
+  "| row (tok/s) | gust wall | llama.cpp wall | ratio | gust per CPU-s | llama.cpp per CPU-s | ratio |",
+);
+console.log("|---|---|---|---|---|---|---|");
 for (const [row, { gust, llama: peer }] of Object.entries(rows)) {
   console.log(
-    `| ${row} | ${median(gust).toFixed(1)} (${range(gust)}) | ${median(peer).toFixed(1)} (${range(peer)}) | ${
-      (median(gust) / median(peer)).toFixed(2)
-    } |`,
+    `| ${row} | ${cell(gust, "wall")} | ${cell(peer, "wall")} | ${ratio(gust, peer, "wall")} | ` +
+      `${cell(gust, "cpu")} | ${cell(peer, "cpu")} | ${ratio(gust, peer, "cpu")} |`,
   );
 }

@@ -11,6 +11,9 @@ import { argmax } from "../sampling/basic.ts";
 export interface BatchFigure {
   batch: number;
   tokensPerSecond: number;
+  /** Tokens per second of process CPU time (all threads) over the same steps: on a shared machine, the rate the
+   * cores gave while they ran this process. */
+  tokensPerCpuSecond: number;
   efficiency: number;
 }
 
@@ -51,13 +54,14 @@ export function measureBatchScaling(
       }
       engine.step(); // prefill of every prompt in one step
       engine.step(); // first decode step (warm-up)
-      const start = performance.now();
+      const start = performance.now(), startCpu = process.cpuUsage();
       for (let s = 0; s < decodeSteps; s++) engine.step();
-      const seconds = (performance.now() - start) / 1000;
+      const seconds = (performance.now() - start) / 1000, cpu = process.cpuUsage(startCpu);
       cache.dispose();
       const tokensPerSecond = (batch * decodeSteps) / seconds;
       const single = figures[0]?.tokensPerSecond ?? tokensPerSecond;
-      figures.push({ batch, tokensPerSecond, efficiency: tokensPerSecond / (batch * single) });
+      const tokensPerCpuSecond = (batch * decodeSteps) / ((cpu.user + cpu.system) / 1e6);
+      figures.push({ batch, tokensPerSecond, tokensPerCpuSecond, efficiency: tokensPerSecond / (batch * single) });
     }
   } finally {
     loaded.dispose();
