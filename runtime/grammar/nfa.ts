@@ -1,13 +1,10 @@
-// A byte NFA built back to front, and the DFA over it built on demand (subset construction one transition at a
-// time, memoised), which is the ByteGrammar the token masker walks. Building back to front means every
+// A byte NFA built back to front, and packed into flat typed arrays once built (lazy-dfa.ts reads the packed form;
+// a grammar worker transfers it to the engine's thread without copying). Building back to front means every
 // construct is compiled *into* the state that follows it — `compile(node, next) → start` — so shared tails and
 // loops (array items, optional properties) are plain edges, not copies.
 //
 // Worked example: "ab" | "ac" compiled into accept state 0 gives b→0 from state 1, c→0 from state 2, a→1 from
-// state 3, a→2 from state 4, and state 5 with ε to 3 and 4. The DFA start is closure{5} = {3,4,5}; reading `a`
-// leads to {1,2}; reading `b` from there to {0}, which holds the accept state, so isComplete is true.
-
-import { MemoisedGrammar } from "./memo-grammar.ts";
+// state 3, a→2 from state 4, and state 5 with ε to 3 and 4.
 
 /** Bytes an edge accepts: a 256-entry table of 0/1. */
 export type ByteSet = Uint8Array;
@@ -31,8 +28,6 @@ export interface NfaBudget {
 }
 
 export const DEFAULT_NFA_BUDGET: NfaBudget = { maxStates: 100_000, maxMs: 1000 };
-/** Bytes one NFA state holds, roughly (its ε list, its edge list and their entries), for cache accounting. */
-export const NFA_STATE_BYTES = 100;
 
 export class Nfa {
   readonly epsilon: number[][] = [];
@@ -83,69 +78,56 @@ export class Nfa {
     for (let i = bytes.length - 1; i >= 0; i--) s = this.on(oneByte(bytes[i]), s);
     return s;
   }
-}
 
-/** The DFA of an NFA, states interned as sorted sets of NFA states and built as they are reached. */
-export class LazyDfa extends MemoisedGrammar {
-  readonly start: number;
-  readonly #sets: number[][] = [];
-  readonly #ids = new Map<string, number>();
-  readonly #accepting: boolean[] = [];
-
-  constructor(readonly nfa: Nfa, nfaStart: number, private readonly maxStates = 100_000) {
-    super();
-    this.start = this.#intern(this.#closure([nfaStart]));
-  }
-
-  get numStates(): number {
-    return this.#sets.length;
-  }
-
-  /** Roughly what this grammar holds: the NFA, and per DFA state its transition row (1 KiB) and NFA-state set. */
-  get approxBytes(): number {
-    let setBytes = 0;
-    for (const set of this.#sets) setBytes += 8 * set.length + 64;
-    return this.nfa.numStates * NFA_STATE_BYTES + this.#sets.length * 1024 + setBytes;
-  }
-
-  protected compute(state: number, byte: number): number {
-    const targets: number[] = [];
-    for (const s of this.#sets[state]) for (const [set, to] of this.nfa.edges[s]) if (set[byte] === 1) targets.push(to);
-    return targets.length === 0 ? -1 : this.#intern(this.#closure(targets));
-  }
-
-  isComplete(state: number): boolean {
-    return this.#accepting[state];
-  }
-
-  #closure(seeds: number[]): number[] {
-    const seen = new Set<number>(seeds);
-    const todo = [...seeds];
-    while (todo.length > 0) {
-      for (const t of this.nfa.epsilon[todo.pop()!]) {
-        if (!seen.has(t)) {
-          seen.add(t);
-          todo.push(t);
-        }
+  /** The NFA as flat arrays: each state's ε targets and edges are a range of one array (compressed rows), and each
+   * distinct byte set is one 256-byte row of `sets`. Worked example, state 5 above with ε to 3 and 4 and states
+   * 1..4 with one edge each: epsilonStart = [0,0,0,0,0,0,2], epsilonTo = [3,4]; edgeStart = [0,0,1,2,3,4,4];
+   * edges of state 2 are edgeSet/edgeTo[1..2) = the row of `c` → 0. */
+  pack(): PackedNfa {
+    const n = this.numStates;
+    const setIds = new Map<ByteSet, number>();
+    const epsilonStart = new Int32Array(n + 1), edgeStart = new Int32Array(n + 1);
+    for (let s = 0; s < n; s++) {
+      epsilonStart[s + 1] = epsilonStart[s] + this.epsilon[s].length;
+      edgeStart[s + 1] = edgeStart[s] + this.edges[s].length;
+    }
+    const epsilonTo = new Int32Array(epsilonStart[n]);
+    const edgeSet = new Int32Array(edgeStart[n]), edgeTo = new Int32Array(edgeStart[n]);
+    for (let s = 0; s < n; s++) {
+      epsilonTo.set(this.epsilon[s], epsilonStart[s]);
+      let e = edgeStart[s];
+      for (const [set, to] of this.edges[s]) {
+        let id = setIds.get(set);
+        if (id === undefined) setIds.set(set, id = setIds.size);
+        edgeSet[e] = id;
+        edgeTo[e++] = to;
       }
     }
-    // only states that read bytes or accept matter for what comes next: dropping pure ε states merges equal sets
-    return [...seen].filter((s) => s === this.nfa.accept || this.nfa.edges[s].length > 0).sort((a, b) => a - b);
-  }
-
-  #intern(set: number[]): number {
-    const key = set.join(",");
-    let id = this.#ids.get(key);
-    if (id === undefined) {
-      if (this.#sets.length >= this.maxStates) {
-        throw new GrammarLimitError(`The grammar needs more than ${this.maxStates} DFA states; simplify the schema`);
-      }
-      id = this.#sets.length;
-      this.#sets.push(set);
-      this.#ids.set(key, id);
-      this.#accepting.push(set.includes(this.nfa.accept));
-      this.addStateRow();
-    }
-    return id;
+    const sets = new Uint8Array(256 * setIds.size);
+    for (const [set, id] of setIds) sets.set(set, 256 * id);
+    return { numStates: n, accept: this.accept, epsilonStart, epsilonTo, edgeStart, edgeSet, edgeTo, sets };
   }
 }
+
+/** A built NFA in flat arrays (see Nfa.pack); plain data, so it crosses to another thread as it is. */
+export interface PackedNfa {
+  numStates: number;
+  accept: number;
+  epsilonStart: Int32Array;
+  epsilonTo: Int32Array;
+  edgeStart: Int32Array;
+  /** Per edge, the row of `sets` it reads. */
+  edgeSet: Int32Array;
+  edgeTo: Int32Array;
+  /** 256 entries (0/1) per distinct byte set. */
+  sets: Uint8Array;
+}
+
+/** The buffers of a packed NFA, to transfer it (postMessage) instead of copying. */
+export const packedBuffers = (p: PackedNfa): ArrayBuffer[] =>
+  [p.epsilonStart, p.epsilonTo, p.edgeStart, p.edgeSet, p.edgeTo, p.sets].map((a) => a.buffer as ArrayBuffer);
+
+/** Bytes a packed NFA holds. */
+export const packedBytes = (p: PackedNfa): number =>
+  p.epsilonStart.byteLength + p.epsilonTo.byteLength + p.edgeStart.byteLength + p.edgeSet.byteLength +
+  p.edgeTo.byteLength + p.sets.byteLength;

@@ -9,7 +9,8 @@
 // Worked example: {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]} accepts
 // `{"a": -12}` and `{ "a":3 }` but not `{}` (a is required), `{"a":1.5}` or `{"b":1,"a":1}` (no other keys).
 import { MAX_WS_RUN } from "./json-grammar.ts";
-import { byteSet, DEFAULT_NFA_BUDGET, GrammarLimitError, LazyDfa, Nfa, type NfaBudget, oneByte } from "./nfa.ts";
+import { LazyDfa } from "./lazy-dfa.ts";
+import { byteSet, DEFAULT_NFA_BUDGET, GrammarLimitError, Nfa, type NfaBudget, oneByte, type PackedNfa } from "./nfa.ts";
 
 export class SchemaError extends Error {
   override name = "SchemaError";
@@ -63,17 +64,30 @@ const REFUSED_KEYS = [
 
 type Schema = Record<string, unknown>;
 
+/** A compiled NFA and the state a document starts in. */
+export interface CompiledNfa {
+  nfa: PackedNfa;
+  start: number;
+}
+
 /** Compiles `schema` within `budget` (states and time; over it: SchemaError "schema too complex: …"). */
 export function compileSchema(
   schema: unknown,
   maxDfaStates = 100_000,
   budget: NfaBudget = DEFAULT_NFA_BUDGET,
 ): LazyDfa {
+  const { nfa, start } = compileSchemaNfa(schema, budget);
+  return new LazyDfa(nfa, start, maxDfaStates);
+}
+
+/** The NFA of `schema`, packed (the part of compiling that may take long: grammar-compiler.ts runs it off the
+ * engine's thread). */
+export function compileSchemaNfa(schema: unknown, budget: NfaBudget = DEFAULT_NFA_BUDGET): CompiledNfa {
   const nfa = new Nfa(budget);
   const c = new Compiler(nfa, schema);
   try {
     const start = c.ws(c.value(schema, "$", c.ws(nfa.accept), []));
-    return new LazyDfa(nfa, start, maxDfaStates);
+    return { nfa: nfa.pack(), start };
   } catch (e) {
     if (e instanceof GrammarLimitError) throw new SchemaError(`schema too complex: ${e.message}; simplify it`);
     throw e;

@@ -8,10 +8,13 @@
 // Worked example, tools get_weather and get_time, required: the first token must be [TOOL_CALLS]; then name bytes
 // that stay on "get_weather" or "get_time" ("get_" allows both); [ARGS] once a whole name is written; then the
 // arguments' grammar; then end-of-sequence or, with parallel calls, [TOOL_CALLS] again.
+import type { GrammarJob } from "../grammar/compile-job.ts";
+import type { GrammarCompiler } from "../grammar/grammar-compiler.ts";
 import { JsonGrammar } from "../grammar/json-grammar.ts";
-import { GrammarLimitError, LazyDfa, Nfa } from "../grammar/nfa.ts";
-import { compileSchema, SchemaError } from "../grammar/schema-grammar.ts";
+import { GrammarLimitError } from "../grammar/nfa.ts";
+import { MAX_SCHEMA_DEPTH, SchemaError } from "../grammar/schema-grammar.ts";
 import { type TokenMask, TokenMasker, TokenTrie } from "../grammar/token-mask.ts";
+import { GrammarCache } from "./grammar-cache.ts";
 import type { Tokenizer } from "../text/tokenizer.ts";
 import { type AnswerAutomaton, ConstrainedSampler } from "./constrained-sampler.ts";
 import { endsInsideThink } from "../engine/reasoning-budget.ts";
@@ -39,7 +42,7 @@ export const WARM_DOCUMENT = '{"key": "value", "n": -1.5e3, "list": [1, "two", {
 export class JsonConstraints {
   #trie: TokenTrie | null = null;
   #json: TokenMasker | null = null;
-  readonly #cache = new Map<string, TokenMasker>();
+  readonly #grammars: GrammarCache;
   readonly #eos: number;
   readonly #think: number | undefined;
   readonly #endThink: number | undefined;
@@ -48,9 +51,12 @@ export class JsonConstraints {
 
   constructor(
     private readonly tokenizer: Tokenizer,
-    private readonly maxDfaStates = MAX_DFA_STATES,
-    private readonly cacheBytes = CACHE_BYTES,
+    maxDfaStates = MAX_DFA_STATES,
+    cacheBytes = CACHE_BYTES,
+    /** Where compile() builds grammars (a worker thread); without one, on the calling thread. */
+    compiler?: GrammarCompiler,
   ) {
+    this.#grammars = new GrammarCache(() => this.trie, maxDfaStates, cacheBytes, compiler);
     this.#eos = tokenizer.eosId;
     this.#think = tokenizer.findControl("[THINK]");
     this.#endThink = tokenizer.findControl("[/THINK]");
@@ -84,10 +90,18 @@ export class JsonConstraints {
   /** The masker of a response format; throws SchemaError for a schema it cannot honour. */
   maskerFor(format: ResponseFormat): TokenMasker {
     if (format.type === "json_object") return this.masker;
-    return this.#cached(
-      `schema:${JSON.stringify(format.schema)}`,
-      () => compileSchema(format.schema, this.maxDfaStates),
-    );
+    return this.#grammars.masker(schemaJob(format.schema));
+  }
+
+  /** True when wrap()/wrapToolCalls() of this answer would compile nothing (every grammar cached or refused). */
+  isCompiled(format: ResponseFormat | undefined, calls: ToolCallConstraint | undefined): boolean {
+    return grammarJobs(format, calls).every((job) => this.#grammars.has(job));
+  }
+
+  /** Builds the grammars of this answer that are not cached yet on the compiler's worker, off the engine's
+   * thread; a refused schema is remembered and refused by wrap(). Rejects only when the worker failed. */
+  compile(format: ResponseFormat | undefined, calls: ToolCallConstraint | undefined): Promise<void> {
+    return this.#grammars.compile(grammarJobs(format, calls));
   }
 
   /** Wraps every sampler of a request whose answer is a JSON document. */
@@ -113,15 +127,7 @@ export class JsonConstraints {
     }
     if (constraint.tools.length === 0) throw new SchemaError("tool calls were required but no tool was offered");
     const names = constraint.tools.map((t) => t.name);
-    const nameMasker = this.#cached(`names:${JSON.stringify(names)}`, () => {
-      const nfa = new Nfa();
-      const enc = new TextEncoder();
-      return new LazyDfa(
-        nfa,
-        nfa.either(...names.map((n) => nfa.literal(enc.encode(n), nfa.accept))),
-        this.maxDfaStates,
-      );
-    });
+    const nameMasker = this.#grammars.masker(namesJob(constraint));
     const argMaskers = new Map(constraint.tools.map((t) => [t.name, this.#argsMasker(t.parameters)]));
     const ids = { calls: this.#calls, args: this.#args, eos: this.#eos };
     return this.#wrap(
@@ -155,27 +161,35 @@ export class JsonConstraints {
     return (index: number) => new ConstrainedSampler(factory(index), automaton(), ids, insideThink ? "think" : "start");
   }
 
-  #cached(key: string, build: () => LazyDfa): TokenMasker {
-    let masker = this.#cache.get(key);
-    if (masker) this.#cache.delete(key); // refresh its place in the LRU order
-    else masker = new TokenMasker(build(), this.trie);
-    this.#cache.set(key, masker);
-    // entries grow after they are made (DFA states and masks come as answers need them): counted again each time
-    let total = 0;
-    for (const [k, m] of this.#cache) total += 2 * k.length + m.approxBytes;
-    for (const [k, m] of this.#cache) {
-      if (total <= this.cacheBytes || m === masker) break;
-      total -= 2 * k.length + m.approxBytes;
-      this.#cache.delete(k);
-    }
-    return masker;
-  }
-
   /** What the cached grammars hold, roughly, in bytes (for tests and stats). */
   get cachedBytes(): number {
-    let total = 0;
-    for (const [k, m] of this.#cache) total += 2 * k.length + m.approxBytes;
-    return total;
+    return this.#grammars.bytes;
+  }
+}
+
+/** The grammar jobs one answer needs: its schema, or its tool names and each tool's parameter schema. */
+function grammarJobs(format: ResponseFormat | undefined, calls: ToolCallConstraint | undefined): GrammarJob[] {
+  const jobs: GrammarJob[] = [];
+  if (format?.type === "json_schema") jobs.push(schemaJob(format.schema));
+  if (calls && calls.tools.length > 0) {
+    jobs.push(namesJob(calls));
+    for (const t of calls.tools) {
+      if (t.parameters !== undefined && t.parameters !== null) jobs.push(schemaJob(t.parameters));
+    }
+  }
+  return jobs;
+}
+
+const namesJob = (calls: ToolCallConstraint): GrammarJob => ({ kind: "names", names: calls.tools.map((t) => t.name) });
+
+function schemaJob(schema: unknown): GrammarJob {
+  try {
+    return { kind: "schema", schemaText: JSON.stringify(schema) };
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new SchemaError(
+      `schema too complex: it nests too deep to read; the limit is ${MAX_SCHEMA_DEPTH} schemas deep`,
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { Backend } from "../../ffi/backend.ts";
 import { JsonConstraints } from "../sampling/constraints.ts";
+import { GrammarCompiler } from "../grammar/grammar-compiler.ts";
 import { Engine } from "../engine/engine.ts";
 import { choosePoolSize, workspaceBytes } from "../engine/pool-size.ts";
 import type { ThinkIds } from "../engine/reasoning-budget.ts";
@@ -129,7 +130,8 @@ export class ModelHost {
       speculator: this.speculator ?? undefined,
       maxModelLen: poolTokens,
     });
-    this.jsonConstraints = new JsonConstraints(tokenizer);
+    // grammars of requests compile on a worker thread, not between engine steps (runtime/server/grammar-stage.ts)
+    this.jsonConstraints = new JsonConstraints(tokenizer, undefined, undefined, new GrammarCompiler());
     // the trie (~0.3 s at 131k tokens) and the common JSON masks are built now, not inside the first constrained step
     this.jsonConstraints.warm();
     this.#tokenizerFiles = TOKENIZER_FILES.filter((f) => existsSync(join(o.modelDir, f)))

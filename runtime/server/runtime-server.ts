@@ -20,6 +20,7 @@ import type {
 } from "../wire/messages.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { encodeBatch, ImageRequestError, type PreparedImages, readWireImages } from "./images.ts";
+import { GrammarStage } from "./grammar-stage.ts";
 import type { RgbImage } from "../vision/pixels.ts";
 import type { ModelHost } from "./model-host.ts";
 
@@ -50,8 +51,11 @@ export class RuntimeServer {
   abortedTotal = 0;
   readonly limits: ConnectionLimits;
   readonly #log: (line: string) => void;
+  /** Requests waiting for their grammars to be built off this thread. */
+  readonly #grammars: GrammarStage;
 
   constructor(readonly host: ModelHost, readonly options: ServerOptions) {
+    this.#grammars = new GrammarStage(host.jsonConstraints);
     this.limits = {
       maxPendingBytes: options.maxPendingBytes ?? 16 << 20,
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
@@ -155,6 +159,7 @@ export class RuntimeServer {
       case "generate":
         return this.#generate(conn, msg, binary);
       case "abort":
+        if (this.#grammars.abort(conn, msg.id)) return;
         if (this.host.engine.abort(conn.engineId(msg.id))) this.#wakeUp();
         return;
       case "stats":
@@ -173,7 +178,10 @@ export class RuntimeServer {
     if (this.draining) {
       return this.#refuse(conn, msg.id, "draining", "The runtime is shutting down and accepts no new requests");
     }
-    if (conn.requests.has(msg.id) || this.#pendingImages.some((p) => p.conn === conn && p.msg.id === msg.id)) {
+    if (
+      conn.requests.has(msg.id) || this.#grammars.has(conn, msg.id) ||
+      this.#pendingImages.some((p) => p.conn === conn && p.msg.id === msg.id)
+    ) {
       return this.#refuse(
         conn,
         msg.id,
@@ -209,7 +217,8 @@ export class RuntimeServer {
     });
   }
 
-  #admit(conn: Connection, msg: GenerateMessage, vision?: PreparedImages): void {
+  /** `compiled`: its grammars were built by the grammar stage (admit it now, even if the cache dropped one since). */
+  #admit(conn: Connection, msg: GenerateMessage, vision?: PreparedImages, compiled = false): void {
     const engine = this.host.engine;
     try {
       const format = msg.responseFormat;
@@ -224,6 +233,16 @@ export class RuntimeServer {
           "toolCalls and responseFormat cannot both constrain one answer; send one",
         );
       }
+      const waits = !compiled && this.#grammars.hold(
+        conn,
+        msg,
+        (aborted) => {
+          this.#admit(conn, msg, vision, true);
+          if (aborted && this.host.engine.abort(conn.engineId(msg.id))) this.#wakeUp();
+        },
+        (message) => this.#refuse(conn, msg.id, "internal", message),
+      );
+      if (waits) return;
       // constrained answers take no speculation: drafts are verified against the unconstrained distribution (optional
       // tool calls included: the text before a call is free, but the drafts could write a call's name)
       const allowThinking = msg.reasoningBudget !== 0;
@@ -389,7 +408,8 @@ export class RuntimeServer {
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
     const until = Date.now() + graceMs;
-    while ((this.host.engine.hasWork || this.#pendingImages.length > 0) && Date.now() < until) {
+    const busy = () => this.host.engine.hasWork || this.#pendingImages.length > 0 || this.#grammars.size > 0;
+    while (busy() && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 20));
     }
     if (this.host.engine.hasWork) {

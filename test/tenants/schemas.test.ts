@@ -7,25 +7,10 @@ import { compileSchema, SchemaError } from "../../runtime/grammar/schema-grammar
 import { JsonConstraints } from "../../runtime/sampling/constraints.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
+import { bigEnum, deepSchemaText, exponentialRef } from "./pathological-schemas.ts";
 import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
-
-/** Each level refers twice to the next: 2^depth copies once expanded. */
-export function exponentialRef(depth: number, salt: string): unknown {
-  const defs: Record<string, unknown> = {};
-  for (let i = 0; i < depth; i++) {
-    const next = { $ref: `#/$defs/a${i + 1}` };
-    defs[`a${i}`] = { type: "object", properties: { [`x${salt}`]: next, y: next }, required: [`x${salt}`, "y"] };
-  }
-  defs[`a${depth}`] = { type: "string" };
-  return { $defs: defs, $ref: "#/$defs/a0" };
-}
-const bigEnum = (salt: string) => ({ enum: Array.from({ length: 50_000 }, (_, i) => `${salt}-value-${i}`) });
-/** Nested 100k deep, as JSON text (building it as an object and stringifying it would itself overflow). */
-const deepSchemaText = (salt: string) =>
-  `{"description":"${salt}","type":"array","items":` + '{"type":"array","items":'.repeat(99_999) +
-  '{"type":"string"}' + "}".repeat(100_000);
 
 const schemaCases: Array<[string, (salt: string) => string]> = [
   ["exponential $ref", (salt) => JSON.stringify(exponentialRef(24, salt))],
