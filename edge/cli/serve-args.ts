@@ -13,7 +13,7 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routi
            [--auth-token-file FILE] [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--served-model-name NAME]...
            [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--default-temperature T]
-           [--heartbeat-ms MS]
+           [--heartbeat-ms MS] [--function-wall-ms MS]
   --runtime            repeatable: several runtimes of the same model form a pool; each request goes to the one
                        holding the longest prefix of its prompt unless it is much busier (--routing prefix, default)
   --auth-token-file    the shared secret runtimes beyond loopback ask for (their --auth-token-file)
@@ -23,7 +23,9 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routi
   --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
   --default-temperature  temperature for requests that send none (default: the runtime's, 1)
   --heartbeat-ms       the runtime counts as down (503 on /ready) after this long without answering; default 0:
-                       never (a long CPU prefill blocks the runtime that long); a few seconds suit a GPU runtime`;
+                       never (a long CPU prefill blocks the runtime that long); a few seconds suit a GPU runtime
+  --function-wall-ms   a function request still running this long has its isolate killed and replaced (504);
+                       default 600000`;
 
 export function parseServeArgs(argv: string[]) {
   let values;
@@ -44,6 +46,7 @@ export function parseServeArgs(argv: string[]) {
         "image-url-allow": { type: "string", multiple: true },
         "default-temperature": { type: "string" },
         "heartbeat-ms": { type: "string" },
+        "function-wall-ms": { type: "string" },
       },
       strict: true,
     }));
@@ -60,6 +63,11 @@ export function parseServeArgs(argv: string[]) {
   const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
   if (heartbeatMs !== undefined && !(Number.isInteger(heartbeatMs) && heartbeatMs >= 0)) {
     throw new UsageError(`--heartbeat-ms must be an integer ≥ 0 (0: no heartbeat), got "${values["heartbeat-ms"]}"`);
+  }
+  const wallText = values["function-wall-ms"];
+  const wallMs = wallText === undefined ? undefined : Number(wallText);
+  if (wallMs !== undefined && !(Number.isInteger(wallMs) && wallMs >= 1)) {
+    throw new UsageError(`--function-wall-ms must be an integer ≥ 1 (milliseconds), got "${wallText}"`);
   }
   const apiKeys = values["api-key"] ?? parseKeys(envVar("GUST_API_KEYS"));
   if (new Set(values.runtime).size !== values.runtime.length) {
@@ -82,6 +90,7 @@ export function parseServeArgs(argv: string[]) {
     imageUrls: parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []),
     ...parseDefaultTemperature(values["default-temperature"]),
     heartbeatMs,
+    ...(wallMs !== undefined ? { isolates: { wallMs } } : {}),
   };
 }
 

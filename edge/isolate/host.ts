@@ -3,7 +3,7 @@
 // subprocesses), a heap cap, and a clean environment. It loads the bundle, says what the function declares, and
 // serves requests over stdin/stdout (protocol.ts). What the function patches (JSON, TextEncoder, crypto, console)
 // stays in this process: the frames are written with references taken before the bundle loads.
-//   deno run --allow-read=BUNDLE ... edge/isolate/host.ts BUNDLE
+//   deno run --allow-read=BUNDLE [--allow-net=HOSTS ...] edge/isolate/host.ts BUNDLE [HOSTS]
 import {
   type Declared,
   decodeFrame,
@@ -17,6 +17,7 @@ import {
   toBase64,
   type ToIsolate,
 } from "./protocol.ts";
+import { explainRefusedFetch } from "./fetch-refusal.ts";
 
 declare const Deno: {
   args: string[];
@@ -102,8 +103,8 @@ function modelFor(req: ReqFrame) {
         if (calls.delete(call)) send({ t: "model-abort", call });
       }
     },
-    tokenize(): never {
-      throw new Error("model.tokenize is not available inside a function isolate; send text to model.chat instead");
+    tokenize(input: unknown): Promise<unknown> {
+      return ask("tokenize", input, undefined);
     },
     get binding(): never {
       throw new Error("the low-level token binding is not available inside a function isolate; use model.chat");
@@ -111,11 +112,22 @@ function modelFor(req: ReqFrame) {
   };
 }
 
-const requests = new Map<number, { abort: AbortController; reader?: ReadableStreamDefaultReader<Uint8Array> }>();
+/** Requests in hand: until the handler settled and its body ended or was cancelled ("done" goes out then). */
+interface InHand {
+  abort: AbortController;
+  reader?: ReadableStreamDefaultReader<Uint8Array>;
+  aborted?: boolean;
+}
+const requests = new Map<number, InHand>();
+
+function finish(id: number): void {
+  if (requests.delete(id)) send({ t: "done", id });
+}
 
 async function serve(req: ReqFrame): Promise<void> {
   const abort = new AbortController();
-  requests.set(req.id, { abort });
+  const state: InHand = { abort };
+  requests.set(req.id, state);
   try {
     const request = new Request(req.url, {
       method: req.method,
@@ -128,17 +140,20 @@ async function serve(req: ReqFrame): Promise<void> {
     if (!(res instanceof Response)) {
       const what = res === null ? "null" : typeof res;
       send({ t: "res-error", id: req.id, message: `returned ${what} instead of a Response`, notResponse: what });
-      requests.delete(req.id);
-      return;
+      return finish(req.id);
+    }
+    if (state.aborted) {
+      res.body?.cancel().catch(() => {});
+      return finish(req.id);
     }
     send({ t: "res-head", id: req.id, status: res.status, headers: [...res.headers] });
     if (res.body === null) {
       send({ t: "res-end", id: req.id });
-      requests.delete(req.id);
-    } else requests.get(req.id)!.reader = res.body.getReader();
+      finish(req.id);
+    } else state.reader = res.body.getReader();
   } catch (err) {
     send({ t: "res-error", id: req.id, message: (err as Error)?.message ?? String(err) });
-    requests.delete(req.id);
+    finish(req.id);
   }
 }
 
@@ -148,12 +163,12 @@ async function pull(id: number): Promise<void> {
   try {
     const r = await reader.read();
     if (r.done) {
-      requests.delete(id);
       send({ t: "res-end", id });
+      finish(id);
     } else send({ t: "res-chunk", id, data: toBase64(r.value) });
   } catch (err) {
-    requests.delete(id);
     send({ t: "res-error", id, message: (err as Error)?.message ?? String(err) });
+    finish(id);
   }
 }
 
@@ -161,10 +176,15 @@ function onFrame(f: ToIsolate): void {
   if (f.t === "req") void serve(f);
   else if (f.t === "pull") void pull(f.id);
   else if (f.t === "abort") {
+    // the gateway gave up on it: the handler is told; the request is done once the handler has settled too
     const r = requests.get(f.id);
-    requests.delete(f.id);
-    r?.abort.abort(new Error("the request was aborted by the gateway"));
-    r?.reader?.cancel().catch(() => {});
+    if (!r || r.aborted) return;
+    r.aborted = true;
+    r.abort.abort(new Error("the request was aborted by the gateway"));
+    if (r.reader) {
+      r.reader.cancel().catch(() => {});
+      finish(f.id);
+    }
   } else if (f.t === "ping") send({ t: "pong", n: f.n });
   else calls.get(f.call)?.frame(f);
 }
@@ -189,6 +209,7 @@ async function load(bundle: string): Promise<Declared> {
   );
 }
 
+explainRefusedFetch((Deno.args[1] ?? "").split(",").filter((h) => h !== ""));
 try {
   send({ t: "ready", declared: await load(Deno.args[0]) });
 } catch (err) {

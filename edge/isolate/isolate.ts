@@ -1,25 +1,25 @@
 // A function version in an isolate of its own: a Deno process (host.ts) with only the permissions the function gets,
 // a heap cap and a clean environment, spoken to over its stdin/stdout (protocol.ts). The gateway keeps the model
 // binding and answers the isolate's model calls with it: that is the one capability a function is handed.
-// Limits: memory (the process's resident size, read from /proc while it serves, and V8's heap cap below it: an
-// isolate over either is killed or dies, and its requests get a 503 naming the limit); an event loop that does not answer a ping for `stallMs` while requests wait is a CPU limit hit: the isolate
-// is killed and its requests get a 503 naming it. A dead isolate is started again for the next request.
-import { readFileSync } from "node:fs";
+// Limits (memory, CPU, wall time: watchdog.ts, with V8's heap cap below the memory limit as a backstop): an isolate
+// over one is killed, its requests get the error naming the limit, and it is started again for the next request.
 import type { FunctionBindings, FunctionModel } from "../../functions/sdk/types.ts";
 import { HttpError } from "../../functions/http/errors.ts";
+import { ModelCalls } from "./model-calls.ts";
 import {
   type Declared,
   decodeFrame,
   encodeFrame,
-  fromBase64,
   type FromIsolate,
   lineReader,
   type ModelFacts,
-  type ModelOp,
   toBase64,
 } from "./protocol.ts";
 import type { ToIsolate } from "./protocol.ts";
+import { pulledResponse } from "./pulled-body.ts";
+import { checkAllowHosts, sandboxCommand } from "./sandbox.ts";
 import { type Child, spawnChild } from "./spawn.ts";
+import { type LimitHit, outOfMemory, Watchdog } from "./watchdog.ts";
 
 export interface IsolateOptions {
   /** The deno executable. */
@@ -33,6 +33,12 @@ export interface IsolateOptions {
   memoryMiB?: number;
   /** An isolate whose event loop does not answer for this long while requests wait is killed. Default 2000 ms. */
   stallMs?: number;
+  /** A request still in the isolate this long after it was sent has the isolate killed (a 504 naming the limit).
+   * Default 600 000 ms (the gateway's request timeout); `gust serve --function-wall-ms`. */
+  wallMs?: number;
+  /** How long a request the gateway gave up on (timeoutMs, client gone) may go on in the isolate. Default 5000 ms,
+   * at most wallMs. */
+  abortGraceMs?: number;
   /** Longest a bundle's load (its top-level code) may take. Default 30 000 ms. */
   loadTimeoutMs?: number;
   log?: (line: string) => void;
@@ -47,51 +53,35 @@ interface Pending {
   dead?: string;
 }
 
-const LOOPBACK = ["127.0.0.1", "localhost", "[::1]", "0.0.0.0"];
-
-/** CPU time (user + system) a process has used, in ms (Linux /proc, at 100 ticks per second), or null. */
-function cpuMs(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the
-    // 14th field of the line, stime the 15th, i.e. the 12th and 13th after ")"
-    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(after[11]) + Number(after[12])) * 10;
-  } catch {
-    return null;
-  }
-}
-
-/** Resident bytes of a process (Linux /proc), or null where that cannot be read. */
-function residentBytes(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 export class FunctionIsolate {
   #child: Child | null = null;
   #starting: Promise<Declared> | null = null;
   #allowHosts: string[] = [];
   #stderr = "";
-  #killedFor: string | null = null;
+  #killedFor: LimitHit | null = null;
   #retired = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  readonly #calls = new Map<number, AbortController>();
-  #pingSent = 0;
-  /** The isolate's CPU time (ms) when the outstanding ping was sent, or null where /proc cannot tell. */
-  #pingCpuMs: number | null = null;
-  #pingTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #calls = new ModelCalls((f) => this.#send(f));
+  readonly #watchdog: Watchdog;
   readonly memoryMiB: number;
-  readonly stallMs: number;
 
   constructor(readonly name: string, readonly bundlePath: string, readonly o: IsolateOptions) {
     this.memoryMiB = o.memoryMiB ?? 256;
-    this.stallMs = o.stallMs ?? 2000;
+    const isolate = this;
+    const wallMs = o.wallMs ?? 600_000;
+    this.#watchdog = new Watchdog(name, {
+      memoryMiB: this.memoryMiB,
+      stallMs: o.stallMs ?? 2000,
+      wallMs,
+      abortGraceMs: Math.min(o.abortGraceMs ?? 5000, wallMs),
+    }, {
+      get pid() {
+        return isolate.pid;
+      },
+      ping: (n) => this.#send({ t: "ping", n }),
+      kill: (hit) => this.#kill(hit),
+    });
   }
 
   get pid(): number | null {
@@ -102,12 +92,14 @@ export class FunctionIsolate {
   async start(): Promise<Declared> {
     let declared = await this.#ensure();
     const hosts = declared.allowHosts;
-    if (Array.isArray(hosts) && hosts.length > 0 && this.#allowHosts.length === 0) {
-      if (!hosts.every((h) => typeof h === "string" && /^[A-Za-z0-9.-]+(:\d+)?$/.test(h))) {
+    if (hosts !== undefined && this.#allowHosts.length === 0) {
+      try {
+        this.#allowHosts = checkAllowHosts(hosts);
+      } catch (err) {
         this.stop();
-        throw new Error("allowHosts must be a list of host names, each with an optional :port");
+        throw err;
       }
-      this.#allowHosts = hosts as string[];
+      if (this.#allowHosts.length === 0) return declared;
       this.#kill(null);
       declared = await this.#ensure();
     }
@@ -123,10 +115,6 @@ export class FunctionIsolate {
   }
 
   #spawn(): Promise<Declared> {
-    const permissions = [`--allow-read=${this.bundlePath}`];
-    if (this.#allowHosts.length > 0) {
-      permissions.push(`--allow-net=${this.#allowHosts.join(",")}`, `--deny-net=${LOOPBACK.join(",")}`);
-    }
     this.#stderr = "";
     this.#killedFor = null;
     return new Promise((resolve, reject) => {
@@ -144,19 +132,12 @@ export class FunctionIsolate {
         reject(new Error(message));
       };
       const child = spawnChild({
-        cmd: this.o.denoBin,
-        args: [
-          "run",
-          "--quiet",
-          "--no-prompt",
-          "--no-config",
-          "--no-lock",
-          `--v8-flags=--max-old-space-size=${this.memoryMiB}`, // a backstop: the resident size is checked first
-          ...permissions,
-          this.o.hostPath,
-          this.bundlePath,
-        ],
-        env: { DENO_DIR: this.o.cacheDir, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+        ...sandboxCommand({
+          ...this.o,
+          bundlePath: this.bundlePath,
+          memoryMiB: this.memoryMiB,
+          allowHosts: this.#allowHosts,
+        }),
         onStdout: lineReader((line) => {
           let frame: FromIsolate;
           try {
@@ -183,100 +164,72 @@ export class FunctionIsolate {
         if (this.#child !== child) return;
         this.#child = null;
         this.#starting = null;
-        this.#stopPings();
+        this.#watchdog.reset();
         const why = this.#exitReason(code);
-        fail(why);
+        fail(why.message);
         this.#failAll(why);
       });
     });
   }
 
-  #outOfMemory(): string {
-    return `function ${
-      JSON.stringify(this.name)
-    } ran out of memory (its isolate's limit is ${this.memoryMiB} MiB); the isolate was replaced`;
-  }
-
-  #exitReason(code: number | null): string {
-    const fn = `function ${JSON.stringify(this.name)}`;
+  #exitReason(code: number | null): LimitHit {
     if (this.#killedFor) return this.#killedFor;
-    if (/out of memory|heap limit|allocation failed/i.test(this.#stderr)) return this.#outOfMemory();
-    return `${fn}'s isolate exited${
-      code === null ? "" : ` with code ${code}`
-    }; it is started again for the next request`;
+    if (/out of memory|heap limit|allocation failed/i.test(this.#stderr)) {
+      return { message: outOfMemory(this.name, this), status: 503 };
+    }
+    const exited = `isolate exited${code === null ? "" : ` with code ${code}`}`;
+    return {
+      message: `function ${JSON.stringify(this.name)}'s ${exited}; it is started again for the next request`,
+      status: 503,
+    };
   }
 
   #send(frame: ToIsolate): void {
     this.#child?.write(new TextEncoder().encode(encodeFrame(frame)));
   }
 
-  #kill(reason: string | null): void {
+  #kill(reason: LimitHit | null): void {
     this.#killedFor = reason;
     this.#child?.kill();
   }
 
   /** Every waiting request fails with `why` (its isolate is gone). */
-  #failAll(why: string): void {
-    const error = new HttpError(503, "function_isolate_failed", why);
+  #failAll(why: LimitHit): void {
     for (const [id, p] of this.#pending) {
+      const status = why.requestId === id ? why.status : 503;
+      const error = new HttpError(
+        status,
+        status === 504 ? "function_wall_time" : "function_isolate_failed",
+        why.message,
+      );
       this.#pending.delete(id);
-      p.dead = why;
+      p.dead = why.message;
       for (const ac of p.calls) ac.abort(error);
       if (p.head) p.head.reject(error);
-      else p.chunk?.({ t: "res-error", id, message: why });
+      else p.chunk?.({ t: "res-error", id, message: why.message });
     }
     if (this.#retired) this.stop();
   }
 
-  #startPings(): void {
-    if (this.#pingTimer) return;
-    this.#pingSent = 0;
-    this.#pingTimer = setInterval(() => {
-      const now = Date.now();
-      // memory off V8's heap (ArrayBuffers) counts too: the process's resident size, checked every tick
-      const rss = this.#child ? residentBytes(this.#child.pid) : null;
-      if (rss !== null && rss > this.memoryMiB * 2 ** 20) return this.#kill(this.#outOfMemory());
-      if (this.#pingSent !== 0 && now - this.#pingSent > this.stallMs) {
-        // a CPU limit: the time the isolate spent computing since the unanswered ping (wall time alone would count
-        // a machine too busy to run it); where /proc cannot say, wall time
-        const cpu = this.#child && this.#pingCpuMs !== null ? cpuMs(this.#child.pid) : null;
-        if (cpu === null || cpu - this.#pingCpuMs! > this.stallMs || now - this.#pingSent > 10 * this.stallMs) {
-          this.#kill(
-            `function ${
-              JSON.stringify(this.name)
-            } stopped answering: its event loop was busy for over ${this.stallMs} ms ` +
-              `(the CPU limit of one turn); its isolate was killed and is started again for the next request`,
-          );
-          return;
-        }
-      }
-      if (this.#pingSent === 0) {
-        this.#pingSent = now;
-        this.#pingCpuMs = this.#child ? cpuMs(this.#child.pid) : null;
-        this.#send({ t: "ping", n: now });
-      }
-    }, 50);
-  }
-
-  #stopPings(): void {
-    if (this.#pingTimer) clearInterval(this.#pingTimer);
-    this.#pingTimer = null;
-  }
-
   #onFrame(f: FromIsolate): void {
-    if (f.t === "pong") {
-      this.#pingSent = 0;
-      return;
-    }
-    if (f.t === "model-call") return void this.#modelCall(f.call, f.req, f.op, f.input);
-    if (f.t === "model-abort") return void this.#calls.get(f.call)?.abort();
+    if (f.t === "pong") return this.#watchdog.pong();
+    if (f.t === "done") return this.#watchdog.end(f.id);
+    if (f.t === "model-call") return void this.#calls.answer(this.#pending.get(f.req), f.call, f.op, f.input);
+    if (f.t === "model-abort") return this.#calls.abort(f.call);
     if (f.t === "ready" || f.t === "load-error") return;
     const p = this.#pending.get(f.id);
     if (!p) return;
     if (f.t === "res-head") {
       const head = p.head;
       p.head = null;
-      head?.resolve(this.#response(f.id, f.status, f.headers));
+      head?.resolve(pulledResponse(p, f.status, f.headers, {
+        pull: () => this.#send({ t: "pull", id: f.id }),
+        ended: () => {
+          this.#pending.delete(f.id);
+          this.#idle();
+        },
+        cancel: () => this.#giveUp(f.id),
+      }));
     } else if (p.head) {
       this.#pending.delete(f.id);
       p.head.reject(
@@ -296,78 +249,18 @@ export class FunctionIsolate {
     } else p.chunk?.(f);
   }
 
-  async #modelCall(call: number, req: number, op: ModelOp, input: unknown): Promise<void> {
-    const p = this.#pending.get(req);
-    const ac = new AbortController();
-    this.#calls.set(call, ac);
-    p?.calls.add(ac);
-    try {
-      if (!p) throw new HttpError(400, "no_request", "model call outside a request");
-      if (op === "chat") {
-        this.#send({ t: "model-result", call, value: await p.model.chat(input as never, ac.signal) });
-      } else if (op === "prepareImages") {
-        const { body, options } = input as { body: unknown; options?: never };
-        this.#send({ t: "model-result", call, value: await p.model.prepareImages(body, options) });
-      } else {
-        for await (const event of p.model.stream(input as never, ac.signal)) {
-          this.#send({ t: "model-event", call, event });
-        }
-        this.#send({ t: "model-end", call });
-      }
-    } catch (err) {
-      const e = err as { message?: string; status?: number; code?: string };
-      this.#send({
-        t: "model-error",
-        call,
-        error: { message: e.message ?? String(err), status: e.status, code: e.code },
-      });
-    } finally {
-      this.#calls.delete(call);
-      p?.calls.delete(ac);
-    }
-  }
-
-  /** The response whose head arrived: its body is pulled from the isolate one chunk at a time. */
-  #response(id: number, status: number, headers: [string, string][]): Response {
-    const p = this.#pending.get(id)!;
-    const body = status === 204 || status === 304 ? null : new ReadableStream<Uint8Array>({
-      pull: (controller) =>
-        new Promise<void>((resolve) => {
-          if (p.dead !== undefined) {
-            controller.error(new Error(p.dead));
-            return resolve();
-          }
-          p.chunk = (f) => {
-            p.chunk = null;
-            if (f?.t === "res-chunk") controller.enqueue(fromBase64(f.data));
-            else {
-              this.#pending.delete(id);
-              this.#idle();
-              if (f?.t === "res-end") controller.close();
-              else controller.error(new Error(f?.t === "res-error" ? f.message : "the isolate went away"));
-            }
-            resolve();
-          };
-          this.#send({ t: "pull", id });
-        }),
-      cancel: () => {
-        this.#pending.delete(id);
-        this.#idle();
-        this.#send({ t: "abort", id });
-      },
-    }, { highWaterMark: 0 });
-    if (body === null) {
-      this.#pending.delete(id);
-      this.#send({ t: "abort", id });
-      this.#idle();
-    }
-    return new Response(body, { status, headers });
+  /** The gateway is done with a request before the isolate said it is: the isolate is told to stop it. */
+  #giveUp(id: number): void {
+    const p = this.#pending.get(id);
+    this.#pending.delete(id);
+    this.#watchdog.aborted(id);
+    for (const ac of p?.calls ?? []) ac.abort(new Error("the request was given up"));
+    this.#send({ t: "abort", id });
+    this.#idle();
   }
 
   #idle(): void {
-    if (this.#pending.size > 0) return;
-    this.#stopPings();
-    if (this.#retired) this.stop();
+    if (this.#pending.size === 0 && this.#retired) this.stop();
   }
 
   /** Serves one request in the isolate, with `env` (the gateway's bindings) answering its model calls. */
@@ -385,15 +278,13 @@ export class FunctionIsolate {
     const id = this.#nextId++;
     return new Promise<Response>((resolve, reject) => {
       this.#pending.set(id, { model: env.model, head: { resolve, reject }, chunk: null, calls: new Set() });
-      this.#startPings();
+      this.#watchdog.begin(id);
       const onAbort = () => {
         const p = this.#pending.get(id);
         if (!p) return;
-        this.#pending.delete(id);
-        this.#send({ t: "abort", id });
+        this.#giveUp(id);
         p.head?.reject(req.signal.reason);
         p.chunk?.({ t: "res-error", id, message: "aborted" });
-        this.#idle();
       };
       if (req.signal.aborted) return onAbort();
       req.signal.addEventListener("abort", onAbort, { once: true });
@@ -420,7 +311,7 @@ export class FunctionIsolate {
 
   stop(): void {
     this.#retired = true;
-    this.#stopPings();
+    this.#watchdog.reset();
     this.#kill(null);
   }
 }

@@ -57,8 +57,8 @@ export interface Declared {
   allowHosts?: unknown;
 }
 
-/** What an isolate may ask of the model: chat, stream (events), prepareImages (input: {body, options}). */
-export type ModelOp = "chat" | "stream" | "prepareImages";
+/** What an isolate may ask of the model: chat, stream (events), prepareImages (input: {body, options}), tokenize. */
+export type ModelOp = "chat" | "stream" | "prepareImages" | "tokenize";
 
 /** Isolate → gateway. */
 export type FromIsolate =
@@ -69,6 +69,8 @@ export type FromIsolate =
   | { t: "res-chunk"; id: number; data: string }
   | { t: "res-end"; id: number }
   | { t: "res-error"; id: number; message: string; notResponse?: string }
+  /** The isolate is done with a request: its handler settled and its body ended or was cancelled. */
+  | { t: "done"; id: number }
   | { t: "model-call"; call: number; req: number; op: ModelOp; input: unknown }
   | { t: "model-abort"; call: number };
 

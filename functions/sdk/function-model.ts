@@ -3,8 +3,8 @@
 // SDK's camelCase fields become the core's ChatParams, and the core's events become ChatStreamEvents.
 import { type ModelBinding, RuntimeError } from "./binding.ts";
 import { systemClock } from "../http/clock.ts";
-import { HttpError } from "../http/errors.ts";
-import { encodeChat } from "../../runtime/text/index.ts";
+import { HttpError, toHttpError } from "../http/errors.ts";
+import { ChatRequestError, encodeChat, minTokens, type Tokenizer } from "../../runtime/text/index.ts";
 import type { ChatEvent } from "../chat/choice.ts";
 import type { ChatParams } from "../chat/params.ts";
 import { type ChatLimits, planChat } from "../chat/plan.ts";
@@ -118,6 +118,30 @@ function sdkFieldNames<T>(plan: () => T): T {
   }
 }
 
+/** `model.tokenize({text})`: text sure to exceed the context is refused before it is tokenized (a 30 MB text would
+ * hold the gateway's event loop for seconds). */
+function encodeText(tok: Tokenizer, text: string, maxIds: number): number[] {
+  const atLeast = minTokens(tok, text);
+  if (atLeast > maxIds) {
+    throw new HttpError(
+      400,
+      "context_length_exceeded",
+      `text: it is at least ${atLeast} tokens and the model's context holds ${maxIds}; tokenize it in parts`,
+      "text",
+    );
+  }
+  return tok.encode(text);
+}
+
+/** A chat request's refusal (ChatRequestError) as the 400 it is, so that it keeps its status across an isolate. */
+function chatErrors<T>(encode: () => T): T {
+  try {
+    return encode();
+  } catch (e) {
+    throw e instanceof ChatRequestError ? toHttpError(e) : e;
+  }
+}
+
 export function createFunctionModel(
   binding: ModelBinding,
   defaults: ReasoningSetting,
@@ -225,9 +249,11 @@ export function createFunctionModel(
       }
       return result;
     },
-    tokenize(input) {
-      if ("text" in input) return tok.encode(input.text);
-      return encodeChat(tok, { messages: input.messages, tools: input.tools, reasoning_effort: defaults.effort }).ids;
+    async tokenize(input) {
+      const maxIds = binding.info.contextLength;
+      if ("text" in input) return encodeText(tok, input.text, maxIds);
+      const req = { messages: input.messages, tools: input.tools, reasoning_effort: defaults.effort };
+      return sdkFieldNames(() => chatErrors(() => encodeChat(tok, req, { maxIds }).ids));
     },
   };
 }
@@ -247,6 +273,6 @@ export function unavailableModel(why: string): FunctionModel {
     chat: async () => fail(),
     stream: () => fail(),
     prepareImages: async () => fail(),
-    tokenize: () => fail(),
+    tokenize: async () => fail(),
   };
 }

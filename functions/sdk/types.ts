@@ -98,8 +98,10 @@ export interface FunctionModel {
   readonly info: ModelInfo;
   chat(input: ChatInput, signal?: AbortSignal): Promise<ChatResult>;
   stream(input: ChatInput, signal?: AbortSignal): AsyncIterable<ChatStreamEvent>;
-  /** Chat-encodes messages (or plain text) into prompt ids, control tokens included. */
-  tokenize(input: { messages: InputMessage[]; tools?: ChatInput["tools"] } | { text: string }): number[];
+  /** Chat-encodes messages (or plain text) into prompt ids, control tokens included. Asynchronous: inside a
+   * function's isolate the tokenizer is the gateway's, reached over the isolate's channel. Input that cannot fit
+   * the model's context is refused (400) before it is tokenized. */
+  tokenize(input: { messages: InputMessage[]; tools?: ChatInput["tools"] } | { text: string }): Promise<number[]>;
   /** Decodes and resizes the images of a chat request body (`{messages: [...]}`) for this model, keyed by source;
    * what `vision()` puts in `c.var.vision`. Refusals carry a status (400, 403, 413) and name the part. */
   prepareImages(body: unknown, options?: FunctionVisionOptions): Promise<VisionState>;

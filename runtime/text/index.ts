@@ -9,7 +9,7 @@ export { imageConfigFromModelConfig, loadTokenizer } from "./load.ts";
 export type { LoadOptions } from "./load.ts";
 export { readTextFile } from "./io.ts";
 export type { ReadText } from "./io.ts";
-export { encodeChat, encodeChatJson, normalizeArguments } from "./chat/encode.ts";
+export { encodeChat, encodeChatJson, minTokens, normalizeArguments } from "./chat/encode.ts";
 export type { EncodedChat, EncodedImage, EncodeOptions } from "./chat/encode.ts";
 export type { Dialect, InputOptions } from "./chat/input.ts";
 export type { ChatRequest, InputChunk, InputMessage, InputTool, InputToolCall } from "./chat/types.ts";

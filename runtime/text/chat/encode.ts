@@ -49,6 +49,9 @@ function longestTokenBytes(tok: Tokenizer): number {
   return longest;
 }
 
+/** The fewest tokens `text` can become with `tok` (see longestTokenBytes): a bound known before tokenizing. */
+export const minTokens = (tok: Tokenizer, text: string): number => Math.ceil(text.length / longestTokenBytes(tok));
+
 /** Encode an OpenAI-style / Mistral-style chat request to prompt ids. Throws ChatRequestError on a bad request. */
 export function encodeChat(tok: Tokenizer, req: ChatRequest, opts: EncodeOptions = {}): EncodedChat {
   if (tok.version !== "v15") {
@@ -112,7 +115,7 @@ class V15Encoder {
   /** Appends the tokens of `text`, unless they cannot fit in maxIds whatever they turn out to be. */
   private text(text: string): void {
     if (this.maxIds !== Infinity) {
-      const atLeast = this.ids.length + Math.ceil(text.length / longestTokenBytes(this.tok));
+      const atLeast = this.ids.length + minTokens(this.tok, text);
       if (atLeast > this.maxIds) {
         throw new ChatRequestError(
           "messages",
