@@ -4,7 +4,6 @@
 // Limits (memory, CPU, wall time: watchdog.ts, with V8's heap cap below the memory limit as a backstop): an isolate
 // over one is killed, its requests get the error naming the limit, and it is started again for the next request.
 import type { FunctionBindings, FunctionModel } from "../../functions/sdk/types.ts";
-import { HttpError } from "../../functions/http/errors.ts";
 import { ModelCalls } from "./model-calls.ts";
 import {
   type Declared,
@@ -19,7 +18,8 @@ import type { ToIsolate } from "./protocol.ts";
 import { pulledResponse } from "./pulled-body.ts";
 import { checkAllowHosts, sandboxCommand } from "./sandbox.ts";
 import { type Child, spawnChild } from "./spawn.ts";
-import { type LimitHit, outOfMemory, Watchdog } from "./watchdog.ts";
+import { exitReason, failedBeforeHead, limitError } from "./isolate-errors.ts";
+import { type LimitHit, Watchdog } from "./watchdog.ts";
 
 export interface IsolateOptions {
   /** The deno executable. */
@@ -165,23 +165,11 @@ export class FunctionIsolate {
         this.#child = null;
         this.#starting = null;
         this.#watchdog.reset();
-        const why = this.#exitReason(code);
+        const why = this.#killedFor ?? exitReason(this.name, this.#stderr, code, this.memoryMiB);
         fail(why.message);
         this.#failAll(why);
       });
     });
-  }
-
-  #exitReason(code: number | null): LimitHit {
-    if (this.#killedFor) return this.#killedFor;
-    if (/out of memory|heap limit|allocation failed/i.test(this.#stderr)) {
-      return { message: outOfMemory(this.name, this), status: 503 };
-    }
-    const exited = `isolate exited${code === null ? "" : ` with code ${code}`}`;
-    return {
-      message: `function ${JSON.stringify(this.name)}'s ${exited}; it is started again for the next request`,
-      status: 503,
-    };
   }
 
   #send(frame: ToIsolate): void {
@@ -196,12 +184,7 @@ export class FunctionIsolate {
   /** Every waiting request fails with `why` (its isolate is gone). */
   #failAll(why: LimitHit): void {
     for (const [id, p] of this.#pending) {
-      const status = why.requestId === id ? why.status : 503;
-      const error = new HttpError(
-        status,
-        status === 504 ? "function_wall_time" : "function_isolate_failed",
-        why.message,
-      );
+      const error = limitError(why, id);
       this.#pending.delete(id);
       p.dead = why.message;
       for (const ac of p.calls) ac.abort(error);
@@ -232,19 +215,7 @@ export class FunctionIsolate {
       }));
     } else if (p.head) {
       this.#pending.delete(f.id);
-      p.head.reject(
-        f.t === "res-error" && f.notResponse
-          ? new HttpError(
-            502,
-            "function_bad_response",
-            `function ${JSON.stringify(this.name)} returned ${f.notResponse} instead of a Response`,
-          )
-          : new HttpError(
-            500,
-            "function_error",
-            `function ${JSON.stringify(this.name)} failed; its log has the details`,
-          ),
-      );
+      p.head.reject(failedBeforeHead(this.name, f));
       if (f.t === "res-error") this.o.log?.(`function ${this.name}: ${f.message}`);
     } else p.chunk?.(f);
   }

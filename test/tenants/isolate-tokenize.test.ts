@@ -2,7 +2,7 @@
 // tokenizer, so a function gets the same ids the gateway would compute (plain text, and chat messages with their
 // control tokens); text sure to exceed the context is a 400 naming the field, not seconds of the gateway's loop.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeChat, loadTokenizer, type Tokenizer } from "../../runtime/text/index.ts";
+import { encodeChat, type InputMessage, loadTokenizer, type Tokenizer } from "../../runtime/text/index.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { type FunctionGateway, startFunctionGateway } from "../helpers/function-gateway.ts";
 import { freePort, type Started, startGust, tempSocket } from "../helpers/processes.ts";
@@ -51,7 +51,10 @@ describe.each(["bun", "deno"] as const)("model.tokenize inside an isolate on %s"
   });
 
   it("chat messages get the chat encoding, control tokens included", async () => {
-    const messages = [{ role: "system", content: "Be brief." }, { role: "user", content: "What is a tenant?" }];
+    const messages: InputMessage[] = [{ role: "system", content: "Be brief." }, {
+      role: "user",
+      content: "What is a tenant?",
+    }];
     const res = await tokenize({ messages });
     expect(res.status).toBe(200);
     const ids = (await res.json()).ids;
