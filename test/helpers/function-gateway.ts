@@ -16,6 +16,8 @@ export interface FunctionGateway {
   stateDir: string;
   /** Bundles `source` (a function module as a user writes it) and deploys it; returns the response. */
   deploy(name: string, source: string, headers?: Record<string, string>): Promise<Response>;
+  /** Deploys each of `sources` (name → source); throws naming the first that is not accepted. */
+  deployAll(sources: Record<string, string>): Promise<void>;
   running(): Promise<number>;
   /** Polls until `gust_requests_running` is 0 (the test's own timeout bounds it). */
   drained(): Promise<void>;
@@ -52,18 +54,25 @@ export async function startFunctionGateway(
   const auth: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   const running = async () =>
     metricSample(await (await fetch(`${base}/metrics`, { headers: auth })).text(), "gust_requests_running");
+  const deploy = async (name: string, source: string, headers: Record<string, string> = {}) => {
+    const file = join(src, `${name}.ts`);
+    writeFileSync(file, source);
+    return await fetch(`${base}/admin/functions/${name}`, {
+      method: "POST",
+      body: await bundleFunction(file),
+      headers: { "content-type": "application/javascript", "x-admin-key": ADMIN_KEY, ...auth, ...headers },
+    });
+  };
   return {
     base,
     gateway,
     stateDir,
-    async deploy(name, source, headers = {}) {
-      const file = join(src, `${name}.ts`);
-      writeFileSync(file, source);
-      return await fetch(`${base}/admin/functions/${name}`, {
-        method: "POST",
-        body: await bundleFunction(file),
-        headers: { "content-type": "application/javascript", "x-admin-key": ADMIN_KEY, ...auth, ...headers },
-      });
+    deploy,
+    async deployAll(sources) {
+      for (const [name, source] of Object.entries(sources)) {
+        const res = await deploy(name, source);
+        if (res.status !== 200) throw new Error(`deploying ${name}: ${res.status} ${await res.text()}`);
+      }
     },
     running,
     async drained() {

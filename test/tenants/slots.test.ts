@@ -36,10 +36,7 @@ describe.each(["bun", "deno"] as const)("function slots on %s", (kind) => {
       small: fn(`app.post("/", async (c) => c.text(String((await c.req.text()).length)));`, "{ maxBodyBytes: 100 }"),
       hello: fn(`app.get("/", (c) => c.text("hello"));`),
     };
-    for (const [name, source] of Object.entries(deploys)) {
-      const res = await g.deploy(name, source);
-      expect(res.status, `${name}: ${await res.clone().text()}`).toBe(200);
-    }
+    await g.deployAll(deploys);
   }, 90_000);
   afterAll(async () => {
     await g?.stop();

@@ -22,10 +22,7 @@ describe.each(["bun", "deno"] as const)("the wall-time limit of function isolate
   let g: FunctionGateway;
   beforeAll(async () => {
     g = await startFunctionGateway(kind, await freePort(), ["--function-wall-ms", "1500"]);
-    for (const [name, source] of Object.entries({ stuck: fn(hang + yielding), deaf: fn(hang, "{ timeoutMs: 300 }") })) {
-      const res = await g.deploy(name, source);
-      expect(res.status, `${name}: ${await res.clone().text()}`).toBe(200);
-    }
+    await g.deployAll({ stuck: fn(hang + yielding), deaf: fn(hang, "{ timeoutMs: 300 }") });
   }, 90_000);
   afterAll(async () => {
     await g?.stop();
