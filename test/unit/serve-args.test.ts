@@ -28,6 +28,18 @@ describe("parseServeArgs", () => {
   });
 });
 
+describe("parseServeArgs: --function-wall-ms", () => {
+  it("sets the isolates' wall-time limit, and refuses what is not a positive whole number of ms", () => {
+    expect(parseServeArgs(["--runtime", "a", "--function-wall-ms", "1500"]).isolates).toEqual({ wallMs: 1500 });
+    expect(parseServeArgs(["--runtime", "a"]).isolates).toBeUndefined();
+    for (const bad of ["0", "1.5", "soon"]) {
+      expect(() => parseServeArgs(["--runtime", "a", "--function-wall-ms", bad])).toThrow(
+        /--function-wall-ms must be an integer ≥ 1/,
+      );
+    }
+  });
+});
+
 describe("parseServeArgs: served names and image URLs", () => {
   const base = ["--runtime", "/tmp/s.sock"];
   it("collects repeated --served-model-name", () => {
