@@ -11,6 +11,7 @@ import { adminRoutes } from "../../edge/functions/admin-routes.ts";
 import { hostName } from "../../edge/functions/admin-guard.ts";
 import { FunctionRegistry } from "../../edge/functions/registry.ts";
 import { ADMIN_KEY, type FunctionGateway, startFunctionGateway } from "../helpers/function-gateway.ts";
+import { freePort } from "../helpers/processes.ts";
 
 const BUNDLE = `export default { fetch: () => new Response("pwned") };`;
 
@@ -28,9 +29,10 @@ function rawPost(port: number, path: string, headers: Record<string, string>, bo
 }
 
 describe.each(["bun", "deno"] as const)("admin routes on %s", (kind) => {
-  const port = kind === "bun" ? 18621 : 18622;
+  let port = 0;
   let g: FunctionGateway;
   beforeAll(async () => {
+    port = await freePort();
     g = await startFunctionGateway(kind, port);
   }, 90_000);
   afterAll(async () => {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { ADMIN_KEY, type FunctionGateway, startFunctionGateway } from "../helpers/function-gateway.ts";
+import { freePort } from "../helpers/processes.ts";
 
 const KILLS = 6;
 const END = "// end of bundle";
@@ -16,7 +17,7 @@ const bundle = (n: number) =>
 describe.each(["bun", "deno"] as const)("deploys killed mid-way on %s", (kind) => {
   it("never leave a version that blocks start or rollback", async () => {
     const rng = new Rng(kind === "bun" ? 34 : 43);
-    const port = kind === "bun" ? 18631 : 18632;
+    const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const admin = { "x-admin-key": ADMIN_KEY, "content-type": "application/javascript" };
     let stateDir: string | undefined;

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { ADMIN_KEY, type FunctionGateway, startFunctionGateway } from "../helpers/function-gateway.ts";
-import { type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const API_KEY = "hostile-api-key";
 /** Resident memory of a process, in bytes (Linux). */
@@ -28,7 +28,7 @@ const neighbour = fn(`app.post("/", async (c) => {
 });`);
 
 describe.each(["bun", "deno"] as const)("hostile functions on %s", (kind) => {
-  const port = kind === "bun" ? 18661 : 18662;
+  let port = 0;
   const socket = tempSocket(`hostile-${kind}`);
   let runtime: Started;
   let g: FunctionGateway;
@@ -41,6 +41,7 @@ describe.each(["bun", "deno"] as const)("hostile functions on %s", (kind) => {
       ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64"],
       /serving/,
     );
+    port = await freePort();
     g = await startFunctionGateway(kind, port, ["--runtime", socket, "--api-key", API_KEY, "--host", "127.0.0.1"]);
     const deploys: Record<string, string> = {
       neighbour,

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
-import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL_DIR = join(repoRoot, "models", "gust-mini");
 const modelVocab = (JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf8")) as {
@@ -15,10 +15,11 @@ const modelVocab = (JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf
 
 describe.each(["bun", "deno"] as const)("input bugs on %s", (kind) => {
   const socket = tempSocket(`input-${kind}`);
-  const port = kind === "bun" ? 18651 : 18652;
-  const base = `http://127.0.0.1:${port}`;
+  let port = 0, base = "";
   let runtime: Started, gateway: Started, tokenizerVocab: number;
   beforeAll(async () => {
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
     tokenizerVocab = (await loadTokenizer(MODEL_DIR)).vocabSize;
     runtime = await startGust(["runtime", "--model", MODEL_DIR, "--socket", socket, "--num-blocks", "64"], /serving/);
     const args = ["--runtime", socket, "--port", String(port)];

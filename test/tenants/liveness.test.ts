@@ -2,11 +2,11 @@
 // model requests fail fast with a message saying why; after SIGCONT both are back to 200.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureDir } from "../helpers/fixtures.ts";
-import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
 const socket = tempSocket("liveness");
-const ports = { bun: 18671, deno: 18672 } as const;
+const ports = { bun: 0, deno: 0 };
 let runtime: Started;
 const gateways: Started[] = [];
 
@@ -15,6 +15,8 @@ beforeAll(async () => {
     ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64"],
     /serving/,
   );
+  ports.bun = await freePort();
+  ports.deno = await freePort();
   const args = (port: number) => ["--runtime", socket, "--port", String(port), "--heartbeat-ms", "1500"];
   gateways.push(await startGust(["serve", ...args(ports.bun)], /gateway on/));
   gateways.push(await startDenoGateway(args(ports.deno)));

@@ -8,7 +8,7 @@ import { JsonConstraints } from "../../runtime/sampling/constraints.ts";
 import { loadTokenizer } from "../../runtime/text/index.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { bigEnum, deepSchemaText, exponentialRef } from "./pathological-schemas.ts";
-import { startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
+import { freePort, startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
 
@@ -48,13 +48,14 @@ const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/pr
 
 describe.each(["bun", "deno"] as const)("pathological schemas through the gateway on %s", (kind) => {
   const socket = tempSocket(`schemas-${kind}`);
-  const port = kind === "bun" ? 18641 : 18642;
+  let port = 0;
   let runtime: Started, gateway: Started;
   beforeAll(async () => {
     runtime = await startGust(
       ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64"],
       /serving/,
     );
+    port = await freePort();
     const args = ["--runtime", socket, "--port", String(port)];
     gateway = kind === "bun" ? await startGust(["serve", ...args], /gateway on/) : await startDenoGateway(args);
   }, 90_000);

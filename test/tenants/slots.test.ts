@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scrapeMetric } from "../helpers/metrics.ts";
 import { type FunctionGateway, startFunctionGateway } from "../helpers/function-gateway.ts";
+import { freePort } from "../helpers/processes.ts";
 
 const fn = (body: string, limits = "{}") => `
   import { Hono } from "hono";
@@ -22,7 +23,7 @@ const forever = `
 describe.each(["bun", "deno"] as const)("function slots on %s", (kind) => {
   let g: FunctionGateway;
   beforeAll(async () => {
-    g = await startFunctionGateway(kind, kind === "bun" ? 18611 : 18612);
+    g = await startFunctionGateway(kind, await freePort());
     const deploys = {
       number: `export default { fetch: () => 42 };`,
       throws: fn(`app.get("/", () => { throw new Error("boom"); });`),
