@@ -117,6 +117,7 @@ export function loadDraft(
   const model = new TextModel(backend, rank.config, weights, {
     maxPositions: target.model.maxPositions,
     parallel: rank.parallel,
+    stepCaps: target.model.stepCaps,
   });
   return {
     config,

@@ -3,8 +3,8 @@
 // CUDA (vLLM's --gpu-memory-utilization): the runtime may fill `gpuMemoryUtilization` of the GPU's total memory;
 // what is in use already (weights, vision tower, scratch) is total − free, so the KV pool gets
 //   free − total · (1 − utilization) − workspace.
-// Example: 141 GiB H200 after 125 GiB of weights has 16 GiB free; at 0.9, 16 − 14.1 = 1.9 GiB, minus ~0.2 GiB of
-// workspace, for the pool. CPU: a share (`memoryFraction`, default 0.5) of the host's available memory.
+// Example: 141 GiB H200 after 124.43 GiB of weights (and ~0.5 GiB of CUDA context) has ~16 GiB free; at 0.9,
+// 16 − 14.1 = 1.9 GiB, minus 1.67 GiB of workspace (step, FP8 scratch, one vision-tower call), for the pool. CPU: a share (`memoryFraction`, default 0.5) of the host's available memory.
 // Either way the pool is then capped at what maxNumSeqs full-length sequences could ever use.
 // Example (CPU): 8 GiB available, fraction 0.5, tiny model with 2 layers · 2 KV heads · 16 dims · 2 B (bf16) · 2
 // (K and V) = 256 B per token → block of 16 tokens = 4 KiB → 4 GiB / 4 KiB = 1,048,576 blocks, then capped at
@@ -29,7 +29,8 @@ export interface PoolSizeOptions {
   gpuMemoryUtilization?: number;
   /** CPU: share of the available memory the KV cache may take (default 0.5). */
   memoryFraction?: number;
-  /** Bytes kept for activations and the other per-step buffers (workspaceBytes). */
+  /** Bytes kept for activations and the other per-step buffers (rankWorkspace in runtime/plan/memory-plan.ts,
+   *  the same count `gust plan` makes). */
   workspaceBytes?: number;
   /** Bytes each target block brings along elsewhere (the EAGLE draft's own cache block). */
   extraBytesPerBlock?: number;
@@ -42,17 +43,6 @@ export interface PoolSize {
   budgetBytes: number;
   /** Tokens the pool holds in total. */
   capacityTokens: number;
-}
-
-/**
- * Activation bytes of one step of `numTokens` rows and `numRows` logit rows (text-model.ts's workspace:
- * residual, norm, projection, q, k, v, attention output, gate and up per token; rows and logits per row).
- */
-export function workspaceBytes(config: TextConfig, numTokens: number, numRows: number): number {
-  const c = config, q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-  const perToken = 3 * c.hiddenSize + 2 * q + 2 * kv + 2 * c.intermediateSize;
-  const perRow = 2 * c.hiddenSize + c.vocabSize;
-  return 4 * (numTokens * perToken + numRows * perRow);
 }
 
 export function choosePoolSize(config: TextConfig, o: PoolSizeOptions): PoolSize {

@@ -7,6 +7,7 @@ import { type LoadProgress, loadTextWeights, type TextWeights } from "../weights
 import { hfScheme, nativeScheme } from "../weights/names.ts";
 import { rankShape, rankSlices, shardLayout } from "../parallel/layout.ts";
 import { type ModelParallel, TextModel } from "./text-model.ts";
+import type { StepCaps } from "./workspace.ts";
 
 export interface LoadedModel {
   config: ModelConfig;
@@ -20,6 +21,8 @@ export interface LoadModelOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Tensor parallelism: load only this rank's shard and run the forward over the communicator. */
   parallel?: RankPlacement;
+  /** The engine's largest step (--max-batched-tokens, --max-num-seqs): the workspace grows no further. */
+  stepCaps?: StepCaps;
 }
 
 export interface RankPlacement {
@@ -53,6 +56,7 @@ export function loadModel(dir: string, backend: Backend, options: LoadModelOptio
   const model = new TextModel(backend, rank.config, weights, {
     maxPositions: options.maxPositions,
     parallel: rank.parallel,
+    stepCaps: options.stepCaps,
   });
   return {
     config,

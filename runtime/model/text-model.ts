@@ -16,13 +16,15 @@ import {
 import { type KvCache, type KvCacheDtype, kvNativeDtype } from "./kv-cache.ts";
 import { calibrateKvScales } from "./kv-scales.ts";
 import { buildRopeTables } from "./rope-tables.ts";
-import { Workspace } from "./workspace.ts";
+import { type StepCaps, Workspace } from "./workspace.ts";
 
 export interface TextModelOptions {
   /** Longest position the rotary tables cover (default: the model's context length). */
   maxPositions?: number;
   /** Tensor parallelism: this model holds one rank's shard (its config has that rank's head counts). */
   parallel?: ModelParallel;
+  /** The largest step the engine runs: the workspace stops growing there (workspace.ts). */
+  stepCaps?: StepCaps;
 }
 
 /** One rank's part in a tensor-parallel model (runtime/parallel/). */
@@ -62,10 +64,15 @@ export class TextModel {
     const tables = buildRopeTables(config.rope, config.headDim, this.maxPositions);
     this.#cos = backend.fromHost(tables.cos);
     this.#sin = backend.fromHost(tables.sin);
-    this.#ws = new Workspace(backend, config);
+    this.#ws = new Workspace(backend, config, options.stepCaps);
     this.#scale = 1 / Math.sqrt(config.headDim);
     this.#parallel = options.parallel;
     this.#vocabLimit = config.vocabSize;
+  }
+
+  /** The workspace's growth caps (an EAGLE draft built on this model takes the same). */
+  get stepCaps(): StepCaps {
+    return this.#ws.caps;
   }
 
   get parallel(): ModelParallel | undefined {

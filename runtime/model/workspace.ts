@@ -1,6 +1,42 @@
-// Scratch activations for one forward pass, grown on demand (capacity doubles) and reused across steps.
+// Scratch activations for one forward pass, grown on demand and reused across steps. Capacity doubles (few
+// reallocations as steps grow) but stops at the step cap, so a runtime whose steps stay within its caps holds
+// exactly textWorkspaceBytes(cap) at most: the number `gust plan` and the KV pool sizing reserve.
 import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
 import type { TextConfig } from "../config/text-config.ts";
+import type { ShardLayout } from "../parallel/layout.ts";
+
+const F32 = 4, I32 = 4;
+
+/**
+ * Bytes of Workspace's activation buffers at `tokens` step tokens and `rows` logits rows, for one rank of
+ * `layout` (the full config `c`; TP 1 is shardLayout(c, 1)). Under TP, TextModel's lm_head gather adds this
+ * rank's vocabulary block and all N blocks, ceil(V / N) floats per row each.
+ * Example (Medium 3.5, TP 1, 2,048 tokens, 64 rows): 2,048 × (4·(3·12288 + 2·12288 + 2·1024 + 2·28672) + 12)
+ * + 64 × (4·(2·12288 + 131072) + 4) = 989,880,320 + 39,846,144 = 1,029,726,464 B.
+ */
+export function textWorkspaceBytes(c: TextConfig, layout: ShardLayout, tokens: number, rows: number): number {
+  const C = c.hiddenSize, qWidth = layout.headsPerRank * c.headDim, kvWidth = layout.kvHeadsPerRank * c.headDim;
+  // h, normed, proj | q, attn | k, v | gate, up | ids, positions, slots
+  const perToken = F32 * (3 * C + 2 * qWidth + 2 * kvWidth + 2 * layout.intermediatePerRank) + 3 * I32;
+  // rows, rowsNormed | logits over the whole vocabulary (gathered for sampling) | rowIndex
+  const perRow = F32 * (2 * C + c.vocabSize) + I32;
+  const gather = layout.tpSize > 1 ? F32 * layout.vocabPerRank * (1 + layout.tpSize) : 0;
+  return tokens * perToken + rows * (perRow + gather);
+}
+
+/** The largest step the runtime runs: tokens (--max-batched-tokens) and logits rows (--max-num-seqs). */
+export interface StepCaps {
+  maxTokens: number;
+  maxRows: number;
+}
+
+/**
+ * New capacity for `need` when `old` is too small: doubled (at least `least`), but not past `cap` unless this
+ * one step needs more. Example: cap 2,048, capacity 1,300, a step of 1,400 → 2,048 (doubling alone: 2,600).
+ */
+export function grownCapacity(need: number, old: number, least: number, cap: number): number {
+  return Math.max(need, Math.min(Math.max(2 * old, least), cap));
+}
 
 export class Workspace {
   tokenCapacity = 0;
@@ -28,7 +64,12 @@ export class Workspace {
   tableCapacity = 0;
   #buffers: DeviceBuffer[] = [];
 
-  constructor(readonly backend: Backend, readonly config: TextConfig) {}
+  constructor(
+    readonly backend: Backend,
+    readonly config: TextConfig,
+    /** Growth stops here (unbounded doubling when absent: tests and `gust run` size steps themselves). */
+    readonly caps: StepCaps = { maxTokens: Infinity, maxRows: Infinity },
+  ) {}
 
   /** Index buffers of the batch description, grown like the activations so a step allocates nothing. */
   ensureBatch(numSeqs: number, tableEntries: number): void {
@@ -48,8 +89,9 @@ export class Workspace {
   }
 
   ensure(numTokens: number, numRows: number): void {
-    if (numTokens > this.tokenCapacity) this.#growTokens(Math.max(numTokens, this.tokenCapacity * 2, 16));
-    if (numRows > this.rowCapacity) this.#growRows(Math.max(numRows, this.rowCapacity * 2, 4));
+    const { maxTokens, maxRows } = this.caps;
+    if (numTokens > this.tokenCapacity) this.#growTokens(grownCapacity(numTokens, this.tokenCapacity, 16, maxTokens));
+    if (numRows > this.rowCapacity) this.#growRows(grownCapacity(numRows, this.rowCapacity, 4, maxRows));
   }
 
   #alloc(bytes: number): DeviceBuffer {

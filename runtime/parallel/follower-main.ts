@@ -29,6 +29,8 @@ function main(): number {
       backend: { type: "string" },
       threads: { type: "string" },
       "max-positions": { type: "string" },
+      "max-step-tokens": { type: "string" },
+      "max-step-rows": { type: "string" },
       "timeout-ms": { type: "string" },
     },
   });
@@ -38,8 +40,12 @@ function main(): number {
     const backend = createBackend(values.backend as BackendKind, { numThreads: Number(values.threads) || 1 });
     const comm = backend.commInit(commIdFromHex(values["comm-id"]!), numRanks, rank, 60_000);
     const maxPositions = values["max-positions"] ? Number(values["max-positions"]) : undefined;
+    const stepCaps = values["max-step-tokens"]
+      ? { maxTokens: Number(values["max-step-tokens"]), maxRows: Number(values["max-step-rows"]) }
+      : undefined;
     const target = loadModel(values.model!, backend, {
       maxPositions,
+      stepCaps,
       parallel: { comm },
       onProgress: progressPrinter(1 << 30, rank, numRanks),
     });

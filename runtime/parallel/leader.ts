@@ -10,6 +10,7 @@ import { commIdToHex } from "../../ffi/comm.ts";
 import { loadModelConfig } from "../config/load-config.ts";
 import type { KvCache } from "../model/kv-cache.ts";
 import type { RankPlacement } from "../model/load-model.ts";
+import type { StepCaps } from "../model/workspace.ts";
 import { checkDeviceCount, shardLayout } from "./layout.ts";
 import { encodeStep, MessageKind, StepChannel } from "./step-channel.ts";
 
@@ -23,6 +24,8 @@ export interface GroupOptions {
   modelDir: string;
   draftDir?: string;
   maxPositions?: number;
+  /** The engine's largest step: each follower's workspace stops growing there, as rank 0's does. */
+  stepCaps?: StepCaps;
   /** CPU threads per follower rank (rank 0 keeps its own backend's). */
   followerThreads?: number;
   rendezvousTimeoutMs?: number;
@@ -60,6 +63,9 @@ export class TensorParallelGroup {
       String(options.followerThreads ?? backend.numThreads),
       ...(options.draftDir ? ["--draft", options.draftDir] : []),
       ...(options.maxPositions ? ["--max-positions", String(options.maxPositions)] : []),
+      ...(options.stepCaps
+        ? ["--max-step-tokens", String(options.stepCaps.maxTokens), "--max-step-rows", String(options.stepCaps.maxRows)]
+        : []),
     ];
     for (let rank = 1; rank < options.numRanks; rank++) {
       const child = spawn(process.execPath, [followerMain, "--rank", String(rank), ...base], {

@@ -15,6 +15,7 @@
 //              (one full-size image's patches, wide stages by chunks: runtime/vision/vision-memory.ts)
 //   KV cache   the rest, in whole blocks; every rank keeps the same number of blocks (one block table)
 import type { TextConfig } from "../config/text-config.ts";
+import { type StepCaps, textWorkspaceBytes } from "../model/workspace.ts";
 import { type LayoutShape, rankSlices, type ShardLayout, shardLayout } from "../parallel/layout.ts";
 import type { VisionConfig } from "../vision/vision-config.ts";
 import { visionWorkspaceBytes } from "../vision/vision-memory.ts";
@@ -93,18 +94,27 @@ export interface MemoryPlan {
   reason: string | null;
 }
 
-const F32 = 4, I32 = 4;
+const F32 = 4;
 
-/** Decoder workspace of one rank at `tokens` step tokens and `rows` logits rows (Workspace's buffers). */
-export function textWorkspaceBytes(c: TextConfig, layout: ShardLayout, tokens: number, rows: number): number {
-  const C = c.hiddenSize, qWidth = layout.headsPerRank * c.headDim, kvWidth = layout.kvHeadsPerRank * c.headDim;
-  // h, normed, proj | q, attn | k, v | gate, up | ids, positions, slots
-  const perToken = F32 * (3 * C + 2 * qWidth + 2 * kvWidth + 2 * layout.intermediatePerRank) + 3 * I32;
-  // rows, rowsNormed | logits over the whole vocabulary (gathered for sampling) | rowIndex
-  const perRow = F32 * (2 * C + c.vocabSize) + I32;
-  // under TP the lm_head gather (TextModel) adds this rank's block and all N blocks, ceil(V / N) floats per row each
-  const gather = layout.tpSize > 1 ? F32 * layout.vocabPerRank * (1 + layout.tpSize) : 0;
-  return tokens * perToken + rows * (perRow + gather);
+/**
+ * What one rank keeps for activations at its step caps: the decoder's Workspace, the FP8 linears' activation
+ * codes, the draft's Workspace and inputs, and on the vision rank the most one vision-tower call holds.
+ * `gust plan` counts it and the runtime reserves it before sizing the KV pool (runtime/server/model-host.ts).
+ */
+export function rankWorkspace(
+  c: TextConfig,
+  layout: ShardLayout,
+  caps: StepCaps,
+  draft: TextConfig | null,
+  vision: VisionConfig | null,
+): Workspace {
+  const tokens = caps.maxTokens, rows = caps.maxRows;
+  const text = textWorkspaceBytes(c, layout, tokens, rows);
+  const widestInput = Math.max(c.hiddenSize, layout.headsPerRank * c.headDim, layout.intermediatePerRank);
+  const scratch = c.quantization ? tokens * widestInput : 0; // FP8 activation codes, one byte each
+  const draftBytes = draft ? textWorkspaceBytes(draft, layout, tokens, rows) + 3 * tokens * c.hiddenSize * F32 : 0;
+  const visionBytes = vision ? visionWorkspaceBytes(vision) : 0;
+  return { text, scratch, draft: draftBytes, vision: visionBytes, total: text + scratch + draftBytes + visionBytes };
 }
 
 function kvBytesPerToken(c: TextConfig, layout: ShardLayout, dtypeBytes: number): number {
@@ -128,7 +138,7 @@ export function planMemory(inputs: PlanInputs, o: PlanOptions): MemoryPlan {
   const maxModelLen = Math.min(o.maxModelLen ?? c.maxPositions, c.maxPositions);
   const dtypeBytes = kvCacheDtypeBytes[o.kvCacheDtype];
   const vision = o.textOnly ? null : inputs.vision;
-  const tokens = o.maxBatchedTokens, rows = o.maxNumSeqs;
+  const rows = o.maxNumSeqs;
   const ropeBytes = (headDim: number, positions: number) => 2 * positions * (headDim / 2) * F32;
   const draftKvPerToken = inputs.draft ? kvBytesPerToken(inputs.draft, layout, dtypeBytes) : 0;
   const budgetBytes = Math.floor(o.utilization * o.gpuMemoryBytes);
@@ -143,14 +153,8 @@ export function planMemory(inputs: PlanInputs, o: PlanOptions): MemoryPlan {
     let fixedBytes = ropeBytes(c.headDim, maxModelLen);
     if (inputs.draft) fixedBytes += ropeBytes(c.headDim, maxModelLen) + rows * o.blockSize * draftKvPerToken;
     if (onVisionRank) fixedBytes += ropeBytes(vision.headDim, vision.maxPatchesPerSide ** 2);
-    const text = textWorkspaceBytes(c, layout, tokens, rows);
-    const widestInput = Math.max(c.hiddenSize, layout.headsPerRank * c.headDim, layout.intermediatePerRank);
-    const scratch = c.quantization ? tokens * widestInput : 0; // FP8 activation codes, one byte each
-    const draft = inputs.draft
-      ? textWorkspaceBytes(inputs.draft, layout, tokens, rows) + 3 * tokens * c.hiddenSize * F32
-      : 0;
-    const visionBytes = onVisionRank ? visionWorkspaceBytes(vision) : 0;
-    const workspace = { text, scratch, draft, vision: visionBytes, total: text + scratch + draft + visionBytes };
+    const caps = { maxTokens: o.maxBatchedTokens, maxRows: o.maxNumSeqs };
+    const workspace = rankWorkspace(c, layout, caps, inputs.draft, onVisionRank ? vision : null);
     const kvPerToken = kvBytesPerToken(c, layout, dtypeBytes) + draftKvPerToken;
     const freeBytes = budgetBytes - weightBytes - fixedBytes - workspace.total;
     const blocks = freeBytes > 0 ? Math.floor(freeBytes / (kvPerToken * o.blockSize)) : 0;

@@ -6,7 +6,7 @@ import type { Backend } from "../../ffi/backend.ts";
 import { JsonConstraints } from "../sampling/constraints.ts";
 import { GrammarCompiler } from "../grammar/grammar-compiler.ts";
 import { Engine } from "../engine/engine.ts";
-import { choosePoolSize, workspaceBytes } from "../engine/pool-size.ts";
+import { choosePoolSize } from "../engine/pool-size.ts";
 import type { ThinkIds } from "../engine/reasoning-budget.ts";
 import { KvCache, type KvCacheDtype, resolveKvCacheDtype } from "../model/kv-cache.ts";
 import { type LoadedModel, loadModel, progressPrinter } from "../model/load-model.ts";
@@ -18,6 +18,9 @@ import { defaultSpecOptions, type SpecOptions, Speculator } from "../eagle/specu
 import type { HelloMessage } from "../wire/messages.ts";
 import { PROTOCOL_VERSION } from "../wire/messages.ts";
 import { ModelId, TensorParallelGroup } from "../parallel/leader.ts";
+import { shardLayout } from "../parallel/layout.ts";
+import { rankWorkspace } from "../plan/memory-plan.ts";
+import type { StepCaps } from "../model/workspace.ts";
 
 export interface HostOptions {
   modelDir: string;
@@ -83,9 +86,8 @@ export class ModelHost {
     this.maxImagesPerRequest = this.vision ? (o.maxImagesPerRequest ?? 8) : 0;
     this.modelId = o.modelId ?? basename(resolve(o.modelDir));
     this.aliases = (o.aliases ?? []).filter((n) => n !== this.modelId);
-    const maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
+    const { maxTokens: maxBatchedTokens, maxRows: maxNumSeqs } = stepCapsOf(o), blockSize = o.blockSize ?? 16;
     const kvCacheDtype = o.kvCacheDtype ?? resolveKvCacheDtype();
-    const maxBatchedTokens = o.maxBatchedTokens ?? 2048;
     // the draft loads first: its weights are in use and its cache grows with the target's pool
     this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded, group?.placement(ModelId.Draft).beforeStep) : null;
     const draftBlockBytes = this.draft ? KvCache.bytesPerBlock(this.draft.model.config, blockSize, "f32") : 0;
@@ -98,7 +100,14 @@ export class ModelHost {
         memory: { ...backend.memoryInfo(), gpu: !backend.sharesHostMemory },
         gpuMemoryUtilization: o.gpuMemoryUtilization,
         memoryFraction: o.kvMemoryFraction,
-        workspaceBytes: workspaceBytes(loaded.model.config, maxBatchedTokens, maxNumSeqs),
+        // what `gust plan` counts for this rank (rank 0: the vision tower runs here)
+        workspaceBytes: rankWorkspace(
+          text,
+          shardLayout(text, group?.comm.numRanks ?? 1),
+          stepCapsOf(o),
+          this.draft?.config.text ?? null,
+          this.vision?.config ?? null,
+        ).total,
         extraBytesPerBlock: draftBlockBytes,
       }).numBlocks;
     // the model's own config: under tensor parallelism it has this rank's KV heads
@@ -147,6 +156,7 @@ export class ModelHost {
         modelDir: o.modelDir,
         draftDir: o.draftDir,
         maxPositions: o.maxModelLen,
+        stepCaps: stepCapsOf(o),
         onFollowerExit: o.onFollowerExit,
       })
       : null;
@@ -155,6 +165,7 @@ export class ModelHost {
         onProgress: progressPrinter(1 << 30, 0, o.tensorParallel ?? 1),
         maxPositions: o.maxModelLen,
         parallel: group?.placement(ModelId.Target),
+        stepCaps: stepCapsOf(o),
       });
       if (tokenizer.vocabSize > loaded.config.text.vocabSize) {
         throw new Error(
@@ -226,4 +237,9 @@ export class ModelHost {
     this.cache.dispose();
     this.loaded.dispose();
   }
+}
+
+/** The engine's largest step (--max-batched-tokens 2048, --max-num-seqs 64 by default): workspace caps. */
+function stepCapsOf(o: HostOptions): StepCaps {
+  return { maxTokens: o.maxBatchedTokens ?? 2048, maxRows: o.maxNumSeqs ?? 64 };
 }

@@ -4,8 +4,11 @@
 import { describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
 import type { TextConfig } from "../../runtime/config/text-config.ts";
-import { choosePoolSize, workspaceBytes } from "../../runtime/engine/pool-size.ts";
+import { choosePoolSize } from "../../runtime/engine/pool-size.ts";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
+import { textWorkspaceBytes } from "../../runtime/model/workspace.ts";
+import { shardLayout } from "../../runtime/parallel/layout.ts";
+import { rankWorkspace } from "../../runtime/plan/memory-plan.ts";
 import { fixtureModel } from "../helpers/engine.ts";
 
 const GiB = 2 ** 30;
@@ -58,9 +61,11 @@ describe("KV pool size", () => {
       intermediateSize: 28672,
       vocabSize: 131072,
     } as TextConfig;
-    const bytes = workspaceBytes(real, 2048, 64);
-    expect(bytes).toBeGreaterThan(0.9 * GiB);
-    expect(bytes).toBeLessThan(1.2 * GiB);
+    // the runtime reserves rankWorkspace, the count `gust plan` makes (runtime/server/model-host.ts)
+    const caps = { maxTokens: 2048, maxRows: 64 }, layout = shardLayout(real, 1);
+    const bytes = rankWorkspace(real, layout, caps, null, null).total;
+    expect(bytes).toBe(textWorkspaceBytes(real, layout, 2048, 64)); // bf16 weights: no FP8 scratch, no draft, no vision
+    expect(bytes).toBe(1_029_726_464); // test/unit/plan.test.ts has the arithmetic
     expect(KvCache.bytesPerToken({ ...real, numLayers: 88 }, "bf16")).toBe(360_448); // 352 KiB (model-spec)
     expect(KvCache.bytesPerToken({ ...real, numLayers: 88 }, "fp8")).toBe(180_224); // 176 KiB
   });

@@ -3,7 +3,6 @@
 // device memory a call holds (counted through the real backend) is visionGroupBytes of its largest group.
 import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
-import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../../runtime/config/load-config.ts";
 import { requireVision } from "../../runtime/vision/open-vision.ts";
 import type { RgbImage } from "../../runtime/vision/pixels.ts";
@@ -15,6 +14,7 @@ import {
 } from "../../runtime/vision/vision-memory.ts";
 import { VisionModel } from "../../runtime/vision/vision-model.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
+import { countingBackend } from "../helpers/counting-backend.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 
 const backend = createBackend("cpu");
@@ -26,30 +26,6 @@ function image(width: number, height: number, seed: number): RgbImage {
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 37 + seed * 101 + ((i * i) >> 7)) & 255;
   return { rgb, width, height };
-}
-
-/** The real backend, with the device bytes held at once (alloc and fromHost, minus disposed) tracked. */
-function peakCounting(real: Backend) {
-  const counter = { live: 0, peak: 0 };
-  const track = (buf: DeviceBuffer): DeviceBuffer => {
-    counter.live += buf.byteLength;
-    counter.peak = Math.max(counter.peak, counter.live);
-    const dispose = buf.dispose.bind(buf);
-    (buf as { dispose: () => void }).dispose = () => {
-      if (!buf.isDisposed) counter.live -= buf.byteLength;
-      dispose();
-    };
-    return buf;
-  };
-  const counting = new Proxy(real, {
-    get(target, key) {
-      if (key === "alloc") return (bytes: number) => track(target.alloc(bytes));
-      if (key === "fromHost") return (host: ArrayBufferView) => track(target.fromHost(host));
-      const v = Reflect.get(target, key);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  }) as Backend;
-  return { counting, counter };
 }
 
 describe("vision tower memory", () => {
@@ -82,7 +58,7 @@ describe("vision tower memory", () => {
 
   it("a call holds at most visionGroupBytes of its largest group, counted through the real backend", () => {
     for (const chunkRows of [1024, 5]) {
-      const { counting, counter } = peakCounting(backend);
+      const { counting, bytes: counter } = countingBackend(backend);
       using m = disposable(new VisionModel(counting, c, vision.weights, chunkRows));
       const tables = counter.live; // the 2-D RoPE tables, counted by the planner as fixed bytes
       counter.peak = tables;

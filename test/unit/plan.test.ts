@@ -5,23 +5,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createBackend } from "../../ffi/backend.ts";
-import type { Backend } from "../../ffi/backend.ts";
 import { loadModelConfig } from "../../runtime/config/load-config.ts";
 import { KvCache } from "../../runtime/model/kv-cache.ts";
-import { Workspace } from "../../runtime/model/workspace.ts";
+import { grownCapacity, textWorkspaceBytes, Workspace } from "../../runtime/model/workspace.ts";
 import { rankSlices, shardLayout, validTpSizes } from "../../runtime/parallel/layout.ts";
-import {
-  defaultPlanOptions,
-  planMemory,
-  type PlanOptions,
-  textWorkspaceBytes,
-} from "../../runtime/plan/memory-plan.ts";
+import { defaultPlanOptions, planMemory, type PlanOptions } from "../../runtime/plan/memory-plan.ts";
 import { readPlanInputs } from "../../runtime/plan/plan-inputs.ts";
 import { alternatives } from "../../runtime/plan/plan-report.ts";
 import { openCheckpoint } from "../../runtime/weights/checkpoint.ts";
 import { loadTextWeights } from "../../runtime/weights/load-text.ts";
 import { hfScheme, nativeScheme } from "../../runtime/weights/names.ts";
 import { SafetensorsFile } from "../../runtime/weights/safetensors.ts";
+import { countingBackend } from "../helpers/counting-backend.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { writeEagleStandIn, writeMediumStandIn } from "../helpers/medium-standin.ts";
 
@@ -170,24 +165,38 @@ describe("gust plan: Mistral Medium 3.5 FP8 from headers only", () => {
 describe("the accounting matches what the runtime allocates", () => {
   it("Workspace's buffers at a step of T tokens and R rows are textWorkspaceBytes", () => {
     const config = loadModelConfig(fixtureDir("tiny-mistral3")).text;
-    const real = createBackend("cpu");
-    let allocated = 0;
-    const counting = new Proxy(real, {
-      get(target, key) {
-        if (key === "alloc") {
-          return (bytes: number) => {
-            allocated += bytes;
-            return target.alloc(bytes);
-          };
-        }
-        const v = Reflect.get(target, key);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    }) as Backend;
+    const { counting, bytes } = countingBackend(createBackend("cpu"));
     const ws = new Workspace(counting, config);
     ws.ensure(100, 7);
-    expect(allocated).toBe(textWorkspaceBytes(config, shardLayout(config, 1), 100, 7));
+    expect(bytes.live).toBe(textWorkspaceBytes(config, shardLayout(config, 1), 100, 7));
     ws.dispose();
+    expect(bytes.live).toBe(0);
+  });
+
+  it("Workspace stops growing at the step caps, so uneven steps hold exactly the planned bytes", () => {
+    const config = loadModelConfig(fixtureDir("tiny-mistral3")).text, layout = shardLayout(config, 1);
+    const { counting, bytes } = countingBackend(createBackend("cpu"));
+    const planned = textWorkspaceBytes(config, layout, 100, 7); // caps: 100 tokens, 7 rows
+    const capped = new Workspace(counting, config, { maxTokens: 100, maxRows: 7 });
+    // 60 tokens / 3 rows, then 70 / 5: doubling would make 120 / 8 (see below); the caps stop it at 100 / 7
+    capped.ensure(60, 3);
+    capped.ensure(70, 5);
+    expect([capped.tokenCapacity, capped.rowCapacity]).toEqual([100, 7]);
+    expect(bytes.live).toBe(planned);
+    capped.ensure(100, 7); // at the caps: nothing new
+    expect(bytes.live).toBe(planned);
+    capped.dispose();
+    // without caps the same steps hold more than the plan counts
+    const free = new Workspace(counting, config);
+    free.ensure(60, 3);
+    free.ensure(70, 5);
+    expect([free.tokenCapacity, free.rowCapacity]).toEqual([120, 8]);
+    expect(bytes.live).toBe(textWorkspaceBytes(config, layout, 120, 8));
+    free.dispose();
+    // one step above its cap (a caller that sizes its own steps) gets exactly what it needs
+    expect(grownCapacity(150, 100, 16, 100)).toBe(150);
+    expect(grownCapacity(1400, 1300, 16, 2048)).toBe(2048);
+    expect(grownCapacity(5, 0, 16, 2048)).toBe(16);
   });
 
   it.each(["tiny-mistral3-fp8", "tiny-mistral3-native", "odd-bf16", "odd-native-fp8"])(
