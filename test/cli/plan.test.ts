@@ -20,6 +20,10 @@ function plan(args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The per-rank table's rows, split into their columns. */
+const rankRows = (stdout: string) =>
+  stdout.split("\n").filter((l) => /^\s+\d+\s+\d/.test(l)).map((l) => l.trim().split(/\s{2,}/));
+
 describe("gust plan", () => {
   it("one 80 GB GPU: does not fit, needs TP >= 2", () => {
     const r = plan(["--gpus", "1", "--gpu-memory", "80"]);
@@ -34,17 +38,9 @@ describe("gust plan", () => {
   it("four 80 GB GPUs: one row per rank with weights, workspace, KV per token and tokens", () => {
     const r = plan(["--gpus", "4", "--gpu-memory", "80GiB"]);
     expect(r.status).toBe(0);
-    const rows = r.stdout.split("\n").filter((l) => /^\s+\d+\s+\d/.test(l));
+    const rows = rankRows(r.stdout);
     expect(rows).toHaveLength(4);
-    expect(rows[0].trim().split(/\s{2,}/)).toEqual([
-      "0",
-      "37.10 GiB",
-      "0.13 GiB",
-      "1.19 GiB",
-      "88.0 KiB",
-      "33.58 GiB",
-      "400,064",
-    ]);
+    expect(rows[0]).toEqual(["0", "37.10 GiB", "0.13 GiB", "1.19 GiB", "88.0 KiB", "33.58 GiB", "400,064"]);
     expect(r.stdout).toContain("24 of 96 query heads, 2 of 8 KV heads (split)");
     expect(r.stdout).toContain("fits: KV pool of 400,064 tokens, context 262,144 tokens");
   });
@@ -52,8 +48,7 @@ describe("gust plan", () => {
   it("one 141 GB H200 with the vision tower at the default utilization: fits, with its small context", () => {
     const r = plan(["--gpus", "1", "--gpu-memory", "141"]);
     expect(r.status).toBe(0);
-    const rows = r.stdout.split("\n").filter((l) => /^\s+\d+\s+\d/.test(l));
-    expect(rows[0].trim().split(/\s{2,}/)).toEqual([
+    expect(rankRows(r.stdout)[0]).toEqual([
       "0",
       "124.43 GiB",
       "0.13 GiB",
