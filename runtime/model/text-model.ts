@@ -75,6 +75,17 @@ export class TextModel {
     return this.#ws.caps;
   }
 
+  /**
+   * Frees the step's activation buffers (the workspace and the TP logits gather); the next forward allocates them
+   * again. The runtime does this before a vision-tower call, which runs between steps, so the two share memory.
+   */
+  releaseWorkspace(): void {
+    this.#ws.dispose();
+    this.#shardLogits?.dispose();
+    this.#gathered?.dispose();
+    this.#shardLogits = this.#gathered = undefined;
+  }
+
   get parallel(): ModelParallel | undefined {
     return this.#parallel;
   }

@@ -12,7 +12,8 @@
 //   workspace  activations of one step at its cap (f32, runtime/model/workspace.ts; under TP also the
 //              logits gather of runtime/model/text-model.ts), the native scratch of the FP8 linears, the
 //              draft's own workspace and inputs, and on the vision rank the most one vision-tower call holds
-//              (one full-size image's patches, wide stages by chunks: runtime/vision/vision-memory.ts)
+//              (one full-size image's patches, wide stages by chunks: runtime/vision/vision-memory.ts); that call
+//              runs between steps in the memory of the freed step activations, so the larger of the two counts
 //   KV cache   the rest, in whole blocks; every rank keeps the same number of blocks (one block table)
 import type { TextConfig } from "../config/text-config.ts";
 import { type StepCaps, textWorkspaceBytes } from "../model/workspace.ts";
@@ -98,7 +99,8 @@ const F32 = 4;
 
 /**
  * What one rank keeps for activations at its step caps: the decoder's Workspace, the FP8 linears' activation
- * codes, the draft's Workspace and inputs, and on the vision rank the most one vision-tower call holds.
+ * codes, the draft's Workspace and inputs, and on the vision rank the most one vision-tower call holds; that call
+ * runs between steps with the decoder's Workspace freed (runtime/server/images.ts), so only the larger counts.
  * `gust plan` counts it and the runtime reserves it before sizing the KV pool (runtime/server/model-host.ts).
  */
 export function rankWorkspace(
@@ -114,7 +116,9 @@ export function rankWorkspace(
   const scratch = c.quantization ? tokens * widestInput : 0; // FP8 activation codes, one byte each
   const draftBytes = draft ? textWorkspaceBytes(draft, layout, tokens, rows) + 3 * tokens * c.hiddenSize * F32 : 0;
   const visionBytes = vision ? visionWorkspaceBytes(vision) : 0;
-  return { text, scratch, draft: draftBytes, vision: visionBytes, total: text + scratch + draftBytes + visionBytes };
+  // a vision-tower call runs between steps, with the decoder's step buffers freed: the larger of the two counts
+  const total = scratch + draftBytes + Math.max(text, visionBytes);
+  return { text, scratch, draft: draftBytes, vision: visionBytes, total };
 }
 
 function kvBytesPerToken(c: TextConfig, layout: ShardLayout, dtypeBytes: number): number {

@@ -61,15 +61,18 @@ export function formatPlan(inputs: PlanInputs, plan: MemoryPlan, found: Alternat
     );
   }
   const w = plan.ranks[0].workspace;
+  const activations = `activations ${gib(w.text)} (f32)`;
   lines.push(
-    `workspace of rank 0: activations ${gib(w.text)} (f32) + FP8 scratch ${gib(w.scratch)}` +
-      (w.draft ? ` + draft ${gib(w.draft)}` : "") +
-      (w.vision ? ` + one vision-tower call (one full-size image) ${gib(w.vision)}` : ""),
+    "workspace of rank 0: " +
+      (w.vision
+        ? `the larger of ${activations} and one vision-tower call ${gib(w.vision)} (they take turns)`
+        : activations) +
+      ` + FP8 scratch ${gib(w.scratch)}` + (w.draft ? ` + draft ${gib(w.draft)}` : ""),
   );
   const headroom = Math.round((1 - o.utilization) * 100);
   lines.push(
     `accounting: weights = this rank's slices; tables = RoPE cos/sin (f32); workspace = one step's f32 ` +
-      `activations, FP8 scratch, the draft's, one vision-tower call on the vision rank; the ${headroom} % outside ` +
+      `activations (or one vision-tower call on the vision rank, between steps), FP8 scratch, the draft's; the ${headroom} % outside ` +
       `the budget is headroom for the CUDA context, NCCL buffers and fragmentation`,
   );
   if (plan.fits) {

@@ -66,6 +66,9 @@ export function encodeBatch(
     blockExtraKey: imageBlocksKeyed(promptIds, images, vision.config, host.cache.blockSize),
   });
   try {
+    // images are encoded between engine steps: the decoder's step buffers are freed for the tower's (gust plan
+    // counts the larger of the two, runtime/plan/memory-plan.ts) and come back with the next step
+    host.loaded.model.releaseWorkspace();
     const out = vision.model.encode(requests.flatMap((r) => r.images));
     let image = 0;
     return requests.map((r) => {

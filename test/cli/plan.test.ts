@@ -31,7 +31,7 @@ describe("gust plan", () => {
     expect(r.stdout).toContain("checkpoint " + model + ": 2465 tensors, 124.43 GiB (read from headers)");
     expect(r.stdout).toContain("does not fit: rank 0 needs 124.43 GiB for its weights alone");
     expect(r.stdout).toContain(
-      "needs TP >= 2 on 80.00 GiB GPUs (TP 2: context 25,584; TP 4: context 262,144; TP 8: context 262,144)",
+      "needs TP >= 2 on 80.00 GiB GPUs (TP 2: context 29,456; TP 4: context 262,144; TP 8: context 262,144)",
     );
   });
 
@@ -40,26 +40,32 @@ describe("gust plan", () => {
     expect(r.status).toBe(0);
     const rows = rankRows(r.stdout);
     expect(rows).toHaveLength(4);
-    expect(rows[0]).toEqual(["0", "37.10 GiB", "0.13 GiB", "1.19 GiB", "88.0 KiB", "33.58 GiB", "400,064"]);
+    expect(rows[0]).toEqual(["0", "37.10 GiB", "0.13 GiB", "0.68 GiB", "88.0 KiB", "34.09 GiB", "406,240"]);
     expect(r.stdout).toContain("24 of 96 query heads, 2 of 8 KV heads (split)");
-    expect(r.stdout).toContain("fits: KV pool of 400,064 tokens, context 262,144 tokens");
+    expect(r.stdout).toContain("fits: KV pool of 406,240 tokens, context 262,144 tokens");
   });
 
-  it("one 141 GB H200 with the vision tower at the default utilization: fits, with its small context", () => {
+  it("one 141 GB H200 with the vision tower at the default utilization: fits, with its small context (one full image)", () => {
     const r = plan(["--gpus", "1", "--gpu-memory", "141"]);
     expect(r.status).toBe(0);
     expect(rankRows(r.stdout)[0]).toEqual([
       "0",
       "124.43 GiB",
       "0.13 GiB",
-      "1.67 GiB",
+      "1.01 GiB",
       "352.0 KiB",
-      "0.67 GiB",
-      "2,000",
+      "1.33 GiB",
+      "3,936",
     ]);
-    expect(r.stdout).toContain("+ one vision-tower call (one full-size image) 0.65 GiB");
-    expect(r.stdout).toContain("fits: KV pool of 2,000 tokens, context 2,000 tokens");
-    expect(r.stdout).toContain("note: one 1540×1540 image takes 3,080 tokens, more than this context");
+    expect(r.stdout).toContain(
+      "workspace of rank 0: the larger of activations 0.96 GiB (f32) and one vision-tower call 0.65 GiB (they take " +
+        "turns) + FP8 scratch 0.05 GiB",
+    );
+    expect(r.stdout).toContain("fits: KV pool of 3,936 tokens, context 3,936 tokens");
+    expect(r.stdout).not.toContain("note:"); // a 1540² image (3,080 tokens) fits in the context
+    // with a shorter pool the command says that a full-size image no longer fits
+    const short = plan(["--gpus", "1", "--gpu-memory", "140.5"]);
+    expect(short.stdout).toContain("note: one 1540×1540 image takes 3,080 tokens, more than this context");
   });
 
   it("--json carries the same verdict for scripts", () => {

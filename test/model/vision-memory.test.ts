@@ -13,6 +13,11 @@ import {
   visionWorkspaceBytes,
 } from "../../runtime/vision/vision-memory.ts";
 import { VisionModel } from "../../runtime/vision/vision-model.ts";
+import { SingleSequence } from "../../runtime/model/single-sequence.ts";
+import { textWorkspaceBytes } from "../../runtime/model/workspace.ts";
+import { shardLayout } from "../../runtime/parallel/layout.ts";
+import { encodeBatch, ImageRequestError } from "../../runtime/server/images.ts";
+import { ModelHost } from "../../runtime/server/model-host.ts";
 import { closeness, describe as explain } from "../helpers/compare.ts";
 import { countingBackend } from "../helpers/counting-backend.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
@@ -28,9 +33,9 @@ function image(width: number, height: number, seed: number): RgbImage {
   return { rgb, width, height };
 }
 
-describe("vision tower memory", () => {
-  const full = image(112, 112, 1), wide = image(84, 56, 2), small = image(28, 28, 3);
+const full = image(112, 112, 1), wide = image(84, 56, 2), small = image(28, 28, 3);
 
+describe("vision tower memory", () => {
   it("groups: consecutive images up to one full-size image's patches", () => {
     expect(maxPatchesPerGroup(c)).toBe(64);
     // patches: 64 | 6·4 = 24 | 4 | 64 | 24 + 24 + 4 → groups [0], [1, 2], [3], [4, 5, 6]
@@ -89,3 +94,48 @@ describe("vision tower memory", () => {
 function disposable(model: VisionModel) {
   return { model, [Symbol.dispose]: () => model.dispose() };
 }
+
+describe("the runtime's vision call takes turns with the step's buffers", () => {
+  it("encodeBatch frees the decoder's workspace first, so the call adds only visionWorkspaceBytes", async () => {
+    const { counting, bytes } = countingBackend(backend);
+    const host = await ModelHost.open(counting, {
+      modelDir: fixtureDir("tiny-mistral3"),
+      numBlocks: 16,
+      maxBatchedTokens: 64,
+      maxNumSeqs: 4,
+    });
+    try {
+      const v = host.vision!.config, text = host.loaded.config.text;
+      const ids = Array.from({ length: 60 }, (_, i) => 20 + i);
+      const before = new SingleSequence(counting, host.loaded.model, 64);
+      const ref = before.append(ids).logits; // the step's workspace now holds 60 tokens and 1 row
+      const held = bytes.live;
+      bytes.peak = held;
+      // one 112² image: 4 rows of 4 [IMG], each row closed by [IMG_BREAK], the last by [IMG_END]
+      const row = [v.imageTokenId, v.imageTokenId, v.imageTokenId, v.imageTokenId];
+      const promptIds = [
+        1,
+        ...row,
+        v.imageBreakId,
+        ...row,
+        v.imageBreakId,
+        ...row,
+        v.imageBreakId,
+        ...row,
+        v.imageEndId,
+      ];
+      const [prepared] = encodeBatch(host, [{ promptIds, images: [full] }]);
+      expect(prepared).not.toBeInstanceOf(ImageRequestError);
+      const freed = held - bytes.live;
+      expect(freed).toBeGreaterThanOrEqual(textWorkspaceBytes(text, shardLayout(text, 1), 60, 1));
+      expect(bytes.peak - bytes.live).toBe(visionWorkspaceBytes(v)); // never step buffers and tower at once
+      // the next step allocates its buffers again and computes the same logits
+      const after = new SingleSequence(counting, host.loaded.model, 64);
+      expect(after.append(ids).logits).toEqual(ref);
+      before.dispose();
+      after.dispose();
+    } finally {
+      host.dispose();
+    }
+  });
+});
