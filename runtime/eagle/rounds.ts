@@ -18,6 +18,18 @@ import type { ForwardResult } from "../model/batch.ts";
 import type { DraftProposer, Proposal } from "./speculator.ts";
 import { greedyOutcome, verifyDrafts, type VerifyOutcome } from "./verify.ts";
 
+/** Most drafts a request may ask for per round. */
+export const MAX_DRAFT_TOKENS = 16;
+
+/**
+ * Most logits rows one step asks for: one per sequence, or, in a step that speculates (at most `maxBatch`
+ * sequences, see #propose), up to MAX_DRAFT_TOKENS + 1 per sequence. Example: 64 sequences, maxBatch 16 →
+ * max(64, 16 × 17) = 272. The workspace's row cap and `gust plan` use it.
+ */
+export function maxLogitRows(maxNumSeqs: number, maxBatch: number | null): number {
+  return maxBatch === null ? maxNumSeqs : Math.max(maxNumSeqs, maxBatch * (MAX_DRAFT_TOKENS + 1));
+}
+
 export interface RoundPlan {
   proposals: Map<Sequence, Proposal>;
   /** Draft tokens to append after each proposing sequence's last token (buildBatch's `drafts`). */
@@ -47,7 +59,7 @@ export class SpeculativeRounds {
 
   /** Draft tokens per round for a request asking for `requested` (absent: the speculator's k), at most 16. */
   draftLength(requested: number | undefined): number {
-    return Math.max(0, Math.min(requested ?? this.proposer.options.k, 16));
+    return Math.max(0, Math.min(requested ?? this.proposer.options.k, MAX_DRAFT_TOKENS));
   }
 
   plan(items: ScheduledItem[]): RoundPlan {

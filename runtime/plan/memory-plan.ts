@@ -16,6 +16,8 @@
 //              runs between steps in the memory of the freed step activations, so the larger of the two counts
 //   KV cache   the rest, in whole blocks; every rank keeps the same number of blocks (one block table)
 import type { TextConfig } from "../config/text-config.ts";
+import { maxLogitRows } from "../eagle/rounds.ts";
+import { defaultSpecOptions } from "../eagle/speculator.ts";
 import { type StepCaps, textWorkspaceBytes } from "../model/workspace.ts";
 import { type LayoutShape, rankSlices, type ShardLayout, shardLayout } from "../parallel/layout.ts";
 import type { VisionConfig } from "../vision/vision-config.ts";
@@ -142,7 +144,7 @@ export function planMemory(inputs: PlanInputs, o: PlanOptions): MemoryPlan {
   const maxModelLen = Math.min(o.maxModelLen ?? c.maxPositions, c.maxPositions);
   const dtypeBytes = kvCacheDtypeBytes[o.kvCacheDtype];
   const vision = o.textOnly ? null : inputs.vision;
-  const rows = o.maxNumSeqs;
+  const maxSeqs = o.maxNumSeqs;
   const ropeBytes = (headDim: number, positions: number) => 2 * positions * (headDim / 2) * F32;
   const draftKvPerToken = inputs.draft ? kvBytesPerToken(inputs.draft, layout, dtypeBytes) : 0;
   const budgetBytes = Math.floor(o.utilization * o.gpuMemoryBytes);
@@ -155,9 +157,10 @@ export function planMemory(inputs: PlanInputs, o: PlanOptions): MemoryPlan {
     }
     const onVisionRank = vision !== null && rank === VISION_RANK;
     let fixedBytes = ropeBytes(c.headDim, maxModelLen);
-    if (inputs.draft) fixedBytes += ropeBytes(c.headDim, maxModelLen) + rows * o.blockSize * draftKvPerToken;
+    if (inputs.draft) fixedBytes += ropeBytes(c.headDim, maxModelLen) + maxSeqs * o.blockSize * draftKvPerToken;
     if (onVisionRank) fixedBytes += ropeBytes(vision.headDim, vision.maxPatchesPerSide ** 2);
-    const caps = { maxTokens: o.maxBatchedTokens, maxRows: o.maxNumSeqs };
+    const maxRows = maxLogitRows(o.maxNumSeqs, inputs.draft ? defaultSpecOptions.maxBatch : null);
+    const caps = { maxTokens: o.maxBatchedTokens, maxRows };
     const workspace = rankWorkspace(c, layout, caps, inputs.draft, onVisionRank ? vision : null);
     const kvPerToken = kvBytesPerToken(c, layout, dtypeBytes) + draftKvPerToken;
     const freeBytes = budgetBytes - weightBytes - fixedBytes - workspace.total;

@@ -15,6 +15,7 @@ import { type LoadedVision, openVision } from "../vision/open-vision.ts";
 import { imageTokenIds } from "../vision/vision-config.ts";
 import { loadDraft, type LoadedDraft } from "../eagle/load-draft.ts";
 import { defaultSpecOptions, type SpecOptions, Speculator } from "../eagle/speculator.ts";
+import { maxLogitRows } from "../eagle/rounds.ts";
 import type { HelloMessage } from "../wire/messages.ts";
 import { PROTOCOL_VERSION } from "../wire/messages.ts";
 import { ModelId, TensorParallelGroup } from "../parallel/leader.ts";
@@ -86,7 +87,7 @@ export class ModelHost {
     this.maxImagesPerRequest = this.vision ? (o.maxImagesPerRequest ?? 8) : 0;
     this.modelId = o.modelId ?? basename(resolve(o.modelDir));
     this.aliases = (o.aliases ?? []).filter((n) => n !== this.modelId);
-    const { maxTokens: maxBatchedTokens, maxRows: maxNumSeqs } = stepCapsOf(o), blockSize = o.blockSize ?? 16;
+    const maxBatchedTokens = stepCapsOf(o).maxTokens, maxNumSeqs = o.maxNumSeqs ?? 64, blockSize = o.blockSize ?? 16;
     const kvCacheDtype = o.kvCacheDtype ?? resolveKvCacheDtype();
     // the draft loads first: its weights are in use and its cache grows with the target's pool
     this.draft = o.draftDir ? loadDraft(o.draftDir, backend, loaded, group?.placement(ModelId.Draft).beforeStep) : null;
@@ -239,7 +240,9 @@ export class ModelHost {
   }
 }
 
-/** The engine's largest step (--max-batched-tokens 2048, --max-num-seqs 64 by default): workspace caps. */
+/** The engine's largest step (--max-batched-tokens 2048, --max-num-seqs 64 by default, more logits rows when
+ *  a draft verifies): the workspace caps, and what `gust plan` counts. */
 function stepCapsOf(o: HostOptions): StepCaps {
-  return { maxTokens: o.maxBatchedTokens ?? 2048, maxRows: o.maxNumSeqs ?? 64 };
+  const maxBatch = o.draftDir ? (o.specOptions?.maxBatch ?? defaultSpecOptions.maxBatch) : null;
+  return { maxTokens: o.maxBatchedTokens ?? 2048, maxRows: maxLogitRows(o.maxNumSeqs ?? 64, maxBatch) };
 }

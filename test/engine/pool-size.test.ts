@@ -9,7 +9,10 @@ import { KvCache } from "../../runtime/model/kv-cache.ts";
 import { textWorkspaceBytes } from "../../runtime/model/workspace.ts";
 import { shardLayout } from "../../runtime/parallel/layout.ts";
 import { rankWorkspace } from "../../runtime/plan/memory-plan.ts";
+import { maxLogitRows } from "../../runtime/eagle/rounds.ts";
+import { ModelHost } from "../../runtime/server/model-host.ts";
 import { fixtureModel } from "../helpers/engine.ts";
+import { fixtureDir } from "../helpers/fixtures.ts";
 
 const GiB = 2 ** 30;
 const config = { ...fixtureModel("tiny-mistral3").config.text } as TextConfig;
@@ -75,5 +78,32 @@ describe("KV pool size", () => {
     expect(m.totalBytes).toBeGreaterThan(0);
     expect(m.freeBytes).toBeGreaterThan(0);
     expect(m.freeBytes).toBeLessThanOrEqual(m.totalBytes);
+  });
+});
+
+describe("the step caps the runtime's workspace stops at (what gust plan counts)", () => {
+  it("are --max-batched-tokens and --max-num-seqs, and the verify rows when a draft is loaded", async () => {
+    const backend = createBackend("cpu");
+    const plain = await ModelHost.open(backend, { modelDir: fixtureDir("tiny-mistral3-fp8"), numBlocks: 16 });
+    try {
+      expect(plain.loaded.model.stepCaps).toEqual({ maxTokens: 2048, maxRows: 64 });
+    } finally {
+      plain.dispose();
+    }
+    const withDraft = await ModelHost.open(backend, {
+      modelDir: fixtureDir("tiny-mistral3-fp8"),
+      draftDir: fixtureDir("tiny-mistral3-eagle"),
+      numBlocks: 16,
+      maxBatchedTokens: 512,
+      maxNumSeqs: 8,
+    });
+    try {
+      // 16 speculating sequences × (16 drafts + 1) rows = 272 > 8 sequences
+      expect(withDraft.loaded.model.stepCaps).toEqual({ maxTokens: 512, maxRows: maxLogitRows(8, 16) });
+      expect(maxLogitRows(8, 16)).toBe(272);
+      expect(withDraft.draft!.model.stepCaps).toEqual(withDraft.loaded.model.stepCaps);
+    } finally {
+      withDraft.dispose();
+    }
   });
 });
