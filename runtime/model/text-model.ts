@@ -75,10 +75,8 @@ export class TextModel {
     return this.#ws.caps;
   }
 
-  /**
-   * Frees the step's activation buffers (the workspace and the TP logits gather); the next forward allocates them
-   * again. The runtime does this before a vision-tower call, which runs between steps, so the two share memory.
-   */
+  /** Frees the step's activations (workspace, TP logits gather) for a vision-tower call between steps; the next
+   *  forward allocates them again. */
   releaseWorkspace(): void {
     this.#ws.dispose();
     this.#shardLogits?.dispose();
