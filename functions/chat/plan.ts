@@ -110,8 +110,49 @@ function imagesFor(encoded: EncodedChat, vision: VisionState | undefined): Image
   });
 }
 
+const NO_REASONING: ChatReasoning = { effort: "none", budgetTokens: 0 };
+
+/** Most tokens count_tokens counts: far past any context (Anthropic counts prompts longer than the model's context,
+ * and Claude Code asks in order to decide when to compact), yet a bound on the tokenizer's work in the gateway. */
+export const COUNT_MAX_TOKENS = 1 << 20;
+
+/** The request's prompt tokens, counted whether or not they fit the context (Messages' count_tokens). */
+export function countPromptTokens(input: PlanInput): number {
+  checkModel(input.info, input.params.model, input.limits.modelAliases);
+  return encodeRequest(input, COUNT_MAX_TOKENS).ids.length;
+}
+
+/** The prompt in instruct v15, refused as soon as it cannot fit in `maxIds` tokens. */
+function encodeRequest(input: PlanInput, maxIds: number): EncodedChat {
+  const { info, params, dialect, vision } = input;
+  const reasoning = input.reasoning ?? NO_REASONING;
+  const messages: InputMessage[] = params.safePrompt
+    ? [{ role: "system", content: MISTRAL_SAFE_PROMPT }, ...params.messages]
+    : params.messages;
+  try {
+    return encodeChat(
+      info.tokenizer,
+      {
+        messages,
+        tools: params.tools,
+        reasoning_effort: reasoning.effort,
+        continue_final_message: params.continueFinal,
+      },
+      {
+        dialect,
+        resolveImage: imageResolver(info, vision, input.noVisionHint ?? "no vision middleware prepared images here"),
+        maxIds,
+      },
+    );
+  } catch (e) {
+    // the safe prompt shifted every message index by one; report the client's own indices
+    if (params.safePrompt && e instanceof ChatRequestError) throw shiftIndex(e);
+    throw e;
+  }
+}
+
 export function planChat(input: PlanInput): ChatPlan {
-  const { info, params, dialect, limits, vision } = input;
+  const { info, params, limits, vision } = input;
   const tok = info.tokenizer;
   checkModel(info, params.model, limits.modelAliases);
   if (params.n > limits.maxN) {
@@ -122,31 +163,8 @@ export function planChat(input: PlanInput): ChatPlan {
       "n",
     );
   }
-  const reasoning = input.reasoning ?? { effort: "none", budgetTokens: 0 };
-  const messages: InputMessage[] = params.safePrompt
-    ? [{ role: "system", content: MISTRAL_SAFE_PROMPT }, ...params.messages]
-    : params.messages;
-  let encoded: EncodedChat;
-  try {
-    encoded = encodeChat(
-      tok,
-      {
-        messages,
-        tools: params.tools,
-        reasoning_effort: reasoning.effort,
-        continue_final_message: params.continueFinal,
-      },
-      {
-        dialect,
-        resolveImage: imageResolver(info, vision, input.noVisionHint ?? "no vision middleware prepared images here"),
-        maxIds: info.contextLength,
-      },
-    );
-  } catch (e) {
-    // the safe prompt shifted every message index by one; report the client's own indices
-    if (params.safePrompt && e instanceof ChatRequestError) throw shiftIndex(e);
-    throw e;
-  }
+  const reasoning = input.reasoning ?? NO_REASONING;
+  const encoded = encodeRequest(input, info.contextLength);
   const context = info.contextLength;
   const promptLen = encoded.ids.length;
   const room = context - promptLen;

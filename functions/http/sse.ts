@@ -1,6 +1,8 @@
 /** Server-sent events with keep-alive: `data: <json>\n\n` events, and a `: keep-alive\n\n` comment whenever nothing
  * was written for `keepAliveMs` (prefill and hidden reasoning can be silent for a long time, and proxies drop
- * silent streams). The stream applies backpressure: `ready()` waits while the client is not reading. */
+ * silent streams). A dialect whose clients time out on silent *events* rather than silent bytes (Codex's SSE idle
+ * timer skips comments) gives `keepAlive`, a real event of its own protocol sent instead of the comment. The stream
+ * applies backpressure: `ready()` waits while the client is not reading. */
 import type { Clock, TimerHandle } from "./clock.ts";
 import { reportsBodyEnd } from "./lifecycle.ts";
 
@@ -11,6 +13,8 @@ export interface SseOptions {
   keepAliveMs: number;
   /** The client went away (the body was cancelled). */
   onCancel?: (reason: unknown) => void;
+  /** The event sent in a silence instead of a comment (the Responses API's `keepalive`, Messages' `ping`). */
+  keepAlive?: () => { data: unknown; name?: string };
 }
 
 /** Events written and not yet taken by the reader beyond which `ready()` makes the writer wait. */
@@ -143,7 +147,9 @@ export class SseStream {
       if (this.closed) return;
       const idle = this.opts.clock.now() - this.lastWrite;
       if (idle >= this.opts.keepAliveMs) {
-        this.comment("keep-alive");
+        const beat = this.opts.keepAlive?.();
+        if (beat) this.event(beat.data, beat.name);
+        else this.comment("keep-alive");
         this.arm(this.opts.keepAliveMs);
       } else this.arm(this.opts.keepAliveMs - idle);
     }, ms);

@@ -138,6 +138,17 @@ describe("POST /v1/messages", () => {
     });
   });
 
+  it("count_tokens counts a prompt longer than the context, which /v1/messages refuses", async () => {
+    const g = testGateway();
+    const long = { model: "tiny-mistral3", messages: [{ role: "user", content: "word ".repeat(6000) }] };
+    const counted = await post(g, long, "/v1/messages/count_tokens");
+    expect(counted.status, JSON.stringify(counted.body)).toBe(200);
+    expect(counted.body.input_tokens).toBeGreaterThan(4096);
+    const refused = await post(g, { ...long, max_tokens: 16 });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toContain(`${counted.body.input_tokens} tokens`);
+  });
+
   const bad: [string, Record<string, unknown>, string][] = [
     ["missing max_tokens", { messages: [{ role: "user", content: "x" }] }, "max_tokens"],
     [

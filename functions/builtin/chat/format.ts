@@ -28,6 +28,8 @@ export interface DialectFormat {
     done: boolean;
     /** The event for an error after the stream opened. */
     error(e: HttpError): unknown;
+    /** The event sent in a silence (prefill, hidden reasoning) instead of a `: keep-alive` comment. */
+    keepAlive?(): unknown;
   };
 }
 

@@ -116,6 +116,10 @@ async function streamChat(
     clock: opts.clock,
     keepAliveMs: opts.keepAliveMs,
     onCancel: () => run.abort(new ClientGone("the client closed the stream")),
+    keepAlive: format.sse?.keepAlive && (() => {
+      const data = format.sse!.keepAlive!();
+      return { data, name: format.sse!.event(data) };
+    }),
   });
   void pump(sse, updates, early.kind === "update" ? Promise.resolve(early) : first, run, format, meta, opts.logError);
   return new Response(sse.readable, { status: 200, headers: SSE_HEADERS });

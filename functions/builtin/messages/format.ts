@@ -132,6 +132,8 @@ export function messagesFormat(): DialectFormat {
       event: (chunk) => (chunk as Json).type as string,
       done: false,
       error: (e: HttpError) => anthropicErrorBody(e.status, e.message),
+      // Anthropic's API pings in silences; Claude Code's stream watchdog counts events, not bytes
+      keepAlive: () => ({ type: "ping" }),
     },
   };
 }

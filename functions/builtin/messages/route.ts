@@ -6,13 +6,13 @@ import type { Handler } from "hono";
 import { jsonBody } from "../../http/body.ts";
 import type { GatewayEnv } from "../../http/env.ts";
 import { bodyInMemory } from "../../http/lifecycle.ts";
-import { planChat } from "../../chat/plan.ts";
+import { countPromptTokens, planChat, type PlanInput } from "../../chat/plan.ts";
 import { type ReasoningOptions, resolveReasoning } from "../../middleware/reasoning.ts";
 import type { ChatRouteOptions } from "../chat/route.ts";
 import { respondChat } from "../chat/respond.ts";
 import { inDialect } from "../dialect-fields.ts";
 import { messagesFormat, newToolUseId } from "./format.ts";
-import { messagesRequest } from "./request.ts";
+import { type MessagesRequest, messagesRequest } from "./request.ts";
 
 export const MESSAGES_PATH = "/v1/messages";
 export const COUNT_TOKENS_PATH = "/v1/messages/count_tokens";
@@ -22,25 +22,23 @@ export interface MessagesRouteOptions extends ChatRouteOptions {
   reasoning: Omit<ReasoningOptions, "mistral" | "readBody">;
 }
 
-function plan(
-  c: Parameters<Handler<GatewayEnv>>[0],
-  body: Record<string, unknown>,
-  opts: MessagesRouteOptions,
-  count: boolean,
-) {
-  const req = messagesRequest(body, count);
+function planInput(c: Parameters<Handler<GatewayEnv>>[0], req: MessagesRequest, opts: MessagesRouteOptions): PlanInput {
   const { effort, budgetTokens } = resolveReasoning(req.reasoningBody, opts.reasoning);
+  return {
+    info: c.get("binding").info,
+    params: req.params,
+    dialect: "openai",
+    limits: opts.limits,
+    reasoning: { effort, budgetTokens },
+    vision: c.get("vision"),
+    noVisionHint: "this route has no vision middleware to prepare images",
+  };
+}
+
+/** `fn` on the request, with the core's errors renamed to the Messages fields. */
+function inMessages<T>(req: MessagesRequest, fn: () => T): T {
   try {
-    const planned = planChat({
-      info: c.get("binding").info,
-      params: req.params,
-      dialect: "openai",
-      limits: opts.limits,
-      reasoning: { effort, budgetTokens },
-      vision: c.get("vision"),
-      noVisionHint: "this route has no vision middleware to prepare images",
-    });
-    return { req, planned };
+    return fn();
   } catch (e) {
     throw inDialect(e, req.paths, "messages");
   }
@@ -49,7 +47,8 @@ function plan(
 export function messagesRoute(opts: MessagesRouteOptions): Handler<GatewayEnv> {
   return async (c) => {
     c.set("routeLabel", MESSAGES_PATH);
-    const { req, planned } = plan(c, await jsonBody(c), opts, false);
+    const req = messagesRequest(await jsonBody(c), false);
+    const planned = inMessages(req, () => planChat(planInput(c, req, opts)));
     return respondChat(c, planned, messagesFormat(), {
       ...opts.respond,
       route: MESSAGES_PATH,
@@ -62,7 +61,9 @@ export function messagesRoute(opts: MessagesRouteOptions): Handler<GatewayEnv> {
 export function countTokensRoute(opts: MessagesRouteOptions): Handler<GatewayEnv> {
   return async (c) => {
     c.set("routeLabel", COUNT_TOKENS_PATH);
-    const { planned } = plan(c, await jsonBody(c), opts, true);
-    return bodyInMemory(c.json({ input_tokens: planned.encoded.ids.length }));
+    // counted past the context too, as Anthropic counts: the client decides (compaction) from the number
+    const req = messagesRequest(await jsonBody(c), true);
+    const inputTokens = inMessages(req, () => countPromptTokens(planInput(c, req, opts)));
+    return bodyInMemory(c.json({ input_tokens: inputTokens }));
   };
 }

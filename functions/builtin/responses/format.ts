@@ -232,6 +232,8 @@ export function responsesFormat(req: ResponsesRequest, onDone?: (response: Json)
         const body = e.toJSON().error;
         return { type: "error", code: body.code, message: body.message, param: body.param, sequence_number: seq++ };
       },
+      // OpenAI's own heartbeat on long streams (its SDKs skip it); Codex resets its idle timer on any event
+      keepAlive: () => ({ type: "keepalive", sequence_number: seq++ }),
     },
   };
 }
