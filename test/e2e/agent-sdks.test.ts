@@ -144,6 +144,8 @@ describe("openai responses.create", () => {
     });
     expect(second.output_text).toContain("27");
     expect(second.output_text).toMatch(/sunny/);
+    // the conversation's second request reuses the first one's prompt from the prefix cache (whole KV blocks)
+    expect(second.usage!.input_tokens_details.cached_tokens).toBeGreaterThan(first.usage!.input_tokens / 2);
   });
 });
 
