@@ -1,6 +1,7 @@
 // The Backend's contract: the kernel-facing types and one method per kernel. Model code depends on this;
 // ffi/backend.ts implements it over the native library.
 import type { DeviceBuffer } from "./buffer.ts";
+import type { PackedStepModel, StepCall } from "./step.ts";
 import type { Communicator } from "./comm.ts";
 import type { BackendKind } from "./library-path.ts";
 import { DType } from "./symbols.ts";
@@ -83,6 +84,9 @@ export interface SampleArgs {
   maxLogprobs: number;
 }
 
+/** gust_sample's arguments for a forward's own logit rows (the forward supplies logits, rows and vocab). */
+export type StepSampleArgs = Omit<SampleArgs, "logits" | "numLogitRows" | "vocab">;
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly numThreads: number;
@@ -159,6 +163,10 @@ export interface Backend {
   ): void;
   /** Native sampling of a batch of rows (gust_sample). */
   sample(args: SampleArgs): void;
+  /** The whole forward step (and its sampling) in one native call (gust_step; ffi/step.ts packs it). */
+  step(model: PackedStepModel, call: StepCall): void;
+  /** Native calls made so far (`gust bench` reports calls per step). */
+  readonly ffiCalls: number;
   /** Exact (erf) GELU, element-wise; out may alias x. */
   gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void;
   /** out[rows[r], :] = x[r, :] for r < numRows; out has numDstRows rows. */

@@ -9,6 +9,7 @@ import { applyOmpWaitDefaults } from "./omp-wait.ts";
 import { type BackendKind, libraryPath } from "./library-path.ts";
 import { COMM_ID_BYTES, DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
 import { runSelfTest } from "./self-test.ts";
+import { type PackedStepModel, packStep, type StepCall } from "./step.ts";
 
 export type { DeviceBuffer } from "./buffer.ts";
 export type { Communicator } from "./comm.ts";
@@ -45,6 +46,7 @@ class NativeBackend implements Backend {
   readonly #fn: NativeSymbols;
   readonly #close: () => void;
   readonly #outPtr = new BigUint64Array(1);
+  ffiCalls = 0;
 
   constructor(readonly kind: BackendKind, fn: NativeSymbols, close: () => void, numThreads: number) {
     this.#fn = fn;
@@ -71,6 +73,7 @@ class NativeBackend implements Backend {
   }
 
   #call(op: SymbolName, ...args: unknown[]): void {
+    this.ffiCalls++;
     this.#check(op, this.#fn[op](...args));
   }
 
@@ -281,6 +284,12 @@ class NativeBackend implements Backend {
       a.numMasks,
       a.maxLogprobs,
     );
+  }
+
+  step(model: PackedStepModel, call: StepCall): void {
+    const { desc, sample } = packStep(model, call);
+    this.#call("gust_step", hostPtr(desc));
+    void sample; // alive until the call returned (the descriptor points at it)
   }
 
   gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void {

@@ -9,7 +9,7 @@ export interface SymbolSpec {
   readonly returns: NativeType;
 }
 
-export const GUST_ABI_VERSION = 3;
+export const GUST_ABI_VERSION = 4;
 
 export const symbols = {
   gust_abi_version: { args: [], returns: "i32" },
@@ -94,6 +94,7 @@ export const symbols = {
 
   gust_gelu: { args: ["ptr", "ptr", "u64"], returns: "i32" },
   gust_scatter_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  gust_step: { args: ["ptr"], returns: "i32" },
   gust_segment_attention: {
     args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32", "f32"],
     returns: "i32",

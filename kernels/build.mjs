@@ -30,6 +30,7 @@ function buildCpu() {
     join(root, "e4m3.h"),
     join(root, "bf16.h"),
     join(root, "sample_core.h"),
+    join(root, "step_core.h"),
     fileURLToPath(import.meta.url),
   ];
   const target = join(out, "libgust_cpu.so");
@@ -79,6 +80,7 @@ async function buildCuda() {
     join(root, "e4m3.h"),
     join(root, "bf16.h"),
     join(root, "sample_core.h"),
+    join(root, "step_core.h"),
     fileURLToPath(import.meta.url),
   ];
   const forceInteger = process.env.GUST_CUDA_FP8_INTEGER === "1";

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define GUST_ABI_VERSION 3
+#define GUST_ABI_VERSION 4
 
 typedef enum {
   GUST_OK = 0,
@@ -192,6 +192,57 @@ int32_t gust_scatter_rows(void *out_f32, const void *x_f32, const void *rows_i32
 int32_t gust_segment_attention(void *out_f32, const void *q_f32, const void *k_f32, const void *v_f32,
                                const void *segment_starts_i32, int32_t num_segments, int32_t num_tokens,
                                int32_t num_heads, int32_t num_kv_heads, int32_t head_dim, float scale);
+
+/* ---- one call per step (gust_step) --------------------------------------------------------------------- */
+/* A weight as gust_linear / gust_rmsnorm / gust_embed take it (24 bytes). */
+typedef struct {
+  const void *data;
+  int32_t dtype;
+  float act_scale, weight_scale;
+  int32_t reserved;
+} gust_weight;
+
+/* One decoder layer's weights and KV cache (248 bytes). */
+typedef struct {
+  gust_weight attn_norm, q, k, v, o, mlp_norm, gate, up, down;
+  void *k_cache, *v_cache;
+  int32_t kv_dtype;
+  float k_scale, v_scale;
+  int32_t reserved;
+} gust_step_layer;
+
+/* gust_sample's arguments for the step's logit rows (96 bytes); the logits are the step's. */
+typedef struct {
+  void *out_tokens_i32, *out_logprobs_f64, *out_top_ids_i32;
+  const void *params, *bias_ids_i32, *bias_values_f32, *count_ids_i32, *counts_i32, *seen_ids_i32, *masks_u32;
+  int32_t num_rows, num_masks, max_logprobs, reserved;
+} gust_step_sample;
+
+/* One forward step of the Ministral3 decoder (runtime/model/text-model.ts is its per-kernel twin and spec), 384
+ * bytes, pointers first. host_* are the batch in host memory (layout of runtime/model/batch.ts), copied into the
+ * device index buffers named without the prefix; h .. logits are the workspace (runtime/model/workspace.ts);
+ * row_index selects num_rows rows for the final norm and lm_head. Example: decode of 2 sequences → num_tokens 2,
+ * num_seqs 2, num_rows 2, host_row_index [0, 1]; logits [2, vocab] come out in `logits`. */
+typedef struct {
+  const gust_step_layer *layers;
+  const void *cos_f32, *sin_f32;
+  gust_weight embed, final_norm, lm_head;
+  const void *host_ids, *host_positions, *host_slots, *host_query_starts, *host_context_lens, *host_block_tables,
+      *host_row_index;
+  void *ids, *positions, *slots, *query_starts, *context_lens, *block_tables, *row_index;
+  void *h, *normed, *q, *k, *v, *attn, *proj, *gate, *up, *rows, *rows_normed, *logits;
+  const gust_step_sample *sample; /* NULL: the step ends at the logits */
+  int32_t num_layers, hidden, num_heads, num_kv_heads, head_dim, intermediate, vocab, table_len;
+  float rms_eps, attn_scale, query_beta;
+  int32_t query_original_max;
+  int32_t num_blocks, block_size, num_tokens, num_seqs, num_rows, max_blocks_per_seq;
+} gust_step_desc;
+
+/* The whole step in one call: uploads the batch, embeds, runs every layer, gathers the logit rows, applies the
+ * final norm and lm_head, then (when desc->sample is set) gust_sample over the logits. Each part is the
+ * library's own export, so results are bit-identical to calling them one by one. Fails with the inner call's
+ * status and message. */
+int32_t gust_step(const void *desc);
 
 /* ---- communication (tensor parallelism: one process per rank) ------------------------------------ */
 /* A communicator joins num_ranks processes that each hold one shard of the model. Rank 0 makes an id

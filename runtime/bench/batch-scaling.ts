@@ -3,10 +3,9 @@
 // Scaling efficiency = tok/s at B ÷ (B × tok/s at 1): 1.0 means a batch costs no more than one token.
 import type { Backend } from "../../ffi/backend.ts";
 import { Engine } from "../engine/engine.ts";
-import type { TokenSampler } from "../sampling/token-sampler.ts";
 import { KvCache } from "../model/kv-cache.ts";
 import { loadModel } from "../model/load-model.ts";
-import { argmax } from "../sampling/basic.ts";
+import { samplerFactory } from "../sampling/sampler-factory.ts";
 
 export interface BatchFigure {
   batch: number;
@@ -16,11 +15,6 @@ export interface BatchFigure {
   tokensPerCpuSecond: number;
   efficiency: number;
 }
-
-const greedy: TokenSampler = {
-  sample: (logits) => ({ token: argmax(logits), logprob: 0 }),
-  forced: (_logits, token) => ({ token, logprob: 0 }),
-};
 
 export function measureBatchScaling(
   backend: Backend,
@@ -49,7 +43,7 @@ export function measureBatchScaling(
           promptIds,
           maxTokens: decodeSteps + 2,
           ignoreEos: true,
-          sampler: () => greedy,
+          sampler: samplerFactory({ temperature: 0 }, vocab, promptIds), // greedy, drawn natively
         });
       }
       engine.step(); // prefill of every prompt in one step

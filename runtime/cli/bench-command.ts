@@ -10,7 +10,8 @@ import { measureSpeculation } from "../bench/speculative.ts";
 import { type DecodeFigures, measureDecode, measureReadBandwidth, syntheticModelDir } from "../bench/cpu-decode.ts";
 import { parseIntArg, UsageError } from "./usage-error.ts";
 import { formatStepFigures, measureStepTime } from "../bench/tensor-parallel.ts";
-import { formatSamplerFigures, measureSampler } from "../bench/sampler.ts";
+import { formatSamplerFigures, measureSampler, type SamplerFigure } from "../bench/sampler.ts";
+import { formatStepPaths, measureStepPaths, type StepPathFigure } from "../bench/step-paths.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -64,6 +65,7 @@ export async function benchCommand(argv: string[]): Promise<string> {
     "tiny-mistral3-fp8": measureBatchScaling(backend, join(fixtures, "tiny-mistral3-fp8"), batches, tokens),
     "synthetic FP8": measureBatchScaling(backend, syntheticDir, batches, Math.max(4, Math.round(tokens / 4))),
   };
+  const stepPaths = measureStepPaths(backend, syntheticDir, [16, 64], Math.max(2, Math.round(tokens / 16)));
   const speculation = measureSpeculation(
     backend,
     values["spec-model"] ?? join(fixtures, "tiny-mistral3-fp8"),
@@ -80,6 +82,7 @@ export async function benchCommand(argv: string[]): Promise<string> {
       scaling,
       speculation,
       sampler,
+      stepPaths,
     });
   }
   const gb = (b: number) => (b / 1e9).toFixed(2);
@@ -104,6 +107,9 @@ export async function benchCommand(argv: string[]): Promise<string> {
     ),
     "",
     ...formatSamplerFigures(sampler, samplerVocab, backend.numThreads),
+    samplerShare(sampler, stepPaths),
+    "",
+    ...formatStepPaths("synthetic FP8 (8 × 2048/7168, vocab 8,192)", stepPaths),
     "",
     `EAGLE speculation, k = 3, ${
       values["spec-model"]
@@ -120,4 +126,15 @@ export async function benchCommand(argv: string[]): Promise<string> {
     ),
   ];
   return lines.join("\n");
+}
+
+/** The native sampler's time for a batch of 64 rows at vocab 131,072 against a batch-64 step (target: < 5 %). */
+function samplerShare(sampler: SamplerFigure[], steps: StepPathFigure[]): string {
+  const nucleus = sampler.find((f) => f.setting.startsWith("temperature 0.7"));
+  const step = steps.find((f) => f.batch === 64 && f.path.startsWith("after"));
+  if (!nucleus || !step) return "";
+  const rowsMs = nucleus.nativeBatch[0] * 64;
+  return `native sampler, 64 rows at vocab 131,072 (temperature 0.7, top-p 0.95): ${rowsMs.toFixed(1)} ms = ${
+    (100 * rowsMs / step.stepMs[0]).toFixed(1)
+  } % of a batch-64 step on the synthetic FP8 model (${step.stepMs[0].toFixed(1)} ms; target < 5 %)`;
 }

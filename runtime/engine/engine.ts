@@ -10,7 +10,14 @@ import { ImageFeatureCursor } from "../model/image-prefill.ts";
 import { SpeculativeRounds, type Verified } from "../eagle/rounds.ts";
 import type { DraftProposer } from "../eagle/speculator.ts";
 import { BlockManager } from "./block-manager.ts";
-import { DeviceLogitRows, HostLogitRows, type LogitRows, type PickRequest, type SamplingPath } from "./logit-rows.ts";
+import {
+  DeviceLogitRows,
+  HostLogitRows,
+  type LogitRows,
+  type PickRequest,
+  prepareNativePick,
+  type SamplingPath,
+} from "./logit-rows.ts";
 import { buildBatch } from "./model-runner.ts";
 import { ReasoningBudget, type ThinkIds } from "./reasoning-budget.ts";
 import { EngineError, type EngineRequest, type StepEvent, type Usage } from "./request.ts";
@@ -191,11 +198,17 @@ export class Engine {
     const plan = this.#rounds?.plan(items) ?? null;
     // 2. build one ragged batch of every scheduled token
     const { batch, sampled, spans } = buildBatch(items, this.cache.blockSize, plan ?? {});
-    // 3. forward (on the native path the logits stay in the backend's buffer)
-    const wantHidden = (plan?.proposals.size ?? 0) > 0;
+    // 3. forward; on the native path the logits stay in the backend's buffer and the sampling of the plain rows is
+    // packed first so it runs with the forward (inside the one gust_step call where the batch allows it)
+    const budgetForced = sampled.map((seq) => seq.budget.forcedNext());
+    const requests = sampled.map((seq, i) => this.#request(seq, spans.get(seq)!.firstLogit, budgetForced[i]));
+    const pending = this.sampling === "native"
+      ? prepareNativePick(this.#nativeSampler(), requests, this.model.vocabLimit)
+      : null;
     const result = this.model.forward(batch, this.cache, {
-      logitsOnDevice: this.sampling === "native",
-      skipRowHidden: !wantHidden,
+      logitsOnDevice: pending !== null,
+      skipRowHidden: (plan?.proposals.size ?? 0) === 0,
+      ...(pending?.sample ? { sample: pending.sample } : {}),
     });
     for (const { seq, numNewTokens } of items) {
       if (plan?.proposals.has(seq)) continue; // a verified sequence's valid K/V is known after verification
@@ -205,8 +218,7 @@ export class Engine {
     if (plan) this.#rounds!.absorb(items, spans, result, plan);
     // 4. sample (or force) one token per sequence whose prompt is computed; verify the drafted ones
     const rows = this.#logitRows(result, batch.logitRows.length);
-    const budgetForced = sampled.map((seq) => seq.budget.forcedNext());
-    const picks = rows.pick(sampled.map((seq, i) => this.#request(seq, spans.get(seq)!.firstLogit, budgetForced[i])))
+    const picks = (pending ? pending.finish(rows) : rows.pick(requests))
       .map((pick, i): GeneratedToken => ({ ...pick, forced: budgetForced[i] !== null }));
     const verified = plan ? this.#rounds!.verify(plan, spans, rows) : [];
     // 5. postprocess: append, then stop or finish
@@ -225,8 +237,12 @@ export class Engine {
   #logitRows(result: ForwardResult, numRows: number): LogitRows {
     const V = this.model.config.vocabSize;
     if (!result.deviceLogits) return new HostLogitRows(result.logits, V);
-    this.#native ??= new NativeSampler(this.backend, V);
-    return new DeviceLogitRows(this.#native, this.backend, result.deviceLogits, numRows, V, this.model.vocabLimit);
+    const native = this.#nativeSampler();
+    return new DeviceLogitRows(native, this.backend, result.deviceLogits, numRows, V, this.model.vocabLimit);
+  }
+
+  #nativeSampler(): NativeSampler {
+    return this.#native ??= new NativeSampler(this.backend, this.model.config.vocabSize);
   }
 
   /** Sequence `seq`'s next token from logit row `row`: `forced` when not null, else a draw. */

@@ -6,7 +6,7 @@
 // Example: a step with A decoding (logit row 0), B forced to [/THINK] by its reasoning budget (row 1, no
 // log-probabilities asked) and C under a JSON grammar (row 2): the native call gets rows 0 and 2 (C with its
 // allowed-id bitmask); B's result is {token: [/THINK], logprob: NaN} without touching the logits.
-import type { Backend } from "../../ffi/backend-api.ts";
+import type { Backend, StepSampleArgs } from "../../ffi/backend-api.ts";
 import type { DeviceBuffer } from "../../ffi/buffer.ts";
 import type { NativeSampler, NativeSampleRow } from "../sampling/native-sampler.ts";
 import type { SampledToken, TokenSampler } from "../sampling/token-sampler.ts";
@@ -71,26 +71,52 @@ export class DeviceLogitRows implements LogitRows {
   }
 
   pick(requests: readonly PickRequest[]): SampledToken[] {
-    const out = new Array<SampledToken>(requests.length), rows: NativeSampleRow[] = [], at: number[] = [];
-    requests.forEach((r, i) => {
-      const draw = r.sampler.native?.(r.generatedIds, r.step) ?? null;
-      if (!draw) out[i] = pickOnHost(r, this.row(r.row)); // a sampler with no native form (tests' plain argmax)
-      else if (r.forced !== null && draw.sampler.params.logprobs === null) out[i] = { token: r.forced, logprob: NaN };
-      else {
-        const { generatedIds, step, row: logitsRow } = r;
-        rows.push(
-          r.forced !== null
-            ? { sampler: draw.sampler, generatedIds, step, logitsRow, forcedToken: r.forced }
-            : { sampler: draw.sampler, generatedIds, step, logitsRow, mask: draw.mask },
-        );
-        at.push(i);
-      }
-    });
-    this.native.sample(this.logits, this.numRows, rows, this.vocabLimit).forEach((got, j) => {
-      const r = requests[at[j]];
-      // a forced id whose logit is −∞ cannot win its one-id greedy draw: the spec answers from the row
-      out[at[j]] = r.forced !== null && got.token !== r.forced ? pickOnHost(r, this.row(r.row)) : got;
-    });
-    return out;
+    const pending = prepareNativePick(this.native, requests, this.vocabLimit);
+    if (pending.sample) {
+      this.backend.sample({ ...pending.sample, logits: this.logits, numLogitRows: this.numRows, vocab: this.vocab });
+    }
+    return pending.finish(this);
   }
+}
+
+/** A native pick packed before the forward: `sample` runs with it (inside gust_step on the one-call path), then
+ *  `finish` reads the results (and answers, from the rows, what the native call could not). */
+export interface PendingPick {
+  sample: StepSampleArgs | null;
+  finish(rows: LogitRows): SampledToken[];
+}
+
+export function prepareNativePick(
+  native: NativeSampler,
+  requests: readonly PickRequest[],
+  vocabLimit: number,
+): PendingPick {
+  const rows: NativeSampleRow[] = [], at: number[] = [], early = new Map<number, SampledToken>();
+  requests.forEach((r, i) => {
+    const draw = r.sampler.native?.(r.generatedIds, r.step) ?? null;
+    if (!draw) return; // a sampler with no native form (tests' plain argmax): answered from its row
+    if (r.forced !== null && draw.sampler.params.logprobs === null) early.set(i, { token: r.forced, logprob: NaN });
+    else {
+      const { generatedIds, step, row: logitsRow } = r;
+      rows.push(
+        r.forced !== null
+          ? { sampler: draw.sampler, generatedIds, step, logitsRow, forcedToken: r.forced }
+          : { sampler: draw.sampler, generatedIds, step, logitsRow, mask: draw.mask },
+      );
+      at.push(i);
+    }
+  });
+  const prepared = native.prepare(rows, vocabLimit);
+  return {
+    sample: prepared?.args ?? null,
+    finish(logitRows) {
+      const out = requests.map((r, i) => early.get(i) ?? null);
+      prepared?.finish().forEach((got, j) => {
+        const r = requests[at[j]];
+        // a forced id whose logit is −∞ cannot win its one-id greedy draw: the spec answers from the row
+        out[at[j]] = r.forced !== null && got.token !== r.forced ? null : got;
+      });
+      return out.map((got, i) => got ?? pickOnHost(requests[i], logitRows.row(requests[i].row)));
+    },
+  };
 }

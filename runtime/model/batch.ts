@@ -8,6 +8,7 @@
 //   blockTables  = [7, -1, 2, 5]             maxBlocksPerSeq = 2
 //   logitRows    = [2, 3]                    (last row of each sequence)
 
+import type { StepSampleArgs } from "../../ffi/backend-api.ts";
 import type { DeviceBuffer } from "../../ffi/buffer.ts";
 
 export interface ForwardBatch {
@@ -59,6 +60,8 @@ export interface ForwardOptions {
   logitsOnDevice?: boolean;
   /** Do not download the logit rows' final hidden states (only EAGLE reads them). */
   skipRowHidden?: boolean;
+  /** Samples the logit rows natively right after the lm_head (in the same gust_step call on the one-call path). */
+  sample?: StepSampleArgs;
   /** Receives the residual stream after the embedding (layer 0) and after each decoder layer (1..L),
    *  and the final-norm output of the logit rows as layer "final". For tests and diagnostics. */
   onHidden?: (layer: number | "final", values: Float32Array) => void;

@@ -5,7 +5,8 @@
 // Why headroom 4: E4M3 has the same 3-bit relative precision anywhere in its normal range (2^-6 .. 448), so a
 // larger scale costs only the tiniest values (below amax · 4 / 448 / 64 ≈ amax · 1.4e-4, which barely move an
 // attention output) while keys up to 4× the calibration's largest are stored unclipped.
-import type { Backend } from "../../ffi/backend.ts";
+import { type Backend, f32KvFormat, type KvFormat } from "../../ffi/backend.ts";
+import { type KvCacheDtype, kvNativeDtype } from "./kv-cache.ts";
 import { SingleSequence } from "./single-sequence.ts";
 import type { TextModel } from "./text-model.ts";
 
@@ -43,4 +44,19 @@ export function calibrateKvScales(backend: Backend, model: TextModel): KvScales 
   } finally {
     seq.dispose();
   }
+}
+
+/** How each layer's K/V are stored in a cache of `dtype` (TextModel.kvFormats memoises it per model). */
+export function layerKvFormats(backend: Backend, model: TextModel, dtype: KvCacheDtype): KvFormat[] {
+  const layers = Array.from({ length: model.config.numLayers }, (_, l) => l);
+  if (dtype !== "fp8") return layers.map(() => ({ ...f32KvFormat, dtype: kvNativeDtype[dtype] }));
+  // calibration is one rank's own forward; its followers would have to join it step for step
+  if (model.parallel && model.parallel.comm.numRanks > 1) {
+    throw new Error(
+      "--kv-cache-dtype fp8 does not run with --tensor-parallel above 1 yet (its scales are calibrated by a " +
+        "forward the follower ranks do not join); use --kv-cache-dtype bf16",
+    );
+  }
+  const scales = calibrateKvScales(backend, model);
+  return layers.map((l) => ({ dtype: kvNativeDtype.fp8, kScale: scales.k[l], vScale: scales.v[l] }));
 }

@@ -2,7 +2,7 @@
 // rows when the batch carries them, §4.5), L × (RMSNorm → Q/K/V → RoPE → query
 // scale → paged KV write → causal GQA attention → O → residual → RMSNorm → SwiGLU MLP → residual),
 // final RMSNorm, lm_head. One call runs a whole ragged batch; kernels do the arithmetic.
-import { type Backend, type Communicator, type DeviceBuffer, f32KvFormat, type KvFormat } from "../../ffi/backend.ts";
+import type { Backend, Communicator, DeviceBuffer, KvFormat } from "../../ffi/backend.ts";
 import type { Range } from "../parallel/layout.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { TextWeights } from "../weights/load-text.ts";
@@ -13,10 +13,11 @@ import {
   validateBatch,
   validateImageEmbeddings,
 } from "./batch.ts";
-import { type KvCache, type KvCacheDtype, kvNativeDtype } from "./kv-cache.ts";
-import { calibrateKvScales } from "./kv-scales.ts";
+import type { KvCache, KvCacheDtype } from "./kv-cache.ts";
+import { layerKvFormats } from "./kv-scales.ts";
 import { buildRopeTables } from "./rope-tables.ts";
 import { type StepCaps, Workspace } from "./workspace.ts";
+import { OneCallStep, type StepCalls } from "./one-call-step.ts";
 
 export interface TextModelOptions {
   /** Longest position the rotary tables cover (default: the model's context length). */
@@ -25,6 +26,8 @@ export interface TextModelOptions {
   parallel?: ModelParallel;
   /** The largest step the engine runs: the workspace stops growing there (workspace.ts). */
   stepCaps?: StepCaps;
+  /** Default "one-call" where the batch allows it. */
+  stepCalls?: StepCalls;
 }
 
 /** One rank's part in a tensor-parallel model (runtime/parallel/). */
@@ -53,6 +56,8 @@ export class TextModel {
   #vocabLimit: number;
   /** Per-layer KV storage formats by cache dtype (FP8 scales are calibrated on first use). */
   readonly #kvFormats = new Map<KvCacheDtype, KvFormat[]>();
+  readonly #oneCall: OneCallStep;
+  stepCalls: StepCalls;
 
   constructor(
     readonly backend: Backend,
@@ -68,6 +73,9 @@ export class TextModel {
     this.#scale = 1 / Math.sqrt(config.headDim);
     this.#parallel = options.parallel;
     this.#vocabLimit = config.vocabSize;
+    this.stepCalls = options.stepCalls ?? "one-call";
+    const stepTables = { cos: this.#cos, sin: this.#sin, attnScale: this.#scale, tableLen: this.maxPositions };
+    this.#oneCall = new OneCallStep(backend, config, weights, this.#ws, stepTables);
   }
 
   /** The workspace's growth caps (an EAGLE draft built on this model takes the same). */
@@ -116,11 +124,14 @@ export class TextModel {
     this.#parallel?.beforeStep?.(batch, cache);
     const qWidth = c.numHeads * c.headDim, kvWidth = c.numKvHeads * c.headDim;
     ws.ensure(numTokens, numRows);
+    ws.ensureBatch(numSeqs, Math.max(1, batch.blockTables.length));
+    if (this.stepCalls === "one-call" && OneCallStep.serves(batch, options, this.#parallel)) {
+      return this.#oneCall.run(batch, cache, kvFormats, options.sample ?? null);
+    }
     b.upload(ws.ids, batch.tokenIds);
     b.upload(ws.positions, batch.positions);
     b.upload(ws.slots, batch.slots);
     const { ids, positions, slots } = ws;
-    ws.ensureBatch(numSeqs, Math.max(1, batch.blockTables.length));
     b.upload(ws.queryStarts, batch.queryStarts);
     b.upload(ws.contextLens, batch.contextLens);
     b.upload(ws.blockTables, batch.blockTables);
@@ -208,6 +219,7 @@ export class TextModel {
       ? b.download(ws.rowsNormed, new Float32Array(numRows * c.hiddenSize))
       : new Float32Array(0);
     options.onHidden?.("final", hidden);
+    if (options.sample) b.sample({ ...options.sample, logits: ws.logits, numLogitRows: numRows, vocab: c.vocabSize });
     if (options.logitsOnDevice) return { logits: new Float32Array(0), deviceLogits: ws.logits, hidden, allHidden };
     const logits = b.download(ws.logits, new Float32Array(numRows * c.vocabSize));
     if (this.#vocabLimit < c.vocabSize) {
@@ -255,21 +267,7 @@ export class TextModel {
   /** How each layer's K/V are stored in a cache of `dtype`; FP8 scales come from calibrateKvScales, once. */
   kvFormats(dtype: KvCacheDtype): KvFormat[] {
     let formats = this.#kvFormats.get(dtype);
-    if (!formats) {
-      const layers = Array.from({ length: this.config.numLayers }, (_, l) => l);
-      if (dtype === "fp8") {
-        // calibration is one rank's own forward; its followers would have to join it step for step
-        if (this.#parallel && this.#parallel.comm.numRanks > 1) {
-          throw new Error(
-            "--kv-cache-dtype fp8 does not run with --tensor-parallel above 1 yet (its scales are calibrated by a " +
-              "forward the follower ranks do not join); use --kv-cache-dtype bf16",
-          );
-        }
-        const scales = calibrateKvScales(this.backend, this);
-        formats = layers.map((l) => ({ dtype: kvNativeDtype.fp8, kScale: scales.k[l], vScale: scales.v[l] }));
-      } else formats = layers.map(() => ({ ...f32KvFormat, dtype: kvNativeDtype[dtype] }));
-      this.#kvFormats.set(dtype, formats);
-    }
+    if (!formats) this.#kvFormats.set(dtype, formats = layerKvFormats(this.backend, this, dtype));
     return formats;
   }
 

@@ -7,7 +7,7 @@
 // vocab_limit, bias start/count, counts start/count, seen start/count, mask_row, num_logprobs).
 // Example: two rows, the first with logit bias {7: 2}, the second with {3: -1, 9: 5} → bias_ids [7, 3, 9],
 // row 0 bias (0, 1), row 1 bias (1, 2).
-import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
+import type { Backend, DeviceBuffer, StepSampleArgs } from "../../ffi/backend.ts";
 import type { TopLogprob } from "./logprobs.ts";
 import { MAX_LOGPROBS } from "./params.ts";
 import type { NativeRowInputs, SampleResult, SequenceSampler } from "./sampler.ts";
@@ -73,6 +73,11 @@ function oneIdMask(token: number, words: number): Uint32Array {
   return mask;
 }
 
+export interface PreparedSample {
+  args: StepSampleArgs;
+  finish(): SampleResult[];
+}
+
 export class NativeSampler {
   readonly #staging: Staging;
 
@@ -89,8 +94,17 @@ export class NativeSampler {
     rows: readonly NativeSampleRow[],
     vocabLimit = this.vocabLimit,
   ): SampleResult[] {
+    const prepared = this.prepare(rows, vocabLimit);
+    if (!prepared) return [];
+    this.backend.sample({ ...prepared.args, logits, numLogitRows, vocab: this.vocab });
+    return prepared.finish();
+  }
+
+  /** The packed call for `rows` (null when there are none) and, once it ran (gust_sample, or inside gust_step),
+   *  its results. */
+  prepare(rows: readonly NativeSampleRow[], vocabLimit = this.vocabLimit): PreparedSample | null {
     const n = rows.length, words = (this.vocab + 31) >> 5;
-    if (n === 0) return [];
+    if (n === 0) return null;
     const params = new DataView(new ArrayBuffer(n * SAMPLE_PARAMS_BYTES));
     const biasIds: number[] = [], biasValues: number[] = [], countIds: number[] = [], counts: number[] = [];
     const seen: number[] = [];
@@ -133,7 +147,7 @@ export class NativeSampler {
         p.logprobs ?? -1,
       ].forEach((v, i) => params.setUint32(at + 48 + 4 * i, v >>> 0, true));
     });
-    const s = this.#staging, b = this.backend;
+    const s = this.#staging;
     const maxLogprobs = Math.max(0, ...rows.map((row) => row.sampler.params.logprobs ?? 0));
     const tokens = new Int32Array(n), logprobs = new Float64Array(n * (1 + maxLogprobs));
     const topIds = new Int32Array(Math.max(1, n * maxLogprobs));
@@ -143,13 +157,10 @@ export class NativeSampler {
       host.length > 0 ? s.put(name, host) : null;
     const outTokens = s.put("tokens", tokens), outLogprobs = s.put("logprobs", logprobs);
     const outTopIds = s.put("topIds", topIds);
-    b.sample({
+    const args: StepSampleArgs = {
       outTokens,
       outLogprobs,
       outTopIds,
-      logits,
-      numLogitRows,
-      vocab: this.vocab,
       params: s.put("params", new Uint8Array(params.buffer)),
       numRows: n,
       biasIds: list("biasIds", Int32Array.from(biasIds)),
@@ -160,11 +171,22 @@ export class NativeSampler {
       masks: masks.length > 0 ? s.put("masks", maskWords) : null,
       numMasks: masks.length,
       maxLogprobs,
-    });
+    };
+    return { args, finish: () => this.#results(rows, args, tokens, logprobs, topIds) };
+  }
+
+  #results(
+    rows: readonly NativeSampleRow[],
+    args: StepSampleArgs,
+    tokens: Int32Array,
+    logprobs: Float64Array,
+    topIds: Int32Array,
+  ): SampleResult[] {
+    const b = this.backend, maxLogprobs = args.maxLogprobs;
     if (!b.sharesHostMemory) {
-      b.download(outTokens, tokens);
-      b.download(outLogprobs, logprobs);
-      b.download(outTopIds, topIds);
+      b.download(args.outTokens, tokens);
+      b.download(args.outLogprobs, logprobs);
+      b.download(args.outTopIds, topIds);
     }
     return rows.map((row, r) => {
       const asked = row.sampler.params.logprobs, at = r * (1 + maxLogprobs);
