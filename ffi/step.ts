@@ -47,21 +47,24 @@ export interface StepModel {
 
 /** One step's batch (host arrays, runtime/model/batch.ts) and the workspace buffers the step uses. */
 export interface StepCall {
-  host: {
-    tokenIds: Int32Array;
-    positions: Int32Array;
-    slots: Int32Array;
-    queryStarts: Int32Array;
-    contextLens: Int32Array;
-    blockTables: Int32Array;
-    logitRows: Int32Array;
-  };
+  host: Record<(typeof STEP_HOST_FIELDS)[number], Int32Array>;
   maxBlocksPerSeq: number;
   /** ids, positions, slots, queryStarts, contextLens, blockTables, rowIndex, then h … logits (header order). */
   device: DeviceBuffer[];
   /** gust_sample over the step's logits. */
   sample: StepSampleArgs | null;
 }
+
+/** The batch's host arrays in the order gust_step_desc lists them (host_ids … host_row_index). */
+export const STEP_HOST_FIELDS = [
+  "tokenIds",
+  "positions",
+  "slots",
+  "queryStarts",
+  "contextLens",
+  "blockTables",
+  "logitRows",
+] as const;
 
 /** Device buffer names in the order gust_step_desc lists them. */
 export const STEP_DEVICE_FIELDS = [
@@ -153,9 +156,7 @@ export function packStep(model: PackedStepModel, call: StepCall): { desc: Uint8A
   c.ptr(m.cos.ptr);
   c.ptr(m.sin.ptr);
   for (const w of [m.embed, m.finalNorm, m.lmHead]) c.weight(w);
-  for (const a of [h.tokenIds, h.positions, h.slots, h.queryStarts, h.contextLens, h.blockTables, h.logitRows]) {
-    c.ptr(hostAddress(a));
-  }
+  for (const name of STEP_HOST_FIELDS) c.ptr(hostAddress(h[name]));
   if (call.device.length !== STEP_DEVICE_FIELDS.length) {
     throw new RangeError(`gust_step takes ${STEP_DEVICE_FIELDS.length} device buffers, got ${call.device.length}`);
   }

@@ -2,9 +2,9 @@
 // B requests prefill together, then K decode steps of B tokens each are timed.
 // Scaling efficiency = tok/s at B ÷ (B × tok/s at 1): 1.0 means a batch costs no more than one token.
 import type { Backend } from "../../ffi/backend.ts";
-import { Engine } from "../engine/engine.ts";
+import { Engine, type EngineOptions } from "../engine/engine.ts";
 import { KvCache } from "../model/kv-cache.ts";
-import { loadModel } from "../model/load-model.ts";
+import { type LoadedModel, loadModel } from "../model/load-model.ts";
 import { samplerFactory } from "../sampling/sampler-factory.ts";
 
 export interface BatchFigure {
@@ -16,26 +16,39 @@ export interface BatchFigure {
   efficiency: number;
 }
 
+/** An engine over a fresh cache for `batch` sequences of up to `maxLen` tokens, prompts of 8 prefilled at once. */
+export function benchEngine(
+  backend: Backend,
+  loaded: LoadedModel,
+  batch: number,
+  maxLen: number,
+  options: Partial<EngineOptions> = {},
+): { engine: Engine; cache: KvCache } {
+  const blockSize = 16,
+    cache = new KvCache(backend, loaded.config.text, batch * Math.ceil(maxLen / blockSize), blockSize);
+  const engine = new Engine(backend, loaded.model, cache, {
+    thinkIds: null,
+    eosId: loaded.config.text.eosId,
+    maxNumSeqs: batch,
+    maxBatchedTokens: batch * 8,
+    ...options,
+  });
+  return { engine, cache };
+}
+
 export function measureBatchScaling(
   backend: Backend,
   dir: string,
   batches: number[],
   decodeSteps: number,
 ): BatchFigure[] {
-  const promptLen = 8, blockSize = 16;
+  const promptLen = 8;
   const loaded = loadModel(dir, backend, { maxPositions: promptLen + decodeSteps + 8 });
   const figures: BatchFigure[] = [];
   try {
     const vocab = loaded.config.text.vocabSize;
     for (const batch of batches) {
-      const blocksPerSeq = Math.ceil((promptLen + decodeSteps + 2) / blockSize);
-      const cache = new KvCache(backend, loaded.config.text, batch * blocksPerSeq, blockSize);
-      const engine = new Engine(backend, loaded.model, cache, {
-        thinkIds: null,
-        eosId: loaded.config.text.eosId,
-        maxNumSeqs: batch,
-        maxBatchedTokens: batch * promptLen,
-      });
+      const { engine, cache } = benchEngine(backend, loaded, batch, promptLen + decodeSteps + 2);
       for (let b = 0; b < batch; b++) {
         const promptIds = Array.from({ length: promptLen }, (_, i) => (b * 97 + i * 13 + 5) % vocab);
         engine.add({

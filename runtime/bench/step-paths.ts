@@ -4,12 +4,11 @@
 // decode tokens/s, ms per step (median and min–max over repeats), process CPU ms per step, and native calls per
 // step. Printed by `gust bench`, never asserted (this VM is shared and noisy).
 import type { Backend } from "../../ffi/backend.ts";
-import { Engine } from "../engine/engine.ts";
 import type { SamplingPath } from "../engine/logit-rows.ts";
-import { KvCache } from "../model/kv-cache.ts";
 import { loadModel } from "../model/load-model.ts";
 import type { StepCalls } from "../model/one-call-step.ts";
 import { samplerFactory } from "../sampling/sampler-factory.ts";
+import { benchEngine } from "./batch-scaling.ts";
 
 export interface StepPathFigure {
   path: string;
@@ -39,20 +38,14 @@ export function measureStepPaths(
   decodeSteps: number,
   repeats = 3,
 ): StepPathFigure[] {
-  const promptLen = 8, blockSize = 16;
+  const promptLen = 8;
   const loaded = loadModel(dir, backend, { maxPositions: promptLen + repeats * decodeSteps + 8 });
   const vocab = loaded.config.text.vocabSize, figures: StepPathFigure[] = [];
   try {
     for (const batch of batches) {
       for (const [path, sampling, stepCalls] of PATHS) {
         loaded.model.stepCalls = stepCalls;
-        const blocksPerSeq = Math.ceil((promptLen + repeats * decodeSteps + 4) / blockSize);
-        const cache = new KvCache(backend, loaded.config.text, batch * blocksPerSeq, blockSize);
-        const engine = new Engine(backend, loaded.model, cache, {
-          thinkIds: null,
-          eosId: loaded.config.text.eosId,
-          maxNumSeqs: batch,
-          maxBatchedTokens: batch * promptLen,
+        const { engine, cache } = benchEngine(backend, loaded, batch, promptLen + repeats * decodeSteps + 4, {
           sampling,
         });
         for (let b = 0; b < batch; b++) {
