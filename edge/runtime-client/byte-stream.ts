@@ -49,3 +49,12 @@ export function connectByteStream(target: RuntimeTarget, handlers: StreamHandler
     socket.on("close", () => open && end("the runtime connection closed"));
   });
 }
+
+/** "unix:/path", "tcp:host:port", "host:port" or a bare socket path. */
+export function parseRuntimeAddress(address: string): RuntimeTarget {
+  if (address.startsWith("unix:")) return { path: address.slice(5) };
+  const tcp = address.startsWith("tcp:") ? address.slice(4) : address;
+  const m = /^([^/:]+|\[[^\]]+\]):(\d+)$/.exec(tcp);
+  if (m) return { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+  return { path: address };
+}

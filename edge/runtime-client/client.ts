@@ -1,6 +1,5 @@
 // The model binding over a socket to a runtime process, on Bun and Deno (byte-stream.ts). One client is one
 // connection; RuntimeLink (link.ts) reconnects when the runtime restarts.
-import { loadTokenizer } from "../../runtime/text/index.ts";
 import { concatBytes } from "../../runtime/text/utf8.ts";
 import { encodeFrame, type Frame, FrameDecoder } from "../../runtime/wire/frames.ts";
 import type {
@@ -12,8 +11,6 @@ import type {
   ServerMessage,
   StatsMessage,
 } from "../../runtime/wire/messages.ts";
-import { PROTOCOL_VERSION } from "../../runtime/wire/messages.ts";
-import { hashBlock } from "../../runtime/wire/block-hash.ts";
 import {
   type GenerateEvent,
   type GenerateOptions,
@@ -22,17 +19,9 @@ import {
   RuntimeError,
 } from "../../functions/sdk/binding.ts";
 import { AsyncQueue } from "./async-queue.ts";
-import { type ByteStream, connectByteStream, type RuntimeTarget, type StreamHandlers } from "./byte-stream.ts";
+import { type ByteStream, connectByteStream, parseRuntimeAddress, type StreamHandlers } from "./byte-stream.ts";
+import { readHello } from "./hello.ts";
 import { parseServerMessage, WireError } from "../../runtime/wire/schemas.ts";
-
-/** "unix:/path", "tcp:host:port", "host:port" or a bare socket path. */
-export function parseRuntimeAddress(address: string): RuntimeTarget {
-  if (address.startsWith("unix:")) return { path: address.slice(5) };
-  const tcp = address.startsWith("tcp:") ? address.slice(4) : address;
-  const m = /^([^/:]+|\[[^\]]+\]):(\d+)$/.exec(tcp);
-  if (m) return { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) };
-  return { path: address };
-}
 
 interface Pending {
   queue: AsyncQueue<GenerateEvent>;
@@ -107,45 +96,17 @@ export class RuntimeClient implements ModelBinding {
       };
       const timer = setTimeout(() => fail(`no hello within ${timeoutMs} ms`), timeoutMs);
       const greet = async (first: Frame) => {
-        const refusal = first.message as Partial<ErrorMessage>;
-        if (refusal?.type === "error") return fail(`it refused the connection: ${refusal.message}`);
-        const said = first.message as Partial<HelloMessage>;
-        if (said?.type !== "hello" || said.protocol !== PROTOCOL_VERSION) {
-          return fail(`it speaks protocol ${said?.protocol ?? "unknown"}, this gateway speaks ${PROTOCOL_VERSION}`);
-        }
-        let hello: HelloMessage;
+        let greeting;
         try {
-          hello = parseServerMessage(said) as HelloMessage;
+          greeting = await readHello(first);
         } catch (err) {
-          return fail(`its hello is malformed (${(err as Error).message})`);
-        }
-        let info: ModelInfo;
-        try {
-          const files = new Map(
-            hello.tokenizer.files.map((
-              f,
-            ) => [f.name, new TextDecoder().decode(first.binary.subarray(f.byteOffset, f.byteOffset + f.byteLength))]),
-          );
-          const tokenizer = await loadTokenizer("runtime", {
-            read: async (path) => files.get(path.split("/").pop()!) ?? null,
-          });
-          info = {
-            id: hello.model.id,
-            aliases: hello.model.aliases ?? [],
-            contextLength: hello.model.contextLength,
-            vocabSize: hello.model.vocabSize,
-            tokenizer,
-            image: hello.image,
-            hasVision: hello.model.hasVision,
-            limits: hello.limits,
-          };
-        } catch (err) {
-          return fail(`its tokenizer could not be loaded: ${(err as Error).message}`);
+          return fail((err as Error).message);
         }
         if (settled) return; // timed out or closed while the tokenizer loaded
         settled = true;
         clearTimeout(timer);
-        const c = new RuntimeClient(address, info, hello, hashBlock(null, first.binary), stream!, decoder);
+        const { info, hello, tokenizerDigest } = greeting;
+        const c = new RuntimeClient(address, info, hello, tokenizerDigest, stream!, decoder);
         for (const f of early.splice(0).slice(1)) c.#dispatchFrame(f);
         client = c;
         resolve(c);
