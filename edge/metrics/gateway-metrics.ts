@@ -1,6 +1,7 @@
 /** The gateway's metrics (names are part of the operator interface; README and tests refer to them). Runtime
- * figures (KV blocks, engine queue) are read from `binding.stats()` when /metrics is scraped. */
+ * figures (KV blocks, engine queue; runtime-figures.ts) are read from `binding.stats()` when /metrics is scraped. */
 import type { RuntimeStats } from "../../functions/sdk/binding.ts";
+import { RUNTIME_FIGURES, type RuntimeFigure } from "./runtime-figures.ts";
 import { Counter, Gauge, Histogram, type MetricNames, Registry, wanted } from "./registry.ts";
 import type { AbortReason, ChatMetrics } from "../../functions/chat/metrics.ts";
 
@@ -100,50 +101,10 @@ export class GatewayMetrics implements ChatMetrics {
   readonly runtimeUp = this.registry.register(
     new Gauge("gust_runtime_up", "1 when the runtime answered the stats request of this scrape, else 0."),
   );
-  readonly runtimeRunning = this.registry.register(
-    new Gauge("gust_runtime_requests_running", "Sequences running in the runtime engine."),
+  /** The runtime totals, each with how to read it from a stats answer (runtime-figures.ts). */
+  readonly #fromStats: Array<[Gauge, RuntimeFigure["read"]]> = RUNTIME_FIGURES.flatMap((f) =>
+    f.total ? [[this.registry.register(new Gauge(...f.total)), f.read] as [Gauge, RuntimeFigure["read"]]] : []
   );
-  readonly runtimeWaiting = this.registry.register(
-    new Gauge("gust_runtime_requests_waiting", "Sequences queued in the runtime engine."),
-  );
-  readonly kvUsed = this.registry.register(new Gauge("gust_kv_blocks_used", "KV cache blocks in use in the runtime."));
-  readonly kvTotal = this.registry.register(
-    new Gauge("gust_kv_blocks_total", "KV cache blocks in the runtime's pool."),
-  );
-  readonly prefixHitRate = this.registry.register(
-    new Gauge("gust_prefix_cache_hit_rate", "Share of prompt tokens served from the prefix cache."),
-  );
-  readonly runtimeAborted = this.registry.register(
-    new Gauge("gust_runtime_aborted_total", "Sequences the runtime aborted since it started (any cause)."),
-  );
-  readonly specDrafted = this.registry.register(
-    new Gauge("gust_spec_drafted_tokens_total", "Draft tokens the runtime's EAGLE head proposed since it started."),
-  );
-  readonly specAccepted = this.registry.register(
-    new Gauge("gust_spec_accepted_tokens_total", "Draft tokens the target accepted since the runtime started."),
-  );
-  readonly specTokensPerStep = this.registry.register(
-    new Gauge(
-      "gust_spec_tokens_per_target_step",
-      "Mean tokens emitted per speculative verification step (1 = no gain).",
-    ),
-  );
-
-  /** Each gauge filled from the runtime's stats answer, with how to read it (undefined: not reported). */
-  readonly #fromStats: Array<[Gauge, (stats: RuntimeStats) => number | undefined]> = [
-    [this.runtimeRunning, (s) => s.running],
-    [this.runtimeWaiting, (s) => s.waiting],
-    [this.kvUsed, (s) => s.kvBlocksUsed],
-    [this.kvTotal, (s) => s.kvBlocksTotal],
-    [this.prefixHitRate, (s) => s.prefixCacheHitRate],
-    [this.runtimeAborted, (s) => s.abortedTotal],
-    [this.specDrafted, (s) => s.spec?.drafted],
-    [this.specAccepted, (s) => s.spec?.accepted],
-    [
-      this.specTokensPerStep,
-      (s) => (s.spec && s.spec.targetSteps > 0 ? s.spec.emitted / s.spec.targetSteps : undefined),
-    ],
-  ];
 
   /** Whether a scrape of `names` shows a runtime gauge, i.e. whether it must ask the runtime for stats. */
   needsRuntime(names: MetricNames): boolean {

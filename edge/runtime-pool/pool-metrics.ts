@@ -1,8 +1,9 @@
-/** The runtime pool's metrics, one series per runtime (label `runtime`, its address). The runtimes' own gauges carry
- * vLLM's names (vllm:num_requests_running, vllm:num_requests_waiting, vllm:gpu_cache_usage_perc, a 0–1 share as in
- * vLLM) so dashboards and llm-d's endpoint picker built for vLLM read gust runtimes too. */
+/** The runtime pool's metrics, one series per runtime (label `runtime`, its address): what the pool did (requests,
+ * routing decisions, retries, prefix-hit tokens) and the runtimes' own gauges under vLLM's names, from the table that
+ * also makes the gateway's totals (edge/metrics/runtime-figures.ts). */
 import type { RuntimeStats } from "../../runtime/wire/messages.ts";
 import { Counter, Gauge } from "../metrics/registry.ts";
+import { RUNTIME_FIGURES, type RuntimeFigure } from "../metrics/runtime-figures.ts";
 import type { RoutingReason } from "./routing.ts";
 
 export class PoolMetrics {
@@ -21,12 +22,9 @@ export class PoolMetrics {
     "Generations sent elsewhere because the runtime left or drained before its first token, by that runtime.",
   );
   readonly up = new Gauge("gust_pool_runtime_up", "1 while the runtime is connected and takes requests, else 0.");
-  readonly running = new Gauge("vllm:num_requests_running", "Sequences running in the runtime's engine.");
-  readonly waiting = new Gauge("vllm:num_requests_waiting", "Sequences waiting in the runtime's engine.");
-  readonly cacheUsage = new Gauge("vllm:gpu_cache_usage_perc", "Share of the runtime's KV blocks in use (0 to 1).");
-  readonly prefixHitRate = new Gauge(
-    "vllm:gpu_prefix_cache_hit_rate",
-    "Share of the runtime's prefix-cache block queries that hit.",
+  /** The runtimes' own gauges under vLLM's names, each with how to read it from a stats answer. */
+  readonly #perRuntime: Array<[Gauge, RuntimeFigure["read"]]> = RUNTIME_FIGURES.flatMap((f) =>
+    f.perRuntime ? [[new Gauge(...f.perRuntime), f.read] as [Gauge, RuntimeFigure["read"]]] : []
   );
 
   /** Every family, for the gateway's registry. */
@@ -37,10 +35,7 @@ export class PoolMetrics {
     this.decisions,
     this.retries,
     this.up,
-    this.running,
-    this.waiting,
-    this.cacheUsage,
-    this.prefixHitRate,
+    ...this.#perRuntime.map(([gauge]) => gauge),
   ];
 
   routed(runtime: string, reason: RoutingReason): void {
@@ -50,14 +45,13 @@ export class PoolMetrics {
 
   /** The latest stats of each runtime (null: not connected, its gauges leave the output). */
   setRuntimes(runtimes: Array<{ address: string; isUp: boolean; stats: RuntimeStats | null }>): void {
-    const of = (read: (s: RuntimeStats) => number) => () =>
-      runtimes.flatMap((r) =>
-        r.stats && r.isUp ? [[{ runtime: r.address }, read(r.stats)] as [Record<string, string>, number]] : []
-      );
     this.up.collect = () => runtimes.map((r) => [{ runtime: r.address }, r.isUp ? 1 : 0]);
-    this.running.collect = of((s) => s.running);
-    this.waiting.collect = of((s) => s.waiting);
-    this.cacheUsage.collect = of((s) => (s.kvBlocksTotal > 0 ? s.kvBlocksUsed / s.kvBlocksTotal : 0));
-    this.prefixHitRate.collect = of((s) => s.prefixCacheHitRate);
+    for (const [gauge, read] of this.#perRuntime) {
+      gauge.collect = () =>
+        runtimes.flatMap((r) => {
+          const value = r.stats && r.isUp ? read(r.stats) : undefined;
+          return value === undefined ? [] : [[{ runtime: r.address }, value] as [Record<string, string>, number]];
+        });
+    }
   }
 }
