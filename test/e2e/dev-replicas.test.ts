@@ -11,8 +11,10 @@ import { scrapeRuntimeMetric } from "../helpers/metrics.ts";
 import { bunBin, freePort, type Started, startGust } from "../helpers/processes.ts";
 import { repoRoot } from "../helpers/fixtures.ts";
 import { until } from "../helpers/until.ts";
+import { dataUrl, makeImage } from "../vision/helpers.ts";
 
 let dev: Started | undefined;
+let base = "";
 afterAll(async () => {
   await dev?.stop("SIGINT");
 });
@@ -46,7 +48,7 @@ describe("gust dev --replicas", () => {
     const sockets = [1, 2].map((i) => new RegExp(`\\[runtime ${i}\\] gust runtime: serving \\S+ on (?:unix:)?(\\S+)`))
       .map((re) => re.exec(dev!.output())![1]);
     expect(new Set(sockets).size).toBe(2);
-    const base = `http://127.0.0.1:${port}`;
+    base = `http://127.0.0.1:${port}`;
     const requestsTo = async (i: number) =>
       (await scrapeRuntimeMetric(base, "gust_pool_requests_total", sockets[i])) || 0;
     const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -97,4 +99,37 @@ describe("gust dev --replicas", () => {
     for (let i = 20; i < 40 && (await requestsTo(0)) === firstBefore; i++) await ask(i);
     expect(await requestsTo(0)).toBeGreaterThan(firstBefore);
   }, 360_000);
+
+  it(
+    "routes the same text with another image as a new prefix: image blocks are keyed as the runtimes key them",
+    async () => {
+      /** Routing decisions by reason "prefix", over both runtimes. */
+      const prefixDecisions = async () =>
+        (await (await fetch(`${base}/metrics`)).text()).split("\n")
+          .filter((l) => l.startsWith("gust_pool_routing_decisions_total{") && l.includes('reason="prefix"'))
+          .reduce((t, l) => t + Number(l.split(" ").pop()), 0);
+      const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
+      // the image comes first, so the prompt's first KV block already holds image tokens
+      const ask = async (seed: number) =>
+        openai.chat.completions.create({
+          model: "gust-mini",
+          messages: [{
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: dataUrl(await makeImage(56, 56, "png", { seed })) } },
+              { type: "text", text: "What shape is this?" },
+            ],
+          }],
+          max_tokens: 2,
+        });
+      const before = await prefixDecisions();
+      await ask(7);
+      const again = await ask(7); // same pixels: its blocks are where the first went
+      expect(await prefixDecisions()).toBe(before + 1);
+      expect(again.usage?.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0);
+      await ask(8); // same ids, other pixels: no block of it is cached anywhere, so no prefix is claimed
+      expect(await prefixDecisions()).toBe(before + 1);
+    },
+    60_000,
+  );
 });
