@@ -1,7 +1,7 @@
 /* Flash-style causal GQA attention on AVX2 + FMA: the fast path of gust_attention (attention.c keeps the
  * two-pass loop as its portable twin and specification).
  *
- * One work item is (sequence, KV head, tile of up to QUERY_ROWS query rows). Its queries are the rows × the
+ * One work item is (sequence, KV head, tile of up to QUERIES / group query rows). Its queries are the rows × the
  * `group` query heads that share the KV head, so each K/V tile is read and converted to f32 once for all of
  * them. K tiles of KEYS keys stream past with an online softmax (running max m, running sum l, output O
  * rescaled by exp(m_old − m_new)); nothing of size context × context exists.
@@ -10,9 +10,10 @@
  *   qs[M][D] (q), kt[D][KEYS] (K transposed: 8 keys' d-th elements are one load), vt[KEYS][D],
  *   s[M][KEYS] scores then probabilities, o[M][D], m[M], l[M], kf[KEYS][D] (K rows in f32 before the transpose).
  * The micro-kernels take 6 queries at a time (12 accumulators: enough to cover FMA latency on two pipes).
- * Example: gust-mini (8 heads, 2 KV heads, D 32) prefilling 2,048 rows: group 4, 16 rows per item → M 64,
- * 128 row tiles × 2 KV heads = 256 items; the item holding rows 1,024..1,039 visits 17 K tiles (keys 0..1,087,
- * the last one masked per row by position). */
+ * Example: gust-mini (8 heads, 2 KV heads, D 32) prefilling 2,048 rows: group 4, 32 rows per item → M 128,
+ * 64 row tiles × 2 KV heads = 128 items; the item holding rows 1,024..1,055 visits 17 K tiles (keys 0..1,087,
+ * the last one masked per row by position). QUERIES 128 rather than 64: each K/V tile is converted for twice
+ * as many queries, ~5–8 % faster at a 40k context on this VM (2026-12-06 note). */
 #include <float.h>
 #include <stdlib.h>
 
@@ -23,7 +24,7 @@
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define KEYS 64
-#define QUERIES 64
+#define QUERIES 128
 
 /* e^x for x ≤ 0 (scores minus the running max) on 8 f32 lanes: 2^n · e^r with r = x − n·ln2 (ln2 in two parts,
  * Cody–Waite) and Cephes' degree-6 expf polynomial (~1 ulp); below −87 the result is 0. The FP8 and bf16 goldens
