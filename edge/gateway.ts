@@ -38,8 +38,9 @@ export interface GatewayConfig {
   importTimeoutMs?: number;
   /** The runtime counts as down after this long without answering the heartbeat (edge/runtime-client/link.ts). */
   heartbeatMs?: number;
-  /** Function isolates' limits (edge/isolate/isolate.ts): memory, event-loop stall, wall time per request. */
-  isolates?: { memoryMiB?: number; stallMs?: number; wallMs?: number };
+  /** Function isolates' limits (edge/isolate/isolate.ts): memory, event-loop stall, wall time per request, and
+   * whether allowHosts may name local addresses. */
+  isolates?: { memoryMiB?: number; stallMs?: number; wallMs?: number; allowLocalHosts?: boolean };
   /** Extra gateway options (limits, reasoning defaults). */
   app?: Partial<Omit<GatewayOptions, "model">>;
   log?: (line: string) => void;

@@ -13,7 +13,7 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routi
            [--auth-token-file FILE] [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--served-model-name NAME]...
            [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--default-temperature T]
-           [--heartbeat-ms MS] [--function-wall-ms MS]
+           [--heartbeat-ms MS] [--function-wall-ms MS] [--function-allow-local]
   --runtime            repeatable: several runtimes of the same model form a pool; each request goes to the one
                        holding the longest prefix of its prompt unless it is much busier (--routing prefix, default)
   --auth-token-file    the shared secret runtimes beyond loopback ask for (their --auth-token-file)
@@ -25,7 +25,9 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routi
   --heartbeat-ms       the runtime counts as down (503 on /ready) after this long without answering; default 0:
                        never (a long CPU prefill blocks the runtime that long); a few seconds suit a GPU runtime
   --function-wall-ms   a function request still running this long has its isolate killed and replaced (504);
-                       default 600000`;
+                       default 600000
+  --function-allow-local  functions may name loopback and this machine's addresses in allowHosts, where the
+                       admin routes and the runtime listen: for tests and development only`;
 
 export function parseServeArgs(argv: string[]) {
   let values;
@@ -47,6 +49,7 @@ export function parseServeArgs(argv: string[]) {
         "default-temperature": { type: "string" },
         "heartbeat-ms": { type: "string" },
         "function-wall-ms": { type: "string" },
+        "function-allow-local": { type: "boolean" },
       },
       strict: true,
     }));
@@ -90,7 +93,10 @@ export function parseServeArgs(argv: string[]) {
     imageUrls: parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []),
     ...parseDefaultTemperature(values["default-temperature"]),
     heartbeatMs,
-    ...(wallMs !== undefined ? { isolates: { wallMs } } : {}),
+    isolates: {
+      ...(wallMs !== undefined ? { wallMs } : {}),
+      ...(values["function-allow-local"] ? { allowLocalHosts: true } : {}),
+    },
   };
 }
 

@@ -39,6 +39,8 @@ export interface IsolateOptions {
   /** How long a request the gateway gave up on (timeoutMs, client gone) may go on in the isolate. Default 5000 ms,
    * at most wallMs. */
   abortGraceMs?: number;
+  /** Functions may name loopback and this machine's own addresses in allowHosts (`--function-allow-local`). */
+  allowLocalHosts?: boolean;
   /** Longest a bundle's load (its top-level code) may take. Default 30 000 ms. */
   loadTimeoutMs?: number;
   log?: (line: string) => void;
@@ -94,7 +96,7 @@ export class FunctionIsolate {
     const hosts = declared.allowHosts;
     if (hosts !== undefined && this.#allowHosts.length === 0) {
       try {
-        this.#allowHosts = checkAllowHosts(hosts);
+        this.#allowHosts = checkAllowHosts(hosts, this.o.allowLocalHosts === true);
       } catch (err) {
         this.stop();
         throw err;

@@ -1,12 +1,15 @@
 // A function's outbound network, on both gateways: allowHosts opens exactly the hosts it names. The VM has no outside
-// network, so the servers are local: at 127.0.0.2 (loopback's range, but not a name the sandbox denies), the allowed
-// one on the port a function declares. A function reaches the host it declares; a port it did not declare, and any
-// host for a function that declares none, is refused with an error naming allowHosts, and the refused server never
-// sees the request.
+// network, so the servers are local: at 127.0.0.2, the allowed one on the port a function declares, behind a gateway
+// whose operator opened local addresses to functions (--function-allow-local). A function reaches the host it
+// declares; a port it did not declare, and any host for a function that declares none, is refused with an error
+// naming allowHosts, and the refused server never sees the request. Without the operator's flag, a function that names
+// a loopback or this machine's address is refused at deploy.
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FunctionGateway, startFunctionGateway } from "../helpers/function-gateway.ts";
 import { freePort } from "../helpers/processes.ts";
+
+import { networkInterfaces } from "node:os";
 
 const HOST = "127.0.0.2";
 
@@ -43,7 +46,7 @@ describe.each(["bun", "deno"] as const)("allowHosts on %s", (kind) => {
   beforeAll(async () => {
     allowed = await countingServer("the allowed server");
     other = await countingServer("the other server");
-    g = await startFunctionGateway(kind, await freePort());
+    g = await startFunctionGateway(kind, await freePort(), ["--function-allow-local"]);
     await g.deployAll({ open: fetcher([`${HOST}:${allowed.port}`]), closed: fetcher(null) });
   }, 90_000);
   afterAll(async () => {
@@ -84,5 +87,25 @@ describe.each(["bun", "deno"] as const)("allowHosts on %s", (kind) => {
   it("loopback by name stays closed even to a function with allowHosts", async () => {
     const res = await call("open", `http://127.0.0.1:${allowed.port}/`);
     expect(res.refused).toContain("refused: this function may reach only its allowHosts");
+  });
+});
+
+describe.each(["bun", "deno"] as const)("allowHosts naming local addresses on %s", (kind) => {
+  let g: FunctionGateway;
+  beforeAll(async () => {
+    g = await startFunctionGateway(kind, await freePort());
+  }, 90_000);
+  afterAll(async () => await g?.stop());
+
+  // a gateway bound to 0.0.0.0 answers on each of these as on 127.0.0.1: its admin routes included
+  const own = Object.values(networkInterfaces()).flat().find((a) => a?.family === "IPv4" && !a.internal)?.address;
+  const local = ["127.0.0.2:8080", "localhost", "admin.localhost", "0.0.0.0:80", ...(own ? [own] : [])];
+
+  it.each(local)("a function naming %s is refused at deploy, saying the operator's flag opens it", async (host) => {
+    const res = await g.deploy("local", fetcher([host]));
+    expect(res.status).toBe(400);
+    const message = (await res.json()).error.message;
+    expect(message).toContain(`allowHosts names ${host}: loopback and this machine's own addresses are closed`);
+    expect(message).toContain("--function-allow-local");
   });
 });

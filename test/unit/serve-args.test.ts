@@ -29,9 +29,14 @@ describe("parseServeArgs", () => {
 });
 
 describe("parseServeArgs: --function-wall-ms", () => {
+  it("opens local addresses to functions' allowHosts only with --function-allow-local", () => {
+    expect(parseServeArgs(["--runtime", "a", "--function-allow-local"]).isolates).toEqual({ allowLocalHosts: true });
+    expect(parseServeArgs(["--runtime", "a"]).isolates.allowLocalHosts).toBeUndefined();
+  });
+
   it("sets the isolates' wall-time limit, and refuses what is not a positive whole number of ms", () => {
     expect(parseServeArgs(["--runtime", "a", "--function-wall-ms", "1500"]).isolates).toEqual({ wallMs: 1500 });
-    expect(parseServeArgs(["--runtime", "a"]).isolates).toBeUndefined();
+    expect(parseServeArgs(["--runtime", "a"]).isolates).toEqual({});
     for (const bad of ["0", "1.5", "soon"]) {
       expect(() => parseServeArgs(["--runtime", "a", "--function-wall-ms", bad])).toThrow(
         /--function-wall-ms must be an integer ≥ 1/,
