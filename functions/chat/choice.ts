@@ -30,6 +30,8 @@ export interface ChoiceOptions {
   stopTokenIds: ReadonlySet<number>;
   logprobs: boolean;
   newToolCallId?: (index: number) => string;
+  /** The runtime generates past </s>: the text after it is part of the answer. */
+  ignoreEos?: boolean;
 }
 
 export class ChoiceState {
@@ -52,7 +54,10 @@ export class ChoiceState {
   private readonly stop: StopMatcher | null;
 
   constructor(readonly index: number, private readonly tok: Tokenizer, private readonly opts: ChoiceOptions) {
-    this.parser = new OutputStreamParser(tok, opts.newToolCallId ? { newId: opts.newToolCallId } : {});
+    this.parser = new OutputStreamParser(tok, {
+      ...(opts.newToolCallId ? { newId: opts.newToolCallId } : {}),
+      ignoreEos: opts.ignoreEos === true,
+    });
     this.stop = opts.stop.length > 0 ? new StopMatcher(opts.stop) : null;
   }
 

@@ -41,7 +41,12 @@ export class ClientGone extends Error {
 
 /** What each choice needs from the request: stop sequences and stop ids, and whether to keep log-probs. */
 export function choiceOptionsOf(params: ChatPlan["params"]): ChoiceOptions {
-  return { stop: params.stop, stopTokenIds: new Set(params.stopTokenIds), logprobs: params.logprobs };
+  return {
+    stop: params.stop,
+    stopTokenIds: new Set(params.stopTokenIds),
+    logprobs: params.logprobs,
+    ignoreEos: params.ignoreEos,
+  };
 }
 
 export class ChatRun {

@@ -212,3 +212,20 @@ describe("incremental detokenization", () => {
     }
   });
 });
+
+describe("ignore_eos", () => {
+  const seq = ids("Hello.", "</s>", " More after the end.", "</s>", " And more.");
+  const parse = (ignoreEos: boolean) => {
+    const p = new OutputStreamParser(tok, { newId, ignoreEos });
+    const events = [...p.push(seq), ...p.finish()];
+    return foldEvents(events, p.hasReasoning, p.ended);
+  };
+
+  it("by default, </s> ends the output and what follows is dropped", () => {
+    expect(parse(false)).toMatchObject({ content: "Hello.", ended: true });
+  });
+
+  it("when the runtime ignores </s>, it is dropped like a control token and the text after it is content", () => {
+    expect(parse(true)).toMatchObject({ content: "Hello. More after the end. And more.", ended: false });
+  });
+});

@@ -31,6 +31,9 @@ export type StreamEvent =
 export interface ParserOptions {
   /** Id for the n-th tool call (default: random 9 alphanumerics, like Mistral's API). */
   newId?: (index: number) => string;
+  /** The request asked the runtime to ignore </s> (vLLM's `ignore_eos`): it is dropped like other control tokens
+   * and the text after it is parsed, rather than ending the output. */
+  ignoreEos?: boolean;
 }
 
 type Mode = "content" | "think" | "name" | "args" | "legacy" | "skip" | "done";
@@ -40,6 +43,7 @@ export class OutputStreamParser {
   private readonly utf8 = new Utf8Stream();
   private readonly ids: { think?: number; endThink?: number; calls?: number; args?: number; eos: number };
   private readonly newId: (index: number) => string;
+  private readonly ignoreEos: boolean;
   private name = "";
   private argsText = "";
   private scanner = new JsonCloseScanner();
@@ -63,6 +67,7 @@ export class OutputStreamParser {
       eos: tok.eosId,
     };
     this.newId = opts.newId ?? (() => newToolCallId());
+    this.ignoreEos = opts.ignoreEos === true;
   }
 
   /** Feed generated ids; returns the events they complete. */
@@ -88,6 +93,7 @@ export class OutputStreamParser {
       this.text(this.utf8.push(this.tok.tokenBytes(id)));
       return;
     }
+    if (id === ids.eos && this.ignoreEos) return;
     if (id === ids.eos) {
       this.endSegment();
       this.closeCall(true);
