@@ -3,13 +3,8 @@
 // here, yielding to I/O between steps; no socket ever blocks it.
 import { existsSync, unlinkSync } from "node:fs";
 import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
-import { EngineError } from "../engine/request.ts";
-import { samplerFactory } from "../sampling/sampler-factory.ts";
-import { SchemaError } from "../grammar/schema-grammar.ts";
-import { SamplingParamsError } from "../sampling/params.ts";
 import { type Frame, FrameError } from "../wire/frames.ts";
 import { parseClientMessage, WireError } from "../wire/schemas.ts";
-import { tokensMatch } from "../wire/auth.ts";
 import type {
   ClientMessage,
   DeltasMessage,
@@ -18,10 +13,13 @@ import type {
   RuntimeStats,
   WireDelta,
 } from "../wire/messages.ts";
+import { admissionRefusal, constrainedSampler, plainSampler } from "./request-sampler.ts";
+import { wireDelta, wireIdOf } from "./wire-delta.ts";
+import { AuthGate } from "./auth-gate.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
-import { encodeBatch, ImageRequestError, type PreparedImages, readWireImages } from "./images.ts";
+import { ImageRequestError, type PreparedImages } from "./images.ts";
+import { ImageQueue } from "./image-queue.ts";
 import { GrammarStage } from "./grammar-stage.ts";
-import type { RgbImage } from "../vision/pixels.ts";
 import type { ModelHost } from "./model-host.ts";
 
 export interface ServerOptions extends Partial<ConnectionLimits> {
@@ -41,8 +39,7 @@ export class RuntimeServer {
   #listener: UnixSocketListener<unknown> | TCPSocketListener<unknown> | null = null;
   #wake: (() => void) | null = null;
   /** Image requests waiting for the next vision-tower batch (encoded together before the next step). */
-  #pendingImages: { conn: Connection; msg: GenerateMessage; images: RgbImage[] }[] = [];
-  readonly vision = { batches: 0, requests: 0 };
+  readonly #images: ImageQueue;
   #nextConnection = 1;
   #stopped = false;
   #loop: Promise<void> | null = null;
@@ -54,13 +51,20 @@ export class RuntimeServer {
   /** Requests waiting for their grammars to be built off this thread. */
   readonly #grammars: GrammarStage;
 
+  /** The shared-token check at connection start (only with options.authToken). */
+  readonly #auth: AuthGate | null;
+
   constructor(readonly host: ModelHost, readonly options: ServerOptions) {
     this.#grammars = new GrammarStage(host.jsonConstraints);
+    this.#images = new ImageQueue(host);
     this.limits = {
       maxPendingBytes: options.maxPendingBytes ?? 16 << 20,
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
     };
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#auth = options.authToken === undefined
+      ? null
+      : new AuthGate(options.authToken, this.#log, (conn) => this.#hello(conn));
   }
 
   listen(): string {
@@ -88,15 +92,11 @@ export class RuntimeServer {
     return where;
   }
 
-  /** Connections that have not shown the auth token yet (only with options.authToken). */
-  readonly #unauthenticated = new WeakSet<Connection>();
-
   #open(socket: Socket<unknown>): void {
     const conn = new Connection(this.#nextConnection++, socket, this.limits);
     this.#connections.set(socket, conn);
-    if (this.options.authToken === undefined) return this.#hello(conn);
-    this.#unauthenticated.add(conn);
-    setTimeout(() => this.#unauthenticated.has(conn) && this.#refuseAuth(conn, "no auth frame within 5 s"), 5_000);
+    if (!this.#auth) return this.#hello(conn);
+    this.#auth.opened(conn);
   }
 
   #hello(conn: Connection): void {
@@ -119,8 +119,8 @@ export class RuntimeServer {
       throw err;
     }
     for (const frame of frames) {
-      if (this.#unauthenticated.has(conn)) {
-        if (!this.#authenticate(conn, frame.message as ClientMessage)) return;
+      if (this.#auth?.isWaiting(conn)) {
+        if (!this.#auth.check(conn, frame.message as ClientMessage)) return;
         continue;
       }
       let msg: ClientMessage;
@@ -133,25 +133,6 @@ export class RuntimeServer {
       }
       this.#handle(conn, msg, frame.binary);
     }
-  }
-
-  /** The first frame of a connection to a runtime with a token: `auth` with the right token gets the hello. */
-  #authenticate(conn: Connection, msg: ClientMessage): boolean {
-    if (msg?.type === "auth" && tokensMatch(this.options.authToken!, msg.token)) {
-      this.#unauthenticated.delete(conn);
-      this.#hello(conn);
-      return true;
-    }
-    this.#refuseAuth(conn, msg?.type === "auth" ? "wrong auth token" : "no auth token (its first frame was not auth)");
-    return false;
-  }
-
-  #refuseAuth(conn: Connection, why: string): void {
-    this.#unauthenticated.delete(conn);
-    this.#log(`runtime: refused a connection from ${conn.socket.remoteAddress || "a local socket"}: ${why}`);
-    const message = `this runtime requires the shared token (${why}); start the gateway with --auth-token-file`;
-    conn.send({ type: "error", id: null, code: "invalid_request", message });
-    conn.socket.end();
   }
 
   #handle(conn: Connection, msg: ClientMessage, binary: Uint8Array): void {
@@ -180,7 +161,7 @@ export class RuntimeServer {
     }
     if (
       conn.requests.has(msg.id) || this.#grammars.has(conn, msg.id) ||
-      this.#pendingImages.some((p) => p.conn === conn && p.msg.id === msg.id)
+      this.#images.has(conn, msg.id)
     ) {
       return this.#refuse(
         conn,
@@ -191,7 +172,7 @@ export class RuntimeServer {
     }
     if (msg.images && msg.images.length > 0) {
       try {
-        this.#pendingImages.push({ conn, msg, images: readWireImages(this.host, msg, binary) });
+        this.#images.add(conn, msg, binary);
         this.#wakeUp();
       } catch (err) {
         if (err instanceof ImageRequestError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
@@ -202,37 +183,11 @@ export class RuntimeServer {
     this.#admit(conn, msg);
   }
 
-  /** Encodes every waiting image request in one vision-tower call, then admits each. */
-  #admitImageRequests(): void {
-    const batch = this.#pendingImages.filter((p) => !p.conn.closed);
-    this.#pendingImages = [];
-    if (batch.length === 0) return;
-    this.vision.batches++;
-    this.vision.requests += batch.length;
-    const prepared = encodeBatch(this.host, batch.map((p) => ({ promptIds: p.msg.promptIds, images: p.images })));
-    batch.forEach((p, i) => {
-      const r = prepared[i];
-      if (r instanceof ImageRequestError) this.#refuse(p.conn, p.msg.id, "invalid_request", r.message);
-      else this.#admit(p.conn, p.msg, r);
-    });
-  }
-
   /** `compiled`: its grammars were built by the grammar stage (admit it now, even if the cache dropped one since). */
   #admit(conn: Connection, msg: GenerateMessage, vision?: PreparedImages, compiled = false): void {
     const engine = this.host.engine;
     try {
-      const format = msg.responseFormat;
-      const plain = samplerFactory(msg.sampling ?? {}, this.host.loaded.config.text.vocabSize, msg.promptIds);
-      plain(0); // validates the sampling parameters before anything is queued
-      const calls = msg.toolCalls;
-      if (calls && format) {
-        return this.#refuse(
-          conn,
-          msg.id,
-          "invalid_request",
-          "toolCalls and responseFormat cannot both constrain one answer; send one",
-        );
-      }
+      const plain = plainSampler(this.host, msg); // throws on bad sampling parameters or two constraints
       const waits = !compiled && this.#grammars.hold(
         conn,
         msg,
@@ -243,18 +198,7 @@ export class RuntimeServer {
         (message) => this.#refuse(conn, msg.id, "internal", message),
       );
       if (waits) return;
-      // constrained answers take no speculation: drafts are verified against the unconstrained distribution (optional
-      // tool calls included: the text before a call is free, but the drafts could write a call's name)
-      const allowThinking = msg.reasoningBudget !== 0;
-      const sampler = format
-        ? this.host.jsonConstraints.wrap(plain, msg.promptIds, allowThinking, format)
-        : calls
-        ? this.host.jsonConstraints.wrapToolCalls(plain, msg.promptIds, allowThinking, {
-          tools: calls.tools,
-          parallel: calls.parallel !== false,
-          optional: calls.optional === true,
-        })
-        : plain;
+      const { sampler, constrained } = constrainedSampler(this.host, msg, plain);
       const n = msg.n ?? 1;
       engine.add({
         requestId: conn.engineId(msg.id),
@@ -269,24 +213,17 @@ export class RuntimeServer {
         sampler,
         images: vision?.features,
         blockExtraKey: vision?.blockExtraKey,
-        speculativeTokens: format || calls ? 0 : msg.speculativeTokens,
+        // constrained answers take no speculation: drafts are verified against the unconstrained distribution
+        speculativeTokens: constrained ? 0 : msg.speculativeTokens,
       });
       conn.requests.set(msg.id, n);
       this.#owners.set(conn.engineId(msg.id), conn);
       this.#wakeUp();
     } catch (err) {
-      if (err instanceof EngineError) return this.#refuse(conn, msg.id, err.code, err.message);
-      if (err instanceof SamplingParamsError) return this.#refuse(conn, msg.id, "invalid_request", err.message);
-      if (err instanceof SchemaError) {
-        return this.#refuse(
-          conn,
-          msg.id,
-          "invalid_request",
-          `${msg.toolCalls ? "toolCalls" : "responseFormat.schema"}: ${err.message}`,
-        );
-      }
-      this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
-      return this.#refuse(conn, msg.id, "internal", `Internal error: ${(err as Error).message}`);
+      const refusal = admissionRefusal(err, msg);
+      if (!refusal) this.#log(`runtime: request ${msg.id} failed: ${(err as Error).stack ?? err}`);
+      const { code, message } = refusal ?? { code: "internal", message: `Internal error: ${(err as Error).message}` };
+      return this.#refuse(conn, msg.id, code, message);
     }
   }
 
@@ -309,8 +246,11 @@ export class RuntimeServer {
     const engine = this.host.engine;
     while (!this.#stopped) {
       this.#abortStalled();
-      this.#admitImageRequests();
-      if (!engine.hasWork && this.#pendingImages.length === 0) {
+      this.#images.encodeWaiting(
+        (conn, msg, prepared) => this.#admit(conn, msg, prepared),
+        (conn, msg, message) => this.#refuse(conn, msg.id, "invalid_request", message),
+      );
+      if (!engine.hasWork && this.#images.size === 0) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
@@ -327,23 +267,9 @@ export class RuntimeServer {
       for (const e of events) {
         const conn = this.#owners.get(e.requestId);
         if (!conn) continue;
-        const wireId = e.requestId.slice(e.requestId.indexOf("/") + 1);
-        const forced = e.tokens.flatMap((t, i) => (t.forced ? [i] : []));
-        const delta: WireDelta = {
-          id: wireId,
-          index: e.index,
-          finish: e.finishReason,
-          usage: e.usage,
-          tokens: e.tokens.map((
-            t,
-          ) => (t.topLogprobs
-            ? [t.token, t.logprob, t.topLogprobs.map((a) => [a.token, a.logprob] as [number, number])]
-            : [t.token, t.logprob])
-          ),
-          ...(forced.length > 0 ? { forced } : {}),
-        };
+        const wireId = wireIdOf(e.requestId);
         if (!batches.has(conn)) batches.set(conn, []);
-        batches.get(conn)!.push(delta);
+        batches.get(conn)!.push(wireDelta(wireId, e));
         if (e.finishReason) {
           if (e.finishReason === "abort") this.abortedTotal++;
           const left = (conn.requests.get(wireId) ?? 1) - 1;
@@ -380,8 +306,7 @@ export class RuntimeServer {
 
   #failAll(message: string): void {
     for (const [engineId, conn] of this.#owners) {
-      const wireId = engineId.slice(engineId.indexOf("/") + 1);
-      conn.send({ type: "error", id: wireId, code: "internal", message });
+      conn.send({ type: "error", id: wireIdOf(engineId), code: "internal", message });
       this.host.engine.abort(engineId);
     }
   }
@@ -397,7 +322,7 @@ export class RuntimeServer {
       steps: this.steps,
       abortedTotal: this.abortedTotal,
       connections: this.#connections.size,
-      vision: { ...this.vision },
+      vision: { ...this.#images.counts },
       spec: (({ drafted, accepted, steps, emitted }) => ({ drafted, accepted, targetSteps: steps, emitted }))(
         this.host.speculator?.totals ?? { drafted: 0, accepted: 0, steps: 0, emitted: 0 },
       ),
@@ -408,7 +333,7 @@ export class RuntimeServer {
   async drain(graceMs: number): Promise<void> {
     this.draining = true;
     const until = Date.now() + graceMs;
-    const busy = () => this.host.engine.hasWork || this.#pendingImages.length > 0 || this.#grammars.size > 0;
+    const busy = () => this.host.engine.hasWork || this.#images.size > 0 || this.#grammars.size > 0;
     while (busy() && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 20));
     }
