@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readdirSync, statSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
 import { parseKeys } from "../../edge/options.ts";
@@ -19,7 +18,7 @@ import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-fl
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
 import { Supervised } from "./supervise.ts";
 import { parseReplicas, replicaLayout, startReplicas } from "./dev-replicas.ts";
-import { parseIntArg, UsageError } from "./usage-error.ts";
+import { parseFlags, parseIntArg, UsageError } from "./usage-error.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
@@ -104,29 +103,20 @@ async function deployAll(dir: string, base: string, keys: DevKeys): Promise<void
 }
 
 export async function devCommand(argv: string[]): Promise<string> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        model: { type: "string" },
-        draft: { type: "string" },
-        functions: { type: "string" },
-        port: { type: "string" },
-        gateway: { type: "string" },
-        "served-model-name": { type: "string", multiple: true },
-        "image-urls": { type: "string" },
-        "image-url-allow": { type: "string", multiple: true },
-        "default-temperature": { type: "string" },
-        ...tensorParallelOptions,
-        replicas: { type: "string" },
-        "kv-cache-dtype": { type: "string" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${devUsage}`);
-  }
+  const values = parseFlags(argv, {
+    model: { type: "string" },
+    draft: { type: "string" },
+    functions: { type: "string" },
+    port: { type: "string" },
+    gateway: { type: "string" },
+    "served-model-name": { type: "string", multiple: true },
+    "image-urls": { type: "string" },
+    "image-url-allow": { type: "string", multiple: true },
+    "default-temperature": { type: "string" },
+    ...tensorParallelOptions,
+    replicas: { type: "string" },
+    "kv-cache-dtype": { type: "string" },
+  }, devUsage);
   const gatewayKind = values.gateway ?? "bun";
   if (gatewayKind !== "bun" && gatewayKind !== "deno") {
     throw new UsageError(`--gateway must be bun or deno, got "${values.gateway}"`);

@@ -1,12 +1,11 @@
 // `gust plan`: will this model fit these GPUs, and with how much context? Reads config files and
 // safetensors headers only (no tensor data, no GPU), and prints per rank the weight bytes, the activation
 // workspace, the KV bytes per token and the tokens of KV that fit; or why it does not fit and what would.
-import { parseArgs } from "node:util";
 import { TensorParallelError } from "../parallel/layout.ts";
 import { defaultPlanOptions, type KvCacheDtype, planMemory, type PlanOptions } from "../plan/memory-plan.ts";
 import { type ReadPlanInputs, readPlanInputs } from "../plan/plan-inputs.ts";
 import { alternatives, formatPlan } from "../plan/plan-report.ts";
-import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
+import { parseFlags, parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 
 export const planUsage = `gust plan --model DIR --gpus N --gpu-memory GiB [--kv-cache-dtype auto|f32|bf16|fp8]
           [--max-model-len L] [--gpu-memory-utilization F] [--draft DIR] [--text-only]
@@ -52,28 +51,19 @@ function header(inputs: ReadPlanInputs): string {
 }
 
 export async function planCommand(argv: string[]): Promise<string> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        model: { type: "string" },
-        gpus: { type: "string" },
-        "gpu-memory": { type: "string" },
-        "gpu-memory-utilization": { type: "string" },
-        "kv-cache-dtype": { type: "string" },
-        "max-model-len": { type: "string" },
-        "max-num-seqs": { type: "string" },
-        "max-batched-tokens": { type: "string" },
-        draft: { type: "string" },
-        "text-only": { type: "boolean" },
-        json: { type: "boolean" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${planUsage}`);
-  }
+  const values = parseFlags(argv, {
+    model: { type: "string" },
+    gpus: { type: "string" },
+    "gpu-memory": { type: "string" },
+    "gpu-memory-utilization": { type: "string" },
+    "kv-cache-dtype": { type: "string" },
+    "max-model-len": { type: "string" },
+    "max-num-seqs": { type: "string" },
+    "max-batched-tokens": { type: "string" },
+    draft: { type: "string" },
+    "text-only": { type: "boolean" },
+    json: { type: "boolean" },
+  }, planUsage);
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${planUsage}`);
   const utilization = parseFloatArg("gpu-memory-utilization", values["gpu-memory-utilization"], 0.9);
   if (!(utilization > 0 && utilization <= 1)) throw new UsageError("--gpu-memory-utilization must be in (0, 1]");

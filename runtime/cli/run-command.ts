@@ -3,7 +3,6 @@
 // --n > 1 the object also carries `samples`, one such object per sample.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { JsonConstraints } from "../sampling/constraints.ts";
 import { endsInsideThink, type ThinkIds } from "../engine/reasoning-budget.ts";
 import { runOnce, type RunOnceSample } from "../engine/run-once.ts";
@@ -13,7 +12,7 @@ import { defaultSpecOptions, Speculator } from "../eagle/speculator.ts";
 import { type SamplingParams, SamplingParamsError } from "../sampling/params.ts";
 import { loadTokenizer, readTextFile, type Tokenizer } from "../text/index.ts";
 import { buildPrompt, runTextFields } from "./run-support.ts";
-import { parseFloatArg, parseIdList, parseIntArg, UsageError } from "./usage-error.ts";
+import { parseFlags, parseFloatArg, parseIdList, parseIntArg, UsageError } from "./usage-error.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
 import { featuresFor, promptWithImages } from "./run-images.ts";
@@ -64,12 +63,7 @@ function thinkIdsOf(tok: Tokenizer | null): ThinkIds | null {
 }
 
 export async function runCommand(argv: string[]): Promise<string> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options, strict: true }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${runUsage}`);
-  }
+  const values = parseFlags(argv, options, runUsage);
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runUsage}`);
   const sources = [values.ids, values.prompt, values.messages].filter((v) => v !== undefined).length;
   if (sources !== 1) throw new UsageError(`give exactly one of --ids, --prompt and --messages\nusage: ${runUsage}`);

@@ -1,13 +1,12 @@
 // `gust runtime`: the persistent model process. Loads the model once, serves gateways over a Unix socket
 // (or loopback TCP) until SIGTERM/SIGINT, then drains: no new requests, in-flight ones get a grace period.
-import { parseArgs } from "node:util";
 import { ModelHost } from "../server/model-host.ts";
 import { readTokenFile } from "../wire/auth.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
 import { gib } from "../engine/pool-size.ts";
-import { parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
+import { parseFlags, parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
 
 export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N [--host ADDR] [--auth-token-file FILE]]
@@ -18,39 +17,30 @@ export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N 
              [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
 
 export async function runtimeCommand(argv: string[]): Promise<string> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        model: { type: "string" },
-        socket: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string" },
-        "auth-token-file": { type: "string" },
-        "served-model-name": { type: "string", multiple: true },
-        "max-num-seqs": { type: "string" },
-        "max-batched-tokens": { type: "string" },
-        "max-model-len": { type: "string" },
-        "kv-memory-fraction": { type: "string" },
-        "gpu-memory-utilization": { type: "string" },
-        "num-blocks": { type: "string" },
-        "grace-ms": { type: "string" },
-        backend: { type: "string" },
-        threads: { type: "string" },
-        draft: { type: "string" },
-        "spec-tokens": { type: "string" },
-        "spec-max-batch": { type: "string" },
-        "spec-min-tokens-per-step": { type: "string" },
-        "text-only": { type: "boolean" },
-        ...tensorParallelOptions,
-        "kv-cache-dtype": { type: "string" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${runtimeUsage}`);
-  }
+  const values = parseFlags(argv, {
+    model: { type: "string" },
+    socket: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    "auth-token-file": { type: "string" },
+    "served-model-name": { type: "string", multiple: true },
+    "max-num-seqs": { type: "string" },
+    "max-batched-tokens": { type: "string" },
+    "max-model-len": { type: "string" },
+    "kv-memory-fraction": { type: "string" },
+    "gpu-memory-utilization": { type: "string" },
+    "num-blocks": { type: "string" },
+    "grace-ms": { type: "string" },
+    backend: { type: "string" },
+    threads: { type: "string" },
+    draft: { type: "string" },
+    "spec-tokens": { type: "string" },
+    "spec-max-batch": { type: "string" },
+    "spec-min-tokens-per-step": { type: "string" },
+    "text-only": { type: "boolean" },
+    ...tensorParallelOptions,
+    "kv-cache-dtype": { type: "string" },
+  }, runtimeUsage);
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runtimeUsage}`);
   if (values.socket && values.port) throw new UsageError("give --socket or --port, not both");
   const listen = listenOptions(values);

@@ -1,7 +1,17 @@
 // Flag parsing helpers. UsageError (a mistake in how a command was called: printed without a stack
 // trace, exit status 2) lives in the text layer so `gust tokenize` and the other commands share it.
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { UsageError } from "../text/errors.ts";
 export { UsageError };
+
+/** A command's flags (strict: an unknown flag or a missing value is a UsageError that ends with the usage). */
+export function parseFlags<const T extends ParseArgsOptionsConfig>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, strict: true }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${usage}`);
+  }
+}
 
 export function parseIntArg(name: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;
