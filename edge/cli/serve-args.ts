@@ -63,10 +63,7 @@ export function parseServeArgs(argv: string[]) {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port must be an integer in [0, 65535], got "${values.port}"`);
   }
-  const heartbeatMs = values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]);
-  if (heartbeatMs !== undefined && !(Number.isInteger(heartbeatMs) && heartbeatMs >= 0)) {
-    throw new UsageError(`--heartbeat-ms must be an integer ≥ 0 (0: no heartbeat), got "${values["heartbeat-ms"]}"`);
-  }
+  const heartbeatMs = parseHeartbeatMs(values["heartbeat-ms"]);
   const wallText = values["function-wall-ms"];
   const wallMs = wallText === undefined ? undefined : Number(wallText);
   if (wallMs !== undefined && !(Number.isInteger(wallMs) && wallMs >= 1)) {
@@ -98,6 +95,15 @@ export function parseServeArgs(argv: string[]) {
       ...(values["function-allow-local"] ? { allowLocalHosts: true } : {}),
     },
   };
+}
+
+/** --heartbeat-ms: an integer ≥ 0 (0: no heartbeat); absent: undefined (the gateway's default, none). */
+export function parseHeartbeatMs(text: string | undefined): number | undefined {
+  const heartbeatMs = text === undefined ? undefined : Number(text);
+  if (heartbeatMs !== undefined && !(Number.isInteger(heartbeatMs) && heartbeatMs >= 0)) {
+    throw new UsageError(`--heartbeat-ms must be an integer ≥ 0 (0: no heartbeat), got "${text}"`);
+  }
+  return heartbeatMs;
 }
 
 /** --default-temperature: a number ≥ 0 (0 = greedy). */

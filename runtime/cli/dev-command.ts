@@ -12,7 +12,7 @@ import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
 import { parseKeys } from "../../edge/options.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
-import { parseDefaultTemperature, parseImageUrls } from "../../edge/cli/serve-args.ts";
+import { parseDefaultTemperature, parseHeartbeatMs, parseImageUrls } from "../../edge/cli/serve-args.ts";
 import { servedNames } from "./runtime-command.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
@@ -24,7 +24,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
          [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
-         [--default-temperature T] [--tensor-parallel N | --tp N | --replicas N]
+         [--default-temperature T] [--heartbeat-ms MS] [--tensor-parallel N | --tp N | --replicas N]
          [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
@@ -113,6 +113,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     "image-urls": { type: "string" },
     "image-url-allow": { type: "string", multiple: true },
     "default-temperature": { type: "string" },
+    "heartbeat-ms": { type: "string" },
     ...tensorParallelOptions,
     replicas: { type: "string" },
     "kv-cache-dtype": { type: "string" },
@@ -126,6 +127,8 @@ export async function devCommand(argv: string[]): Promise<string> {
   servedNames(names); // checked here so a bad name is a usage error, not a runtime that fails to start
   const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
   const temperature = parseDefaultTemperature(values["default-temperature"]);
+  // off unless asked: one long CPU prefill step keeps the runtime from answering (gust serve --heartbeat-ms)
+  const heartbeatMs = parseHeartbeatMs(values["heartbeat-ms"]);
   const tensorParallel = parseTensorParallel(values);
   const replicaCount = parseReplicas(values.replicas, tensorParallel);
   const kvCacheDtype = parseKvCacheDtypeFlag(values["kv-cache-dtype"]);
@@ -171,6 +174,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         stateDir: join(work, "functions"),
         imageUrls,
         ...temperature,
+        heartbeatMs,
         adminKey: admin.key,
       },
       serveOnBun,
@@ -196,6 +200,7 @@ export async function devCommand(argv: string[]): Promise<string> {
           ...(temperature.defaultTemperature !== undefined
             ? ["--default-temperature", String(temperature.defaultTemperature)]
             : []),
+          ...(heartbeatMs !== undefined ? ["--heartbeat-ms", String(heartbeatMs)] : []),
         ],
         /gateway on/,
         "gateway",
