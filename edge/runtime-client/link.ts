@@ -13,9 +13,9 @@ export interface LinkOptions {
   log?: (line: string) => void;
   /** Called for each chunk read from the runtime (see RuntimeClient.onData). */
   onData?: () => void;
-  /** A runtime that has not answered the heartbeat for this long counts as down. Default 0: no heartbeat, because an
-   * engine step blocks the runtime's loop and a long CPU prefill (tens of seconds on a busy machine) must not count
-   * as frozen; set it (`--heartbeat-ms`) where steps are short (a GPU runtime). */
+  /** A runtime that has not answered the heartbeat for this long counts as down. Default: what the runtime's hello
+   * asks for (`gust runtime --heartbeat-ms`: 5 s on a GPU, none on the CPU, where an engine step blocks the runtime's
+   * loop and a long prefill must not count as frozen); 0: no heartbeat. */
   heartbeatMs?: number;
   /** Shared secret the runtime asks for at hello (beyond loopback). */
   authToken?: string;
@@ -36,6 +36,8 @@ export class RuntimeLink {
   /** When the runtime last answered (connect or heartbeat), epoch ms. */
   #answeredAt = 0;
   #frozen = false;
+  /** The heartbeat in force: the gateway's option, else the runtime's hello. */
+  #heartbeatMs = 0;
   lastError = "not connected yet";
 
   constructor(readonly address: string, readonly options: LinkOptions = {}) {
@@ -49,7 +51,7 @@ export class RuntimeLink {
 
   #beat(): void {
     const client = this.#client;
-    const limit = this.options.heartbeatMs ?? 0;
+    const limit = this.#heartbeatMs;
     if (!client || client.isClosed) return;
     const silent = Date.now() - this.#answeredAt;
     if (silent > limit && !this.#frozen) {
@@ -93,7 +95,9 @@ export class RuntimeLink {
       this.#delay = this.options.retryMs ?? 200;
       this.#answeredAt = Date.now();
       this.#frozen = false;
-      const every = this.options.heartbeatMs ?? 0;
+      // the gateway's own setting, else the runtime's (a GPU runtime asks for a few seconds, a CPU one for none)
+      const every = this.options.heartbeatMs ?? client.info.limits.heartbeatMs ?? 0;
+      this.#heartbeatMs = every;
       if (every > 0 && !this.#heartbeat) this.#heartbeat = setInterval(() => this.#beat(), Math.max(50, every / 3));
       this.options.log?.(`gateway: connected to runtime ${this.address} (model ${client.info.id})`);
       client.onClose = () => {

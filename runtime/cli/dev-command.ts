@@ -127,7 +127,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   servedNames(names); // checked here so a bad name is a usage error, not a runtime that fails to start
   const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
   const temperature = parseDefaultTemperature(values["default-temperature"]);
-  // off unless asked: one long CPU prefill step keeps the runtime from answering (gust serve --heartbeat-ms)
+  // absent: the runtime's own (none on the CPU, where one long prefill step keeps it from answering)
   const heartbeatMs = parseHeartbeatMs(values["heartbeat-ms"]);
   const tensorParallel = parseTensorParallel(values);
   const replicaCount = parseReplicas(values.replicas, tensorParallel);

@@ -13,7 +13,7 @@ export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N 
              [--served-model-name NAME]... [--max-num-seqs N]
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--gpu-memory-utilization F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
-             [--text-only] [--backend auto|cpu|cuda] [--threads N] ${tensorParallelUsage}
+             [--text-only] [--backend auto|cpu|cuda] [--threads N] [--heartbeat-ms MS] ${tensorParallelUsage}
              [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
 
 export async function runtimeCommand(argv: string[]): Promise<string> {
@@ -32,6 +32,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
     "num-blocks": { type: "string" },
     "grace-ms": { type: "string" },
     backend: { type: "string" },
+    "heartbeat-ms": { type: "string" },
     threads: { type: "string" },
     draft: { type: "string" },
     "spec-tokens": { type: "string" },
@@ -95,7 +96,10 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         : {}),
     },
   });
-  server = new RuntimeServer(host, listen);
+  // the heartbeat gateways watch this runtime with (a gateway's own --heartbeat-ms wins): a GPU step is milliseconds,
+  // so 5 s of silence means frozen; a CPU prefill step can take longer, so CPU runtimes ask for none by default
+  const heartbeatMs = parseIntArg("heartbeat-ms", values["heartbeat-ms"], backend.kind === "cuda" ? 5_000 : 0);
+  server = new RuntimeServer(host, { ...listen, heartbeatMs });
   const where = server.listen();
   const s = server.stats();
   process.stderr.write(

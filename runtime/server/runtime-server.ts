@@ -28,6 +28,8 @@ export interface ServerOptions extends Partial<ConnectionLimits> {
   hostname?: string;
   /** Shared secret a gateway must send (an `auth` frame) before it gets the hello; required beyond loopback. */
   authToken?: string;
+  /** Sent in the hello's limits: the heartbeat gateways watch this runtime with unless told otherwise. */
+  heartbeatMs?: number;
   log?: (line: string) => void;
 }
 
@@ -101,6 +103,7 @@ export class RuntimeServer {
 
   #hello(conn: Connection): void {
     const { message, binary } = this.host.hello(this.draining);
+    message.limits.heartbeatMs = this.options.heartbeatMs ?? 0;
     conn.send(message, binary);
   }
 

@@ -23,6 +23,9 @@ export interface RuntimeLimits {
   numBlocks: number;
   blockSize: number;
   maxImagesPerRequest: number;
+  /** How long this runtime may go without answering while healthy (its longest expected step); a gateway without
+   * its own --heartbeat-ms watches it with this. 0 or absent: do not watch (a CPU step can take seconds). */
+  heartbeatMs?: number;
 }
 
 /** runtime → gateway, first frame on every connection; the binary attachment holds the tokenizer files. */

@@ -63,6 +63,7 @@ describe("runtime over its socket", () => {
     expect(client.info.id).toBe(MODEL);
     expect(client.info.contextLength).toBe(256);
     expect(client.info.limits.numBlocks).toBe(64);
+    expect(client.info.limits.heartbeatMs).toBe(0); // a CPU runtime asks gateways not to watch its silences
     expect(client.info.tokenizer.controlId("[THINK]")).toBe(34);
     expect(client.info.tokenizer.decode(client.info.tokenizer.encode("hello world"))).toBe("hello world");
     // the image layout's ids, so a gateway's routing keys image blocks as this runtime's prefix cache does

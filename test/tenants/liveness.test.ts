@@ -1,25 +1,30 @@
-// A frozen runtime (SIGSTOP) turns /ready to 503 within the gateway's heartbeat window, on both gateways, and new
-// model requests fail fast with a message saying why; after SIGCONT both are back to 200.
+// A frozen runtime (SIGSTOP) turns /ready to 503 within the gateway's heartbeat window, on both gateways and on a
+// gateway that takes its heartbeat from the runtime's hello, and new model requests fail fast with a message saying
+// why; after SIGCONT all are back to 200.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureDir } from "../helpers/fixtures.ts";
 import { freePort, startDenoGateway, type Started, startGust, tempSocket } from "../helpers/processes.ts";
 
 const MODEL = "tiny-mistral3";
 const socket = tempSocket("liveness");
-const ports = { bun: 0, deno: 0 };
+const ports = { bun: 0, deno: 0, fromRuntime: 0 };
 let runtime: Started;
 const gateways: Started[] = [];
 
 beforeAll(async () => {
+  // the runtime asks gateways for a 1.5 s heartbeat (a CPU runtime asks for none by default); the Bun and Deno
+  // gateways set their own, the third takes the runtime's
   runtime = await startGust(
-    ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64"],
+    ["runtime", "--model", fixtureDir(MODEL), "--socket", socket, "--num-blocks", "64", "--heartbeat-ms", "1500"],
     /serving/,
   );
   ports.bun = await freePort();
   ports.deno = await freePort();
+  ports.fromRuntime = await freePort();
   const args = (port: number) => ["--runtime", socket, "--port", String(port), "--heartbeat-ms", "1500"];
   gateways.push(await startGust(["serve", ...args(ports.bun)], /gateway on/));
   gateways.push(await startDenoGateway(args(ports.deno)));
+  gateways.push(await startGust(["serve", "--runtime", socket, "--port", String(ports.fromRuntime)], /gateway on/));
 }, 90_000);
 afterAll(async () => {
   runtime?.proc.kill("SIGCONT");
