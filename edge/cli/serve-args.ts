@@ -23,7 +23,7 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routi
   --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
   --default-temperature  temperature for requests that send none (default: the runtime's, 1)
   --heartbeat-ms       the runtime counts as down (503 on /ready) after this long without answering; default: what
-                       the runtime asks for (gust runtime --heartbeat-ms: 5000 on a GPU, 0 = never on the CPU, where
+                       the runtime asks for (gust runtime --heartbeat-ms: 10000 on a GPU, 0 = never on the CPU, where
                        a long prefill step blocks the runtime that long)
   --function-wall-ms   a function request still running this long has its isolate killed and replaced (504);
                        default 600000

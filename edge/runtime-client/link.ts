@@ -14,7 +14,7 @@ export interface LinkOptions {
   /** Called for each chunk read from the runtime (see RuntimeClient.onData). */
   onData?: () => void;
   /** A runtime that has not answered the heartbeat for this long counts as down. Default: what the runtime's hello
-   * asks for (`gust runtime --heartbeat-ms`: 5 s on a GPU, none on the CPU, where an engine step blocks the runtime's
+   * asks for (`gust runtime --heartbeat-ms`: 10 s on a GPU, none on the CPU, where an engine step blocks the runtime's
    * loop and a long prefill must not count as frozen); 0: no heartbeat. */
   heartbeatMs?: number;
   /** Shared secret the runtime asks for at hello (beyond loopback). */

@@ -96,9 +96,10 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
         : {}),
     },
   });
-  // the heartbeat gateways watch this runtime with (a gateway's own --heartbeat-ms wins): a GPU step is milliseconds,
-  // so 5 s of silence means frozen; a CPU prefill step can take longer, so CPU runtimes ask for none by default
-  const heartbeatMs = parseIntArg("heartbeat-ms", values["heartbeat-ms"], backend.kind === "cuda" ? 5_000 : 0);
+  // the heartbeat gateways watch this runtime with (a gateway's own --heartbeat-ms wins): a GPU decode step is
+  // milliseconds and a 2,048-token prefill chunk at a long context a few seconds, so 10 s of silence means frozen; a
+  // CPU prefill step can take longer than any sensible bound, so CPU runtimes ask for none by default
+  const heartbeatMs = parseIntArg("heartbeat-ms", values["heartbeat-ms"], backend.kind === "cuda" ? 10_000 : 0);
   server = new RuntimeServer(host, { ...listen, heartbeatMs });
   const where = server.listen();
   const s = server.stats();
