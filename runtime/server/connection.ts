@@ -27,6 +27,8 @@ export class Connection {
     readonly limits: ConnectionLimits,
   ) {}
 
+  /** The engine's id of this connection's request: connection 17's "chat-3" is "17/chat-3" (ids repeat across
+   * connections, never within one). */
   engineId(wireId: string): string {
     return `${this.id}/${wireId}`;
   }
@@ -71,3 +73,6 @@ export class Connection {
     return this.stalledSince !== null && now - this.stalledSince > this.limits.stallTimeoutMs;
   }
 }
+
+/** The request's own id from the engine's: "17/chat-3" → "chat-3" (Connection.engineId's inverse). */
+export const wireIdOf = (engineId: string) => engineId.slice(engineId.indexOf("/") + 1);

@@ -14,9 +14,9 @@ import type {
   WireDelta,
 } from "../wire/messages.ts";
 import { admissionRefusal, constrainedSampler, plainSampler } from "./request-sampler.ts";
-import { wireDelta, wireIdOf } from "./wire-delta.ts";
+import { wireDelta } from "./wire-delta.ts";
 import { AuthGate } from "./auth-gate.ts";
-import { Connection, type ConnectionLimits } from "./connection.ts";
+import { Connection, type ConnectionLimits, wireIdOf } from "./connection.ts";
 import { ImageRequestError, type PreparedImages } from "./images.ts";
 import { ImageQueue } from "./image-queue.ts";
 import { GrammarStage } from "./grammar-stage.ts";
@@ -235,8 +235,12 @@ export class RuntimeServer {
     if (!conn) return;
     conn.closed = true;
     this.#connections.delete(socket);
-    for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id)); // the reader is gone
+    this.#abortRequestsOf(conn); // the reader is gone
     this.#wakeUp();
+  }
+
+  #abortRequestsOf(conn: Connection): void {
+    for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
   }
 
   #wakeUp(): void {
@@ -296,7 +300,7 @@ export class RuntimeServer {
         this.#log(
           `runtime: connection ${conn.id} stopped reading for ${this.limits.stallTimeoutMs} ms with ${conn.pendingBytes} bytes queued; aborting its requests`,
         );
-        for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
+        this.#abortRequestsOf(conn);
         conn.socket.end();
       }
     }
@@ -341,9 +345,7 @@ export class RuntimeServer {
       await new Promise((r) => setTimeout(r, 20));
     }
     if (this.host.engine.hasWork) {
-      for (const conn of this.#connections.values()) {
-        for (const id of conn.requests.keys()) this.host.engine.abort(conn.engineId(id));
-      }
+      for (const conn of this.#connections.values()) this.#abortRequestsOf(conn);
       this.#wakeUp();
       while (this.host.engine.hasWork) await new Promise((r) => setTimeout(r, 5));
     }
