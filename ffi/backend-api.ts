@@ -16,6 +16,17 @@ export interface WeightRef {
   weightScale: number;
 }
 
+/** One gust_fill_random call's tensor: element i is a pure function of (seed, tensorId, firstIndex + i). */
+export interface RandomFill {
+  count: number;
+  dtype: DType;
+  seed: number;
+  tensorId: number;
+  firstIndex: number;
+  offset: number;
+  scale: number;
+}
+
 /** How a KV cache stores its elements (gust.h, "KV cache storage"): the same for the write and every read. */
 export interface KvFormat {
   /** DType.F32, DType.BF16 or DType.F8_E4M3. */
@@ -113,6 +124,9 @@ export interface Backend {
   /** Free and total bytes of the memory buffers come from (the GPU's for CUDA, the host's for the CPU). */
   memoryInfo(): { freeBytes: number; totalBytes: number };
 
+  /** gust_fill_random: `count` elements of random tensor (seed, tensorId) from `firstIndex`, as `dtype` (f32, bf16,
+   *  e4m3) at byte `byteOffset` of `buffer`; floats are offset + scale · uniform(−1, 1). */
+  fillRandom(buffer: DeviceBuffer, fill: RandomFill, byteOffset?: number): void;
   fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void;
   fp8Dequantize(y: DeviceBuffer, codes: DeviceBuffer, n: number, scale: number): void;
   embed(out: DeviceBuffer, table: WeightRef, ids: DeviceBuffer, numTokens: number, vocab: number, dim: number): void;

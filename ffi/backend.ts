@@ -7,7 +7,7 @@ import { type Communicator, openCommunicator } from "./comm.ts";
 import { defaultCpuThreads } from "./cpu-threads.ts";
 import { applyOmpWaitDefaults } from "./omp-wait.ts";
 import { type BackendKind, libraryPath } from "./library-path.ts";
-import { COMM_ID_BYTES, DType, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
+import { COMM_ID_BYTES, DType, dtypeBytes, GUST_ABI_VERSION, statusNames, type SymbolName } from "./symbols.ts";
 import { runSelfTest } from "./self-test.ts";
 import { type PackedStepModel, packStep, type StepCall } from "./step.ts";
 
@@ -34,6 +34,7 @@ import {
   type BackendOptions,
   f32KvFormat,
   type KvFormat,
+  type RandomFill,
   type SampleArgs,
   type SegmentAttentionArgs,
   type WeightRef,
@@ -139,6 +140,26 @@ class NativeBackend implements Backend {
     const free = new BigUint64Array(1), total = new BigUint64Array(1);
     this.#call("gust_memory_info", free, total);
     return { freeBytes: Number(free[0]), totalBytes: Number(total[0]) };
+  }
+
+  fillRandom(buffer: DeviceBuffer, f: RandomFill, byteOffset = 0): void {
+    if (byteOffset + f.count * dtypeBytes[f.dtype] > buffer.byteLength) {
+      throw new RangeError(
+        `fillRandom: ${f.count} elements at byte ${byteOffset} overflow a ${buffer.byteLength}-byte buffer`,
+      );
+    }
+    const { seed, tensorId, firstIndex, offset, scale } = f;
+    this.#call(
+      "gust_fill_random",
+      buffer.ptr + byteOffset,
+      f.count,
+      f.dtype,
+      seed | 0,
+      tensorId | 0,
+      firstIndex,
+      offset,
+      scale,
+    );
   }
 
   fp8Quantize(codes: DeviceBuffer, x: DeviceBuffer, n: number, scale: number): void {

@@ -9,7 +9,7 @@ export interface SymbolSpec {
   readonly returns: NativeType;
 }
 
-export const GUST_ABI_VERSION = 4;
+export const GUST_ABI_VERSION = 5;
 
 export const symbols = {
   gust_abi_version: { args: [], returns: "i32" },
@@ -28,6 +28,8 @@ export const symbols = {
   gust_synchronize: { args: [], returns: "i32" },
   gust_read_probe: { args: ["ptr", "u64", "ptr"], returns: "i32" },
   gust_memory_info: { args: ["ptr", "ptr"], returns: "i32" },
+
+  gust_fill_random: { args: ["ptr", "u64", "i32", "i32", "i32", "u64", "f32", "f32"], returns: "i32" },
 
   gust_fp8_quantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },
   gust_fp8_dequantize: { args: ["ptr", "ptr", "u64", "f32"], returns: "i32" },

@@ -31,6 +31,7 @@ function buildCpu() {
     join(root, "bf16.h"),
     join(root, "sample_core.h"),
     join(root, "step_core.h"),
+    join(root, "fill_core.h"),
     fileURLToPath(import.meta.url),
   ];
   const target = join(out, "libgust_cpu.so");
@@ -81,6 +82,7 @@ async function buildCuda() {
     join(root, "bf16.h"),
     join(root, "sample_core.h"),
     join(root, "step_core.h"),
+    join(root, "fill_core.h"),
     fileURLToPath(import.meta.url),
   ];
   const forceInteger = process.env.GUST_CUDA_FP8_INTEGER === "1";

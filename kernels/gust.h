@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define GUST_ABI_VERSION 4
+#define GUST_ABI_VERSION 5
 
 typedef enum {
   GUST_OK = 0,
@@ -65,6 +65,13 @@ int32_t gust_read_probe(const void *buffer, uint64_t num_bytes, void *out_checks
 /* The memory gust_alloc draws from, in bytes: for CUDA the device's free and total memory (cudaMemGetInfo), for
  * the CPU the host's available and total memory (/proc/meminfo MemAvailable and MemTotal). Sizes the KV pool. */
 int32_t gust_memory_info(void *out_free_u64, void *out_total_u64);
+
+/* ---- random weights (benchmarks without a checkpoint; kernels/fill_core.h holds the rule) ------------ */
+/* Fills count elements of dtype (f32, bf16 or f8_e4m3) with element first_index + i of the random tensor
+ * (seed, tensor_id): u = uniform in [−1, 1) from a counter hash, stored as offset + scale · u (rounded to bf16
+ * for bf16); e4m3 codes are random with |value| ≤ 1.875 and never NaN (offset and scale unused). */
+int32_t gust_fill_random(void *buffer, uint64_t count, int32_t dtype, int32_t seed, int32_t tensor_id,
+                         uint64_t first_index, float offset, float scale);
 
 /* ---- FP8 E4M3 (float8_e4m3fn: no infinities, 0x7F/0xFF are NaN, max finite 448) ---------------- */
 /* codes[i] = e4m3(clamp(x[i] / scale, -448, 448)), round to nearest, ties to even (a true division,

@@ -5,6 +5,7 @@ import type { ModelConfig, TextConfig } from "../config/text-config.ts";
 import { openCheckpoint } from "../weights/checkpoint.ts";
 import { type LoadProgress, loadTextWeights, type TextWeights } from "../weights/load-text.ts";
 import { hfScheme, nativeScheme } from "../weights/names.ts";
+import type { TensorSource } from "../weights/tensor-source.ts";
 import { rankShape, rankSlices, shardLayout } from "../parallel/layout.ts";
 import { type ModelParallel, TextModel } from "./text-model.ts";
 import type { StepCaps } from "./workspace.ts";
@@ -49,7 +50,16 @@ export function placeOnRank(text: TextConfig, placement: RankPlacement | undefin
 
 export function loadModel(dir: string, backend: Backend, options: LoadModelOptions = {}): LoadedModel {
   const config = loadModelConfig(dir);
-  const ckpt = openCheckpoint(dir, config.layout);
+  return loadModelFrom(config, openCheckpoint(dir, config.layout), backend, options);
+}
+
+/** The text model of `config` with its tensors from `ckpt` (a checkpoint, or random weights made on the device). */
+export function loadModelFrom(
+  config: ModelConfig,
+  ckpt: TensorSource,
+  backend: Backend,
+  options: LoadModelOptions = {},
+): LoadedModel {
   const scheme = config.layout === "hf" ? hfScheme : nativeScheme;
   const rank = placeOnRank(config.text, options.parallel);
   const weights = loadTextWeights(backend, ckpt, scheme, config.text, options.onProgress, undefined, rank.slices);

@@ -3,9 +3,17 @@
 // Mistral native: consolidated.safetensors or consolidated-0000k-of-0000n.safetensors.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SafetensorsError, SafetensorsFile, type SafetensorsOpenOptions, type TensorInfo } from "./safetensors.ts";
+import type { Backend, DeviceBuffer } from "../../ffi/backend.ts";
+import {
+  readScalarF32,
+  SafetensorsError,
+  SafetensorsFile,
+  type SafetensorsOpenOptions,
+  type TensorInfo,
+} from "./safetensors.ts";
+import type { TensorSource } from "./tensor-source.ts";
 
-export class Checkpoint {
+export class Checkpoint implements TensorSource {
   readonly #byName = new Map<string, { file: SafetensorsFile; info: TensorInfo }>();
 
   constructor(readonly dir: string, readonly files: SafetensorsFile[]) {
@@ -43,6 +51,16 @@ export class Checkpoint {
     const hit = this.#byName.get(name);
     if (!hit) throw new SafetensorsError(this.dir, `tensor ${name} is missing from the checkpoint`);
     return hit.file;
+  }
+
+  scalar(name: string): number {
+    return readScalarF32(this.file(name), this.info(name));
+  }
+
+  /** Memory-mapped bytes, borrowed where the backend shares host memory (CPU), copied to the device otherwise. */
+  place(backend: Backend, name: string, prepare?: (bytes: Uint8Array) => Uint8Array): DeviceBuffer {
+    const bytes = prepare ? prepare(this.bytes(name)) : this.bytes(name);
+    return backend.sharesHostMemory ? backend.borrowHost(bytes) : backend.fromHost(bytes);
   }
 
   get totalBytes(): number {

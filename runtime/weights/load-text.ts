@@ -2,9 +2,9 @@
 import { type Backend, DType, type WeightRef } from "../../ffi/backend.ts";
 import type { TextConfig } from "../config/text-config.ts";
 import type { Range, RankSlices } from "../parallel/layout.ts";
-import type { Checkpoint } from "./checkpoint.ts";
 import { type LinearRole, type NameScheme, permuteInterleavedRows } from "./names.ts";
-import { readScalarF32, type SafetensorsDType, SafetensorsError } from "./safetensors.ts";
+import { type SafetensorsDType, SafetensorsError } from "./safetensors.ts";
+import type { TensorSource } from "./tensor-source.ts";
 
 export interface LayerWeights {
   attnNorm: WeightRef;
@@ -64,7 +64,7 @@ class TextLoader {
 
   constructor(
     readonly backend: Backend,
-    readonly ckpt: Checkpoint,
+    readonly ckpt: TensorSource,
     readonly scheme: NameScheme,
     readonly config: TextConfig,
     readonly onProgress?: (p: LoadProgress) => void,
@@ -81,11 +81,11 @@ class TextLoader {
     return hit;
   }
 
-  upload(name: string, bytes: Uint8Array, dtype: DType, actScale = 0, weightScale = 1): WeightRef {
-    const buffer = this.backend.sharesHostMemory ? this.backend.borrowHost(bytes) : this.backend.fromHost(bytes);
+  upload(name: string, dtype: DType, prepare?: (bytes: Uint8Array) => Uint8Array, actScale = 0, weightScale = 1) {
+    const buffer = this.ckpt.place(this.backend, name, prepare);
     const ref: WeightRef = { buffer, dtype, actScale, weightScale };
     this.buffers.push(ref);
-    this.loadedBytes += bytes.byteLength;
+    this.loadedBytes += buffer.byteLength;
     this.onProgress?.({ loadedBytes: this.loadedBytes, totalBytes: this.ckpt.totalBytes, tensor: name });
     return ref;
   }
@@ -101,8 +101,7 @@ class TextLoader {
     if (info.shape.join(",") !== shape.join(",")) {
       throw new SafetensorsError(info.file, `${name} has shape [${info.shape}] but the config implies [${shape}]`);
     }
-    const bytes = this.ckpt.bytes(name);
-    return this.upload(name, rows ? sliceMatrix(bytes, shape[0], shape[1], { rows }) : bytes, dtype);
+    return this.upload(name, dtype, rows && ((bytes) => sliceMatrix(bytes, shape[0], shape[1], { rows })));
   }
 
   linear(
@@ -137,7 +136,7 @@ class TextLoader {
       }
       const scale = (suffixes: string[], what: string) => {
         const scaleName = this.find(suffixes.map((s) => `${base}.${s}`), `${what} of ${name}`);
-        const value = readScalarF32(this.ckpt.file(scaleName), this.ckpt.info(scaleName));
+        const value = this.ckpt.scalar(scaleName);
         if (!(value > 0) || !Number.isFinite(value)) {
           throw new SafetensorsError(info.file, `${scaleName} is ${value}; scales must be positive and finite`);
         }
@@ -146,13 +145,18 @@ class TextLoader {
       weightScale = scale(this.scheme.weightScale, "weight scale");
       actScale = scale(this.scheme.actScale, "activation scale (static)");
     }
-    let bytes = this.ckpt.bytes(name);
-    if (permuteHeads > 0 && this.scheme.interleavedQK) {
-      bytes = permuteInterleavedRows(bytes, permuteHeads, this.config.headDim, bytes.byteLength / outDim);
-    }
-    if (slice) bytes = sliceMatrix(bytes, outDim, inDim, slice);
-    this.decoderBytes += bytes.byteLength;
-    return this.upload(name, bytes, dtype, actScale, weightScale);
+    const permute = permuteHeads > 0 && this.scheme.interleavedQK;
+    const prepare = permute || slice
+      ? (bytes: Uint8Array) => {
+        if (permute) {
+          bytes = permuteInterleavedRows(bytes, permuteHeads, this.config.headDim, bytes.byteLength / outDim);
+        }
+        return slice ? sliceMatrix(bytes, outDim, inDim, slice) : bytes;
+      }
+      : undefined;
+    const ref = this.upload(name, dtype, prepare, actScale, weightScale);
+    this.decoderBytes += ref.buffer.byteLength;
+    return ref;
   }
 }
 
@@ -164,7 +168,7 @@ export interface SharedHeads {
 
 export function loadTextWeights(
   backend: Backend,
-  ckpt: Checkpoint,
+  ckpt: TensorSource,
   scheme: NameScheme,
   c: TextConfig,
   onProgress?: (p: LoadProgress) => void,
