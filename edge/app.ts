@@ -111,6 +111,7 @@ export function createApp(options: GatewayOptions): GatewayApp {
       maxMaxTokens: limits.maxMaxTokens,
       maxN: limits.maxN,
       modelAliases: o.modelAliases,
+      toolCallSchemas: limits.toolCallSchemas,
     },
     respond: { clock, keepAliveMs: o.keepAliveMs, logError: o.logError },
   };

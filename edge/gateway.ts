@@ -17,6 +17,7 @@ import { functionImagePreparer } from "./vision/function-images.ts";
 import { closeSharedRenderPools } from "./vision/render-pool.ts";
 import { DEFAULT_IMAGE_URLS, imageUrlOptions, type ImageUrlSettings } from "./vision/url-settings.ts";
 import type { GatewayOptions } from "./options.ts";
+import type { ToolCallSchemas } from "../functions/chat/constraints.ts";
 import { RuntimePool } from "./runtime-pool/pool.ts";
 import type { RoutingMode } from "./runtime-pool/routing.ts";
 import { isLoopback, listenHostname } from "./serve-options.ts";
@@ -50,6 +51,8 @@ export interface GatewayConfig {
   imageUrls?: ImageUrlSettings;
   /** temperature for requests that give none (--default-temperature); absent: the runtime's. */
   defaultTemperature?: number;
+  /** Whose schemas hold tool-call arguments under tool_choice "auto" (--tool-call-schemas); absent: "all". */
+  toolCallSchemas?: ToolCallSchemas;
 }
 
 /** Starts serving `app`; returns its URL and a stop function (see serveOnBun in ./bun.ts, serveOnDeno in ./deno.ts). */
@@ -108,9 +111,11 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   await registry.restore();
   const app = createApp({
     ...cfg.app,
-    ...(cfg.defaultTemperature !== undefined
-      ? { limits: { ...cfg.app?.limits, defaultTemperature: cfg.defaultTemperature } }
-      : {}),
+    limits: {
+      ...cfg.app?.limits,
+      ...(cfg.defaultTemperature !== undefined ? { defaultTemperature: cfg.defaultTemperature } : {}),
+      ...(cfg.toolCallSchemas !== undefined ? { toolCallSchemas: cfg.toolCallSchemas } : {}),
+    },
     binding: Object.assign(() => link.binding, { why: () => link.lastError }),
     apiKeys: cfg.apiKeys,
     vision: visionHook(link, cfg.imageUrls ?? DEFAULT_IMAGE_URLS),
@@ -120,13 +125,14 @@ export async function startGateway(cfg: GatewayConfig, serve: ServeFn): Promise<
   for (const family of link.metrics.families) app.metrics.registry.register(family);
   const loopback = isLoopback(listenHostname(app.localOnly, cfg.hostname));
   app.route("/", adminRoutes(registry, { adminKey: cfg.adminKey ?? null, loopback }) as never);
-  const { defaultMaxTokens, defaultTemperature, maxMaxTokens, maxN } = app.gatewayOptions.limits;
+  const { defaultMaxTokens, defaultTemperature, maxMaxTokens, maxN, toolCallSchemas } = app.gatewayOptions.limits;
   const limits = {
     defaultMaxTokens,
     defaultTemperature,
     maxMaxTokens,
     maxN,
     modelAliases: app.gatewayOptions.modelAliases,
+    toolCallSchemas,
   };
   const prepareImages = functionImagePreparer(() => link.binding!.info);
   app.mountFunctions(functionsHandler(registry, (c, fn) => {

@@ -4,6 +4,7 @@ import type { Clock } from "../functions/http/clock.ts";
 import { systemClock } from "../functions/http/clock.ts";
 import type { GatewayContext, GatewayEnv } from "../functions/http/env.ts";
 import type { ReasoningOptions } from "../functions/middleware/reasoning.ts";
+import { TOOL_CALL_SCHEMAS, type ToolCallSchemas } from "../functions/chat/constraints.ts";
 import type { ModelBinding } from "../functions/sdk/binding.ts";
 import type { ErrorLogger } from "./middleware/error-handler.ts";
 import { consoleErrorLogger } from "./middleware/error-handler.ts";
@@ -44,6 +45,9 @@ export interface GatewayLimits {
   maxMaxTokens?: number | null;
   /** Largest n. Default 8. */
   maxN?: number;
+  /** Whose parameter schemas hold tool-call arguments under tool_choice "auto": "all" tools (default, as
+   * llama.cpp) or only "strict" ones (OpenAI's rule). */
+  toolCallSchemas?: ToolCallSchemas;
 }
 
 export interface GatewayOptions {
@@ -96,6 +100,7 @@ export const DEFAULT_LIMITS: Required<GatewayLimits> = {
   defaultTemperature: null,
   maxMaxTokens: null,
   maxN: 8,
+  toolCallSchemas: "all",
 };
 
 export function parseKeys(text: string | undefined): string[] {
@@ -138,6 +143,13 @@ export function resolveOptions(o: GatewayOptions): ResolvedGatewayOptions {
   const t = limits.defaultTemperature;
   if (t !== null && !(typeof t === "number" && Number.isFinite(t) && t >= 0)) {
     throw new TypeError(`gateway limit defaultTemperature must be a number ≥ 0 or null, got ${String(t)}`);
+  }
+  if (!TOOL_CALL_SCHEMAS.includes(limits.toolCallSchemas)) {
+    throw new TypeError(
+      `gateway limit toolCallSchemas must be one of ${TOOL_CALL_SCHEMAS.join(", ")}, got ${
+        String(limits.toolCallSchemas)
+      }`,
+    );
   }
   const keepAliveMs = o.keepAliveMs ?? 5000;
   positiveInt("keepAliveMs", keepAliveMs);

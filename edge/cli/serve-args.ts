@@ -8,12 +8,13 @@ import { envVar, parseKeys } from "../options.ts";
 import { readTokenFile } from "../../runtime/wire/auth.ts";
 import { ROUTING_MODES, type RoutingMode } from "../runtime-pool/routing.ts";
 import { IMAGE_URL_MODES, type ImageUrlMode, type ImageUrlSettings } from "../vision/url-settings.ts";
+import { TOOL_CALL_SCHEMAS, type ToolCallSchemas } from "../../functions/chat/constraints.ts";
 
 export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routing prefix|least-loaded|random]
            [--auth-token-file FILE] [--port 8080] [--host 127.0.0.1] [--api-key KEY]...
            [--admin-key KEY] [--state-dir DIR] [--served-model-name NAME]...
            [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]... [--default-temperature T]
-           [--heartbeat-ms MS] [--function-wall-ms MS] [--function-allow-local]
+           [--tool-call-schemas all|strict] [--heartbeat-ms MS] [--function-wall-ms MS] [--function-allow-local]
   --runtime            repeatable: several runtimes of the same model form a pool; each request goes to the one
                        holding the longest prefix of its prompt unless it is much busier (--routing prefix, default)
   --auth-token-file    the shared secret runtimes beyond loopback ask for (their --auth-token-file)
@@ -22,6 +23,10 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routi
                        the --image-url-allow hosts; off: inline images only
   --image-url-allow    a host fetched even at a private address (an internal image server), on PORT or 80/443
   --default-temperature  temperature for requests that send none (default: the runtime's, 1)
+  --tool-call-schemas  all (default): under tool_choice "auto", a call's arguments follow its tool's parameter
+                       schema, strict or not (as llama.cpp's server); strict: only \`strict: true\` tools' schemas,
+                       other calls' arguments are any JSON object (OpenAI's rule). An unsupported schema falls back
+                       to any JSON object either way
   --heartbeat-ms       the runtime counts as down (503 on /ready) after this long without answering; default: what
                        the runtime asks for (gust runtime --heartbeat-ms: 10000 on a GPU, 0 = never on the CPU, where
                        a long prefill step blocks the runtime that long)
@@ -48,6 +53,7 @@ export function parseServeArgs(argv: string[]) {
         "image-urls": { type: "string" },
         "image-url-allow": { type: "string", multiple: true },
         "default-temperature": { type: "string" },
+        "tool-call-schemas": { type: "string" },
         "heartbeat-ms": { type: "string" },
         "function-wall-ms": { type: "string" },
         "function-allow-local": { type: "boolean" },
@@ -90,6 +96,7 @@ export function parseServeArgs(argv: string[]) {
     servedModelNames: checkNames(values["served-model-name"] ?? []),
     imageUrls: parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []),
     ...parseDefaultTemperature(values["default-temperature"]),
+    ...parseToolCallSchemas(values["tool-call-schemas"]),
     heartbeatMs,
     isolates: {
       ...(wallMs !== undefined ? { wallMs } : {}),
@@ -115,6 +122,19 @@ export function parseDefaultTemperature(text: string | undefined): { defaultTemp
     throw new UsageError(`--default-temperature must be a number ≥ 0 (0 = greedy), got "${text}"`);
   }
   return { defaultTemperature: t };
+}
+
+/** --tool-call-schemas: all or strict. */
+export function parseToolCallSchemas(text: string | undefined): { toolCallSchemas?: ToolCallSchemas } {
+  if (text === undefined) return {};
+  if (!TOOL_CALL_SCHEMAS.includes(text as ToolCallSchemas)) {
+    throw new UsageError(
+      `--tool-call-schemas must be one of ${
+        TOOL_CALL_SCHEMAS.join(", ")
+      } (whose schemas hold tool-call arguments under tool_choice "auto"), got "${text}"`,
+    );
+  }
+  return { toolCallSchemas: text as ToolCallSchemas };
 }
 
 function checkNames(names: string[]): string[] {

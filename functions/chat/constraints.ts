@@ -90,25 +90,31 @@ export class ToolChoiceError extends Error {
   }
 }
 
+/** Which tools' parameter schemas hold a call's arguments under tool_choice "auto" (`gust serve
+ * --tool-call-schemas`): "all" (the default, as llama.cpp's server does) or only those of `strict` tools ("strict",
+ * the OpenAI rule). A schema the runtime's grammar compiler refuses falls back to any JSON object, strict or not. */
+export type ToolCallSchemas = "all" | "strict";
+export const TOOL_CALL_SCHEMAS: readonly ToolCallSchemas[] = ["all", "strict"];
+
 /** The calls the runtime holds the answer to: "required" or a named tool must call; "auto" may answer in text, but
- * a call it begins names an offered tool, with arguments that are a JSON object — following the tool's schema
- * where the tool says `strict: true` (`strictByDefault`: the Responses and Messages dialects, whose tools are
- * strict unless they say otherwise). Undefined for "none" and for no tools. */
+ * a call it begins names an offered tool, with arguments held to the tool's schema (with `schemas` "strict", only
+ * where the tool says `strict: true`; the others then get any JSON object). Undefined for "none" and for no tools.
+ * Example, auto with a non-strict get_goal whose schema has no properties: under "all" the arguments can only be
+ * `{}`; under "strict" they may be any object, such as `{"expression": "..."}`. */
 export function toolCallConstraint(
   tools: readonly InputTool[] | null | undefined,
   choice: ChatParams["toolChoice"],
   parallel: boolean,
-  strictByDefault = false,
+  schemas: ToolCallSchemas = "all",
 ): GenerateOptions["toolCalls"] {
   if (choice === "none") return undefined;
   if (choice === "auto") {
     if (!tools || tools.length === 0) return undefined;
-    const held = tools.map((t) => {
-      const strict = t.function.strict ?? strictByDefault;
-      return strict && t.function.parameters ? { name: t.function.name, parameters: t.function.parameters } : {
-        name: t.function.name,
-      };
-    });
+    const held = tools.map(({ function: f }) =>
+      f.parameters && (schemas === "all" || f.strict === true)
+        ? { name: f.name, parameters: f.parameters }
+        : { name: f.name }
+    );
     return { tools: held, parallel, optional: true };
   }
   const offered = (tools ?? []).map((t) => ({ name: t.function.name, parameters: t.function.parameters ?? undefined }));

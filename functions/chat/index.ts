@@ -18,7 +18,8 @@
  * functions/builtin/chat/format.ts and respondChat in respond.ts for the chat-completions ones. */
 export type { ChatEvent, ChoiceOptions, FinishReason, TokenLogprob } from "./choice.ts";
 export { ChoiceState } from "./choice.ts";
-export { constraintFields, toolCallConstraint, ToolChoiceError } from "./constraints.ts";
+export { constraintFields, TOOL_CALL_SCHEMAS, toolCallConstraint, ToolChoiceError } from "./constraints.ts";
+export type { ToolCallSchemas } from "./constraints.ts";
 export type { ChatParams } from "./params.ts";
 export { MISTRAL_SAFE_PROMPT, stopList } from "./params.ts";
 export type { ChatLimits, ChatPlan, ChatReasoning, PlanInput } from "./plan.ts";

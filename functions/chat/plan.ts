@@ -10,7 +10,7 @@ import type { EncodedChat } from "../../runtime/text/chat/encode.ts";
 import type { Dialect } from "../../runtime/text/chat/input.ts";
 import type { InputMessage } from "../../runtime/text/chat/types.ts";
 import { ChatRequestError } from "../../runtime/text/errors.ts";
-import { toolCallConstraint, ToolChoiceError } from "./constraints.ts";
+import { toolCallConstraint, type ToolCallSchemas, ToolChoiceError } from "./constraints.ts";
 
 import type { ChatParams } from "./params.ts";
 import { MISTRAL_SAFE_PROMPT } from "./params.ts";
@@ -26,6 +26,8 @@ export interface ChatLimits {
   maxN: number;
   /** Other names the model answers to in the `model` field. */
   modelAliases: readonly string[];
+  /** Whose parameter schemas hold a call's arguments under tool_choice "auto"; absent = "all". */
+  toolCallSchemas?: ToolCallSchemas;
 }
 
 /** The reasoning setting of one request: what goes into [MODEL_SETTINGS] and the think-block budget. */
@@ -247,7 +249,7 @@ export function planChat(input: PlanInput): ChatPlan {
   if (params.ignoreEos) generate.ignoreEos = true;
   if (params.priority !== undefined) generate.priority = params.priority;
   if (params.responseFormat) generate.responseFormat = params.responseFormat;
-  const toolCalls = requiredCalls(params);
+  const toolCalls = requiredCalls(params, limits.toolCallSchemas);
   // a response format under "auto" leaves no room for calls: the format alone holds the answer
   if (toolCalls && !(toolCalls.optional && params.responseFormat)) {
     if (params.responseFormat) {
@@ -268,9 +270,9 @@ function shiftIndex(e: ChatRequestError): ChatRequestError {
   return new ChatRequestError(path, e.rule, e.detail, e.allowed);
 }
 
-function requiredCalls(params: ChatParams): GenerateOptions["toolCalls"] {
+function requiredCalls(params: ChatParams, schemas: ToolCallSchemas | undefined): GenerateOptions["toolCalls"] {
   try {
-    return toolCallConstraint(params.tools, params.toolChoice, params.parallelToolCalls);
+    return toolCallConstraint(params.tools, params.toolChoice, params.parallelToolCalls, schemas);
   } catch (e) {
     if (e instanceof ToolChoiceError) throw new HttpError(400, "invalid_value", `${e.field}: ${e.message}`, e.field);
     throw e;

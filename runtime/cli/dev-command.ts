@@ -12,7 +12,12 @@ import { bundleFunction } from "../../edge/functions/bundle.ts";
 import { startGateway } from "../../edge/gateway.ts";
 import { parseKeys } from "../../edge/options.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
-import { parseDefaultTemperature, parseHeartbeatMs, parseImageUrls } from "../../edge/cli/serve-args.ts";
+import {
+  parseDefaultTemperature,
+  parseHeartbeatMs,
+  parseImageUrls,
+  parseToolCallSchemas,
+} from "../../edge/cli/serve-args.ts";
 import { servedNames } from "./runtime-command.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
@@ -24,8 +29,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
          [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
-         [--default-temperature T] [--heartbeat-ms MS] [--tensor-parallel N | --tp N | --replicas N]
-         [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
+         [--default-temperature T] [--tool-call-schemas all|strict] [--heartbeat-ms MS]
+         [--tensor-parallel N | --tp N | --replicas N] [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
 function startChild(
@@ -113,6 +118,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     "image-urls": { type: "string" },
     "image-url-allow": { type: "string", multiple: true },
     "default-temperature": { type: "string" },
+    "tool-call-schemas": { type: "string" },
     "heartbeat-ms": { type: "string" },
     ...tensorParallelOptions,
     replicas: { type: "string" },
@@ -127,6 +133,7 @@ export async function devCommand(argv: string[]): Promise<string> {
   servedNames(names); // checked here so a bad name is a usage error, not a runtime that fails to start
   const imageUrls = parseImageUrls(values["image-urls"], values["image-url-allow"] ?? []);
   const temperature = parseDefaultTemperature(values["default-temperature"]);
+  const toolCallSchemas = parseToolCallSchemas(values["tool-call-schemas"]);
   // absent: the runtime's own (none on the CPU, where one long prefill step keeps it from answering)
   const heartbeatMs = parseHeartbeatMs(values["heartbeat-ms"]);
   const tensorParallel = parseTensorParallel(values);
@@ -174,6 +181,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         stateDir: join(work, "functions"),
         imageUrls,
         ...temperature,
+        ...toolCallSchemas,
         heartbeatMs,
         adminKey: admin.key,
       },
@@ -200,6 +208,7 @@ export async function devCommand(argv: string[]): Promise<string> {
           ...(temperature.defaultTemperature !== undefined
             ? ["--default-temperature", String(temperature.defaultTemperature)]
             : []),
+          ...(toolCallSchemas.toolCallSchemas ? ["--tool-call-schemas", toolCallSchemas.toolCallSchemas] : []),
           ...(heartbeatMs !== undefined ? ["--heartbeat-ms", String(heartbeatMs)] : []),
         ],
         /gateway on/,

@@ -130,7 +130,7 @@ describe("FunctionModel options", () => {
     });
     await m.chat({ messages, tools });
     expect(binding.lastCall.options.toolCalls).toEqual({
-      tools: [{ name: "add" }, { name: "mul" }],
+      tools: [{ name: "add", parameters: { type: "object" } }, { name: "mul" }],
       parallel: true,
       optional: true,
     });

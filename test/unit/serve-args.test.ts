@@ -78,3 +78,15 @@ describe("parseServeArgs --default-temperature", () => {
     }
   });
 });
+
+describe("parseServeArgs --tool-call-schemas", () => {
+  it("takes all or strict and refuses anything else, naming both", () => {
+    expect(parseServeArgs(["--runtime", "/tmp/s.sock"]).toolCallSchemas).toBeUndefined();
+    for (const mode of ["all", "strict"]) {
+      expect(parseServeArgs(["--runtime", "/tmp/s.sock", "--tool-call-schemas", mode]).toolCallSchemas).toBe(mode);
+    }
+    expect(() => parseServeArgs(["--runtime", "/tmp/s.sock", "--tool-call-schemas", "off"])).toThrow(
+      /--tool-call-schemas must be one of all, strict .*got "off"/,
+    );
+  });
+});
