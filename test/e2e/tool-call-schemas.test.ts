@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 /** The one call gust-mini makes to a non-strict get_weather with these parameters, its arguments parsed. */
-async function callWith(client: OpenAI, parameters: object): Promise<Record<string, unknown>> {
+async function callWith(client: OpenAI, parameters: Record<string, unknown>): Promise<Record<string, unknown>> {
   const res = await client.chat.completions.create({
     model: MODEL,
     messages: [{ role: "user", content: QUESTION }],
