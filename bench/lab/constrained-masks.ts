@@ -3,31 +3,9 @@
 // per-row cost of applying a mask.   npx bun bench/lab/constrained-masks.ts
 import { JsonGrammar } from "../../runtime/grammar/json-grammar.ts";
 import { TokenMasker, TokenTrie } from "../../runtime/grammar/token-mask.ts";
-import { Rng } from "../../runtime/sampling/rng.ts";
-const rng = new Rng(1);
-const V = 131072;
+import { SYNTHETIC_VOCAB_SIZE as V, syntheticVocab } from "./synthetic-vocab.ts";
 const enc = new TextEncoder();
-const letters = "abcdefghijklmnopqrstuvwxyz";
-const punct = ['"', ",", ":", "{", "}", "[", "]", ".", "\n", "  ", '":', '",', "0", "1", "2"];
-const toks: Uint8Array[] = [];
-for (let i = 0; i < V; i++) {
-  if (i < 1000) {
-    toks.push(new Uint8Array(0));
-    continue;
-  }
-  if (i < 1256) {
-    toks.push(new Uint8Array([i - 1000]));
-    continue;
-  }
-  let s = rng.nextFloat() < 0.6 ? " " : "";
-  const n = 1 + Math.floor(rng.nextFloat() * 9);
-  for (let j = 0; j < n; j++) {
-    s += rng.nextFloat() < 0.1
-      ? punct[Math.floor(rng.nextFloat() * punct.length)]
-      : letters[Math.floor(rng.nextFloat() * 26)];
-  }
-  toks.push(enc.encode(s));
-}
+const toks = syntheticVocab();
 let t = performance.now();
 const trie = new TokenTrie(V, (id) => toks[id]);
 console.log("trie build", (performance.now() - t).toFixed(1), "ms, nodes", trie.numNodes);
