@@ -53,12 +53,17 @@ function gustDecode(dir: string, batch: number): Rate {
   return { wall: figure.tokensPerSecond, cpu: figure.tokensPerCpuSecond };
 }
 
+/** Asks llama.cpp for the token after this one: it computes that row's logits and samples (greedy by default). */
+const nextToken = { generateNext: { token: true } };
+
 // deno-lint-ignore no-explicit-any
 async function llamaPrefill(model: any, promptLen: number): Promise<Rate> {
   const ctx = await model.createContext({ contextSize: 2048, sequences: 1, threads, batchSize: 512 });
   try {
-    const seq = ctx.getSequence();
-    return await rate(promptLen, () => seq.evaluateWithoutGeneratingNewTokens(prompt(promptLen, 8192, 1)));
+    const seq = ctx.getSequence(), ids = prompt(promptLen, 8192, 1);
+    // the last token asks for its next one, as gust's prefill computes the last row's logits
+    const input = ids.map((id, i) => i === ids.length - 1 ? [id, nextToken] : id);
+    return await rate(promptLen, () => seq.controlledEvaluate(input));
   } finally {
     await ctx.dispose();
   }
@@ -67,9 +72,12 @@ async function llamaPrefill(model: any, promptLen: number): Promise<Rate> {
 /**
  * Batched decode on llama.cpp: one context of `batch` sequences; each step hands every sequence its next token at
  * once (Promise.all), and node-llama-cpp's batch dispatcher packs those into one llama_decode of `batch` tokens,
- * the step gust's engine runs. Tokens are fed, not sampled (gust samples greedily: an argmax over 8,192 logits).
- * An earlier driver ran one `evaluate` generator per sequence and measured 2–7 tok/s: that path samples in
- * JavaScript per token and did not batch.
+ * the step gust's engine runs. Each fed token asks for its next token (controlledEvaluate, generateNext): llama.cpp
+ * then computes the output layer's logits and samples natively (greedy by default), as gust's step does (lm_head,
+ * argmax over 8,192 logits). The fed tokens are fixed, not the sampled ones: the cost is the same.
+ * Session 19's driver fed tokens with evaluateWithoutGeneratingNewTokens, which requests no output rows: llama.cpp
+ * then skips the output layer and the last layer's FFN (it runs them only for rows with outputs), about half of
+ * this 2-layer model, while gust ran them: its llama.cpp rows were ~2× too fast.
  */
 // deno-lint-ignore no-explicit-any
 async function llamaDecode(model: any, batch: number, steps: number): Promise<Rate> {
@@ -79,7 +87,7 @@ async function llamaDecode(model: any, batch: number, steps: number): Promise<Ra
     const seqs = Array.from({ length: batch }, () => ctx.getSequence());
     await Promise.all(seqs.map((s, b) => s.evaluateWithoutGeneratingNewTokens(prompt(8, vocab, b))));
     const step = (i: number) =>
-      Promise.all(seqs.map((s, b) => s.evaluateWithoutGeneratingNewTokens(prompt(1, vocab, b * 31 + i))));
+      Promise.all(seqs.map((s, b) => s.controlledEvaluate([[prompt(1, vocab, b * 31 + i)[0], nextToken]])));
     await step(0); // warm-up
     return await rate(batch * steps, async () => {
       for (let i = 1; i <= steps; i++) await step(i);

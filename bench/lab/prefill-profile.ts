@@ -4,12 +4,12 @@
 //   bun bench/lab/prefill-profile.ts [--length 16384] [--chunk 2048] [--threads 2] [--kv bf16]
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import type { Backend } from "../../ffi/backend.ts";
 import { createBackend } from "../../ffi/backend.ts";
 import { defaultModelDir } from "../../runtime/config/default-model.ts";
 import type { KvCacheDtype } from "../../runtime/model/kv-cache.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
+import { type CallTotals, cpuMs, timedBackend } from "./timed-backend.ts";
 
 const { values } = parseArgs({
   options: {
@@ -21,32 +21,9 @@ const { values } = parseArgs({
 });
 const length = Number(values.length), chunk = Number(values.chunk);
 const backend = createBackend("cpu", { numThreads: Number(values.threads) });
-const totals = new Map<string, { calls: number; wallMs: number; cpuMs: number }>();
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
+const totals = new Map<string, CallTotals>();
 
-/** The backend with every method timed under its name (linear: name and N×K). */
-function timed(inner: Backend): Backend {
-  return new Proxy(inner, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver);
-      if (typeof value !== "function" || typeof key !== "string") return value;
-      return (...args: unknown[]) => {
-        const name = key === "linear" ? `linear ${args[4]}×${args[5]}` : key;
-        const wall = performance.now(), cpu = cpuMs();
-        const result = value.apply(target, args);
-        const entry = totals.get(name) ?? { calls: 0, wallMs: 0, cpuMs: 0 };
-        entry.calls++, entry.wallMs += performance.now() - wall, entry.cpuMs += cpuMs() - cpu;
-        totals.set(name, entry);
-        return result;
-      };
-    },
-  });
-}
-
-const profiled = timed(backend);
+const profiled = timedBackend(backend, totals);
 const loaded = loadModel(defaultModelDir, profiled);
 const c = loaded.config.text;
 const seq = new SingleSequence(profiled, loaded.model, length, 16, values.kv as KvCacheDtype);
