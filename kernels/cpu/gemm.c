@@ -16,6 +16,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "e4m3_avx2.h"
+
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define ROWS 6    /* weight rows per micro-kernel */
 #define PANELS 8  /* micro-kernel row groups per task: 48 rows */
@@ -47,10 +49,11 @@ AVX2 static inline __m256 load8(const uint8_t *w, int32_t dtype, int64_t i) {
   }
 }
 
-/* wp[r][0..kc) = f32 weights of rows n0 + r, inputs k0 ..; rows past N are zero. */
+/* wp[r][0..kc) = f32 weights of rows n0 + r, inputs k0 ..; rows past N are zero. FP8 with e4m3_bits: value · 2^-120
+ * (e4m3_avx2.h; the tokens were packed × 2^112), else value · 2^-8. */
 AVX2 static void pack_weights(float *wp, const uint8_t *w, int32_t dtype, int32_t n0, int32_t N, int32_t K,
-                              int32_t k0, int32_t kc) {
-  float tail_scale = dtype == GUST_DTYPE_F8_E4M3 ? 0.00390625f : 1.0f;
+                              int32_t k0, int32_t kc, int e4m3_bits) {
+  float tail_scale = dtype != GUST_DTYPE_F8_E4M3 ? 1.0f : e4m3_bits ? 0x1p-120f : 0x1p-8f;
   for (int32_t r = 0; r < ROWS; r++) {
     float *dst = wp + (size_t)r * KC;
     if (n0 + r >= N) {
@@ -59,7 +62,9 @@ AVX2 static void pack_weights(float *wp, const uint8_t *w, int32_t dtype, int32_
     }
     int64_t base = (int64_t)(n0 + r) * K + k0;
     int32_t k = 0;
-    if (dtype == GUST_DTYPE_F8_E4M3)
+    if (dtype == GUST_DTYPE_F8_E4M3 && e4m3_bits)
+      for (; k + 8 <= kc; k += 8) _mm256_storeu_ps(dst + k, gust_load8_e4m3_bits(w, base + k));
+    else if (dtype == GUST_DTYPE_F8_E4M3)
       for (; k + 8 <= kc; k += 8) _mm256_storeu_ps(dst + k, load8(w, GUST_DTYPE_F8_E4M3, base + k));
     else if (dtype == GUST_DTYPE_BF16)
       for (; k + 8 <= kc; k += 8) _mm256_storeu_ps(dst + k, load8(w, GUST_DTYPE_BF16, base + k));
@@ -101,12 +106,13 @@ AVX2 static void micro_kernel(const float *xt, size_t stride, const float *wp, i
   }
 }
 
-/* xt[tile][k][i] = x[tile · 16 + i][k] (FP8: the e4m3 value of x / act_scale), tokens T .. padded − 1 zero.
+/* xt[tile][k][i] = x[tile · 16 + i][k] (FP8: the e4m3 value of x / act_scale, times `factor`), tokens T .. padded − 1
+ * zero.
  * Tile-major, so a micro-kernel reads its 16-token slice as one contiguous run (K · 64 bytes) instead of K lines
  * a row of xt apart, which alias to a few cache sets when that row is a multiple of 4 KiB.
  * Example: T 40, K 3 → 3 tiles; x[17][2] lands at xt[1][2][1] = xt[1 · 48 + 2 · 16 + 1]. */
 AVX2 static void pack_tokens(float *xt, const float *x, int32_t T, int32_t padded, int32_t K, int quantize,
-                             float act_scale) {
+                             float act_scale, float factor) {
 #pragma omp parallel for schedule(static) if ((int64_t)T * K > 65536)
   for (int32_t tile = 0; tile < padded / TILE; tile++) {
     float *dst = xt + (size_t)tile * K * TILE;
@@ -118,7 +124,8 @@ AVX2 static void pack_tokens(float *xt, const float *x, int32_t T, int32_t padde
       }
       const float *row = x + (size_t)t * K;
       for (int32_t k = 0; k < K; k++)
-        dst[(size_t)k * TILE + i] = quantize ? gust_e4m3_table[gust_f32_to_e4m3(row[k] / act_scale)] : row[k];
+        dst[(size_t)k * TILE + i] =
+          quantize ? gust_e4m3_table[gust_f32_to_e4m3(row[k] / act_scale)] * factor : row[k];
     }
   }
 }
@@ -127,11 +134,13 @@ static _Thread_local float *packed_tokens = NULL, *tiles = NULL;
 static _Thread_local size_t packed_capacity = 0, tiles_capacity = 0;
 
 AVX2 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T, int32_t N,
-                            int32_t K, float act_scale, float m0, float m1, float m2) {
+                            int32_t K, float act_scale, float m0, float m1, float m2, int e4m3_bits) {
   int32_t padded = (T + TILE - 1) / TILE * TILE;
   float *xt = scratch(&packed_tokens, &packed_capacity, (size_t)padded * K);
   if (!xt) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to pack %d tokens", T);
-  pack_tokens(xt, x, T, padded, K, dtype == GUST_DTYPE_F8_E4M3, act_scale);
+  int fp8 = dtype == GUST_DTYPE_F8_E4M3;
+  e4m3_bits = fp8 && e4m3_bits;
+  pack_tokens(xt, x, T, padded, K, fp8, act_scale, e4m3_bits ? GUST_E4M3_BITS_X_FACTOR : 1.0f);
   int32_t task_rows = ROWS * PANELS, num_tasks = (N + task_rows - 1) / task_rows;
   size_t c_floats = (size_t)task_rows * padded, wp_floats = (size_t)PANELS * ROWS * KC;
   int failed = 0;
@@ -151,7 +160,7 @@ AVX2 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t 
       for (int32_t k0 = 0; k0 < K; k0 += KC) {
         int32_t kc = K - k0 < KC ? K - k0 : KC;
         for (int32_t p = 0; p < panels; p++)
-          pack_weights(wp + (size_t)p * ROWS * KC, w, dtype, n_begin + p * ROWS, N, K, k0, kc);
+          pack_weights(wp + (size_t)p * ROWS * KC, w, dtype, n_begin + p * ROWS, N, K, k0, kc, e4m3_bits);
         for (int32_t t0 = 0; t0 < padded; t0 += TILE)
           for (int32_t p = 0; p < panels; p++)
             micro_kernel(xt + (size_t)t0 * K + (size_t)k0 * TILE, TILE, wp + (size_t)p * ROWS * KC, kc,

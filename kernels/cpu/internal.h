@@ -52,9 +52,10 @@ int32_t gust_attention_tiled(float *out, const float *q, const void *k_cache, co
                              int32_t head_dim, int32_t block_size, int32_t max_blocks_per_seq, float scale);
 
 /* The register-blocked AVX2 GEMM (gemm.c) for many tokens; FP8 weights quantise x by act_scale while packing.
- * y = ((acc · m0) · m1) · m2 as in linear.c. */
+ * y = ((acc · m0) · m1) · m2 as in linear.c. e4m3_bits: expand FP8 weights with e4m3_avx2.h (subnormals are
+ * not flushed), else with F16C. */
 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T, int32_t N, int32_t K,
-                       float act_scale, float m0, float m1, float m2);
+                       float act_scale, float m0, float m1, float m2, int e4m3_bits);
 
 extern float gust_e4m3_table[256]; /* value of each float8_e4m3fn code, filled by gust_fp8_init */
 void gust_fp8_init(void);

@@ -5,20 +5,18 @@
  * up to 4 token rows. Work is split over output rows: tasks of ROWS_PER_TASK rows run all token tiles,
  * so a task's slice of W stays in cache while the token tiles stream past it.
  *
- * FP8 (prefill GEMM, AVX-512): e4m3 bits b = s eeee mmm become the f16 bits s 0eeee mmm0000000 (exponent bias 15
- * vs 7), whose value is exactly value(b) · 2^-8 (subnormals included); F16C converts 8 per instruction and the 2^8
- * is folded into the output scale, exact for a power of two.
- * FP8 (row dots, AVX2): the f32 bits s 0000eeee mmm0…0 are value(b) · 2^-120 (exponent bias 127 vs 7; e = 0 lands on
- * f32 subnormals, again exact), made with integer ops only (sign-extend, shift, and: no F16C, whose 2 µops each
- * bound the loop); the activations are quantised × 2^112, so each product is value(w) · value(x) · 2^-8 exactly as
- * on the f16 path and the sums are bit-identical. Example: b = 0xB9 (s 1, e 0111, m 001: -1.125) sign-extends to
- * 0xFFFFFFB9, << 20 → 0xFB900000, & 0x87FFFFFF → 0x83900000 = -1.125 · 2^-120. */
+ * FP8: the row dots expand e4m3 to f32 with integer ops (e4m3_avx2.h: no F16C, whose 2 µops each bound the loop),
+ * activations quantised × 2^112. The AVX-512 GEMV uses the f16-bits trick: e4m3 bits b = s eeee mmm become the f16
+ * bits s 0eeee mmm0000000 (exponent bias 15 vs 7), exactly value(b) · 2^-8 (subnormals included); F16C converts
+ * them and the 2^8 is folded into the output scale, exact for a power of two. */
 #include <stdlib.h>
 
 #include "internal.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+#include "e4m3_avx2.h"
 #endif
 
 #define ROWS_PER_TASK 16
@@ -55,13 +53,6 @@ AVX2 static inline __m256 load8_bf16(const uint8_t *w, int64_t i) {
   __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
 }
-/* Eight e4m3 weights as value · 2^-120 (see the header): the products with activations quantised × 2^112 equal
- * the f16 path's. Denormal inputs must reach the FMA as they are: gust_linear checks that DAZ is off. */
-AVX2 static inline __m256 load8_e4m3_bits(const uint8_t *w, int64_t i) {
-  __m256i v = _mm256_slli_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(w + i))), 20);
-  return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0x87FFFFFF)));
-}
-
 AVX2 static inline float hsum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -114,7 +105,7 @@ AVX2 static inline float hsum8(__m256 v) {
 DEFINE_ROW_DOT(f32, load8_f32, 4, 1.0f, 1.0f)
 DEFINE_ROW_DOT(f16, load8_f16, 2, 1.0f, 1.0f)
 DEFINE_ROW_DOT(bf16, load8_bf16, 2, 1.0f, 1.0f)
-DEFINE_ROW_DOT(e4m3, load8_e4m3_bits, 1, 0x1p-8f, 0x1p-112f) /* x arrives × 2^112 */
+DEFINE_ROW_DOT(e4m3, gust_load8_e4m3_bits, 1, 0x1p-8f, 0x1p-112f) /* x arrives × 2^112 */
 
 #define DEFINE_LINEAR_AVX2(SUFFIX)                                                                             \
   AVX2 static void linear_avx2_##SUFFIX(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T,  \
@@ -208,19 +199,18 @@ int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dty
     m2 = weight_scale;
   }
 #if defined(__x86_64__)
+  /* the integer e4m3 expansion makes f32 subnormals, which DAZ/FTZ would read as 0 */
+  int e4m3_bits = gust_has_avx2 && !gust_denormals_flushed();
   /* many tokens: the GEMM quantises FP8 activations while packing them */
   if (gust_has_avx2 && num_tokens >= GEMM_MIN_TOKENS)
     return gust_gemm_avx2(y, x, (const uint8_t *)w, w_dtype, num_tokens, n_out, k_in, act_scale, fp8 ? 256.0f : 1.0f,
-                          m1, m2);
-#endif
-#if defined(__x86_64__)
-  /* the integer e4m3 expansion makes f32 subnormals, which denormals-are-zero would read as 0 */
-  int e4m3_bits = gust_has_avx2 && !(num_tokens == 1 && gust_has_avx512) && !(_mm_getcsr() & 0x40 /* DAZ */);
+                          m1, m2, e4m3_bits);
+  if (num_tokens == 1 && gust_has_avx512) e4m3_bits = 0; /* the AVX-512 GEMV takes plain e4m3 values */
 #else
   int e4m3_bits = 0;
 #endif
   if (fp8) {
-    x = quantize_activations(x, (size_t)num_tokens * k_in, act_scale, e4m3_bits ? 0x1p112f : 1.0f);
+    x = quantize_activations(x, (size_t)num_tokens * k_in, act_scale, e4m3_bits ? GUST_E4M3_BITS_X_FACTOR : 1.0f);
     if (!x) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to quantize activations");
   }
 #if defined(__x86_64__)

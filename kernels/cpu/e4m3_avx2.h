@@ -1,0 +1,23 @@
+/* Eight e4m3 weights as f32 on AVX2 without F16C, shared by the row dots (linear.c) and the GEMM's weight packing
+ * (gemm.c). The f32 bits s 0000eeee mmm0…0 are value(b) · 2^-120 (exponent bias 127 vs 7; e = 0 lands on f32
+ * subnormals, exact too): sign-extend, shift, and. The callers quantise activations × 2^112, so each product is
+ * value(w) · value(x) · 2^-8, the same as the F16C path's (value(w) · 2^-8) · value(x), and the sums are
+ * bit-identical. The subnormals must reach the FMA as they are: callers check gust_denormals_flushed().
+ * Example: b = 0xB9 (s 1, e 0111, m 001: -1.125) sign-extends to 0xFFFFFFB9, << 20 → 0xFB900000,
+ * & 0x87FFFFFF → 0x83900000 = -1.125 · 2^-120. */
+#ifndef GUST_E4M3_AVX2_H
+#define GUST_E4M3_AVX2_H
+#include <immintrin.h>
+#include <stdint.h>
+
+#define GUST_E4M3_BITS_X_FACTOR 0x1p112f /* activations' factor for the expansion below */
+
+__attribute__((target("avx2"))) static inline __m256 gust_load8_e4m3_bits(const uint8_t *w, int64_t i) {
+  __m256i v = _mm256_slli_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(w + i))), 20);
+  return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0x87FFFFFF)));
+}
+
+/* Whether this thread's MXCSR flushes subnormals (DAZ, bit 6, on inputs; FTZ, bit 15, on results such as the
+ * scalar tails' value · 2^-120): then the expansion above is wrong and the callers take the F16C path. */
+static inline int gust_denormals_flushed(void) { return (_mm_getcsr() & 0x8040) != 0; }
+#endif
