@@ -13,6 +13,7 @@ import { formatStepFigures, measureStepTime } from "../bench/tensor-parallel.ts"
 import { formatSamplerFigures, measureSampler, type SamplerFigure } from "../bench/sampler.ts";
 import { formatStepPaths, measureStepPaths, type StepPathFigure } from "../bench/step-paths.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
+import { randomBenchCommand, randomBenchOptions, randomBenchUsage } from "./random-bench-command.ts";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -30,6 +31,7 @@ export async function benchCommand(argv: string[]): Promise<string> {
         "spec-draft": { type: "string" },
         "tp-model": { type: "string" },
         ...tensorParallelOptions,
+        ...randomBenchOptions,
       },
     }));
   } catch (err) {
@@ -37,9 +39,11 @@ export async function benchCommand(argv: string[]): Promise<string> {
       `${
         (err as Error).message
       }\nusage: gust bench [--threads N] [--tokens N] [--batches 1,4,16,64] [--spec-model DIR --spec-draft DIR] [--json]
-       gust bench ${tensorParallelUsage} [--tp-model DIR] [--threads N] [--tokens N] [--json]`,
+       gust bench ${tensorParallelUsage} [--tp-model DIR] [--threads N] [--tokens N] [--json]
+       ${randomBenchUsage}`,
     );
   }
+  if (values["random-model"] !== undefined) return randomBenchCommand(values);
   const backend = createBackend("cpu", { numThreads: parseIntArg("threads", values.threads, 0) });
   const tokens = parseIntArg("tokens", values.tokens, 32, 1);
   const tensorParallel = parseTensorParallel(values);

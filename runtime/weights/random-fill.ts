@@ -34,13 +34,14 @@ function bf16Bits(x: number): number {
 export function randomFillBytes(f: RandomFill): Uint8Array {
   const out = new Uint8Array(f.count * (f.dtype === DType.F8_E4M3 ? 1 : f.dtype === DType.BF16 ? 2 : 4));
   const view = new DataView(out.buffer);
+  const scale = Math.fround(f.scale), offset = Math.fround(f.offset); // the ABI passes them as f32
   for (let i = 0; i < f.count; i++) {
     const h = fillHash(f.seed, f.tensorId, f.firstIndex + i);
     if (f.dtype === DType.F8_E4M3) {
       out[i] = e4m3FromHash(h);
       continue;
     }
-    const value = Math.fround(Math.fround(f.scale * uniformFromFillHash(h)) + f.offset);
+    const value = Math.fround(Math.fround(scale * uniformFromFillHash(h)) + offset);
     if (f.dtype === DType.BF16) view.setUint16(2 * i, bf16Bits(value), true);
     else view.setFloat32(4 * i, value, true);
   }
