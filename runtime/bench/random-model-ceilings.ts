@@ -71,10 +71,11 @@ export function layersThatFit(
   return Math.max(0, Math.min(c.numLayers, Math.floor((usable - d.held - workspaceBytes) / perLayer)));
 }
 
-/** The time of all `total` layers from the time at `layers` and with no layer at all (embedding, final norm, lm_head,
- *  sampling and the host's work), linear in the layer count: t(total) = t(0) + (t(L) − t(0)) · total / L.
- *  Example: 45 layers in 40.0 ms, none in 4.0 ms → 88 layers in 4 + 36 · 88/45 = 74.4 ms. */
-export function scaleToLayers(tAtLayers: number, tAtNone: number, layers: number, total: number): number {
+/** The time of all `total` layers from the time at `layers` and at `base` layers (1, or 0 when only one ran: the
+ *  embedding, final norm, lm_head, sampling and the host's work), linear in the layer count:
+ *  t(total) = t(base) + (t(L) − t(base)) · (total − base) / (L − base).
+ *  Example: 45 layers in 40.0 ms, one in 4.8 ms → 88 layers in 4.8 + 35.2 · 87/44 = 74.4 ms. */
+export function scaleToLayers(tAtLayers: number, tAtBase: number, layers: number, base: number, total: number): number {
   if (layers >= total) return tAtLayers;
-  return tAtNone + ((tAtLayers - tAtNone) * total) / layers;
+  return tAtBase + ((tAtLayers - tAtBase) * (total - base)) / (layers - base);
 }

@@ -22,7 +22,7 @@ export interface PhaseFigure {
   tokens: number;
   layersRun: number;
   atLayers: PhaseRun;
-  atNoLayers?: PhaseRun;
+  baseline?: { layers: number; run: PhaseRun };
   /** Decode: ms per step; prefill: ms for the prompt; of all the model's layers (scaled when not all ran). */
   fullModelMs: number;
   fullModelTokensPerSecond: number;
@@ -30,7 +30,7 @@ export interface PhaseFigure {
   ceiling: { measured?: number; datasheet?: number };
 }
 
-/** What one phase ran: its shape, the layers it ran on, and its runs (with no layer too when not all ran). */
+/** What one phase ran: its shape, the layers it ran on, and its runs (a base run too when not all ran). */
 export interface PhaseRuns {
   phase: "decode" | "prefill";
   batch: number;
@@ -39,16 +39,21 @@ export interface PhaseRuns {
   dtype: KvCacheDtype;
   layersRun: number;
   atLayers: PhaseRun;
-  atNoLayers?: PhaseRun;
+  /** The run the scaling to all layers starts from (absent when all layers ran, or --unscaled). */
+  baseline?: { layers: number; run: PhaseRun };
 }
 
 export function phaseFigure(c: TextConfig, ceilings: Ceilings, r: PhaseRuns): PhaseFigure {
-  const { phase, batch, tokens, decodeSteps, dtype, layersRun, atLayers, atNoLayers } = r;
+  const { phase, batch, tokens, decodeSteps, dtype, layersRun, atLayers, baseline } = r;
   // unscaled runs (--unscaled) report the layers that ran
-  const fullModelMs = atNoLayers
-    ? scaleToLayers(atLayers.ms[0], atNoLayers.ms[0], layersRun, c.numLayers)
+  // more layers never run faster: a base run slower than the layers run (noise) leaves t(L) as the lower bound
+  const fullModelMs = baseline
+    ? Math.max(
+      atLayers.ms[0],
+      scaleToLayers(atLayers.ms[0], baseline.run.ms[0], layersRun, baseline.layers, c.numLayers),
+    )
     : atLayers.ms[0];
-  const ceilingLayers = atNoLayers ? c.numLayers : layersRun; // the layers the figure stands for
+  const ceilingLayers = baseline ? c.numLayers : layersRun; // the layers the figure stands for
   const produced = phase === "decode" ? batch : tokens;
   const ceiling: PhaseFigure["ceiling"] = {};
   if (phase === "decode") {
@@ -65,7 +70,7 @@ export function phaseFigure(c: TextConfig, ceilings: Ceilings, r: PhaseRuns): Ph
     tokens,
     layersRun,
     atLayers,
-    atNoLayers,
+    baseline,
     fullModelMs,
     fullModelTokensPerSecond: (produced * 1000) / fullModelMs,
     ceiling,
@@ -78,9 +83,9 @@ const pct = (x: number, of?: number) => (of ? ` (${((100 * x) / of).toFixed(0)} 
 
 export function formatPhase(f: PhaseFigure, totalLayers: number): string {
   const [med, lo, hi] = f.atLayers.ms, tps = f.fullModelTokensPerSecond, host = (100 * f.atLayers.hostShare).toFixed(1);
-  const scaled = !f.atNoLayers
+  const scaled = !f.baseline
     ? f.layersRun < totalLayers ? ` [${f.layersRun} of ${totalLayers} layers, not scaled]` : ""
-    : ` [${f.layersRun} layers ran: ${fixed(med)} ms; no layer: ${fixed(f.atNoLayers!.ms[0])} ms; ` +
+    : ` [${f.layersRun} layers ran: ${fixed(med)} ms; ${f.baseline.layers} ran: ${fixed(f.baseline.run.ms[0])} ms; ` +
       `scaled to ${totalLayers}]`;
   const ceiling = [
     f.ceiling.measured && `${fixed(f.ceiling.measured)} at the measured bandwidth${pct(tps, f.ceiling.measured)}`,

@@ -1,7 +1,7 @@
 // `gust bench --random-model NAME`: the whole model with random weights made in the backend's memory, through the
 // engine (scheduler, paged KV, native sampling): decode at each batch after a prompt each, prefill at each length,
 // and the KV capacity at the KV dtype. Layers that do not fit the device are not loaded: the bench says so, runs
-// each phase again with no layers, and scales to the full layer count linearly (random-model-ceilings.ts).
+// each phase again on one layer, and scales to the full layer count linearly (random-model-ceilings.ts).
 // Phases run in order of priority under a time budget; one that would not end in time is skipped, with a reason.
 import type { Backend } from "../../ffi/backend.ts";
 import type { ModelConfig, TextConfig } from "../config/text-config.ts";
@@ -104,7 +104,8 @@ export function runRandomBench(backend: Backend, o: RandomBenchOptions): RandomB
   const workspace = rankWorkspace(full, shardLayout(full, 1), caps, null, null).total;
   // load for every phase but the largest decode batch (it runs last, on fewer layers when it must)
   const kvTokens = Math.max(...o.prefillLengths.map((t) => t + 2), decodeContext * (o.batches.at(-2) ?? maxBatch));
-  const fitting = layersThatFit(full, usable, workspace, kvTokens, o.kvCacheDtype);
+  const budget = usable * 0.98; // a 2 % margin of what the rule allows, for allocation granularity
+  const fitting = layersThatFit(full, budget, workspace, kvTokens, o.kvCacheDtype);
   const layers = Math.min(o.layers ?? full.numLayers, fitting);
   if (layers < 1) {
     throw new RangeError(
@@ -133,16 +134,17 @@ export function runRandomBench(backend: Backend, o: RandomBenchOptions): RandomB
       loadSeconds.toFixed(1)
     } s`,
   );
-  const afterLoad = usableBytes(backend, o.gpuMemoryUtilization);
+  // tokens of KV the memory rule leaves beside all the model's layers, and beside the layers loaded
+  const kvRoom = (n: number) => Math.floor((usable - d.held - workspace - n * d.perLayer) / (n * kvLayer));
   const kvCapacity = {
     dtype: o.kvCacheDtype,
-    fullModelTokens: Math.floor(
-      (usable - d.held - workspace - full.numLayers * d.perLayer) / (full.numLayers * kvLayer),
-    ),
-    loadedModelTokens: Math.floor((afterLoad - workspace) / (layers * kvLayer)),
+    fullModelTokens: kvRoom(full.numLayers),
+    loadedModelTokens: kvRoom(layers),
   };
   o.log(
-    `KV capacity (${o.kvCacheDtype}, ${full.numLayers * kvLayer} B/token for all ${full.numLayers} layers): ` +
+    `KV capacity (${o.kvCacheDtype}, ${full.numLayers * kvLayer} B/token for all ${full.numLayers} layers; ${
+      backend.sharesHostMemory ? "half the available memory" : `--gpu-memory-utilization ${o.gpuMemoryUtilization}`
+    }): ` +
       `${
         kvCapacity.fullModelTokens < 0
           ? "the full model does not fit"
@@ -164,7 +166,7 @@ export function runRandomBench(backend: Backend, o: RandomBenchOptions): RandomB
   };
   o.onPhase?.(result);
   try {
-    runPhases(backend, loaded, layers, o, result, started);
+    runPhases(backend, loaded, layers, o, result, started, { usable: budget, workspace });
   } finally {
     loaded.dispose();
   }
@@ -207,8 +209,9 @@ function runPhases(
   o: RandomBenchOptions,
   result: RandomBenchResult,
   started: number,
+  memory: { usable: number; workspace: number },
 ): void {
-  const full = o.config.text, d = decoderBytes(full), kvLayer = kvBytesPerTokenLayer(full, o.kvCacheDtype);
+  const full = o.config.text;
   const timed = timedBackend(backend), maxRows = Math.max(...o.batches);
   const maxPositions = loaded.model.maxPositions, rate: Rates = { promptTokensPerSecond: 0, stepMs: 0, stepBatch: 1 };
   let layers = loadedLayers;
@@ -217,9 +220,9 @@ function runPhases(
     const kvTokens = p.phase === "decode"
       ? p.batch * Math.ceil((o.promptTokens + o.decodeSteps + 2) / BLOCK) * BLOCK
       : p.tokens + 2 + BLOCK;
-    // drop layers (their weights) until this phase's KV fits beside the rest
-    const room = usableBytes(backend, o.gpuMemoryUtilization) + layers * d.perLayer;
-    const fit = Math.min(layers, Math.floor(room / (d.perLayer + kvTokens * kvLayer)));
+    // drop layers (their weights) until this phase's KV fits beside the rest: counted against the memory found at
+    // the start, since the CUDA library's pool keeps freed memory for reuse without reporting it free
+    const fit = Math.min(layers, layersThatFit(full, memory.usable, memory.workspace, kvTokens, o.kvCacheDtype));
     if (fit < 1) {
       result.skipped.push(`${label}: ${kvTokens} tokens of KV do not fit even beside one layer`);
       o.log(`skipped ${result.skipped.at(-1)}`);
@@ -253,7 +256,17 @@ function runPhases(
         model.dispose();
       }
     };
-    const atLayers = run(layers), atNoLayers = layers < full.numLayers && !o.unscaled ? run(0) : undefined;
+    // the base run for the scaling: one layer (the same one-call path), or none when only one ran
+    let atLayers, baseline;
+    try {
+      atLayers = run(layers);
+      const base = layers > 1 ? 1 : 0;
+      baseline = layers < full.numLayers && !o.unscaled ? { layers: base, run: run(base) } : undefined;
+    } catch (err) { // one phase's failure (out of memory, say) leaves the others' figures standing
+      result.skipped.push(`${label}: failed: ${(err as Error).message}`);
+      o.log(`${label} failed: ${(err as Error).message}`);
+      continue;
+    }
     const [batch, tokens] = p.phase === "decode" ? [p.batch, o.promptTokens] : [1, p.tokens];
     const figure = phaseFigure(full, result.ceilings, {
       phase: p.phase,
@@ -263,7 +276,7 @@ function runPhases(
       dtype: o.kvCacheDtype,
       layersRun: layers,
       atLayers,
-      atNoLayers,
+      baseline,
     });
     result.phases.push(figure);
     o.log(formatPhase(figure, full.numLayers));

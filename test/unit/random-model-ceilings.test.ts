@@ -36,11 +36,12 @@ describe("random-model ceilings at Mistral Medium 3.5's shapes", () => {
     expect(f.attention).toBe(88 * 2 * 1024 * 1024 * 96 * 128);
   });
 
-  it("layers that fit, and the scaling from L layers and none to all 88", () => {
+  it("layers that fit, and the scaling from L layers and a base run to all 88", () => {
     expect(layersThatFit(medium, 134e9, 1.1e9, 35_000, "fp8")).toBe(86);
     expect(layersThatFit(medium, 200e9, 1e9, 1000, "fp8")).toBe(88); // capped at the model's layers
     expect(layersThatFit(medium, 6e9, 0, 0, "fp8")).toBe(0); // the embedding and lm_head alone overflow
-    expect(scaleToLayers(40, 4, 45, 88)).toBeCloseTo(74.4, 10);
-    expect(scaleToLayers(50, 4, 88, 88)).toBe(50);
+    expect(scaleToLayers(40, 4.8, 45, 1, 88)).toBeCloseTo(74.4, 10);
+    expect(scaleToLayers(3, 1, 1, 0, 2)).toBe(5); // one layer ran: the base is a run with none
+    expect(scaleToLayers(50, 4, 88, 1, 88)).toBe(50);
   });
 });
