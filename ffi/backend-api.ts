@@ -98,6 +98,18 @@ export interface SampleArgs {
 /** gust_sample's arguments for a forward's own logit rows (the forward supplies logits, rows and vocab). */
 export type StepSampleArgs = Omit<SampleArgs, "logits" | "numLogitRows" | "vocab">;
 
+/** One gust_verify_drafts call (kernels/gust.h): the rows' params and lists as gust_sample's (packed by
+ *  runtime/sampling/native-sampler.ts), proposals as gust_verify_proposal quadruples, draft probabilities f64. */
+export interface VerifyArgs extends Omit<SampleArgs, "outTokens" | "outLogprobs" | "outTopIds" | "maxLogprobs"> {
+  outAccepted: DeviceBuffer;
+  outNext: DeviceBuffer;
+  proposals: DeviceBuffer;
+  numProposals: number;
+  draftIds: DeviceBuffer | null;
+  draftProbs: DeviceBuffer | null;
+  numDrafts: number;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly numThreads: number;
@@ -177,6 +189,8 @@ export interface Backend {
   ): void;
   /** Native sampling of a batch of rows (gust_sample). */
   sample(args: SampleArgs): void;
+  /** Speculative verification of a batch of draft proposals against their target rows (gust_verify_drafts). */
+  verifyDrafts(args: VerifyArgs): void;
   /** The whole forward step (and its sampling) in one native call (gust_step; ffi/step.ts packs it). */
   step(model: PackedStepModel, call: StepCall): void;
   /** Native calls made so far (`gust bench` reports calls per step). */

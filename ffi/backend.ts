@@ -37,8 +37,16 @@ import {
   type RandomFill,
   type SampleArgs,
   type SegmentAttentionArgs,
+  type VerifyArgs,
   type WeightRef,
 } from "./backend-api.ts";
+
+/** The rows' params and lists, as gust_sample and gust_verify_drafts take them (params, num_rows, the six lists,
+ *  num_masks). */
+function sampleRows(a: Omit<SampleArgs, "outTokens" | "outLogprobs" | "outTopIds" | "maxLogprobs">) {
+  const lists = [a.biasIds, a.biasValues, a.countIds, a.counts, a.seenIds, a.masks].map((b) => b?.ptr ?? null);
+  return [a.params.ptr, a.numRows, ...lists, a.numMasks];
+}
 
 class NativeBackend implements Backend {
   readonly numThreads: number;
@@ -286,25 +294,14 @@ class NativeBackend implements Backend {
   }
 
   sample(a: SampleArgs): void {
-    this.#call(
-      "gust_sample",
-      a.outTokens.ptr,
-      a.outLogprobs.ptr,
-      a.outTopIds.ptr,
-      a.logits.ptr,
-      a.numLogitRows,
-      a.vocab,
-      a.params.ptr,
-      a.numRows,
-      a.biasIds?.ptr ?? null,
-      a.biasValues?.ptr ?? null,
-      a.countIds?.ptr ?? null,
-      a.counts?.ptr ?? null,
-      a.seenIds?.ptr ?? null,
-      a.masks?.ptr ?? null,
-      a.numMasks,
-      a.maxLogprobs,
-    );
+    const head = [a.outTokens.ptr, a.outLogprobs.ptr, a.outTopIds.ptr, a.logits.ptr, a.numLogitRows, a.vocab];
+    this.#call("gust_sample", ...head, ...sampleRows(a), a.maxLogprobs);
+  }
+
+  verifyDrafts(a: VerifyArgs): void {
+    const head = [a.outAccepted.ptr, a.outNext.ptr, a.logits.ptr, a.numLogitRows, a.vocab];
+    const tail = [a.proposals.ptr, a.numProposals, a.draftIds?.ptr ?? null, a.draftProbs?.ptr ?? null, a.numDrafts];
+    this.#call("gust_verify_drafts", ...head, ...sampleRows(a), ...tail);
   }
 
   step(model: PackedStepModel, call: StepCall): void {

@@ -9,7 +9,10 @@ export interface SymbolSpec {
   readonly returns: NativeType;
 }
 
-export const GUST_ABI_VERSION = 5;
+export const GUST_ABI_VERSION = 6;
+
+/** gust_sample's and gust_verify_drafts' shared lists: bias ids, bias values, count ids, counts, seen ids, masks. */
+const SAMPLE_LISTS = ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr"] as const;
 
 export const symbols = {
   gust_abi_version: { args: [], returns: "i32" },
@@ -73,24 +76,11 @@ export const symbols = {
   gust_gather_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
 
   gust_sample: {
-    args: [
-      "ptr",
-      "ptr",
-      "ptr",
-      "ptr",
-      "i32",
-      "i32",
-      "ptr",
-      "i32",
-      "ptr",
-      "ptr",
-      "ptr",
-      "ptr",
-      "ptr",
-      "ptr",
-      "i32",
-      "i32",
-    ],
+    args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "ptr", "i32", ...SAMPLE_LISTS, "i32", "i32"],
+    returns: "i32",
+  },
+  gust_verify_drafts: {
+    args: ["ptr", "ptr", "ptr", "i32", "i32", "ptr", "i32", ...SAMPLE_LISTS, "i32", "ptr", "i32", "ptr", "ptr", "i32"],
     returns: "i32",
   },
 

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define GUST_ABI_VERSION 5
+#define GUST_ABI_VERSION 6
 
 typedef enum {
   GUST_OK = 0,
@@ -182,6 +182,27 @@ int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, void *out_top_
                     const void *bias_ids_i32, const void *bias_values_f32, const void *count_ids_i32,
                     const void *counts_i32, const void *seen_ids_i32, const void *masks_u32, int32_t num_masks,
                     int32_t max_logprobs);
+
+/* One proposal of speculative verification (16 bytes): params rows [first_row, first_row + num_drafts] (row i scores
+ * the token after drafts[0, i), with their penalties and step = first step + i), its drafts draft_ids[drafts_start,
+ * drafts_start + num_drafts) and their probabilities draft_probs[drafts_start + i][vocab]. */
+typedef struct {
+  int32_t first_row, num_drafts, drafts_start, reserved;
+} gust_verify_proposal;
+
+/* Verifies num_proposals draft proposals against their target rows (runtime/eagle/verify.ts verifyDrafts is the
+ * spec): a greedy row keeps a draft equal to its argmax; a sampled row accepts draft d with probability
+ * min(1, p(d) / q(d)) and on rejection draws from normalise(max(0, p − q)), with the counter-hash uniforms of lanes
+ * vocab + 2 (accept) and vocab + 3 (residual) at the row's (seed, step); all drafts accepted → the last row's
+ * draw. params and the lists are as gust_sample's (num_logprobs ignored). Only ids leave the device:
+ * out_accepted[num_proposals] i32 (drafts kept), out_next[num_proposals] i32 (the token after them).
+ * draft_probs[num_drafts, vocab] f64 (read for sampled rows only). Proposals run in parallel. */
+int32_t gust_verify_drafts(void *out_accepted_i32, void *out_next_i32, const void *logits_f32, int32_t num_logit_rows,
+                           int32_t vocab, const void *params, int32_t num_rows, const void *bias_ids_i32,
+                           const void *bias_values_f32, const void *count_ids_i32, const void *counts_i32,
+                           const void *seen_ids_i32, const void *masks_u32, int32_t num_masks, const void *proposals,
+                           int32_t num_proposals, const void *draft_ids_i32, const void *draft_probs_f64,
+                           int32_t num_drafts);
 
 /* ---- vision ops --------------------------------------------------------------------------------- */
 /* out[i] = 0.5 · x[i] · (1 + erf(x[i] / √2)), the exact GELU (not the tanh form); out may alias x. */

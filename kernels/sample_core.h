@@ -150,6 +150,28 @@ typedef struct {
   int32_t vocab, mask_words;
 } gust_sample_lists;
 
+/* The lists from gust_sample's (and gust_verify_drafts') pointer arguments. */
+static inline GUST_SC gust_sample_lists gust_make_lists(const void *bias_ids, const void *bias_values,
+                                                        const void *count_ids, const void *counts,
+                                                        const void *seen_ids, const void *masks, int32_t vocab) {
+  gust_sample_lists l = {(const int32_t *)bias_ids, (const float *)bias_values, (const int32_t *)count_ids,
+                         (const int32_t *)counts, (const int32_t *)seen_ids, (const uint32_t *)masks, vocab,
+                         (vocab + 31) / 32};
+  return l;
+}
+
+/* The first row whose slices name a list passed as NULL, or −1 (checked on the host, where the pointers are). */
+static inline int32_t gust_row_with_null_list(const gust_sample_params *params, int32_t num_rows,
+                                              const gust_sample_lists *l) {
+  for (int32_t r = 0; r < num_rows; r++) {
+    const gust_sample_params *p = &params[r];
+    if ((p->bias_count > 0 && !(l->bias_ids && l->bias_values)) ||
+        (p->counts_count > 0 && !(l->count_ids && l->counts)) || (p->seen_count > 0 && !l->seen_ids))
+      return r;
+  }
+  return -1;
+}
+
 /* Why a row cannot be sampled (0: it can); gust_sample_problem_text names each. Checked on the device too. */
 enum {
   GUST_SAMPLE_OK = 0,
@@ -260,28 +282,31 @@ static inline GUST_SC int gust_row_is_adjusted(const gust_sample_params *p, int3
          ((p->frequency_penalty != 0.0 || p->presence_penalty != 0.0) && p->counts_count > 0);
 }
 
-/* Samples one row. scratch_row, w, idx: scratch of vocab entries. Returns the token, or −1 when a draw (temperature
- * > 0) finds no usable maximum in the adjusted row (every id masked or non-finite); greedy returns the first
- * index then, as the spec does. */
-static inline GUST_SC int32_t gust_sample_one(const float *raw, const gust_sample_params *p,
-                                              const gust_sample_lists *l, float *scratch_row, double *w,
-                                              int32_t *idx) {
-  int32_t V = l->vocab;
-  const float *row = raw;
-  if (gust_row_is_adjusted(p, V)) {
-    gust_adjust_row(scratch_row, raw, p, l);
-    row = scratch_row;
-  }
-  int32_t imax = gust_row_argmax(row, V);
-  if (p->temperature == 0.0) return imax;
-  double max = row[imax];
+/* The row a draw reads: raw itself, or the adjusted copy in scratch_row (sampler.ts adjustLogits). */
+static inline GUST_SC const float *gust_drawn_row(const float *raw, const gust_sample_params *p,
+                                                 const gust_sample_lists *l, float *scratch_row) {
+  if (!gust_row_is_adjusted(p, l->vocab)) return raw;
+  gust_adjust_row(scratch_row, raw, p, l);
+  return scratch_row;
+}
+
+/* w[i] = exp((row[i] − max) / T), the top one exactly 1 (sampler.ts #weights); *total = Σ w in index order.
+ * Returns 0, or −1 when the row has no usable maximum. */
+static inline GUST_SC int gust_row_weights(const float *row, int32_t V, int32_t imax, double T, double *w,
+                                           double *total) {
+  double max = row[imax], sum = 0;
   if (!(max > -INFINITY) || max == INFINITY) return -1;
-  double T = p->temperature, total = 0;
   for (int32_t i = 0; i < V; i++) {
     double e = exp(((double)row[i] - max) / T);
-    total += w[i] = e > 0 ? e : 0;
+    sum += w[i] = e > 0 ? e : 0;
   }
-  /* truncation (sampler.ts #truncate): n kept ids in idx[0, n), or n < 0 for all */
+  *total = sum;
+  return 0;
+}
+
+/* top-k, top-p, min-p over w (sampler.ts #truncate): the n kept ids in idx[0, n), or −1 for all. */
+static inline GUST_SC int32_t gust_truncate(const gust_sample_params *p, int32_t V, const double *w, double total,
+                                            int32_t *idx) {
   int32_t n = -1;
   double mass = total;
   if (p->top_k > 0) {
@@ -317,7 +342,13 @@ static inline GUST_SC int32_t gust_sample_one(const float *raw, const gust_sampl
     }
     n = c;
   }
-  /* the race; entries lighter than best_key · E_MIN cannot win (sampler.ts #race) */
+  return n;
+}
+
+/* The exponential race over idx[0, n) (all V ids when n < 0), starting from the top id imax; entries lighter than
+ * best_key · E_MIN cannot win (sampler.ts #race). */
+static inline GUST_SC int32_t gust_race(const gust_sample_params *p, int32_t V, const double *w, const int32_t *idx,
+                                        int32_t n, int32_t imax) {
   const double e_min = -log((4294967296.0 - 1 + 0.5) / 4294967296.0), slack = 1 - 1e-9;
   uint32_t prefix = gust_counter_prefix(p->seed_lo, p->seed_hi, p->step);
   int32_t best = imax;
@@ -336,6 +367,21 @@ static inline GUST_SC int32_t gust_sample_one(const float *raw, const gust_sampl
     }
   }
   return best;
+}
+
+/* Samples one row. scratch_row, w, idx: scratch of vocab entries. Returns the token, or −1 when a draw (temperature
+ * > 0) finds no usable maximum in the adjusted row (every id masked or non-finite); greedy returns the first
+ * index then, as the spec does. */
+static inline GUST_SC int32_t gust_sample_one(const float *raw, const gust_sample_params *p,
+                                              const gust_sample_lists *l, float *scratch_row, double *w,
+                                              int32_t *idx) {
+  int32_t V = l->vocab;
+  const float *row = gust_drawn_row(raw, p, l, scratch_row);
+  int32_t imax = gust_row_argmax(row, V);
+  if (p->temperature == 0.0) return imax;
+  double total;
+  if (gust_row_weights(row, V, imax, p->temperature, w, &total) < 0) return -1;
+  return gust_race(p, V, w, idx, gust_truncate(p, V, w, total, idx), imax);
 }
 
 /* log-probabilities of the raw row (logprobs.ts): out[0] = raw[token] − logZ, then the top k (value desc,

@@ -57,6 +57,9 @@ int32_t gust_attention_tiled(float *out, const float *q, const void *k_cache, co
 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T, int32_t N, int32_t K,
                        float act_scale, float m0, float m1, float m2, int e4m3_bits);
 
+/* Per-thread scratch of at least `bytes`, kept across calls (sample.c); NULL when out of memory. */
+void *gust_thread_scratch(size_t bytes);
+
 extern float gust_e4m3_table[256]; /* value of each float8_e4m3fn code, filled by gust_fp8_init */
 void gust_fp8_init(void);
 uint8_t gust_f32_to_e4m3(float x); /* saturating, round to nearest even */

@@ -5,13 +5,13 @@
 #include "internal.h"
 
 /* Scratch kept per thread across calls (OpenMP threads persist): a fresh 2 MiB buffer per call would cost its
- * page faults every step. Grown on demand, never shrunk. */
-static float *thread_scratch(size_t bytes) {
-  static __thread float *buffer = NULL;
+ * page faults every step. Grown on demand, never shrunk; gust_verify_drafts (spec_verify.c) shares it. */
+void *gust_thread_scratch(size_t bytes) {
+  static __thread void *buffer = NULL;
   static __thread size_t capacity = 0;
   if (bytes > capacity) {
     free(buffer);
-    buffer = (float *)malloc(bytes);
+    buffer = malloc(bytes);
     capacity = buffer ? bytes : 0;
   }
   return buffer;
@@ -39,16 +39,15 @@ int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, void *out_top_
   GUST_REQUIRE(out_logprobs_f64 && out_top_ids_i32, "gust_sample: NULL log-probability outputs");
   GUST_REQUIRE(num_masks == 0 || masks_u32, "gust_sample: %d masks but a NULL mask pointer", num_masks);
   const gust_sample_params *params = (const gust_sample_params *)params_v;
-  gust_sample_lists lists = {(const int32_t *)bias_ids_i32, (const float *)bias_values_f32,
-                             (const int32_t *)count_ids_i32, (const int32_t *)counts_i32,
-                             (const int32_t *)seen_ids_i32, (const uint32_t *)masks_u32, vocab, (vocab + 31) / 32};
+  gust_sample_lists lists = gust_make_lists(bias_ids_i32, bias_values_f32, count_ids_i32, counts_i32, seen_ids_i32,
+                                            masks_u32, vocab);
+  int32_t null_row = gust_row_with_null_list(params, num_rows, &lists);
+  GUST_REQUIRE(null_row < 0, "gust_sample: row %d names a list passed as NULL", null_row);
   for (int32_t r = 0; r < num_rows; r++) {
     const gust_sample_params *p = &params[r];
-    GUST_REQUIRE((p->bias_count <= 0 || (bias_ids_i32 && bias_values_f32)) &&
-                     (p->counts_count <= 0 || (count_ids_i32 && counts_i32)) && (p->seen_count <= 0 || seen_ids_i32),
-                 "gust_sample: row %d names a list passed as NULL", r);
     int problem = gust_sample_problem(p, &lists, num_logit_rows, num_masks, max_logprobs);
-    if (problem) return gust_fail(GUST_ERR_INVALID_ARGUMENT, "gust_sample: row %d: %s", r, gust_sample_problem_text(problem));
+    if (problem)
+      return gust_fail(GUST_ERR_INVALID_ARGUMENT, "gust_sample: row %d: %s", r, gust_sample_problem_text(problem));
   }
   const float *logits = (const float *)logits_f32;
   int32_t *tokens = (int32_t *)out_tokens_i32;
@@ -57,7 +56,7 @@ int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, void *out_top_
 #pragma omp parallel if (num_rows > 1)
   {
     /* per-thread scratch: the adjusted row, then (8-byte aligned) the weights, then the index list */
-    float *row = thread_scratch((size_t)(vocab + 1) * (sizeof(float) + sizeof(double) + sizeof(int32_t)));
+    float *row = (float *)gust_thread_scratch((size_t)(vocab + 1) * (sizeof(float) + sizeof(double) + sizeof(int32_t)));
     double *w = row ? (double *)(row + vocab + (vocab & 1)) : NULL;
     int32_t *idx = w ? (int32_t *)(w + vocab) : NULL;
     if (!row) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sample_core.h"
+#include "../spec_verify_core.h"
 #include "common.cuh"
 
 GustCudaState g_cuda = {};
@@ -178,6 +178,9 @@ static int32_t report_detail(const GustErrorDetail *d) {
       break;
     case GUST_CHECK_SAMPLE_ROW:
       snprintf(text, sizeof text, "gust_sample: row %lld: %s", v[0], gust_sample_problem_text((int)v[1]));
+      break;
+    case GUST_CHECK_VERIFY_PROPOSAL:
+      snprintf(text, sizeof text, "gust_verify_drafts: proposal %lld: %s", v[0], gust_verify_problem_text((int)v[1]));
       break;
     default:
       snprintf(text, sizeof text, "a kernel reported index check %d with values %lld %lld %lld %lld", d->check, v[0], v[1], v[2], v[3]);

@@ -57,7 +57,8 @@ enum GustCheck {
   GUST_CHECK_ATTN_BLOCK_ID,   /* v: sequence, logical block, id, num_blocks */
   GUST_CHECK_SEG_STARTS,      /* v: num_tokens, first, last */
   GUST_CHECK_SEG_DECREASES,   /* v: segment, start, next start */
-  GUST_CHECK_SAMPLE_ROW       /* v: row, problem (kernels/sample_core.h) */
+  GUST_CHECK_SAMPLE_ROW,      /* v: row, problem (kernels/sample_core.h) */
+  GUST_CHECK_VERIFY_PROPOSAL  /* v: proposal, problem (kernels/spec_verify_core.h) */
 };
 
 /* The details of the first violation, written by the one thread that claims the record. It lives in

@@ -71,9 +71,7 @@ extern "C" int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, voi
   a.top_ids = (int32_t *)out_top_ids_i32;
   a.logits = (const float *)logits_f32;
   a.params = (const gust_sample_params *)params;
-  a.lists = {(const int32_t *)bias_ids_i32, (const float *)bias_values_f32, (const int32_t *)count_ids_i32,
-             (const int32_t *)counts_i32, (const int32_t *)seen_ids_i32, (const uint32_t *)masks_u32, vocab,
-             (vocab + 31) / 32};
+  a.lists = gust_make_lists(bias_ids_i32, bias_values_f32, count_ids_i32, counts_i32, seen_ids_i32, masks_u32, vocab);
   a.num_logit_rows = num_logit_rows;
   a.num_rows = num_rows;
   a.num_masks = num_masks;

@@ -16,7 +16,6 @@ import type { Sequence } from "../engine/sequence.ts";
 import type { LogitRows } from "../engine/logit-rows.ts";
 import type { ForwardResult } from "../model/batch.ts";
 import type { DraftProposer, Proposal } from "./speculator.ts";
-import { greedyOutcome, verifyDrafts, type VerifyOutcome } from "./verify.ts";
 
 /** Most drafts a request may ask for per round. */
 export const MAX_DRAFT_TOKENS = 16;
@@ -106,38 +105,22 @@ export class SpeculativeRounds {
     if (prefilling.length > 0) this.proposer.catchUp(prefilling); // keeps the draft in step with long prompts
   }
 
-  /** Accepts each proposal's drafts against its target rows. Greedy proposals draw all their rows in one pick (row
-   *  i with the drafts before it as output, as plain decoding would have had them); sampled ones run the
-   *  rejection rule of verify.ts on their rows brought to the host. */
+  /** Accepts each proposal's drafts against its target rows, all proposals in one LogitRows.verify (on the native
+   *  path one gust_verify_drafts call: greedy rows keep the matching prefix, sampled ones run the rejection rule). */
   verify(plan: RoundPlan, spans: Map<Sequence, SeqSpan>, rows: LogitRows): Verified[] {
     const all = [...plan.proposals];
-    const greedy = all.filter(([seq]) => seq.sampler.sequenceSampler!.params.temperature === 0);
-    const picks = rows.pick(greedy.flatMap(([seq, { drafts }]) =>
-      drafts.concat(-1).map((_, i) => ({
-        sampler: seq.sampler,
-        generatedIds: [...seq.outputIds, ...drafts.slice(0, i)],
-        step: seq.numOutputTokens + i,
-        row: spans.get(seq)!.firstLogit + i,
-        forced: null,
-      }))
-    ));
-    const greedyOutcomes = new Map<Sequence, VerifyOutcome>();
-    let at = 0;
-    for (const [seq, { drafts }] of greedy) {
-      greedyOutcomes.set(seq, greedyOutcome(drafts, picks.slice(at, at += drafts.length + 1).map((p) => p.token)));
-    }
-    return all.map(([seq, proposal]) => {
-      const firstRow = spans.get(seq)!.firstLogit;
-      const outcome = greedyOutcomes.get(seq) ?? verifyDrafts({
-        drafts: proposal.drafts,
-        draftProbs: proposal.probs,
-        rows: (i) => rows.row(firstRow + i),
-        sampler: seq.sampler.sequenceSampler!,
-        generated: seq.outputIds,
-        step: seq.numOutputTokens,
-      });
-      const candidates = [...proposal.drafts.slice(0, outcome.accepted), outcome.next];
-      return { seq, proposal, accepted: outcome.accepted, candidates, firstRow };
+    const outcomes = rows.verify(all.map(([seq, proposal]) => ({
+      sampler: seq.sampler.sequenceSampler!,
+      generatedIds: seq.outputIds,
+      step: seq.numOutputTokens,
+      firstRow: spans.get(seq)!.firstLogit,
+      drafts: proposal.drafts,
+      draftProbs: proposal.probs,
+    })));
+    return all.map(([seq, proposal], j) => {
+      const { accepted, next } = outcomes[j];
+      const candidates = [...proposal.drafts.slice(0, accepted), next];
+      return { seq, proposal, accepted, candidates, firstRow: spans.get(seq)!.firstLogit };
     });
   }
 

@@ -10,6 +10,8 @@
 // Every emitted token is then distributed exactly as p. The uniforms are counter-hashed from
 // (seed, step, lane) like the sampler's, so results do not depend on batch composition.
 //
+// The native twin is gust_verify_drafts (kernels/spec_verify_core.h), which follows this function step for step.
+//
 // Example, k = 3: drafts [a, b, c]; target picks a at row 0, b at row 1, x at row 2 → accepted 2,
 // emitted [a, b, x]; the target's K/V for rows 0..2 (positions of the last token, a, b) stay valid.
 import { counterHash, splitSeed, uniformFromHash } from "../sampling/counter-hash.ts";
@@ -54,9 +56,9 @@ export function drawFrom(weights: Float64Array, u: number): number {
 }
 
 export interface VerifyInput {
-  drafts: number[];
+  drafts: readonly number[];
   /** Draft distributions q_i (sampling mode only). */
-  draftProbs: (Float64Array | null)[];
+  draftProbs: readonly (Float64Array | null)[];
   /** Target logits rows 0..k (row i scores the token after drafts[0..i−1]). */
   rows: (i: number) => Float32Array;
   sampler: SequenceSampler;
@@ -64,15 +66,6 @@ export interface VerifyInput {
   generated: readonly number[];
   /** Index of the token that drafts[0] would be (the sampler's step). */
   step: number;
-}
-
-/** Greedy verification from the target's choice at every row (choices[i] made with drafts[0..i) as output):
- *  the drafts up to the first mismatch, then the target's choice there (or after the last draft). */
-export function greedyOutcome(drafts: readonly number[], choices: readonly number[]): VerifyOutcome {
-  const accepted = drafts.findIndex((d, i) => choices[i] !== d);
-  return accepted < 0
-    ? { accepted: drafts.length, next: choices[drafts.length] }
-    : { accepted, next: choices[accepted] };
 }
 
 export function verifyDrafts(v: VerifyInput): VerifyOutcome {

@@ -8,7 +8,9 @@
 // allowed-id bitmask); B's result is {token: [/THINK], logprob: NaN} without touching the logits.
 import type { Backend, StepSampleArgs } from "../../ffi/backend-api.ts";
 import type { DeviceBuffer } from "../../ffi/buffer.ts";
+import { verifyDrafts, type VerifyOutcome } from "../eagle/verify.ts";
 import type { NativeSampler, NativeSampleRow } from "../sampling/native-sampler.ts";
+import type { SequenceSampler } from "../sampling/sampler.ts";
 import type { SampledToken, TokenSampler } from "../sampling/token-sampler.ts";
 
 /** Which sampler the engine runs: the native library's (default) or the TypeScript spec. */
@@ -26,12 +28,27 @@ export interface PickRequest {
   forced: number | null;
 }
 
+/** One EAGLE proposal to verify against rows firstRow .. firstRow + k (row i scores the token after drafts[0, i)). */
+export interface VerifyRequest {
+  sampler: SequenceSampler;
+  /** The sequence's output ids before the drafts. */
+  generatedIds: readonly number[];
+  /** Index of the token drafts[0] would be. */
+  step: number;
+  firstRow: number;
+  drafts: readonly number[];
+  /** The draft's distribution per draft (null when greedy). */
+  draftProbs: readonly (Float64Array | null)[];
+}
+
 /** A forward's logit rows and how tokens are drawn from them. */
 export interface LogitRows {
   /** One row on the host, padding ids at −∞ (downloaded on the native path, for rules only TypeScript has). */
   row(i: number): Float32Array;
   /** One result per request, in order. */
   pick(requests: readonly PickRequest[]): SampledToken[];
+  /** Speculative verification (greedy or the rejection rule), one outcome per proposal, in order. */
+  verify(requests: readonly VerifyRequest[]): VerifyOutcome[];
 }
 
 function pickOnHost(r: PickRequest, row: Float32Array): SampledToken {
@@ -48,6 +65,19 @@ export class HostLogitRows implements LogitRows {
 
   pick(requests: readonly PickRequest[]): SampledToken[] {
     return requests.map((r) => pickOnHost(r, this.row(r.row)));
+  }
+
+  verify(requests: readonly VerifyRequest[]): VerifyOutcome[] {
+    return requests.map((r) =>
+      verifyDrafts({
+        drafts: r.drafts,
+        draftProbs: r.draftProbs,
+        rows: (i) => this.row(r.firstRow + i),
+        sampler: r.sampler,
+        generated: r.generatedIds,
+        step: r.step,
+      })
+    );
   }
 }
 
@@ -76,6 +106,21 @@ export class DeviceLogitRows implements LogitRows {
       this.backend.sample({ ...pending.sample, logits: this.logits, numLogitRows: this.numRows, vocab: this.vocab });
     }
     return pending.finish(this);
+  }
+
+  /** One gust_verify_drafts call: no row comes to the host, only each proposal's accepted count and next token. */
+  verify(requests: readonly VerifyRequest[]): VerifyOutcome[] {
+    const proposals = requests.map((r) => ({
+      drafts: r.drafts,
+      draftProbs: r.draftProbs,
+      rows: r.drafts.concat(-1).map((_, i): NativeSampleRow => ({
+        sampler: r.sampler,
+        generatedIds: [...r.generatedIds, ...r.drafts.slice(0, i)],
+        step: r.step + i,
+        logitsRow: r.firstRow + i,
+      })),
+    }));
+    return this.native.verify(this.logits, this.numRows, proposals, this.vocabLimit);
   }
 }
 

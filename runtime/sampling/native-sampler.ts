@@ -73,6 +73,18 @@ function oneIdMask(token: number, words: number): Uint32Array {
   return mask;
 }
 
+/** One proposal for NativeSampler.verify (gust_verify_drafts). */
+export interface NativeVerifyProposal {
+  /** Rows 0..k: row i scores the token after drafts[0, i) (its generatedIds end with them; step = first + i). */
+  rows: readonly NativeSampleRow[];
+  drafts: readonly number[];
+  /** The draft's distribution q_i per draft (null where the rows are greedy: never read). */
+  draftProbs: readonly (Float64Array | null)[];
+}
+
+/** gust_sample_params rows and the lists they slice, staged (what gust_sample and gust_verify_drafts share). */
+type PackedRows = Omit<StepSampleArgs, "outTokens" | "outLogprobs" | "outTopIds" | "maxLogprobs">;
+
 export interface PreparedSample {
   args: StepSampleArgs;
   finish(): SampleResult[];
@@ -103,8 +115,70 @@ export class NativeSampler {
   /** The packed call for `rows` (null when there are none) and, once it ran (gust_sample, or inside gust_step),
    *  its results. */
   prepare(rows: readonly NativeSampleRow[], vocabLimit = this.vocabLimit): PreparedSample | null {
-    const n = rows.length, words = (this.vocab + 31) >> 5;
+    const n = rows.length;
     if (n === 0) return null;
+    const s = this.#staging;
+    const maxLogprobs = Math.max(0, ...rows.map((row) => row.sampler.params.logprobs ?? 0));
+    const tokens = new Int32Array(n), logprobs = new Float64Array(n * (1 + maxLogprobs));
+    const topIds = new Int32Array(Math.max(1, n * maxLogprobs));
+    const args: StepSampleArgs = {
+      ...this.#pack(rows, vocabLimit),
+      outTokens: s.put("tokens", tokens),
+      outLogprobs: s.put("logprobs", logprobs),
+      outTopIds: s.put("topIds", topIds),
+      maxLogprobs,
+    };
+    return { args, finish: () => this.#results(rows, args, tokens, logprobs, topIds) };
+  }
+
+  /** Verifies draft proposals against their target rows in `logits` in one native call (gust_verify_drafts;
+   *  runtime/eagle/verify.ts verifyDrafts is the spec): only the accepted counts and next tokens come back. The
+   *  draft probabilities live on the host and are uploaded (borrowed on the CPU). */
+  verify(
+    logits: DeviceBuffer,
+    numLogitRows: number,
+    proposals: readonly NativeVerifyProposal[],
+    vocabLimit = this.vocabLimit,
+  ): { accepted: number; next: number }[] {
+    if (proposals.length === 0) return [];
+    const V = this.vocab, rows = proposals.flatMap((p) => p.rows);
+    const quads = new Int32Array(proposals.length * 4), numDrafts = proposals.reduce((n, p) => n + p.drafts.length, 0);
+    const draftIds = new Int32Array(numDrafts), draftProbs = new Float64Array(numDrafts * V);
+    let firstRow = 0, at = 0;
+    proposals.forEach((p, j) => {
+      const k = p.drafts.length;
+      if (p.rows.length !== k + 1) throw new RangeError(`proposal ${j}: ${p.rows.length} rows for ${k} drafts`);
+      quads.set([firstRow, k, at, 0], 4 * j);
+      p.drafts.forEach((d, i) => {
+        draftIds[at + i] = d;
+        const q = p.draftProbs[i];
+        if (q) draftProbs.set(q.length === V ? q : q.subarray(0, V), (at + i) * V);
+      });
+      firstRow += k + 1;
+      at += k;
+    });
+    const s = this.#staging, accepted = new Int32Array(proposals.length), next = new Int32Array(proposals.length);
+    const args = {
+      ...this.#pack(rows, vocabLimit),
+      outAccepted: s.put("accepted", accepted),
+      outNext: s.put("next", next),
+      proposals: s.put("proposals", quads),
+      numProposals: proposals.length,
+      draftIds: numDrafts > 0 ? s.put("draftIds", draftIds) : null,
+      draftProbs: numDrafts > 0 ? s.put("draftProbs", draftProbs) : null,
+      numDrafts,
+    };
+    this.backend.verifyDrafts({ ...args, logits, numLogitRows, vocab: V });
+    if (!this.backend.sharesHostMemory) {
+      this.backend.download(args.outAccepted, accepted);
+      this.backend.download(args.outNext, next);
+    }
+    return Array.from(accepted, (a, j) => ({ accepted: a, next: next[j] }));
+  }
+
+  /** The params and lists of `rows` (gust_sample_params and the shared list arrays), staged on the backend. */
+  #pack(rows: readonly NativeSampleRow[], vocabLimit: number): PackedRows {
+    const n = rows.length, words = (this.vocab + 31) >> 5;
     const params = new DataView(new ArrayBuffer(n * SAMPLE_PARAMS_BYTES));
     const biasIds: number[] = [], biasValues: number[] = [], countIds: number[] = [], counts: number[] = [];
     const seen: number[] = [];
@@ -148,19 +222,11 @@ export class NativeSampler {
       ].forEach((v, i) => params.setUint32(at + 48 + 4 * i, v >>> 0, true));
     });
     const s = this.#staging;
-    const maxLogprobs = Math.max(0, ...rows.map((row) => row.sampler.params.logprobs ?? 0));
-    const tokens = new Int32Array(n), logprobs = new Float64Array(n * (1 + maxLogprobs));
-    const topIds = new Int32Array(Math.max(1, n * maxLogprobs));
     const maskWords = new Uint32Array(Math.max(1, masks.length * words));
     masks.forEach((m, i) => maskWords.set(m, i * words));
     const list = (name: string, host: ArrayBufferView & { length: number }) =>
       host.length > 0 ? s.put(name, host) : null;
-    const outTokens = s.put("tokens", tokens), outLogprobs = s.put("logprobs", logprobs);
-    const outTopIds = s.put("topIds", topIds);
-    const args: StepSampleArgs = {
-      outTokens,
-      outLogprobs,
-      outTopIds,
+    return {
       params: s.put("params", new Uint8Array(params.buffer)),
       numRows: n,
       biasIds: list("biasIds", Int32Array.from(biasIds)),
@@ -170,9 +236,7 @@ export class NativeSampler {
       seenIds: list("seenIds", Int32Array.from(seen)),
       masks: masks.length > 0 ? s.put("masks", maskWords) : null,
       numMasks: masks.length,
-      maxLogprobs,
     };
-    return { args, finish: () => this.#results(rows, args, tokens, logprobs, topIds) };
   }
 
   #results(

@@ -2,9 +2,9 @@
 // per step, grammar and tool-call masks as bitmasks, forced tokens as one-id draws) and "typescript" (the spec:
 // logits downloaded, sampler.ts per row). The same seeds give the same tokens and the same log-probabilities (bit
 // for bit) across the sampler suite's parameter cases, batched, with n > 1, reasoning budgets, padding ids, JSON and
-// tool-call constraints, and EAGLE speculation; the engine's native picking follows the softmax (χ² at 0.999) on
+// tool-call constraints, and EAGLE speculation (verified natively, no row downloaded); the engine's native picking follows the softmax (χ² at 0.999) on
 // 8- to 131,072-token rows.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadDraft } from "../../runtime/eagle/load-draft.ts";
 import { defaultSpecOptions, Speculator } from "../../runtime/eagle/speculator.ts";
 import { Engine } from "../../runtime/engine/engine.ts";
@@ -192,6 +192,18 @@ describe("the engine on the native sampler ≡ on the TypeScript spec", () => {
       for (const params of [{ temperature: 0.8 }, { temperature: 0, logprobs: 2 }, { temperature: 1, topP: 0.9 }]) {
         const reqs = plain(params, 5);
         expectSame(run("native", reqs, speculating(3)), run("typescript", reqs, speculating(3)));
+      }
+    });
+    it("speculative sampling on the native path verifies natively: no logit row comes to the host", () => {
+      const row = vi.spyOn(DeviceLogitRows.prototype, "row"), verify = vi.spyOn(DeviceLogitRows.prototype, "verify");
+      try {
+        const native = run("native", plain({ temperature: 0.8 }, 6), speculating(3));
+        expect(native.flatMap((e) => e.tokens).length).toBeGreaterThan(20);
+        expect(verify).toHaveBeenCalled();
+        expect(row).not.toHaveBeenCalled();
+      } finally {
+        row.mockRestore();
+        verify.mockRestore();
       }
     });
   });
