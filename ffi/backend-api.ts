@@ -193,6 +193,8 @@ export interface Backend {
   verifyDrafts(args: VerifyArgs): void;
   /** The whole forward step (and its sampling) in one native call (gust_step; ffi/step.ts packs it). */
   step(model: PackedStepModel, call: StepCall): void;
+  /** Kernel launches (a CUDA graph replay counts one) queued since the previous call; always 0 on the CPU. */
+  launchCount(): number;
   /** Native calls made so far (`gust bench` reports calls per step). */
   readonly ffiCalls: number;
   /** Exact (erf) GELU, element-wise; out may alias x. */

@@ -310,6 +310,12 @@ class NativeBackend implements Backend {
     void sample; // alive until the call returned (the descriptor points at it)
   }
 
+  launchCount(): number {
+    const out = new BigUint64Array(1);
+    this.#call("gust_launch_count", out);
+    return Number(out[0]);
+  }
+
   gelu(out: DeviceBuffer, x: DeviceBuffer, n: number): void {
     this.#call("gust_gelu", out.ptr, x.ptr, n);
   }

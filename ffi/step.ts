@@ -6,7 +6,7 @@ import { ptr as hostPtr } from "bun:ffi";
 import type { KvFormat, StepSampleArgs, WeightRef } from "./backend-api.ts";
 import type { DeviceBuffer } from "./buffer.ts";
 
-export const WEIGHT_BYTES = 24, STEP_LAYER_BYTES = 248, STEP_SAMPLE_BYTES = 96, STEP_DESC_BYTES = 384;
+export const WEIGHT_BYTES = 24, STEP_LAYER_BYTES = 248, STEP_SAMPLE_BYTES = 96, STEP_DESC_BYTES = 392;
 
 export interface StepLayer {
   weights: { attnNorm: WeightRef; q: WeightRef; k: WeightRef; v: WeightRef; o: WeightRef } & {
@@ -53,7 +53,12 @@ export interface StepCall {
   device: DeviceBuffer[];
   /** gust_sample over the step's logits. */
   sample: StepSampleArgs | null;
+  /** The batch is a padded decode bucket the CUDA library may record and replay as a graph (GUST_STEP_GRAPH). */
+  graph?: boolean;
 }
+
+/** gust_step_desc.flags bits (kernels/gust.h). */
+export const GUST_STEP_GRAPH = 1;
 
 /** The batch's host arrays in the order gust_step_desc lists them (host_ids … host_row_index). */
 export const STEP_HOST_FIELDS = [
@@ -168,6 +173,7 @@ export function packStep(model: PackedStepModel, call: StepCall): { desc: Uint8A
   c.i32(m.queryOriginalMax);
   const numSeqs = h.contextLens.length;
   c.i32(m.numBlocks, m.blockSize, h.tokenIds.length, numSeqs, h.logitRows.length, call.maxBlocksPerSeq);
+  c.i32(call.graph ? GUST_STEP_GRAPH : 0, 0);
   c.end(STEP_DESC_BYTES);
   return { desc, sample };
 }

@@ -87,6 +87,7 @@ export const symbols = {
   gust_gelu: { args: ["ptr", "ptr", "u64"], returns: "i32" },
   gust_scatter_rows: { args: ["ptr", "ptr", "ptr", "i32", "i32", "i32"], returns: "i32" },
   gust_step: { args: ["ptr"], returns: "i32" },
+  gust_launch_count: { args: ["ptr"], returns: "i32" },
   gust_segment_attention: {
     args: ["ptr", "ptr", "ptr", "ptr", "ptr", "i32", "i32", "i32", "i32", "i32", "f32"],
     returns: "i32",

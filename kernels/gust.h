@@ -246,7 +246,7 @@ typedef struct {
   int32_t num_rows, num_masks, max_logprobs, reserved;
 } gust_step_sample;
 
-/* One forward step of the Ministral3 decoder (runtime/model/text-model.ts is its per-kernel twin and spec), 384
+/* One forward step of the Ministral3 decoder (runtime/model/text-model.ts is its per-kernel twin and spec), 392
  * bytes, pointers first. host_* are the batch in host memory (layout of runtime/model/batch.ts), copied into the
  * device index buffers named without the prefix; h .. logits are the workspace (runtime/model/workspace.ts);
  * row_index selects num_rows rows for the final norm and lm_head. Example: decode of 2 sequences → num_tokens 2,
@@ -264,13 +264,24 @@ typedef struct {
   float rms_eps, attn_scale, query_beta;
   int32_t query_original_max;
   int32_t num_blocks, block_size, num_tokens, num_seqs, num_rows, max_blocks_per_seq;
+  int32_t flags; /* GUST_STEP_* bits */
+  int32_t reserved;
 } gust_step_desc;
+
+/* The step's shapes are a decode bucket's (runtime/model/decode-buckets.ts: every step of these sizes has the same
+ * shapes and buffers), so the CUDA library may record it as a graph and replay it (kernels/cuda/step_graph.cu);
+ * the sampling, when asked, runs after the replay. The CPU library runs the step as always. */
+#define GUST_STEP_GRAPH 1
 
 /* The whole step in one call: uploads the batch, embeds, runs every layer, gathers the logit rows, applies the
  * final norm and lm_head, then (when desc->sample is set) gust_sample over the logits. Each part is the
  * library's own export, so results are bit-identical to calling them one by one. Fails with the inner call's
  * status and message. */
 int32_t gust_step(const void *desc);
+
+/* Writes the kernel launches (a CUDA graph's replay counts one) this library queued since the previous call as a
+ * u64 and restarts the count: launches per step with and without graphs. The CPU library launches nothing: 0. */
+int32_t gust_launch_count(void *out_u64);
 
 /* ---- communication (tensor parallelism: one process per rank) ------------------------------------ */
 /* A communicator joins num_ranks processes that each hold one shard of the model. Rank 0 makes an id

@@ -208,6 +208,7 @@ int32_t gust_sync_and_check(const char *op) {
 }
 
 int32_t gust_after_launch(const char *op) {
+  g_cuda.launches++;
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return gust_cuda_fail(op, "kernel launch", err);
   if (g_cuda.sync_checks) return gust_sync_and_check(op);

@@ -99,6 +99,9 @@ struct GustCudaState {
   bool pool;          /* stream-ordered allocator available (else plain cudaMalloc / cudaFree) */
   bool sync_checks;   /* GUST_CUDA_SYNC_CHECKS=1: report index errors at the failing call */
   bool naive_kernels; /* GUST_CUDA_KERNELS=naive: one-thread-per-output reference kernels */
+  bool capturing;     /* a step is being recorded as a CUDA graph (step_graph.cu): scratch must not move */
+  uint64_t scratch_generation; /* bumped whenever scratch or counters move: graphs recorded before are stale */
+  uint64_t launches;  /* kernel launches queued since gust_launch_count last read them */
 };
 extern GustCudaState g_cuda;
 
@@ -114,7 +117,8 @@ cudaError_t gust_device_malloc(void **p, size_t bytes);
 cudaError_t gust_device_free(void *p);
 
 /* Scratch device memory for one ABI call (a single buffer that grows and is reused call after call;
- * safe because every user runs on the one stream). Carve sub-buffers with GustCarve. */
+ * safe because every user runs on the one stream). Carve sub-buffers with GustCarve. Growing it (or the
+ * counters) bumps g_cuda.scratch_generation; while a graph is recorded growing fails instead. */
 int32_t gust_scratch(const char *op, size_t bytes, void **out);
 /* Zero-initialised int32 counters that kernels leave zero again when they finish (split-K semaphores). */
 int32_t gust_counters(const char *op, size_t count, int32_t **out);

@@ -22,8 +22,17 @@ static size_t scratch_bytes = 0;
 static int32_t *counters_ptr = NULL;
 static size_t counters_count = 0;
 
+/* A recorded graph holds the scratch's address: it may not move under it (step_graph.cu warms up first). */
+static int32_t before_growing(const char *op, const char *what) {
+  if (g_cuda.capturing)
+    return gust_fail(GUST_ERR_DEVICE, "%s: %s would grow while a decode step is recorded as a CUDA graph", op, what);
+  g_cuda.scratch_generation++;
+  return GUST_OK;
+}
+
 int32_t gust_scratch(const char *op, size_t bytes, void **out) {
   if (bytes > scratch_bytes) {
+    GUST_TRY(before_growing(op, "scratch"));
     size_t grow = scratch_bytes * 2 > bytes ? scratch_bytes * 2 : bytes;
     if (scratch_ptr) GUST_CUDA_TRY(op, "freeing scratch", gust_device_free(scratch_ptr));
     scratch_ptr = NULL;
@@ -37,6 +46,7 @@ int32_t gust_scratch(const char *op, size_t bytes, void **out) {
 
 int32_t gust_counters(const char *op, size_t count, int32_t **out) {
   if (count > counters_count) {
+    GUST_TRY(before_growing(op, "the counters"));
     size_t grow = counters_count * 2 > count ? counters_count * 2 : count;
     if (counters_ptr) GUST_CUDA_TRY(op, "freeing counters", gust_device_free(counters_ptr));
     counters_ptr = NULL;

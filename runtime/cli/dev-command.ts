@@ -21,6 +21,7 @@ import {
 import { servedNames } from "./runtime-command.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
+import { enforceEagerOption, enforceEagerUsage } from "./eager-flag.ts";
 import { Supervised } from "./supervise.ts";
 import { parseReplicas, replicaLayout, startReplicas } from "./dev-replicas.ts";
 import { parseFlags, parseIntArg, UsageError } from "./usage-error.ts";
@@ -30,7 +31,8 @@ const bin = (name: string) => join(repoRoot, "node_modules", ".bin", name);
 export const devUsage = `gust dev [--model DIR] [--draft DIR] [--functions DIR] [--port 8080] [--gateway bun|deno]
          [--served-model-name NAME]... [--image-urls off|public|allowlist] [--image-url-allow HOST[:PORT]]...
          [--default-temperature T] [--tool-call-schemas all|strict] [--heartbeat-ms MS]
-         [--tensor-parallel N | --tp N | --replicas N] [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
+         [--tensor-parallel N | --tp N | --replicas N] [--kv-cache-dtype ${kvCacheDtypeUsage}]
+         ${enforceEagerUsage}`;
 
 /** Starts a child and resolves when a line matches `ready` (rejects if it exits first). */
 function startChild(
@@ -123,6 +125,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     ...tensorParallelOptions,
     replicas: { type: "string" },
     "kv-cache-dtype": { type: "string" },
+    ...enforceEagerOption,
   }, devUsage);
   const gatewayKind = values.gateway ?? "bun";
   if (gatewayKind !== "bun" && gatewayKind !== "deno") {
@@ -160,6 +163,7 @@ export async function devCommand(argv: string[]): Promise<string> {
         "16",
         "--kv-cache-dtype",
         kvCacheDtype,
+        ...(values["enforce-eager"] ? ["--enforce-eager"] : []),
         ...replica.threadArgs,
         ...draftArgs(values.model, values.draft),
         ...names.flatMap((n) => ["--served-model-name", n]),

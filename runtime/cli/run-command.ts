@@ -15,6 +15,7 @@ import { buildPrompt, runTextFields } from "./run-support.ts";
 import { parseFlags, parseFloatArg, parseIdList, parseIntArg, UsageError } from "./usage-error.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
+import { enforceEagerOption, enforceEagerUsage } from "./eager-flag.ts";
 import { featuresFor, promptWithImages } from "./run-images.ts";
 import { parseTensorParallel, tensorParallelOptions } from "./tensor-parallel-flag.ts";
 import { ModelId, TensorParallelGroup } from "../parallel/leader.ts";
@@ -24,7 +25,8 @@ export const runUsage =
          [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--n N] [--logprobs K]
          [--reasoning-effort none|high] [--reasoning-budget N] [--draft DIR [--spec-tokens K]]
          [--response-format text|json_object] [--ignore-eos] [--backend auto|cpu|cuda]
-         [--threads N] [--tensor-parallel N | --tp N] [--kv-cache-dtype ${kvCacheDtypeUsage}] [--json]`;
+         [--threads N] [--tensor-parallel N | --tp N] [--kv-cache-dtype ${kvCacheDtypeUsage}] [--json]
+         ${enforceEagerUsage}`;
 
 const options = {
   model: { type: "string" },
@@ -50,6 +52,7 @@ const options = {
   threads: { type: "string" },
   "kv-cache-dtype": { type: "string" },
   json: { type: "boolean" },
+  ...enforceEagerOption,
   ...tensorParallelOptions,
 } as const;
 
@@ -136,6 +139,7 @@ export async function runCommand(argv: string[]): Promise<string> {
     loaded = loadModel(values.model, backend, {
       onProgress: progressPrinter(1 << 30, 0, tensorParallel),
       parallel: group?.placement(ModelId.Target),
+      enforceEager: values["enforce-eager"] ?? false,
     });
   } catch (err) {
     group?.shutdown();

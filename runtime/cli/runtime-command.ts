@@ -5,6 +5,7 @@ import { readTokenFile } from "../wire/auth.ts";
 import { RuntimeServer } from "../server/runtime-server.ts";
 import { openBackend, parseBackendFlag } from "./backend-choice.ts";
 import { kvCacheDtypeUsage, parseKvCacheDtypeFlag } from "./kv-flags.ts";
+import { enforceEagerOption, enforceEagerUsage } from "./eager-flag.ts";
 import { gib } from "../engine/pool-size.ts";
 import { parseFlags, parseFloatArg, parseIntArg, UsageError } from "./usage-error.ts";
 import { parseTensorParallel, tensorParallelOptions, tensorParallelUsage } from "./tensor-parallel-flag.ts";
@@ -14,7 +15,7 @@ export const runtimeUsage = `gust runtime --model DIR [--socket PATH | --port N 
              [--max-batched-tokens N] [--max-model-len N] [--kv-memory-fraction F] [--gpu-memory-utilization F] [--num-blocks N]
              [--grace-ms N] [--draft DIR [--spec-tokens K] [--spec-max-batch B] [--spec-min-tokens-per-step X]]
              [--text-only] [--backend auto|cpu|cuda] [--threads N] [--heartbeat-ms MS] ${tensorParallelUsage}
-             [--kv-cache-dtype ${kvCacheDtypeUsage}]`;
+             [--kv-cache-dtype ${kvCacheDtypeUsage}] ${enforceEagerUsage}`;
 
 export async function runtimeCommand(argv: string[]): Promise<string> {
   const values = parseFlags(argv, {
@@ -41,6 +42,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
     "text-only": { type: "boolean" },
     ...tensorParallelOptions,
     "kv-cache-dtype": { type: "string" },
+    ...enforceEagerOption,
   }, runtimeUsage);
   if (!values.model) throw new UsageError(`--model DIR is required\nusage: ${runtimeUsage}`);
   if (values.socket && values.port) throw new UsageError("give --socket or --port, not both");
@@ -86,6 +88,7 @@ export async function runtimeCommand(argv: string[]): Promise<string> {
     kvMemoryFraction: fraction,
     gpuMemoryUtilization: utilization,
     kvCacheDtype,
+    enforceEager: values["enforce-eager"] ?? false,
     textOnly: values["text-only"] ?? false,
     draftDir: values.draft,
     specOptions: {

@@ -24,6 +24,8 @@ export interface LoadModelOptions {
   parallel?: RankPlacement;
   /** The engine's largest step (--max-batched-tokens, --max-num-seqs): the workspace grows no further. */
   stepCaps?: StepCaps;
+  /** No decode buckets or CUDA graphs (--enforce-eager; TextModelOptions.enforceEager). */
+  enforceEager?: boolean;
 }
 
 export interface RankPlacement {
@@ -67,6 +69,7 @@ export function loadModelFrom(
     maxPositions: options.maxPositions,
     parallel: rank.parallel,
     stepCaps: options.stepCaps,
+    enforceEager: options.enforceEager,
   });
   return {
     config,

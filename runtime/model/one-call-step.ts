@@ -8,6 +8,7 @@ import { PackedStepModel, STEP_DEVICE_FIELDS, type StepModel } from "../../ffi/s
 import type { TextConfig } from "../config/text-config.ts";
 import type { TextWeights } from "../weights/load-text.ts";
 import type { ForwardBatch, ForwardOptions, ForwardResult } from "./batch.ts";
+import { decodeBucket, isDecodeOnly, padDecodeBatch } from "./decode-buckets.ts";
 import type { KvCache } from "./kv-cache.ts";
 import type { ModelParallel } from "./text-model.ts";
 import type { Workspace } from "./workspace.ts";
@@ -22,9 +23,17 @@ export interface StepTables {
   tableLen: number;
 }
 
+/** How decode steps are shaped: padded to their bucket (runtime/model/decode-buckets.ts), and whether the library
+ *  may record and replay each bucket's step as a CUDA graph (only with padding; the CPU library ignores it). */
+export interface DecodeShaping {
+  decodeBuckets: boolean;
+  graphs: boolean;
+}
+
 export class OneCallStep {
   /** gust_step's fixed part per KV cache (weights, cache buffers, formats), packed on first use. */
   readonly #packed = new WeakMap<KvCache, PackedStepModel>();
+  shaping: DecodeShaping;
 
   constructor(
     readonly backend: Backend,
@@ -32,7 +41,10 @@ export class OneCallStep {
     readonly weights: TextWeights,
     readonly ws: Workspace,
     readonly tables: StepTables,
-  ) {}
+    shaping: DecodeShaping = { decodeBuckets: false, graphs: false },
+  ) {
+    this.shaping = shaping;
+  }
 
   /** Forwards that only need the logits (or tokens) of a plain text batch on one rank. */
   static serves(batch: ForwardBatch, options: ForwardOptions, parallel: ModelParallel | undefined): boolean {
@@ -41,8 +53,11 @@ export class OneCallStep {
       !(batch.hiddenRows && batch.hiddenRows.length > 0) && batch.logitRows.length > 0;
   }
 
-  /** The forward (validated, workspace sized by the caller) and `sample`, in one gust_step call. */
-  run(batch: ForwardBatch, cache: KvCache, kvFormats: KvFormat[], sample: StepSampleArgs | null): ForwardResult {
+  /** The forward (validated, workspace sized by the caller) and `sample`, in one gust_step call. A decode-only
+   *  batch is padded to its bucket first when `shaping.decodeBuckets` is on: the logits then hold the bucket's rows,
+   *  the batch's own rows first (sample rows name only those). */
+  run(given: ForwardBatch, cache: KvCache, kvFormats: KvFormat[], sample: StepSampleArgs | null): ForwardResult {
+    const { batch, bucketed } = this.#shaped(given);
     let packed = this.#packed.get(cache);
     if (!packed) {
       packed = new PackedStepModel(this.#stepModel(cache, kvFormats));
@@ -54,8 +69,19 @@ export class OneCallStep {
       maxBlocksPerSeq: batch.maxBlocksPerSeq,
       device: STEP_DEVICE_FIELDS.map((name) => this.ws[name]),
       sample,
+      graph: bucketed && this.shaping.graphs,
     });
     return { logits: new Float32Array(0), deviceLogits: this.ws.logits, hidden: new Float32Array(0) };
+  }
+
+  #shaped(batch: ForwardBatch): { batch: ForwardBatch; bucketed: boolean } {
+    if (!this.shaping.decodeBuckets || !isDecodeOnly(batch)) return { batch, bucketed: false };
+    const caps = this.ws.caps, bucket = decodeBucket(batch.tokenIds.length, Math.min(caps.maxRows, caps.maxTokens));
+    if (bucket === null) return { batch, bucketed: false };
+    const padded = padDecodeBatch(batch, bucket);
+    this.ws.ensure(bucket, bucket);
+    this.ws.ensureBatch(bucket, padded.blockTables.length);
+    return { batch: padded, bucketed: true };
   }
 
   #stepModel(cache: KvCache, kvFormats: KvFormat[]): StepModel {

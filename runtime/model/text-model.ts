@@ -17,7 +17,7 @@ import type { KvCache, KvCacheDtype } from "./kv-cache.ts";
 import { layerKvFormats } from "./kv-scales.ts";
 import { buildRopeTables } from "./rope-tables.ts";
 import { type StepCaps, Workspace } from "./workspace.ts";
-import { OneCallStep, type StepCalls } from "./one-call-step.ts";
+import { type DecodeShaping, OneCallStep, type StepCalls } from "./one-call-step.ts";
 
 export interface TextModelOptions {
   /** Longest position the rotary tables cover (default: the model's context length). */
@@ -28,6 +28,9 @@ export interface TextModelOptions {
   stepCaps?: StepCaps;
   /** Default "one-call" where the batch allows it. */
   stepCalls?: StepCalls;
+  /** vLLM's --enforce-eager: no decode buckets, no CUDA graphs. Otherwise a CUDA model pads decode steps to their
+   *  bucket and lets the library replay each bucket's recorded graph; the CPU runs steps as they come. */
+  enforceEager?: boolean;
 }
 
 /** One rank's part in a tensor-parallel model (runtime/parallel/). */
@@ -75,7 +78,19 @@ export class TextModel {
     this.#vocabLimit = config.vocabSize;
     this.stepCalls = options.stepCalls ?? "one-call";
     const stepTables = { cos: this.#cos, sin: this.#sin, attnScale: this.#scale, tableLen: this.maxPositions };
-    this.#oneCall = new OneCallStep(backend, config, weights, this.#ws, stepTables);
+    const graphs = backend.kind === "cuda" && !options.enforceEager;
+    this.#oneCall = new OneCallStep(backend, config, weights, this.#ws, stepTables, {
+      decodeBuckets: graphs,
+      graphs,
+    });
+  }
+
+  /** Decode buckets and CUDA graphs on the one-call path (tests pad on the CPU too). */
+  get decodeShaping(): DecodeShaping {
+    return this.#oneCall.shaping;
+  }
+  set decodeShaping(shaping: DecodeShaping) {
+    this.#oneCall.shaping = shaping;
   }
 
   /** The workspace's growth caps (an EAGLE draft built on this model takes the same). */

@@ -42,6 +42,8 @@ export interface HostOptions {
   kvCacheDtype?: KvCacheDtype;
   /** Exact number of KV blocks (overrides the memory-based size; tests use it). */
   numBlocks?: number;
+  /** No decode-step CUDA graphs (--enforce-eager). */
+  enforceEager?: boolean;
   /** Skip the vision tower even if the checkpoint has one. */
   textOnly?: boolean;
   maxImagesPerRequest?: number;
@@ -167,6 +169,7 @@ export class ModelHost {
         maxPositions: o.maxModelLen,
         parallel: group?.placement(ModelId.Target),
         stepCaps: stepCapsOf(o),
+        enforceEager: o.enforceEager,
       });
       if (tokenizer.vocabSize > loaded.config.text.vocabSize) {
         throw new Error(

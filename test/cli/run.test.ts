@@ -128,6 +128,16 @@ describe("gust run", () => {
     expect(bad.stderr).toMatch(/--kv-cache-dtype must be one of auto, f32, bf16, fp8, got "f16"/);
   });
 
+  it("--enforce-eager is accepted (CUDA only: the CPU runs the same steps) and its help says so", () => {
+    const base = ["run", "--model", fixtureDir("tiny-mistral3"), "--ids", "1,3,77,78,79,4", "--max-tokens", "6"];
+    const eager = gust([...base, "--ignore-eos", "--enforce-eager", "--json"]);
+    const plain = gust([...base, "--ignore-eos", "--json"]);
+    expect(eager.status, eager.stderr).toBe(0);
+    expect(JSON.parse(eager.stdout).ids).toEqual(JSON.parse(plain.stdout).ids);
+    const usage = gust(["run"]);
+    expect(usage.stderr).toMatch(/--enforce-eager \(CUDA only/);
+  });
+
   it("--prompt with an off-grid --image resizes it like mistral-common and lays out its grid", async () => {
     const { encodePng } = await import("../../runtime/vision/png.ts");
     const dir = mkdtempSync(join(tmpdir(), "gust-img-"));
