@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define GUST_ABI_VERSION 6
+#define GUST_ABI_VERSION 7
 
 typedef enum {
   GUST_OK = 0,
