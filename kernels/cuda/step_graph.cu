@@ -163,6 +163,7 @@ int32_t gust_step_graph(const gust_step_desc *d) {
   StepGraph &g = slot_for(key, d);
   if (!matches(g, key, d)) {
     GUST_TRY(remember(g, key, d));
+    g.generation = ~0ull; /* matches nothing until the warm-up step has run through */
     GUST_TRY(gust_step_run(d));
     g.generation = g_cuda.scratch_generation; /* after the warm-up step: the scratch the recording will find */
     return GUST_OK;
