@@ -12,8 +12,9 @@ import { SequenceSampler } from "../../runtime/sampling/sampler.ts";
 
 export const DECODE_BLOCK = 4;
 
-/** Sequence s owns blocks [s · perSeq, (s + 1) · perSeq) and appends ids[s] at starts[s]. */
-export function batchOf(starts: number[], ids: number[][], perSeq: number): ForwardBatch {
+/** Sequence s owns blocks [s · perSeq, (s + 1) · perSeq) and appends ids[s] at starts[s]; logits of every row, or
+ *  of each sequence's last row with `lastRows`. */
+export function batchOf(starts: number[], ids: number[][], perSeq: number, lastRows = false): ForwardBatch {
   const rows = ids.flatMap((seqIds, s) => seqIds.map((id, j) => ({ s, id, pos: starts[s] + j })));
   const queryStarts = [0];
   ids.forEach((seqIds) => queryStarts.push(queryStarts.at(-1)! + seqIds.length));
@@ -26,12 +27,14 @@ export function batchOf(starts: number[], ids: number[][], perSeq: number): Forw
     contextLens: Int32Array.from(ids, (seqIds, s) => starts[s] + seqIds.length),
     blockTables: Int32Array.from({ length: ids.length * perSeq }, (_, i) => i),
     maxBlocksPerSeq: perSeq,
-    logitRows: Int32Array.from({ length: rows.length }, (_, i) => i),
+    logitRows: lastRows
+      ? Int32Array.from(ids, (_, s) => queryStarts[s + 1] - 1)
+      : Int32Array.from({ length: rows.length }, (_, i) => i),
   };
 }
 
 export interface DecodeRun {
-  /** Per step: the logits of the decoding sequences' rows, [active, vocab]. */
+  /** Per step: the logits of the decoding sequences' rows, [active, vocab] (none with `keepLogits` false). */
   logits: Float32Array[];
   tokens: number[][];
   /** The whole KV cache's bytes after the last step, K then V per layer. */
@@ -39,6 +42,8 @@ export interface DecodeRun {
   launches: number[];
   /** Host time of each step's forward call (what the host spends queuing it), milliseconds. */
   hostMs: number[];
+  /** Wall time of each step until its sampled tokens are on the host (the device work included), milliseconds. */
+  stepMs: number[];
 }
 
 export interface DecodeRunOptions {
@@ -47,6 +52,8 @@ export interface DecodeRunOptions {
   steps: number;
   /** Sequences 0 .. active(step) − 1 decode at `step` (default all): the batch, and so its bucket, may change. */
   active?: (step: number) => number;
+  /** Download every step's logits (default true; real-shape runs keep only the tokens). */
+  keepLogits?: boolean;
 }
 
 /** Prefills `prompts`, then decodes `steps` tokens sampled inside each step (temperature 0.8, seeded, log-probs). */
@@ -59,16 +66,14 @@ export function decodeRun(backend: Backend, m: LoadedModel, prompts: number[][],
   m.model.decodeShaping = o.shaping;
   try {
     const options = { logitsOnDevice: true, skipRowHidden: true } as const;
-    const prefill = m.model.forward(batchOf(prompts.map(() => 0), prompts, perSeq), cache, options);
-    const last = backend.download(prefill.deviceLogits!, new Float32Array(prompts.flat().length * V));
-    let end = 0;
-    const next = prompts.map((p) => {
-      end += p.length;
-      const row = last.subarray((end - 1) * V, end * V);
+    const prefill = m.model.forward(batchOf(prompts.map(() => 0), prompts, perSeq, true), cache, options);
+    const last = backend.download(prefill.deviceLogits!, new Float32Array(n * V));
+    const next = prompts.map((_, s) => {
+      const row = last.subarray(s * V, (s + 1) * V);
       return row.indexOf(Math.max(...row));
     });
     const lens = prompts.map((p) => p.length), generated = prompts.map(() => 0);
-    const run: DecodeRun = { logits: [], tokens: [], kv: [], launches: [], hostMs: [] };
+    const run: DecodeRun = { logits: [], tokens: [], kv: [], launches: [], hostMs: [], stepMs: [] };
     for (let step = 0; step < o.steps; step++) {
       const active = o.active?.(step) ?? n;
       const prepared = native.prepare(
@@ -85,8 +90,9 @@ export function decodeRun(backend: Backend, m: LoadedModel, prompts: number[][],
       const r = m.model.forward(batch, cache, { ...options, sample: prepared.args });
       run.hostMs.push(performance.now() - started);
       run.launches.push(backend.launchCount());
-      run.logits.push(backend.download(r.deviceLogits!, new Float32Array(active * V)));
       const drawn = prepared.finish();
+      run.stepMs.push(performance.now() - started);
+      if (o.keepLogits ?? true) run.logits.push(backend.download(r.deviceLogits!, new Float32Array(active * V)));
       run.tokens.push(drawn.map((d) => d.token));
       drawn.forEach((d, s) => {
         next[s] = d.token;
