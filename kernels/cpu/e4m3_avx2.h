@@ -2,7 +2,8 @@
  * (gemm.c). The f32 bits s 0000eeee mmm0…0 are value(b) · 2^-120 (exponent bias 127 vs 7; e = 0 lands on f32
  * subnormals, exact too): sign-extend, shift, and. The callers quantise activations × 2^112, so each product is
  * value(w) · value(x) · 2^-8, the same as the F16C path's (value(w) · 2^-8) · value(x), and the sums are
- * bit-identical. The subnormals must reach the FMA as they are: callers check gust_denormals_flushed().
+ * bit-identical. The subnormals must reach the FMA as they are: callers check gust_denormals_flushed() and take
+ * the portable loop when they are flushed.
  * Example: b = 0xB9 (s 1, e 0111, m 001: -1.125) sign-extends to 0xFFFFFFB9, << 20 → 0xFB900000,
  * & 0x87FFFFFF → 0x83900000 = -1.125 · 2^-120. */
 #ifndef GUST_E4M3_AVX2_H
@@ -18,6 +19,6 @@ __attribute__((target("avx2"))) static inline __m256 gust_load8_e4m3_bits(const 
 }
 
 /* Whether this thread's MXCSR flushes subnormals (DAZ, bit 6, on inputs; FTZ, bit 15, on results such as the
- * scalar tails' value · 2^-120): then the expansion above is wrong and the callers take the F16C path. */
+ * scalar tails' value · 2^-120): then the expansion above is wrong. */
 static inline int gust_denormals_flushed(void) { return (_mm_getcsr() & 0x8040) != 0; }
 #endif

@@ -33,7 +33,7 @@ static float *scratch(float **buffer, size_t *capacity, size_t floats) {
   return *buffer;
 }
 
-/* Eight weights of row `w + i` as f32 (e4m3: value · 2^-8, see linear.c for the f16-bits trick). */
+/* Eight weights of row `w + i` as f32 (e4m3: value · 2^-120, e4m3_avx2.h; the tokens are packed × 2^112). */
 AVX2 static inline __m256 load8(const uint8_t *w, int32_t dtype, int64_t i) {
   switch (dtype) {
     case GUST_DTYPE_F32: return _mm256_loadu_ps((const float *)w + i);
@@ -42,18 +42,14 @@ AVX2 static inline __m256 load8(const uint8_t *w, int32_t dtype, int64_t i) {
       __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
       return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
     }
-    default: {
-      __m128i x = _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(w + i))), 7);
-      return _mm256_cvtph_ps(_mm_add_epi16(x, _mm_and_si128(x, _mm_set1_epi16(0x4000))));
-    }
+    default: return gust_load8_e4m3_bits(w, i);
   }
 }
 
-/* wp[r][0..kc) = f32 weights of rows n0 + r, inputs k0 ..; rows past N are zero. FP8 with e4m3_bits: value · 2^-120
- * (e4m3_avx2.h; the tokens were packed × 2^112), else value · 2^-8. */
+/* wp[r][0..kc) = f32 weights of rows n0 + r, inputs k0 ..; rows past N are zero. */
 AVX2 static void pack_weights(float *wp, const uint8_t *w, int32_t dtype, int32_t n0, int32_t N, int32_t K,
-                              int32_t k0, int32_t kc, int e4m3_bits) {
-  float tail_scale = dtype != GUST_DTYPE_F8_E4M3 ? 1.0f : e4m3_bits ? 0x1p-120f : 0x1p-8f;
+                              int32_t k0, int32_t kc) {
+  float tail_scale = dtype == GUST_DTYPE_F8_E4M3 ? 0x1p-120f : 1.0f;
   for (int32_t r = 0; r < ROWS; r++) {
     float *dst = wp + (size_t)r * KC;
     if (n0 + r >= N) {
@@ -62,9 +58,7 @@ AVX2 static void pack_weights(float *wp, const uint8_t *w, int32_t dtype, int32_
     }
     int64_t base = (int64_t)(n0 + r) * K + k0;
     int32_t k = 0;
-    if (dtype == GUST_DTYPE_F8_E4M3 && e4m3_bits)
-      for (; k + 8 <= kc; k += 8) _mm256_storeu_ps(dst + k, gust_load8_e4m3_bits(w, base + k));
-    else if (dtype == GUST_DTYPE_F8_E4M3)
+    if (dtype == GUST_DTYPE_F8_E4M3)
       for (; k + 8 <= kc; k += 8) _mm256_storeu_ps(dst + k, load8(w, GUST_DTYPE_F8_E4M3, base + k));
     else if (dtype == GUST_DTYPE_BF16)
       for (; k + 8 <= kc; k += 8) _mm256_storeu_ps(dst + k, load8(w, GUST_DTYPE_BF16, base + k));
@@ -134,13 +128,11 @@ static _Thread_local float *packed_tokens = NULL, *tiles = NULL;
 static _Thread_local size_t packed_capacity = 0, tiles_capacity = 0;
 
 AVX2 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T, int32_t N,
-                            int32_t K, float act_scale, float m0, float m1, float m2, int e4m3_bits) {
+                            int32_t K, float act_scale, float m0, float m1, float m2) {
   int32_t padded = (T + TILE - 1) / TILE * TILE;
   float *xt = scratch(&packed_tokens, &packed_capacity, (size_t)padded * K);
   if (!xt) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to pack %d tokens", T);
-  int fp8 = dtype == GUST_DTYPE_F8_E4M3;
-  e4m3_bits = fp8 && e4m3_bits;
-  pack_tokens(xt, x, T, padded, K, fp8, act_scale, e4m3_bits ? GUST_E4M3_BITS_X_FACTOR : 1.0f);
+  pack_tokens(xt, x, T, padded, K, dtype == GUST_DTYPE_F8_E4M3, act_scale, GUST_E4M3_BITS_X_FACTOR);
   int32_t task_rows = ROWS * PANELS, num_tasks = (N + task_rows - 1) / task_rows;
   size_t c_floats = (size_t)task_rows * padded, wp_floats = (size_t)PANELS * ROWS * KC;
   int failed = 0;
@@ -160,7 +152,7 @@ AVX2 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t 
       for (int32_t k0 = 0; k0 < K; k0 += KC) {
         int32_t kc = K - k0 < KC ? K - k0 : KC;
         for (int32_t p = 0; p < panels; p++)
-          pack_weights(wp + (size_t)p * ROWS * KC, w, dtype, n_begin + p * ROWS, N, K, k0, kc, e4m3_bits);
+          pack_weights(wp + (size_t)p * ROWS * KC, w, dtype, n_begin + p * ROWS, N, K, k0, kc);
         for (int32_t t0 = 0; t0 < padded; t0 += TILE)
           for (int32_t p = 0; p < panels; p++)
             micro_kernel(xt + (size_t)t0 * K + (size_t)k0 * TILE, TILE, wp + (size_t)p * ROWS * KC, kc,
