@@ -1,7 +1,8 @@
 // Where the CPU-seconds of a long gust-mini prefill go (issue 32): every backend call of the forward is timed
 // (wall and process CPU time, which counts all OpenMP threads) and summed per kernel; linears by N × K.
 // Printed, never asserted. The calls are synchronous on the CPU backend, so a call's time is its kernel's.
-//   bun bench/lab/prefill-profile.ts [--length 16384] [--chunk 2048] [--threads 2] [--kv bf16]
+//   bun bench/lab/prefill-profile.ts [--length 16384] [--chunk 2048] [--threads 2] [--kv bf16] [--model DIR]
+// (default model: gust-mini)
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { createBackend } from "../../ffi/backend.ts";
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     chunk: { type: "string", default: "2048" },
     threads: { type: "string", default: "2" },
     kv: { type: "string", default: "bf16" },
+    model: { type: "string", default: defaultModelDir },
   },
 });
 const length = Number(values.length), chunk = Number(values.chunk);
@@ -24,12 +26,12 @@ const backend = createBackend("cpu", { numThreads: Number(values.threads) });
 const totals = new Map<string, CallTotals>();
 
 const profiled = timedBackend(backend, totals);
-const loaded = loadModel(defaultModelDir, profiled);
+const loaded = loadModel(values.model, profiled, { maxPositions: length });
 const c = loaded.config.text;
 const seq = new SingleSequence(profiled, loaded.model, length, 16, values.kv as KvCacheDtype);
 const ids = Array.from({ length }, (_, i) => 20 + ((i * 7919) % (c.vocabSize - 20)));
 totals.clear();
-console.log(`gust-mini prefill ${length} tokens, chunks of ${chunk}, ${values.threads} threads, KV ${values.kv}`);
+console.log(`${values.model} prefill ${length} tokens, chunks of ${chunk}, ${values.threads} threads, KV ${values.kv}`);
 console.log(`load average before: ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 const wall = performance.now(), cpu = cpuMs();
 for (let at = 0; at < length; at += chunk) seq.append(ids.slice(at, at + chunk));

@@ -20,7 +20,10 @@
 #endif
 
 #define ROWS_PER_TASK 16
-#define GEMM_MIN_TOKENS 8 /* below this the row-dot path's per-row reuse is enough and packing would cost more */
+/* Below this the row dots (4 tokens per pass) beat the GEMM, whose 16-token tile runs half empty at 8 tokens: per
+ * 7,168 × 2,048 FP8 matrix at 1 thread, 8 tokens 7.4–7.9 ms in the GEMM vs ~5.4 ms as two 4-token passes; at 12
+ * tokens ~8 ms either way (docs/notes/2026-12-06-issue-32.md, session 20). */
+#define GEMM_MIN_TOKENS 12
 
 /* ---- portable twin: the specification of the fast path ---------------------------------------- */
 static void linear_portable(float *y, const float *x, const void *w, int32_t dtype, int32_t T, int32_t N, int32_t K,
