@@ -1,6 +1,8 @@
 // Writes a gust checkpoint (Hugging Face layout, bf16 or FP8 with per-tensor scales) as a GGUF file for llama.cpp,
 // so both engines run the same weights: Q8_0 (blocks of 32: d = max|x| / 127 as f16, q = round(x / d)) from the
-// FP8 weights dequantised with their scale, or F16 from bf16. Architecture "llama" (same decoder as Ministral3 minus
+// FP8 weights dequantised with their scale, or F16 from bf16. In the Q8_0 file only the checkpoint's FP8 matrices
+// are Q8_0: its bf16 ones (embedding, lm_head) stay F16, as gust holds them (before session 20 the lm_head was
+// Q8_0 too, half the bytes and int8 arithmetic for ~15 % of a 2-layer model's decode step). Architecture "llama" (same decoder as Ministral3 minus
 // YaRN, which costs nothing in a timing run); q/k rows permuted from rotate-half to llama.cpp's interleaved RoPE as
 // convert_hf_to_gguf.py does. The vocabulary is placeholder text pieces: the benchmark feeds token ids.
 //   bun bench/lab/gguf-convert.ts MODEL_DIR OUT.gguf q8_0|f16
@@ -90,7 +92,7 @@ const add = (name: string, source: string, matrix: boolean, transform?: (v: Floa
   let v = values(source);
   if (transform) v = transform(v);
   if (!matrix) return tensors.push({ name, dims: [...info.shape].reverse(), type: 0, data: new Uint8Array(v.buffer) });
-  const quantise = kind === "q8_0" && info.shape[1] % 32 === 0;
+  const quantise = kind === "q8_0" && info.dtype === "F8_E4M3" && info.shape[1] % 32 === 0;
   tensors.push({ name, dims: [...info.shape].reverse(), type: quantise ? 8 : 1, data: quantise ? q8_0(v) : asF16(v) });
 };
 const c = config;
