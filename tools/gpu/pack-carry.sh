@@ -20,7 +20,13 @@ mkdir -p .gpu-carry
   xz -T0 -9e -c node_modules/bun/bin/bun.exe > .gpu-carry/bun.xz  # -9e: 1 MB less, room in the 64 MiB carry
 if ((bun_only)); then
   rm -f .gpu-carry/node_modules.tar.xz .gpu-carry/modules.txt
-  du -sh .gpu-carry
+  # what a call sends: tracked and untracked-not-ignored files, plus the carry; refused above 64 MiB
+  tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 stat -c %s 2> /dev/null |
+    awk '{s += $1} END {print s}')
+  carry=$(du -sb .gpu-carry | cut -f1)
+  mib=$(((tree + carry) / 1048576))
+  echo "a device call sends $mib MiB (tree $((tree / 1048576)), .gpu-carry $((carry / 1048576))) of 64"
+  (((tree + carry) <= 64 * 1048576)) || { echo "over the 64 MiB a call may carry" >&2; exit 1; }
   exit 0
 fi
 npm run --silent build
