@@ -1,7 +1,8 @@
 // A JSON Schema compiled to a byte grammar (an NFA read through a lazy DFA), for "response_format":
 // {"type": "json_schema"}. Supported: type (one or a list), properties (written in the schema's order; every
-// `required` one present, the others optional), additionalProperties as the value schema of a property-less
-// object, items, minItems ≥ 1, enum, const, anyOf/oneOf, allOf of one schema, $ref into #/$defs or
+// `required` one present, the others optional), additionalProperties (absent or false beside properties: no other
+// keys, as llama.cpp reads it; true or a schema: other keys after the declared ones; of a property-less object: its
+// keys' value schema, absent = any), items, minItems ≥ 1, enum, const, anyOf/oneOf, allOf of one schema, $ref into #/$defs or
 // #/definitions (not recursive), and {} / true for any JSON value (nested at most ANY_DEPTH deep). Keywords that
 // only narrow values (pattern, format, minimum, maxLength, …) are accepted and not enforced; anything else that
 // would change the shape is refused with a SchemaError naming its path.
@@ -10,7 +11,8 @@
 // `{"a": -12}` and `{ "a":3 }` but not `{}` (a is required), `{"a":1.5}` or `{"b":1,"a":1}` (no other keys).
 import { MAX_WS_RUN } from "./json-grammar.ts";
 import { LazyDfa } from "./lazy-dfa.ts";
-import { byteSet, DEFAULT_NFA_BUDGET, GrammarLimitError, Nfa, type NfaBudget, oneByte, type PackedNfa } from "./nfa.ts";
+import { DEFAULT_NFA_BUDGET, GrammarLimitError, Nfa, type NfaBudget, type PackedNfa } from "./nfa.ts";
+import { jsonInteger, jsonNumber, jsonString, otherKey, WS } from "./json-tokens.ts";
 
 export class SchemaError extends Error {
   override name = "SchemaError";
@@ -22,17 +24,6 @@ export const ANY_DEPTH = 3;
 export const MAX_SCHEMA_DEPTH = 64;
 
 const enc = new TextEncoder();
-const isWs = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
-const WS = byteSet(isWs);
-const DIGIT = byteSet(isDigit);
-const DIGIT19 = byteSet((b) => b >= 0x31 && b <= 0x39);
-const HEX = byteSet((b) => isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46));
-const STRING_BYTE = byteSet((b) => b >= 0x20 && b !== 0x22 && b !== 0x5c);
-const ESCAPE = byteSet((b) => [0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74].includes(b));
-const SIGN = byteSet((b) => b === 0x2b || b === 0x2d);
-const EXP = byteSet((b) => b === 0x65 || b === 0x45);
-const ch = (c: string) => oneByte(c.charCodeAt(0));
 
 const SHAPE_KEYS = new Set([
   "type",
@@ -234,13 +225,18 @@ class Compiler {
         throw new SchemaError(`${path}.required: ${JSON.stringify(r)} is not among the properties`);
       }
     }
+    const close = this.ws(this.lit("}", next));
+    const extra = s.additionalProperties;
+    const others = extra === true || (extra !== null && typeof extra === "object")
+      ? this.otherEntries(names, extra === true ? null : extra, `${path}.additionalProperties`, close, refs)
+      : null;
     const memo = new Map<string, number>();
     const build = (i: number, emitted: boolean): number => {
       const key = `${i}|${emitted}`;
       const hit = memo.get(key);
       if (hit !== undefined) return hit;
       let start: number;
-      if (i === names.length) start = this.ws(this.lit("}", next));
+      if (i === names.length) start = others ? (emitted ? others.afterEntry : others.first) : close;
       else {
         const name = names[i];
         const afterKey = this.ws(
@@ -257,6 +253,16 @@ class Compiler {
       return start;
     };
     return this.lit("{", build(0, false));
+  }
+
+  /** Keys other than `declared` after them, values following `valueSchema` (null: any value), then `close`:
+   * `first` where no entry was written yet (no comma), `afterEntry` after one. */
+  otherEntries(declared: string[], valueSchema: unknown, path: string, close: number, refs: string[]) {
+    const afterEntry = this.nfa.state();
+    const value = valueSchema === null ? this.any(afterEntry, 1) : this.value(valueSchema, path, afterEntry, refs);
+    const entry = otherKey(this.nfa, declared, this.ws(this.lit(":", this.ws(value))));
+    this.nfa.epsilon[afterEntry].push(this.ws(this.lit(",", this.ws(entry))), close);
+    return { first: this.nfa.either(this.ws(entry), close), afterEntry };
   }
 
   /** An object of any keys whose values follow `valueSchema` (null: any value). */
@@ -295,34 +301,14 @@ class Compiler {
   }
 
   string(next: number): number {
-    const nfa = this.nfa;
-    const body = nfa.state();
-    const hex = nfa.on(HEX, nfa.on(HEX, nfa.on(HEX, nfa.on(HEX, body))));
-    const escape = nfa.state();
-    nfa.edges[escape].push([ESCAPE, body], [ch("u"), hex]);
-    nfa.edges[body].push([STRING_BYTE, body], [ch('"'), next], [ch("\\"), escape]);
-    return nfa.on(ch('"'), body);
+    return jsonString(this.nfa, next);
   }
 
   integer(next: number): number {
-    const nfa = this.nfa;
-    const digits = nfa.state();
-    nfa.edges[digits].push([DIGIT, digits]);
-    nfa.epsilon[digits].push(next);
-    const unsigned = nfa.either(nfa.on(ch("0"), next), nfa.on(DIGIT19, digits));
-    return nfa.either(unsigned, nfa.on(ch("-"), unsigned));
+    return jsonInteger(this.nfa, next);
   }
 
   number(next: number): number {
-    const nfa = this.nfa;
-    const expDigits = nfa.state();
-    nfa.edges[expDigits].push([DIGIT, expDigits]);
-    nfa.epsilon[expDigits].push(next);
-    const exp = nfa.on(EXP, nfa.either(nfa.on(SIGN, nfa.on(DIGIT, expDigits)), nfa.on(DIGIT, expDigits)));
-    const fracDigits = nfa.state();
-    nfa.edges[fracDigits].push([DIGIT, fracDigits]);
-    nfa.epsilon[fracDigits].push(next, exp);
-    const afterInt = nfa.either(next, nfa.on(ch("."), nfa.on(DIGIT, fracDigits)), exp);
-    return this.integer(afterInt);
+    return jsonNumber(this.nfa, next);
   }
 }

@@ -48,10 +48,15 @@ function conforms(schema: S | boolean, v: unknown, root: S): boolean {
         if (!schema.properties) {
           return Object.values(o).every((x) => conforms(schema.additionalProperties ?? true, x, root));
         }
-        return Object.keys(o).every((k) => k in schema.properties) && (schema.required ?? []).every((k: string) =>
-          k in o
-        ) &&
-          Object.entries(o).every(([k, x]) => conforms(schema.properties[k], x, root));
+        // beside properties, other keys only where additionalProperties is true or a schema (absent = none)
+        const extra = schema.additionalProperties;
+        const others = extra === true || typeof extra === "object" ? extra : false;
+        return (schema.required ?? []).every((k: string) => k in o) &&
+          Object.entries(o).every(([k, x]) =>
+            k in schema.properties
+              ? conforms(schema.properties[k], x, root)
+              : others !== false && conforms(others, x, root)
+          );
       }
       default:
         return false;
@@ -95,6 +100,12 @@ function instance(schema: S | boolean, rng: Rng, root: S, depth = 0): string {
       }
       const parts = Object.keys(s.properties).filter((k) => (s.required ?? []).includes(k) || rng.nextFloat() < 0.5)
         .map((k) => `${JSON.stringify(k)}${ws()}:${ws()}${instance(s.properties[k], rng, root, depth + 1)}`);
+      const extra = s.additionalProperties;
+      if (extra === true || typeof extra === "object") {
+        const others = ["zz", "m", ""].filter(() => rng.nextFloat() < 0.5);
+        const value = extra === true ? { type: "integer" } : extra;
+        parts.push(...others.map((k) => `"${k}"${ws()}:${ws()}${instance(value, rng, root, depth + 1)}`));
+      }
       return `{${ws()}${parts.join(`${ws()},${ws()}`)}${ws()}}`;
     }
   }
@@ -145,6 +156,8 @@ const SCHEMAS: S[] = [
     required: ["from", "to"],
   },
   { type: "object", additionalProperties: { type: "integer" } },
+  { type: "object", properties: { n: { type: "integer" } }, required: ["n"], additionalProperties: true },
+  { type: "object", properties: { name: { type: "string" } }, additionalProperties: { type: "boolean" } },
   { type: "object", properties: { anything: {}, list: { type: "array" } }, required: ["anything", "list"] },
 ];
 
@@ -228,6 +241,25 @@ describe("compileSchema", () => {
     ];
     for (const [schema, message] of cases) expect(() => compileSchema(schema), JSON.stringify(schema)).toThrow(message);
     expect(() => compileSchema({ enum: [] })).toThrow(SchemaError);
+  });
+
+  it("takes other keys after the declared ones where additionalProperties allows them, never a declared one", () => {
+    const s = { type: "object", properties: { a: { type: "integer" }, ab: { type: "integer" } }, required: ["a"] };
+    const open = { ...s, additionalProperties: true };
+    const typed = { ...s, additionalProperties: { type: "boolean" } };
+    expect(accepts(s, '{"a": 1, "b": 2}').ok).toBe(false);
+    expect(accepts({ ...s, additionalProperties: false }, '{"a": 1, "b": 2}').ok).toBe(false);
+    for (const key of ["b", "abc", "", "a\\u0062", "\\u0061"]) {
+      expect(accepts(open, `{"a": 1, "${key}": [1, {"x": null}]}`).complete, key).toBe(true);
+    }
+    expect(accepts(open, '{"a": 1, "ab": 2, "c": "x", "d": 3}').complete).toBe(true);
+    // a declared key is never an other key: no repeat, none after an other key
+    expect(accepts(open, '{"a": 1, "a": 2}').ok).toBe(false);
+    expect(accepts(open, '{"a": 1, "c": 1, "ab": 2}').ok).toBe(false);
+    expect(accepts(open, '{"c": 1, "a": 1}').ok).toBe(false); // other keys come after the declared ones
+    expect(accepts(typed, '{"a": 1, "c": true}').complete).toBe(true);
+    expect(accepts(typed, '{"a": 1, "c": 1}').ok).toBe(false);
+    expect(accepts({ type: "object", properties: {}, additionalProperties: true }, '{"k": 1}').complete).toBe(true);
   });
 
   it("holds to the schema's key order and refuses keys it does not list", () => {
