@@ -13,7 +13,10 @@
  * attributes, so nothing allocates while recording); the next identical one is recorded, instantiated and replayed;
  * later ones replay. A descriptor that differs (workspace or KV pool reallocated, new width) or scratch that moved
  * since (g_cuda.scratch_generation) drops the graph and starts over. The sampling runs after the replay as its own
- * launch: its arguments (masks, log-probs asked, penalty lists) change between steps of one batch. */
+ * launch: its arguments (masks, log-probs asked, penalty lists) change between steps of one batch.
+ * A recording that fails fails its step once, with a message naming --enforce-eager; graphs then stay off for the
+ * process and every later step runs eagerly, so a runtime keeps serving. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +42,7 @@ struct StepGraph {
 
 StepGraph graphs[kMaxGraphs];
 uint64_t clock_ticks = 0;
+bool recording_failed = false; /* once: every later step runs eagerly */
 
 gust_step_desc key_of(const gust_step_desc *d) {
   gust_step_desc k;
@@ -134,8 +138,7 @@ int32_t record(StepGraph &g, const gust_step_desc *d) {
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError(); /* the capture's error is reported here, not left for the next call */
     if (status != GUST_OK) return status;
-    return gust_cuda_fail("gust_step", "recording the decode step as a CUDA graph (--enforce-eager runs without)",
-                          ended);
+    return gust_cuda_fail("gust_step", "cudaStreamEndCapture", ended);
   }
   cudaError_t made = cudaGraphInstantiate(&g.exec, graph, 0);
   cudaGraphDestroy(graph);
@@ -158,7 +161,8 @@ int32_t replay(StepGraph &g, const gust_step_desc *d) {
 
 int32_t gust_step_graph(const gust_step_desc *d) {
   GUST_TRY(gust_step_check(d));
-  if (g_cuda.sync_checks) return gust_step_run(d); /* every launch waits for its own check: nothing to record */
+  /* with sync checks every launch waits for its own check: nothing to record */
+  if (g_cuda.sync_checks || recording_failed) return gust_step_run(d);
   const gust_step_desc key = key_of(d);
   StepGraph &g = slot_for(key, d);
   if (!matches(g, key, d)) {
@@ -173,7 +177,11 @@ int32_t gust_step_graph(const gust_step_desc *d) {
     int32_t status = record(g, d);
     if (status != GUST_OK) {
       release(g);
-      return status;
+      recording_failed = true;
+      char reason[512];
+      snprintf(reason, sizeof reason, "%s", gust_last_error());
+      return gust_fail(status, "gust_step: recording a decode step as a CUDA graph failed (%s); later steps run "
+                               "without graphs (--enforce-eager skips them from the start)", reason);
     }
   }
   GUST_TRY(replay(g, d));

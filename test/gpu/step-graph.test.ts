@@ -1,11 +1,13 @@
 // Decode steps as CUDA graphs (kernels/cuda/step_graph.cu): replaying each decode bucket's recorded step gives
 // logits, sampled tokens and a KV cache bit-identical to running the same padded steps eagerly (the same kernels
-// with the same launch shapes), over several buckets, a batch that moves between buckets, and f32/bf16 KV caches.
+// with the same launch shapes), over several buckets, a batch that moves between buckets, and f32, bf16 and fp8
+// KV caches.
 // Prints kernel launches and host time per step with and without graphs (printed, never asserted as times).
 // Skipped without a GPU; GUST_GPU_SUITES_ON_CPU=1 runs the harness on the CPU (which has no graphs: 0 launches).
 import { afterAll, describe, expect, it } from "vitest";
 import type { Backend } from "../../ffi/backend.ts";
 import { decodeBucket } from "../../runtime/model/decode-buckets.ts";
+import type { KvCacheDtype } from "../../runtime/model/kv-cache.ts";
 import { type LoadedModel, loadModel } from "../../runtime/model/load-model.ts";
 import { type DecodeRun, decodeRun, expectSameRun } from "../helpers/decode-run.ts";
 import { fixtureDir, Golden } from "../helpers/fixtures.ts";
@@ -39,7 +41,7 @@ describe.skipIf(!gpu).each(["tiny-mistral3", "tiny-mistral3-fp8", "odd-native-fp
     return m;
   };
   const prompts = (n: number) => Array.from({ length: n }, (_, s) => cases[s % cases.length]);
-  const both = (n: number, dtype: "f32" | "bf16", active?: (step: number) => number) => {
+  const both = (n: number, dtype: KvCacheDtype, active?: (step: number) => number) => {
     const o = { dtype, steps: STEPS, ...(active ? { active } : {}) } as const;
     const eager = decodeRun(gpu as Backend, model(), prompts(n), {
       ...o,
@@ -59,6 +61,7 @@ describe.skipIf(!gpu).each(["tiny-mistral3", "tiny-mistral3-fp8", "odd-native-fp
       [5, "f32"],
       [8, "bf16"],
       [13, "bf16"],
+      [6, "fp8"],
     ] as const,
   )("%i sequences (%s KV): replay ≡ eager, bit for bit", (n, dtype) => {
     const { eager, graphs } = both(n, dtype);
