@@ -1,5 +1,6 @@
-/* Eight e4m3 weights as f32 on AVX2 without F16C, shared by the row dots (linear.c) and the GEMM's weight packing
- * (gemm.c). The f32 bits s 0000eeee mmm0…0 are value(b) · 2^-120 (exponent bias 127 vs 7; e = 0 lands on f32
+/* Eight e4m3 weights as f32 on AVX2 without F16C, for the row dots of linear.c. (The GEMM's weight packing keeps
+ * the F16C expansion: with this one its 16–32-token calls ran 10–15 % slower, likely the f32 subnormals of e = 0
+ * codes in its FMA loop; notes 2026-12-06-issue-32.md, session 20.) The f32 bits s 0000eeee mmm0…0 are value(b) · 2^-120 (exponent bias 127 vs 7; e = 0 lands on f32
  * subnormals, exact too): sign-extend, shift, and. The callers quantise activations × 2^112, so each product is
  * value(w) · value(x) · 2^-8, the same as the F16C path's (value(w) · 2^-8) · value(x), and the sums are
  * bit-identical. The subnormals must reach the FMA as they are: callers check gust_denormals_flushed() and take

@@ -16,8 +16,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#include "e4m3_avx2.h"
-
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define ROWS 6    /* weight rows per micro-kernel */
 #define PANELS 8  /* micro-kernel row groups per task: 48 rows */
@@ -33,7 +31,7 @@ static float *scratch(float **buffer, size_t *capacity, size_t floats) {
   return *buffer;
 }
 
-/* Eight weights of row `w + i` as f32 (e4m3: value · 2^-120, e4m3_avx2.h; the tokens are packed × 2^112). */
+/* Eight weights of row `w + i` as f32 (e4m3: value · 2^-8, see linear.c for the f16-bits trick). */
 AVX2 static inline __m256 load8(const uint8_t *w, int32_t dtype, int64_t i) {
   switch (dtype) {
     case GUST_DTYPE_F32: return _mm256_loadu_ps((const float *)w + i);
@@ -42,14 +40,17 @@ AVX2 static inline __m256 load8(const uint8_t *w, int32_t dtype, int64_t i) {
       __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
       return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
     }
-    default: return gust_load8_e4m3_bits(w, i);
+    default: {
+      __m128i x = _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(w + i))), 7);
+      return _mm256_cvtph_ps(_mm_add_epi16(x, _mm_and_si128(x, _mm_set1_epi16(0x4000))));
+    }
   }
 }
 
 /* wp[r][0..kc) = f32 weights of rows n0 + r, inputs k0 ..; rows past N are zero. */
 AVX2 static void pack_weights(float *wp, const uint8_t *w, int32_t dtype, int32_t n0, int32_t N, int32_t K,
                               int32_t k0, int32_t kc) {
-  float tail_scale = dtype == GUST_DTYPE_F8_E4M3 ? 0x1p-120f : 1.0f;
+  float tail_scale = dtype == GUST_DTYPE_F8_E4M3 ? 0.00390625f : 1.0f;
   for (int32_t r = 0; r < ROWS; r++) {
     float *dst = wp + (size_t)r * KC;
     if (n0 + r >= N) {
@@ -100,13 +101,12 @@ AVX2 static void micro_kernel(const float *xt, size_t stride, const float *wp, i
   }
 }
 
-/* xt[tile][k][i] = x[tile · 16 + i][k] (FP8: the e4m3 value of x / act_scale, times `factor`), tokens T .. padded − 1
- * zero.
+/* xt[tile][k][i] = x[tile · 16 + i][k] (FP8: the e4m3 value of x / act_scale), tokens T .. padded − 1 zero.
  * Tile-major, so a micro-kernel reads its 16-token slice as one contiguous run (K · 64 bytes) instead of K lines
  * a row of xt apart, which alias to a few cache sets when that row is a multiple of 4 KiB.
  * Example: T 40, K 3 → 3 tiles; x[17][2] lands at xt[1][2][1] = xt[1 · 48 + 2 · 16 + 1]. */
 AVX2 static void pack_tokens(float *xt, const float *x, int32_t T, int32_t padded, int32_t K, int quantize,
-                             float act_scale, float factor) {
+                             float act_scale) {
 #pragma omp parallel for schedule(static) if ((int64_t)T * K > 65536)
   for (int32_t tile = 0; tile < padded / TILE; tile++) {
     float *dst = xt + (size_t)tile * K * TILE;
@@ -118,8 +118,7 @@ AVX2 static void pack_tokens(float *xt, const float *x, int32_t T, int32_t padde
       }
       const float *row = x + (size_t)t * K;
       for (int32_t k = 0; k < K; k++)
-        dst[(size_t)k * TILE + i] =
-          quantize ? gust_e4m3_table[gust_f32_to_e4m3(row[k] / act_scale)] * factor : row[k];
+        dst[(size_t)k * TILE + i] = quantize ? gust_e4m3_table[gust_f32_to_e4m3(row[k] / act_scale)] : row[k];
     }
   }
 }
@@ -132,7 +131,7 @@ AVX2 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t 
   int32_t padded = (T + TILE - 1) / TILE * TILE;
   float *xt = scratch(&packed_tokens, &packed_capacity, (size_t)padded * K);
   if (!xt) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to pack %d tokens", T);
-  pack_tokens(xt, x, T, padded, K, dtype == GUST_DTYPE_F8_E4M3, act_scale, GUST_E4M3_BITS_X_FACTOR);
+  pack_tokens(xt, x, T, padded, K, dtype == GUST_DTYPE_F8_E4M3, act_scale);
   int32_t task_rows = ROWS * PANELS, num_tasks = (N + task_rows - 1) / task_rows;
   size_t c_floats = (size_t)task_rows * padded, wp_floats = (size_t)PANELS * ROWS * KC;
   int failed = 0;

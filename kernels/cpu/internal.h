@@ -51,9 +51,8 @@ int32_t gust_attention_tiled(float *out, const float *q, const void *k_cache, co
                              const int32_t *block_tables, int32_t num_seqs, int32_t num_heads, int32_t num_kv_heads,
                              int32_t head_dim, int32_t block_size, int32_t max_blocks_per_seq, float scale);
 
-/* The register-blocked AVX2 GEMM (gemm.c) for many tokens; FP8 weights quantise x by act_scale while packing and
- * expand with e4m3_avx2.h (the caller checks that subnormals are not flushed). y = ((acc · m0) · m1) · m2 as in
- * linear.c. */
+/* The register-blocked AVX2 GEMM (gemm.c) for many tokens; FP8 weights quantise x by act_scale while packing.
+ * y = ((acc · m0) · m1) · m2 as in linear.c. */
 int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T, int32_t N, int32_t K,
                        float act_scale, float m0, float m1, float m2);
 

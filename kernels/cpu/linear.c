@@ -205,7 +205,7 @@ int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dty
   /* the integer e4m3 expansion makes f32 subnormals, which DAZ/FTZ would read as 0: the portable loop then */
   int e4m3_bits = gust_has_avx2 && !gust_denormals_flushed();
   /* many tokens: the GEMM quantises FP8 activations while packing them */
-  if (gust_has_avx2 && num_tokens >= GEMM_MIN_TOKENS && (!fp8 || e4m3_bits))
+  if (gust_has_avx2 && num_tokens >= GEMM_MIN_TOKENS)
     return gust_gemm_avx2(y, x, (const uint8_t *)w, w_dtype, num_tokens, n_out, k_in, act_scale, fp8 ? 256.0f : 1.0f,
                           m1, m2);
   if (num_tokens == 1 && gust_has_avx512) e4m3_bits = 0; /* the AVX-512 GEMV takes plain e4m3 values */

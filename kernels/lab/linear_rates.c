@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
     linear[l] = (linear_fn)dlsym(h, "gust_linear");
     ((init_fn)dlsym(h, "gust_init"))(1);
   }
-  const int tokens[] = {1, 2, 4, 8, 12, 16, 32, 64, 512};
+  const int tokens[] = {1, 2, 4, 8, 9, 10, 11, 12, 16, 32, 64, 512};
   const int dtypes[] = {3, 2}; /* GUST_DTYPE_F8_E4M3, GUST_DTYPE_BF16 */
   printf("N %d, K %d, 1 thread, best of runs (CPU ms per call, GFLOP/s)\n", N, K);
   for (int d = 0; d < 2; d++) {
