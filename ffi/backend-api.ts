@@ -98,6 +98,16 @@ export interface SampleArgs {
 /** gust_sample's arguments for a forward's own logit rows (the forward supplies logits, rows and vocab). */
 export type StepSampleArgs = Omit<SampleArgs, "logits" | "numLogitRows" | "vocab">;
 
+/** One gust_sample_weights call: [numRows, vocab] f32 logits in, f64 weights and one f64 total per row out. */
+export interface SampleWeightsArgs {
+  out: DeviceBuffer;
+  totals: DeviceBuffer;
+  logits: DeviceBuffer;
+  numRows: number;
+  vocab: number;
+  temperature: number;
+}
+
 /** One gust_verify_drafts call (kernels/gust.h): the rows' params and lists as gust_sample's (packed by
  *  runtime/sampling/native-sampler.ts), proposals as gust_verify_proposal quadruples, draft probabilities f64. */
 export interface VerifyArgs extends Omit<SampleArgs, "outTokens" | "outLogprobs" | "outTopIds" | "maxLogprobs"> {
@@ -189,6 +199,8 @@ export interface Backend {
   ): void;
   /** Native sampling of a batch of rows (gust_sample). */
   sample(args: SampleArgs): void;
+  /** The weights a draw at `temperature` uses and their totals (gust_sample_weights; tests hold them to the spec). */
+  sampleWeights(a: SampleWeightsArgs): void;
   /** Speculative verification of a batch of draft proposals against their target rows (gust_verify_drafts). */
   verifyDrafts(args: VerifyArgs): void;
   /** The whole forward step (and its sampling) in one native call (gust_step; ffi/step.ts packs it). */

@@ -36,6 +36,7 @@ import {
   type KvFormat,
   type RandomFill,
   type SampleArgs,
+  type SampleWeightsArgs,
   type SegmentAttentionArgs,
   type VerifyArgs,
   type WeightRef,
@@ -296,6 +297,10 @@ class NativeBackend implements Backend {
   sample(a: SampleArgs): void {
     const head = [a.outTokens.ptr, a.outLogprobs.ptr, a.outTopIds.ptr, a.logits.ptr, a.numLogitRows, a.vocab];
     this.#call("gust_sample", ...head, ...sampleRows(a), a.maxLogprobs);
+  }
+
+  sampleWeights(a: SampleWeightsArgs): void {
+    this.#call("gust_sample_weights", a.out.ptr, a.totals.ptr, a.logits.ptr, a.numRows, a.vocab, a.temperature);
   }
 
   verifyDrafts(a: VerifyArgs): void {

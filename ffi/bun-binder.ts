@@ -7,6 +7,7 @@ const bunTypes: Record<NativeType, string> = {
   i32: "i32",
   u64: "u64",
   f32: "f32",
+  f64: "f64",
   cstring: "cstring",
   void: "void",
 };

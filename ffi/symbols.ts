@@ -2,7 +2,7 @@
 // binder could read the same table; the Bun binder maps these type names onto bun:ffi's.
 // Keep in the same order and with the same argument lists as the header.
 
-export type NativeType = "ptr" | "i32" | "u64" | "f32" | "cstring" | "void";
+export type NativeType = "ptr" | "i32" | "u64" | "f32" | "f64" | "cstring" | "void";
 
 export interface SymbolSpec {
   readonly args: readonly NativeType[];
@@ -79,6 +79,7 @@ export const symbols = {
     args: ["ptr", "ptr", "ptr", "ptr", "i32", "i32", "ptr", "i32", ...SAMPLE_LISTS, "i32", "i32"],
     returns: "i32",
   },
+  gust_sample_weights: { args: ["ptr", "ptr", "ptr", "i32", "i32", "f64"], returns: "i32" },
   gust_verify_drafts: {
     args: ["ptr", "ptr", "ptr", "i32", "i32", "ptr", "i32", ...SAMPLE_LISTS, "i32", "ptr", "i32", "ptr", "ptr", "i32"],
     returns: "i32",

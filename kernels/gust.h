@@ -183,6 +183,13 @@ int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, void *out_top_
                     const void *counts_i32, const void *seen_ids_i32, const void *masks_u32, int32_t num_masks,
                     int32_t max_logprobs);
 
+/* The weights a draw at temperature > 0 uses before truncation: out[r, i] = exp((x[r, i] − max_r) / temperature) by
+ * the sampler's own exponential (kernels/sample_exp.h; 0 for NaN, −∞ and below e^−700), f64, and out_totals[r] their
+ * sum in the sampler's order. Rows with no finite maximum are all 0, total NaN. For tests: it holds the native
+ * exponential and sum (and the CPU's AVX2 twin) to the spec, bit for bit. */
+int32_t gust_sample_weights(void *out_f64, void *out_totals_f64, const void *logits_f32, int32_t num_rows,
+                            int32_t vocab, double temperature);
+
 /* One proposal of speculative verification (16 bytes): params rows [first_row, first_row + num_drafts] (row i scores
  * the token after drafts[0, i), with their penalties and step = first step + i), its drafts draft_ids[drafts_start,
  * drafts_start + num_drafts) and their probabilities draft_probs[drafts_start + i][vocab]. */

@@ -13,11 +13,15 @@
 #include <stdint.h>
 
 #include "gust.h"
+#include "sample_exp.h"
+#include "sample_select.h"
 
-#ifdef __CUDACC__
-#define GUST_SC __host__ __device__
-#else
-#define GUST_SC
+/* The CPU backend swaps in AVX2 twins of these (kernels/cpu/internal.h); CUDA runs them as they are. */
+#ifndef GUST_ROW_ARGMAX
+#define GUST_ROW_ARGMAX gust_row_argmax
+#endif
+#ifndef GUST_FILL_WEIGHTS
+#define GUST_FILL_WEIGHTS gust_fill_weights
 #endif
 
 /* ---- counter hash (MurmurHash3_x86_32, seed 0, over 4 little-endian words) ---------------------- */
@@ -49,96 +53,6 @@ static inline GUST_SC uint32_t gust_counter_at(uint32_t prefix, uint32_t index) 
 
 /* E = −ln((h + 0.5) / 2^32), in f64 like the spec. */
 static inline GUST_SC double gust_race_exponential(uint32_t h) { return -log(((double)h + 0.5) / 4294967296.0); }
-
-/* ---- selection (select.ts) -------------------------------------------------------------------------- */
-static inline GUST_SC int gust_before(const double *w, int32_t a, int32_t b) {
-  return w[a] > w[b] || (w[a] == w[b] && a < b);
-}
-
-/* Lomuto partition of idx[lo, hi) around the median of three; *left_mass = Σ w before the pivot. */
-static inline GUST_SC int32_t gust_partition(int32_t *idx, int32_t lo, int32_t hi, const double *w,
-                                             double *left_mass) {
-  int32_t last = hi - 1, mid = (int32_t)(((uint32_t)lo + (uint32_t)hi) >> 1), m;
-  int32_t a = idx[lo], b = idx[mid], c = idx[last];
-  if (gust_before(w, a, b)) m = gust_before(w, b, c) ? mid : gust_before(w, a, c) ? last : lo;
-  else m = gust_before(w, a, c) ? lo : gust_before(w, b, c) ? last : mid;
-  int32_t pv = idx[m];
-  idx[m] = idx[last];
-  idx[last] = pv;
-  double wp = w[pv], mass = 0;
-  int32_t store = lo;
-  for (int32_t j = lo; j < last; j++) {
-    int32_t t = idx[j];
-    double wt = w[t];
-    if (wt > wp || (wt == wp && t < pv)) {
-      idx[j] = idx[store];
-      idx[store++] = t;
-      mass += wt;
-    }
-  }
-  idx[last] = idx[store];
-  idx[store] = pv;
-  *left_mass = mass;
-  return store;
-}
-
-static inline GUST_SC void gust_select_top_count(int32_t *idx, int32_t n, const double *w, int32_t k) {
-  if (k <= 0 || k >= n) return;
-  int32_t lo = 0, hi = n;
-  double unused;
-  while (lo < k && k < hi) {
-    int32_t p = gust_partition(idx, lo, hi, w, &unused);
-    if (p < k) lo = p + 1;
-    else if (p > k) hi = p;
-    else return;
-  }
-}
-
-static inline GUST_SC int32_t gust_select_top_mass(int32_t *idx, int32_t n, const double *w, double target) {
-  if (target <= 0) return 0;
-  int32_t lo = 0, hi = n;
-  double acc = 0, left;
-  while (lo < hi) {
-    if (hi - lo == 1) return hi;
-    int32_t p = gust_partition(idx, lo, hi, w, &left);
-    if (acc + left >= target) hi = p;
-    else if (acc + left + w[idx[p]] >= target) return p + 1;
-    else {
-      acc += left + w[idx[p]];
-      lo = p + 1;
-    }
-  }
-  return n;
-}
-
-static inline GUST_SC int gust_after(const double *w, int32_t a, int32_t b) {
-  return w[a] < w[b] || (w[a] == w[b] && a > b);
-}
-
-static inline GUST_SC void gust_sift_down(int32_t *heap, int32_t k, const double *w, int32_t at) {
-  int32_t x = heap[at];
-  for (;;) {
-    int32_t c = 2 * at + 1;
-    if (c >= k) break;
-    if (c + 1 < k && gust_after(w, heap[c + 1], heap[c])) c++;
-    if (!gust_after(w, heap[c], x)) break;
-    heap[at] = heap[c];
-    at = c;
-  }
-  heap[at] = x;
-}
-
-static inline GUST_SC void gust_select_top_count_heap(const double *w, int32_t n, int32_t k, int32_t *out) {
-  if (k > n) k = n;
-  for (int32_t i = 0; i < k; i++) out[i] = i;
-  for (int32_t i = (k >> 1) - 1; i >= 0; i--) gust_sift_down(out, k, w, i);
-  for (int32_t i = k; i < n; i++) {
-    if (w[i] > w[out[0]]) {
-      out[0] = i;
-      gust_sift_down(out, k, w, 0);
-    }
-  }
-}
 
 /* ---- one row ------------------------------------------------------------------------------------------ */
 /* Everything one row reads besides its parameters (the shared lists of gust_sample). */
@@ -290,17 +204,13 @@ static inline GUST_SC const float *gust_drawn_row(const float *raw, const gust_s
   return scratch_row;
 }
 
-/* w[i] = exp((row[i] − max) / T), the top one exactly 1 (sampler.ts #weights); *total = Σ w in index order.
- * Returns 0, or −1 when the row has no usable maximum. */
+/* w[i] = exp((row[i] − max) / T) by gust_exp_weight, the top one exactly 1 (sampler.ts #weights); *total = Σ w in
+ * gust_fill_weights' order. Returns 0, or −1 when the row has no usable maximum. */
 static inline GUST_SC int gust_row_weights(const float *row, int32_t V, int32_t imax, double T, double *w,
                                            double *total) {
-  double max = row[imax], sum = 0;
+  double max = row[imax];
   if (!(max > -INFINITY) || max == INFINITY) return -1;
-  for (int32_t i = 0; i < V; i++) {
-    double e = exp(((double)row[i] - max) / T);
-    sum += w[i] = e > 0 ? e : 0;
-  }
-  *total = sum;
+  *total = GUST_FILL_WEIGHTS(row, V, max, T, w);
   return 0;
 }
 
@@ -345,25 +255,29 @@ static inline GUST_SC int32_t gust_truncate(const gust_sample_params *p, int32_t
   return n;
 }
 
-/* The exponential race over idx[0, n) (all V ids when n < 0), starting from the top id imax; entries lighter than
- * best_key · E_MIN cannot win (sampler.ts #race). */
+/* The exponential race over idx[0, n) (all V ids when n < 0), starting from the top id imax (sampler.ts #race).
+ * Two exact prunings skip the logarithm: an entry lighter than best_key · E_MIN cannot win (no hash either), nor can
+ * one with w ≤ (1 − u) · best_key, because E = −ln u ≥ 1 − u; the slack covers f64 rounding. */
 static inline GUST_SC int32_t gust_race(const gust_sample_params *p, int32_t V, const double *w, const int32_t *idx,
                                         int32_t n, int32_t imax) {
   const double e_min = -log((4294967296.0 - 1 + 0.5) / 4294967296.0), slack = 1 - 1e-9;
   uint32_t prefix = gust_counter_prefix(p->seed_lo, p->seed_hi, p->step);
   int32_t best = imax;
   double best_key = w[best] / gust_race_exponential(gust_counter_at(prefix, (uint32_t)best));
-  double skip_below = best_key * e_min * slack;
+  double bound = best_key * slack, skip_below = bound * e_min;
   int32_t all = n < 0, count = all ? V : n;
   for (int32_t j = 0; j < count; j++) {
     int32_t i = all ? j : idx[j];
     double wi = w[i];
     if (wi <= skip_below) continue;
-    double key = wi / gust_race_exponential(gust_counter_at(prefix, (uint32_t)i));
+    double u = ((double)gust_counter_at(prefix, (uint32_t)i) + 0.5) / 4294967296.0;
+    if (wi <= (1 - u) * bound) continue;
+    double key = wi / -log(u);
     if (key > best_key || (key == best_key && i < best)) {
       best = i;
       best_key = key;
-      skip_below = best_key * e_min * slack;
+      bound = best_key * slack;
+      skip_below = bound * e_min;
     }
   }
   return best;
@@ -377,7 +291,7 @@ static inline GUST_SC int32_t gust_sample_one(const float *raw, const gust_sampl
                                               int32_t *idx) {
   int32_t V = l->vocab;
   const float *row = gust_drawn_row(raw, p, l, scratch_row);
-  int32_t imax = gust_row_argmax(row, V);
+  int32_t imax = GUST_ROW_ARGMAX(row, V);
   if (p->temperature == 0.0) return imax;
   double total;
   if (gust_row_weights(row, V, imax, p->temperature, w, &total) < 0) return -1;

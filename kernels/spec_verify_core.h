@@ -73,7 +73,7 @@ static inline GUST_SC int gust_row_distribution(const float *raw, const gust_sam
   int32_t V = l->vocab;
   const float *row = gust_drawn_row(raw, pr, l, scratch_row);
   double total, mass = 0;
-  if (gust_row_weights(row, V, gust_row_argmax(row, V), pr->temperature, w, &total) < 0) return -1;
+  if (gust_row_weights(row, V, GUST_ROW_ARGMAX(row, V), pr->temperature, w, &total) < 0) return -1;
   int32_t n = gust_truncate(pr, V, w, total, idx);
   if (n < 0)
     for (int32_t i = 0; i < V; i++) p[i] = w[i];

@@ -59,6 +59,15 @@ int32_t gust_gemm_avx2(float *y, const float *x, const uint8_t *w, int32_t dtype
 /* Per-thread scratch of at least `bytes`, kept across calls (sample.c); NULL when out of memory. */
 void *gust_thread_scratch(size_t bytes);
 
+/* The sampler's AVX2 twins (sample_simd.c), used by sample_core.h in place of its scalar loops (same bits); they
+ * fall back to the scalar ones when AVX2 is off. Include internal.h before sample_core.h. */
+int32_t gust_row_argmax_cpu(const float *row, int32_t n);
+double gust_fill_weights_cpu(const float *row, int32_t V, double max, double T, double *w);
+#undef GUST_ROW_ARGMAX /* a file that included sample_core.h first (fill.c, for the hash) samples nothing */
+#undef GUST_FILL_WEIGHTS
+#define GUST_ROW_ARGMAX gust_row_argmax_cpu
+#define GUST_FILL_WEIGHTS gust_fill_weights_cpu
+
 extern float gust_e4m3_table[256]; /* value of each float8_e4m3fn code, filled by gust_fp8_init */
 void gust_fp8_init(void);
 uint8_t gust_f32_to_e4m3(float x); /* saturating, round to nearest even */

@@ -1,8 +1,9 @@
 /* Native sampling on the CPU: the shared row algorithm (kernels/sample_core.h) over a batch, rows in parallel. */
 #include <stdlib.h>
 
-#include "../sample_core.h"
 #include "internal.h"
+/* after internal.h: its AVX2 twins replace the scalar loops */
+#include "../sample_core.h"
 
 /* Scratch kept per thread across calls (OpenMP threads persist): a fresh 2 MiB buffer per call would cost its
  * page faults every step. Grown on demand, never shrunk; gust_verify_drafts (spec_verify.c) shares it. */
@@ -83,5 +84,22 @@ int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, void *out_top_
   if (failed_row >= 0)
     return gust_fail(GUST_ERR_INVALID_ARGUMENT, "gust_sample: row %d: %s", failed_row,
                      gust_sample_problem_text(GUST_SAMPLE_NO_FINITE));
+  return GUST_OK;
+}
+
+int32_t gust_sample_weights(void *out_f64, void *out_totals_f64, const void *logits_f32, int32_t num_rows, int32_t vocab,
+                            double temperature) {
+  GUST_REQUIRE(out_f64 && out_totals_f64 && logits_f32, "gust_sample_weights: NULL pointer");
+  GUST_REQUIRE(num_rows >= 0 && vocab > 0, "gust_sample_weights: bad sizes");
+  GUST_REQUIRE(temperature > 0, "gust_sample_weights: temperature must be > 0, got %g", temperature);
+  for (int32_t r = 0; r < num_rows; r++) {
+    const float *row = (const float *)logits_f32 + (size_t)r * vocab;
+    double *w = (double *)out_f64 + (size_t)r * vocab, total;
+    if (gust_row_weights(row, vocab, GUST_ROW_ARGMAX(row, vocab), temperature, w, &total) < 0) {
+      for (int32_t i = 0; i < vocab; i++) w[i] = 0;
+      total = NAN;
+    }
+    ((double *)out_totals_f64)[r] = total;
+  }
   return GUST_OK;
 }

@@ -1,7 +1,8 @@
 /* Speculative verification on the CPU: the shared proposal rule (kernels/spec_verify_core.h) over a batch of
  * proposals, proposals in parallel. */
-#include "../spec_verify_core.h"
 #include "internal.h"
+/* after internal.h: its AVX2 twins replace the scalar loops */
+#include "../spec_verify_core.h"
 
 int32_t gust_verify_drafts(void *out_accepted_i32, void *out_next_i32, const void *logits_f32, int32_t num_logit_rows,
                            int32_t vocab, const void *params_v, int32_t num_rows, const void *bias_ids_i32,

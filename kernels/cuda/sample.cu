@@ -52,6 +52,19 @@ __global__ void sample_kernel(SampleArgs a) {
   if (problem) gust_report(a.errs, GUST_CHECK_SAMPLE_ROW, r, problem);
 }
 
+__global__ void weights_kernel(double *out, double *totals, const float *logits, int32_t num_rows, int32_t vocab,
+                               double temperature) {
+  const int32_t r = blockIdx.x * blockDim.x + threadIdx.x;
+  if (r >= num_rows) return;
+  const float *row = logits + (int64_t)r * vocab;
+  double *w = out + (int64_t)r * vocab, total;
+  if (gust_row_weights(row, vocab, gust_row_argmax(row, vocab), temperature, w, &total) < 0) {
+    for (int32_t i = 0; i < vocab; i++) w[i] = 0;
+    total = NAN;
+  }
+  totals[r] = total;
+}
+
 } /* namespace */
 
 extern "C" int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, void *out_top_ids_i32,
@@ -83,4 +96,17 @@ extern "C" int32_t gust_sample(void *out_tokens_i32, void *out_logprobs_f64, voi
   a.errs = g_cuda.errors;
   sample_kernel<<<(num_rows + 31) / 32, 32, 0, g_cuda.stream>>>(a);
   return gust_after_launch("gust_sample");
+}
+
+extern "C" int32_t gust_sample_weights(void *out_f64, void *out_totals_f64, const void *logits_f32, int32_t num_rows, int32_t vocab,
+                                       double temperature) {
+  GUST_REQUIRE(out_f64 && out_totals_f64 && logits_f32, "gust_sample_weights: NULL pointer");
+  GUST_REQUIRE(num_rows >= 0 && vocab > 0, "gust_sample_weights: bad sizes");
+  GUST_REQUIRE(temperature > 0, "gust_sample_weights: temperature must be > 0, got %g", temperature);
+  GUST_TRY(gust_require_init("gust_sample_weights"));
+  if (num_rows == 0) return GUST_OK;
+  weights_kernel<<<(num_rows + 31) / 32, 32, 0, g_cuda.stream>>>((double *)out_f64, (double *)out_totals_f64,
+                                                                  (const float *)logits_f32, num_rows, vocab,
+                                                                  temperature);
+  return gust_after_launch("gust_sample_weights");
 }

@@ -14,6 +14,7 @@
 //     composition or call order, and a GPU can run it without a host round-trip.
 // Log-probabilities are from the raw logits (logprobs.ts).
 import { counterHashAt, counterHashPrefix, randomSeed, splitSeed } from "./counter-hash.ts";
+import { expWeight, weightTotal } from "./exp-weight.ts";
 import { logNormaliser, type TopLogprob, topLogprobs } from "./logprobs.ts";
 import { type ResolvedSamplingParams, type SamplingParams, validateSamplingParams } from "./params.ts";
 import { applyLogitBias, applyPenalties, TokenHistory } from "./penalties.ts";
@@ -54,8 +55,7 @@ const HEAP_TOP_K_LIMIT = 256;
 let rowBuf = new Float32Array(0);
 let wBuf = new Float64Array(0);
 let idxBuf = new Int32Array(0);
-/** Max adjusted logit and its first index, from the last `#weights` call. */
-let lastMax = 0;
+/** The max adjusted logit's first index, from the last `#weights` call. */
 let lastArgmax = 0;
 
 function ensureScratch(n: number): void {
@@ -120,19 +120,9 @@ export class SequenceSampler {
     }
     const V = this.vocabSize, T = this.params.temperature;
     const row = this.adjustLogits(logits, generatedIds);
-    let token: number;
-    let logZ = NaN;
-    if (T === 0) token = argmaxOf(row, V);
-    else {
-      const total = this.#weights(row);
-      // With no adjustment at temperature 1 the weights are exp(logit − max): reuse them for the normaliser.
-      if (row === rawLogits && T === 1) logZ = lastMax + Math.log(total);
-      const n = this.#truncate(total);
-      token = this.#race(n, step);
-    }
+    const token = T === 0 ? argmaxOf(row, V) : this.#race(this.#truncate(this.#weights(row)), step);
     if (this.params.logprobs === null) return { token, logprob: NaN }; // not asked for: skip the pass over the row
-    if (Number.isNaN(logZ)) logZ = logNormaliser(rawLogits);
-    return this.#result(rawLogits, token, logZ);
+    return this.#result(rawLogits, token, logNormaliser(rawLogits));
   }
 
   /**
@@ -209,25 +199,21 @@ export class SequenceSampler {
     }
   }
 
-  /** wBuf[i] = exp((row[i] − max) / T): unnormalised probabilities, the top one exactly 1. Returns Σ. */
+  /** wBuf[i] = exp((row[i] − max) / T) (expWeight, the native samplers' exponential): unnormalised probabilities,
+   *  the top one exactly 1. Returns Σ. */
   #weights(row: Float32Array): number {
     const V = this.vocabSize, T = this.params.temperature;
     ensureScratch(V);
     const w = wBuf;
     const imax = argmaxOf(row, V), max = row[imax];
-    lastMax = max;
     lastArgmax = imax;
     if (!(max > -Infinity) || max === Infinity) {
       throw new RangeError(
         `adjusted logits have no usable maximum (${max}): the model produced -inf/NaN/+inf everywhere`,
       );
     }
-    let total = 0;
-    for (let i = 0; i < V; i++) {
-      const e = Math.exp((row[i] - max) / T);
-      total += w[i] = e > 0 ? e : 0; // NaN and -inf logits get weight 0
-    }
-    return total;
+    for (let i = 0; i < V; i++) w[i] = expWeight((row[i] - max) / T); // NaN and -inf logits get weight 0
+    return weightTotal(w, V);
   }
 
   /**
@@ -283,20 +269,24 @@ export class SequenceSampler {
     // pruning below bite from the first entry. Meeting it again in the loop changes nothing.
     let best = lastArgmax;
     let bestKey = w[best] / -Math.log((counterHashAt(prefix, best) + 0.5) / TWO_POW_32);
-    // Entry i's key is at most w_i / E_MIN, so lighter entries than bestKey·E_MIN cannot win and their hash
-    // and logarithm are skipped. Exact (same token as scanning everything); with a peaked distribution it
-    // skips most of a 131k row.
-    let skipBelow = bestKey * E_MIN * PRUNE_SLACK;
+    // Two exact prunings (same token as scanning everything), the slack covering f64 rounding: entry i's key is
+    // at most w_i / E_MIN, so entries lighter than bestKey·E_MIN cannot win (their hash is skipped too); and
+    // E_i = −ln u_i ≥ 1 − u_i, so neither can one with w_i ≤ (1 − u_i)·bestKey (its logarithm is skipped). With
+    // a peaked distribution the first skips most of a 131k row, with a flat one the second does.
+    let bound = bestKey * PRUNE_SLACK, skipBelow = bound * E_MIN;
     const all = n < 0, count = all ? this.vocabSize : n;
     for (let j = 0; j < count; j++) {
       const i = all ? j : idx[j];
       const wi = w[i];
       if (wi <= skipBelow) continue;
-      const key = wi / -Math.log((counterHashAt(prefix, i) + 0.5) / TWO_POW_32);
+      const u = (counterHashAt(prefix, i) + 0.5) / TWO_POW_32;
+      if (wi <= (1 - u) * bound) continue;
+      const key = wi / -Math.log(u);
       if (key > bestKey || (key === bestKey && i < best)) {
         best = i;
         bestKey = key;
-        skipBelow = bestKey * E_MIN * PRUNE_SLACK;
+        bound = bestKey * PRUNE_SLACK;
+        skipBelow = bound * E_MIN;
       }
     }
     return best;
