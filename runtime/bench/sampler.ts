@@ -12,6 +12,9 @@ export interface SamplerFigure {
   typescript: [number, number, number];
   nativeSingle: [number, number, number];
   nativeBatch: [number, number, number];
+  /** Process CPU ms per row of the same calls (every thread's), median, min, max. */
+  nativeSingleCpu: [number, number, number];
+  nativeBatchCpu: [number, number, number];
   batch: number;
 }
 
@@ -42,25 +45,28 @@ export function measureSampler(backend: Backend, vocab = 131_072, batch = 64, re
         step,
         logitsRow: 0,
       }));
-      const time = (fn: () => void, perRow: number) =>
-        spread(Array.from({ length: repeats }, () => {
-          const t0 = performance.now();
+      /** [wall, CPU] ms per row: median, min, max over the repeats. */
+      const time = (fn: () => void, perRow: number) => {
+        const wall: number[] = [], cpu: number[] = [];
+        for (let r = 0; r < repeats; r++) {
+          const t0 = performance.now(), c0 = process.cpuUsage();
           fn();
-          return (performance.now() - t0) / perRow;
-        }));
+          const c = process.cpuUsage(c0);
+          wall.push((performance.now() - t0) / perRow);
+          cpu.push((c.user + c.system) / 1000 / perRow);
+        }
+        return [spread(wall), spread(cpu)] as const;
+      };
       const single = 8;
       time(() => native.sample(row, 1, rows), batch); // warm: scratch and code paths
-      return {
-        setting,
-        batch,
-        typescript: time(() => {
-          for (let s = 0; s < single; s++) sampler.sample(logits, generated, s);
-        }, single),
-        nativeSingle: time(() => {
-          for (let s = 0; s < single; s++) native.sample(row, 1, [rows[s]]);
-        }, single),
-        nativeBatch: time(() => native.sample(row, 1, rows), batch),
-      };
+      const [nativeSingle, nativeSingleCpu] = time(() => {
+        for (let s = 0; s < single; s++) native.sample(row, 1, [rows[s]]);
+      }, single);
+      const [nativeBatch, nativeBatchCpu] = time(() => native.sample(row, 1, rows), batch);
+      const [typescript] = time(() => {
+        for (let s = 0; s < single; s++) sampler.sample(logits, generated, s);
+      }, single);
+      return { setting, batch, typescript, nativeSingle, nativeBatch, nativeSingleCpu, nativeBatchCpu };
     });
   } finally {
     native.dispose();
@@ -70,11 +76,12 @@ export function measureSampler(backend: Backend, vocab = 131_072, batch = 64, re
 export function formatSamplerFigures(figures: SamplerFigure[], vocab: number, threads: number): string[] {
   const f = ([m, lo, hi]: [number, number, number]) => `${m.toFixed(3)} ms (${lo.toFixed(3)}–${hi.toFixed(3)})`;
   return [
-    `sampler per row at vocab ${vocab} (median, min–max of repeats; native rows in parallel on ${threads} threads)`,
+    `sampler per row at vocab ${vocab} (median, min–max of repeats; native rows in parallel on ${threads} threads;`,
+    "CPU: process CPU ms per row of the same native calls)",
     ...figures.map((x) =>
-      `${x.setting.padEnd(42)} TypeScript ${f(x.typescript)}  native ${f(x.nativeSingle)}  native batch ${x.batch} ${
-        f(x.nativeBatch)
-      }`
+      `${x.setting.padEnd(42)} TypeScript ${f(x.typescript)}  native ${f(x.nativeSingle)} CPU ${
+        f(x.nativeSingleCpu)
+      }  native batch ${x.batch} ${f(x.nativeBatch)} CPU ${f(x.nativeBatchCpu)}`
     ),
   ];
 }
