@@ -63,8 +63,6 @@ void *gust_thread_scratch(size_t bytes);
  * fall back to the scalar ones when AVX2 is off. Include internal.h before sample_core.h. */
 int32_t gust_row_argmax_cpu(const float *row, int32_t n);
 double gust_fill_weights_cpu(const float *row, int32_t V, double max, double T, double *w);
-#undef GUST_ROW_ARGMAX /* a file that included sample_core.h first (fill.c, for the hash) samples nothing */
-#undef GUST_FILL_WEIGHTS
 #define GUST_ROW_ARGMAX gust_row_argmax_cpu
 #define GUST_FILL_WEIGHTS gust_fill_weights_cpu
 
