@@ -9,7 +9,7 @@ export interface SymbolSpec {
   readonly returns: NativeType;
 }
 
-export const GUST_ABI_VERSION = 7;
+export const GUST_ABI_VERSION = 8;
 
 /** gust_sample's and gust_verify_drafts' shared lists: bias ids, bias values, count ids, counts, seen ids, masks. */
 const SAMPLE_LISTS = ["ptr", "ptr", "ptr", "ptr", "ptr", "ptr"] as const;

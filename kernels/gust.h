@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define GUST_ABI_VERSION 7
+#define GUST_ABI_VERSION 8
 
 typedef enum {
   GUST_OK = 0,
