@@ -12,7 +12,7 @@ import { shardLayout } from "../parallel/layout.ts";
 import { rankWorkspace } from "../plan/memory-plan.ts";
 import { RandomSource } from "../weights/random-source.ts";
 import { decoderBytes, kvBytesPerTokenLayer, layersThatFit } from "./random-model-ceilings.ts";
-import { runDecode, runPrefill, timedBackend } from "./random-model-phase.ts";
+import { runDecode, runPrefill, timedBackend, WARMUP_STEPS } from "./random-model-phase.ts";
 import { type Ceilings, formatPhase, type PhaseFigure, phaseFigure } from "./random-model-report.ts";
 
 export interface RandomBenchOptions {
@@ -90,7 +90,7 @@ function prefixModel(backend: Backend, loaded: LoadedModel, layers: number, maxP
 
 export function runRandomBench(backend: Backend, o: RandomBenchOptions): RandomBenchResult {
   const full = o.config.text, started = performance.now();
-  const decodeContext = o.promptTokens + o.decodeSteps + 2, maxBatch = Math.max(...o.batches);
+  const decodeContext = o.promptTokens + o.decodeSteps + WARMUP_STEPS + 1, maxBatch = Math.max(...o.batches);
   const maxPositions = Math.max(decodeContext, ...o.prefillLengths.map((t) => t + 2));
   const memory = backend.memoryInfo(), usable = usableBytes(backend, o.gpuMemoryUtilization);
   const ceilings = {
@@ -213,13 +213,12 @@ function runPhases(
 ): void {
   const full = o.config.text;
   const timed = timedBackend(backend), maxRows = Math.max(...o.batches);
+  const decodeContext = o.promptTokens + o.decodeSteps + WARMUP_STEPS + 1; // the prompt, warm-up and timed steps
   const maxPositions = loaded.model.maxPositions, rate: Rates = { promptTokensPerSecond: 0, stepMs: 0, stepBatch: 1 };
   let layers = loadedLayers;
   for (const p of phaseOrder(o)) {
     const label = p.phase === "decode" ? `decode batch ${p.batch}` : `prefill ${p.tokens}`;
-    const kvTokens = p.phase === "decode"
-      ? p.batch * Math.ceil((o.promptTokens + o.decodeSteps + 2) / BLOCK) * BLOCK
-      : p.tokens + 2 + BLOCK;
+    const kvTokens = p.phase === "decode" ? p.batch * Math.ceil(decodeContext / BLOCK) * BLOCK : p.tokens + 2 + BLOCK;
     // drop layers (their weights) until this phase's KV fits beside the rest: counted against the memory found at
     // the start, since the CUDA library's pool keeps freed memory for reuse without reporting it free
     const fit = Math.min(layers, layersThatFit(full, memory.usable, memory.workspace, kvTokens, o.kvCacheDtype));

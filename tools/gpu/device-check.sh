@@ -11,7 +11,8 @@
 #   bench: gust bench --random-model mistral-medium-3.5 --backend cuda (all 88 layers on an H200, as many as fit on
 #     an H100, said in its output) under its own --time-budget-s, JSON in $OUT/random-model.json
 #   peer: the PyTorch layer (torch._scaled_mm + SDPA, eager and as a CUDA graph), tools/gpu/torch_peer.py
-#   tests: the GPU suites (test/gpu: CUDA vs CPU op by op, the fill kernel, the model, CUDA graphs where landed)
+#   tests: the GPU suites (test/gpu: CUDA vs CPU op by op, the fill kernel, the model, CUDA graphs per decode
+#     bucket with launches and times per step at Medium 3.5 shapes, step-graph*.test.ts)
 #   profile: Nsight Compute kernel times of a 1-layer random-model run, per kernel ($OUT/kernel-times.txt)
 # STEPS="bench peer" runs only those; BENCH_ARGS adds flags to the bench (a second call: BENCH_ARGS="--batches 128
 # --prefill 32768"). DRY_RUN=1 prints each step's command instead (any machine); GUST_BACKEND=cpu runs the steps on
@@ -95,13 +96,13 @@ read -r -a extra <<< "${BENCH_ARGS:-}"
 
 step build "$(box 150 390)" bun kernels/build.mjs
 step nccl "$(box 30 360)" bun test/gpu/nccl-one-rank.ts --backend "$backend"
-bench_box=$(box 250 150) # its own budget leaves 40 s of the box for the load and the last phase's end
+bench_box=$(box 230 170) # its own budget leaves 40 s of the box for the load and the last phase's end
 step bench "$bench_box" bun runtime/cli/main.ts bench "${sizes[@]}" --backend "$backend" --kv-cache-dtype fp8 \
   "${peak[@]}" --time-budget-s "$((bench_box - 40))" --json-file "$OUT/random-model.json" "${extra[@]}"
 if [[ "$backend" == cuda ]]; then
   step peer "$(box 45 135)" python3 tools/gpu/torch_peer.py --quick --json "$OUT/torch-peer.json"
 fi
-step tests "$(box 100 35)" "${suites[@]}"
+step tests "$(box 120 15)" "${suites[@]}"
 if [[ "$backend" == cuda ]]; then
   ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2> /dev/null | head -1 || true)
   # one pass (kernel duration only: no replay), every launch of a 1-layer run; the summary groups them by kernel
