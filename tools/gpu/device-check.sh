@@ -57,7 +57,8 @@ step() { # step NAME BOX_SECONDS COMMAND...
 
 if [[ "${DRY_RUN:-0}" == 1 ]]; then
   :
-elif [[ -f .gpu-carry/bun.xz ]]; then # the device: Bun onto PATH (and where the suites spawn it)
+elif [[ -f .gpu-carry/bun.xz && ! -e node_modules/.bin/bun ]]; then # the device: Bun onto PATH (and where
+  # the suites spawn it); a build machine with .gpu-carry packed keeps its own node_modules untouched
   mkdir -p /tmp/gust-bin node_modules/.bin
   xz -dc .gpu-carry/bun.xz > /tmp/gust-bin/bun && chmod +x /tmp/gust-bin/bun
   export PATH="/tmp/gust-bin:$PATH" PYTHONUNBUFFERED=1
