@@ -1,5 +1,5 @@
 // CUDA graphs at Mistral Medium 3.5's shapes (issue 40's measurement): the random FP8 model (gust bench
-// --random-model, weights made on the device) with its first GUST_GRAPH_LAYERS layers (default 8), decoding batches
+// --random-model, weights made on the device) with its first GUST_GRAPH_LAYERS layers (default 4), decoding batches
 // of 1, 8 and 64 sequences eagerly and through graphs. Sampled tokens must be identical; kernel launches, host ms
 // and wall ms per step are printed for both (printed, never asserted as times). GPU only: too large for the CPU.
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import { type DecodeRun, decodeRun } from "../helpers/decode-run.ts";
 import { gpuOrSkip, standIn } from "./parity.ts";
 
 const gpu = standIn ? null : gpuOrSkip("step-graph-medium");
-const layers = Number(process.env.GUST_GRAPH_LAYERS ?? 8), STEPS = 10; // steps 0, 1: warm-up, recording
+const layers = Number(process.env.GUST_GRAPH_LAYERS ?? 4), STEPS = 10; // steps 0, 1: warm-up, recording
 let loaded: LoadedModel | undefined;
 afterAll(() => loaded?.dispose());
 
