@@ -29,10 +29,10 @@ static inline int32_t gust_step_linear(void *y, const void *x, const gust_weight
   return gust_linear(y, x, w->data, w->dtype, t, n, k, w->act_scale, w->weight_scale);
 }
 
-static inline int32_t gust_step_layer_run(const gust_step_desc *d, const gust_step_layer *L) {
+/* A layer's first half up to its KV write: what every token of the batch needs, pruned or not. */
+static inline int32_t gust_step_layer_kv(const gust_step_desc *d, const gust_step_layer *L) {
   int32_t T = d->num_tokens, C = d->hidden, H = d->num_heads, KV = d->num_kv_heads, D = d->head_dim;
-  int32_t q_width = H * D, kv_width = KV * D, F = d->intermediate;
-  uint64_t residual = (uint64_t)T * (uint64_t)C;
+  int32_t q_width = H * D, kv_width = KV * D;
   GUST_STEP_TRY(gust_rmsnorm(d->normed, d->h, L->attn_norm.data, L->attn_norm.dtype, T, C, d->rms_eps));
   GUST_STEP_TRY(gust_step_linear(d->q, d->normed, &L->q, T, q_width, C));
   GUST_STEP_TRY(gust_step_linear(d->k, d->normed, &L->k, T, kv_width, C));
@@ -40,20 +40,30 @@ static inline int32_t gust_step_layer_run(const gust_step_desc *d, const gust_st
   GUST_STEP_TRY(gust_rope(d->q, d->positions, d->cos_f32, d->sin_f32, T, H, D, d->table_len));
   GUST_STEP_TRY(gust_rope(d->k, d->positions, d->cos_f32, d->sin_f32, T, KV, D, d->table_len));
   GUST_STEP_TRY(gust_query_scale(d->q, d->positions, T, q_width, d->query_beta, d->query_original_max));
-  GUST_STEP_TRY(gust_kv_write(L->k_cache, L->v_cache, d->k, d->v, d->slots, T, KV, D, d->num_blocks, d->block_size,
-                              L->kv_dtype, L->k_scale, L->v_scale));
+  return gust_kv_write(L->k_cache, L->v_cache, d->k, d->v, d->slots, T, KV, D, d->num_blocks, d->block_size,
+                       L->kv_dtype, L->k_scale, L->v_scale);
+}
+
+/* Attention, o_proj and the residual add into h, for every token. */
+static inline int32_t gust_step_layer_attention(const gust_step_desc *d, const gust_step_layer *L) {
+  int32_t T = d->num_tokens, C = d->hidden, H = d->num_heads, KV = d->num_kv_heads, D = d->head_dim;
   int32_t max_blocks = d->max_blocks_per_seq > 1 ? d->max_blocks_per_seq : 1;
   GUST_STEP_TRY(gust_attention(d->attn, d->q, L->k_cache, L->v_cache, d->query_starts, d->context_lens,
                                d->block_tables, d->num_seqs, T, H, KV, D, d->block_size, max_blocks, d->num_blocks,
                                d->attn_scale, L->kv_dtype, L->k_scale, L->v_scale));
-  GUST_STEP_TRY(gust_step_linear(d->proj, d->attn, &L->o, T, C, q_width));
-  GUST_STEP_TRY(gust_add(d->h, d->h, d->proj, residual));
-  GUST_STEP_TRY(gust_rmsnorm(d->normed, d->h, L->mlp_norm.data, L->mlp_norm.dtype, T, C, d->rms_eps));
-  GUST_STEP_TRY(gust_step_linear(d->gate, d->normed, &L->gate, T, F, C));
-  GUST_STEP_TRY(gust_step_linear(d->up, d->normed, &L->up, T, F, C));
-  GUST_STEP_TRY(gust_silu_mul(d->gate, d->gate, d->up, (uint64_t)T * (uint64_t)F));
-  GUST_STEP_TRY(gust_step_linear(d->proj, d->gate, &L->down, T, C, F));
-  return gust_add(d->h, d->h, d->proj, residual);
+  GUST_STEP_TRY(gust_step_linear(d->proj, d->attn, &L->o, T, C, H * D));
+  return gust_add(d->h, d->h, d->proj, (uint64_t)T * (uint64_t)C);
+}
+
+/* x[t, C] += down(silu(gate(n)) · up(n)) with n = rmsnorm(x): the FFN half, on every token or on the logit rows. */
+static inline int32_t gust_step_layer_mlp(const gust_step_desc *d, const gust_step_layer *L, void *x, int32_t t) {
+  int32_t C = d->hidden, F = d->intermediate;
+  GUST_STEP_TRY(gust_rmsnorm(d->normed, x, L->mlp_norm.data, L->mlp_norm.dtype, t, C, d->rms_eps));
+  GUST_STEP_TRY(gust_step_linear(d->gate, d->normed, &L->gate, t, F, C));
+  GUST_STEP_TRY(gust_step_linear(d->up, d->normed, &L->up, t, F, C));
+  GUST_STEP_TRY(gust_silu_mul(d->gate, d->gate, d->up, (uint64_t)t * (uint64_t)F));
+  GUST_STEP_TRY(gust_step_linear(d->proj, d->gate, &L->down, t, C, F));
+  return gust_add(x, x, d->proj, (uint64_t)t * (uint64_t)C);
 }
 
 static inline int32_t gust_step_check(const gust_step_desc *d) {
@@ -86,9 +96,18 @@ static inline void gust_step_index_arrays(const gust_step_desc *d, const void *h
 static inline int32_t gust_step_compute(const gust_step_desc *d) {
   int32_t T = d->num_tokens, R = d->num_rows, C = d->hidden;
   GUST_STEP_TRY(gust_embed(d->h, d->embed.data, d->embed.dtype, d->ids, T, d->vocab, C));
-  for (int32_t l = 0; l < d->num_layers; l++) GUST_STEP_TRY(gust_step_layer_run(d, &d->layers[l]));
+  for (int32_t l = 0; l + 1 < d->num_layers; l++) {
+    GUST_STEP_TRY(gust_step_layer_kv(d, &d->layers[l]));
+    GUST_STEP_TRY(gust_step_layer_attention(d, &d->layers[l]));
+    GUST_STEP_TRY(gust_step_layer_mlp(d, &d->layers[l], d->h, T));
+  }
+  /* the last layer's FFN on the logit rows only, as the per-kernel forward (runtime/model/text-model.ts) prunes */
+  const gust_step_layer *last = &d->layers[d->num_layers - 1];
+  GUST_STEP_TRY(gust_step_layer_kv(d, last));
   if (R == 0) return GUST_OK;
+  GUST_STEP_TRY(gust_step_layer_attention(d, last));
   GUST_STEP_TRY(gust_gather_rows(d->rows, d->h, d->row_index, R, C, T));
+  GUST_STEP_TRY(gust_step_layer_mlp(d, last, d->rows, R));
   GUST_STEP_TRY(gust_rmsnorm(d->rows_normed, d->rows, d->final_norm.data, d->final_norm.dtype, R, C, d->rms_eps));
   return gust_step_linear(d->logits, d->rows_normed, &d->lm_head, R, d->vocab, C);
 }

@@ -167,7 +167,13 @@ export class TextModel {
       b.scatterRows(ws.h, imageValues, imageRows, images.rows.length, c.hiddenSize, numTokens);
     }
     this.#report(options, 0, ws.h, numTokens * c.hiddenSize);
+    // The last layer's attention output and FFN matter only for the logit rows when nobody reads the other rows'
+    // hidden states (llama.cpp's output-row pruning): a prompt's last layer runs its FFN on 1 row, not 2,048, and a
+    // prefill chunk without logit rows stops after the last layer's KV write. The one-call step prunes alike.
+    const isPruned = !options.onHidden && !(batch.hiddenRows && batch.hiddenRows.length > 0);
+    if (isPruned && numRows > 0) b.upload(ws.rowIndex, batch.logitRows);
     for (let l = 0; l < c.numLayers; l++) {
+      const isPrunedLayer = isPruned && l === c.numLayers - 1;
       const lw = w.layers[l];
       b.rmsnorm(ws.normed, ws.h, lw.attnNorm, numTokens, c.hiddenSize, c.rmsNormEps);
       b.linear(ws.q, ws.normed, lw.q, numTokens, qWidth, c.hiddenSize);
@@ -189,6 +195,7 @@ export class TextModel {
         cache.blockSize,
         kvFormats[l],
       );
+      if (isPrunedLayer && numRows === 0) break;
       b.attention({
         out: ws.attn,
         q: ws.q,
@@ -211,21 +218,22 @@ export class TextModel {
       b.linear(ws.proj, ws.attn, lw.o, numTokens, c.hiddenSize, qWidth);
       this.#allReduce(ws.proj, numTokens * c.hiddenSize);
       b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
-      b.rmsnorm(ws.normed, ws.h, lw.mlpNorm, numTokens, c.hiddenSize, c.rmsNormEps);
-      b.linear(ws.gate, ws.normed, lw.gate, numTokens, c.intermediateSize, c.hiddenSize);
-      b.linear(ws.up, ws.normed, lw.up, numTokens, c.intermediateSize, c.hiddenSize);
-      b.siluMul(ws.gate, ws.gate, ws.up, numTokens * c.intermediateSize);
-      b.linear(ws.proj, ws.gate, lw.down, numTokens, c.hiddenSize, c.intermediateSize);
-      this.#allReduce(ws.proj, numTokens * c.hiddenSize);
-      b.add(ws.h, ws.h, ws.proj, numTokens * c.hiddenSize);
-      this.#report(options, l + 1, ws.h, numTokens * c.hiddenSize);
+      if (isPrunedLayer) {
+        b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);
+        this.#mlp(lw, ws.rows, numRows);
+      } else {
+        this.#mlp(lw, ws.h, numTokens);
+        this.#report(options, l + 1, ws.h, numTokens * c.hiddenSize);
+      }
     }
     const allHidden = batch.hiddenRows && batch.hiddenRows.length > 0
       ? this.#finalHidden(ws.h, batch.hiddenRows, numTokens)
       : undefined;
     if (numRows === 0) return { logits: new Float32Array(0), hidden: new Float32Array(0), allHidden };
-    b.upload(ws.rowIndex, batch.logitRows);
-    b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);
+    if (!isPruned) {
+      b.upload(ws.rowIndex, batch.logitRows); // after #finalHidden, which gathers through the same index buffer
+      b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);
+    }
     b.rmsnorm(ws.rowsNormed, ws.rows, w.finalNorm, numRows, c.hiddenSize, c.rmsNormEps);
     if (this.#parallel) this.#gatherLogits(this.#parallel, numRows);
     else b.linear(ws.logits, ws.rowsNormed, w.lmHead, numRows, c.vocabSize, c.hiddenSize);
@@ -243,6 +251,18 @@ export class TextModel {
       }
     }
     return { logits, hidden, allHidden };
+  }
+
+  /** x[numTokens, hidden] += down(silu(gate(n)) · up(n)) with n = rmsnorm(x): the layer's FFN half. */
+  #mlp(lw: TextWeights["layers"][number], x: DeviceBuffer, numTokens: number): void {
+    const c = this.config, b = this.backend, ws = this.#ws;
+    b.rmsnorm(ws.normed, x, lw.mlpNorm, numTokens, c.hiddenSize, c.rmsNormEps);
+    b.linear(ws.gate, ws.normed, lw.gate, numTokens, c.intermediateSize, c.hiddenSize);
+    b.linear(ws.up, ws.normed, lw.up, numTokens, c.intermediateSize, c.hiddenSize);
+    b.siluMul(ws.gate, ws.gate, ws.up, numTokens * c.intermediateSize);
+    b.linear(ws.proj, ws.gate, lw.down, numTokens, c.hiddenSize, c.intermediateSize);
+    this.#allReduce(ws.proj, numTokens * c.hiddenSize);
+    b.add(x, x, ws.proj, numTokens * c.hiddenSize);
   }
 
   /** Sums the ranks' partial o_proj / down_proj outputs (their input columns were split). */
