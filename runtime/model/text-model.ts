@@ -18,6 +18,7 @@ import { layerKvFormats } from "./kv-scales.ts";
 import { buildRopeTables } from "./rope-tables.ts";
 import { type StepCaps, Workspace } from "./workspace.ts";
 import { type DecodeShaping, OneCallStep, type StepCalls } from "./one-call-step.ts";
+import { ShardedLmHead } from "./sharded-lm-head.ts";
 
 export interface TextModelOptions {
   /** Longest position the rotary tables cover (default: the model's context length). */
@@ -53,8 +54,7 @@ export class TextModel {
   readonly #ws: Workspace;
   readonly #scale: number;
   readonly #parallel: ModelParallel | undefined;
-  #shardLogits: DeviceBuffer | undefined;
-  #gathered: DeviceBuffer | undefined;
+  readonly #shardedLmHead: ShardedLmHead | undefined;
   /** Ids at and above this never come out of the model: a checkpoint's padding ids beyond its tokenizer. */
   #vocabLimit: number;
   /** Per-layer KV storage formats by cache dtype (FP8 scales are calibrated on first use). */
@@ -75,6 +75,7 @@ export class TextModel {
     this.#ws = new Workspace(backend, config, options.stepCaps);
     this.#scale = 1 / Math.sqrt(config.headDim);
     this.#parallel = options.parallel;
+    this.#shardedLmHead = options.parallel && new ShardedLmHead(backend, config, weights.lmHead, options.parallel);
     this.#vocabLimit = config.vocabSize;
     this.stepCalls = options.stepCalls ?? "one-call";
     const stepTables = { cos: this.#cos, sin: this.#sin, attnScale: this.#scale, tableLen: this.maxPositions };
@@ -102,9 +103,7 @@ export class TextModel {
    *  forward allocates them again. */
   releaseWorkspace(): void {
     this.#ws.dispose();
-    this.#shardLogits?.dispose();
-    this.#gathered?.dispose();
-    this.#shardLogits = this.#gathered = undefined;
+    this.#shardedLmHead?.release();
   }
 
   get parallel(): ModelParallel | undefined {
@@ -235,7 +234,7 @@ export class TextModel {
       b.gatherRows(ws.rows, ws.h, ws.rowIndex, numRows, c.hiddenSize, numTokens);
     }
     b.rmsnorm(ws.rowsNormed, ws.rows, w.finalNorm, numRows, c.hiddenSize, c.rmsNormEps);
-    if (this.#parallel) this.#gatherLogits(this.#parallel, numRows);
+    if (this.#shardedLmHead) this.#shardedLmHead.run(ws.logits, ws.rowsNormed, numRows);
     else b.linear(ws.logits, ws.rowsNormed, w.lmHead, numRows, c.vocabSize, c.hiddenSize);
     const wantHidden = !options.skipRowHidden || options.onHidden !== undefined;
     const hidden = wantHidden
@@ -275,30 +274,6 @@ export class TextModel {
     p.stats.allReduces++;
   }
 
-  /** lm_head by vocabulary: each rank computes its rows' logits [R, own count], all ranks gather the blocks
-   *  (each padded to R · vocabStride floats) and lay them side by side into logits [R, V].
-   *  Example: V 10, N 3 (ranges 0..2, 3..5, 6..9; stride 4), R 2: rank 2's block holds [2, 4] at floats
-   *  16..23 of the gather; logit row 1 takes its 4 values from float 16 + 1 · 4 into columns 6..9. */
-  #gatherLogits(p: ModelParallel, numRows: number): void {
-    const c = this.config, b = this.backend, ws = this.#ws, { comm } = p;
-    const blockBytes = numRows * p.vocabStride * 4, own = p.vocabRanges[comm.rank];
-    if (!this.#shardLogits || this.#shardLogits.byteLength < blockBytes) {
-      this.#shardLogits?.dispose();
-      this.#gathered?.dispose();
-      this.#shardLogits = b.alloc(blockBytes);
-      this.#gathered = b.alloc(blockBytes * comm.numRanks);
-    }
-    const local = this.#shardLogits, gathered = this.#gathered!;
-    b.linear(local, ws.rowsNormed, this.weights.lmHead, numRows, own.end - own.start, c.hiddenSize);
-    comm.allGather(gathered, local, blockBytes);
-    p.vocabRanges.forEach(({ start, end }, r) => {
-      const count = end - start;
-      for (let row = 0; row < numRows; row++) {
-        b.copy(ws.logits, (row * c.vocabSize + start) * 4, gathered, r * blockBytes + row * count * 4, count * 4);
-      }
-    });
-  }
-
   /** How each layer's K/V are stored in a cache of `dtype`; FP8 scales come from calibrateKvScales, once. */
   kvFormats(dtype: KvCacheDtype): KvFormat[] {
     let formats = this.#kvFormats.get(dtype);
@@ -327,8 +302,7 @@ export class TextModel {
   }
 
   dispose(): void {
-    this.#shardLogits?.dispose();
-    this.#gathered?.dispose();
+    this.#shardedLmHead?.release();
     this.#cos.dispose();
     this.#sin.dispose();
     this.#ws.dispose();
