@@ -19,6 +19,13 @@ function upToDate(target, inputs) {
   return existsSync(target) && statSync(target).mtimeMs >= newestMtime(inputs);
 }
 
+/** What both libraries are built from besides their own folder: every header beside gust.h (the ABI and the cores
+ *  the CPU and CUDA twins share) and this script. */
+function sharedInputs() {
+  const headers = readdirSync(root).filter((f) => f.endsWith(".h")).map((f) => join(root, f));
+  return [...headers, fileURLToPath(import.meta.url)];
+}
+
 function buildCpu() {
   const dir = join(root, "cpu");
   const sources = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => join(dir, f));
@@ -26,17 +33,7 @@ function buildCpu() {
   const inputs = [
     ...sources,
     ...headers,
-    join(root, "gust.h"),
-    join(root, "e4m3.h"),
-    join(root, "bf16.h"),
-    join(root, "sample_core.h"),
-    join(root, "sample_select.h"),
-    join(root, "sample_exp.h"),
-    join(root, "counter_hash.h"),
-    join(root, "spec_verify_core.h"),
-    join(root, "step_core.h"),
-    join(root, "fill_core.h"),
-    fileURLToPath(import.meta.url),
+    ...sharedInputs(),
   ];
   const target = join(out, "libgust_cpu.so");
   if (upToDate(target, inputs)) return;
@@ -81,17 +78,7 @@ async function buildCuda() {
   const exportsMap = join(dir, "exports.map");
   const shared = [
     ...headers,
-    join(root, "gust.h"),
-    join(root, "e4m3.h"),
-    join(root, "bf16.h"),
-    join(root, "sample_core.h"),
-    join(root, "sample_select.h"),
-    join(root, "sample_exp.h"),
-    join(root, "counter_hash.h"),
-    join(root, "spec_verify_core.h"),
-    join(root, "step_core.h"),
-    join(root, "fill_core.h"),
-    fileURLToPath(import.meta.url),
+    ...sharedInputs(),
   ];
   const forceInteger = process.env.GUST_CUDA_FP8_INTEGER === "1";
   const flags = [

@@ -35,6 +35,16 @@ export const serveUsage = `gust serve --runtime SOCKET|tcp:HOST:PORT... [--routi
   --function-allow-local  functions may name loopback and this machine's addresses in allowHosts, where the
                        admin routes and the runtime listen: for tests and development only`;
 
+/** The gateway's request policy flags, shared by `gust serve` and `gust dev` (which passes them to its gateway). */
+export const gatewayPolicyFlags = {
+  "served-model-name": { type: "string", multiple: true },
+  "image-urls": { type: "string" },
+  "image-url-allow": { type: "string", multiple: true },
+  "default-temperature": { type: "string" },
+  "tool-call-schemas": { type: "string" },
+  "heartbeat-ms": { type: "string" },
+} as const;
+
 export function parseServeArgs(argv: string[]) {
   let values;
   try {
@@ -49,12 +59,7 @@ export function parseServeArgs(argv: string[]) {
         "api-key": { type: "string", multiple: true },
         "admin-key": { type: "string" },
         "state-dir": { type: "string" },
-        "served-model-name": { type: "string", multiple: true },
-        "image-urls": { type: "string" },
-        "image-url-allow": { type: "string", multiple: true },
-        "default-temperature": { type: "string" },
-        "tool-call-schemas": { type: "string" },
-        "heartbeat-ms": { type: "string" },
+        ...gatewayPolicyFlags,
         "function-wall-ms": { type: "string" },
         "function-allow-local": { type: "boolean" },
       },

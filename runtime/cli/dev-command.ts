@@ -13,6 +13,7 @@ import { startGateway } from "../../edge/gateway.ts";
 import { parseKeys } from "../../edge/options.ts";
 import { defaultDraftDir, defaultModelDir, defaultModelNote } from "../config/default-model.ts";
 import {
+  gatewayPolicyFlags,
   parseDefaultTemperature,
   parseHeartbeatMs,
   parseImageUrls,
@@ -116,12 +117,7 @@ export async function devCommand(argv: string[]): Promise<string> {
     functions: { type: "string" },
     port: { type: "string" },
     gateway: { type: "string" },
-    "served-model-name": { type: "string", multiple: true },
-    "image-urls": { type: "string" },
-    "image-url-allow": { type: "string", multiple: true },
-    "default-temperature": { type: "string" },
-    "tool-call-schemas": { type: "string" },
-    "heartbeat-ms": { type: "string" },
+    ...gatewayPolicyFlags,
     ...tensorParallelOptions,
     replicas: { type: "string" },
     "kv-cache-dtype": { type: "string" },

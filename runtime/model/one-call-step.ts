@@ -33,7 +33,6 @@ export interface DecodeShaping {
 export class OneCallStep {
   /** gust_step's fixed part per KV cache (weights, cache buffers, formats), packed on first use. */
   readonly #packed = new WeakMap<KvCache, PackedStepModel>();
-  shaping: DecodeShaping;
 
   constructor(
     readonly backend: Backend,
@@ -41,10 +40,8 @@ export class OneCallStep {
     readonly weights: TextWeights,
     readonly ws: Workspace,
     readonly tables: StepTables,
-    shaping: DecodeShaping = { decodeBuckets: false, graphs: false },
-  ) {
-    this.shaping = shaping;
-  }
+    public shaping: DecodeShaping = { decodeBuckets: false, graphs: false },
+  ) {}
 
   /** Forwards that only need the logits (or tokens) of a plain text batch on one rank. */
   static serves(batch: ForwardBatch, options: ForwardOptions, parallel: ModelParallel | undefined): boolean {
