@@ -110,7 +110,75 @@ DEFINE_ROW_DOT(f16, load8_f16, 2, 1.0f, 1.0f)
 DEFINE_ROW_DOT(bf16, load8_bf16, 2, 1.0f, 1.0f)
 DEFINE_ROW_DOT(e4m3, gust_load8_e4m3_bits, 1, 0x1p-8f, 0x1p-112f) /* x arrives × 2^112 */
 
-#define DEFINE_LINEAR_AVX2(SUFFIX)                                                                             \
+/* R weight rows × TB tokens (R · TB = 8 FMA chains, enough to hide their latency) over inputs [k0, k1), a multiple
+ * of 8 apart, continuing the vector partial sums acc[r · TB + t][8]. A 4-token row dot is bound by re-reading x, not
+ * W: x of 4 × 7,168 inputs (the down projection) is 112 KiB, so one row at a time streams it from L2 for every row.
+ * Here each x vector feeds R rows, and the caller walks K in blocks whose x slice stays in L1. That access pattern
+ * (R rows' 1 KiB pieces, K bytes apart) defeats the hardware prefetcher, so each line of the next tile's rows is
+ * fetched one tile ahead (down projection ×4 at 1 thread: 39 → 55 GFLOP/s; notes 2026-12-06-issue-32.md). */
+#define TILE_STEP(LOAD8, K_AT)                                                                                   \
+  do {                                                                                                          \
+    __m256 wv[4];                                                                                               \
+    for (int r = 0; r < R; r++) wv[r] = LOAD8(w, row_offset + (int64_t)r * K + (K_AT));                        \
+    for (int t = 0; t < TB; t++) {                                                                              \
+      __m256 xv = _mm256_loadu_ps(x + (size_t)t * K + (K_AT));                                                  \
+      __asm__("" : "+x"(xv)); /* one load for R FMAs: GCC would fold it into each of them */                   \
+      for (int r = 0; r < R; r++) a[r * TB + t] = _mm256_fmadd_ps(wv[r], xv, a[r * TB + t]);                    \
+    }                                                                                                           \
+  } while (0)
+#define DEFINE_TILE_DOT(SUFFIX, LOAD8, BYTES)                                                                    \
+  AVX2 static inline __attribute__((always_inline)) void tile_dot_##SUFFIX(                                     \
+      const uint8_t *w, int64_t row_offset, const float *x, int32_t K, int32_t k0, int32_t k1, int R, int TB,     \
+      float *acc) {                                                                                             \
+    __m256 a[8];                                                                                                \
+    for (int i = 0; i < R * TB; i++) a[i] = _mm256_loadu_ps(acc + (size_t)i * 8);                              \
+    int32_t k = k0;                                                                                             \
+    for (; k + 64 / (BYTES) <= k1; k += 64 / (BYTES)) { /* a cache line of each row per pass */                \
+      for (int r = 0; r < R; r++) /* the next tile's rows: R rows on */                                         \
+        _mm_prefetch((const char *)w + (row_offset + (int64_t)(R + r) * K + k) * (BYTES), _MM_HINT_T0);         \
+      _Pragma("GCC unroll 8") for (int32_t kk = 0; kk < 64 / (BYTES); kk += 8) TILE_STEP(LOAD8, k + kk);        \
+    }                                                                                                           \
+    for (; k < k1; k += 8) TILE_STEP(LOAD8, k);                                                                 \
+    for (int i = 0; i < R * TB; i++) _mm256_storeu_ps(acc + (size_t)i * 8, a[i]);                              \
+  }
+
+/* A task owns ROWS_PER_TASK output rows. One token is a GEMV (row_dot, bound by reading W). Two or four tokens run
+ * as R × TB tiles over K blocks of KB_FLOATS / TB inputs (x slice 16 KiB), the task's partial sums kept in acc
+ * between blocks; rows left over by R, and the scalar tail past the last multiple of 8, follow the row dot's rules.
+ * Example: T 4, N 7,168, K 2,048: 448 tasks of 16 rows; per task 2 K blocks of 1,024 inputs, each passing 8 row
+ * pairs over the same 16 KiB of x. */
+#define KB_FLOATS 4096
+#define DEFINE_LINEAR_AVX2(SUFFIX, W_TAIL, X_TAIL)                                                             \
+  AVX2 static void tiles_##SUFFIX(float *y, const float *xt, const uint8_t *w, int32_t dtype, int32_t TB,       \
+                                  int32_t t0, int32_t n_begin, int32_t n_end, int32_t N, int32_t K, float m0,   \
+                                  float m1, float m2) {                                                         \
+    float acc[ROWS_PER_TASK * 4 * 8];                                                                           \
+    int R = 8 / TB;                                                                                             \
+    int32_t n_tiled = n_begin + (n_end - n_begin) / R * R, k_vector = K / 8 * 8, kb = KB_FLOATS / TB;          \
+    memset(acc, 0, sizeof(acc));                                                                                \
+    for (int32_t k0 = 0; k0 < k_vector; k0 += kb) {                                                             \
+      int32_t k1 = k0 + kb < k_vector ? k0 + kb : k_vector;                                                     \
+      for (int32_t n = n_begin; n < n_tiled; n += R) {                                                          \
+        float *a = acc + (size_t)(n - n_begin) * TB * 8;                                                        \
+        if (TB == 4) tile_dot_##SUFFIX(w, (int64_t)n * K, xt, K, k0, k1, 2, 4, a);                              \
+        else tile_dot_##SUFFIX(w, (int64_t)n * K, xt, K, k0, k1, 4, 2, a);                                      \
+      }                                                                                                         \
+    }                                                                                                           \
+    for (int32_t n = n_begin; n < n_end; n++) {                                                                 \
+      float out[4];                                                                                             \
+      if (n >= n_tiled) {                                                                                       \
+        if (TB == 4) row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 4, out);                                 \
+        else row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 2, out);                                         \
+      } else {                                                                                                  \
+        for (int t = 0; t < TB; t++) out[t] = hsum8(_mm256_loadu_ps(acc + ((size_t)(n - n_begin) * TB + t) * 8)); \
+        for (int32_t k = k_vector; k < K; k++) {                                                                \
+          float wk = gust_load_weight(w, dtype, (int64_t)n * K + k) * (W_TAIL);                                 \
+          for (int t = 0; t < TB; t++) out[t] += (xt[(size_t)t * K + k] * (X_TAIL)) * wk;                       \
+        }                                                                                                       \
+      }                                                                                                         \
+      for (int t = 0; t < TB; t++) y[(size_t)(t0 + t) * N + n] = ((out[t] * m0) * m1) * m2;                     \
+    }                                                                                                           \
+  }                                                                                                             \
   AVX2 static void linear_avx2_##SUFFIX(float *y, const float *x, const uint8_t *w, int32_t dtype, int32_t T,  \
                                         int32_t N, int32_t K, float m0, float m1, float m2) {                  \
     int32_t num_tasks = (N + ROWS_PER_TASK - 1) / ROWS_PER_TASK;                                               \
@@ -120,22 +188,26 @@ DEFINE_ROW_DOT(e4m3, gust_load8_e4m3_bits, 1, 0x1p-8f, 0x1p-112f) /* x arrives �
       for (int32_t t0 = 0; t0 < T;) {                                                                          \
         int TB = T - t0 >= 4 ? 4 : (T - t0 >= 2 ? 2 : 1);                                                      \
         const float *xt = x + (size_t)t0 * K;                                                                  \
-        for (int32_t n = n_begin; n < n_end; n++) {                                                            \
-          float out[4];                                                                                        \
-          if (TB == 4) row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 4, out);                              \
-          else if (TB == 2) row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 2, out);                         \
-          else row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 1, out);                                      \
-          for (int t = 0; t < TB; t++) y[(size_t)(t0 + t) * N + n] = ((out[t] * m0) * m1) * m2;                \
-        }                                                                                                      \
+        if (TB > 1) tiles_##SUFFIX(y, xt, w, dtype, TB, t0, n_begin, n_end, N, K, m0, m1, m2);                 \
+        else                                                                                                   \
+          for (int32_t n = n_begin; n < n_end; n++) {                                                          \
+            float out[1];                                                                                      \
+            row_dot_##SUFFIX(w, dtype, (int64_t)n * K, xt, K, 1, out);                                         \
+            y[(size_t)t0 * N + n] = ((out[0] * m0) * m1) * m2;                                                 \
+          }                                                                                                    \
         t0 += TB;                                                                                              \
       }                                                                                                        \
     }                                                                                                          \
   }
 
-DEFINE_LINEAR_AVX2(f32)
-DEFINE_LINEAR_AVX2(f16)
-DEFINE_LINEAR_AVX2(bf16)
-DEFINE_LINEAR_AVX2(e4m3)
+DEFINE_TILE_DOT(f32, load8_f32, 4)
+DEFINE_TILE_DOT(f16, load8_f16, 2)
+DEFINE_TILE_DOT(bf16, load8_bf16, 2)
+DEFINE_TILE_DOT(e4m3, gust_load8_e4m3_bits, 1)
+DEFINE_LINEAR_AVX2(f32, 1.0f, 1.0f)
+DEFINE_LINEAR_AVX2(f16, 1.0f, 1.0f)
+DEFINE_LINEAR_AVX2(bf16, 1.0f, 1.0f)
+DEFINE_LINEAR_AVX2(e4m3, 0x1p-8f, 0x1p-112f)
 
 /* FP8 decode (one token row) with AVX-512: 64 weights per iteration, the same e4m3 → f16-bits trick on
  * 32 lanes at once, four accumulators. Halves the instructions per weight byte of the AVX2 path, which

@@ -11,10 +11,12 @@ import { e4m3Value } from "../helpers/reference-ops.ts";
 const backend = createBackend("cpu");
 // feature masks: AVX-512 + AVX2, AVX2 alone, portable C (bits the CPU lacks stay off)
 const paths = backend.vectorized ? [3, 1, 0] : [0];
-// [tokens, outputs, inputs]: row dots of 1, 2 and 4 tokens with 32/16/8/scalar tails, and the GEMM (8+ tokens)
-const SHAPES = [[1, 9, 5], [1, 13, 67], [1, 4, 2085], [2, 5, 40], [3, 7, 67], [4, 6, 131], [5, 3, 24], [17, 50, 67]];
+// [tokens, outputs, inputs]: row dots of 1 token with 32/16/8/scalar tails, tiles of 2 and 4 tokens (rows left over,
+// several K blocks, scalar tails), and the GEMM (12+ tokens)
+const SHAPES = [[1, 9, 5], [1, 13, 67], [1, 4, 2085], [2, 5, 40], [3, 7, 67], [4, 6, 131], [5, 3, 24], [17, 50, 67]]
+  .concat([[4, 7, 2085], [2, 6, 4100]]);
 // weights: subnormals (exponent 0) and exponent 1, both signs (|w| ≤ 0.0293); activations: exponents ≤ 4 (|x| ≤
-// 0.47). Products are multiples of 2^-18 and any partial sum is below 2,085 · 0.0293 · 0.47 < 2^6: 24 bits, exact.
+// 0.47). Products are multiples of 2^-18 and any partial sum is below 4,100 · 0.0293 · 0.47 < 2^6: 24 bits, exact.
 const weightCodes = Array.from({ length: 16 }, (_, i) => i).flatMap((c) => [c, 0x80 | c]);
 const activationCodes = Array.from({ length: 40 }, (_, i) => i).flatMap((c) => [c, 0x80 | c]);
 
