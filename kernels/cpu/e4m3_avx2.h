@@ -19,6 +19,26 @@ __attribute__((target("avx2"))) static inline __m256 gust_load8_e4m3_bits(const 
   return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0x87FFFFFF)));
 }
 
+/* Eight floats rounded to their e4m3 values (as f32): the value of gust_e4m3_encode(v) for every non-NaN v, NaN for
+ * NaN. Normals keep 3 mantissa bits, the dropped 20 rounded to nearest even by integer add (the encoder's rule);
+ * below 2^-6 the quantum is 2^-9, and adding then subtracting 2^14 (whose f32 ulp is 2^-9) rounds to it, ties to
+ * even. Anything above 448 (the rounding's 480, or inf, which the largest floats round to) becomes 448.
+ * Example: 0.3 = 0x3E99999A → + 0x7FFFF + bit 20 (1) → 0x3EA1999A, & 0xFFF00000 → 0x3EA00000 = 0.3125. */
+__attribute__((target("avx2"))) static inline __m256 gust_e4m3_round8(__m256 v) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  __m256 magnitude = _mm256_andnot_ps(sign_bit, v);
+  __m256i bits = _mm256_castps_si256(magnitude);
+  __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 20), _mm256_set1_epi32(1));
+  bits = _mm256_add_epi32(bits, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7FFFF)));
+  __m256 normal = _mm256_castsi256_ps(_mm256_and_si256(bits, _mm256_set1_epi32((int)0xFFF00000u)));
+  normal = _mm256_min_ps(normal, _mm256_set1_ps(448.0f));
+  const __m256 magic = _mm256_set1_ps(16384.0f);
+  __m256 tiny = _mm256_sub_ps(_mm256_add_ps(magnitude, magic), magic);
+  __m256 rounded = _mm256_blendv_ps(normal, tiny, _mm256_cmp_ps(magnitude, _mm256_set1_ps(0.015625f), _CMP_LT_OQ));
+  rounded = _mm256_or_ps(rounded, _mm256_and_ps(sign_bit, v));
+  return _mm256_blendv_ps(rounded, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q)); /* NaN stays NaN */
+}
+
 /* Whether this thread's MXCSR flushes subnormals (DAZ, bit 6, on inputs; FTZ, bit 15, on results such as the
  * scalar tails' value · 2^-120): then the expansion above is wrong. */
 static inline int gust_denormals_flushed(void) { return (_mm_getcsr() & 0x8040) != 0; }

@@ -16,6 +16,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "e4m3_avx2.h"
+
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define ROWS 6    /* weight rows per micro-kernel */
 #define PANELS 8  /* micro-kernel row groups per task: 48 rows */
@@ -117,7 +119,15 @@ AVX2 static void pack_tokens(float *xt, const float *x, int32_t T, int32_t padde
         continue;
       }
       const float *row = x + (size_t)t * K;
-      for (int32_t k = 0; k < K; k++)
+      int32_t k = 0;
+      for (; k + 8 <= K; k += 8) {
+        __m256 v = _mm256_loadu_ps(row + k);
+        if (quantize) v = gust_e4m3_round8(_mm256_div_ps(v, _mm256_set1_ps(act_scale)));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, v);
+        for (int j = 0; j < 8; j++) dst[(size_t)(k + j) * TILE + i] = lanes[j];
+      }
+      for (; k < K; k++)
         dst[(size_t)k * TILE + i] = quantize ? gust_e4m3_table[gust_f32_to_e4m3(row[k] / act_scale)] : row[k];
     }
   }
