@@ -26,8 +26,8 @@ afterAll(() => backend.useVectorKernels(true));
 // inputs cross its 16-token tiles, 48-row tasks and 256-input blocks
 const LINEAR_SHAPES = [[1, 7, 5], [1, 33, 67], [1, 5, 200], [3, 17, 40], [5, 9, 129], [8, 31, 16], [2, 1, 300]]
   .concat([[9, 50, 300], [12, 13, 45], [17, 97, 513], [40, 7, 8], [33, 49, 37], [16, 48, 256]])
-  // 2- and 4-token tiles over several K blocks (1,024 inputs at 4 tokens, 2,048 at 2) with rows left over
-  .concat([[4, 7, 2085], [6, 6, 4100]]);
+  // tiles over several K blocks (1,024 inputs at 4 tokens, 2,048 at 2, 4,096 at 1 of 16-bit weights), rows left over
+  .concat([[4, 7, 2085], [6, 6, 4100], [1, 9, 4200]]);
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, abs: number, rel: number, what: string) {
   const c = closeness(got, want, abs, rel);
