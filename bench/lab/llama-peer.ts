@@ -14,6 +14,7 @@ import { createBackend } from "../../ffi/backend.ts";
 import { measureBatchScaling } from "../../runtime/bench/batch-scaling.ts";
 import { loadModel } from "../../runtime/model/load-model.ts";
 import { SingleSequence } from "../../runtime/model/single-sequence.ts";
+import { decodeBytesPerToken, readFloorGBps } from "./read-floor.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -104,6 +105,7 @@ const record = (row: string, who: "gust" | "llama", v: Rate) => {
 };
 const load = () => loadavg().map((l) => l.toFixed(1)).join(" ");
 console.log(`threads ${threads}, ${rounds} interleaved rounds, load average ${load()}`);
+const floorBefore = readFloorGBps();
 const pairs = [["FP8 / Q8_0", fp8Dir, q8Gguf], ["bf16 / F16", bf16Dir, f16Gguf]].filter(([, d, g]) => d && g);
 for (const [label, dir, gguf] of pairs) {
   const model = await llama.loadModel({ modelPath: resolve(gguf), gpuLayers: 0 });
@@ -118,6 +120,7 @@ for (const [label, dir, gguf] of pairs) {
   await model.dispose();
 }
 console.log(`load average after: ${load()}`);
+const floorAfter = readFloorGBps();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const cell = (rates: Rate[], key: keyof Rate) => {
   const xs = rates.map((r) => r[key]);
@@ -133,5 +136,16 @@ for (const [row, { gust, llama: peer }] of Object.entries(rows)) {
   console.log(
     `| ${row} | ${cell(gust, "wall")} | ${cell(peer, "wall")} | ${ratio(gust, peer, "wall")} | ` +
       `${cell(gust, "cpu")} | ${cell(peer, "cpu")} | ${ratio(gust, peer, "cpu")} |`,
+  );
+}
+// Batch 1 reads every weight once per token: its rate against the machine's read floor, measured before and after
+console.log(`\nsingle-thread read floor (kernels/lab/read_floor.c): ${floorBefore} GB/s before, ${floorAfter} after`);
+for (const [label, dir] of pairs) {
+  const bytes = decodeBytesPerToken(dir as string), row = rows[`${label} decode ×1`];
+  if (!row) continue;
+  const gbps = (rates: Rate[]) => (median(rates.map((r) => r.wall)) * bytes / 1e9).toFixed(1);
+  console.log(
+    `${label} decode ×1 reads ${(bytes / 2 ** 20).toFixed(1)} MiB per token: gust ${gbps(row.gust)} GB/s, ` +
+      `llama.cpp ${gbps(row.llama)} GB/s (at the same byte count; Q8_0's block scales add 1/16)`,
   );
 }

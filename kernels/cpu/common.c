@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -54,7 +55,18 @@ int32_t gust_alloc(uint64_t num_bytes, void **out_buffer) {
   GUST_REQUIRE(out_buffer != NULL, "gust_alloc: out_buffer is NULL");
   size_t rounded = (size_t)((num_bytes + 63) / 64 * 64);
   if (rounded == 0) rounded = 64;
-  void *p = aligned_alloc(64, rounded);
+  void *p;
+#if defined(MADV_HUGEPAGE)
+  /* Large buffers (weights) on transparent huge pages where the kernel allows them: streaming a matrix through 4 KiB
+   * pages costs a TLB walk every 4 KiB, ~20 % of an FP8 matrix-vector product at 1 thread. */
+  const size_t huge_page = (size_t)2 << 20;
+  if (rounded >= huge_page) {
+    rounded = (rounded + huge_page - 1) / huge_page * huge_page;
+    p = aligned_alloc(huge_page, rounded);
+    if (p) madvise(p, rounded, MADV_HUGEPAGE);
+  } else
+#endif
+    p = aligned_alloc(64, rounded);
   if (!p) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_alloc: cannot allocate %llu bytes of host memory",
                            (unsigned long long)num_bytes);
   memset(p, 0, rounded);

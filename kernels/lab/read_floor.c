@@ -2,7 +2,7 @@
  * weight once per token. Streams a buffer far larger than the caches with AVX2 loads, one and several streams at
  * once, and prints the best GB/s of a few passes (printed, never asserted):
  *   cc -O2 -mavx2 kernels/lab/read_floor.c -o /tmp/read_floor && /tmp/read_floor [MiB]
- * bench/lab/llama-peer.ts runs it beside its table. */
+ * bench/lab/llama-peer.ts runs it beside its table (bench/lab/read-floor.ts). */
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdio.h>
