@@ -69,6 +69,8 @@ double gust_fill_weights_cpu(const float *row, int32_t V, double max, double T, 
 extern float gust_e4m3_table[256]; /* value of each float8_e4m3fn code, filled by gust_fp8_init */
 void gust_fp8_init(void);
 uint8_t gust_f32_to_e4m3(float x); /* saturating, round to nearest even */
+/* FP8 activations as e4m3 values × factor in a buffer this thread keeps (fp8_activations.c); NULL without memory. */
+const float *gust_quantize_activations(const float *x, size_t count, float act_scale, float factor);
 
 /* Reads element i of a weight vector stored in dtype (f32/f16/bf16/e4m3), unaligned-safe. */
 static inline float gust_load_weight(const void *w, int32_t dtype, int64_t i) {

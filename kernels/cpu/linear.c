@@ -240,40 +240,7 @@ AVX512 static void gemv_e4m3_avx512(float *y, const float *x, const uint8_t *w, 
     y[n] = ((acc * 256.0f) * m1) * m2;
   }
 }
-
-/* out[i] = e4m3 value of x[i] / act_scale, × factor, for count (a multiple of 8) floats. */
-AVX2 static void quantize_avx2(float *out, const float *x, size_t count, float act_scale, float factor) {
-  const __m256 scale = _mm256_set1_ps(act_scale), times = _mm256_set1_ps(factor);
-#pragma omp parallel for schedule(static) if (count > 65536)
-  for (size_t i = 0; i < count; i += 8)
-    _mm256_storeu_ps(out + i, _mm256_mul_ps(gust_e4m3_round8(_mm256_div_ps(_mm256_loadu_ps(x + i), scale)), times));
-}
 #endif
-
-/* FP8 activations as e4m3 values (x / act_scale, saturated, round to nearest even) times `factor` (a power of
- * two: exact), in parallel, into a buffer the calling thread keeps between calls. NULL when memory runs out. The
- * AVX2 rounding (e4m3_avx2.h) gives the scalar encoder's values; it ran ~4 ns per element serially, a few % of a
- * batched FP8 decode step. */
-static const float *quantize_activations(const float *x, size_t count, float act_scale, float factor) {
-  static _Thread_local float *buffer = NULL;
-  static _Thread_local size_t capacity = 0;
-  if (capacity < count) {
-    free(buffer);
-    buffer = (float *)malloc(sizeof(float) * count);
-    capacity = buffer ? count : 0;
-    if (!buffer) return NULL;
-  }
-  float *out = buffer;
-  size_t vector_end = 0;
-#if defined(__x86_64__)
-  if (gust_has_avx2) {
-    vector_end = count / 8 * 8;
-    quantize_avx2(out, x, vector_end, act_scale, factor);
-  }
-#endif
-  for (size_t i = vector_end; i < count; i++) out[i] = gust_e4m3_table[gust_f32_to_e4m3(x[i] / act_scale)] * factor;
-  return out;
-}
 
 int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dtype, int32_t num_tokens, int32_t n_out,
                     int32_t k_in, float act_scale, float weight_scale) {
@@ -305,7 +272,7 @@ int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, int32_t w_dty
   int e4m3_bits = 0;
 #endif
   if (fp8) {
-    x = quantize_activations(x, (size_t)num_tokens * k_in, act_scale, e4m3_bits ? GUST_E4M3_BITS_X_FACTOR : 1.0f);
+    x = gust_quantize_activations(x, (size_t)num_tokens * k_in, act_scale, e4m3_bits ? GUST_E4M3_BITS_X_FACTOR : 1.0f);
     if (!x) return gust_fail(GUST_ERR_OUT_OF_MEMORY, "gust_linear: no memory to quantize activations");
   }
 #if defined(__x86_64__)
