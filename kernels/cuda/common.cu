@@ -44,6 +44,19 @@ static bool env_flag(const char *name, const char *value) {
   return v != NULL && strcmp(v, value) == 0;
 }
 
+/* GUST_CUDA_GEMM picks the FP8 GEMM for more than a few tokens: unset or "mma" (the tested default), or "wgmma"
+ * (linear_wgmma.cu, not yet run on hardware), which needs Hopper's sm_90a instructions. */
+static int32_t choose_gemm(const cudaDeviceProp &prop) {
+  const char *v = getenv("GUST_CUDA_GEMM");
+  g_cuda.gemm_wgmma = v != NULL && strcmp(v, "wgmma") == 0;
+  if (v != NULL && *v != '\0' && !g_cuda.gemm_wgmma && strcmp(v, "mma") != 0)
+    return gust_fail(GUST_ERR_INVALID_ARGUMENT, "GUST_CUDA_GEMM=%s is not one of mma (the default) or wgmma (FP8 on sm_90)", v);
+  if (g_cuda.gemm_wgmma && !(prop.major == 9 && prop.minor == 0))
+    return gust_fail(GUST_ERR_DEVICE, "GUST_CUDA_GEMM=wgmma needs an sm_90 GPU (H100/H200); %s has compute capability "
+                     "%d.%d: unset GUST_CUDA_GEMM", prop.name, prop.major, prop.minor);
+  return GUST_OK;
+}
+
 /* Keeps freed device memory in the stream-ordered pool instead of returning it to the driver at every
  * synchronisation: the pool then is the "one pool" that grows to the working set and is reused. An
  * optional GUST_CUDA_RESERVE_BYTES grows it once at start so later allocations never reach the driver. */
@@ -121,6 +134,7 @@ int32_t gust_init(int32_t num_threads) {
 
   g_cuda.sync_checks = env_flag("GUST_CUDA_SYNC_CHECKS", "1");
   g_cuda.naive_kernels = env_flag("GUST_CUDA_KERNELS", "naive");
+  GUST_TRY(choose_gemm(prop));
   g_cuda.ready = true;
   return GUST_OK;
 }

@@ -99,6 +99,7 @@ struct GustCudaState {
   bool pool;          /* stream-ordered allocator available (else plain cudaMalloc / cudaFree) */
   bool sync_checks;   /* GUST_CUDA_SYNC_CHECKS=1: report index errors at the failing call */
   bool naive_kernels; /* GUST_CUDA_KERNELS=naive: one-thread-per-output reference kernels */
+  bool gemm_wgmma;    /* GUST_CUDA_GEMM=wgmma: FP8 linears with T > 4 on the wgmma GEMM (sm_90 only) */
   bool capturing;     /* a step is being recorded as a CUDA graph (step_graph.cu): scratch must not move */
   uint64_t scratch_generation; /* bumped whenever scratch or counters move: graphs recorded before are stale */
   uint64_t launches;  /* kernel launches queued since gust_launch_count last read them */

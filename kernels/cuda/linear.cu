@@ -5,6 +5,7 @@
  *   FP8,  T ≤ 64 (decode, small batches)        → skinny tensor-core kernel, split-K (linear_skinny.cu)
  *   FP8,  T > 64, K % 16 == 0, W 16-B aligned   → tiled tensor-core GEMM (linear_gemm.cu)
  *   FP8,  other                                 → skinny kernel over token tiles (any shape)
+ *   FP8,  T > 4, GUST_CUDA_GEMM=wgmma (sm_90)   → wgmma GEMM, replacing both rows above (linear_wgmma.cu)
  *   BF16, any T (lm_head, vision tower)         → skinny kernel, activations split hi + lo
  *   F32/F16                                     → tiled FFMA GEMM below (not on the real model's hot path)
  *   GUST_CUDA_KERNELS=naive                     → one thread per output, for bisecting a wrong answer */
@@ -123,9 +124,10 @@ extern "C" int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, in
   if (!fp8 && (naive || w_dtype != GUST_DTYPE_BF16)) return naive ? gust_linear_naive(job) : gust_linear_simt(job);
 
   /* one scratch request per call: quantised activations (FP8) then split-K partials (skinny kernel) */
-  const bool gemm = fp8 && !naive && num_tokens > 64 && gust_gemm_fp8_applies(job);
+  const bool wgmma = fp8 && !naive && g_cuda.gemm_wgmma && num_tokens > 4;
+  const bool gemm = fp8 && !naive && !wgmma && num_tokens > 64 && gust_gemm_fp8_applies(job);
   const SkinnyPlan plan = gust_skinny_plan(job);
-  const bool skinny = !naive && !gemm;
+  const bool skinny = !naive && !gemm && !wgmma;
   GustCarve carve;
   const size_t xq_stride = fp8 ? ((size_t)k_in + 63) / 64 * 64 : 0; /* whole 64-byte chunks, zero padded */
   const size_t xq_at = carve.take(fp8 ? xq_stride * num_tokens : 0);
@@ -138,6 +140,7 @@ extern "C" int32_t gust_linear(void *y_f32, const void *x_f32, const void *w, in
     GUST_TRY(gust_quantize_rows((uint8_t *)job.xq, job.x, num_tokens, k_in, job.xq_stride, act_scale));
   }
   if (naive) return gust_linear_naive(job);
+  if (wgmma) return gust_linear_wgmma_fp8(job);
   if (gemm) return gust_linear_gemm_fp8(job);
   return gust_linear_skinny(job, plan, (float *)((uint8_t *)scratch + partials_at));
 }

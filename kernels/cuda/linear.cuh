@@ -38,10 +38,23 @@ int32_t gust_linear_skinny(const LinearJob &job, const SkinnyPlan &plan, float *
 bool gust_gemm_fp8_applies(const LinearJob &job);
 int32_t gust_linear_gemm_fp8(const LinearJob &job);
 
+/* Tiled FP8 GEMM on Hopper's wgmma (linear_wgmma.cu): chosen for FP8 weights and T > 4 when GUST_CUDA_GEMM=wgmma
+ * (gust_init accepts that on sm_90 only). Any shape: W rows whose K is not a multiple of 16 load byte by byte. */
+int32_t gust_linear_wgmma_fp8(const LinearJob &job);
+
 /* f32/f16 weights (and any dtype when asked): a shared-memory tiled FFMA GEMM. */
 int32_t gust_linear_simt(const LinearJob &job);
 /* Reference: one thread per output, sequential k like the CPU's portable loop (GUST_CUDA_KERNELS=naive). */
 int32_t gust_linear_naive(const LinearJob &job);
+
+/* ---- cp.async (sm_80+): 16-byte global → shared copies that complete at wait_group ------------------- */
+__device__ inline void gust_cp_async16(uint32_t smem, const void *gmem, bool valid) {
+  /* src-size 0 writes 16 zero bytes: rows past N or T and k past K read as zeros */
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(valid ? 16 : 0));
+}
+__device__ inline void gust_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ inline void gust_cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 /* ---- tensor-core helpers ----------------------------------------------------------------------------
  * FP8 goes through f16 mma.sync on purpose: mma.sync with e4m3 operands is native on Ada (sm_89) only;

@@ -25,14 +25,6 @@ constexpr int kPanel = 64;                         /* bytes of K per panel row *
 constexpr int kTileBytes = kBM * kBK;              /* A or B tile per stage: 16 KiB */
 constexpr int kSmemBytes = kStages * 2 * kTileBytes; /* 96 KiB */
 
-__device__ inline void cp_async16(uint32_t smem, const void *gmem, bool valid) {
-  /* src-size 0 writes 16 zero bytes: rows past N or T and k past K read as zeros */
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(gmem), "r"(valid ? 16 : 0));
-}
-__device__ inline void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ inline void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
 /* One stage: 128 rows × 128 bytes of W and of xq, 1024 pieces of 16 B each, 4 per thread.
  * Piece q → row q / 8, byte (q % 8)·16 of the K step, stored in panel (q % 8) / 4.
  * Example: q = 13 → row 1, bytes 80..95 → panel 1, offset 1·64 + 16 = 80 within that panel. */
@@ -44,8 +36,8 @@ __device__ inline void load_stage(uint8_t *a_s, uint8_t *b_s, const uint8_t *w, 
     const int k = k0 + p * 16;
     const uint32_t off = (uint32_t)((p >> 2) * (kBM * kPanel) + row * kPanel + (p & 3) * 16);
     const bool a_ok = n0 + row < N && k < K, b_ok = t0 + row < T && k < K;
-    cp_async16((uint32_t)__cvta_generic_to_shared(a_s + off), a_ok ? (const void *)(w + (size_t)(n0 + row) * K + k) : (const void *)w, a_ok);
-    cp_async16((uint32_t)__cvta_generic_to_shared(b_s + off), b_ok ? (const void *)(xq + (size_t)(t0 + row) * xq_stride + k) : (const void *)xq, b_ok);
+    gust_cp_async16((uint32_t)__cvta_generic_to_shared(a_s + off), a_ok ? (const void *)(w + (size_t)(n0 + row) * K + k) : (const void *)w, a_ok);
+    gust_cp_async16((uint32_t)__cvta_generic_to_shared(b_s + off), b_ok ? (const void *)(xq + (size_t)(t0 + row) * xq_stride + k) : (const void *)xq, b_ok);
   }
 }
 
@@ -72,14 +64,14 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_fp8_kernel(float *__restrict
 #pragma unroll
   for (int s = 0; s < kStages - 1; s++) {
     if (s < steps) load_stage(a_stage(s), b_stage(s), w, xq, n0, t0, s * kBK, N, T, K, xq_stride);
-    cp_async_commit();
+    gust_cp_async_commit();
   }
   for (int step = 0; step < steps; step++) {
-    cp_async_wait<kStages - 2>();
+    gust_cp_async_wait<kStages - 2>();
     __syncthreads(); /* stage `step` landed for every thread; stage step−1 is no longer being read */
     const int next = step + kStages - 1;
     if (next < steps) load_stage(a_stage(next % kStages), b_stage(next % kStages), w, xq, n0, t0, next * kBK, N, T, K, xq_stride);
-    cp_async_commit(); /* an empty group keeps wait_group's count aligned with the stages */
+    gust_cp_async_commit(); /* an empty group keeps wait_group's count aligned with the stages */
 
     const uint8_t *a_s = a_stage(step % kStages), *b_s = b_stage(step % kStages);
 #pragma unroll
@@ -116,7 +108,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemm_fp8_kernel(float *__restrict
 #pragma unroll
         for (int r = 0; r < 4; r++) acc[mi][ni][r] += part[mi][ni][r];
   }
-  cp_async_wait<0>();
+  gust_cp_async_wait<0>();
 
   /* register r of tile (mi, ni): W row g + 8·(r ≥ 2), token 2t + (r & 1) within the 16 × 8 tile */
 #pragma unroll

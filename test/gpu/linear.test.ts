@@ -12,72 +12,14 @@ import { describe, expect, it } from "vitest";
 import { type Backend, DType } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { randomF32, randomWeights } from "../helpers/random.ts";
-import { e4m3Value, type WeightKind, weightValue } from "../helpers/reference-ops.ts";
-import { cpu, gpuOrSkip, nmse, onBoth } from "./parity.ts";
+import type { WeightKind } from "../helpers/reference-ops.ts";
+import { compareLinear, linearFailure } from "./linear-compare.ts";
+import { gpuOrSkip } from "./parity.ts";
 
 const gpu = gpuOrSkip("linear");
-const dtypeOf: Record<WeightKind, DType> = { f32: DType.F32, f16: DType.F16, bf16: DType.BF16, fp8: DType.F8_E4M3 };
-const relBudget: Record<WeightKind, (K: number) => number> = {
-  f32: (K) => 2e-6 * K,
-  f16: (K) => 2e-6 * K,
-  bf16: (K) => 3e-5 + 2e-6 * K,
-  fp8: (K) => 1.5e-4 + 2e-6 * K,
-};
-const nmseBudget: Record<WeightKind, number> = { f32: 1e-11, f16: 1e-11, bf16: 1e-9, fp8: 1e-7 };
-
-/** Σ_k |x·w| per output, with x as the kernel sees it (FP8: the CPU's quantised codes). */
-function magnitudes(
-  x: Float32Array,
-  w: Uint8Array,
-  kind: WeightKind,
-  T: number,
-  N: number,
-  K: number,
-  actScale: number,
-): Float64Array {
-  let xs: ArrayLike<number> = x;
-  if (kind === "fp8") {
-    using xb = cpu.fromHost(x);
-    using codes = cpu.alloc(x.length);
-    cpu.fp8Quantize(codes, xb, x.length, actScale);
-    xs = Array.from(cpu.download(codes, new Uint8Array(x.length)), e4m3Value);
-  }
-  const wv = new Float64Array(N * K);
-  for (let i = 0; i < N * K; i++) wv[i] = Math.abs(weightValue(w, kind, i));
-  const mag = new Float64Array(T * N);
-  for (let t = 0; t < T; t++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += Math.abs(xs[t * K + k]) * wv[n * K + k];
-      mag[t * N + n] = s;
-    }
-  }
-  return mag;
-}
 
 function check(b: Backend, rng: Rng, kind: WeightKind, T: number, N: number, K: number) {
-  const x = randomF32(rng, T * K, 2), w = randomWeights(rng, kind, N * K);
-  const actScale = kind === "fp8" ? 0.013 : 0, weightScale = kind === "fp8" ? 0.5 : 1.5;
-  const [want, got] = onBoth(
-    b,
-    [x, w],
-    () => new Float32Array(T * N),
-    (be, [xb, wb], o) => be.linear(o, xb, { buffer: wb, dtype: dtypeOf[kind], actScale, weightScale }, T, N, K),
-  );
-  const mag = magnitudes(x, w, kind, T, N, K, actScale);
-  const scale = kind === "fp8" ? actScale * weightScale : weightScale, rel = relBudget[kind](K);
-  let worst = 0, worstAt = -1;
-  for (let i = 0; i < want.length; i++) {
-    const excess = Math.abs(got[i] - want[i]) / (rel * mag[i] * scale + 1e-30);
-    if (!(excess <= worst)) {
-      worst = excess;
-      worstAt = i;
-    }
-  }
-  const what = `${kind} T${T} N${N} K${K}`;
-  expect(worst, `${what}: element ${worstAt} got ${got[worstAt]}, cpu ${want[worstAt]} (|diff| / budget)`)
-    .toBeLessThanOrEqual(1);
-  expect(nmse(got, want), `${what}: NMSE`).toBeLessThanOrEqual(nmseBudget[kind]);
+  expect(linearFailure(compareLinear(b, rng, kind, T, N, K))).toBeNull();
 }
 
 describe.skipIf(!gpu)("CUDA linear matches the CPU backend", () => {
