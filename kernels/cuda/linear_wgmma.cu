@@ -30,6 +30,9 @@ static_assert(kBN == kBM, "the W and xq tiles share one loader and one size");
 __device__ inline void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ inline void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 __device__ inline void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+/* Pins an accumulator register behind the preceding asm (wgmma.wait_group): wgmma writes it asynchronously, and
+ * without this the compiler, seeing no dependence on the wait, may move reads of it above the wait. */
+__device__ inline void fence_operand(float &r) { asm volatile("" : "+f"(r)::"memory"); }
 /* shared memory written by cp.async or st.shared (the generic proxy) becomes visible to wgmma (the async proxy) */
 __device__ inline void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
@@ -130,7 +133,10 @@ __global__ void __launch_bounds__(kThreads, 1) wgmma_fp8_kernel(float *__restric
     wgmma_commit();
     wgmma_wait_all();
 #pragma unroll
-    for (int i = 0; i < 64; i++) acc[i] += part[i];
+    for (int i = 0; i < 64; i++) {
+      fence_operand(part[i]);
+      acc[i] += part[i];
+    }
   }
   gust_cp_async_wait<0>();
 

@@ -5,10 +5,19 @@
 //   bun test/gpu/linear-wgmma-run.ts '[[T, N, K], ...]' SEED
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { compareLinear } from "./linear-compare.ts";
-import { cudaBackend } from "./parity-core.ts";
+import { type Backend, createBackend } from "../../ffi/backend.ts";
+import { standIn } from "./parity-core.ts";
 
 const shapes = JSON.parse(process.argv[2] ?? "[]") as [number, number, number][];
 const rng = new Rng(Number(process.argv[3] ?? 1));
-const { backend, reason } = cudaBackend();
-if (!backend) console.log(JSON.stringify({ error: reason }));
-else for (const [T, N, K] of shapes) console.log(JSON.stringify(compareLinear(backend, rng, "fp8", T, N, K)));
+let backend: Backend | null = null;
+try {
+  backend = createBackend(standIn ? "cpu" : "cuda");
+} catch (err) {
+  console.log(JSON.stringify({ error: (err as Error).message })); // whole, with the self-test's list if that failed
+}
+if (backend) {
+  for (const [T, N, K] of shapes) {
+    console.log(JSON.stringify(compareLinear(backend, rng, "fp8", T, N, K)));
+  }
+}
