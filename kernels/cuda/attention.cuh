@@ -154,6 +154,10 @@ int32_t gust_attention_prefill_paged(const AttnShape &shape, const AttnBatch &ba
                                      const PagedKv &kv, const char *op);
 int32_t gust_attention_prefill_dense(const AttnShape &shape, const AttnBatch &batch, const AttnWork &work,
                                      const DenseKv &kv, const char *op);
+/* attention_flash.cu: bf16 tensor-core prefill, paged caches only, used where GUST_CUDA_ATTENTION=flash */
+bool gust_flash_attention_requested(void);
+int32_t gust_attention_flash_paged(const AttnShape &shape, const AttnBatch &batch, const AttnWork &work,
+                                   const PagedKv &kv, const char *op);
 int32_t gust_attention_naive_paged(const AttnShape &shape, const AttnBatch &batch, const AttnWork &work,
                                    const PagedKv &kv, const char *op);
 int32_t gust_attention_naive_dense(const AttnShape &shape, const AttnBatch &batch, const AttnWork &work,

@@ -175,6 +175,8 @@ int32_t gust_run_attention(const AttnCall &c) {
   if (decode_cap > 0)
     GUST_TRY(c.paged ? gust_attention_decode_paged(sh, c.batch, work, parts, c.paged_kv, c.op)
                      : gust_attention_decode_dense(sh, c.batch, work, parts, c.dense_kv, c.op));
+  if (tile_cap > 0 && c.paged && gust_flash_attention_requested())
+    return gust_attention_flash_paged(sh, c.batch, work, c.paged_kv, c.op);
   if (tile_cap > 0)
     GUST_TRY(c.paged ? gust_attention_prefill_paged(sh, c.batch, work, c.paged_kv, c.op)
                      : gust_attention_prefill_dense(sh, c.batch, work, c.dense_kv, c.op));

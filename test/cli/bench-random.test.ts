@@ -72,12 +72,12 @@ describe("tools/gpu/device-check.sh", () => {
       env: { ...process.env, DRY_RUN: "1", OUT: join(scratch, "out") },
     });
     expect(r.status, r.stderr).toBe(0);
-    for (const step of ["build", "nccl", "bench", "peer", "tests", "wgmma", "profile"]) {
+    for (const step of ["build", "nccl", "bench", "peer", "tests", "wgmma", "attention", "profile"]) {
       expect(r.stdout).toMatch(new RegExp(`^\\[${step}, ≤ \\d+ s\\] `, "m"));
     }
     expect(r.stdout).toMatch(/bench --random-model mistral-medium-3.5 --backend cuda --kv-cache-dtype fp8/);
     expect(r.stdout).toMatch(
-      /device-check \(cpu, \d+ s\): build=dry nccl=dry bench=dry peer=dry tests=dry wgmma=dry profile=dry/,
+      /device-check \(cpu, \d+ s\): build=dry nccl=dry bench=dry peer=dry tests=dry wgmma=dry attention=dry profile=dry/,
     );
   });
 });

@@ -3,116 +3,15 @@
 // one call), long contexts that split, odd head dims, block sizes 1..16, GQA groups above 16, MQA; and
 // the vision tower's segment attention with small and large segments.
 import { describe, expect, it } from "vitest";
+import { f32KvFormat } from "../../ffi/backend-api.ts";
 import type { Backend } from "../../ffi/backend.ts";
 import { Rng } from "../../runtime/sampling/rng.ts";
 import { randomF32 } from "../helpers/random.ts";
+import { type Case, makeProblem, runPaged } from "./attention-problem.ts";
 import { type Budget, cpu, expectExact, expectWithin, gpuOrSkip, onBoth } from "./parity.ts";
 
 const gpu = gpuOrSkip("attention");
 const BUDGET: Budget = { abs: 2e-5, rel: 1e-4, nmse: 1e-9 };
-
-interface Case {
-  name: string;
-  seqs: { cached: number; rows: number }[];
-  H: number;
-  KV: number;
-  D: number;
-  blockSize: number;
-}
-
-interface Problem {
-  c: Case;
-  numBlocks: number;
-  maxBlocks: number;
-  kCache: Float32Array;
-  vCache: Float32Array;
-  k: Float32Array;
-  v: Float32Array;
-  q: Float32Array;
-  slots: Int32Array;
-  starts: Int32Array;
-  lens: Int32Array;
-  tables: Int32Array;
-}
-
-/** Random cache contents, a shuffled block pool, and new rows written at each sequence's next positions. */
-function makeProblem(rng: Rng, c: Case): Problem {
-  const ctx = c.seqs.map((s) => s.cached + s.rows);
-  const need = ctx.map((n) => Math.ceil(n / c.blockSize));
-  const maxBlocks = Math.max(1, ...need) + 1, numBlocks = need.reduce((a, b) => a + b, 0) + 3;
-  const pool = Array.from({ length: numBlocks }, (_, i) => i);
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextFloat() * (i + 1));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  const tables = new Int32Array(c.seqs.length * maxBlocks).fill(-1);
-  let next = 0;
-  need.forEach((n, s) => {
-    for (let b = 0; b < n; b++) tables[s * maxBlocks + b] = pool[next++];
-  });
-  const T = c.seqs.reduce((a, s) => a + s.rows, 0), row = c.KV * c.D;
-  const starts = new Int32Array(c.seqs.length + 1), slots = new Int32Array(T);
-  let r = 0;
-  c.seqs.forEach((s, i) => {
-    for (let j = 0; j < s.rows; j++, r++) {
-      const p = s.cached + j;
-      slots[r] = tables[i * maxBlocks + Math.floor(p / c.blockSize)] * c.blockSize + (p % c.blockSize);
-    }
-    starts[i + 1] = r;
-  });
-  return {
-    c,
-    numBlocks,
-    maxBlocks,
-    tables,
-    slots,
-    starts,
-    lens: Int32Array.from(ctx),
-    kCache: randomF32(rng, numBlocks * c.blockSize * row),
-    vCache: randomF32(rng, numBlocks * c.blockSize * row),
-    k: randomF32(rng, T * row),
-    v: randomF32(rng, T * row),
-    q: randomF32(rng, T * c.H * c.D, 2),
-  };
-}
-
-function runPaged(b: Backend, p: Problem): { out: Float32Array; kCache: Float32Array; vCache: Float32Array } {
-  const { H, KV, D, blockSize } = p.c, T = p.slots.length;
-  using kc = b.fromHost(p.kCache);
-  using vc = b.fromHost(p.vCache);
-  using k = b.fromHost(p.k.length > 0 ? p.k : new Float32Array(1));
-  using v = b.fromHost(p.v.length > 0 ? p.v : new Float32Array(1));
-  using slots = b.fromHost(T > 0 ? p.slots : new Int32Array(1));
-  using q = b.fromHost(p.q.length > 0 ? p.q : new Float32Array(1));
-  using starts = b.fromHost(p.starts);
-  using lens = b.fromHost(p.lens);
-  using tables = b.fromHost(p.tables);
-  using out = b.alloc(Math.max(4, T * H * D * 4));
-  b.kvWrite(kc, vc, k, v, slots, T, KV, D, p.numBlocks, blockSize);
-  b.attention({
-    out,
-    q,
-    kCache: kc,
-    vCache: vc,
-    queryStarts: starts,
-    contextLens: lens,
-    blockTables: tables,
-    numSeqs: p.c.seqs.length,
-    numTokens: T,
-    numHeads: H,
-    numKvHeads: KV,
-    headDim: D,
-    blockSize,
-    maxBlocksPerSeq: p.maxBlocks,
-    numBlocks: p.numBlocks,
-    scale: 1 / Math.sqrt(D),
-  });
-  return {
-    out: b.download(out, new Float32Array(T * H * D)),
-    kCache: b.download(kc, new Float32Array(p.kCache.length)),
-    vCache: b.download(vc, new Float32Array(p.vCache.length)),
-  };
-}
 
 const cases: Case[] = [
   {
@@ -225,34 +124,8 @@ describe.skipIf(!gpu)("CUDA paged attention matches the CPU backend", () => {
   });
 
   it("every output row is written (poisoned output buffer)", () => {
-    const b = gpu as Backend, p = makeProblem(rng, cases[2]);
-    const { H, D } = p.c, T = p.slots.length;
-    using q = b.fromHost(p.q);
-    using kc = b.fromHost(p.kCache);
-    using vc = b.fromHost(p.vCache);
-    using starts = b.fromHost(p.starts);
-    using lens = b.fromHost(p.lens);
-    using tables = b.fromHost(p.tables);
-    using out = b.fromHost(new Float32Array(T * H * D).fill(NaN));
-    b.attention({
-      out,
-      q,
-      kCache: kc,
-      vCache: vc,
-      queryStarts: starts,
-      contextLens: lens,
-      blockTables: tables,
-      numSeqs: p.c.seqs.length,
-      numTokens: T,
-      numHeads: H,
-      numKvHeads: p.c.KV,
-      headDim: D,
-      blockSize: p.c.blockSize,
-      maxBlocksPerSeq: p.maxBlocks,
-      numBlocks: p.numBlocks,
-      scale: 0.3,
-    });
-    expect(b.download(out, new Float32Array(T * H * D)).every(Number.isFinite)).toBe(true);
+    const p = makeProblem(rng, cases[2]), poison = new Float32Array(p.slots.length * p.c.H * p.c.D).fill(NaN);
+    expect(runPaged(gpu as Backend, p, f32KvFormat, poison).out.every(Number.isFinite)).toBe(true);
   });
 });
 

@@ -14,6 +14,8 @@
 #   tests: the GPU suites (test/gpu: CUDA vs CPU op by op, the fill kernel, the model, CUDA graphs per decode
 #     bucket with launches and times per step at Medium 3.5 shapes, step-graph*.test.ts)
 #   wgmma: issue 38's FP8 GEMMs at 32/128/8192 tokens, mma.sync beside wgmma (GUST_CUDA_GEMM), bench/lab/gpu-wgmma.ts
+#   attention: causal prefill attention at Medium 3.5 shapes, 8k (and 32k) tokens, today's FFMA kernel beside the
+#     bf16 tensor-core one (GUST_CUDA_ATTENTION=flash), ms and TFLOP/s (bench/lab/gpu-attention.ts, ≤ 30 s)
 #   profile: Nsight Compute kernel times of a 1-layer random-model run, per kernel ($OUT/kernel-times.txt)
 # STEPS="bench peer" runs only those; BENCH_ARGS adds flags to the bench (a second call: BENCH_ARGS="--batches 128
 # --prefill 32768"). DRY_RUN=1 prints each step's command instead (any machine); GUST_BACKEND=cpu runs the steps on
@@ -24,7 +26,7 @@ OUT="${OUT:-/tmp/gust-out}"
 mkdir -p "$OUT"
 start=$SECONDS
 DEADLINE_S="${DEADLINE_S:-570}"
-STEPS=" ${STEPS:-build nccl bench peer tests wgmma profile} "
+STEPS=" ${STEPS:-build nccl bench peer tests wgmma attention profile} "
 backend="${GUST_BACKEND:-cuda}"
 status=()
 
@@ -104,8 +106,11 @@ step bench "$bench_box" bun runtime/cli/main.ts bench "${sizes[@]}" --backend "$
 if [[ "$backend" == cuda ]]; then
   step peer "$(box 45 135)" python3 tools/gpu/torch_peer.py --quick --json "$OUT/torch-peer.json"
 fi
-step tests "$(box 120 45)" "${suites[@]}"
-step wgmma "$(box 30 35)" bun bench/lab/gpu-wgmma.ts --backend "$backend" --json "$OUT/gpu-wgmma.json"
+step tests "$(box 120 75)" "${suites[@]}"
+step wgmma "$(box 30 65)" bun bench/lab/gpu-wgmma.ts --backend "$backend" --json "$OUT/gpu-wgmma.json"
+if [[ "$backend" == cuda ]]; then # issue 39: prefill attention at 8k (32k if the box allows), FFMA beside flash
+  step attention "$(box 30 35)" bun bench/lab/gpu-attention.ts --budget-s 25 --json "$OUT/attention.json"
+fi
 if [[ "$backend" == cuda ]]; then
   ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu 2> /dev/null | head -1 || true)
   # one pass (kernel duration only: no replay), every launch of a 1-layer run; the summary groups them by kernel
