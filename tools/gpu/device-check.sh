@@ -100,13 +100,13 @@ read -r -a extra <<< "${BENCH_ARGS:-}"
 
 step build "$(box 150 390)" bun kernels/build.mjs
 step nccl "$(box 30 360)" bun test/gpu/nccl-one-rank.ts --backend "$backend"
-bench_box=$(box 230 170) # its own budget leaves 40 s of the box for the load and the last phase's end
+bench_box=$(box 230 230) # its own budget leaves 40 s of the box for the load and the last phase's end
 step bench "$bench_box" bun runtime/cli/main.ts bench "${sizes[@]}" --backend "$backend" --kv-cache-dtype fp8 \
   "${peak[@]}" --time-budget-s "$((bench_box - 40))" --json-file "$OUT/random-model.json" "${extra[@]}"
 if [[ "$backend" == cuda ]]; then
-  step peer "$(box 45 135)" python3 tools/gpu/torch_peer.py --quick --json "$OUT/torch-peer.json"
+  step peer "$(box 45 195)" python3 tools/gpu/torch_peer.py --quick --json "$OUT/torch-peer.json"
 fi
-step tests "$(box 120 75)" "${suites[@]}"
+step tests "$(box 120 95)" "${suites[@]}"
 step wgmma "$(box 30 65)" bun bench/lab/gpu-wgmma.ts --backend "$backend" --json "$OUT/gpu-wgmma.json"
 if [[ "$backend" == cuda ]]; then # issue 39: prefill attention at 8k (32k if the box allows), FFMA beside flash
   step attention "$(box 30 35)" bun bench/lab/gpu-attention.ts --budget-s 25 --json "$OUT/attention.json"
