@@ -63,12 +63,23 @@ AVX2 static inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+/* Adds one row's products past the vector body (inputs k_from .. K) to out[0 .. TB), as (x · x_tail) · (value ·
+ * w_tail): the vector body's products (FP8 arrives expanded × 2^-120 against x × 2^112, see e4m3_avx2.h). */
+static inline void dot_tail(const uint8_t *w, int32_t dtype, int64_t row_offset, const float *x, int32_t K,
+                            int32_t k_from, int TB, float *out) {
+  int fp8 = dtype == GUST_DTYPE_F8_E4M3;
+  float w_tail = fp8 ? 0x1p-8f : 1.0f, x_tail = fp8 ? 0x1p-112f : 1.0f;
+  for (int32_t k = k_from; k < K; k++) {
+    float wk = gust_load_weight(w, dtype, row_offset + k) * w_tail;
+    for (int t = 0; t < TB; t++) out[t] += (x[(size_t)t * K + k] * x_tail) * wk;
+  }
+}
+
 /* One weight row against TB (1, 2 or 4) token rows; two accumulators per token hide FMA latency. A lone row
  * (decode) is bound by reading W: four chains and a software prefetch PREFETCH_BYTES ahead, which the hardware
- * prefetcher alone did not reach (~15 % faster per matrix at 1 thread). Weights past the last multiple of 8 are
- * multiplied as (x · X_TAIL) · (value · W_TAIL), the same products as the vector body. */
+ * prefetcher alone did not reach (~15 % faster per matrix at 1 thread). */
 #define PREFETCH_BYTES 2048
-#define DEFINE_ROW_DOT(SUFFIX, LOAD8, BYTES, W_TAIL, X_TAIL)                                                  \
+#define DEFINE_ROW_DOT(SUFFIX, LOAD8, BYTES)                                                                  \
   AVX2 static inline __attribute__((always_inline)) void row_dot_##SUFFIX(                                  \
       const uint8_t *w, int32_t dtype, int64_t row_offset, const float *x, int32_t K, int TB, float *out) {   \
     __m256 acc_a[4], acc_b[4];                                                                                \
@@ -99,16 +110,13 @@ AVX2 static inline float hsum8(__m256 v) {
         acc_a[t] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + (size_t)t * K + k), acc_a[t]);                    \
     }                                                                                                         \
     for (int t = 0; t < TB; t++) out[t] = hsum8(_mm256_add_ps(acc_a[t], acc_b[t]));                           \
-    for (; k < K; k++) {                                                                                      \
-      float wk = gust_load_weight(w, dtype, row_offset + k) * (W_TAIL);                                       \
-      for (int t = 0; t < TB; t++) out[t] += (x[(size_t)t * K + k] * (X_TAIL)) * wk;                         \
-    }                                                                                                         \
+    dot_tail(w, dtype, row_offset, x, K, k, TB, out);                                                         \
   }
 
-DEFINE_ROW_DOT(f32, load8_f32, 4, 1.0f, 1.0f)
-DEFINE_ROW_DOT(f16, load8_f16, 2, 1.0f, 1.0f)
-DEFINE_ROW_DOT(bf16, load8_bf16, 2, 1.0f, 1.0f)
-DEFINE_ROW_DOT(e4m3, gust_load8_e4m3_bits, 1, 0x1p-8f, 0x1p-112f) /* x arrives × 2^112 */
+DEFINE_ROW_DOT(f32, load8_f32, 4)
+DEFINE_ROW_DOT(f16, load8_f16, 2)
+DEFINE_ROW_DOT(bf16, load8_bf16, 2)
+DEFINE_ROW_DOT(e4m3, gust_load8_e4m3_bits, 1) /* x arrives × 2^112 */
 
 /* R weight rows × TB tokens (R · TB = 8 FMA chains, enough to hide their latency) over inputs [k0, k1), a multiple
  * of 8 apart, continuing the vector partial sums acc[r · TB + t][8]. A 4-token row dot is bound by re-reading x, not
@@ -148,14 +156,14 @@ DEFINE_ROW_DOT(e4m3, gust_load8_e4m3_bits, 1, 0x1p-8f, 0x1p-112f) /* x arrives �
  * Example: T 4, N 7,168, K 2,048: 448 tasks of 16 rows; per task 2 K blocks of 1,024 inputs, each passing 8 row
  * pairs over the same 16 KiB of x. */
 #define KB_FLOATS 4096
-#define DEFINE_LINEAR_AVX2(SUFFIX, GEMV_TILES, W_TAIL, X_TAIL)                                                 \
+#define DEFINE_LINEAR_AVX2(SUFFIX, GEMV_TILES)                                                                 \
   AVX2 static void tiles_##SUFFIX(float *y, const float *xt, const uint8_t *w, int32_t dtype, int32_t TB,       \
                                   int32_t t0, int32_t n_begin, int32_t n_end, int32_t N, int32_t K, float m0,   \
                                   float m1, float m2) {                                                         \
     float acc[ROWS_PER_TASK * 4 * 8];                                                                           \
     int R = 8 / TB;                                                                                             \
     int32_t n_tiled = n_begin + (n_end - n_begin) / R * R, k_vector = K / 8 * 8, kb = KB_FLOATS / TB;          \
-    memset(acc, 0, sizeof(acc));                                                                                \
+    memset(acc, 0, sizeof(float) * (size_t)(n_end - n_begin) * TB * 8); /* the task's rows only */              \
     for (int32_t k0 = 0; k0 < k_vector; k0 += kb) {                                                             \
       int32_t k1 = k0 + kb < k_vector ? k0 + kb : k_vector;                                                     \
       for (int32_t n = n_begin; n < n_tiled; n += R) {                                                          \
@@ -172,10 +180,7 @@ DEFINE_ROW_DOT(e4m3, gust_load8_e4m3_bits, 1, 0x1p-8f, 0x1p-112f) /* x arrives �
       } else {                                                                                                  \
         const float *sums = acc + (size_t)(n - n_begin) * TB * 8;                                               \
         for (int t = 0; t < TB; t++) out[t] = hsum8(_mm256_loadu_ps(sums + (size_t)t * 8));                     \
-        for (int32_t k = k_vector; k < K; k++) {                                                                \
-          float wk = gust_load_weight(w, dtype, (int64_t)n * K + k) * (W_TAIL);                                 \
-          for (int t = 0; t < TB; t++) out[t] += (xt[(size_t)t * K + k] * (X_TAIL)) * wk;                       \
-        }                                                                                                       \
+        dot_tail(w, dtype, (int64_t)n * K, xt, K, k_vector, TB, out);                                           \
       }                                                                                                         \
       for (int t = 0; t < TB; t++) y[(size_t)(t0 + t) * N + n] = ((out[t] * m0) * m1) * m2;                     \
     }                                                                                                           \
@@ -208,10 +213,10 @@ DEFINE_TILE_DOT(e4m3, gust_load8_e4m3_bits, 1)
 
 /* 16-bit weights read one token's row dots as 8-row tiles (eight streams, 16.3–17.0 GB/s against 14.6–15.0 one
  * row at a time, 1 thread, 117 MiB of bf16); FP8's one-row loop, which spends more work per byte, stays ahead. */
-DEFINE_LINEAR_AVX2(f32, 0, 1.0f, 1.0f)
-DEFINE_LINEAR_AVX2(f16, 1, 1.0f, 1.0f)
-DEFINE_LINEAR_AVX2(bf16, 1, 1.0f, 1.0f)
-DEFINE_LINEAR_AVX2(e4m3, 0, 0x1p-8f, 0x1p-112f)
+DEFINE_LINEAR_AVX2(f32, 0)
+DEFINE_LINEAR_AVX2(f16, 1)
+DEFINE_LINEAR_AVX2(bf16, 1)
+DEFINE_LINEAR_AVX2(e4m3, 0)
 
 /* FP8 decode (one token row) with AVX-512: 64 weights per iteration, the same e4m3 → f16-bits trick on
  * 32 lanes at once, four accumulators. Halves the instructions per weight byte of the AVX2 path, which

@@ -75,9 +75,8 @@ class VisionLoader {
         `${name} has shape [${info.shape}] but the vision config implies [${shape}]`,
       );
     }
-    let bytes = this.ckpt.bytes(name);
-    if (rearrange) bytes = rearrange(bytes, safetensorsDTypeBytes[info.dtype]);
-    const buffer = this.backend.sharesHostMemory ? this.backend.borrowHost(bytes) : this.backend.fromHost(bytes);
+    const elementBytes = safetensorsDTypeBytes[info.dtype];
+    const buffer = this.ckpt.place(this.backend, name, rearrange && ((bytes) => rearrange(bytes, elementBytes)));
     const ref: WeightRef = { buffer, dtype, actScale: 0, weightScale: 1 };
     this.refs.push(ref);
     return ref;
