@@ -17,7 +17,6 @@
  * Head dims up to 128 run padded with zeros to DP ∈ {64, 128}. Numerics: Q, K, V and P are rounded to
  * bf16 (2^-9 relative), accumulation is f32; budget in test/gpu/attention-flash.test.ts. */
 #include <math.h>
-#include <string.h>
 
 #include <type_traits>
 
@@ -262,10 +261,8 @@ int32_t with_copy(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, co
 
 } /* namespace */
 
-bool gust_flash_attention_requested(void) {
-  const char *v = getenv("GUST_CUDA_ATTENTION"); /* read per call: a test can switch it between calls */
-  return v != NULL && strcmp(v, "flash") == 0;
-}
+/* read per call (prefill only), so a test can switch it between calls */
+bool gust_flash_attention_requested(void) { return gust_env_is("GUST_CUDA_ATTENTION", "flash"); }
 
 int32_t gust_attention_flash_paged(const AttnShape &sh, const AttnBatch &b, const AttnWork &w, const PagedKv &kv,
                                    const char *op) {

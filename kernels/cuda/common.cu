@@ -39,11 +39,6 @@ int32_t gust_cpu_use_features(int32_t mask) {
   return GUST_OK;
 }
 
-static bool env_flag(const char *name, const char *value) {
-  const char *v = getenv(name);
-  return v != NULL && strcmp(v, value) == 0;
-}
-
 /* GUST_CUDA_GEMM picks the FP8 GEMM for more than a few tokens: unset or "mma" (the tested default), or "wgmma"
  * (linear_wgmma.cu, not yet run on hardware), which needs Hopper's sm_90a instructions. */
 static int32_t choose_gemm(const cudaDeviceProp &prop) {
@@ -132,8 +127,8 @@ int32_t gust_init(int32_t num_threads) {
   GUST_CUDA_TRY("gust_init", "cudaMalloc (error flag)", cudaMalloc((void **)&g_cuda.errors.claimed, sizeof(int32_t)));
   GUST_CUDA_TRY("gust_init", "cudaMemset (error flag)", cudaMemset(g_cuda.errors.claimed, 0, sizeof(int32_t)));
 
-  g_cuda.sync_checks = env_flag("GUST_CUDA_SYNC_CHECKS", "1");
-  g_cuda.naive_kernels = env_flag("GUST_CUDA_KERNELS", "naive");
+  g_cuda.sync_checks = gust_env_is("GUST_CUDA_SYNC_CHECKS", "1");
+  g_cuda.naive_kernels = gust_env_is("GUST_CUDA_KERNELS", "naive");
   GUST_TRY(choose_gemm(prop));
   g_cuda.ready = true;
   return GUST_OK;

@@ -15,6 +15,8 @@
 
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../gust.h"
 
@@ -167,6 +169,12 @@ __device__ inline float gust_load_weight(const void *w, int32_t dtype, int64_t i
     case GUST_DTYPE_BF16: return gust_bf16_to_f32(((const uint16_t *)w)[i]);
     default: return gust_e4m3_value(((const uint8_t *)w)[i]);
   }
+}
+
+/* Whether environment variable `name` is exactly `value` (the library's kernel switches). */
+static inline bool gust_env_is(const char *name, const char *value) {
+  const char *v = getenv(name);
+  return v != NULL && strcmp(v, value) == 0;
 }
 
 static inline bool gust_is_float_dtype(int32_t dtype) {
